@@ -1,0 +1,42 @@
+#include "format/dump.h"
+
+#include <algorithm>
+
+namespace leaktrace::format {
+
+std::string Module::BuildIdHex() const {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(build_id.size() * 2);
+  for (unsigned char c : build_id) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
+}
+
+const Stack* Dump::FindStack(uint32_t id) const {
+  auto it = std::lower_bound(stacks.begin(), stacks.end(), id,
+                             [](const Stack& s, uint32_t v) { return s.id < v; });
+  return it != stacks.end() && it->id == id ? &*it : nullptr;
+}
+
+const Module* Dump::FindModule(uint64_t address) const {
+  // Loaded modules first: an unloaded module's range may since hold another.
+  for (const Module& m : modules)
+    if (!(m.flags & kModuleUnloaded) && m.Contains(address)) return &m;
+  for (const Module& m : modules)
+    if ((m.flags & kModuleUnloaded) && m.Contains(address)) return &m;
+  return nullptr;
+}
+
+const char* ResourceName(Resource r) {
+  switch (r) {
+    case Resource::kHeap: return "heap";
+    case Resource::kMmap: return "mmap";
+    case Resource::kFd: return "fd";
+  }
+  return "unknown";
+}
+
+}  // namespace leaktrace::format

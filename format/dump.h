@@ -1,0 +1,91 @@
+// The in-memory form of one dump file, as the tools see it after reading.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "format/dump_layout.h"
+
+namespace leaktrace::format {
+
+struct ProcessInfo {
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  uint32_t seq = 0;
+  uint32_t flags = 0;
+  Trigger trigger = Trigger::kSignal;
+  uint64_t sample_interval = 0;
+  int64_t snapshot_realtime_ns = 0;
+  int64_t snapshot_monotonic_ns = 0;
+  int64_t start_realtime_ns = 0;
+  int64_t start_monotonic_ns = 0;
+  std::string program;
+  std::string exe_path;
+  std::vector<std::string> argv;
+
+  bool exact() const { return (flags & kProcessExactMode) != 0; }
+};
+
+struct Segment {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t file_offset = 0;
+  uint32_t prot = 0;
+};
+
+struct Module {
+  std::string path;
+  std::string build_id;  // raw bytes; empty when the module has none
+  uint64_t load_bias = 0;
+  uint32_t flags = 0;
+  std::vector<Segment> segments;
+
+  bool Contains(uint64_t address) const {
+    for (const Segment& s : segments)
+      if (address >= s.start && address < s.end) return true;
+    return false;
+  }
+  std::string BuildIdHex() const;
+};
+
+struct Stack {
+  uint32_t id = 0;
+  uint16_t flags = 0;
+  std::vector<uint64_t> pcs;  // return addresses, innermost first
+
+  bool truncated() const { return (flags & kStackTruncated) != 0; }
+};
+
+struct Site {
+  Resource resource = Resource::kHeap;
+  uint32_t stack_id = 0;
+  double live_count = 0;
+  double live_bytes = 0;
+  double alloc_count = 0;
+  double alloc_bytes = 0;
+  double var_live_count = 0;
+  double var_live_bytes = 0;
+  uint64_t live_samples = 0;
+  std::string label;
+};
+
+struct Dump {
+  std::string path;  // where it was read from
+  uint32_t version = 0;
+  ProcessInfo process;
+  std::vector<Module> modules;
+  std::vector<Stack> stacks;  // sorted by id
+  std::vector<Site> sites;
+  std::vector<std::pair<std::string, uint64_t>> health;
+
+  // The stack with this id, or nullptr.
+  const Stack* FindStack(uint32_t id) const;
+  // The module whose segments contain `address`, or nullptr.
+  const Module* FindModule(uint64_t address) const;
+};
+
+const char* ResourceName(Resource r);
+
+}  // namespace leaktrace::format

@@ -1,0 +1,38 @@
+// A growable byte buffer backed directly by mmap/mremap, never by malloc, so
+// the preload library can build a dump without touching the hooked allocator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace leaktrace::format {
+
+// Not thread-safe: one owner builds one dump. Never allocates through malloc.
+class DumpBuffer {
+ public:
+  DumpBuffer() = default;
+  ~DumpBuffer();
+  DumpBuffer(const DumpBuffer&) = delete;
+  DumpBuffer& operator=(const DumpBuffer&) = delete;
+
+  // Appends bytes; returns false (and keeps what it had) when memory runs out.
+  bool Append(const void* data, size_t size);
+  // Overwrites bytes already appended at `offset`.
+  void Patch(size_t offset, const void* data, size_t size);
+  void Clear() { size_ = 0; failed_ = false; }
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  // True once any Append failed: the buffer's content is then incomplete.
+  bool failed() const { return failed_; }
+
+ private:
+  bool Reserve(size_t wanted);
+
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace leaktrace::format

@@ -1,0 +1,40 @@
+// The leaktrace dump format, version 1: constants shared by the writer (in the
+// preload library) and the reader (in the tools). docs/dump-format.md is the
+// prose description of the same layout; keep the two in step.
+#pragma once
+
+#include <cstdint>
+
+namespace leaktrace::format {
+
+inline constexpr char kMagic[8] = {'L', 'K', 'T', 'R', 'D', 'U', 'M', 'P'};
+inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kFileHeaderBytes = 16;     // magic, version, header size
+inline constexpr uint32_t kSectionHeaderBytes = 16;  // type, flags, payload length
+
+enum class SectionType : uint32_t {
+  kProcess = 1,
+  kModules = 2,
+  kStacks = 3,
+  kSites = 4,
+  kHealth = 5,
+  kEnd = 0xFFFF,  // payload: XXH3-64 of every byte before this section's header
+};
+
+enum class Resource : uint8_t { kHeap = 0, kMmap = 1, kFd = 2 };
+
+// Why a snapshot was taken.
+enum class Trigger : uint32_t { kSignal = 1, kInterval = 2, kExit = 3 };
+
+// ProcessInfo.flags
+inline constexpr uint32_t kProcessExactMode = 1u << 0;
+// Module.flags
+inline constexpr uint32_t kModuleUnloaded = 1u << 0;
+inline constexpr uint32_t kModuleMainProgram = 1u << 1;
+// Stack.flags
+inline constexpr uint16_t kStackTruncated = 1u << 0;
+
+// Deepest stack the format carries.
+inline constexpr uint32_t kMaxStackDepth = 256;
+
+}  // namespace leaktrace::format

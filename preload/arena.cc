@@ -1,0 +1,71 @@
+#include "preload/arena.h"
+
+#include <sys/mman.h>
+
+namespace leaktrace::preload {
+
+std::atomic<uint64_t> g_tracker_bytes{0};
+
+namespace {
+constexpr size_t kChunkBytes = 1 << 20;
+constexpr size_t kMinClassBytes = 16;
+}  // namespace
+
+void* MapMemory(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  g_tracker_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  return p;
+}
+
+void UnmapMemory(void* p, size_t bytes) {
+  if (p == nullptr) return;
+  munmap(p, bytes);
+  g_tracker_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+int Arena::ClassOf(size_t bytes) {
+  size_t size = kMinClassBytes;
+  int c = 0;
+  while (size < bytes) size <<= 1, ++c;
+  return c;
+}
+
+void* Arena::Allocate(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const int c = ClassOf(bytes);
+  if (c >= kClasses) return MapMemory(bytes);
+  if (FreeBlock* b = free_[c]) {
+    free_[c] = b->next;
+    return b;
+  }
+  const size_t size = kMinClassBytes << c;
+  if (chunk_left_ < size) {
+    // The rest of the old chunk is dropped: bounded waste, no bookkeeping.
+    chunk_ = static_cast<char*>(MapMemory(kChunkBytes));
+    if (chunk_ == nullptr) {
+      chunk_left_ = 0;
+      return nullptr;
+    }
+    chunk_left_ = kChunkBytes;
+  }
+  void* p = chunk_;
+  chunk_ += size;
+  chunk_left_ -= size;
+  return p;
+}
+
+void Arena::Deallocate(void* p, size_t bytes) {
+  if (p == nullptr) return;
+  if (bytes == 0) bytes = 1;
+  const int c = ClassOf(bytes);
+  if (c >= kClasses) {
+    UnmapMemory(p, bytes);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = free_[c];
+  free_[c] = b;
+}
+
+}  // namespace leaktrace::preload

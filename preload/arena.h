@@ -1,0 +1,64 @@
+// Memory for leaktrace's own data, straight from mmap: never from the hooked
+// allocator. Power-of-two size classes with free lists; blocks of 1 MiB and
+// more are mapped one by one.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+// Bytes leaktrace currently has mapped for itself (all arenas, all tables).
+extern std::atomic<uint64_t> g_tracker_bytes;
+
+// Thin wrappers over mmap/munmap that keep g_tracker_bytes. Never allocate.
+void* MapMemory(size_t bytes);
+void UnmapMemory(void* p, size_t bytes);
+
+// Not thread-safe: one owner at a time (a shard's thread, or the dumper).
+class Arena {
+ public:
+  // Returns nullptr when the system is out of memory.
+  void* Allocate(size_t bytes);
+  void Deallocate(void* p, size_t bytes);
+
+ private:
+  static constexpr int kClasses = 20;  // 16 B .. 512 KiB
+  static int ClassOf(size_t bytes);
+
+  struct FreeBlock { FreeBlock* next; };
+  FreeBlock* free_[kClasses] = {};
+  char* chunk_ = nullptr;
+  size_t chunk_left_ = 0;
+};
+
+// An std allocator on an Arena, for the abseil containers the shards use.
+template <typename T>
+class ArenaAllocator {
+ public:
+  using value_type = T;
+  explicit ArenaAllocator(Arena* arena) : arena_(arena) {}
+  template <typename U>
+  ArenaAllocator(const ArenaAllocator<U>& other) : arena_(other.arena()) {}
+
+  T* allocate(size_t n) {
+    void* p = arena_->Allocate(n * sizeof(T));
+    // Containers here are only grown behind a capacity check (see Shard), so
+    // running out is fatal only when mmap itself fails: stop the process the
+    // way a failed operator new would, rather than corrupt it.
+    if (p == nullptr) __builtin_trap();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) { arena_->Deallocate(p, n * sizeof(T)); }
+  Arena* arena() const { return arena_; }
+  template <typename U>
+  bool operator==(const ArenaAllocator<U>& o) const { return arena_ == o.arena(); }
+  template <typename U>
+  bool operator!=(const ArenaAllocator<U>& o) const { return arena_ != o.arena(); }
+
+ private:
+  Arena* arena_;
+};
+
+}  // namespace leaktrace::preload

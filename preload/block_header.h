@@ -1,0 +1,77 @@
+// Where the tracker keeps what it knows about a tracked block: in front of the
+// block itself, so a free (on any thread) needs no table and no lock.
+//
+// Exact mode (LEAKTRACE_SAMPLE=1): every block the program gets from us has an
+// ExactHeader in the 16 bytes before it. The real block starts `offset` bytes
+// earlier (16, or the alignment asked for when larger).
+//
+// Sampled mode: only sampled blocks carry a header. They are placed 64 bytes
+// into a page (real memalign(4096) + 64), so a free can rule "sampled" out
+// with one test on the pointer's low bits. A pointer that passes the test is
+// confirmed by a 64-bit check word right before it, which always lies in the
+// same page as the pointer and so is safe to read for any block.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace leaktrace::preload {
+
+inline constexpr uintptr_t kPageSize = 4096;
+inline constexpr uintptr_t kSampledOffset = 64;  // sampled blocks sit here in their page
+inline constexpr uintptr_t kExactHeaderBytes = 16;
+
+// True when `p` might be a sampled block (or a bootstrap block).
+inline bool MaybeSampled(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) == kSampledOffset;
+}
+
+struct ExactHeader {
+  uint32_t stack_id;     // 0: not tracked (allocated while leaktrace itself was busy)
+  uint8_t offset_log2;   // real block = p - (1 << offset_log2)
+  uint8_t reserved[3];
+  uint64_t size;         // bytes the program asked for
+};
+static_assert(sizeof(ExactHeader) == kExactHeaderBytes);
+
+struct SampledHeader {   // occupies [p - 64, p)
+  uint32_t stack_id;
+  uint32_t reserved;
+  uint64_t size;         // bytes the program asked for
+  double weight;         // 1/p at the draw: this sample's Horvitz-Thompson weight
+  uint64_t interval;     // mean sampling interval in force at the draw
+  uint64_t birth_ns;     // CLOCK_MONOTONIC when allocated
+  uint64_t spare[2];
+  uint64_t check;        // SampledCheck(p): marks the block as ours
+};
+static_assert(sizeof(SampledHeader) == kSampledOffset);
+
+inline ExactHeader* ExactHeaderOf(void* p) {
+  return reinterpret_cast<ExactHeader*>(static_cast<char*>(p) - kExactHeaderBytes);
+}
+inline SampledHeader* SampledHeaderOf(void* p) {
+  return reinterpret_cast<SampledHeader*>(static_cast<char*>(p) - kSampledOffset);
+}
+
+// Per-process secret mixed into the check word, so program data that happens
+// to sit before a block cannot pass for a header.
+extern uint64_t g_check_secret;
+
+inline uint64_t SampledCheck(const void* p) {
+  uint64_t x = reinterpret_cast<uintptr_t>(p) ^ g_check_secret;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x | 1;  // never zero: zeroed memory never passes
+}
+
+// Reads only the 8 bytes right before p (same page, see above).
+inline bool IsSampledBlock(const void* p) {
+  uint64_t check;
+  std::memcpy(&check, static_cast<const char*>(p) - sizeof check, sizeof check);
+  return check == SampledCheck(p);
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,30 @@
+// Settings read once from the environment (CONTRACT.md lists them).
+#pragma once
+
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+struct Config {
+  uint64_t sample_interval = 0;  // mean bytes between heap samples; 1 = every allocation
+  int snapshot_signal = 0;       // 0: no snapshot signal
+  uint32_t interval_seconds = 0; // 0: no periodic snapshots
+  bool dump_on_exit = true;
+  char dump_dir[4096] = {};      // absolute, no trailing slash
+  bool valid = true;             // false: a setting was malformed; leaktrace stays inert
+};
+
+// The default sampling interval (see README: chosen from the benchmark).
+inline constexpr uint64_t kDefaultSampleInterval = 512 * 1024;
+
+// Parses the environment. Must not allocate through malloc (it runs during the
+// first allocation of the process); reports bad settings on stderr itself.
+void LoadConfig(Config& config);
+
+// Parses "SIGUSR2", "USR2", "SIGRTMIN+3", "12", "0". Returns -1 when invalid.
+// Exposed for tests.
+int ParseSignal(const char* text);
+// Parses "4096", "512k", "1m", "2g"; returns 0 when invalid. Exposed for tests.
+uint64_t ParseSize(const char* text);
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,21 @@
+// How `leaktrace snapshot PID` finds a tracked process's settings without
+// trusting its environment or working directory (both may have changed): a
+// memfd named "leaktrace-control", parked at a high descriptor number so the
+// program's own descriptor numbering is untouched. It holds key=value lines
+// (version, pid, signal, dir, program, completed, last), padded to a fixed
+// size and rewritten in place after every dump. docs/dump-format.md has the
+// details.
+#pragma once
+
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+// Creates the block (or, in a fork child, replaces the inherited one).
+void CreateControlBlock();
+// Records that dump `seq` is complete at `path`. Dump lock held.
+void UpdateControlBlock(uint32_t seq, const char* path);
+// Closes the inherited block's descriptor in a fork child before recreating.
+void ControlBlockChildAfterFork();
+
+}  // namespace leaktrace::preload

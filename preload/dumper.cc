@@ -1,0 +1,108 @@
+#include "preload/dumper.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <time.h>
+
+#include <atomic>
+
+#include "preload/log.h"
+#include "preload/snapshot.h"
+#include "preload/thread_state.h"
+#include "preload/tracker.h"
+
+namespace leaktrace::preload {
+namespace {
+
+sem_t g_wake;
+std::atomic<bool> g_stopping{false};
+std::atomic<int> g_pending_signals{0};
+bool g_handler_installed = false;
+
+void OnSnapshotSignal(int) { RequestSnapshot(); }
+
+void* DumperMain(void*) {
+  ++t_state.busy;  // nothing this thread allocates is the program's
+  const uint32_t interval = g_config.interval_seconds;
+  timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  next.tv_sec += interval;
+  while (!g_stopping.load(std::memory_order_acquire)) {
+    int rc = interval ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &next) : sem_wait(&g_wake);
+    if (g_stopping.load(std::memory_order_acquire)) break;
+    if (rc == 0) {
+      // Several signals while one dump was written ask for one more dump.
+      while (sem_trywait(&g_wake) == 0) {
+      }
+      WriteSnapshot(format::Trigger::kSignal);
+    } else if (errno == ETIMEDOUT) {
+      WriteSnapshot(format::Trigger::kInterval);
+      next.tv_sec += interval;
+      timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (next.tv_sec <= now.tv_sec) next = now, next.tv_sec += interval;  // fell behind: no burst
+    }
+  }
+  return nullptr;
+}
+
+void StartThread() {
+  // The thread must not take the program's signals: block them all in it.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t thread;
+  if (pthread_create(&thread, &attr, DumperMain, nullptr) != 0) {
+    Log("cannot start the dumper thread; only the exit snapshot will be written");
+  } else {
+    pthread_setname_np(thread, "leaktrace-dump");
+  }
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+}  // namespace
+
+void RequestSnapshot() {
+  const int saved_errno = errno;
+  sem_post(&g_wake);
+  errno = saved_errno;
+}
+
+void StartDumper() {
+  sem_init(&g_wake, 0, 0);
+  const int sig = g_config.snapshot_signal;
+  if (sig > 0 && !g_handler_installed) {
+    struct sigaction current = {};
+    sigaction(sig, nullptr, &current);
+    if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) {
+      Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick another)", sig);
+    } else {
+      struct sigaction action = {};
+      action.sa_handler = OnSnapshotSignal;
+      action.sa_flags = SA_RESTART;
+      sigemptyset(&action.sa_mask);
+      g_handler_installed = sigaction(sig, &action, nullptr) == 0;
+    }
+  }
+  if (sig > 0 || g_config.interval_seconds > 0) StartThread();
+}
+
+void StopDumper() {
+  g_stopping.store(true, std::memory_order_release);
+  sem_post(&g_wake);
+}
+
+void DumperChildAfterFork() {
+  g_stopping.store(false, std::memory_order_relaxed);
+  sem_init(&g_wake, 0, 0);
+  if (g_config.snapshot_signal > 0 || g_config.interval_seconds > 0) StartThread();
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,31 @@
+// Facts about the process, gathered once at start-up (and again in a fork
+// child) so a dump never has to ask for them in a hurry.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+struct ProcessFacts {
+  int pid = 0;
+  int ppid = 0;
+  char exe_path[4096] = {};
+  char program[256] = {};   // base name of exe_path
+  char cmdline[4096] = {};  // NUL-separated, possibly cut short
+  size_t cmdline_size = 0;
+  int64_t start_realtime_ns = 0;
+  int64_t start_monotonic_ns = 0;
+};
+
+extern ProcessFacts g_process;
+
+// Fills g_process. No malloc; raw syscalls only.
+void GatherProcessFacts();
+// After fork: the child's own pid and parent, start time unchanged.
+void RefreshProcessIds();
+
+int64_t RealtimeNs();
+int64_t MonotonicNs();
+
+}  // namespace leaktrace::preload

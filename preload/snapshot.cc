@@ -1,0 +1,204 @@
+#include "preload/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format/dump_writer.h"
+#include "preload/arena.h"
+#include "preload/control_block.h"
+#include "preload/log.h"
+#include "preload/module_map.h"
+#include "preload/process_info.h"
+#include "preload/shard_registry.h"
+#include "preload/stack_table.h"
+#include "preload/tracker.h"
+
+namespace leaktrace::preload {
+namespace {
+
+pthread_mutex_t g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
+uint32_t g_seq = 0;
+uint32_t g_last_seq = 0;
+char g_last_path[4096 + 300] = {};
+bool g_warned_write = false;
+
+// One site's totals summed over all shards.
+struct SiteTotals {
+  double alloc_count, alloc_bytes, free_count, free_bytes, var_count, var_bytes;
+  int64_t live_samples;
+  uint8_t state;  // kUnused, kUsed (some shard has it), kWritten (its stack is in the dump)
+};
+constexpr uint8_t kUnused = 0, kUsed = 1, kWritten = 2;
+
+void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites) {
+  w.BeginSection(format::SectionType::kHealth);
+  w.WriteHealth("tracker_mapped_bytes", g_tracker_bytes.load(std::memory_order_relaxed));
+  w.WriteHealth("stacks", MaxStackId());
+  w.WriteHealth("stack_table_slots", StackTableSlots());
+  w.WriteHealth("stacks_written", stacks);
+  w.WriteHealth("sites_written", sites);
+  w.WriteHealth("shards", ShardCount());
+  w.WriteHealth("dropped_stacks", g_health.dropped_stacks.load(std::memory_order_relaxed));
+  w.WriteHealth("dropped_sites", g_health.dropped_sites.load(std::memory_order_relaxed));
+  w.WriteHealth("busy_frees", g_health.busy_frees.load(std::memory_order_relaxed));
+  w.WriteHealth("unsampled_aligned_allocations", g_health.unsampled_aligned.load(std::memory_order_relaxed));
+  w.WriteHealth("orphan_events", g_health.orphan_events.load(std::memory_order_relaxed));
+  w.WriteHealth("failed_dumps", g_health.failed_dumps.load(std::memory_order_relaxed));
+  w.EndSection();
+}
+
+// Builds the whole dump in `buffer`. Returns false when memory ran out.
+bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq) {
+  format::DumpWriter w(buffer);
+  format::ProcessRecord p;
+  p.pid = static_cast<uint32_t>(g_process.pid);
+  p.ppid = static_cast<uint32_t>(g_process.ppid);
+  p.seq = seq;
+  p.flags = g_mode == Mode::kExact ? format::kProcessExactMode : 0;
+  p.trigger = trigger;
+  p.sample_interval = g_config.sample_interval;
+  p.snapshot_realtime_ns = RealtimeNs();
+  p.snapshot_monotonic_ns = MonotonicNs();
+  p.start_realtime_ns = g_process.start_realtime_ns;
+  p.start_monotonic_ns = g_process.start_monotonic_ns;
+  p.program = g_process.program;
+  p.exe_path = g_process.exe_path;
+  p.cmdline = g_process.cmdline;
+  p.cmdline_size = g_process.cmdline_size;
+  w.WriteProcess(p);
+  WriteModules(w);
+
+  // Sum every shard into one array indexed by stack id.
+  const uint32_t max_id = MaxStackId();
+  const size_t totals_bytes = (static_cast<size_t>(max_id) + 1) * sizeof(SiteTotals);
+  auto* totals = static_cast<SiteTotals*>(MapMemory(totals_bytes));
+  if (totals == nullptr) return false;
+  ForEachShard([&](const Shard& shard) {
+    shard.ForEachSite([&](const SiteCounters& c) {
+      const uint32_t id = c.stack_id.load(std::memory_order_relaxed);
+      if (id == 0 || id > max_id) return;  // a stack newer than this snapshot
+      SiteTotals& t = totals[id];
+      t.alloc_count += c.alloc_count.load(std::memory_order_relaxed);
+      t.alloc_bytes += c.alloc_bytes.load(std::memory_order_relaxed);
+      t.free_count += c.free_count.load(std::memory_order_relaxed);
+      t.free_bytes += c.free_bytes.load(std::memory_order_relaxed);
+      t.var_count += c.var_count.load(std::memory_order_relaxed);
+      t.var_bytes += c.var_bytes.load(std::memory_order_relaxed);
+      t.live_samples += c.live_samples.load(std::memory_order_relaxed);
+      t.state = kUsed;
+    });
+  });
+
+  uint64_t stacks_written = 0;
+  w.BeginSection(format::SectionType::kStacks);
+  ForEachStack([&](const StackView& s) {
+    if (s.id > max_id || totals[s.id].state != kUsed) return;  // unused, or already written
+    format::StackRecord r;
+    r.id = s.id;
+    r.flags = s.flags;
+    r.pcs = s.pcs;
+    r.depth = s.depth;
+    w.WriteStack(r);
+    ++stacks_written;
+    totals[s.id].state = kWritten;
+  });
+  w.EndSection();
+
+  uint64_t sites_written = 0;
+  w.BeginSection(format::SectionType::kSites);
+  for (uint32_t id = 1; id <= max_id; ++id) {
+    const SiteTotals& t = totals[id];
+    if (t.state != kWritten) continue;
+    format::SiteRecord r;
+    r.resource = format::Resource::kHeap;
+    r.stack_id = id;
+    r.live_count = t.alloc_count - t.free_count;
+    r.live_bytes = t.alloc_bytes - t.free_bytes;
+    r.alloc_count = t.alloc_count;
+    r.alloc_bytes = t.alloc_bytes;
+    r.var_live_count = t.var_count > 0 ? t.var_count : 0;
+    r.var_live_bytes = t.var_bytes > 0 ? t.var_bytes : 0;
+    r.live_samples = t.live_samples > 0 ? static_cast<uint64_t>(t.live_samples) : 0;
+    w.WriteSite(r);
+    ++sites_written;
+  }
+  w.EndSection();
+  UnmapMemory(totals, totals_bytes);
+  AddHealth(w, stacks_written, sites_written);
+  return w.Finish();
+}
+
+bool WriteAll(int fd, const uint8_t* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Writes the buffer under a temporary name in the dump directory and renames
+// it into place, so no reader ever sees a partial file under the final name.
+bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size) {
+  char temp_path[sizeof g_last_path];
+  snprintf(final_path, final_size, "%s/%s.%d.%u.dump", g_config.dump_dir, g_process.program, g_process.pid, seq);
+  snprintf(temp_path, sizeof temp_path, "%s/.%s.%d.%u.dump.tmp", g_config.dump_dir, g_process.program,
+           g_process.pid, seq);
+  unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
+  const int fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(temp_path, final_path) != 0) {
+    unlink(temp_path);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+uint32_t WriteSnapshot(format::Trigger trigger) {
+  pthread_mutex_lock(&g_dump_lock);
+  const uint32_t seq = ++g_seq;
+  format::DumpBuffer buffer;
+  char path[sizeof g_last_path];
+  const bool built = BuildDump(buffer, trigger, seq);
+  const bool ok = built && Publish(buffer, seq, path, sizeof path);
+  if (ok) {
+    memcpy(g_last_path, path, sizeof path);
+    g_last_seq = seq;
+    UpdateControlBlock(g_last_seq, g_last_path);
+  } else {
+    g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
+    if (!g_warned_write) {
+      g_warned_write = true;
+      Log("cannot write snapshot %u to %s (%s); the program goes on", seq, g_config.dump_dir,
+          built ? strerrordesc_np(errno) : "out of memory");
+    }
+  }
+  pthread_mutex_unlock(&g_dump_lock);
+  return ok ? seq : 0;
+}
+
+const char* LastDumpPath() { return g_last_path; }
+uint32_t LastDumpSeq() { return g_last_seq; }
+
+void SnapshotPrepareFork() { pthread_mutex_lock(&g_dump_lock); }
+void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
+void SnapshotChildAfterFork() {
+  pthread_mutex_init(&g_dump_lock, nullptr);
+  g_seq = 0;
+  g_last_seq = 0;
+  g_last_path[0] = '\0';
+  g_warned_write = false;
+}
+
+}  // namespace leaktrace::preload

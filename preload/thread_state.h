@@ -1,0 +1,40 @@
+// The per-thread part of the tracker, in initial-exec TLS so reaching it is a
+// single fs-relative load (no __tls_get_addr, no allocation, ever).
+#pragma once
+
+#include <cstdint>
+
+#include "preload/compiler.h"
+
+namespace leaktrace::preload {
+
+class Shard;
+
+enum class ThreadPhase : uint8_t {
+  kNew = 0,       // no shard yet
+  kAttached = 1,  // owns `shard`
+  kExited = 2,    // past its pthread key destructor: shard given back
+};
+
+struct ThreadState {
+  int64_t countdown;  // bytes left until the next heap sample (sampled mode)
+  uint32_t busy;      // > 0 while leaktrace itself runs on this thread
+  ThreadPhase phase;
+  bool countdown_drawn;
+  Shard* shard;
+  uint64_t rng;       // xorshift state for the sampler
+};
+
+extern __thread ThreadState t_state LT_INITIAL_EXEC;
+
+// Marks the thread busy for a scope: allocations made meanwhile (by libunwind,
+// dlsym, pthread) are passed through untracked instead of recursing.
+class BusyScope {
+ public:
+  BusyScope() { ++t_state.busy; }
+  ~BusyScope() { --t_state.busy; }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+};
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,23 @@
+// Captures the calling stack with libunwind's unw_backtrace (DWARF unwinding,
+// so code built without frame pointers works), minus leaktrace's own frames.
+#pragma once
+
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+inline constexpr uint32_t kMaxUserFrames = 64;
+
+struct CapturedStack {
+  uint64_t pcs[kMaxUserFrames];  // return addresses, innermost first
+  uint32_t depth;
+  bool truncated;  // the stack was deeper than kMaxUserFrames
+};
+
+// Learns leaktrace's own address range. Call once at start-up.
+void InitUnwinder();
+
+// Must be called with the thread busy (libunwind may allocate on first use).
+void CaptureStack(CapturedStack& out);
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages in deps/debian-packages.txt (only those missing)
+# and configures + builds leaktrace in ./build. Idempotent: a second run only
+# rebuilds what changed. Needs root or sudo for the package step.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${LEAKTRACE_BUILD_DIR:-$top/build}
+build_type=${LEAKTRACE_BUILD_TYPE:-RelWithDebInfo}
+
+mapfile -t wanted < <(grep -Ev '^\s*(#|$)' "$top/deps/debian-packages.txt")
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+generator=()
+[ -f "$build_dir/CMakeCache.txt" ] || generator=(-G Ninja)
+cmake -S "$top" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
