@@ -1,0 +1,113 @@
+// The library's life in a process: exit and interval snapshots, fork, bad
+// settings, unwritable directories, file modes.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+CommandResult RunTracked(const std::vector<std::string>& argv, const std::string& dir,
+                         std::vector<std::string> env = {}) {
+  env.push_back("LD_PRELOAD=" + LibraryPath());
+  env.push_back("LEAKTRACE_DIR=" + dir);
+  return Run(argv, env);
+}
+
+TEST(Lifecycle, ExitSnapshotIsWrittenPrivatelyAndAtomically) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("forker")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> files = FilesIn(dir.path());
+  ASSERT_EQ(files.size(), 2u) << "one exit dump each from parent and child";
+  for (const std::string& f : files) {
+    EXPECT_TRUE(std::regex_match(f, std::regex(R"(forker\.[0-9]+\.1\.dump)"))) << f;
+    struct stat st;
+    ASSERT_EQ(stat((dir.path() + "/" + f).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+}
+
+TEST(Lifecycle, ForkChildTracksOnItsOwnAndWritesItsOwnDump) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("forker")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(parent ([0-9]+) child ([0-9]+))"))) << r.out;
+  const std::string child_dump = dir.path() + "/forker." + m[2].str() + ".1.dump";
+  const std::string parent_dump = dir.path() + "/forker." + m[1].str() + ".1.dump";
+  ASSERT_TRUE(fs::exists(child_dump));
+  ASSERT_TRUE(fs::exists(parent_dump));
+
+  const CommandResult child = Leaktrace({"report", "--format", "json", child_dump});
+  ASSERT_EQ(child.exit_code, 0) << child.err;
+  const nlohmann::json child_report = nlohmann::json::parse(child.out);
+  const Growth leak = GrowthAt(child_report, "child_leak", "forker");
+  EXPECT_EQ(leak.count, 7);
+  EXPECT_EQ(leak.bytes, 7 * 1000);
+
+  const CommandResult parent = Leaktrace({"report", "--format", "json", parent_dump});
+  ASSERT_EQ(parent.exit_code, 0) << parent.err;
+  EXPECT_EQ(GrowthAt(nlohmann::json::parse(parent.out), "child_leak", "forker").count, 0)
+      << "the child's leak shows in the parent";
+}
+
+TEST(Lifecycle, IntervalSnapshotsComeOnTheirOwn) {
+  TempDir dir;
+  const CommandResult r = RunTracked({LEAKTRACE_TEST_SERVICE, "--seconds", "3", "--rate", "2000"}, dir.path(),
+                                     {"LEAKTRACE_INTERVAL=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> files = FilesIn(dir.path());
+  ASSERT_GE(files.size(), 3u) << "at least two interval dumps and the exit dump";
+  for (const std::string& f : files) {
+    const CommandResult report = Leaktrace({"report", "--format", "json", dir.path() + "/" + f});
+    EXPECT_EQ(report.exit_code, 0) << f << ": " << report.err;
+  }
+}
+
+TEST(Lifecycle, OnExitZeroWritesNothing) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("leaky_c")}, dir.path(), {"LEAKTRACE_ON_EXIT=0"});
+  // leaky_c exits 3 when its stdin closes at the first checkpoint: it ran.
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(FilesIn(dir.path()).empty());
+}
+
+TEST(Lifecycle, MalformedSettingIsReportedAndLeavesTheProgramAlone) {
+  for (const std::string setting : {"LEAKTRACE_SAMPLE=lots", "LEAKTRACE_SIGNAL=SIGNOPE", "LEAKTRACE_INTERVAL=-4",
+                                    "LEAKTRACE_ON_EXIT=yes"}) {
+    TempDir dir;
+    const CommandResult r = RunTracked({ProgramPath("forker")}, dir.path(), {setting});
+    EXPECT_EQ(r.exit_code, 0) << setting;
+    EXPECT_NE(r.err.find("leaktrace: " + setting.substr(0, setting.find('='))), std::string::npos)
+        << setting << " gave: " << r.err;
+    EXPECT_TRUE(FilesIn(dir.path()).empty()) << setting;
+  }
+}
+
+TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
+  const CommandResult r = RunTracked({ProgramPath("forker")}, "/nonexistent/leaktrace-dumps");
+  EXPECT_EQ(r.exit_code, 0);
+  // Parent and child each say it once.
+  size_t warnings = 0;
+  for (size_t at = r.err.find("cannot write snapshot"); at != std::string::npos;
+       at = r.err.find("cannot write snapshot", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 2u) << r.err;
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
