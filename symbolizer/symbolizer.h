@@ -1,0 +1,71 @@
+// Raw return addresses from a dump -> function, file, line and inline frames.
+//
+// The target process records only instruction pointers and its module map
+// (path, build id, load bias, segments). This turns them back into source
+// locations here, in the tool, with elfutils libdw: debug information is found
+// in the binary itself, through .gnu_debuglink, or under
+// /usr/lib/debug/.build-id/ (what Debian's -dbgsym packages install). A file on
+// disk whose build id differs from the one that ran is never trusted. See
+// docs/symbolizer.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/dump.h"
+
+namespace leaktrace::symbolizer {
+
+struct Frame {
+  std::string function;        // demangled (abi::__cxa_demangle); empty when unknown
+  std::string file;            // source file as recorded in DWARF (full path if available); empty without debug info
+  uint32_t line = 0;           // 0 when unknown
+  uint32_t column = 0;
+  std::string module;          // the module's path as in the dump ("" if the pc is in no module)
+  std::string build_id;        // hex of the module's build id, may be empty
+  uint64_t module_offset = 0;  // link-time address (pc - load_bias) of the looked-up address
+  bool inlined = false;        // this frame is an inlined call inside the next (outer) frame
+  bool build_id_mismatch = false;  // the file on disk is not the binary that ran: not symbolized
+};
+
+class ModuleCache;  // symbolizer/module_cache.h
+
+// Not thread-safe. Caches per module (keyed by path + build id) across dumps, so one
+// Symbolizer can serve several dumps whose modules were loaded at different addresses.
+//
+// Files are opened lazily, on the first address that falls in them, so modules
+// no stack points into cost nothing and produce no warning.
+class Symbolizer {
+ public:
+  Symbolizer();
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // All frames for one return address `pc` recorded in `dump`: the innermost inlined
+  // function first, ending with the real (non-inlined) function containing the call.
+  // The lookup uses pc - 1 (pc is a return address). Never returns an empty vector:
+  // when nothing is known it returns one frame with module + module_offset (or only the raw
+  // address in module_offset with module "" when no module contains pc).
+  //
+  // module_offset is pc - load_bias (the return address, link-time), the same
+  // in every frame of the result. Never throws for bad or missing modules.
+  // A module recorded with an empty path is looked up as dump.process.exe_path.
+  std::vector<Frame> Symbolize(const format::Dump& dump, uint64_t pc);
+
+  // Warnings gathered so far (each once: e.g. "/usr/lib/x/libfoo.so: build-id differs from the
+  // binary that ran (expected ab12…, found cd34…); its frames are shown as module+offset",
+  // or "cannot open /path: No such file"), then cleared.
+  std::vector<std::string> TakeWarnings();
+
+ private:
+  std::unique_ptr<ModuleCache> modules_;
+};
+
+// Display helper used by reports: "module_basename+0x1a2b" for a frame without a function.
+// For a frame in no module: "0x1a2b".
+std::string FallbackName(const Frame& f);
+
+}  // namespace leaktrace::symbolizer
