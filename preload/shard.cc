@@ -18,8 +18,18 @@ SiteCounters* Shard::Slot(uint32_t i) const {
   return chunks_[k].load(std::memory_order_acquire) + (i - start);
 }
 
-SiteCounters* Shard::CountersFor(uint32_t stack_id) {
-  if (auto it = index_.find(stack_id); it != index_.end()) return Slot(it->second);
+SiteCounters* Shard::CountersForSlow(uint32_t stack_id) {
+  SiteCounters* found = nullptr;
+  if (auto it = index_.find(stack_id); it != index_.end()) {
+    found = Slot(it->second);
+  } else {
+    found = NewCounters(stack_id);
+  }
+  if (found != nullptr) counter_cache_[stack_id & (kCounterCacheSize - 1)] = {stack_id, found};
+  return found;
+}
+
+SiteCounters* Shard::NewCounters(uint32_t stack_id) {
   const uint32_t i = published_.load(std::memory_order_relaxed);
   const int k = ChunkOf(i, kFirstChunkSlots);
   if (k >= kChunks) return nullptr;

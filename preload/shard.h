@@ -42,7 +42,10 @@ class Shard {
   // Owner only. The counters of `stack_id` in this shard, created on first
   // use; nullptr when the shard is full or out of memory (the caller counts a
   // drop). Never moves once created.
-  SiteCounters* CountersFor(uint32_t stack_id);
+  SiteCounters* CountersFor(uint32_t stack_id) {
+    const CounterCacheEntry& e = counter_cache_[stack_id & (kCounterCacheSize - 1)];
+    return e.stack_id == stack_id ? e.counters : CountersForSlow(stack_id);
+  }
 
   // Owner only. A direct-mapped cache of stack hash -> id in front of the
   // global stack table.
@@ -72,10 +75,15 @@ class Shard {
   static constexpr uint32_t kFirstChunkSlots = 64;
   static constexpr int kChunks = 18;  // 64 * (2^18 - 1) slots at most
   static constexpr uint32_t kStackCacheSize = 256;
+  static constexpr uint32_t kCounterCacheSize = 1024;
 
   struct StackCacheEntry {
     uint64_t hash;
     uint32_t id;
+  };
+  struct CounterCacheEntry {
+    uint32_t stack_id;
+    SiteCounters* counters;
   };
   struct IdHash {
     size_t operator()(uint32_t v) const { return v * 0x9E3779B97F4A7C15ULL >> 20; }
@@ -84,12 +92,16 @@ class Shard {
                                     ArenaAllocator<std::pair<const uint32_t, uint32_t>>>;
 
   SiteCounters* Slot(uint32_t i) const;
+  SiteCounters* CountersForSlow(uint32_t stack_id);
+  SiteCounters* NewCounters(uint32_t stack_id);
 
   Arena arena_;
   Index index_;
   std::atomic<SiteCounters*> chunks_[kChunks] = {};
   std::atomic<uint32_t> published_{0};
   StackCacheEntry stack_cache_[kStackCacheSize] = {};
+  // Direct-mapped cache in front of index_: most events hit a few hot sites.
+  CounterCacheEntry counter_cache_[kCounterCacheSize] = {};
 };
 
 }  // namespace leaktrace::preload

@@ -1,0 +1,87 @@
+// Sampled mode must be honest: an estimate and its stated standard error
+// together must cover the truth, and balanced churn must stay within noise.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+constexpr double kLeakBlocks = 20000;
+constexpr double kLeakSize = 1000;
+
+double Field(const nlohmann::json& site, const char* key) { return site.value(key, 0.0); }
+
+// Runs sampled_leak at `interval` and returns the diff.
+nlohmann::json SampledDiff(const std::string& interval, const TempDir& dir) {
+  TrackedProgram p({ProgramPath("sampled_leak")}, dir.path(), {"LEAKTRACE_SAMPLE=" + interval});
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+  return DiffJson(before, after);
+}
+
+void ExpectLeakEstimatedWithinError(const nlohmann::json& diff, const std::string& interval) {
+  double bytes = 0, count = 0, var_bytes = 0, var_count = 0;
+  for (const auto& site : diff["sites"]) {
+    bool leak_site = false;
+    for (const auto& frame : site["frames"])
+      if (frame.value("function", "") == "leak_known_bytes") leak_site = true;
+    if (!leak_site) continue;
+    bytes += Field(site, "bytes");
+    count += Field(site, "count");
+    var_bytes += std::pow(Field(site, "stderr_bytes"), 2);
+    var_count += std::pow(Field(site, "stderr_count"), 2);
+  }
+  const double se_bytes = std::sqrt(var_bytes), se_count = std::sqrt(var_count);
+  ASSERT_GT(se_bytes, 0) << "a sampled estimate must state its error (interval " << interval << ")";
+  // Four standard errors: a correct estimator fails this about once in 16,000 runs.
+  EXPECT_LE(std::abs(bytes - kLeakBlocks * kLeakSize), 4 * se_bytes)
+      << "estimate " << bytes << " ± " << se_bytes << " at interval " << interval;
+  EXPECT_LE(std::abs(count - kLeakBlocks), 4 * se_count) << "estimate " << count << " ± " << se_count;
+  // And the error itself is what Poisson sampling predicts, not inflated to pass.
+  const double p = -std::expm1(-kLeakSize / (interval == "64k" ? 65536.0 : 524288.0));
+  const double expected_se = std::sqrt(kLeakBlocks * p) * (1 / p) * std::sqrt(1 - p) * kLeakSize;
+  EXPECT_GT(se_bytes, expected_se * 0.6);
+  EXPECT_LT(se_bytes, expected_se * 1.6);
+}
+
+TEST(SamplingAccuracy, KnownLeakIsCoveredByItsErrorAt64k) {
+  TempDir dir;
+  const nlohmann::json diff = SampledDiff("64k", dir);
+  ExpectLeakEstimatedWithinError(diff, "64k");
+}
+
+TEST(SamplingAccuracy, KnownLeakIsCoveredByItsErrorAtTheDefault) {
+  TempDir dir;
+  const nlohmann::json diff = SampledDiff("512k", dir);
+  ExpectLeakEstimatedWithinError(diff, "512k");
+}
+
+TEST(SamplingAccuracy, BalancedChurnStaysWithinNoise) {
+  TempDir dir;
+  const nlohmann::json diff = SampledDiff("64k", dir);
+  double bytes = 0, var = 0;
+  int churn_samples = 0;
+  for (const auto& site : diff["sites"]) {
+    for (const auto& frame : site["frames"]) {
+      if (frame.value("function", "") != "churn_balanced") continue;
+      bytes += Field(site, "bytes");
+      var += std::pow(Field(site, "stderr_bytes"), 2);
+      ++churn_samples;
+      break;
+    }
+  }
+  // Every sampled churn block was freed with the weight it was counted with,
+  // so what remains is at most noise.
+  EXPECT_LE(std::abs(bytes), 4 * std::sqrt(var) + 1) << churn_samples << " churn sites";
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
