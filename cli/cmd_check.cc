@@ -1,0 +1,66 @@
+// leaktrace check [thresholds] [--suppressions FILE] BEFORE AFTER: the CI gate.
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/errors.h"
+#include "cli/load.h"
+#include "cli/output.h"
+#include "reporter/check.h"
+#include "reporter/render.h"
+#include "reporter/suppressions.h"
+
+namespace leaktrace::cli {
+
+Action AddCheckCommand(CLI::App& app) {
+  struct Options {
+    OutputOptions output;
+    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes;
+    std::string suppressions;
+    std::string before, after;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "check",
+      "CI gate: exit 0 when growth from BEFORE to AFTER stays within the thresholds, 1 when it does not (the "
+      "offending call sites are printed), 2 on bad input. With no threshold given, any heap growth beyond sampling "
+      "noise (exact dumps: any growth), any mmap growth and any fd growth fails; once any threshold is given, only "
+      "the given thresholds are checked. For sampled heap data a threshold counts as exceeded only when growth is "
+      "above it by more than 3 standard errors.");
+  cmd->add_option("--max-bytes", opts->max_bytes, "Largest allowed total heap growth (suffixes k, m, g)")
+      ->type_name("N");
+  cmd->add_option("--max-site-bytes", opts->max_site_bytes, "Largest allowed heap growth of any one call site")
+      ->type_name("N");
+  cmd->add_option("--max-fds", opts->max_fds, "Largest allowed growth in open file descriptors")->type_name("N");
+  cmd->add_option("--max-mmap-bytes", opts->max_mmap_bytes, "Largest allowed growth of mapped memory")
+      ->type_name("N");
+  cmd->add_option("--suppressions", opts->suppressions,
+                  "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "
+                  "module matches a pattern is ignored")
+      ->type_name("FILE");
+  AddOutputOptions(*cmd, opts->output, false);
+  cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
+  cmd->add_option("AFTER", opts->after, "The later dump")->required();
+
+  return [opts] {
+    // Validate everything cheap before reading and symbolizing dumps.
+    reporter::Thresholds t;
+    auto size = [](const char* name, const std::string& value, std::optional<double>& into) {
+      if (!value.empty()) into = ParseSizeOption(name, value);
+    };
+    size("--max-bytes", opts->max_bytes, t.max_bytes);
+    size("--max-site-bytes", opts->max_site_bytes, t.max_site_bytes);
+    size("--max-fds", opts->max_fds, t.max_fds);
+    size("--max-mmap-bytes", opts->max_mmap_bytes, t.max_mmap_bytes);
+    reporter::Suppressions suppressions;
+    if (!opts->suppressions.empty()) suppressions = reporter::Suppressions::Load(opts->suppressions);
+    reporter::RenderOptions render = ToRenderOptions(opts->output);
+
+    reporter::Report diff = LoadDiff(opts->before, opts->after);
+    reporter::CheckResult result = reporter::Check(diff, t, suppressions);
+    WriteStdout(reporter::RenderCheckText(result, diff, render));
+    return result.passed ? kExitOk : kExitFailed;
+  };
+}
+
+}  // namespace leaktrace::cli

@@ -1,0 +1,179 @@
+// leaktrace run [-o DIR] [--sample N] [--interval S] -- CMD ARGS...
+// Runs CMD with the library preloaded, passes on SIGINT/SIGTERM/SIGHUP, exits
+// with CMD's status and lists the dumps it wrote.
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/dump_files.h"
+#include "cli/errors.h"
+#include "cli/library_path.h"
+#include "reporter/sizes.h"
+
+extern char** environ;
+
+namespace leaktrace::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+volatile sig_atomic_t g_child = 0;
+
+void Forward(int sig, siginfo_t* info, void*) {
+  // A terminal sends SIGINT/SIGQUIT/SIGHUP to the whole foreground process
+  // group, child included; passing those on would deliver them twice.
+  if (info && info->si_code == SI_KERNEL) return;
+  if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
+}
+
+// KEY=VALUE entries of our environment with `overrides` replacing or adding.
+std::vector<std::string> BuildEnvironment(const std::vector<std::pair<std::string, std::string>>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry = *e;
+    bool replaced = false;
+    for (const auto& [key, value] : overrides)
+      if (entry.compare(0, key.size() + 1, key + "=") == 0) replaced = true;
+    if (!replaced) env.push_back(std::move(entry));
+  }
+  for (const auto& [key, value] : overrides) env.push_back(key + "=" + value);
+  return env;
+}
+
+}  // namespace
+
+Action AddRunCommand(CLI::App& app) {
+  struct Options {
+    std::string dir;
+    std::string sample;
+    std::string interval;
+    std::vector<std::string> command;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Usage: leaktrace run [OPTIONS] -- CMD [ARGS...]\n"
+      "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP and "
+      "SIGQUIT. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
+      "stderr. The library is $LEAKTRACE_LIBRARY, else the one from the build tree, else "
+      "<bindir>/../lib/leaktrace/libleaktrace.so.");
+  cmd->add_option("-o,--output-dir", opts->dir,
+                  "Directory for dumps, created if missing (default: $LEAKTRACE_DIR, else the current directory)")
+      ->type_name("DIR");
+  cmd->add_option("--sample", opts->sample,
+                  "Mean bytes between heap samples (suffixes k, m, g); 1 records every allocation exactly "
+                  "(default: the library's, 512k)")
+      ->type_name("N");
+  cmd->add_option("--interval", opts->interval, "Seconds between automatic snapshots; 0 disables (default: 0)")
+      ->type_name("S");
+  // After "--" everything is CMD's, options included (CLI11 stops there).
+  cmd->add_option("CMD", opts->command, "The program and its arguments, after --")->required();
+
+  return [opts] {
+    std::vector<std::pair<std::string, std::string>> overrides;
+
+    std::string library = FindPreloadLibrary();
+    const char* old_preload = std::getenv("LD_PRELOAD");
+    overrides.emplace_back("LD_PRELOAD", old_preload && *old_preload ? library + ":" + old_preload : library);
+
+    // The library resolves a relative LEAKTRACE_DIR against the program's own
+    // working directory; make it absolute so dumps land where we look.
+    const char* env_dir = std::getenv("LEAKTRACE_DIR");
+    fs::path dir = !opts->dir.empty() ? fs::path(opts->dir) : (env_dir && *env_dir ? fs::path(env_dir) : fs::current_path());
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir)) throw UsageError(fmt::format("{}: cannot create directory: {}", dir.string(), ec ? ec.message() : "not a directory"));
+    dir = fs::absolute(dir).lexically_normal();
+    if (access(dir.c_str(), W_OK) != 0)
+      throw UsageError(fmt::format("{}: not writable: {}", dir.string(), std::strerror(errno)));
+    std::string dir_str = dir.string();
+    if (dir_str.size() > 1 && dir_str.back() == '/') dir_str.pop_back();
+    overrides.emplace_back("LEAKTRACE_DIR", dir_str);
+
+    if (!opts->sample.empty()) {
+      std::optional<uint64_t> sample = reporter::ParseSize(opts->sample);
+      if (!sample || *sample == 0)
+        throw UsageError(fmt::format("--sample: '{}' is not a size (expected e.g. 1, 64k, 512k, 1m)", opts->sample));
+      overrides.emplace_back("LEAKTRACE_SAMPLE", std::to_string(*sample));
+    }
+    if (!opts->interval.empty()) {
+      // The library takes whole seconds.
+      const std::string& s = opts->interval;
+      if (s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+        throw UsageError(fmt::format("--interval: '{}' is not a whole number of seconds", s));
+      overrides.emplace_back("LEAKTRACE_INTERVAL", std::to_string(std::stoul(s)));
+    }
+
+    std::vector<std::string> env = BuildEnvironment(overrides);
+    std::vector<char*> envp;
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<char*> argv;
+    for (std::string& a : opts->command) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    // Block the forwarded signals until the handler knows the child's pid;
+    // the child starts with them unblocked and at their defaults.
+    sigset_t forwarded, old_mask;
+    sigemptyset(&forwarded);
+    for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+    sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &old_mask);
+    posix_spawnattr_setsigdefault(&attr, &forwarded);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    // Dumps already there are not this run's (names carry pids, which repeat).
+    std::map<std::string, int64_t> existing;
+    for (const DumpFile& f : ListDumps(dir_str)) existing.emplace(f.path, f.mtime_ns);
+    pid_t child = 0;
+    // glibc's posix_spawnp reports exec failures (ENOENT, EACCES) here.
+    int err = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) {
+      sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+      throw UsageError(fmt::format("{}: cannot run: {}", opts->command[0], std::strerror(err)));
+    }
+
+    g_child = child;
+    struct sigaction sa {};
+    sa.sa_sigaction = Forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : kForwardedSignals) sigaction(sig, &sa, nullptr);
+    sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+      if (errno != EINTR) throw CliError(kExitUsage, fmt::format("waiting for {}: {}", opts->command[0], std::strerror(errno)));
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+
+    // Everything written during the run (the child's and its forked children's).
+    int listed = 0;
+    for (const DumpFile& f : ListDumps(dir_str))
+      if (auto it = existing.find(f.path); it == existing.end() || it->second != f.mtime_ns) {
+        std::fprintf(stderr, "leaktrace: dump %s\n", f.path.c_str());
+        ++listed;
+      }
+    if (listed == 0) std::fprintf(stderr, "leaktrace: no dumps were written to %s\n", dir_str.c_str());
+    return code;
+  };
+}
+
+}  // namespace leaktrace::cli

@@ -1,0 +1,190 @@
+// leaktrace snapshot [--timeout S] PID: ask a tracked process for a dump, wait
+// until it is complete, print its path.
+//
+// Preferred path: the library's control block (control_block.h) names the
+// signal and counts completed dumps. Fallback for a library without one: the
+// process's environment gives signal and directory, and we wait for a new
+// <program>.<pid>.<seq>.dump there (dumps appear atomically, by rename).
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/control_block.h"
+#include "cli/dump_files.h"
+#include "cli/errors.h"
+#include "cli/output.h"
+#include "cli/signals.h"
+
+namespace leaktrace::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
+
+pid_t ParsePid(const std::string& text) {
+  long v = 0;
+  if (text.empty() || text.size() > 9) throw UsageError(fmt::format("'{}' is not a process id", text));
+  for (char c : text) {
+    if (c < '0' || c > '9') throw UsageError(fmt::format("'{}' is not a process id", text));
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0) throw UsageError(fmt::format("'{}' is not a process id", text));
+  return static_cast<pid_t>(v);
+}
+
+bool Alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  // A zombie still answers kill(0) but will never write anything.
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  return !(paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z');
+}
+
+void SendSignal(pid_t pid, int sig) {
+  if (kill(pid, sig) != 0) {
+    if (errno == ESRCH) throw UsageError(fmt::format("process {} does not exist", pid));
+    throw UsageError(fmt::format("cannot signal process {}: {}", pid, std::strerror(errno)));
+  }
+}
+
+[[noreturn]] void TimedOut(pid_t pid, double timeout) {
+  throw CliError(kExitFailed, fmt::format("timed out after {:g} s waiting for process {} to write a snapshot", timeout, pid));
+}
+
+[[noreturn]] void Exited(pid_t pid) {
+  throw CliError(kExitFailed, fmt::format("process {} exited before the snapshot was written", pid));
+}
+
+int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
+  std::optional<ControlBlock> block = control.Read();
+  if (!block) throw UsageError(fmt::format("process {}: unreadable leaktrace control block", pid));
+  if (block->signal == 0)
+    throw UsageError(fmt::format("process {} has snapshots by signal disabled (LEAKTRACE_SIGNAL=0)", pid));
+  uint64_t before = block->completed;
+  SendSignal(pid, block->signal);
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
+  for (;;) {
+    std::this_thread::sleep_for(kPollInterval);
+    // The handle stays readable after the process exits: an exit dump still counts.
+    if (std::optional<ControlBlock> now = control.Read(); now && now->completed > before) {
+      WriteStdout(now->last + "\n");
+      return kExitOk;
+    }
+    if (!Alive(pid)) {
+      std::optional<ControlBlock> last = control.Read();
+      if (last && last->completed > before) {
+        WriteStdout(last->last + "\n");
+        return kExitOk;
+      }
+      Exited(pid);
+    }
+    if (Clock::now() >= deadline) TimedOut(pid, timeout);
+  }
+}
+
+std::map<std::string, std::string> ReadEnviron(pid_t pid) {
+  std::string path = fmt::format("/proc/{}/environ", pid);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) throw UsageError(fmt::format("process {} does not exist", pid));
+    throw UsageError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  std::map<std::string, std::string> env;
+  std::string all = content.str();
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    std::string entry = all.substr(start, end - start);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    start = end + 1;
+  }
+  return env;
+}
+
+uint32_t NewestSeq(const std::string& dir, pid_t pid) {
+  uint32_t seq = 0;
+  for (const DumpFile& f : ListDumps(dir))
+    if (f.name.pid == static_cast<uint32_t>(pid)) seq = std::max(seq, f.name.seq);
+  return seq;
+}
+
+int ViaEnvironment(pid_t pid, double timeout) {
+  std::map<std::string, std::string> env = ReadEnviron(pid);
+  auto get = [&](const char* key) -> std::string {
+    auto it = env.find(key);
+    return it == env.end() ? "" : it->second;
+  };
+  if (get("LD_PRELOAD").find("libleaktrace") == std::string::npos)
+    throw UsageError(fmt::format("process {} is not running under leaktrace", pid));
+
+  std::string signal_text = get("LEAKTRACE_SIGNAL");
+  int sig = signal_text.empty() ? SIGUSR2 : ParseSignal(signal_text);
+  if (sig < 0) throw UsageError(fmt::format("process {} has an invalid LEAKTRACE_SIGNAL={}", pid, signal_text));
+  if (sig == 0) throw UsageError(fmt::format("process {} has snapshots by signal disabled (LEAKTRACE_SIGNAL=0)", pid));
+
+  // The library resolves LEAKTRACE_DIR against its working directory at start;
+  // the current one is the best we can see.
+  std::error_code ec;
+  std::filesystem::path cwd = std::filesystem::read_symlink(fmt::format("/proc/{}/cwd", pid), ec);
+  if (ec) throw UsageError(fmt::format("cannot find the working directory of process {}: {}", pid, ec.message()));
+  std::filesystem::path dir = get("LEAKTRACE_DIR").empty() ? cwd : cwd / get("LEAKTRACE_DIR");
+
+  uint32_t before = NewestSeq(dir, pid);
+  SendSignal(pid, sig);
+  auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
+  for (;;) {
+    std::this_thread::sleep_for(kPollInterval);
+    for (const DumpFile& f : ListDumps(dir))
+      if (f.name.pid == static_cast<uint32_t>(pid) && f.name.seq > before) {
+        WriteStdout(f.path + "\n");
+        return kExitOk;
+      }
+    if (!Alive(pid)) Exited(pid);
+    if (Clock::now() >= deadline) TimedOut(pid, timeout);
+  }
+}
+
+}  // namespace
+
+Action AddSnapshotCommand(CLI::App& app) {
+  struct Options {
+    double timeout = 30;
+    std::string pid;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "snapshot",
+      "Make a running, tracked process write a snapshot now (it finds the process's signal and dump directory "
+      "itself), wait until the dump is complete, and print its path. Exit 1 when the wait times out.");
+  cmd->add_option("--timeout", opts->timeout, "Seconds to wait for the dump")
+      ->check(CLI::PositiveNumber)
+      ->type_name("S")
+      ->default_str("30");
+  cmd->add_option("PID", opts->pid, "Process id of a process started with libleaktrace.so preloaded")->required();
+  return [opts] {
+    pid_t pid = ParsePid(opts->pid);
+    if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
+      return ViaControlBlock(pid, *control, opts->timeout);
+    return ViaEnvironment(pid, opts->timeout);
+  };
+}
+
+}  // namespace leaktrace::cli

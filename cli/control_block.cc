@@ -1,0 +1,111 @@
+#include "cli/control_block.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cli/errors.h"
+
+namespace leaktrace::cli {
+
+namespace {
+
+constexpr std::string_view kMemfdLink = "/memfd:leaktrace-control";
+
+template <typename T>
+bool ToNumber(std::string_view s, T& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::string ReadAll(int fd) {
+  std::string text;
+  char buf[4096];
+  off_t offset = 0;
+  for (;;) {
+    ssize_t n = pread(fd, buf, sizeof buf, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    offset += n;
+    if (text.size() > (1 << 20)) break;  // not ours; never read without bound
+  }
+  return text;
+}
+
+}  // namespace
+
+std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
+  ControlBlock b;
+  bool have_version = false, have_pid = false, have_signal = false, have_completed = false;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "version") have_version = ToNumber(value, b.version);
+    else if (key == "pid") have_pid = ToNumber(value, b.pid);
+    else if (key == "signal") have_signal = ToNumber(value, b.signal);
+    else if (key == "completed") have_completed = ToNumber(value, b.completed);
+    else if (key == "dir") b.dir = value;
+    else if (key == "program") b.program = value;
+    else if (key == "last") b.last = value;
+  }
+  if (!have_version || b.version != 1 || !have_pid || !have_signal || !have_completed) return std::nullopt;
+  return b;
+}
+
+std::optional<ControlHandle> ControlHandle::Find(pid_t pid) {
+  std::string fd_dir = fmt::format("/proc/{}/fd", pid);
+  DIR* d = opendir(fd_dir.c_str());
+  if (!d) {
+    int err = errno;
+    if (err == ENOENT) throw UsageError(fmt::format("process {} does not exist", pid));
+    throw UsageError(fmt::format("cannot inspect process {}: {}", pid, std::strerror(err)));
+  }
+  std::optional<ControlHandle> found;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string link_path = fd_dir + "/" + e->d_name;
+    char target[256];
+    ssize_t n = readlink(link_path.c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    if (std::string_view(target, static_cast<size_t>(n)).substr(0, kMemfdLink.size()) != kMemfdLink) continue;
+    int fd = open(link_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ControlHandle handle(fd);
+    std::optional<ControlBlock> block = handle.Read();
+    // A block whose pid differs was inherited from a parent across fork: stale.
+    if (block && block->pid == pid) {
+      found.emplace(std::move(handle));
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+ControlHandle::~ControlHandle() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::optional<ControlBlock> ControlHandle::Read() const {
+  // The library rewrites the block in place; two equal reads in a row cannot
+  // be a torn one (a rewrite between them would change `completed`).
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::string first = ReadAll(fd_);
+    std::string second = ReadAll(fd_);
+    if (first == second) return ParseControlBlock(first);
+  }
+  return std::nullopt;
+}
+
+}  // namespace leaktrace::cli

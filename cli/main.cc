@@ -1,0 +1,96 @@
+// The leaktrace command: parse arguments, run one command, map every failure
+// to an exit code and one line on stderr. Nothing escapes main.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/errors.h"
+#include "format/dump_reader.h"
+#include "reporter/suppressions.h"
+
+#ifndef LEAKTRACE_VERSION
+#define LEAKTRACE_VERSION "unknown"
+#endif
+
+namespace {
+
+using namespace leaktrace;
+
+// The contract promises one line: flatten whatever a library put in a message.
+void PrintError(const std::string& message) {
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  std::fprintf(stderr, "leaktrace: %s\n", line.c_str());
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"leaktrace: find what leaks (heap, mappings, file descriptors) in a running Linux service, and from where.",
+               "leaktrace"};
+  app.set_version_flag("--version", "leaktrace " LEAKTRACE_VERSION);
+  // At most one command; "none" is reported below, so that an unknown option
+  // is named as such rather than as a missing command.
+  app.require_subcommand(0, 1);
+  app.footer(
+      "Exit status: 0 success; 1 a check failed or a wait timed out; 2 bad usage or unreadable input.\n"
+      "Run 'leaktrace COMMAND --help' for a command's options. Documentation: docs/cli.md.");
+
+  const std::vector<std::pair<std::string, cli::Action>> commands = {
+      {"run", cli::AddRunCommand(app)},
+      {"snapshot", cli::AddSnapshotCommand(app)},
+      {"report", cli::AddReportCommand(app)},
+      {"diff", cli::AddDiffCommand(app)},
+      {"check", cli::AddCheckCommand(app)},
+  };
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: print to stdout
+    std::string help = "leaktrace --help";
+    for (const auto& [name, action] : commands)
+      if (app.get_subcommand(name)->parsed()) help = "leaktrace " + name + " --help";
+    std::string hint;
+    // "leaktrace run server --port 80": the command's options need a "--" first.
+    if (help == "leaktrace run --help" && dynamic_cast<const CLI::ExtrasError*>(&e))
+      hint = "; put the command after '--'";
+    PrintError(std::string(e.what()) + hint + " (see '" + help + "')");
+    return cli::kExitUsage;
+  }
+  for (const auto& [name, action] : commands)
+    if (app.get_subcommand(name)->parsed()) return action();
+  PrintError("a command is required (run, snapshot, report, diff, check); see 'leaktrace --help'");
+  return cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const cli::CliError& e) {
+    PrintError(e.what());
+    return e.code();
+  } catch (const format::DumpError& e) {
+    PrintError(e.what());  // already names the file
+    return cli::kExitUsage;
+  } catch (const reporter::SuppressionError& e) {
+    PrintError(e.what());  // already names the file and line
+    return cli::kExitUsage;
+  } catch (const std::bad_alloc&) {
+    PrintError("out of memory");
+    return cli::kExitUsage;
+  } catch (const std::exception& e) {
+    PrintError(std::string("internal error: ") + e.what());
+    return cli::kExitUsage;
+  } catch (...) {
+    PrintError("internal error");
+    return cli::kExitUsage;
+  }
+}

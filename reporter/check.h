@@ -1,0 +1,45 @@
+// The CI gate: does a diff stay within thresholds?
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reporter/model.h"
+#include "reporter/suppressions.h"
+
+namespace leaktrace::reporter {
+
+// Unset thresholds are not checked. With none set at all, the default rule
+// applies: any heap growth beyond sampling noise, any mmap growth and any fd
+// growth fails.
+struct Thresholds {
+  std::optional<double> max_bytes;       // total heap growth
+  std::optional<double> max_site_bytes;   // heap growth of any one site
+  std::optional<double> max_fds;          // fd count growth
+  std::optional<double> max_mmap_bytes;   // total mmap growth
+
+  bool any() const { return max_bytes || max_site_bytes || max_fds || max_mmap_bytes; }
+};
+
+// How many standard errors of a sampled estimate count as noise. Exact data
+// has no variance, so there any growth is real.
+inline constexpr double kNoiseSigmas = 3.0;
+
+// Growth beyond `limit` by more than sampling noise: for exact data simply
+// growth > limit; for sampled data growth > limit + 3 standard errors, so a
+// CI gate does not flake on estimation noise.
+bool Exceeds(double growth, double variance, double limit);
+
+struct CheckResult {
+  bool passed = true;
+  std::vector<std::string> violations;  // one line each, for people
+  std::vector<Site> offending;          // sorted, no duplicates
+  size_t suppressed = 0;                // sites ignored by suppressions
+  TotalsByResource totals{};            // growth after suppressions
+};
+
+// `diff` must be a kGrowth report.
+CheckResult Check(const Report& diff, const Thresholds& thresholds, const Suppressions& suppressions);
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,61 @@
+#include "reporter/diff.h"
+
+#include <cmath>
+#include <string_view>
+#include <unordered_map>
+
+namespace leaktrace::reporter {
+
+namespace {
+// Sampled estimates are sums of doubles; the same objects summed in another
+// order may differ in the last bits. Anything this small is no growth.
+constexpr double kEpsilon = 1e-6;
+
+bool IsZero(double v) { return std::fabs(v) < kEpsilon; }
+}  // namespace
+
+Report Diff(const Report& before, const Report& after) {
+  Report out;
+  out.kind = ReportKind::kGrowth;
+  out.baseline = before.dumps;
+  out.dumps = after.dumps;
+  out.exact = before.exact && after.exact;
+
+  std::unordered_map<std::string_view, const Site*> old_sites;
+  old_sites.reserve(before.sites.size());
+  for (const Site& s : before.sites) old_sites.emplace(s.key, &s);
+
+  auto keep = [&](Site s) {
+    if (IsZero(s.bytes)) s.bytes = 0;
+    if (IsZero(s.count)) s.count = 0;
+    if (s.bytes != 0 || s.count != 0) out.sites.push_back(std::move(s));
+  };
+
+  for (const Site& a : after.sites) {
+    Site grown = a;
+    auto it = old_sites.find(a.key);
+    if (it != old_sites.end()) {
+      const Site& b = *it->second;
+      grown.bytes -= b.bytes;
+      grown.count -= b.count;
+      grown.var_bytes += b.var_bytes;
+      grown.var_count += b.var_count;
+      grown.truncated = grown.truncated || b.truncated;
+      old_sites.erase(it);
+    }
+    keep(std::move(grown));
+  }
+  // What is gone entirely shrank by all it had. Walk before.sites (not the
+  // map) so the output order does not depend on hashing.
+  for (const Site& b : before.sites) {
+    if (!old_sites.count(b.key)) continue;
+    Site gone = b;
+    gone.bytes = -b.bytes;
+    gone.count = -b.count;
+    keep(std::move(gone));
+  }
+  SortSites(out.sites);
+  return out;
+}
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,121 @@
+#include "reporter/model.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace leaktrace::reporter {
+
+std::string ModuleBasename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string DisplayName(const Frame& f) {
+  if (!f.function.empty()) return f.function;
+  std::string module = ModuleBasename(f.module);
+  if (module.empty()) return fmt::format("0x{:x}", f.module_offset);
+  return fmt::format("{}+0x{:x}", module, f.module_offset);
+}
+
+std::string SiteKey(Resource resource, const std::string& label, const std::vector<Frame>& frames) {
+  // Unit/record separators cannot appear in symbol names or paths we print,
+  // so the concatenation is unambiguous.
+  std::string key = format::ResourceName(resource);
+  key += '\x1f';
+  key += label;
+  for (const Frame& f : frames) {
+    key += '\x1f';
+    if (!f.function.empty()) {
+      key += 'F';
+      key += f.function;
+      key += '\x1e';
+      key += f.file;
+      key += '\x1e';
+      key += std::to_string(f.line);
+    } else {
+      key += 'M';
+      key += ModuleBasename(f.module);
+      key += '\x1e';
+      key += f.build_id;
+      key += '\x1e';
+      key += fmt::format("{:x}", f.module_offset);
+    }
+  }
+  return key;
+}
+
+DumpInfo DescribeDump(const format::Dump& dump) {
+  DumpInfo info;
+  info.path = dump.path;
+  info.program = dump.process.program;
+  info.exe_path = dump.process.exe_path;
+  info.pid = dump.process.pid;
+  info.seq = dump.process.seq;
+  info.trigger = dump.process.trigger;
+  info.snapshot_realtime_ns = dump.process.snapshot_realtime_ns;
+  info.snapshot_monotonic_ns = dump.process.snapshot_monotonic_ns;
+  info.start_realtime_ns = dump.process.start_realtime_ns;
+  info.exact = dump.process.exact();
+  info.sample_interval = dump.process.sample_interval;
+  info.health = dump.health;
+  return info;
+}
+
+const char* TriggerName(format::Trigger t) {
+  switch (t) {
+    case format::Trigger::kSignal: return "signal";
+    case format::Trigger::kInterval: return "interval";
+    case format::Trigger::kExit: return "exit";
+  }
+  return "unknown";
+}
+
+TotalsByResource ComputeTotals(const std::vector<Site>& sites) {
+  TotalsByResource totals{};
+  for (const Site& s : sites) {
+    size_t i = static_cast<size_t>(s.resource);
+    if (i >= kResourceCount) continue;
+    totals[i].bytes += s.bytes;
+    totals[i].count += s.count;
+    totals[i].var_bytes += s.var_bytes;
+    totals[i].var_count += s.var_count;
+  }
+  return totals;
+}
+
+void SortSites(std::vector<Site>& sites) {
+  auto rank = [](const Site& s) {
+    bool fd = s.resource == Resource::kFd;
+    // Sort keys ascending: group, then negated magnitude, then tie-breakers.
+    return std::make_tuple(fd ? 1 : 0, fd ? -s.count : -s.bytes, fd ? -s.bytes : -s.count);
+  };
+  std::stable_sort(sites.begin(), sites.end(), [&](const Site& a, const Site& b) {
+    auto ra = rank(a), rb = rank(b);
+    if (ra != rb) return ra < rb;
+    return a.key < b.key;
+  });
+}
+
+namespace {
+const DumpInfo* Newest(const std::vector<DumpInfo>& dumps) {
+  const DumpInfo* newest = nullptr;
+  for (const DumpInfo& d : dumps)
+    if (!newest || d.snapshot_realtime_ns > newest->snapshot_realtime_ns) newest = &d;
+  return newest;
+}
+}  // namespace
+
+double IntervalSeconds(const Report& report) {
+  const DumpInfo* before = Newest(report.baseline);
+  const DumpInfo* after = Newest(report.dumps);
+  if (!before || !after) return -1;
+  bool same_process = before->pid == after->pid && before->start_realtime_ns == after->start_realtime_ns;
+  int64_t ns = same_process ? after->snapshot_monotonic_ns - before->snapshot_monotonic_ns
+                            : after->snapshot_realtime_ns - before->snapshot_realtime_ns;
+  if (before->snapshot_realtime_ns == 0 || after->snapshot_realtime_ns == 0) return -1;
+  return static_cast<double>(ns) / 1e9;
+}
+
+}  // namespace leaktrace::reporter

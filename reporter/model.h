@@ -1,0 +1,108 @@
+// The reporter's model: call sites with symbolized stacks, independent of any
+// one dump, so sites from several dumps (or two runs of one build) can be
+// matched, added up and subtracted.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "format/dump.h"
+
+namespace leaktrace::reporter {
+
+using format::Resource;
+inline constexpr size_t kResourceCount = 3;  // heap, mmap, fd (the enum's values)
+
+// One source-level frame. Mirrors symbolizer::Frame so the reporter (and its
+// tests) need not link the symbolizer.
+struct Frame {
+  std::string function;  // demangled; empty when unknown
+  std::string file;      // empty when unknown
+  uint32_t line = 0;     // 0 when unknown
+  uint32_t column = 0;
+  std::string module;    // path as recorded in the dump
+  std::string build_id;  // as the symbolizer gives it (hex); may be empty
+  uint64_t module_offset = 0;  // pc relative to the module's load bias
+  bool inlined = false;  // an inline frame expanded from the next outer one
+};
+
+// "function" when known, else "libfoo.so+0x1a2b" (same shape as
+// symbolizer::FallbackName).
+std::string DisplayName(const Frame& f);
+// Base name of a module path ("/usr/lib/libc.so.6" -> "libc.so.6").
+std::string ModuleBasename(const std::string& path);
+
+// One call site. In a report the figures are what is live; in a diff they are
+// the growth (after minus before). For sampled heap data bytes/count are
+// unbiased estimates and var_* their variances; exact data has var_* == 0.
+struct Site {
+  Resource resource = Resource::kHeap;
+  std::string label;          // fd kind, mapping path, ...; may be empty
+  std::vector<Frame> frames;  // innermost first, no leaktrace frames
+  double bytes = 0;
+  double count = 0;
+  double var_bytes = 0;
+  double var_count = 0;
+  bool truncated = false;  // the recorded stack hit the depth cap
+  std::string key;         // identity across dumps and runs; see SiteKey
+};
+
+// The identity of a site: resource, label, and each frame as
+// (function, file, line) when the function is known, else as
+// (module base name, build-id, module offset). Load addresses never enter it,
+// so two runs of one binary with different ASLR biases give equal keys.
+std::string SiteKey(Resource resource, const std::string& label, const std::vector<Frame>& frames);
+
+// Where a report's numbers came from.
+struct DumpInfo {
+  std::string path;
+  std::string program;
+  std::string exe_path;
+  uint32_t pid = 0;
+  uint32_t seq = 0;
+  format::Trigger trigger = format::Trigger::kSignal;
+  int64_t snapshot_realtime_ns = 0;
+  int64_t snapshot_monotonic_ns = 0;
+  int64_t start_realtime_ns = 0;
+  bool exact = false;
+  uint64_t sample_interval = 0;
+  std::vector<std::pair<std::string, uint64_t>> health;
+};
+
+DumpInfo DescribeDump(const format::Dump& dump);
+const char* TriggerName(format::Trigger t);
+
+enum class ReportKind { kLive, kGrowth };
+
+struct Report {
+  ReportKind kind = ReportKind::kLive;
+  std::vector<DumpInfo> dumps;     // kLive: the inputs; kGrowth: the AFTER dumps
+  std::vector<DumpInfo> baseline;  // kGrowth only: the BEFORE dumps
+  std::vector<Site> sites;         // sorted with SortSites
+  bool exact = true;               // every input was an exact (unsampled) dump
+};
+
+struct Totals {
+  double bytes = 0;
+  double count = 0;
+  double var_bytes = 0;
+  double var_count = 0;
+};
+using TotalsByResource = std::array<Totals, kResourceCount>;
+
+// Sums over all sites, per resource (indexed by the Resource value).
+TotalsByResource ComputeTotals(const std::vector<Site>& sites);
+
+// Biggest first: heap and mmap sites by bytes, then fd sites by count (fds
+// have no byte size); ties broken by count, then key, so output is stable.
+void SortSites(std::vector<Site>& sites);
+
+// Seconds between the newest baseline dump and the newest dump of a growth
+// report; monotonic clock when both come from one process, else wall clock.
+// Negative when unknown.
+double IntervalSeconds(const Report& report);
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,47 @@
+// Renderers: text for people, JSON for scripts (shape in CONTRACT.md).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "reporter/check.h"
+#include "reporter/model.h"
+
+namespace leaktrace::reporter {
+
+struct RenderOptions {
+  size_t top = 0;          // at most this many sites per resource; 0 = all
+  double min_bytes = 0;    // leave out heap/mmap sites whose |bytes| is smaller (fd sites stay)
+  bool color = false;      // ANSI colour (text only); see ShouldColor
+  size_t max_frames = 16;  // text: frames shown per site; 0 = all
+};
+
+// Colour only on a terminal, and never when NO_COLOR is set to anything
+// non-empty (https://no-color.org).
+bool ShouldColor(int fd);
+
+// The sites a renderer shows, in order; `hidden` (optional) gets how many
+// were left out by --top / --min-bytes.
+std::vector<const Site*> SelectSites(const Report& report, const RenderOptions& options, size_t* hidden);
+
+// Text for people: a header naming the dumps, a one-line summary per report
+// (totals per resource; for a diff also the snapshots' times and interval),
+// then the top sites with compact aligned stacks.
+std::string RenderText(const Report& report, const RenderOptions& options);
+
+// The JSON document of CONTRACT.md plus extras ("kind", "exact", "dumps",
+// "summary", "total_sites"; per site "label", "stderr_bytes", "stderr_count",
+// "truncated"; per frame "column", "build_id", "offset", "inlined").
+// Figures are integers for exact data, unbiased estimates (doubles) otherwise.
+nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options);
+// ToJson, pretty-printed, with a trailing newline.
+std::string RenderJson(const Report& report, const RenderOptions& options);
+
+// The result of `leaktrace check` for people: verdict, violations and the
+// offending sites (as RenderText shows sites).
+std::string RenderCheckText(const CheckResult& result, const Report& diff, const RenderOptions& options);
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,125 @@
+#include <cmath>
+#include <ctime>
+
+#include "reporter/render.h"
+
+namespace leaktrace::reporter {
+
+namespace {
+
+// ordered_json: keys in the order written, "resource" before "frames".
+using json = nlohmann::ordered_json;
+
+// Exact figures are whole numbers: print them as JSON integers so scripts can
+// compare with ==. Sampled estimates stay doubles.
+json Number(double v, bool integral) {
+  if (integral) return static_cast<int64_t>(std::llround(v));
+  return v;
+}
+
+std::string IsoTime(int64_t realtime_ns) {
+  time_t seconds = static_cast<time_t>(realtime_ns / 1000000000);
+  struct tm tm {};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((realtime_ns / 1000000) % 1000));
+  return out;
+}
+
+json DumpJson(const DumpInfo& d, const char* role) {
+  json j = {
+      {"path", d.path},
+      {"program", d.program},
+      {"exe_path", d.exe_path},
+      {"pid", d.pid},
+      {"seq", d.seq},
+      {"trigger", TriggerName(d.trigger)},
+      {"time", IsoTime(d.snapshot_realtime_ns)},
+      {"snapshot_realtime_ns", d.snapshot_realtime_ns},
+      {"exact", d.exact},
+      {"sample_interval", d.sample_interval},
+  };
+  if (role) j["role"] = role;
+  json health = json::object();
+  for (const auto& [name, value] : d.health) health[name] = value;
+  j["health"] = std::move(health);
+  return j;
+}
+
+json FrameJson(const Frame& f) {
+  json j = {{"function", DisplayName(f)}};
+  if (!f.file.empty()) j["file"] = f.file;
+  if (!f.file.empty() && f.line) j["line"] = f.line;
+  if (!f.file.empty() && f.column) j["column"] = f.column;
+  j["module"] = f.module;
+  if (!f.build_id.empty()) j["build_id"] = f.build_id;
+  j["offset"] = f.module_offset;
+  j["inlined"] = f.inlined;
+  return j;
+}
+
+bool Integral(const Report& report, Resource r) { return report.exact || r != Resource::kHeap; }
+
+json SiteJson(const Report& report, const Site& s) {
+  bool integral = Integral(report, s.resource);
+  json j = {{"resource", format::ResourceName(s.resource)}};
+  if (!s.label.empty()) j["label"] = s.label;
+  json frames = json::array();
+  for (const Frame& f : s.frames) frames.push_back(FrameJson(f));
+  j["frames"] = std::move(frames);
+  j["bytes"] = Number(s.bytes, integral);
+  j["count"] = Number(s.count, integral);
+  if (!integral) {
+    j["stderr_bytes"] = std::sqrt(std::max(0.0, s.var_bytes));
+    j["stderr_count"] = std::sqrt(std::max(0.0, s.var_count));
+  }
+  if (s.truncated) j["truncated"] = true;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options) {
+  json doc;
+  bool growth = report.kind == ReportKind::kGrowth;
+  doc["kind"] = growth ? "diff" : "report";
+  doc["exact"] = report.exact;
+
+  json dumps = json::array();
+  for (const DumpInfo& d : report.baseline) dumps.push_back(DumpJson(d, "before"));
+  for (const DumpInfo& d : report.dumps) dumps.push_back(DumpJson(d, growth ? "after" : nullptr));
+  doc["dumps"] = std::move(dumps);
+
+  TotalsByResource totals = ComputeTotals(report.sites);
+  json summary = json::object();
+  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd}) {
+    const Totals& t = totals[static_cast<size_t>(r)];
+    bool integral = Integral(report, r);
+    json entry = {{"bytes", Number(t.bytes, integral)}, {"count", Number(t.count, integral)}};
+    if (!integral) {
+      entry["stderr_bytes"] = std::sqrt(std::max(0.0, t.var_bytes));
+      entry["stderr_count"] = std::sqrt(std::max(0.0, t.var_count));
+    }
+    summary[format::ResourceName(r)] = std::move(entry);
+  }
+  if (growth) {
+    double seconds = IntervalSeconds(report);
+    if (seconds >= 0) summary["interval_seconds"] = seconds;
+  }
+  doc["summary"] = std::move(summary);
+
+  doc["total_sites"] = report.sites.size();
+  json sites = json::array();
+  for (const Site* s : SelectSites(report, options, nullptr)) sites.push_back(SiteJson(report, *s));
+  doc["sites"] = std::move(sites);
+  return doc;
+}
+
+std::string RenderJson(const Report& report, const RenderOptions& options) {
+  // Symbol names and paths are not guaranteed UTF-8: replace, never throw.
+  return ToJson(report, options).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,240 @@
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "reporter/render.h"
+#include "reporter/sizes.h"
+
+namespace leaktrace::reporter {
+
+namespace {
+
+// Kept deliberately small: bold headers, red growth, green shrinkage, dim
+// locations. Nothing when colour is off.
+struct Painter {
+  bool on;
+  std::string operator()(const std::string& text, const char* code) const {
+    return on ? fmt::format("\033[{}m{}\033[0m", code, text) : text;
+  }
+};
+constexpr const char* kBold = "1";
+constexpr const char* kRed = "31";
+constexpr const char* kGreen = "32";
+constexpr const char* kDim = "2";
+
+// Wider names are not padded; the column stays readable for the common case.
+constexpr size_t kMaxNameColumn = 48;
+
+std::string LocalTime(int64_t realtime_ns, bool with_date) {
+  if (realtime_ns <= 0) return "unknown time";
+  time_t seconds = static_cast<time_t>(realtime_ns / 1000000000);
+  struct tm tm {};
+  localtime_r(&seconds, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
+  return buf;
+}
+
+bool SameDay(int64_t a_ns, int64_t b_ns) {
+  return LocalTime(a_ns, true).substr(0, 10) == LocalTime(b_ns, true).substr(0, 10);
+}
+
+std::string Seconds(double s) {
+  if (s < 0) return "unknown interval";
+  if (s < 120) return fmt::format("{:.1f} s", s);
+  if (s < 7200) return fmt::format("{:.1f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
+}
+
+std::string CountNoun(Resource r, double count) {
+  bool one = std::fabs(std::round(count)) == 1;
+  switch (r) {
+    case Resource::kHeap: return one ? "allocation" : "allocations";
+    case Resource::kMmap: return one ? "mapping" : "mappings";
+    case Resource::kFd: return one ? "fd" : "fds";
+  }
+  return "";
+}
+
+// "server (pid 4242)" or "server (pids 10, 11, 12)" or "a, b (pids ...)".
+std::string DescribeProcesses(const std::vector<DumpInfo>& dumps) {
+  std::vector<std::string> programs;
+  std::set<uint32_t> pids;
+  for (const DumpInfo& d : dumps) {
+    if (std::find(programs.begin(), programs.end(), d.program) == programs.end()) programs.push_back(d.program);
+    pids.insert(d.pid);
+  }
+  return fmt::format("{} ({} {})", fmt::join(programs, ", "), pids.size() == 1 ? "pid" : "pids", fmt::join(pids, ", "));
+}
+
+std::string DescribeSnapshot(const DumpInfo& d, bool with_date) {
+  return fmt::format("#{} at {}", d.seq, LocalTime(d.snapshot_realtime_ns, with_date));
+}
+
+std::string SamplingNote(const Report& report) {
+  if (report.exact) return "exact";
+  uint64_t interval = 0;
+  for (const DumpInfo& d : report.dumps) interval = std::max(interval, d.sample_interval);
+  for (const DumpInfo& d : report.baseline) interval = std::max(interval, d.sample_interval);
+  return fmt::format("heap sampled every {}", FormatBytes(static_cast<double>(interval)));
+}
+
+bool Integral(const Report& report, Resource r) { return report.exact || r != Resource::kHeap; }
+
+// "4.7 KiB" / "+4.7 KiB ± 1.0 KiB" for bytes, "~100" / "+100" for counts.
+std::string Bytes(const Report& report, double v, double var) {
+  std::string s = report.kind == ReportKind::kGrowth ? FormatSignedBytes(v) : FormatBytes(v);
+  if (var > 0) s += " ± " + FormatBytes(std::sqrt(var));
+  return s;
+}
+std::string Count(const Report& report, Resource r, double v) {
+  std::string s = report.kind == ReportKind::kGrowth ? FormatSignedCount(v) : FormatCount(v);
+  return Integral(report, r) ? s : "~" + s;
+}
+
+std::string ResourceSummary(const Report& report, Resource r, const Totals& t) {
+  if (r == Resource::kFd) return fmt::format("fd {}", Count(report, r, t.count));
+  return fmt::format("{} {} in {} {}", format::ResourceName(r), Bytes(report, t.bytes, t.var_bytes),
+                     Count(report, r, t.count), CountNoun(r, t.count));
+}
+
+std::string Summary(const Report& report) {
+  TotalsByResource totals = ComputeTotals(report.sites);
+  std::vector<std::string> parts;
+  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd})
+    parts.push_back(ResourceSummary(report, r, totals[static_cast<size_t>(r)]));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string Header(const Report& report) {
+  std::string out;
+  if (report.kind == ReportKind::kLive) {
+    std::vector<DumpInfo> dumps = report.dumps;
+    if (dumps.size() == 1) {
+      out += fmt::format("{}, snapshot {} ({}), {}\n", DescribeProcesses(dumps), DescribeSnapshot(dumps[0], true),
+                         TriggerName(dumps[0].trigger), SamplingNote(report));
+    } else {
+      auto [first, last] = std::minmax_element(dumps.begin(), dumps.end(), [](const DumpInfo& a, const DumpInfo& b) {
+        return a.snapshot_realtime_ns < b.snapshot_realtime_ns;
+      });
+      out += fmt::format("{} dumps of {}, snapshots from {} to {}, {}\n", dumps.size(), DescribeProcesses(dumps),
+                         LocalTime(first->snapshot_realtime_ns, true),
+                         LocalTime(last->snapshot_realtime_ns, !SameDay(first->snapshot_realtime_ns, last->snapshot_realtime_ns)),
+                         SamplingNote(report));
+    }
+    out += "live: " + Summary(report) + "\n";
+    return out;
+  }
+  // Growth: name both snapshots, then one line with growth, times, interval.
+  std::vector<DumpInfo> all = report.baseline;
+  all.insert(all.end(), report.dumps.begin(), report.dumps.end());
+  out += fmt::format("{}, {}\n", DescribeProcesses(all), SamplingNote(report));
+  int64_t t0 = 0, t1 = 0;
+  for (const DumpInfo& d : report.baseline) t0 = std::max(t0, d.snapshot_realtime_ns);
+  for (const DumpInfo& d : report.dumps) t1 = std::max(t1, d.snapshot_realtime_ns);
+  out += fmt::format("growth over {} ({} -> {}): {}\n", Seconds(IntervalSeconds(report)), LocalTime(t0, true),
+                     LocalTime(t1, !SameDay(t0, t1)), Summary(report));
+  return out;
+}
+
+std::string Location(const Frame& f) {
+  std::string loc;
+  if (!f.file.empty()) {
+    loc = f.line ? fmt::format("{}:{}", f.file, f.line) : f.file;
+  } else if (!f.function.empty() && !f.module.empty()) {
+    loc = "(" + ModuleBasename(f.module) + ")";
+  }
+  if (f.inlined) loc += loc.empty() ? "[inlined]" : "  [inlined]";
+  return loc;
+}
+
+void RenderSite(std::string& out, const Report& report, const Site& s, size_t rank, const RenderOptions& options,
+                const Painter& paint) {
+  std::string figure;
+  if (s.resource == Resource::kFd) {
+    figure = fmt::format("{} open", Count(report, s.resource, s.count));
+  } else {
+    figure = fmt::format("{} in {} {}", Bytes(report, s.bytes, s.var_bytes), Count(report, s.resource, s.count),
+                         CountNoun(s.resource, s.count));
+  }
+  if (report.kind == ReportKind::kGrowth) {
+    double sign = s.resource == Resource::kFd ? s.count : s.bytes;
+    figure = paint(figure, sign > 0 ? kRed : kGreen);
+  }
+  std::string head = fmt::format("#{} {} ", rank, format::ResourceName(s.resource));
+  out += paint(head, kBold) + figure;
+  if (!s.label.empty()) out += "  " + paint("[" + s.label + "]", kDim);
+  out += "\n";
+
+  size_t shown = options.max_frames ? std::min(options.max_frames, s.frames.size()) : s.frames.size();
+  size_t width = 0;
+  for (size_t i = 0; i < shown; ++i) width = std::max(width, std::min(DisplayName(s.frames[i]).size(), kMaxNameColumn));
+  if (s.frames.empty()) out += "    (no stack)\n";
+  for (size_t i = 0; i < shown; ++i) {
+    const Frame& f = s.frames[i];
+    std::string name = DisplayName(f);
+    std::string loc = Location(f);
+    if (loc.empty()) {
+      out += fmt::format("    {}\n", name);
+    } else {
+      size_t pad = name.size() < width ? width - name.size() : 0;
+      out += fmt::format("    {}{}  {}\n", name, std::string(pad, ' '), paint(loc, kDim));
+    }
+  }
+  if (shown < s.frames.size()) out += fmt::format("    ... {} more frames\n", s.frames.size() - shown);
+  if (s.truncated) out += "    ... (stack truncated when recorded)\n";
+}
+
+}  // namespace
+
+std::string RenderText(const Report& report, const RenderOptions& options) {
+  Painter paint{options.color};
+  std::string out = Header(report);
+  size_t hidden = 0;
+  std::vector<const Site*> sites = SelectSites(report, options, &hidden);
+  if (report.sites.empty()) {
+    out += report.kind == ReportKind::kGrowth ? "\nno growth\n" : "\nnothing live\n";
+    return out;
+  }
+  size_t rank = 0;
+  for (const Site* s : sites) {
+    out += "\n";
+    RenderSite(out, report, *s, ++rank, options, paint);
+  }
+  if (hidden)
+    out += fmt::format("\n{} more site{} not shown (see --top, --min-bytes)\n", hidden, hidden == 1 ? "" : "s");
+  return out;
+}
+
+std::string RenderCheckText(const CheckResult& result, const Report& diff, const RenderOptions& options) {
+  Painter paint{options.color};
+  std::string out = Header(diff);
+  if (result.passed) {
+    out += paint("check passed", kGreen);
+  } else {
+    out += paint("check FAILED", kRed);
+  }
+  if (result.suppressed)
+    out += fmt::format(" ({} site{} suppressed)", result.suppressed, result.suppressed == 1 ? "" : "s");
+  out += "\n";
+  for (const std::string& v : result.violations) out += "  " + v + "\n";
+  Report offending;
+  offending.kind = diff.kind;
+  offending.exact = diff.exact;
+  offending.sites = result.offending;
+  size_t hidden = 0;
+  std::vector<const Site*> sites = SelectSites(offending, options, &hidden);
+  size_t rank = 0;
+  for (const Site* s : sites) {
+    out += "\n";
+    RenderSite(out, offending, *s, ++rank, options, paint);
+  }
+  if (hidden)
+    out += fmt::format("\n{} more offending site{} not shown (see --top)\n", hidden, hidden == 1 ? "" : "s");
+  return out;
+}
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,392 @@
+// Runs the built `leaktrace` binary: exit codes, one-line errors, and the
+// output of each command on real dump files.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/cli/dump_files.h"
+
+extern char** environ;
+
+namespace leaktrace::cli_test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int Lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("leaktrace-cli-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Runs leaktrace with `args`; `env` entries (KEY=VALUE) are added.
+  Result Run(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv_s = {LEAKTRACE_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e; ++e) env_s.push_back(*e);
+    env_s.insert(env_s.end(), env.begin(), env.end());
+    std::vector<char*> envp;
+    for (std::string& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    std::string out_path = Path("stdout.txt"), err_path = Path("stderr.txt");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    Result r;
+    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) return r;
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+    r.out = Slurp(out_path);
+    r.err = Slurp(err_path);
+    return r;
+  }
+
+  // Asserts the contract for failures: the code, and exactly one stderr line.
+  void ExpectError(const Result& r, int code, const std::string& mentions = "") {
+    EXPECT_EQ(r.code, code) << r.err;
+    EXPECT_EQ(Lines(r.err), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("leaktrace: ", 0), 0u) << r.err;
+    if (!mentions.empty()) {
+      EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
+    }
+  }
+
+  std::string Dump(const std::string& name, const DumpSpec& spec) {
+    std::string p = Path(name);
+    EXPECT_TRUE(WriteDump(p, spec));
+    return p;
+  }
+
+  fs::path dir_;
+};
+
+// --- usage -----------------------------------------------------------------
+
+TEST_F(CliTest, NoCommand) { ExpectError(Run({}), 2); }
+
+TEST_F(CliTest, UnknownOptionsAndCommands) {
+  ExpectError(Run({"--bogus"}), 2, "--bogus");
+  ExpectError(Run({"frobnicate"}), 2);
+  ExpectError(Run({"report", "--bogus", "x.dump"}), 2, "--bogus");
+  ExpectError(Run({"diff", "only-one.dump"}), 2);
+  ExpectError(Run({"report", "--format", "xml", "x.dump"}), 2);
+  ExpectError(Run({"check", "--max-bytes", "12q", "a", "b"}), 2, "12q");
+  ExpectError(Run({"report", "--top", "many", "x.dump"}), 2);
+}
+
+TEST_F(CliTest, VersionAndHelp) {
+  Result v = Run({"--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out.rfind("leaktrace ", 0), 0u);
+  for (const char* cmd : {"run", "snapshot", "report", "diff", "check"}) {
+    Result h = Run({cmd, "--help"});
+    EXPECT_EQ(h.code, 0) << cmd;
+    EXPECT_NE(h.out.find("Usage"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(Run({"--help"}).code, 0);
+}
+
+// --- unreadable input ----------------------------------------------------------
+
+TEST_F(CliTest, MissingEmptyGarbageAndDirectoryInputs) {
+  std::string missing = Path("missing.dump");
+  std::string empty = Path("empty.dump");
+  std::ofstream(empty).close();
+  std::string garbage = Path("garbage.dump");
+  std::ofstream(garbage) << "this is not a dump, not even close\n" << std::string(200, 'x');
+  std::string truncated = Path("truncated.dump");
+  std::string good = Dump("good.dump", {.sites = {{.bytes = 64, .count = 1}}});
+  std::string bytes = Slurp(good);
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+
+  for (const std::string& bad : {missing, empty, garbage, truncated, dir_.string()}) {
+    ExpectError(Run({"report", bad}), 2, bad);
+    ExpectError(Run({"report", "--format", "json", good, bad}), 2, bad);
+    ExpectError(Run({"diff", good, bad}), 2, bad);
+    ExpectError(Run({"check", bad, good}), 2, bad);
+  }
+}
+
+// --- report / diff ---------------------------------------------------------------
+
+TEST_F(CliTest, ReportJsonShape) {
+  std::string d = Dump("server.100.1.dump", {.sites = {{.offset = 0x1000, .bytes = 4800, .count = 100},
+                                                        {.resource = format::Resource::kFd, .offset = 0x2000, .count = 3, .label = "socket"}}});
+  Result r = Run({"report", "--format", "json", d});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json doc = json::parse(r.out);
+  ASSERT_EQ(doc["sites"].size(), 2u);
+  EXPECT_EQ(doc["sites"][0]["resource"], "heap");
+  EXPECT_EQ(doc["sites"][0]["bytes"], 4800);
+  EXPECT_EQ(doc["sites"][0]["count"], 100);
+  ASSERT_FALSE(doc["sites"][0]["frames"].empty());
+  const json& frame = doc["sites"][0]["frames"][0];
+  EXPECT_TRUE(frame["function"].is_string());
+  EXPECT_EQ(frame["module"], "/nonexistent/leaktrace-test/server");
+  EXPECT_FALSE(frame.contains("file"));  // no debug information
+  EXPECT_EQ(doc["sites"][1]["resource"], "fd");
+  EXPECT_EQ(doc["sites"][1]["count"], 3);
+}
+
+TEST_F(CliTest, ReportTextAndMerge) {
+  std::string a = Dump("server.100.1.dump", {.pid = 100, .sites = {{.bytes = 4800, .count = 100}}});
+  std::string b = Dump("server.101.1.dump", {.pid = 101, .bias = 0x560000000000, .sites = {{.bytes = 200, .count = 2}}});
+  Result r = Run({"report", a, b});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("4.9 KiB in 102 allocations"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("server+0x"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\033'), std::string::npos);  // not a terminal: no colour
+}
+
+TEST_F(CliTest, DiffAcrossRunsJson) {
+  std::string before = Dump("server.100.1.dump", {.pid = 100, .seq = 1, .sites = {{.offset = 0x1000, .bytes = 1000, .count = 10},
+                                                                                  {.offset = 0x2000, .bytes = 500, .count = 5}}});
+  std::string after = Dump("server.200.2.dump", {.pid = 200, .seq = 2, .bias = 0x563200000000,
+                                                 .sites = {{.offset = 0x1000, .bytes = 5800, .count = 110},
+                                                           {.offset = 0x2000, .bytes = 100, .count = 1}}});
+  Result r = Run({"diff", "--format", "json", before, after});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json doc = json::parse(r.out);
+  ASSERT_EQ(doc["sites"].size(), 2u);
+  EXPECT_EQ(doc["sites"][0]["bytes"], 4800);
+  EXPECT_EQ(doc["sites"][0]["count"], 100);
+  EXPECT_EQ(doc["sites"][1]["bytes"], -400);
+
+  Result text = Run({"diff", before, after});
+  ASSERT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("+4.7 KiB"), std::string::npos) << text.out;
+}
+
+TEST_F(CliTest, DiffOfDifferentProgramsWarns) {
+  std::string before = Dump("a.1.1.dump", {.program = "alpha", .sites = {{.bytes = 1, .count = 1}}});
+  std::string after = Dump("b.1.2.dump", {.program = "beta", .seq = 2, .module = "/nonexistent/leaktrace-test/beta",
+                                          .sites = {{.bytes = 1, .count = 1}}});
+  Result r = Run({"diff", before, after});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+}
+
+// --- check ------------------------------------------------------------------------
+
+TEST_F(CliTest, CheckExitCodes) {
+  std::string before = Dump("s.1.1.dump", {.seq = 1, .sites = {{.bytes = 1000, .count = 10}}});
+  std::string same = Dump("s.1.2.dump", {.seq = 2, .sites = {{.bytes = 1000, .count = 10}}});
+  std::string grown = Dump("s.1.3.dump", {.seq = 3, .sites = {{.bytes = 9000, .count = 90}}});
+  std::string fds = Dump("s.1.4.dump", {.seq = 4, .sites = {{.bytes = 1000, .count = 10},
+                                                            {.resource = format::Resource::kFd, .offset = 0x3000, .count = 2}}});
+
+  EXPECT_EQ(Run({"check", before, same}).code, 0);
+  Result failed = Run({"check", before, grown});
+  EXPECT_EQ(failed.code, 1);
+  EXPECT_NE(failed.out.find("FAILED"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("server+0x1000"), std::string::npos) << failed.out;  // the offending site
+  EXPECT_EQ(Run({"check", "--max-bytes", "8k", before, grown}).code, 0);
+  EXPECT_EQ(Run({"check", "--max-bytes", "7k", before, grown}).code, 1);
+  EXPECT_EQ(Run({"check", "--max-site-bytes", "1k", before, grown}).code, 1);
+  EXPECT_EQ(Run({"check", before, fds}).code, 1);
+  EXPECT_EQ(Run({"check", "--max-fds", "2", before, fds}).code, 0);
+
+  std::string supp = Path("supp.txt");
+  std::ofstream(supp) << "# known\nleak:leaktrace-test/server\n";
+  EXPECT_EQ(Run({"check", "--suppressions", supp, before, grown}).code, 0);
+  std::string bad_supp = Path("bad-supp.txt");
+  std::ofstream(bad_supp) << "race:x\n";
+  ExpectError(Run({"check", "--suppressions", bad_supp, before, grown}), 2, "bad-supp.txt:1");
+  ExpectError(Run({"check", "--suppressions", Path("nope.txt"), before, grown}), 2, "nope.txt");
+}
+
+// --- snapshot ---------------------------------------------------------------------
+
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+    std::vector<std::string> a = args, e = env;
+    std::vector<char*> argv, envp;
+    for (std::string& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    for (std::string& s : e) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), envp.data());
+  }
+  ~Child() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+bool WaitForFile(const std::string& path) {
+  for (int i = 0; i < 500; ++i) {
+    if (fs::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST_F(CliTest, SnapshotBadPids) {
+  ExpectError(Run({"snapshot", "abc"}), 2);
+  ExpectError(Run({"snapshot", "0"}), 2);
+  ExpectError(Run({"snapshot", "999999999"}), 2, "999999999");
+}
+
+TEST_F(CliTest, SnapshotRefusesUntrackedProcess) {
+  Child sleeper({"/bin/sleep", "30"}, {"PATH=/usr/bin:/bin"});
+  ExpectError(Run({"snapshot", std::to_string(sleeper.pid())}), 2, "not running under leaktrace");
+}
+
+// Without a control block: the environment names signal and directory, and a
+// new <program>.<pid>.<seq>.dump is what we wait for.
+TEST_F(CliTest, SnapshotFallbackThroughEnvironment) {
+  std::string ready = Path("ready");
+  std::string script = "trap 'n=$((n+1)); : > \"$LEAKTRACE_DIR/sh.$$.$n.dump\"' USR1; n=3; : > " + ready +
+                       "; while :; do sleep 0.01; done";
+  Child child({"/bin/sh", "-c", script},
+              {"PATH=/usr/bin:/bin", "LD_PRELOAD=" TEST_PRELOAD_DUMMY, "LEAKTRACE_SIGNAL=SIGUSR1",
+               "LEAKTRACE_DIR=" + dir_.string()});
+  ASSERT_TRUE(WaitForFile(ready));
+  std::ofstream(Path("sh." + std::to_string(child.pid()) + ".3.dump")).close();  // an older dump
+  Result r = Run({"snapshot", "--timeout", "10", std::to_string(child.pid())});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, Path("sh." + std::to_string(child.pid()) + ".4.dump") + "\n");
+}
+
+TEST_F(CliTest, SnapshotTimesOut) {
+  std::string ready = Path("ready");
+  Child child({"/bin/sh", "-c", "trap '' USR1; : > " + ready + "; while :; do sleep 0.01; done"},
+              {"PATH=/usr/bin:/bin", "LD_PRELOAD=" TEST_PRELOAD_DUMMY, "LEAKTRACE_SIGNAL=10",
+               "LEAKTRACE_DIR=" + dir_.string()});
+  ASSERT_TRUE(WaitForFile(ready));
+  ExpectError(Run({"snapshot", "--timeout", "0.3", std::to_string(child.pid())}), 1, "timed out");
+}
+
+TEST_F(CliTest, SnapshotSignalDisabled) {
+  std::string ready = Path("ready");
+  Child child({"/bin/sh", "-c", ": > " + ready + "; while :; do sleep 0.01; done"},
+              {"PATH=/usr/bin:/bin", "LD_PRELOAD=" TEST_PRELOAD_DUMMY, "LEAKTRACE_SIGNAL=0"});
+  ASSERT_TRUE(WaitForFile(ready));
+  ExpectError(Run({"snapshot", std::to_string(child.pid())}), 2, "disabled");
+}
+
+// The preferred path: the library's control memfd, imitated in Python.
+TEST_F(CliTest, SnapshotThroughControlBlock) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs python3";
+  std::string ready = Path("ready");
+  std::string script = R"(
+import os, signal, sys, time
+d, ready = sys.argv[1], sys.argv[2]
+stale = os.memfd_create("leaktrace-control", 0)   # as if inherited from a parent
+os.write(stale, b"version=1\npid=1\nsignal=12\ndir=/x\nprogram=p\ncompleted=0\nlast=\n")
+fd = os.memfd_create("leaktrace-control", 0)
+seq = 5
+def publish():
+    last = "%s/fake.%d.%d.dump" % (d, os.getpid(), seq)
+    text = "version=1\npid=%d\nsignal=%d\ndir=%s\nprogram=fake\ncompleted=%d\nlast=%s\n" % (
+        os.getpid(), int(signal.SIGUSR1), d, seq, last)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode(), 0)
+def on_signal(s, f):
+    global seq
+    seq += 1
+    open("%s/fake.%d.%d.dump" % (d, os.getpid(), seq), "w").close()
+    publish()
+signal.signal(signal.SIGUSR1, on_signal)
+publish()
+open(ready, "w").close()
+while True:
+    time.sleep(0.01)
+)";
+  Child child({"/usr/bin/python3", "-c", script, dir_.string(), ready}, {"PATH=/usr/bin:/bin"});
+  ASSERT_TRUE(WaitForFile(ready));
+  Result r = Run({"snapshot", std::to_string(child.pid())});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, Path("fake." + std::to_string(child.pid()) + ".6.dump") + "\n");
+}
+
+// --- run --------------------------------------------------------------------------
+
+TEST_F(CliTest, RunPassesEnvironmentAndExitStatus) {
+  std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD="};
+  std::string out = Path("env.txt");
+  Result r = Run({"run", "-o", Path("dumps"), "--sample", "64k", "--interval", "5", "--", "/bin/sh", "-c",
+                  "echo \"$LD_PRELOAD|$LEAKTRACE_DIR|$LEAKTRACE_SAMPLE|$LEAKTRACE_INTERVAL\" > " + out +
+                      "; : > \"$LEAKTRACE_DIR/sh.$$.1.dump\"; exit 7"},
+                 env);
+  EXPECT_EQ(r.code, 7) << r.err;
+  std::string expected = std::string(fs::canonical(TEST_PRELOAD_DUMMY)) + "|" + Path("dumps") + "|65536|5\n";
+  EXPECT_EQ(Slurp(out), expected);
+  EXPECT_NE(r.err.find(".1.dump"), std::string::npos) << r.err;  // the dumps it wrote
+}
+
+TEST_F(CliTest, RunPrependsToExistingPreloadAndReportsSignals) {
+  std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=/other/lib.so"};
+  std::string out = Path("env.txt");
+  Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", "echo \"$LD_PRELOAD\" > " + out + "; kill -TERM $$"}, env);
+  EXPECT_EQ(r.code, 128 + SIGTERM);
+  EXPECT_EQ(Slurp(out), std::string(fs::canonical(TEST_PRELOAD_DUMMY)) + ":/other/lib.so\n");
+}
+
+TEST_F(CliTest, RunErrors) {
+  ExpectError(Run({"run", "--", "/nonexistent/program"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "/nonexistent/program");
+  ExpectError(Run({"run", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=/nonexistent/libleaktrace.so"}), 2, "LEAKTRACE_LIBRARY");
+  ExpectError(Run({"run", "--sample", "lots", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--sample");
+  ExpectError(Run({"run", "--interval", "1.5", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--interval");
+  ExpectError(Run({"run"}), 2);
+  ExpectError(Run({"run", "/bin/sh", "-c", "true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--");
+}
+
+}  // namespace
+}  // namespace leaktrace::cli_test
