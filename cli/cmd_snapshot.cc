@@ -74,7 +74,9 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   if (!block) throw UsageError(fmt::format("process {}: unreadable leaktrace control block", pid));
   if (block->signal == 0)
     throw UsageError(fmt::format("process {} has snapshots by signal disabled (LEAKTRACE_SIGNAL=0)", pid));
-  uint64_t before = block->completed;
+  // A dump already under way when we ask was started before the request:
+  // wait for one that starts after it.
+  uint64_t before = block->started;
   SendSignal(pid, block->signal);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
   for (;;) {

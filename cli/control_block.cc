@@ -1,5 +1,6 @@
 #include "cli/control_block.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -55,11 +56,13 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == "pid") have_pid = ToNumber(value, b.pid);
     else if (key == "signal") have_signal = ToNumber(value, b.signal);
     else if (key == "completed") have_completed = ToNumber(value, b.completed);
+    else if (key == "started") ToNumber(value, b.started);
     else if (key == "dir") b.dir = value;
     else if (key == "program") b.program = value;
     else if (key == "last") b.last = value;
   }
   if (!have_version || b.version != 1 || !have_pid || !have_signal || !have_completed) return std::nullopt;
+  b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way
   return b;
 }
 

@@ -1,6 +1,6 @@
 // The preload library's control block: a memfd named "leaktrace-control" in
 // the tracked process, rewritten after every dump, holding key=value lines
-// (version, pid, signal, dir, program, completed, last).
+// (version, pid, signal, dir, program, started, completed, last).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@ struct ControlBlock {
   int signal = 0;          // 0: snapshots by signal are disabled
   std::string dir;         // absolute dump directory
   std::string program;
+  uint64_t started = 0;    // seq of the last dump begun (== completed when none is under way)
   uint64_t completed = 0;  // seq of the last completed dump, 0 if none
   std::string last;        // absolute path of that dump
 };

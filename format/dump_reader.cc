@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -239,6 +240,8 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
 }
 
 Dump ReadDump(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw DumpError(path + ": is a directory, not a dump");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DumpError(path + ": cannot open: " + std::strerror(errno));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

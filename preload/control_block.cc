@@ -31,11 +31,12 @@ int ParkHigh(int fd) {
   return high;
 }
 
-void Write(uint32_t seq, const char* path) {
+void Write(uint32_t started, uint32_t completed, const char* path) {
   if (g_control_fd < 0) return;
   char block[kBlockBytes];
-  int n = snprintf(block, sizeof block, "version=1\npid=%d\nsignal=%d\ndir=%s\nprogram=%s\ncompleted=%u\nlast=%s\n",
-                   g_process.pid, g_config.snapshot_signal, g_config.dump_dir, g_process.program, seq, path);
+  int n = snprintf(block, sizeof block, "version=1\npid=%d\nsignal=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n",
+                   g_process.pid, g_config.snapshot_signal, g_config.dump_dir, g_process.program, started,
+                   completed, path);
   if (n < 0) return;
   if (n > static_cast<int>(sizeof block)) n = sizeof block;
   // Fixed size, padded with newlines: a reader racing a rewrite never sees a
@@ -51,10 +52,10 @@ void CreateControlBlock() {
   const int fd = memfd_create("leaktrace-control", MFD_CLOEXEC);
   if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
   g_control_fd = ParkHigh(fd);
-  Write(0, "");
+  Write(0, 0, "");
 }
 
-void UpdateControlBlock(uint32_t seq, const char* path) { Write(seq, path); }
+void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path) { Write(started, completed, path); }
 
 void ControlBlockChildAfterFork() {
   // The inherited descriptor shares the parent's file: close ours, make anew.

@@ -2,7 +2,7 @@
 // trusting its environment or working directory (both may have changed): a
 // memfd named "leaktrace-control", parked at a high descriptor number so the
 // program's own descriptor numbering is untouched. It holds key=value lines
-// (version, pid, signal, dir, program, completed, last), padded to a fixed
+// (version, pid, signal, dir, program, started, completed, last), padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.
 #pragma once
@@ -13,8 +13,11 @@ namespace leaktrace::preload {
 
 // Creates the block (or, in a fork child, replaces the inherited one).
 void CreateControlBlock();
-// Records that dump `seq` is complete at `path`. Dump lock held.
-void UpdateControlBlock(uint32_t seq, const char* path);
+// Records that dump `started` has begun and that dump `completed` is done at
+// `path`. Dump lock held. A reader that saw `started` before asking for a
+// snapshot waits for a completed seq beyond it, so it never takes a dump
+// that was already under way when it asked.
+void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path);
 // Closes the inherited block's descriptor in a fork child before recreating.
 void ControlBlockChildAfterFork();
 

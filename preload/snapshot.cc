@@ -168,6 +168,7 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
 uint32_t WriteSnapshot(format::Trigger trigger) {
   pthread_mutex_lock(&g_dump_lock);
   const uint32_t seq = ++g_seq;
+  UpdateControlBlock(seq, g_last_seq, g_last_path);
   format::DumpBuffer buffer;
   char path[sizeof g_last_path];
   const bool built = BuildDump(buffer, trigger, seq);
@@ -175,7 +176,6 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   if (ok) {
     memcpy(g_last_path, path, sizeof path);
     g_last_seq = seq;
-    UpdateControlBlock(g_last_seq, g_last_path);
   } else {
     g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
     if (!g_warned_write) {
@@ -184,6 +184,7 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
           built ? strerrordesc_np(errno) : "out of memory");
     }
   }
+  UpdateControlBlock(seq, g_last_seq, g_last_path);
   pthread_mutex_unlock(&g_dump_lock);
   return ok ? seq : 0;
 }
