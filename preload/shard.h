@@ -11,6 +11,8 @@
 
 namespace leaktrace::preload {
 
+struct UnwindCache;
+
 // One call site's running totals in one shard. Single writer (the owner, with
 // relaxed load+store, no read-modify-write); any reader. Figures are weighted
 // sums: in exact mode every weight is 1.
@@ -65,6 +67,7 @@ class Shard {
   }
   uint32_t site_count() const { return published_.load(std::memory_order_relaxed); }
 
+  UnwindCache* unwind_cache = nullptr;  // exact mode; owner only (unwind_cache.h)
   Shard* next_in_registry = nullptr;  // set once, before publication
   Shard* next_free = nullptr;         // registry's pool of shards of exited threads
   // A shard copied into a fork child from a thread that does not exist there:

@@ -13,6 +13,7 @@
 #include "preload/real_functions.h"
 #include "preload/shard_registry.h"
 #include "preload/stack_table.h"
+#include "preload/unwind_cache.h"
 #include "preload/unwinder.h"
 
 namespace leaktrace::preload {
@@ -64,6 +65,7 @@ Shard* ShardOf(ThreadState& t) {
   BusyScope busy;  // pthread_setspecific may allocate
   Shard* shard = AcquireShard();
   if (shard == nullptr) return nullptr;
+  ResetUnwindCache(*shard);  // a pooled shard's cache points into a dead thread's stack
   t.shard = shard;
   t.phase = ThreadPhase::kAttached;
   pthread_setspecific(g_exit_key, shard);  // may allocate: we are busy
@@ -105,6 +107,7 @@ void EnsureInitialized() {
 uint32_t CaptureStackId(ThreadState& t) {
   Shard* shard = ShardOf(t);
   BusyScope busy;
+  if (kUnwindCacheAvailable && g_mode == Mode::kExact && shard != nullptr) return CaptureStackIdCached(*shard);
   CapturedStack stack;
   CaptureStack(stack);
   const uint16_t flags = stack.truncated ? 1 : 0;

@@ -16,11 +16,6 @@ struct Range {
 Range g_own[8];
 int g_own_count = 0;
 
-bool IsOwnFrame(uintptr_t pc) {
-  for (int i = 0; i < g_own_count; ++i)
-    if (pc >= g_own[i].begin && pc < g_own[i].end) return true;
-  return false;
-}
 
 int CollectOwnRanges(dl_phdr_info* info, size_t, void* data) {
   const auto* probes = static_cast<const uintptr_t*>(data);
@@ -44,6 +39,12 @@ int CollectOwnRanges(dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
+bool IsLeaktraceFrame(uintptr_t pc) {
+  for (int i = 0; i < g_own_count; ++i)
+    if (pc >= g_own[i].begin && pc < g_own[i].end) return true;
+  return false;
+}
+
 void InitUnwinder() {
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   uintptr_t probes[2] = {reinterpret_cast<uintptr_t>(&CaptureStack),
@@ -57,7 +58,7 @@ void CaptureStack(CapturedStack& out) {
   void* frames[kMaxUserFrames + kSlack];
   const int n = unw_backtrace(frames, kMaxUserFrames + kSlack);
   int first = 0;
-  while (first < n && IsOwnFrame(reinterpret_cast<uintptr_t>(frames[first]))) ++first;
+  while (first < n && IsLeaktraceFrame(reinterpret_cast<uintptr_t>(frames[first]))) ++first;
   int depth = n - first;
   out.truncated = n == kMaxUserFrames + kSlack;
   if (depth > static_cast<int>(kMaxUserFrames)) {

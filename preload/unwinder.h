@@ -17,6 +17,9 @@ struct CapturedStack {
 // Learns leaktrace's own address range. Call once at start-up.
 void InitUnwinder();
 
+// True for an address inside libleaktrace.so or libunwind (our own frames).
+bool IsLeaktraceFrame(uintptr_t pc);
+
 // Must be called with the thread busy (libunwind may allocate on first use).
 void CaptureStack(CapturedStack& out);
 

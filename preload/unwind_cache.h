@@ -1,0 +1,40 @@
+// Exact mode's answer to "unwinding is most of the cost": a per-thread cache
+// from the exact machine stack to its stack id, checked without unwinding.
+//
+// On a miss the stack is unwound with libunwind's cursor, which also gives
+// every frame's stack pointer, so we learn the address of each return-address
+// slot. The entry keeps the stack pointer at a fixed point in our own code
+// (the "marker"), every slot address and the return address found there. A
+// later capture with the same marker whose slots still hold the same return
+// addresses has, frame by frame, the same call chain (each frame's CFA
+// follows from its IP and the frame below): the cached id is the answer, for
+// the cost of one load and compare per frame instead of a DWARF lookup.
+//
+// Only the thread's own pthread stack is cached (its bounds make every slot
+// read safe); stacks with a signal frame, or code running on another stack
+// (coroutines), take the uncached path every time. x86-64 only: elsewhere
+// the return address is not always in a stack slot.
+#pragma once
+
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+class Shard;
+struct UnwindCache;
+
+#if defined(__x86_64__)
+inline constexpr bool kUnwindCacheAvailable = true;
+#else
+inline constexpr bool kUnwindCacheAvailable = false;
+#endif
+
+// Owner thread only, thread busy. Returns the stack id of the calling stack
+// (0 when it could not be recorded). Uses and fills the shard's cache.
+uint32_t CaptureStackIdCached(Shard& shard);
+
+// Forgets everything cached: the shard changes thread (the old thread's
+// stack may be gone). Owner only.
+void ResetUnwindCache(Shard& shard);
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,41 @@
+// Exact mode caches unwinds by the return addresses on the stack; an
+// allocation must still be charged to its own call chain when several chains
+// reach malloc at the same stack position, and at every recursion depth.
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+int Occurrences(const nlohmann::json& site, const std::string& function) {
+  int n = 0;
+  for (const auto& frame : site["frames"])
+    if (frame.value("function", "") == function) ++n;
+  return n;
+}
+
+TEST(UnwindCache, SameStackPositionDifferentChainsAreKeptApart) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("same_depth_stacks")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  ASSERT_EQ(p.Wait(), 0);
+  const nlohmann::json diff = DiffJson(before, after);
+
+  EXPECT_EQ(GrowthThrough(diff, "route_a").count, 3000);
+  EXPECT_EQ(GrowthThrough(diff, "route_b").count, 1500);
+  double by_depth[6] = {};
+  for (const auto& site : diff["sites"]) {
+    const int depth = Occurrences(site, "recurse");
+    if (depth >= 1 && depth <= 6) by_depth[depth - 1] += site.value("count", 0.0);
+  }
+  for (int d = 0; d < 6; ++d) EXPECT_EQ(by_depth[d], 500) << "recursion depth " << d;
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
