@@ -26,7 +26,8 @@ Action AddCheckCommand(CLI::App& app) {
       "offending call sites are printed), 2 on bad input. With no threshold given, any heap growth beyond sampling "
       "noise (exact dumps: any growth), any mmap growth and any fd growth fails; once any threshold is given, only "
       "the given thresholds are checked. For sampled heap data a threshold counts as exceeded only when growth is "
-      "above it by more than 3 standard errors.");
+      "above it by more than 3 standard errors (the standard error is printed beside each estimate). "
+      "--format junit writes JUnit XML: one test per rule and per call site that grew, failed for offenders.");
   cmd->add_option("--max-bytes", opts->max_bytes, "Largest allowed total heap growth (suffixes k, m, g)")
       ->type_name("N");
   cmd->add_option("--max-site-bytes", opts->max_site_bytes, "Largest allowed heap growth of any one call site")
@@ -38,7 +39,7 @@ Action AddCheckCommand(CLI::App& app) {
                   "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "
                   "module matches a pattern is ignored")
       ->type_name("FILE");
-  AddOutputOptions(*cmd, opts->output, false);
+  AddOutputOptions(*cmd, opts->output, {"text", "json", "junit"});
   cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
   cmd->add_option("AFTER", opts->after, "The later dump")->required();
 
@@ -55,10 +56,23 @@ Action AddCheckCommand(CLI::App& app) {
     reporter::Suppressions suppressions;
     if (!opts->suppressions.empty()) suppressions = reporter::Suppressions::Load(opts->suppressions);
     reporter::RenderOptions render = ToRenderOptions(opts->output);
+    reporter::Grouping grouping = ToGrouping(opts->output);
 
-    reporter::Report diff = LoadDiff(opts->before, opts->after);
+    Loaded loaded = LoadDiff(opts->before, opts->after, grouping);
+    const reporter::Report& diff = loaded.report;
     reporter::CheckResult result = reporter::Check(diff, t, suppressions);
-    WriteStdout(reporter::RenderCheckText(result, diff, render));
+    std::string out;
+    if (opts->output.format == "json") {
+      out = reporter::RenderCheckJson(result, diff, t, render);
+    } else if (opts->output.format == "junit") {
+      out = reporter::RenderCheckJunit(result, diff, render);
+    } else {
+      out = reporter::RenderCheckText(result, diff, render);
+    }
+    reporter::Report offending;
+    offending.sites = result.offending;
+    WarnAboutModules(loaded.module_warnings, reporter::SelectSites(offending, render, nullptr));
+    WriteStdout(out);
     return result.passed ? kExitOk : kExitFailed;
   };
 }

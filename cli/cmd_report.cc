@@ -12,8 +12,11 @@ namespace leaktrace::cli {
 
 namespace {
 
-void Render(const reporter::Report& report, const OutputOptions& output, const reporter::RenderOptions& render) {
-  WriteStdout(output.format == "json" ? reporter::RenderJson(report, render) : reporter::RenderText(report, render));
+void Render(const Loaded& loaded, const OutputOptions& output, const reporter::RenderOptions& render) {
+  const std::string text = output.format == "json" ? reporter::RenderJson(loaded.report, render)
+                                                   : reporter::RenderText(loaded.report, render);
+  WarnAboutModules(loaded.module_warnings, reporter::SelectSites(loaded.report, render, nullptr));
+  WriteStdout(text);
 }
 
 }  // namespace
@@ -28,11 +31,12 @@ Action AddReportCommand(CLI::App& app) {
       "report",
       "Show what is live in one or more dumps, by call site, biggest first. Several dumps (e.g. the worker "
       "processes of one server) are merged into one report.");
-  AddOutputOptions(*cmd, opts->output, true);
+  AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Dump files (<program>.<pid>.<seq>.dump)")->required();
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);  // reject bad options before slow work
-    Render(LoadReport(opts->dumps), opts->output, render);
+    reporter::Grouping grouping = ToGrouping(opts->output);
+    Render(LoadReport(opts->dumps, grouping), opts->output, render);
     return 0;
   };
 }
@@ -48,12 +52,13 @@ Action AddDiffCommand(CLI::App& app) {
       "diff",
       "Show what grew between two snapshots (AFTER minus BEFORE), by call site, biggest growth first. The two may "
       "come from one process or from two runs of the same build; sites that shrank are shown with negative growth.");
-  AddOutputOptions(*cmd, opts->output, true);
+  AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
   cmd->add_option("AFTER", opts->after, "The later dump")->required();
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
-    Render(LoadDiff(opts->before, opts->after), opts->output, render);
+    reporter::Grouping grouping = ToGrouping(opts->output);
+    Render(LoadDiff(opts->before, opts->after, grouping), opts->output, render);
     return 0;
   };
 }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -54,7 +55,10 @@ bool Alive(pid_t pid) {
   return !(paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z');
 }
 
-void SendSignal(pid_t pid, int sig) {
+// To the library's dumper thread when we know it, so the signal interrupts
+// none of the program's own system calls; to the process otherwise.
+void SendSignal(pid_t pid, int sig, pid_t tid = 0) {
+  if (tid > 0 && syscall(SYS_tgkill, pid, tid, sig) == 0) return;
   if (kill(pid, sig) != 0) {
     if (errno == ESRCH) throw UsageError(fmt::format("process {} does not exist", pid));
     throw UsageError(fmt::format("cannot signal process {}: {}", pid, std::strerror(errno)));
@@ -77,7 +81,7 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   // A dump already under way when we ask was started before the request:
   // wait for one that starts after it.
   uint64_t before = block->started;
-  SendSignal(pid, block->signal);
+  SendSignal(pid, block->signal, block->signal_tid);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);

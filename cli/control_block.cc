@@ -57,6 +57,7 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == "signal") have_signal = ToNumber(value, b.signal);
     else if (key == "completed") have_completed = ToNumber(value, b.completed);
     else if (key == "started") ToNumber(value, b.started);
+    else if (key == "signal_tid") ToNumber(value, b.signal_tid);
     else if (key == "dir") b.dir = value;
     else if (key == "program") b.program = value;
     else if (key == "last") b.last = value;

@@ -32,7 +32,8 @@ format::Dump Read(const std::string& path) {
 }
 
 // Symbolizes with one Symbolizer so modules shared by the dumps are opened once.
-std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths) {
+std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
+                                      std::vector<symbolizer::ModuleWarning>& warnings) {
   std::vector<format::Dump> dumps;
   dumps.reserve(paths.size());
   for (const std::string& p : paths) dumps.push_back(Read(p));  // fail before slow work
@@ -40,8 +41,11 @@ std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths) {
   symbolizer::Symbolizer symbolizer;
   reporter::FrameSource source = reporter::MakeSymbolizerSource(symbolizer);
   std::vector<reporter::Report> reports;
-  for (const format::Dump& d : dumps) reports.push_back(reporter::FromDump(d, source));
-  for (const std::string& w : symbolizer.TakeWarnings()) Warn(w);
+  for (const format::Dump& d : dumps) {
+    reports.push_back(reporter::FromDump(d, source));
+    reporter::Regroup(reports.back(), grouping);
+  }
+  warnings = symbolizer.TakeModuleWarnings();
   return reports;
 }
 
@@ -55,17 +59,20 @@ std::string Programs(const reporter::Report& r) {
 
 void Warn(const std::string& message) { std::fprintf(stderr, "leaktrace: warning: %s\n", message.c_str()); }
 
-reporter::Report LoadReport(const std::vector<std::string>& paths) {
-  reporter::Report merged = reporter::Merge(LoadAll(paths));
+Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping) {
+  Loaded loaded;
+  loaded.report = reporter::Merge(LoadAll(paths, grouping, loaded.module_warnings));
+  const reporter::Report& merged = loaded.report;
   std::set<std::string> programs;
   for (const reporter::DumpInfo& d : merged.dumps) programs.insert(d.program);
   if (programs.size() > 1)
     Warn(fmt::format("merging dumps of different programs ({})", fmt::join(programs, ", ")));
-  return merged;
+  return loaded;
 }
 
-reporter::Report LoadDiff(const std::string& before_path, const std::string& after_path) {
-  std::vector<reporter::Report> both = LoadAll({before_path, after_path});
+Loaded LoadDiff(const std::string& before_path, const std::string& after_path, const reporter::Grouping& grouping) {
+  Loaded loaded;
+  std::vector<reporter::Report> both = LoadAll({before_path, after_path}, grouping, loaded.module_warnings);
   const reporter::Report& before = both[0];
   const reporter::Report& after = both[1];
   const reporter::DumpInfo& b = before.dumps.at(0);
@@ -78,7 +85,28 @@ reporter::Report LoadDiff(const std::string& before_path, const std::string& aft
              a.snapshot_monotonic_ns < b.snapshot_monotonic_ns) {
     Warn(fmt::format("{} was taken after {}; are BEFORE and AFTER swapped?", before_path, after_path));
   }
-  return reporter::Diff(before, after);
+  loaded.report = reporter::Diff(before, after);
+  return loaded;
+}
+
+void WarnAboutModules(const std::vector<symbolizer::ModuleWarning>& warnings,
+                      const std::vector<const reporter::Site*>& shown) {
+  std::set<std::string> modules;
+  for (const reporter::Site* s : shown)
+    for (const reporter::Frame& f : s->frames) modules.insert(f.module);
+  std::vector<std::string> no_debug;
+  for (const symbolizer::ModuleWarning& w : warnings) {
+    if (!modules.count(w.module)) continue;
+    if (w.kind == symbolizer::ModuleWarning::Kind::kNoDebugInfo) {
+      no_debug.push_back(reporter::ModuleBasename(w.module));
+    } else {
+      Warn(w.message);
+    }
+  }
+  if (!no_debug.empty())
+    Warn(fmt::format("no debug information for {}: function names only, no file:line (install -dbgsym packages, "
+                     "or build with -g)",
+                     fmt::join(no_debug, ", ")));
 }
 
 }  // namespace leaktrace::cli

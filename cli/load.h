@@ -4,18 +4,32 @@
 #include <string>
 #include <vector>
 
+#include "reporter/group.h"
 #include "reporter/model.h"
+#include "symbolizer/symbolizer.h"
 
 namespace leaktrace::cli {
 
+// A report and what the symbolizer had to say about the modules it met.
+struct Loaded {
+  reporter::Report report;
+  std::vector<symbolizer::ModuleWarning> module_warnings;
+};
+
 // Reads every dump (format::DumpError on the first bad one), symbolizes them
-// with one symbolizer (its warnings go to stderr, once each) and merges them
-// into one kLive report. Warns when the dumps come from different programs.
-reporter::Report LoadReport(const std::vector<std::string>& paths);
+// with one symbolizer, folds sites per `grouping` and merges them into one
+// kLive report. Warns (stderr) when the dumps come from different programs.
+Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping);
 
 // Loads BEFORE and AFTER and returns their diff. Warns (stderr) when they
 // come from different programs or look swapped.
-reporter::Report LoadDiff(const std::string& before, const std::string& after);
+Loaded LoadDiff(const std::string& before, const std::string& after, const reporter::Grouping& grouping);
+
+// Prints the module warnings that concern the sites shown, so a module no
+// shown frame is in stays quiet: an unreadable file or another build on disk,
+// one line each; missing debug information, one line for all such modules.
+void WarnAboutModules(const std::vector<symbolizer::ModuleWarning>& warnings,
+                      const std::vector<const reporter::Site*>& shown);
 
 // "leaktrace: warning: <message>" on stderr.
 void Warn(const std::string& message);

@@ -12,18 +12,34 @@ namespace leaktrace::cli {
 // Text is read by people: twenty sites per resource is a screenful.
 constexpr size_t kDefaultTextTop = 20;
 
-void AddOutputOptions(CLI::App& cmd, OutputOptions& options, bool with_format) {
-  if (with_format)
-    cmd.add_option("--format", options.format, "Output format: text (for people) or json (for scripts)")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->default_str("text");
+void AddOutputOptions(CLI::App& cmd, OutputOptions& options, const std::vector<std::string>& formats) {
+  if (!formats.empty()) {
+    std::string help = "Output format: text (for people)";
+    for (const std::string& f : formats) {
+      if (f == "json") help += ", json (for scripts)";
+      if (f == "junit") help += ", junit (JUnit XML for CI test reports)";
+    }
+    options.format = formats.front();
+    cmd.add_option("--format", options.format, help)->check(CLI::IsMember(formats))->default_str(formats.front());
+  }
   cmd.add_option("--top", options.top,
-                 with_format ? "Show at most N sites per resource (default: 20 for text, all for json; 0 = all)"
-                             : "Show at most N sites per resource (default: 20; 0 = all)")
+                 formats.size() > 1
+                     ? "Show at most N sites per resource (default: 20 for text, all otherwise; 0 = all)"
+                     : "Show at most N sites per resource (default: 20; 0 = all)")
       ->type_name("N");
   cmd.add_option("--min-bytes", options.min_bytes,
                  "Leave out heap and mmap sites smaller than SIZE (suffixes k, m, g; fd sites are always shown)")
       ->type_name("SIZE");
+  cmd.add_option("--group-by", options.group_by,
+                 "What makes a call site: 'stack' (default), each distinct stack; 'function', the function of the "
+                 "innermost user frame (the first frame outside libc, libstdc++, the allocator and inlined system "
+                 "headers), whatever called it")
+      ->check(CLI::IsMember({"stack", "function"}))
+      ->default_str("stack");
+  cmd.add_option("--depth", options.depth,
+                 "Fold stacks on fewer frames: with --group-by stack, the innermost N frames; with --group-by "
+                 "function, the user frame's function and N-1 callers")
+      ->type_name("N");
 }
 
 double ParseSizeOption(const std::string& option, const std::string& value) {
@@ -34,11 +50,21 @@ double ParseSizeOption(const std::string& option, const std::string& value) {
 
 reporter::RenderOptions ToRenderOptions(const OutputOptions& options) {
   reporter::RenderOptions r;
-  bool json = options.format == "json";
+  bool json = options.format != "text";
   r.top = options.top ? *options.top : (json ? 0 : kDefaultTextTop);
   if (!options.min_bytes.empty()) r.min_bytes = ParseSizeOption("--min-bytes", options.min_bytes);
-  r.color = !json && reporter::ShouldColor(STDOUT_FILENO);
+  r.color = options.format == "text" && reporter::ShouldColor(STDOUT_FILENO);
   return r;
+}
+
+reporter::Grouping ToGrouping(const OutputOptions& options) {
+  reporter::Grouping g;
+  g.by = options.group_by == "function" ? reporter::GroupBy::kFunction : reporter::GroupBy::kStack;
+  if (options.depth) {
+    if (*options.depth == 0) throw UsageError("--depth: must be at least 1");
+    g.depth = *options.depth;
+  }
+  return g;
 }
 
 void WriteStdout(const std::string& text) {

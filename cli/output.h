@@ -1,12 +1,15 @@
-// Output options shared by report, diff and check: --format, --top, --min-bytes.
+// Output options shared by report, diff and check: --format, --top,
+// --min-bytes, --group-by, --depth.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "reporter/group.h"
 #include "reporter/model.h"
 #include "reporter/render.h"
 
@@ -16,14 +19,21 @@ struct OutputOptions {
   std::string format = "text";
   std::optional<size_t> top;
   std::string min_bytes;
+  std::string group_by = "stack";
+  std::optional<size_t> depth;
 };
 
-// Adds the options to `cmd`; `with_format` false for commands that only print text.
-void AddOutputOptions(CLI::App& cmd, OutputOptions& options, bool with_format);
+// Adds the options to `cmd`; `formats` are the --format values the command
+// accepts (the first is the default; none: no --format option).
+void AddOutputOptions(CLI::App& cmd, OutputOptions& options, const std::vector<std::string>& formats);
 
 // RenderOptions for stdout: --top defaults to 20 for text and to all for
-// JSON; colour per reporter::ShouldColor. UsageError on a bad --min-bytes.
+// JSON and JUnit; colour per reporter::ShouldColor, text only. UsageError on
+// a bad --min-bytes.
 reporter::RenderOptions ToRenderOptions(const OutputOptions& options);
+
+// --group-by / --depth; UsageError on --depth 0.
+reporter::Grouping ToGrouping(const OutputOptions& options);
 
 // Parses a size option value ("4k", "2m", "1g"); UsageError naming `option`.
 double ParseSizeOption(const std::string& option, const std::string& value);

@@ -112,6 +112,13 @@ void LoadConfig(Config& config) {
     }
     config.dump_on_exit = strcmp(s, "0") != 0;
   }
+  if (const char* s = getenv("LEAKTRACE_FOLLOW_EXEC"); s && *s) {
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+      Log("LEAKTRACE_FOLLOW_EXEC=%s must be 0 or 1; tracking disabled", s);
+      config.valid = false;
+    }
+    config.follow_exec = strcmp(s, "0") != 0;
+  }
   const char* dir = getenv("LEAKTRACE_DIR");
   if (dir != nullptr && *dir == '/') {
     strncpy(config.dump_dir, dir, sizeof config.dump_dir - 1);

@@ -10,6 +10,7 @@ struct Config {
   int snapshot_signal = 0;       // 0: no snapshot signal
   uint32_t interval_seconds = 0; // 0: no periodic snapshots
   bool dump_on_exit = true;
+  bool follow_exec = true;       // programs this one execs inherit LD_PRELOAD
   char dump_dir[4096] = {};      // absolute, no trailing slash
   bool valid = true;             // false: a setting was malformed; leaktrace stays inert
 };

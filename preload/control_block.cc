@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "preload/dumper.h"
 #include "preload/process_info.h"
 #include "preload/tracker.h"
 
@@ -34,8 +35,8 @@ int ParkHigh(int fd) {
 void Write(uint32_t started, uint32_t completed, const char* path) {
   if (g_control_fd < 0) return;
   char block[kBlockBytes];
-  int n = snprintf(block, sizeof block, "version=1\npid=%d\nsignal=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n",
-                   g_process.pid, g_config.snapshot_signal, g_config.dump_dir, g_process.program, started,
+  int n = snprintf(block, sizeof block, "version=1\npid=%d\nsignal=%d\nsignal_tid=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n",
+                   g_process.pid, g_config.snapshot_signal, DumperThreadId(), g_config.dump_dir, g_process.program, started,
                    completed, path);
   if (n < 0) return;
   if (n > static_cast<int>(sizeof block)) n = sizeof block;

@@ -2,7 +2,7 @@
 // trusting its environment or working directory (both may have changed): a
 // memfd named "leaktrace-control", parked at a high descriptor number so the
 // program's own descriptor numbering is untouched. It holds key=value lines
-// (version, pid, signal, dir, program, started, completed, last), padded to a fixed
+// (version, pid, signal, signal_tid, dir, program, started, completed, last), padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.
 #pragma once

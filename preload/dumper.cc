@@ -5,6 +5,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -19,12 +20,24 @@ namespace {
 sem_t g_wake;
 std::atomic<bool> g_stopping{false};
 std::atomic<int> g_pending_signals{0};
+std::atomic<int> g_dumper_tid{0};
 bool g_handler_installed = false;
 
 void OnSnapshotSignal(int) { RequestSnapshot(); }
 
 void* DumperMain(void*) {
   ++t_state.busy;  // nothing this thread allocates is the program's
+  // The one signal this thread takes is the snapshot signal: sent to this
+  // thread alone (`leaktrace snapshot` uses tgkill with the tid published in
+  // the control block), it interrupts none of the program's system calls.
+  g_dumper_tid.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+  if (g_config.snapshot_signal > 0) {
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, g_config.snapshot_signal);
+    pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+  }
+  RefreshControlBlock();
   const uint32_t interval = g_config.interval_seconds;
   timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
@@ -69,6 +82,18 @@ void StartThread() {
 
 }  // namespace
 
+int DumperThreadId() { return g_dumper_tid.load(std::memory_order_relaxed); }
+
+void NoticeProgramHandler(int sig, void* handler) {
+  if (!g_handler_installed || sig != g_config.snapshot_signal) return;
+  if (handler == reinterpret_cast<void*>(&OnSnapshotSignal)) return;  // ours, put back
+  g_handler_installed = false;
+  g_config.snapshot_signal = 0;
+  Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
+      "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+  RefreshControlBlock();
+}
+
 void RequestSnapshot() {
   const int saved_errno = errno;
   sem_post(&g_wake);
@@ -101,6 +126,7 @@ void StopDumper() {
 
 void DumperChildAfterFork() {
   g_stopping.store(false, std::memory_order_relaxed);
+  g_dumper_tid.store(0, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
   if (g_config.snapshot_signal > 0 || g_config.interval_seconds > 0) StartThread();
 }

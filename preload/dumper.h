@@ -8,10 +8,19 @@ namespace leaktrace::preload {
 // Installs the signal handler and starts the thread. Constructor only (and a
 // fork child).
 void StartDumper();
+// The dumper thread's kernel thread id (0 before it runs): the target for a
+// thread-directed snapshot signal.
+int DumperThreadId();
+
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();
 // Stops taking periodic/signal snapshots (process exit).
 void StopDumper();
+// The program installs `handler` for `sig` (hooks_signal.cc). When `sig` is
+// the snapshot signal and the handler is not ours, leaktrace steps aside:
+// no more snapshots by signal, one line on stderr. Any thread.
+void NoticeProgramHandler(int sig, void* handler);
+
 // Fork child: the thread is gone; start a new one.
 void DumperChildAfterFork();
 

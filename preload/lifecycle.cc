@@ -4,7 +4,12 @@
 
 #include "preload/control_block.h"
 #include "preload/dumper.h"
+#include "preload/exec_policy.h"
+#include "preload/label_table.h"
+#include "preload/mapping_table.h"
+#include "preload/module_map.h"
 #include "preload/process_info.h"
+#include "preload/real_io_functions.h"
 #include "preload/shard_registry.h"
 #include "preload/snapshot.h"
 #include "preload/thread_state.h"
@@ -18,19 +23,30 @@ bool Active() { return g_mode == Mode::kSampled || g_mode == Mode::kExact; }
 void PrepareFork() {
   if (!Active()) return;
   SnapshotPrepareFork();
+  ModuleMapPrepareFork();  // after the dump lock: the dumper takes them in this order
   RegistryPrepareFork();
+  MappingTablePrepareFork();
+  LabelTablePrepareFork();
 }
 
 void ParentAfterFork() {
   if (!Active()) return;
+  LabelTableParentAfterFork();
+  MappingTableParentAfterFork();
   RegistryParentAfterFork();
+  ModuleMapParentAfterFork();
   SnapshotParentAfterFork();
 }
 
 void ChildAfterFork() {
   if (!Active()) return;
   BusyScope busy;
+  // The child's descriptor and mapping tables are its copies of the
+  // parent's: what it inherited is its own from now on.
+  LabelTableChildAfterFork();
+  MappingTableChildAfterFork();
   RegistryChildAfterFork();
+  ModuleMapChildAfterFork();
   SnapshotChildAfterFork();
   RefreshProcessIds();
   ControlBlockChildAfterFork();
@@ -43,7 +59,9 @@ __attribute__((constructor(101))) void OnLoad() {
   EnsureInitialized();
   if (!Active()) return;
   BusyScope busy;
+  EnsureRealIo();  // now, while the process is most likely single-threaded
   GatherProcessFacts();
+  if (!g_config.follow_exec) StopFollowingExec();
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
   StartDumper();

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "preload/arena.h"
@@ -25,8 +26,20 @@ struct KnownModule {
   bool seen_now;
 };
 
-Arena g_module_arena;  // dumper-owned
+// Guards the arena and the list. Lock order: g_module_lock, then the
+// loader's lock (dl_iterate_phdr); never the other way round, since nothing
+// here runs inside a dl_iterate_phdr callback of someone else's.
+pthread_mutex_t g_module_lock = PTHREAD_MUTEX_INITIALIZER;
+Arena g_module_arena;
 KnownModule* g_modules = nullptr;
+
+class ModuleLock {
+ public:
+  ModuleLock() { pthread_mutex_lock(&g_module_lock); }
+  ~ModuleLock() { pthread_mutex_unlock(&g_module_lock); }
+  ModuleLock(const ModuleLock&) = delete;
+  ModuleLock& operator=(const ModuleLock&) = delete;
+};
 
 void ReadBuildId(const dl_phdr_info* info, const ElfW(Phdr)& ph, KnownModule& m) {
   const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
@@ -87,7 +100,19 @@ int Visit(dl_phdr_info* info, size_t, void*) {
 
 }  // namespace
 
+void RecordModules() {
+  // Before start-up has named the executable, its entry would get no path.
+  if (g_process.pid == 0) return;
+  ModuleLock lock;
+  dl_iterate_phdr(Visit, nullptr);
+}
+
+void ModuleMapPrepareFork() { pthread_mutex_lock(&g_module_lock); }
+void ModuleMapParentAfterFork() { pthread_mutex_unlock(&g_module_lock); }
+void ModuleMapChildAfterFork() { pthread_mutex_init(&g_module_lock, nullptr); }
+
 void WriteModules(format::DumpWriter& writer) {
+  ModuleLock lock;
   for (KnownModule* m = g_modules; m; m = m->next) m->seen_now = false;
   dl_iterate_phdr(Visit, nullptr);
   writer.BeginSection(format::SectionType::kModules);

@@ -12,4 +12,17 @@ namespace leaktrace::preload {
 // dl_iterate_phdr and writes the MODULES section.
 void WriteModules(format::DumpWriter& writer);
 
+// The dlclose hook, before the real dlclose: adds every module loaded now to
+// the map, so a plugin opened and closed between two snapshots is still in
+// the next dump (flagged unloaded). The caller must have marked the thread
+// busy. Never allocates through malloc (the map lives in an mmap arena).
+void RecordModules();
+
+// The map's lock (taken by WriteModules and RecordModules, each time before
+// the loader's own lock inside dl_iterate_phdr) held across fork, so the
+// child never inherits it taken by a thread it does not have.
+void ModuleMapPrepareFork();
+void ModuleMapParentAfterFork();
+void ModuleMapChildAfterFork();
+
 }  // namespace leaktrace::preload

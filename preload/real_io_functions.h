@@ -5,6 +5,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -45,7 +46,7 @@ struct RealIo {
   int (*epoll_create1)(int);
   int (*eventfd)(unsigned, int);
   int (*timerfd_create)(int, int);
-  int (*signalfd)(int, const void*, int);
+  int (*signalfd)(int, const sigset_t*, int);
   int (*inotify_init)();
   int (*inotify_init1)(int);
   int (*memfd_create)(const char*, unsigned);

@@ -13,7 +13,11 @@
 #include "preload/control_block.h"
 #include "preload/log.h"
 #include "preload/module_map.h"
+#include "preload/fd_table.h"
+#include "preload/label_table.h"
+#include "preload/mapping_table.h"
 #include "preload/process_info.h"
+#include "preload/resource_sites.h"
 #include "preload/shard_registry.h"
 #include "preload/stack_table.h"
 #include "preload/tracker.h"
@@ -31,11 +35,12 @@ bool g_warned_write = false;
 struct SiteTotals {
   double alloc_count, alloc_bytes, free_count, free_bytes, var_count, var_bytes;
   int64_t live_samples;
-  uint8_t state;  // kUnused, kUsed (some shard has it), kWritten (its stack is in the dump)
+  uint8_t state;  // kUnused, kUsed (some site uses it), kWritten (its stack is in the dump)
+  bool heap;      // some shard has heap totals for it
 };
 constexpr uint8_t kUnused = 0, kUsed = 1, kWritten = 2;
 
-void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites) {
+void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, const ResourceSites& resources) {
   w.BeginSection(format::SectionType::kHealth);
   w.WriteHealth("tracker_mapped_bytes", g_tracker_bytes.load(std::memory_order_relaxed));
   w.WriteHealth("stacks", MaxStackId());
@@ -49,6 +54,10 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites) {
   w.WriteHealth("unsampled_aligned_allocations", g_health.unsampled_aligned.load(std::memory_order_relaxed));
   w.WriteHealth("orphan_events", g_health.orphan_events.load(std::memory_order_relaxed));
   w.WriteHealth("failed_dumps", g_health.failed_dumps.load(std::memory_order_relaxed));
+  w.WriteHealth("live_fds", resources.fds());
+  w.WriteHealth("live_mappings", resources.mappings());
+  w.WriteHealth("resource_labels", LabelCount());
+  w.WriteHealth("untracked_fds", FdRecordFailures());
   w.EndSection();
 }
 
@@ -73,6 +82,11 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   w.WriteProcess(p);
   WriteModules(w);
 
+  // Descriptors and mappings first: every stack they name is then at most
+  // max_id below.
+  ResourceSites resources;
+  if (!resources.Collect()) return false;
+
   // Sum every shard into one array indexed by stack id.
   const uint32_t max_id = MaxStackId();
   const size_t totals_bytes = (static_cast<size_t>(max_id) + 1) * sizeof(SiteTotals);
@@ -91,7 +105,12 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
       t.var_bytes += c.var_bytes.load(std::memory_order_relaxed);
       t.live_samples += c.live_samples.load(std::memory_order_relaxed);
       t.state = kUsed;
+      t.heap = true;
     });
+  });
+  resources.ForEach([&](const ResourceSite& r) {
+    const uint32_t id = static_cast<uint32_t>(r.key >> 32);
+    if (id != 0 && id <= max_id) totals[id].state = kUsed;
   });
 
   uint64_t stacks_written = 0;
@@ -113,7 +132,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   w.BeginSection(format::SectionType::kSites);
   for (uint32_t id = 1; id <= max_id; ++id) {
     const SiteTotals& t = totals[id];
-    if (t.state != kWritten) continue;
+    if (t.state != kWritten || !t.heap) continue;
     format::SiteRecord r;
     r.resource = format::Resource::kHeap;
     r.stack_id = id;
@@ -127,9 +146,25 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     w.WriteSite(r);
     ++sites_written;
   }
+  // Descriptors and mappings: exact counts, never sampled.
+  resources.ForEach([&](const ResourceSite& site) {
+    const uint32_t id = static_cast<uint32_t>(site.key >> 32);
+    if (id == 0 || id > max_id || totals[id].state != kWritten) return;
+    format::SiteRecord r;
+    r.resource = site.resource;
+    r.stack_id = id;
+    r.live_count = site.count;
+    r.live_bytes = site.bytes;
+    r.alloc_count = site.count;
+    r.alloc_bytes = site.bytes;
+    r.live_samples = static_cast<uint64_t>(site.count);
+    r.label = LabelText(static_cast<uint32_t>(site.key));
+    w.WriteSite(r);
+    ++sites_written;
+  });
   w.EndSection();
   UnmapMemory(totals, totals_bytes);
-  AddHealth(w, stacks_written, sites_written);
+  AddHealth(w, stacks_written, sites_written, resources);
   return w.Finish();
 }
 
@@ -187,6 +222,12 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   UpdateControlBlock(seq, g_last_seq, g_last_path);
   pthread_mutex_unlock(&g_dump_lock);
   return ok ? seq : 0;
+}
+
+void RefreshControlBlock() {
+  pthread_mutex_lock(&g_dump_lock);
+  UpdateControlBlock(g_seq, g_last_seq, g_last_path);
+  pthread_mutex_unlock(&g_dump_lock);
 }
 
 const char* LastDumpPath() { return g_last_path; }

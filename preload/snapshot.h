@@ -15,6 +15,9 @@ namespace leaktrace::preload {
 // Returns the sequence number written, or 0 on failure (counted, logged once).
 uint32_t WriteSnapshot(format::Trigger trigger);
 
+// Rewrites the control block (after a setting it shows changed). Takes the dump lock.
+void RefreshControlBlock();
+
 // The path of the last dump written (empty before the first).
 const char* LastDumpPath();
 uint32_t LastDumpSeq();

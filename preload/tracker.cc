@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -43,6 +44,12 @@ void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
   if (!ResolveRealFunctions()) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
+    g_mode = Mode::kInert;
+    return;
+  }
+  if (getauxval(AT_SECURE) != 0) {
+    // setuid/setgid or file capabilities: never write files for this
+    // process, never read its environment's settings.
     g_mode = Mode::kInert;
     return;
   }

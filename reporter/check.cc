@@ -22,10 +22,11 @@ size_t Index(Resource r) { return static_cast<size_t>(r); }
 
 CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& suppressions) {
   CheckResult result;
-  std::vector<Site> kept;
+  std::vector<Site>& kept = result.checked;
   for (const Site& s : diff.sites) {
-    if (suppressions.Matches(s)) {
+    if (const std::string* pattern = suppressions.Match(s)) {
       ++result.suppressed;
+      result.suppressed_sites.push_back({s, *pattern});
       continue;
     }
     kept.push_back(s);
@@ -36,49 +37,102 @@ CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& s
   const Totals& fd = result.totals[Index(Resource::kFd)];
 
   std::set<std::string> offending_keys;
+  RuleResult* rule = nullptr;  // the rule being evaluated
   auto offend = [&](const Site& s) {
+    if (rule) rule->offending_keys.push_back(s.key);
     if (offending_keys.insert(s.key).second) result.offending.push_back(s);
   };
   // The sites behind a failed total: those that grew (beyond noise if any do).
   auto offend_growing = [&](Resource r, bool by_count) {
-    size_t before = result.offending.size();
+    size_t before = rule ? rule->offending_keys.size() : 0;
     for (const Site& s : kept)
       if (s.resource == r && (by_count ? Exceeds(s.count, s.var_count, 0) : Exceeds(s.bytes, s.var_bytes, 0)))
         offend(s);
-    if (result.offending.size() == before)
+    if (rule && rule->offending_keys.size() == before)
       for (const Site& s : kept)
         if (s.resource == r && (by_count ? s.count > 0 : s.bytes > 0)) offend(s);
   };
+  auto add_rule = [&](std::string name, std::string summary, std::optional<double> limit, double value,
+                      double variance) -> RuleResult& {
+    RuleResult& r = result.rules.emplace_back();
+    r.name = std::move(name);
+    r.summary = std::move(summary);
+    r.limit = limit;
+    r.value = value;
+    r.stderr_value = variance > 0 ? std::sqrt(variance) : 0;
+    return r;
+  };
+  auto fail = [&](RuleResult& r, std::string message) {
+    r.passed = false;
+    r.message = message;
+    result.violations.push_back(std::move(message));
+  };
+  // result.rules only grows by emplace_back while `rule` is unused.
+  auto bind = [&](RuleResult& r) { rule = &r; };
 
   if (!t.any()) {
-    if (Exceeds(heap.bytes, heap.var_bytes, 0)) {
-      result.violations.push_back(fmt::format("heap grew by {}{}", FormatSignedBytes(heap.bytes),
-                                              heap.var_bytes > 0 ? " (more than sampling noise)" : ""));
-      offend_growing(Resource::kHeap, false);
-    } else {
-      // A leak can hide in the total behind something that shrank.
-      size_t before = result.offending.size();
-      for (const Site& s : kept)
-        if (s.resource == Resource::kHeap && Exceeds(s.bytes, s.var_bytes, 0)) offend(s);
-      if (result.offending.size() > before)
-        result.violations.push_back(fmt::format("{} heap call site(s) grew by more than sampling noise",
-                                                result.offending.size() - before));
+    {
+      RuleResult& r = add_rule("heap-growth",
+                               diff.exact ? "no heap growth" : "no heap growth beyond sampling noise (3 standard errors)",
+                               std::nullopt, heap.bytes, heap.var_bytes);
+      bind(r);
+      if (Exceeds(heap.bytes, heap.var_bytes, 0)) {
+        fail(r, fmt::format("heap grew by {}{}", FormatSignedBytes(heap.bytes),
+                            heap.var_bytes > 0 ? " (more than sampling noise)" : ""));
+        offend_growing(Resource::kHeap, false);
+      } else {
+        // A leak can hide in the total behind something that shrank.
+        size_t n = 0;
+        for (const Site& s : kept)
+          if (s.resource == Resource::kHeap && Exceeds(s.bytes, s.var_bytes, 0)) {
+            offend(s);
+            ++n;
+          }
+        if (n) fail(r, fmt::format("{} heap call site(s) grew by more than sampling noise", n));
+      }
+      rule = nullptr;
     }
-    if (Exceeds(mmap.bytes, 0, 0)) {
-      result.violations.push_back(fmt::format("mappings grew by {}", FormatSignedBytes(mmap.bytes)));
-      offend_growing(Resource::kMmap, false);
+    {
+      RuleResult& r = add_rule("mmap-growth", "no growth of mapped memory", std::nullopt, mmap.bytes, 0);
+      bind(r);
+      if (Exceeds(mmap.bytes, 0, 0)) {
+        fail(r, fmt::format("mappings grew by {}", FormatSignedBytes(mmap.bytes)));
+        offend_growing(Resource::kMmap, false);
+      }
+      rule = nullptr;
     }
-    if (Exceeds(fd.count, 0, 0)) {
-      result.violations.push_back(fmt::format("open file descriptors grew by {}", FormatSignedCount(fd.count)));
-      offend_growing(Resource::kFd, true);
+    {
+      RuleResult& r = add_rule("fd-growth", "no growth in open file descriptors", std::nullopt, fd.count, 0);
+      bind(r);
+      if (Exceeds(fd.count, 0, 0)) {
+        fail(r, fmt::format("open file descriptors grew by {}", FormatSignedCount(fd.count)));
+        offend_growing(Resource::kFd, true);
+      }
+      rule = nullptr;
     }
   } else {
-    if (t.max_bytes && Exceeds(heap.bytes, heap.var_bytes, *t.max_bytes)) {
-      result.violations.push_back(fmt::format("heap grew by {}, more than --max-bytes {}",
-                                              FormatSignedBytes(heap.bytes), FormatBytes(*t.max_bytes)));
-      offend_growing(Resource::kHeap, false);
+    if (t.max_bytes) {
+      RuleResult& r = add_rule("max-bytes", fmt::format("total heap growth <= {}", FormatBytes(*t.max_bytes)),
+                               t.max_bytes, heap.bytes, heap.var_bytes);
+      bind(r);
+      if (Exceeds(heap.bytes, heap.var_bytes, *t.max_bytes)) {
+        fail(r, fmt::format("heap grew by {}, more than --max-bytes {}", FormatSignedBytes(heap.bytes),
+                            FormatBytes(*t.max_bytes)));
+        offend_growing(Resource::kHeap, false);
+      }
+      rule = nullptr;
     }
     if (t.max_site_bytes) {
+      double largest = 0, largest_var = 0;
+      for (const Site& s : kept)
+        if (s.resource == Resource::kHeap && s.bytes > largest) {
+          largest = s.bytes;
+          largest_var = s.var_bytes;
+        }
+      RuleResult& r = add_rule("max-site-bytes",
+                               fmt::format("heap growth of any one call site <= {}", FormatBytes(*t.max_site_bytes)),
+                               t.max_site_bytes, largest, largest_var);
+      bind(r);
       size_t n = 0;
       for (const Site& s : kept)
         if (s.resource == Resource::kHeap && Exceeds(s.bytes, s.var_bytes, *t.max_site_bytes)) {
@@ -86,22 +140,37 @@ CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& s
           ++n;
         }
       if (n)
-        result.violations.push_back(fmt::format("{} call site(s) grew by more than --max-site-bytes {}", n,
-                                                FormatBytes(*t.max_site_bytes)));
+        fail(r, fmt::format("{} call site(s) grew by more than --max-site-bytes {}", n,
+                            FormatBytes(*t.max_site_bytes)));
+      rule = nullptr;
     }
-    if (t.max_mmap_bytes && Exceeds(mmap.bytes, 0, *t.max_mmap_bytes)) {
-      result.violations.push_back(fmt::format("mappings grew by {}, more than --max-mmap-bytes {}",
-                                              FormatSignedBytes(mmap.bytes), FormatBytes(*t.max_mmap_bytes)));
-      offend_growing(Resource::kMmap, false);
+    if (t.max_mmap_bytes) {
+      RuleResult& r = add_rule("max-mmap-bytes",
+                               fmt::format("growth of mapped memory <= {}", FormatBytes(*t.max_mmap_bytes)),
+                               t.max_mmap_bytes, mmap.bytes, 0);
+      bind(r);
+      if (Exceeds(mmap.bytes, 0, *t.max_mmap_bytes)) {
+        fail(r, fmt::format("mappings grew by {}, more than --max-mmap-bytes {}", FormatSignedBytes(mmap.bytes),
+                            FormatBytes(*t.max_mmap_bytes)));
+        offend_growing(Resource::kMmap, false);
+      }
+      rule = nullptr;
     }
-    if (t.max_fds && Exceeds(fd.count, 0, *t.max_fds)) {
-      result.violations.push_back(fmt::format("open file descriptors grew by {}, more than --max-fds {}",
-                                              FormatSignedCount(fd.count), FormatCount(*t.max_fds)));
-      offend_growing(Resource::kFd, true);
+    if (t.max_fds) {
+      RuleResult& r = add_rule("max-fds", fmt::format("growth in open file descriptors <= {}", FormatCount(*t.max_fds)),
+                               t.max_fds, fd.count, 0);
+      bind(r);
+      if (Exceeds(fd.count, 0, *t.max_fds)) {
+        fail(r, fmt::format("open file descriptors grew by {}, more than --max-fds {}", FormatSignedCount(fd.count),
+                            FormatCount(*t.max_fds)));
+        offend_growing(Resource::kFd, true);
+      }
+      rule = nullptr;
     }
   }
   result.passed = result.violations.empty();
   SortSites(result.offending);
+  SortSites(result.checked);
   return result;
 }
 

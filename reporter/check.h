@@ -31,10 +31,32 @@ inline constexpr double kNoiseSigmas = 3.0;
 // CI gate does not flake on estimation noise.
 bool Exceeds(double growth, double variance, double limit);
 
+// One rule the gate applied: a threshold given on the command line, or one
+// of the default rules when none was.
+struct RuleResult {
+  std::string name;      // "max-bytes", "max-site-bytes", "max-fds", "max-mmap-bytes";
+                         // default rules: "heap-growth", "mmap-growth", "fd-growth"
+  std::string summary;   // what it checks, for people: "total heap growth <= 1.0 MiB"
+  std::optional<double> limit;  // the threshold (absent for default rules)
+  double value = 0;      // the growth it judged (for max-site-bytes: the largest site's)
+  double stderr_value = 0;  // one standard error of `value` (sampled heap data), else 0
+  bool passed = true;
+  std::string message;   // the violation, when it failed
+  std::vector<std::string> offending_keys;  // Site::key of the sites it blames
+};
+
+struct SuppressedSite {
+  Site site;
+  std::string pattern;  // the suppression that matched
+};
+
 struct CheckResult {
   bool passed = true;
   std::vector<std::string> violations;  // one line each, for people
+  std::vector<RuleResult> rules;        // every rule applied, in order
   std::vector<Site> offending;          // sorted, no duplicates
+  std::vector<Site> checked;            // every site not suppressed, sorted
+  std::vector<SuppressedSite> suppressed_sites;
   size_t suppressed = 0;                // sites ignored by suppressions
   TotalsByResource totals{};            // growth after suppressions
 };

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -43,5 +44,31 @@ std::string RenderJson(const Report& report, const RenderOptions& options);
 // The result of `leaktrace check` for people: verdict, violations and the
 // offending sites (as RenderText shows sites).
 std::string RenderCheckText(const CheckResult& result, const Report& diff, const RenderOptions& options);
+
+// One site as RenderText shows it ("#rank heap +4.7 KiB ..." and its stack).
+std::string RenderSiteText(const Report& report, const Site& site, size_t rank, const RenderOptions& options);
+
+// The result of `leaktrace check` for scripts: "kind": "check", "passed",
+// "violations", "rules" (every rule applied, with its limit, the growth it
+// judged and its standard error), "suppressed", "summary" (growth after
+// suppressions), "dumps", and "sites": the offending sites, shaped as in a
+// diff. `thresholds` lists the thresholds that were given.
+nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff, const Thresholds& thresholds,
+                                   const RenderOptions& options);
+std::string RenderCheckJson(const CheckResult& result, const Report& diff, const Thresholds& thresholds,
+                            const RenderOptions& options);
+
+// The result of `leaktrace check` as JUnit XML, so CI systems list each rule
+// and each call site as a test: one <testsuite name="leaktrace check">; one
+// <testcase classname="leaktrace.rules"> per rule applied (with <failure>
+// when violated); one <testcase classname="leaktrace.sites.<resource>"> per
+// site that grew, named after its innermost user frame, with <failure> when
+// it is an offender (message: growth ± standard error) and <skipped> when a
+// suppression matched it.
+std::string RenderCheckJunit(const CheckResult& result, const Report& diff, const RenderOptions& options);
+
+// Text made safe for XML 1.0 attribute values and character data: markup
+// characters escaped, control characters and invalid UTF-8 replaced by '?'.
+std::string XmlEscape(std::string_view text);
 
 }  // namespace leaktrace::reporter

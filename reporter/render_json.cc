@@ -123,3 +123,76 @@ std::string RenderJson(const Report& report, const RenderOptions& options) {
 }
 
 }  // namespace leaktrace::reporter
+
+namespace leaktrace::reporter {
+
+nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff, const Thresholds& thresholds,
+                                   const RenderOptions& options) {
+  json doc;
+  doc["kind"] = "check";
+  doc["passed"] = result.passed;
+  doc["exact"] = diff.exact;
+  json dumps = json::array();
+  for (const DumpInfo& d : diff.baseline) dumps.push_back(DumpJson(d, "before"));
+  for (const DumpInfo& d : diff.dumps) dumps.push_back(DumpJson(d, "after"));
+  doc["dumps"] = std::move(dumps);
+
+  json given = json::object();
+  auto put = [&](const char* name, const std::optional<double>& v) {
+    if (v) given[name] = static_cast<int64_t>(std::llround(*v));
+  };
+  put("max_bytes", thresholds.max_bytes);
+  put("max_site_bytes", thresholds.max_site_bytes);
+  put("max_fds", thresholds.max_fds);
+  put("max_mmap_bytes", thresholds.max_mmap_bytes);
+  doc["thresholds"] = std::move(given);
+  doc["violations"] = result.violations;
+
+  json rules = json::array();
+  for (const RuleResult& r : result.rules) {
+    json j = {{"name", r.name}, {"summary", r.summary}};
+    if (r.limit) j["limit"] = static_cast<int64_t>(std::llround(*r.limit));
+    bool integral = r.stderr_value == 0 && std::floor(r.value) == r.value;
+    j["value"] = Number(r.value, integral);
+    if (r.stderr_value > 0) j["stderr"] = r.stderr_value;
+    j["passed"] = r.passed;
+    if (!r.passed) j["message"] = r.message;
+    j["offending_sites"] = r.offending_keys.size();
+    rules.push_back(std::move(j));
+  }
+  doc["rules"] = std::move(rules);
+  doc["suppressed"] = result.suppressed;
+
+  json summary = json::object();
+  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd}) {
+    const Totals& t = result.totals[static_cast<size_t>(r)];
+    bool integral = Integral(diff, r);
+    json entry = {{"bytes", Number(t.bytes, integral)}, {"count", Number(t.count, integral)}};
+    if (!integral) {
+      entry["stderr_bytes"] = std::sqrt(std::max(0.0, t.var_bytes));
+      entry["stderr_count"] = std::sqrt(std::max(0.0, t.var_count));
+    }
+    summary[format::ResourceName(r)] = std::move(entry);
+  }
+  double seconds = IntervalSeconds(diff);
+  if (seconds >= 0) summary["interval_seconds"] = seconds;
+  doc["summary"] = std::move(summary);
+
+  Report offending;
+  offending.kind = diff.kind;
+  offending.exact = diff.exact;
+  offending.sites = result.offending;
+  doc["total_sites"] = offending.sites.size();
+  json sites = json::array();
+  for (const Site* s : SelectSites(offending, options, nullptr)) sites.push_back(SiteJson(offending, *s));
+  doc["sites"] = std::move(sites);
+  return doc;
+}
+
+std::string RenderCheckJson(const CheckResult& result, const Report& diff, const Thresholds& thresholds,
+                            const RenderOptions& options) {
+  return CheckToJson(result, diff, thresholds, options).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+}  // namespace leaktrace::reporter

@@ -209,6 +209,12 @@ std::string RenderText(const Report& report, const RenderOptions& options) {
   return out;
 }
 
+std::string RenderSiteText(const Report& report, const Site& site, size_t rank, const RenderOptions& options) {
+  std::string out;
+  RenderSite(out, report, site, rank, options, Painter{options.color});
+  return out;
+}
+
 std::string RenderCheckText(const CheckResult& result, const Report& diff, const RenderOptions& options) {
   Painter paint{options.color};
   std::string out = Header(diff);

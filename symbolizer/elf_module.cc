@@ -107,6 +107,7 @@ void ElfModule::Open(const std::string& path, const std::string& expected_build_
                  Hex(expected, expected_build_id.size()) + ", found " +
                  (found.empty() ? std::string("none") : Hex(bits, found.size())) +
                  "); its frames are shown as module+offset";
+      warning_kind_ = ModuleWarning::Kind::kBuildIdMismatch;
       state_ = State::kBuildIdMismatch;
       return;
     }
@@ -114,7 +115,13 @@ void ElfModule::Open(const std::string& path, const std::string& expected_build_
   state_ = State::kReady;
 }
 
-std::string ElfModule::TakeWarning() { return std::exchange(warning_, std::string()); }
+ModuleWarning ElfModule::TakeWarning() {
+  ModuleWarning w;
+  w.kind = warning_kind_;
+  w.module = path_;
+  w.message = std::exchange(warning_, std::string());
+  return w;
+}
 
 const std::vector<Frame>& ElfModule::Lookup(uint64_t addr) {
   auto it = cache_.find(addr);
@@ -131,10 +138,12 @@ std::vector<Frame> ElfModule::Resolve(uint64_t addr) {
     // Asked once, after the first lookup made libdwfl search for it.
     checked_debuginfo_ = true;
     Dwarf_Addr bias = 0;
-    if (dwfl_module_getdwarf(module_, &bias) == nullptr)
+    if (dwfl_module_getdwarf(module_, &bias) == nullptr) {
+      warning_kind_ = ModuleWarning::Kind::kNoDebugInfo;
       warning_ = path_ +
                  ": no debug information (functions from the symbol table, no file/line; "
                  "install its -dbgsym package or build with -g)";
+    }
   }
 
   if (frames.empty() || frames.back().function.empty()) {

@@ -37,9 +37,10 @@ class ElfModule {
 
   State state() const { return state_; }
 
-  // A message for the user that has not been handed out yet ("" if none):
-  // why the module is not kReady, or that it has no debug information.
-  std::string TakeWarning();
+  // A message for the user that has not been handed out yet (empty message
+  // if none): why the module is not kReady, or that it has no debug
+  // information.
+  ModuleWarning TakeWarning();
 
   // The frames at link-time address `addr` (function, file, line, column,
   // inlined; innermost first), cached per address. Empty when nothing is
@@ -56,6 +57,7 @@ class ElfModule {
   std::string path_;
   State state_ = State::kUnavailable;
   std::string warning_;
+  ModuleWarning::Kind warning_kind_ = ModuleWarning::Kind::kUnavailable;
   bool checked_debuginfo_ = false;
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* module_ = nullptr;

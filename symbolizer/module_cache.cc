@@ -16,11 +16,11 @@ ElfModule& ModuleCache::Get(const std::string& path, const std::string& build_id
   return *modules_.emplace(std::move(key), std::move(module)).first->second;
 }
 
-void ModuleCache::Warn(std::string message) {
-  if (message.empty() || !warned_.insert(message).second) return;
-  pending_.push_back(std::move(message));
+void ModuleCache::Warn(ModuleWarning warning) {
+  if (warning.message.empty() || !warned_.insert(warning.message).second) return;
+  pending_.push_back(std::move(warning));
 }
 
-std::vector<std::string> ModuleCache::TakeWarnings() { return std::exchange(pending_, {}); }
+std::vector<ModuleWarning> ModuleCache::TakeWarnings() { return std::exchange(pending_, {}); }
 
 }  // namespace leaktrace::symbolizer

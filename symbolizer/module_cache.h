@@ -21,15 +21,15 @@ class ModuleCache {
   // stays valid for the cache's lifetime.
   ElfModule& Get(const std::string& path, const std::string& build_id);
 
-  // Queues `message` unless it is empty or was queued before (ever).
-  void Warn(std::string message);
+  // Queues `warning` unless its message is empty or was queued before (ever).
+  void Warn(ModuleWarning warning);
   // The queued warnings, oldest first; the queue is then empty.
-  std::vector<std::string> TakeWarnings();
+  std::vector<ModuleWarning> TakeWarnings();
 
  private:
   absl::flat_hash_map<std::string, std::unique_ptr<ElfModule>> modules_;
   absl::flat_hash_set<std::string> warned_;
-  std::vector<std::string> pending_;
+  std::vector<ModuleWarning> pending_;
 };
 
 }  // namespace leaktrace::symbolizer

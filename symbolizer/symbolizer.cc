@@ -51,7 +51,13 @@ std::vector<Frame> Symbolizer::Symbolize(const format::Dump& dump, uint64_t pc) 
   return frames;
 }
 
-std::vector<std::string> Symbolizer::TakeWarnings() { return modules_->TakeWarnings(); }
+std::vector<std::string> Symbolizer::TakeWarnings() {
+  std::vector<std::string> messages;
+  for (ModuleWarning& w : modules_->TakeWarnings()) messages.push_back(std::move(w.message));
+  return messages;
+}
+
+std::vector<ModuleWarning> Symbolizer::TakeModuleWarnings() { return modules_->TakeWarnings(); }
 
 std::string FallbackName(const Frame& f) {
   char offset[2 + 16 + 1];

@@ -30,6 +30,18 @@ struct Frame {
   bool build_id_mismatch = false;  // the file on disk is not the binary that ran: not symbolized
 };
 
+// Something the user should know about one module, said once per module.
+struct ModuleWarning {
+  enum class Kind {
+    kNoDebugInfo,      // functions from the symbol table only, no file/line
+    kBuildIdMismatch,  // the file on disk is another build: not symbolized
+    kUnavailable,      // missing, unreadable or not ELF: not symbolized
+  };
+  Kind kind = Kind::kUnavailable;
+  std::string module;   // the module path as the frames carry it (Frame::module)
+  std::string message;  // one line for people, naming the module
+};
+
 class ModuleCache;  // symbolizer/module_cache.h
 
 // Not thread-safe. Caches per module (keyed by path + build id) across dumps, so one
@@ -59,6 +71,9 @@ class Symbolizer {
   // binary that ran (expected ab12…, found cd34…); its frames are shown as module+offset",
   // or "cannot open /path: No such file"), then cleared.
   std::vector<std::string> TakeWarnings();
+  // The same warnings with the module they are about, so a caller can keep
+  // only those about modules it actually shows; also drains the queue.
+  std::vector<ModuleWarning> TakeModuleWarnings();
 
  private:
   std::unique_ptr<ModuleCache> modules_;

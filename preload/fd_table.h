@@ -1,0 +1,70 @@
+// Every open descriptor the program made through a hooked call: its creating
+// stack and its label (fd_kind.h), in one atomic word per descriptor number.
+//
+// Descriptor numbers are small dense integers owned by the kernel: between
+// the call that returns N and the close(N), no other descriptor can be N. So
+// the table is a plain array indexed by N, and needs no lock: a hook records
+// N after the real call returned it, and clears N before the real close (so a
+// concurrent open handed N again right after cannot be overwritten by the
+// late clear). Two levels: a static array of chunk pointers covering every
+// non-negative int, chunks of kChunkSlots slots mapped on first use
+// (MapMemory, zeroed) and published with a CAS. Readers (the dumper) walk up
+// to the highest descriptor ever recorded without stopping anyone.
+//
+// A fork child's table is its copy of the parent's: inherited descriptors
+// keep their creating stacks, and are the child's from then on. exec starts
+// over (a new image, a new library).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+// Records descriptor `fd` as made at `stack_id` with `label_id`, replacing
+// whatever the slot held (dup2 onto an open descriptor). Never allocates
+// through malloc; lock-free. A stack id of 0 (stack dropped) records nothing.
+void FdRecord(int fd, uint32_t stack_id, uint32_t label_id);
+// Forgets `fd`. Lock-free; cheap when fd was never recorded.
+void FdForget(int fd);
+// Forgets every descriptor in [first, last].
+void FdForgetRange(unsigned first, unsigned last);
+// True when `fd` is recorded.
+bool FdRecorded(int fd);
+// The label of `fd` if it is recorded, else 0 (for dup and accept, which
+// inherit their source's kind).
+uint32_t FdLabel(int fd);
+
+// Calls fn(int fd, uint32_t stack_id, uint32_t label_id) for every recorded
+// descriptor. Any thread; sees each slot's state at some moment of the walk.
+template <typename Fn>
+void ForEachFd(Fn&& fn);
+
+// Descriptors that could not be recorded (a chunk could not be mapped).
+uint64_t FdRecordFailures();
+
+// ---- implementation details -------------------------------------------
+namespace fd_table_detail {
+inline constexpr uint32_t kChunkBits = 15;
+inline constexpr uint32_t kChunkSlots = 1u << kChunkBits;
+inline constexpr uint32_t kChunks = (1u << 31) / kChunkSlots;
+extern std::atomic<std::atomic<uint64_t>*> g_chunks[kChunks];
+extern std::atomic<int> g_high;  // highest fd ever recorded + 1
+}  // namespace fd_table_detail
+
+template <typename Fn>
+void ForEachFd(Fn&& fn) {
+  using namespace fd_table_detail;
+  const int high = g_high.load(std::memory_order_acquire);
+  for (int base = 0; base < high; base += static_cast<int>(kChunkSlots)) {
+    std::atomic<uint64_t>* chunk = g_chunks[static_cast<uint32_t>(base) >> kChunkBits].load(std::memory_order_acquire);
+    if (chunk == nullptr) continue;
+    const int end = high - base < static_cast<int>(kChunkSlots) ? high - base : static_cast<int>(kChunkSlots);
+    for (int i = 0; i < end; ++i) {
+      const uint64_t v = chunk[i].load(std::memory_order_relaxed);
+      if (v != 0) fn(base + i, static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v));
+    }
+  }
+}
+
+}  // namespace leaktrace::preload

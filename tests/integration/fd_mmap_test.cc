@@ -1,0 +1,370 @@
+// Descriptors and mappings, end to end: real programs under the real
+// library, snapshots by `leaktrace snapshot`, numbers from `leaktrace diff`
+// and `leaktrace report`. Descriptors and mappings are tracked exactly in
+// every mode, so these run in the default (sampled heap) mode.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+const long kPage = sysconf(_SC_PAGESIZE);
+
+struct Snapshots {
+  std::string before, after;
+  int exit_code = -1;
+};
+
+Snapshots RunBetweenCheckpoints(const std::vector<std::string>& argv, const TempDir& dir,
+                                const std::vector<std::string>& env = {}) {
+  Snapshots s;
+  TrackedProgram p(argv, dir.path(), env);
+  p.ExpectCheckpoint("before");
+  s.before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  s.after = p.Snapshot();
+  p.Continue();
+  s.exit_code = p.Wait();
+  return s;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// label -> count of the sites of `resource` whose innermost frame in
+// `module_suffix` is `function` (as GrowthAt picks them).
+std::map<std::string, double> LabelsAt(const nlohmann::json& doc, const std::string& function,
+                                       const std::string& module_suffix, const std::string& resource) {
+  std::map<std::string, double> labels;
+  if (!doc.contains("sites")) return labels;
+  for (const auto& site : doc["sites"]) {
+    if (site.value("resource", "") != resource) continue;
+    for (const auto& frame : site["frames"]) {
+      if (!EndsWith(frame.value("module", ""), module_suffix) || frame.value("inlined", false)) continue;
+      if (frame.value("function", "") == function) labels[site.value("label", "")] += site.value("count", 0.0);
+      break;
+    }
+  }
+  return labels;
+}
+
+// Totals of one resource over every site.
+Growth Total(const nlohmann::json& doc, const std::string& resource) {
+  Growth g;
+  if (!doc.contains("sites")) return g;
+  for (const auto& site : doc["sites"]) {
+    if (site.value("resource", "") != resource) continue;
+    g.bytes += site.value("bytes", 0.0);
+    g.count += site.value("count", 0.0);
+    ++g.sites;
+  }
+  return g;
+}
+
+nlohmann::json ReportJson(const std::string& dump) {
+  const CommandResult r = Leaktrace({"report", "--format", "json", dump});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "report printed no JSON: " << e.what();
+    return nlohmann::json::object();
+  }
+}
+
+std::vector<std::string> DumpsIn(const std::string& dir) {
+  std::vector<std::string> dumps;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (EndsWith(e.path().string(), ".dump")) dumps.push_back(e.path().string());
+  return dumps;
+}
+
+// ---- every kind, exactly ---------------------------------------------------
+
+struct Expected {
+  const char* function;
+  double count;
+  const char* label;  // the one label all of them carry
+};
+
+TEST(FdMmapExact, EveryKindLeakedIsCountedExactlyAndChurnIsZero) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("leaky_fds")}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+
+  const Expected fds[] = {
+      {"leak_open", 3, "file:/etc/passwd"},
+      {"leak_openat", 4, "file:/etc/passwd"},
+      {"leak_creat", 2, nullptr},  // paths differ per file
+      {"leak_socket_inet", 5, "socket inet/stream"},
+      {"leak_socket_unix", 3, "socket unix/dgram"},
+      {"leak_socketpair", 2 * 2, "socket unix/stream"},
+      {"leak_accept", 3, "socket inet/stream"},
+      {"leak_accept4", 2, "socket inet/stream"},
+      {"leak_pipe", 2 * 2, "pipe"},
+      {"leak_pipe2", 3, "pipe"},
+      {"leak_dup", 4, "file:/etc/passwd"},
+      {"leak_fcntl_dupfd", 3, "file:/etc/passwd"},
+      {"leak_fopen", 6, "file:/etc/passwd"},
+      {"leak_fdopen", 2, "file:/etc/passwd"},
+      {"leak_opendir", 4, "dir:/etc"},
+      {"leak_epoll", 2, "epoll"},
+      {"leak_eventfd", 3, "eventfd"},
+      {"leak_timerfd", 2, "timerfd"},
+      {"leak_signalfd", 1, "signalfd"},
+      {"leak_inotify", 2, "inotify"},
+      {"leak_memfd", 3, "memfd"},
+      {"leak_pty", 1, "pty"},
+  };
+  double expected_fds = 0;
+  for (const Expected& e : fds) {
+    SCOPED_TRACE(e.function);
+    const Growth g = GrowthAt(diff, e.function, "leaky_fds", "fd");
+    EXPECT_EQ(g.count, e.count);
+    EXPECT_EQ(g.bytes, 0);
+    expected_fds += e.count;
+    const auto labels = LabelsAt(diff, e.function, "leaky_fds", "fd");
+    if (e.label != nullptr) {
+      ASSERT_EQ(labels.size(), 1u);
+      EXPECT_EQ(labels.begin()->first, e.label);
+    } else {
+      for (const auto& [label, count] : labels) EXPECT_EQ(label.rfind("file:/tmp/leaky_fds.", 0), 0u) << label;
+    }
+  }
+
+  const Growth anon = GrowthAt(diff, "leak_mmap_anon", "leaky_fds", "mmap");
+  EXPECT_EQ(anon.count, 5);
+  EXPECT_EQ(anon.bytes, 5 * 3 * kPage);
+  EXPECT_EQ(LabelsAt(diff, "leak_mmap_anon", "leaky_fds", "mmap").begin()->first, "anon");
+  const Growth file = GrowthAt(diff, "leak_mmap_file", "leaky_fds", "mmap");
+  EXPECT_EQ(file.count, 2);
+  EXPECT_EQ(file.bytes, 2 * kPage);
+  EXPECT_EQ(LabelsAt(diff, "leak_mmap_file", "leaky_fds", "mmap").begin()->first, "file:/etc/passwd");
+  // mremap keeps the mapping's creating stack: the grown size counts there.
+  const Growth remapped = GrowthAt(diff, "leak_mremap", "leaky_fds", "mmap");
+  EXPECT_EQ(remapped.count, 3);
+  EXPECT_EQ(remapped.bytes, 3 * 5 * kPage);
+
+  // Balanced churn, on two threads, shows nothing.
+  for (const char* resource : {"fd", "mmap"}) {
+    SCOPED_TRACE(resource);
+    const Growth churn = GrowthThrough(diff, "churn_balanced", resource);
+    EXPECT_EQ(churn.count, 0);
+    EXPECT_EQ(churn.bytes, 0);
+  }
+  // Nothing else grew: no stray descriptor or mapping (leaktrace's own, the
+  // allocator's) anywhere.
+  EXPECT_EQ(Total(diff, "fd").count, expected_fds);
+  EXPECT_EQ(Total(diff, "mmap").count, 5 + 2 + 3);
+  EXPECT_EQ(Total(diff, "mmap").bytes, (5 * 3 + 2 + 3 * 5) * kPage);
+}
+
+TEST(FdMmapExact, CheckGatesOnDescriptorsAndMappedBytes) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("leaky_fds")}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const std::string fds = "66";  // the sum of the table above
+  const std::string mapped = std::to_string((5 * 3 + 2 + 3 * 5) * kPage);
+  const std::string unlimited_heap = "1g";
+  EXPECT_EQ(Leaktrace({"check", "--max-bytes", unlimited_heap, "--max-fds", fds, "--max-mmap-bytes", mapped,
+                       s.before, s.after})
+                .exit_code,
+            0);
+  const CommandResult too_many_fds = Leaktrace({"check", "--max-bytes", unlimited_heap, "--max-fds", "65",
+                                                "--max-mmap-bytes", mapped, s.before, s.after});
+  EXPECT_EQ(too_many_fds.exit_code, 1) << too_many_fds.out << too_many_fds.err;
+  const CommandResult too_many_bytes =
+      Leaktrace({"check", "--max-bytes", unlimited_heap, "--max-fds", fds, "--max-mmap-bytes",
+                 std::to_string((5 * 3 + 2 + 3 * 5) * kPage - 1), s.before, s.after});
+  EXPECT_EQ(too_many_bytes.exit_code, 1) << too_many_bytes.out << too_many_bytes.err;
+  // The text report names the descriptor sites with their kind.
+  const CommandResult text = Leaktrace({"diff", s.before, s.after});
+  EXPECT_NE(text.out.find("socket inet/stream"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("leak_socket_inet"), std::string::npos) << text.out;
+}
+
+// ---- mappings: range accounting --------------------------------------------
+
+TEST(MmapRanges, PartialMunmapFixedOverlayAndShrink) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "partial-munmap"}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+
+  // 10 pages, head, tail and two middle pages unmapped: 6 pages in 3 pieces,
+  // still one mapping each.
+  const Growth partial = GrowthAt(diff, "map_partial", "fd_scenarios", "mmap");
+  EXPECT_EQ(partial.count, 3);
+  EXPECT_EQ(partial.bytes, 3 * 6 * kPage);
+  // MAP_FIXED over 2 of 8 pages: they belong to the new mapping now.
+  const Growth base = GrowthAt(diff, "map_fixed_base", "fd_scenarios", "mmap");
+  EXPECT_EQ(base.count, 1);
+  EXPECT_EQ(base.bytes, 6 * kPage);
+  const Growth fixed = GrowthAt(diff, "replace_fixed", "fd_scenarios", "mmap");
+  EXPECT_EQ(fixed.count, 1);
+  EXPECT_EQ(fixed.bytes, 2 * kPage);
+  const Growth shrunk = GrowthAt(diff, "map_then_shrink", "fd_scenarios", "mmap");
+  EXPECT_EQ(shrunk.count, 1);
+  EXPECT_EQ(shrunk.bytes, kPage);
+  const Growth gone = GrowthAt(diff, "map_unmapped_in_pieces", "fd_scenarios", "mmap");
+  EXPECT_EQ(gone.count, 0);
+  EXPECT_EQ(gone.bytes, 0);
+  EXPECT_EQ(Total(diff, "mmap").bytes, (3 * 6 + 6 + 2 + 1) * kPage);
+}
+
+// ---- descriptors: dup2 over an open one, SCM_RIGHTS, fork, exec -------------
+
+TEST(FdScenarios, Dup2OverAnOpenDescriptorClosesIt) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "dup2"}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  // The files opened as targets were closed by dup2/dup3, the sources by close.
+  EXPECT_EQ(GrowthAt(diff, "open_target", "fd_scenarios", "fd").count, 0);
+  EXPECT_EQ(GrowthAt(diff, "make_socket_source", "fd_scenarios", "fd").count, 0);
+  EXPECT_EQ(GrowthAt(diff, "make_eventfd_source", "fd_scenarios", "fd").count, 0);
+  // What is left are the copies, with their source's kind.
+  EXPECT_EQ(GrowthAt(diff, "dup2_over", "fd_scenarios", "fd").count, 1);
+  EXPECT_EQ(LabelsAt(diff, "dup2_over", "fd_scenarios", "fd"),
+            (std::map<std::string, double>{{"socket inet/stream", 1}}));
+  EXPECT_EQ(GrowthAt(diff, "dup3_over", "fd_scenarios", "fd").count, 1);
+  EXPECT_EQ(LabelsAt(diff, "dup3_over", "fd_scenarios", "fd"), (std::map<std::string, double>{{"eventfd", 1}}));
+  EXPECT_EQ(Total(diff, "fd").count, 2);
+}
+
+TEST(FdScenarios, DescriptorsReceivedWithScmRightsBelongToTheReceiver) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "scm-rights"}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  EXPECT_EQ(GrowthAt(diff, "send_fds", "fd_scenarios", "fd").count, 0);
+  EXPECT_EQ(GrowthAt(diff, "receive_fds", "fd_scenarios", "fd").count, 6);
+  EXPECT_EQ(LabelsAt(diff, "receive_fds", "fd_scenarios", "fd"),
+            (std::map<std::string, double>{{"file:/etc/passwd", 3}, {"pipe", 2}, {"socket inet/dgram", 1}}));
+  EXPECT_EQ(Total(diff, "fd").count, 6);
+}
+
+TEST(FdScenarios, AForkChildOwnsItsInheritedDescriptors) {
+  TempDir dir;
+  const CommandResult run =
+      testing::Run({ProgramPath("fd_scenarios"), "fork"}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<std::string> dumps = DumpsIn(dir.path());
+  ASSERT_EQ(dumps.size(), 2u);
+  // Which is which: the child's dump has the child's sockets.
+  int seen_parent = 0, seen_child = 0;
+  for (const std::string& dump : dumps) {
+    const nlohmann::json report = ReportJson(dump);
+    const double inherited = GrowthAt(report, "open_before_fork", "fd_scenarios", "fd").count;
+    const double child = GrowthAt(report, "child_opens", "fd_scenarios", "fd").count;
+    if (child > 0) {
+      ++seen_child;
+      EXPECT_EQ(inherited, 4 - 1) << dump;  // inherited, one closed by the child
+      EXPECT_EQ(child, 2) << dump;
+    } else {
+      ++seen_parent;
+      EXPECT_EQ(inherited, 4) << dump;  // the child's close is not the parent's
+    }
+  }
+  EXPECT_EQ(seen_parent, 1);
+  EXPECT_EQ(seen_child, 1);
+}
+
+TEST(FdScenarios, NothingCarriesOverExec) {
+  TempDir dir;
+  const CommandResult run =
+      testing::Run({ProgramPath("fd_scenarios"), "exec"}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<std::string> dumps = DumpsIn(dir.path());
+  ASSERT_EQ(dumps.size(), 1u);  // the new image's exit dump; the old image wrote none
+  const nlohmann::json report = ReportJson(dumps[0]);
+  EXPECT_EQ(Total(report, "fd").count, 0) << report.dump(1).substr(0, 3000);
+  EXPECT_EQ(Total(report, "mmap").count, 0);
+}
+
+// ---- the example TCP server over loopback ------------------------------------
+
+// One request: connect, send a line, read the one-line answer; on "bye" the
+// server closes, and we wait for that so the snapshot after sees it.
+std::string Request(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && write(fd, "hi\n", 3) == 3) {
+    char buf[64];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+      answer.append(buf, static_cast<size_t>(n));
+      if (answer == "keep\n") break;  // the server keeps this one open: no EOF coming
+    }
+  }
+  close(fd);
+  return answer;
+}
+
+TEST(FdExample, TcpServerLeakingOneAcceptedSocketPerNConnections) {
+  TempDir dir;
+  const std::string port_file = dir.path() + "/port";
+  constexpr int kLeakEvery = 7;
+  constexpr int kConnections = 70;
+  TrackedProgram server({LEAKTRACE_TEST_TCP_SERVER, "0", std::to_string(kLeakEvery), port_file}, dir.path());
+  server.ExpectCheckpoint("listening on 127.0.0.1:" + [&] {
+    for (int i = 0; i < 500 && !std::filesystem::exists(port_file); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::ifstream in(port_file);
+    std::string port;
+    in >> port;
+    return port;
+  }());
+  int port = 0;
+  std::ifstream(port_file) >> port;
+  ASSERT_GT(port, 0);
+  Request(port);  // warm up: first-use allocations and stacks
+  const std::string before = server.Snapshot();
+  int kept = 0;
+  for (int i = 0; i < kConnections; ++i) {
+    const std::string answer = Request(port);
+    ASSERT_TRUE(answer == "bye\n" || answer == "keep\n") << answer;
+    kept += answer == "keep\n";
+  }
+  const std::string after = server.Snapshot();
+  ASSERT_EQ(kept, kConnections / kLeakEvery);
+
+  const nlohmann::json diff = DiffJson(before, after);
+  const Growth leaked = GrowthAt(diff, "accept_client", "leaky_tcp_server", "fd");
+  EXPECT_EQ(leaked.count, kConnections / kLeakEvery);
+  EXPECT_EQ(leaked.sites, 1);
+  EXPECT_EQ(LabelsAt(diff, "accept_client", "leaky_tcp_server", "fd"),
+            (std::map<std::string, double>{{"socket inet/stream", kConnections / kLeakEvery}}));
+  EXPECT_EQ(Total(diff, "fd").count, kConnections / kLeakEvery);
+  // The leak is the first fd site of the text diff, named by its function.
+  const CommandResult text = Leaktrace({"diff", before, after});
+  EXPECT_NE(text.out.find("accept_client"), std::string::npos) << text.out;
+  // And the CI gate catches it.
+  EXPECT_EQ(Leaktrace({"check", "--max-bytes", "1g", "--max-fds", "0", before, after}).exit_code, 1);
+  EXPECT_EQ(Leaktrace({"check", "--max-bytes", "1g", "--max-fds", std::to_string(kConnections / kLeakEvery), before,
+                       after})
+                .exit_code,
+            0);
+}
+
+}  // namespace
+}  // namespace leaktrace::testing

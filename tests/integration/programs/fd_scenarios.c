@@ -1,0 +1,203 @@
+/* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
+   argument: "partial-munmap", "dup2", "scm-rights" (each between checkpoints
+   "before" and "after"), "fork" and "exec" (judged from their exit dumps).
+   Keep the constants in step with the test. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "step_protocol.h"
+
+#define FILE_PATH "/etc/passwd"
+
+static long page;
+
+static void must(int ok, const char* what) {
+  if (!ok) {
+    perror(what);
+    exit(2);
+  }
+}
+
+static char* map_pages(long pages) {
+  char* p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  must(p != MAP_FAILED, "mmap");
+  return p;
+}
+
+/* ---- partial-munmap ------------------------------------------------------ */
+#define PARTIAL_LEAKS 3
+#define PARTIAL_PAGES 10 /* then 1 + 2 + 1 unmapped: 6 left in 3 pieces */
+
+__attribute__((noinline)) char* map_partial(void) { return map_pages(PARTIAL_PAGES); }
+__attribute__((noinline)) char* map_fixed_base(void) { return map_pages(8); }
+__attribute__((noinline)) void replace_fixed(char* base) {
+  must(mmap(base + 2 * page, 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == base + 2 * page,
+       "mmap fixed");
+}
+__attribute__((noinline)) char* map_then_shrink(void) { return map_pages(4); }
+__attribute__((noinline)) char* map_unmapped_in_pieces(void) { return map_pages(4); }
+
+static void partial_munmap(void) {
+  checkpoint("before");
+  for (int i = 0; i < PARTIAL_LEAKS; ++i) {
+    char* p = map_partial();
+    must(munmap(p, page) == 0, "munmap head");
+    must(munmap(p + 4 * page, 2 * page) == 0, "munmap middle");
+    must(munmap(p + (PARTIAL_PAGES - 1) * page, page) == 0, "munmap tail");
+  }
+  char* base = map_fixed_base();  /* 8 pages, 2 of them replaced: 6 left */
+  replace_fixed(base);            /* 2 pages */
+  char* s = map_then_shrink();    /* 4 pages shrunk to 1 */
+  must(mremap(s, 4 * page, page, 0) == s, "mremap shrink");
+  char* u = map_unmapped_in_pieces();
+  must(munmap(u, 2 * page) == 0, "munmap");
+  must(munmap(u + 2 * page, 2 * page) == 0, "munmap");
+  checkpoint("after");
+}
+
+/* ---- dup2 ------------------------------------------------------------------ */
+__attribute__((noinline)) int open_target(void) {
+  int fd = open(FILE_PATH, O_RDONLY);
+  must(fd >= 0, "open");
+  return fd;
+}
+__attribute__((noinline)) int make_socket_source(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  must(fd >= 0, "socket");
+  return fd;
+}
+__attribute__((noinline)) int make_eventfd_source(void) {
+  int fd = eventfd(0, 0);
+  must(fd >= 0, "eventfd");
+  return fd;
+}
+__attribute__((noinline)) void dup2_over(int source, int target) { must(dup2(source, target) == target, "dup2"); }
+__attribute__((noinline)) void dup3_over(int source, int target) {
+  must(dup3(source, target, O_CLOEXEC) == target, "dup3");
+}
+
+static void dup2_scenario(void) {
+  checkpoint("before");
+  int target = open_target();
+  int source = make_socket_source();
+  dup2_over(source, target); /* closes the open file; target is now a socket */
+  close(source);
+  int target2 = open_target();
+  int source2 = make_eventfd_source();
+  dup3_over(source2, target2);
+  close(source2);
+  checkpoint("after");
+}
+
+/* ---- scm-rights ------------------------------------------------------------- */
+#define SENT_FILES 3 /* plus both ends of a pipe and a datagram socket: 6 descriptors */
+#define SENT_TOTAL 6
+
+__attribute__((noinline)) void send_fds(int channel) {
+  int fds[SENT_TOTAL];
+  for (int i = 0; i < SENT_FILES; ++i) must((fds[i] = open(FILE_PATH, O_RDONLY)) >= 0, "open");
+  must(pipe(fds + SENT_FILES) == 0, "pipe");
+  must((fds[SENT_FILES + 2] = socket(AF_INET, SOCK_DGRAM, 0)) >= 0, "socket");
+  char byte = 'x';
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof fds)];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  must(sendmsg(channel, &msg, 0) == 1, "sendmsg");
+  for (int i = 0; i < SENT_TOTAL; ++i) close(fds[i]); /* the receiver's copies stay */
+}
+
+__attribute__((noinline)) void receive_fds(int channel) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    char buf[CMSG_SPACE(SENT_TOTAL * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  must(recvmsg(channel, &msg, 0) == 1, "recvmsg");
+  must(!(msg.msg_flags & MSG_CTRUNC), "truncated control message");
+}
+
+static void scm_rights(void) {
+  int sv[2];
+  must(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "socketpair");
+  checkpoint("before");
+  send_fds(sv[0]);
+  receive_fds(sv[1]);
+  checkpoint("after");
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+#define FORK_PARENT_OPENS 4
+#define FORK_CHILD_CLOSES 1
+#define FORK_CHILD_OPENS 2
+
+__attribute__((noinline)) void open_before_fork(int* fds) {
+  for (int i = 0; i < FORK_PARENT_OPENS; ++i) must((fds[i] = open(FILE_PATH, O_RDONLY)) >= 0, "open");
+}
+__attribute__((noinline)) void child_opens(void) {
+  for (int i = 0; i < FORK_CHILD_OPENS; ++i) must(socket(AF_UNIX, SOCK_STREAM, 0) >= 0, "socket");
+}
+
+static void fork_scenario(void) {
+  int fds[FORK_PARENT_OPENS];
+  open_before_fork(fds);
+  pid_t pid = fork();
+  must(pid >= 0, "fork");
+  if (pid == 0) {
+    for (int i = 0; i < FORK_CHILD_CLOSES; ++i) close(fds[i]);
+    child_opens();
+    exit(0);
+  }
+  int status;
+  must(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
+}
+
+/* ---- exec ------------------------------------------------------------------ */
+__attribute__((noinline)) void open_before_exec(void) {
+  for (int i = 0; i < 3; ++i) must(open(FILE_PATH, O_RDONLY) >= 0, "open"); /* not close-on-exec */
+}
+
+int main(int argc, char** argv) {
+  page = sysconf(_SC_PAGESIZE);
+  if (argc < 2) return 2;
+  if (strcmp(argv[1], "partial-munmap") == 0) partial_munmap();
+  else if (strcmp(argv[1], "dup2") == 0) dup2_scenario();
+  else if (strcmp(argv[1], "scm-rights") == 0) scm_rights();
+  else if (strcmp(argv[1], "fork") == 0) fork_scenario();
+  else if (strcmp(argv[1], "exec") == 0) {
+    open_before_exec();
+    execl("/proc/self/exe", argv[0], "exec-child", (char*)NULL);
+    return 4;
+  } else if (strcmp(argv[1], "exec-child") == 0) {
+    return 0;
+  } else {
+    return 2;
+  }
+  return 0;
+}

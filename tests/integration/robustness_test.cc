@@ -1,0 +1,141 @@
+// The host program comes first: threads by the thousand, fork and exec under
+// load, snapshot storms, a program that owns the snapshot signal, start-up
+// code that runs before leaktrace is ready.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> Dumps(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+nlohmann::json ReportJson(const std::string& dump) {
+  const CommandResult r = Leaktrace({"report", "--format", "json", dump});
+  EXPECT_EQ(r.exit_code, 0) << dump << ": " << r.err;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+}
+
+CommandResult RunTracked(const std::vector<std::string>& argv, const std::string& dir,
+                         std::vector<std::string> env = {}) {
+  env.push_back("LD_PRELOAD=" + LibraryPath());
+  env.push_back("LEAKTRACE_DIR=" + dir);
+  return Run(argv, env);
+}
+
+TEST(Robustness, ThousandsOfShortLivedThreadsKeepTheirData) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("thread_storm"), "2000"}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  ASSERT_EQ(p.Wait(), 0);
+  const nlohmann::json diff = DiffJson(before, after);
+  const Growth leak = GrowthAt(diff, "thread_leak", "thread_storm");
+  EXPECT_EQ(leak.count, 2000) << "every exited thread's leak is kept";
+  EXPECT_EQ(leak.bytes, 2000 * 72);
+  // Freed by a key destructor after leaktrace's own per-thread state is gone.
+  EXPECT_EQ(GrowthAt(diff, "tls_block", "thread_storm").count, 0);
+  EXPECT_EQ(GrowthThrough(diff, "worker").count, 2000) << "only the leak remains of each thread";
+}
+
+TEST(Robustness, ForkWhileThreadsAllocateNeverDeadlocks) {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult r = RunTracked({ProgramPath("fork_storm"), "30"}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("children 30 failures 0"), std::string::npos) << r.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+  const std::vector<std::string> dumps = Dumps(dir.path());
+  ASSERT_EQ(dumps.size(), 31u) << "30 children and the parent each write an exit dump";
+  int children_with_leak = 0;
+  for (const std::string& d : dumps) {
+    const Growth g = GrowthAt(ReportJson(d), "child_leak", "fork_storm");
+    if (g.count == 3 && g.bytes == 3 * 333) ++children_with_leak;
+  }
+  EXPECT_EQ(children_with_leak, 30);
+}
+
+TEST(Robustness, ExecedProgramsAreTrackedUnlessTurnedOff) {
+  {
+    TempDir dir;
+    const CommandResult r = RunTracked({ProgramPath("exec_child")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    int tracked_children = 0;
+    for (const std::string& d : Dumps(dir.path()))
+      if (GrowthAt(ReportJson(d), "child_leak", "exec_child").count == 1) ++tracked_children;
+    EXPECT_EQ(tracked_children, 3) << "posix_spawn, vfork+exec and fork+exec children";
+  }
+  {
+    TempDir dir;
+    const CommandResult r =
+        RunTracked({ProgramPath("exec_child")}, dir.path(), {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_FOLLOW_EXEC=0"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(Dumps(dir.path()).size(), 1u) << "only the parent is tracked";
+  }
+}
+
+TEST(Robustness, SnapshotEvery10msWhileThreadsAllocate) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("busy_threads"), "3"}, dir.path());
+  p.ExpectCheckpoint("running");
+  int sent = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (kill(p.pid(), SIGUSR2) == 0) ++sent;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(p.Wait(), 0) << "the program survived " << sent << " snapshot signals";
+  const std::vector<std::string> dumps = Dumps(dir.path());
+  EXPECT_GE(dumps.size(), 10u);
+  for (const std::string& d : dumps)
+    EXPECT_TRUE(std::regex_search(d, std::regex(R"(/busy_threads\.[0-9]+\.[0-9]+\.dump$)"))) << "stray file " << d;
+  // One reader over all of them: any damaged dump fails the whole command.
+  std::vector<std::string> args{"report", "--format", "json"};
+  args.insert(args.end(), dumps.begin(), dumps.end());
+  const CommandResult r = Leaktrace(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Robustness, ProgramThatOwnsTheSnapshotSignalKeepsItsBehaviour) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("own_handler")}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("handled 3"), std::string::npos);
+  size_t notes = 0;
+  for (size_t at = r.err.find("own handler for signal"); at != std::string::npos;
+       at = r.err.find("own handler for signal", at + 1))
+    ++notes;
+  EXPECT_EQ(notes, 1u) << r.err;
+}
+
+TEST(Robustness, ConstructorsBeforeLeaktraceAndTheirThreads) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("ctor_program")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "from the constructor's thread\n");
+  const std::vector<std::string> dumps = Dumps(dir.path());
+  ASSERT_EQ(dumps.size(), 1u);
+  const Growth g = GrowthAt(ReportJson(dumps[0]), "ctor_allocate", "libctor_lib.so");
+  EXPECT_EQ(g.count, 1);
+  EXPECT_EQ(g.bytes, 4242);
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
