@@ -1,27 +1,23 @@
 #include "format/dump_buffer.h"
 
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstring>
 
+#include "format/raw_mmap.h"
+
 namespace leaktrace::format {
 
-// Raw syscalls: the preload library exports mmap/munmap/mremap to track the
-// program's mappings, and the dump buffer is leaktrace's own memory.
+// The dump buffer is leaktrace's own memory: raw_mmap.h says why not mmap().
 DumpBuffer::~DumpBuffer() {
-  if (data_ != nullptr) syscall(SYS_munmap, data_, capacity_);
+  if (data_ != nullptr) RawUnmap(data_, capacity_);
 }
 
 bool DumpBuffer::Reserve(size_t wanted) {
   if (wanted <= capacity_) return true;
   size_t capacity = capacity_ ? capacity_ : (size_t{1} << 16);
   while (capacity < wanted) capacity *= 2;
-  void* grown = reinterpret_cast<void*>(
-      data_ == nullptr
-          ? syscall(SYS_mmap, nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-          : syscall(SYS_mremap, data_, capacity_, capacity, MREMAP_MAYMOVE));
+  void* grown = data_ == nullptr ? RawMapAnonymous(capacity) : RawRemap(data_, capacity_, capacity);
   if (grown == MAP_FAILED) return false;
   data_ = static_cast<uint8_t*>(grown);
   capacity_ = capacity;

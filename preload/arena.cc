@@ -1,5 +1,7 @@
 #include "preload/arena.h"
 
+#include "format/raw_mmap.h"
+
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,12 +15,8 @@ constexpr size_t kChunkBytes = 1 << 20;
 constexpr size_t kMinClassBytes = 16;
 }  // namespace
 
-// Raw syscalls, not mmap/munmap: libleaktrace.so exports those (to track the
-// program's mappings), and its own memory must neither recurse into the hooks
-// nor show up as the program's.
 void* MapMemory(size_t bytes) {
-  void* p = reinterpret_cast<void*>(
-      syscall(SYS_mmap, nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  void* p = format::RawMapAnonymous(bytes);  // never through the mmap hook
   if (p == MAP_FAILED) return nullptr;
   g_tracker_bytes.fetch_add(bytes, std::memory_order_relaxed);
   return p;
@@ -26,7 +24,7 @@ void* MapMemory(size_t bytes) {
 
 void UnmapMemory(void* p, size_t bytes) {
   if (p == nullptr) return;
-  syscall(SYS_munmap, p, bytes);
+  format::RawUnmap(p, bytes);
   g_tracker_bytes.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
