@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "preload/control_block.h"
+#include "preload/deepbind.h"
 #include "preload/dumper.h"
 #include "preload/exec_policy.h"
 #include "preload/label_table.h"
@@ -61,6 +62,7 @@ __attribute__((constructor(101))) void OnLoad() {
   BusyScope busy;
   EnsureRealIo();  // now, while the process is most likely single-threaded
   GatherProcessFacts();
+  ResolveRealDlopen();
   if (!g_config.follow_exec) StopFollowingExec();
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);

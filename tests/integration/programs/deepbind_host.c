@@ -1,0 +1,40 @@
+/* Usage: deepbind_host PLUGIN_DIR. Opens libdeepbind_plugin.so twice: by
+   full path with RTLD_DEEPBIND, and by bare name without it (found through
+   this program's RUNPATH, which only works if dlopen still sees this program
+   as its caller). Passes blocks across in both directions. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "step_protocol.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/libdeepbind_plugin.so", argv[1]);
+  void* deep = dlopen(path, RTLD_NOW | RTLD_DEEPBIND);
+  void* bare = dlopen("libdeepbind_plugin.so", RTLD_NOW);  /* RUNPATH of this program */
+  if (deep == NULL || bare == NULL) {
+    fprintf(stderr, "dlopen: %s\n", dlerror());
+    return 1;
+  }
+  void* (*plugin_alloc)(size_t) = (void* (*)(size_t))dlsym(deep, "plugin_alloc");
+  void (*plugin_free)(void*) = (void (*)(void*))dlsym(deep, "plugin_free");
+  void* (*plugin_grow)(void*, size_t) = (void* (*)(void*, size_t))dlsym(deep, "plugin_grow");
+  void* (*deep_leak)(void) = (void* (*)(void))dlsym(deep, "deep_leak");
+  checkpoint("before");
+  for (int i = 0; i < 2000; ++i) {
+    char* from_plugin = plugin_alloc(64 + (size_t)i % 300);
+    free(from_plugin);                       /* plugin's block, our free */
+    char* from_host = malloc(32 + (size_t)i % 500);
+    from_host = plugin_grow(from_host, 900); /* our block, plugin's realloc */
+    plugin_free(from_host);                  /* our block, plugin's free */
+  }
+  static void* volatile kept;
+  kept = deep_leak();
+  (void)kept;
+  checkpoint("after");
+  printf("ok\n");
+  return 0;
+}
