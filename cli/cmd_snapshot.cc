@@ -77,7 +77,8 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   std::optional<ControlBlock> block = control.Read();
   if (!block) throw UsageError(fmt::format("process {}: unreadable leaktrace control block", pid));
   if (block->signal == 0)
-    throw UsageError(fmt::format("process {} has snapshots by signal disabled (LEAKTRACE_SIGNAL=0)", pid));
+    throw UsageError(fmt::format("process {} takes no snapshot signal (LEAKTRACE_SIGNAL=0, or the program handles "
+                                 "that signal itself; pick another with LEAKTRACE_SIGNAL)", pid));
   // A dump already under way when we ask was started before the request:
   // wait for one that starts after it.
   uint64_t before = block->started;

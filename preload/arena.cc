@@ -11,9 +11,11 @@ namespace leaktrace::preload {
 std::atomic<uint64_t> g_tracker_bytes{0};
 
 namespace {
-constexpr size_t kChunkBytes = 1 << 20;
+constexpr size_t kChunkBytes = 64 << 10;
 constexpr size_t kMinClassBytes = 16;
 }  // namespace
+
+static_assert((kMinClassBytes << (Arena::kClassCount - 1)) <= kChunkBytes, "a size class must fit in a chunk");
 
 void* MapMemory(size_t bytes) {
   void* p = format::RawMapAnonymous(bytes);  // never through the mmap hook

@@ -1,6 +1,7 @@
 // Memory for leaktrace's own data, straight from mmap: never from the hooked
-// allocator. Power-of-two size classes with free lists; blocks of 1 MiB and
-// more are mapped one by one.
+// allocator. Power-of-two size classes with free lists, carved from 64 KiB
+// chunks (small, because every thread that allocates has an arena); blocks
+// above 32 KiB are mapped one by one.
 #pragma once
 
 #include <atomic>
@@ -23,8 +24,13 @@ class Arena {
   void* Allocate(size_t bytes);
   void Deallocate(void* p, size_t bytes);
 
+ public:
+  static constexpr int kClassCount = 12;
+
  private:
-  static constexpr int kClasses = 20;  // 16 B .. 512 KiB
+  // 16 B .. 32 KiB from 64 KiB chunks; anything larger is mapped on its own
+  // (a class must never outgrow a chunk).
+  static constexpr int kClasses = kClassCount;
   static int ClassOf(size_t bytes);
 
   struct FreeBlock { FreeBlock* next; };

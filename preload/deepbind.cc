@@ -27,6 +27,7 @@ constexpr const char* kHooked[] = {
     "epoll_create1", "eventfd", "timerfd_create", "signalfd", "inotify_init", "inotify_init1", "memfd_create",
     "posix_openpt", "fopen", "fopen64", "fdopen", "freopen", "freopen64", "fclose", "popen", "pclose", "opendir",
     "fdopendir", "closedir", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal",
+    "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
 };
 
 bool IsHooked(const char* name) {

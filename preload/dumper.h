@@ -21,6 +21,14 @@ void StopDumper();
 // no more snapshots by signal, one line on stderr. Any thread.
 void NoticeProgramHandler(int sig, void* handler);
 
+// Around the program's privilege changes (setuid and friends, hooks_privileges.cc):
+// glibc applies those to every thread and aborts if one thread cannot follow
+// (per-thread capabilities, PR_SET_KEEPCAPS), so the dumper thread must not
+// exist meanwhile. PauseDumper stops and joins it (waiting out a dump under
+// way); ResumeDumper starts it again. Always called as a pair.
+void PauseDumper();
+void ResumeDumper();
+
 // Fork child: the thread is gone; start a new one.
 void DumperChildAfterFork();
 

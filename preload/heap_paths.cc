@@ -257,8 +257,10 @@ void* ReallocateSlow(void* p, size_t size) {
         h->check = 0;
         return real.realloc(h, 0);
       }
-      const uint64_t old_size = SampledHeaderOf(p)->size;
-      void* fresh = CopyToNewBlock(p, old_size, size, AllocateSlow(size, 0, false));
+      // Everything the program may have written: malloc_usable_size(p)
+      // bytes, not just what it asked for (redis fills whole blocks).
+      const size_t old_usable = real.malloc_usable_size(SampledHeaderOf(p)) - kSampledOffset;
+      void* fresh = CopyToNewBlock(p, old_usable, size, AllocateSlow(size, 0, false));
       if (fresh != nullptr) ReleaseSampledBlock(t, p);
       return fresh;
     }

@@ -47,6 +47,21 @@ void GatherProcessFacts() {
     close(fd);
   }
   while (g_process.cmdline_size > 0 && g_process.cmdline[g_process.cmdline_size - 1] == '\0') --g_process.cmdline_size;
+  // The name the program was started as (argv[0]) beats the file it resolves
+  // to: Debian's redis-server is a symlink to redis-check-rdb.
+  if (g_process.cmdline_size > 0 && g_process.cmdline[0] != '\0') {
+    const char* argv0 = g_process.cmdline;
+    const char* name = strrchr(argv0, '/');
+    name = name ? name + 1 : argv0;
+    const size_t size = strnlen(name, sizeof g_process.program - 1);
+    if (size > 0) {
+      for (size_t i = 0; i < size; ++i) {
+        const char c = name[i];
+        g_process.program[i] = (c == ' ' || c == '\t' || c == '\n') ? '_' : c;
+      }
+      g_process.program[size] = '\0';
+    }
+  }
 }
 
 }  // namespace leaktrace::preload

@@ -92,6 +92,29 @@ class CliTest : public ::testing::Test {
     return r;
   }
 
+  // Runs any program (not leaktrace) the same way.
+  Result RunProgram(const std::vector<std::string>& argv_in) {
+    std::vector<std::string> a = argv_in;
+    std::vector<char*> argv;
+    for (std::string& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    std::string out_path = Path("prog-stdout.txt"), err_path = Path("prog-stderr.txt");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    Result r;
+    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) return r;
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+    r.out = Slurp(out_path);
+    r.err = Slurp(err_path);
+    return r;
+  }
+
   // Asserts the contract for failures: the code, and exactly one stderr line.
   void ExpectError(const Result& r, int code, const std::string& mentions = "") {
     EXPECT_EQ(r.code, code) << r.err;
@@ -244,6 +267,63 @@ TEST_F(CliTest, CheckExitCodes) {
   std::ofstream(bad_supp) << "race:x\n";
   ExpectError(Run({"check", "--suppressions", bad_supp, before, grown}), 2, "bad-supp.txt:1");
   ExpectError(Run({"check", "--suppressions", Path("nope.txt"), before, grown}), 2, "nope.txt");
+}
+
+TEST_F(CliTest, CheckFormats) {
+  std::string before = Dump("s.1.1.dump", {.seq = 1, .sites = {{.bytes = 1000, .count = 10}}});
+  std::string grown = Dump("s.1.3.dump", {.seq = 3, .sites = {{.bytes = 9000, .count = 90},
+                                                              {.offset = 0x2000, .bytes = 64, .count = 1}}});
+  Result j = Run({"check", "--format", "json", "--max-site-bytes", "1k", before, grown});
+  EXPECT_EQ(j.code, 1) << j.err;
+  json doc = json::parse(j.out);
+  EXPECT_EQ(doc["passed"], false);
+  EXPECT_EQ(doc["rules"][0]["name"], "max-site-bytes");
+  EXPECT_EQ(doc["sites"].size(), 1u);
+  Result ok = Run({"check", "--format", "json", "--max-site-bytes", "10k", before, grown});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(json::parse(ok.out)["passed"], true);
+  ExpectError(Run({"check", "--format", "xml", before, grown}), 2, "--format");
+
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs python3";
+  for (const char* threshold : {"1k", "10k"}) {
+    Result x = Run({"check", "--format", "junit", "--max-site-bytes", threshold, before, grown});
+    EXPECT_EQ(x.code, std::string(threshold) == "1k" ? 1 : 0) << x.err;
+    std::string path = Path("junit.xml");
+    std::ofstream(path) << x.out;
+    // Parsed by a real XML parser: counts, and the failed test names the site.
+    Result parsed = RunProgram({"/usr/bin/python3", "-c",
+                                "import sys, xml.etree.ElementTree as ET\n"
+                                "s = ET.parse(sys.argv[1]).getroot()\n"
+                                "cases = s.findall('testcase')\n"
+                                "failed = [c.get('name') for c in cases if c.find('failure') is not None]\n"
+                                "assert int(s.get('tests')) == len(cases) and int(s.get('failures')) == len(failed)\n"
+                                "print(len(cases), '|'.join(failed))\n",
+                                path});
+    ASSERT_EQ(parsed.code, 0) << parsed.err << x.out;
+    if (std::string(threshold) == "1k") {
+      EXPECT_EQ(parsed.out, "3 max-site-bytes: heap growth of any one call site <= 1.0 KiB|server+0x1000\n") << x.out;
+    } else {
+      EXPECT_EQ(parsed.out, "3 \n") << x.out;
+    }
+  }
+}
+
+TEST_F(CliTest, GroupingOptions) {
+  std::string d = Dump("server.100.1.dump", {.sites = {{.offset = 0x1000, .bytes = 4800, .count = 100},
+                                                        {.offset = 0x2000, .bytes = 200, .count = 2}}});
+  Result by_function = Run({"report", "--format", "json", "--group-by", "function", d});
+  ASSERT_EQ(by_function.code, 0) << by_function.err;
+  EXPECT_EQ(json::parse(by_function.out)["sites"].size(), 2u);  // no symbols: each offset its own function
+  Result depth = Run({"diff", "--depth", "1", d, d});
+  EXPECT_EQ(depth.code, 0) << depth.err;
+  ExpectError(Run({"report", "--depth", "0", d}), 2, "--depth");
+  ExpectError(Run({"check", "--group-by", "module", d, d}), 2, "--group-by");
+  for (const char* cmd : {"report", "diff", "check"}) {
+    Result h = Run({cmd, "--help"});
+    EXPECT_NE(h.out.find("--group-by"), std::string::npos) << cmd;
+    EXPECT_NE(h.out.find("--depth"), std::string::npos) << cmd;
+  }
+  EXPECT_NE(Run({"check", "--help"}).out.find("junit"), std::string::npos);
 }
 
 // --- snapshot ---------------------------------------------------------------------

@@ -126,12 +126,12 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> base;
   for (const auto& [name, spec] : valid) {
     std::vector<uint8_t> bytes = Make(spec, seed++);
-    Save(dir, name + ".dump", bytes);
+    Save(dir, name, bytes);
     if (name == "valid-fd-mmap") base = bytes;
   }
 
   // Damaged copies of one valid dump: each must be refused.
-  auto damaged = [&](const std::string& name, std::vector<uint8_t> bytes) { Save(dir, "bad-" + name + ".dump", bytes); };
+  auto damaged = [&](const std::string& name, std::vector<uint8_t> bytes) { Save(dir, "bad-" + name, bytes); };
   damaged("empty", {});
   damaged("magic", [&] { auto b = base; b[0] = 'X'; return b; }());
   damaged("newer-version", [&] { auto b = base; b[8] = 2; return b; }());

@@ -122,7 +122,8 @@ TEST_F(CrossRun, GroupByFunctionAndDepth) {
   EXPECT_EQ(requests, 1);
   const CommandResult depth = Leaktrace({"diff", "--format", "json", "--depth", "2", runs_.first, runs_.second});
   ASSERT_EQ(depth.exit_code, 0) << depth.err;
-  for (const auto& site : nlohmann::json::parse(depth.out)["sites"]) EXPECT_LE(site["frames"].size(), 2u) << site;
+  const nlohmann::json folded = nlohmann::json::parse(depth.out);
+  for (const auto& site : folded["sites"]) EXPECT_LE(site["frames"].size(), 2u) << site;
   EXPECT_EQ(Leaktrace({"report", "--depth", "0", runs_.second}).exit_code, 2);
   EXPECT_EQ(Leaktrace({"report", "--group-by", "file", runs_.second}).exit_code, 2);
 }

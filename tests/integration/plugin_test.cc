@@ -97,5 +97,32 @@ TEST(Plugin, ClosedBeforeTheSnapshotStillSymbolizes) {
   EXPECT_NE(text.out.find("plugin_leak"), std::string::npos) << text.out;
 }
 
+// The module map's lock against the loader's, fork and the dumper: plugins
+// opened and closed on one thread while another forks and snapshots are
+// taken; then a fork child that exits normally (its exit dump takes the
+// lock its parent held across fork). Must neither deadlock (the program
+// dies by SIGALRM) nor lose the plugin.
+TEST(Plugin, OpenCloseWhileForkingAndSnapshotting) {
+  TempDir dir;
+  std::string last;
+  {
+    TrackedProgram p({ProgramPath("plugin_host"), LEAKTRACE_TEST_PLUGIN, "storm"}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+    p.ExpectCheckpoint("storm");
+    for (int i = 0; i < 5; ++i) p.Snapshot();
+    p.Continue();
+    p.ExpectCheckpoint("done");
+    last = p.Snapshot();
+    p.Continue();
+    ASSERT_EQ(p.Wait(), 0);
+  }
+  const CommandResult r = Leaktrace({"report", "--format", "json", "--group-by", "function", last});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  double leaked = 0;
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  for (const auto& site : doc["sites"])
+    if (!site["frames"].empty() && site["frames"][0]["function"] == "make_record") leaked += site["count"].get<double>();
+  EXPECT_GE(leaked, 1) << r.out.substr(0, 3000);
+}
+
 }  // namespace
 }  // namespace leaktrace::testing

@@ -139,3 +139,21 @@ TEST(Robustness, ConstructorsBeforeLeaktraceAndTheirThreads) {
 
 }  // namespace
 }  // namespace leaktrace::testing
+
+namespace leaktrace::testing {
+namespace {
+
+// realloc must carry every usable byte of the old block, not just the bytes
+// asked for: in sampled mode a sampled block moves to an unsampled one.
+TEST(Robustness, ReallocKeepsEveryUsableByte) {
+  for (const std::string sample : {"64", "512k", "1"}) {
+    TempDir dir;
+    const CommandResult r = testing::Run({ProgramPath("realloc_usable")}, {"LD_PRELOAD=" + LibraryPath(),
+                                                                   "LEAKTRACE_DIR=" + dir.path(),
+                                                                   "LEAKTRACE_SAMPLE=" + sample});
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace leaktrace::testing

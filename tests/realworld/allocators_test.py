@@ -1,0 +1,122 @@
+"""alloc_extras (malloc family + malloc_usable_size, mallinfo2, malloc_trim,
+mallopt, cross-thread frees, a deliberate leak) on glibc, jemalloc and
+tcmalloc, each loaded after libleaktrace.so, in default and exact mode. Same
+output and exit status as without the library; in exact mode the leak shows
+exactly: LEAK_BLOCKS blocks, LEAK_BLOCKS * LEAK_SIZE bytes, from
+leak_blocks_here."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rwlib import Failure, expect, find_system_library, log, run_test  # noqa: E402
+
+LEAK_BLOCKS = 7
+LEAK_SIZE = 1000
+LEAK_FUNCTION = "leak_blocks_here"
+
+
+def body(ctx):
+    program = ctx.args.program
+    expect(os.access(program, os.X_OK), f"{program} is not built")
+    allocators = {
+        "glibc": None,
+        "jemalloc": find_system_library("libjemalloc.so.2", "libjemalloc2"),
+        "tcmalloc": find_system_library("libtcmalloc.so.4", "libgoogle-perftools4"),
+        "tcmalloc_minimal": find_system_library("libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"),
+    }
+
+    expected = None
+    for name, lib in allocators.items():
+        extra = (lib,) if lib else ()
+        rc, out, err = ctx.run([program], env=ctx.env(None, preload_extra=extra), cwd=ctx.tmp, timeout=60,
+                               check=False)
+        expect(rc == 0, f"[{name}, no leaktrace] alloc_extras exited {rc}:\n{out}\n{err}")
+        if expected is None:
+            expected = out
+        expect(out == expected, f"[{name}, no leaktrace] output differs from glibc's:\n{out}")
+    log("without leaktrace: glibc, jemalloc, tcmalloc, tcmalloc_minimal all pass, same output")
+
+    for name, lib in allocators.items():
+        extra = (lib,) if lib else ()
+        for mode, settings in (("default", {}), ("exact", {"sample": 1})):
+            tag = f"{name}, {mode}"
+            dump_dir = os.path.join(ctx.tmp, f"dumps-{name}-{mode}")
+            os.makedirs(dump_dir)
+            env = ctx.env(dump_dir, preload_extra=extra, **settings)
+            rc, out, err = ctx.run([program], env=env, cwd=ctx.tmp, timeout=60, check=False)
+            expect(rc == 0, f"[{tag}] alloc_extras exited {rc} under LD_PRELOAD={env['LD_PRELOAD']!r}:\n{out}\n{err}")
+            expect(out == expected, f"[{tag}] output differs under leaktrace:\n--- without\n{expected}\n--- with\n{out}")
+            if lib:
+                expect(any(os.path.basename(lib) in l for l in _maps_of_run(ctx, program, env)),
+                       f"[{tag}] {lib} was not loaded")
+            dumps = ctx.check_dumps(dump_dir, min_count=1, programs={os.path.basename(program)})
+            expect(len(dumps) == 1, f"[{tag}] expected one exit dump: {sorted(dumps)}")
+            (_, _, _, doc), = dumps.values()
+            leak_sites = [s for s in doc["sites"] if s["resource"] == "heap" and s["frames"]
+                          and s["frames"][0].get("function") == LEAK_FUNCTION and s["count"] != 0]
+            msg = ""
+            if mode == "exact":
+                expect(len(leak_sites) == 1, f"[{tag}] expected one live site from {LEAK_FUNCTION}, found "
+                                             f"{[(s['bytes'], s['count']) for s in leak_sites]}")
+                site = leak_sites[0]
+                expect(site["count"] == LEAK_BLOCKS and site["bytes"] == LEAK_BLOCKS * LEAK_SIZE,
+                       f"[{tag}] {LEAK_FUNCTION}: {site['count']} blocks, {site['bytes']} bytes; expected exactly "
+                       f"{LEAK_BLOCKS} blocks, {LEAK_BLOCKS * LEAK_SIZE} bytes")
+                expect([f.get("function") for f in site["frames"][:2]] == [LEAK_FUNCTION, "main"],
+                       f"[{tag}] leak stack {[f.get('function') for f in site['frames']]}")
+                msg = f"; leak: {site['count']} blocks, {site['bytes']} bytes from {LEAK_FUNCTION} <- main"
+            lt = [l for l in err.splitlines() if "leaktrace" in l]
+            log(f"[{tag}] exit 0, same output, {len(doc['sites'])} sites{msg}" + (f"; stderr: {lt}" if lt else ""))
+
+
+def _maps_of_run(ctx, program, env):
+    """The objects ld.so loads for `program` with this environment (preloads
+    included), as listed by ld.so itself; the program does not run."""
+    env = dict(env)
+    env["LD_TRACE_LOADED_OBJECTS"] = "1"  # ld.so lists the objects (preloads included) and exits
+    _, out, _ = ctx.run([program], env=env, timeout=30, check=False)
+    return out.splitlines()
+
+
+def body_native(ctx):
+    """alloc_native: the allocator's own API (jemalloc's mallocx family,
+    tcmalloc's tc_* functions) mixed with the standard one, as programs built
+    for those allocators do. Same output as without the library."""
+    program = ctx.args.program
+    expect(os.access(program, os.X_OK), f"{program} is not built")
+    allocators = {
+        "jemalloc": find_system_library("libjemalloc.so.2", "libjemalloc2"),
+        "tcmalloc": find_system_library("libtcmalloc.so.4", "libgoogle-perftools4"),
+    }
+    problems = []
+    for name, lib in allocators.items():
+        rc, expected, err = ctx.run([program], env=ctx.env(None, preload_extra=(lib,)), timeout=60, check=False)
+        expect(rc == 0 and "native api ok" in expected, f"[{name}, no leaktrace] exit {rc}:\n{expected}\n{err}")
+        for mode, settings in (("default", {}), ("default, sampling every 4 KiB", {"sample": "4k"}),
+                               ("exact", {"sample": 1})):
+            tag = f"{name}, {mode}"
+            dump_dir = os.path.join(ctx.tmp, f"dumps-{name}-{len(problems)}-{mode[:7]}")
+            os.makedirs(dump_dir, exist_ok=True)
+            try:
+                rc, out, err = ctx.run([program], env=ctx.env(dump_dir, preload_extra=(lib,), **settings),
+                                       timeout=15, check=False)
+            except Failure:
+                problems.append(f"[{tag}] hung: killed after 15 s (without leaktrace it takes well under 1 s)")
+                log(problems[-1])
+                continue
+            if rc != 0 or out != expected:
+                first = [l for l in (out + err).splitlines() if l.strip()][:3]
+                problems.append(f"[{tag}] exit {rc} (without leaktrace: 0); first lines: {first}")
+                log(problems[-1])
+            else:
+                log(f"[{tag}] same output, exit 0")
+    expect(not problems, "the program's own allocator API broke under leaktrace:\n  " + "\n  ".join(problems))
+
+
+def main_body(ctx):
+    (body_native if ctx.args.mode == "native" else body)(ctx)
+
+
+run_test("allocators", main_body, extra_args=[("--program", {"required": True}),
+                                              ("--mode", {"choices": ["extras", "native"], "default": "extras"})])
