@@ -3,7 +3,10 @@
 // code that runs before leaktrace is ready.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include <chrono>
 #include <filesystem>
@@ -152,6 +155,63 @@ TEST(Robustness, ReallocKeepsEveryUsableByte) {
                                                                    "LEAKTRACE_DIR=" + dir.path(),
                                                                    "LEAKTRACE_SAMPLE=" + sample});
     EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
+
+namespace leaktrace::testing {
+namespace {
+
+// dlopen/dlclose of one plugin, over and over, beside an allocating thread:
+// the program works, the dump stays readable, the module map stays small,
+// and what the plugin leaked (its static slot is reused each round, so one
+// block per round outlives it) is charged to the plugin's function.
+TEST(Robustness, DlopenDlcloseChurn) {
+  TempDir dir;
+  const CommandResult r = testing::Run({ProgramPath("dlopen_churn"), LEAKTRACE_TEST_PLUGIN, "300"},
+                                       {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(),
+                                        "LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::vector<std::string> dumps = Dumps(dir.path());
+  ASSERT_EQ(dumps.size(), 1u);
+  const nlohmann::json report = ReportJson(dumps[0]);
+  EXPECT_EQ(GrowthThrough(report, "plugin_leak").count, 300);
+  ASSERT_TRUE(report.contains("dumps"));
+}
+
+// Files planted in the dump directory under the names leaktrace will use
+// are never followed: the dump replaces the link, the targets stay as they were.
+TEST(Robustness, PlantedSymlinksAreNeverFollowed) {
+  TempDir dir, elsewhere;
+  const std::string victim_temp = elsewhere.path() + "/victim-temp";
+  const std::string victim_final = elsewhere.path() + "/victim-final";
+  for (const std::string& v : {victim_temp, victim_final}) {
+    FILE* f = fopen(v.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs("precious\n", f);
+    fclose(f);
+  }
+  TrackedProgram p({ProgramPath("leaky_c")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("before");
+  const std::string stem = "leaky_c." + std::to_string(p.pid()) + ".1.dump";
+  ASSERT_EQ(symlink(victim_temp.c_str(), (dir.path() + "/." + stem + ".tmp").c_str()), 0);
+  ASSERT_EQ(symlink(victim_final.c_str(), (dir.path() + "/" + stem).c_str()), 0);
+  const std::string dump = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_EQ(dump, dir.path() + "/" + stem);
+  struct stat st;
+  ASSERT_EQ(lstat(dump.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the dump is a file of its own, not the planted link";
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  for (const std::string& v : {victim_temp, victim_final}) {
+    std::ifstream in(v);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, "precious\n") << v << " was written through a planted link";
   }
 }
 
