@@ -1,10 +1,12 @@
 // leaktrace check [thresholds] [--suppressions FILE] BEFORE AFTER: the CI gate.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/load.h"
+#include "cli/load_series.h"
 #include "cli/output.h"
 #include "reporter/check.h"
 #include "reporter/render.h"
@@ -18,6 +20,8 @@ Action AddCheckCommand(CLI::App& app) {
     std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes;
     std::string suppressions;
     std::string before, after;
+    bool trend = false;
+    std::vector<std::string> more;  // --trend: the rest of the series
   };
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
@@ -42,6 +46,10 @@ Action AddCheckCommand(CLI::App& app) {
   AddOutputOptions(*cmd, opts->output, {"text", "json", "junit"});
   cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
   cmd->add_option("AFTER", opts->after, "The later dump")->required();
+  cmd->add_flag("--trend", opts->trend,
+                "Gate on 'leaktrace trend' instead: the dumps are three or more snapshots of one process, and only "
+                "call sites judged 'leak' count, with their growth from the first snapshot to the last");
+  cmd->add_option("MORE", opts->more, "With --trend: further snapshots of the series");
 
   return [opts] {
     // Validate everything cheap before reading and symbolizing dumps.
@@ -58,6 +66,13 @@ Action AddCheckCommand(CLI::App& app) {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
 
+    if (opts->trend) {
+      std::vector<std::string> series = {opts->before, opts->after};
+      series.insert(series.end(), opts->more.begin(), opts->more.end());
+      return RunTrendCheck(series, t, suppressions, opts->output, render, grouping);
+    }
+    if (!opts->more.empty())
+      throw UsageError("check takes two dumps, BEFORE and AFTER (add --trend to judge a series of snapshots)");
     Loaded loaded = LoadDiff(opts->before, opts->after, grouping);
     const reporter::Report& diff = loaded.report;
     reporter::CheckResult result = reporter::Check(diff, t, suppressions);

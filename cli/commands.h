@@ -16,5 +16,7 @@ Action AddSnapshotCommand(CLI::App& app);
 Action AddReportCommand(CLI::App& app);
 Action AddDiffCommand(CLI::App& app);
 Action AddCheckCommand(CLI::App& app);
+Action AddTrendCommand(CLI::App& app);
+Action AddExportCommand(CLI::App& app);
 
 }  // namespace leaktrace::cli

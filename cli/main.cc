@@ -47,6 +47,8 @@ int Main(int argc, char** argv) {
       {"report", cli::AddReportCommand(app)},
       {"diff", cli::AddDiffCommand(app)},
       {"check", cli::AddCheckCommand(app)},
+      {"trend", cli::AddTrendCommand(app)},
+      {"export", cli::AddExportCommand(app)},
   };
 
   try {
@@ -65,7 +67,7 @@ int Main(int argc, char** argv) {
   }
   for (const auto& [name, action] : commands)
     if (app.get_subcommand(name)->parsed()) return action();
-  PrintError("a command is required (run, snapshot, report, diff, check); see 'leaktrace --help'");
+  PrintError("a command is required (run, snapshot, report, diff, check, trend, export); see 'leaktrace --help'");
   return cli::kExitUsage;
 }
 

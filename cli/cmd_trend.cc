@@ -1,0 +1,42 @@
+// leaktrace trend [options] DUMP...: growth over a series of snapshots.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/load_series.h"
+#include "cli/output.h"
+#include "reporter/render_trend.h"
+
+namespace leaktrace::cli {
+
+Action AddTrendCommand(CLI::App& app) {
+  struct Options {
+    OutputOptions output;
+    std::vector<std::string> dumps;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "trend",
+      "Judge growth over three or more snapshots of one process: per call site, the least-squares growth rate "
+      "(bytes/s for heap and mmap, descriptors/min for fd) with its standard error, and a verdict: leak (steady "
+      "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
+      "(fills and keeps turning over within a bound, or oscillates), shrinking, flat. Text lists every site that "
+      "is not flat, leaks first; JSON lists all. The exact rule is in docs/cli.md.");
+  AddOutputOptions(*cmd, opts->output, {"text", "json"});
+  cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
+      ->required();
+  return [opts] {
+    reporter::RenderOptions render = ToRenderOptions(opts->output);
+    reporter::Grouping grouping = ToGrouping(opts->output);
+    LoadedTrend loaded = LoadTrend(opts->dumps, grouping);
+    const std::string out = opts->output.format == "json" ? reporter::RenderTrendJson(loaded.trend, render)
+                                                          : reporter::RenderTrendText(loaded.trend, render);
+    reporter::Report growth = reporter::SeriesGrowth(loaded.trend);
+    WarnAboutModules(loaded.module_warnings, reporter::SelectSites(growth, render, nullptr));
+    WriteStdout(out);
+    return 0;
+  };
+}
+
+}  // namespace leaktrace::cli

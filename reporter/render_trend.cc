@@ -1,0 +1,148 @@
+#include "reporter/render_trend.h"
+
+#include <array>
+#include <cmath>
+#include <string_view>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "reporter/sizes.h"
+
+namespace leaktrace::reporter {
+
+namespace {
+
+bool IsFd(const TrendSite& s) { return s.site.resource == Resource::kFd; }
+
+// fd slopes read better per minute: descriptors leak slowly.
+double SlopeUnitFactor(Resource r) { return r == Resource::kFd ? 60.0 : 1.0; }
+
+std::string Value(Resource r, double v) { return r == Resource::kFd ? FormatCount(v) : FormatBytes(v); }
+
+// Site keys are unique within a trend.
+class SiteIndex {
+ public:
+  explicit SiteIndex(const Trend& trend) {
+    for (const TrendSite& s : trend.sites) by_key_.emplace(s.site.key, &s);
+  }
+  const TrendSite& operator[](const std::string& key) const { return *by_key_.at(key); }
+
+ private:
+  std::unordered_map<std::string_view, const TrendSite*> by_key_;
+};
+
+std::string Header(const Trend& trend) {
+  const DumpInfo& first = trend.dumps.front();
+  std::array<size_t, kVerdictCount> counts{};
+  for (const TrendSite& s : trend.sites) ++counts[static_cast<size_t>(s.verdict)];
+  std::string mode = trend.exact ? "exact" : fmt::format("heap sampled every {}",
+                                                         FormatBytes(static_cast<double>(first.sample_interval)));
+  std::string out = fmt::format("{} (pid {}), {}\n", first.program, first.pid, mode);
+  out += fmt::format("trend over {} snapshots in {:.1f} s (seq {} -> {}): ", trend.dumps.size(),
+                     trend.seconds.back(), first.seq, trend.dumps.back().seq);
+  std::vector<std::string> parts;
+  for (Verdict v : {Verdict::kLeak, Verdict::kWarmUp, Verdict::kBounded, Verdict::kShrinking, Verdict::kFlat})
+    parts.push_back(fmt::format("{} {}", counts[static_cast<size_t>(v)], VerdictName(v)));
+  out += fmt::format("{}\n", fmt::join(parts, ", "));
+  return out;
+}
+
+}  // namespace
+
+std::string FormatSlope(Resource resource, double per_second) {
+  double v = per_second * SlopeUnitFactor(resource);
+  if (resource == Resource::kFd) return fmt::format("{:+.1f}/min", v);
+  // Slow leaks matter: keep a decimal below 100 B/s rather than round to 0.
+  if (v != 0 && std::fabs(v) < 100) return fmt::format("{:+.1f} B/s", v);
+  return FormatSignedBytes(v) + "/s";
+}
+
+Report SeriesGrowth(const Trend& trend) {
+  Report r;
+  r.kind = ReportKind::kGrowth;
+  r.exact = trend.exact;
+  if (!trend.dumps.empty()) {
+    r.baseline.push_back(trend.dumps.front());
+    r.dumps.push_back(trend.dumps.back());
+  }
+  for (const TrendSite& s : trend.sites) r.sites.push_back(s.site);
+  return r;
+}
+
+std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
+  std::string out = Header(trend);
+  const SiteIndex index(trend);
+  Report shown = SeriesGrowth(trend);
+  std::erase_if(shown.sites, [&](const Site& s) { return index[s.key].verdict == Verdict::kFlat; });
+  size_t hidden = 0;
+  std::vector<const Site*> sites = SelectSites(shown, options, &hidden);
+  if (sites.empty()) out += "\nno call site changed over the series\n";
+  size_t rank = 0;
+  for (const Site* s : sites) {
+    const TrendSite& ts = index[s->key];
+    std::string text = RenderSiteText(shown, *s, ++rank, options);
+    // The verdict goes right under the site's headline.
+    size_t eol = text.find('\n');
+    std::vector<std::string> series;
+    for (size_t i = 0; i < ts.bytes.size(); ++i)
+      series.push_back(Value(s->resource, IsFd(ts) ? ts.counts[i] : ts.bytes[i]));
+    std::string slope = FormatSlope(s->resource, ts.slope);
+    if (ts.slope_stderr > 0) slope += " ± " + FormatSlope(s->resource, ts.slope_stderr).substr(1);
+    std::string line = fmt::format("    {}: {} over the series, {} recently; {}\n", VerdictName(ts.verdict), slope,
+                                   FormatSlope(s->resource, ts.recent_slope), fmt::join(series, " -> "));
+    text.insert(eol == std::string::npos ? text.size() : eol + 1, line);
+    out += "\n" + text;
+  }
+  if (hidden) out += fmt::format("\n{} more site{} not shown (see --top, --min-bytes)\n", hidden, hidden == 1 ? "" : "s");
+  return out;
+}
+
+nlohmann::ordered_json TrendToJson(const Trend& trend, const RenderOptions& options) {
+  Report growth = SeriesGrowth(trend);
+  nlohmann::ordered_json doc = ToJson(growth, options);
+  doc["kind"] = "trend";
+  // A trend names every snapshot, not just the first and the last.
+  nlohmann::ordered_json dumps = nlohmann::ordered_json::array();
+  nlohmann::ordered_json seconds = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < trend.dumps.size(); ++i) {
+    const DumpInfo& d = trend.dumps[i];
+    dumps.push_back({{"path", d.path}, {"pid", d.pid}, {"seq", d.seq},
+                     {"snapshot_monotonic_ns", d.snapshot_monotonic_ns},
+                     {"snapshot_realtime_ns", d.snapshot_realtime_ns}});
+    seconds.push_back(trend.seconds[i]);
+  }
+  doc["dumps"] = std::move(dumps);
+  doc["seconds"] = std::move(seconds);
+  nlohmann::ordered_json verdicts = nlohmann::ordered_json::object();
+  for (Verdict v : {Verdict::kLeak, Verdict::kWarmUp, Verdict::kBounded, Verdict::kShrinking, Verdict::kFlat})
+    verdicts[VerdictName(v)] = 0;
+  for (const TrendSite& s : trend.sites) verdicts[VerdictName(s.verdict)] = verdicts[VerdictName(s.verdict)].get<int>() + 1;
+  doc["verdicts"] = std::move(verdicts);
+
+  // ToJson kept the selected sites in order; walk the same selection.
+  const SiteIndex index(trend);
+  std::vector<const Site*> selected = SelectSites(growth, options, nullptr);
+  auto& sites = doc["sites"];
+  for (size_t i = 0; i < selected.size() && i < sites.size(); ++i) {
+    const TrendSite& ts = index[selected[i]->key];
+    const double f = SlopeUnitFactor(ts.site.resource);
+    auto& j = sites[i];
+    j["verdict"] = VerdictName(ts.verdict);
+    j["slope"] = ts.slope * f;
+    j["slope_stderr"] = ts.slope_stderr * f;
+    j["recent_slope"] = ts.recent_slope * f;
+    j["recent_slope_stderr"] = ts.recent_slope_stderr * f;
+    j["slope_unit"] = IsFd(ts) ? "count/min" : "bytes/s";
+    nlohmann::ordered_json series = nlohmann::ordered_json::array();
+    for (size_t k = 0; k < ts.bytes.size(); ++k) series.push_back(IsFd(ts) ? ts.counts[k] : ts.bytes[k]);
+    j["series"] = std::move(series);
+  }
+  return doc;
+}
+
+std::string RenderTrendJson(const Trend& trend, const RenderOptions& options) {
+  return TrendToJson(trend, options).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,204 @@
+#include "reporter/trend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "reporter/check.h"
+
+namespace leaktrace::reporter {
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kLeak: return "leak";
+    case Verdict::kWarmUp: return "warm-up";
+    case Verdict::kBounded: return "bounded";
+    case Verdict::kShrinking: return "shrinking";
+    case Verdict::kFlat: return "flat";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Sums of doubles in another order differ in the last bits; below this a
+// figure is no change (the same tolerance as check's Exceeds).
+constexpr double kTiny = 1e-6;
+
+bool SignificantlyPositive(double x, double variance) { return Exceeds(x, variance, 0); }
+
+// Least squares over points first..n-1; slope of y - y_first so a constant
+// series gives exactly 0.
+void Fit(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v, size_t first,
+         double* slope, double* stderr_slope) {
+  const size_t n = t.size() - first;
+  double tbar = 0;
+  for (size_t i = first; i < t.size(); ++i) tbar += t[i];
+  tbar /= static_cast<double>(n);
+  double sxx = 0;
+  for (size_t i = first; i < t.size(); ++i) sxx += (t[i] - tbar) * (t[i] - tbar);
+  double b = 0, var = 0;
+  if (sxx > 0) {
+    for (size_t i = first; i < t.size(); ++i) {
+      double w = (t[i] - tbar) / sxx;
+      b += w * (y[i] - y[first]);
+      var += w * w * v[i];
+    }
+  }
+  *slope = b;
+  *stderr_slope = std::sqrt(var);
+}
+
+bool Differ(double a, double va, double b, double vb) { return Exceeds(std::fabs(a - b), va + vb, 0); }
+
+}  // namespace
+
+std::optional<std::string> SeriesProblem(const std::vector<DumpInfo>& dumps) {
+  if (dumps.size() < 3)
+    return fmt::format("trend needs three or more snapshots of one process, got {}", dumps.size());
+  const DumpInfo& first = dumps.front();
+  for (const DumpInfo& d : dumps) {
+    if (d.pid != first.pid || d.start_realtime_ns != first.start_realtime_ns)
+      return fmt::format("{} is from another process (pid {}) than {} (pid {}); trend needs snapshots of one process",
+                         d.path, d.pid, first.path, first.pid);
+  }
+  std::vector<int64_t> times;
+  for (const DumpInfo& d : dumps) times.push_back(d.snapshot_monotonic_ns);
+  std::sort(times.begin(), times.end());
+  if (std::adjacent_find(times.begin(), times.end()) != times.end())
+    return std::string("two of the dumps are the same snapshot (same time); give each snapshot once");
+  return std::nullopt;
+}
+
+Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
+              const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
+              double* recent_stderr_out) {
+  const size_t n = y.size();
+  const size_t h = (n - 1) / 2;
+  double b = 0, se = 0, br = 0, ser = 0;
+  Fit(t, y, v, 0, &b, &se);
+  Fit(t, y, v, h, &br, &ser);
+  if (slope_out) *slope_out = b;
+  if (stderr_out) *stderr_out = se;
+  if (recent_out) *recent_out = br;
+  if (recent_stderr_out) *recent_stderr_out = ser;
+
+  const double last = y[n - 1], vlast = v[n - 1];
+  bool last_is_max = true;
+  for (size_t i = 0; i < n; ++i)
+    if (SignificantlyPositive(y[i] - last, v[i] + vlast)) last_is_max = false;
+  if (SignificantlyPositive(b, se * se) && SignificantlyPositive(br, ser * ser) && br >= b / 2 && last_is_max)
+    return Verdict::kLeak;
+  if (SignificantlyPositive(-b, se * se) && SignificantlyPositive(y[0] - last, v[0] + vlast))
+    return Verdict::kShrinking;
+  bool changed = false;
+  for (size_t i = 1; i < n; ++i) changed = changed || Differ(y[i], v[i], y[0], v[0]);
+  if (!changed) return Verdict::kFlat;
+  bool recent_flat = true;
+  for (size_t i = h; i < n; ++i) recent_flat = recent_flat && !Differ(y[i], v[i], last, vlast);
+  const bool stopped = a.size() != n || a[n - 1] - a[h] <= kTiny;
+  if (SignificantlyPositive(last - y[0], vlast + v[0]) && recent_flat && stopped) return Verdict::kWarmUp;
+  return Verdict::kBounded;
+}
+
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source) {
+  format::Dump copy = dump;
+  for (format::Site& s : copy.sites) {
+    s.live_bytes = s.alloc_bytes;
+    s.live_count = s.alloc_count;
+    s.var_live_bytes = 0;
+    s.var_live_count = 0;
+  }
+  return FromDump(copy, source);
+}
+
+Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated) {
+  // Time order; live[i] and allocated[i] belong together.
+  std::vector<size_t> order(live.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return live[x].dumps.at(0).snapshot_monotonic_ns < live[y].dumps.at(0).snapshot_monotonic_ns;
+  });
+  Trend trend;
+  const size_t n = live.size();
+  for (size_t i : order) {
+    trend.dumps.push_back(live[i].dumps.at(0));
+    trend.exact = trend.exact && live[i].exact;
+  }
+  for (const DumpInfo& d : trend.dumps)
+    trend.seconds.push_back(static_cast<double>(d.snapshot_monotonic_ns - trend.dumps[0].snapshot_monotonic_ns) / 1e9);
+
+  // Every key seen in any snapshot, in first-seen order.
+  std::unordered_map<std::string, size_t> index;
+  for (size_t k = 0; k < n; ++k) {
+    for (const Site& s : live[order[k]].sites) {
+      auto [it, inserted] = index.emplace(s.key, trend.sites.size());
+      if (inserted) {
+        TrendSite& ts = trend.sites.emplace_back();
+        ts.site = s;
+        ts.bytes.assign(n, 0);
+        ts.counts.assign(n, 0);
+        ts.var_bytes.assign(n, 0);
+        ts.allocated.assign(n, 0);
+      }
+      TrendSite& ts = trend.sites[it->second];
+      ts.bytes[k] = s.bytes;
+      ts.counts[k] = s.count;
+      ts.var_bytes[k] = s.var_bytes;
+      ts.site.truncated = ts.site.truncated || s.truncated;
+    }
+    if (allocated.size() == n)
+      for (const Site& s : allocated[order[k]].sites) {
+        auto it = index.find(s.key);
+        if (it != index.end())
+          trend.sites[it->second].allocated[k] = s.resource == Resource::kFd ? s.count : s.bytes;
+      }
+  }
+  // A site missing from a later dump was freed entirely; its cumulative
+  // allocations cannot have gone down, so carry them forward.
+  for (TrendSite& ts : trend.sites)
+    for (size_t k = 1; k < n; ++k) ts.allocated[k] = std::max(ts.allocated[k], ts.allocated[k - 1]);
+
+  for (TrendSite& ts : trend.sites) {
+    const bool fd = ts.site.resource == Resource::kFd;
+    // fd and mmap figures are exact; only heap bytes carry a variance that
+    // matters here (count variances are not used for fds, which are exact).
+    const std::vector<double> zero(n, 0);
+    ts.verdict = Judge(trend.seconds, fd ? ts.counts : ts.bytes, fd ? zero : ts.var_bytes,
+                       allocated.size() == n ? ts.allocated : std::vector<double>{}, &ts.slope, &ts.slope_stderr,
+                       &ts.recent_slope, &ts.recent_slope_stderr);
+    Site& s = ts.site;
+    s.bytes = ts.bytes[n - 1] - ts.bytes[0];
+    s.count = ts.counts[n - 1] - ts.counts[0];
+    s.var_bytes = ts.var_bytes[n - 1] + ts.var_bytes[0];
+    s.var_count = 0;
+  }
+  std::stable_sort(trend.sites.begin(), trend.sites.end(), [](const TrendSite& x, const TrendSite& y) {
+    if (x.verdict != y.verdict) return x.verdict < y.verdict;
+    bool fx = x.site.resource == Resource::kFd, fy = y.site.resource == Resource::kFd;
+    if (fx != fy) return fy;
+    double gx = fx ? x.site.count : x.site.bytes, gy = fy ? y.site.count : y.site.bytes;
+    if (std::fabs(gx) != std::fabs(gy)) return std::fabs(gx) > std::fabs(gy);
+    return x.site.key < y.site.key;
+  });
+  return trend;
+}
+
+Report LeakGrowth(const Trend& trend) {
+  Report r;
+  r.kind = ReportKind::kGrowth;
+  r.exact = trend.exact;
+  if (!trend.dumps.empty()) {
+    r.baseline.push_back(trend.dumps.front());
+    r.dumps.push_back(trend.dumps.back());
+  }
+  for (const TrendSite& ts : trend.sites)
+    if (ts.verdict == Verdict::kLeak) r.sites.push_back(ts.site);
+  SortSites(r.sites);
+  return r;
+}
+
+}  // namespace leaktrace::reporter

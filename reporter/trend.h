@@ -1,0 +1,94 @@
+// Growth over a series of snapshots of one process: per call site, a
+// least-squares slope and a verdict that tells a steady leak from warm-up,
+// from a bounded cache, from something shrinking or flat.
+//
+// The rule (also in docs/cli.md, "leaktrace trend"). Per site, y_i is the
+// live figure at snapshot i (bytes for heap and mmap, count for fd), v_i its
+// sampling variance (0 for exact data), t_i the snapshot's monotonic time,
+// a_i the cumulative allocations (bytes; count for fd). n >= 3 snapshots;
+// the *recent part* is snapshots h..n-1 with h = (n-1)/2 (integer division),
+// i.e. the last half including the middle snapshot, always >= 2 points.
+//
+//   slope b = sum (t_i - tbar)(y_i - y_0) / Sxx,  Var(b) = sum ((t_i - tbar)/Sxx)^2 v_i
+//
+// The variance treats the snapshots as independent; they are positively
+// correlated (the same sampled objects stay live), which only makes the
+// standard error larger, so judgments stay conservative.
+// "x is significantly positive" means x > 3 standard errors (kNoiseSigmas);
+// two values differ significantly when |y_i - y_j| > 3 sqrt(v_i + v_j). For
+// exact data any non-zero difference is significant.
+//
+// First match wins:
+//   leak       b > 0 significantly; the recent slope b_r > 0 significantly and
+//              b_r >= b / 2; and no value is significantly above the last one.
+//   shrinking  b < 0 significantly and the last value significantly below the first.
+//   flat       no value differs significantly from the first.
+//   warm-up    the last value is significantly above the first, the recent
+//              part is flat (no recent value differs significantly from the
+//              last) and allocations stopped (a_{n-1} == a_h).
+//   bounded    anything else: filled, then kept allocating within a bound
+//              (cache turnover), or oscillates.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/dump.h"
+#include "reporter/model.h"
+#include "reporter/symbolize.h"
+
+namespace leaktrace::reporter {
+
+enum class Verdict { kLeak, kWarmUp, kBounded, kShrinking, kFlat };
+inline constexpr size_t kVerdictCount = 5;
+
+// "leak", "warm-up", "bounded", "shrinking", "flat".
+const char* VerdictName(Verdict v);
+
+struct TrendSite {
+  // Frames, key, resource and label of the site; bytes/count/var_* are the
+  // growth over the series (last snapshot minus first), as a diff would show.
+  Site site;
+  // Per snapshot, in time order (0 where the site was absent).
+  std::vector<double> bytes, counts, var_bytes;
+  std::vector<double> allocated;  // cumulative allocations: bytes (count for fd)
+  // The judged figure's slope per second (bytes for heap and mmap, count for
+  // fd) over the whole series and over the recent part, with standard errors.
+  double slope = 0, slope_stderr = 0;
+  double recent_slope = 0, recent_slope_stderr = 0;
+  Verdict verdict = Verdict::kFlat;
+};
+
+struct Trend {
+  std::vector<DumpInfo> dumps;  // in time order
+  std::vector<double> seconds;  // per dump, since the first
+  bool exact = true;
+  std::vector<TrendSite> sites;  // leaks first, then by verdict, then by growth
+};
+
+// Why `dumps` cannot form one series, or nullopt: fewer than 3, different
+// processes (pid or start time), or two taken at the same instant.
+std::optional<std::string> SeriesProblem(const std::vector<DumpInfo>& dumps);
+
+// `live[i]` and `allocated[i]` are kLive reports of one dump each (allocated:
+// figures are the dump's alloc_* instead of live_*, see AllocatedReport; may
+// be empty, then allocations count as stopped). SeriesProblem must be nullopt.
+Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated);
+
+// Judges one series (exposed for tests). `values` and `variances` are the
+// judged figure per snapshot.
+Verdict Judge(const std::vector<double>& seconds, const std::vector<double>& values,
+              const std::vector<double>& variances, const std::vector<double>& allocated, double* slope = nullptr,
+              double* slope_stderr = nullptr, double* recent_slope = nullptr, double* recent_stderr = nullptr);
+
+// FromDump with each site's cumulative allocations (alloc_bytes,
+// alloc_count) as its figures, no variances: the turnover that tells a
+// bounded cache from warm-up.
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source);
+
+// The kGrowth report `check --trend` gates on: the leak sites only, with
+// their growth over the series; baseline the first dump, dumps the last.
+Report LeakGrowth(const Trend& trend);
+
+}  // namespace leaktrace::reporter

@@ -1,0 +1,98 @@
+// `leaktrace trend` and `check --trend` on a real program in exact mode: a
+// bounded cache, a warm-up allocation and a real leak over five snapshots
+// (programs/trend_scenarios.c). Only the leak is flagged and gated.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+constexpr int kLeakPerStep = 10, kLeakSize = 96;  // trend_scenarios.c
+
+std::vector<std::string> RunSeries(const TempDir& dir) {
+  std::vector<std::string> dumps;
+  TrackedProgram p({ProgramPath("trend_scenarios")}, dir.path(), {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=0"});
+  for (int step = 0; step <= 4; ++step) {
+    p.ExpectCheckpoint("step" + std::to_string(step));
+    dumps.push_back(p.Snapshot());
+    p.Continue();
+  }
+  EXPECT_EQ(p.Wait(), 0);
+  return dumps;
+}
+
+// The verdict of the site whose innermost frame in the program is `function`.
+std::string VerdictOf(const nlohmann::json& trend, const std::string& function) {
+  for (const auto& site : trend["sites"])
+    for (const auto& f : site["frames"])
+      if (f.value("function", "") == function && f.value("module", "").ends_with("trend_scenarios"))
+        return site["verdict"];
+  return "absent";
+}
+
+TEST(Trend, FlagsOnlyTheSteadyLeakAndCheckGatesOnIt) {
+  TempDir dir;
+  const std::vector<std::string> dumps = RunSeries(dir);
+  ASSERT_EQ(dumps.size(), 5u);
+
+  std::vector<std::string> args = {"trend", "--format", "json"};
+  args.insert(args.end(), dumps.begin(), dumps.end());
+  const CommandResult r = Leaktrace(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json trend = nlohmann::json::parse(r.out);
+  EXPECT_EQ(trend["kind"], "trend");
+  EXPECT_EQ(VerdictOf(trend, "leak_every_step"), "leak");
+  EXPECT_EQ(VerdictOf(trend, "warm_up"), "warm-up");
+  EXPECT_EQ(VerdictOf(trend, "cache_insert"), "bounded");
+  EXPECT_EQ(trend["verdicts"]["leak"], 1) << r.out;
+  ASSERT_FALSE(trend["sites"].empty());
+  EXPECT_EQ(trend["sites"][0]["bytes"], 4 * kLeakPerStep * kLeakSize);
+
+  // Text names the leak first.
+  std::vector<std::string> text_args = {"trend"};
+  text_args.insert(text_args.end(), dumps.begin(), dumps.end());
+  const CommandResult text = Leaktrace(text_args);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  const size_t leak = text.out.find("leak_every_step");
+  ASSERT_NE(leak, std::string::npos) << text.out;
+  EXPECT_LT(leak, text.out.find("warm_up")) << text.out;
+
+  std::vector<std::string> check = {"check", "--trend"};
+  check.insert(check.end(), dumps.begin(), dumps.end());
+  const CommandResult failed = Leaktrace(check);
+  EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+  EXPECT_NE(failed.out.find("leak_every_step"), std::string::npos) << failed.out;
+  EXPECT_EQ(failed.out.find("warm_up"), std::string::npos) << failed.out;
+  EXPECT_EQ(failed.out.find("cache_insert"), std::string::npos) << failed.out;
+
+  const std::string supp = dir.path() + "/supp.txt";
+  std::ofstream(supp) << "leak:leak_every_step\n";
+  std::vector<std::string> suppressed = {"check", "--trend", "--suppressions", supp};
+  suppressed.insert(suppressed.end(), dumps.begin(), dumps.end());
+  const CommandResult passed = Leaktrace(suppressed);
+  EXPECT_EQ(passed.exit_code, 0) << passed.out << passed.err;
+
+  // A threshold above the leak's growth passes too.
+  std::vector<std::string> loose = {"check", "--trend", "--max-site-bytes", "64k"};
+  loose.insert(loose.end(), dumps.begin(), dumps.end());
+  EXPECT_EQ(Leaktrace(loose).exit_code, 0);
+}
+
+TEST(Trend, RefusesTooFewSnapshots) {
+  TempDir dir;
+  const std::vector<std::string> dumps = RunSeries(dir);
+  ASSERT_EQ(dumps.size(), 5u);
+  const CommandResult two = Leaktrace({"trend", dumps[0], dumps[1]});
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_NE(two.err.find("three or more"), std::string::npos) << two.err;
+  EXPECT_EQ(std::count(two.err.begin(), two.err.end(), '\n'), 1) << two.err;
+  EXPECT_EQ(Leaktrace({"check", "--trend", dumps[0], dumps[1]}).exit_code, 2);
+  // Without --trend, check still takes exactly two.
+  EXPECT_EQ(Leaktrace({"check", dumps[0], dumps[1], dumps[2]}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
