@@ -71,6 +71,15 @@ struct Site {
   std::string label;
 };
 
+// When one live object was created. `site` indexes Dump::sites; the object
+// stands for `weight` objects of `size` bytes each (1 for exact records).
+struct Age {
+  uint32_t site = 0;
+  int64_t birth_monotonic_ns = 0;  // same clock as ProcessInfo::snapshot_monotonic_ns
+  double weight = 1;
+  uint64_t size = 0;
+};
+
 struct Dump {
   std::string path;  // where it was read from
   uint32_t version = 0;
@@ -79,6 +88,8 @@ struct Dump {
   std::vector<Stack> stacks;  // sorted by id
   std::vector<Site> sites;
   std::vector<std::pair<std::string, uint64_t>> health;
+  std::vector<Age> ages;
+  bool has_ages = false;  // the ages section was present (written by a library that records ages)
 
   // The stack with this id, or nullptr.
   const Stack* FindStack(uint32_t id) const;

@@ -18,6 +18,7 @@ enum class SectionType : uint32_t {
   kStacks = 3,
   kSites = 4,
   kHealth = 5,
+  kAges = 6,     // optional: when each live object was created (docs/dump-format.md)
   kEnd = 0xFFFF,  // payload: XXH3-64 of every byte before this section's header
 };
 

@@ -170,6 +170,22 @@ void ParseHealth(Cursor& c, std::vector<std::pair<std::string, uint64_t>>& healt
   c.ExpectEnd();
 }
 
+void ParseAges(Cursor& c, std::vector<Age>& ages) {
+  const uint32_t count = c.GetCount(32);
+  ages.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    Age a;
+    a.site = c.Get<uint32_t>();
+    if (c.Get<uint32_t>() != 0) c.Fail("reserved bits set");
+    a.birth_monotonic_ns = c.Get<int64_t>();
+    a.weight = c.GetFinite();
+    if (!(a.weight > 0)) c.Fail("an object weight that is not positive");
+    a.size = c.Get<uint64_t>();
+    ages.push_back(a);
+  }
+  c.ExpectEnd();
+}
+
 const char* SectionName(uint32_t type) {
   switch (static_cast<SectionType>(type)) {
     case SectionType::kProcess: return "process";
@@ -177,6 +193,7 @@ const char* SectionName(uint32_t type) {
     case SectionType::kStacks: return "stacks";
     case SectionType::kSites: return "sites";
     case SectionType::kHealth: return "health";
+    case SectionType::kAges: return "ages";
     case SectionType::kEnd: return "end";
   }
   return "unknown";
@@ -198,7 +215,7 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (dump.version != kVersion) throw fail("unsupported dump format version " + std::to_string(dump.version));
 
   size_t offset = kFileHeaderBytes;
-  bool seen[6] = {};
+  bool seen[7] = {};
   bool ended = false;
   while (!ended) {
     if (bytes.size() - offset < kSectionHeaderBytes) throw fail("truncated dump (no end marker)");
@@ -218,7 +235,7 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
       ended = true;
       break;
     }
-    if (type >= 1 && type <= 5) {
+    if (type >= 1 && type <= 6) {
       if (seen[type]) c.Fail("a repeated section");
       seen[type] = true;
     }
@@ -228,6 +245,10 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
       case SectionType::kStacks: ParseStacks(c, dump.stacks); break;
       case SectionType::kSites: ParseSites(c, dump.sites); break;
       case SectionType::kHealth: ParseHealth(c, dump.health); break;
+      case SectionType::kAges:
+        ParseAges(c, dump.ages);
+        dump.has_ages = true;
+        break;
       default: break;  // unknown sections of this version are skipped
     }
     offset = payload + length;
@@ -236,6 +257,9 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
   for (const Site& s : dump.sites)
     if (dump.FindStack(s.stack_id) == nullptr)
       throw fail("corrupt dump: a site refers to stack " + std::to_string(s.stack_id) + ", which is missing");
+  for (const Age& a : dump.ages)
+    if (a.site >= dump.sites.size())
+      throw fail("corrupt dump: an age record refers to site " + std::to_string(a.site) + ", which is missing");
   return dump;
 }
 

@@ -124,6 +124,15 @@ void DumpWriter::WriteHealth(const char* name, uint64_t value) {
   PutU64(value);
 }
 
+void DumpWriter::WriteAge(const AgeRecord& a) {
+  ++section_records_;
+  PutU32(a.site);
+  PutU32(0);  // reserved
+  PutU64(static_cast<uint64_t>(a.birth_monotonic_ns));
+  PutF64(a.weight);
+  PutU64(a.size);
+}
+
 bool DumpWriter::Finish() {
   EndSection();
   const uint64_t checksum = XXH3_64bits(out_.data(), out_.size());

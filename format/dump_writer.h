@@ -67,6 +67,16 @@ struct SiteRecord {
   const char* label = "";     // resource detail (fd kind, mapping path); may be empty
 };
 
+// When one live object was created (ages section). `site` is the index of
+// its site in the sites section, in the order written. Heap objects from a
+// sample carry their Horvitz-Thompson weight; exact records weigh 1.
+struct AgeRecord {
+  uint32_t site = 0;
+  int64_t birth_monotonic_ns = 0;  // CLOCK_MONOTONIC, as snapshot_monotonic_ns
+  double weight = 1;
+  uint64_t size = 0;               // bytes of one object (0 for descriptors)
+};
+
 // Not thread-safe. Sections must be opened and closed in order; a record
 // written outside its section type is a programming error (ignored).
 class DumpWriter {
@@ -80,6 +90,7 @@ class DumpWriter {
   void WriteStack(const StackRecord& stack);
   void WriteSite(const SiteRecord& site);
   void WriteHealth(const char* name, uint64_t value);
+  void WriteAge(const AgeRecord& age);
   void EndSection();
 
   // Appends the END section with the checksum. Returns false if the buffer ran

@@ -23,6 +23,9 @@ struct Spec {
   bool health = true;
   bool unloaded = false;
   bool truncated = false;
+  // Ages section: one record per site (bad_age_site: one naming a missing site).
+  bool ages = false;
+  bool bad_age_site = false;
 };
 
 std::vector<uint8_t> Make(const Spec& spec, uint32_t seed) {
@@ -98,6 +101,14 @@ std::vector<uint8_t> Make(const Spec& spec, uint32_t seed) {
     w.WriteHealth("dropped_stacks", 0);
     w.EndSection();
   }
+  if (spec.ages) {
+    w.BeginSection(SectionType::kAges);
+    for (int s = 0; s < spec.stacks; ++s)
+      w.WriteAge(AgeRecord{static_cast<uint32_t>(s), 1000 + 1000000000ll * s, spec.exact ? 1.0 : 1.5 + s,
+                           static_cast<uint64_t>(48 * (s + 1))});
+    if (spec.bad_age_site) w.WriteAge(AgeRecord{static_cast<uint32_t>(spec.stacks), 1000, 1.0, 8});
+    w.EndSection();
+  }
   w.Finish();
   return std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size());
 }
@@ -121,6 +132,7 @@ int main(int argc, char** argv) {
       {"valid-unloaded-plugin", {.modules = 3, .stacks = 2, .unloaded = true}},
       {"valid-truncated-stack", {.stacks = 2, .depth = 64, .truncated = true}},
       {"valid-deep", {.modules = 2, .stacks = 1, .depth = 256}},
+      {"valid-ages", {.exact = false, .modules = 2, .stacks = 6, .fd_sites = true, .ages = true}},
   };
   uint32_t seed = 0;
   std::vector<uint8_t> base;
@@ -145,6 +157,7 @@ int main(int argc, char** argv) {
   damaged("flip-checksum", [&] { auto b = base; b.back() ^= 0x80; return b; }());
   damaged("section-flags", [&] { auto b = base; b[16 + 4] = 1; return b; }());
   damaged("huge-length", [&] { auto b = base; b[16 + 15] = 0x7f; return b; }());
+  Save(dir, "bad-age-site", Make({.stacks = 2, .ages = true, .bad_age_site = true}, seed++));
   damaged("garbage", std::vector<uint8_t>{'n', 'o', 't', ' ', 'a', ' ', 'd', 'u', 'm', 'p', '\n'});
   return 0;
 }
