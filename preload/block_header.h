@@ -29,10 +29,19 @@ inline bool MaybeSampled(const void* p) {
 struct ExactHeader {
   uint32_t stack_id;     // 0: not tracked (allocated while leaktrace itself was busy)
   uint8_t offset_log2;   // real block = p - (1 << offset_log2)
-  uint8_t reserved[3];
+  uint8_t age_slot[3];   // little-endian AgeTableInsert result; 0: not aged (age_table.h)
   uint64_t size;         // bytes the program asked for
 };
 static_assert(sizeof(ExactHeader) == kExactHeaderBytes);
+
+inline uint32_t AgeSlotOf(const ExactHeader& h) {
+  return h.age_slot[0] | (uint32_t{h.age_slot[1]} << 8) | (uint32_t{h.age_slot[2]} << 16);
+}
+inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age_table.h capacity)
+  h.age_slot[0] = static_cast<uint8_t>(slot_plus_one);
+  h.age_slot[1] = static_cast<uint8_t>(slot_plus_one >> 8);
+  h.age_slot[2] = static_cast<uint8_t>(slot_plus_one >> 16);
+}
 
 struct SampledHeader {   // occupies [p - 64, p)
   uint32_t stack_id;
@@ -41,7 +50,8 @@ struct SampledHeader {   // occupies [p - 64, p)
   double weight;         // 1/p at the draw: this sample's Horvitz-Thompson weight
   uint64_t interval;     // mean sampling interval in force at the draw
   uint64_t birth_ns;     // CLOCK_MONOTONIC when allocated
-  uint64_t spare[2];
+  uint64_t age_slot;     // AgeTableInsert result; 0: not aged (table full)
+  uint64_t spare;
   uint64_t check;        // SampledCheck(p): marks the block as ours
 };
 static_assert(sizeof(SampledHeader) == kSampledOffset);

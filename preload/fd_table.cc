@@ -1,6 +1,7 @@
 #include "preload/fd_table.h"
 
 #include "preload/arena.h"
+#include "preload/process_info.h"
 
 namespace leaktrace::preload {
 
@@ -14,7 +15,7 @@ namespace {
 using namespace fd_table_detail;
 
 std::atomic<uint64_t> g_failures{0};
-constexpr size_t kChunkBytes = sizeof(std::atomic<uint64_t>) * kChunkSlots;
+constexpr size_t kChunkBytes = sizeof(std::atomic<uint64_t>) * kChunkSlots * 2;  // words, then births
 
 std::atomic<uint64_t>* ChunkFor(uint32_t fd, bool create) {
   std::atomic<std::atomic<uint64_t>*>& link = g_chunks[fd >> kChunkBits];
@@ -37,7 +38,10 @@ void FdRecord(int fd, uint32_t stack_id, uint32_t label_id) {
     return;
   }
   const uint64_t v = (static_cast<uint64_t>(stack_id) << 32) | label_id;
-  chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].store(v, std::memory_order_release);
+  const uint32_t slot = static_cast<uint32_t>(fd) & (kChunkSlots - 1);
+  // A reader may be mid-walk: the birth first, then the word that publishes it.
+  chunk[kChunkSlots + slot].store(static_cast<uint64_t>(MonotonicNs()), std::memory_order_relaxed);
+  chunk[slot].store(v, std::memory_order_release);
   int high = g_high.load(std::memory_order_relaxed);
   while (high <= fd && !g_high.compare_exchange_weak(high, fd + 1, std::memory_order_acq_rel)) {
   }

@@ -11,6 +11,10 @@
 // (MapMemory, zeroed) and published with a CAS. Readers (the dumper) walk up
 // to the highest descriptor ever recorded without stopping anyone.
 //
+// Each slot also keeps its birth: CLOCK_MONOTONIC ns when it was recorded
+// (a dup is a new descriptor with a new birth). Births sit in the second
+// half of each chunk, written before the slot's word is published.
+//
 // A fork child's table is its copy of the parent's: inherited descriptors
 // keep their creating stacks, and are the child's from then on. exec starts
 // over (a new image, a new library).
@@ -21,9 +25,10 @@
 
 namespace leaktrace::preload {
 
-// Records descriptor `fd` as made at `stack_id` with `label_id`, replacing
-// whatever the slot held (dup2 onto an open descriptor). Never allocates
-// through malloc; lock-free. A stack id of 0 (stack dropped) records nothing.
+// Records descriptor `fd` as made now at `stack_id` with `label_id`,
+// replacing whatever the slot held (dup2 onto an open descriptor). Never
+// allocates through malloc; lock-free. A stack id of 0 (stack dropped)
+// records nothing.
 void FdRecord(int fd, uint32_t stack_id, uint32_t label_id);
 // Forgets `fd`. Lock-free; cheap when fd was never recorded.
 void FdForget(int fd);
@@ -39,6 +44,10 @@ uint32_t FdLabel(int fd);
 // descriptor. Any thread; sees each slot's state at some moment of the walk.
 template <typename Fn>
 void ForEachFd(Fn&& fn);
+// The same with the birth: fn(int fd, uint32_t stack_id, uint32_t label_id,
+// int64_t birth_monotonic_ns). A slot replaced during the read is skipped.
+template <typename Fn>
+void ForEachFdWithBirth(Fn&& fn);
 
 // Descriptors that could not be recorded (a chunk could not be mapped).
 uint64_t FdRecordFailures();
@@ -46,7 +55,7 @@ uint64_t FdRecordFailures();
 // ---- implementation details -------------------------------------------
 namespace fd_table_detail {
 inline constexpr uint32_t kChunkBits = 15;
-inline constexpr uint32_t kChunkSlots = 1u << kChunkBits;
+inline constexpr uint32_t kChunkSlots = 1u << kChunkBits;  // a chunk: kChunkSlots words, then as many births
 inline constexpr uint32_t kChunks = (1u << 31) / kChunkSlots;
 extern std::atomic<std::atomic<uint64_t>*> g_chunks[kChunks];
 extern std::atomic<int> g_high;  // highest fd ever recorded + 1
@@ -54,6 +63,11 @@ extern std::atomic<int> g_high;  // highest fd ever recorded + 1
 
 template <typename Fn>
 void ForEachFd(Fn&& fn) {
+  ForEachFdWithBirth([&](int fd, uint32_t stack_id, uint32_t label_id, int64_t) { fn(fd, stack_id, label_id); });
+}
+
+template <typename Fn>
+void ForEachFdWithBirth(Fn&& fn) {
   using namespace fd_table_detail;
   const int high = g_high.load(std::memory_order_acquire);
   for (int base = 0; base < high; base += static_cast<int>(kChunkSlots)) {
@@ -61,8 +75,12 @@ void ForEachFd(Fn&& fn) {
     if (chunk == nullptr) continue;
     const int end = high - base < static_cast<int>(kChunkSlots) ? high - base : static_cast<int>(kChunkSlots);
     for (int i = 0; i < end; ++i) {
-      const uint64_t v = chunk[i].load(std::memory_order_relaxed);
-      if (v != 0) fn(base + i, static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v));
+      const uint64_t v = chunk[i].load(std::memory_order_acquire);
+      if (v == 0) continue;
+      const int64_t birth = static_cast<int64_t>(chunk[kChunkSlots + i].load(std::memory_order_relaxed));
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (chunk[i].load(std::memory_order_relaxed) != v) continue;  // closed or replaced meanwhile
+      fn(base + i, static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v), birth);
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "preload/age_table.h"
 #include "preload/block_header.h"
 #include "preload/bootstrap_heap.h"
 #include "preload/compiler.h"
@@ -25,12 +26,13 @@ uint64_t NowMonotonicNs() {
 // ---- sampled blocks ------------------------------------------------------
 
 // Restarts the thread's countdown after a sample (or on its first use).
-void RedrawCountdown(ThreadState& t) {
+// Exact mode runs it at kExactAgeSampleInterval to pick its aged blocks.
+void RedrawCountdown(ThreadState& t, uint64_t mean = g_config.sample_interval) {
   if (!t.countdown_drawn) {
     t.rng ^= reinterpret_cast<uintptr_t>(&t) * 0x9E3779B97F4A7C15ULL ^ NowMonotonicNs();
     t.countdown_drawn = true;
   }
-  t.countdown = DrawSampleDistance(t.rng, g_config.sample_interval);
+  t.countdown = DrawSampleDistance(t.rng, mean);
 }
 
 void* NewSampledBlock(size_t size, bool zero, uint32_t stack_id, double weight) {
@@ -50,7 +52,8 @@ void* NewSampledBlock(size_t size, bool zero, uint32_t stack_id, double weight) 
   h->weight = weight;
   h->interval = g_config.sample_interval;
   h->birth_ns = NowMonotonicNs();
-  h->spare[0] = h->spare[1] = 0;
+  h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
+  h->spare = 0;
   h->check = SampledCheck(p);
   return p;
 }
@@ -62,6 +65,7 @@ void ReleaseSampledBlock(ThreadState& t, void* p) {
   } else {
     g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
   }
+  AgeTableRemove(static_cast<uint32_t>(h->age_slot));
   h->check = 0;  // a stale copy of this page must never pass for a header
   real.free(h);
 }
@@ -89,9 +93,19 @@ void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id)
   ExactHeader* h = ExactHeaderOf(p);
   h->stack_id = stack_id;
   h->offset_log2 = static_cast<uint8_t>(Log2(offset));
-  h->reserved[0] = h->reserved[1] = h->reserved[2] = 0;
+  SetAgeSlot(*h, 0);
   h->size = size;
   return p;
+}
+
+// Exact mode: whether the block `p` is one of the aged sample (age_table.h),
+// and then its age table slot + 1, else 0. Runs sampled mode's Poisson
+// countdown, which exact mode has no other use for.
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
+  if (!t.countdown_drawn) RedrawCountdown(t, kExactAgeSampleInterval);
+  if ((t.countdown -= static_cast<int64_t>(size)) > 0) return 0;
+  RedrawCountdown(t, kExactAgeSampleInterval);
+  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
 }
 
 char* ExactBase(void* p) { return static_cast<char*>(p) - (size_t{1} << ExactHeaderOf(p)->offset_log2); }
@@ -100,13 +114,17 @@ void* AllocateExact(size_t size, size_t alignment, bool zero) {
   ThreadState& t = t_state;
   const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
   void* p = NewExactBlock(size, alignment, zero, stack_id);
-  if (p != nullptr && stack_id != 0) RecordAlloc(t, stack_id, size, 1.0);
+  if (p != nullptr && stack_id != 0) {
+    RecordAlloc(t, stack_id, size, 1.0);
+    SetAgeSlot(*ExactHeaderOf(p), MaybeAgeExact(t, p, stack_id, size));
+  }
   return p;
 }
 
 void FreeExact(void* p) {
   ThreadState& t = t_state;
   const ExactHeader h = *ExactHeaderOf(p);
+  AgeTableRemove(AgeSlotOf(h));
   if (h.stack_id != 0) {
     if (t.busy == 0) RecordFree(t, h.stack_id, h.size, 1.0);
     else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
@@ -123,6 +141,7 @@ void* ReallocateExact(void* p, size_t size) {
     // Keep the real allocator's meaning of realloc(p, 0): glibc frees and
     // returns NULL; others hand back a minimal block, which needs our header.
     if (old.stack_id != 0 && t.busy == 0) RecordFree(t, old.stack_id, old.size, 1.0);
+    AgeTableRemove(AgeSlotOf(old));
     void* r = real.realloc(base, 0);
     if (r == nullptr) return nullptr;
     real.free(r);
@@ -136,14 +155,17 @@ void* ReallocateExact(void* p, size_t size) {
   const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
   char* moved = static_cast<char*>(real.realloc(base, total));
   if (moved == nullptr) return nullptr;  // the old block is untouched
-  if (t.busy == 0) {
-    RecordFree(t, old.stack_id, old.size, 1.0);
-    RecordAlloc(t, stack_id, size, 1.0);
-  }
+  AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
   void* q = moved + offset;
   ExactHeader* h = ExactHeaderOf(q);
   h->stack_id = stack_id;
   h->size = size;
+  SetAgeSlot(*h, 0);
+  if (t.busy == 0) {
+    RecordFree(t, old.stack_id, old.size, 1.0);
+    RecordAlloc(t, stack_id, size, 1.0);
+    if (stack_id != 0) SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
+  }
   return q;
 }
 
@@ -254,6 +276,7 @@ void* ReallocateSlow(void* p, size_t size) {
         // The real allocator's meaning of realloc(p, 0), on the real block.
         SampledHeader* h = SampledHeaderOf(p);
         if (t.busy == 0) RecordFree(t, h->stack_id, h->size, h->weight);
+        AgeTableRemove(static_cast<uint32_t>(h->age_slot));
         h->check = 0;
         return real.realloc(h, 0);
       }

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "preload/arena.h"
+#include "preload/process_info.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -17,6 +18,7 @@ struct Entry {
   uint64_t origin;
   uint32_t stack_id;
   uint32_t label_id;
+  int64_t birth_ns;
 };
 
 using Map = std::map<uintptr_t, Entry, std::less<uintptr_t>, ArenaAllocator<std::pair<const uintptr_t, Entry>>>;
@@ -59,9 +61,9 @@ void MappingRemove(uintptr_t start, uintptr_t end) {
     const uintptr_t s = it->first;
     const Entry e = it->second;
     it = m.erase(it);
-    if (s < start) Put(m, s, Entry{start, e.origin, e.stack_id, e.label_id});  // the left piece stays
+    if (s < start) Put(m, s, Entry{start, e.origin, e.stack_id, e.label_id, e.birth_ns});  // the left piece stays
     if (e.end > end) {
-      Put(m, end, Entry{e.end, e.origin, e.stack_id, e.label_id});  // the right piece stays
+      Put(m, end, Entry{e.end, e.origin, e.stack_id, e.label_id, e.birth_ns});  // the right piece stays
       break;
     }
   }
@@ -71,7 +73,7 @@ void MappingRemove(uintptr_t start, uintptr_t end) {
 bool MappingInsert(uintptr_t start, uintptr_t end, uint32_t stack_id, uint32_t label_id) {
   if (start >= end || stack_id == 0) return false;
   MappingRemove(start, end);
-  return Put(TheMap(), start, Entry{end, g_next_origin++, stack_id, label_id});
+  return Put(TheMap(), start, Entry{end, g_next_origin++, stack_id, label_id, MonotonicNs()});
 }
 
 bool MappingFind(uintptr_t addr, MappingView* out) {
@@ -80,7 +82,8 @@ bool MappingFind(uintptr_t addr, MappingView* out) {
   if (it == m.begin()) return false;
   --it;
   if (it->second.end <= addr) return false;
-  *out = MappingView{it->first, it->second.end, it->second.origin, it->second.stack_id, it->second.label_id};
+  *out = MappingView{it->first, it->second.end, it->second.origin, it->second.stack_id, it->second.label_id,
+                     it->second.birth_ns};
   return true;
 }
 
@@ -95,11 +98,12 @@ void MappingMove(uintptr_t old, size_t old_size, uintptr_t fresh, size_t new_siz
     return;
   }
   MappingRemove(fresh, fresh + new_size);
-  Put(TheMap(), fresh, Entry{fresh + new_size, v.origin, v.stack_id, v.label_id});
+  Put(TheMap(), fresh, Entry{fresh + new_size, v.origin, v.stack_id, v.label_id, v.birth_ns});  // grown or moved: same birth
 }
 
 void ForEachMapping(void (*fn)(const MappingView&, void*), void* ctx) {
-  for (const auto& [start, e] : TheMap()) fn(MappingView{start, e.end, e.origin, e.stack_id, e.label_id}, ctx);
+  for (const auto& [start, e] : TheMap())
+    fn(MappingView{start, e.end, e.origin, e.stack_id, e.label_id, e.birth_ns}, ctx);
 }
 
 uint64_t MappingCount() { return g_count.load(std::memory_order_relaxed); }

@@ -27,6 +27,7 @@ struct MappingView {
   uint64_t origin;
   uint32_t stack_id;
   uint32_t label_id;
+  int64_t birth_ns;  // CLOCK_MONOTONIC when its mmap call returned; pieces and mremap keep it
 };
 
 class MappingTableLock {
@@ -48,7 +49,7 @@ void MappingRemove(uintptr_t start, uintptr_t end);
 // The recorded mapping containing `addr`; false when there is none.
 bool MappingFind(uintptr_t addr, MappingView* out);
 // mremap: [old, old+old_size) now lives at [fresh, fresh+new_size), same
-// stack, label and origin as the mapping that contained `old`. With
+// stack, label, origin and birth as the mapping that contained `old`. With
 // keep_old (MREMAP_DONTUNMAP, or old_size 0) the old range stays.
 void MappingMove(uintptr_t old, size_t old_size, uintptr_t fresh, size_t new_size, bool keep_old);
 

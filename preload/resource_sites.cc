@@ -31,6 +31,7 @@ uint64_t Mix(uint64_t v) {
 
 ResourceSites::~ResourceSites() {
   if (sites_ != nullptr) UnmapMemory(sites_, capacity_ * sizeof(ResourceSite));
+  if (views_ != nullptr) UnmapMemory(views_, views_bytes_);
 }
 
 bool ResourceSites::Reserve(size_t entries) {
@@ -42,16 +43,18 @@ bool ResourceSites::Reserve(size_t entries) {
   return true;
 }
 
-ResourceSite* ResourceSites::Find(format::Resource resource, uint32_t stack_id, uint32_t label_id) {
+ResourceSite* ResourceSites::Find(format::Resource resource, uint32_t stack_id, uint32_t label_id, bool insert) {
   const uint64_t key = (static_cast<uint64_t>(stack_id) << 32) | label_id;
   const size_t mask = capacity_ - 1;
   for (size_t i = Mix(key ^ static_cast<uint64_t>(resource)) & mask;; i = (i + 1) & mask) {
     ResourceSite& s = sites_[i];
     if (s.key == key && s.resource == resource) return &s;
     if (s.key == 0) {
+      if (!insert) return nullptr;
       if ((used_ + 1) * 2 > capacity_) return nullptr;  // cannot happen: sized from the walks
       s.key = key;
       s.resource = resource;
+      s.index = UINT32_MAX;
       ++used_;
       return &s;
     }
@@ -100,7 +103,10 @@ bool ResourceSites::Collect() {
     }
     s->bytes += static_cast<double>(v.end - v.start);
   }
-  if (m.views) UnmapMemory(m.views, views_bytes);
+  // Kept (sorted by origin) for ForEachObject.
+  views_ = m.views;
+  views_size_ = m.size;
+  views_bytes_ = views_bytes;
   return true;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include "format/dump_layout.h"
+#include "preload/fd_table.h"
+#include "preload/mapping_table.h"
 
 namespace leaktrace::preload {
 
@@ -15,6 +17,7 @@ struct ResourceSite {
   format::Resource resource;
   double count;  // live descriptors / live mappings (mmap calls with something still mapped)
   double bytes;  // live mapped bytes (0 for descriptors)
+  uint32_t index;  // its place in the dump's sites section, set by the dumper
 };
 
 class ResourceSites {
@@ -28,21 +31,48 @@ class ResourceSites {
   bool Collect();
 
   template <typename Fn>
-  void ForEach(Fn&& fn) const {
+  void ForEach(Fn&& fn) {  // fn(ResourceSite&): the dumper sets `index`
     for (size_t i = 0; i < capacity_; ++i)
       if (sites_[i].key != 0) fn(sites_[i]);
   }
+  // Every live object, for the dump's ages: fn(ResourceSite& site, int64_t
+  // birth_ns, double bytes) once per open descriptor (walked again now; one
+  // whose site Collect did not see is left out) and once per live mapping
+  // (per mmap call, as counted by Collect: bytes still mapped).
+  template <typename Fn>
+  void ForEachObject(Fn&& fn);
+
   uint64_t fds() const { return fds_; }
   uint64_t mappings() const { return mappings_; }
 
  private:
-  ResourceSite* Find(format::Resource resource, uint32_t stack_id, uint32_t label_id);
+  // With insert false: nullptr when there is no such site.
+  ResourceSite* Find(format::Resource resource, uint32_t stack_id, uint32_t label_id, bool insert = true);
   bool Reserve(size_t entries);
 
   ResourceSite* sites_ = nullptr;
   size_t capacity_ = 0;
   size_t used_ = 0;
   uint64_t fds_ = 0, mappings_ = 0;
+  // The mappings Collect copied, sorted by origin; kept for ForEachObject.
+  MappingView* views_ = nullptr;
+  size_t views_size_ = 0, views_bytes_ = 0;
 };
+
+template <typename Fn>
+void ResourceSites::ForEachObject(Fn&& fn) {
+  if (sites_ == nullptr) return;
+  ForEachFdWithBirth([&](int, uint32_t stack_id, uint32_t label_id, int64_t birth) {
+    if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label_id, false)) fn(*s, birth, 0.0);
+  });
+  for (size_t i = 0; i < views_size_;) {
+    const MappingView& first = views_[i];
+    double bytes = 0;
+    for (; i < views_size_ && views_[i].origin == first.origin; ++i)
+      bytes += static_cast<double>(views_[i].end - views_[i].start);
+    if (ResourceSite* s = Find(format::Resource::kMmap, first.stack_id, first.label_id, false))
+      fn(*s, first.birth_ns, bytes);
+  }
+}
 
 }  // namespace leaktrace::preload

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "format/dump_writer.h"
+#include "preload/age_table.h"
 #include "preload/arena.h"
 #include "preload/control_block.h"
 #include "preload/log.h"
@@ -37,12 +38,13 @@ struct SiteTotals {
   int64_t live_samples;
   uint8_t state;  // kUnused, kUsed (some site uses it), kWritten (its stack is in the dump)
   bool heap;      // some shard has heap totals for it
+  uint32_t site_index;  // its heap site's place in the sites section
 };
 constexpr uint8_t kUnused = 0, kUsed = 1, kWritten = 2;
 
-void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, const ResourceSites& resources) {
+void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t ages, const ResourceSites& resources) {
   w.BeginSection(format::SectionType::kHealth);
-  w.WriteHealth("tracker_mapped_bytes", g_tracker_bytes.load(std::memory_order_relaxed));
+  w.WriteHealth("tracker_mapped_bytes", g_tracker_bytes.load(std::memory_order_relaxed) + AgeTableBytes());
   w.WriteHealth("stacks", MaxStackId());
   w.WriteHealth("stack_table_slots", StackTableSlots());
   w.WriteHealth("stacks_written", stacks);
@@ -58,7 +60,33 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, const Res
   w.WriteHealth("live_mappings", resources.mappings());
   w.WriteHealth("resource_labels", LabelCount());
   w.WriteHealth("untracked_fds", FdRecordFailures());
+  w.WriteHealth("age_sample_interval", g_mode == Mode::kExact ? kExactAgeSampleInterval : g_config.sample_interval);
+  w.WriteHealth("age_records", ages);
+  w.WriteHealth("age_table_full", AgeTableFull());
   w.EndSection();
+}
+
+// One record per live object whose birth is known (docs/dump-format.md,
+// ages): aged heap blocks, open descriptors, live mappings. Objects born
+// after the snapshot's time, or whose site is not in the dump, are left out.
+uint64_t AddAges(format::DumpWriter& w, const SiteTotals* totals, uint32_t max_id, ResourceSites& resources,
+                 int64_t snapshot_ns) {
+  uint64_t written = 0;
+  w.BeginSection(format::SectionType::kAges);
+  ForEachAgedBlock([&](const AgedBlock& b) {
+    if (b.stack_id == 0 || b.stack_id > max_id || static_cast<int64_t>(b.birth_ns) > snapshot_ns) return;
+    const SiteTotals& t = totals[b.stack_id];
+    if (t.state != kWritten || !t.heap) return;
+    w.WriteAge(format::AgeRecord{t.site_index, static_cast<int64_t>(b.birth_ns), b.weight, b.size});
+    ++written;
+  });
+  resources.ForEachObject([&](const ResourceSite& site, int64_t birth_ns, double bytes) {
+    if (site.index == UINT32_MAX || birth_ns > snapshot_ns) return;
+    w.WriteAge(format::AgeRecord{site.index, birth_ns, 1.0, static_cast<uint64_t>(bytes)});
+    ++written;
+  });
+  w.EndSection();
+  return written;
 }
 
 // Builds the whole dump in `buffer`. Returns false when memory ran out.
@@ -144,12 +172,13 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     r.var_live_bytes = t.var_bytes > 0 ? t.var_bytes : 0;
     r.live_samples = t.live_samples > 0 ? static_cast<uint64_t>(t.live_samples) : 0;
     w.WriteSite(r);
-    ++sites_written;
+    totals[id].site_index = static_cast<uint32_t>(sites_written++);
   }
   // Descriptors and mappings: exact counts, never sampled.
-  resources.ForEach([&](const ResourceSite& site) {
+  resources.ForEach([&](ResourceSite& site) {
     const uint32_t id = static_cast<uint32_t>(site.key >> 32);
     if (id == 0 || id > max_id || totals[id].state != kWritten) return;
+    site.index = static_cast<uint32_t>(sites_written);
     format::SiteRecord r;
     r.resource = site.resource;
     r.stack_id = id;
@@ -163,8 +192,9 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     ++sites_written;
   });
   w.EndSection();
+  const uint64_t ages = AddAges(w, totals, max_id, resources, p.snapshot_monotonic_ns);
   UnmapMemory(totals, totals_bytes);
-  AddHealth(w, stacks_written, sites_written, resources);
+  AddHealth(w, stacks_written, sites_written, ages, resources);
   return w.Finish();
 }
 

@@ -1,0 +1,100 @@
+// The live heap blocks whose birth time is recorded ("aged" blocks), so a
+// dump can say how old each one is.
+//
+// Which blocks: in sampled mode every sampled block (the same samples the
+// site figures come from); in exact mode a Poisson sample of its own, drawn
+// with the sampled mode's countdown at kExactAgeSampleInterval (a table entry
+// for every block would cost every allocation a shared write). Each entry
+// carries its block's Horvitz-Thompson weight, so figures computed from the
+// ages are unbiased in both modes.
+//
+// One global table of fixed-size slots, lock-free. A slot's `state` is 0
+// (empty), 1 (being written) or the block's birth time (CLOCK_MONOTONIC ns,
+// always > 1). Insert: probe from a hash of the block's address for an empty
+// slot, CAS 0 -> 1, write the fields, publish the birth with a release
+// store; the caller keeps the slot number in the block's header. Remove:
+// store 0 into that slot (no probing, no tombstones: nothing ever looks a
+// block up by address). The dumper reads state, fields, state again, and
+// keeps the entry only when both reads agree: a slot freed and refilled in
+// between gets another birth time.
+//
+// Memory: the slots are one MAP_NORESERVE mapping made on first use; only
+// the first `limit` slots are probed, and the limit doubles when a probe
+// finds them crowded, so the memory touched follows the peak number of aged
+// blocks. A full table is counted (age_table_full) and the block goes on
+// unaged. A fork child keeps its copy: a slot some other thread was writing
+// at the fork stays "being written" and is lost, nothing worse.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+// Mean bytes between the aged blocks of exact mode.
+inline constexpr uint64_t kExactAgeSampleInterval = 16 * 1024;
+
+// Records a live block. Returns its slot + 1, or 0 when it could not be
+// recorded (table full or unmappable; counted). Lock-free; never allocates
+// through malloc; the calling thread must be busy or inside the heap paths.
+uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
+
+// Forgets the block recorded under `slot_plus_one` (a value Insert returned;
+// 0 is ignored). Lock-free, one store.
+void AgeTableRemove(uint32_t slot_plus_one);
+
+struct AgedBlock {
+  uint32_t stack_id;
+  uint64_t size;
+  double weight;
+  uint64_t birth_ns;
+};
+
+// Calls fn(const AgedBlock&) for every block recorded and not removed, as
+// seen at some moment of the walk. Any thread; never stops a writer.
+template <typename Fn>
+void ForEachAgedBlock(Fn&& fn);
+
+// Blocks that could not be recorded because the table was full.
+uint64_t AgeTableFull();
+// Bytes of the table that may have been touched (what it costs in memory).
+uint64_t AgeTableBytes();
+
+// ---- implementation details -------------------------------------------
+namespace age_table_detail {
+struct Slot {
+  std::atomic<uint64_t> state;  // 0 empty, 1 being written, else birth_ns
+  std::atomic<uint32_t> stack_id;
+  uint32_t reserved;
+  std::atomic<uint64_t> size;
+  std::atomic<double> weight;
+};
+static_assert(sizeof(Slot) == 32);
+inline constexpr uint32_t kCapacity = 1u << 20;
+static_assert(kCapacity < (1u << 24), "slot numbers must fit ExactHeader::age_slot");
+extern std::atomic<Slot*> g_slots;
+extern std::atomic<uint32_t> g_limit;  // slots in use: a power of two <= kCapacity
+}  // namespace age_table_detail
+
+template <typename Fn>
+void ForEachAgedBlock(Fn&& fn) {
+  using namespace age_table_detail;
+  Slot* slots = g_slots.load(std::memory_order_acquire);
+  if (slots == nullptr) return;
+  const uint32_t limit = g_limit.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < limit; ++i) {
+    Slot& s = slots[i];
+    const uint64_t state = s.state.load(std::memory_order_acquire);
+    if (state <= 1) continue;
+    AgedBlock b;
+    b.stack_id = s.stack_id.load(std::memory_order_relaxed);
+    b.size = s.size.load(std::memory_order_relaxed);
+    b.weight = s.weight.load(std::memory_order_relaxed);
+    b.birth_ns = state;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s.state.load(std::memory_order_relaxed) != state) continue;  // changed while read
+    fn(b);
+  }
+}
+
+}  // namespace leaktrace::preload
