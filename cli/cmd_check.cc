@@ -19,6 +19,7 @@ Action AddCheckCommand(CLI::App& app) {
     OutputOptions output;
     std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes;
     std::string suppressions;
+    std::string older_than;
     std::string before, after;
     bool trend = false;
     std::vector<std::string> more;  // --trend: the rest of the series
@@ -43,6 +44,9 @@ Action AddCheckCommand(CLI::App& app) {
                   "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "
                   "module matches a pattern is ignored")
       ->type_name("FILE");
+  AddOlderThanOption(*cmd, opts->older_than,
+                     "Judge only the objects live for at least DURATION at each snapshot (90s, 10m, 2h, 1d): fail "
+                     "when what is older than DURATION grew (not with --trend)");
   AddOutputOptions(*cmd, opts->output, {"text", "json", "junit"});
   cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
   cmd->add_option("AFTER", opts->after, "The later dump")->required();
@@ -65,15 +69,17 @@ Action AddCheckCommand(CLI::App& app) {
     if (!opts->suppressions.empty()) suppressions = reporter::Suppressions::Load(opts->suppressions);
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
+    const std::optional<double> older_than = ParseOlderThan(opts->older_than);
 
     if (opts->trend) {
+      if (older_than) throw UsageError("--older-than does not apply to --trend");
       std::vector<std::string> series = {opts->before, opts->after};
       series.insert(series.end(), opts->more.begin(), opts->more.end());
       return RunTrendCheck(series, t, suppressions, opts->output, render, grouping);
     }
     if (!opts->more.empty())
       throw UsageError("check takes two dumps, BEFORE and AFTER (add --trend to judge a series of snapshots)");
-    Loaded loaded = LoadDiff(opts->before, opts->after, grouping);
+    Loaded loaded = LoadDiff(opts->before, opts->after, grouping, older_than);
     const reporter::Report& diff = loaded.report;
     reporter::CheckResult result = reporter::Check(diff, t, suppressions);
     std::string out;

@@ -24,6 +24,7 @@ void Render(const Loaded& loaded, const OutputOptions& output, const reporter::R
 Action AddReportCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
+    std::string older_than;
     std::vector<std::string> dumps;
   };
   auto opts = std::make_shared<Options>();
@@ -32,11 +33,16 @@ Action AddReportCommand(CLI::App& app) {
       "Show what is live in one or more dumps, by call site, biggest first. Several dumps (e.g. the worker "
       "processes of one server) are merged into one report.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
+  AddOlderThanOption(*cmd, opts->older_than,
+                     "Count only objects live for at least DURATION at the snapshot (90s, 10m, 2h, 1d; a bare number "
+                     "is seconds): what is 'not freed after DURATION'. Exact-mode heap figures then become estimates "
+                     "(docs/cli.md)");
   cmd->add_option("DUMP", opts->dumps, "Dump files (<program>.<pid>.<seq>.dump)")->required();
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);  // reject bad options before slow work
     reporter::Grouping grouping = ToGrouping(opts->output);
-    Render(LoadReport(opts->dumps, grouping), opts->output, render);
+    const std::optional<double> older_than = ParseOlderThan(opts->older_than);
+    Render(LoadReport(opts->dumps, grouping, older_than), opts->output, render);
     return 0;
   };
 }
@@ -44,6 +50,7 @@ Action AddReportCommand(CLI::App& app) {
 Action AddDiffCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
+    std::string older_than;
     std::string before;
     std::string after;
   };
@@ -53,12 +60,16 @@ Action AddDiffCommand(CLI::App& app) {
       "Show what grew between two snapshots (AFTER minus BEFORE), by call site, biggest growth first. The two may "
       "come from one process or from two runs of the same build; sites that shrank are shown with negative growth.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
+  AddOlderThanOption(*cmd, opts->older_than,
+                     "Compare only the objects live for at least DURATION at each snapshot (90s, 10m, 2h, 1d): the "
+                     "growth of the long-lived population, which a leak feeds and a cache with turnover does not");
   cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
   cmd->add_option("AFTER", opts->after, "The later dump")->required();
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
-    Render(LoadDiff(opts->before, opts->after, grouping), opts->output, render);
+    const std::optional<double> older_than = ParseOlderThan(opts->older_than);
+    Render(LoadDiff(opts->before, opts->after, grouping, older_than), opts->output, render);
     return 0;
   };
 }

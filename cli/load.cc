@@ -8,6 +8,7 @@
 
 #include "cli/errors.h"
 #include "format/dump_reader.h"
+#include "reporter/age_filter.h"
 #include "reporter/diff.h"
 #include "reporter/merge.h"
 #include "reporter/symbolize.h"
@@ -33,10 +34,13 @@ format::Dump Read(const std::string& path) {
 
 // Symbolizes with one Symbolizer so modules shared by the dumps are opened once.
 std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
-                                      std::vector<symbolizer::ModuleWarning>& warnings) {
+                                      std::vector<symbolizer::ModuleWarning>& warnings,
+                                      std::optional<double> older_than) {
   std::vector<format::Dump> dumps;
   dumps.reserve(paths.size());
   for (const std::string& p : paths) dumps.push_back(Read(p));  // fail before slow work
+  if (older_than)
+    for (format::Dump& d : dumps) d = reporter::KeepOlderThan(d, *older_than);
 
   symbolizer::Symbolizer symbolizer;
   reporter::FrameSource source = reporter::MakeSymbolizerSource(symbolizer);
@@ -44,6 +48,7 @@ std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths, con
   for (const format::Dump& d : dumps) {
     reports.push_back(reporter::FromDump(d, source));
     reporter::Regroup(reports.back(), grouping);
+    reports.back().older_than_s = older_than.value_or(0);
   }
   warnings = symbolizer.TakeModuleWarnings();
   return reports;
@@ -59,9 +64,11 @@ std::string Programs(const reporter::Report& r) {
 
 void Warn(const std::string& message) { std::fprintf(stderr, "leaktrace: warning: %s\n", message.c_str()); }
 
-Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping) {
+Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
+                  std::optional<double> older_than) {
   Loaded loaded;
-  loaded.report = reporter::Merge(LoadAll(paths, grouping, loaded.module_warnings));
+  loaded.report = reporter::Merge(LoadAll(paths, grouping, loaded.module_warnings, older_than));
+  loaded.report.older_than_s = older_than.value_or(0);
   const reporter::Report& merged = loaded.report;
   std::set<std::string> programs;
   for (const reporter::DumpInfo& d : merged.dumps) programs.insert(d.program);
@@ -70,9 +77,11 @@ Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Groupin
   return loaded;
 }
 
-Loaded LoadDiff(const std::string& before_path, const std::string& after_path, const reporter::Grouping& grouping) {
+Loaded LoadDiff(const std::string& before_path, const std::string& after_path, const reporter::Grouping& grouping,
+                std::optional<double> older_than) {
   Loaded loaded;
-  std::vector<reporter::Report> both = LoadAll({before_path, after_path}, grouping, loaded.module_warnings);
+  std::vector<reporter::Report> both =
+      LoadAll({before_path, after_path}, grouping, loaded.module_warnings, older_than);
   const reporter::Report& before = both[0];
   const reporter::Report& after = both[1];
   const reporter::DumpInfo& b = before.dumps.at(0);

@@ -1,6 +1,7 @@
 // Reading and symbolizing dumps for the report-type commands.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,11 +20,17 @@ struct Loaded {
 // Reads every dump (format::DumpError on the first bad one), symbolizes them
 // with one symbolizer, folds sites per `grouping` and merges them into one
 // kLive report. Warns (stderr) when the dumps come from different programs.
-Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping);
+// With `older_than` (seconds), each dump first keeps only the objects at
+// least that old at its snapshot (reporter::KeepOlderThan; a dump without
+// ages is an error).
+Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
+                  std::optional<double> older_than = std::nullopt);
 
 // Loads BEFORE and AFTER and returns their diff. Warns (stderr) when they
-// come from different programs or look swapped.
-Loaded LoadDiff(const std::string& before, const std::string& after, const reporter::Grouping& grouping);
+// come from different programs or look swapped. `older_than` applies to
+// both: the diff of the two populations of objects at least that old.
+Loaded LoadDiff(const std::string& before, const std::string& after, const reporter::Grouping& grouping,
+                std::optional<double> older_than = std::nullopt);
 
 // Prints the module warnings that concern the sites shown, so a module no
 // shown frame is in stays quiet: an unreadable file or another build on disk,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/errors.h"
+#include "reporter/age_filter.h"
 #include "reporter/sizes.h"
 
 namespace leaktrace::cli {
@@ -40,6 +41,18 @@ void AddOutputOptions(CLI::App& cmd, OutputOptions& options, const std::vector<s
                  "Fold stacks on fewer frames: with --group-by stack, the innermost N frames; with --group-by "
                  "function, the user frame's function and N-1 callers")
       ->type_name("N");
+}
+
+void AddOlderThanOption(CLI::App& cmd, std::string& value, const char* help) {
+  cmd.add_option("--older-than", value, help)->type_name("DURATION");
+}
+
+std::optional<double> ParseOlderThan(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  std::optional<double> seconds = reporter::ParseDuration(value);
+  if (!seconds)
+    throw UsageError("--older-than: '" + value + "' is not a duration (expected e.g. 90, 90s, 10m, 2h, 1d)");
+  return seconds;
 }
 
 double ParseSizeOption(const std::string& option, const std::string& value) {

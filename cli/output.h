@@ -35,6 +35,12 @@ reporter::RenderOptions ToRenderOptions(const OutputOptions& options);
 // --group-by / --depth; UsageError on --depth 0.
 reporter::Grouping ToGrouping(const OutputOptions& options);
 
+// --older-than DURATION (report, diff, check): only objects live for at
+// least DURATION at their snapshot count (reporter/age_filter.h).
+void AddOlderThanOption(CLI::App& cmd, std::string& value, const char* help);
+// Its value in seconds; nullopt when not given; UsageError when malformed.
+std::optional<double> ParseOlderThan(const std::string& value);
+
 // Parses a size option value ("4k", "2m", "1g"); UsageError naming `option`.
 double ParseSizeOption(const std::string& option, const std::string& value);
 

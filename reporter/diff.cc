@@ -20,6 +20,7 @@ Report Diff(const Report& before, const Report& after) {
   out.baseline = before.dumps;
   out.dumps = after.dumps;
   out.exact = before.exact && after.exact;
+  out.older_than_s = after.older_than_s;
 
   std::unordered_map<std::string_view, const Site*> old_sites;
   old_sites.reserve(before.sites.size());
@@ -52,6 +53,7 @@ Report Diff(const Report& before, const Report& after) {
     Site gone = b;
     gone.bytes = -b.bytes;
     gone.count = -b.count;
+    gone.oldest_age_s = -1;  // nothing of it is live in AFTER
     keep(std::move(gone));
   }
   SortSites(out.sites);

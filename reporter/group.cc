@@ -1,5 +1,6 @@
 #include "reporter/group.h"
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
@@ -110,6 +111,7 @@ std::vector<Site> Regroup(std::vector<Site> sites, const Grouping& grouping) {
     into.var_bytes += s.var_bytes;
     into.var_count += s.var_count;
     into.truncated = into.truncated || s.truncated;
+    into.oldest_age_s = std::max(into.oldest_age_s, s.oldest_age_s);
     for (size_t i = 0; i < into.frames.size() && i < s.frames.size(); ++i) {
       Frame& f = into.frames[i];
       if (f.line != s.frames[i].line || f.file != s.frames[i].file) {

@@ -1,5 +1,6 @@
 #include "reporter/merge.h"
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
@@ -23,6 +24,7 @@ std::vector<Site> CombineSites(std::vector<Site> sites) {
     into.var_bytes += s.var_bytes;
     into.var_count += s.var_count;
     into.truncated = into.truncated || s.truncated;
+    into.oldest_age_s = std::max(into.oldest_age_s, s.oldest_age_s);
   }
   SortSites(out);
   return out;

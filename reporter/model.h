@@ -48,6 +48,10 @@ struct Site {
   double var_count = 0;
   bool truncated = false;  // the recorded stack hit the depth cap
   std::string key;         // identity across dumps and runs; see SiteKey
+  // Age in seconds, at its snapshot, of the oldest live object of the site
+  // whose birth the dump records (for sampled heap: the oldest sample);
+  // -1 when none is. Sites added up keep the largest.
+  double oldest_age_s = -1;
 };
 
 // The identity of a site: resource, label, and each frame as
@@ -83,6 +87,7 @@ struct Report {
   std::vector<DumpInfo> baseline;  // kGrowth only: the BEFORE dumps
   std::vector<Site> sites;         // sorted with SortSites
   bool exact = true;               // every input was an exact (unsampled) dump
+  double older_than_s = 0;         // > 0: only objects at least this old count (--older-than)
 };
 
 struct Totals {

@@ -76,6 +76,7 @@ json SiteJson(const Report& report, const Site& s) {
     j["stderr_count"] = std::sqrt(std::max(0.0, s.var_count));
   }
   if (s.truncated) j["truncated"] = true;
+  if (s.oldest_age_s >= 0) j["oldest_age_s"] = s.oldest_age_s;
   return j;
 }
 
@@ -86,6 +87,7 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
   bool growth = report.kind == ReportKind::kGrowth;
   doc["kind"] = growth ? "diff" : "report";
   doc["exact"] = report.exact;
+  if (report.older_than_s > 0) doc["older_than_s"] = report.older_than_s;
 
   json dumps = json::array();
   for (const DumpInfo& d : report.baseline) dumps.push_back(DumpJson(d, "before"));
@@ -132,6 +134,7 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   doc["kind"] = "check";
   doc["passed"] = result.passed;
   doc["exact"] = diff.exact;
+  if (diff.older_than_s > 0) doc["older_than_s"] = diff.older_than_s;
   json dumps = json::array();
   for (const DumpInfo& d : diff.baseline) dumps.push_back(DumpJson(d, "before"));
   for (const DumpInfo& d : diff.dumps) dumps.push_back(DumpJson(d, "after"));

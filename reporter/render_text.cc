@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "reporter/age_filter.h"
 #include "reporter/render.h"
 #include "reporter/sizes.h"
 
@@ -125,7 +126,8 @@ std::string Header(const Report& report) {
                          LocalTime(last->snapshot_realtime_ns, !SameDay(first->snapshot_realtime_ns, last->snapshot_realtime_ns)),
                          SamplingNote(report));
     }
-    out += "live: " + Summary(report) + "\n";
+    out += (report.older_than_s > 0 ? "live, older than " + FormatDuration(report.older_than_s) + ": " : "live: ") +
+           Summary(report) + "\n";
     return out;
   }
   // Growth: name both snapshots, then one line with growth, times, interval.
@@ -135,8 +137,10 @@ std::string Header(const Report& report) {
   int64_t t0 = 0, t1 = 0;
   for (const DumpInfo& d : report.baseline) t0 = std::max(t0, d.snapshot_realtime_ns);
   for (const DumpInfo& d : report.dumps) t1 = std::max(t1, d.snapshot_realtime_ns);
-  out += fmt::format("growth over {} ({} -> {}): {}\n", Seconds(IntervalSeconds(report)), LocalTime(t0, true),
-                     LocalTime(t1, !SameDay(t0, t1)), Summary(report));
+  out += fmt::format("growth over {} ({} -> {}){}: {}\n", Seconds(IntervalSeconds(report)), LocalTime(t0, true),
+                     LocalTime(t1, !SameDay(t0, t1)),
+                     report.older_than_s > 0 ? ", objects older than " + FormatDuration(report.older_than_s) : "",
+                     Summary(report));
   return out;
 }
 
@@ -164,6 +168,7 @@ void RenderSite(std::string& out, const Report& report, const Site& s, size_t ra
     double sign = s.resource == Resource::kFd ? s.count : s.bytes;
     figure = paint(figure, sign > 0 ? kRed : kGreen);
   }
+  if (s.oldest_age_s >= 0) figure += ", oldest " + FormatDuration(s.oldest_age_s);
   std::string head = fmt::format("#{} {} ", rank, format::ResourceName(s.resource));
   out += paint(head, kBold) + figure;
   if (!s.label.empty()) out += "  " + paint("[" + s.label + "]", kDim);

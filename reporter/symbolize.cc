@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "reporter/age_filter.h"
 #include "reporter/merge.h"
 
 namespace leaktrace::reporter {
@@ -21,6 +22,7 @@ Report FromDump(const format::Dump& dump, const FrameSource& source) {
 
   std::vector<Site> sites;
   sites.reserve(dump.sites.size());
+  const std::vector<double> oldest = OldestAges(dump);  // indexed like dump.sites, as `sites` fills
   for (const format::Site& raw : dump.sites) {
     Site site;
     site.resource = raw.resource;
@@ -29,6 +31,7 @@ Report FromDump(const format::Dump& dump, const FrameSource& source) {
     site.count = raw.live_count;
     site.var_bytes = raw.var_live_bytes;
     site.var_count = raw.var_live_count;
+    site.oldest_age_s = oldest[sites.size()];
     if (const format::Stack* stack = dump.FindStack(raw.stack_id)) {
       site.truncated = stack->truncated();
       for (uint64_t pc : stack->pcs)
