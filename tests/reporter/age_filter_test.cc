@@ -1,0 +1,148 @@
+// --older-than on dumps built in memory: which objects count, with what
+// weights and variances; exact dumps become estimates; 0 keeps everything;
+// a dump without ages is refused; durations parse strictly.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "format/dump_reader.h"
+#include "reporter/age_filter.h"
+#include "reporter/symbolize.h"
+
+namespace leaktrace::reporter {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+// Snapshot at t = 100 s. Site 0: sampled heap, site 1: fd, site 2: mmap,
+// site 3: heap with nothing old.
+format::Dump AgedDump(bool exact) {
+  format::Dump d;
+  d.path = "aged.dump";
+  d.version = 1;
+  d.process.flags = exact ? format::kProcessExactMode : 0;
+  d.process.sample_interval = exact ? 1 : 65536;
+  d.process.snapshot_monotonic_ns = 100 * kSecond;
+  d.stacks = {{1, 0, {0x10}}, {2, 0, {0x20}}, {3, 0, {0x30}}, {4, 0, {0x40}}};
+  auto site = [](format::Resource r, uint32_t stack, double count, double bytes) {
+    format::Site s;
+    s.resource = r;
+    s.stack_id = stack;
+    s.live_count = count;
+    s.live_bytes = bytes;
+    return s;
+  };
+  d.sites = {site(format::Resource::kHeap, 1, 30, 30 * 1024), site(format::Resource::kFd, 2, 3, 0),
+             site(format::Resource::kMmap, 3, 2, 3 * 4096), site(format::Resource::kHeap, 4, 10, 100)};
+  d.health = {{"age_sample_interval", 16384}};
+  d.has_ages = true;
+  d.ages = {
+      {0, 10 * kSecond, 10, 1024},  // 90 s old
+      {0, 50 * kSecond, 4, 1024},   // 50 s old
+      {0, 99 * kSecond, 16, 1024},  // 1 s old
+      {1, 20 * kSecond, 1, 0},      // 80 s
+      {1, 30 * kSecond, 1, 0},      // 70 s
+      {1, 95 * kSecond, 1, 0},      // 5 s
+      {2, 1 * kSecond, 1, 8192},    // 99 s
+      {2, 98 * kSecond, 1, 4096},   // 2 s
+      {3, 99 * kSecond, 2, 50},     // 1 s
+  };
+  return d;
+}
+
+TEST(AgeFilter, KeepsOnlyObjectsOldEnoughWithTheirWeights) {
+  const format::Dump out = KeepOlderThan(AgedDump(false), 60);
+  ASSERT_EQ(out.sites.size(), 3u);  // the heap site with nothing old is gone
+  const format::Site& heap = out.sites[0];
+  EXPECT_EQ(heap.stack_id, 1u);
+  EXPECT_DOUBLE_EQ(heap.live_count, 10);
+  EXPECT_DOUBLE_EQ(heap.live_bytes, 10 * 1024);
+  EXPECT_DOUBLE_EQ(heap.var_live_count, 10 * 9);
+  EXPECT_DOUBLE_EQ(heap.var_live_bytes, 10 * 9 * 1024.0 * 1024.0);
+  EXPECT_EQ(heap.live_samples, 1u);
+  const format::Site& fd = out.sites[1];
+  EXPECT_EQ(fd.resource, format::Resource::kFd);
+  EXPECT_DOUBLE_EQ(fd.live_count, 2);
+  EXPECT_DOUBLE_EQ(fd.var_live_count, 0);
+  const format::Site& mmap = out.sites[2];
+  EXPECT_DOUBLE_EQ(mmap.live_count, 1);
+  EXPECT_DOUBLE_EQ(mmap.live_bytes, 8192);
+  // The kept records point at the kept sites.
+  ASSERT_EQ(out.ages.size(), 4u);
+  for (const format::Age& a : out.ages) EXPECT_LT(a.site, out.sites.size());
+  EXPECT_FALSE(out.process.exact());
+  EXPECT_EQ(out.process.sample_interval, 65536u);
+}
+
+TEST(AgeFilter, TheBoundaryIsInclusive) {
+  const format::Dump out = KeepOlderThan(AgedDump(false), 50);
+  EXPECT_DOUBLE_EQ(out.sites[0].live_count, 14);  // 90 s and exactly 50 s
+}
+
+TEST(AgeFilter, ZeroKeepsTheDumpAsItIs) {
+  const format::Dump in = AgedDump(true);
+  const format::Dump out = KeepOlderThan(in, 0);
+  ASSERT_EQ(out.sites.size(), in.sites.size());
+  EXPECT_DOUBLE_EQ(out.sites[0].live_count, 30);
+  EXPECT_DOUBLE_EQ(out.sites[3].live_count, 10);
+  EXPECT_TRUE(out.process.exact());
+}
+
+TEST(AgeFilter, ExactDumpsBecomeEstimatesAtTheAgeSampleInterval) {
+  const format::Dump out = KeepOlderThan(AgedDump(true), 60);
+  EXPECT_FALSE(out.process.exact());
+  EXPECT_EQ(out.process.sample_interval, 16384u);
+  EXPECT_GT(out.sites[0].var_live_count, 0);
+  EXPECT_DOUBLE_EQ(out.sites[1].live_count, 2);  // descriptors stay exact
+}
+
+TEST(AgeFilter, ADumpWithoutAgesIsRefusedNamingTheFile) {
+  format::Dump d = AgedDump(false);
+  d.has_ages = false;
+  d.ages.clear();
+  try {
+    KeepOlderThan(d, 0);
+    FAIL() << "accepted";
+  } catch (const format::DumpError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("aged.dump: no ages section", 0), 0u) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos);
+  }
+}
+
+TEST(AgeFilter, OldestAgePerSiteReachesTheReport) {
+  const std::vector<double> oldest = OldestAges(AgedDump(false));
+  ASSERT_EQ(oldest.size(), 4u);
+  EXPECT_DOUBLE_EQ(oldest[0], 90);
+  EXPECT_DOUBLE_EQ(oldest[1], 80);
+  EXPECT_DOUBLE_EQ(oldest[2], 99);
+  EXPECT_DOUBLE_EQ(oldest[3], 1);
+
+  FrameSource source = [](const format::Dump&, uint64_t pc) {
+    Frame f;
+    f.function = "f" + std::to_string(pc);
+    return std::vector<Frame>{f};
+  };
+  const Report r = FromDump(KeepOlderThan(AgedDump(false), 60), source);
+  ASSERT_EQ(r.sites.size(), 3u);
+  for (const Site& s : r.sites) {
+    if (s.resource == format::Resource::kFd) EXPECT_DOUBLE_EQ(s.oldest_age_s, 80);
+    if (s.resource == format::Resource::kMmap) EXPECT_DOUBLE_EQ(s.oldest_age_s, 99);
+    if (s.resource == format::Resource::kHeap) EXPECT_DOUBLE_EQ(s.oldest_age_s, 90);
+  }
+}
+
+TEST(AgeFilter, DurationsParseStrictly) {
+  EXPECT_EQ(ParseDuration("90"), 90);
+  EXPECT_EQ(ParseDuration("90s"), 90);
+  EXPECT_EQ(ParseDuration("1.5m"), 90);
+  EXPECT_EQ(ParseDuration("10m"), 600);
+  EXPECT_EQ(ParseDuration("2h"), 7200);
+  EXPECT_EQ(ParseDuration("1d"), 86400);
+  EXPECT_EQ(ParseDuration("0"), 0);
+  for (const char* bad : {"", "-1", "+5", " 5", "5 s", "5x", "m", "1e3", "inf", "nan", "0x10", "5ms", "5S"})
+    EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
