@@ -1,6 +1,7 @@
 // leaktrace run [-o DIR] [--sample N] [--interval S] -- CMD ARGS...
 // Runs CMD with the library preloaded, passes on SIGINT/SIGTERM/SIGHUP, exits
-// with CMD's status and lists the dumps it wrote.
+// with CMD's status and lists the dumps it wrote; with --interval, also the
+// trend of each process's series (run_trend.h).
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "cli/dump_files.h"
 #include "cli/errors.h"
 #include "cli/library_path.h"
+#include "cli/run_trend.h"
 #include "reporter/sizes.h"
 
 extern char** environ;
@@ -69,7 +71,8 @@ Action AddRunCommand(CLI::App& app) {
       "Usage: leaktrace run [OPTIONS] -- CMD [ARGS...]\n"
       "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP and "
       "SIGQUIT. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
-      "stderr. The library is $LEAKTRACE_LIBRARY, else the one from the build tree, else "
+      "stderr. With --interval S (S > 0), after CMD exits it also prints on stderr the trend (as 'leaktrace trend' "
+      "shows it) of every process that wrote three or more snapshots, or one line saying none did. The library is $LEAKTRACE_LIBRARY, else the one from the build tree, else "
       "<bindir>/../lib/leaktrace/libleaktrace.so.");
   cmd->add_option("-o,--output-dir", opts->dir,
                   "Directory for dumps, created if missing (default: $LEAKTRACE_DIR, else the current directory)")
@@ -78,7 +81,9 @@ Action AddRunCommand(CLI::App& app) {
                   "Mean bytes between heap samples (suffixes k, m, g); 1 records every allocation exactly "
                   "(default: the library's, 512k)")
       ->type_name("N");
-  cmd->add_option("--interval", opts->interval, "Seconds between automatic snapshots; 0 disables (default: 0)")
+  cmd->add_option("--interval", opts->interval,
+                  "Seconds between automatic snapshots; 0 disables (default: 0). When S > 0, the trend of the series "
+                  "is printed on stderr after CMD exits")
       ->type_name("S");
   // After "--" everything is CMD's, options included (CLI11 stops there).
   cmd->add_option("CMD", opts->command, "The program and its arguments, after --")->required();
@@ -110,12 +115,14 @@ Action AddRunCommand(CLI::App& app) {
         throw UsageError(fmt::format("--sample: '{}' is not a size (expected e.g. 1, 64k, 512k, 1m)", opts->sample));
       overrides.emplace_back("LEAKTRACE_SAMPLE", std::to_string(*sample));
     }
+    unsigned long interval = 0;
     if (!opts->interval.empty()) {
       // The library takes whole seconds.
       const std::string& s = opts->interval;
       if (s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
         throw UsageError(fmt::format("--interval: '{}' is not a whole number of seconds", s));
-      overrides.emplace_back("LEAKTRACE_INTERVAL", std::to_string(std::stoul(s)));
+      interval = std::stoul(s);
+      overrides.emplace_back("LEAKTRACE_INTERVAL", std::to_string(interval));
     }
 
     std::vector<std::string> env = BuildEnvironment(overrides);
@@ -165,13 +172,16 @@ Action AddRunCommand(CLI::App& app) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
 
     // Everything written during the run (the child's and its forked children's).
-    int listed = 0;
-    for (const DumpFile& f : ListDumps(dir_str))
+    std::vector<DumpFile> written;
+    for (DumpFile& f : ListDumps(dir_str))
       if (auto it = existing.find(f.path); it == existing.end() || it->second != f.mtime_ns) {
         std::fprintf(stderr, "leaktrace: dump %s\n", f.path.c_str());
-        ++listed;
+        written.push_back(std::move(f));
       }
-    if (listed == 0) std::fprintf(stderr, "leaktrace: no dumps were written to %s\n", dir_str.c_str());
+    if (written.empty()) std::fprintf(stderr, "leaktrace: no dumps were written to %s\n", dir_str.c_str());
+    // A series was asked for: judge it. On stderr, like the list above, so the
+    // program's stdout stays its own; the exit status stays the program's.
+    if (interval > 0) PrintRunTrends(written, child);
     return code;
   };
 }

@@ -1,0 +1,84 @@
+#include "cli/run_trend.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "cli/load.h"
+#include "cli/load_series.h"
+#include "cli/output.h"
+#include "reporter/render.h"
+#include "reporter/render_trend.h"
+
+namespace leaktrace::cli {
+
+namespace {
+
+// One process of the run: a pid under one program name (an exec'd program
+// writes under its new name, and its series starts afresh).
+struct Process {
+  std::string program;
+  uint32_t pid = 0;
+  std::vector<std::string> paths;  // in seq order (ListDumps sorts by seq)
+};
+
+void PrintTrend(const Process& p) {
+  OutputOptions defaults;  // text, the default --top of `leaktrace trend`
+  reporter::RenderOptions render = ToRenderOptions(defaults);
+  render.color = reporter::ShouldColor(STDERR_FILENO);
+  try {
+    LoadedTrend loaded = LoadTrend(p.paths, ToGrouping(defaults));
+    const std::string text = reporter::RenderTrendText(loaded.trend, render);
+    std::fprintf(stderr, "\nleaktrace: trend of %s (pid %u) over %zu snapshots\n%s", p.program.c_str(), p.pid,
+                 p.paths.size(), text.c_str());
+    reporter::Report growth = reporter::SeriesGrowth(loaded.trend);
+    WarnAboutModules(loaded.module_warnings, reporter::SelectSites(growth, render, nullptr));
+  } catch (const std::exception& e) {
+    // CliError, DumpError (a damaged dump), bad_alloc: the run itself went fine.
+    Warn(fmt::format("no trend for {} (pid {}): {}", p.program, p.pid, e.what()));
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+void PrintRunTrends(const std::vector<DumpFile>& dumps, pid_t started) {
+  std::map<std::tuple<bool, uint32_t, std::string>, Process> processes;  // the started program sorts first
+  for (const DumpFile& f : dumps) {
+    const bool other = f.name.pid != static_cast<uint32_t>(started);
+    Process& p = processes[{other, f.name.pid, f.name.program}];
+    p.program = f.name.program;
+    p.pid = f.name.pid;
+    p.paths.push_back(f.path);
+  }
+
+  size_t with_trend = 0, without = 0;
+  const Process* most = nullptr;
+  for (const auto& [key, p] : processes) {
+    if (p.paths.size() >= 3) {
+      PrintTrend(p);
+      ++with_trend;
+    } else {
+      ++without;
+      if (!most || p.paths.size() > most->paths.size()) most = &p;
+    }
+  }
+  if (with_trend == 0) {
+    if (most)  // else `run` has already said that no dump was written
+      std::fprintf(stderr,
+                   "leaktrace: no trend: a trend needs 3 or more snapshots of one process, and %s (pid %u) wrote "
+                   "%zu; run longer or with a shorter --interval\n",
+                   most->program.c_str(), most->pid, most->paths.size());
+  } else if (without > 0) {
+    std::fprintf(stderr, "leaktrace: no trend for %zu other process(es) with fewer than 3 snapshots\n", without);
+  }
+}
+
+}  // namespace leaktrace::cli
