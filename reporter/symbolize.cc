@@ -4,6 +4,7 @@
 
 #include "reporter/age_filter.h"
 #include "reporter/merge.h"
+#include "reporter/progress.h"
 
 namespace leaktrace::reporter {
 
@@ -23,7 +24,11 @@ Report FromDump(const format::Dump& dump, const FrameSource& source) {
   std::vector<Site> sites;
   sites.reserve(dump.sites.size());
   const std::vector<double> oldest = OldestAges(dump);  // indexed like dump.sites, as `sites` fills
+  // Symbolizing a large dump can take a while; say how far it got (only on
+  // a terminal, only once it has taken a while; see progress.h).
+  ProgressLine progress("symbolizing", "stacks", dump.sites.size());
   for (const format::Site& raw : dump.sites) {
+    progress.Update(sites.size());
     Site site;
     site.resource = raw.resource;
     site.label = raw.label;

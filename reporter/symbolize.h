@@ -18,6 +18,8 @@ using FrameSource = std::function<std::vector<Frame>(const format::Dump& dump, u
 // One report (kind kLive) for one dump: every site symbolized, leaktrace's own
 // frames dropped, and sites whose stacks symbolize identically added up.
 // A site whose stack id is missing from the dump keeps an empty stack.
+// Shows a progress line on stderr when that is a terminal and the work takes
+// a while (progress.h).
 Report FromDump(const format::Dump& dump, const FrameSource& source);
 
 // True for frames that belong to leaktrace itself (module libleaktrace*).
