@@ -1,0 +1,160 @@
+// Ages, end to end: a real program leaks a batch of heap blocks, descriptors
+// and mappings, waits two seconds, leaks a second batch from the same call
+// sites; `leaktrace report/diff/check --older-than 1s` on real snapshots
+// must see the first batch only: exactly for descriptors and mappings,
+// within the stated standard errors for the heap.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+constexpr double kBlocks = 2000, kBlockSize = 4096, kFds = 5, kMaps = 3, kMapSize = 65536;
+
+struct Snapshots {
+  std::string first, second;
+  int exit_code = -1;
+};
+
+Snapshots RunAging(const TempDir& dir, const std::string& sample) {
+  Snapshots s;
+  TrackedProgram p({ProgramPath("aging")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+  p.ExpectCheckpoint("first");
+  s.first = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("second");
+  s.second = p.Snapshot();
+  p.Continue();
+  s.exit_code = p.Wait();
+  return s;
+}
+
+nlohmann::json Json(const std::vector<std::string>& args, int expected_exit = 0) {
+  const CommandResult r = Leaktrace(args);
+  EXPECT_EQ(r.exit_code, expected_exit) << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << e.what() << "\n" << r.out;
+    return nlohmann::json::object();
+  }
+}
+
+// The one site of `resource` whose innermost program frame is `function`.
+nlohmann::json SiteAt(const nlohmann::json& doc, const std::string& function, const std::string& resource) {
+  nlohmann::json found;
+  for (const auto& site : doc["sites"]) {
+    if (site.value("resource", "") != resource) continue;
+    for (const auto& frame : site["frames"]) {
+      const std::string module = frame.value("module", "");
+      if (module.size() < 5 || module.compare(module.size() - 5, 5, "aging") != 0) continue;
+      if (frame.value("function", "") == function) {
+        EXPECT_TRUE(found.is_null()) << "two " << resource << " sites at " << function;
+        found = site;
+      }
+      break;
+    }
+  }
+  return found;
+}
+
+double Count(const nlohmann::json& site) { return site.is_null() ? 0 : site["count"].get<double>(); }
+double Bytes(const nlohmann::json& site) { return site.is_null() ? 0 : site["bytes"].get<double>(); }
+
+// Descriptors and mappings: exact in every mode.
+void ExpectExactResources(const nlohmann::json& all, const nlohmann::json& old) {
+  EXPECT_EQ(Count(SiteAt(all, "leak_fds", "fd")), 2 * kFds);
+  EXPECT_EQ(Count(SiteAt(old, "leak_fds", "fd")), kFds);
+  EXPECT_EQ(Count(SiteAt(all, "dup_one", "fd")), 1);
+  EXPECT_TRUE(SiteAt(old, "dup_one", "fd").is_null()) << "a dup is a new descriptor";
+  // The first mapping grew by mremap after the pause: still old, bigger.
+  EXPECT_EQ(Count(SiteAt(all, "leak_maps", "mmap")), 2 * kMaps);
+  EXPECT_EQ(Bytes(SiteAt(all, "leak_maps", "mmap")), (2 * kMaps + 1) * kMapSize);
+  EXPECT_EQ(Count(SiteAt(old, "leak_maps", "mmap")), kMaps);
+  EXPECT_EQ(Bytes(SiteAt(old, "leak_maps", "mmap")), (kMaps + 1) * kMapSize);
+  // The oldest descriptor was opened before the two-second pause.
+  const double oldest = SiteAt(all, "leak_fds", "fd").value("oldest_age_s", -1.0);
+  EXPECT_GE(oldest, 1.9);
+  EXPECT_LT(oldest, 60);
+  EXPECT_EQ(old.value("older_than_s", 0.0), 1.0);
+}
+
+// The heap estimate of the first batch, within 4 standard errors.
+void ExpectFirstHeapBatch(const nlohmann::json& old) {
+  const nlohmann::json heap = SiteAt(old, "leak_heap", "heap");
+  ASSERT_FALSE(heap.is_null());
+  const double count = heap["count"].get<double>(), se = heap["stderr_count"].get<double>();
+  const double bytes = heap["bytes"].get<double>(), se_bytes = heap["stderr_bytes"].get<double>();
+  EXPECT_GT(se, 0);
+  EXPECT_LT(se, 0.25 * kBlocks) << "too few aged samples to say anything";
+  EXPECT_NEAR(count, kBlocks, 4 * se) << "older than 1 s: ~" << count << " ± " << se;
+  EXPECT_NEAR(bytes, kBlocks * kBlockSize, 4 * se_bytes);
+}
+
+TEST(Ages, SampledModeReportsOnlyTheFirstBatchAsOld) {
+  TempDir dir;
+  const Snapshots s = RunAging(dir, "64k");
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json all = Json({"report", "--format", "json", s.second});
+  const nlohmann::json old = Json({"report", "--format", "json", "--older-than", "1s", s.second});
+  ExpectExactResources(all, old);
+  ExpectFirstHeapBatch(old);
+  // Sampled heap: the plain figure holds both batches (4000 ± noise) and the
+  // old one is a part of the same samples.
+  EXPECT_LT(Count(SiteAt(old, "leak_heap", "heap")), Count(SiteAt(all, "leak_heap", "heap")));
+
+  // --older-than 0 is the plain report.
+  const nlohmann::json zero = Json({"report", "--format", "json", "--older-than", "0", s.second});
+  EXPECT_EQ(zero["sites"], all["sites"]);
+  EXPECT_EQ(zero["summary"], all["summary"]);
+}
+
+TEST(Ages, ExactModeKeepsExactCountsAndEstimatesTheOldHeap) {
+  TempDir dir;
+  const Snapshots s = RunAging(dir, "1");
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json all = Json({"report", "--format", "json", s.second});
+  const nlohmann::json old = Json({"report", "--format", "json", "--older-than", "1s", s.second});
+  EXPECT_TRUE(all["exact"].get<bool>());
+  EXPECT_FALSE(old["exact"].get<bool>()) << "old heap figures of an exact dump are estimates";
+  EXPECT_EQ(Count(SiteAt(all, "leak_heap", "heap")), 2 * kBlocks);
+  ExpectExactResources(all, old);
+  ExpectFirstHeapBatch(old);
+  const nlohmann::json zero = Json({"report", "--format", "json", "--older-than", "0", s.second});
+  EXPECT_EQ(zero["sites"], all["sites"]);
+}
+
+TEST(Ages, DiffAndCheckJudgeTheOldPopulation) {
+  TempDir dir;
+  const Snapshots s = RunAging(dir, "64k");
+  ASSERT_EQ(s.exit_code, 0);
+  // At the first snapshot the first batch was brand new; at the second it
+  // is two seconds old: the old population grew by exactly one batch.
+  const nlohmann::json diff = Json({"diff", "--format", "json", "--older-than", "1s", s.first, s.second});
+  EXPECT_EQ(Count(SiteAt(diff, "leak_fds", "fd")), kFds);
+  EXPECT_EQ(Count(SiteAt(diff, "leak_maps", "mmap")), kMaps);
+  EXPECT_TRUE(SiteAt(diff, "dup_one", "fd").is_null());
+  ExpectFirstHeapBatch(diff);
+
+  const CommandResult tight =
+      Leaktrace({"check", "--older-than", "1s", "--max-fds", std::to_string(int(kFds) - 1), s.first, s.second});
+  EXPECT_EQ(tight.exit_code, 1) << tight.out << tight.err;
+  const CommandResult loose =
+      Leaktrace({"check", "--older-than", "1s", "--max-fds", std::to_string(int(kFds)), s.first, s.second});
+  EXPECT_EQ(loose.exit_code, 0) << loose.out << loose.err;
+  // Without the filter the dup'ed descriptor is growth too.
+  const CommandResult plain = Leaktrace({"check", "--max-fds", std::to_string(int(kFds)), s.first, s.second});
+  EXPECT_EQ(plain.exit_code, 1) << plain.out;
+
+  const CommandResult bad = Leaktrace({"report", "--older-than", "soon", s.second});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--older-than: 'soon' is not a duration"), std::string::npos) << bad.err;
+  const CommandResult trend = Leaktrace({"check", "--trend", "--older-than", "1s", s.first, s.second, s.second});
+  EXPECT_EQ(trend.exit_code, 2) << trend.err;
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
