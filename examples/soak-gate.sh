@@ -10,7 +10,9 @@
 #   --leak             start examples/soak_service with its leak switched on
 #   --rounds N         load rounds, one snapshot after each (default 5; the
 #                      series has N+1 snapshots: one more before the load)
-#   --requests N       requests per round (default 1000)
+#   --requests N       requests per round (default 1000), over keys 0..999:
+#                      with fewer, the service's warm-up (one route per key)
+#                      lasts several rounds and is, rightly, judged a leak
 #   --round-seconds S  wall time per round, whole seconds (default 1): equal
 #                      rounds keep the snapshots evenly spaced in time
 #   --sample N         leaktrace's --sample (default 1: exact, so a small
