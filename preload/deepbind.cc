@@ -4,9 +4,11 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "preload/fork_gate.h"
+#include "preload/got_rewrite.h"
 #include "preload/log.h"
+#include "preload/native_api.h"
 #include "preload/real_functions.h"
 #include "preload/thread_state.h"
 #include "preload/tracker.h"
@@ -51,76 +53,34 @@ bool MustNotPatch(const link_map* lm, const void* allocator_base) {
          info.dli_fbase == allocator_base;
 }
 
-uintptr_t Absolute(const link_map* lm, ElfW(Addr) ptr) {
-  // glibc relocates these entries of the dynamic section in place on most
-  // targets; where it does not, they are still link-time addresses.
-  return ptr < lm->l_addr ? lm->l_addr + ptr : ptr;
-}
-
-void WriteSlot(uintptr_t slot, void* target) {
-  const uintptr_t page = slot & ~uintptr_t{4095};
-  // The slot may be in RELRO (read-only after relocation): open it briefly.
-  mprotect(reinterpret_cast<void*>(page), 4096, PROT_READ | PROT_WRITE);
-  *reinterpret_cast<void**>(slot) = target;
-}
-
-struct RelroRange {
-  uintptr_t begin = 0, end = 0;
+struct FindModule {
+  uintptr_t base;
+  LoadedModule module;
+  bool found = false;
 };
 
-int FindRelro(dl_phdr_info* info, size_t, void* data) {
-  auto* want = static_cast<std::pair<uintptr_t, RelroRange>*>(data);
-  if (info->dlpi_addr != want->first) return 0;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    if (info->dlpi_phdr[i].p_type != PT_GNU_RELRO) continue;
-    want->second.begin = (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr) & ~uintptr_t{4095};
-    want->second.end = (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr + info->dlpi_phdr[i].p_memsz + 4095) &
-                       ~uintptr_t{4095};
-  }
+int FindByBase(dl_phdr_info* info, size_t, void* data) {
+  auto* want = static_cast<FindModule*>(data);
+  if (info->dlpi_addr != want->base) return 0;
+  want->found = DescribeModule(*info, want->module);
   return 1;
+}
+
+// A deep-bound library's imports of hooked functions go where the global
+// lookup would have bound them: to leaktrace's hooks.
+void* GlobalHook(const ImportSlot& slot, void*) {
+  if (slot.data || !IsHooked(slot.name)) return nullptr;
+  return dlsym(RTLD_DEFAULT, slot.name);
 }
 
 // Points `lm`'s imports of hooked functions at leaktrace's hooks. Returns
 // how many slots were rewritten.
 int Rebind(const link_map* lm) {
-  const ElfW(Sym)* symtab = nullptr;
-  const char* strtab = nullptr;
-  const ElfW(Rela)* rela[2] = {nullptr, nullptr};
-  size_t rela_bytes[2] = {0, 0};
-  for (const ElfW(Dyn)* d = lm->l_ld; d->d_tag != DT_NULL; ++d) {
-    switch (d->d_tag) {
-      case DT_SYMTAB: symtab = reinterpret_cast<const ElfW(Sym)*>(Absolute(lm, d->d_un.d_ptr)); break;
-      case DT_STRTAB: strtab = reinterpret_cast<const char*>(Absolute(lm, d->d_un.d_ptr)); break;
-      case DT_JMPREL: rela[0] = reinterpret_cast<const ElfW(Rela)*>(Absolute(lm, d->d_un.d_ptr)); break;
-      case DT_PLTRELSZ: rela_bytes[0] = d->d_un.d_val; break;
-      case DT_RELA: rela[1] = reinterpret_cast<const ElfW(Rela)*>(Absolute(lm, d->d_un.d_ptr)); break;
-      case DT_RELASZ: rela_bytes[1] = d->d_un.d_val; break;
-      default: break;
-    }
-  }
-  if (symtab == nullptr || strtab == nullptr) return 0;
-  std::pair<uintptr_t, RelroRange> relro{lm->l_addr, {}};
-  dl_iterate_phdr(FindRelro, &relro);
-  int rewritten = 0;
-  for (int table = 0; table < 2; ++table) {
-    if (rela[table] == nullptr) continue;
-    const size_t count = rela_bytes[table] / sizeof(ElfW(Rela));
-    for (size_t i = 0; i < count; ++i) {
-      const ElfW(Rela)& r = rela[table][i];
-      const auto type = ELF64_R_TYPE(r.r_info);
-      if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) continue;
-      const ElfW(Sym)& sym = symtab[ELF64_R_SYM(r.r_info)];
-      const char* name = strtab + sym.st_name;
-      if (sym.st_shndx != SHN_UNDEF || !IsHooked(name)) continue;
-      void* ours = dlsym(RTLD_DEFAULT, name);  // the global binding: leaktrace's hook
-      if (ours == nullptr) continue;
-      WriteSlot(lm->l_addr + r.r_offset, ours);
-      ++rewritten;
-    }
-  }
-  if (relro.second.end > relro.second.begin)
-    mprotect(reinterpret_cast<void*>(relro.second.begin), relro.second.end - relro.second.begin, PROT_READ);
-  return rewritten;
+  ForkGateScope gate;  // dl_iterate_phdr: the loader's lock must not be held across fork
+  FindModule find{lm->l_addr, {}};
+  dl_iterate_phdr(FindByBase, &find);
+  if (!find.found) return 0;
+  return RewriteImports(find.module, GlobalHook, nullptr);
 }
 
 void RebindDeepBound(void* handle) {
@@ -152,11 +112,20 @@ extern "C" __attribute__((visibility("hidden"))) void* leaktrace_dlopen_deepbind
     if (leaktrace_real_dlopen == nullptr) return nullptr;
   }
   void* handle = leaktrace_real_dlopen(file, mode);
-  if (handle == nullptr || !(mode & RTLD_DEEPBIND) || t_state.busy != 0) return handle;
+  if (handle == nullptr || t_state.busy != 0) return handle;
+  if (!(mode & RTLD_DEEPBIND) && !leaktrace_native_active) return handle;
   EnsureInitialized();
   if (g_mode == Mode::kSampled || g_mode == Mode::kExact) {
     BusyScope busy;
-    RebindDeepBound(handle);
+    if (mode & RTLD_DEEPBIND) RebindDeepBound(handle);
+    NativeApiAfterLoad();
   }
   return handle;
+}
+
+// Called by dlopen_entry.S while an allocator's own API is wrapped: non-zero
+// when leaktrace may make this dlopen itself. Only for a path: glibc uses the
+// caller for the search of a bare name (its RUNPATH) and for "$ORIGIN".
+extern "C" __attribute__((visibility("hidden"))) int leaktrace_dlopen_by_path(const char* file, int) {
+  return file != nullptr && strchr(file, '/') != nullptr && strchr(file, '$') == nullptr;
 }

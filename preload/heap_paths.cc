@@ -98,16 +98,6 @@ void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id)
   return p;
 }
 
-// Exact mode: whether the block `p` is one of the aged sample (age_table.h),
-// and then its age table slot + 1, else 0. Runs sampled mode's Poisson
-// countdown, which exact mode has no other use for.
-uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
-  if (!t.countdown_drawn) RedrawCountdown(t, kExactAgeSampleInterval);
-  if ((t.countdown -= static_cast<int64_t>(size)) > 0) return 0;
-  RedrawCountdown(t, kExactAgeSampleInterval);
-  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
-}
-
 char* ExactBase(void* p) { return static_cast<char*>(p) - (size_t{1} << ExactHeaderOf(p)->offset_log2); }
 
 void* AllocateExact(size_t size, size_t alignment, bool zero) {
@@ -185,6 +175,13 @@ void* CopyToNewBlock(const void* old, size_t old_size, size_t size, void* fresh)
 }
 
 }  // namespace
+
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
+  if (!t.countdown_drawn) RedrawCountdown(t, kExactAgeSampleInterval);
+  if ((t.countdown -= static_cast<int64_t>(size)) > 0) return 0;
+  RedrawCountdown(t, kExactAgeSampleInterval);
+  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+}
 
 void* AllocateSampled(size_t size, bool zero) {
   ThreadState& t = t_state;

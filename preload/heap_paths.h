@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+
+#include "preload/thread_state.h"
 
 namespace leaktrace::preload {
 
@@ -15,5 +18,10 @@ void* ReallocateSlow(void* p, size_t size);
 // Sampled mode, p is an unsampled block and the countdown crossed zero.
 void* ReallocateIntoSample(void* p, size_t size);
 size_t UsableSizeSlow(void* p);
+// Exact mode: whether the block `p` is one of the aged sample (age_table.h),
+// and then its age table slot + 1, else 0. Runs sampled mode's Poisson
+// countdown, which exact mode has no other use for. Also used by the
+// wrappers of an allocator's own API (native_heap.cc).
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size);
 
 }  // namespace leaktrace::preload

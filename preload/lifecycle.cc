@@ -6,9 +6,12 @@
 #include "preload/deepbind.h"
 #include "preload/dumper.h"
 #include "preload/exec_policy.h"
+#include "preload/fork_gate.h"
+#include "preload/got_rewrite.h"
 #include "preload/label_table.h"
 #include "preload/mapping_table.h"
 #include "preload/module_map.h"
+#include "preload/native_api.h"
 #include "preload/process_info.h"
 #include "preload/real_io_functions.h"
 #include "preload/shard_registry.h"
@@ -23,25 +26,31 @@ bool Active() { return g_mode == Mode::kSampled || g_mode == Mode::kExact; }
 
 void PrepareFork() {
   if (!Active()) return;
+  ForkGatePrepare();  // first: no thread of ours inside libunwind or dl_iterate_phdr at fork
   SnapshotPrepareFork();
   ModuleMapPrepareFork();  // after the dump lock: the dumper takes them in this order
   RegistryPrepareFork();
   MappingTablePrepareFork();
   LabelTablePrepareFork();
+  GotRewritePrepareFork();
 }
 
 void ParentAfterFork() {
   if (!Active()) return;
+  GotRewriteParentAfterFork();
   LabelTableParentAfterFork();
   MappingTableParentAfterFork();
   RegistryParentAfterFork();
   ModuleMapParentAfterFork();
   SnapshotParentAfterFork();
+  ForkGateParentAfterFork();
 }
 
 void ChildAfterFork() {
   if (!Active()) return;
   BusyScope busy;
+  ForkGateChildAfterFork();
+  GotRewriteChildAfterFork();
   // The child's descriptor and mapping tables are its copies of the
   // parent's: what it inherited is its own from now on.
   LabelTableChildAfterFork();
@@ -63,6 +72,7 @@ __attribute__((constructor(101))) void OnLoad() {
   EnsureRealIo();  // now, while the process is most likely single-threaded
   GatherProcessFacts();
   ResolveRealDlopen();
+  StartNativeApi();  // before the program's code calls the allocator's own API
   if (!g_config.follow_exec) StopFollowingExec();
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);

@@ -11,6 +11,7 @@
 #include <libunwind.h>
 
 #include "preload/compiler.h"
+#include "preload/fork_gate.h"
 #include "preload/shard.h"
 #include "preload/stack_table.h"
 #include "preload/tracker.h"
@@ -80,26 +81,29 @@ LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
 // The slow path: unwind with the cursor (it gives stack pointers), intern the
 // user part, and fill `entry` when the stack can be cached.
 LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
-  unw_context_t context;
-  unw_cursor_t cursor;
-  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
   uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
   uint32_t n = 0;
   bool cacheable = true, truncated = false;
-  do {
-    if (n == kMaxCachedFrames + 1) {
-      truncated = true;
-      break;
-    }
-    unw_word_t ip = 0, sp = 0;
-    unw_get_reg(&cursor, UNW_REG_IP, &ip);
-    unw_get_reg(&cursor, UNW_REG_SP, &sp);
-    if (unw_is_signal_frame(&cursor) > 0) cacheable = false;
-    if (ip == 0) break;
-    ips[n] = ip;
-    sps[n] = sp;
-    ++n;
-  } while (unw_step(&cursor) > 0);
+  {
+    ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+    do {
+      if (n == kMaxCachedFrames + 1) {
+        truncated = true;
+        break;
+      }
+      unw_word_t ip = 0, sp = 0;
+      unw_get_reg(&cursor, UNW_REG_IP, &ip);
+      unw_get_reg(&cursor, UNW_REG_SP, &sp);
+      if (unw_is_signal_frame(&cursor) > 0) cacheable = false;
+      if (ip == 0) break;
+      ips[n] = ip;
+      sps[n] = sp;
+      ++n;
+    } while (unw_step(&cursor) > 0);
+  }
 
   // Frame 0 is this function; the user's frames follow ours.
   uint32_t first = 1;

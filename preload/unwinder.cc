@@ -1,3 +1,4 @@
+#include "preload/fork_gate.h"
 #include "preload/unwinder.h"
 
 #include <link.h>
@@ -56,7 +57,11 @@ void InitUnwinder() {
 void CaptureStack(CapturedStack& out) {
   constexpr int kSlack = 16;  // room for our own frames, stripped below
   void* frames[kMaxUserFrames + kSlack];
-  const int n = unw_backtrace(frames, kMaxUserFrames + kSlack);
+  int n;
+  {
+    ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
+    n = unw_backtrace(frames, kMaxUserFrames + kSlack);
+  }
   int first = 0;
   while (first < n && IsLeaktraceFrame(reinterpret_cast<uintptr_t>(frames[first]))) ++first;
   int depth = n - first;

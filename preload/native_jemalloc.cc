@@ -1,0 +1,179 @@
+// Wrappers of jemalloc's own API: mallocx, rallocx, xallocx, sallocx,
+// dallocx, sdallocx. nallocx and mallctl touch no block and stay jemalloc's;
+// malloc_usable_size is hooked like malloc. See native_api.h for how they
+// replace jemalloc's functions and native_heap.h for the block logic.
+//
+// jemalloc's flags (jemalloc.h): bits 0-5 hold log2 of the alignment
+// (MALLOCX_LG_ALIGN/MALLOCX_ALIGN), 0x40 is MALLOCX_ZERO, bits 8-19 the
+// tcache (MALLOCX_TCACHE), bits 20 and up the arena (MALLOCX_ARENA).
+#include <string.h>
+
+#include "preload/age_table.h"
+#include "preload/heap_paths.h"
+#include "preload/native_api.h"
+#include "preload/native_heap.h"
+#include "preload/real_functions.h"
+
+namespace leaktrace::preload {
+namespace {
+
+constexpr int kLgAlignMask = 0x3f;
+constexpr int kZero = 0x40;
+constexpr int kArenaShift = 20;
+
+void* (*real_mallocx)(size_t, int);
+void* (*real_rallocx)(void*, size_t, int);
+size_t (*real_xallocx)(void*, size_t, size_t, int);
+size_t (*real_sallocx)(const void*, int);
+void (*real_dallocx)(void*, int);
+void (*real_sdallocx)(void*, size_t, int);
+
+size_t AlignmentOf(int flags) { return (flags & kLgAlignMask) ? size_t{1} << (flags & kLgAlignMask) : 0; }
+int WithAlignment(int flags, size_t alignment) {
+  flags &= ~kLgAlignMask;
+  return alignment > 1 ? flags | __builtin_ctzll(alignment) : flags;
+}
+// Blocks leaktrace made (headers, samples) belong to no arena the program
+// chose; releasing them keeps only the tcache choice.
+int ReleaseFlags(int flags) { return flags & ~kLgAlignMask & ~kZero & ((1 << kArenaShift) - 1); }
+bool HasArena(int flags) { return (static_cast<unsigned>(flags) >> kArenaShift) != 0; }
+
+void* RawMallocx(size_t total, size_t alignment, uintptr_t flags) {
+  return real_mallocx(total, WithAlignment(static_cast<int>(flags), alignment));
+}
+
+size_t UsableOf(void* p, const BlockRef& b) {
+  switch (b.kind) {
+    case BlockRef::kBootstrap: return b.size;
+    case BlockRef::kExact:
+    case BlockRef::kSampled: return real_sallocx(b.base, 0) - b.offset;
+    default: return real_sallocx(p, 0);
+  }
+}
+
+void Release(void* p, const BlockRef& b, int flags) {
+  if (b.kind == BlockRef::kBootstrap) return;  // the bootstrap heap is never reused
+  ForgetBlock(p, b);
+  // Sized only where the size is known to match the real block's size
+  // class: exact blocks with the plain 16-byte header were asked for as
+  // size + 16 (or resized to that by xallocx). The rest, unsized: jemalloc
+  // looks the size up.
+  if (b.kind == BlockRef::kExact && b.offset == kExactHeaderBytes)
+    real_sdallocx(b.base, b.size + kExactHeaderBytes, ReleaseFlags(flags));
+  else
+    real_dallocx(b.base, ReleaseFlags(flags));
+}
+
+void* Mallocx(size_t size, int flags) {
+  return NativeAllocate(size, AlignmentOf(flags), (flags & kZero) != 0, !HasArena(flags), RawMallocx,
+                        static_cast<uintptr_t>(flags));
+}
+
+void Dallocx(void* p, int flags) {
+  if (LT_LIKELY(IsPlainFast(p))) return real_dallocx(p, flags);
+  const BlockRef b = InspectBlock(p);
+  if (b.kind == BlockRef::kPlain) return real_dallocx(p, flags);
+  Release(p, b, flags);
+}
+
+void Sdallocx(void* p, size_t size, int flags) {
+  if (LT_LIKELY(IsPlainFast(p))) return real_sdallocx(p, size, flags);
+  const BlockRef b = InspectBlock(p);
+  if (b.kind == BlockRef::kPlain) return real_sdallocx(p, size, flags);
+  Release(p, b, flags);
+}
+
+size_t Sallocx(const void* cp, int flags) {
+  void* p = const_cast<void*>(cp);
+  if (LT_LIKELY(IsPlainFast(p))) return real_sallocx(p, flags);
+  return UsableOf(p, InspectBlock(p));
+}
+
+// Moves a block into a new one of the wrapper's choosing (tracked or not),
+// as rallocx would: contents up to the smaller size, ZERO applying to the
+// rest.
+void* MoveBlock(void* p, const BlockRef& b, void* fresh, size_t size, int flags) {
+  if (fresh == nullptr) return nullptr;  // the old block is untouched
+  const size_t old_usable = UsableOf(p, b);
+  memcpy(fresh, p, old_usable < size ? old_usable : size);
+  if (b.kind == BlockRef::kPlain) real_dallocx(p, ReleaseFlags(flags));
+  else Release(p, b, flags);
+  return fresh;
+}
+
+void* Rallocx(void* p, size_t size, int flags) {
+  const size_t alignment = AlignmentOf(flags);
+  const BlockRef b = IsPlainFast(p) ? BlockRef{BlockRef::kPlain, static_cast<char*>(p), 0, 0} : InspectBlock(p);
+  switch (b.kind) {
+    case BlockRef::kPlain: {
+      // Sampled mode: a resize is an allocation for the countdown, like realloc.
+      ThreadState& t = t_state;
+      if (alignment <= 16 && !HasArena(flags) && (t.countdown -= static_cast<int64_t>(size)) <= 0)
+        return MoveBlock(p, b, AllocateSampled(size, (flags & kZero) != 0), size, flags);
+      return real_rallocx(p, size, flags);
+    }
+    case BlockRef::kExact: {
+      const size_t offset = alignment <= kExactHeaderBytes ? kExactHeaderBytes : alignment;
+      if (offset != b.offset) return MoveBlock(p, b, Mallocx(size, flags), size, flags);
+      size_t total;
+      if (__builtin_add_overflow(size, offset, &total)) return nullptr;
+      ThreadState& t = t_state;
+      const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
+      const ExactHeader old = *ExactHeaderOf(p);
+      char* moved = static_cast<char*>(real_rallocx(b.base, total, WithAlignment(flags, offset > 16 ? offset : alignment)));
+      if (moved == nullptr) return nullptr;  // the old block is untouched
+      AgeTableRemove(AgeSlotOf(old));  // a new birth, as with realloc
+      void* q = moved + offset;
+      ExactHeader* h = ExactHeaderOf(q);
+      h->stack_id = stack_id;
+      h->size = size;
+      SetAgeSlot(*h, 0);
+      if (t.busy == 0) {
+        if (old.stack_id != 0) RecordFree(t, old.stack_id, old.size, 1.0);
+        if (stack_id != 0) {
+          RecordAlloc(t, stack_id, size, 1.0);
+          SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
+        }
+      }
+      return q;
+    }
+    default:  // a sample or a bootstrap block: a new block and a new sampling decision
+      return MoveBlock(p, b, Mallocx(size, flags), size, flags);
+  }
+}
+
+size_t Xallocx(void* p, size_t size, size_t extra, int flags) {
+  if (LT_LIKELY(IsPlainFast(p))) return real_xallocx(p, size, extra, flags);
+  const BlockRef b = InspectBlock(p);
+  if (b.kind == BlockRef::kPlain) return real_xallocx(p, size, extra, flags);
+  // Samples and bootstrap blocks are not resized in place (xallocx may
+  // always decline); nor is a block asked to become more aligned than it is.
+  if (b.kind != BlockRef::kExact || AlignmentOf(flags) > b.offset) return UsableOf(p, b);
+  size_t total;
+  if (__builtin_add_overflow(size, b.offset, &total)) return UsableOf(p, b);
+  const size_t usable =
+      real_xallocx(b.base, total, extra, WithAlignment(flags, b.offset > 16 ? b.offset : AlignmentOf(flags))) - b.offset;
+  // Resized: the block is now `usable` bytes (which also keeps a later
+  // sized free of size + 16 within its size class).
+  if (usable >= size && usable != b.size) ResizedInPlace(p, usable);
+  return usable;
+}
+
+}  // namespace
+
+// Built on first use: the table holds function addresses, which C++ does not
+// count as constants, and static initialisers run after leaktrace's
+// start-up constructor.
+NativeFamily JemallocFamily() {
+  static NativeFunction functions[] = {
+    {"mallocx", reinterpret_cast<void*>(&Mallocx), reinterpret_cast<void**>(&real_mallocx), true},
+    {"rallocx", reinterpret_cast<void*>(&Rallocx), reinterpret_cast<void**>(&real_rallocx), true},
+    {"xallocx", reinterpret_cast<void*>(&Xallocx), reinterpret_cast<void**>(&real_xallocx), true},
+    {"sallocx", reinterpret_cast<void*>(&Sallocx), reinterpret_cast<void**>(&real_sallocx), true},
+    {"dallocx", reinterpret_cast<void*>(&Dallocx), reinterpret_cast<void**>(&real_dallocx), true},
+    {"sdallocx", reinterpret_cast<void*>(&Sdallocx), reinterpret_cast<void**>(&real_sdallocx), true},
+};
+  return {"jemalloc", functions, sizeof functions / sizeof functions[0]};
+}
+
+}  // namespace leaktrace::preload
