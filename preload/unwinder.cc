@@ -1,10 +1,11 @@
-#include "preload/fork_gate.h"
 #include "preload/unwinder.h"
 
 #include <link.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+
+#include "preload/fork_gate.h"
 
 namespace leaktrace::preload {
 namespace {
