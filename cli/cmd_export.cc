@@ -1,14 +1,23 @@
-// leaktrace export --format folded|html [-o FILE] [--base BEFORE] DUMP...
+// leaktrace export --format pprof|folded|html [-o FILE] [--base BEFORE] [--resource R] DUMP...
+#include <unistd.h>
+
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/load.h"
 #include "cli/output.h"
 #include "reporter/export_flame.h"
+#include "reporter/pprof/export_pprof.h"
+#include "reporter/symbolizer_source.h"
+#include "symbolizer/symbolizer.h"
 
 namespace leaktrace::cli {
 
@@ -19,6 +28,44 @@ void WriteFile(const std::string& path, const std::string& text) {
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
   if (!out) throw UsageError(path + ": cannot write");
+}
+
+struct PprofExport {
+  std::string bytes;
+  std::vector<symbolizer::ModuleWarning> warnings;
+  std::set<std::string> shown_modules;  // modules of the frames in the profile
+};
+
+// The pprof path works on the dumps themselves rather than on a merged
+// report: a profile needs the raw return addresses and module map (for its
+// locations and mappings), which the report has already symbolized away.
+PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string& base_path,
+                        reporter::Resource resource) {
+  std::vector<format::Dump> dumps, base;
+  for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));  // fail before slow work
+  if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
+  std::set<std::string> programs;
+  for (const format::Dump& d : dumps) programs.insert(d.process.program);
+  for (const format::Dump& d : base) programs.insert(d.process.program);
+  if (programs.size() > 1)
+    Warn(fmt::format("dumps of different programs ({}); only call sites in code they share will match",
+                     fmt::join(programs, ", ")));
+
+  PprofExport result;
+  symbolizer::Symbolizer symbolizer;
+  const reporter::FrameSource symbolize = reporter::MakeSymbolizerSource(symbolizer);
+  const reporter::FrameSource source = [&](const format::Dump& dump, uint64_t pc) {
+    std::vector<reporter::Frame> frames = symbolize(dump, pc);
+    for (const reporter::Frame& f : frames)
+      if (!reporter::IsLeaktraceFrame(f)) result.shown_modules.insert(f.module);
+    return frames;
+  };
+  std::vector<const format::Dump*> dump_ptrs, base_ptrs;
+  for (const format::Dump& d : dumps) dump_ptrs.push_back(&d);
+  for (const format::Dump& d : base) base_ptrs.push_back(&d);
+  result.bytes = reporter::pprof::RenderPprof(dump_ptrs, base_ptrs, resource, source);
+  result.warnings = symbolizer.TakeModuleWarnings();
+  return result;
 }
 
 }  // namespace
@@ -34,12 +81,16 @@ Action AddExportCommand(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "export",
-      "Write dumps for other tools: folded stacks ('outer;...;inner VALUE' per line, for flamegraph.pl, "
-      "speedscope, inferno) or a self-contained HTML flame graph (no network needed). VALUE is the live bytes of "
-      "each call site (descriptors for --resource fd). Several dumps are merged as by 'report'; with --base "
-      "BEFORE, the values are the growth from BEFORE to the (one) DUMP and only what grew is shown.");
-  cmd->add_option("--format", opts->format, "folded or html")
-      ->check(CLI::IsMember({"folded", "html"}))
+      "Write dumps for other tools: a gzipped pprof profile.proto (for 'go tool pprof', including -base, "
+      "Pyroscope, Parca; sample types inuse_space, inuse_objects, alloc_space, alloc_objects for heap, "
+      "inuse_mapped_space, inuse_mappings for mmap, inuse_fds for fd), folded stacks ('outer;...;inner VALUE' "
+      "per line, for flamegraph.pl, speedscope, inferno) or a self-contained HTML flame graph (no network "
+      "needed). For folded and html, VALUE is the live bytes of each call site (descriptors for --resource fd). "
+      "Several dumps are merged as by 'report'; with --base BEFORE, the values are the growth from BEFORE to the "
+      "(one) DUMP: folded and html show only what grew, pprof holds DUMP minus BEFORE (negative where something "
+      "shrank), as 'go tool pprof -base' would compute from two plain exports.");
+  cmd->add_option("--format", opts->format, "pprof, folded or html")
+      ->check(CLI::IsMember({"pprof", "folded", "html"}))
       ->required();
   cmd->add_option("-o,--output", opts->output, "Write to FILE instead of standard output")->type_name("FILE");
   cmd->add_option("--base", opts->base, "Show growth since this earlier dump of the same program")
@@ -54,6 +105,20 @@ Action AddExportCommand(CLI::App& app) {
     reporter::Resource resource = opts->resource == "fd"     ? reporter::Resource::kFd
                                   : opts->resource == "mmap" ? reporter::Resource::kMmap
                                                              : reporter::Resource::kHeap;
+    if (opts->format == "pprof") {
+      // Binary data would garble a terminal (gzip refuses the same way).
+      if (opts->output.empty() && isatty(STDOUT_FILENO))
+        throw UsageError("export --format pprof writes binary data: give -o FILE or redirect standard output");
+      const PprofExport exported = ExportPprof(opts->dumps, opts->base, resource);
+      if (opts->output.empty()) {
+        WriteStdout(exported.bytes);
+      } else {
+        WriteFile(opts->output, exported.bytes);
+      }
+      // After writing, so that a failure stays the one line on stderr.
+      WarnAboutModules(exported.warnings, exported.shown_modules);
+      return 0;
+    }
     Loaded loaded = opts->base.empty() ? LoadReport(opts->dumps, reporter::Grouping{})
                                        : LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{});
     std::string title = "leaktrace: " + (loaded.report.dumps.empty() ? std::string() : loaded.report.dumps[0].program);

@@ -62,6 +62,8 @@ std::string Programs(const reporter::Report& r) {
 
 }  // namespace
 
+format::Dump ReadDumpFile(const std::string& path) { return Read(path); }
+
 void Warn(const std::string& message) { std::fprintf(stderr, "leaktrace: warning: %s\n", message.c_str()); }
 
 Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
@@ -103,6 +105,10 @@ void WarnAboutModules(const std::vector<symbolizer::ModuleWarning>& warnings,
   std::set<std::string> modules;
   for (const reporter::Site* s : shown)
     for (const reporter::Frame& f : s->frames) modules.insert(f.module);
+  WarnAboutModules(warnings, modules);
+}
+
+void WarnAboutModules(const std::vector<symbolizer::ModuleWarning>& warnings, const std::set<std::string>& modules) {
   std::vector<std::string> no_debug;
   for (const symbolizer::ModuleWarning& w : warnings) {
     if (!modules.count(w.module)) continue;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct Loaded {
   reporter::Report report;
   std::vector<symbolizer::ModuleWarning> module_warnings;
 };
+
+// Reads one dump: format::DumpError, or UsageError for a directory or an I/O
+// failure, each one line naming the file.
+format::Dump ReadDumpFile(const std::string& path);
 
 // Reads every dump (format::DumpError on the first bad one), symbolizes them
 // with one symbolizer, folds sites per `grouping` and merges them into one
@@ -37,6 +42,9 @@ Loaded LoadDiff(const std::string& before, const std::string& after, const repor
 // one line each; missing debug information, one line for all such modules.
 void WarnAboutModules(const std::vector<symbolizer::ModuleWarning>& warnings,
                       const std::vector<const reporter::Site*>& shown);
+// The same for output that shows frames of exactly these modules (paths as
+// Frame::module carries them).
+void WarnAboutModules(const std::vector<symbolizer::ModuleWarning>& warnings, const std::set<std::string>& modules);
 
 // "leaktrace: warning: <message>" on stderr.
 void Warn(const std::string& message);
