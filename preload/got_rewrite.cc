@@ -40,8 +40,10 @@ bool DescribeModule(const dl_phdr_info& info, LoadedModule& m) {
         m.dynamic = reinterpret_cast<const ElfW(Dyn)*>(begin);
         break;
       case PT_GNU_RELRO:
+        // As the loader protects it: whole pages only, the partial last
+        // page stays writable (it holds ordinary data too).
         m.relro_begin = begin & ~(kPage - 1);
-        m.relro_end = (begin + ph.p_memsz + kPage - 1) & ~(kPage - 1);
+        m.relro_end = (begin + ph.p_memsz) & ~(kPage - 1);
         break;
       case PT_LOAD:
         if (begin < m.image_begin) m.image_begin = begin;

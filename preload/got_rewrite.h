@@ -25,7 +25,7 @@ using ImportResolver = void* (*)(const ImportSlot& slot, void* ctx);
 struct LoadedModule {
   uintptr_t base = 0;                  // l_addr / dlpi_addr
   const ElfW(Dyn)* dynamic = nullptr;  // its dynamic section
-  uintptr_t relro_begin = 0, relro_end = 0;  // page-rounded PT_GNU_RELRO, or empty
+  uintptr_t relro_begin = 0, relro_end = 0;  // the pages of PT_GNU_RELRO the loader made read-only
   uintptr_t image_begin = 0, image_end = 0;  // span of its PT_LOAD segments
 };
 
