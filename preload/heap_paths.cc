@@ -145,19 +145,9 @@ void* ReallocateExact(void* p, size_t size) {
   const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
   char* moved = static_cast<char*>(real.realloc(base, total));
   if (moved == nullptr) return nullptr;  // the old block is untouched
-  AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
-  void* q = moved + offset;
-  ExactHeader* h = ExactHeaderOf(q);
-  h->stack_id = stack_id;
-  h->size = size;
-  SetAgeSlot(*h, 0);
-  if (t.busy == 0) {
-    RecordFree(t, old.stack_id, old.size, 1.0);
-    RecordAlloc(t, stack_id, size, 1.0);
-    if (stack_id != 0) SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
-  }
-  return q;
+  return RehomeExact(t, moved, offset, old, stack_id, size);
 }
+
 
 // ---- start-up ----------------------------------------------------------------
 
@@ -175,6 +165,21 @@ void* CopyToNewBlock(const void* old, size_t old_size, size_t size, void* fresh)
 }
 
 }  // namespace
+
+void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
+  AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
+  void* q = moved + offset;
+  ExactHeader* h = ExactHeaderOf(q);
+  h->stack_id = stack_id;
+  h->size = size;
+  SetAgeSlot(*h, 0);
+  if (t.busy == 0) {
+    RecordFree(t, old.stack_id, old.size, 1.0);
+    RecordAlloc(t, stack_id, size, 1.0);
+    if (stack_id != 0) SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
+  }
+  return q;
+}
 
 uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
   if (!t.countdown_drawn) RedrawCountdown(t, kExactAgeSampleInterval);

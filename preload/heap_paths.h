@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/block_header.h"
 #include "preload/thread_state.h"
 
 namespace leaktrace::preload {
@@ -23,5 +24,11 @@ size_t UsableSizeSlow(void* p);
 // countdown, which exact mode has no other use for. Also used by the
 // wrappers of an allocator's own API (native_heap.cc).
 uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size);
+
+// Exact mode, after the real allocator moved or resized the block whose
+// header was `old` to `moved` (its header `offset` bytes in): writes the new
+// header and books the old block's free and the new one's allocation (a new
+// birth, as with realloc). Returns the program's pointer. Must not allocate.
+void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size);
 
 }  // namespace leaktrace::preload

@@ -122,20 +122,7 @@ void* Rallocx(void* p, size_t size, int flags) {
       const ExactHeader old = *ExactHeaderOf(p);
       char* moved = static_cast<char*>(real_rallocx(b.base, total, WithAlignment(flags, offset > 16 ? offset : alignment)));
       if (moved == nullptr) return nullptr;  // the old block is untouched
-      AgeTableRemove(AgeSlotOf(old));  // a new birth, as with realloc
-      void* q = moved + offset;
-      ExactHeader* h = ExactHeaderOf(q);
-      h->stack_id = stack_id;
-      h->size = size;
-      SetAgeSlot(*h, 0);
-      if (t.busy == 0) {
-        if (old.stack_id != 0) RecordFree(t, old.stack_id, old.size, 1.0);
-        if (stack_id != 0) {
-          RecordAlloc(t, stack_id, size, 1.0);
-          SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
-        }
-      }
-      return q;
+      return RehomeExact(t, moved, offset, old, stack_id, size);
     }
     default:  // a sample or a bootstrap block: a new block and a new sampling decision
       return MoveBlock(p, b, Mallocx(size, flags), size, flags);
