@@ -221,10 +221,14 @@ void* AllocateSlow(size_t size, size_t alignment, bool zero) {
         if ((t_state.countdown -= static_cast<int64_t>(size)) > 0) return zero ? real.calloc(1, size) : real.malloc(size);
         return AllocateSampled(size, zero);
       }
-      if (alignment <= kSampledOffset) {
-        if ((t_state.countdown -= static_cast<int64_t>(size)) <= 0) return AllocateSampled(size, zero);
-      } else {
+      // Above malloc's own alignment only a sampled block (page + 64) is
+      // aligned enough: AllocateSampled's plain fallbacks (a thread's first
+      // countdown, busy) are malloc, so neither case may reach it.
+      if (alignment > kSampledOffset) {
         g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);
+      } else if (ThreadState& t = t_state; t.busy == 0) {
+        if (!t.countdown_drawn) RedrawCountdown(t);
+        if ((t.countdown -= static_cast<int64_t>(size)) <= 0) return AllocateSampled(size, zero);
       }
       [[fallthrough]];
     default: {

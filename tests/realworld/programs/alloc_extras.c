@@ -171,6 +171,33 @@ static void *consumer(void *arg) {
   return NULL;
 }
 
+// The first allocation of a thread is aligned: the tracker starts the
+// thread's sampling countdown there and must not hand back a block aligned
+// only for malloc. Several threads, because a 16-aligned block is also
+// 32/64-aligned by chance.
+static void *first_aligned(void *arg) {
+  size_t alignment = (size_t)(intptr_t)arg;
+  void *p = aligned_alloc(alignment, alignment);
+  CHECK(p && aligned(p, alignment), "first allocation of a thread, aligned_alloc(%zu): %p", alignment, p);
+  free(p);
+  void *q = NULL;
+  int rc = posix_memalign(&q, alignment, 40);
+  CHECK(rc == 0 && aligned(q, alignment), "posix_memalign(%zu) in a new thread: rc %d, %p", alignment, rc, q);
+  free(q);
+  return NULL;
+}
+
+static void first_allocation_aligned(void) {
+  static const size_t aligns[] = {32, 64};
+  for (int round = 0; round < 8; round++) {
+    for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
+      pthread_t th;
+      if (pthread_create(&th, NULL, first_aligned, (void *)(intptr_t)aligns[i]) == 0) pthread_join(th, NULL);
+    }
+  }
+  printf("thread-first aligned ok\n");
+}
+
 static void threads(void) {
   pthread_t th[THREADS];
   for (int t = 0; t < THREADS; t++) pthread_create(&th[t], NULL, producer, (void *)(intptr_t)t);
@@ -183,6 +210,7 @@ static void threads(void) {
 int main(void) {
   basic();
   alignment();
+  first_allocation_aligned();
   extras();
   threads();
   leak_blocks_here();
