@@ -22,6 +22,7 @@
 #include "preload/shard_registry.h"
 #include "preload/stack_table.h"
 #include "preload/tracker.h"
+#include "preload/unwind_cache.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -63,6 +64,7 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("age_sample_interval", g_mode == Mode::kExact ? kExactAgeSampleInterval : g_config.sample_interval);
   w.WriteHealth("age_records", ages);
   w.WriteHealth("age_table_full", AgeTableFull());
+  w.WriteHealth("unwind_cache_bytes", UnwindCacheBytes());
   w.EndSection();
 }
 

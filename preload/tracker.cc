@@ -111,14 +111,10 @@ void EnsureInitialized() {
   while (g_init_state.load(std::memory_order_acquire) != 2) sched_yield();
 }
 
-uint32_t CaptureStackId(ThreadState& t) {
-  Shard* shard = ShardOf(t);
-  BusyScope busy;
-  if (kUnwindCacheAvailable && g_mode == Mode::kExact && shard != nullptr) return CaptureStackIdCached(*shard);
-  CapturedStack stack;
-  CaptureStack(stack);
+uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash_out) {
   const uint16_t flags = stack.truncated ? 1 : 0;
   const uint64_t hash = XXH3_64bits(stack.pcs, stack.depth * sizeof(uint64_t)) ^ flags;
+  if (hash_out != nullptr) *hash_out = hash;
   if (shard != nullptr) {
     if (uint32_t id = shard->CachedStackId(hash)) return id;
   }
@@ -133,6 +129,15 @@ uint32_t CaptureStackId(ThreadState& t) {
     shard->CacheStackId(hash, id);
   }
   return id;
+}
+
+uint32_t CaptureStackId(ThreadState& t) {
+  Shard* shard = ShardOf(t);
+  BusyScope busy;
+  if (kUnwindCacheAvailable && shard != nullptr) return CaptureStackIdCached(*shard);
+  CapturedStack stack;
+  CaptureStack(stack);
+  return InternCaptured(shard, stack);
 }
 
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {

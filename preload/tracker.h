@@ -41,6 +41,15 @@ extern HealthCounters g_health;
 // recorded). The thread must not be busy.
 uint32_t CaptureStackId(ThreadState& t);
 
+class Shard;
+struct CapturedStack;
+
+// The id of a captured stack: from the shard's hash cache, else interned
+// (into the shard's arena, or the orphan shard's when `shard` is null). 0
+// when the table is full (counted as dropped). `hash_out`, if given,
+// receives the stack's hash. Thread busy; owner of `shard` only.
+uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash_out = nullptr);
+
 // Adds one allocation / free of weight `weight` to the calling thread's
 // shard. Must not be called while the thread is busy.
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight);

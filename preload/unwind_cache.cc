@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <new>
 
 #define XXH_INLINE_ALL
@@ -27,13 +28,42 @@ constexpr uint32_t kMaxCachedFrames = kMaxUserFrames + 16;  // user frames plus 
 constexpr uint32_t kSets = 128;
 constexpr uint32_t kWays = 4;  // one stack position, several call chains (recursion, shared helpers)
 
+// One cached call chain. Sized to its chain: `capacity` frames follow the
+// header (most stacks are 10-30 frames deep, the limit is 80).
 struct CacheEntry {
   uintptr_t marker;  // 0: empty
   uint32_t stack_id;
   uint32_t slot_count;
-  uintptr_t slots[kMaxCachedFrames];   // where each return address sits
-  uintptr_t values[kMaxCachedFrames];  // the return address found there
+  uint32_t capacity;
+  struct Frame {
+    uintptr_t slot;   // where the return address sits
+    uintptr_t value;  // the return address found there
+  };
+  Frame* frames() { return reinterpret_cast<Frame*>(this + 1); }
+  const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
 };
+static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
+
+size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
+
+// What all threads' caches may hold together. The cache only saves time, so
+// past the budget chains are unwound every time rather than remembered.
+// Sampled mode (the default, meant to stay on) keeps it small: only sampled
+// allocations unwind there. Exact mode unwinds every allocation and buys
+// speed with memory.
+constexpr uint64_t kSampledBudgetBytes = 4 << 20;
+constexpr uint64_t kExactBudgetBytes = 64 << 20;
+std::atomic<uint64_t> g_cache_bytes{0};
+
+// Reserves `bytes` of the budget; false when it is spent.
+bool Reserve(uint64_t bytes) {
+  const uint64_t budget = g_mode == Mode::kExact ? kExactBudgetBytes : kSampledBudgetBytes;
+  uint64_t used = g_cache_bytes.load(std::memory_order_relaxed);
+  do {
+    if (used + bytes > budget) return false;
+  } while (!g_cache_bytes.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  return true;
+}
 
 struct ThreadStack {
   uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
@@ -45,6 +75,7 @@ struct UnwindCache {
   ThreadStack stack;
   bool stack_known = false;
   CacheEntry* entries[kSets][kWays];
+  uint64_t last_miss[kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[kSets];
 };
 
@@ -52,6 +83,7 @@ namespace {
 
 UnwindCache* CacheOf(Shard& shard) {
   if (shard.unwind_cache == nullptr) {
+    if (!Reserve(sizeof(UnwindCache))) return nullptr;
     void* memory = shard.arena().Allocate(sizeof(UnwindCache));
     if (memory == nullptr) return nullptr;
     shard.unwind_cache = new (memory) UnwindCache();
@@ -73,13 +105,37 @@ void LearnStackBounds(UnwindCache& cache) {
 }
 
 LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
+  const CacheEntry::Frame* f = e.frames();
   for (uint32_t i = 0; i < e.slot_count; ++i)
-    if (*reinterpret_cast<const uintptr_t*>(e.slots[i]) != e.values[i]) return false;
+    if (*reinterpret_cast<const uintptr_t*>(f[i].slot) != f[i].value) return false;
   return true;
 }
 
-// The slow path: unwind with the cursor (it gives stack pointers), intern the
-// user part, and fill `entry` when the stack can be cached.
+// An entry that holds `frames` frames: `slot`'s own when big enough, else a
+// new one within the budget (the old one goes back to the arena). Null:
+// leave this chain uncached.
+CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
+  if (slot != nullptr && slot->capacity >= frames) return slot;
+  // Round up so that a slightly deeper chain at the same place reuses it.
+  const uint32_t capacity = (frames + 7) & ~7u;
+  if (!Reserve(EntryBytes(capacity))) return nullptr;
+  auto* fresh = static_cast<CacheEntry*>(shard.arena().Allocate(EntryBytes(capacity)));
+  if (fresh == nullptr) {
+    g_cache_bytes.fetch_sub(EntryBytes(capacity), std::memory_order_relaxed);
+    return nullptr;
+  }
+  fresh->capacity = capacity;
+  if (slot != nullptr) {
+    g_cache_bytes.fetch_sub(EntryBytes(slot->capacity), std::memory_order_relaxed);
+    shard.arena().Deallocate(slot, EntryBytes(slot->capacity));
+  }
+  slot = fresh;
+  return slot;
+}
+
+// Learning a chain: unwind with the cursor (it gives stack pointers), intern
+// the user part, and fill `slot` when the stack can be cached. Returns the
+// stack id.
 LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
   uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
   uint32_t n = 0;
@@ -118,17 +174,8 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
     }
     stack.pcs[stack.depth++] = ips[i];
   }
-  const uint16_t flags = stack.truncated ? 1 : 0;
-  const uint64_t hash = XXH3_64bits(stack.pcs, stack.depth * sizeof(uint64_t)) ^ flags;
-  uint32_t id = shard.CachedStackId(hash);
-  if (id == 0) {
-    id = InternStack(hash, stack.pcs, stack.depth, flags, shard.arena());
-    if (id == 0) {
-      g_health.dropped_stacks.fetch_add(1, std::memory_order_relaxed);
-      return 0;
-    }
-    shard.CacheStackId(hash, id);
-  }
+  const uint32_t id = InternCaptured(&shard, stack);
+  if (id == 0) return 0;
 
   // Cache only what every later check can read safely: slots inside the
   // thread's own stack, a complete chain, no signal frame. Frame 1 is
@@ -140,42 +187,61 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
     const uintptr_t slot_address = sps[i] - sizeof(uintptr_t);
     if (slot_address < cache.stack.low || slot_address + sizeof(uintptr_t) > cache.stack.high) return id;
   }
-  if (slot == nullptr) {
-    slot = static_cast<CacheEntry*>(shard.arena().Allocate(sizeof(CacheEntry)));
-    if (slot == nullptr) return id;
-  }
-  slot->marker = marker;
-  slot->stack_id = id;
-  slot->slot_count = n - kFirstChecked;
-  for (uint32_t i = kFirstChecked; i < n; ++i) {
-    slot->slots[i - kFirstChecked] = sps[i] - sizeof(uintptr_t);
-    slot->values[i - kFirstChecked] = ips[i];
-  }
+  CacheEntry* e = EntryFor(shard, slot, n - kFirstChecked);
+  if (e == nullptr) return id;
+  e->marker = marker;
+  e->stack_id = id;
+  e->slot_count = n - kFirstChecked;
+  CacheEntry::Frame* f = e->frames();
+  for (uint32_t i = kFirstChecked; i < n; ++i) f[i - kFirstChecked] = {sps[i] - sizeof(uintptr_t), ips[i]};
   return id;
+}
+
+// Without the cache: unw_backtrace, which keeps its own per-frame cache.
+LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr) {
+  CapturedStack stack;
+  CaptureStack(stack);
+  return InternCaptured(&shard, stack, hash_out);
 }
 
 }  // namespace
 
 LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   UnwindCache* cache = CacheOf(shard);
-  if (cache == nullptr) return 0;
+  if (cache == nullptr) return CaptureUncached(shard);  // the budget is spent
   if (!cache->stack_known) LearnStackBounds(*cache);
   // The stack pointer at a fixed point of this function: same path, same value.
   volatile char probe = 0;
   const uintptr_t marker = reinterpret_cast<uintptr_t>(&probe);
-  if (marker < cache->stack.low || marker >= cache->stack.high) {
-    CacheEntry* none = nullptr;
-    return UnwindAndRemember(shard, *cache, 0, none);  // another stack: never cached
-  }
+  if (marker < cache->stack.low || marker >= cache->stack.high) return CaptureUncached(shard);  // another stack
   const uint32_t set = (marker >> 4) % kSets;
   CacheEntry** ways = cache->entries[set];
+  uint32_t free_way = kWays;
   for (uint32_t w = 0; w < kWays; ++w) {
     CacheEntry* e = ways[w];
     if (e != nullptr && e->marker == marker && Matches(*e)) return e->stack_id;
+    if ((e == nullptr || e->marker == 0) && free_way == kWays) free_way = w;
   }
-  const uint32_t victim = cache->next_victim[set]++ % kWays;
-  return UnwindAndRemember(shard, *cache, marker, ways[victim]);
+  // A miss. Learning a chain walks libunwind's cursor, which costs many
+  // times unw_backtrace (libunwind locks its register-state cache, with two
+  // sigprocmask calls, at every frame). So learn only a chain likely to come
+  // back: one that finds a free way, or the one that missed here last time.
+  // A position reached by thousands of chains in turn is never learned and
+  // costs one unw_backtrace per allocation, as without the cache.
+  uint64_t hash = 0;
+  const uint32_t id = CaptureUncached(shard, &hash);
+  const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
+  if (free_way == kWays && cache->last_miss[set] != key) {
+    cache->last_miss[set] = key;
+    return id;
+  }
+  cache->last_miss[set] = 0;
+  const uint32_t way = free_way < kWays ? free_way : cache->next_victim[set]++ % kWays;
+  const uint32_t learned = UnwindAndRemember(shard, *cache, marker, ways[way]);
+  return learned != 0 ? learned : id;
 }
+
+uint64_t UnwindCacheBytes() { return g_cache_bytes.load(std::memory_order_relaxed); }
 
 void ResetUnwindCache(Shard& shard) {
   if (shard.unwind_cache == nullptr) return;
@@ -189,6 +255,7 @@ void ResetUnwindCache(Shard& shard) {
 
 #else  // not x86-64: CaptureStackId never calls the cache
 
+uint64_t UnwindCacheBytes() { return 0; }
 void ResetUnwindCache(Shard&) {}
 
 #endif

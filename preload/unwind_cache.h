@@ -1,5 +1,7 @@
-// Exact mode's answer to "unwinding is most of the cost": a per-thread cache
-// from the exact machine stack to its stack id, checked without unwinding.
+// The answer to "unwinding is most of the cost": a per-thread cache from the
+// exact machine stack to its stack id, checked without unwinding. Used for
+// every unwind, exact mode's and sampled allocations' alike; all threads'
+// caches together stay within a fixed budget (unwind_cache.cc).
 //
 // On a miss the stack is unwound with libunwind's cursor, which also gives
 // every frame's stack pointer, so we learn the address of each return-address
@@ -32,6 +34,9 @@ inline constexpr bool kUnwindCacheAvailable = false;
 // Owner thread only, thread busy. Returns the stack id of the calling stack
 // (0 when it could not be recorded). Uses and fills the shard's cache.
 uint32_t CaptureStackIdCached(Shard& shard);
+
+// Bytes all threads' caches hold now (within the budget). Any thread.
+uint64_t UnwindCacheBytes();
 
 // Forgets everything cached: the shard changes thread (the old thread's
 // stack may be gone). Owner only.
