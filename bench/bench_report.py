@@ -4,6 +4,8 @@
     bench_report.py micro DIR     bench_hooks / bench_core JSON (Google Benchmark)
     bench_report.py e2e DIR       runs.tsv of the churn comparison
     bench_report.py redis DIR     runs.tsv + dumps.tsv of the redis comparison
+    bench_report.py sweep DIR     runs.tsv of the sampling-interval sweep
+    bench_report.py stall DIR     windows.tsv of snapshot_stall
     bench_report.py profile DIR   perf report output
 
 Every overhead figure is the median over rounds of a per-round ratio (or
@@ -232,6 +234,100 @@ def e2e(d):
     print()
 
 
+# ---- sweep --------------------------------------------------------------------
+
+
+def sweep(d):
+    rows = read_tsv(os.path.join(d, "runs.tsv"))
+    by_round = defaultdict(dict)
+    variants = []
+    failures = []
+    for r in rows:
+        by_round[int(r["round"])][r["variant"]] = r
+        if r["variant"] not in variants:
+            variants.append(r["variant"])
+        if r["status"] != "0":
+            failures.append(f"round {r['round']} {r['variant']}: exit status {r['status']}")
+    ratio = defaultdict(list)
+    cpu_ratio = defaultdict(list)
+    rss_delta = defaultdict(list)
+    for rnd, runs in sorted(by_round.items()):
+        if "plain" not in runs:
+            continue
+        p = runs["plain"]
+        for v, run in runs.items():
+            ratio[v].append(float(run["wall_s"]) / float(p["wall_s"]))
+            if float(p["cpu_s"]) > 0:
+                cpu_ratio[v].append(float(run["cpu_s"]) / float(p["cpu_s"]))
+            rss_delta[v].append((int(run["maxrss_kib"]) - int(p["maxrss_kib"])) / 1024)
+    print(f"{len(ratio['plain'])} rounds, each running every variant once in turn. Ratios to the plain run "
+          "of the same round; median over rounds, (min-max) in brackets.")
+    print()
+    print("| LEAKTRACE_SAMPLE | wall ratio to plain | CPU ratio to plain | RSS - plain (MiB) | stacks | tracker mapped |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for v in variants:
+        if v == "plain" or not ratio[v]:
+            continue
+        r, c = ratio[v], cpu_ratio[v]
+        h, _ = health(os.path.join(d, f"report.{v}.json"))
+        stacks = h.get("stacks") if h else "n/a"
+        mapped = fmt_bytes(h["tracker_mapped_bytes"]) if h and "tracker_mapped_bytes" in h else "n/a"
+        ccell = f"{median(c):.3f} ({min(c):.3f}-{max(c):.3f})" if c else "n/a"
+        print(f"| {v} | {median(r):.3f} ({min(r):.3f}-{max(r):.3f}) | {ccell} | {median(rss_delta[v]):+.1f} "
+              f"| {stacks} | {mapped} |")
+    print()
+    for threads in (4, 64):
+        h, _ = health(os.path.join(d, f"threads.{threads}.json"))
+        if h is None:
+            print(f"- default mode, {threads} threads: no report")
+            continue
+        print(f"- default mode, churn_workload --threads {threads}: `tracker_mapped_bytes` "
+              f"{fmt_bytes(h.get('tracker_mapped_bytes', 0))}, shards {h.get('shards')}, stacks {h.get('stacks')}")
+    for f in failures:
+        print(f"- FAILED: {f}")
+    print()
+
+
+# ---- stall --------------------------------------------------------------------
+
+
+def stall(d):
+    windows = []
+    header = {}
+    try:
+        with open(os.path.join(d, "windows.tsv")) as f:
+            for line in f:
+                fields = dict(kv.split("=", 1) for kv in line.strip().split("\t") if "=" in kv)
+                (windows.append if "window" in fields else header.update)(fields)
+    except OSError:
+        pass
+    if not windows:
+        print("No windows were measured (see stderr in the raw results).")
+        print()
+        return
+    print(f"{header.get('live', '?')} live allocations over {header.get('stacks', '?')} distinct stacks. "
+          "A snapshot's window runs from SIGUSR2 until its dump file is in place; each is followed by a quiet "
+          "window of the same length. Meanwhile one thread times malloc+free pairs back to back: its longest "
+          "pair is the longest the program was held up.")
+    print()
+    print("| snapshot | dump time (ms, wall) | pairs timed | longest pair (us) | quiet window: longest pair (us) |")
+    print("|---:|---:|---:|---:|---:|")
+    snaps = [w for w in windows if w["window"] == "snapshot"]
+    quiet = {w["index"]: w for w in windows if w["window"] == "quiet"}
+    for w in snaps:
+        q = quiet.get(w["index"])
+        print(f"| {int(w['index']) + 1} | {float(w['ms']):.1f} | {int(w['pairs']):,} | {float(w['longest_us']):.1f} "
+              f"| {float(q['longest_us']):.1f} |" if q else "| - |")
+    print()
+    longest = max(float(w["longest_us"]) for w in snaps)
+    print(f"- dump time: median {median([float(w['ms']) for w in snaps]):.1f} ms, "
+          f"longest {max(float(w['ms']) for w in snaps):.1f} ms")
+    print(f"- longest malloc+free pair while a snapshot was written: {longest / 1000:.2f} ms "
+          f"(quiet windows: {max(float(q['longest_us']) for q in quiet.values()) / 1000:.2f} ms)"
+          if quiet else f"- longest pair during snapshots: {longest / 1000:.2f} ms")
+    print()
+
+
 # ---- redis --------------------------------------------------------------------
 
 
@@ -361,10 +457,11 @@ def profile(d):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("micro", "e2e", "redis", "profile"):
+    modes = {"micro": micro, "e2e": e2e, "redis": redis, "sweep": sweep, "stall": stall, "profile": profile}
+    if len(sys.argv) != 3 or sys.argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         return 2
-    {"micro": micro, "e2e": e2e, "redis": redis, "profile": profile}[sys.argv[1]](sys.argv[2])
+    modes[sys.argv[1]](sys.argv[2])
     return 0
 
 

@@ -7,9 +7,15 @@
 #                              leaktrace exact vs heaptrack, alternating rounds
 #   scripts/bench.sh redis     Debian's redis-server plain vs under leaktrace
 #                              (default, exact), driven by redis-benchmark
+#   scripts/bench.sh sweep     churn_workload plain vs sampled at 64k, 128k,
+#                              256k, 512k (how the default was chosen), and
+#                              the tracker's memory with 4 and 64 threads
+#   scripts/bench.sh stall     snapshot_stall: 1,000,000 live allocations in
+#                              exact mode, snapshots taken while a thread
+#                              times every malloc+free (stalls, dump time)
 #   scripts/bench.sh profile   perf record of churn_workload in exact mode:
 #                              where the time goes, by module
-#   scripts/bench.sh all       all of the above (about 10-15 minutes)
+#   scripts/bench.sh all       all of the above (about 15-20 minutes)
 #
 # Every verdict is a ratio of runs made in the same invocation, alternating the
 # variants round by round (A B C D A B C D ...), and the median of the
@@ -20,16 +26,17 @@
 # BENCH_OUT (default <build>/bench-results/<time>), BENCH_ROUNDS (e2e, 9),
 # BENCH_REDIS_ROUNDS (7), BENCH_REDIS_REQUESTS (500000),
 # BENCH_MICRO_ROUNDS (3), BENCH_THREADS (4), BENCH_OPS (2000000, raised until
-# the plain run takes >= BENCH_MIN_PLAIN_S, 0.6).
+# the plain run takes >= BENCH_MIN_PLAIN_S, 0.6), BENCH_SWEEP_ROUNDS (11),
+# BENCH_SWEEP_INTERVALS ("64k 128k 256k 512k").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${LEAKTRACE_BUILD_DIR:-$top/build}
 build_type=${LEAKTRACE_BUILD_TYPE:-RelWithDebInfo}
 mode=${1:-all}
 case "$mode" in
-  micro | e2e | redis | profile | all) ;;
+  micro | e2e | redis | sweep | stall | profile | all) ;;
   *)
-    echo "usage: scripts/bench.sh [micro|e2e|redis|profile|all]" >&2
+    echo "usage: scripts/bench.sh [micro|e2e|redis|sweep|stall|profile|all]" >&2
     exit 2
     ;;
 esac
@@ -67,7 +74,8 @@ build() {
   cmake -S "$top" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" \
     -DLEAKTRACE_BUILD_BENCH=ON ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
   # Only what the benchmarks need, so work in progress elsewhere cannot stop them.
-  cmake --build "$build_dir" -j "$(nproc)" --target leaktrace_preload leaktrace churn_workload bench_hooks bench_core
+  cmake --build "$build_dir" -j "$(nproc)" --target leaktrace_preload leaktrace churn_workload bench_hooks bench_core \
+    snapshot_stall
 }
 
 install_packages
@@ -77,6 +85,7 @@ cli=$build_dir/cli/leaktrace
 churn=$build_dir/bench/churn_workload
 bench_hooks=$build_dir/bench/bench_hooks
 bench_core=$build_dir/bench/bench_core
+snapshot_stall=$build_dir/bench/snapshot_stall
 
 {
   echo "# leaktrace overhead: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -153,17 +162,28 @@ run_micro() {
 
 # ---- e2e -------------------------------------------------------------------
 
-run_e2e() {
-  local rounds=${BENCH_ROUNDS:-9} threads=${BENCH_THREADS:-4} ops=${BENCH_OPS:-2000000}
-  local min_plain=${BENCH_MIN_PLAIN_S:-0.6}
-  mkdir -p "$out/e2e"
-  # Calibrate: the plain run must last long enough for the ratio to mean something.
-  local wall
+# Sets churn_ops: operations per thread for which the plain churn run lasts
+# at least BENCH_MIN_PLAIN_S, so a ratio of runs means something; and
+# churn_plain_s, the last plain time seen.
+churn_ops=""
+churn_plain_s=""
+calibrate_churn() {
+  local threads=$1 ops=${BENCH_OPS:-2000000} min_plain=${BENCH_MIN_PLAIN_S:-0.6} wall
+  if [ -n "$churn_ops" ]; then return 0; fi
   for _ in 1 2 3 4 5; do
     read -r wall _ _ _ < <(timed "$churn" --threads "$threads" --ops-per-thread "$ops")
     if python3 -c "import sys; sys.exit(0 if $wall >= $min_plain else 1)"; then break; fi
     ops=$(python3 -c "import math; print(int(math.ceil($ops * 1.3 * $min_plain / max($wall, 0.01) / 100000) * 100000))")
   done
+  churn_ops=$ops
+  churn_plain_s=$wall
+}
+
+run_e2e() {
+  local rounds=${BENCH_ROUNDS:-9} threads=${BENCH_THREADS:-4}
+  mkdir -p "$out/e2e"
+  calibrate_churn "$threads"
+  local ops=$churn_ops wall=$churn_plain_s
   local args=(--threads "$threads" --ops-per-thread "$ops")
   log "e2e: churn_workload ${args[*]} (plain ${wall}s), $rounds rounds of plain, default, exact, heaptrack"
   local tsv=$out/e2e/runs.tsv r variant dir status rss bytes cpu
@@ -210,6 +230,84 @@ run_e2e() {
     echo
   } | emit
   "${report[@]}" e2e "$out/e2e" | emit
+}
+
+# ---- sweep -----------------------------------------------------------------
+
+run_sweep() {
+  local rounds=${BENCH_SWEEP_ROUNDS:-11} threads=${BENCH_THREADS:-4}
+  local intervals=(${BENCH_SWEEP_INTERVALS:-64k 128k 256k 512k})
+  mkdir -p "$out/sweep"
+  calibrate_churn "$threads"
+  local args=(--threads "$threads" --ops-per-thread "$churn_ops")
+  log "sweep: churn_workload ${args[*]}, $rounds rounds of plain, ${intervals[*]}"
+  local tsv=$out/sweep/runs.tsv r variant dir wall rss status cpu
+  printf 'round\tvariant\twall_s\tmaxrss_kib\toutput_bytes\tstatus\tcpu_s\n' >"$tsv"
+  for ((r = 1; r <= rounds; r++)); do
+    for variant in plain "${intervals[@]}"; do
+      dir=$out/sweep/$variant.$r
+      mkdir -p "$dir"
+      if [ "$variant" = plain ]; then
+        read -r wall rss status cpu < <(timed "$churn" "${args[@]}")
+      else
+        read -r wall rss status cpu < <(timed env LD_PRELOAD="$lib" LEAKTRACE_DIR="$dir" LEAKTRACE_SAMPLE="$variant" \
+          LEAKTRACE_ON_EXIT=1 "$churn" "${args[@]}")
+      fi
+      printf '%s\t%s\t%s\t%s\t0\t%s\t%s\n' "$r" "$variant" "$wall" "$rss" "$status" "$cpu" >>"$tsv"
+    done
+  done
+  local dump
+  for variant in "${intervals[@]}"; do
+    dump=$(find "$out/sweep/$variant.1" -name '*.dump' | head -n1)
+    [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/sweep/report.$variant.json" 2>/dev/null || true
+  done
+  # The tracker's own memory in default mode as threads multiply: every
+  # allocating thread gets a shard (and, when it samples, an unwind cache).
+  local many
+  for many in 4 64; do
+    dir=$out/sweep/threads.$many
+    mkdir -p "$dir"
+    env -u LEAKTRACE_SAMPLE LD_PRELOAD="$lib" LEAKTRACE_DIR="$dir" LEAKTRACE_ON_EXIT=1 \
+      "$churn" --threads "$many" --ops-per-thread 500000 >/dev/null 2>&1 || true
+    dump=$(find "$dir" -name '*.dump' | head -n1)
+    [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/sweep/threads.$many.json" 2>/dev/null || true
+  done
+  {
+    echo "## Sampling interval sweep: churn_workload ${args[*]}"
+    echo
+    echo '```sh'
+    echo "churn_workload ${args[*]}"
+    echo "LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_SAMPLE=<interval> churn_workload ${args[*]}"
+    echo "# tracker memory: default mode, churn_workload --threads 4|64 --ops-per-thread 500000"
+    echo '```'
+    echo
+  } | emit
+  "${report[@]}" sweep "$out/sweep" | emit
+}
+
+# ---- stall -------------------------------------------------------------------
+
+run_stall() {
+  local live=${BENCH_STALL_LIVE:-1000000} bits=${BENCH_STALL_STACK_BITS:-13} count=${BENCH_STALL_SNAPSHOTS:-5}
+  local dir=$out/stall
+  mkdir -p "$dir/dumps"
+  log "stall: $live live allocations over $((1 << bits)) stacks, $count snapshots"
+  local status=0
+  env LD_PRELOAD="$lib" LEAKTRACE_SAMPLE=1 LEAKTRACE_ON_EXIT=0 LEAKTRACE_DIR="$dir/dumps" \
+    "$snapshot_stall" --live "$live" --stack-bits "$bits" --snapshots "$count" >"$dir/windows.tsv" 2>"$dir/stderr" ||
+    status=$?
+  ls -l "$dir/dumps" >"$dir/dumps.txt"
+  {
+    echo "## Snapshots of $live live allocations: time and stalls (exact mode)"
+    echo
+    echo '```sh'
+    echo "LD_PRELOAD=libleaktrace.so LEAKTRACE_SAMPLE=1 LEAKTRACE_ON_EXIT=0 LEAKTRACE_DIR=DIR snapshot_stall --live $live --stack-bits $bits --snapshots $count"
+    echo '```'
+    echo
+    ((status == 0)) || echo "snapshot_stall exited with status $status: $(tail -n1 "$dir/stderr")"
+    echo
+  } | emit
+  "${report[@]}" stall "$dir" | emit
 }
 
 # ---- profile ---------------------------------------------------------------
@@ -332,10 +430,14 @@ case "$mode" in
   micro) run_micro ;;
   e2e) run_e2e ;;
   redis) run_redis ;;
+  sweep) run_sweep ;;
+  stall) run_stall ;;
   profile) run_profile ;;
   all)
     run_micro
     run_e2e
+    run_sweep
+    run_stall
     run_redis
     run_profile
     ;;
