@@ -276,13 +276,24 @@ def sweep(d):
         print(f"| {v} | {median(r):.3f} ({min(r):.3f}-{max(r):.3f}) | {ccell} | {median(rss_delta[v]):+.1f} "
               f"| {stacks} | {mapped} |")
     print()
+    fixed = read_tsv(os.path.join(d, "fixed.tsv")) if os.path.exists(os.path.join(d, "fixed.tsv")) else []
+    by_round = defaultdict(dict)
+    for r in fixed:
+        by_round[r["round"]][r["variant"]] = float(r["wall_s"])
+    extra = [v["default"] - v["plain"] for v in by_round.values() if "default" in v and "plain" in v]
+    if extra:
+        plain_wall = median([float(r["wall_s"]) for r in rows if r["variant"] == "plain"])
+        print(f"- fixed cost (loading the library, start-up, exit dump), per run: {median(extra) * 1000:.1f} ms "
+              f"(median of {len(extra)} paired runs of one operation per thread), "
+              f"{100 * median(extra) / plain_wall:.1f} % of the plain run above")
     for threads in (4, 64):
         h, _ = health(os.path.join(d, f"threads.{threads}.json"))
         if h is None:
             print(f"- default mode, {threads} threads: no report")
             continue
         print(f"- default mode, churn_workload --threads {threads}: `tracker_mapped_bytes` "
-              f"{fmt_bytes(h.get('tracker_mapped_bytes', 0))}, shards {h.get('shards')}, stacks {h.get('stacks')}")
+              f"{fmt_bytes(h.get('tracker_mapped_bytes', 0))} (of which unwind caches "
+              f"{fmt_bytes(h.get('unwind_cache_bytes', 0))}), shards {h.get('shards')}, stacks {h.get('stacks')}")
     for f in failures:
         print(f"- FAILED: {f}")
     print()

@@ -85,7 +85,10 @@ UnwindCache* CacheOf(Shard& shard) {
   if (shard.unwind_cache == nullptr) {
     if (!Reserve(sizeof(UnwindCache))) return nullptr;
     void* memory = shard.arena().Allocate(sizeof(UnwindCache));
-    if (memory == nullptr) return nullptr;
+    if (memory == nullptr) {
+      g_cache_bytes.fetch_sub(sizeof(UnwindCache), std::memory_order_relaxed);
+      return nullptr;
+    }
     shard.unwind_cache = new (memory) UnwindCache();
   }
   return shard.unwind_cache;

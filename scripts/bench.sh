@@ -116,6 +116,17 @@ timed() {
   python3 -c "print(f'{$end - $start:.6f} ${rss:-0} $status {${user:-0} + ${sys:-0}:.2f}')"
 }
 
+# Prints the arguments rotated left by $1 (the round number): each round
+# runs the variants in another order, so no variant always follows the same
+# neighbour (after heaptrack, say) or always runs first.
+rotated() {
+  local shift=$1
+  shift
+  local n=$# i
+  local items=("$@")
+  for ((i = 0; i < n; i++)); do printf '%s\n' "${items[$(((i + shift) % n))]}"; done
+}
+
 # ---- micro -----------------------------------------------------------------
 
 run_micro() {
@@ -189,7 +200,7 @@ run_e2e() {
   local tsv=$out/e2e/runs.tsv r variant dir status rss bytes cpu
   printf 'round\tvariant\twall_s\tmaxrss_kib\toutput_bytes\tstatus\tcpu_s\n' >"$tsv"
   for ((r = 1; r <= rounds; r++)); do
-    for variant in plain default exact heaptrack; do
+    for variant in $(rotated "$r" plain default exact heaptrack); do
       dir=$out/e2e/$variant.$r
       mkdir -p "$dir"
       case $variant in
@@ -239,12 +250,14 @@ run_sweep() {
   local intervals=(${BENCH_SWEEP_INTERVALS:-64k 128k 256k 512k})
   mkdir -p "$out/sweep"
   calibrate_churn "$threads"
-  local args=(--threads "$threads" --ops-per-thread "$churn_ops")
+  # Twice the end-to-end run: start-up and the exit dump (measured below)
+  # weigh half as much against the steady state.
+  local args=(--threads "$threads" --ops-per-thread "$((churn_ops * 2))")
   log "sweep: churn_workload ${args[*]}, $rounds rounds of plain, ${intervals[*]}"
   local tsv=$out/sweep/runs.tsv r variant dir wall rss status cpu
   printf 'round\tvariant\twall_s\tmaxrss_kib\toutput_bytes\tstatus\tcpu_s\n' >"$tsv"
   for ((r = 1; r <= rounds; r++)); do
-    for variant in plain "${intervals[@]}"; do
+    for variant in $(rotated "$r" plain "${intervals[@]}"); do
       dir=$out/sweep/$variant.$r
       mkdir -p "$dir"
       if [ "$variant" = plain ]; then
@@ -260,6 +273,23 @@ run_sweep() {
   for variant in "${intervals[@]}"; do
     dump=$(find "$out/sweep/$variant.1" -name '*.dump' | head -n1)
     [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/sweep/report.$variant.json" 2>/dev/null || true
+  done
+  # What does not depend on the run's length: loading the library, starting
+  # up, and the exit dump. A run of one operation per thread, plain and in
+  # default mode, alternating.
+  printf 'round\tvariant\twall_s\n' >"$out/sweep/fixed.tsv"
+  for ((r = 1; r <= 21; r++)); do
+    for variant in $(rotated "$r" plain default); do
+      dir=$out/sweep/fixed.$variant
+      mkdir -p "$dir"
+      if [ "$variant" = plain ]; then
+        read -r wall _ _ _ < <(timed "$churn" --threads "$threads" --ops-per-thread 1)
+      else
+        read -r wall _ _ _ < <(timed env -u LEAKTRACE_SAMPLE LD_PRELOAD="$lib" LEAKTRACE_DIR="$dir" LEAKTRACE_ON_EXIT=1 \
+          "$churn" --threads "$threads" --ops-per-thread 1)
+      fi
+      printf '%s\t%s\t%s\n' "$r" "$variant" "$wall" >>"$out/sweep/fixed.tsv"
+    done
   done
   # The tracker's own memory in default mode as threads multiply: every
   # allocating thread gets a shard (and, when it samples, an unwind cache).
@@ -278,6 +308,7 @@ run_sweep() {
     echo '```sh'
     echo "churn_workload ${args[*]}"
     echo "LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_SAMPLE=<interval> churn_workload ${args[*]}"
+    echo "# fixed cost: churn_workload --threads $threads --ops-per-thread 1, plain and default, 21 rounds"
     echo "# tracker memory: default mode, churn_workload --threads 4|64 --ops-per-thread 500000"
     echo '```'
     echo
@@ -365,7 +396,7 @@ run_redis() {
   printf 'round\tvariant\tdump_bytes\tserver_status\n' >"$out/redis/dumps.tsv"
   log "redis: port $redis_port, $rounds rounds of plain, default, exact; redis-benchmark -n $requests -P 16"
   for ((r = 1; r <= rounds; r++)); do
-    for variant in plain default exact; do
+    for variant in $(rotated "$r" plain default exact); do
       dir=$out/redis/$variant.$r
       mkdir -p "$dir"
       local env=()
