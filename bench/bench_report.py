@@ -263,8 +263,16 @@ def sweep(d):
     print(f"{len(ratio['plain'])} rounds, each running every variant once in turn. Ratios to the plain run "
           "of the same round; median over rounds, (min-max) in brackets.")
     print()
-    print("| LEAKTRACE_SAMPLE | wall ratio to plain | CPU ratio to plain | RSS - plain (MiB) | stacks | tracker mapped |")
+    print("| variant (LEAKTRACE_SAMPLE) | wall ratio to plain | CPU ratio to plain | RSS - plain (MiB) | stacks | tracker mapped |")
     print("|---|---:|---:|---:|---:|---:|")
+    labels = {"floor": "floor: do-nothing interposer", "1g": "1g (hooks, almost no samples)"}
+
+    def order(v):
+        m = re.fullmatch(r"(\d+)([km]?)", v)
+        size = int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20}[m.group(2)] if m else 0
+        return ({"plain": 0, "floor": 1, "1g": 2}.get(v, 3), -size)
+
+    variants.sort(key=order)
     for v in variants:
         if v == "plain" or not ratio[v]:
             continue
@@ -273,7 +281,7 @@ def sweep(d):
         stacks = h.get("stacks") if h else "n/a"
         mapped = fmt_bytes(h["tracker_mapped_bytes"]) if h and "tracker_mapped_bytes" in h else "n/a"
         ccell = f"{median(c):.3f} ({min(c):.3f}-{max(c):.3f})" if c else "n/a"
-        print(f"| {v} | {median(r):.3f} ({min(r):.3f}-{max(r):.3f}) | {ccell} | {median(rss_delta[v]):+.1f} "
+        print(f"| {labels.get(v, v)} | {median(r):.3f} ({min(r):.3f}-{max(r):.3f}) | {ccell} | {median(rss_delta[v]):+.1f} "
               f"| {stacks} | {mapped} |")
     print()
     fixed = read_tsv(os.path.join(d, "fixed.tsv")) if os.path.exists(os.path.join(d, "fixed.tsv")) else []

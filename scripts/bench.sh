@@ -7,9 +7,11 @@
 #                              leaktrace exact vs heaptrack, alternating rounds
 #   scripts/bench.sh redis     Debian's redis-server plain vs under leaktrace
 #                              (default, exact), driven by redis-benchmark
-#   scripts/bench.sh sweep     churn_workload plain vs sampled at 64k, 128k,
-#                              256k, 512k (how the default was chosen), and
-#                              the tracker's memory with 4 and 64 threads
+#   scripts/bench.sh sweep     churn_workload plain vs a do-nothing malloc
+#                              interposer (the floor) vs leaktrace sampling at
+#                              1g (hooks only), 64k, 128k, 256k, 512k (how the
+#                              default was chosen); the fixed cost; the
+#                              tracker's memory with 4 and 64 threads
 #   scripts/bench.sh stall     snapshot_stall: 1,000,000 live allocations in
 #                              exact mode, snapshots taken while a thread
 #                              times every malloc+free (stalls, dump time)
@@ -75,7 +77,7 @@ build() {
     -DLEAKTRACE_BUILD_BENCH=ON ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
   # Only what the benchmarks need, so work in progress elsewhere cannot stop them.
   cmake --build "$build_dir" -j "$(nproc)" --target leaktrace_preload leaktrace churn_workload bench_hooks bench_core \
-    snapshot_stall
+    snapshot_stall interpose_floor
 }
 
 install_packages
@@ -86,6 +88,7 @@ churn=$build_dir/bench/churn_workload
 bench_hooks=$build_dir/bench/bench_hooks
 bench_core=$build_dir/bench/bench_core
 snapshot_stall=$build_dir/bench/snapshot_stall
+interpose_floor=$build_dir/bench/libinterpose_floor.so
 
 {
   echo "# leaktrace overhead: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -210,7 +213,11 @@ run_e2e() {
         exact) read -r wall rss status cpu < <(timed env LD_PRELOAD="$lib" LEAKTRACE_DIR="$dir" LEAKTRACE_SAMPLE=1 \
           LEAKTRACE_ON_EXIT=1 "$churn" "${args[@]}") ;;
         heaptrack) read -r wall rss status cpu < <(TIMED_OUT=$dir/heaptrack.log timed heaptrack \
-          -o "$dir/heaptrack.churn" "$churn" "${args[@]}") ;;
+          -o "$dir/heaptrack.churn" "$churn" "${args[@]}")
+          # heaptrack leaves 100+ MiB of dirty pages: let writeback finish
+          # before the next timed run rather than during it.
+          sync
+          sleep 1 ;;
       esac
       bytes=0
       case $variant in
@@ -253,15 +260,17 @@ run_sweep() {
   # Twice the end-to-end run: start-up and the exit dump (measured below)
   # weigh half as much against the steady state.
   local args=(--threads "$threads" --ops-per-thread "$((churn_ops * 2))")
-  log "sweep: churn_workload ${args[*]}, $rounds rounds of plain, ${intervals[*]}"
+  log "sweep: churn_workload ${args[*]}, $rounds rounds of plain, floor, 1g, ${intervals[*]}"
   local tsv=$out/sweep/runs.tsv r variant dir wall rss status cpu
   printf 'round\tvariant\twall_s\tmaxrss_kib\toutput_bytes\tstatus\tcpu_s\n' >"$tsv"
   for ((r = 1; r <= rounds; r++)); do
-    for variant in $(rotated "$r" plain "${intervals[@]}"); do
+    for variant in $(rotated "$r" plain floor 1g "${intervals[@]}"); do
       dir=$out/sweep/$variant.$r
       mkdir -p "$dir"
       if [ "$variant" = plain ]; then
         read -r wall rss status cpu < <(timed "$churn" "${args[@]}")
+      elif [ "$variant" = floor ]; then
+        read -r wall rss status cpu < <(timed env LD_PRELOAD="$interpose_floor" "$churn" "${args[@]}")
       else
         read -r wall rss status cpu < <(timed env LD_PRELOAD="$lib" LEAKTRACE_DIR="$dir" LEAKTRACE_SAMPLE="$variant" \
           LEAKTRACE_ON_EXIT=1 "$churn" "${args[@]}")
@@ -270,7 +279,7 @@ run_sweep() {
     done
   done
   local dump
-  for variant in "${intervals[@]}"; do
+  for variant in 1g "${intervals[@]}"; do
     dump=$(find "$out/sweep/$variant.1" -name '*.dump' | head -n1)
     [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/sweep/report.$variant.json" 2>/dev/null || true
   done
@@ -307,7 +316,8 @@ run_sweep() {
     echo
     echo '```sh'
     echo "churn_workload ${args[*]}"
-    echo "LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_SAMPLE=<interval> churn_workload ${args[*]}"
+    echo "LD_PRELOAD=libinterpose_floor.so churn_workload ${args[*]}     # floor: a do-nothing interposer"
+    echo "LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_SAMPLE=<interval> churn_workload ${args[*]}   # 1g: hooks, ~no samples"
     echo "# fixed cost: churn_workload --threads $threads --ops-per-thread 1, plain and default, 21 rounds"
     echo "# tracker memory: default mode, churn_workload --threads 4|64 --ops-per-thread 500000"
     echo '```'
