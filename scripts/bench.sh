@@ -119,6 +119,14 @@ timed() {
   python3 -c "print(f'{$end - $start:.6f} ${rss:-0} $status {${user:-0} + ${sys:-0}:.2f}')"
 }
 
+# The JSON report (with the health section: the tracker's own memory) of the
+# first dump under directory $1, into file $2; nothing when there is none.
+report_first_dump() {
+  local dump
+  dump=$(find "$1" -name '*.dump' | head -n1)
+  [ -n "$dump" ] && "$cli" report --format json "$dump" >"$2" 2>/dev/null || true
+}
+
 # Prints the arguments rotated left by $1 (the round number): each round
 # runs the variants in another order, so no variant always follows the same
 # neighbour (after heaptrack, say) or always runs first.
@@ -229,10 +237,8 @@ run_e2e() {
     log "e2e: round $r/$rounds done"
   done
   # The tracker's own memory, as the dump reports it (health section via JSON).
-  local dump
   for variant in default exact; do
-    dump=$(find "$out/e2e/$variant.1" -name '*.dump' | head -n1)
-    [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/e2e/report.$variant.json" 2>/dev/null || true
+    report_first_dump "$out/e2e/$variant.1" "$out/e2e/report.$variant.json"
   done
   {
     echo "## End to end: churn_workload ${args[*]}"
@@ -278,10 +284,8 @@ run_sweep() {
       printf '%s\t%s\t%s\t%s\t0\t%s\t%s\n' "$r" "$variant" "$wall" "$rss" "$status" "$cpu" >>"$tsv"
     done
   done
-  local dump
   for variant in 1g "${intervals[@]}"; do
-    dump=$(find "$out/sweep/$variant.1" -name '*.dump' | head -n1)
-    [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/sweep/report.$variant.json" 2>/dev/null || true
+    report_first_dump "$out/sweep/$variant.1" "$out/sweep/report.$variant.json"
   done
   # What does not depend on the run's length: loading the library, starting
   # up, and the exit dump. A run of one operation per thread, plain and in
@@ -308,8 +312,7 @@ run_sweep() {
     mkdir -p "$dir"
     env -u LEAKTRACE_SAMPLE LD_PRELOAD="$lib" LEAKTRACE_DIR="$dir" LEAKTRACE_ON_EXIT=1 \
       "$churn" --threads "$many" --ops-per-thread 500000 >/dev/null 2>&1 || true
-    dump=$(find "$dir" -name '*.dump' | head -n1)
-    [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/sweep/threads.$many.json" 2>/dev/null || true
+    report_first_dump "$dir" "$out/sweep/threads.$many.json"
   done
   {
     echo "## Sampling interval sweep: churn_workload ${args[*]}"
@@ -447,10 +450,8 @@ run_redis() {
     done
     log "redis: round $r/$rounds done"
   done
-  local dump
   for variant in default exact; do
-    dump=$(find "$out/redis/$variant.1" -name '*.dump' | head -n1)
-    [ -n "$dump" ] && "$cli" report --format json "$dump" >"$out/redis/report.$variant.json" 2>/dev/null || true
+    report_first_dump "$out/redis/$variant.1" "$out/redis/report.$variant.json"
   done
   {
     echo "## Redis: redis-server $(redis-server --version | grep -o 'v=[^ ]*' | cut -d= -f2) (Debian, jemalloc)"
