@@ -37,6 +37,12 @@ int Arena::ClassOf(size_t bytes) {
   return c;
 }
 
+size_t Arena::BlockBytes(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const int c = ClassOf(bytes);
+  return c >= kClasses ? bytes : kMinClassBytes << c;
+}
+
 void* Arena::Allocate(size_t bytes) {
   if (bytes == 0) bytes = 1;
   const int c = ClassOf(bytes);

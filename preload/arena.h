@@ -24,6 +24,10 @@ class Arena {
   void* Allocate(size_t bytes);
   void Deallocate(void* p, size_t bytes);
 
+  // What Allocate(bytes) really takes: its size class (or, above the
+  // largest class, `bytes`). For callers that budget their memory.
+  static size_t BlockBytes(size_t bytes);
+
  public:
   static constexpr int kClassCount = 12;
 

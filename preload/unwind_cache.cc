@@ -83,10 +83,11 @@ namespace {
 
 UnwindCache* CacheOf(Shard& shard) {
   if (shard.unwind_cache == nullptr) {
-    if (!Reserve(sizeof(UnwindCache))) return nullptr;
+    const size_t bytes = Arena::BlockBytes(sizeof(UnwindCache));
+    if (!Reserve(bytes)) return nullptr;
     void* memory = shard.arena().Allocate(sizeof(UnwindCache));
     if (memory == nullptr) {
-      g_cache_bytes.fetch_sub(sizeof(UnwindCache), std::memory_order_relaxed);
+      g_cache_bytes.fetch_sub(bytes, std::memory_order_relaxed);
       return nullptr;
     }
     shard.unwind_cache = new (memory) UnwindCache();
@@ -119,18 +120,20 @@ LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
 // leave this chain uncached.
 CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
   if (slot != nullptr && slot->capacity >= frames) return slot;
-  // Round up so that a slightly deeper chain at the same place reuses it.
-  const uint32_t capacity = (frames + 7) & ~7u;
-  if (!Reserve(EntryBytes(capacity))) return nullptr;
-  auto* fresh = static_cast<CacheEntry*>(shard.arena().Allocate(EntryBytes(capacity)));
+  // As many frames as the arena block holds anyway, so that a deeper chain
+  // at the same place later reuses the entry.
+  const size_t bytes = Arena::BlockBytes(EntryBytes(frames));
+  if (!Reserve(bytes)) return nullptr;
+  auto* fresh = static_cast<CacheEntry*>(shard.arena().Allocate(bytes));
   if (fresh == nullptr) {
-    g_cache_bytes.fetch_sub(EntryBytes(capacity), std::memory_order_relaxed);
+    g_cache_bytes.fetch_sub(bytes, std::memory_order_relaxed);
     return nullptr;
   }
-  fresh->capacity = capacity;
+  fresh->capacity = static_cast<uint32_t>((bytes - sizeof(CacheEntry)) / sizeof(CacheEntry::Frame));
   if (slot != nullptr) {
-    g_cache_bytes.fetch_sub(EntryBytes(slot->capacity), std::memory_order_relaxed);
-    shard.arena().Deallocate(slot, EntryBytes(slot->capacity));
+    const size_t old_bytes = Arena::BlockBytes(EntryBytes(slot->capacity));
+    g_cache_bytes.fetch_sub(old_bytes, std::memory_order_relaxed);
+    shard.arena().Deallocate(slot, old_bytes);
   }
   slot = fresh;
   return slot;
