@@ -148,7 +148,6 @@ void* ReallocateExact(void* p, size_t size) {
   return RehomeExact(t, moved, offset, old, stack_id, size);
 }
 
-
 // ---- start-up ----------------------------------------------------------------
 
 // True when the hooks may not run yet: the caller must use the bootstrap heap.

@@ -234,16 +234,16 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   // back: one that finds a free way, or the one that missed here last time.
   // A position reached by thousands of chains in turn is never learned and
   // costs one unw_backtrace per allocation, as without the cache.
+  if (free_way < kWays) return UnwindAndRemember(shard, *cache, marker, ways[free_way]);
   uint64_t hash = 0;
   const uint32_t id = CaptureUncached(shard, &hash);
   const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
-  if (free_way == kWays && cache->last_miss[set] != key) {
+  if (cache->last_miss[set] != key) {
     cache->last_miss[set] = key;
     return id;
   }
   cache->last_miss[set] = 0;
-  const uint32_t way = free_way < kWays ? free_way : cache->next_victim[set]++ % kWays;
-  const uint32_t learned = UnwindAndRemember(shard, *cache, marker, ways[way]);
+  const uint32_t learned = UnwindAndRemember(shard, *cache, marker, ways[cache->next_victim[set]++ % kWays]);
   return learned != 0 ? learned : id;
 }
 
