@@ -17,7 +17,7 @@
 #                              times every malloc+free (stalls, dump time)
 #   scripts/bench.sh profile   perf record of churn_workload in exact mode:
 #                              where the time goes, by module
-#   scripts/bench.sh all       all of the above (about 15-20 minutes)
+#   scripts/bench.sh all       all of the above (about 30 minutes)
 #
 # Every verdict is a ratio of runs made in the same invocation, alternating the
 # variants round by round (A B C D A B C D ...), and the median of the
@@ -29,7 +29,8 @@
 # BENCH_REDIS_ROUNDS (7), BENCH_REDIS_REQUESTS (500000),
 # BENCH_MICRO_ROUNDS (3), BENCH_THREADS (4), BENCH_OPS (2000000, raised until
 # the plain run takes >= BENCH_MIN_PLAIN_S, 0.6), BENCH_SWEEP_ROUNDS (11),
-# BENCH_SWEEP_INTERVALS ("64k 128k 256k 512k").
+# BENCH_SWEEP_INTERVALS ("64k 128k 256k 512k"), BENCH_STALL_LIVE (1000000),
+# BENCH_STALL_STACK_BITS (13), BENCH_STALL_SNAPSHOTS (5).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${LEAKTRACE_BUILD_DIR:-$top/build}
