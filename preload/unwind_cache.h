@@ -6,9 +6,10 @@
 // Learning a chain walks libunwind's cursor, which also gives every frame's
 // stack pointer, so we learn the address of each return-address slot. That
 // walk is slow (Debian's libunwind locks its cache with two sigprocmask calls
-// per frame), so a miss is answered by unw_backtrace and the chain is learned
-// only when it is likely to come back: into a free way of its set, or when
-// the same chain missed there the time before. The entry keeps the stack pointer at a fixed point in our own code
+// per frame), so only a chain likely to come back is learned: a miss that
+// finds a free way in its set learns at once; otherwise the miss is answered
+// by unw_backtrace, and the chain is learned only when it also missed there
+// the time before. The entry keeps the stack pointer at a fixed point in our own code
 // (the "marker"), every slot address and the return address found there. A
 // later capture with the same marker whose slots still hold the same return
 // addresses has, frame by frame, the same call chain (each frame's CFA
