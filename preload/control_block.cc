@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "preload/dumper.h"
+#include "preload/private_fds.h"
 #include "preload/process_info.h"
 #include "preload/tracker.h"
 
@@ -15,25 +18,12 @@ namespace leaktrace::preload {
 namespace {
 
 constexpr size_t kBlockBytes = 8192;
-int g_control_fd = -1;
-
-// A descriptor number far from the ones the program will be handed.
-int ParkHigh(int fd) {
-  rlimit limit;
-  long target = 1000;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-    target = static_cast<long>(limit.rlim_cur) - 10;
-  }
-  if (target > 100000) target = 100000;
-  if (target <= fd) return fd;
-  const int high = fcntl(fd, F_DUPFD_CLOEXEC, target);
-  if (high < 0) return fd;
-  close(fd);
-  return high;
-}
+// A private descriptor (private_fds.h): moved if the program dup2s onto it.
+std::atomic<int> g_control_fd{-1};
 
 void Write(uint32_t started, uint32_t completed, const char* path) {
-  if (g_control_fd < 0) return;
+  const int fd = g_control_fd.load(std::memory_order_acquire);
+  if (fd < 0) return;
   char block[kBlockBytes];
   int n = snprintf(block, sizeof block, "version=1\npid=%d\nsignal=%d\nsignal_tid=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n",
                    g_process.pid, g_config.snapshot_signal, DumperThreadId(), g_config.dump_dir, g_process.program, started,
@@ -43,16 +33,16 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   // Fixed size, padded with newlines: a reader racing a rewrite never sees a
   // file that shrank under it.
   memset(block + n, '\n', sizeof block - static_cast<size_t>(n));
-  ssize_t ignored = pwrite(g_control_fd, block, sizeof block, 0);
+  ssize_t ignored = pwrite(fd, block, sizeof block, 0);
   (void)ignored;
 }
 
 }  // namespace
 
 void CreateControlBlock() {
-  const int fd = memfd_create("leaktrace-control", MFD_CLOEXEC);
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, "leaktrace-control", MFD_CLOEXEC));
   if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
-  g_control_fd = ParkHigh(fd);
+  AdoptPrivateFd(fd, &g_control_fd);
   Write(0, 0, "");
 }
 
@@ -60,8 +50,8 @@ void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path) 
 
 void ControlBlockChildAfterFork() {
   // The inherited descriptor shares the parent's file: close ours, make anew.
-  if (g_control_fd >= 0) close(g_control_fd);
-  g_control_fd = -1;
+  const int fd = g_control_fd.exchange(-1, std::memory_order_acq_rel);
+  if (fd >= 0) ClosePrivateFd(fd);
 }
 
 }  // namespace leaktrace::preload

@@ -1,7 +1,7 @@
 // How `leaktrace snapshot PID` finds a tracked process's settings without
 // trusting its environment or working directory (both may have changed): a
-// memfd named "leaktrace-control", parked at a high descriptor number so the
-// program's own descriptor numbering is untouched. It holds key=value lines
+// memfd named "leaktrace-control", a private descriptor (private_fds.h) that
+// the program's closefrom, close loops and dup2 never take away. It holds key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last), padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.

@@ -21,6 +21,7 @@
 
 #include "preload/compiler.h"
 #include "preload/fd_kind.h"
+#include "preload/private_fds.h"
 #include "preload/real_io_functions.h"
 #include "preload/resource_paths.h"
 
@@ -150,25 +151,47 @@ LT_EXPORT int creat64(const char* path, mode_t mode) {
 // ---- release -----------------------------------------------------------------
 
 LT_EXPORT int close(int fd) {
+  if (LT_UNLIKELY(IsPrivateFd(fd))) {
+    errno = EBADF;  // not the program's: as if never opened (private_fds.h)
+    return -1;
+  }
   EnsureRealIo();
   if (TrackingThisCall()) ForgetFd(fd);
   return real_io.close ? real_io.close(fd) : static_cast<int>(syscall(SYS_close, fd));
 }
 
+// close_range and closefrom close the program's descriptors around
+// leaktrace's private ones, never those.
 LT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   REAL_OR_ENOSYS(close_range);
   // CLOSE_RANGE_CLOEXEC only marks; bad arguments close nothing.
   if (first <= last && (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) == 0 &&
       !(flags & CLOSE_RANGE_CLOEXEC) && TrackingThisCall())
     ForgetFdRange(first, last);
-  return real_io.close_range(first, last, flags);
+  if (first > last) return real_io.close_range(first, last, flags);  // its own EINVAL
+  auto close_part = [](unsigned a, unsigned b, void* flags) {
+    return real_io.close_range(a, b, *static_cast<int*>(flags));
+  };
+  return ForEachPublicRange(first, last, close_part, &flags);
 }
 
 LT_EXPORT void closefrom(int lowfd) {
   EnsureRealIo();
-  if (real_io.closefrom == nullptr) return;
-  if (lowfd >= 0 && TrackingThisCall()) ForgetFdRange(static_cast<unsigned>(lowfd), ~0u >> 1);
-  real_io.closefrom(lowfd);
+  if (real_io.closefrom == nullptr || lowfd < 0) return;
+  if (TrackingThisCall()) ForgetFdRange(static_cast<unsigned>(lowfd), ~0u >> 1);
+  // Each part below the last private descriptor with close_range (one
+  // descriptor at a time on a kernel without it), the rest with closefrom.
+  auto close_part = [](unsigned a, unsigned b, void*) {
+    if (b == ~0u) {
+      real_io.closefrom(static_cast<int>(a));
+    } else if (syscall(SYS_close_range, a, b, 0) != 0) {
+      for (unsigned fd = a; fd <= b; ++fd) syscall(SYS_close, fd);
+    }
+    return 0;
+  };
+  const int saved_errno = errno;
+  ForEachPublicRange(static_cast<unsigned>(lowfd), ~0u, close_part, nullptr);
+  errno = saved_errno;
 }
 
 // ---- sockets -----------------------------------------------------------------
@@ -237,11 +260,14 @@ LT_EXPORT int dup(int fd) {
   return Copied(real_io.dup(fd), fd);
 }
 
+// dup2/dup3 onto one of leaktrace's private descriptors moves ours away
+// first (private_fds.h): the program gets the number it asked for.
 // dup2/dup3 onto an open descriptor close it: recording the copy over its
 // slot forgets it. The number stays taken throughout, so no other thread can
 // be handed it in between.
 LT_EXPORT int dup2(int fd, int target) {
   REAL_OR_ENOSYS(dup2);
+  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
   const int rc = real_io.dup2(fd, target);
   if (rc == fd) return rc;  // dup2(fd, fd): nothing happened
   return Copied(rc, fd);
@@ -249,6 +275,7 @@ LT_EXPORT int dup2(int fd, int target) {
 
 LT_EXPORT int dup3(int fd, int target, int flags) {
   REAL_OR_ENOSYS(dup3);
+  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
   return Copied(real_io.dup3(fd, target, flags), fd);
 }
 
@@ -314,6 +341,36 @@ LT_EXPORT int memfd_create(const char* name, unsigned int flags) {
   const int fd = real_io.memfd_create ? real_io.memfd_create(name, flags)
                                       : static_cast<int>(syscall(SYS_memfd_create, name, flags));
   return Made(fd, "memfd");
+}
+
+// ---- opened inside the C library (its internal open never reaches us) -----
+
+LT_EXPORT int shm_open(const char* name, int flags, mode_t mode) {
+  REAL_OR_ENOSYS(shm_open);
+  const int fd = real_io.shm_open(name, flags, mode);
+  if (fd >= 0 && TrackingThisCall()) RecordProbedFd(fd);  // labelled by its /dev/shm path
+  return fd;
+}
+
+// mkstemp and friends: `templ` holds the file's name once they return.
+LT_EXPORT int mkstemp(char* templ) {
+  REAL_OR_ENOSYS(mkstemp);
+  return Opened(real_io.mkstemp(templ), templ);
+}
+
+LT_EXPORT int mkostemp(char* templ, int flags) {
+  REAL_OR_ENOSYS(mkostemp);
+  return Opened(real_io.mkostemp(templ, flags), templ);
+}
+
+LT_EXPORT int mkstemps(char* templ, int suffix_length) {
+  REAL_OR_ENOSYS(mkstemps);
+  return Opened(real_io.mkstemps(templ, suffix_length), templ);
+}
+
+LT_EXPORT int mkostemps(char* templ, int suffix_length, int flags) {
+  REAL_OR_ENOSYS(mkostemps);
+  return Opened(real_io.mkostemps(templ, suffix_length, flags), templ);
 }
 
 LT_EXPORT int posix_openpt(int flags) {

@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preload/private_fds.h"
+
 namespace leaktrace::preload {
 
 ProcessFacts g_process;
@@ -37,14 +39,15 @@ void GatherProcessFacts() {
   memcpy(g_process.program, base, base_size);
   g_process.program[base_size] = '\0';
   if (g_process.program[0] == '\0') strcpy(g_process.program, "unknown");
-  const int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  // Private: this may run on any thread of a running program (private_fds.h).
+  const int fd = OpenPrivateFd("/proc/self/cmdline", O_RDONLY, 0, nullptr);
   if (fd >= 0) {
     ssize_t got;
     while (g_process.cmdline_size < sizeof g_process.cmdline &&
            (got = read(fd, g_process.cmdline + g_process.cmdline_size,
                        sizeof g_process.cmdline - g_process.cmdline_size)) > 0)
       g_process.cmdline_size += static_cast<size_t>(got);
-    close(fd);
+    ClosePrivateFd(fd);
   }
   while (g_process.cmdline_size > 0 && g_process.cmdline[g_process.cmdline_size - 1] == '\0') --g_process.cmdline_size;
   // The name the program was started as (argv[0]) beats the file it resolves

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "format/dump_writer.h"
 #include "preload/age_table.h"
 #include "preload/arena.h"
@@ -17,6 +19,7 @@
 #include "preload/fd_table.h"
 #include "preload/label_table.h"
 #include "preload/mapping_table.h"
+#include "preload/private_fds.h"
 #include "preload/process_info.h"
 #include "preload/resource_sites.h"
 #include "preload/shard_registry.h"
@@ -200,9 +203,11 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   return w.Finish();
 }
 
-bool WriteAll(int fd, const uint8_t* data, size_t size) {
+// `fd` is re-read before every write: a private descriptor moves if the
+// program dup2s onto its number meanwhile (private_fds.h).
+bool WriteAll(const std::atomic<int>& fd, const uint8_t* data, size_t size) {
   while (size > 0) {
-    const ssize_t n = write(fd, data, size);
+    const ssize_t n = write(fd.load(std::memory_order_acquire), data, size);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data += n;
@@ -219,10 +224,10 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
   snprintf(temp_path, sizeof temp_path, "%s/.%s.%d.%u.dump.tmp", g_config.dump_dir, g_process.program,
            g_process.pid, seq);
   unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
-  const int fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  const bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd) == 0;
-  close(fd);
+  std::atomic<int> fd{-1};
+  if (OpenPrivateFd(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd) < 0) return false;
+  const bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd.load()) == 0;
+  ClosePrivateFd(fd.load());
   if (!ok || rename(temp_path, final_path) != 0) {
     unlink(temp_path);
     return false;

@@ -1,0 +1,79 @@
+// Descriptors that belong to leaktrace, or to a library it loads (libunwind's
+// memory-validation pipe and the ELF files it reads), kept out of the
+// program's way.
+//
+// A program may close every descriptor it did not open (closefrom(3), a
+// close loop at daemon start-up), dup2 onto any number it likes (a shell's
+// `exec 3<file`), and count on getting the lowest free number. Had one of
+// ours sat on a low number, the program would close it and reuse the number,
+// and we would then read, write or close the program's descriptor. So every
+// private descriptor
+//  - is parked at a high number (F_DUPFD_CLOEXEC from PrivateFdBase()), far
+//    from the numbers the kernel hands the program, and is close-on-exec;
+//  - is registered here, so that the close, close_range and closefrom hooks
+//    skip it (close of it fails with EBADF, as for any number the program
+//    never opened);
+//  - when the program dup2s or dup3s onto its number, is moved to another
+//    high number first when its user reads the number from a `home` cell, or
+//    let go when a foreign library keeps the number (libunwind, which then
+//    finds its pipe gone and makes a new one: unwinder_fds.cc).
+//
+// Every function here uses raw system calls only: async-signal-safe, must not
+// allocate, safe on any thread, and never recorded as the program's.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <climits>
+
+namespace leaktrace::preload {
+
+inline constexpr int kMaxPrivateFds = 16;
+
+namespace detail {
+// The lowest number ever registered (INT_MAX while none is): a descriptor
+// below it is never private, which keeps the close hook's test to one load.
+extern std::atomic<int> g_lowest_private_fd;
+bool IsRegisteredPrivateFd(int fd);
+}  // namespace detail
+
+// True when `fd` is one of leaktrace's (or libunwind's) descriptors.
+inline bool IsPrivateFd(int fd) {
+  if (__builtin_expect(fd < detail::g_lowest_private_fd.load(std::memory_order_relaxed), 1)) return false;
+  return detail::IsRegisteredPrivateFd(fd);
+}
+
+// The first number private descriptors are parked at: 32 below the soft
+// RLIMIT_NOFILE, and never above 992 (a larger number would make the kernel
+// grow the descriptor table that every fork copies). 0 when the limit is too
+// small to park anything.
+int PrivateFdBase();
+
+// Takes `fd` (just made by leaktrace or libunwind): moves it to a high number,
+// closes the original and registers the result. Returns the number to use
+// from now on: `fd` itself when it could not be moved (still registered), -1
+// (and `fd` closed) when the registry is full. `home`, when not null, is
+// where the user keeps the number: it is set now and updated if the
+// descriptor must move later (a dup2 onto it). nullptr: the number belongs to
+// code we cannot update, so a dup2 onto it makes us let it go.
+int AdoptPrivateFd(int fd, std::atomic<int>* home);
+
+// open(2) through raw system calls, O_CLOEXEC added, then AdoptPrivateFd.
+int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home);
+
+// Unregisters and closes a private descriptor. Returns close's result.
+int ClosePrivateFd(int fd);
+
+// Before the program's dup2/dup3 onto `target`: if `target` is private, moves
+// it away (a `home` descriptor) or lets it go (a foreign one), so the
+// program's call takes the number without our file behind it.
+void YieldPrivateFd(int target);
+
+// Calls `fn(first, last, ctx)` for every maximal sub-range of [first, last]
+// that holds no private descriptor, in ascending order; `last` may be
+// UINT_MAX. Returns the first non-zero result of `fn` (errno as `fn` left
+// it), else 0. For the close_range and closefrom hooks.
+int ForEachPublicRange(unsigned first, unsigned last, int (*fn)(unsigned, unsigned, void*), void* ctx);
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,121 @@
+// leaktrace's private descriptors: parked high, recognised, skipped by the
+// close_range/closefrom splitting, moved or let go when a dup2 targets them.
+#include "preload/private_fds.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <climits>
+#include <utility>
+#include <vector>
+
+namespace leaktrace::preload {
+namespace {
+
+int MakePipeEnd() {
+  int p[2];
+  EXPECT_EQ(pipe(p), 0);
+  close(p[1]);
+  return p[0];
+}
+
+bool IsOpen(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
+TEST(PrivateFds, AdoptedDescriptorIsParkedHighCloseOnExecAndRecognised) {
+  const int low = MakePipeEnd();
+  std::atomic<int> home{-1};
+  const int fd = AdoptPrivateFd(low, &home);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(home.load(), fd);
+  if (PrivateFdBase() != 0) {
+    EXPECT_GE(fd, PrivateFdBase());
+    EXPECT_FALSE(IsOpen(low)) << "the low original is closed";
+  }
+  EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  EXPECT_TRUE(IsPrivateFd(fd));
+  EXPECT_FALSE(IsPrivateFd(0));
+  EXPECT_FALSE(IsPrivateFd(-1));
+  EXPECT_EQ(ClosePrivateFd(fd), 0);
+  EXPECT_FALSE(IsPrivateFd(fd));
+  EXPECT_FALSE(IsOpen(fd));
+}
+
+TEST(PrivateFds, CloseRefusesADescriptorThatIsNotPrivate) {
+  const int fd = MakePipeEnd();
+  EXPECT_EQ(ClosePrivateFd(fd), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_TRUE(IsOpen(fd)) << "never close what may be the program's";
+  close(fd);
+}
+
+TEST(PrivateFds, PublicRangesSkipEveryPrivateDescriptor) {
+  const int a = AdoptPrivateFd(MakePipeEnd(), nullptr);
+  const int b = AdoptPrivateFd(MakePipeEnd(), nullptr);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  const int lo = std::min(a, b), hi = std::max(a, b);
+  std::vector<std::pair<unsigned, unsigned>> parts;
+  auto collect = [](unsigned first, unsigned last, void* ctx) {
+    static_cast<std::vector<std::pair<unsigned, unsigned>>*>(ctx)->emplace_back(first, last);
+    return 0;
+  };
+  ASSERT_EQ(ForEachPublicRange(3, UINT_MAX, collect, &parts), 0);
+  std::vector<std::pair<unsigned, unsigned>> want;
+  if (lo > 3) want.emplace_back(3, lo - 1);
+  if (hi > lo + 1) want.emplace_back(lo + 1, hi - 1);
+  want.emplace_back(hi + 1, UINT_MAX);
+  EXPECT_EQ(parts, want);
+
+  // A range that holds none of them is passed on whole; one that ends on a
+  // private descriptor stops before it.
+  parts.clear();
+  ASSERT_EQ(ForEachPublicRange(0, 2, collect, &parts), 0);
+  EXPECT_EQ(parts, (std::vector<std::pair<unsigned, unsigned>>{{0, 2}}));
+  parts.clear();
+  ASSERT_EQ(ForEachPublicRange(static_cast<unsigned>(lo), static_cast<unsigned>(lo), collect, &parts), 0);
+  EXPECT_TRUE(parts.empty());
+
+  // The first failure stops the walk and is returned.
+  int calls = 0;
+  auto failing = [](unsigned, unsigned, void* ctx) {
+    ++*static_cast<int*>(ctx);
+    return -1;
+  };
+  EXPECT_EQ(ForEachPublicRange(3, UINT_MAX, failing, &calls), -1);
+  EXPECT_EQ(calls, 1);
+  ClosePrivateFd(a);
+  ClosePrivateFd(b);
+}
+
+TEST(PrivateFds, Dup2OntoAHomedDescriptorMovesIt) {
+  std::atomic<int> home{-1};
+  const int fd = AdoptPrivateFd(MakePipeEnd(), &home);
+  ASSERT_GE(fd, 0);
+  YieldPrivateFd(fd);
+  const int moved = home.load();
+  ASSERT_GE(moved, 0);
+  EXPECT_NE(moved, fd);
+  EXPECT_TRUE(IsPrivateFd(moved));
+  EXPECT_FALSE(IsPrivateFd(fd)) << "the program now owns the old number";
+  // What the program's dup2 then does: the number holds its file.
+  const int program_file = open("/dev/null", O_RDONLY);
+  ASSERT_EQ(dup2(program_file, fd), fd);
+  close(program_file);
+  EXPECT_EQ(ClosePrivateFd(fd), -1) << "the program's descriptor is not ours to close";
+  EXPECT_TRUE(IsOpen(fd));
+  close(fd);
+  EXPECT_EQ(ClosePrivateFd(moved), 0);
+}
+
+TEST(PrivateFds, Dup2OntoAForeignDescriptorLetsItGo) {
+  const int fd = AdoptPrivateFd(MakePipeEnd(), nullptr);
+  ASSERT_GE(fd, 0);
+  YieldPrivateFd(fd);
+  EXPECT_FALSE(IsPrivateFd(fd));
+  EXPECT_TRUE(IsOpen(fd)) << "the program's dup2 replaces it, not us";
+  close(fd);
+}
+
+}  // namespace
+}  // namespace leaktrace::preload
