@@ -106,6 +106,18 @@ LT_EXPORT FILE* popen(const char* command, const char* mode) {
   return f;
 }
 
+// An unnamed temporary file (O_TMPFILE, or a name unlinked at once).
+LT_EXPORT FILE* tmpfile() {
+  REAL_OR_FAIL(tmpfile, nullptr);
+  FILE* f = real_io.tmpfile();
+  if (f != nullptr && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    const int fd = fileno(f);
+    if (fd >= 0) RecordProbedFd(fd);
+  }
+  return f;
+}
+
 LT_EXPORT int pclose(FILE* f) {
   REAL_OR_FAIL(pclose, -1);
   ForgetStream(f);

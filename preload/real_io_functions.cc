@@ -66,6 +66,11 @@ void detail::ResolveRealIoSlow() {
     Lookup(r.inotify_init1, "inotify_init1");
     Lookup(r.memfd_create, "memfd_create");
     Lookup(r.posix_openpt, "posix_openpt");
+    Lookup(r.shm_open, "shm_open");
+    Lookup(r.mkstemp, "mkstemp");
+    Lookup(r.mkostemp, "mkostemp");
+    Lookup(r.mkstemps, "mkstemps");
+    Lookup(r.mkostemps, "mkostemps");
     Lookup(r.recvmsg, "recvmsg");
     Lookup(r.fopen, "fopen");
     Lookup(r.fopen64, "fopen64");
@@ -75,6 +80,7 @@ void detail::ResolveRealIoSlow() {
     Lookup(r.fclose, "fclose");
     Lookup(r.popen, "popen");
     Lookup(r.pclose, "pclose");
+    Lookup(r.tmpfile, "tmpfile");
     Lookup(r.opendir, "opendir");
     Lookup(r.fdopendir, "fdopendir");
     Lookup(r.closedir, "closedir");

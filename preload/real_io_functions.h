@@ -51,6 +51,11 @@ struct RealIo {
   int (*inotify_init1)(int);
   int (*memfd_create)(const char*, unsigned);
   int (*posix_openpt)(int);
+  int (*shm_open)(const char*, int, mode_t);
+  int (*mkstemp)(char*);
+  int (*mkostemp)(char*, int);
+  int (*mkstemps)(char*, int);
+  int (*mkostemps)(char*, int, int);
   ssize_t (*recvmsg)(int, msghdr*, int);
   // stdio and directories
   FILE* (*fopen)(const char*, const char*);
@@ -61,6 +66,7 @@ struct RealIo {
   int (*fclose)(FILE*);
   FILE* (*popen)(const char*, const char*);
   int (*pclose)(FILE*);
+  FILE* (*tmpfile)();
   DIR* (*opendir)(const char*);
   DIR* (*fdopendir)(int);
   int (*closedir)(DIR*);

@@ -48,6 +48,9 @@
 #define LEAK_INOTIFY 2
 #define LEAK_MEMFD 3
 #define LEAK_PTY 1
+#define LEAK_SHM_OPEN 2
+#define LEAK_MKSTEMP 3
+#define LEAK_TMPFILE 2
 #define LEAK_MMAP_ANON 5
 #define MMAP_ANON_PAGES 3
 #define LEAK_MMAP_FILE 2
@@ -169,6 +172,27 @@ __attribute__((noinline)) void leak_memfd(void) {
 __attribute__((noinline)) void leak_pty(void) {
   for (int i = 0; i < LEAK_PTY; ++i) must(posix_openpt(O_RDWR | O_NOCTTY) >= 0, "posix_openpt");
 }
+/* C library functions that open their descriptors internally. */
+__attribute__((noinline)) void leak_shm_open(void) {
+  char name[64];
+  for (int i = 0; i < LEAK_SHM_OPEN; ++i) {
+    snprintf(name, sizeof name, "/leaky_fds.%d.%d", (int)getpid(), i);
+    must(shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600) >= 0, "shm_open");
+    shm_unlink(name); /* the descriptor stays open */
+  }
+}
+__attribute__((noinline)) void leak_mkstemp(void) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/temp.XXXXXX", scratch_dir);
+  must(mkstemp(path) >= 0, "mkstemp");
+  snprintf(path, sizeof path, "%s/temp.XXXXXX", scratch_dir);
+  must(mkostemp(path, O_CLOEXEC) >= 0, "mkostemp");
+  snprintf(path, sizeof path, "%s/temp.XXXXXX.log", scratch_dir);
+  must(mkstemps(path, 4) >= 0, "mkstemps");
+}
+__attribute__((noinline)) void leak_tmpfile(void) {
+  for (int i = 0; i < LEAK_TMPFILE; ++i) must(tmpfile() != NULL, "tmpfile");
+}
 __attribute__((noinline)) void leak_mmap_anon(void) {
   for (int i = 0; i < LEAK_MMAP_ANON; ++i)
     must(mmap(NULL, MMAP_ANON_PAGES * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED,
@@ -225,6 +249,15 @@ __attribute__((noinline)) void churn_balanced(void) {
     close(e);
     close(dupped);
     close(target);
+    char shm[64];
+    snprintf(shm, sizeof shm, "/leaky_fds_churn.%d", (int)getpid());
+    int sfd = shm_open(shm, O_RDWR | O_CREAT, 0600);
+    must(sfd >= 0, "shm_open");
+    shm_unlink(shm);
+    close(sfd);
+    FILE* t = tmpfile();
+    must(t != NULL, "tmpfile");
+    fclose(t);
   }
 }
 
@@ -275,6 +308,9 @@ int main(void) {
   leak_inotify();
   leak_memfd();
   leak_pty();
+  leak_shm_open();
+  leak_mkstemp();
+  leak_tmpfile();
   leak_mmap_anon();
   leak_mmap_file();
   leak_mremap();
