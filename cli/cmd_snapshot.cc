@@ -90,6 +90,9 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
     if (std::optional<ControlBlock> now = control.Read(); now && now->completed > before) {
       WriteStdout(now->last + "\n");
       return kExitOk;
+    } else if (now && now->failed > before) {
+      throw CliError(kExitFailed, fmt::format("process {} cannot write its dump to {}: {}", pid, now->dir,
+                                              now->error.empty() ? "unknown reason" : now->error));
     }
     if (!Alive(pid)) {
       std::optional<ControlBlock> last = control.Read();

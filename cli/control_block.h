@@ -1,6 +1,7 @@
 // The preload library's control block: a memfd named "leaktrace-control" in
 // the tracked process, rewritten after every dump, holding key=value lines
-// (version, pid, signal, dir, program, started, completed, last).
+// (version, pid, signal, signal_tid, dir, program, started, completed, last,
+// failed, error).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,8 @@ struct ControlBlock {
   uint64_t started = 0;    // seq of the last dump begun (== completed when none is under way)
   uint64_t completed = 0;  // seq of the last completed dump, 0 if none
   std::string last;        // absolute path of that dump
+  uint64_t failed = 0;     // seq of the last dump the process could not write, 0 if none
+  std::string error;       // and the process's reason ("cannot create DIR/...: Permission denied")
 };
 
 // nullopt when the text is not a complete version-1 block (e.g. read while

@@ -20,14 +20,18 @@ namespace {
 constexpr size_t kBlockBytes = 8192;
 // A private descriptor (private_fds.h): moved if the program dup2s onto it.
 std::atomic<int> g_control_fd{-1};
+uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
+char g_failed_reason[1024];    // and why
 
 void Write(uint32_t started, uint32_t completed, const char* path) {
   const int fd = g_control_fd.load(std::memory_order_acquire);
   if (fd < 0) return;
   char block[kBlockBytes];
-  int n = snprintf(block, sizeof block, "version=1\npid=%d\nsignal=%d\nsignal_tid=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n",
+  int n = snprintf(block, sizeof block,
+                   "version=1\npid=%d\nsignal=%d\nsignal_tid=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n"
+                   "failed=%u\nerror=%s\n",
                    g_process.pid, g_config.snapshot_signal, DumperThreadId(), g_config.dump_dir, g_process.program, started,
-                   completed, path);
+                   completed, path, g_failed_seq, g_failed_reason);
   if (n < 0) return;
   if (n > static_cast<int>(sizeof block)) n = sizeof block;
   // Fixed size, padded with newlines: a reader racing a rewrite never sees a
@@ -48,7 +52,16 @@ void CreateControlBlock() {
 
 void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path) { Write(started, completed, path); }
 
+void NoteFailedSnapshot(uint32_t seq, const char* reason) {
+  g_failed_seq = seq;
+  snprintf(g_failed_reason, sizeof g_failed_reason, "%s", reason);
+  for (char* c = g_failed_reason; *c != '\0'; ++c)
+    if (*c == '\n') *c = ' ';  // one line per key
+}
+
 void ControlBlockChildAfterFork() {
+  g_failed_seq = 0;
+  g_failed_reason[0] = '\0';
   // The inherited descriptor shares the parent's file: close ours, make anew.
   const int fd = g_control_fd.exchange(-1, std::memory_order_acq_rel);
   if (fd >= 0) ClosePrivateFd(fd);

@@ -2,7 +2,8 @@
 // trusting its environment or working directory (both may have changed): a
 // memfd named "leaktrace-control", a private descriptor (private_fds.h) that
 // the program's closefrom, close loops and dup2 never take away. It holds key=value lines
-// (version, pid, signal, signal_tid, dir, program, started, completed, last), padded to a fixed
+// (version, pid, signal, signal_tid, dir, program, started, completed, last,
+// failed, error), padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.
 #pragma once
@@ -18,6 +19,11 @@ void CreateControlBlock();
 // snapshot waits for a completed seq beyond it, so it never takes a dump
 // that was already under way when it asked.
 void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path);
+// Records that dump `seq` could not be written, and why ("cannot create
+// DIR/NAME: Permission denied"), so that `leaktrace snapshot` reports the
+// process's own reason at once instead of waiting out its timeout. Dump lock
+// held; the next UpdateControlBlock publishes it. Must not allocate.
+void NoteFailedSnapshot(uint32_t seq, const char* reason);
 // Closes the inherited block's descriptor in a fork child before recreating.
 void ControlBlockChildAfterFork();
 

@@ -218,21 +218,28 @@ bool WriteAll(const std::atomic<int>& fd, const uint8_t* data, size_t size) {
 
 // Writes the buffer under a temporary name in the dump directory and renames
 // it into place, so no reader ever sees a partial file under the final name.
-bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size) {
+// On failure, says in `why` which step failed and the system's reason.
+bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, char* why,
+             size_t why_size) {
   char temp_path[sizeof g_last_path];
   snprintf(final_path, final_size, "%s/%s.%d.%u.dump", g_config.dump_dir, g_process.program, g_process.pid, seq);
   snprintf(temp_path, sizeof temp_path, "%s/.%s.%d.%u.dump.tmp", g_config.dump_dir, g_process.program,
            g_process.pid, seq);
   unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
   std::atomic<int> fd{-1};
-  if (OpenPrivateFd(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd) < 0) return false;
-  const bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd.load()) == 0;
-  ClosePrivateFd(fd.load());
-  if (!ok || rename(temp_path, final_path) != 0) {
-    unlink(temp_path);
+  if (OpenPrivateFd(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd) < 0) {
+    snprintf(why, why_size, "cannot create %s: %s", temp_path, strerrordesc_np(errno));
     return false;
   }
-  return true;
+  bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd.load()) == 0;
+  if (!ok) snprintf(why, why_size, "cannot write %s: %s", temp_path, strerrordesc_np(errno));
+  ClosePrivateFd(fd.load());
+  if (ok && rename(temp_path, final_path) != 0) {
+    snprintf(why, why_size, "cannot rename %s to %s: %s", temp_path, final_path, strerrordesc_np(errno));
+    ok = false;
+  }
+  if (!ok) unlink(temp_path);
+  return ok;
 }
 
 }  // namespace
@@ -243,17 +250,18 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   UpdateControlBlock(seq, g_last_seq, g_last_path);
   format::DumpBuffer buffer;
   char path[sizeof g_last_path];
+  char why[2 * sizeof g_last_path + 64] = "out of memory";
   const bool built = BuildDump(buffer, trigger, seq);
-  const bool ok = built && Publish(buffer, seq, path, sizeof path);
+  const bool ok = built && Publish(buffer, seq, path, sizeof path, why, sizeof why);
   if (ok) {
     memcpy(g_last_path, path, sizeof path);
     g_last_seq = seq;
   } else {
     g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
+    NoteFailedSnapshot(seq, why);
     if (!g_warned_write) {
       g_warned_write = true;
-      Log("cannot write snapshot %u to %s (%s); the program goes on", seq, g_config.dump_dir,
-          built ? strerrordesc_np(errno) : "out of memory");
+      Log("cannot write snapshot %u (%s); the program goes on", seq, why);
     }
   }
   UpdateControlBlock(seq, g_last_seq, g_last_path);

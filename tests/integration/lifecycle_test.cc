@@ -109,5 +109,31 @@ TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
   EXPECT_EQ(warnings, 2u) << r.err;
 }
 
+TEST(Lifecycle, ASnapshotTheProcessCannotWriteFailsAtOnceWithItsReason) {
+  TempDir dir;
+  const std::string dumps = dir.path() + "/dumps";
+  fs::create_directory(dumps);
+  TrackedProgram p({ProgramPath("leaky_c")}, dumps);
+  p.ExpectCheckpoint("before");
+  fs::remove(dumps);  // the dump directory is gone: the process cannot write there
+  // A generous timeout: the command must not wait it out, it must come back
+  // with the process's own reason.
+  const CommandResult r = Leaktrace({"snapshot", "--timeout", "60", std::to_string(p.pid())});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("process " + std::to_string(p.pid()) + " cannot write its dump to " + dumps + ": cannot create " +
+                       dumps + "/"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+  // Once the directory is back, snapshots work again.
+  fs::create_directory(dumps);
+  EXPECT_TRUE(fs::exists(p.Snapshot()));
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
