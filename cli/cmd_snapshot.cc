@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/control_block.h"
 #include "cli/dump_files.h"
+#include "cli/dump_handover.h"
 #include "cli/errors.h"
 #include "cli/output.h"
 #include "cli/signals.h"
@@ -89,6 +90,9 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
     // The handle stays readable after the process exits: an exit dump still counts.
     if (std::optional<ControlBlock> now = control.Read(); now && now->completed > before) {
       WriteStdout(now->last + "\n");
+      return kExitOk;
+    } else if (now && now->handover > before && !now->handover_path.empty()) {
+      WriteStdout(WriteHandedOverDump(pid, *now) + "\n");
       return kExitOk;
     } else if (now && now->failed > before) {
       throw CliError(kExitFailed, fmt::format("process {} cannot write its dump to {}: {}", pid, now->dir,

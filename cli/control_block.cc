@@ -63,6 +63,9 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == "last") b.last = value;
     else if (key == "failed") ToNumber(value, b.failed);
     else if (key == "error") b.error = value;
+    else if (key == "handover") ToNumber(value, b.handover);
+    else if (key == "handover_fd") ToNumber(value, b.handover_fd);
+    else if (key == "handover_path") b.handover_path = value;
   }
   if (!have_version || b.version != 1 || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way

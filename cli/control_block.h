@@ -1,7 +1,7 @@
 // The preload library's control block: a memfd named "leaktrace-control" in
 // the tracked process, rewritten after every dump, holding key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
-// failed, error).
+// failed, error, handover, handover_fd, handover_path).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,9 @@ struct ControlBlock {
   std::string last;        // absolute path of that dump
   uint64_t failed = 0;     // seq of the last dump the process could not write, 0 if none
   std::string error;       // and the process's reason ("cannot create DIR/...: Permission denied")
+  uint64_t handover = 0;   // seq of the last dump left in a memfd for us to write (dump_handover.h), 0 if none
+  int handover_fd = -1;    // that memfd's number in the process
+  std::string handover_path;  // where the process meant to write it
 };
 
 // nullopt when the text is not a complete version-1 block (e.g. read while

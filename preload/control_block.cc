@@ -17,11 +17,14 @@
 namespace leaktrace::preload {
 namespace {
 
-constexpr size_t kBlockBytes = 8192;
+constexpr size_t kBlockBytes = 16384;  // three paths of up to 4 KiB fit
 // A private descriptor (private_fds.h): moved if the program dup2s onto it.
 std::atomic<int> g_control_fd{-1};
 uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
 char g_failed_reason[1024];    // and why
+uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
+int g_handover_fd = -1;
+char g_handover_path[4200];
 
 void Write(uint32_t started, uint32_t completed, const char* path) {
   const int fd = g_control_fd.load(std::memory_order_acquire);
@@ -29,9 +32,9 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   char block[kBlockBytes];
   int n = snprintf(block, sizeof block,
                    "version=1\npid=%d\nsignal=%d\nsignal_tid=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n"
-                   "failed=%u\nerror=%s\n",
+                   "failed=%u\nerror=%s\nhandover=%u\nhandover_fd=%d\nhandover_path=%s\n",
                    g_process.pid, g_config.snapshot_signal, DumperThreadId(), g_config.dump_dir, g_process.program, started,
-                   completed, path, g_failed_seq, g_failed_reason);
+                   completed, path, g_failed_seq, g_failed_reason, g_handover_seq, g_handover_fd, g_handover_path);
   if (n < 0) return;
   if (n > static_cast<int>(sizeof block)) n = sizeof block;
   // Fixed size, padded with newlines: a reader racing a rewrite never sees a
@@ -59,9 +62,18 @@ void NoteFailedSnapshot(uint32_t seq, const char* reason) {
     if (*c == '\n') *c = ' ';  // one line per key
 }
 
+void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path) {
+  g_handover_seq = seq;
+  g_handover_fd = fd;
+  snprintf(g_handover_path, sizeof g_handover_path, "%s", path);
+}
+
 void ControlBlockChildAfterFork() {
   g_failed_seq = 0;
   g_failed_reason[0] = '\0';
+  g_handover_seq = 0;
+  g_handover_fd = -1;
+  g_handover_path[0] = '\0';
   // The inherited descriptor shares the parent's file: close ours, make anew.
   const int fd = g_control_fd.exchange(-1, std::memory_order_acq_rel);
   if (fd >= 0) ClosePrivateFd(fd);

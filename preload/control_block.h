@@ -3,7 +3,7 @@
 // memfd named "leaktrace-control", a private descriptor (private_fds.h) that
 // the program's closefrom, close loops and dup2 never take away. It holds key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
-// failed, error), padded to a fixed
+// failed, error, handover, handover_fd, handover_path), padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.
 #pragma once
@@ -24,6 +24,10 @@ void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path);
 // process's own reason at once instead of waiting out its timeout. Dump lock
 // held; the next UpdateControlBlock publishes it. Must not allocate.
 void NoteFailedSnapshot(uint32_t seq, const char* reason);
+// Records that dump `seq`, meant for `path`, waits in the private memfd `fd`
+// for `leaktrace snapshot` to write it (snapshot.cc, HandOver). Dump lock
+// held; the next UpdateControlBlock publishes it. Must not allocate.
+void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path);
 // Closes the inherited block's descriptor in a fork child before recreating.
 void ControlBlockChildAfterFork();
 

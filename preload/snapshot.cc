@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -218,9 +220,11 @@ bool WriteAll(const std::atomic<int>& fd, const uint8_t* data, size_t size) {
 
 // Writes the buffer under a temporary name in the dump directory and renames
 // it into place, so no reader ever sees a partial file under the final name.
-// On failure, says in `why` which step failed and the system's reason.
+// On failure, says in `why` which step failed and the system's reason;
+// `create_error` is errno when the file could not even be created, else 0.
 bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, char* why,
-             size_t why_size) {
+             size_t why_size, int& create_error) {
+  create_error = 0;
   char temp_path[sizeof g_last_path];
   snprintf(final_path, final_size, "%s/%s.%d.%u.dump", g_config.dump_dir, g_process.program, g_process.pid, seq);
   snprintf(temp_path, sizeof temp_path, "%s/.%s.%d.%u.dump.tmp", g_config.dump_dir, g_process.program,
@@ -228,6 +232,7 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
   unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
   std::atomic<int> fd{-1};
   if (OpenPrivateFd(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd) < 0) {
+    create_error = errno;
     snprintf(why, why_size, "cannot create %s: %s", temp_path, strerrordesc_np(errno));
     return false;
   }
@@ -242,6 +247,26 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
   return ok;
 }
 
+// The last dump handed over (a private memfd), kept until the next one.
+std::atomic<int> g_handover_fd{-1};
+
+// For a process that may not create files in its dump directory (it dropped
+// privileges; the directory is root's): keeps the dump in a memfd and says so
+// in the control block, where `leaktrace snapshot`, run by root or the
+// process's owner, finds it and writes the file itself. Dump lock held.
+bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_path) {
+  const int previous = g_handover_fd.exchange(-1, std::memory_order_acq_rel);
+  if (previous >= 0) ClosePrivateFd(previous);
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, "leaktrace-dump", MFD_CLOEXEC));
+  if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
+  if (!WriteAll(g_handover_fd, buffer.data(), buffer.size())) {
+    ClosePrivateFd(g_handover_fd.exchange(-1, std::memory_order_acq_rel));
+    return false;
+  }
+  NoteHandedOverSnapshot(seq, g_handover_fd.load(std::memory_order_acquire), final_path);
+  return true;
+}
+
 }  // namespace
 
 uint32_t WriteSnapshot(format::Trigger trigger) {
@@ -252,10 +277,20 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   char path[sizeof g_last_path];
   char why[2 * sizeof g_last_path + 64] = "out of memory";
   const bool built = BuildDump(buffer, trigger, seq);
-  const bool ok = built && Publish(buffer, seq, path, sizeof path, why, sizeof why);
+  int create_error = 0;
+  const bool ok = built && Publish(buffer, seq, path, sizeof path, why, sizeof why, create_error);
+  const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
   if (ok) {
     memcpy(g_last_path, path, sizeof path);
     g_last_seq = seq;
+  } else if (denied && HandOver(buffer, seq, path)) {
+    // Not written, not lost: `leaktrace snapshot` writes it. A signal or an
+    // interval snapshot without a reader still warns, once.
+    if (!g_warned_write) {
+      g_warned_write = true;
+      Log("cannot write snapshot %u (%s); leaktrace snapshot PID, run by root or the owner, can still fetch it", seq,
+          why);
+    }
   } else {
     g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
     NoteFailedSnapshot(seq, why);
@@ -285,6 +320,8 @@ void SnapshotChildAfterFork() {
   g_seq = 0;
   g_last_seq = 0;
   g_last_path[0] = '\0';
+  const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
+  if (handover >= 0) ClosePrivateFd(handover);
   g_warned_write = false;
 }
 

@@ -2,6 +2,7 @@
 // settings, unwritable directories, file modes.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <regex>
@@ -133,6 +134,31 @@ TEST(Lifecycle, ASnapshotTheProcessCannotWriteFailsAtOnceWithItsReason) {
   p.ExpectCheckpoint("after");
   p.Continue();
   EXPECT_EQ(p.Wait(), 0);
+}
+
+TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
+  TempDir dir;
+  const std::string dumps = dir.path() + "/root-only";
+  fs::create_directory(dumps);
+  fs::permissions(dumps, fs::perms::owner_all, fs::perm_options::replace);  // 0700, root's
+  TrackedProgram p({ProgramPath("drop_privileges")}, dumps, {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("dropped");
+  const std::string before = p.Snapshot();  // the process cannot create it: the command writes it
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+  for (const std::string& dump : {before, after}) {
+    ASSERT_EQ(fs::path(dump).parent_path(), fs::path(dumps));
+    struct stat st;
+    ASSERT_EQ(stat(dump.c_str(), &st), 0) << dump;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << dump;
+  }
+  const Growth leak = GrowthAt(DiffJson(before, after), "leak_as_nobody", "drop_privileges");
+  EXPECT_EQ(leak.count, 100);
+  EXPECT_EQ(leak.bytes, 100 * 4096);
 }
 
 }  // namespace
