@@ -94,7 +94,7 @@ void ParseProcess(Cursor& c, ProcessInfo& p) {
 }
 
 void ParseModules(Cursor& c, std::vector<Module>& modules) {
-  const uint32_t count = c.GetCount(28);
+  const uint32_t count = c.GetCount(24);  // two empty strings, load bias, flags, no segments
   modules.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     Module m;

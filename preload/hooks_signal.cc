@@ -4,6 +4,7 @@
 // `leaktrace snapshot` explains why), says so once, and forwards the call
 // unchanged.
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 
 #include "preload/compiler.h"
@@ -27,12 +28,20 @@ Fn Next(const char* name) {
 
 LT_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   static SigactionFn next = Next<SigactionFn>("sigaction");
+  if (LT_UNLIKELY(next == nullptr)) {  // no C library behind us: fail as the missing call would
+    errno = ENOSYS;
+    return -1;
+  }
   if (act != nullptr) NoticeProgramHandler(sig, reinterpret_cast<void*>(act->sa_handler));
   return next(sig, act, old);
 }
 
 LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   static SignalFn next = Next<SignalFn>("signal");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return SIG_ERR;
+  }
   NoticeProgramHandler(sig, reinterpret_cast<void*>(handler));
   return next(sig, handler);
 }

@@ -100,6 +100,26 @@ std::string ErrorOf(const std::vector<uint8_t>& bytes) {
   return "";
 }
 
+// The smallest module record is 24 bytes (two empty strings, load bias,
+// flags, no segments): a section of nothing else is whole, not corrupt.
+TEST(DumpFormat, ModulesOfTheSmallestSizeAreRead) {
+  DumpBuffer buffer;
+  DumpWriter w(buffer);
+  ProcessRecord p;
+  p.pid = 1;
+  p.sample_interval = 1;
+  p.program = "x";
+  w.WriteProcess(p);
+  w.BeginSection(SectionType::kModules);
+  for (int i = 0; i < 7; ++i) w.WriteModule(ModuleRecord{});
+  w.EndSection();
+  ASSERT_TRUE(w.Finish());
+  const Dump d = ParseDump(std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size()), "small.dump");
+  ASSERT_EQ(d.modules.size(), 7u);
+  EXPECT_EQ(d.modules[6].path, "");
+  EXPECT_TRUE(d.modules[6].segments.empty());
+}
+
 TEST(DumpFormat, RefusesEmptyGarbageAndTruncatedFiles) {
   EXPECT_NE(ErrorOf({}).find("bad.dump: empty file"), std::string::npos);
   EXPECT_NE(ErrorOf({'h', 'e', 'l', 'l', 'o'}).find("not a leaktrace dump"), std::string::npos);
