@@ -12,12 +12,13 @@
 #include <fmt/format.h>
 
 #include "cli/errors.h"
+#include "format/control_block.h"
 
 namespace leaktrace::cli {
 
 namespace {
 
-constexpr std::string_view kMemfdLink = "/memfd:leaktrace-control";
+namespace control = format::control;
 
 template <typename T>
 bool ToNumber(std::string_view s, T& out) {
@@ -42,6 +43,15 @@ std::string ReadAll(int fd) {
 
 }  // namespace
 
+bool IsMemfdNamed(std::string_view link, std::string_view name) {
+  constexpr std::string_view kPrefix = "/memfd:";
+  if (link.substr(0, kPrefix.size()) != kPrefix) return false;
+  link.remove_prefix(kPrefix.size());
+  if (link.substr(0, name.size()) != name) return false;
+  link.remove_prefix(name.size());
+  return link.empty() || link == " (deleted)";
+}
+
 std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
   ControlBlock b;
   bool have_version = false, have_pid = false, have_signal = false, have_completed = false;
@@ -52,22 +62,22 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "version") have_version = ToNumber(value, b.version);
-    else if (key == "pid") have_pid = ToNumber(value, b.pid);
-    else if (key == "signal") have_signal = ToNumber(value, b.signal);
-    else if (key == "completed") have_completed = ToNumber(value, b.completed);
-    else if (key == "started") ToNumber(value, b.started);
-    else if (key == "signal_tid") ToNumber(value, b.signal_tid);
-    else if (key == "dir") b.dir = value;
-    else if (key == "program") b.program = value;
-    else if (key == "last") b.last = value;
-    else if (key == "failed") ToNumber(value, b.failed);
-    else if (key == "error") b.error = value;
-    else if (key == "handover") ToNumber(value, b.handover);
-    else if (key == "handover_fd") ToNumber(value, b.handover_fd);
-    else if (key == "handover_path") b.handover_path = value;
+    if (key == control::kKeyVersion) have_version = ToNumber(value, b.version);
+    else if (key == control::kKeyPid) have_pid = ToNumber(value, b.pid);
+    else if (key == control::kKeySignal) have_signal = ToNumber(value, b.signal);
+    else if (key == control::kKeyCompleted) have_completed = ToNumber(value, b.completed);
+    else if (key == control::kKeyStarted) ToNumber(value, b.started);
+    else if (key == control::kKeySignalTid) ToNumber(value, b.signal_tid);
+    else if (key == control::kKeyDir) b.dir = value;
+    else if (key == control::kKeyProgram) b.program = value;
+    else if (key == control::kKeyLast) b.last = value;
+    else if (key == control::kKeyFailed) ToNumber(value, b.failed);
+    else if (key == control::kKeyError) b.error = value;
+    else if (key == control::kKeyHandover) ToNumber(value, b.handover);
+    else if (key == control::kKeyHandoverFd) ToNumber(value, b.handover_fd);
+    else if (key == control::kKeyHandoverPath) b.handover_path = value;
   }
-  if (!have_version || b.version != 1 || !have_pid || !have_signal || !have_completed) return std::nullopt;
+  if (!have_version || b.version != control::kVersion || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way
   return b;
 }
@@ -87,7 +97,7 @@ std::optional<ControlHandle> ControlHandle::Find(pid_t pid) {
     char target[256];
     ssize_t n = readlink(link_path.c_str(), target, sizeof target - 1);
     if (n <= 0) continue;
-    if (std::string_view(target, static_cast<size_t>(n)).substr(0, kMemfdLink.size()) != kMemfdLink) continue;
+    if (!IsMemfdNamed(std::string_view(target, static_cast<size_t>(n)), control::kMemfdName)) continue;
     int fd = open(link_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     ControlHandle handle(fd);

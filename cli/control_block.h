@@ -29,6 +29,10 @@ struct ControlBlock {
   std::string handover_path;  // where the process meant to write it
 };
 
+// True when `link` (what /proc/PID/fd/N points at) is a memfd named `name`:
+// "/memfd:NAME (deleted)".
+bool IsMemfdNamed(std::string_view link, std::string_view name);
+
 // nullopt when the text is not a complete version-1 block (e.g. read while
 // the library was rewriting it). Unknown keys are ignored.
 std::optional<ControlBlock> ParseControlBlock(std::string_view text);

@@ -1,4 +1,4 @@
-// Dump file names: <program>.<pid>.<seq>.dump (CONTRACT.md).
+// The dumps in a directory. Their names are defined in format/dump_name.h.
 #pragma once
 
 #include <cstdint>
@@ -7,16 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "format/dump_name.h"
+
 namespace leaktrace::cli {
 
-struct DumpName {
-  std::string program;  // may itself contain dots
-  uint32_t pid = 0;
-  uint32_t seq = 0;
-};
-
-// nullopt for names that are not dumps (including the writer's temporaries).
-std::optional<DumpName> ParseDumpName(std::string_view filename);
+using format::DumpName;
+using format::ParseDumpName;
 
 struct DumpFile {
   std::string path;  // dir + "/" + name

@@ -11,13 +11,13 @@
 #include <fmt/format.h>
 
 #include "cli/errors.h"
+#include "format/control_block.h"
 #include "format/dump_layout.h"
+#include "format/dump_name.h"
 
 namespace leaktrace::cli {
 
 namespace {
-
-constexpr std::string_view kMemfdLink = "/memfd:leaktrace-dump";
 
 [[noreturn]] void Fail(pid_t pid, const std::string& what) {
   throw CliError(kExitFailed, fmt::format("process {} handed its dump over, but {}", pid, what));
@@ -27,7 +27,7 @@ std::string ReadHandedOver(pid_t pid, int fd) {
   const std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
   char target[256];
   const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-  if (n < 0 || std::string_view(target, static_cast<size_t>(n)).substr(0, kMemfdLink.size()) != kMemfdLink)
+  if (n < 0 || !IsMemfdNamed(std::string_view(target, static_cast<size_t>(n)), format::control::kHandoverMemfdName))
     Fail(pid, "it is gone (a newer dump replaced it, or the process exited)");
   const int in = open(link.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) Fail(pid, fmt::format("it cannot be read: {}", std::strerror(errno)));
@@ -50,8 +50,7 @@ std::string ReadHandedOver(pid_t pid, int fd) {
 std::string WriteHandedOverDump(pid_t pid, const ControlBlock& block) {
   const std::string data = ReadHandedOver(pid, block.handover_fd);
   const std::string& path = block.handover_path;
-  const size_t slash = path.rfind('/');
-  const std::string temp = path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
+  const std::string temp = format::TemporaryDumpPath(path);
   const int out = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) Fail(pid, fmt::format("{} cannot be created: {}", temp, std::strerror(errno)));
   size_t done = 0;

@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "format/control_block.h"
 #include "preload/dumper.h"
 #include "preload/private_fds.h"
 #include "preload/process_info.h"
@@ -17,7 +18,8 @@
 namespace leaktrace::preload {
 namespace {
 
-constexpr size_t kBlockBytes = 16384;  // three paths of up to 4 KiB fit
+namespace control = format::control;
+
 // A private descriptor (private_fds.h): moved if the program dup2s onto it.
 std::atomic<int> g_control_fd{-1};
 uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
@@ -26,20 +28,47 @@ uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (
 int g_handover_fd = -1;
 char g_handover_path[4200];
 
+// key=value lines into a fixed buffer; what does not fit is cut off.
+class Lines {
+ public:
+  Lines(char* buf, size_t size) : buf_(buf), size_(size) {}
+  void Add(const char* key, const char* value) { Append("%s=%s\n", key, value); }
+  void Add(const char* key, long long value) { Append("%s=%lld\n", key, value); }
+  size_t size() const { return used_; }
+
+ private:
+  template <typename V>
+  void Append(const char* format, const char* key, V value) {
+    const int n = snprintf(buf_ + used_, size_ - used_, format, key, value);
+    if (n > 0) used_ = used_ + static_cast<size_t>(n) < size_ ? used_ + static_cast<size_t>(n) : size_;
+  }
+  char* buf_;
+  size_t size_;
+  size_t used_ = 0;
+};
+
 void Write(uint32_t started, uint32_t completed, const char* path) {
   const int fd = g_control_fd.load(std::memory_order_acquire);
   if (fd < 0) return;
-  char block[kBlockBytes];
-  int n = snprintf(block, sizeof block,
-                   "version=1\npid=%d\nsignal=%d\nsignal_tid=%d\ndir=%s\nprogram=%s\nstarted=%u\ncompleted=%u\nlast=%s\n"
-                   "failed=%u\nerror=%s\nhandover=%u\nhandover_fd=%d\nhandover_path=%s\n",
-                   g_process.pid, g_config.snapshot_signal, DumperThreadId(), g_config.dump_dir, g_process.program, started,
-                   completed, path, g_failed_seq, g_failed_reason, g_handover_seq, g_handover_fd, g_handover_path);
-  if (n < 0) return;
-  if (n > static_cast<int>(sizeof block)) n = sizeof block;
+  char block[control::kBlockBytes];
+  Lines lines(block, sizeof block);
+  lines.Add(control::kKeyVersion, control::kVersion);
+  lines.Add(control::kKeyPid, g_process.pid);
+  lines.Add(control::kKeySignal, g_config.snapshot_signal);
+  lines.Add(control::kKeySignalTid, DumperThreadId());
+  lines.Add(control::kKeyDir, g_config.dump_dir);
+  lines.Add(control::kKeyProgram, g_process.program);
+  lines.Add(control::kKeyStarted, started);
+  lines.Add(control::kKeyCompleted, completed);
+  lines.Add(control::kKeyLast, path);
+  lines.Add(control::kKeyFailed, g_failed_seq);
+  lines.Add(control::kKeyError, g_failed_reason);
+  lines.Add(control::kKeyHandover, g_handover_seq);
+  lines.Add(control::kKeyHandoverFd, g_handover_fd);
+  lines.Add(control::kKeyHandoverPath, g_handover_path);
   // Fixed size, padded with newlines: a reader racing a rewrite never sees a
   // file that shrank under it.
-  memset(block + n, '\n', sizeof block - static_cast<size_t>(n));
+  memset(block + lines.size(), '\n', sizeof block - lines.size());
   ssize_t ignored = pwrite(fd, block, sizeof block, 0);
   (void)ignored;
 }
@@ -47,7 +76,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
 }  // namespace
 
 void CreateControlBlock() {
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, "leaktrace-control", MFD_CLOEXEC));
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
   if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
   AdoptPrivateFd(fd, &g_control_fd);
   Write(0, 0, "");

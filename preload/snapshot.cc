@@ -12,6 +12,8 @@
 
 #include <atomic>
 
+#include "format/control_block.h"
+#include "format/dump_name.h"
 #include "format/dump_writer.h"
 #include "preload/age_table.h"
 #include "preload/arena.h"
@@ -226,9 +228,9 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
              size_t why_size, int& create_error) {
   create_error = 0;
   char temp_path[sizeof g_last_path];
-  snprintf(final_path, final_size, "%s/%s.%d.%u.dump", g_config.dump_dir, g_process.program, g_process.pid, seq);
-  snprintf(temp_path, sizeof temp_path, "%s/.%s.%d.%u.dump.tmp", g_config.dump_dir, g_process.program,
-           g_process.pid, seq);
+  const auto pid = static_cast<uint32_t>(g_process.pid);
+  format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program, pid, seq, false);
+  format::FormatDumpPath(temp_path, sizeof temp_path, g_config.dump_dir, g_process.program, pid, seq, true);
   unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
   std::atomic<int> fd{-1};
   if (OpenPrivateFd(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd) < 0) {
@@ -257,7 +259,7 @@ std::atomic<int> g_handover_fd{-1};
 bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_path) {
   const int previous = g_handover_fd.exchange(-1, std::memory_order_acq_rel);
   if (previous >= 0) ClosePrivateFd(previous);
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, "leaktrace-dump", MFD_CLOEXEC));
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
   if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
   if (!WriteAll(g_handover_fd, buffer.data(), buffer.size())) {
     ClosePrivateFd(g_handover_fd.exchange(-1, std::memory_order_acq_rel));

@@ -1,0 +1,36 @@
+// The control block, defined once for both sides: a memfd every tracked
+// process keeps (preload/control_block.cc writes it) where `leaktrace
+// snapshot` (cli/control_block.cc reads it) finds the process's settings and
+// the progress of its dumps, whatever became of its environment and working
+// directory. Lines `key=value`, padded with newlines to kBlockBytes,
+// rewritten in place; docs/dump-format.md, "The control block", says what
+// each key means. Readers ignore keys they do not know.
+#pragma once
+
+#include <cstddef>
+
+namespace leaktrace::format::control {
+
+// /proc/PID/fd/N of the block reads "/memfd:leaktrace-control (deleted)".
+inline constexpr char kMemfdName[] = "leaktrace-control";
+// A dump the process could not write itself waits in a memfd of this name.
+inline constexpr char kHandoverMemfdName[] = "leaktrace-dump";
+inline constexpr size_t kBlockBytes = 16384;  // three paths of up to 4 KiB fit
+inline constexpr int kVersion = 1;
+
+inline constexpr char kKeyVersion[] = "version";
+inline constexpr char kKeyPid[] = "pid";
+inline constexpr char kKeySignal[] = "signal";            // 0: snapshots by signal are off
+inline constexpr char kKeySignalTid[] = "signal_tid";     // the dumper thread: tgkill there
+inline constexpr char kKeyDir[] = "dir";
+inline constexpr char kKeyProgram[] = "program";
+inline constexpr char kKeyStarted[] = "started";          // seq of the last dump begun
+inline constexpr char kKeyCompleted[] = "completed";      // seq of the last dump written
+inline constexpr char kKeyLast[] = "last";                // its path
+inline constexpr char kKeyFailed[] = "failed";            // seq of the last dump that could not be written
+inline constexpr char kKeyError[] = "error";              // why (one line)
+inline constexpr char kKeyHandover[] = "handover";        // seq of the last dump left in a handover memfd
+inline constexpr char kKeyHandoverFd[] = "handover_fd";   // that memfd's number
+inline constexpr char kKeyHandoverPath[] = "handover_path";  // where it was meant to go
+
+}  // namespace leaktrace::format::control
