@@ -81,7 +81,7 @@ Shard* ShardOf(ThreadState& t) {
 
 template <typename Update>
 void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
-  // Busy: growing the shard's index may touch abseil's TLS, which can allocate.
+  // Busy: a new shard's thread registration (pthread_setspecific) may allocate.
   BusyScope busy;
   if (Shard* shard = ShardOf(t)) {
     if (SiteCounters* c = shard->CountersFor(stack_id)) {

@@ -81,8 +81,17 @@ struct UnwindCache {
 
 namespace {
 
+// A thread's first captures go uncached: most threads capture a handful of
+// stacks in all, and the cache (some KiB a thread) pays only for the ones
+// that keep capturing.
+constexpr uint32_t kCapturesBeforeCache = 32;
+
 UnwindCache* CacheOf(Shard& shard) {
   if (shard.unwind_cache == nullptr) {
+    if (shard.captures < kCapturesBeforeCache) {
+      ++shard.captures;
+      return nullptr;
+    }
     const size_t bytes = Arena::BlockBytes(sizeof(UnwindCache));
     if (!Reserve(bytes)) return nullptr;
     void* memory = shard.arena().Allocate(sizeof(UnwindCache));
@@ -214,7 +223,7 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
 
 LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   UnwindCache* cache = CacheOf(shard);
-  if (cache == nullptr) return CaptureUncached(shard);  // the budget is spent
+  if (cache == nullptr) return CaptureUncached(shard);  // too early, or the budget is spent
   if (!cache->stack_known) LearnStackBounds(*cache);
   // The stack pointer at a fixed point of this function: same path, same value.
   volatile char probe = 0;
