@@ -213,15 +213,19 @@ bool WriteAll(int fd, const uint8_t* data, size_t size) {
 
 // Writes the buffer under a temporary name in the dump directory and renames
 // it into place, so no reader ever sees a partial file under the final name.
-bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size) {
+bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, bool sync) {
   char temp_path[sizeof g_last_path];
   snprintf(final_path, final_size, "%s/%s.%d.%u.dump", g_config.dump_dir, g_process.program, g_process.pid, seq);
   snprintf(temp_path, sizeof temp_path, "%s/.%s.%d.%u.dump.tmp", g_config.dump_dir, g_process.program,
            g_process.pid, seq);
-  unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
-  const int fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(temp_path, kFlags, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    unlink(temp_path);  // a leftover of a crashed earlier attempt (O_EXCL refuses links)
+    fd = open(temp_path, kFlags, 0600);
+  }
   if (fd < 0) return false;
-  const bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd) == 0;
+  const bool ok = WriteAll(fd, buffer.data(), buffer.size()) && (!sync || fsync(fd) == 0);
   close(fd);
   if (!ok || rename(temp_path, final_path) != 0) {
     unlink(temp_path);
@@ -230,16 +234,14 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
   return true;
 }
 
-}  // namespace
-
-uint32_t WriteSnapshot(format::Trigger trigger) {
-  pthread_mutex_lock(&g_dump_lock);
+// The dump itself; g_dump_lock held.
+uint32_t WriteLocked(format::Trigger trigger, bool sync) {
   const uint32_t seq = ++g_seq;
   UpdateControlBlock(seq, g_last_seq, g_last_path);
   format::DumpBuffer buffer;
   char path[sizeof g_last_path];
   const bool built = BuildDump(buffer, trigger, seq);
-  const bool ok = built && Publish(buffer, seq, path, sizeof path);
+  const bool ok = built && Publish(buffer, seq, path, sizeof path, sync);
   if (ok) {
     memcpy(g_last_path, path, sizeof path);
     g_last_seq = seq;
@@ -252,8 +254,23 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
     }
   }
   UpdateControlBlock(seq, g_last_seq, g_last_path);
-  pthread_mutex_unlock(&g_dump_lock);
   return ok ? seq : 0;
+}
+
+}  // namespace
+
+uint32_t WriteSnapshot(format::Trigger trigger) {
+  pthread_mutex_lock(&g_dump_lock);
+  const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit);
+  pthread_mutex_unlock(&g_dump_lock);
+  return seq;
+}
+
+bool TryWriteSnapshotFromHandler() {
+  if (pthread_mutex_trylock(&g_dump_lock) != 0) return false;
+  WriteLocked(format::Trigger::kSignal, false);
+  pthread_mutex_unlock(&g_dump_lock);
+  return true;
 }
 
 void RefreshControlBlock() {

@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "preload/block_header.h"
+#include "preload/dumper.h"
 #include "preload/log.h"
 #include "preload/real_functions.h"
 #include "preload/shard_registry.h"
@@ -132,6 +133,9 @@ uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash
 }
 
 uint32_t CaptureStackId(ThreadState& t) {
+  // Every tracked event (sampled allocation, descriptor, mapping) comes
+  // through here: the one place the lazy dumper start needs to look.
+  MaybeStartDumper();
   Shard* shard = ShardOf(t);
   BusyScope busy;
   if (kUnwindCacheAvailable && shard != nullptr) return CaptureStackIdCached(*shard);
