@@ -75,7 +75,6 @@ class Shard {
   uint32_t site_count() const { return published_.load(std::memory_order_relaxed); }
 
   UnwindCache* unwind_cache = nullptr;  // owner only (unwind_cache.h)
-  uint32_t captures = 0;                // owner only: stacks captured (unwind_cache.h)
   Shard* next_in_registry = nullptr;  // set once, before publication
   Shard* next_free = nullptr;         // registry's pool of shards of exited threads
   // A shard copied into a fork child from a thread that does not exist there:

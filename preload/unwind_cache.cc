@@ -81,17 +81,8 @@ struct UnwindCache {
 
 namespace {
 
-// A thread's first captures go uncached: most threads capture a handful of
-// stacks in all, and the cache (some KiB a thread) pays only for the ones
-// that keep capturing.
-constexpr uint32_t kCapturesBeforeCache = 32;
-
 UnwindCache* CacheOf(Shard& shard) {
   if (shard.unwind_cache == nullptr) {
-    if (shard.captures < kCapturesBeforeCache) {
-      ++shard.captures;
-      return nullptr;
-    }
     const size_t bytes = Arena::BlockBytes(sizeof(UnwindCache));
     if (!Reserve(bytes)) return nullptr;
     void* memory = shard.arena().Allocate(sizeof(UnwindCache));
@@ -223,7 +214,10 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
 
 LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   UnwindCache* cache = CacheOf(shard);
-  if (cache == nullptr) return CaptureUncached(shard);  // too early, or the budget is spent
+  // The budget is spent. (Never defer making the cache to save its few KiB:
+  // unw_backtrace's first call on a thread maps libunwind's own per-thread
+  // frame cache, hundreds of KiB resident, which the cursor walk avoids.)
+  if (cache == nullptr) return CaptureUncached(shard);
   if (!cache->stack_known) LearnStackBounds(*cache);
   // The stack pointer at a fixed point of this function: same path, same value.
   volatile char probe = 0;
