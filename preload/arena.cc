@@ -11,7 +11,8 @@ namespace leaktrace::preload {
 std::atomic<uint64_t> g_tracker_bytes{0};
 
 namespace {
-constexpr size_t kChunkBytes = 64 << 10;
+constexpr size_t kFirstChunkBytes = 4 << 10;
+constexpr size_t kChunkBytes = 64 << 10;  // the largest chunk
 constexpr size_t kMinClassBytes = 16;
 }  // namespace
 
@@ -54,12 +55,17 @@ void* Arena::Allocate(size_t bytes) {
   const size_t size = kMinClassBytes << c;
   if (chunk_left_ < size) {
     // The rest of the old chunk is dropped: bounded waste, no bookkeeping.
-    chunk_ = static_cast<char*>(MapMemory(kChunkBytes));
+    // Each chunk is twice the last (up to kChunkBytes), and big enough for
+    // this block.
+    size_t chunk_bytes = next_chunk_bytes_ == 0 ? kFirstChunkBytes : next_chunk_bytes_;
+    while (chunk_bytes < size) chunk_bytes <<= 1;
+    chunk_ = static_cast<char*>(MapMemory(chunk_bytes));
     if (chunk_ == nullptr) {
       chunk_left_ = 0;
       return nullptr;
     }
-    chunk_left_ = kChunkBytes;
+    chunk_left_ = chunk_bytes;
+    next_chunk_bytes_ = chunk_bytes < kChunkBytes ? chunk_bytes * 2 : kChunkBytes;
   }
   void* p = chunk_;
   chunk_ += size;

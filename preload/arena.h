@@ -1,7 +1,8 @@
 // Memory for leaktrace's own data, straight from mmap: never from the hooked
-// allocator. Power-of-two size classes with free lists, carved from 64 KiB
-// chunks (small, because every thread that allocates has an arena); blocks
-// above 32 KiB are mapped one by one.
+// allocator. Power-of-two size classes with free lists, carved from chunks
+// that start at one page and double up to 64 KiB (every thread that
+// allocates has an arena: one that holds a few sites must stay a few KiB);
+// blocks above 32 KiB are mapped one by one.
 #pragma once
 
 #include <atomic>
@@ -27,9 +28,12 @@ class Arena {
   // What Allocate(bytes) really takes: its size class (or, above the
   // largest class, `bytes`). For callers that budget their memory.
   static size_t BlockBytes(size_t bytes);
+  // True when Allocate(bytes) maps a block of its own, which is all zero.
+  static bool MappedAlone(size_t bytes) { return bytes > kLargestClassBytes; }
 
  public:
   static constexpr int kClassCount = 12;
+  static constexpr size_t kLargestClassBytes = size_t{16} << (kClassCount - 1);
 
  private:
   // 16 B .. 32 KiB from 64 KiB chunks; anything larger is mapped on its own
@@ -41,9 +45,11 @@ class Arena {
   FreeBlock* free_[kClasses] = {};
   char* chunk_ = nullptr;
   size_t chunk_left_ = 0;
+  size_t next_chunk_bytes_ = 0;  // 0: no chunk yet
 };
 
-// An std allocator on an Arena, for the abseil containers the shards use.
+// An std allocator on an Arena, for the std containers inside the library
+// (mapping_table.cc's map).
 template <typename T>
 class ArenaAllocator {
  public:

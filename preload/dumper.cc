@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,9 +17,16 @@
 #include "preload/tracker.h"
 
 namespace leaktrace::preload {
+
+std::atomic<bool> g_lazy_start_armed{false};
+
 namespace {
 
 sem_t g_wake;
+// Lazy start (dumper.h): due once CLOCK_MONOTONIC passes this, or at once
+// when g_start_wanted (a snapshot signal found no thread).
+std::atomic<int64_t> g_lazy_start_ns{0};
+std::atomic<bool> g_start_wanted{false};
 std::atomic<bool> g_stopping{false};
 std::atomic<int> g_pending_signals{0};
 std::atomic<int> g_dumper_tid{0};
@@ -30,10 +38,44 @@ bool g_thread_paused = false;
 pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
 bool g_handler_installed = false;
 
-void OnSnapshotSignal(int) { RequestSnapshot(); }
+void StartThread();
+
+int64_t CoarseNowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void ArmLazyStart() {
+  g_start_wanted.store(false, std::memory_order_relaxed);
+  g_lazy_start_ns.store(CoarseNowNs() + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
+  g_lazy_start_armed.store(true, std::memory_order_release);
+}
+
+void OnSnapshotSignal(int) {
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0 || !g_lazy_start_armed.load(std::memory_order_acquire)) {
+    RequestSnapshot();  // the thread runs (or is paused, and takes it when it resumes)
+    return;
+  }
+  // No thread yet (dumper.h): write this one here, unless this thread is
+  // inside leaktrace or another dump is under way; either way the thread
+  // starts at the next tracked event.
+  const int saved_errno = errno;
+  g_start_wanted.store(true, std::memory_order_relaxed);
+  ThreadState& t = t_state;
+  bool written = false;
+  if (t.busy == 0) {
+    ++t.busy;
+    written = TryWriteSnapshotFromHandler();
+    --t.busy;
+  }
+  if (!written) RequestSnapshot();  // the thread takes it when it starts
+  errno = saved_errno;
+}
 
 void* DumperMain(void*) {
   ++t_state.busy;  // nothing this thread allocates is the program's
+  prctl(PR_SET_NAME, "leaktrace-dump");  // its own name: no /proc write by the thread that started it
   // The one signal this thread takes is the snapshot signal: sent to this
   // thread alone (`leaktrace snapshot` uses tgkill with the tid published in
   // the control block), it interrupts none of the program's system calls.
@@ -81,7 +123,6 @@ void StartThread() {
     Log("cannot start the dumper thread; only the exit snapshot will be written");
   } else {
     g_thread_running = true;
-    pthread_setname_np(g_thread, "leaktrace-dump");
   }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -132,10 +173,29 @@ void StartDumper() {
       g_handler_installed = sigaction(sig, &action, nullptr) == 0;
     }
   }
-  if (sig > 0 || g_config.interval_seconds > 0) StartThread();
+  if (g_config.interval_seconds > 0 || sig > 0) StartThread();
+}
+
+void MaybeStartDumperSlow() {
+  if (!g_start_wanted.load(std::memory_order_relaxed) &&
+      CoarseNowNs() < g_lazy_start_ns.load(std::memory_order_relaxed))
+    return;
+  // A vfork child shares our memory: it must not start threads for us.
+  if (getpid() != g_process.pid) return;
+  // Never wait in a hook: a privilege change holds the lock (PauseDumper)
+  // and another thread may be starting it right now.
+  if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
+  if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
+      !g_stopping.load(std::memory_order_relaxed)) {
+    g_lazy_start_armed.store(false, std::memory_order_relaxed);
+    BusyScope busy;  // pthread_create allocates
+    StartThread();
+  }
+  pthread_mutex_unlock(&g_pause_lock);
 }
 
 void StopDumper() {
+  g_lazy_start_armed.store(false, std::memory_order_relaxed);
   g_stopping.store(true, std::memory_order_release);
   sem_post(&g_wake);
 }
@@ -166,8 +226,14 @@ void DumperChildAfterFork() {
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);
   g_dumper_tid.store(0, std::memory_order_relaxed);
+  g_lazy_start_armed.store(false, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
-  if (g_config.snapshot_signal > 0 || g_config.interval_seconds > 0) StartThread();
+  g_pending_signals.store(0, std::memory_order_relaxed);
+  if (g_config.interval_seconds > 0) {
+    StartThread();
+  } else if (g_config.snapshot_signal > 0) {
+    ArmLazyStart();
+  }
 }
 
 }  // namespace leaktrace::preload

@@ -1,16 +1,43 @@
-// The dumper thread: the only place snapshots are taken while the program
-// runs. The snapshot signal's handler just wakes it; it also wakes itself
-// every LEAKTRACE_INTERVAL seconds.
+// The dumper thread: where snapshots are taken while the program runs. The
+// snapshot signal's handler just wakes it; it also wakes itself every
+// LEAKTRACE_INTERVAL seconds.
+//
+// When the thread starts. A snapshot must interrupt none of the program's
+// calls, which only a thread of ours, waiting for the signal, can promise:
+// so the process started with the library starts it at once (about 0.1 ms
+// of its start-up). A fork child starts it lazily instead, because most fork
+// children exec or exit within milliseconds (a shell's commands, make's
+// recipes) and would pay for a thread they never use:
+//   - at once when LEAKTRACE_INTERVAL is set (it is the timer);
+//   - at the first tracked event (a sampled allocation, a descriptor or a
+//     mapping recorded) once the child is kLazyStartMs old;
+//   - at the first tracked event after a snapshot signal found no thread.
+// Until then the child's control block says signal_tid=0, so `leaktrace
+// snapshot` signals the child as a whole, and the handler writes that
+// snapshot itself, on the thread the signal interrupted, when that thread is
+// not inside leaktrace and no other dump is under way (else at the thread's
+// start, or in the exit dump). Such a process-directed signal may cut short
+// a sleep or poll of the program: the price, paid only by a fork child that
+// has tracked nothing since its first 100 ms (docs/preload.md).
 #pragma once
+
+#include <atomic>
+
+#include "preload/compiler.h"
 
 namespace leaktrace::preload {
 
-// Installs the signal handler and starts the thread. Constructor only (and a
-// fork child).
+inline constexpr int kLazyStartMs = 100;
+
+// Installs the signal handler and starts the thread. Constructor only.
 void StartDumper();
 // The dumper thread's kernel thread id (0 before it runs): the target for a
 // thread-directed snapshot signal.
 int DumperThreadId();
+
+// Any thread, on a tracked event's slow path, not busy: starts the thread
+// when the lazy start is due. One relaxed load when it is not armed.
+inline void MaybeStartDumper();
 
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();
@@ -29,7 +56,16 @@ void NoticeProgramHandler(int sig, void* handler);
 void PauseDumper();
 void ResumeDumper();
 
-// Fork child: the thread is gone; start a new one.
+// Fork child: the thread is gone; arm the lazy start again (or start it,
+// with an interval).
 void DumperChildAfterFork();
+
+// ---- implementation details -------------------------------------------
+extern std::atomic<bool> g_lazy_start_armed;
+void MaybeStartDumperSlow();
+
+LT_ALWAYS_INLINE void MaybeStartDumper() {
+  if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) MaybeStartDumperSlow();
+}
 
 }  // namespace leaktrace::preload

@@ -2,8 +2,6 @@
 // reads it at the same time without stopping the owner.
 #pragma once
 
-#include <absl/container/flat_hash_map.h>
-
 #include <atomic>
 #include <cstdint>
 
@@ -37,25 +35,34 @@ inline void Bump(std::atomic<int64_t>& a, int64_t v) {
   a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
 }
 
+// Memory grows with use: a thread that touches one call site costs a few
+// hundred bytes of shard and the first 4 KiB chunk of its arena (the index,
+// the first counters and the stack-id cache all start small there), so a
+// thousand idle threads do not cost a thousand full-size tables.
 class Shard {
  public:
-  Shard();
+  Shard() = default;
 
-  // Owner only. The counters of `stack_id` in this shard, created on first
-  // use; nullptr when the shard is full or out of memory (the caller counts a
-  // drop). Never moves once created.
+  // Owner only. The counters of `stack_id` (never 0) in this shard, created
+  // on first use; nullptr when the shard is full or out of memory (the
+  // caller counts a drop). Never moves once created. The common case, a
+  // site seen before, is one hashed probe of the index.
   SiteCounters* CountersFor(uint32_t stack_id) {
-    const CounterCacheEntry& e = counter_cache_[stack_id & (kCounterCacheSize - 1)];
-    return e.stack_id == stack_id ? e.counters : CountersForSlow(stack_id);
+    if (index_ != nullptr) {
+      const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];
+      if (e.stack_id == stack_id) return e.counters;
+    }
+    return CountersForSlow(stack_id);
   }
 
   // Owner only. A direct-mapped cache of stack hash -> id in front of the
-  // global stack table.
+  // global stack table (0: not cached). Made at its first use.
   uint32_t CachedStackId(uint64_t hash) const {
+    if (stack_cache_ == nullptr) return 0;
     const StackCacheEntry& e = stack_cache_[hash & (kStackCacheSize - 1)];
     return e.hash == hash ? e.id : 0;
   }
-  void CacheStackId(uint64_t hash, uint32_t id) { stack_cache_[hash & (kStackCacheSize - 1)] = {hash, id}; }
+  void CacheStackId(uint64_t hash, uint32_t id);
 
   Arena& arena() { return arena_; }
 
@@ -75,36 +82,37 @@ class Shard {
   bool frozen = false;
 
  private:
-  static constexpr uint32_t kFirstChunkSlots = 64;
-  static constexpr int kChunks = 18;  // 64 * (2^18 - 1) slots at most
-  static constexpr uint32_t kStackCacheSize = 256;
-  static constexpr uint32_t kCounterCacheSize = 1024;
+  static constexpr uint32_t kFirstChunkSlots = 8;  // 512 bytes of counters
+  static constexpr int kChunks = 21;               // 8 * (2^21 - 1) slots at most
+  static constexpr uint32_t kStackCacheSize = 64;
+  static constexpr uint32_t kFirstIndexSize = 16;  // power of two; kept at most half full
 
   struct StackCacheEntry {
     uint64_t hash;
     uint32_t id;
   };
-  struct CounterCacheEntry {
+  // Open addressing, linear probing; stack_id 0 marks an empty entry.
+  // Entries are never removed (a site lives as long as the shard).
+  struct IndexEntry {
     uint32_t stack_id;
     SiteCounters* counters;
   };
-  struct IdHash {
-    size_t operator()(uint32_t v) const { return v * 0x9E3779B97F4A7C15ULL >> 20; }
-  };
-  using Index = absl::flat_hash_map<uint32_t, uint32_t, IdHash, std::equal_to<uint32_t>,
-                                    ArenaAllocator<std::pair<const uint32_t, uint32_t>>>;
+  static uint32_t IndexHash(uint32_t v) { return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ULL) >> 32); }
 
   SiteCounters* Slot(uint32_t i) const;
   SiteCounters* CountersForSlow(uint32_t stack_id);
   SiteCounters* NewCounters(uint32_t stack_id);
+  // Doubles the index (or makes the first one). False when out of memory.
+  bool GrowIndex();
+  void InsertIndex(uint32_t stack_id, SiteCounters* counters);
 
   Arena arena_;
-  Index index_;
+  IndexEntry* index_ = nullptr;
+  uint32_t index_mask_ = 0;   // capacity - 1
+  uint32_t index_used_ = 0;
+  StackCacheEntry* stack_cache_ = nullptr;
   std::atomic<SiteCounters*> chunks_[kChunks] = {};
   std::atomic<uint32_t> published_{0};
-  StackCacheEntry stack_cache_[kStackCacheSize] = {};
-  // Direct-mapped cache in front of index_: most events hit a few hot sites.
-  CounterCacheEntry counter_cache_[kCounterCacheSize] = {};
 };
 
 }  // namespace leaktrace::preload

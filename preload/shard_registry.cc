@@ -10,12 +10,23 @@ namespace {
 
 SpinLock g_pool_lock;
 Shard* g_pool = nullptr;
+// Shards themselves are small: packed into one arena rather than a page
+// each. Its lock is taken last (NewShard runs under the orphan lock).
+SpinLock g_memory_lock;
+Arena g_shard_memory;
+// Only if even mapping the orphan shard failed. Constant-initialised: no
+// guard variable, no static constructor (nothing from libstdc++).
+constinit Shard g_fallback_shard;
 SpinLock g_orphan_lock;
 Shard* g_orphan = nullptr;
 std::atomic<uint64_t> g_shard_count{0};
 
 Shard* NewShard() {
-  void* memory = MapMemory(sizeof(Shard));
+  void* memory;
+  {
+    SpinGuard guard(g_memory_lock);
+    memory = g_shard_memory.Allocate(sizeof(Shard));
+  }
   if (memory == nullptr) return nullptr;
   Shard* shard = new (memory) Shard();
   shard->next_in_registry = g_all_shards.load(std::memory_order_relaxed);
@@ -49,8 +60,7 @@ void ReleaseShard(Shard* shard) {
 Shard& OrphanShard() {
   // Called with OrphanLock() held.
   if (g_orphan == nullptr) g_orphan = NewShard();
-  static Shard fallback;  // only if even that mmap failed
-  return g_orphan ? *g_orphan : fallback;
+  return g_orphan ? *g_orphan : g_fallback_shard;
 }
 
 SpinLock& OrphanLock() { return g_orphan_lock; }
@@ -60,9 +70,11 @@ uint64_t ShardCount() { return g_shard_count.load(std::memory_order_relaxed); }
 void RegistryPrepareFork() {
   g_pool_lock.Lock();
   g_orphan_lock.Lock();
+  g_memory_lock.Lock();
 }
 
 void RegistryParentAfterFork() {
+  g_memory_lock.Unlock();
   g_orphan_lock.Unlock();
   g_pool_lock.Unlock();
 }
@@ -71,6 +83,7 @@ void RegistryChildAfterFork() {
   // The shards of the parent's other threads stay in the list (their totals
   // are the child's inherited heap) but are never written again: they are not
   // in the pool, and no thread of the child owns them.
+  g_memory_lock.Reset();
   g_orphan_lock.Reset();
   g_pool_lock.Reset();
 }

@@ -224,21 +224,27 @@ bool WriteAll(const std::atomic<int>& fd, const uint8_t* data, size_t size) {
 // it into place, so no reader ever sees a partial file under the final name.
 // On failure, says in `why` which step failed and the system's reason;
 // `create_error` is errno when the file could not even be created, else 0.
-bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, char* why,
-             size_t why_size, int& create_error) {
+// `sync`: fsync before the rename (not for the exit dump, which the
+// program's exit waits for).
+bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, bool sync,
+             char* why, size_t why_size, int& create_error) {
   create_error = 0;
   char temp_path[sizeof g_last_path];
   const auto pid = static_cast<uint32_t>(g_process.pid);
   format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program, pid, seq, false);
   format::FormatDumpPath(temp_path, sizeof temp_path, g_config.dump_dir, g_process.program, pid, seq, true);
-  unlink(temp_path);  // a leftover of a crashed earlier attempt; O_EXCL below refuses links
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
   std::atomic<int> fd{-1};
-  if (OpenPrivateFd(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd) < 0) {
+  if (OpenPrivateFd(temp_path, kFlags, 0600, &fd) < 0 && errno == EEXIST) {
+    unlink(temp_path);  // a leftover of a crashed earlier attempt (O_EXCL refuses links)
+    OpenPrivateFd(temp_path, kFlags, 0600, &fd);
+  }
+  if (fd.load() < 0) {
     create_error = errno;
     snprintf(why, why_size, "cannot create %s: %s", temp_path, strerrordesc_np(errno));
     return false;
   }
-  bool ok = WriteAll(fd, buffer.data(), buffer.size()) && fsync(fd.load()) == 0;
+  bool ok = WriteAll(fd, buffer.data(), buffer.size()) && (!sync || fsync(fd.load()) == 0);
   if (!ok) snprintf(why, why_size, "cannot write %s: %s", temp_path, strerrordesc_np(errno));
   ClosePrivateFd(fd.load());
   if (ok && rename(temp_path, final_path) != 0) {
@@ -269,10 +275,8 @@ bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_
   return true;
 }
 
-}  // namespace
-
-uint32_t WriteSnapshot(format::Trigger trigger) {
-  pthread_mutex_lock(&g_dump_lock);
+// The dump itself; g_dump_lock held.
+uint32_t WriteLocked(format::Trigger trigger, bool sync) {
   const uint32_t seq = ++g_seq;
   UpdateControlBlock(seq, g_last_seq, g_last_path);
   format::DumpBuffer buffer;
@@ -280,7 +284,7 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   char why[2 * sizeof g_last_path + 64] = "out of memory";
   const bool built = BuildDump(buffer, trigger, seq);
   int create_error = 0;
-  const bool ok = built && Publish(buffer, seq, path, sizeof path, why, sizeof why, create_error);
+  const bool ok = built && Publish(buffer, seq, path, sizeof path, sync, why, sizeof why, create_error);
   const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
   if (ok) {
     memcpy(g_last_path, path, sizeof path);
@@ -302,8 +306,23 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
     }
   }
   UpdateControlBlock(seq, g_last_seq, g_last_path);
-  pthread_mutex_unlock(&g_dump_lock);
   return ok ? seq : 0;
+}
+
+}  // namespace
+
+uint32_t WriteSnapshot(format::Trigger trigger) {
+  pthread_mutex_lock(&g_dump_lock);
+  const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit);
+  pthread_mutex_unlock(&g_dump_lock);
+  return seq;
+}
+
+bool TryWriteSnapshotFromHandler() {
+  if (pthread_mutex_trylock(&g_dump_lock) != 0) return false;
+  WriteLocked(format::Trigger::kSignal, false);
+  pthread_mutex_unlock(&g_dump_lock);
+  return true;
 }
 
 void RefreshControlBlock() {

@@ -13,7 +13,19 @@ namespace leaktrace::preload {
 // Takes the dump lock; the calling thread must be busy. Application threads
 // are never stopped: shards are read while their owners keep writing.
 // Returns the sequence number written, or 0 on failure (counted, logged once).
+// The file is complete before it gets its name (rename), whatever the
+// trigger. Dumps the dumper thread writes are also fsync'ed; the exit dump
+// is not: the program's exit waits for it, and the page cache outlives the
+// process (only a crash of the machine could lose it).
 uint32_t WriteSnapshot(format::Trigger trigger);
+
+// The snapshot signal's handler, when no dumper thread runs yet (dumper.h):
+// the same as WriteSnapshot(kSignal), not fsync'ed, on the interrupted
+// thread (which must not be busy); async-signal-safe as far as the dump
+// path is (raw system calls, our own memory, no malloc). Returns false,
+// writing nothing, when another dump holds the dump lock (or a fork is
+// under way on this very thread): the caller leaves the request pending.
+bool TryWriteSnapshotFromHandler();
 
 // Rewrites the control block (after a setting it shows changed). Takes the dump lock.
 void RefreshControlBlock();

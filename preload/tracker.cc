@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "preload/block_header.h"
+#include "preload/dumper.h"
 #include "preload/log.h"
 #include "preload/real_functions.h"
 #include "preload/shard_registry.h"
@@ -81,7 +82,7 @@ Shard* ShardOf(ThreadState& t) {
 
 template <typename Update>
 void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
-  // Busy: growing the shard's index may touch abseil's TLS, which can allocate.
+  // Busy: a new shard's thread registration (pthread_setspecific) may allocate.
   BusyScope busy;
   if (Shard* shard = ShardOf(t)) {
     if (SiteCounters* c = shard->CountersFor(stack_id)) {
@@ -132,6 +133,9 @@ uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash
 }
 
 uint32_t CaptureStackId(ThreadState& t) {
+  // Every tracked event (sampled allocation, descriptor, mapping) comes
+  // through here: the one place the lazy dumper start needs to look.
+  MaybeStartDumper();
   Shard* shard = ShardOf(t);
   BusyScope busy;
   if (kUnwindCacheAvailable && shard != nullptr) return CaptureStackIdCached(*shard);

@@ -214,7 +214,10 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
 
 LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   UnwindCache* cache = CacheOf(shard);
-  if (cache == nullptr) return CaptureUncached(shard);  // the budget is spent
+  // The budget is spent. (Never defer making the cache to save its few KiB:
+  // unw_backtrace's first call on a thread maps libunwind's own per-thread
+  // frame cache, hundreds of KiB resident, which the cursor walk avoids.)
+  if (cache == nullptr) return CaptureUncached(shard);
   if (!cache->stack_known) LearnStackBounds(*cache);
   // The stack pointer at a fixed point of this function: same path, same value.
   volatile char probe = 0;
