@@ -22,6 +22,7 @@ namespace control = format::control;
 
 // A private descriptor (private_fds.h): moved if the program dup2s onto it.
 std::atomic<int> g_control_fd{-1};
+size_t g_block_bytes = 0;      // the longest block written (callers serialise Write)
 uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
 char g_failed_reason[1024];    // and why
 uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
@@ -66,10 +67,16 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyHandover, g_handover_seq);
   lines.Add(control::kKeyHandoverFd, g_handover_fd);
   lines.Add(control::kKeyHandoverPath, g_handover_path);
-  // Fixed size, padded with newlines: a reader racing a rewrite never sees a
-  // file that shrank under it.
-  memset(block + lines.size(), '\n', sizeof block - lines.size());
-  ssize_t ignored = pwrite(fd, block, sizeof block, 0);
+  // Padded with newlines to the longest block written so far: the file never
+  // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
+  // rewrite costs what it holds, not the whole capacity.
+  size_t size = lines.size();
+  if (size < g_block_bytes) {
+    memset(block + size, '\n', g_block_bytes - size);
+    size = g_block_bytes;
+  }
+  g_block_bytes = size;
+  ssize_t ignored = pwrite(fd, block, size, 0);
   (void)ignored;
 }
 
@@ -79,6 +86,7 @@ void CreateControlBlock() {
   const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
   if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
   AdoptPrivateFd(fd, &g_control_fd);
+  g_block_bytes = 0;
   Write(0, 0, "");
 }
 

@@ -16,12 +16,14 @@ constexpr uint32_t kCapacity = 1 << 14;  // power of two; at most half used
 constexpr size_t kMaxLabelBytes = 4096 + 64;
 
 struct Slot {
-  std::atomic<uint64_t> hash;  // 0: empty; published after text/size
-  const char* text;
-  uint32_t size;
+  std::atomic<uint64_t> hash{0};  // 0: empty; published after text/size
+  const char* text = nullptr;
+  uint32_t size = 0;
 };
 
-Slot g_slots[kCapacity];
+// constinit: zero pages the loader maps, not 16,384 slots a constructor
+// walks at every process start.
+constinit Slot g_slots[kCapacity];
 std::atomic<uint32_t> g_used{0};
 SpinLock g_insert_lock;
 Arena g_arena;  // owned by the holder of g_insert_lock

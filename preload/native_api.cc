@@ -96,20 +96,20 @@ void Rescan(bool force) {
   g_rescanning.store(false, std::memory_order_release);
 }
 
+// The span of the loaded module whose segments hold `addr`. (Not dladdr:
+// it walks the module's whole symbol table, a large share of a process
+// start.)
 bool ImageOf(const void* addr, uintptr_t& begin, uintptr_t& end) {
-  Dl_info info;
-  link_map* lm = nullptr;
-  if (dladdr1(addr, &info, reinterpret_cast<void**>(&lm), RTLD_DL_LINKMAP) == 0 || lm == nullptr) return false;
   struct Want {
-    uintptr_t base;
+    uintptr_t addr;
     uintptr_t begin = 0, end = 0;
-  } want{lm->l_addr};
+  } want{reinterpret_cast<uintptr_t>(addr)};
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
         auto* w = static_cast<Want*>(data);
-        if (info->dlpi_addr != w->base) return 0;
         LoadedModule m;
         DescribeModule(*info, m);
+        if (w->addr < m.image_begin || w->addr >= m.image_end) return 0;
         w->begin = m.image_begin;
         w->end = m.image_end;
         return 1;

@@ -15,8 +15,8 @@ struct CapturedStack {
 };
 
 // Learns leaktrace's own address range and keeps libunwind's descriptors
-// private (RedirectUnwinderDescriptors). Call once at start-up, before the
-// first unwind.
+// private (RedirectUnwinderDescriptors). Called once, before the first
+// unwind (tracker.cc sets the unwinder up at the first stack it captures).
 void InitUnwinder();
 
 // Points the import slots of the module holding `unwinder_function`
