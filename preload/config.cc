@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 
 #include "preload/log.h"
@@ -119,6 +120,21 @@ void LoadConfig(Config& config) {
     }
     config.follow_exec = strcmp(s, "0") != 0;
   }
+  if (const char* s = getenv("LEAKTRACE_VERBOSE"); s && *s) {
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+      Log("LEAKTRACE_VERBOSE=%s must be 0 or 1; tracking disabled", s);
+      config.valid = false;
+    }
+    config.verbose = strcmp(s, "1") == 0;
+  }
+  if (const char* s = getenv("LEAKTRACE_PROGRAMS"); s && *s) {
+    if (strlen(s) >= sizeof config.programs) {
+      Log("LEAKTRACE_PROGRAMS is longer than %u bytes; tracking disabled", unsigned{sizeof config.programs - 1});
+      config.valid = false;
+    } else {
+      strcpy(config.programs, s);
+    }
+  }
   const char* dir = getenv("LEAKTRACE_DIR");
   if (dir != nullptr && *dir == '/') {
     strncpy(config.dump_dir, dir, sizeof config.dump_dir - 1);
@@ -145,6 +161,44 @@ void LoadConfig(Config& config) {
   }
   size_t n = strlen(config.dump_dir);
   while (n > 1 && config.dump_dir[n - 1] == '/') config.dump_dir[--n] = '\0';
+}
+
+bool GlobMatch(const char* glob, size_t glob_size, const char* name) {
+  // Iterative matcher: on a mismatch, go back to the last `*` and let it
+  // take one more character.
+  size_t g = 0, star = SIZE_MAX;
+  const char* n = name;
+  const char* star_name = nullptr;
+  while (*n != '\0') {
+    if (g < glob_size && (glob[g] == '?' || glob[g] == *n)) {
+      ++g;
+      ++n;
+    } else if (g < glob_size && glob[g] == '*') {
+      star = g++;
+      star_name = n;
+    } else if (star != SIZE_MAX) {
+      g = star + 1;
+      n = ++star_name;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob_size && glob[g] == '*') ++g;
+  return g == glob_size;
+}
+
+bool ProgramSelected(const Config& config, const char* argv0_name, const char* exe_name) {
+  const char* p = config.programs;
+  if (*p == '\0') return true;
+  while (true) {
+    const char* end = strchr(p, ',');
+    const size_t size = end ? static_cast<size_t>(end - p) : strlen(p);
+    if (size > 0 && ((argv0_name && *argv0_name && GlobMatch(p, size, argv0_name)) ||
+                     (exe_name && *exe_name && GlobMatch(p, size, exe_name))))
+      return true;
+    if (end == nullptr) return false;
+    p = end + 1;
+  }
 }
 
 }  // namespace leaktrace::preload

@@ -1,6 +1,7 @@
 // Settings read once from the environment (CONTRACT.md lists them).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace leaktrace::preload {
@@ -12,6 +13,11 @@ struct Config {
   bool dump_on_exit = true;
   bool follow_exec = true;       // programs this one execs inherit LD_PRELOAD
   char dump_dir[4096] = {};      // absolute, no trailing slash
+  bool verbose = false;          // LEAKTRACE_VERBOSE=1: one line at start saying what is tracked
+  // LEAKTRACE_PROGRAMS: comma-separated globs (`*`, `?`) of the programs to
+  // track; empty: every program. Matched against the name the program was
+  // started as and its executable's name (ProgramSelected).
+  char programs[1024] = {};
   bool valid = true;             // false: a setting was malformed; leaktrace stays inert
 };
 
@@ -21,6 +27,14 @@ inline constexpr uint64_t kDefaultSampleInterval = 512 * 1024;
 // Parses the environment. Must not allocate through malloc (it runs during the
 // first allocation of the process); reports bad settings on stderr itself.
 void LoadConfig(Config& config);
+
+// True when `config.programs` is empty or one of its globs matches
+// `argv0_name` or `exe_name` (base names; either may be empty). Must not
+// allocate.
+bool ProgramSelected(const Config& config, const char* argv0_name, const char* exe_name);
+// Shell-style match of `name` against `glob` (`*`, `?`, everything else
+// literal). Exposed for tests.
+bool GlobMatch(const char* glob, size_t glob_size, const char* name);
 
 // Parses "SIGUSR2", "USR2", "SIGRTMIN+3", "12", "0". Returns -1 when invalid.
 // Exposed for tests.

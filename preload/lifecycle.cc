@@ -1,5 +1,6 @@
 // Process start, fork and exit.
 #include <pthread.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "preload/control_block.h"
@@ -9,6 +10,7 @@
 #include "preload/fork_gate.h"
 #include "preload/got_rewrite.h"
 #include "preload/label_table.h"
+#include "preload/log.h"
 #include "preload/mapping_table.h"
 #include "preload/module_map.h"
 #include "preload/native_api.h"
@@ -64,6 +66,31 @@ void ChildAfterFork() {
   DumperChildAfterFork();
 }
 
+// LEAKTRACE_VERBOSE=1 (`leaktrace run` sets it): one line, so that a user
+// sees that the library is there and what it will do.
+void SayWhatIsTracked() {
+  char sampling[64];
+  const unsigned long long t = g_config.sample_interval;
+  if (t == 1) {
+    snprintf(sampling, sizeof sampling, "every heap allocation (exact)");
+  } else if (t % (1024 * 1024) == 0) {
+    snprintf(sampling, sizeof sampling, "heap sampled every %llum", t / (1024 * 1024));
+  } else if (t % 1024 == 0) {
+    snprintf(sampling, sizeof sampling, "heap sampled every %lluk", t / 1024);
+  } else {
+    snprintf(sampling, sizeof sampling, "heap sampled every %llu bytes", t);
+  }
+  char when[96];
+  const int sig = g_config.snapshot_signal;
+  int n = sig > 0 ? snprintf(when, sizeof when, "on signal %d", sig) : snprintf(when, sizeof when, "no snapshot signal");
+  if (g_config.interval_seconds > 0 && n > 0 && n < static_cast<int>(sizeof when))
+    n += snprintf(when + n, sizeof when - n, ", every %u s", g_config.interval_seconds);
+  if (g_config.dump_on_exit && n > 0 && n < static_cast<int>(sizeof when))
+    snprintf(when + n, sizeof when - n, ", at exit");
+  Log("tracking %s (pid %d): %s, fds and mappings exact; snapshots %s into %s", g_process.program, g_process.pid,
+      sampling, when, g_config.dump_dir);
+}
+
 // Runs after libc is initialised and before the program's own constructors.
 __attribute__((constructor(101))) void OnLoad() {
   EnsureInitialized();
@@ -77,6 +104,7 @@ __attribute__((constructor(101))) void OnLoad() {
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
   StartDumper();
+  if (g_config.verbose) SayWhatIsTracked();
 }
 
 // Runs after the program's destructors (we were loaded first, so we are

@@ -1,10 +1,13 @@
 #include "preload/tracker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -42,6 +45,19 @@ uint64_t MakeSecret() {
   return secret;
 }
 
+// LEAKTRACE_PROGRAMS: decided before anything is recorded, from the name the
+// program was started as (glibc sets it before any constructor runs) and its
+// executable's name. A launcher (a pyenv shim, a wrapper script) left out
+// still passes the library on to the program it starts.
+bool ThisProgramSelected() {
+  if (g_config.programs[0] == '\0') return true;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  const char* slash = strrchr(exe, '/');
+  return ProgramSelected(g_config, program_invocation_short_name, slash ? slash + 1 : exe);
+}
+
 void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
   if (!ResolveRealFunctions()) {
@@ -57,7 +73,7 @@ void Initialize() {
   }
   LoadConfig(g_config);
   g_check_secret = MakeSecret();
-  if (!g_config.valid) {
+  if (!g_config.valid || !ThisProgramSelected()) {
     g_mode = Mode::kInert;
     return;
   }

@@ -161,5 +161,44 @@ TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory
   EXPECT_EQ(leak.bytes, 100 * 4096);
 }
 
+// A launcher (a shell here, a pyenv shim in real life) runs other programs
+// before it execs the one the user wants: LEAKTRACE_PROGRAMS keeps the
+// library on in every process but tracks only the programs named.
+TEST(Lifecycle, ProgramFilterTracksOnlyTheNamedPrograms) {
+  const std::vector<std::string> launcher = {"/bin/sh", "-c", "/bin/ls / >/dev/null; /bin/echo hi; exec /bin/cat /dev/null"};
+  struct Case {
+    const char* programs;
+    std::vector<std::string> tracked;  // program names of the dumps written
+  };
+  const Case cases[] = {
+      {"cat", {"cat"}},
+      {"c?t,nothing*", {"cat"}},
+      {"ec*,ls", {"echo", "ls"}},
+      {"nothing", {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.programs);
+    TempDir dir;
+    const CommandResult r = RunTracked(launcher, dir.path(), {std::string("LEAKTRACE_PROGRAMS=") + c.programs});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "hi\n");
+    std::vector<std::string> programs;
+    for (const std::string& name : FilesIn(dir.path())) programs.push_back(name.substr(0, name.find('.')));
+    EXPECT_EQ(programs, c.tracked);
+  }
+}
+
+TEST(Lifecycle, VerboseSaysWhatIsTrackedInOneLine) {
+  TempDir dir;
+  const CommandResult r = RunTracked({"/bin/true"}, dir.path(), {"LEAKTRACE_VERBOSE=1", "LEAKTRACE_SAMPLE=64k"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(std::regex_match(r.err, std::regex("leaktrace: tracking true \\(pid [0-9]+\\): heap sampled every 64k, fds and "
+                                                 "mappings exact; snapshots on signal 12, at exit into " +
+                                                 dir.path() + "\n")))
+      << r.err;
+  const CommandResult quiet = RunTracked({"/bin/true"}, dir.path());
+  EXPECT_EQ(quiet.err, "");
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
