@@ -18,14 +18,15 @@ SiteCounters* Shard::Slot(uint32_t i) const {
   return chunks_[k].load(std::memory_order_acquire) + (i - start);
 }
 
-void Shard::CacheStackId(uint64_t hash, uint32_t id) {
+void Shard::CacheStackId(uint64_t hash, uint32_t id, const uint64_t* stored_pcs, uint32_t depth, uint16_t flags) {
   if (stack_cache_ == nullptr) {
     void* memory = arena_.Allocate(sizeof(StackCacheEntry) * kStackCacheSize);
     if (memory == nullptr) return;  // a cache: go on without it
     memset(memory, 0, sizeof(StackCacheEntry) * kStackCacheSize);
     stack_cache_ = static_cast<StackCacheEntry*>(memory);
   }
-  stack_cache_[hash & (kStackCacheSize - 1)] = {hash, id};
+  if (stored_pcs == nullptr) return;
+  stack_cache_[hash & (kStackCacheSize - 1)] = {hash, id, static_cast<uint16_t>(depth), flags, stored_pcs};
 }
 
 SiteCounters* Shard::CountersForSlow(uint32_t stack_id) {

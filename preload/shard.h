@@ -55,14 +55,17 @@ class Shard {
     return CountersForSlow(stack_id);
   }
 
-  // Owner only. A direct-mapped cache of stack hash -> id in front of the
-  // global stack table (0: not cached). Made at its first use.
-  uint32_t CachedStackId(uint64_t hash) const {
+  // Owner only. A direct-mapped cache of stack -> id in front of the global
+  // stack table (0: not cached), keyed by the stack's hash and confirmed by
+  // its frames. Made at its first use.
+  uint32_t CachedStackId(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags) const {
     if (stack_cache_ == nullptr) return 0;
     const StackCacheEntry& e = stack_cache_[hash & (kStackCacheSize - 1)];
-    return e.hash == hash ? e.id : 0;
+    if (e.hash != hash || e.depth != depth || e.flags != flags) return 0;
+    return __builtin_memcmp(e.pcs, pcs, depth * sizeof(uint64_t)) == 0 ? e.id : 0;
   }
-  void CacheStackId(uint64_t hash, uint32_t id);
+  // `stored_pcs`: the stack table's copy of the frames (InternStack).
+  void CacheStackId(uint64_t hash, uint32_t id, const uint64_t* stored_pcs, uint32_t depth, uint16_t flags);
 
   Arena& arena() { return arena_; }
 
@@ -90,6 +93,9 @@ class Shard {
   struct StackCacheEntry {
     uint64_t hash;
     uint32_t id;
+    uint16_t depth;
+    uint16_t flags;
+    const uint64_t* pcs;  // the stack table's copy
   };
   // Open addressing, linear probing; stack_id 0 marks an empty entry.
   // Entries are never removed (a site lives as long as the shard).

@@ -40,6 +40,10 @@ uint32_t AwaitId(const StackSlot& s) {
   return id == kPoisonedId ? 0 : id;
 }
 
+bool SameStack(const StackSlot& s, const uint64_t* pcs, uint32_t depth, uint16_t flags) {
+  return s.depth == depth && s.flags == flags && std::memcmp(s.pcs, pcs, depth * sizeof(uint64_t)) == 0;
+}
+
 }  // namespace
 
 StackGeneration* FirstStackGeneration() { return g_first.load(std::memory_order_acquire); }
@@ -52,7 +56,8 @@ uint64_t StackTableSlots() {
   return n;
 }
 
-uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena) {
+uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena,
+                     const uint64_t** stored) {
   if (hash == 0) hash = 1;
   StackGeneration* g = FirstStackGeneration();
   if (g == nullptr) {
@@ -66,14 +71,21 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
     for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
       StackSlot& s = g->slots[i];
       uint64_t h = s.hash.load(std::memory_order_acquire);
-      if (h == hash) return AwaitId(s);
-      if (h != 0) continue;
-      if (next != nullptr) break;  // not here; older generations take no inserts
-      // Keep every generation at most half full so probes stay short.
-      if (g->used.load(std::memory_order_relaxed) * 2 >= g->capacity) break;
-      if (!s.hash.compare_exchange_strong(h, hash, std::memory_order_acq_rel)) {
-        if (h == hash) return AwaitId(s);
-        continue;
+      if (h == 0) {
+        if (next != nullptr) break;  // not here; older generations take no inserts
+        // Keep every generation at most half full so probes stay short.
+        if (g->used.load(std::memory_order_relaxed) * 2 >= g->capacity) break;
+        if (s.hash.compare_exchange_strong(h, hash, std::memory_order_acq_rel)) h = 0;  // ours: fill it below
+      }
+      if (h != 0) {
+        // Taken: this stack, another one with the same hash, or another hash.
+        if (h != hash) continue;
+        const uint32_t id = AwaitId(s);
+        if (id != 0 && SameStack(s, pcs, depth, flags)) {
+          if (stored != nullptr) *stored = s.pcs;
+          return id;
+        }
+        continue;  // a collision (or a poisoned slot): keep probing
       }
       g->used.fetch_add(1, std::memory_order_relaxed);
       auto* copy = static_cast<uint64_t*>(arena.Allocate(depth * sizeof(uint64_t)));
@@ -87,6 +99,7 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
       s.flags = flags;
       s.pcs = copy;
       s.id.store(id, std::memory_order_release);
+      if (stored != nullptr) *stored = copy;
       return id;
     }
     if (next == nullptr) {

@@ -1,5 +1,7 @@
-// Every distinct call stack the process has allocated from, deduplicated by
-// its XXH3 hash and given a small dense id (1, 2, 3 ...).
+// Every distinct call stack the process has allocated from, deduplicated and
+// given a small dense id (1, 2, 3 ...). Looked up by its XXH3 hash; a hash
+// match is confirmed by comparing the frames (two stacks sharing a hash get
+// two ids: nothing is ever attributed to a stack it did not come from).
 //
 // Lock-free and insert-only: a stack, once in, is never removed, so readers
 // need no protection. The table grows by adding a generation twice as large;
@@ -28,8 +30,11 @@ struct StackView {
 
 // Returns the id of this stack, inserting it (pcs copied into `arena`, the
 // caller's own). Returns 0 when the table is full or memory ran out; the
-// caller counts that as a dropped stack. Any thread; lock-free.
-uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena);
+// caller counts that as a dropped stack. `stored`, when given, receives the
+// table's own copy of the frames (immutable, lives as long as the process).
+// Any thread; lock-free.
+uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena,
+                     const uint64_t** stored = nullptr);
 
 // Calls fn(const StackView&) for every stack inserted so far. Any thread.
 template <typename Fn>

@@ -133,17 +133,18 @@ uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash
   const uint64_t hash = XXH3_64bits(stack.pcs, stack.depth * sizeof(uint64_t)) ^ flags;
   if (hash_out != nullptr) *hash_out = hash;
   if (shard != nullptr) {
-    if (uint32_t id = shard->CachedStackId(hash)) return id;
+    if (uint32_t id = shard->CachedStackId(hash, stack.pcs, stack.depth, flags)) return id;
   }
   Arena& arena = shard != nullptr ? shard->arena() : OrphanShard().arena();
   SpinLock* orphan_lock = shard == nullptr ? &OrphanLock() : nullptr;
   if (orphan_lock) orphan_lock->Lock();
-  const uint32_t id = InternStack(hash, stack.pcs, stack.depth, flags, arena);
+  const uint64_t* stored = nullptr;
+  const uint32_t id = InternStack(hash, stack.pcs, stack.depth, flags, arena, &stored);
   if (orphan_lock) orphan_lock->Unlock();
   if (id == 0) {
     g_health.dropped_stacks.fetch_add(1, std::memory_order_relaxed);
   } else if (shard != nullptr) {
-    shard->CacheStackId(hash, id);
+    shard->CacheStackId(hash, id, stored, stack.depth, flags);
   }
   return id;
 }

@@ -35,6 +35,7 @@ struct CacheEntry {
   uint32_t stack_id;
   uint32_t slot_count;
   uint32_t capacity;
+  uint32_t hits;     // since learned: decides which hits are checked (VerifyHit)
   struct Frame {
     uintptr_t slot;   // where the return address sits
     uintptr_t value;  // the return address found there
@@ -77,6 +78,7 @@ struct UnwindCache {
   CacheEntry* entries[kSets][kWays];
   uint64_t last_miss[kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[kSets];
+  uintptr_t distrusted[kSets];  // a marker whose cached chain proved wrong: never cached again
 };
 
 namespace {
@@ -197,6 +199,7 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   if (e == nullptr) return id;
   e->marker = marker;
   e->stack_id = id;
+  e->hits = 0;
   e->slot_count = n - kFirstChecked;
   CacheEntry::Frame* f = e->frames();
   for (uint32_t i = kFirstChecked; i < n; ++i) f[i - kFirstChecked] = {sps[i] - sizeof(uintptr_t), ips[i]};
@@ -208,6 +211,27 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
   CapturedStack stack;
   CaptureStack(stack);
   return InternCaptured(&shard, stack, hash_out);
+}
+
+// Which hits of an entry are checked against a full unwind: the 1st, 2nd,
+// 4th ... 1024th, then every 1024th. The cache's argument (each frame's CFA
+// follows from its IP and the frame below) fails for frames of dynamic size
+// (alloca, variable-length arrays, realigned stacks): a slot of another
+// chain can hold, stale, the very return address a cached chain expects
+// there. Such a chain is caught at its first hits; the rest cost one unwind
+// in a thousand hits.
+LT_ALWAYS_INLINE bool ShouldVerify(uint32_t hits) { return (hits & (hits - 1)) == 0 || (hits & 1023) == 0; }
+
+// A hit to check: the full unwind's answer stands. On a mismatch the entry
+// is dropped and its marker never cached again (counted in health as
+// unwind_cache_mismatches).
+LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e, uint32_t set) {
+  const uint32_t id = CaptureUncached(shard);
+  if (id == 0 || id == e.stack_id) return e.stack_id;
+  g_health.unwind_cache_mismatches.fetch_add(1, std::memory_order_relaxed);
+  cache.distrusted[set] = e.marker;
+  e.marker = 0;
+  return id;
 }
 
 }  // namespace
@@ -224,11 +248,15 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   const uintptr_t marker = reinterpret_cast<uintptr_t>(&probe);
   if (marker < cache->stack.low || marker >= cache->stack.high) return CaptureUncached(shard);  // another stack
   const uint32_t set = (marker >> 4) % kSets;
+  if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
   CacheEntry** ways = cache->entries[set];
   uint32_t free_way = kWays;
   for (uint32_t w = 0; w < kWays; ++w) {
     CacheEntry* e = ways[w];
-    if (e != nullptr && e->marker == marker && Matches(*e)) return e->stack_id;
+    if (e != nullptr && e->marker == marker && Matches(*e)) {
+      if (LT_UNLIKELY(ShouldVerify(++e->hits))) return VerifyHit(shard, *cache, *e, set);
+      return e->stack_id;
+    }
     if ((e == nullptr || e->marker == 0) && free_way == kWays) free_way = w;
   }
   // A miss. Learning a chain walks libunwind's cursor, which costs many
@@ -257,6 +285,7 @@ void ResetUnwindCache(Shard& shard) {
   UnwindCache& cache = *shard.unwind_cache;
   cache.stack_known = false;
   cache.stack = ThreadStack{};
+  for (uintptr_t& m : cache.distrusted) m = 0;
   for (auto& ways : cache.entries)
     for (CacheEntry* e : ways)
       if (e != nullptr) e->marker = 0;

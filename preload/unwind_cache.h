@@ -15,6 +15,9 @@
 // addresses has, frame by frame, the same call chain (each frame's CFA
 // follows from its IP and the frame below): the cached id is the answer, for
 // the cost of one load and compare per frame instead of a DWARF lookup.
+// That argument fails for frames of dynamic size (alloca, VLAs, realigned
+// stacks), so some hits are checked against a full unwind (VerifyHit in
+// unwind_cache.cc) and a position that proved wrong is not cached again.
 //
 // Only the thread's own pthread stack is cached (its bounds make every slot
 // read safe); stacks with a signal frame, or code running on another stack

@@ -50,5 +50,34 @@ TEST(UnwindCache, SameStackPositionDifferentChainsAreKeptApart) {
   for (int d = 0; d < 6; ++d) EXPECT_EQ(by_depth[d], 500) << "recursion depth " << d;
 }
 
+// Frames of dynamic size: in alloca_chains the second chain's stack holds,
+// stale, every return address the first chain's cache entry checks (the
+// library before this check charged all 5,000 of through_q's allocations to
+// through_p). The cache checks hits 1, 2, 4 ... 1024 of an entry, then every
+// 1024th, against a full unwind; on the mismatch it never trusts that
+// position again. So a wrong hit is caught within as many hits as the entry
+// had before it (here 3 + 1), and the dump's health counts it.
+TEST(UnwindCache, AChainWithAllocaIsNeverChargedToAnother) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("alloca_chains")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  ASSERT_EQ(p.Wait(), 0);
+  const nlohmann::json diff = DiffJson(before, after);
+  const double wrong = GrowthThrough(diff, "through_p").count - 3;
+  EXPECT_GE(wrong, 0);
+  EXPECT_LE(wrong, 4) << "through_q's allocations charged to through_p";
+  EXPECT_EQ(GrowthThrough(diff, "through_q").count, 5000 - wrong);
+  EXPECT_EQ(GrowthThrough(diff, "leaf").count, 5003);
+  const CommandResult report = Leaktrace({"report", "--format", "json", after});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const nlohmann::json health = nlohmann::json::parse(report.out)["dumps"][0]["health"];
+  EXPECT_GE(health.value("unwind_cache_mismatches", 0), 1) << health.dump();
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
