@@ -54,6 +54,26 @@ TEST(HeapExact, CProgramLeaksAreCountedExactlyAndChurnIsZero) {
   EXPECT_EQ(diff["sites"][0]["bytes"].get<double>(), 100 * 48);
 }
 
+// Nothing of leaktrace's own making in a C program's report: the library
+// loads no C++ runtime (libstdc++ used to allocate its exception pool, a
+// 70 KiB site, and every command warned that it had no debug information).
+TEST(HeapExact, ACProgramsReportHoldsNothingOfLeaktracesOwn) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints("leaky_c", dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const CommandResult r = Leaktrace({"report", "--format", "json", s.after});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("libstdc++"), std::string::npos) << r.err;
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  for (const auto& site : report["sites"])
+    for (const auto& frame : site["frames"]) {
+      const std::string module = frame.value("module", "");
+      EXPECT_EQ(module.find("libstdc++"), std::string::npos) << site.dump();
+      EXPECT_EQ(module.find("libleaktrace"), std::string::npos) << site.dump();
+      EXPECT_EQ(module.find("libunwind"), std::string::npos) << site.dump();
+    }
+}
+
 TEST(HeapExact, CxxNewStringVectorAndExceptions) {
   TempDir dir;
   const Snapshots s = RunBetweenCheckpoints("leaky_cxx", dir);
