@@ -77,12 +77,14 @@ class Shard {
   }
   uint32_t site_count() const { return published_.load(std::memory_order_relaxed); }
 
+  // Heap events (allocations and frees) recorded in this shard: the writer
+  // bumps it after each one (single writer, relaxed). A snapshot sums it
+  // over all shards before and after it reads them: the difference bounds
+  // what its figures may be off by (snapshot.cc, events_during_read).
+  std::atomic<uint64_t> events{0};
   UnwindCache* unwind_cache = nullptr;  // owner only (unwind_cache.h)
   Shard* next_in_registry = nullptr;  // set once, before publication
   Shard* next_free = nullptr;         // registry's pool of shards of exited threads
-  // A shard copied into a fork child from a thread that does not exist there:
-  // its index may be mid-update, so it is read, never written, again.
-  bool frozen = false;
 
  private:
   static constexpr uint32_t kFirstChunkSlots = 8;  // 512 bytes of counters

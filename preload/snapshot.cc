@@ -39,6 +39,7 @@ uint32_t g_seq = 0;
 uint32_t g_last_seq = 0;
 char g_last_path[4096 + 300] = {};
 bool g_warned_write = false;
+uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
 
 // One site's totals summed over all shards.
 struct SiteTotals {
@@ -61,6 +62,7 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("dropped_stacks", g_health.dropped_stacks.load(std::memory_order_relaxed));
   w.WriteHealth("dropped_sites", g_health.dropped_sites.load(std::memory_order_relaxed));
   w.WriteHealth("busy_frees", g_health.busy_frees.load(std::memory_order_relaxed));
+  w.WriteHealth("events_during_read", g_events_during_read);
   w.WriteHealth("unwinder_starting", g_health.unwinder_starting.load(std::memory_order_relaxed));
   w.WriteHealth("unwind_cache_mismatches", g_health.unwind_cache_mismatches.load(std::memory_order_relaxed));
   w.WriteHealth("unsampled_aligned_allocations", g_health.unsampled_aligned.load(std::memory_order_relaxed));
@@ -131,6 +133,16 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   const size_t totals_bytes = (static_cast<size_t>(max_id) + 1) * sizeof(SiteTotals);
   auto* totals = static_cast<SiteTotals*>(MapMemory(totals_bytes));
   if (totals == nullptr) return false;
+  // Shards are read while their owners go on writing: an allocation on one
+  // thread freed on another between the two reads counts as live (or as a
+  // negative). Not a consistent cut, so the dump says by how much it may be
+  // off: the heap events recorded while it read (0: exact).
+  auto events_now = [] {
+    uint64_t n = 0;
+    ForEachShard([&](const Shard& shard) { n += shard.events.load(std::memory_order_acquire); });
+    return n;
+  };
+  const uint64_t events_before = events_now();
   ForEachShard([&](const Shard& shard) {
     shard.ForEachSite([&](const SiteCounters& c) {
       const uint32_t id = c.stack_id.load(std::memory_order_relaxed);
@@ -147,6 +159,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
       t.heap = true;
     });
   });
+  g_events_during_read = events_now() - events_before;
   resources.ForEach([&](const ResourceSite& r) {
     const uint32_t id = static_cast<uint32_t>(r.key >> 32);
     if (id != 0 && id <= max_id) totals[id].state = kUsed;

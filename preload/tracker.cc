@@ -103,6 +103,7 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
   if (Shard* shard = ShardOf(t)) {
     if (SiteCounters* c = shard->CountersFor(stack_id)) {
       update(*c);
+      shard->events.store(shard->events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
       return;
     }
     g_health.dropped_sites.fetch_add(1, std::memory_order_relaxed);
@@ -110,7 +111,11 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
   }
   g_health.orphan_events.fetch_add(1, std::memory_order_relaxed);
   SpinGuard guard(OrphanLock());
-  if (SiteCounters* c = OrphanShard().CountersFor(stack_id)) update(*c);
+  Shard& orphan = OrphanShard();
+  if (SiteCounters* c = orphan.CountersFor(stack_id)) {
+    update(*c);
+    orphan.events.store(orphan.events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
 }
 
 }  // namespace
