@@ -58,20 +58,30 @@ class Run:
         self.timed_out = timed_out
 
 
-# Peak RSS comes from /usr/bin/time, not from our own wait4: the kernel
-# carries a process's peak across exec, so a child forked from this Python
-# process (15+ MiB) would never read below it. /usr/bin/time is a small
-# process; its own ~1.5 MiB is the floor instead.
-TIME = "/usr/bin/time"
+# bench/measure_run.c (built next to the pattern programs): runs a command
+# and writes its peak RSS to a file. Set by the runners (--measure). Not our
+# own wait4: the kernel carries a process's peak across exec, so a child
+# forked from this Python process (15+ MiB) would never read below it. Not
+# /usr/bin/time -o: it leaves its file open on fd 3 in the command.
+MEASURE = None
+
+
+def measured(rss_file, settings, argv):
+    """The command line that runs argv with settings in its environment
+    under measure_run; `env` applies the settings, so the tracker is in the
+    program and what it starts, never in measure_run."""
+    if not MEASURE or not os.access(MEASURE, os.X_OK):
+        raise SystemExit(f"measure_run not found at {MEASURE!r} (build target measure_run, or pass --measure)")
+    return [MEASURE, rss_file, "env"] + [f"{k}={v}" for k, v in settings.items()] + list(argv)
 
 
 def run(argv, settings, timeout, stdout=None, stderr=None, cwd=None, stdin=None, env=None):
     """Runs argv with `settings` added to its environment, in a session of
-    its own under /usr/bin/time, and waits for it with wait4: wall time is
+    its own under measure_run, and waits for it with wait4: wall time is
     spawn to reap, CPU time the kernel's figure for it and its waited-for
-    children, peak RSS the largest of them. /usr/bin/time starts `env
-    SETTINGS... argv`, so the tracker is loaded into the program only, never
-    into /usr/bin/time; plain runs take the same two steps. After `timeout`
+    children, peak RSS the largest of them. The program starts with only
+    descriptors 0, 1 and 2. Plain runs take the same measure_run + env
+    steps, so the harness cancels out of every difference. After `timeout`
     seconds the whole session is killed; what is left in the session after
     the command exits (a stray background child) is killed as well, so no run
     leaks into the next."""
@@ -81,7 +91,7 @@ def run(argv, settings, timeout, stdout=None, stderr=None, cwd=None, stdin=None,
     timed_out = False
     fd, rss_file = tempfile.mkstemp(prefix="bench-rss.")
     os.close(fd)
-    command = [TIME, "-f", "%M", "-o", rss_file, "env"] + [f"{k}={v}" for k, v in settings.items()] + list(argv)
+    command = measured(rss_file, settings, argv)
     start = time.perf_counter()
     proc = subprocess.Popen(command, env=env if env is not None else clean_env(), stdout=out, stderr=err, stdin=inp,
                             cwd=cwd, start_new_session=True)
@@ -103,9 +113,9 @@ def run(argv, settings, timeout, stdout=None, stderr=None, cwd=None, stdin=None,
     kill_session(proc.pid)
     try:
         with open(rss_file) as f:
-            maxrss = int(f.read().split()[-1])  # the last line; time may write a status line before it
+            maxrss = int(f.read().split()[-1])
     except (OSError, ValueError, IndexError):
-        maxrss = 0  # killed: time did not get to write it
+        maxrss = 0  # killed: measure_run did not get to write it
     os.remove(rss_file)
     return Run(wall, maxrss, usage.ru_utime + usage.ru_stime, proc.returncode, timed_out)
 

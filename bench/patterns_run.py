@@ -19,6 +19,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import paired  # noqa: E402
 from paired import dump_stats, log, rotated, run, tracker_mapped_bytes, variant_settings  # noqa: E402
 
 MIB = 1 << 20
@@ -119,12 +120,14 @@ def main():
     p.add_argument("--bin", required=True, help="directory of the built pattern programs")
     p.add_argument("--library", required=True, help="the libleaktrace.so under test")
     p.add_argument("--out", required=True)
+    p.add_argument("--measure", default="", help="measure_run (default: the one in --bin)")
     p.add_argument("--cli", default="", help="leaktrace CLI, to read the tracker's memory from dumps")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--noop-rounds", type=int, default=31)
     p.add_argument("--only", default="", help="comma-separated pattern names (and/or 'noop')")
     args = p.parse_args()
+    paired.MEASURE = os.path.abspath(args.measure or os.path.join(args.bin, "measure_run"))
     os.makedirs(args.out, exist_ok=True)
     only = set(filter(None, args.only.split(",")))
     patterns = [pt for pt in PATTERNS if not only or pt[0] in only]

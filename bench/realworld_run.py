@@ -4,7 +4,7 @@ alternating round by round, checks that each run under the library produced
 exactly what the plain run of the same round produced, and writes the raw
 figures; bench_report.py realworld DIR makes the tables.
 
-    realworld_run.py --library LIB --out DIR --top REPO [--rounds N]
+    realworld_run.py --library LIB --out DIR --top REPO --measure MEASURE_RUN [--rounds N]
                      [--timeout S] [--only a,b] [--redis-requests N]
                      [--wrk-seconds S]
 
@@ -25,6 +25,8 @@ process it starts; load generators and checks run plainly):
   gcc       gcc -O2 -c of a generated ~5,000-line C file (the object file's
             checksum is the output)
   bash      bench/realworld/subshells.sh 1000 (a subshell per line)
+  bash-fd3  bench/realworld/read_fd3.sh: 1,000 numbers read through fd 3
+            (`exec 3<FILE; while read -u 3`), a subshell per line
   make      make -j2 of a generated 25-file C project (the built program's
             output, and the list of files built)
 
@@ -46,8 +48,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from paired import (TIME, clean_env, dump_stats, kill_session, log, rotated, run,  # noqa: E402
-                    variant_settings)
+import paired  # noqa: E402
+from paired import clean_env, dump_stats, kill_session, log, measured, rotated, run, variant_settings  # noqa: E402
 
 VARIANTS = ["plain", "default", "exact"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -144,6 +146,11 @@ def prog_bash(ctx, settings, run_dir):
     return batch(["bash", os.path.join(HERE, "realworld/subshells.sh"), "1000"], settings, run_dir, ctx.timeout)
 
 
+def prog_bash_fd3(ctx, settings, run_dir):
+    return batch(["bash", os.path.join(HERE, "realworld/read_fd3.sh"), os.path.join(ctx.prepared, "numbers.txt")],
+                 settings, run_dir, ctx.timeout)
+
+
 def prog_make(ctx, settings, run_dir):
     project = os.path.join(run_dir, "project")
     shutil.rmtree(project, ignore_errors=True)
@@ -164,12 +171,12 @@ def prog_make(ctx, settings, run_dir):
 
 
 class Server:
-    """A server under /usr/bin/time (peak RSS), in a session of its own."""
+    """A server under measure_run (peak RSS), in a session of its own."""
 
     def __init__(self, argv, settings, run_dir, port):
         self.rss_file = os.path.join(run_dir, "server.maxrss")
         self.log = open(os.path.join(run_dir, "server.log"), "wb")
-        command = [TIME, "-f", "%M", "-o", self.rss_file, "env"] + [f"{k}={v}" for k, v in settings.items()] + argv
+        command = measured(self.rss_file, settings, argv)
         self.proc = subprocess.Popen(command, env=clean_env(), stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=run_dir, start_new_session=True)
         self.up = wait_port(port, self.proc, 30)
@@ -286,8 +293,8 @@ def prog_nginx(ctx, settings, run_dir):
             note = "; ".join(errors)
     else:
         note = "server did not start"
-    # Graceful stop of the master (not of /usr/bin/time, which ignores
-    # SIGQUIT): a normal exit, so the exit dump is written.
+    # Graceful stop of the master (not of measure_run): a normal exit, so
+    # the exit dump is written.
     try:
         os.kill(int(read(os.path.join(run_dir, "nginx.pid"))), signal.SIGQUIT)
     except (OSError, ValueError):
@@ -307,6 +314,7 @@ PROGRAMS = {
     "git": (prog_git, "s", "bash bench/realworld/git_workload.sh"),
     "gcc": (prog_gcc, "s", "gcc -O2 -c medium.c (bench/realworld/gen_c_source.py, ~5,000 lines)"),
     "bash": (prog_bash, "s", "bash bench/realworld/subshells.sh 1000"),
+    "bash-fd3": (prog_bash_fd3, "s", "bash bench/realworld/read_fd3.sh numbers.txt (1,000 lines through fd 3)"),
     "make": (prog_make, "s", "make -j2 -s (bench/realworld/gen_make_project.py, 25 files)"),
 }
 
@@ -321,6 +329,8 @@ def prepare(ctx):
                     os.path.join(ctx.prepared, "medium.c"), "160"], check=True)
     subprocess.run([sys.executable, os.path.join(HERE, "realworld/gen_make_project.py"),
                     os.path.join(ctx.prepared, "project"), "24"], check=True)
+    with open(os.path.join(ctx.prepared, "numbers.txt"), "w") as f:
+        f.write("".join(f"{i * 7 % 1009}\n" for i in range(1000)))
     www = os.path.join(ctx.prepared, "www")
     os.makedirs(www, exist_ok=True)
     with open(os.path.join(www, "file"), "wb") as f:
@@ -332,12 +342,14 @@ def main():
     p.add_argument("--library", required=True, help="the libleaktrace.so under test")
     p.add_argument("--out", required=True)
     p.add_argument("--top", required=True, help="the repository (for tests/realworld/alloc_heavy.py)")
+    p.add_argument("--measure", required=True, help="bench/measure_run.c, built (<build>/bench/patterns/measure_run)")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--timeout", type=float, default=300, help="seconds a run may take before it is killed")
     p.add_argument("--only", default="", help="comma-separated program names")
     p.add_argument("--redis-requests", type=int, default=200000)
     p.add_argument("--wrk-seconds", type=int, default=4)
     args = p.parse_args()
+    paired.MEASURE = os.path.abspath(args.measure)
     ctx = Context()
     ctx.top, ctx.timeout = args.top, args.timeout
     ctx.redis_requests, ctx.wrk_seconds = args.redis_requests, args.wrk_seconds

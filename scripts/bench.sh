@@ -107,7 +107,8 @@ build() {
     sweep) targets+=(churn_workload interpose_floor) ;;
     stall) targets+=(snapshot_stall) ;;
     patterns) targets+=(bench_patterns) ;;
-    realworld | redis) ;;
+    realworld) targets+=(measure_run) ;;
+    redis) ;;
     all) targets+=(churn_workload bench_hooks bench_core snapshot_stall interpose_floor bench_patterns) ;;
   esac
   cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
@@ -516,7 +517,7 @@ run_patterns() {
     echo
     echo '```sh'
     echo "# each pattern, $rounds rounds, order rotated; a run over ${limit} s is killed and not repeated:"
-    echo "/usr/bin/time -f %M env [LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_ON_EXIT=1 [LEAKTRACE_SAMPLE=1]] bench/patterns/PROGRAM ARGS"
+    echo "measure_run RSS_FILE env [LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_ON_EXIT=1 [LEAKTRACE_SAMPLE=1]] bench/patterns/PROGRAM ARGS"
     echo "# start-up, $noop_rounds rounds: the same for bench/patterns/noop, plus LEAKTRACE_ON_EXIT=0 in both modes"
     echo '```'
     echo
@@ -531,6 +532,7 @@ run_realworld() {
   local only=()
   [ -z "${BENCH_REALWORLD:-}" ] || only=(--only "$BENCH_REALWORLD")
   python3 "$top/bench/realworld_run.py" --library "$lib" --top "$top" --out "$out/realworld" --rounds "$rounds" \
+    --measure "$build_dir/bench/patterns/measure_run" \
     --timeout "$limit" --redis-requests "${BENCH_REALWORLD_REDIS_REQUESTS:-200000}" \
     --wrk-seconds "${BENCH_WRK_SECONDS:-4}" "${only[@]}"
   {
@@ -538,7 +540,7 @@ run_realworld() {
     echo
     echo '```sh'
     echo "# each program, $rounds rounds, order rotated; the tracker in the program and every process it starts:"
-    echo "/usr/bin/time -f %M env [LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_ON_EXIT=1 [LEAKTRACE_SAMPLE=1]] PROGRAM ..."
+    echo "measure_run RSS_FILE env [LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_ON_EXIT=1 [LEAKTRACE_SAMPLE=1]] PROGRAM ..."
     echo "python3 bench/realworld_run.py --help    # what each program runs and what output is compared"
     echo '```'
     echo
