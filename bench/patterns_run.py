@@ -111,7 +111,7 @@ def run_noop(args):
                 # One directory per variant, emptied after each run: the
                 # count is this run's, and 155 runs leave no pile of dumps.
                 shutil.rmtree(run_dir)
-                tsv.write(f"{r}\t{variant}\t{res.wall:.6f}\t{res.maxrss_kib}\t{res.cpu:.3f}\t{res.status}\t{files}\n")
+                tsv.write(f"{r}\t{variant}\t{res.wall:.6f}\t{res.maxrss_kib}\t{res.cpu:.6f}\t{res.status}\t{files}\n")
     log(f"patterns: start-up, {args.noop_rounds} rounds of {', '.join(NOOP_VARIANTS)} done")
 
 

@@ -188,19 +188,25 @@ def noop(rows):
     print()
     print("`bench/patterns/noop.c` (`int main(void) { return 0; }`), each variant once per round, order rotated. "
           "The cost is the per-round difference to plain (median, min-max): the time to load and initialise the "
-          "library, and to write the exit dump when it is on. Target (issue #12): default <= 0.5 ms, 1 ms at most.")
+          "library, and to write the exit dump when it is on. CPU: the same difference of user+sys time, which "
+          "waiting for a core on a loaded machine does not inflate. Target (issue #12): default <= 0.5 ms, 1 ms "
+          "at most.")
     print()
-    print("| variant | median wall (ms) | cost over plain (ms) | peak RSS (MiB) | dumps per run |")
-    print("|---|---:|---:|---:|---:|")
+    print("| variant | median wall (ms) | cost over plain (ms) | CPU cost over plain (ms) | peak RSS (MiB) "
+          "| dumps per run |")
+    print("|---|---:|---:|---:|---:|---:|")
     seen = {r["variant"] for r in rows}
     for v in [v for v in label if v in seen]:
         walls = [float(x[v]["wall_s"]) for x in by.values() if v in x]
         diffs = [float(x[v]["wall_s"]) - float(x["plain"]["wall_s"]) for x in by.values() if v in x and "plain" in x]
         rss = [int(x[v]["maxrss_kib"]) for x in by.values() if v in x]
         dumps = [int(x[v]["dump_files"]) for x in by.values() if v in x]
-        cost = "-" if v == "plain" or not diffs else \
-            f"{statistics.median(diffs) * 1000:+.2f} ({min(diffs) * 1000:+.2f} to {max(diffs) * 1000:+.2f})"
-        print(f"| {label.get(v, v)} | {statistics.median(walls) * 1000:.2f} | {cost} | "
+        cpu = [float(x[v]["cpu_s"]) - float(x["plain"]["cpu_s"]) for x in by.values() if v in x and "plain" in x]
+
+        def spread(ds):
+            return "-" if v == "plain" or not ds else \
+                f"{statistics.median(ds) * 1000:+.2f} ({min(ds) * 1000:+.2f} to {max(ds) * 1000:+.2f})"
+        print(f"| {label.get(v, v)} | {statistics.median(walls) * 1000:.2f} | {spread(diffs)} | {spread(cpu)} | "
               f"{fmib(statistics.median(rss))} | {statistics.median(dumps):.0f} |" if walls else f"| {v} | n/a | | | |")
     print()
     print("Plain wall time includes starting `measure_run` and `env` (the harness, the same in every variant); "

@@ -111,7 +111,8 @@ build() {
     redis) ;;
     all) targets+=(churn_workload bench_hooks bench_core snapshot_stall interpose_floor bench_patterns) ;;
   esac
-  cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
+  # Build chatter to stderr: stdout is the tables.
+  cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}" >&2
 }
 
 install_packages
