@@ -294,9 +294,13 @@ def sweep(d):
             continue
         share = [float(runs[v]["wall_s"]) / float(runs["floor"]["wall_s"]) for runs in by_round.values()
                  if v in runs and "floor" in runs]
+        cpu_share = [float(runs[v]["cpu_s"]) / float(runs["floor"]["cpu_s"]) for runs in by_round.values()
+                     if v in runs and "floor" in runs and float(runs["floor"]["cpu_s"]) > 0]
         if share:
             print(f"- leaktrace's own share at {v} (wall / floor, per round): {100 * (median(share) - 1):+.1f} % "
-                  f"(range {100 * (min(share) - 1):+.1f} to {100 * (max(share) - 1):+.1f} %)")
+                  f"(range {100 * (min(share) - 1):+.1f} to {100 * (max(share) - 1):+.1f} %)"
+                  + (f"; by CPU time: {100 * (median(cpu_share) - 1):+.1f} % (range {100 * (min(cpu_share) - 1):+.1f} "
+                     f"to {100 * (max(cpu_share) - 1):+.1f} %)" if cpu_share else ""))
     print()
     fixed = read_tsv(os.path.join(d, "fixed.tsv")) if os.path.exists(os.path.join(d, "fixed.tsv")) else []
     by_round = defaultdict(dict)
