@@ -217,6 +217,16 @@ def prog_redis(ctx, settings, run_dir):
     port = free_port()
     server = Server(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                      "--dir", run_dir], settings, run_dir, port)
+    try:
+        return redis_load(ctx, server, port, run_dir)
+    except subprocess.TimeoutExpired as e:
+        # A hung server is a result, not a crash of the benchmark.
+        kill_session(server.proc.pid)
+        status, rss = server.finish()
+        return Outcome(0.0, 0.0, rss, status, b"", note=f"timed out: {' '.join(map(str, e.cmd))[:80]}")
+
+
+def redis_load(ctx, server, port, run_dir):
     note, rates, output = "", [], b""
     if server.up:
         bench = subprocess.run(["redis-benchmark", "-p", str(port), "-q", "-n", str(ctx.redis_requests),
@@ -274,6 +284,15 @@ def prog_nginx(ctx, settings, run_dir):
         f.write(NGINX_CONF.format(root=run_dir, port=port, www=www))
     server = Server(["nginx", "-p", run_dir + "/", "-c", conf, "-e", os.path.join(run_dir, "error.log")], settings,
                     run_dir, port)
+    try:
+        return nginx_load(ctx, server, port, run_dir, www)
+    except subprocess.TimeoutExpired as e:
+        kill_session(server.proc.pid)
+        status, rss = server.finish()
+        return Outcome(0.0, 0.0, rss, status, b"", note=f"timed out: {' '.join(map(str, e.cmd))[:80]}")
+
+
+def nginx_load(ctx, server, port, run_dir, www):
     note, rate, output = "", 0.0, b""
     if server.up:
         wrk = subprocess.run(["wrk", "-t1", "-c16", f"-d{ctx.wrk_seconds}s", f"http://127.0.0.1:{port}/file"],

@@ -26,8 +26,8 @@
 #                              dump on and off (~10 minutes)
 #   scripts/bench.sh realworld (issue #12) real programs plain vs default vs
 #                              exact, output checked identical: redis, nginx,
-#                              python3, sqlite3, git, gcc, bash, make -j2
-#                              (~10 minutes)
+#                              python3, sqlite3, git, gcc, bash (subshells;
+#                              reading through fd 3), make -j2 (~11 minutes)
 #   scripts/bench.sh all       all of the above (about 50 minutes)
 #
 # Every verdict is a ratio of runs made in the same invocation, alternating the
