@@ -296,7 +296,9 @@ def realworld(d):
             files = [int(v[variant]["dump_files"]) for v in rnds.values() if variant in v]
             size = [int(v[variant]["dump_bytes"]) for v in rnds.values() if variant in v]
             dumps[variant] = f"{statistics.median(files):.0f} ({statistics.median(size) / MIB:.1f} MiB)" if files else "-"
-            if rs:
+            if n_same < len(checked):
+                verdicts.append(f"{variant} **output differs**")
+            elif rs:
                 limit = 1.5 if (variant == "default" and name in PROCESS_HEAVY) else REALWORLD_TARGET[variant]
                 verdicts.append(f"{variant} {verdict(statistics.median(rs), limit)}")
         for variant in ("plain", "default", "exact"):
