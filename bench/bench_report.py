@@ -7,6 +7,8 @@
     bench_report.py sweep DIR     runs.tsv of the sampling-interval sweep
     bench_report.py stall DIR     windows.tsv of snapshot_stall
     bench_report.py profile DIR   perf report output
+    bench_report.py patterns DIR  runs.tsv + noop.tsv of patterns_run.py
+    bench_report.py realworld DIR runs.tsv of realworld_run.py
 
 Every overhead figure is the median over rounds of a per-round ratio (or
 difference) between variants measured back to back in that round.
@@ -284,6 +286,22 @@ def sweep(d):
         print(f"| {labels.get(v, v)} | {median(r):.3f} ({min(r):.3f}-{max(r):.3f}) | {ccell} | {median(rss_delta[v]):+.1f} "
               f"| {stacks} | {mapped} |")
     print()
+    # leaktrace's own share: each leaktrace variant over the do-nothing
+    # interposer of the same round (what is left once the price of
+    # interposing malloc at all is taken out).
+    for v in variants:
+        if v in ("plain", "floor"):
+            continue
+        share = [float(runs[v]["wall_s"]) / float(runs["floor"]["wall_s"]) for runs in by_round.values()
+                 if v in runs and "floor" in runs]
+        cpu_share = [float(runs[v]["cpu_s"]) / float(runs["floor"]["cpu_s"]) for runs in by_round.values()
+                     if v in runs and "floor" in runs and float(runs["floor"]["cpu_s"]) > 0]
+        if share:
+            print(f"- leaktrace's own share at {v} (wall / floor, per round): {100 * (median(share) - 1):+.1f} % "
+                  f"(range {100 * (min(share) - 1):+.1f} to {100 * (max(share) - 1):+.1f} %)"
+                  + (f"; by CPU time: {100 * (median(cpu_share) - 1):+.1f} % (range {100 * (min(cpu_share) - 1):+.1f} "
+                     f"to {100 * (max(cpu_share) - 1):+.1f} %)" if cpu_share else ""))
+    print()
     fixed = read_tsv(os.path.join(d, "fixed.tsv")) if os.path.exists(os.path.join(d, "fixed.tsv")) else []
     by_round = defaultdict(dict)
     for r in fixed:
@@ -476,7 +494,10 @@ def profile(d):
 
 
 def main():
-    modes = {"micro": micro, "e2e": e2e, "redis": redis, "sweep": sweep, "stall": stall, "profile": profile}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import report_paired  # the paired tables of issue #12, kept apart from this file's
+    modes = {"micro": micro, "e2e": e2e, "redis": redis, "sweep": sweep, "stall": stall, "profile": profile,
+             "patterns": report_paired.patterns, "realworld": report_paired.realworld}
     if len(sys.argv) != 3 or sys.argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         return 2

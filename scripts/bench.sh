@@ -17,7 +17,18 @@
 #                              times every malloc+free (stalls, dump time)
 #   scripts/bench.sh profile   perf record of churn_workload in exact mode:
 #                              where the time goes, by module
-#   scripts/bench.sh all       all of the above (about 30 minutes)
+#   scripts/bench.sh patterns  (issue #12) bench/patterns/: realloc growth and
+#                              shrink, big calloc, string builder, thread
+#                              churn, 1,000 live threads, big alignments,
+#                              fd / mmap churn, fork+_exit, exec chain, plain
+#                              vs default vs exact (time, peak RSS); then the
+#                              start-up cost of a do-nothing program, exit
+#                              dump on and off (~10 minutes)
+#   scripts/bench.sh realworld (issue #12) real programs plain vs default vs
+#                              exact, output checked identical: redis, nginx,
+#                              python3, sqlite3, git, gcc, bash (subshells;
+#                              reading through fd 3), make -j2 (~11 minutes)
+#   scripts/bench.sh all       all of the above (about 50 minutes)
 #
 # Every verdict is a ratio of runs made in the same invocation, alternating the
 # variants round by round (A B C D A B C D ...), and the median of the
@@ -25,21 +36,30 @@
 # and to $BENCH_OUT/summary.md; raw measurements stay beside them.
 #
 # Settings (environment): LEAKTRACE_BUILD_DIR (default ./build),
-# BENCH_OUT (default <build>/bench-results/<time>), BENCH_ROUNDS (e2e, 9),
+# BENCH_LIBRARY (the libleaktrace.so under test; default the one this script
+# builds: point it at another build to measure before / after with the same
+# script and programs), BENCH_OUT (default <build>/bench-results/<time>),
+# BENCH_ROUNDS (e2e, 9),
 # BENCH_REDIS_ROUNDS (7), BENCH_REDIS_REQUESTS (500000),
 # BENCH_MICRO_ROUNDS (3), BENCH_THREADS (4), BENCH_OPS (2000000, raised until
 # the plain run takes >= BENCH_MIN_PLAIN_S, 0.6), BENCH_SWEEP_ROUNDS (11),
 # BENCH_SWEEP_INTERVALS ("64k 128k 256k 512k"), BENCH_STALL_LIVE (1000000),
-# BENCH_STALL_STACK_BITS (13), BENCH_STALL_SNAPSHOTS (5).
+# BENCH_STALL_STACK_BITS (13), BENCH_STALL_SNAPSHOTS (5),
+# BENCH_PATTERN_ROUNDS (5), BENCH_PATTERN_TIMEOUT (30 s a run),
+# BENCH_NOOP_ROUNDS (31), BENCH_PATTERNS (comma-separated names: only those;
+# "noop" for the start-up runs), BENCH_REALWORLD_ROUNDS (5),
+# BENCH_REALWORLD_TIMEOUT (300 s a run), BENCH_REALWORLD (comma-separated
+# programs: only those), BENCH_REALWORLD_REDIS_REQUESTS (200000),
+# BENCH_WRK_SECONDS (4).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${LEAKTRACE_BUILD_DIR:-$top/build}
 build_type=${LEAKTRACE_BUILD_TYPE:-RelWithDebInfo}
 mode=${1:-all}
 case "$mode" in
-  micro | e2e | redis | sweep | stall | profile | all) ;;
+  micro | e2e | redis | sweep | stall | profile | patterns | realworld | all) ;;
   *)
-    echo "usage: scripts/bench.sh [micro|e2e|redis|sweep|stall|profile|all]" >&2
+    echo "usage: scripts/bench.sh [micro|e2e|redis|sweep|stall|profile|patterns|realworld|all]" >&2
     exit 2
     ;;
 esac
@@ -59,6 +79,7 @@ install_packages() {
   local wanted missing=() pkg
   mapfile -t wanted < <(grep -Ev '^\s*(#|$)' "$top/deps/debian-packages.txt")
   wanted+=(heaptrack redis-server redis-tools linux-perf time)
+  [ -z "${BENCH_LIBRARY:-}" ] || [ -f "$BENCH_LIBRARY" ] || { log "BENCH_LIBRARY=$BENCH_LIBRARY: no such file"; exit 2; }
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
@@ -76,14 +97,28 @@ build() {
   [ -f "$build_dir/CMakeCache.txt" ] || generator=(-G Ninja)
   cmake -S "$top" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" \
     -DLEAKTRACE_BUILD_BENCH=ON ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
-  # Only what the benchmarks need, so work in progress elsewhere cannot stop them.
-  cmake --build "$build_dir" -j "$(nproc)" --target leaktrace_preload leaktrace churn_workload bench_hooks bench_core \
-    snapshot_stall interpose_floor
+  # Only what the mode needs, so work in progress elsewhere cannot stop it;
+  # the library itself only when it is the one under test.
+  local targets=(leaktrace)
+  [ -n "${BENCH_LIBRARY:-}" ] || targets+=(leaktrace_preload)
+  case "$mode" in
+    micro) targets+=(bench_hooks bench_core) ;;
+    e2e | profile) targets+=(churn_workload) ;;
+    sweep) targets+=(churn_workload interpose_floor) ;;
+    stall) targets+=(snapshot_stall) ;;
+    patterns) targets+=(bench_patterns) ;;
+    realworld) targets+=(measure_run) ;;
+    redis) ;;
+    all) targets+=(churn_workload bench_hooks bench_core snapshot_stall interpose_floor bench_patterns) ;;
+  esac
+  # Build chatter to stderr: stdout is the tables.
+  cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}" >&2
 }
 
 install_packages
 build
-lib=$build_dir/preload/libleaktrace.so
+lib=${BENCH_LIBRARY:-$build_dir/preload/libleaktrace.so}
+lib=$(realpath "$lib")
 cli=$build_dir/cli/leaktrace
 churn=$build_dir/bench/churn_workload
 bench_hooks=$build_dir/bench/bench_hooks
@@ -101,6 +136,7 @@ interpose_floor=$build_dir/bench/libinterpose_floor.so
   else
     echo "- source: $top (not a git checkout${BENCH_SOURCE_NOTE:+; $BENCH_SOURCE_NOTE})"
   fi
+  echo "- library under test: \`$lib\` (sha256 $(sha256sum "$lib" | cut -c1-12), modified $(date -u -r "$lib" '+%Y-%m-%d %H:%M UTC'))"
   echo "- raw results: $out"
   echo
 } | emit
@@ -469,6 +505,50 @@ run_redis() {
   "${report[@]}" redis "$out/redis" | emit
 }
 
+# ---- patterns (issue #12) -------------------------------------------------
+
+run_patterns() {
+  local rounds=${BENCH_PATTERN_ROUNDS:-5} limit=${BENCH_PATTERN_TIMEOUT:-30} noop_rounds=${BENCH_NOOP_ROUNDS:-31}
+  local only=()
+  [ -z "${BENCH_PATTERNS:-}" ] || only=(--only "$BENCH_PATTERNS")
+  python3 "$top/bench/patterns_run.py" --bin "$build_dir/bench/patterns" --library "$lib" --cli "$cli" \
+    --out "$out/patterns" --rounds "$rounds" --timeout "$limit" --noop-rounds "$noop_rounds" "${only[@]}"
+  {
+    echo "## Patterns: plain vs default vs exact (issue #12)"
+    echo
+    echo '```sh'
+    echo "# each pattern, $rounds rounds, order rotated; a run over ${limit} s is killed and not repeated:"
+    echo "measure_run RSS_FILE env [LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_ON_EXIT=1 [LEAKTRACE_SAMPLE=1]] bench/patterns/PROGRAM ARGS"
+    echo "# start-up, $noop_rounds rounds: the same for bench/patterns/noop, plus LEAKTRACE_ON_EXIT=0 in both modes"
+    echo '```'
+    echo
+  } | emit
+  "${report[@]}" patterns "$out/patterns" | emit
+}
+
+# ---- real programs (issue #12) ---------------------------------------------
+
+run_realworld() {
+  local rounds=${BENCH_REALWORLD_ROUNDS:-5} limit=${BENCH_REALWORLD_TIMEOUT:-300}
+  local only=()
+  [ -z "${BENCH_REALWORLD:-}" ] || only=(--only "$BENCH_REALWORLD")
+  python3 "$top/bench/realworld_run.py" --library "$lib" --top "$top" --out "$out/realworld" --rounds "$rounds" \
+    --measure "$build_dir/bench/patterns/measure_run" \
+    --timeout "$limit" --redis-requests "${BENCH_REALWORLD_REDIS_REQUESTS:-200000}" \
+    --wrk-seconds "${BENCH_WRK_SECONDS:-4}" "${only[@]}"
+  {
+    echo "## Real programs: plain vs default vs exact, output checked (issue #12)"
+    echo
+    echo '```sh'
+    echo "# each program, $rounds rounds, order rotated; the tracker in the program and every process it starts:"
+    echo "measure_run RSS_FILE env [LD_PRELOAD=libleaktrace.so LEAKTRACE_DIR=DIR LEAKTRACE_ON_EXIT=1 [LEAKTRACE_SAMPLE=1]] PROGRAM ..."
+    echo "python3 bench/realworld_run.py --help    # what each program runs and what output is compared"
+    echo '```'
+    echo
+  } | emit
+  "${report[@]}" realworld "$out/realworld" | emit
+}
+
 case "$mode" in
   micro) run_micro ;;
   e2e) run_e2e ;;
@@ -476,6 +556,8 @@ case "$mode" in
   sweep) run_sweep ;;
   stall) run_stall ;;
   profile) run_profile ;;
+  patterns) run_patterns ;;
+  realworld) run_realworld ;;
   all)
     run_micro
     run_e2e
@@ -483,6 +565,8 @@ case "$mode" in
     run_stall
     run_redis
     run_profile
+    run_patterns
+    run_realworld
     ;;
 esac
 log "summary: $summary"
