@@ -36,9 +36,61 @@ pthread_t g_thread;
 bool g_thread_running = false;
 bool g_thread_paused = false;
 pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
-bool g_handler_installed = false;
+bool g_handler_installed = false;  // leaktrace owns the snapshot signal (g_signal_lock)
+// The program's view of the snapshot signal while leaktrace owns it: what it
+// would find without leaktrace (captured at start), then what it set.
+struct sigaction g_program_action = {};
+pthread_mutex_t g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
+// A signal given up while the dumper thread runs: the thread blocks it in
+// itself (so the kernel no longer delivers it there), then, for `restore`,
+// puts the program's disposition back.
+std::atomic<bool> g_release_pending{false};
+bool g_fork_child = false;  // this process is a fork child of the one that started the library
+int g_release_signal = 0;
+bool g_release_restore = false;
 
 void StartThread();
+
+// The program's disposition back in place of leaktrace's handler.
+void RestoreProgramDisposition(int sig) {
+  ++t_state.busy;  // our own sigaction call: the hook forwards it
+  sigaction(sig, &g_program_action, nullptr);
+  --t_state.busy;
+}
+
+// On the dumper thread: stop taking a signal given up (GiveUpSnapshotSignal).
+void ReleaseSignalInThread() {
+  if (!g_release_pending.exchange(false, std::memory_order_acq_rel)) return;
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, g_release_signal);
+  pthread_sigmask(SIG_BLOCK, &one, nullptr);
+  if (g_release_restore) RestoreProgramDisposition(g_release_signal);
+}
+
+// The program takes the snapshot signal over (a handler of its own, SIG_IGN,
+// signalfd, sigwait). g_signal_lock held.
+void GiveUpSnapshotSignal(bool restore) {
+  const int sig = g_config.snapshot_signal;
+  g_handler_installed = false;
+  g_config.snapshot_signal = 0;
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
+    g_release_signal = sig;
+    g_release_restore = restore;
+    g_release_pending.store(true, std::memory_order_release);
+    sem_post(&g_wake);
+    // Wait (1 s at most: a dump may be under way) until the thread no
+    // longer takes the signal, so that one the program raises right after
+    // its signalfd or sigaction call is the program's.
+    for (int i = 0; i < 20000 && g_release_pending.load(std::memory_order_acquire); ++i) {
+      const timespec pause = {0, 50 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  } else if (restore) {
+    RestoreProgramDisposition(sig);  // no thread of ours takes it
+  }
+  RefreshControlBlock();
+}
 
 int64_t CoarseNowNs() {
   timespec ts;
@@ -94,6 +146,7 @@ void* DumperMain(void*) {
   while (!g_stopping.load(std::memory_order_acquire)) {
     int rc = interval ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &next) : sem_wait(&g_wake);
     if (g_stopping.load(std::memory_order_acquire)) break;
+    ReleaseSignalInThread();
     if (rc == 0) {
       // Several signals while one dump was written ask for one more dump; a
       // wake-up with no request behind it (a stop, see PauseDumper) for none.
@@ -132,22 +185,58 @@ void StartThread() {
 
 int DumperThreadId() { return g_dumper_tid.load(std::memory_order_relaxed); }
 
-void NoticeProgramHandler(int sig, void* handler) {
-  if (!g_handler_installed || sig != g_config.snapshot_signal) return;
-  if (handler == reinterpret_cast<void*>(&OnSnapshotSignal)) return;  // ours, put back
-  // A vfork child (posix_spawn, some process libraries) shares our memory:
-  // what it does to its signals before exec is not this process's business.
-  if (getpid() != g_process.pid) return;
-  g_handler_installed = false;
-  g_config.snapshot_signal = 0;
-  // Resetting to SIG_DFL/SIG_IGN is what a child does right before exec
-  // (cmake, libuv): say nothing there, its stderr may be captured. A real
-  // handler is the program taking the signal over: say so, once.
-  if (handler != reinterpret_cast<void*>(SIG_DFL) && handler != reinterpret_cast<void*>(SIG_IGN)) {
-    Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
+bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc) {
+  if (!g_handler_installed || sig != g_config.snapshot_signal || t_state.busy != 0) return false;
+  // A vfork child shares our memory, not our handlers: what it does to its
+  // signals before exec is its own business.
+  if (getpid() != g_process.pid) return false;
+  const int saved_errno = errno;
+  pthread_mutex_lock(&g_signal_lock);
+  if (!g_handler_installed) {  // given up meanwhile: the program's call goes through
+    pthread_mutex_unlock(&g_signal_lock);
+    return false;
+  }
+  const struct sigaction shown = g_program_action;
+  *rc = 0;
+  if (act != nullptr) {
+    const void* handler = (act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
+                                                       : reinterpret_cast<void*>(act->sa_handler);
+    if (handler == reinterpret_cast<void*>(SIG_DFL)) {
+      // The default (what a shell probing its traps, or a child before
+      // exec, sets): ours stays, unseen; the program sees what it set.
+      g_program_action = *act;
+    } else {
+      // A handler of its own, or SIG_IGN (which must survive an exec):
+      // the signal is the program's from now on.
+      *rc = next(sig, act, nullptr);
+      if (*rc == 0) {
+        GiveUpSnapshotSignal(/*restore=*/false);
+        if (handler != reinterpret_cast<void*>(SIG_IGN) && !g_fork_child)  // a child's stderr is its parent's
+          Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
+              "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+      }
+    }
+  }
+  pthread_mutex_unlock(&g_signal_lock);
+  if (old != nullptr && *rc == 0) *old = shown;  // what the program would find without leaktrace
+  errno = saved_errno;
+  return true;
+}
+
+void ProgramWaitsForSignals(const sigset_t* set) {
+  if (set == nullptr || !g_handler_installed || t_state.busy != 0 || getpid() != g_process.pid) return;
+  const int sig = g_config.snapshot_signal;
+  if (sig <= 0 || sigismember(set, sig) != 1) return;
+  const int saved_errno = errno;
+  pthread_mutex_lock(&g_signal_lock);
+  if (g_handler_installed) {
+    GiveUpSnapshotSignal(/*restore=*/true);
+    if (!g_fork_child)
+      Log("the program waits for signal %d itself (signalfd, sigwait): leaktrace snapshots by signal are off "
         "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
   }
-  RefreshControlBlock();
+  pthread_mutex_unlock(&g_signal_lock);
+  errno = saved_errno;
 }
 
 void RequestSnapshot() {
@@ -163,8 +252,13 @@ void StartDumper() {
   if (sig > 0 && !g_handler_installed) {
     struct sigaction current = {};
     sigaction(sig, nullptr, &current);
-    if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) {
-      Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick another)", sig);
+    g_program_action = current;
+    if (current.sa_handler != SIG_DFL) {
+      // A handler, or SIG_IGN inherited across exec: the program's.
+      if (current.sa_handler != SIG_IGN)
+        Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick another)",
+            sig);
+      g_config.snapshot_signal = 0;
     } else {
       struct sigaction action = {};
       action.sa_handler = OnSnapshotSignal;
@@ -222,6 +316,9 @@ void ResumeDumper() {
 
 void DumperChildAfterFork() {
   pthread_mutex_init(&g_pause_lock, nullptr);
+  pthread_mutex_init(&g_signal_lock, nullptr);
+  g_release_pending.store(false, std::memory_order_relaxed);
+  g_fork_child = true;
   g_thread_running = false;
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);

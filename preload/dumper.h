@@ -21,6 +21,8 @@
 // has tracked nothing since its first 100 ms (docs/preload.md).
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 
 #include "preload/compiler.h"
@@ -43,10 +45,26 @@ inline void MaybeStartDumper();
 void RequestSnapshot();
 // Stops taking periodic/signal snapshots (process exit).
 void StopDumper();
-// The program installs `handler` for `sig` (hooks_signal.cc). When `sig` is
-// the snapshot signal and the handler is not ours, leaktrace steps aside:
-// no more snapshots by signal, one line on stderr. Any thread.
-void NoticeProgramHandler(int sig, void* handler);
+// The snapshot signal belongs to the program whenever the program wants it,
+// and while leaktrace has it the program cannot tell:
+//  - ProgramSetsSnapshotSignal: the program's sigaction on the snapshot
+//    signal (hooks_signal.cc). A query answers what the program would find
+//    without leaktrace (the disposition at start, then what it set); setting
+//    SIG_DFL is remembered and leaktrace's handler stays (a shell probing its
+//    traps sets SIG_DFL and puts back what it found); a handler of its own or
+//    SIG_IGN goes through, and leaktrace steps aside (one line on stderr, no
+//    more snapshots by signal). Returns false when the call is not about a
+//    signal leaktrace holds (the hook forwards it); else true, with the
+//    call's result in *rc.
+//  - ProgramWaitsForSignals: the program reads signals synchronously
+//    (signalfd, sigwait and friends) for a set holding the snapshot
+//    signal: leaktrace steps aside and puts the program's disposition back,
+//    so the signal stays pending for the program.
+// Stepping aside also blocks the signal in the dumper thread, so the kernel
+// no longer delivers it there. Any thread; not from a signal handler.
+using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
+bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc);
+void ProgramWaitsForSignals(const sigset_t* set);
 
 // Around the program's privilege changes (setuid and friends, hooks_privileges.cc):
 // glibc applies those to every thread and aborts if one thread cannot follow

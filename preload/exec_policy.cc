@@ -1,7 +1,7 @@
 #include "preload/exec_policy.h"
 
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 namespace leaktrace::preload {
 namespace {
@@ -34,15 +34,24 @@ void PreloadWithoutLeaktrace(const char* preload, char* out, unsigned long out_s
   }
 }
 
+// The environment is edited in place, not through getenv/setenv/unsetenv:
+// a program may define those itself (bash does, and keeps its own copy of
+// the environment, which it builds from `environ` when main starts; a call
+// to unsetenv from here would reach bash's, before bash is ready).
 void StopFollowingExec() {
-  const char* preload = getenv("LD_PRELOAD");
-  if (preload == nullptr) return;
-  char rest[4096];
-  PreloadWithoutLeaktrace(preload, rest, sizeof rest);
-  if (rest[0] == '\0') {
-    unsetenv("LD_PRELOAD");
-  } else {
-    setenv("LD_PRELOAD", rest, 1);
+  constexpr char kName[] = "LD_PRELOAD=";
+  constexpr size_t kNameSize = sizeof kName - 1;
+  static char entry[4096 + kNameSize];  // the new entry; lives as long as the process
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (strncmp(*e, kName, kNameSize) != 0) continue;
+    PreloadWithoutLeaktrace(*e + kNameSize, entry + kNameSize, sizeof entry - kNameSize);
+    if (entry[kNameSize] == '\0') {
+      for (char** rest = e; *rest != nullptr; ++rest) rest[0] = rest[1];  // drop it
+    } else {
+      memcpy(entry, kName, kNameSize);
+      *e = entry;
+    }
+    return;
   }
 }
 

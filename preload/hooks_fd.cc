@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "preload/compiler.h"
+#include "preload/dumper.h"
 #include "preload/fd_kind.h"
 #include "preload/private_fds.h"
 #include "preload/real_io_functions.h"
@@ -321,6 +322,7 @@ LT_EXPORT int timerfd_create(int clockid, int flags) {
 
 LT_EXPORT int signalfd(int fd, const sigset_t* mask, int flags) {
   REAL_OR_ENOSYS(signalfd);
+  ProgramWaitsForSignals(mask);  // the snapshot signal among them: the program's (dumper.h)
   const int rc = real_io.signalfd(fd, mask, flags);
   if (fd != -1) return rc;  // changed the mask of an existing one
   return Made(rc, "signalfd");

@@ -5,11 +5,17 @@
 // stopped for the duration of the call and started again afterwards.
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "preload/compiler.h"
 #include "preload/dumper.h"
+#include "preload/private_fds.h"
 #include "preload/process_info.h"
 #include "preload/thread_state.h"
 #include "preload/tracker.h"
@@ -61,3 +67,67 @@ LT_FORWARD_ID_CALL(setregid, (gid_t r, gid_t e), (r, e))
 LT_FORWARD_ID_CALL(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
 LT_FORWARD_ID_CALL(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
 LT_FORWARD_ID_CALL(setgroups, (size_t n, const gid_t* groups), (n, groups))
+
+// unshare and setns into a user namespace (and unshare of CLONE_VM,
+// CLONE_SIGHAND, CLONE_THREAD) need a single-threaded process: the kernel
+// refuses them (EINVAL) while the dumper thread exists. So it is stopped for
+// the call, and the call waits, briefly, until the kernel has let the
+// stopped thread go (pthread_join returns a moment before the kernel stops
+// counting it).
+namespace {
+
+// Threads of this process as the kernel counts them (/proc/self/stat), or
+// -1. Raw system calls only.
+int KernelThreadCount() {
+  const int fd = OpenPrivateFd("/proc/self/stat", O_RDONLY, 0, nullptr);
+  if (fd < 0) return -1;
+  char buf[1024];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  ClosePrivateFd(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = strrchr(buf, ')');  // the name may hold spaces and parentheses
+  if (p == nullptr) return -1;
+  for (int field = 2; field < 20 && *p != '\0'; ++p)  // num_threads is field 20
+    if (*p == ' ') ++field;
+  return atoi(p);
+}
+
+template <typename Call>
+int WithoutDumperAlone(Call&& call) {
+  const int before = KernelThreadCount();
+  return WithoutDumper([&] {
+    const int want = before - (DumperThreadId() == 0 ? 0 : 1);
+    for (int i = 0; i < 200 && before > 0 && KernelThreadCount() > want; ++i) {
+      const timespec pause = {0, 500 * 1000};  // 0.5 ms, 100 ms at most
+      nanosleep(&pause, nullptr);
+    }
+    return call();
+  });
+}
+
+}  // namespace
+
+LT_EXPORT int unshare(int flags) {
+  using Fn = int (*)(int);
+  static Fn next = Next<Fn>("unshare");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  constexpr int kNeedsOneThread = CLONE_NEWUSER | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+  if ((flags & kNeedsOneThread) == 0) return next(flags);
+  return WithoutDumperAlone([&] { return next(flags); });
+}
+
+LT_EXPORT int setns(int fd, int nstype) {
+  using Fn = int (*)(int, int);
+  static Fn next = Next<Fn>("setns");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  // 0: whatever namespace `fd` is, a user namespace perhaps.
+  if (nstype != 0 && (nstype & CLONE_NEWUSER) == 0) return next(fd, nstype);
+  return WithoutDumperAlone([&] { return next(fd, nstype); });
+}

@@ -1,8 +1,7 @@
-// sigaction and signal, watched for one thing: the program taking over the
-// snapshot signal. The program's handler wins, always: leaktrace steps aside
-// (snapshots by signal stop, the control block says signal=0 so
-// `leaktrace snapshot` explains why), says so once, and forwards the call
-// unchanged.
+// sigaction, signal and the sigwait family, watched for one thing: the
+// snapshot signal, which is the program's whenever the program wants it
+// (dumper.h says exactly when leaktrace steps aside and what the program
+// sees meanwhile). Everything else is forwarded unchanged.
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
@@ -15,7 +14,6 @@ using namespace leaktrace::preload;
 
 namespace {
 
-using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 using SignalFn = sighandler_t (*)(int, sighandler_t);
 
 template <typename Fn>
@@ -24,24 +22,69 @@ Fn Next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
+SigactionFn RealSigaction() {
+  static SigactionFn next = Next<SigactionFn>("sigaction");
+  return next;
+}
+
 }  // namespace
 
 LT_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  static SigactionFn next = Next<SigactionFn>("sigaction");
+  const SigactionFn next = RealSigaction();
   if (LT_UNLIKELY(next == nullptr)) {  // no C library behind us: fail as the missing call would
     errno = ENOSYS;
     return -1;
   }
-  if (act != nullptr) NoticeProgramHandler(sig, reinterpret_cast<void*>(act->sa_handler));
+  int rc;
+  if (ProgramSetsSnapshotSignal(sig, act, old, next, &rc)) return rc;
   return next(sig, act, old);
 }
 
 LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   static SignalFn next = Next<SignalFn>("signal");
-  if (LT_UNLIKELY(next == nullptr)) {
+  const SigactionFn real_sigaction = RealSigaction();
+  if (LT_UNLIKELY(next == nullptr || real_sigaction == nullptr)) {
     errno = ENOSYS;
     return SIG_ERR;
   }
-  NoticeProgramHandler(sig, reinterpret_cast<void*>(handler));
+  // On the snapshot signal, as glibc's signal() does it (BSD semantics:
+  // SA_RESTART, the signal blocked in its handler), through the one place
+  // that decides about it.
+  struct sigaction act = {}, old = {};
+  act.sa_handler = handler;
+  act.sa_flags = SA_RESTART;
+  sigemptyset(&act.sa_mask);
+  if (sig > 0 && sig < NSIG) sigaddset(&act.sa_mask, sig);
+  int rc;
+  if (ProgramSetsSnapshotSignal(sig, &act, &old, real_sigaction, &rc)) return rc == 0 ? old.sa_handler : SIG_ERR;
   return next(sig, handler);
+}
+
+// The synchronous ways to take a signal: the program blocked it and reads it
+// here, so leaktrace must not be the one taking it (dumper.h).
+LT_EXPORT int sigwait(const sigset_t* set, int* sig) {
+  static auto next = Next<int (*)(const sigset_t*, int*)>("sigwait");
+  if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
+  ProgramWaitsForSignals(set);
+  return next(set, sig);
+}
+
+LT_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
+  static auto next = Next<int (*)(const sigset_t*, siginfo_t*)>("sigwaitinfo");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  ProgramWaitsForSignals(set);
+  return next(set, info);
+}
+
+LT_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout) {
+  static auto next = Next<int (*)(const sigset_t*, siginfo_t*, const struct timespec*)>("sigtimedwait");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  ProgramWaitsForSignals(set);
+  return next(set, info, timeout);
 }

@@ -47,12 +47,14 @@ bool detail::IsRegisteredPrivateFd(int fd) { return fd >= 0 && SlotOf(fd) >= 0; 
 
 int PrivateFdBase() {
   constexpr long kCeiling = 1024;  // a table of 1024 entries is what most processes have anyway
-  constexpr long kBelowLimit = 32;
   rlimit limit;
   long top = kCeiling;
   if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < static_cast<rlim_t>(kCeiling))
     top = static_cast<long>(limit.rlim_cur);
-  return top - kBelowLimit >= 64 ? static_cast<int>(top - kBelowLimit) : 0;
+  // 32 numbers below the top (a quarter of a small table): room for ours
+  // (at most kMaxPrivateFds) without reaching down to the program's.
+  const long base = top - (top / 4 < 32 ? top / 4 : 32);
+  return base >= 8 ? static_cast<int>(base) : 0;
 }
 
 int AdoptPrivateFd(int fd, std::atomic<int>* home) {

@@ -45,9 +45,9 @@ inline bool IsPrivateFd(int fd) {
 }
 
 // The first number private descriptors are parked at: 32 below the soft
-// RLIMIT_NOFILE, and never above 992 (a larger number would make the kernel
-// grow the descriptor table that every fork copies). 0 when the limit is too
-// small to park anything.
+// RLIMIT_NOFILE (a quarter of it below 128), and never above 992 (a larger
+// number would make the kernel grow the descriptor table that every fork
+// copies). 0 when the limit is too small (under 11) to park anything.
 int PrivateFdBase();
 
 // Takes `fd` (just made by leaktrace or libunwind): moves it to a high number,

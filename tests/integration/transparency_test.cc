@@ -4,6 +4,7 @@
 // interrupts none of its calls even after it closed every descriptor.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,77 @@ TEST(FdTakeover, ASnapshotAfterClosefromInterruptsNoCall) {
     int dumps = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir.path())) dumps += e.path().extension() == ".dump";
     EXPECT_EQ(dumps, 2) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
+// ---- the snapshot signal is the program's whenever it wants it -------------
+
+TEST(SignalOwnership, AProgramTakingSigusr2ForItselfGetsIt) {
+  for (const char* how : {"signalfd", "sigwait", "handler"}) {
+    for (const std::string& sample : kModes) {
+      TempDir dir;
+      for (int run = 0; run < 5; ++run) {
+        const CommandResult r = RunUnder({ProgramPath("signal_owner"), how}, sample, dir.path());
+        EXPECT_EQ(r.exit_code, 0) << how << ", LEAKTRACE_SAMPLE=" << sample << ", run " << run << ": " << r.err;
+      }
+    }
+  }
+}
+
+TEST(SignalOwnership, TheProgramSeesTheDispositionItWouldWithoutLeaktrace) {
+  TempDir dir;
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("signal_owner"), "query"});
+  ASSERT_EQ(plain.out, "SIG_DFL\n");
+  EXPECT_EQ(RunUnder({ProgramPath("signal_owner"), "query"}, "64k", dir.path()).out, plain.out);
+  // A probe (SIG_DFL set, what was found put back: bash's `trap -p` does
+  // this) says nothing, and snapshots by signal stay on, interrupting nothing.
+  TrackedProgram p({ProgramPath("signal_owner"), "probe"}, dir.path());
+  p.ExpectCheckpoint("sleeping");
+  EXPECT_TRUE(std::filesystem::exists(p.Snapshot()));
+  p.ExpectCheckpoint("woke");
+  EXPECT_EQ(p.Wait(), 0);
+}
+
+// unshare(CLONE_NEWUSER) needs a single-threaded process: the dumper thread
+// steps out of the way for the call.
+TEST(Transparency, UnshareIntoAUserNamespaceWorks) {
+  const std::vector<std::string> argv = {"/usr/bin/unshare", "--user", "--map-root-user", "/usr/bin/id", "-u"};
+  if (access(argv[0].c_str(), X_OK) != 0) GTEST_SKIP() << "no unshare(1)";
+  const CommandResult plain = leaktrace::testing::Run(argv);
+  if (plain.exit_code != 0) GTEST_SKIP() << "user namespaces are not allowed here: " << plain.err;
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult tracked = RunUnder(argv, sample, dir.path());
+    EXPECT_EQ(tracked.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << tracked.err;
+    EXPECT_EQ(tracked.out, plain.out);
+  }
+}
+
+// LEAKTRACE_FOLLOW_EXEC=0 under a program with its own setenv/unsetenv
+// (bash builds its children's environment from its own copy).
+TEST(Transparency, FollowExecOffWorksUnderBash) {
+  TempDir dir;
+  const CommandResult r = leaktrace::testing::Run(
+      {"/bin/bash", "-c", "/bin/true; /bin/true; echo \"[$LD_PRELOAD]\""},
+      {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_FOLLOW_EXEC=0"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[]\n");
+  std::vector<std::string> dumps;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dumps.push_back(e.path().filename().string());
+  ASSERT_EQ(dumps.size(), 1u) << "only bash itself is tracked";
+  EXPECT_EQ(dumps[0].rfind("bash.", 0), 0u) << dumps[0];
+}
+
+// Under a small descriptor limit the program's numbering is unchanged too.
+TEST(Transparency, ASmallDescriptorLimitKeepsTheProgramsNumbers) {
+  for (const char* limit : {"16", "40", "64", "100"}) {
+    const std::vector<std::string> argv = {"/bin/bash", "-c",
+                                           std::string("ulimit -n ") + limit + "; exec " + ProgramPath("fd_takeover") + " server closefrom"};
+    for (const std::string& sample : kModes) {
+      TempDir dir;
+      const CommandResult r = RunUnder(argv, sample, dir.path());
+      EXPECT_EQ(r.exit_code, 0) << "ulimit -n " << limit << ", LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    }
   }
 }
 

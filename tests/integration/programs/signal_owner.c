@@ -1,0 +1,75 @@
+/* A program that takes the snapshot signal (SIGUSR2) for itself, in one of
+   the ways real programs do (transparency_test.cc); exit 0 when it got the
+   signal it raised, 1 when someone else took it.
+     signal_owner signalfd   blocks SIGUSR2, reads it from a signalfd
+     signal_owner sigwait    blocks SIGUSR2, waits for it with sigtimedwait
+     signal_owner handler    installs a handler with sigaction
+     signal_owner query      prints what sigaction reports as SIGUSR2's handler
+     signal_owner probe      sets SIG_DFL and puts back what it found, as a
+                             shell listing its traps does, then prints
+                             "sleeping", sleeps 2 s in one nanosleep (exit 1
+                             if cut short) and prints "woke" */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t handled;
+
+static void on_usr2(int sig) { handled = sig; }
+
+int main(int argc, char** argv) {
+  const char* how = argc > 1 ? argv[1] : "";
+  if (strcmp(how, "query") == 0) {
+    struct sigaction old;
+    sigaction(SIGUSR2, NULL, &old);
+    printf("%s\n", old.sa_handler == SIG_DFL ? "SIG_DFL" : old.sa_handler == SIG_IGN ? "SIG_IGN" : "a handler");
+    return 0;
+  }
+  if (strcmp(how, "probe") == 0) {
+    struct sigaction dfl = {0}, found;
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGUSR2, &dfl, &found);
+    sigaction(SIGUSR2, &found, NULL);
+    printf("sleeping\n");
+    fflush(stdout);
+    const struct timespec two_seconds = {2, 0};
+    if (nanosleep(&two_seconds, NULL) != 0) return 1;
+    printf("woke\n");
+    return 0;
+  }
+  sigset_t usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  if (strcmp(how, "handler") == 0) {
+    struct sigaction act = {0};
+    act.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &act, NULL);
+    kill(getpid(), SIGUSR2);
+    for (int i = 0; i < 200 && !handled; ++i) usleep(10000);
+    return handled == SIGUSR2 ? 0 : 1;
+  }
+  sigprocmask(SIG_BLOCK, &usr2, NULL);
+  if (strcmp(how, "signalfd") == 0) {
+    const int fd = signalfd(-1, &usr2, 0);
+    if (fd < 0) return 2;
+    kill(getpid(), SIGUSR2);
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 2000) != 1) return 1;
+    struct signalfd_siginfo info;
+    return read(fd, &info, sizeof info) == sizeof info && info.ssi_signo == SIGUSR2 ? 0 : 1;
+  }
+  if (strcmp(how, "sigwait") == 0) {
+    const struct timespec two_seconds = {2, 0};
+    siginfo_t info;
+    sigtimedwait(&usr2, &info, &(struct timespec){0, 1000000});  /* first: leaktrace steps aside */
+    kill(getpid(), SIGUSR2);
+    return sigtimedwait(&usr2, &info, &two_seconds) == SIGUSR2 ? 0 : 1;
+  }
+  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|query\n");
+  return 2;
+}
