@@ -42,12 +42,18 @@ void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, dou
   h->check = SampledCheck(p);
 }
 
-// The sampled block `p` stops being one: books its free (or counts it when
-// the thread is busy), leaves the age table, and clears the check word so a
-// stale copy of this page never passes for a header.
+// The block with header `h` leaves the sampled layout (freed, or resized and
+// given a new header): books its free (or counts it when the thread is
+// busy), leaves the age table, and clears the check word so a stale copy of
+// this page never passes for a header.
 void UnrecordSampled(ThreadState& t, SampledHeader* h) {
-  if (t.busy == 0) RecordFree(t, h->stack_id, h->size, h->weight);
-  else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
+  if (h->stack_id == 0) {
+    // Unsampled by a realloc, or its stack was not recorded: nothing booked.
+  } else if (t.busy == 0) {
+    RecordFree(t, h->stack_id, h->size, h->weight);
+  } else {
+    g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
+  }
   AgeTableRemove(static_cast<uint32_t>(h->age_slot));
   h->check = 0;
 }
@@ -129,11 +135,10 @@ void* ReallocateExact(void* p, size_t size) {
 
 // ---- sampled mode's realloc ------------------------------------------------
 
-// A sampled block resized by realloc: a free of the old block and a new
-// sampling decision at the new size. Drawn: it stays sampled and the real
-// block is resized in place or by the real realloc (amortised like the
-// program's own realloc). Not drawn (probability exp(-size/T), so the copy's
-// expected cost is bounded by T/e): it becomes an ordinary block.
+// A block in the sampled layout resized by realloc: a free of the old block
+// and a new sampling decision at the new size (ResizeSampled keeps the
+// layout and resizes the real block in place or by the real realloc,
+// amortised like the program's own realloc).
 void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   SampledHeader* h = SampledHeaderOf(p);
   if (size == 0) {
@@ -147,7 +152,7 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
     return nullptr;
   }
   const double weight = DecideSample(t, size);
-  if (weight > 0) return ResizeSampled(t, p, size, weight, false, RealRealloc, RealUsable, 0);
+  if (weight > 0 || size > kBackToPlainBytes) return ResizeSampled(t, p, size, weight, false, RealRealloc, RealUsable, 0);
   // Everything the program may have written: malloc_usable_size(p) bytes,
   // not just what it asked for (redis fills whole blocks).
   const size_t old_usable = SampledUsable(p);
@@ -235,7 +240,7 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, double weight, bool ze
     errno = ENOMEM;
     return nullptr;
   }
-  const uint32_t stack_id = CaptureStackId(t);
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   SampledHeader* h = SampledHeaderOf(p);
   const SampledHeader old = *h;
   char* base = static_cast<char*>(p) - old.base_offset;

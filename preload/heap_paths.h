@@ -28,7 +28,8 @@ struct BlockRef {
     kPlain,      // the real allocator's block, untracked (sampled or inert mode)
     kBootstrap,  // from the start-up heap (bootstrap_heap.h): never freed
     kExact,      // exact mode: an ExactHeader in front
-    kSampled,    // sampled mode: a SampledHeader in front
+    kSampled,    // sampled mode: a SampledHeader in front (stack id 0 and weight 0
+                 // when a realloc left it unsampled: it then records nothing)
   } kind;
   char* base;      // the real allocator's block (kPlain: p itself)
   size_t offset;   // p - base
@@ -66,13 +67,23 @@ LT_ALWAYS_INLINE double DecideSample(ThreadState& t, size_t size) {
 // overflows; the caller then falls back to a plain block.
 void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight);
 
-// Resizes the sampled block `p` to `size` bytes, drawn again with `weight`:
+// Resizes the block `p` in the sampled layout to `size` bytes, drawn again
+// with `weight` (0: not drawn; it keeps the layout and records nothing):
 // `resize(base, total, arg)` is the real allocator's realloc of the real
 // block, `usable(base, arg)` its usable size. Books the old block's free and
 // the new allocation (a new birth). `zero`: bytes past the old block's end
 // must read as zeros (jemalloc's MALLOCX_ZERO; `resize` zeroes its own).
 // nullptr when the resize fails or overflows (errno ENOMEM): `p` is then
 // unchanged and still recorded.
+// Up to this size, a block in the sampled layout that the new decision does
+// not sample becomes an ordinary block again: the copy costs no more than
+// the slack it gives back. Above it, the block keeps the layout, unsampled
+// (stack id 0, weight 0: it records nothing, like an ordinary block), so
+// its next realloc is again the real realloc of its real block. Copying it
+// out instead (probability exp(-size/T) per call) would cost O(T) per call
+// near size T: a buffer grown in 64-byte steps through T took 25x plain.
+inline constexpr size_t kBackToPlainBytes = kPageSize;
+
 using RawResize = void* (*)(void* base, size_t total, uintptr_t arg);
 using RawUsable = size_t (*)(void* base, uintptr_t arg);
 void* ResizeSampled(ThreadState& t, void* p, size_t size, double weight, bool zero, RawResize resize,

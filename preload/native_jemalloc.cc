@@ -141,9 +141,9 @@ void* Rallocx(void* p, size_t size, int flags) {
     case BlockRef::kSampled: {
       if (!may_sample) return MoveBlock(p, b, Mallocx(size, flags), size, flags);
       ThreadState& t = t_state;
-      // Drawn again: resized in place or by jemalloc (amortised). Not drawn
-      // (probability exp(-size/T)): moved into a plain block.
-      if (const double weight = DecideSample(t, size); weight > 0)
+      // Resized in place or by jemalloc (amortised), sampled or not by the
+      // new decision; only a small unsampled one moves to a plain block.
+      if (const double weight = DecideSample(t, size); weight > 0 || size > kBackToPlainBytes)
         return ResizeSampled(t, p, size, weight, zero, ResizeRealBlock, RealBlockUsable, static_cast<uintptr_t>(flags));
       return MoveBlock(p, b, real_mallocx(size, flags), size, flags);
     }

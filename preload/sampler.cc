@@ -28,7 +28,10 @@ uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
   // 53 random bits -> u in (0, 1]; -log(u) is Exp(1).
   const double u = (static_cast<double>(rng >> 11) + 1.0) * (1.0 / 9007199254740992.0);
   const double d = -std::log(u) * static_cast<double>(mean);
-  return d < 1 ? 1 : d > 4e18 ? uint64_t{4000000000000000000} : static_cast<uint64_t>(d);
+  // Rounded up: the point lies in byte ceil(d), so an allocation of c bytes
+  // holds it exactly when d <= c, with probability 1 - exp(-c/T). (Rounding
+  // down would sample each allocation as if it were one byte larger.)
+  return d <= 1 ? 1 : d > 4e18 ? uint64_t{4000000000000000000} : static_cast<uint64_t>(std::ceil(d));
 }
 
 double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {

@@ -78,8 +78,9 @@ inline double SampleWeight(size_t size, uint64_t mean) {
 // forgets the drawn point, so the next decision draws a fresh one.
 void SeedSampler(SamplerState& s, uint64_t seed);
 
-// Next Exp(mean) distance, at least 1 (a point at distance d lies in an
-// allocation of c >= d bytes), from the xorshift state. Exposed for tests.
+// Next Exp(mean) distance rounded up to whole bytes (so at least 1): the
+// point lies in an allocation of c bytes when the distance is <= c. From the
+// xorshift state. Exposed for tests.
 uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean);
 
 }  // namespace leaktrace::preload
