@@ -31,7 +31,10 @@ uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
   // Rounded up: the point lies in byte ceil(d), so an allocation of c bytes
   // holds it exactly when d <= c, with probability 1 - exp(-c/T). (Rounding
   // down would sample each allocation as if it were one byte larger.)
-  return d <= 1 ? 1 : d > 4e18 ? uint64_t{4000000000000000000} : static_cast<uint64_t>(std::ceil(d));
+  if (d <= 1) return 1;
+  if (d > 4e18) return uint64_t{4000000000000000000};
+  const uint64_t k = static_cast<uint64_t>(d);  // not std::ceil: a libm call on plain x86-64
+  return static_cast<double>(k) < d ? k + 1 : k;
 }
 
 double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {

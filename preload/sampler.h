@@ -70,7 +70,9 @@ LT_NOINLINE double SampleSlow(SamplerState& s, size_t size, uint64_t mean);
 // Horvitz-Thompson weight 1/p of an allocation of `size` bytes (charged as
 // ChargedBytes(size)) at mean interval `mean`. Exposed for tests.
 inline double SampleWeight(size_t size, uint64_t mean) {
-  const double p = -std::expm1(-static_cast<double>(ChargedBytes(size)) / static_cast<double>(mean));
+  const double x = static_cast<double>(ChargedBytes(size)) / static_cast<double>(mean);
+  if (x >= 64) return 1.0;  // exp(-64) < 2^-92: p rounds to 1 (and expm1 costs as much as the rest)
+  const double p = -std::expm1(-x);
   return p > 0 ? 1.0 / p : 1.0;
 }
 
