@@ -157,14 +157,15 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
     return nullptr;
   }
   // Headroom, as tcmalloc's realloc: a size within what the last event
-  // booked, and at least 7/8 of it, keeps the block as it is (no event,
+  // booked, and at least 3/4 of it, keeps the block as it is (no event,
   // like an allocator keeping a block in place); a growth books at least
-  // 25 % more. A chain of n small steps so makes O(log n) events, not n:
-  // each event of a big block is a sample (p ~ 1), with its unwind. The
-  // growth's headroom is address space the program has not touched (not
-  // resident); a shrink gives back all but at most 1/8 of the block.
+  // 25 % more (so the program is then at >= 4/5 of it, inside the band). A
+  // chain of n small steps so makes O(log n) events, not n: each event of a
+  // big block is a sample (p ~ 1), with its unwind. The growth's headroom is
+  // address space the program has not touched (not resident); a shrink
+  // gives back all but at most a quarter of the block.
   const uint64_t booked = h->size;
-  if (size <= booked && size >= booked - booked / 8) {
+  if (size <= booked && size >= booked - booked / 4) {
     h->asked = size;
     return p;
   }
