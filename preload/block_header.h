@@ -6,12 +6,22 @@
 // earlier (16, or the alignment asked for when larger).
 //
 // Sampled mode: only sampled blocks carry a header. They are placed 64 bytes
-// into a page (real memalign(4096) + 64), so a free can rule "sampled" out
-// with one test on the pointer's low bits. A pointer that passes the test is
-// confirmed by a 64-bit check word right before it, which always lies in the
-// same page as the pointer and so is safe to read for any block.
+// into a page, so a free can rule "sampled" out with one test on the
+// pointer's low bits. A pointer that passes the test is confirmed by a
+// 64-bit check word right before it, which always lies in the same page as
+// the pointer and so is safe to read for any block.
+//
+// A sampled block is carved from an ordinary block of the real allocator
+// (malloc, or calloc for calloc: never memalign + memset, which would make a
+// lazily zeroed block resident) that is kSampledSlack bytes larger than asked:
+// the program's pointer is the first page + 64 inside it, and the header
+// records how far into the real block that is. A resize is the real
+// realloc of the real block plus, only when the real allocator moved it to
+// another page offset, one memmove (rare for big blocks: glibc's mmapped
+// chunks keep their offset through mremap).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -20,6 +30,10 @@ namespace leaktrace::preload {
 inline constexpr uintptr_t kPageSize = 4096;
 inline constexpr uintptr_t kSampledOffset = 64;  // sampled blocks sit here in their page
 inline constexpr uintptr_t kExactHeaderBytes = 16;
+// A sampled block's real block is the program's size plus this: the header,
+// and up to a page to reach the next page + 64 from wherever the real
+// allocator's block starts.
+inline constexpr size_t kSampledSlack = kPageSize + kSampledOffset;
 
 // True when `p` might be a sampled block (or a bootstrap block).
 inline bool MaybeSampled(const void* p) {
@@ -45,16 +59,23 @@ inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age
 
 struct SampledHeader {   // occupies [p - 64, p)
   uint32_t stack_id;
-  uint32_t reserved;
-  uint64_t size;         // bytes the program asked for
+  uint32_t base_offset;  // p - the real block's start: 64 .. kSampledSlack - 1
+  uint64_t size;         // bytes booked: asked for at the last sampling event
   double weight;         // 1/p at the draw: this sample's Horvitz-Thompson weight
   uint64_t interval;     // mean sampling interval in force at the draw
   uint64_t birth_ns;     // CLOCK_MONOTONIC when allocated
   uint64_t age_slot;     // AgeTableInsert result; 0: not aged (table full)
-  uint64_t spare;
+  uint64_t asked;        // the program's size at its last realloc, <= size (realloc headroom)
   uint64_t check;        // SampledCheck(p): marks the block as ours
 };
 static_assert(sizeof(SampledHeader) == kSampledOffset);
+
+// The program's pointer inside a real block of a sampled allocation: the
+// first address 64 bytes into a page with the whole header inside the block.
+inline char* SampledPointerIn(void* base) {
+  const uintptr_t b = reinterpret_cast<uintptr_t>(base);
+  return reinterpret_cast<char*>(((b + kPageSize - 1) & ~(kPageSize - 1)) + kSampledOffset);
+}
 
 inline ExactHeader* ExactHeaderOf(void* p) {
   return reinterpret_cast<ExactHeader*>(static_cast<char*>(p) - kExactHeaderBytes);

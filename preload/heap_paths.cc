@@ -17,63 +17,67 @@
 namespace leaktrace::preload {
 namespace {
 
+// Birth times of aged blocks. The coarse clock (a tick, 1-4 ms) is enough
+// for ages compared in seconds, never runs ahead of the dumper's
+// CLOCK_MONOTONIC, and costs a few ns where the precise one cost a fifth of
+// a big block's sampled realloc.
 uint64_t NowMonotonicNs() {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+size_t Min(size_t a, size_t b) { return a < b ? a : b; }
+
 // ---- sampled blocks ------------------------------------------------------
 
-// Restarts the thread's countdown after a sample (or on its first use).
-// Exact mode runs it at kExactAgeSampleInterval to pick its aged blocks.
-void RedrawCountdown(ThreadState& t, uint64_t mean = g_config.sample_interval) {
-  if (!t.countdown_drawn) {
-    t.rng ^= reinterpret_cast<uintptr_t>(&t) * 0x9E3779B97F4A7C15ULL ^ NowMonotonicNs();
-    t.countdown_drawn = true;
-  }
-  t.countdown = DrawSampleDistance(t.rng, mean);
-}
-
-void* NewSampledBlock(size_t size, bool zero, uint32_t stack_id, double weight) {
-  size_t total;
-  if (__builtin_add_overflow(size, kSampledOffset, &total)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  char* base = static_cast<char*>(real.memalign(kPageSize, total));
-  if (base == nullptr) return nullptr;
-  void* p = base + kSampledOffset;
-  if (zero) memset(p, 0, size);
+// Writes the header of the sampled block `p` (inside the real block `base`)
+// and enters it in the age table. Must not allocate.
+void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight) {
   SampledHeader* h = SampledHeaderOf(p);
   h->stack_id = stack_id;
-  h->reserved = 0;
+  h->base_offset = static_cast<uint32_t>(p - base);
   h->size = size;
   h->weight = weight;
   h->interval = g_config.sample_interval;
   h->birth_ns = NowMonotonicNs();
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
-  h->spare = 0;
+  h->asked = size;
   h->check = SampledCheck(p);
-  return p;
 }
 
-void ReleaseSampledBlock(ThreadState& t, void* p) {
-  SampledHeader* h = SampledHeaderOf(p);
-  if (t.busy == 0) {
+// The block with header `h` leaves the sampled layout (freed, or resized and
+// given a new header): books its free (or counts it when the thread is
+// busy), leaves the age table, and clears the check word so a stale copy of
+// this page never passes for a header.
+void UnrecordSampled(ThreadState& t, SampledHeader* h) {
+  if (h->stack_id == 0) {
+    // Unsampled by a realloc, or its stack was not recorded: nothing booked.
+  } else if (t.busy == 0) {
     RecordFree(t, h->stack_id, h->size, h->weight);
   } else {
     g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
   }
   AgeTableRemove(static_cast<uint32_t>(h->age_slot));
-  h->check = 0;  // a stale copy of this page must never pass for a header
-  real.free(h);
+  h->check = 0;
 }
+
+char* SampledBase(void* p) { return static_cast<char*>(p) - SampledHeaderOf(p)->base_offset; }
+
+// The program's usable bytes of a sampled block: what it may have written.
+size_t SampledUsable(void* p) { return real.malloc_usable_size(SampledBase(p)) - SampledHeaderOf(p)->base_offset; }
+
+void* RealRealloc(void* base, size_t total, uintptr_t) { return real.realloc(base, total); }
+size_t RealUsable(void* base, uintptr_t) { return real.malloc_usable_size(base); }
+
+void* PlainAllocate(size_t size, bool zero) { return zero ? real.calloc(1, size) : real.malloc(size); }
 
 // ---- exact mode ------------------------------------------------------------
 
 int Log2(size_t v) { return 63 - __builtin_clzll(v); }
 
+// `zero` only with alignment <= 16 (calloc has no alignment): the real
+// calloc clears, lazily where it can; nothing here clears by hand.
 void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id) {
   const size_t offset = alignment <= kExactHeaderBytes ? kExactHeaderBytes : alignment;
   size_t total;
@@ -82,12 +86,8 @@ void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id)
     return nullptr;
   }
   char* base;
-  if (offset == kExactHeaderBytes) {
-    base = static_cast<char*>(zero ? real.calloc(1, total) : real.malloc(total));
-  } else {
-    base = static_cast<char*>(real.memalign(alignment, total));
-    if (base != nullptr && zero) memset(base + offset, 0, size);
-  }
+  if (offset == kExactHeaderBytes) base = static_cast<char*>(PlainAllocate(total, zero));
+  else base = static_cast<char*>(real.memalign(alignment, total));
   if (base == nullptr) return nullptr;
   void* p = base + offset;
   ExactHeader* h = ExactHeaderOf(p);
@@ -109,17 +109,6 @@ void* AllocateExact(size_t size, size_t alignment, bool zero) {
     SetAgeSlot(*ExactHeaderOf(p), MaybeAgeExact(t, p, stack_id, size));
   }
   return p;
-}
-
-void FreeExact(void* p) {
-  ThreadState& t = t_state;
-  const ExactHeader h = *ExactHeaderOf(p);
-  AgeTableRemove(AgeSlotOf(h));
-  if (h.stack_id != 0) {
-    if (t.busy == 0) RecordFree(t, h.stack_id, h.size, 1.0);
-    else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
-  }
-  real.free(ExactBase(p));
 }
 
 void* ReallocateExact(void* p, size_t size) {
@@ -148,22 +137,181 @@ void* ReallocateExact(void* p, size_t size) {
   return RehomeExact(t, moved, offset, old, stack_id, size);
 }
 
+// ---- sampled mode's realloc ------------------------------------------------
+
+// A block in the sampled layout resized by realloc beyond its headroom: a
+// free of the old block and a new sampling decision at the new size, the
+// size booked being what the block then holds (ResizeSampled keeps the
+// layout and resizes the real block in place or by the real realloc,
+// amortised like the program's own realloc).
+void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
+  SampledHeader* h = SampledHeaderOf(p);
+  if (size == 0) {
+    // The real allocator's meaning of realloc(p, 0), on the real block.
+    char* base = SampledBase(p);
+    UnrecordSampled(t, h);
+    return real.realloc(base, 0);
+  }
+  if (size > SIZE_MAX - kSampledSlack) {  // no real block can hold it either
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // Headroom, as tcmalloc's realloc: a size within what the last event
+  // booked, and at least 3/4 of it, keeps the block as it is (no event,
+  // like an allocator keeping a block in place); a growth books at least
+  // 25 % more (so the program is then at >= 4/5 of it, inside the band). A
+  // chain of n small steps so makes O(log n) events, not n: each event of a
+  // big block is a sample (p ~ 1), with its unwind. The growth's headroom is
+  // address space the program has not touched (not resident); a shrink
+  // gives back all but at most a quarter of the block.
+  const uint64_t booked = h->size;
+  if (size <= booked && size >= booked - booked / 4) {
+    h->asked = size;
+    return p;
+  }
+  size_t want = size;
+  if (size > booked && booked + booked / 4 > size && booked + booked / 4 <= SIZE_MAX - kSampledSlack)
+    want = booked + booked / 4;
+  const double weight = DecideSample(t, want);
+  if (weight > 0 || size > kBackToPlainBytes) {
+    void* q = ResizeSampled(t, p, want, weight, false, RealRealloc, RealUsable, 0);
+    if (q != nullptr) SampledHeaderOf(q)->asked = size;
+    return q;
+  }
+  // Everything the program may have written: malloc_usable_size(p) bytes,
+  // not just what it asked for (redis fills whole blocks).
+  const size_t old_usable = SampledUsable(p);
+  void* fresh = real.malloc(size);
+  if (fresh == nullptr) return nullptr;  // the old block is untouched
+  memcpy(fresh, p, Min(old_usable, size));
+  char* base = SampledBase(p);
+  UnrecordSampled(t, h);
+  real.free(base);
+  return fresh;
+}
+
 // ---- start-up ----------------------------------------------------------------
 
 // True when the hooks may not run yet: the caller must use the bootstrap heap.
 bool NeedsBootstrap() {
-  if (LT_LIKELY(g_mode != Mode::kUninitialized)) return false;
+  if (LT_LIKELY(CurrentMode() != Mode::kUninitialized)) return false;
   if (t_state.busy != 0) return true;  // re-entered from inside initialisation
   EnsureInitialized();
-  return g_mode == Mode::kUninitialized;
+  return CurrentMode() == Mode::kUninitialized;
 }
 
-void* CopyToNewBlock(const void* old, size_t old_size, size_t size, void* fresh) {
-  if (fresh != nullptr) memcpy(fresh, old, old_size < size ? old_size : size);
-  return fresh;
+void* BootstrapOrFail(size_t size, size_t alignment) {
+  void* p = BootstrapAlloc(size, alignment);
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
+Mode InitializedMode() {
+  Mode mode = CurrentMode();
+  if (LT_UNLIKELY(mode == Mode::kUninitialized)) {
+    EnsureInitialized();
+    mode = CurrentMode();
+  }
+  return mode;
 }
 
 }  // namespace
+
+// ---- classifier ----------------------------------------------------------------
+
+BlockRef ClassifyBlock(void* p) {
+  if (IsBootstrapBlock(p)) return {BlockRef::kBootstrap, nullptr, 0, BootstrapBlockSize(p)};
+  switch (InitializedMode()) {
+    case Mode::kExact: {
+      const ExactHeader* h = ExactHeaderOf(p);
+      const size_t offset = size_t{1} << h->offset_log2;
+      return {BlockRef::kExact, static_cast<char*>(p) - offset, offset, h->size};
+    }
+    case Mode::kSampled:
+      if (MaybeSampled(p) && IsSampledBlock(p)) {
+        const SampledHeader* h = SampledHeaderOf(p);
+        return {BlockRef::kSampled, static_cast<char*>(p) - h->base_offset, h->base_offset, h->size};
+      }
+      [[fallthrough]];
+    default:
+      // Still uninitialised (inert during start-up) or inert: untracked.
+      return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};
+  }
+}
+
+// ---- the sampling decision and sampled blocks -----------------------------------
+
+double DecideSampleSlow(ThreadState& t, size_t size) {
+  if (t.busy != 0) return 0;
+  return SampleSlow(t.sampler, size, g_config.sample_interval);
+}
+
+void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight) {
+  size_t total;
+  if (__builtin_add_overflow(size, kSampledSlack, &total)) return nullptr;
+  const uint32_t stack_id = CaptureStackId(t);
+  char* base = static_cast<char*>(PlainAllocate(total, zero));
+  if (base == nullptr) return nullptr;
+  char* p = SampledPointerIn(base);
+  WriteSampledHeader(p, base, stack_id, size, weight);
+  RecordAlloc(t, stack_id, size, weight);
+  return p;
+}
+
+void* ResizeSampled(ThreadState& t, void* p, size_t size, double weight, bool zero, RawResize resize,
+                    RawUsable usable, uintptr_t arg) {
+  size_t total;
+  if (__builtin_add_overflow(size, kSampledSlack, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
+  SampledHeader* h = SampledHeaderOf(p);
+  const SampledHeader old = *h;
+  char* base = static_cast<char*>(p) - old.base_offset;
+  const size_t old_usable = usable(base, arg) - old.base_offset;
+  // The free is booked before the real allocator may hand the old address
+  // out again; the check word goes now, as the old block may be released.
+  UnrecordSampled(t, h);
+  char* moved = static_cast<char*>(resize(base, total, arg));
+  if (moved == nullptr) {
+    // Untouched: the block is alive and sampled as before.
+    h->check = old.check;
+    h->age_slot = old.stack_id != 0 ? AgeTableInsert(p, old.stack_id, old.size, old.weight, old.birth_ns) : 0;
+    if (t.busy == 0) RecordAlloc(t, old.stack_id, old.size, old.weight);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  char* q = SampledPointerIn(moved);
+  const size_t kept = Min(old_usable, size);
+  if (static_cast<size_t>(q - moved) != old.base_offset) {
+    // The real block moved to another page offset (a small block, copied by
+    // the real realloc anyway): the program's bytes follow.
+    memmove(q, moved + old.base_offset, kept);
+    // Bytes past the old end that the move uncovered (only when it moved
+    // the data down): the real resize zeroed them one page further up.
+    if (zero && q < moved + old.base_offset && size > kept)
+      memset(q + kept, 0, Min(size - kept, static_cast<size_t>(moved + old.base_offset - q)));
+  }
+  WriteSampledHeader(q, moved, stack_id, size, weight);
+  RecordAlloc(t, stack_id, size, weight);
+  return q;
+}
+
+void ForgetBlock(void* p, const BlockRef& b) {
+  ThreadState& t = t_state;
+  if (b.kind == BlockRef::kExact) {
+    const ExactHeader* h = ExactHeaderOf(p);
+    AgeTableRemove(AgeSlotOf(*h));
+    if (h->stack_id == 0) return;
+    if (t.busy == 0) RecordFree(t, h->stack_id, h->size, 1.0);
+    else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
+  } else if (b.kind == BlockRef::kSampled) {
+    UnrecordSampled(t, SampledHeaderOf(p));
+  }
+}
+
+// ---- exact mode, shared with the native wrappers ---------------------------------
 
 void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
   AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
@@ -181,134 +329,132 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
 }
 
 uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
-  if (!t.countdown_drawn) RedrawCountdown(t, kExactAgeSampleInterval);
-  if ((t.countdown -= static_cast<int64_t>(size)) > 0) return 0;
-  RedrawCountdown(t, kExactAgeSampleInterval);
-  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+  if (LT_LIKELY(TryRecord(t.sampler, size))) return 0;
+  const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
+  if (weight == 0) return 0;
+  return AgeTableInsert(p, stack_id, size, weight, NowMonotonicNs());
 }
 
-void* AllocateSampled(size_t size, bool zero) {
+// ---- the hooks' slow paths ----------------------------------------------------
+
+void* AllocateSampledSlow(size_t size, bool zero) {
   ThreadState& t = t_state;
-  if (!t.countdown_drawn || t.busy) {
-    // First allocation of this thread: start the countdown, then decide this
-    // allocation against it like any other. While busy, never sample.
-    if (!t.countdown_drawn) {
-      RedrawCountdown(t);
-      t.countdown -= static_cast<int64_t>(size);
-    }
-    if (t.countdown > 0 || t.busy) return zero ? real.calloc(1, size) : real.malloc(size);
+  const double weight = DecideSampleSlow(t, size);
+  if (weight > 0) {
+    if (void* p = NewSampledBlock(t, size, zero, weight)) return p;
   }
-  RedrawCountdown(t);
-  const double weight = SampleWeight(size, g_config.sample_interval);
-  const uint32_t stack_id = CaptureStackId(t);
-  void* p = NewSampledBlock(size, zero, stack_id, weight);
-  if (p != nullptr) RecordAlloc(t, stack_id, size, weight);
-  return p;
+  return PlainAllocate(size, zero);
 }
 
-void* AllocateSlow(size_t size, size_t alignment, bool zero) {
-  if (NeedsBootstrap()) {
-    void* p = BootstrapAlloc(size, alignment);
-    if (p == nullptr) errno = ENOMEM;
-    return p;
-  }
-  switch (g_mode) {
+void* AllocateSlow(size_t size, bool zero) {
+  if (NeedsBootstrap()) return BootstrapOrFail(size, 0);  // static storage: already zeroed
+  switch (CurrentMode()) {
     case Mode::kExact:
-      return AllocateExact(size, alignment, zero);
+      return AllocateExact(size, 0, zero);
     case Mode::kSampled:
-      if (alignment <= 16) {
-        if ((t_state.countdown -= static_cast<int64_t>(size)) > 0) return zero ? real.calloc(1, size) : real.malloc(size);
-        return AllocateSampled(size, zero);
-      }
-      // Above malloc's own alignment only a sampled block (page + 64) is
-      // aligned enough: AllocateSampled's plain fallbacks (a thread's first
-      // countdown, busy) are malloc, so neither case may reach it.
-      if (alignment > kSampledOffset) {
+      if (TryRecord(t_state.sampler, size)) return PlainAllocate(size, zero);
+      return AllocateSampledSlow(size, zero);
+    default:
+      return PlainAllocate(size, zero);
+  }
+}
+
+void* AllocateAlignedSlow(size_t size, size_t alignment) {
+  if (NeedsBootstrap()) return BootstrapOrFail(size, alignment);
+  switch (CurrentMode()) {
+    case Mode::kExact:
+      return AllocateExact(size, alignment, false);
+    case Mode::kSampled:
+      // A sampled block sits at page + 64: aligned to 64, no more.
+      if (alignment <= kSampledOffset) {
+        ThreadState& t = t_state;
+        if (const double weight = DecideSample(t, size); weight > 0) {
+          if (void* p = NewSampledBlock(t, size, false, weight)) return p;
+        }
+      } else {
         g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);
-      } else if (ThreadState& t = t_state; t.busy == 0) {
-        if (!t.countdown_drawn) RedrawCountdown(t);
-        if ((t.countdown -= static_cast<int64_t>(size)) <= 0) return AllocateSampled(size, zero);
       }
       [[fallthrough]];
-    default: {
-      void* p = real.memalign(alignment, size);
-      if (p != nullptr && zero) memset(p, 0, size);
-      return p;
-    }
+    default:
+      return real.memalign(alignment, size);
   }
 }
 
 void FreeSlow(void* p) {
-  if (p == nullptr || IsBootstrapBlock(p)) return;
-  if (g_mode == Mode::kUninitialized) EnsureInitialized();
-  switch (g_mode) {
-    case Mode::kExact:
-      return FreeExact(p);
-    case Mode::kSampled:
-      if (MaybeSampled(p) && IsSampledBlock(p)) return ReleaseSampledBlock(t_state, p);
-      [[fallthrough]];
-    default:
+  if (p == nullptr) return;
+  const BlockRef b = ClassifyBlock(p);
+  switch (b.kind) {
+    case BlockRef::kBootstrap:
+      return;  // never reused
+    case BlockRef::kPlain:
       return real.free(p);
+    default:
+      ForgetBlock(p, b);  // before the real free: the address cannot be reused in between
+      return real.free(b.base);
   }
 }
 
-void* ReallocateIntoSample(void* p, size_t size) {
-  const size_t old_size = real.malloc_usable_size(p);
-  void* fresh = CopyToNewBlock(p, old_size, size, AllocateSampled(size, false));
-  if (fresh != nullptr) real.free(p);
-  return fresh;
+void* ReallocatePlainSlow(void* p, size_t size) {
+  ThreadState& t = t_state;
+  // realloc(p, 0) keeps the real allocator's meaning (glibc: free); an
+  // impossible size fails in the real realloc, as without leaktrace.
+  const double weight = size == 0 || size > SIZE_MAX - kSampledSlack ? 0 : DecideSampleSlow(t, size);
+  if (weight == 0) return real.realloc(p, size);
+  // Drawn: the block becomes a sample. The real realloc makes room for the
+  // header and slack (in place when it can), then the bytes move up to the
+  // page offset. Expected cost: size with probability 1 - exp(-size/T), once:
+  // afterwards the block stays sampled with the same probability.
+  const uint32_t stack_id = CaptureStackId(t);
+  const size_t old_usable = real.malloc_usable_size(p);
+  char* moved = static_cast<char*>(real.realloc(p, size + kSampledSlack));
+  if (moved == nullptr) return nullptr;  // the old block is untouched
+  char* q = SampledPointerIn(moved);
+  memmove(q, moved, Min(old_usable, size));
+  WriteSampledHeader(q, moved, stack_id, size, weight);
+  RecordAlloc(t, stack_id, size, weight);
+  return q;
 }
 
 void* ReallocateSlow(void* p, size_t size) {
-  if (p == nullptr) return AllocateSlow(size, 0, false);
-  if (IsBootstrapBlock(p)) {
-    const size_t old_size = BootstrapBlockSize(p);
-    return CopyToNewBlock(p, old_size, size, AllocateSlow(size, 0, false));
-  }
-  if (g_mode == Mode::kUninitialized) EnsureInitialized();
-  switch (g_mode) {
-    case Mode::kExact:
-      return ReallocateExact(p, size);
-    case Mode::kSampled: {
-      ThreadState& t = t_state;
-      const bool sampled = MaybeSampled(p) && IsSampledBlock(p);
-      if (!sampled) {
-        if ((t.countdown -= static_cast<int64_t>(size)) > 0) return real.realloc(p, size);
-        return ReallocateIntoSample(p, size);
-      }
-      // A sampled block: a free plus a new sampling decision.
-      if (size == 0) {
-        // The real allocator's meaning of realloc(p, 0), on the real block.
-        SampledHeader* h = SampledHeaderOf(p);
-        if (t.busy == 0) RecordFree(t, h->stack_id, h->size, h->weight);
-        AgeTableRemove(static_cast<uint32_t>(h->age_slot));
-        h->check = 0;
-        return real.realloc(h, 0);
-      }
-      // Everything the program may have written: malloc_usable_size(p)
-      // bytes, not just what it asked for (redis fills whole blocks).
-      const size_t old_usable = real.malloc_usable_size(SampledHeaderOf(p)) - kSampledOffset;
-      void* fresh = CopyToNewBlock(p, old_usable, size, AllocateSlow(size, 0, false));
-      if (fresh != nullptr) ReleaseSampledBlock(t, p);
+  if (p == nullptr) return AllocateSlow(size, false);
+  const BlockRef b = ClassifyBlock(p);
+  switch (b.kind) {
+    case BlockRef::kBootstrap: {
+      // A start-up block: copied once into a block of the running tracker.
+      void* fresh = AllocateSlow(size, false);
+      if (fresh != nullptr) memcpy(fresh, p, Min(b.size, size));
       return fresh;
     }
+    case BlockRef::kExact:
+      return ReallocateExact(p, size);
+    case BlockRef::kSampled:
+      return ReallocateSampled(t_state, p, size);
     default:
+      if (CurrentMode() == Mode::kSampled) {
+        // A plain block that merely looked sampled (64 bytes into a page).
+        if (TryRecord(t_state.sampler, size)) return real.realloc(p, size);
+        return ReallocatePlainSlow(p, size);
+      }
       return real.realloc(p, size);
   }
 }
 
 size_t UsableSizeSlow(void* p) {
   if (p == nullptr) return 0;
-  if (IsBootstrapBlock(p)) return BootstrapBlockSize(p);
-  if (g_mode == Mode::kUninitialized) EnsureInitialized();
-  switch (g_mode) {
-    case Mode::kExact:
-      return real.malloc_usable_size(ExactBase(p)) - (size_t{1} << ExactHeaderOf(p)->offset_log2);
-    case Mode::kSampled:
-      if (MaybeSampled(p) && IsSampledBlock(p)) return real.malloc_usable_size(SampledHeaderOf(p)) - kSampledOffset;
+  const BlockRef b = ClassifyBlock(p);
+  switch (b.kind) {
+    case BlockRef::kBootstrap:
+      return b.size;
+    case BlockRef::kPlain:
+      return real.malloc_usable_size(p);
+    case BlockRef::kSampled:
+      // Within realloc's headroom, what the program asked: the headroom is
+      // leaktrace's, and a program that fills its usable size (redis) would
+      // otherwise fill it on every realloc.
+      if (const SampledHeader* h = SampledHeaderOf(p); h->asked < h->size) return h->asked;
       [[fallthrough]];
     default:
-      return real.malloc_usable_size(p);
+      return real.malloc_usable_size(b.base) - b.offset;
   }
 }
 

@@ -1,7 +1,8 @@
 // The malloc family as the program sees it. Each hook is the fast path only:
-// in sampled mode an allocation costs a countdown and the forwarded call, and
-// a free costs one pointer test. Everything else is out of line in
-// heap_paths.cc.
+// in sampled mode an allocation costs the sampler's countdown (TryRecord,
+// sampler.h) and the forwarded call, and a free costs one pointer test.
+// Everything else (samples, exact mode, start-up, aligned allocations, every
+// block that might be tracked) is out of line in heap_paths.cc.
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -18,24 +19,20 @@ using namespace leaktrace::preload;
 
 namespace {
 
-LT_ALWAYS_INLINE bool CountdownExpired(size_t size) {
-  return (t_state.countdown -= static_cast<int64_t>(size)) <= 0;
-}
-
 LT_ALWAYS_INLINE bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 }  // namespace
 
 LT_EXPORT void* malloc(size_t size) {
-  if (LT_LIKELY(g_mode == Mode::kSampled)) {
-    if (LT_LIKELY(!CountdownExpired(size))) return real.malloc(size);
-    return AllocateSampled(size, false);
+  if (LT_LIKELY(CurrentMode() == Mode::kSampled)) {
+    if (LT_LIKELY(TryRecord(t_state.sampler, size))) return real.malloc(size);
+    return AllocateSampledSlow(size, false);
   }
-  return AllocateSlow(size, 0, false);
+  return AllocateSlow(size, false);
 }
 
 LT_EXPORT void free(void* p) {
-  if (LT_LIKELY(g_mode == Mode::kSampled && !MaybeSampled(p))) return real.free(p);
+  if (LT_LIKELY(SurelyPlain(p))) return real.free(p);
   FreeSlow(p);
 }
 
@@ -45,17 +42,17 @@ LT_EXPORT void* calloc(size_t count, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  if (LT_LIKELY(g_mode == Mode::kSampled)) {
-    if (LT_LIKELY(!CountdownExpired(total))) return real.calloc(count, size);
-    return AllocateSampled(total, true);
+  if (LT_LIKELY(CurrentMode() == Mode::kSampled)) {
+    if (LT_LIKELY(TryRecord(t_state.sampler, total))) return real.calloc(count, size);
+    return AllocateSampledSlow(total, true);
   }
-  return AllocateSlow(total, 0, true);
+  return AllocateSlow(total, true);
 }
 
 LT_EXPORT void* realloc(void* p, size_t size) {
-  if (LT_LIKELY(g_mode == Mode::kSampled && p != nullptr && !MaybeSampled(p))) {
-    if (LT_LIKELY(!CountdownExpired(size))) return real.realloc(p, size);
-    return ReallocateIntoSample(p, size);
+  if (LT_LIKELY(p != nullptr && SurelyPlain(p))) {
+    if (LT_LIKELY(TryRecord(t_state.sampler, size))) return real.realloc(p, size);
+    return ReallocatePlainSlow(p, size);
   }
   return ReallocateSlow(p, size);
 }
@@ -76,7 +73,7 @@ LT_EXPORT void* memalign(size_t alignment, size_t size) {
     while (a < alignment && a < (SIZE_MAX >> 1) + 1) a <<= 1;
     alignment = a;
   }
-  return AllocateSlow(size, alignment, false);
+  return AllocateAlignedSlow(size, alignment);
 }
 
 LT_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
@@ -84,20 +81,20 @@ LT_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
     errno = EINVAL;
     return nullptr;
   }
-  return AllocateSlow(size, alignment, false);
+  return AllocateAlignedSlow(size, alignment);
 }
 
 LT_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) {
   if (!IsPowerOfTwo(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
   const int saved_errno = errno;
-  void* p = AllocateSlow(size, alignment, false);
+  void* p = AllocateAlignedSlow(size, alignment);
   errno = saved_errno;
   if (p == nullptr) return ENOMEM;
   *out = p;
   return 0;
 }
 
-LT_EXPORT void* valloc(size_t size) { return AllocateSlow(size, kPageSize, false); }
+LT_EXPORT void* valloc(size_t size) { return AllocateAlignedSlow(size, kPageSize); }
 
 LT_EXPORT void* pvalloc(size_t size) {
   size_t rounded;
@@ -106,10 +103,10 @@ LT_EXPORT void* pvalloc(size_t size) {
     return nullptr;
   }
   rounded &= ~(kPageSize - 1);
-  return AllocateSlow(rounded == 0 ? kPageSize : rounded, kPageSize, false);
+  return AllocateAlignedSlow(rounded == 0 ? kPageSize : rounded, kPageSize);
 }
 
 LT_EXPORT size_t malloc_usable_size(void* p) {
-  if (LT_LIKELY(g_mode == Mode::kSampled && !MaybeSampled(p))) return p ? real.malloc_usable_size(p) : 0;
+  if (LT_LIKELY(SurelyPlain(p))) return p ? real.malloc_usable_size(p) : 0;
   return UsableSizeSlow(p);
 }

@@ -1,5 +1,7 @@
 // Process start, fork and exit.
 #include <pthread.h>
+#include <sys/random.h>
+#include <time.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include "preload/native_api.h"
 #include "preload/process_info.h"
 #include "preload/real_io_functions.h"
+#include "preload/sampler.h"
 #include "preload/shard_registry.h"
 #include "preload/snapshot.h"
 #include "preload/thread_state.h"
@@ -48,6 +51,15 @@ void ParentAfterFork() {
   ForkGateParentAfterFork();
 }
 
+uint64_t ChildSeed() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = 0;
+  return seed ^ (static_cast<uint64_t>(getpid()) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
+         static_cast<uint64_t>(ts.tv_sec) * 0x9E3779B97F4A7C15ULL;
+}
+
 void ChildAfterFork() {
   if (!Active()) return;
   BusyScope busy;
@@ -61,6 +73,10 @@ void ChildAfterFork() {
   ModuleMapChildAfterFork();
   SnapshotChildAfterFork();
   RefreshProcessIds();
+  // A child's own random sequence: children doing the same work would
+  // otherwise sample the same allocations, and merged reports would add
+  // their variances as if they were independent.
+  SeedSampler(t_state.sampler, ChildSeed());
   ControlBlockChildAfterFork();
   CreateControlBlock();
   DumperChildAfterFork();

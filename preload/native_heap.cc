@@ -36,47 +36,18 @@ void* AllocateNativeExact(size_t size, size_t alignment, RawAlloc raw, uintptr_t
 }  // namespace
 
 void* NativeAllocate(size_t size, size_t alignment, bool zero, bool may_sample, RawAlloc raw, uintptr_t arg) {
-  if (g_mode == Mode::kExact) return AllocateNativeExact(size, alignment, raw, arg);
-  ThreadState& t = t_state;
-  // Above malloc's own alignment, only a thread whose countdown is running
-  // may sample: AllocateSampled starts a new countdown with a plain malloc.
-  const bool can_sample = may_sample && alignment <= kSampledOffset &&
-                          (alignment <= 16 || (t.countdown_drawn && t.busy == 0));
-  if (LT_UNLIKELY(can_sample && (t.countdown -= static_cast<int64_t>(size)) <= 0)) {
-    void* p = AllocateSampled(size, zero);
-    if (p != nullptr) return p;
+  if (CurrentMode() == Mode::kExact) return AllocateNativeExact(size, alignment, raw, arg);
+  // A sampled block sits at page + 64: aligned to 64, no more. A block in
+  // an arena the program chose (may_sample false) stays the allocator's.
+  if (may_sample && alignment <= kSampledOffset) {
+    ThreadState& t = t_state;
+    if (const double weight = DecideSample(t, size); weight > 0) {
+      if (void* p = NewSampledBlock(t, size, zero, weight)) return p;
+    }
+  } else if (may_sample) {
+    g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);
   }
-  if (may_sample && alignment > kSampledOffset) g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);
   return raw(size, alignment, arg);
-}
-
-BlockRef InspectBlock(void* p) {
-  if (IsBootstrapBlock(p)) return {BlockRef::kBootstrap, nullptr, 0, BootstrapBlockSize(p)};
-  if (g_mode == Mode::kExact) {
-    const ExactHeader* h = ExactHeaderOf(p);
-    const size_t offset = size_t{1} << h->offset_log2;
-    return {BlockRef::kExact, static_cast<char*>(p) - offset, offset, h->size};
-  }
-  if (MaybeSampled(p) && IsSampledBlock(p))
-    return {BlockRef::kSampled, static_cast<char*>(p) - kSampledOffset, kSampledOffset, SampledHeaderOf(p)->size};
-  return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};
-}
-
-void ForgetBlock(void* p, const BlockRef& b) {
-  ThreadState& t = t_state;
-  if (b.kind == BlockRef::kExact) {
-    const ExactHeader* h = ExactHeaderOf(p);
-    AgeTableRemove(AgeSlotOf(*h));
-    if (h->stack_id == 0) return;
-    if (t.busy == 0) RecordFree(t, h->stack_id, h->size, 1.0);
-    else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
-  } else if (b.kind == BlockRef::kSampled) {
-    SampledHeader* h = SampledHeaderOf(p);
-    if (t.busy == 0) RecordFree(t, h->stack_id, h->size, h->weight);
-    else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
-    AgeTableRemove(static_cast<uint32_t>(h->age_slot));
-    h->check = 0;  // a stale copy of this page must never pass for a header
-  }
 }
 
 void ResizedInPlace(void* p, uint64_t new_size) {

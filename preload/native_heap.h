@@ -13,6 +13,7 @@
 
 #include "preload/block_header.h"
 #include "preload/compiler.h"
+#include "preload/heap_paths.h"
 #include "preload/tracker.h"
 
 namespace leaktrace::preload {
@@ -25,28 +26,14 @@ using RawAlloc = void* (*)(size_t total, size_t alignment, uintptr_t arg);
 // An allocation of `size` bytes through `raw`, tracked like malloc's: exact
 // mode gives it an ExactHeader, sampled mode counts it down and, when it is
 // drawn (and `may_sample`, and its alignment at most 64), makes it a sampled
-// block (real memalign, like malloc's samples). `zero`: the block must read
-// as zeros (a sampled block is cleared here; `raw` clears its own).
+// block (carved from the real malloc, or calloc when `zero`, like malloc's
+// samples: never cleared by hand). `zero`: the block must read as zeros
+// (`raw` clears its own).
 void* NativeAllocate(size_t size, size_t alignment, bool zero, bool may_sample, RawAlloc raw, uintptr_t arg);
 
-// What a pointer handed to a native function is.
-struct BlockRef {
-  enum Kind : uint8_t { kPlain, kBootstrap, kExact, kSampled } kind;
-  char* base;      // the real allocator's block (kExact, kSampled)
-  size_t offset;   // p - base
-  uint64_t size;   // bytes the program asked for (kExact, kSampled)
-};
-
-// Sampled mode's one-test fast path, as in free(): not 64 bytes into a page
-// means an untracked block of the real allocator.
-LT_ALWAYS_INLINE bool IsPlainFast(const void* p) { return g_mode == Mode::kSampled && !MaybeSampled(p); }
-
-// Classifies a non-null `p` without changing anything.
-BlockRef InspectBlock(void* p);
-
-// Counts the free of a tracked block (kExact, kSampled) before the caller
-// gives `b.base` back to the real allocator.
-void ForgetBlock(void* p, const BlockRef& b);
+// Which kind of block a pointer is: ClassifyBlock and BlockRef (heap_paths.h),
+// the classifier malloc's own paths use too. SurelyPlain is the one-test
+// fast path.
 
 // Exact mode, a block resized in place by the real allocator: records the
 // old size freed and `new_size` allocated at the same site.

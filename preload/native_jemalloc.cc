@@ -70,23 +70,23 @@ void* Mallocx(size_t size, int flags) {
 }
 
 void Dallocx(void* p, int flags) {
-  if (LT_LIKELY(IsPlainFast(p))) return real_dallocx(p, flags);
-  const BlockRef b = InspectBlock(p);
+  if (LT_LIKELY(SurelyPlain(p))) return real_dallocx(p, flags);
+  const BlockRef b = ClassifyBlock(p);
   if (b.kind == BlockRef::kPlain) return real_dallocx(p, flags);
   Release(p, b, flags);
 }
 
 void Sdallocx(void* p, size_t size, int flags) {
-  if (LT_LIKELY(IsPlainFast(p))) return real_sdallocx(p, size, flags);
-  const BlockRef b = InspectBlock(p);
+  if (LT_LIKELY(SurelyPlain(p))) return real_sdallocx(p, size, flags);
+  const BlockRef b = ClassifyBlock(p);
   if (b.kind == BlockRef::kPlain) return real_sdallocx(p, size, flags);
   Release(p, b, flags);
 }
 
 size_t Sallocx(const void* cp, int flags) {
   void* p = const_cast<void*>(cp);
-  if (LT_LIKELY(IsPlainFast(p))) return real_sallocx(p, flags);
-  return UsableOf(p, InspectBlock(p));
+  if (LT_LIKELY(SurelyPlain(p))) return real_sallocx(p, flags);
+  return UsableOf(p, ClassifyBlock(p));
 }
 
 // Moves a block into a new one of the wrapper's choosing (tracked or not),
@@ -101,15 +101,29 @@ void* MoveBlock(void* p, const BlockRef& b, void* fresh, size_t size, int flags)
   return fresh;
 }
 
+// A sampled block's real block, resized by rallocx: leaktrace's block
+// belongs to no arena the program chose, so only the tcache choice and ZERO
+// go with it.
+void* ResizeRealBlock(void* base, size_t total, uintptr_t flags) {
+  return real_rallocx(base, total, ReleaseFlags(static_cast<int>(flags)) | (static_cast<int>(flags) & kZero));
+}
+size_t RealBlockUsable(void* base, uintptr_t) { return real_sallocx(base, 0); }
+
 void* Rallocx(void* p, size_t size, int flags) {
   const size_t alignment = AlignmentOf(flags);
-  const BlockRef b = IsPlainFast(p) ? BlockRef{BlockRef::kPlain, static_cast<char*>(p), 0, 0} : InspectBlock(p);
+  const BlockRef b = SurelyPlain(p) ? BlockRef{BlockRef::kPlain, static_cast<char*>(p), 0, 0} : ClassifyBlock(p);
+  const bool zero = (flags & kZero) != 0;
+  // Sampled mode: a resize is a free and a new allocation, with its own
+  // sampling decision (alignment and arena rules as for mallocx).
+  const bool may_sample = CurrentMode() == Mode::kSampled && alignment <= kSampledOffset && !HasArena(flags);
   switch (b.kind) {
     case BlockRef::kPlain: {
-      // Sampled mode: a resize is an allocation for the countdown, like realloc.
-      ThreadState& t = t_state;
-      if (alignment <= 16 && !HasArena(flags) && (t.countdown -= static_cast<int64_t>(size)) <= 0)
-        return MoveBlock(p, b, AllocateSampled(size, (flags & kZero) != 0), size, flags);
+      if (may_sample) {
+        ThreadState& t = t_state;
+        if (const double weight = DecideSample(t, size); weight > 0) {
+          if (void* fresh = NewSampledBlock(t, size, zero, weight)) return MoveBlock(p, b, fresh, size, flags);
+        }
+      }
       return real_rallocx(p, size, flags);
     }
     case BlockRef::kExact: {
@@ -124,14 +138,23 @@ void* Rallocx(void* p, size_t size, int flags) {
       if (moved == nullptr) return nullptr;  // the old block is untouched
       return RehomeExact(t, moved, offset, old, stack_id, size);
     }
-    default:  // a sample or a bootstrap block: a new block and a new sampling decision
+    case BlockRef::kSampled: {
+      if (!may_sample) return MoveBlock(p, b, Mallocx(size, flags), size, flags);
+      ThreadState& t = t_state;
+      // Resized in place or by jemalloc (amortised), sampled or not by the
+      // new decision; only a small unsampled one moves to a plain block.
+      if (const double weight = DecideSample(t, size); weight > 0 || size > kBackToPlainBytes)
+        return ResizeSampled(t, p, size, weight, zero, ResizeRealBlock, RealBlockUsable, static_cast<uintptr_t>(flags));
+      return MoveBlock(p, b, real_mallocx(size, flags), size, flags);
+    }
+    default:  // a bootstrap block: a new block and a sampling decision
       return MoveBlock(p, b, Mallocx(size, flags), size, flags);
   }
 }
 
 size_t Xallocx(void* p, size_t size, size_t extra, int flags) {
-  if (LT_LIKELY(IsPlainFast(p))) return real_xallocx(p, size, extra, flags);
-  const BlockRef b = InspectBlock(p);
+  if (LT_LIKELY(SurelyPlain(p))) return real_xallocx(p, size, extra, flags);
+  const BlockRef b = ClassifyBlock(p);
   if (b.kind == BlockRef::kPlain) return real_xallocx(p, size, extra, flags);
   // Samples and bootstrap blocks are not resized in place (xallocx may
   // always decline); nor is a block asked to become more aligned than it is.

@@ -96,8 +96,8 @@ void* NewAlignedNothrow(size_t size, size_t alignment, const void* tag) {
 // could name the wrong size class). Returns false for an untracked block,
 // which the caller passes on unchanged.
 bool ReleaseTracked(void* p) {
-  if (p == nullptr || LT_LIKELY(IsPlainFast(p))) return false;
-  const BlockRef b = InspectBlock(p);
+  if (p == nullptr || LT_LIKELY(SurelyPlain(p))) return false;
+  const BlockRef b = ClassifyBlock(p);
   if (b.kind == BlockRef::kPlain) return false;
   if (b.kind == BlockRef::kBootstrap) return true;  // never reused
   ForgetBlock(p, b);

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "preload/compiler.h"
+#include "preload/sampler.h"
 
 namespace leaktrace::preload {
 
@@ -17,12 +18,12 @@ enum class ThreadPhase : uint8_t {
 };
 
 struct ThreadState {
-  int64_t countdown;  // bytes left until the next heap sample (sampled mode)
+  // The heap sampler (sampler.h): sampled mode's Poisson countdown; in exact
+  // mode it picks the aged blocks instead (age_table.h).
+  SamplerState sampler;
   uint32_t busy;      // > 0 while leaktrace itself runs on this thread
   ThreadPhase phase;
-  bool countdown_drawn;
   Shard* shard;
-  uint64_t rng;       // xorshift state for the sampler
 };
 
 extern __thread ThreadState t_state LT_INITIAL_EXEC;

@@ -24,7 +24,7 @@
 
 namespace leaktrace::preload {
 
-Mode g_mode = Mode::kUninitialized;
+std::atomic<Mode> g_mode{Mode::kUninitialized};
 Config g_config;
 HealthCounters g_health;
 uint64_t g_check_secret = 0;
@@ -62,23 +62,23 @@ void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
   if (!ResolveRealFunctions()) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
-    g_mode = Mode::kInert;
+    g_mode.store(Mode::kInert, std::memory_order_release);
     return;
   }
   if (getauxval(AT_SECURE) != 0) {
     // setuid/setgid or file capabilities: never write files for this
     // process, never read its environment's settings.
-    g_mode = Mode::kInert;
+    g_mode.store(Mode::kInert, std::memory_order_release);
     return;
   }
   LoadConfig(g_config);
   g_check_secret = MakeSecret();
   if (!g_config.valid || !ThisProgramSelected()) {
-    g_mode = Mode::kInert;
+    g_mode.store(Mode::kInert, std::memory_order_release);
     return;
   }
   pthread_key_create(&g_exit_key, OnThreadExit);
-  g_mode = g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled;
+  g_mode.store(g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled, std::memory_order_release);
 }
 
 // The calling thread's shard, attaching one on first use. nullptr for a

@@ -17,8 +17,11 @@ enum class Mode : uint8_t {
   kInert = 3,    // settings invalid or leaktrace disabled: pass everything through
 };
 
-// Written once by Initialize(); plain reads on the hot path.
-extern Mode g_mode;
+// Written once by Initialize() (release) while other threads may already be
+// in the hooks; read with CurrentMode() (acquire: a plain load on x86-64,
+// and a thread that sees kSampled also sees `real` and g_config filled in).
+extern std::atomic<Mode> g_mode;
+LT_ALWAYS_INLINE Mode CurrentMode() { return g_mode.load(std::memory_order_acquire); }
 extern Config g_config;
 
 // Resolves the real allocator and reads the settings. Called from the first

@@ -1,0 +1,146 @@
+// The heap sampler (preload/sampler.h): the distances it draws are Exp(T),
+// allocations are sampled with p = 1 - exp(-max(size, 1)/T), the weights make
+// totals unbiased, and seeding is reproducible. Fixed seeds: deterministic.
+#include "preload/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace leaktrace::preload {
+namespace {
+
+constexpr uint64_t kT = 512 * 1024;
+
+// One decision as the heap paths make it: 0 or the weight.
+double Decide(SamplerState& s, size_t size, uint64_t mean = kT) {
+  return TryRecord(s, size) ? 0 : SampleSlow(s, size, mean);
+}
+
+TEST(Sampler, DistancesAreExponentialWithMeanT) {
+  uint64_t rng = 12345;
+  constexpr int kN = 200000;
+  std::vector<double> d(kN);
+  double sum = 0;
+  for (double& x : d) {
+    x = static_cast<double>(DrawSampleDistance(rng, kT));
+    sum += x;
+  }
+  // Standard error of the mean: T / sqrt(N) = 0.22 % of T.
+  EXPECT_NEAR(sum / kN, static_cast<double>(kT), 0.01 * kT);
+  // Kolmogorov-Smirnov against Exp(T); 1.95 / sqrt(N) is the 0.1 % critical value.
+  std::sort(d.begin(), d.end());
+  double ks = 0;
+  for (int i = 0; i < kN; ++i) {
+    const double f = 1 - std::exp(-d[i] / kT);
+    ks = std::max({ks, f - static_cast<double>(i) / kN, static_cast<double>(i + 1) / kN - f});
+  }
+  EXPECT_LT(ks, 1.95 / std::sqrt(static_cast<double>(kN)));
+}
+
+TEST(Sampler, DistancesAreAtLeastOneByte) {
+  uint64_t rng = 99;
+  for (int i = 0; i < 100000; ++i) ASSERT_GE(DrawSampleDistance(rng, 2), 1u);
+}
+
+// An allocation of s bytes is sampled with p = 1 - exp(-s/T), whatever the
+// sizes around it (the countdown is memoryless).
+TEST(Sampler, SampledWithProbabilityOneMinusExpMinusSizeOverT) {
+  SamplerState s{};
+  SeedSampler(s, 7);
+  constexpr int kN = 200000;
+  for (const size_t size : {size_t{kT / 4}, size_t{kT}, size_t{3 * kT}}) {
+    int sampled = 0;
+    for (int i = 0; i < kN; ++i) {
+      if (Decide(s, size) > 0) ++sampled;
+      Decide(s, 100);  // other traffic in between
+    }
+    const double p = 1 - std::exp(-static_cast<double>(size) / kT);
+    const double sd = std::sqrt(p * (1 - p) / kN);
+    EXPECT_NEAR(static_cast<double>(sampled) / kN, p, 5 * sd + 1e-9) << "size " << size;
+  }
+}
+
+// Sum of weights estimates the count, per size, without bias: the weight
+// comes from the same p as the draw.
+TEST(Sampler, WeightsEstimateCountsWithoutBias) {
+  SamplerState s{};
+  SeedSampler(s, 2024);
+  constexpr uint64_t kMean = 4096;  // small, so that even 0-byte blocks get samples
+  const size_t sizes[] = {0, 1, 24, 512, 2 * kMean, 4 * kMean};
+  constexpr int kN = 400000;
+  double total[6] = {}, var[6] = {};
+  for (int i = 0; i < kN; ++i)
+    for (int k = 0; k < 6; ++k)
+      if (const double w = Decide(s, sizes[k], kMean); w > 0) {
+        total[k] += w;
+        var[k] += w * (w - 1);
+      }
+  for (int k = 0; k < 6; ++k)
+    EXPECT_NEAR(total[k], kN, 5 * std::sqrt(var[k]) + 1e-9) << "size " << sizes[k];
+}
+
+TEST(Sampler, WeightsAtZeroOneAndTheInterval) {
+  // malloc(0) takes one byte of the line, like malloc(1).
+  EXPECT_EQ(SampleWeight(0, kT), SampleWeight(1, kT));
+  EXPECT_NEAR(SampleWeight(1, kT), kT + 0.5, 1e-3);  // 1/(1 - exp(-1/T)) = T + 1/2 + O(1/T)
+  EXPECT_NEAR(SampleWeight(kT, kT), 1 / (1 - std::exp(-1.0)), 1e-12);
+  EXPECT_EQ(SampleWeight(SIZE_MAX, kT), 1.0);
+  EXPECT_EQ(SampleWeight(64 << 20, kT), 1.0);
+}
+
+TEST(Sampler, ZeroByteAllocationsAreSampledToo) {
+  SamplerState s{};
+  SeedSampler(s, 3);
+  constexpr int kN = 100000;
+  int sampled = 0;
+  for (int i = 0; i < kN; ++i)
+    if (Decide(s, 0, 64) > 0) ++sampled;
+  const double p = 1 - std::exp(-1.0 / 64);
+  EXPECT_NEAR(static_cast<double>(sampled) / kN, p, 5 * std::sqrt(p * (1 - p) / kN));
+}
+
+TEST(Sampler, SizesAboveInt64MaxAreFine) {
+  SamplerState s{};
+  SeedSampler(s, 4);
+  Decide(s, 1);  // the first point is drawn
+  const uint64_t before = s.countdown;
+  EXPECT_FALSE(TryRecord(s, SIZE_MAX));
+  EXPECT_EQ(s.countdown, before) << "a refused TryRecord leaves the countdown";
+  EXPECT_EQ(SampleSlow(s, SIZE_MAX, kT), 1.0);
+  EXPECT_GE(s.countdown, 1u);
+}
+
+TEST(Sampler, ANewThreadsFirstAllocationDrawsItsFirstPoint) {
+  SamplerState s{};  // what a new thread's TLS holds
+  EXPECT_FALSE(TryRecord(s, 1)) << "no point drawn yet: the slow path must run";
+  SampleSlow(s, 1, kT);
+  EXPECT_NE(s.rng, 0u) << "seeded on first use";
+  EXPECT_GE(s.countdown, 1u);
+}
+
+TEST(Sampler, SeedingIsReproducibleAndSeedsDiffer) {
+  auto run = [](uint64_t seed) {
+    SamplerState s{};
+    SeedSampler(s, seed);
+    std::vector<int> picks;
+    for (int i = 0; i < 20000; ++i)
+      if (Decide(s, 4096, 64 * 1024) > 0) picks.push_back(i);
+    return picks;
+  };
+  EXPECT_EQ(run(1), run(1));
+  EXPECT_NE(run(1), run(2));
+  EXPECT_NE(run(0), run(1)) << "seed 0 is a seed like any other";
+  // Reseeding forgets the drawn point: the next decision draws afresh.
+  SamplerState s{};
+  SeedSampler(s, 5);
+  Decide(s, 10);
+  SeedSampler(s, 5);
+  EXPECT_EQ(s.countdown, 0u);
+}
+
+}  // namespace
+}  // namespace leaktrace::preload
