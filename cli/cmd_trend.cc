@@ -13,6 +13,7 @@ namespace leaktrace::cli {
 Action AddTrendCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
+    reporter::StackOptions stacks;
     std::vector<std::string> dumps;
   };
   auto opts = std::make_shared<Options>();
@@ -26,10 +27,12 @@ Action AddTrendCommand(CLI::App& app) {
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
       ->required();
+  AddStackOptions(*cmd, opts->stacks);
+  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace trend server.4242.*.dump");
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
-    LoadedTrend loaded = LoadTrend(opts->dumps, grouping);
+    LoadedTrend loaded = LoadTrend(opts->dumps, grouping, opts->stacks);
     const std::string out = opts->output.format == "json" ? reporter::RenderTrendJson(loaded.trend, render)
                                                           : reporter::RenderTrendText(loaded.trend, render);
     reporter::Report growth = reporter::SeriesGrowth(loaded.trend);

@@ -231,13 +231,58 @@ TEST_F(CliTest, DiffAcrossRunsJson) {
   EXPECT_NE(text.out.find("+4.7 KiB"), std::string::npos) << text.out;
 }
 
-TEST_F(CliTest, DiffOfDifferentProgramsWarns) {
+// issue 14: dumps of two different programs are refused unless --force;
+// two runs of one program, exact against sampled, and swapped arguments
+// each get one warning line.
+// Warning lines about the pair of dumps (not about their test modules, which
+// do not exist on disk).
+int DiffWarnings(const std::string& err) {
+  int n = 0;
+  size_t pos = 0;
+  while (pos < err.size()) {
+    size_t end = err.find('\n', pos);
+    if (end == std::string::npos) end = err.size();
+    const std::string line = err.substr(pos, end - pos);
+    n += line.find("warning:") != std::string::npos && line.find("cannot open") == std::string::npos;
+    pos = end + 1;
+  }
+  return n;
+}
+
+TEST_F(CliTest, DiffOfDifferentProgramsIsRefusedUnlessForced) {
   std::string before = Dump("a.1.1.dump", {.program = "alpha", .sites = {{.bytes = 1, .count = 1}}});
   std::string after = Dump("b.1.2.dump", {.program = "beta", .seq = 2, .module = "/nonexistent/leaktrace-test/beta",
                                           .sites = {{.bytes = 1, .count = 1}}});
-  Result r = Run({"diff", before, after});
-  EXPECT_EQ(r.code, 0);
-  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  ExpectError(Run({"diff", before, after}), 2, "different programs");
+  EXPECT_NE(Run({"diff", before, after}).err.find("--force"), std::string::npos);
+  ExpectError(Run({"check", before, after}), 2, "different programs");
+  Result forced = Run({"diff", "--force", before, after});
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  EXPECT_EQ(DiffWarnings(forced.err), 1) << forced.err;
+  EXPECT_NE(forced.err.find("warning"), std::string::npos) << forced.err;
+}
+
+TEST_F(CliTest, DiffWarnsOnceAboutTwoRunsMixedModesAndSwappedArguments) {
+  std::string run1 = Dump("s.100.1.dump", {.sites = {{.bytes = 1, .count = 1}}});
+  std::string run2 = Dump("s.200.2.dump", {.pid = 200, .seq = 2, .sites = {{.bytes = 5, .count = 1}}});
+  Result r = Run({"diff", run1, run2});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("two runs of server (pids 100 and 200)"), std::string::npos) << r.err;
+
+  std::string sampled = Dump("s.100.3.dump", {.seq = 3, .exact = false, .sites = {{.bytes = 5, .count = 1}}});
+  r = Run({"diff", run1, sampled});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("is exact but"), std::string::npos) << r.err;
+
+  std::string later = Dump("s.100.2.dump", {.seq = 2, .sites = {{.bytes = 5, .count = 1}}});
+  r = Run({"diff", later, run1});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("was taken 60.0 s after"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("unknown interval"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("growth over 60.0 s backwards: BEFORE is the later snapshot"), std::string::npos) << r.out;
 }
 
 // --- check ------------------------------------------------------------------------
@@ -466,6 +511,45 @@ TEST_F(CliTest, RunErrors) {
   ExpectError(Run({"run", "--interval", "1.5", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--interval");
   ExpectError(Run({"run"}), 2);
   ExpectError(Run({"run", "/bin/sh", "-c", "true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--");
+}
+
+// issue 14: a setting the library would reject used to run the program
+// untracked and end with "no dumps"; run refuses it before starting.
+TEST_F(CliTest, RunValidatesEveryInheritedSetting) {
+  const std::string lib = "LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY;
+  const std::string marker = Path("ran");
+  const std::vector<std::string> cmd = {"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", ": > " + marker};
+  for (const char* bad : {"LEAKTRACE_SAMPLE=banana", "LEAKTRACE_SAMPLE=0", "LEAKTRACE_SAMPLE=1.5k",
+                          "LEAKTRACE_SIGNAL=SIGNOPE", "LEAKTRACE_SIGNAL=9", "LEAKTRACE_INTERVAL=1.5",
+                          "LEAKTRACE_ON_EXIT=yes", "LEAKTRACE_FOLLOW_EXEC=2"}) {
+    const Result r = Run(cmd, {lib, bad});
+    const std::string key = std::string(bad).substr(0, std::string(bad).find('=') + 1);
+    ExpectError(r, 2, key);
+    EXPECT_NE(r.err.find("the program would run untracked"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(marker)) << bad;
+  }
+  // Good values, and an option that replaces a bad inherited one, run.
+  for (const std::vector<std::string>& env :
+       {std::vector<std::string>{lib, "LEAKTRACE_SAMPLE=64k", "LEAKTRACE_SIGNAL=SIGRTMIN+3", "LEAKTRACE_ON_EXIT=0"},
+        std::vector<std::string>{lib, "LEAKTRACE_SIGNAL=0", "LEAKTRACE_INTERVAL=5", "LEAKTRACE_FOLLOW_EXEC=1"}}) {
+    const Result r = Run(cmd, env);
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+  std::vector<std::string> with_option = {"run", "--sample", "1", "-o", Path("dumps"), "--", "/bin/true"};
+  EXPECT_EQ(Run(with_option, {lib, "LEAKTRACE_SAMPLE=banana"}).code, 0);
+}
+
+// run names the program's pid (for snapshots of a backgrounded run).
+TEST_F(CliTest, RunSaysTheProgramsPid) {
+  const std::string out = Path("pid.txt");
+  const Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", "echo $$ > " + out},
+                       {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string pid = Slurp(out);
+  pid.pop_back();
+  EXPECT_NE(r.err.find("leaktrace: /bin/sh started as pid " + pid + ", dumps in " + Path("dumps") + "\n"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace
