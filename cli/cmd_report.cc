@@ -53,11 +53,6 @@ Action AddReportCommand(CLI::App& app) {
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
     Loaded loaded = LoadReport(opts->dumps, grouping, older_than, opts->stacks);
-    // Sites that hold nothing (everything they allocated was freed) say
-    // nothing about what is live; with --sort allocated they still count.
-    std::erase_if(loaded.report.sites, [&](const reporter::Site& s) {
-      return s.bytes == 0 && s.count == 0 && (!render.sort_allocated || (s.alloc_bytes == 0 && s.alloc_count == 0));
-    });
     if (render.sort_allocated) reporter::SortSitesByAllocated(loaded.report.sites);
     Render(loaded, opts->output, render);
     return 0;

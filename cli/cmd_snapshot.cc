@@ -93,6 +93,11 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
     if (std::optional<ControlBlock> now = control.Read(); now && now->completed > before) {
       WriteStdout(now->last + "\n");
       return kExitOk;
+    } else if (now && now->failed > before) {
+      // The process could not write the dump we asked for: its reason, now,
+      // rather than a timeout later.
+      throw CliError(kExitFailed, fmt::format("process {} {}", pid,
+                                              now->error.empty() ? "could not write its dump" : now->error));
     }
     if (!Alive(pid)) {
       std::optional<ControlBlock> last = control.Read();

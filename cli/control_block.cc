@@ -61,6 +61,8 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == "dir") b.dir = value;
     else if (key == "program") b.program = value;
     else if (key == "last") b.last = value;
+    else if (key == "failed") ToNumber(value, b.failed);
+    else if (key == "error") b.error = value;
   }
   if (!have_version || b.version != 1 || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way

@@ -21,6 +21,12 @@ struct ControlBlock {
   uint64_t started = 0;    // seq of the last dump begun (== completed when none is under way)
   uint64_t completed = 0;  // seq of the last completed dump, 0 if none
   std::string last;        // absolute path of that dump
+  // Written by a library that reports failed dumps (not yet: see
+  // docs/cli.md, snapshot): seq of the last dump that could not be written,
+  // and the process's own reason, one line ("cannot write its dump to DIR:
+  // Permission denied"). 0 / empty when none failed.
+  uint64_t failed = 0;
+  std::string error;
 };
 
 // nullopt when the text is not a complete version-1 block (e.g. read while

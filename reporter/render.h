@@ -26,7 +26,9 @@ struct RenderOptions {
 bool ShouldColor(int fd);
 
 // The sites a renderer shows, in order; `hidden` (optional) gets how many
-// were left out by --top / --min-bytes.
+// were left out by --top / --min-bytes. Sites of a report that hold nothing
+// (0 bytes, 0 count) are never shown (with sort_allocated: unless they
+// allocated something).
 std::vector<const Site*> SelectSites(const Report& report, const RenderOptions& options, size_t* hidden);
 
 // Text for people: a header naming the dumps, a one-line summary per report

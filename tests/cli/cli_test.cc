@@ -481,6 +481,36 @@ while True:
   EXPECT_EQ(r.out, Path("fake." + std::to_string(child.pid()) + ".6.dump") + "\n");
 }
 
+// A dump the process cannot write: once the library publishes "failed=" and
+// "error=" in its control block (the library side is to come), snapshot fails
+// at once with the process's own reason, not after the timeout.
+TEST_F(CliTest, SnapshotFailsAtOnceWithTheProcessReason) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs python3";
+  std::string ready = Path("ready");
+  std::string script = R"(
+import os, signal, sys, time
+d, ready = sys.argv[1], sys.argv[2]
+fd = os.memfd_create("leaktrace-control", 0)
+def publish(failed):
+    text = "version=1\npid=%d\nsignal=%d\ndir=/root/x\nprogram=fake\ncompleted=0\nlast=\nfailed=%d\nerror=%s\n" % (
+        os.getpid(), int(signal.SIGUSR1), failed,
+        "cannot write its dump to /root/x: Permission denied" if failed else "")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode(), 0)
+signal.signal(signal.SIGUSR1, lambda s, f: publish(1))
+publish(0)
+open(ready, "w").close()
+while True:
+    time.sleep(0.01)
+)";
+  Child child({"/usr/bin/python3", "-c", script, dir_.string(), ready}, {"PATH=/usr/bin:/bin"});
+  ASSERT_TRUE(WaitForFile(ready));
+  const auto start = std::chrono::steady_clock::now();
+  Result r = Run({"snapshot", "--timeout", "20", std::to_string(child.pid())});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  ExpectError(r, 1, "process " + std::to_string(child.pid()) + " cannot write its dump to /root/x: Permission denied");
+}
+
 // --- run --------------------------------------------------------------------------
 
 TEST_F(CliTest, RunPassesEnvironmentAndExitStatus) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -28,7 +29,7 @@ TEST(UserPath, ReadmeRecipeSnapshotsTheRunWrappersProgram) {
       "echo \"A=$a\"; echo \"B=$b\"\n"
       "leaktrace diff --format json \"$a\" \"$b\" > diff.json || exit 13\n"
       "wait $! || exit 14\n";
-  const CommandResult r = Run({"/bin/sh", "-c", script}, {"LEAKTRACE_SAMPLE=1"});
+  const CommandResult r = testing::Run({"/bin/sh", "-c", script}, {"LEAKTRACE_SAMPLE=1"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // run says the program's pid, and the dumps are the program's, not the wrapper's.
   const size_t at = r.err.find("leaktrace: " LEAKTRACE_TEST_SERVICE " started as pid ");
@@ -39,7 +40,7 @@ TEST(UserPath, ReadmeRecipeSnapshotsTheRunWrappersProgram) {
       << r.out << r.err;
   EXPECT_NE(r.out.find("B=" + dir.path() + "/leaky_service." + program_pid + ".2.dump\n"), std::string::npos)
       << r.out << r.err;
-  const CommandResult diff = Run({"/bin/cat", dir.path() + "/diff.json"});
+  const CommandResult diff = testing::Run({"/bin/cat", dir.path() + "/diff.json"});
   const Growth g = GrowthAt(nlohmann::json::parse(diff.out), "parse_header", "leaky_service");
   EXPECT_GT(g.bytes, 100 * 512) << diff.out;
 }
@@ -90,6 +91,72 @@ TEST(UserPath, SubThresholdLeakIsNotSignificantWithItsDetectionLimit) {
   const CommandResult check = Leaktrace({"check", "--format", "json", dumps.front(), dumps.back()});
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(check.out)["detection_limit_bytes"].get<double>(), 9.0 * 512 * 1024)
       << check.out;
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
+
+namespace leaktrace::testing {
+namespace {
+
+// The innermost function of each heap site, with its bytes, from report JSON.
+std::map<std::string, double> Innermost(const nlohmann::json& report) {
+  std::map<std::string, double> out;
+  for (const auto& s : report["sites"])
+    if (s["resource"] == "heap" && !s["frames"].empty())
+      out[s["frames"][0]["function"].get<std::string>()] += s["bytes"].get<double>();
+  return out;
+}
+
+bool AnyFrame(const nlohmann::json& report, const std::string& prefix) {
+  for (const auto& s : report["sites"])
+    for (const auto& f : s["frames"])
+      if (f["function"].get<std::string>().rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// issue 14, "reports people can read": wrappers stripped (built-in zmalloc,
+// --alloc-fn for the program's own), start-up frames folded unless
+// --full-stacks, empty sites left out, allocation totals and --sort allocated.
+TEST(UserPath, WrappersStartupFramesEmptySitesAndAllocationTotals) {
+  TempDir dir;
+  const CommandResult run = Leaktrace({"run", "-o", dir.path(), "--sample", "1", "--", ProgramPath("wrapped_alloc")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+  ASSERT_FALSE(dump.empty()) << run.err;
+
+  const CommandResult plain = Leaktrace({"report", "--format", "json", dump});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const nlohmann::json r = nlohmann::json::parse(plain.out);
+  std::map<std::string, double> sites = Innermost(r);
+  EXPECT_EQ(sites["create_object"], 100 * 1000) << plain.out;  // zmalloc stripped
+  EXPECT_EQ(sites.count("zmalloc"), 0u) << plain.out;
+  EXPECT_EQ(sites["app_alloc"], 50 * 2000) << plain.out;  // not a known wrapper
+  EXPECT_EQ(sites.count("churn"), 0u) << plain.out;       // nothing live
+  EXPECT_FALSE(AnyFrame(r, "_start")) << plain.out;
+  EXPECT_FALSE(AnyFrame(r, "__libc_start_")) << plain.out;
+  EXPECT_GE(r["summary"]["allocated"]["bytes"].get<double>(), 100 * 1000 + 50 * 2000 + 1000 * 150);
+
+  const CommandResult wrapped = Leaktrace({"report", "--format", "json", "--alloc-fn", "app_*", dump});
+  ASSERT_EQ(wrapped.exit_code, 0) << wrapped.err;
+  sites = Innermost(nlohmann::json::parse(wrapped.out));
+  EXPECT_EQ(sites["make_buffer"], 50 * 2000) << wrapped.out;
+  EXPECT_EQ(sites.count("app_alloc"), 0u) << wrapped.out;
+
+  const CommandResult full = Leaktrace({"report", "--format", "json", "--full-stacks", dump});
+  EXPECT_TRUE(AnyFrame(nlohmann::json::parse(full.out), "__libc_start_")) << full.out;
+
+  const CommandResult by_alloc = Leaktrace({"report", "--sort", "allocated", "--format", "json", dump});
+  ASSERT_EQ(by_alloc.exit_code, 0) << by_alloc.err;
+  sites.clear();
+  const nlohmann::json a = nlohmann::json::parse(by_alloc.out);
+  ASSERT_FALSE(a["sites"].empty());
+  EXPECT_EQ(a["sites"][0]["frames"][0]["function"], "churn") << by_alloc.out;  // 150 KB allocated, 0 live
+  EXPECT_EQ(a["sites"][0]["allocated_bytes"], 1000 * 150) << by_alloc.out;
+
+  const CommandResult text = Leaktrace({"report", dump});
+  EXPECT_NE(text.out.find("\nallocated since start: heap "), std::string::npos) << text.out;
 }
 
 }  // namespace
