@@ -20,6 +20,7 @@ const std::vector<std::string> kBuiltinAllocFns = {
     "ztryrealloc*",     "xmalloc",         "xcalloc",         "xrealloc",        "g_malloc*",
     "g_try_malloc*",    "g_realloc*",      "PyMem_*",         "_PyMem_*",        "PyObject_Malloc",
     "PyObject_Calloc",  "PyObject_Realloc", "_PyObject_Malloc", "operator new*",  "je_*",
+    "CRYPTO_malloc",    "CRYPTO_zalloc",   "CRYPTO_realloc",
 };
 
 namespace {

@@ -24,7 +24,7 @@ struct StackOptions {
 
 // Allocator wrappers stripped from the top of every stack by default:
 // redis's zmalloc family, GNU xmalloc, GLib, CPython, C++ operator new,
-// jemalloc's prefixed API.
+// jemalloc's prefixed API, OpenSSL's CRYPTO_*alloc.
 extern const std::vector<std::string> kBuiltinAllocFns;
 
 // An allocator wrapper: its function (with or without a parameter list)
