@@ -38,7 +38,7 @@ Action AddReportCommand(CLI::App& app) {
   AddOlderThanOption(*cmd, opts->older_than,
                      "Count only objects live for at least DURATION at the snapshot (90s, 10m, 2h, 1d; a bare number "
                      "is seconds): what is 'not freed after DURATION'. Exact-mode heap figures then become estimates "
-                     "(docs/cli.md)");
+                     "(exact mode ages a sample of blocks)");
   cmd->add_option("--sort", opts->sort,
                   "Order of sites: 'live' (default), what they hold now; 'allocated', everything they allocated since "
                   "the process started (the biggest allocators, freed or not)")

@@ -22,8 +22,9 @@ Action AddTrendCommand(CLI::App& app) {
       "Judge growth over three or more snapshots of one process: per call site, the least-squares growth rate "
       "(bytes/s for heap and mmap, descriptors/min for fd) with its standard error, and a verdict: leak (steady "
       "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
-      "(fills and keeps turning over within a bound, or oscillates), shrinking, flat. Text lists every site that "
-      "is not flat, leaks first; JSON lists all. The exact rule is in docs/cli.md.");
+      "(fills and keeps turning over within a bound, or oscillates), shrinking, not significant (changed, but "
+      "within sampling noise: sampled dumps state their detection limit), flat (never changed). Text lists every "
+      "site that is not flat, leaks first; JSON lists all.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
       ->required();

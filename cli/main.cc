@@ -33,7 +33,14 @@ class Formatter : public CLI::Formatter {
   std::string make_option_opts(const CLI::Option* opt) const override {
     std::string out;
     if (opt->get_type_size() != 0) {
-      if (!opt->get_type_name().empty()) out += " " + opt->get_type_name();
+      std::string type = opt->get_type_name();
+      // "TEXT:{text,json}" (a CLI::IsMember check) reads "text|json".
+      if (size_t brace = type.find(":{"); brace != std::string::npos && type.back() == '}') {
+        type = type.substr(brace + 2, type.size() - brace - 3);
+        std::replace(type.begin(), type.end(), ',', '|');
+      }
+      if (type == "TEXT" || type == "INT" || type == "UINT" || type == "FLOAT" || type == "NUMBER") type.clear();
+      if (!type.empty()) out += " " + type;
       if (!opt->get_default_str().empty()) out += "=" + opt->get_default_str();
       if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) out += " ...";
     }

@@ -160,6 +160,45 @@ TEST_F(CliTest, VersionAndHelp) {
   EXPECT_EQ(Run({"--help"}).code, 0);
 }
 
+// issue 14, CLI polish: help as people type it, one example per command, no
+// parser types, clear errors for help/-V/unknown commands and bad numbers.
+TEST_F(CliTest, HelpAndPolish) {
+  for (const char* cmd : {"run", "snapshot", "report", "diff", "check", "trend", "export"}) {
+    Result h = Run({cmd, "--help"});
+    EXPECT_EQ(h.code, 0) << cmd;
+    size_t usage = 0, pos = 0;
+    while ((pos = h.out.find("Usage", pos)) != std::string::npos) ++usage, ++pos;
+    EXPECT_EQ(usage, 1u) << h.out;
+    EXPECT_NE(h.out.find("Example:\n  leaktrace "), std::string::npos) << h.out;
+    EXPECT_NE(h.out.find("Exit status: "), std::string::npos) << h.out;
+    for (const char* leak : {"TEXT", "REQUIRED", "POSITIVE", "docs/cli.md", "UINT", "INT "})
+      EXPECT_EQ(h.out.find(leak), std::string::npos) << cmd << ": " << leak << "\n" << h.out;
+  }
+  Result run = Run({"run", "--help"});
+  EXPECT_NE(run.out.find("Usage: leaktrace run [OPTIONS] -- CMD [ARGS...]\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("Exit status: the program's own"), std::string::npos) << run.out;
+  EXPECT_NE(Run({"snapshot", "--help"}).out.find("--timeout S=30"), std::string::npos);
+
+  Result help = Run({"help"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_NE(help.out.find("Usage: leaktrace"), std::string::npos);
+  Result help_diff = Run({"help", "diff"});
+  EXPECT_EQ(help_diff.code, 0) << help_diff.err;
+  EXPECT_NE(help_diff.out.find("Usage: leaktrace diff"), std::string::npos) << help_diff.out;
+  Result v = Run({"-V"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("leaktrace ", 0), 0u);
+  ExpectError(Run({"frobnicate"}), 2, "unknown command 'frobnicate'");
+
+  std::string d = Dump("s.1.1.dump", {.sites = {{.bytes = 1, .count = 1}}});
+  ExpectError(Run({"report", "--top", "-1", d}), 2, "--top: '-1'");
+  ExpectError(Run({"report", "--top", "99999999999999999999", d}), 2, "--top");
+  ExpectError(Run({"report", "--depth", "-2", d}), 2, "--depth");
+  Result t0 = Run({"snapshot", "--timeout", "0", "1"});
+  ExpectError(t0, 2, "--timeout: '0' is not a number of seconds > 0");
+  EXPECT_LT(t0.err.size(), 120u) << t0.err;
+}
+
 // --- unreadable input ----------------------------------------------------------
 
 TEST_F(CliTest, MissingEmptyGarbageAndDirectoryInputs) {
