@@ -22,6 +22,8 @@ Action AddCheckCommand(CLI::App& app) {
     std::string older_than;
     std::string before, after;
     bool trend = false;
+    bool force = false;
+    reporter::StackOptions stacks;
     std::vector<std::string> more;  // --trend: the rest of the series
   };
   auto opts = std::make_shared<Options>();
@@ -54,6 +56,9 @@ Action AddCheckCommand(CLI::App& app) {
                 "Gate on 'leaktrace trend' instead: the dumps are three or more snapshots of one process, and only "
                 "call sites judged 'leak' count, with their growth from the first snapshot to the last");
   cmd->add_option("MORE", opts->more, "With --trend: further snapshots of the series");
+  AddStackOptions(*cmd, opts->stacks);
+  cmd->add_flag("--force", opts->force, "Compare dumps of two different programs (refused otherwise)");
+  cmd->footer("Exit status: 0 within the thresholds; 1 check failed; 2 bad usage or unreadable input.\nExample:\n  leaktrace check --max-bytes 1m --suppressions supp.txt before.dump after.dump");
 
   return [opts] {
     // Validate everything cheap before reading and symbolizing dumps.
@@ -75,11 +80,11 @@ Action AddCheckCommand(CLI::App& app) {
       if (older_than) throw UsageError("--older-than does not apply to --trend");
       std::vector<std::string> series = {opts->before, opts->after};
       series.insert(series.end(), opts->more.begin(), opts->more.end());
-      return RunTrendCheck(series, t, suppressions, opts->output, render, grouping);
+      return RunTrendCheck(series, t, suppressions, opts->output, render, grouping, opts->stacks);
     }
     if (!opts->more.empty())
       throw UsageError("check takes two dumps, BEFORE and AFTER (add --trend to judge a series of snapshots)");
-    Loaded loaded = LoadDiff(opts->before, opts->after, grouping, older_than);
+    Loaded loaded = LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force);
     const reporter::Report& diff = loaded.report;
     reporter::CheckResult result = reporter::Check(diff, t, suppressions);
     std::string out;

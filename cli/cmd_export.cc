@@ -39,8 +39,27 @@ struct PprofExport {
 // The pprof path works on the dumps themselves rather than on a merged
 // report: a profile needs the raw return addresses and module map (for its
 // locations and mappings), which the report has already symbolized away.
+// Removes from every stack the return addresses whose frames
+// reporter::CleanStack drops whole (leaktrace's own, allocator wrappers at
+// the top, start-up frames at the bottom): pprof locations are per address.
+void CleanStacks(format::Dump& dump, const reporter::FrameSource& source, const reporter::StackOptions& options) {
+  for (format::Stack& stack : dump.stacks) {
+    std::vector<std::vector<reporter::Frame>> pcs;
+    for (size_t i = 0; i < stack.pcs.size(); ++i) {
+      pcs.push_back(source(dump, stack.pcs[i]));
+      // CleanStack judges by function and module only: `line` can carry the
+      // address's index, so the survivors are found again.
+      for (reporter::Frame& f : pcs.back()) f.line = static_cast<uint32_t>(i);
+    }
+    reporter::CleanStack(pcs, options);
+    std::vector<uint64_t> kept;
+    for (const auto& g : pcs) kept.push_back(stack.pcs[g.front().line]);
+    stack.pcs = std::move(kept);
+  }
+}
+
 PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string& base_path,
-                        reporter::Resource resource) {
+                        reporter::Resource resource, const reporter::StackOptions& stacks) {
   std::vector<format::Dump> dumps, base;
   for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));  // fail before slow work
   if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
@@ -60,6 +79,8 @@ PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string
       if (!reporter::IsLeaktraceFrame(f)) result.shown_modules.insert(f.module);
     return frames;
   };
+  for (format::Dump& d : dumps) CleanStacks(d, symbolize, stacks);
+  for (format::Dump& d : base) CleanStacks(d, symbolize, stacks);
   std::vector<const format::Dump*> dump_ptrs, base_ptrs;
   for (const format::Dump& d : dumps) dump_ptrs.push_back(&d);
   for (const format::Dump& d : base) base_ptrs.push_back(&d);
@@ -76,6 +97,7 @@ Action AddExportCommand(CLI::App& app) {
     std::string output;
     std::string base;
     std::string resource = "heap";
+    reporter::StackOptions stacks;
     std::vector<std::string> dumps;
   };
   auto opts = std::make_shared<Options>();
@@ -98,7 +120,9 @@ Action AddExportCommand(CLI::App& app) {
   cmd->add_option("--resource", opts->resource, "Which resource: heap (default), mmap, fd")
       ->check(CLI::IsMember({"heap", "mmap", "fd"}))
       ->default_str("heap");
+  AddStackOptions(*cmd, opts->stacks);
   cmd->add_option("DUMP", opts->dumps, "Dump file(s)")->required();
+  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace export --format pprof -o live.pb.gz server.4242.2.dump");
   return [opts] {
     if (!opts->base.empty() && opts->dumps.size() != 1)
       throw UsageError("export --base BEFORE takes exactly one DUMP (the later snapshot)");
@@ -109,7 +133,7 @@ Action AddExportCommand(CLI::App& app) {
       // Binary data would garble a terminal (gzip refuses the same way).
       if (opts->output.empty() && isatty(STDOUT_FILENO))
         throw UsageError("export --format pprof writes binary data: give -o FILE or redirect standard output");
-      const PprofExport exported = ExportPprof(opts->dumps, opts->base, resource);
+      const PprofExport exported = ExportPprof(opts->dumps, opts->base, resource, opts->stacks);
       if (opts->output.empty()) {
         WriteStdout(exported.bytes);
       } else {
@@ -119,8 +143,9 @@ Action AddExportCommand(CLI::App& app) {
       WarnAboutModules(exported.warnings, exported.shown_modules);
       return 0;
     }
-    Loaded loaded = opts->base.empty() ? LoadReport(opts->dumps, reporter::Grouping{})
-                                       : LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{});
+    Loaded loaded = opts->base.empty()
+                        ? LoadReport(opts->dumps, reporter::Grouping{}, std::nullopt, opts->stacks)
+                        : LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{}, std::nullopt, opts->stacks, true);
     std::string title = "leaktrace: " + (loaded.report.dumps.empty() ? std::string() : loaded.report.dumps[0].program);
     if (!opts->base.empty()) title += " (growth since " + opts->base + ")";
     const std::string text = opts->format == "html" ? reporter::RenderFlameHtml(loaded.report, resource, title)

@@ -24,7 +24,9 @@ void Render(const Loaded& loaded, const OutputOptions& output, const reporter::R
 Action AddReportCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
+    reporter::StackOptions stacks;
     std::string older_than;
+    std::string sort = "live";
     std::vector<std::string> dumps;
   };
   auto opts = std::make_shared<Options>();
@@ -36,13 +38,23 @@ Action AddReportCommand(CLI::App& app) {
   AddOlderThanOption(*cmd, opts->older_than,
                      "Count only objects live for at least DURATION at the snapshot (90s, 10m, 2h, 1d; a bare number "
                      "is seconds): what is 'not freed after DURATION'. Exact-mode heap figures then become estimates "
-                     "(docs/cli.md)");
+                     "(exact mode ages a sample of blocks)");
+  cmd->add_option("--sort", opts->sort,
+                  "Order of sites: 'live' (default), what they hold now; 'allocated', everything they allocated since "
+                  "the process started (the biggest allocators, freed or not)")
+      ->check(CLI::IsMember({"live", "allocated"}))
+      ->default_str("live");
+  AddStackOptions(*cmd, opts->stacks);
   cmd->add_option("DUMP", opts->dumps, "Dump files (<program>.<pid>.<seq>.dump)")->required();
+  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace report --top 5 server.4242.2.dump");
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);  // reject bad options before slow work
+    render.sort_allocated = opts->sort == "allocated";
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
-    Render(LoadReport(opts->dumps, grouping, older_than), opts->output, render);
+    Loaded loaded = LoadReport(opts->dumps, grouping, older_than, opts->stacks);
+    if (render.sort_allocated) reporter::SortSitesByAllocated(loaded.report.sites);
+    Render(loaded, opts->output, render);
     return 0;
   };
 }
@@ -50,7 +62,9 @@ Action AddReportCommand(CLI::App& app) {
 Action AddDiffCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
+    reporter::StackOptions stacks;
     std::string older_than;
+    bool force = false;
     std::string before;
     std::string after;
   };
@@ -63,13 +77,17 @@ Action AddDiffCommand(CLI::App& app) {
   AddOlderThanOption(*cmd, opts->older_than,
                      "Compare only the objects live for at least DURATION at each snapshot (90s, 10m, 2h, 1d): the "
                      "growth of the long-lived population, which a leak feeds and a cache with turnover does not");
+  AddStackOptions(*cmd, opts->stacks);
+  cmd->add_flag("--force", opts->force, "Compare dumps of two different programs (refused otherwise)");
   cmd->add_option("BEFORE", opts->before, "The earlier dump")->required();
   cmd->add_option("AFTER", opts->after, "The later dump")->required();
+  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace diff server.4242.1.dump server.4242.2.dump");
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
-    Render(LoadDiff(opts->before, opts->after, grouping, older_than), opts->output, render);
+    Render(LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force), opts->output,
+           render);
     return 0;
   };
 }

@@ -21,6 +21,7 @@
 #include "cli/errors.h"
 #include "cli/library_path.h"
 #include "cli/run_trend.h"
+#include "cli/signals.h"
 #include "reporter/sizes.h"
 
 extern char** environ;
@@ -56,6 +57,49 @@ std::vector<std::string> BuildEnvironment(const std::vector<std::pair<std::strin
   return env;
 }
 
+// The library's own grammar (preload/config.cc), so a setting it would
+// reject (and then leave the program untracked) is refused before the run.
+bool LibrarySize(const std::string& s) {
+  if (s.empty()) return false;
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    if (v > (uint64_t{1} << 40)) return false;
+    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  if (i == 0) return false;
+  if (i < s.size() && std::strchr("kKmMgG", s[i])) ++i;
+  return i == s.size() && v > 0;
+}
+
+bool WholeSeconds(const std::string& s) {
+  return !s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Every LEAKTRACE_* setting in our environment that the program inherits;
+// a malformed one is a usage error naming it (the library would print a
+// line and track nothing).
+void ValidateInheritedSettings() {
+  auto get = [](const char* key) -> std::string {
+    const char* v = std::getenv(key);
+    return v ? v : "";
+  };
+  auto bad = [](const char* key, const std::string& value, const char* expected) {
+    throw UsageError(fmt::format("{}={}: {} (the program would run untracked)", key, value, expected));
+  };
+  if (std::string v = get("LEAKTRACE_SAMPLE"); !v.empty() && !LibrarySize(v))
+    bad("LEAKTRACE_SAMPLE", v, "not a size (expected e.g. 1, 64k, 512k, 1m)");
+  if (std::string v = get("LEAKTRACE_SIGNAL"); !v.empty()) {
+    const int sig = ParseSignal(v);
+    if (sig < 0 || sig == SIGKILL || sig == SIGSTOP)
+      bad("LEAKTRACE_SIGNAL", v, "not a usable signal (expected e.g. SIGUSR2, SIGRTMIN+3, 12, or 0 to disable)");
+  }
+  if (std::string v = get("LEAKTRACE_INTERVAL"); !v.empty() && !WholeSeconds(v))
+    bad("LEAKTRACE_INTERVAL", v, "not a whole number of seconds");
+  for (const char* key : {"LEAKTRACE_ON_EXIT", "LEAKTRACE_FOLLOW_EXEC"})
+    if (std::string v = get(key); !v.empty() && v != "0" && v != "1") bad(key, v, "must be 0 or 1");
+}
+
 }  // namespace
 
 Action AddRunCommand(CLI::App& app) {
@@ -68,7 +112,6 @@ Action AddRunCommand(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "run",
-      "Usage: leaktrace run [OPTIONS] -- CMD [ARGS...]\n"
       "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP and "
       "SIGQUIT. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
       "stderr. With --interval S (S > 0), after CMD exits it also prints on stderr the trend (as 'leaktrace trend' "
@@ -86,10 +129,19 @@ Action AddRunCommand(CLI::App& app) {
                   "is printed on stderr after CMD exits")
       ->type_name("S");
   // After "--" everything is CMD's, options included (CLI11 stops there).
-  cmd->add_option("CMD", opts->command, "The program and its arguments, after --")->required();
+  cmd->add_option("CMD", opts->command, "The program and its arguments, after --")->required()->type_name("");
+  cmd->footer(
+      "On start, run says the program's pid on stderr; 'leaktrace snapshot' takes that pid or run's own ($!).\n"
+      "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2).\n"
+      "Exit status: the program's own (128+N if it was killed by signal N); 2 if it could not be started.\n"
+      "Example:\n  leaktrace run -o /tmp/lt --interval 10 -- ./server --port 8080");
 
   return [opts] {
     std::vector<std::pair<std::string, std::string>> overrides;
+    // Options replace the environment's settings; check what is left of it.
+    if (!opts->sample.empty()) unsetenv("LEAKTRACE_SAMPLE");
+    if (!opts->interval.empty()) unsetenv("LEAKTRACE_INTERVAL");
+    ValidateInheritedSettings();
 
     std::string library = FindPreloadLibrary();
     const char* old_preload = std::getenv("LD_PRELOAD");
@@ -119,7 +171,7 @@ Action AddRunCommand(CLI::App& app) {
     if (!opts->interval.empty()) {
       // The library takes whole seconds.
       const std::string& s = opts->interval;
-      if (s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+      if (!WholeSeconds(s))
         throw UsageError(fmt::format("--interval: '{}' is not a whole number of seconds", s));
       interval = std::stoul(s);
       overrides.emplace_back("LEAKTRACE_INTERVAL", std::to_string(interval));
@@ -158,6 +210,10 @@ Action AddRunCommand(CLI::App& app) {
     }
 
     g_child = child;
+    // So that `leaktrace run -- ./server &` users can snapshot the program
+    // (`leaktrace snapshot` also accepts this wrapper's own pid, $!).
+    std::fprintf(stderr, "leaktrace: %s started as pid %d, dumps in %s\n", opts->command[0].c_str(),
+                 static_cast<int>(child), dir_str.c_str());
     struct sigaction sa {};
     sa.sa_sigaction = Forward;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;

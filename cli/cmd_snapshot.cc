@@ -5,7 +5,9 @@
 // signal and counts completed dumps. Fallback for a library without one: the
 // process's environment gives signal and directory, and we wait for a new
 // <program>.<pid>.<seq>.dump there (dumps appear atomically, by rename).
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <sys/syscall.h>
@@ -176,10 +179,74 @@ int ViaEnvironment(pid_t pid, double timeout) {
   }
 }
 
+// The NUL-separated arguments of /proc/PID/cmdline; empty when unreadable.
+std::vector<std::string> Cmdline(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
+  std::vector<std::string> args;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) args.push_back(arg);
+  return args;
+}
+
+// True for the pid of a `leaktrace run` wrapper (`leaktrace run -- ./server &`
+// then `$!`): its program is its child.
+bool IsRunWrapper(pid_t pid) {
+  const std::vector<std::string> args = Cmdline(pid);
+  if (args.size() < 2 || args[1] != "run") return false;
+  const std::string& exe = args[0];
+  const size_t slash = exe.rfind('/');
+  return (slash == std::string::npos ? exe : exe.substr(slash + 1)) == "leaktrace";
+}
+
+// The children of `pid`, from every process's /proc/N/stat.
+std::vector<pid_t> Children(pid_t pid) {
+  std::vector<pid_t> children;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const size_t paren = line.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream rest(line.substr(paren + 2));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == pid) children.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return children;
+}
+
+// The program a `leaktrace run` wrapper started, once the library in it is
+// up (its control block exists), so the snapshot signal never reaches a
+// program that has no handler for it yet. Waits at most until `deadline`.
+pid_t ProgramOfWrapper(pid_t wrapper, Clock::time_point deadline, double timeout) {
+  for (;;) {
+    const std::vector<pid_t> children = Children(wrapper);
+    if (children.size() > 1)
+      throw UsageError(fmt::format("process {} is a 'leaktrace run' with {} children; give the program's pid",
+                                   wrapper, children.size()));
+    if (children.size() == 1) {
+      // Right after the spawn the child may still be the wrapper's copy (no
+      // library yet): wait for the library's control block, at most a few
+      // seconds, then let the usual checks speak.
+      const auto settle = std::min(deadline, Clock::now() + std::chrono::seconds(5));
+      while (Clock::now() < settle && !ControlHandle::Find(children[0]) && Alive(children[0]))
+        std::this_thread::sleep_for(kPollInterval);
+      return children[0];
+    }
+    if (!Alive(wrapper)) throw CliError(kExitFailed, fmt::format("'leaktrace run' process {} exited", wrapper));
+    if (Clock::now() >= deadline) TimedOut(wrapper, timeout);
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
 }  // namespace
 
 Action AddSnapshotCommand(CLI::App& app) {
   struct Options {
+    std::string timeout_text;
     double timeout = 30;
     std::string pid;
   };
@@ -188,13 +255,36 @@ Action AddSnapshotCommand(CLI::App& app) {
       "snapshot",
       "Make a running, tracked process write a snapshot now (it finds the process's signal and dump directory "
       "itself), wait until the dump is complete, and print its path. Exit 1 when the wait times out.");
-  cmd->add_option("--timeout", opts->timeout, "Seconds to wait for the dump")
-      ->check(CLI::PositiveNumber)
+  cmd->add_option("--timeout", opts->timeout_text, "Seconds to wait for the dump (fractions allowed)")
       ->type_name("S")
       ->default_str("30");
-  cmd->add_option("PID", opts->pid, "Process id of a process started with libleaktrace.so preloaded")->required();
+  cmd->add_option("PID", opts->pid,
+                  "Process id of a process started with libleaktrace.so preloaded, or of the 'leaktrace run' that "
+                  "started it")
+      ->required()
+      ->type_name("");
+  cmd->footer(
+      "Exit status: 0 the dump is complete (its path is on stdout); 1 timed out, or the process exited first; 2 no "
+      "such process, not tracked, or snapshots by signal disabled.\n"
+      "Example:\n  leaktrace run -- ./server &\n  before=$(leaktrace snapshot $!)");
   return [opts] {
+    if (!opts->timeout_text.empty()) {
+      const std::string& t = opts->timeout_text;
+      char* end = nullptr;
+      errno = 0;
+      const double v = std::strtod(t.c_str(), &end);
+      if (t.find_first_not_of("0123456789.") != std::string::npos || end != t.c_str() + t.size() || errno != 0 ||
+          !(v > 0) || v > 1e7)
+        throw UsageError(fmt::format("--timeout: '{}' is not a number of seconds > 0", t));
+      opts->timeout = v;
+    }
     pid_t pid = ParsePid(opts->pid);
+    // `leaktrace run -- ./server &` then `leaktrace snapshot $!`: $! is the
+    // wrapper, the program its child. The wrapper itself is never tracked.
+    if (IsRunWrapper(pid))
+      pid = ProgramOfWrapper(pid, Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(opts->timeout)),
+                             opts->timeout);
     if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
       return ViaControlBlock(pid, *control, opts->timeout);
     return ViaEnvironment(pid, opts->timeout);

@@ -13,6 +13,7 @@ namespace leaktrace::cli {
 Action AddTrendCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
+    reporter::StackOptions stacks;
     std::vector<std::string> dumps;
   };
   auto opts = std::make_shared<Options>();
@@ -21,15 +22,18 @@ Action AddTrendCommand(CLI::App& app) {
       "Judge growth over three or more snapshots of one process: per call site, the least-squares growth rate "
       "(bytes/s for heap and mmap, descriptors/min for fd) with its standard error, and a verdict: leak (steady "
       "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
-      "(fills and keeps turning over within a bound, or oscillates), shrinking, flat. Text lists every site that "
-      "is not flat, leaks first; JSON lists all. The exact rule is in docs/cli.md.");
+      "(fills and keeps turning over within a bound, or oscillates), shrinking, not significant (changed, but "
+      "within sampling noise: sampled dumps state their detection limit), flat (never changed). Text lists every "
+      "site that is not flat, leaks first; JSON lists all.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
       ->required();
+  AddStackOptions(*cmd, opts->stacks);
+  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace trend server.4242.*.dump");
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
-    LoadedTrend loaded = LoadTrend(opts->dumps, grouping);
+    LoadedTrend loaded = LoadTrend(opts->dumps, grouping, opts->stacks);
     const std::string out = opts->output.format == "json" ? reporter::RenderTrendJson(loaded.trend, render)
                                                           : reporter::RenderTrendText(loaded.trend, render);
     reporter::Report growth = reporter::SeriesGrowth(loaded.trend);

@@ -33,12 +33,9 @@ format::Dump Read(const std::string& path) {
 }
 
 // Symbolizes with one Symbolizer so modules shared by the dumps are opened once.
-std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
+std::vector<reporter::Report> LoadAll(std::vector<format::Dump> dumps, const reporter::Grouping& grouping,
                                       std::vector<symbolizer::ModuleWarning>& warnings,
-                                      std::optional<double> older_than) {
-  std::vector<format::Dump> dumps;
-  dumps.reserve(paths.size());
-  for (const std::string& p : paths) dumps.push_back(Read(p));  // fail before slow work
+                                      std::optional<double> older_than, const reporter::StackOptions& stacks) {
   if (older_than)
     for (format::Dump& d : dumps) d = reporter::KeepOlderThan(d, *older_than);
 
@@ -46,18 +43,12 @@ std::vector<reporter::Report> LoadAll(const std::vector<std::string>& paths, con
   reporter::FrameSource source = reporter::MakeSymbolizerSource(symbolizer);
   std::vector<reporter::Report> reports;
   for (const format::Dump& d : dumps) {
-    reports.push_back(reporter::FromDump(d, source));
+    reports.push_back(reporter::FromDump(d, source, stacks));
     reporter::Regroup(reports.back(), grouping);
     reports.back().older_than_s = older_than.value_or(0);
   }
   warnings = symbolizer.TakeModuleWarnings();
   return reports;
-}
-
-std::string Programs(const reporter::Report& r) {
-  std::set<std::string> names;
-  for (const reporter::DumpInfo& d : r.dumps) names.insert(d.program);
-  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 }  // namespace
@@ -67,9 +58,12 @@ format::Dump ReadDumpFile(const std::string& path) { return Read(path); }
 void Warn(const std::string& message) { std::fprintf(stderr, "leaktrace: warning: %s\n", message.c_str()); }
 
 Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
-                  std::optional<double> older_than) {
+                  std::optional<double> older_than, const reporter::StackOptions& stacks) {
   Loaded loaded;
-  loaded.report = reporter::Merge(LoadAll(paths, grouping, loaded.module_warnings, older_than));
+  std::vector<format::Dump> dumps;
+  dumps.reserve(paths.size());
+  for (const std::string& p : paths) dumps.push_back(Read(p));  // fail before slow work
+  loaded.report = reporter::Merge(LoadAll(std::move(dumps), grouping, loaded.module_warnings, older_than, stacks));
   loaded.report.older_than_s = older_than.value_or(0);
   const reporter::Report& merged = loaded.report;
   std::set<std::string> programs;
@@ -80,23 +74,39 @@ Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Groupin
 }
 
 Loaded LoadDiff(const std::string& before_path, const std::string& after_path, const reporter::Grouping& grouping,
-                std::optional<double> older_than) {
+                std::optional<double> older_than, const reporter::StackOptions& stacks, bool force) {
   Loaded loaded;
-  std::vector<reporter::Report> both =
-      LoadAll({before_path, after_path}, grouping, loaded.module_warnings, older_than);
-  const reporter::Report& before = both[0];
-  const reporter::Report& after = both[1];
-  const reporter::DumpInfo& b = before.dumps.at(0);
-  const reporter::DumpInfo& a = after.dumps.at(0);
-  if (b.program != a.program || (b.exe_path != a.exe_path && !b.exe_path.empty() && !a.exe_path.empty())) {
-    Warn(fmt::format("{} is from '{}' but {} is from '{}'; only call sites in code they share will match",
-                     before_path, b.exe_path.empty() ? Programs(before) : b.exe_path, after_path,
-                     a.exe_path.empty() ? Programs(after) : a.exe_path));
-  } else if (b.pid == a.pid && b.start_realtime_ns == a.start_realtime_ns &&
-             a.snapshot_monotonic_ns < b.snapshot_monotonic_ns) {
-    Warn(fmt::format("{} was taken after {}; are BEFORE and AFTER swapped?", before_path, after_path));
+  // Read both before symbolizing: a refusal must not wait for slow work.
+  std::vector<format::Dump> dumps;
+  dumps.push_back(Read(before_path));
+  dumps.push_back(Read(after_path));
+  const reporter::DumpInfo b = reporter::DescribeDump(dumps[0]);
+  const reporter::DumpInfo a = reporter::DescribeDump(dumps[1]);
+  if (b.program != a.program) {
+    const std::string message =
+        fmt::format("{} is from '{}' but {} is from '{}': different programs, only call sites in code they share "
+                    "would match",
+                    before_path, b.exe_path.empty() ? b.program : b.exe_path, after_path,
+                    a.exe_path.empty() ? a.program : a.exe_path);
+    if (!force) throw UsageError(message + " (add --force to compare them anyway)");
+    Warn(message);
+  } else if (b.exe_path != a.exe_path && !b.exe_path.empty() && !a.exe_path.empty()) {
+    Warn(fmt::format("{} and {} are from two builds of {} ({} and {}); call sites match by function, file and line",
+                     before_path, after_path, a.program, b.exe_path, a.exe_path));
+  } else if (b.pid != a.pid || b.start_realtime_ns != a.start_realtime_ns) {
+    Warn(fmt::format("{} and {} are from two runs of {} (pids {} and {}): growth includes what differs between "
+                     "the runs",
+                     before_path, after_path, a.program, b.pid, a.pid));
   }
-  loaded.report = reporter::Diff(before, after);
+  if (b.exact != a.exact)
+    Warn(fmt::format("{} is {} but {} is {}: growth mixes exact counts with sampled estimates", before_path,
+                     b.exact ? "exact" : "sampled", after_path, a.exact ? "exact" : "sampled"));
+  if (b.snapshot_realtime_ns > 0 && a.snapshot_realtime_ns > 0 && a.snapshot_realtime_ns < b.snapshot_realtime_ns)
+    Warn(fmt::format("{} was taken {:.1f} s after {}; are BEFORE and AFTER swapped?", before_path,
+                     static_cast<double>(b.snapshot_realtime_ns - a.snapshot_realtime_ns) / 1e9, after_path));
+  std::vector<reporter::Report> both =
+      LoadAll(std::move(dumps), grouping, loaded.module_warnings, older_than, stacks);
+  loaded.report = reporter::Diff(both[0], both[1]);
   return loaded;
 }
 

@@ -8,6 +8,7 @@
 
 #include "reporter/group.h"
 #include "reporter/model.h"
+#include "reporter/symbolize.h"
 #include "symbolizer/symbolizer.h"
 
 namespace leaktrace::cli {
@@ -29,13 +30,16 @@ format::Dump ReadDumpFile(const std::string& path);
 // least that old at its snapshot (reporter::KeepOlderThan; a dump without
 // ages is an error).
 Loaded LoadReport(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
-                  std::optional<double> older_than = std::nullopt);
+                  std::optional<double> older_than = std::nullopt, const reporter::StackOptions& stacks = {});
 
-// Loads BEFORE and AFTER and returns their diff. Warns (stderr) when they
-// come from different programs or look swapped. `older_than` applies to
-// both: the diff of the two populations of objects at least that old.
+// Loads BEFORE and AFTER and returns their diff. Dumps of two different
+// programs are a UsageError unless `force` (then a warning); two runs of one
+// program, an exact dump against a sampled one, and a BEFORE taken after
+// AFTER get a one-line warning each. `older_than` applies to both: the diff
+// of the two populations of objects at least that old.
 Loaded LoadDiff(const std::string& before, const std::string& after, const reporter::Grouping& grouping,
-                std::optional<double> older_than = std::nullopt);
+                std::optional<double> older_than = std::nullopt, const reporter::StackOptions& stacks = {},
+                bool force = false);
 
 // Prints the module warnings that concern the sites shown, so a module no
 // shown frame is in stays quiet: an unreadable file or another build on disk,

@@ -31,7 +31,8 @@ format::Dump Read(const std::string& path) {
 
 }  // namespace
 
-LoadedTrend LoadTrend(const std::vector<std::string>& paths, const reporter::Grouping& grouping) {
+LoadedTrend LoadTrend(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
+                      const reporter::StackOptions& stacks) {
   if (paths.size() < 3)
     throw UsageError(fmt::format("trend needs three or more snapshots of one process, got {}", paths.size()));
   std::vector<format::Dump> dumps;
@@ -45,9 +46,9 @@ LoadedTrend LoadTrend(const std::vector<std::string>& paths, const reporter::Gro
   reporter::FrameSource source = reporter::MakeSymbolizerSource(symbolizer);
   std::vector<reporter::Report> live, allocated;
   for (const format::Dump& d : dumps) {
-    live.push_back(reporter::FromDump(d, source));
+    live.push_back(reporter::FromDump(d, source, stacks));
     reporter::Regroup(live.back(), grouping);
-    allocated.push_back(reporter::AllocatedReport(d, source));
+    allocated.push_back(reporter::AllocatedReport(d, source, stacks));
     reporter::Regroup(allocated.back(), grouping);
   }
   LoadedTrend loaded;
@@ -58,8 +59,9 @@ LoadedTrend LoadTrend(const std::vector<std::string>& paths, const reporter::Gro
 
 int RunTrendCheck(const std::vector<std::string>& paths, const reporter::Thresholds& thresholds,
                   const reporter::Suppressions& suppressions, const OutputOptions& output,
-                  const reporter::RenderOptions& render, const reporter::Grouping& grouping) {
-  LoadedTrend loaded = LoadTrend(paths, grouping);
+                  const reporter::RenderOptions& render, const reporter::Grouping& grouping,
+                  const reporter::StackOptions& stacks) {
+  LoadedTrend loaded = LoadTrend(paths, grouping, stacks);
   const reporter::Report leaks = reporter::LeakGrowth(loaded.trend);
   reporter::CheckResult result = reporter::Check(leaks, thresholds, suppressions);
   std::string out;
@@ -73,7 +75,7 @@ int RunTrendCheck(const std::vector<std::string>& paths, const reporter::Thresho
     size_t n = 0;
     for (const reporter::TrendSite& s : loaded.trend.sites) n += s.verdict == reporter::Verdict::kLeak;
     out = fmt::format("trend over {} snapshots: {} call site(s) judged leak (growth below is first to last "
-                      "snapshot; warm-up, bounded, shrinking and flat sites are not gated)\n",
+                      "snapshot; warm-up, bounded, shrinking, not significant and flat sites are not gated)\n",
                       loaded.trend.dumps.size(), n);
     out += reporter::RenderCheckText(result, leaks, render);
   }

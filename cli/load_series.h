@@ -6,6 +6,7 @@
 
 #include "cli/load.h"
 #include "cli/output.h"
+#include "reporter/symbolize.h"
 #include "reporter/check.h"
 #include "reporter/group.h"
 #include "reporter/suppressions.h"
@@ -22,13 +23,15 @@ struct LoadedTrend {
 // that is not one series (UsageError: fewer than three, other processes, the
 // same snapshot twice) before symbolizing, then symbolizes with one
 // symbolizer, folds per `grouping` and judges each site.
-LoadedTrend LoadTrend(const std::vector<std::string>& paths, const reporter::Grouping& grouping);
+LoadedTrend LoadTrend(const std::vector<std::string>& paths, const reporter::Grouping& grouping,
+                      const reporter::StackOptions& stacks = {});
 
 // `leaktrace check --trend`: gates on the sites judged `leak`, with their
 // growth over the series, by reporter::Check's rules. Prints the result in
 // `output.format` and returns the exit code.
 int RunTrendCheck(const std::vector<std::string>& paths, const reporter::Thresholds& thresholds,
                   const reporter::Suppressions& suppressions, const OutputOptions& output,
-                  const reporter::RenderOptions& render, const reporter::Grouping& grouping);
+                  const reporter::RenderOptions& render, const reporter::Grouping& grouping,
+                  const reporter::StackOptions& stacks = {});
 
 }  // namespace leaktrace::cli

@@ -1,6 +1,9 @@
 // The leaktrace command: parse arguments, run one command, map every failure
 // to an exit code and one line on stderr. Nothing escapes main.
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <memory>
 #include <exception>
 #include <string>
 #include <utility>
@@ -21,6 +24,35 @@ namespace {
 
 using namespace leaktrace;
 
+const char* const kCommands[] = {"run", "snapshot", "report", "diff", "check", "trend", "export"};
+
+// Help that shows what a user types, not the parser's types: "--timeout S=30",
+// "PID" (not "S:POSITIVE=30", "PID TEXT REQUIRED").
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    std::string out;
+    if (opt->get_type_size() != 0) {
+      std::string type = opt->get_type_name();
+      // "TEXT:{text,json}" (a CLI::IsMember check) reads "text|json".
+      if (size_t brace = type.find(":{"); brace != std::string::npos && type.back() == '}') {
+        type = type.substr(brace + 2, type.size() - brace - 3);
+        std::replace(type.begin(), type.end(), ',', '|');
+      }
+      if (type == "TEXT" || type == "INT" || type == "UINT" || type == "FLOAT" || type == "NUMBER") type.clear();
+      if (!type.empty()) out += " " + type;
+      if (!opt->get_default_str().empty()) out += "=" + opt->get_default_str();
+      if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) out += " ...";
+    }
+    return out;
+  }
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    // CLI11 cannot say that CMD comes after "--".
+    if (app->get_name() == "run") return "Usage: leaktrace run [OPTIONS] -- CMD [ARGS...]\n";
+    return CLI::Formatter::make_usage(app, std::move(name));
+  }
+};
+
 // The contract promises one line: flatten whatever a library put in a message.
 void PrintError(const std::string& message) {
   std::string line = message;
@@ -33,13 +65,32 @@ void PrintError(const std::string& message) {
 int Main(int argc, char** argv) {
   CLI::App app{"leaktrace: find what leaks (heap, mappings, file descriptors) in a running Linux service, and from where.",
                "leaktrace"};
-  app.set_version_flag("--version", "leaktrace " LEAKTRACE_VERSION);
+  app.formatter(std::make_shared<Formatter>());  // before the commands: they inherit it
+  app.set_version_flag("-V,--version", "leaktrace " LEAKTRACE_VERSION);
+
+  // "leaktrace help [COMMAND]" is "leaktrace [COMMAND] --help"; an unknown
+  // command is named as such (not as an unexpected argument).
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() >= 2 && args[1] == "help") {
+    args.erase(args.begin() + 1);
+    if (args.size() > 2) args.resize(2);
+    args.push_back("--help");
+  }
+  if (args.size() >= 2 && !args[1].empty() && args[1][0] != '-' &&
+      std::find(std::begin(kCommands), std::end(kCommands), args[1]) == std::end(kCommands)) {
+    PrintError("unknown command '" + args[1] + "' (commands: run, snapshot, report, diff, check, trend, export); see "
+               "'leaktrace --help'");
+    return cli::kExitUsage;
+  }
+  std::vector<char*> new_argv;
+  for (std::string& a : args) new_argv.push_back(a.data());
   // At most one command; "none" is reported below, so that an unknown option
   // is named as such rather than as a missing command.
   app.require_subcommand(0, 1);
   app.footer(
       "Exit status: 0 success; 1 a check failed or a wait timed out; 2 bad usage or unreadable input.\n"
-      "Run 'leaktrace COMMAND --help' for a command's options. Documentation: docs/cli.md.");
+      "Run 'leaktrace COMMAND --help' (or 'leaktrace help COMMAND') for a command's options.\n"
+      "Example:\n  leaktrace run -- ./server &\n  leaktrace snapshot $!");
 
   const std::vector<std::pair<std::string, cli::Action>> commands = {
       {"run", cli::AddRunCommand(app)},
@@ -52,7 +103,7 @@ int Main(int argc, char** argv) {
   };
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(new_argv.size()), new_argv.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: print to stdout
     std::string help = "leaktrace --help";

@@ -43,6 +43,17 @@ void AddOutputOptions(CLI::App& cmd, OutputOptions& options, const std::vector<s
       ->type_name("N");
 }
 
+void AddStackOptions(CLI::App& cmd, reporter::StackOptions& options) {
+  cmd.add_option("--alloc-fn", options.alloc_fns,
+                 "Strip frames of this allocator wrapper from the top of every stack (glob with '*'; repeatable), "
+                 "beside the built-in list: zmalloc*, zcalloc*, zrealloc*, xmalloc, xcalloc, xrealloc, g_malloc*, "
+                 "PyMem_*, PyObject_Malloc, operator new*, je_* and a few more")
+      ->type_name("PATTERN")
+      ->allow_extra_args(false);  // one pattern per --alloc-fn: never swallow the dumps after it
+  cmd.add_flag("--full-stacks", options.full_stacks,
+               "Keep the C start-up frames (_start, __libc_start_*, start_thread, clone) at the bottom of stacks");
+}
+
 void AddOlderThanOption(CLI::App& cmd, std::string& value, const char* help) {
   cmd.add_option("--older-than", value, help)->type_name("DURATION");
 }
@@ -64,7 +75,14 @@ double ParseSizeOption(const std::string& option, const std::string& value) {
 reporter::RenderOptions ToRenderOptions(const OutputOptions& options) {
   reporter::RenderOptions r;
   bool json = options.format != "text";
-  r.top = options.top ? *options.top : (json ? 0 : kDefaultTextTop);
+  if (options.top.empty()) {
+    r.top = json ? 0 : kDefaultTextTop;
+  } else {
+    const std::string& t = options.top;
+    if (t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--top: '" + t + "' is not a number of sites (0 or more; 0 = all)");
+    r.top = std::stoul(t);
+  }
   if (!options.min_bytes.empty()) r.min_bytes = ParseSizeOption("--min-bytes", options.min_bytes);
   r.color = options.format == "text" && reporter::ShouldColor(STDOUT_FILENO);
   return r;
@@ -73,9 +91,12 @@ reporter::RenderOptions ToRenderOptions(const OutputOptions& options) {
 reporter::Grouping ToGrouping(const OutputOptions& options) {
   reporter::Grouping g;
   g.by = options.group_by == "function" ? reporter::GroupBy::kFunction : reporter::GroupBy::kStack;
-  if (options.depth) {
-    if (*options.depth == 0) throw UsageError("--depth: must be at least 1");
-    g.depth = *options.depth;
+  if (!options.depth.empty()) {
+    const std::string& d = options.depth;
+    if (d.size() > 9 || d.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--depth: '" + d + "' is not a number of frames (1 or more)");
+    if (std::stoul(d) == 0) throw UsageError("--depth: must be at least 1");
+    g.depth = std::stoul(d);
   }
   return g;
 }

@@ -12,15 +12,16 @@
 #include "reporter/group.h"
 #include "reporter/model.h"
 #include "reporter/render.h"
+#include "reporter/symbolize.h"
 
 namespace leaktrace::cli {
 
 struct OutputOptions {
   std::string format = "text";
-  std::optional<size_t> top;
+  std::string top;  // parsed by ToRenderOptions (CLI11 would take -1 and wrap it)
   std::string min_bytes;
   std::string group_by = "stack";
-  std::optional<size_t> depth;
+  std::string depth;  // parsed by ToGrouping
 };
 
 // Adds the options to `cmd`; `formats` are the --format values the command
@@ -34,6 +35,10 @@ reporter::RenderOptions ToRenderOptions(const OutputOptions& options);
 
 // --group-by / --depth; UsageError on --depth 0.
 reporter::Grouping ToGrouping(const OutputOptions& options);
+
+// --alloc-fn PATTERN (repeatable) and --full-stacks (report, diff, check,
+// trend, export): what reporter::CleanStack strips.
+void AddStackOptions(CLI::App& cmd, reporter::StackOptions& options);
 
 // --older-than DURATION (report, diff, check): only objects live for at
 // least DURATION at their snapshot count (reporter/age_filter.h).

@@ -1,5 +1,6 @@
 #include "reporter/check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -12,6 +13,24 @@ namespace leaktrace::reporter {
 bool Exceeds(double growth, double variance, double limit) {
   double noise = variance > 0 ? kNoiseSigmas * std::sqrt(variance) : 0;
   return growth > limit + noise + 1e-6;
+}
+
+double SampleInterval(const Report& report) {
+  double t = 0;
+  for (const auto* list : {&report.dumps, &report.baseline})
+    for (const DumpInfo& d : *list)
+      if (!d.exact) t = std::max(t, static_cast<double>(d.sample_interval));
+  return t;
+}
+
+double DetectionLimitBytes(const Report& report) {
+  if (report.exact) return 0;
+  if (report.series_snapshots) return report.series_detection_limit;
+  return kNoiseSigmas * kNoiseSigmas * SampleInterval(report);
+}
+
+bool NotSignificant(double growth, double variance) {
+  return variance > 0 && !Exceeds(std::fabs(growth), variance, 0);
 }
 
 namespace {

@@ -31,6 +31,22 @@ inline constexpr double kNoiseSigmas = 3.0;
 // CI gate does not flake on estimation noise.
 bool Exceeds(double growth, double variance, double limit);
 
+// The largest sampling interval of the sampled dumps behind `report` (its
+// dumps and baseline), in bytes; 0 when every dump is exact.
+double SampleInterval(const Report& report);
+
+// The smallest heap growth a sampled diff can tell from noise: growth G at a
+// call site with nothing live before is a sum of new sampled objects whose
+// estimate has variance about G T (T the sampling interval, allocations much
+// smaller than T), so it exceeds 3 standard errors when G > 9 T. Sites that
+// already held bytes, and the total, need more (their variance adds up).
+// 0 for exact data, where any growth is real.
+double DetectionLimitBytes(const Report& report);
+
+// A growth figure that sampling cannot tell from noise: sampled (variance
+// > 0) and within 3 standard errors of zero, either way.
+bool NotSignificant(double growth, double variance);
+
 // One rule the gate applied: a threshold given on the command line, or one
 // of the default rules when none was.
 struct RuleResult {

@@ -112,6 +112,8 @@ std::vector<Site> Regroup(std::vector<Site> sites, const Grouping& grouping) {
     into.var_count += s.var_count;
     into.truncated = into.truncated || s.truncated;
     into.oldest_age_s = std::max(into.oldest_age_s, s.oldest_age_s);
+    into.alloc_bytes += s.alloc_bytes;
+    into.alloc_count += s.alloc_count;
     for (size_t i = 0; i < into.frames.size() && i < s.frames.size(); ++i) {
       Frame& f = into.frames[i];
       if (f.line != s.frames[i].line || f.file != s.frames[i].file) {

@@ -98,6 +98,18 @@ void SortSites(std::vector<Site>& sites) {
   });
 }
 
+void SortSitesByAllocated(std::vector<Site>& sites) {
+  auto rank = [](const Site& s) {
+    bool fd = s.resource == Resource::kFd;
+    return std::make_tuple(fd ? 1 : 0, fd ? -s.alloc_count : -s.alloc_bytes, fd ? -s.count : -s.bytes);
+  };
+  std::stable_sort(sites.begin(), sites.end(), [&](const Site& a, const Site& b) {
+    auto ra = rank(a), rb = rank(b);
+    if (ra != rb) return ra < rb;
+    return a.key < b.key;
+  });
+}
+
 namespace {
 const DumpInfo* Newest(const std::vector<DumpInfo>& dumps) {
   const DumpInfo* newest = nullptr;

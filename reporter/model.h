@@ -52,6 +52,10 @@ struct Site {
   // whose birth the dump records (for sampled heap: the oldest sample);
   // -1 when none is. Sites added up keep the largest.
   double oldest_age_s = -1;
+  // Everything the site allocated since the process started, freed or not
+  // (the dump's alloc_*; estimates for sampled heap). Reports only.
+  double alloc_bytes = 0;
+  double alloc_count = 0;
 };
 
 // The identity of a site: resource, label, and each frame as
@@ -88,6 +92,11 @@ struct Report {
   std::vector<Site> sites;         // sorted with SortSites
   bool exact = true;               // every input was an exact (unsampled) dump
   double older_than_s = 0;         // > 0: only objects at least this old count (--older-than)
+  // A growth report over a trend's series (check --trend, trend JSON): the
+  // number of snapshots and the trend's detection limit (TrendDetectionLimit),
+  // which replaces a two-snapshot diff's. 0: a plain diff.
+  size_t series_snapshots = 0;
+  double series_detection_limit = 0;
 };
 
 struct Totals {
@@ -104,6 +113,10 @@ TotalsByResource ComputeTotals(const std::vector<Site>& sites);
 // Biggest first: heap and mmap sites by bytes, then fd sites by count (fds
 // have no byte size); ties broken by count, then key, so output is stable.
 void SortSites(std::vector<Site>& sites);
+
+// Biggest allocators first (report --sort allocated): heap and mmap by
+// alloc_bytes, then fd by alloc_count; ties as SortSites.
+void SortSitesByAllocated(std::vector<Site>& sites);
 
 // Seconds between the newest baseline dump and the newest dump of a growth
 // report; monotonic clock when both come from one process, else wall clock.

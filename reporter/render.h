@@ -18,6 +18,7 @@ struct RenderOptions {
   double min_bytes = 0;    // leave out heap/mmap sites whose |bytes| is smaller (fd sites stay)
   bool color = false;      // ANSI colour (text only); see ShouldColor
   size_t max_frames = 16;  // text: frames shown per site; 0 = all
+  bool sort_allocated = false;  // report --sort allocated: sites also show what they allocated
 };
 
 // Colour only on a terminal, and never when NO_COLOR is set to anything
@@ -25,7 +26,9 @@ struct RenderOptions {
 bool ShouldColor(int fd);
 
 // The sites a renderer shows, in order; `hidden` (optional) gets how many
-// were left out by --top / --min-bytes.
+// were left out by --top / --min-bytes. Sites of a report that hold nothing
+// (0 bytes, 0 count) are never shown (with sort_allocated: unless they
+// allocated something).
 std::vector<const Site*> SelectSites(const Report& report, const RenderOptions& options, size_t* hidden);
 
 // Text for people: a header naming the dumps, a one-line summary per report
@@ -40,6 +43,12 @@ std::string RenderText(const Report& report, const RenderOptions& options);
 nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options);
 // ToJson, pretty-printed, with a trailing newline.
 std::string RenderJson(const Report& report, const RenderOptions& options);
+
+// The line a sampled diff, check or trend prints under its header: the
+// detection limit, what it means over `seconds` (as a rate; < 0: unknown),
+// and the way to see smaller leaks. `what` says what the limit bounds ("heap
+// growth below it at a call site"). Empty when `limit_bytes` is 0 (exact).
+std::string DetectionLimitText(double limit_bytes, double seconds, double sample_interval, const std::string& what);
 
 // The result of `leaktrace check` for people: verdict, violations and the
 // offending sites (as RenderText shows sites).

@@ -75,6 +75,11 @@ json SiteJson(const Report& report, const Site& s) {
     j["stderr_bytes"] = std::sqrt(std::max(0.0, s.var_bytes));
     j["stderr_count"] = std::sqrt(std::max(0.0, s.var_count));
   }
+  if (!integral && report.kind == ReportKind::kGrowth) j["significant"] = !NotSignificant(s.bytes, s.var_bytes);
+  if (report.kind == ReportKind::kLive && s.resource == Resource::kHeap) {
+    j["allocated_bytes"] = Number(s.alloc_bytes, integral);
+    j["allocated_count"] = Number(s.alloc_count, integral);
+  }
   if (s.truncated) j["truncated"] = true;
   if (s.oldest_age_s >= 0) j["oldest_age_s"] = s.oldest_age_s;
   return j;
@@ -106,11 +111,28 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
     }
     summary[format::ResourceName(r)] = std::move(entry);
   }
+  if (!growth) {
+    // Cumulative heap allocations since the process(es) started.
+    double bytes = 0, count = 0;
+    for (const Site& s : report.sites)
+      if (s.resource == Resource::kHeap) bytes += s.alloc_bytes, count += s.alloc_count;
+    json allocated = {{"bytes", Number(bytes, report.exact)}, {"count", Number(count, report.exact)}};
+    if (report.dumps.size() == 1) {
+      const DumpInfo& d = report.dumps[0];
+      const double uptime = static_cast<double>(d.snapshot_realtime_ns - d.start_realtime_ns) / 1e9;
+      if (d.start_realtime_ns > 0 && uptime > 0) {
+        allocated["seconds"] = uptime;
+        allocated["bytes_per_second"] = bytes / uptime;
+      }
+    }
+    summary["allocated"] = std::move(allocated);
+  }
   if (growth) {
     double seconds = IntervalSeconds(report);
     if (seconds >= 0) summary["interval_seconds"] = seconds;
   }
   doc["summary"] = std::move(summary);
+  if (growth && !report.exact) doc["detection_limit_bytes"] = DetectionLimitBytes(report);
 
   doc["total_sites"] = report.sites.size();
   json sites = json::array();
@@ -180,6 +202,7 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   double seconds = IntervalSeconds(diff);
   if (seconds >= 0) summary["interval_seconds"] = seconds;
   doc["summary"] = std::move(summary);
+  if (!diff.exact) doc["detection_limit_bytes"] = DetectionLimitBytes(diff);
 
   Report offending;
   offending.kind = diff.kind;

@@ -1,5 +1,6 @@
 #include "reporter/render_trend.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <string_view>
@@ -42,9 +43,13 @@ std::string Header(const Trend& trend) {
   out += fmt::format("trend over {} snapshots in {:.1f} s (seq {} -> {}): ", trend.dumps.size(),
                      trend.seconds.back(), first.seq, trend.dumps.back().seq);
   std::vector<std::string> parts;
-  for (Verdict v : {Verdict::kLeak, Verdict::kWarmUp, Verdict::kBounded, Verdict::kShrinking, Verdict::kFlat})
-    parts.push_back(fmt::format("{} {}", counts[static_cast<size_t>(v)], VerdictName(v)));
+  for (Verdict v : kAllVerdicts) parts.push_back(fmt::format("{} {}", counts[static_cast<size_t>(v)], VerdictName(v)));
   out += fmt::format("{}\n", fmt::join(parts, ", "));
+  double interval = 0;
+  for (const DumpInfo& d : trend.dumps)
+    if (!d.exact) interval = std::max(interval, static_cast<double>(d.sample_interval));
+  out += DetectionLimitText(trend.detection_limit_bytes, trend.seconds.back(), interval,
+                            fmt::format("a steady leak growing less over these {} snapshots", trend.dumps.size()));
   return out;
 }
 
@@ -62,6 +67,8 @@ Report SeriesGrowth(const Trend& trend) {
   Report r;
   r.kind = ReportKind::kGrowth;
   r.exact = trend.exact;
+  r.series_snapshots = trend.dumps.size();
+  r.series_detection_limit = trend.detection_limit_bytes;
   if (!trend.dumps.empty()) {
     r.baseline.push_back(trend.dumps.front());
     r.dumps.push_back(trend.dumps.back());
@@ -77,7 +84,10 @@ std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
   std::erase_if(shown.sites, [&](const Site& s) { return index[s.key].verdict == Verdict::kFlat; });
   size_t hidden = 0;
   std::vector<const Site*> sites = SelectSites(shown, options, &hidden);
-  if (sites.empty()) out += "\nno call site changed over the series\n";
+  if (sites.empty())
+    out += trend.exact ? "\nno call site changed over the series\n"
+                       : "\nnothing sampled changed over the series: growth below the detection limit is not "
+                         "significant\n";
   size_t rank = 0;
   for (const Site* s : sites) {
     const TrendSite& ts = index[s->key];
@@ -115,8 +125,7 @@ nlohmann::ordered_json TrendToJson(const Trend& trend, const RenderOptions& opti
   doc["dumps"] = std::move(dumps);
   doc["seconds"] = std::move(seconds);
   nlohmann::ordered_json verdicts = nlohmann::ordered_json::object();
-  for (Verdict v : {Verdict::kLeak, Verdict::kWarmUp, Verdict::kBounded, Verdict::kShrinking, Verdict::kFlat})
-    verdicts[VerdictName(v)] = 0;
+  for (Verdict v : kAllVerdicts) verdicts[VerdictName(v)] = 0;
   for (const TrendSite& s : trend.sites) verdicts[VerdictName(s.verdict)] = verdicts[VerdictName(s.verdict)].get<int>() + 1;
   doc["verdicts"] = std::move(verdicts);
 

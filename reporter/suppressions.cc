@@ -88,12 +88,30 @@ Suppressions Suppressions::Load(const std::string& path) {
   return Parse(content.str(), path);
 }
 
+namespace {
+
+// "leaky_service.c:28", the way output prints a location, is matched against
+// the frame's "file:line"; its line must match whole (":28" is not ":281").
+bool MatchesLocation(const std::string& pattern, const Frame& f) {
+  if (f.file.empty() || f.line == 0) return false;
+  const size_t colon = pattern.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= pattern.size()) return false;
+  std::string_view line = pattern;
+  line.remove_prefix(colon + 1);
+  const bool anchored = line.back() == '$';
+  if (anchored) line.remove_suffix(1);
+  if (line.empty() || line.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  return WildcardMatch(anchored ? pattern : pattern + "$", f.file + ":" + std::to_string(f.line));
+}
+
+}  // namespace
+
 const std::string* Suppressions::Match(const Site& site) const {
   for (const std::string& p : patterns_)
     for (const Frame& f : site.frames)
       if ((!f.function.empty() && WildcardMatch(p, f.function)) ||
           (!f.file.empty() && WildcardMatch(p, f.file)) ||
-          (!f.module.empty() && WildcardMatch(p, f.module)))
+          (!f.module.empty() && WildcardMatch(p, f.module)) || MatchesLocation(p, f))
         return &p;
   return nullptr;
 }

@@ -4,7 +4,10 @@
 //   # comment            (and blank lines)
 //   leak:PATTERN         PATTERN is matched against the function, the file and
 //                        the module path of every frame of a site; the site is
-//                        suppressed if any of them matches.
+//                        suppressed if any of them matches. A pattern ending
+//                        in ":LINE" (as output prints locations,
+//                        "leaky_service.c:28") also matches a frame's
+//                        "file:line", the line whole.
 // As in LeakSanitizer, a pattern matches anywhere in the text (substring);
 // `*` matches any run of characters, a leading `^` anchors at the start and a
 // trailing `$` at the end.

@@ -17,6 +17,7 @@ const char* VerdictName(Verdict v) {
     case Verdict::kWarmUp: return "warm-up";
     case Verdict::kBounded: return "bounded";
     case Verdict::kShrinking: return "shrinking";
+    case Verdict::kNotSignificant: return "not significant";
     case Verdict::kFlat: return "flat";
   }
   return "unknown";
@@ -96,7 +97,13 @@ Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const 
     return Verdict::kShrinking;
   bool changed = false;
   for (size_t i = 1; i < n; ++i) changed = changed || Differ(y[i], v[i], y[0], v[0]);
-  if (!changed) return Verdict::kFlat;
+  if (!changed) {
+    // Sampled estimates of unchanged objects are equal to the last bit; any
+    // difference is a change the sampling cannot judge, never "flat".
+    for (size_t i = 1; i < n; ++i)
+      if (std::fabs(y[i] - y[0]) > kTiny) return Verdict::kNotSignificant;
+    return Verdict::kFlat;
+  }
   bool recent_flat = true;
   for (size_t i = h; i < n; ++i) recent_flat = recent_flat && !Differ(y[i], v[i], last, vlast);
   const bool stopped = a.size() != n || a[n - 1] - a[h] <= kTiny;
@@ -104,7 +111,30 @@ Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const 
   return Verdict::kBounded;
 }
 
-Report AllocatedReport(const format::Dump& dump, const FrameSource& source) {
+double TrendDetectionLimit(const std::vector<double>& t, double sample_interval) {
+  const size_t n = t.size();
+  if (sample_interval <= 0 || n < 2) return 0;
+  // S over points first..n-1: sum of squared least-squares weights times the
+  // variance per unit growth rate, (t_i - t_0) T.
+  auto s_of = [&](size_t first) {
+    const size_t m = n - first;
+    double tbar = 0, sxx = 0, s = 0;
+    for (size_t i = first; i < n; ++i) tbar += t[i];
+    tbar /= static_cast<double>(m);
+    for (size_t i = first; i < n; ++i) sxx += (t[i] - tbar) * (t[i] - tbar);
+    if (sxx <= 0) return 0.0;
+    for (size_t i = first; i < n; ++i) {
+      const double w = (t[i] - tbar) / sxx;
+      s += w * w * (t[i] - t[0]);
+    }
+    return s;
+  };
+  const double span = t[n - 1] - t[0];
+  const double s = std::max(s_of(0), s_of((n - 1) / 2));
+  return kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
+}
+
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options) {
   format::Dump copy = dump;
   for (format::Site& s : copy.sites) {
     s.live_bytes = s.alloc_bytes;
@@ -112,7 +142,7 @@ Report AllocatedReport(const format::Dump& dump, const FrameSource& source) {
     s.var_live_bytes = 0;
     s.var_live_count = 0;
   }
-  return FromDump(copy, source);
+  return FromDump(copy, source, options);
 }
 
 Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated) {
@@ -130,6 +160,12 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
   }
   for (const DumpInfo& d : trend.dumps)
     trend.seconds.push_back(static_cast<double>(d.snapshot_monotonic_ns - trend.dumps[0].snapshot_monotonic_ns) / 1e9);
+  if (!trend.exact) {
+    double interval = 0;
+    for (const DumpInfo& d : trend.dumps)
+      if (!d.exact) interval = std::max(interval, static_cast<double>(d.sample_interval));
+    trend.detection_limit_bytes = TrendDetectionLimit(trend.seconds, interval);
+  }
 
   // Every key seen in any snapshot, in first-seen order.
   std::unordered_map<std::string, size_t> index;
@@ -139,6 +175,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
       if (inserted) {
         TrendSite& ts = trend.sites.emplace_back();
         ts.site = s;
+        ts.site.oldest_age_s = -1;
         ts.bytes.assign(n, 0);
         ts.counts.assign(n, 0);
         ts.var_bytes.assign(n, 0);
@@ -148,6 +185,8 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
       ts.bytes[k] = s.bytes;
       ts.counts[k] = s.count;
       ts.var_bytes[k] = s.var_bytes;
+      // As in a diff: the age at the last snapshot (below, -1 if gone by then).
+      if (k == n - 1) ts.site.oldest_age_s = s.oldest_age_s;
       ts.site.truncated = ts.site.truncated || s.truncated;
     }
     if (allocated.size() == n)
@@ -191,6 +230,8 @@ Report LeakGrowth(const Trend& trend) {
   Report r;
   r.kind = ReportKind::kGrowth;
   r.exact = trend.exact;
+  r.series_snapshots = trend.dumps.size();
+  r.series_detection_limit = trend.detection_limit_bytes;
   if (!trend.dumps.empty()) {
     r.baseline.push_back(trend.dumps.front());
     r.dumps.push_back(trend.dumps.back());

@@ -22,7 +22,11 @@
 //   leak       b > 0 significantly; the recent slope b_r > 0 significantly and
 //              b_r >= b / 2; and no value is significantly above the last one.
 //   shrinking  b < 0 significantly and the last value significantly below the first.
-//   flat       no value differs significantly from the first.
+//   flat       the figure never changed at all.
+//   not significant  it changed, but no value differs significantly from
+//              the first: sampling cannot tell this from noise (sampled
+//              data only; exact data has no noise, so any change is one of
+//              the verdicts above).
 //   warm-up    the last value is significantly above the first, the recent
 //              part is flat (no recent value differs significantly from the
 //              last) and allocations stopped (a_{n-1} == a_h).
@@ -40,10 +44,12 @@
 
 namespace leaktrace::reporter {
 
-enum class Verdict { kLeak, kWarmUp, kBounded, kShrinking, kFlat };
-inline constexpr size_t kVerdictCount = 5;
+enum class Verdict { kLeak, kWarmUp, kBounded, kShrinking, kNotSignificant, kFlat };
+inline constexpr size_t kVerdictCount = 6;
+inline constexpr Verdict kAllVerdicts[] = {Verdict::kLeak,      Verdict::kWarmUp,         Verdict::kBounded,
+                                          Verdict::kShrinking, Verdict::kNotSignificant, Verdict::kFlat};
 
-// "leak", "warm-up", "bounded", "shrinking", "flat".
+// "leak", "warm-up", "bounded", "shrinking", "not significant", "flat".
 const char* VerdictName(Verdict v);
 
 struct TrendSite {
@@ -64,6 +70,10 @@ struct Trend {
   std::vector<DumpInfo> dumps;  // in time order
   std::vector<double> seconds;  // per dump, since the first
   bool exact = true;
+  // Sampled series: the smallest growth over the series of a steady leak at
+  // a new call site that the rule can call `leak` (TrendDetectionLimit);
+  // 0 for exact series.
+  double detection_limit_bytes = 0;
   std::vector<TrendSite> sites;  // leaks first, then by verdict, then by growth
 };
 
@@ -82,10 +92,20 @@ Verdict Judge(const std::vector<double>& seconds, const std::vector<double>& val
               const std::vector<double>& variances, const std::vector<double>& allocated, double* slope = nullptr,
               double* slope_stderr = nullptr, double* recent_slope = nullptr, double* recent_stderr = nullptr);
 
+// The detection limit of a sampled series: the smallest growth from the
+// first snapshot to the last of a call site that grows steadily from nothing
+// (y_i = r (t_i - t_0)) that the rule above calls `leak`. Sampled estimates
+// of small allocations have variance v_i = T y_i (T the sampling interval),
+// so both slopes are significant when r > 9 T S, S = sum w_i^2 (t_i - t_0)
+// with w_i the least-squares weights of the whole series and of the recent
+// part; the limit is 9 T S_max (t_{n-1} - t_0). It depends on how many
+// snapshots there are and when they were taken; 0 when T is 0 (exact).
+double TrendDetectionLimit(const std::vector<double>& seconds, double sample_interval);
+
 // FromDump with each site's cumulative allocations (alloc_bytes,
 // alloc_count) as its figures, no variances: the turnover that tells a
 // bounded cache from warm-up.
-Report AllocatedReport(const format::Dump& dump, const FrameSource& source);
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options = {});
 
 // The kGrowth report `check --trend` gates on: the leak sites only, with
 // their growth over the series; baseline the first dump, dumps the last.

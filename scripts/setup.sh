@@ -2,6 +2,7 @@
 # Installs the Debian packages in deps/debian-packages.txt (only those missing)
 # and configures + builds leaktrace in ./build. Idempotent: a second run only
 # rebuilds what changed. Needs root or sudo for the package step.
+# LEAKTRACE_BUILD_TARGETS="a b" builds only those targets.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${LEAKTRACE_BUILD_DIR:-$top/build}
@@ -23,4 +24,7 @@ fi
 generator=()
 [ -f "$build_dir/CMakeCache.txt" ] || generator=(-G Ninja)
 cmake -S "$top" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j "$(nproc)"
+# LEAKTRACE_BUILD_TARGETS: build only these (space-separated), e.g. for the demo.
+targets=()
+for t in ${LEAKTRACE_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"

@@ -160,6 +160,45 @@ TEST_F(CliTest, VersionAndHelp) {
   EXPECT_EQ(Run({"--help"}).code, 0);
 }
 
+// issue 14, CLI polish: help as people type it, one example per command, no
+// parser types, clear errors for help/-V/unknown commands and bad numbers.
+TEST_F(CliTest, HelpAndPolish) {
+  for (const char* cmd : {"run", "snapshot", "report", "diff", "check", "trend", "export"}) {
+    Result h = Run({cmd, "--help"});
+    EXPECT_EQ(h.code, 0) << cmd;
+    size_t usage = 0, pos = 0;
+    while ((pos = h.out.find("Usage", pos)) != std::string::npos) ++usage, ++pos;
+    EXPECT_EQ(usage, 1u) << h.out;
+    EXPECT_NE(h.out.find("Example:\n  leaktrace "), std::string::npos) << h.out;
+    EXPECT_NE(h.out.find("Exit status: "), std::string::npos) << h.out;
+    for (const char* leak : {"TEXT", "REQUIRED", "POSITIVE", "docs/cli.md", "UINT", "INT "})
+      EXPECT_EQ(h.out.find(leak), std::string::npos) << cmd << ": " << leak << "\n" << h.out;
+  }
+  Result run = Run({"run", "--help"});
+  EXPECT_NE(run.out.find("Usage: leaktrace run [OPTIONS] -- CMD [ARGS...]\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("Exit status: the program's own"), std::string::npos) << run.out;
+  EXPECT_NE(Run({"snapshot", "--help"}).out.find("--timeout S=30"), std::string::npos);
+
+  Result help = Run({"help"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_NE(help.out.find("Usage: leaktrace"), std::string::npos);
+  Result help_diff = Run({"help", "diff"});
+  EXPECT_EQ(help_diff.code, 0) << help_diff.err;
+  EXPECT_NE(help_diff.out.find("Usage: leaktrace diff"), std::string::npos) << help_diff.out;
+  Result v = Run({"-V"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("leaktrace ", 0), 0u);
+  ExpectError(Run({"frobnicate"}), 2, "unknown command 'frobnicate'");
+
+  std::string d = Dump("s.1.1.dump", {.sites = {{.bytes = 1, .count = 1}}});
+  ExpectError(Run({"report", "--top", "-1", d}), 2, "--top: '-1'");
+  ExpectError(Run({"report", "--top", "99999999999999999999", d}), 2, "--top");
+  ExpectError(Run({"report", "--depth", "-2", d}), 2, "--depth");
+  Result t0 = Run({"snapshot", "--timeout", "0", "1"});
+  ExpectError(t0, 2, "--timeout: '0' is not a number of seconds > 0");
+  EXPECT_LT(t0.err.size(), 120u) << t0.err;
+}
+
 // --- unreadable input ----------------------------------------------------------
 
 TEST_F(CliTest, MissingEmptyGarbageAndDirectoryInputs) {
@@ -231,13 +270,58 @@ TEST_F(CliTest, DiffAcrossRunsJson) {
   EXPECT_NE(text.out.find("+4.7 KiB"), std::string::npos) << text.out;
 }
 
-TEST_F(CliTest, DiffOfDifferentProgramsWarns) {
+// issue 14: dumps of two different programs are refused unless --force;
+// two runs of one program, exact against sampled, and swapped arguments
+// each get one warning line.
+// Warning lines about the pair of dumps (not about their test modules, which
+// do not exist on disk).
+int DiffWarnings(const std::string& err) {
+  int n = 0;
+  size_t pos = 0;
+  while (pos < err.size()) {
+    size_t end = err.find('\n', pos);
+    if (end == std::string::npos) end = err.size();
+    const std::string line = err.substr(pos, end - pos);
+    n += line.find("warning:") != std::string::npos && line.find("cannot open") == std::string::npos;
+    pos = end + 1;
+  }
+  return n;
+}
+
+TEST_F(CliTest, DiffOfDifferentProgramsIsRefusedUnlessForced) {
   std::string before = Dump("a.1.1.dump", {.program = "alpha", .sites = {{.bytes = 1, .count = 1}}});
   std::string after = Dump("b.1.2.dump", {.program = "beta", .seq = 2, .module = "/nonexistent/leaktrace-test/beta",
                                           .sites = {{.bytes = 1, .count = 1}}});
-  Result r = Run({"diff", before, after});
-  EXPECT_EQ(r.code, 0);
-  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  ExpectError(Run({"diff", before, after}), 2, "different programs");
+  EXPECT_NE(Run({"diff", before, after}).err.find("--force"), std::string::npos);
+  ExpectError(Run({"check", before, after}), 2, "different programs");
+  Result forced = Run({"diff", "--force", before, after});
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  EXPECT_EQ(DiffWarnings(forced.err), 1) << forced.err;
+  EXPECT_NE(forced.err.find("warning"), std::string::npos) << forced.err;
+}
+
+TEST_F(CliTest, DiffWarnsOnceAboutTwoRunsMixedModesAndSwappedArguments) {
+  std::string run1 = Dump("s.100.1.dump", {.sites = {{.bytes = 1, .count = 1}}});
+  std::string run2 = Dump("s.200.2.dump", {.pid = 200, .seq = 2, .sites = {{.bytes = 5, .count = 1}}});
+  Result r = Run({"diff", run1, run2});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("two runs of server (pids 100 and 200)"), std::string::npos) << r.err;
+
+  std::string sampled = Dump("s.100.3.dump", {.seq = 3, .exact = false, .sites = {{.bytes = 5, .count = 1}}});
+  r = Run({"diff", run1, sampled});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("is exact but"), std::string::npos) << r.err;
+
+  std::string later = Dump("s.100.2.dump", {.seq = 2, .sites = {{.bytes = 5, .count = 1}}});
+  r = Run({"diff", later, run1});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("was taken 60.0 s after"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("unknown interval"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("growth over 60.0 s backwards: BEFORE is the later snapshot"), std::string::npos) << r.out;
 }
 
 // --- check ------------------------------------------------------------------------
@@ -436,6 +520,38 @@ while True:
   EXPECT_EQ(r.out, Path("fake." + std::to_string(child.pid()) + ".6.dump") + "\n");
 }
 
+// A dump the process cannot write: the library publishes "failed=" and
+// "error=" in its control block, and snapshot fails at once with the
+// process's own reason, not after the timeout (the library side:
+// Lifecycle.ASnapshotTheProcessCannotWriteFailsAtOnceWithItsReason).
+TEST_F(CliTest, SnapshotFailsAtOnceWithTheProcessReason) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs python3";
+  std::string ready = Path("ready");
+  std::string script = R"(
+import os, signal, sys, time
+d, ready = sys.argv[1], sys.argv[2]
+fd = os.memfd_create("leaktrace-control", 0)
+def publish(failed):
+    text = "version=1\npid=%d\nsignal=%d\ndir=/root/x\nprogram=fake\ncompleted=0\nlast=\nfailed=%d\nerror=%s\n" % (
+        os.getpid(), int(signal.SIGUSR1), failed,
+        "cannot create /root/x/.fake.1.dump.tmp: Permission denied" if failed else "")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode(), 0)
+signal.signal(signal.SIGUSR1, lambda s, f: publish(1))
+publish(0)
+open(ready, "w").close()
+while True:
+    time.sleep(0.01)
+)";
+  Child child({"/usr/bin/python3", "-c", script, dir_.string(), ready}, {"PATH=/usr/bin:/bin"});
+  ASSERT_TRUE(WaitForFile(ready));
+  const auto start = std::chrono::steady_clock::now();
+  Result r = Run({"snapshot", "--timeout", "20", std::to_string(child.pid())});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "it waited for its timeout";
+  ExpectError(r, 1, "process " + std::to_string(child.pid()) +
+                        " cannot write its dump to /root/x: cannot create /root/x/.fake.1.dump.tmp: Permission denied");
+}
+
 // --- run --------------------------------------------------------------------------
 
 TEST_F(CliTest, RunPassesEnvironmentAndExitStatus) {
@@ -466,6 +582,45 @@ TEST_F(CliTest, RunErrors) {
   ExpectError(Run({"run", "--interval", "1.5", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--interval");
   ExpectError(Run({"run"}), 2);
   ExpectError(Run({"run", "/bin/sh", "-c", "true"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "--");
+}
+
+// issue 14: a setting the library would reject used to run the program
+// untracked and end with "no dumps"; run refuses it before starting.
+TEST_F(CliTest, RunValidatesEveryInheritedSetting) {
+  const std::string lib = "LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY;
+  const std::string marker = Path("ran");
+  const std::vector<std::string> cmd = {"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", ": > " + marker};
+  for (const char* bad : {"LEAKTRACE_SAMPLE=banana", "LEAKTRACE_SAMPLE=0", "LEAKTRACE_SAMPLE=1.5k",
+                          "LEAKTRACE_SIGNAL=SIGNOPE", "LEAKTRACE_SIGNAL=9", "LEAKTRACE_INTERVAL=1.5",
+                          "LEAKTRACE_ON_EXIT=yes", "LEAKTRACE_FOLLOW_EXEC=2"}) {
+    const Result r = Run(cmd, {lib, bad});
+    const std::string key = std::string(bad).substr(0, std::string(bad).find('=') + 1);
+    ExpectError(r, 2, key);
+    EXPECT_NE(r.err.find("the program would run untracked"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(marker)) << bad;
+  }
+  // Good values, and an option that replaces a bad inherited one, run.
+  for (const std::vector<std::string>& env :
+       {std::vector<std::string>{lib, "LEAKTRACE_SAMPLE=64k", "LEAKTRACE_SIGNAL=SIGRTMIN+3", "LEAKTRACE_ON_EXIT=0"},
+        std::vector<std::string>{lib, "LEAKTRACE_SIGNAL=0", "LEAKTRACE_INTERVAL=5", "LEAKTRACE_FOLLOW_EXEC=1"}}) {
+    const Result r = Run(cmd, env);
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+  std::vector<std::string> with_option = {"run", "--sample", "1", "-o", Path("dumps"), "--", "/bin/true"};
+  EXPECT_EQ(Run(with_option, {lib, "LEAKTRACE_SAMPLE=banana"}).code, 0);
+}
+
+// run names the program's pid (for snapshots of a backgrounded run).
+TEST_F(CliTest, RunSaysTheProgramsPid) {
+  const std::string out = Path("pid.txt");
+  const Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", "echo $$ > " + out},
+                       {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string pid = Slurp(out);
+  pid.pop_back();
+  EXPECT_NE(r.err.find("leaktrace: /bin/sh started as pid " + pid + ", dumps in " + Path("dumps") + "\n"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -74,6 +74,18 @@ TEST(Suppressions, MatchFunctionFileOrModuleOfAnyFrame) {
   EXPECT_FALSE(none.Matches(s));
 }
 
+// issue 14: a suppression written the way output prints a location.
+TEST(Suppressions, MatchFileAndLineAsOutputPrintsThem) {
+  Site s = MakeSite(Resource::kHeap, 10, 1, 0,
+                    {Fn("parse_header", "/work/main/examples/leaky_service.c", 28), Fn("main", "x.c", 2)});
+  EXPECT_TRUE(Suppressions::Parse("leak:leaky_service.c:28", "s").Matches(s));
+  EXPECT_TRUE(Suppressions::Parse("leak:examples/leaky_service.c:28", "s").Matches(s));
+  EXPECT_TRUE(Suppressions::Parse("leak:leaky_*.c:28$", "s").Matches(s));
+  EXPECT_FALSE(Suppressions::Parse("leak:leaky_service.c:2", "s").Matches(s));  // the line whole
+  EXPECT_FALSE(Suppressions::Parse("leak:leaky_service.c:29", "s").Matches(s));
+  EXPECT_TRUE(Suppressions::Parse("leak:x.c:2", "s").Matches(s));  // any frame
+}
+
 TEST(Check, DefaultRuleExactAnyGrowthFails) {
   Report d = Growth({MakeSite(Resource::kHeap, 16, 1, 0, {Fn("leaky")})});
   CheckResult r = Check(d, {}, {});

@@ -155,6 +155,53 @@ TEST(RenderText, ColourWhenAskedAndTopHidesRest) {
   EXPECT_NE(text.find("1 more site not shown"), std::string::npos) << text;
 }
 
+// A sampled diff states the smallest growth it can tell from noise, marks
+// growth below it "not significant", and never says "no growth".
+Report SampledGrowth(double before_bytes, double after_bytes) {
+  FakeSymbols symbols = Symbols();
+  const double T = 512 * 1024;
+  auto dump = [&](uint32_t seq, double bytes) {
+    DumpBuilder b("server", 100, seq);
+    b.Exact(false).Module("/usr/bin/server", kBias).Stack(1, {kBias + 0x1000, kBias + 0x2000});
+    if (bytes > 0) b.Site(Resource::kHeap, 1, bytes, bytes / 1000, bytes * T);
+    return FromDump(b.Build(), symbols.Source());
+  };
+  return Diff(dump(1, before_bytes), dump(2, after_bytes));
+}
+
+TEST(RenderText, SampledDiffStatesItsDetectionLimit) {
+  const double MiB = 1024 * 1024;
+  const Report small = SampledGrowth(0.5 * MiB, 2 * MiB);
+  EXPECT_DOUBLE_EQ(DetectionLimitBytes(small), 9 * 512 * 1024);
+  std::string text = RenderText(small, {});
+  EXPECT_NE(text.find("detection limit 4.5 MiB: heap growth below it at a call site (76.8 KiB/s over 60.0 s) is not "
+                      "significant at 512.0 KiB sampling (3 standard errors); for smaller leaks use "
+                      "LEAKTRACE_SAMPLE=64k (leaktrace run --sample 64k), or --sample 1 (exact)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("#1 heap +1.5 MiB ± 1.1 MiB in ~+1,573 allocations (not significant)"), std::string::npos)
+      << text;
+  const json j = ToJson(small, {});
+  EXPECT_DOUBLE_EQ(j["detection_limit_bytes"].get<double>(), 9 * 512 * 1024);
+  EXPECT_EQ(j["sites"][0]["significant"], false);
+
+  // Far above the limit: no "not significant" on the site.
+  text = RenderText(SampledGrowth(0, 40 * MiB), {});
+  EXPECT_EQ(text.find("(not significant)"), std::string::npos) << text;
+  EXPECT_NE(text.find("detection limit 4.5 MiB"), std::string::npos) << text;
+
+  // Nothing sampled changed: not "no growth".
+  text = RenderText(SampledGrowth(MiB, MiB), {});
+  EXPECT_EQ(text.find("no growth"), std::string::npos) << text;
+  EXPECT_NE(text.find("nothing sampled changed: heap growth below the detection limit is not significant"),
+            std::string::npos)
+      << text;
+
+  // Exact diffs have no limit and keep their words.
+  EXPECT_EQ(RenderText(GrowthReport(), {}).find("detection limit"), std::string::npos);
+  EXPECT_FALSE(ToJson(GrowthReport(), {}).contains("detection_limit_bytes"));
+}
+
 TEST(ShouldColor, NoColorWins) {
   setenv("NO_COLOR", "1", 1);
   EXPECT_FALSE(ShouldColor(1));

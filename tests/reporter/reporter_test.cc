@@ -224,3 +224,65 @@ TEST(Diff, IdenticalDumpsHaveNoGrowth) {
 
 }  // namespace
 }  // namespace leaktrace::reporter
+
+// issue 14: the one place frames leave a stack (CleanStack, used by FromDump):
+// leaktrace's own, allocator wrappers at the top (built-in list and
+// --alloc-fn), C start-up frames at the bottom unless --full-stacks.
+namespace leaktrace::reporter {
+namespace {
+
+TEST(CleanStack, WrappersAtTheTopAndStartupAtTheBottom) {
+  using testing::DumpBuilder;
+  using testing::FakeSymbols;
+  using testing::Fn;
+  constexpr uint64_t kB = 0x555500000000, kLib = 0x7f0000000000, kC = 0x7f1000000000;
+  FakeSymbols symbols;
+  symbols.Add("libleaktrace.so", 0x10, {Fn("malloc")});
+  symbols.Add("redis-server", 0x100, {Fn("ztrymalloc_usable_internal", "zmalloc.c", 1, true), Fn("zmalloc", "zmalloc.c", 2)});
+  symbols.Add("redis-server", 0x200, {Fn("my_wrapper", "w.c", 3)});
+  symbols.Add("redis-server", 0x300, {Fn("createObject", "object.c", 4)});
+  symbols.Add("redis-server", 0x400, {Fn("main", "server.c", 5)});
+  symbols.Add("libc.so.6", 0x500, {Fn("__libc_start_call_main")});
+  symbols.Add("libc.so.6", 0x600, {Fn("__libc_start_main_impl")});
+  symbols.Add("redis-server", 0x700, {Fn("_start")});
+  const format::Dump d = DumpBuilder("redis-server")
+                             .Exact()
+                             .Module("/usr/bin/redis-server", kB)
+                             .Module("/usr/lib/libleaktrace.so", kLib)
+                             .Module("/lib/libc.so.6", kC)
+                             .Stack(1, {kLib + 0x10, kB + 0x100, kB + 0x200, kB + 0x300, kB + 0x400, kC + 0x500,
+                                        kC + 0x600, kB + 0x700})
+                             .Stack(2, {kLib + 0x10, kB + 0x100})  // only a wrapper: keeps it
+                             .Site(Resource::kHeap, 1, 100, 1)
+                             .Site(Resource::kHeap, 2, 50, 1)
+                             .Build();
+  auto names = [](const Site& s) {
+    std::string out;
+    for (const Frame& f : s.frames) out += (out.empty() ? "" : " ") + f.function;
+    return out;
+  };
+  Report r = FromDump(d, symbols.Source());
+  ASSERT_EQ(r.sites.size(), 2u);
+  EXPECT_EQ(names(r.sites[0]), "my_wrapper createObject main");
+  EXPECT_EQ(names(r.sites[1]), "zmalloc");
+
+  StackOptions o;
+  o.alloc_fns = {"my_*"};
+  r = FromDump(d, symbols.Source(), o);
+  EXPECT_EQ(names(r.sites[0]), "createObject main");
+  o.full_stacks = true;
+  r = FromDump(d, symbols.Source(), o);
+  EXPECT_EQ(names(r.sites[0]), "createObject main __libc_start_call_main __libc_start_main_impl _start");
+
+  Frame cxx = Fn("operator new[](unsigned long)");
+  EXPECT_TRUE(IsAllocatorWrapper(cxx, {}));
+  EXPECT_TRUE(IsAllocatorWrapper(Fn("xmalloc(unsigned long)"), {}));
+  EXPECT_TRUE(IsAllocatorWrapper(Fn("g_malloc0"), {}));
+  EXPECT_TRUE(IsAllocatorWrapper(Fn("PyMem_RawMalloc"), {}));
+  EXPECT_TRUE(IsAllocatorWrapper(Fn("je_malloc"), {}));
+  EXPECT_FALSE(IsAllocatorWrapper(Fn("xmalloc_stats"), {}));
+  EXPECT_FALSE(IsAllocatorWrapper(Fn("parse_header"), {}));
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter

@@ -48,12 +48,42 @@ TEST(TrendJudge, ShrinkingAndFlat) {
   EXPECT_EQ(J({5, 5, 5, 5, 5}), Verdict::kFlat);
 }
 
-TEST(TrendJudge, GrowthWithinSamplingNoiseIsNotALeak) {
+TEST(TrendJudge, GrowthWithinSamplingNoiseIsNotSignificantNeverFlat) {
   const std::vector<double> var(5, 100.0 * 100.0);  // one standard error: 100 bytes
-  EXPECT_EQ(J({0, 10, 20, 30, 40}, {}, var), Verdict::kFlat);
-  EXPECT_EQ(J({1000, 1100, 950, 1050, 1000}, {}, var), Verdict::kFlat);
+  EXPECT_EQ(J({0, 10, 20, 30, 40}, {}, var), Verdict::kNotSignificant);
+  EXPECT_EQ(J({1000, 1100, 950, 1050, 1000}, {}, var), Verdict::kNotSignificant);
+  EXPECT_STREQ(VerdictName(Verdict::kNotSignificant), "not significant");
+  // Sampled but unchanged to the bit: that is flat.
+  EXPECT_EQ(J({1000, 1000, 1000, 1000, 1000}, {}, var), Verdict::kFlat);
   // Far beyond the noise it is a leak again.
   EXPECT_EQ(J({0, 1000, 2000, 3000, 4000}, {}, var), Verdict::kLeak);
+}
+
+// issue 14: a 3 MiB leak at 512 KiB sampling, snapshots a second apart, read
+// 0.5, 2.0, 4.0, 4.0 MiB. Not a leak the rule can see, but never "flat".
+TEST(TrendJudge, TheIssuesSubThresholdLeakIsNotSignificantAndBelowTheLimit) {
+  const double T = 512 * 1024, MiB = 1024 * 1024;
+  const std::vector<double> t = {0, 1, 2, 3};
+  const std::vector<double> y = {0.5 * MiB, 2 * MiB, 4 * MiB, 4 * MiB};
+  std::vector<double> v;
+  for (double b : y) v.push_back(b * T);  // Horvitz-Thompson variance of small blocks
+  EXPECT_EQ(Judge(t, y, v, y), Verdict::kNotSignificant);
+  const double limit = TrendDetectionLimit(t, T);
+  // Evenly spaced 4 snapshots: the recent fit needs 27 T of growth.
+  EXPECT_NEAR(limit, 27 * T, 1);
+  EXPECT_GT(limit, y.back() - y.front());
+  EXPECT_EQ(TrendDetectionLimit(t, 0), 0);
+  // A steady leak at the limit is judged a leak; well below it is not.
+  auto steady = [&](double growth) {
+    std::vector<double> ys, vs;
+    for (double ti : t) {
+      ys.push_back(growth * ti / 3);
+      vs.push_back(ys.back() * T);
+    }
+    return Judge(t, ys, vs, ys);
+  };
+  EXPECT_EQ(steady(limit * 1.01), Verdict::kLeak);
+  EXPECT_NE(steady(limit * 0.9), Verdict::kLeak);
 }
 
 TEST(TrendJudge, ThreeSnapshotsAndUnevenTimes) {
@@ -123,13 +153,78 @@ TEST(TrendSeries, DumpsEndToEnd) {
   EXPECT_TRUE(Check(leaks, Thresholds{}, Suppressions::Parse("leak:leak_every_step\n", "s")).passed);
 
   const std::string text = RenderTrendText(trend, RenderOptions{});
-  EXPECT_NE(text.find("1 leak, 1 warm-up, 1 bounded, 0 shrinking, 0 flat"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 leak, 1 warm-up, 1 bounded, 0 shrinking, 0 not significant, 0 flat"), std::string::npos) << text;
   EXPECT_NE(text.find("leak: +1.7 B/s"), std::string::npos) << text;
   const auto json = TrendToJson(trend, RenderOptions{});
   EXPECT_EQ(json["kind"], "trend");
   EXPECT_EQ(json["sites"][0]["verdict"], "leak");
   EXPECT_EQ(json["sites"][0]["series"].size(), 5u);
   EXPECT_EQ(json["sites"][0]["bytes"], 400);
+}
+
+// A sampled series: the text names the detection limit and the way out, a
+// site that moved within noise is "not significant" (shown, not counted as
+// flat), JSON carries detection_limit_bytes.
+TEST(TrendSeries, SampledSeriesStatesItsDetectionLimit) {
+  FakeSymbols symbols;
+  symbols.Add("server", 0x10, {Fn("small_leak", "s.c", 1)});
+  symbols.Add("server", 0x20, {Fn("steady", "s.c", 2)});
+  std::vector<Report> live;
+  const double MiB = 1024 * 1024, T = 512 * 1024;
+  const double series[] = {0.5 * MiB, 2 * MiB, 4 * MiB, 4 * MiB};
+  for (uint32_t seq : {1u, 2u, 3u, 4u}) {
+    format::Dump d = DumpBuilder("server", 7, seq)
+                         .Exact(false)
+                         .Module("/usr/bin/server", 0x1000000)
+                         .Stack(1, {0x1000010})
+                         .Stack(2, {0x1000020})
+                         .Site(Resource::kHeap, 1, series[seq - 1], 10, series[seq - 1] * T)
+                         .Site(Resource::kHeap, 2, MiB, 2, MiB * T)
+                         .Build();
+    live.push_back(FromDump(d, symbols.Source()));
+  }
+  const Trend trend = ComputeTrend(live, {});
+  EXPECT_GT(trend.detection_limit_bytes, 3 * MiB);
+  const std::string text = RenderTrendText(trend, RenderOptions{});
+  EXPECT_NE(text.find("0 leak, 0 warm-up, 0 bounded, 0 shrinking, 1 not significant, 1 flat"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("detection limit 13.5 MiB: a steady leak growing less over these 4 snapshots (76.8 KiB/s over "
+                      "3.0 min) is not significant at 512.0 KiB sampling (3 standard errors); for smaller leaks use "
+                      "LEAKTRACE_SAMPLE=64k (leaktrace run --sample 64k), or --sample 1 (exact)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("    not significant: "), std::string::npos) << text;
+  EXPECT_NE(text.find("small_leak"), std::string::npos) << text;
+  EXPECT_EQ(text.find("no call site changed"), std::string::npos) << text;
+  const auto json = TrendToJson(trend, RenderOptions{});
+  EXPECT_DOUBLE_EQ(json["detection_limit_bytes"].get<double>(), trend.detection_limit_bytes);
+  EXPECT_EQ(json["verdicts"]["not significant"], 1);
+  EXPECT_EQ(json["verdicts"]["flat"], 1);
+}
+
+// "oldest" is the age at the later snapshot, in a trend as in a diff.
+TEST(TrendSeries, OldestIsTheAgeAtTheLastSnapshot) {
+  std::vector<Report> live;
+  for (int k = 0; k < 3; ++k) {
+    Report r;
+    DumpInfo d;
+    d.pid = 1;
+    d.seq = k + 1;
+    d.snapshot_monotonic_ns = int64_t{k} * 1000000000;
+    d.exact = true;
+    r.dumps.push_back(d);
+    Site s;
+    s.frames.push_back(Fn("f", "f.c", 1));
+    s.key = SiteKey(s.resource, s.label, s.frames);
+    s.bytes = 100 * (k + 1);
+    s.count = k + 1;
+    s.oldest_age_s = 10 + k;
+    r.sites.push_back(s);
+    live.push_back(r);
+  }
+  const Trend trend = ComputeTrend(live, {});
+  ASSERT_EQ(trend.sites.size(), 1u);
+  EXPECT_DOUBLE_EQ(trend.sites[0].site.oldest_age_s, 12);
 }
 
 }  // namespace
