@@ -96,7 +96,9 @@ void ValidateInheritedSettings() {
   }
   if (std::string v = get("LEAKTRACE_INTERVAL"); !v.empty() && !WholeSeconds(v))
     bad("LEAKTRACE_INTERVAL", v, "not a whole number of seconds");
-  for (const char* key : {"LEAKTRACE_ON_EXIT", "LEAKTRACE_FOLLOW_EXEC"})
+  if (std::string v = get("LEAKTRACE_PROGRAMS"); v.size() >= 1024)
+    bad("LEAKTRACE_PROGRAMS", v.substr(0, 40) + "...", "longer than 1023 bytes");
+  for (const char* key : {"LEAKTRACE_ON_EXIT", "LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_VERBOSE"})
     if (std::string v = get(key); !v.empty() && v != "0" && v != "1") bad(key, v, "must be 0 or 1");
 }
 
@@ -107,6 +109,7 @@ Action AddRunCommand(CLI::App& app) {
     std::string dir;
     std::string sample;
     std::string interval;
+    std::vector<std::string> only;
     std::vector<std::string> command;
   };
   auto opts = std::make_shared<Options>();
@@ -128,19 +131,27 @@ Action AddRunCommand(CLI::App& app) {
                   "Seconds between automatic snapshots; 0 disables (default: 0). When S > 0, the trend of the series "
                   "is printed on stderr after CMD exits")
       ->type_name("S");
+  cmd->add_option("--only", opts->only,
+                  "Track only programs whose name matches NAME (a glob: python3*, redis-server; repeatable). The "
+                  "others (a launcher, the shell a pyenv shim runs) pass the library on and write nothing. Sets "
+                  "LEAKTRACE_PROGRAMS")
+      ->type_name("NAME")
+      ->allow_extra_args(false);  // one name per --only (repeat it): "--only a -- CMD" leaves CMD alone
   // After "--" everything is CMD's, options included (CLI11 stops there).
   cmd->add_option("CMD", opts->command, "The program and its arguments, after --")->required()->type_name("");
   cmd->footer(
       "On start, run says the program's pid on stderr; 'leaktrace snapshot' takes that pid or run's own ($!).\n"
       "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2).\n"
       "Exit status: the program's own (128+N if it was killed by signal N); 2 if it could not be started.\n"
-      "Example:\n  leaktrace run -o /tmp/lt --interval 10 -- ./server --port 8080");
+      "Example:\n  leaktrace run -o /tmp/lt --interval 10 -- ./server --port 8080\n"
+      "  leaktrace run --only 'python3*' -- python3 app.py   # not the pyenv shim in front of it");
 
   return [opts] {
     std::vector<std::pair<std::string, std::string>> overrides;
     // Options replace the environment's settings; check what is left of it.
     if (!opts->sample.empty()) unsetenv("LEAKTRACE_SAMPLE");
     if (!opts->interval.empty()) unsetenv("LEAKTRACE_INTERVAL");
+    if (!opts->only.empty()) unsetenv("LEAKTRACE_PROGRAMS");
     ValidateInheritedSettings();
 
     std::string library = FindPreloadLibrary();
@@ -175,6 +186,17 @@ Action AddRunCommand(CLI::App& app) {
         throw UsageError(fmt::format("--interval: '{}' is not a whole number of seconds", s));
       interval = std::stoul(s);
       overrides.emplace_back("LEAKTRACE_INTERVAL", std::to_string(interval));
+    }
+
+    if (!opts->only.empty()) {
+      std::string programs;
+      for (const std::string& name : opts->only) {
+        if (name.empty() || name.find(',') != std::string::npos)
+          throw UsageError(fmt::format("--only: '{}' is not a program name or glob (no commas)", name));
+        programs += (programs.empty() ? "" : ",") + name;
+      }
+      if (programs.size() >= 1024) throw UsageError("--only: the names come to more than 1023 bytes");
+      overrides.emplace_back("LEAKTRACE_PROGRAMS", programs);
     }
 
     std::vector<std::string> env = BuildEnvironment(overrides);

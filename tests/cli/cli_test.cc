@@ -567,6 +567,18 @@ TEST_F(CliTest, RunPassesEnvironmentAndExitStatus) {
   EXPECT_NE(r.err.find(".1.dump"), std::string::npos) << r.err;  // the dumps it wrote
 }
 
+TEST_F(CliTest, RunOnlySetsTheProgramFilter) {
+  std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=", "LEAKTRACE_PROGRAMS=inherited"};
+  std::string out = Path("programs.txt");
+  Result r = Run({"run", "-o", Path("dumps"), "--only", "python3*", "--only", "redis-server", "--", "/bin/sh", "-c",
+                  "echo \"$LEAKTRACE_PROGRAMS\" > " + out},
+                 env);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Slurp(out), "python3*,redis-server\n");
+  ExpectError(Run({"run", "--only", "a,b", "--", "/bin/true"}, env), 2,
+              "--only: 'a,b' is not a program name or glob (no commas)");
+}
+
 TEST_F(CliTest, RunPrependsToExistingPreloadAndReportsSignals) {
   std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=/other/lib.so"};
   std::string out = Path("env.txt");
