@@ -60,12 +60,12 @@ inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age
 struct SampledHeader {   // occupies [p - 64, p)
   uint32_t stack_id;
   uint32_t base_offset;  // p - the real block's start: 64 .. kSampledSlack - 1
-  uint64_t size;         // bytes booked: asked for at the last sampling event
+  uint64_t size;         // bytes the program asked for (at its last realloc): what is booked
   double weight;         // 1/p at the draw: this sample's Horvitz-Thompson weight
-  uint64_t interval;     // mean sampling interval in force at the draw
+  uint64_t capacity;     // bytes the real block is sized for (>= size: realloc's headroom)
   uint64_t birth_ns;     // CLOCK_MONOTONIC when allocated
   uint64_t age_slot;     // AgeTableInsert result; 0: not aged (table full)
-  uint64_t asked;        // the program's size at its last realloc, <= size (realloc headroom)
+  uint64_t usable;       // malloc_usable_size as the program sees it: a plain block's of `size` (PlainUsable)
   uint64_t check;        // SampledCheck(p): marks the block as ours
 };
 static_assert(sizeof(SampledHeader) == kSampledOffset);

@@ -33,16 +33,33 @@ size_t Min(size_t a, size_t b) { return a < b ? a : b; }
 
 // Writes the header of the sampled block `p` (inside the real block `base`)
 // and enters it in the age table. Must not allocate.
-void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight) {
+// What the real allocator gives the program for a plain block of `size`
+// (its malloc_usable_size), measured on a plain block made and freed at once:
+// one more malloc and free per sample, never touched (no RSS, even for a big
+// block). A sampled block must look exactly like the others to the program:
+// one that fills blocks up to their usable size before it reallocs (redis's
+// listpacks) would otherwise reallocate sampled blocks on another schedule
+// than the rest, and the sample would no longer stand for them.
+size_t PlainUsable(size_t size) {
+  void* probe = real.malloc(size);
+  if (probe == nullptr) return size;
+  const size_t usable = real.malloc_usable_size(probe);
+  real.free(probe);
+  return usable < size ? size : usable;
+}
+
+// `capacity`: what the real block was sized for, >= `usable` >= size.
+void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight, size_t capacity,
+                        size_t usable) {
   SampledHeader* h = SampledHeaderOf(p);
   h->stack_id = stack_id;
   h->base_offset = static_cast<uint32_t>(p - base);
   h->size = size;
   h->weight = weight;
-  h->interval = g_config.sample_interval;
+  h->capacity = capacity;
   h->birth_ns = NowMonotonicNs();
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
-  h->asked = size;
+  h->usable = usable;
   h->check = SampledCheck(p);
 }
 
@@ -139,6 +156,19 @@ void* ReallocateExact(void* p, size_t size) {
 
 // ---- sampled mode's realloc ------------------------------------------------
 
+// A realloc that the block's capacity holds: the old booking goes, the new
+// size is booked with its own decision (`weight` 0: it stays in the sampled
+// layout, unrecorded). Must not allocate.
+void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight) {
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
+  SampledHeader* h = SampledHeaderOf(p);
+  const size_t capacity = h->capacity;
+  char* base = SampledBase(p);
+  UnrecordSampled(t, h);
+  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, capacity, usable);
+  RecordAlloc(t, stack_id, size, weight);
+}
+
 // A block in the sampled layout resized by realloc beyond its headroom: a
 // free of the old block and a new sampling decision at the new size, the
 // size booked being what the block then holds (ResizeSampled keeps the
@@ -156,28 +186,28 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  // Headroom, as tcmalloc's realloc: a size within what the last event
-  // booked, and at least 3/4 of it, keeps the block as it is (no event,
-  // like an allocator keeping a block in place); a growth books at least
-  // 25 % more (so the program is then at >= 4/5 of it, inside the band). A
-  // chain of n small steps so makes O(log n) events, not n: each event of a
-  // big block is a sample (p ~ 1), with its unwind. The growth's headroom is
-  // address space the program has not touched (not resident); a shrink
-  // gives back all but at most a quarter of the block.
-  const uint64_t booked = h->size;
-  if (size <= booked && size >= booked - booked / 4) {
-    h->asked = size;
-    return p;
+  // Every realloc is a free of the old size and an allocation of the new
+  // one, with its own sampling decision at the size asked (the estimate's
+  // weights stay exact: 1/p of what the block now is), booked at the size
+  // asked. What is amortised is the real block, as tcmalloc's realloc does
+  // it: a size within the block's capacity, and at least 3/4 of it, keeps
+  // the block as it is; a growth sizes it at least 25 % larger. The
+  // growth's headroom is address space the program has not touched (not
+  // resident); a shrink gives back all but at most a quarter of the block.
+  const uint64_t capacity = h->capacity;
+  const double weight = DecideSample(t, size);
+  const bool stays_sampled = weight > 0 || size > kBackToPlainBytes;
+  if (stays_sampled && size >= capacity - capacity / 4) {
+    const size_t usable = PlainUsable(size);
+    if (usable <= capacity) {
+      RebookSampled(t, p, size, usable, weight);
+      return p;
+    }
   }
   size_t want = size;
-  if (size > booked && booked + booked / 4 > size && booked + booked / 4 <= SIZE_MAX - kSampledSlack)
-    want = booked + booked / 4;
-  const double weight = DecideSample(t, want);
-  if (weight > 0 || size > kBackToPlainBytes) {
-    void* q = ResizeSampled(t, p, want, weight, false, RealRealloc, RealUsable, 0);
-    if (q != nullptr) SampledHeaderOf(q)->asked = size;
-    return q;
-  }
+  if (size > capacity && capacity + capacity / 4 > size && capacity + capacity / 4 <= SIZE_MAX - kSampledSlack)
+    want = capacity + capacity / 4;
+  if (stays_sampled) return ResizeSampled(t, p, size, want, weight, false, RealRealloc, RealUsable, 0);
   // Everything the program may have written: malloc_usable_size(p) bytes,
   // not just what it asked for (redis fills whole blocks).
   const size_t old_usable = SampledUsable(p);
@@ -249,19 +279,23 @@ double DecideSampleSlow(ThreadState& t, size_t size) {
 void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight) {
   size_t total;
   if (__builtin_add_overflow(size, kSampledSlack, &total)) return nullptr;
+  const size_t usable = PlainUsable(size);
+  if (__builtin_add_overflow(usable, kSampledSlack, &total)) return nullptr;
   const uint32_t stack_id = CaptureStackId(t);
   char* base = static_cast<char*>(PlainAllocate(total, zero));
   if (base == nullptr) return nullptr;
   char* p = SampledPointerIn(base);
-  WriteSampledHeader(p, base, stack_id, size, weight);
+  WriteSampledHeader(p, base, stack_id, size, weight, usable, usable);
   RecordAlloc(t, stack_id, size, weight);
   return p;
 }
 
-void* ResizeSampled(ThreadState& t, void* p, size_t size, double weight, bool zero, RawResize resize,
+void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, bool zero, RawResize resize,
                     RawUsable usable, uintptr_t arg) {
   size_t total;
-  if (__builtin_add_overflow(size, kSampledSlack, &total)) {
+  const size_t plain_usable = size <= SIZE_MAX - kSampledSlack ? PlainUsable(size) : size;
+  if (capacity < plain_usable) capacity = plain_usable;
+  if (__builtin_add_overflow(capacity, kSampledSlack, &total)) {
     errno = ENOMEM;
     return nullptr;
   }
@@ -293,7 +327,7 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, double weight, bool ze
     if (zero && q < moved + old.base_offset && size > kept)
       memset(q + kept, 0, Min(size - kept, static_cast<size_t>(moved + old.base_offset - q)));
   }
-  WriteSampledHeader(q, moved, stack_id, size, weight);
+  WriteSampledHeader(q, moved, stack_id, size, weight, capacity, plain_usable);
   RecordAlloc(t, stack_id, size, weight);
   return q;
 }
@@ -404,13 +438,15 @@ void* ReallocatePlainSlow(void* p, size_t size) {
   // header and slack (in place when it can), then the bytes move up to the
   // page offset. Expected cost: size with probability 1 - exp(-size/T), once:
   // afterwards the block stays sampled with the same probability.
+  const size_t usable = PlainUsable(size);
+  if (usable > SIZE_MAX - kSampledSlack) return real.realloc(p, size);
   const uint32_t stack_id = CaptureStackId(t);
   const size_t old_usable = real.malloc_usable_size(p);
-  char* moved = static_cast<char*>(real.realloc(p, size + kSampledSlack));
+  char* moved = static_cast<char*>(real.realloc(p, usable + kSampledSlack));
   if (moved == nullptr) return nullptr;  // the old block is untouched
   char* q = SampledPointerIn(moved);
   memmove(q, moved, Min(old_usable, size));
-  WriteSampledHeader(q, moved, stack_id, size, weight);
+  WriteSampledHeader(q, moved, stack_id, size, weight, usable, usable);
   RecordAlloc(t, stack_id, size, weight);
   return q;
 }
@@ -448,11 +484,12 @@ size_t UsableSizeSlow(void* p) {
     case BlockRef::kPlain:
       return real.malloc_usable_size(p);
     case BlockRef::kSampled:
-      // Within realloc's headroom, what the program asked: the headroom is
-      // leaktrace's, and a program that fills its usable size (redis) would
-      // otherwise fill it on every realloc.
-      if (const SampledHeader* h = SampledHeaderOf(p); h->asked < h->size) return h->asked;
-      [[fallthrough]];
+      // What a plain block of its size would have (PlainUsable): the slack
+      // and the headroom are leaktrace's (a sampled malloc(200) is 4,032
+      // usable bytes on jemalloc), and a program that fills its usable size
+      // before it reallocs (redis's listpacks) must see the same thing
+      // whether its block is sampled or not.
+      return SampledHeaderOf(p)->usable;
     default:
       return real.malloc_usable_size(b.base) - b.offset;
   }

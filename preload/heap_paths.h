@@ -86,7 +86,9 @@ inline constexpr size_t kBackToPlainBytes = kPageSize;
 
 using RawResize = void* (*)(void* base, size_t total, uintptr_t arg);
 using RawUsable = size_t (*)(void* base, uintptr_t arg);
-void* ResizeSampled(ThreadState& t, void* p, size_t size, double weight, bool zero, RawResize resize,
+// `size` is what the program asked (what is booked); `capacity` (>= size)
+// what the real block is sized for (realloc's headroom).
+void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, bool zero, RawResize resize,
                     RawUsable usable, uintptr_t arg);
 
 // Books the free of a tracked block (kExact, kSampled) and makes a stale

@@ -15,6 +15,7 @@
 #include "preload/mapping_table.h"
 #include "preload/real_functions.h"
 #include "preload/real_io_functions.h"
+#include "preload/unwinder.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
@@ -173,7 +174,9 @@ bool TrackingMappingFrom(const void* caller) {
     if (g_modules_state.load(std::memory_order_acquire) != 2) return true;
   }
   const uintptr_t pc = reinterpret_cast<uintptr_t>(caller);
-  return !g_allocator_module.Contains(pc) && !g_own_module.Contains(pc);
+  // libunwind's own caches (mapped when another library unwinds with it, as
+  // gperftools' tcmalloc does) are not the program's either.
+  return !g_allocator_module.Contains(pc) && !g_own_module.Contains(pc) && !IsLeaktraceFrame(pc);
 }
 
 void RecordMapping(void* addr, size_t length, int flags, int fd) {

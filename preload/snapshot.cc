@@ -63,7 +63,6 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("dropped_sites", g_health.dropped_sites.load(std::memory_order_relaxed));
   w.WriteHealth("busy_frees", g_health.busy_frees.load(std::memory_order_relaxed));
   w.WriteHealth("events_during_read", g_events_during_read);
-  w.WriteHealth("unwinder_starting", g_health.unwinder_starting.load(std::memory_order_relaxed));
   w.WriteHealth("unwind_cache_mismatches", g_health.unwind_cache_mismatches.load(std::memory_order_relaxed));
   w.WriteHealth("unsampled_aligned_allocations", g_health.unsampled_aligned.load(std::memory_order_relaxed));
   w.WriteHealth("orphan_events", g_health.orphan_events.load(std::memory_order_relaxed));

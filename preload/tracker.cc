@@ -14,7 +14,6 @@
 
 #include "preload/block_header.h"
 #include "preload/dumper.h"
-#include "preload/fork_gate.h"
 #include "preload/log.h"
 #include "preload/real_functions.h"
 #include "preload/shard_registry.h"
@@ -77,6 +76,11 @@ void Initialize() {
     g_mode.store(Mode::kInert, std::memory_order_release);
     return;
   }
+  // libunwind is set up now, not at the first stack captured: that first
+  // capture may come from inside libunwind itself (an allocator that unwinds
+  // with it, as gperftools' tcmalloc does, mapping memory while it holds
+  // libunwind's lock), and setting up would then wait for that lock forever.
+  InitUnwinder();
   pthread_key_create(&g_exit_key, OnThreadExit);
   g_mode.store(g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled, std::memory_order_release);
 }
@@ -154,40 +158,10 @@ uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash
   return id;
 }
 
-namespace {
-
-std::atomic<int> g_unwinder_state{0};  // 0 not set up, 1 being set up, 2 ready
-
-// The unwinder is set up at the first stack captured, not at start-up: most
-// short processes never sample an allocation in default mode, and setting
-// libunwind up (its import slots, its validation pipe, its caches) is a good
-// part of what a process start would otherwise pay. A thread that finds
-// another one at it does not wait (that one may need a lock this one holds,
-// the loader's): its event goes without a stack, counted. Inside the fork
-// gate, so a fork child never inherits it half done.
-LT_NOINLINE bool SetUpUnwinder() {
-  ForkGateScope gate;
-  int expected = 0;
-  if (!g_unwinder_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel))
-    return expected == 2;
-  InitUnwinder();
-  g_unwinder_state.store(2, std::memory_order_release);
-  return true;
-}
-
-}  // namespace
-
 uint32_t CaptureStackId(ThreadState& t) {
   // Every tracked event (sampled allocation, descriptor, mapping) comes
   // through here: the one place the lazy dumper start needs to look.
   MaybeStartDumper();
-  if (LT_UNLIKELY(g_unwinder_state.load(std::memory_order_acquire) != 2)) {
-    BusyScope busy;  // libunwind allocates as it sets up
-    if (!SetUpUnwinder()) {
-      g_health.unwinder_starting.fetch_add(1, std::memory_order_relaxed);
-      return 0;
-    }
-  }
   Shard* shard = ShardOf(t);
   BusyScope busy;
   if (kUnwindCacheAvailable && shard != nullptr) return CaptureStackIdCached(*shard);

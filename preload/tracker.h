@@ -37,7 +37,6 @@ struct HealthCounters {
   std::atomic<uint64_t> unsampled_aligned{0};  // sampled mode: alignment > 64, never sampled
   std::atomic<uint64_t> orphan_events{0};      // events from threads past their exit hooks
   std::atomic<uint64_t> failed_dumps{0};
-  std::atomic<uint64_t> unwinder_starting{0};  // events while another thread set the unwinder up
   std::atomic<uint64_t> unwind_cache_mismatches{0};  // cached chains a full unwind proved wrong
 };
 extern HealthCounters g_health;

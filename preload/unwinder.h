@@ -15,8 +15,8 @@ struct CapturedStack {
 };
 
 // Learns leaktrace's own address range and keeps libunwind's descriptors
-// private (RedirectUnwinderDescriptors). Called once, before the first
-// unwind (tracker.cc sets the unwinder up at the first stack it captures).
+// private (RedirectUnwinderDescriptors). Called once at initialisation,
+// before the first unwind.
 void InitUnwinder();
 
 // Points the import slots of the module holding `unwinder_function`
