@@ -24,6 +24,10 @@ struct ThreadState {
   uint32_t busy;      // > 0 while leaktrace itself runs on this thread
   ThreadPhase phase;
   Shard* shard;
+  // The last plain usable size measured (heap_paths.cc, PlainUsable): a
+  // plain block of any size in [usable_from, usable] has `usable` bytes.
+  size_t usable_from;
+  size_t usable;
 };
 
 extern __thread ThreadState t_state LT_INITIAL_EXEC;

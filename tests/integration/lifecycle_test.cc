@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <set>
 
 #include "tests/integration/harness.h"
 
@@ -186,6 +187,41 @@ TEST(Lifecycle, ProgramFilterTracksOnlyTheNamedPrograms) {
     for (const std::string& name : FilesIn(dir.path())) programs.push_back(name.substr(0, name.find('.')));
     EXPECT_EQ(programs, c.tracked);
   }
+}
+
+// Fork children draw their own samples: eight workers doing the same work
+// under sampling are eight independent estimates (they used to be eight
+// copies of one, and a merged report then added their variances as if they
+// were independent).
+TEST(Lifecycle, ForkedWorkersSampleIndependently) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("prefork_workers")}, dir.path(), {"LEAKTRACE_SAMPLE=64k"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<double> estimates;
+  int workers = 0;
+  for (const std::string& name : FilesIn(dir.path())) {
+    const CommandResult report = Leaktrace({"report", "--format", "json", dir.path() + "/" + name});
+    ASSERT_EQ(report.exit_code, 0) << report.err;
+    const nlohmann::json parsed = nlohmann::json::parse(report.out);
+    double bytes = 0;
+    bool worker = false;
+    for (const auto& site : parsed["sites"])
+      for (const auto& frame : site["frames"])
+        if (frame.value("function", "") == "worker_leak") {
+          bytes += site.value("bytes", 0.0);
+          worker = true;
+          break;
+        }
+    if (!worker) continue;  // the parent
+    ++workers;
+    estimates.insert(bytes);
+  }
+  EXPECT_EQ(workers, 8);
+  // 2 MB each at one sample per 64 KiB: ~30 samples of equal weight, so an
+  // estimate is the number of samples times one weight; eight independent
+  // ones take fewer than 3 distinct values with probability below 1e-5
+  // (simulated), copies of one sequence take exactly 1.
+  EXPECT_GE(estimates.size(), 3u) << "the workers' samples are copies of one another";
 }
 
 TEST(Lifecycle, VerboseSaysWhatIsTrackedInOneLine) {
