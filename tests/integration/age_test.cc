@@ -14,13 +14,13 @@ namespace {
 
 constexpr double kBlocks = 2000, kBlockSize = 4096, kFds = 5, kMaps = 3, kMapSize = 65536;
 
-struct Snapshots {
+struct AgingSnapshots {
   std::string first, second;
   int exit_code = -1;
 };
 
-Snapshots RunAging(const TempDir& dir, const std::string& sample) {
-  Snapshots s;
+AgingSnapshots RunAging(const TempDir& dir, const std::string& sample) {
+  AgingSnapshots s;
   TrackedProgram p({ProgramPath("aging")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
   p.ExpectCheckpoint("first");
   s.first = p.Snapshot();
@@ -96,7 +96,7 @@ void ExpectFirstHeapBatch(const nlohmann::json& old) {
 
 TEST(Ages, SampledModeReportsOnlyTheFirstBatchAsOld) {
   TempDir dir;
-  const Snapshots s = RunAging(dir, "64k");
+  const AgingSnapshots s = RunAging(dir, "64k");
   ASSERT_EQ(s.exit_code, 0);
   const nlohmann::json all = Json({"report", "--format", "json", s.second});
   const nlohmann::json old = Json({"report", "--format", "json", "--older-than", "1s", s.second});
@@ -114,7 +114,7 @@ TEST(Ages, SampledModeReportsOnlyTheFirstBatchAsOld) {
 
 TEST(Ages, ExactModeKeepsExactCountsAndEstimatesTheOldHeap) {
   TempDir dir;
-  const Snapshots s = RunAging(dir, "1");
+  const AgingSnapshots s = RunAging(dir, "1");
   ASSERT_EQ(s.exit_code, 0);
   const nlohmann::json all = Json({"report", "--format", "json", s.second});
   const nlohmann::json old = Json({"report", "--format", "json", "--older-than", "1s", s.second});
@@ -129,7 +129,7 @@ TEST(Ages, ExactModeKeepsExactCountsAndEstimatesTheOldHeap) {
 
 TEST(Ages, DiffAndCheckJudgeTheOldPopulation) {
   TempDir dir;
-  const Snapshots s = RunAging(dir, "64k");
+  const AgingSnapshots s = RunAging(dir, "64k");
   ASSERT_EQ(s.exit_code, 0);
   // At the first snapshot the first batch was brand new; at the second it
   // is two seconds old: the old population grew by exactly one batch.

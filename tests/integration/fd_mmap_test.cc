@@ -21,25 +21,6 @@ namespace {
 
 const long kPage = sysconf(_SC_PAGESIZE);
 
-struct Snapshots {
-  std::string before, after;
-  int exit_code = -1;
-};
-
-Snapshots RunBetweenCheckpoints(const std::vector<std::string>& argv, const TempDir& dir,
-                                const std::vector<std::string>& env = {}) {
-  Snapshots s;
-  TrackedProgram p(argv, dir.path(), env);
-  p.ExpectCheckpoint("before");
-  s.before = p.Snapshot();
-  p.Continue();
-  p.ExpectCheckpoint("after");
-  s.after = p.Snapshot();
-  p.Continue();
-  s.exit_code = p.Wait();
-  return s;
-}
-
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }

@@ -189,6 +189,20 @@ int TrackedProgram::Wait() {
   return DecodeStatus(status);
 }
 
+Snapshots RunBetweenCheckpoints(const std::vector<std::string>& argv, const TempDir& dir,
+                                const std::vector<std::string>& extra_env) {
+  Snapshots s;
+  TrackedProgram p(argv, dir.path(), extra_env);
+  p.ExpectCheckpoint("before");
+  s.before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  s.after = p.Snapshot();
+  p.Continue();
+  s.exit_code = p.Wait();
+  return s;
+}
+
 nlohmann::json DiffJson(const std::string& before, const std::string& after) {
   const CommandResult r = Leaktrace({"diff", "--format", "json", before, after});
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -57,6 +57,15 @@ class TrackedProgram {
   FILE* from_child_ = nullptr;
 };
 
+// The two snapshots of a program that stops at checkpoints "before" and
+// "after" (step_protocol.h), and its exit code once let go.
+struct Snapshots {
+  std::string before, after;
+  int exit_code = -1;
+};
+Snapshots RunBetweenCheckpoints(const std::vector<std::string>& argv, const TempDir& dir,
+                                const std::vector<std::string>& extra_env = {});
+
 // `leaktrace diff --format json BEFORE AFTER`, parsed.
 nlohmann::json DiffJson(const std::string& before, const std::string& after);
 

@@ -7,28 +7,15 @@
 namespace leaktrace::testing {
 namespace {
 
-struct Snapshots {
-  std::string before, after;
-  int exit_code = -1;
-};
-
-Snapshots RunBetweenCheckpoints(const std::string& program, const TempDir& dir,
-                                const std::vector<std::string>& env = {"LEAKTRACE_SAMPLE=1"}) {
-  Snapshots s;
-  TrackedProgram p({ProgramPath(program)}, dir.path(), env);
-  p.ExpectCheckpoint("before");
-  s.before = p.Snapshot();
-  p.Continue();
-  p.ExpectCheckpoint("after");
-  s.after = p.Snapshot();
-  p.Continue();
-  s.exit_code = p.Wait();
-  return s;
+// Exact mode unless told otherwise.
+Snapshots RunExact(const std::string& program, const TempDir& dir,
+                   const std::vector<std::string>& env = {"LEAKTRACE_SAMPLE=1"}) {
+  return RunBetweenCheckpoints({ProgramPath(program)}, dir, env);
 }
 
 TEST(HeapExact, CProgramLeaksAreCountedExactlyAndChurnIsZero) {
   TempDir dir;
-  const Snapshots s = RunBetweenCheckpoints("leaky_c", dir);
+  const Snapshots s = RunExact("leaky_c", dir);
   ASSERT_EQ(s.exit_code, 0);
   const nlohmann::json diff = DiffJson(s.before, s.after);
 
@@ -59,7 +46,7 @@ TEST(HeapExact, CProgramLeaksAreCountedExactlyAndChurnIsZero) {
 // 70 KiB site, and every command warned that it had no debug information).
 TEST(HeapExact, ACProgramsReportHoldsNothingOfLeaktracesOwn) {
   TempDir dir;
-  const Snapshots s = RunBetweenCheckpoints("leaky_c", dir);
+  const Snapshots s = RunExact("leaky_c", dir);
   ASSERT_EQ(s.exit_code, 0);
   const CommandResult r = Leaktrace({"report", "--format", "json", s.after});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -76,7 +63,7 @@ TEST(HeapExact, ACProgramsReportHoldsNothingOfLeaktracesOwn) {
 
 TEST(HeapExact, CxxNewStringVectorAndExceptions) {
   TempDir dir;
-  const Snapshots s = RunBetweenCheckpoints("leaky_cxx", dir);
+  const Snapshots s = RunExact("leaky_cxx", dir);
   ASSERT_EQ(s.exit_code, 0);
   const nlohmann::json diff = DiffJson(s.before, s.after);
 
@@ -102,7 +89,7 @@ TEST(HeapExact, CxxNewStringVectorAndExceptions) {
 
 TEST(HeapExact, LeaksShowOnJemalloc) {
   TempDir dir;
-  const Snapshots s = RunBetweenCheckpoints("leaky_c", dir,
+  const Snapshots s = RunExact("leaky_c", dir,
                                             {"LEAKTRACE_SAMPLE=1", "LD_PRELOAD=" LEAKTRACE_TEST_JEMALLOC});
   ASSERT_EQ(s.exit_code, 0);
   const nlohmann::json diff = DiffJson(s.before, s.after);

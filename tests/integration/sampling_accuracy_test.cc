@@ -17,15 +17,9 @@ double Field(const nlohmann::json& site, const char* key) { return site.value(ke
 
 // Runs sampled_leak at `interval` and returns the diff.
 nlohmann::json SampledDiff(const std::string& interval, const TempDir& dir) {
-  TrackedProgram p({ProgramPath("sampled_leak")}, dir.path(), {"LEAKTRACE_SAMPLE=" + interval});
-  p.ExpectCheckpoint("before");
-  const std::string before = p.Snapshot();
-  p.Continue();
-  p.ExpectCheckpoint("after");
-  const std::string after = p.Snapshot();
-  p.Continue();
-  EXPECT_EQ(p.Wait(), 0);
-  return DiffJson(before, after);
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("sampled_leak")}, dir, {"LEAKTRACE_SAMPLE=" + interval});
+  EXPECT_EQ(s.exit_code, 0);
+  return DiffJson(s.before, s.after);
 }
 
 void ExpectLeakEstimatedWithinError(const nlohmann::json& diff, const std::string& interval) {

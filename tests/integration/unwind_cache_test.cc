@@ -24,15 +24,9 @@ bool ThroughARoute(const nlohmann::json& site) {
 
 TEST(UnwindCache, SameStackPositionDifferentChainsAreKeptApart) {
   TempDir dir;
-  TrackedProgram p({ProgramPath("same_depth_stacks")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
-  p.ExpectCheckpoint("before");
-  const std::string before = p.Snapshot();
-  p.Continue();
-  p.ExpectCheckpoint("after");
-  const std::string after = p.Snapshot();
-  p.Continue();
-  ASSERT_EQ(p.Wait(), 0);
-  const nlohmann::json diff = DiffJson(before, after);
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("same_depth_stacks")}, dir, {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
 
   EXPECT_EQ(GrowthThrough(diff, "route_a").count, 3000);
   EXPECT_EQ(GrowthThrough(diff, "route_b").count, 1500);
@@ -59,21 +53,15 @@ TEST(UnwindCache, SameStackPositionDifferentChainsAreKeptApart) {
 // had before it (here 3 + 1), and the dump's health counts it.
 TEST(UnwindCache, AChainWithAllocaIsNeverChargedToAnother) {
   TempDir dir;
-  TrackedProgram p({ProgramPath("alloca_chains")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
-  p.ExpectCheckpoint("before");
-  const std::string before = p.Snapshot();
-  p.Continue();
-  p.ExpectCheckpoint("after");
-  const std::string after = p.Snapshot();
-  p.Continue();
-  ASSERT_EQ(p.Wait(), 0);
-  const nlohmann::json diff = DiffJson(before, after);
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("alloca_chains")}, dir, {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
   const double wrong = GrowthThrough(diff, "through_p").count - 3;
   EXPECT_GE(wrong, 0);
   EXPECT_LE(wrong, 4) << "through_q's allocations charged to through_p";
   EXPECT_EQ(GrowthThrough(diff, "through_q").count, 5000 - wrong);
   EXPECT_EQ(GrowthThrough(diff, "leaf").count, 5003);
-  const CommandResult report = Leaktrace({"report", "--format", "json", after});
+  const CommandResult report = Leaktrace({"report", "--format", "json", s.after});
   ASSERT_EQ(report.exit_code, 0) << report.err;
   const nlohmann::json health = nlohmann::json::parse(report.out)["dumps"][0]["health"];
   EXPECT_GE(health.value("unwind_cache_mismatches", 0), 1) << health.dump();
