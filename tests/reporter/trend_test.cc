@@ -43,6 +43,27 @@ TEST(TrendJudge, PlateauWithTurnoverIsBounded) {
   EXPECT_EQ(J({0, 80, 100, 90, 100}), Verdict::kBounded);  // recent part not flat
 }
 
+// A steady leak whose recent half sampling cannot resolve (issue 14, the
+// user trial: 1.5 -> 10 MiB at 512 KiB sampling) is not significant, never
+// "bounded"; a plateau that sampling can resolve is still bounded.
+TEST(TrendJudge, UnresolvedRecentGrowthIsNotSignificantNeverBounded) {
+  const double T = 512 * 1024, MiB = 1024 * 1024;
+  const std::vector<double> t = {0, 1, 2, 3, 4, 5, 6, 7};
+  const std::vector<double> y = {1.5 * MiB, 3.5 * MiB, 3.5 * MiB, 4 * MiB, 5.5 * MiB, 8 * MiB, 10 * MiB, 10 * MiB};
+  std::vector<double> v, a;
+  for (double b : y) v.push_back(b * T);
+  for (size_t i = 0; i < y.size(); ++i) a.push_back(y[i] + static_cast<double>(i) * MiB);  // allocations go on
+  EXPECT_EQ(Judge(t, y, v, a), Verdict::kNotSignificant);
+  // Filled, then level for long, far beyond the noise: bounded.
+  const std::vector<double> plateau = {0, 40 * MiB, 80 * MiB, 80 * MiB, 80 * MiB, 80 * MiB, 80 * MiB, 80 * MiB};
+  std::vector<double> pv, pa;
+  for (size_t i = 0; i < plateau.size(); ++i) {
+    pv.push_back(plateau[i] * T);
+    pa.push_back(plateau[i] + static_cast<double>(i) * 10 * MiB);
+  }
+  EXPECT_EQ(Judge(t, plateau, pv, pa), Verdict::kBounded);
+}
+
 TEST(TrendJudge, ShrinkingAndFlat) {
   EXPECT_EQ(J({100, 80, 60, 40, 20}), Verdict::kShrinking);
   EXPECT_EQ(J({5, 5, 5, 5, 5}), Verdict::kFlat);
