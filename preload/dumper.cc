@@ -232,8 +232,8 @@ void ProgramWaitsForSignals(const sigset_t* set) {
   if (g_handler_installed) {
     GiveUpSnapshotSignal(/*restore=*/true);
     if (!g_fork_child)
-      Log("the program waits for signal %d itself (signalfd, sigwait): leaktrace snapshots by signal are off "
-        "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+      Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
+        "snapshots by signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
   }
   pthread_mutex_unlock(&g_signal_lock);
   errno = saved_errno;

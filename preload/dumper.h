@@ -57,9 +57,10 @@ void StopDumper();
 //    signal leaktrace holds (the hook forwards it); else true, with the
 //    call's result in *rc.
 //  - ProgramWaitsForSignals: the program reads signals synchronously
-//    (signalfd, sigwait and friends) for a set holding the snapshot
-//    signal: leaktrace steps aside and puts the program's disposition back,
-//    so the signal stays pending for the program.
+//    (signalfd, sigwait and friends), or blocks a handful of them
+//    (sigprocmask, pthread_sigmask: hooks_signal.cc), for a set holding the
+//    snapshot signal: leaktrace steps aside and puts the program's
+//    disposition back, so the signal stays pending for the program.
 // Stepping aside also blocks the signal in the dumper thread, so the kernel
 // no longer delivers it there. Any thread; not from a signal handler.
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);

@@ -60,6 +60,41 @@ LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   return next(sig, handler);
 }
 
+// Blocking a handful of signals, the snapshot signal among them, is how a
+// program starts taking them for itself (signalfd or sigwait later, or
+// sigpending): leaktrace steps aside at once, so that a signal sent in
+// between stays pending for the program. A (nearly) full set is a moment's
+// masking (around a critical section, in a new worker thread), not a claim.
+namespace {
+
+constexpr int kClaimAtMost = 16;  // signals in a set that claims them
+
+void ProgramBlocks(int how, const sigset_t* set) {
+  if (set == nullptr || (how != SIG_BLOCK && how != SIG_SETMASK) || t_state.busy != 0) return;
+  int count = 0;
+  for (int sig = 1; sig < NSIG && count <= kClaimAtMost; ++sig) count += sigismember(set, sig) == 1;
+  if (count <= kClaimAtMost) ProgramWaitsForSignals(set);
+}
+
+}  // namespace
+
+LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  static auto next = Next<int (*)(int, const sigset_t*, sigset_t*)>("sigprocmask");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  ProgramBlocks(how, set);
+  return next(how, set, old);
+}
+
+LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+  static auto next = Next<int (*)(int, const sigset_t*, sigset_t*)>("pthread_sigmask");
+  if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
+  ProgramBlocks(how, set);
+  return next(how, set, old);
+}
+
 // The synchronous ways to take a signal: the program blocked it and reads it
 // here, so leaktrace must not be the one taking it (dumper.h).
 LT_EXPORT int sigwait(const sigset_t* set, int* sig) {

@@ -83,7 +83,7 @@ TEST(FdTakeover, ASnapshotAfterClosefromInterruptsNoCall) {
 // ---- the snapshot signal is the program's whenever it wants it -------------
 
 TEST(SignalOwnership, AProgramTakingSigusr2ForItselfGetsIt) {
-  for (const char* how : {"signalfd", "sigwait", "handler"}) {
+  for (const char* how : {"signalfd", "sigwait", "handler", "blockfirst"}) {
     for (const std::string& sample : kModes) {
       TempDir dir;
       for (int run = 0; run < 5; ++run) {

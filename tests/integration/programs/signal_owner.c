@@ -4,6 +4,9 @@
      signal_owner signalfd   blocks SIGUSR2, reads it from a signalfd
      signal_owner sigwait    blocks SIGUSR2, waits for it with sigtimedwait
      signal_owner handler    installs a handler with sigaction
+     signal_owner blockfirst blocks SIGUSR2 (with SIGTERM and SIGHUP, as a
+                             daemon does before it makes its signalfd), raises
+                             it, and finds it pending
      signal_owner query      prints what sigaction reports as SIGUSR2's handler
      signal_owner probe      sets SIG_DFL and puts back what it found, as a
                              shell listing its traps does, then prints
@@ -52,6 +55,16 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGUSR2);
     for (int i = 0; i < 200 && !handled; ++i) usleep(10000);
     return handled == SIGUSR2 ? 0 : 1;
+  }
+  if (strcmp(how, "blockfirst") == 0) {
+    sigset_t set = usr2, pending;
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    kill(getpid(), SIGUSR2);
+    usleep(200000);  /* time for any other thread to take it */
+    sigpending(&pending);
+    return sigismember(&pending, SIGUSR2) == 1 ? 0 : 1;
   }
   sigprocmask(SIG_BLOCK, &usr2, NULL);
   if (strcmp(how, "signalfd") == 0) {
