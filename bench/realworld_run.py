@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -50,6 +49,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import paired  # noqa: E402
 from paired import clean_env, dump_stats, kill_session, log, measured, rotated, run, variant_settings  # noqa: E402
+
+# The realworld tests' helpers for servers on loopback.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "realworld"))
+from rwlib import free_port, wait_port  # noqa: E402
 
 VARIANTS = ["plain", "default", "exact"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,25 +68,6 @@ def sha256_of(*chunks):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 class Outcome:
