@@ -94,9 +94,6 @@ void UnrecordSampled(ThreadState& t, SampledHeader* h) {
 
 char* SampledBase(void* p) { return static_cast<char*>(p) - SampledHeaderOf(p)->base_offset; }
 
-// The program's usable bytes of a sampled block: what it may have written.
-size_t SampledUsable(void* p) { return real.malloc_usable_size(SampledBase(p)) - SampledHeaderOf(p)->base_offset; }
-
 void* RealRealloc(void* base, size_t total, uintptr_t) { return real.realloc(base, total); }
 size_t RealUsable(void* base, uintptr_t) { return real.malloc_usable_size(base); }
 
@@ -221,12 +218,11 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   if (size > capacity && capacity + capacity / 4 > size && capacity + capacity / 4 <= SIZE_MAX - kSampledSlack)
     want = capacity + capacity / 4;
   if (stays_sampled) return ResizeSampled(t, p, size, want, weight, false, RealRealloc, RealUsable, 0);
-  // Everything the program may have written: malloc_usable_size(p) bytes,
-  // not just what it asked for (redis fills whole blocks).
-  const size_t old_usable = SampledUsable(p);
+  // Everything the program may have written: what malloc_usable_size told
+  // it (h->usable), not just what it asked for (redis fills whole blocks).
   void* fresh = real.malloc(size);
   if (fresh == nullptr) return nullptr;  // the old block is untouched
-  memcpy(fresh, p, Min(old_usable, size));
+  memcpy(fresh, p, Min(h->usable, size));
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
   real.free(base);
