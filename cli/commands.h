@@ -12,6 +12,7 @@ namespace leaktrace::cli {
 using Action = std::function<int()>;
 
 Action AddRunCommand(CLI::App& app);
+Action AddAttachCommand(CLI::App& app);
 Action AddSnapshotCommand(CLI::App& app);
 Action AddReportCommand(CLI::App& app);
 Action AddDiffCommand(CLI::App& app);

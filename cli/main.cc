@@ -24,7 +24,7 @@ namespace {
 
 using namespace leaktrace;
 
-const char* const kCommands[] = {"run", "snapshot", "report", "diff", "check", "trend", "export"};
+const char* const kCommands[] = {"run", "attach", "snapshot", "report", "diff", "check", "trend", "export"};
 
 // Help that shows what a user types, not the parser's types: "--timeout S=30",
 // "PID" (not "S:POSITIVE=30", "PID TEXT REQUIRED").
@@ -78,7 +78,7 @@ int Main(int argc, char** argv) {
   }
   if (args.size() >= 2 && !args[1].empty() && args[1][0] != '-' &&
       std::find(std::begin(kCommands), std::end(kCommands), args[1]) == std::end(kCommands)) {
-    PrintError("unknown command '" + args[1] + "' (commands: run, snapshot, report, diff, check, trend, export); see "
+    PrintError("unknown command '" + args[1] + "' (commands: run, attach, snapshot, report, diff, check, trend, export); see "
                "'leaktrace --help'");
     return cli::kExitUsage;
   }
@@ -94,6 +94,7 @@ int Main(int argc, char** argv) {
 
   const std::vector<std::pair<std::string, cli::Action>> commands = {
       {"run", cli::AddRunCommand(app)},
+      {"attach", cli::AddAttachCommand(app)},
       {"snapshot", cli::AddSnapshotCommand(app)},
       {"report", cli::AddReportCommand(app)},
       {"diff", cli::AddDiffCommand(app)},

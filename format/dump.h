@@ -26,6 +26,7 @@ struct ProcessInfo {
   std::vector<std::string> argv;
 
   bool exact() const { return (flags & kProcessExactMode) != 0; }
+  bool attached() const { return (flags & kProcessAttached) != 0; }
 };
 
 struct Segment {

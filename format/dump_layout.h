@@ -29,6 +29,9 @@ enum class Trigger : uint32_t { kSignal = 1, kInterval = 2, kExit = 3 };
 
 // ProcessInfo.flags
 inline constexpr uint32_t kProcessExactMode = 1u << 0;
+// Tracking started in a running process (leaktrace attach): start_* are the
+// attach time, and what was allocated before it is not in the dump.
+inline constexpr uint32_t kProcessAttached = 1u << 1;
 // Module.flags
 inline constexpr uint32_t kModuleUnloaded = 1u << 0;
 inline constexpr uint32_t kModuleMainProgram = 1u << 1;

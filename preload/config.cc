@@ -35,6 +35,31 @@ long ParseDecimal(const char* s) {
   return v;
 }
 
+// Where the settings come from: the environment, or (leaktrace attach) the
+// text handed to leaktrace_attach, "KEY=VALUE" lines.
+const char* g_settings = nullptr;
+
+// The value of `key` in the settings: a pointer into a static copy (one
+// setting is read at a time, and LoadConfig copies what it keeps).
+const char* Setting(const char* key) {
+  if (g_settings == nullptr) return getenv(key);
+  static char value[4096];
+  const size_t key_size = strlen(key);
+  for (const char* line = g_settings; *line != '\0';) {
+    const char* end = strchr(line, '\n');
+    const size_t size = end ? static_cast<size_t>(end - line) : strlen(line);
+    if (size > key_size && strncmp(line, key, key_size) == 0 && line[key_size] == '=') {
+      const size_t n = size - key_size - 1 < sizeof value - 1 ? size - key_size - 1 : sizeof value - 1;
+      memcpy(value, line + key_size + 1, n);
+      value[n] = '\0';
+      return value;
+    }
+    if (end == nullptr) break;
+    line = end + 1;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int ParseSignal(const char* text) {
@@ -77,12 +102,13 @@ uint64_t ParseSize(const char* text) {
   return v * unit;
 }
 
-void LoadConfig(Config& config) {
+void LoadConfig(Config& config, const char* settings) {
+  g_settings = settings;
   config = Config{};
   config.sample_interval = kDefaultSampleInterval;
   config.snapshot_signal = SIGUSR2;
 
-  if (const char* s = getenv("LEAKTRACE_SAMPLE"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_SAMPLE"); s && *s) {
     const uint64_t v = ParseSize(s);
     if (v == 0) {
       Log("LEAKTRACE_SAMPLE=%s is not a size (use e.g. 1, 64k, 512k, 1m); tracking disabled", s);
@@ -90,7 +116,7 @@ void LoadConfig(Config& config) {
     }
     config.sample_interval = v;
   }
-  if (const char* s = getenv("LEAKTRACE_SIGNAL"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_SIGNAL"); s && *s) {
     const int sig = ParseSignal(s);
     if (sig < 0 || sig == SIGKILL || sig == SIGSTOP) {
       Log("LEAKTRACE_SIGNAL=%s is not a usable signal; tracking disabled", s);
@@ -98,7 +124,7 @@ void LoadConfig(Config& config) {
     }
     config.snapshot_signal = sig < 0 ? 0 : sig;
   }
-  if (const char* s = getenv("LEAKTRACE_INTERVAL"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_INTERVAL"); s && *s) {
     const long v = ParseDecimal(s);
     if (v < 0) {
       Log("LEAKTRACE_INTERVAL=%s is not a whole number of seconds; tracking disabled", s);
@@ -106,28 +132,28 @@ void LoadConfig(Config& config) {
     }
     config.interval_seconds = v < 0 ? 0 : static_cast<uint32_t>(v);
   }
-  if (const char* s = getenv("LEAKTRACE_ON_EXIT"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_ON_EXIT"); s && *s) {
     if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
       Log("LEAKTRACE_ON_EXIT=%s must be 0 or 1; tracking disabled", s);
       config.valid = false;
     }
     config.dump_on_exit = strcmp(s, "0") != 0;
   }
-  if (const char* s = getenv("LEAKTRACE_FOLLOW_EXEC"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_FOLLOW_EXEC"); s && *s) {
     if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
       Log("LEAKTRACE_FOLLOW_EXEC=%s must be 0 or 1; tracking disabled", s);
       config.valid = false;
     }
     config.follow_exec = strcmp(s, "0") != 0;
   }
-  if (const char* s = getenv("LEAKTRACE_VERBOSE"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_VERBOSE"); s && *s) {
     if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
       Log("LEAKTRACE_VERBOSE=%s must be 0 or 1; tracking disabled", s);
       config.valid = false;
     }
     config.verbose = strcmp(s, "1") == 0;
   }
-  if (const char* s = getenv("LEAKTRACE_PROGRAMS"); s && *s) {
+  if (const char* s = Setting("LEAKTRACE_PROGRAMS"); s && *s) {
     if (strlen(s) >= sizeof config.programs) {
       Log("LEAKTRACE_PROGRAMS is longer than %u bytes; tracking disabled", unsigned{sizeof config.programs - 1});
       config.valid = false;
@@ -135,7 +161,7 @@ void LoadConfig(Config& config) {
       strcpy(config.programs, s);
     }
   }
-  const char* dir = getenv("LEAKTRACE_DIR");
+  const char* dir = Setting("LEAKTRACE_DIR");
   if (dir != nullptr && *dir == '/') {
     strncpy(config.dump_dir, dir, sizeof config.dump_dir - 1);
   } else {

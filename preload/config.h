@@ -24,9 +24,11 @@ struct Config {
 // The default sampling interval (see README: chosen from the benchmark).
 inline constexpr uint64_t kDefaultSampleInterval = 512 * 1024;
 
-// Parses the environment. Must not allocate through malloc (it runs during the
-// first allocation of the process); reports bad settings on stderr itself.
-void LoadConfig(Config& config);
+// Parses the environment, or with `settings` ("KEY=VALUE" lines with the
+// environment's names: leaktrace attach) that text instead. Must not allocate
+// through malloc (it runs during the first allocation of the process);
+// reports bad settings on stderr itself. Not thread-safe (initialisation only).
+void LoadConfig(Config& config, const char* settings = nullptr);
 
 // True when `config.programs` is empty or one of its globs matches
 // `argv0_name` or `exe_name` (base names; either may be empty). Must not

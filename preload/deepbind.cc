@@ -32,11 +32,15 @@ constexpr const char* kHooked[] = {
     "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "unshare", "setns",
 };
 
+}  // namespace
+
 bool IsHooked(const char* name) {
   for (const char* h : kHooked)
     if (strcmp(h, name) == 0) return true;
   return false;
 }
+
+namespace {
 
 // libleaktrace.so itself, libc, the loader and the real allocator keep their
 // bindings: rewriting theirs would loop or double count.

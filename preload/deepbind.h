@@ -17,4 +17,8 @@ namespace leaktrace::preload {
 // Resolves the real dlopen. Constructor; the thread busy.
 void ResolveRealDlopen();
 
+// True when libleaktrace.so hooks the function `name` (exports.map), dlopen
+// and dlsym aside. Must not allocate.
+bool IsHooked(const char* name);
+
 }  // namespace leaktrace::preload

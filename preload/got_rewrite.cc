@@ -56,7 +56,7 @@ bool DescribeModule(const dl_phdr_info& info, LoadedModule& m) {
   return m.dynamic != nullptr;
 }
 
-int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx) {
+int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx, bool include_defined) {
   const ElfW(Sym)* symtab = nullptr;
   const char* strtab = nullptr;
   const ElfW(Rela)* rela[2] = {nullptr, nullptr};
@@ -87,14 +87,15 @@ int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx) {
       const bool data = type == R_X86_64_64;
       if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT && !(data && r.r_addend == 0)) continue;
       const ElfW(Sym)& sym = symtab[ELF64_R_SYM(r.r_info)];
-      if (sym.st_shndx != SHN_UNDEF || sym.st_name == 0) continue;
+      if (sym.st_name == 0 || (sym.st_shndx != SHN_UNDEF && !include_defined)) continue;
       const uintptr_t slot = m.base + r.r_offset;
       ImportSlot s;
       s.name = strtab + sym.st_name;
       s.data = data;
+      s.defined = sym.st_shndx != SHN_UNDEF;
       s.current = *reinterpret_cast<void* const*>(slot);
       const uintptr_t cur = reinterpret_cast<uintptr_t>(s.current);
-      s.lazy_unbound = type == R_X86_64_JUMP_SLOT && cur >= m.image_begin && cur < m.image_end;
+      s.lazy_unbound = type == R_X86_64_JUMP_SLOT && !s.defined && cur >= m.image_begin && cur < m.image_end;
       void* target = resolve(s, ctx);
       if (target == nullptr || target == s.current) continue;
       WriteSlot(m, slot, target);

@@ -15,7 +15,8 @@ struct ImportSlot {
   const char* name;      // the imported symbol
   bool data;             // false: GOT entry the loader binds (JUMP_SLOT, GLOB_DAT);
                          // true: a pointer in the module's data (R_X86_64_64, no addend)
-  bool lazy_unbound;     // a JUMP_SLOT still pointing into its own module (lazy binding)
+  bool defined;          // the module defines the symbol itself (libc's own calls to malloc)
+  bool lazy_unbound;     // an undefined JUMP_SLOT still pointing into its own module (lazy binding)
   void* current;         // what the slot holds now
 };
 
@@ -35,11 +36,14 @@ bool DescribeModule(const dl_phdr_info& info, LoadedModule& m);
 
 // Offers every function import of `m` to `resolve` and writes what it
 // returns; pages of the RELRO segment are opened for the write and made
-// read-only again. Returns the number of slots rewritten. Serialised by a
+// read-only again. Slots of symbols the module defines itself are offered
+// only with `include_defined` (an interposing library would have taken them:
+// libc's own calls to malloc go through such slots). Returns the number of
+// slots rewritten. Serialised by a
 // process-wide lock (two rewriters toggling one RELRO segment's protection
 // would fault); not for the malloc path. Must not be called from inside a
 // dl_iterate_phdr callback.
-int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx);
+int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx, bool include_defined = false);
 
 // fork handlers: the lock above is never left held in the child.
 void GotRewritePrepareFork();

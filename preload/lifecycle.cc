@@ -1,4 +1,7 @@
 // Process start, fork and exit.
+#include "preload/lifecycle.h"
+
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <time.h>
@@ -107,20 +110,23 @@ void SayWhatIsTracked() {
       sampling, when, g_config.dump_dir);
 }
 
+// True when the program's lookups of malloc find this library's: it was
+// preloaded (or linked in). A library that `leaktrace attach` dlopened into a
+// running process is not in the global scope, and waits for leaktrace_attach.
+// (Not dladdr: it walks the symbol table. The linker's bounds of this image.)
+extern "C" const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern "C" char _end[] __attribute__((visibility("hidden")));
+bool Interposed() {
+  const char* found = static_cast<const char*>(dlsym(RTLD_DEFAULT, "malloc"));
+  return found >= __ehdr_start && found < _end;
+}
+
 // Runs after libc is initialised and before the program's own constructors.
 __attribute__((constructor(101))) void OnLoad() {
+  if (g_attached || !Interposed()) return;
   EnsureInitialized();
   if (!Active()) return;
-  BusyScope busy;
-  EnsureRealIo();  // now, while the process is most likely single-threaded
-  GatherProcessFacts();
-  ResolveRealDlopen();
-  StartNativeApi();  // before the program's code calls the allocator's own API
-  if (!g_config.follow_exec) StopFollowingExec();
-  CreateControlBlock();
-  pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
-  StartDumper();
-  if (g_config.verbose) SayWhatIsTracked();
+  StartTracking();
 }
 
 // Runs after the program's destructors (we were loaded first, so we are
@@ -133,4 +139,19 @@ __attribute__((destructor(101))) void OnUnload() {
 }
 
 }  // namespace
+
+void StartTracking() {
+  BusyScope busy;
+  EnsureRealIo();  // now, while the process is most likely single-threaded
+  GatherProcessFacts();
+  ResolveRealDlopen();
+  StartNativeApi();  // before the program's code calls the allocator's own API
+  // An attached process never had LD_PRELOAD from us: nothing to strip.
+  if (!g_config.follow_exec && !g_attached) StopFollowingExec();
+  CreateControlBlock();
+  pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
+  StartDumper();
+  if (g_config.verbose) SayWhatIsTracked();
+}
+
 }  // namespace leaktrace::preload

@@ -31,6 +31,12 @@ std::atomic<unsigned long long> g_seen_adds{~0ull};
 
 constexpr size_t kMaxModules = 1024;
 LoadedModule g_modules[kMaxModules];  // guarded by g_rescanning
+bool g_include_defined[kMaxModules];  // guarded by g_rescanning
+
+// Attached (attach.h): the resolver that points imports of the hooked
+// functions at the hooks; nullptr otherwise.
+ImportResolver g_hook_resolver = nullptr;
+AttachedHookLookup g_hook_lookup = nullptr;
 
 const NativeFunction* FindWrapped(const char* name) {
   for (const NativeFamily& family : g_families)
@@ -50,6 +56,19 @@ void* NativeResolver(const ImportSlot& slot, void*) {
   return nullptr;
 }
 
+void* Resolve(const ImportSlot& slot, void* ctx) {
+  if (!slot.defined) {
+    if (void* wrapper = NativeResolver(slot, ctx)) return wrapper;
+  }
+  return g_hook_resolver != nullptr ? g_hook_resolver(slot, ctx) : nullptr;
+}
+
+bool IsLibc(const char* name) {
+  const char* base = strrchr(name, '/');
+  base = base ? base + 1 : name;
+  return strncmp(base, "libc.so", 7) == 0;
+}
+
 struct Collect {
   size_t count = 0;
   unsigned long long adds = 0;
@@ -61,13 +80,19 @@ int CollectModule(dl_phdr_info* info, size_t size, void* data) {
   if (c->count == kMaxModules) return 0;
   LoadedModule m;
   if (!DescribeModule(*info, m)) return 0;
-  // leaktrace itself and the allocator keep their own bindings (the
-  // allocator's internal calls through its PLT are on its own blocks).
-  if (m.image_begin == g_self_begin || m.image_begin == g_allocator_begin) return 0;
   const char* name = info->dlpi_name ? info->dlpi_name : "";
+  // leaktrace itself and the allocator keep their own bindings (the
+  // allocator's internal calls through its PLT are on its own blocks). When
+  // attached, libc's own calls of the hooked functions (getline's realloc,
+  // fopen's open) are rewritten as preloading would have bound them, even
+  // when libc is the allocator: glibc's malloc calls itself directly.
+  if (m.image_begin == g_self_begin) return 0;
+  const bool libc = g_hook_resolver != nullptr && IsLibc(name);
+  if (m.image_begin == g_allocator_begin && !libc) return 0;
   const char* base = strrchr(name, '/');
   base = base ? base + 1 : name;
   if (strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "linux-vdso", 10) == 0) return 0;
+  g_include_defined[c->count] = libc || (g_hook_resolver != nullptr && m.image_begin != g_allocator_begin);
   g_modules[c->count++] = m;
   return 0;
 }
@@ -91,7 +116,7 @@ void Rescan(bool force) {
   if (g_rescanning.exchange(true, std::memory_order_acquire)) return;
   Collect c;
   dl_iterate_phdr(CollectModule, &c);
-  for (size_t i = 0; i < c.count; ++i) RewriteImports(g_modules[i], NativeResolver, nullptr);
+  for (size_t i = 0; i < c.count; ++i) RewriteImports(g_modules[i], Resolve, nullptr, g_include_defined[i]);
   g_seen_adds.store(c.adds, std::memory_order_release);
   g_rescanning.store(false, std::memory_order_release);
 }
@@ -132,7 +157,8 @@ bool ResolveFamily(const NativeFamily& family) {
   if (family.count > 64) return false;
   for (size_t i = 0; i < family.count; ++i) {
     const NativeFunction& f = family.functions[i];
-    void* next = dlsym(RTLD_NEXT, f.name);
+    // Attached, leaktrace is not in the global scope: the global definition.
+    void* next = dlsym(g_attached ? RTLD_DEFAULT : RTLD_NEXT, f.name);
     if (next != nullptr && (!InAllocator(next) || dlsym(RTLD_DEFAULT, f.name) != next)) next = nullptr;
     if (next == nullptr && f.required) return false;
     found[i] = next;
@@ -166,6 +192,13 @@ void StartNativeApi() {
 
 void NativeApiAfterLoad() { Rescan(false); }
 
+void StartAttachedRewrite(ImportResolver hooks, AttachedHookLookup lookup) {
+  g_hook_resolver = hooks;
+  g_hook_lookup = lookup;
+  leaktrace_native_active = 1;
+  Rescan(true);
+}
+
 }  // namespace leaktrace::preload
 
 using namespace leaktrace::preload;
@@ -182,6 +215,12 @@ extern "C" __attribute__((visibility("hidden"))) void* leaktrace_dlsym_hook(void
   // RTLD_NEXT depends on who asks: the real dlsym answers it for the caller.
   if (handle == RTLD_NEXT) return nullptr;
   const NativeFunction* f = FindWrapped(name);
+  if (f == nullptr && g_hook_lookup != nullptr) {
+    // Attached: a hooked function looked up by name is the hook, as the
+    // lookup would have found it in a preloaded process.
+    if (!g_hook_lookup(name, nullptr)) return nullptr;
+    return g_hook_lookup(name, leaktrace_real_dlsym(handle, name));
+  }
   if (f == nullptr) return nullptr;
   // The lookup a caller in the global scope would make finds the same
   // definition (the allocator is global, it serves malloc).

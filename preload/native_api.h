@@ -11,9 +11,13 @@
 
 #include <cstddef>
 
+#include "preload/got_rewrite.h"
+
 extern "C" {
-// Non-zero once some native function is wrapped; read by the dlopen and
-// dlsym entries (dlopen_entry.S, dlsym_entry.S).
+// Non-zero once some native function is wrapped, or once an attached
+// library (attach.h) has rewritten the imports of the hooked functions; read
+// by the dlopen and dlsym entries (dlopen_entry.S, dlsym_entry.S), which
+// then have modules loaded later rewritten as well.
 extern unsigned char leaktrace_native_active;
 // The real dlsym, resolved on the first call of the dlsym entry.
 extern void* (*leaktrace_real_dlsym)(void*, const char*);
@@ -51,5 +55,14 @@ void StartNativeApi();
 // nothing is wrapped or nothing changed). Not for the malloc path; the
 // thread busy.
 void NativeApiAfterLoad();
+
+// leaktrace attach: from now on every module's imports (libc's own calls
+// included) are also offered to `hooks`, now and whenever the set of loaded
+// modules changed, as for the native API above; and dlsym hands out
+// `lookup(name, found)` for what it found, when that is not nullptr
+// (`lookup(name, nullptr)` non-null: `name` is hooked at all). After
+// StartNativeApi; the thread busy.
+using AttachedHookLookup = void* (*)(const char* name, void* found);
+void StartAttachedRewrite(ImportResolver hooks, AttachedHookLookup lookup);
 
 }  // namespace leaktrace::preload

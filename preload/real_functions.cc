@@ -7,14 +7,17 @@ namespace leaktrace::preload {
 RealFunctions real = {};
 
 namespace {
+void* g_scope = RTLD_NEXT;
+
 template <typename Fn>
 bool Lookup(Fn& slot, const char* name) {
-  slot = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  slot = reinterpret_cast<Fn>(dlsym(g_scope, name));
   return slot != nullptr;
 }
 }  // namespace
 
-bool ResolveRealFunctions() {
+bool ResolveRealFunctions(bool global_scope) {
+  g_scope = global_scope ? RTLD_DEFAULT : RTLD_NEXT;
   RealFunctions found = {};
   bool ok = Lookup(found.malloc, "malloc");
   ok &= Lookup(found.free, "free");

@@ -19,9 +19,12 @@ struct RealFunctions {
 // Filled by ResolveRealFunctions(); read-only afterwards.
 extern RealFunctions real;
 
-// Looks the functions up with dlsym(RTLD_NEXT). The lookup itself may
-// allocate; the caller must have marked the thread busy so those allocations
-// go to the bootstrap heap. Returns false when a function is missing.
-bool ResolveRealFunctions();
+// Looks the functions up with dlsym(RTLD_NEXT), or with `global_scope`
+// dlsym(RTLD_DEFAULT): what the program's modules are bound to, for a
+// library that was loaded into a running process (attach.h) and is not in
+// the global scope itself. The lookup itself may allocate; the caller must
+// have marked the thread busy so those allocations go to the bootstrap heap.
+// Returns false when a function is missing.
+bool ResolveRealFunctions(bool global_scope = false);
 
 }  // namespace leaktrace::preload

@@ -108,7 +108,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   p.pid = static_cast<uint32_t>(g_process.pid);
   p.ppid = static_cast<uint32_t>(g_process.ppid);
   p.seq = seq;
-  p.flags = g_mode == Mode::kExact ? format::kProcessExactMode : 0;
+  p.flags = (g_mode == Mode::kExact ? format::kProcessExactMode : 0) | (g_attached ? format::kProcessAttached : 0);
   p.trigger = trigger;
   p.sample_interval = g_config.sample_interval;
   p.snapshot_realtime_ns = RealtimeNs();

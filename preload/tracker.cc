@@ -27,6 +27,9 @@ std::atomic<Mode> g_mode{Mode::kUninitialized};
 Config g_config;
 HealthCounters g_health;
 uint64_t g_check_secret = 0;
+bool g_attached = false;
+const char* g_attach_settings = nullptr;
+Mode g_attach_mode = Mode::kUninitialized;
 __thread ThreadState t_state LT_INITIAL_EXEC = {};
 
 namespace {
@@ -59,7 +62,7 @@ bool ThisProgramSelected() {
 
 void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
-  if (!ResolveRealFunctions()) {
+  if (!ResolveRealFunctions(g_attached)) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
     g_mode.store(Mode::kInert, std::memory_order_release);
     return;
@@ -70,7 +73,7 @@ void Initialize() {
     g_mode.store(Mode::kInert, std::memory_order_release);
     return;
   }
-  LoadConfig(g_config);
+  LoadConfig(g_config, g_attached ? g_attach_settings : nullptr);
   g_check_secret = MakeSecret();
   if (!g_config.valid || !ThisProgramSelected()) {
     g_mode.store(Mode::kInert, std::memory_order_release);
@@ -80,9 +83,19 @@ void Initialize() {
   // capture may come from inside libunwind itself (an allocator that unwinds
   // with it, as gperftools' tcmalloc does, mapping memory while it holds
   // libunwind's lock), and setting up would then wait for that lock forever.
+  const Mode mode = g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled;
+  g_attach_mode = mode;
+  if (g_attached && mode == Mode::kExact) {
+    // Exact mode needs a header on every block, and the blocks allocated
+    // before the attach have none (attach.h refuses it).
+    g_mode.store(Mode::kInert, std::memory_order_release);
+    return;
+  }
   InitUnwinder();
   pthread_key_create(&g_exit_key, OnThreadExit);
-  g_mode.store(g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled, std::memory_order_release);
+  // Attached: everything passes through until every module's imports point
+  // at the hooks (attach.cc then stores g_attach_mode).
+  g_mode.store(g_attached ? Mode::kInert : mode, std::memory_order_release);
 }
 
 // The calling thread's shard, attaching one on first use. nullptr for a

@@ -24,6 +24,15 @@ extern std::atomic<Mode> g_mode;
 LT_ALWAYS_INLINE Mode CurrentMode() { return g_mode.load(std::memory_order_acquire); }
 extern Config g_config;
 
+// leaktrace attach (attach.h): set before initialisation when the library was
+// loaded into a running process. Initialisation then reads g_attach_settings
+// instead of the environment, finds the real functions in the global scope,
+// records the mode it would run in in g_attach_mode, and leaves g_mode at
+// kInert (pass-through) until the attach has rewritten every module's imports.
+extern bool g_attached;
+extern const char* g_attach_settings;
+extern Mode g_attach_mode;
+
 // Resolves the real allocator and reads the settings. Called from the first
 // hook of the process (on any thread); other threads wait until it is done.
 // Afterwards g_mode is never kUninitialized.

@@ -58,6 +58,7 @@ DumpInfo DescribeDump(const format::Dump& dump) {
   info.snapshot_monotonic_ns = dump.process.snapshot_monotonic_ns;
   info.start_realtime_ns = dump.process.start_realtime_ns;
   info.exact = dump.process.exact();
+  info.attached = dump.process.attached();
   info.sample_interval = dump.process.sample_interval;
   info.health = dump.health;
   return info;

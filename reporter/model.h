@@ -74,8 +74,9 @@ struct DumpInfo {
   format::Trigger trigger = format::Trigger::kSignal;
   int64_t snapshot_realtime_ns = 0;
   int64_t snapshot_monotonic_ns = 0;
-  int64_t start_realtime_ns = 0;
+  int64_t start_realtime_ns = 0;  // the attach time when `attached`
   bool exact = false;
+  bool attached = false;  // tracking started in the running process (leaktrace attach)
   uint64_t sample_interval = 0;
   std::vector<std::pair<std::string, uint64_t>> health;
 };

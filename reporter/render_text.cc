@@ -73,7 +73,10 @@ std::string DescribeProcesses(const std::vector<DumpInfo>& dumps) {
 }
 
 std::string DescribeSnapshot(const DumpInfo& d, bool with_date) {
-  return fmt::format("#{} at {}", d.seq, LocalTime(d.snapshot_realtime_ns, with_date));
+  std::string text = fmt::format("#{} at {}", d.seq, LocalTime(d.snapshot_realtime_ns, with_date));
+  if (d.attached && d.start_realtime_ns > 0)
+    text += fmt::format(" (attached at {})", LocalTime(d.start_realtime_ns, with_date));
+  return text;
 }
 
 std::string SamplingNote(const Report& report) {
@@ -136,7 +139,9 @@ std::string AllocatedSummary(const Report& report) {
     if (d.start_realtime_ns > 0 && uptime > 0)
       rate = fmt::format(" ({}/s over {})", FormatBytes(bytes / uptime), Seconds(uptime));
   }
-  return fmt::format("allocated since start: heap {} in {}{} {}{}\n", FormatBytes(bytes), report.exact ? "" : "~",
+  const bool attached = report.dumps.size() == 1 && report.dumps[0].attached;
+  return fmt::format("allocated since {}: heap {} in {}{} {}{}\n", attached ? "the attach" : "start", FormatBytes(bytes),
+                     report.exact ? "" : "~",
                      FormatCount(count), CountNoun(Resource::kHeap, count), rate);
 }
 

@@ -116,9 +116,10 @@ TempDir::~TempDir() {
 }
 
 TrackedProgram::TrackedProgram(const std::vector<std::string>& argv_in, const std::string& dump_dir,
-                               const std::vector<std::string>& extra_env) {
+                               const std::vector<std::string>& extra_env, bool preload) {
   std::vector<std::string> argv = argv_in;
   std::vector<std::string> extra{"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dump_dir};
+  if (!preload) extra = {"LD_PRELOAD="};
   for (const std::string& e : extra_env) {
     if (e.rfind("LD_PRELOAD=", 0) == 0) {
       extra[0] = "LD_PRELOAD=" + LibraryPath() + " " + e.substr(strlen("LD_PRELOAD="));
@@ -179,6 +180,14 @@ std::string TrackedProgram::Snapshot() {
 void TrackedProgram::Continue() {
   const char go[] = "go\n";
   ASSERT_EQ(write(to_child_, go, sizeof go - 1), static_cast<ssize_t>(sizeof go - 1));
+}
+
+std::string TrackedProgram::RestOfOutput() {
+  std::string out;
+  char buffer[4096];
+  size_t n;
+  while (from_child_ != nullptr && (n = fread(buffer, 1, sizeof buffer, from_child_)) > 0) out.append(buffer, n);
+  return out;
 }
 
 int TrackedProgram::Wait() {

@@ -37,8 +37,10 @@ class TempDir {
 // after it) and its stdin/stdout connected to the test (step_protocol.h).
 class TrackedProgram {
  public:
+  // With `preload` false the program starts without the library (for
+  // `leaktrace attach`, or a reference run).
   TrackedProgram(const std::vector<std::string>& argv, const std::string& dump_dir,
-                 const std::vector<std::string>& extra_env = {});
+                 const std::vector<std::string>& extra_env = {}, bool preload = true);
   ~TrackedProgram();
 
   pid_t pid() const { return pid_; }
@@ -48,6 +50,8 @@ class TrackedProgram {
   std::string Snapshot();
   // Lets the program continue past its checkpoint.
   void Continue();
+  // Everything the program printed after its last checkpoint, up to its end.
+  std::string RestOfOutput();
   // Waits for exit; returns the exit code (128 + signal when killed).
   int Wait();
 

@@ -1,0 +1,120 @@
+// leaktrace attach, end to end: a program started without the library, the
+// real `leaktrace attach` while it waits at a checkpoint, snapshots by the
+// real `leaktrace snapshot`, numbers from the real `leaktrace diff`.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <string>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+constexpr double kSample = 64 * 1024;
+
+// The program's output after its checkpoints, run without any attach.
+std::string ReferenceOutput(const TempDir& dir) {
+  TrackedProgram p({ProgramPath("attach_target")}, dir.path(), {}, /*preload=*/false);
+  p.ExpectCheckpoint("ready");
+  p.Continue();
+  p.ExpectCheckpoint("before");
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  p.Continue();
+  std::string out = p.RestOfOutput();
+  EXPECT_EQ(p.Wait(), 0);
+  return out;
+}
+
+// Sites whose label starts with "before attach".
+Growth BeforeAttach(const nlohmann::json& diff, const std::string& resource) {
+  Growth g;
+  for (const auto& site : diff["sites"]) {
+    if (site.value("resource", "") != resource || site.value("label", "").rfind("before attach", 0) != 0) continue;
+    EXPECT_TRUE(site["frames"].empty()) << site.dump();
+    g.bytes += site.value("bytes", 0.0);
+    g.count += site.value("count", 0.0);
+    ++g.sites;
+  }
+  return g;
+}
+
+TEST(AttachTest, TracksFromTheAttachOnAndLeavesTheProgramAlone) {
+  TempDir dir;
+  const std::string reference = ReferenceOutput(dir);
+  ASSERT_NE(reference.find("final"), std::string::npos) << reference;
+
+  TrackedProgram p({ProgramPath("attach_target")}, dir.path(), {}, /*preload=*/false);
+  p.ExpectCheckpoint("ready");  // blocked in read(0): where attach finds it
+  const CommandResult attached =
+      Leaktrace({"attach", "-o", dir.path(), "--sample", "64k", std::to_string(p.pid())});
+  ASSERT_EQ(attached.exit_code, 0) << attached.err;
+  EXPECT_NE(attached.out.find("attached to process " + std::to_string(p.pid())), std::string::npos) << attached.out;
+
+  // A second attach is refused: the process is tracked already.
+  const CommandResult again = Leaktrace({"attach", std::to_string(p.pid())});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already tracked"), std::string::npos) << again.err;
+
+  p.Continue();
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  const std::string output = p.RestOfOutput();
+  EXPECT_EQ(p.Wait(), 0);
+  // The program computed exactly what it computes untracked: its old blocks
+  // (freed and reallocated by the real allocator) kept their contents.
+  EXPECT_EQ(output, reference);
+
+  const CommandResult report = Leaktrace({"report", after});
+  EXPECT_NE(report.out.find("attached at"), std::string::npos) << report.out;
+
+  const nlohmann::json diff = DiffJson(before, after);
+  // 64 MiB in 4 KiB blocks, sampled every 64 KiB on average: the estimate's
+  // standard deviation is sqrt(n s^2 (1-p)/p) with p = 1 - exp(-s/T).
+  const double n = 64 * 256, s = 4096, prob = 1 - std::exp(-s / kSample);
+  const double sd = std::sqrt(n * s * s * (1 - prob) / prob);
+  const Growth leak = GrowthAt(diff, "leak_blocks", "attach_target");
+  EXPECT_NEAR(leak.bytes, n * s, 5 * sd) << diff.dump(1);
+
+  // Descriptors are exact: 200 leaked; 10 of the 20 from before the attach
+  // closed, booked against the "before attach" site they were listed at.
+  const Growth fds = GrowthAt(diff, "leak_fds", "attach_target", "fd");
+  EXPECT_EQ(fds.count, 200);
+  const Growth old_fds = BeforeAttach(diff, "fd");
+  EXPECT_EQ(old_fds.count, -10) << diff.dump(1);
+
+  // Freeing and reallocating the blocks from before the attach books
+  // nothing: none of the heap's sites comes from allocate_old.
+  EXPECT_EQ(GrowthThrough(diff, "allocate_old").sites, 0);
+}
+
+TEST(AttachTest, RefusesExactModeAndBadTargets) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("attach_target")}, dir.path(), {}, /*preload=*/false);
+  p.ExpectCheckpoint("ready");
+  const CommandResult exact = Leaktrace({"attach", "--sample", "1", std::to_string(p.pid())});
+  EXPECT_EQ(exact.exit_code, 2);
+  EXPECT_NE(exact.err.find("exact mode"), std::string::npos) << exact.err;
+
+  // A preloaded process is tracked already.
+  TrackedProgram preloaded({ProgramPath("attach_target")}, dir.path());
+  preloaded.ExpectCheckpoint("ready");
+  const CommandResult tracked = Leaktrace({"attach", std::to_string(preloaded.pid())});
+  EXPECT_EQ(tracked.exit_code, 2);
+  EXPECT_NE(tracked.err.find("already tracked"), std::string::npos) << tracked.err;
+
+  const CommandResult gone = Leaktrace({"attach", "999999999"});
+  EXPECT_EQ(gone.exit_code, 2);
+  const CommandResult bad = Leaktrace({"attach", "nonsense"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("not a process id"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
