@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "preload/internal/private_fds.h"
+#include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
 
@@ -54,6 +55,15 @@ void GatherProcessFacts() {
   // to: Debian's redis-server is a symlink to redis-check-rdb.
   if (g_process.cmdline_size > 0 && g_process.cmdline[0] != '\0') {
     const char* argv0 = g_process.cmdline;
+    // Attached to a running program, argv[0] may be a process title it
+    // wrote over its arguments ("redis-server 127.0.0.1:6379"): its first word.
+    char first_word[sizeof g_process.program];
+    if (g_attached) {
+      size_t k = 0;
+      while (k < sizeof first_word - 1 && argv0[k] != '\0' && argv0[k] != ' ') first_word[k] = argv0[k], ++k;
+      first_word[k] = '\0';
+      argv0 = first_word;
+    }
     const char* name = strrchr(argv0, '/');
     name = name ? name + 1 : argv0;
     const size_t size = strnlen(name, sizeof g_process.program - 1);
