@@ -44,7 +44,7 @@ Growth BeforeAttach(const nlohmann::json& diff, const std::string& resource) {
 TEST(AttachTest, TracksFromTheAttachOnAndLeavesTheProgramAlone) {
   TempDir dir;
   const std::string reference = ReferenceOutput(dir);
-  ASSERT_NE(reference.find("final"), std::string::npos) << reference;
+  ASSERT_NE(reference.find("thread errors 0\nchurn"), std::string::npos) << reference;
 
   TrackedProgram p({ProgramPath("attach_target")}, dir.path(), {}, /*preload=*/false);
   p.ExpectCheckpoint("ready");  // blocked in read(0): where attach finds it

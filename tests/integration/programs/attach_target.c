@@ -5,9 +5,13 @@
    churns, frees and reallocs the blocks from before the attach, and closes
    some descriptors from before it. Its output depends only on its own data,
    so a run with the attach must print exactly what a run without it does.
+   Three threads churn the heap from start to end, across the attach (so
+   some are inside malloc or free while the imports are rewritten), checking
+   that every block keeps what they wrote.
    Checkpoints: "ready" (attach here), "before", "after" (snapshots). */
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +114,43 @@ __attribute__((noinline)) uint64_t rework_old(void) {
   return sum;
 }
 
+#define CHURN_THREADS 3
+#define RING 64
+static volatile int stop_threads;
+static long thread_errors[CHURN_THREADS];
+
+static void* churn_thread(void* arg) {
+  const long id = (long)arg;
+  char* ring[RING] = {0};
+  size_t sizes[RING] = {0};
+  uint64_t state = 0x9E3779B97F4A7C15ull * (uint64_t)(id + 1);
+  for (unsigned long round = 0; !stop_threads; ++round) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    const int slot = (int)(state % RING);
+    if (ring[slot]) {
+      for (size_t i = 0; i < sizes[slot]; ++i)
+        if (ring[slot][i] != (char)(slot + i)) {
+          ++thread_errors[id];
+          break;
+        }
+    }
+    const size_t n = 1 + (state >> 20) % 9000;
+    if (ring[slot] && (round & 1)) {
+      ring[slot] = realloc(ring[slot], n);
+    } else {
+      free(ring[slot]);
+      ring[slot] = malloc(n);
+    }
+    sizes[slot] = n;
+    for (size_t i = 0; i < n; ++i) ring[slot][i] = (char)(slot + i);
+  }
+  for (int i = 0; i < RING; ++i) free(ring[i]);
+  return NULL;
+}
+
 int main(void) {
+  pthread_t threads[CHURN_THREADS];
+  for (long i = 0; i < CHURN_THREADS; ++i) pthread_create(&threads[i], NULL, churn_thread, (void*)i);
   allocate_old();
   checkpoint("ready");
   checkpoint("before");
@@ -119,6 +159,13 @@ int main(void) {
   const uint64_t churned = churn();
   const uint64_t old = rework_old();
   checkpoint("after");
+  stop_threads = 1;
+  long errors = 0;
+  for (int i = 0; i < CHURN_THREADS; ++i) {
+    pthread_join(threads[i], NULL);
+    errors += thread_errors[i];
+  }
+  printf("thread errors %ld\n", errors);
   uint64_t final = 0;
   for (int i = 0; i < OLD_BLOCKS; ++i)
     if (old_blocks[i]) final += checksum(old_blocks[i], old_sizes[i]);
