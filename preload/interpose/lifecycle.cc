@@ -1,8 +1,9 @@
 // Process start, fork and exit.
 #include "preload/interpose/lifecycle.h"
 
-#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
@@ -110,20 +111,37 @@ void SayWhatIsTracked() {
       sampling, when, g_config.dump_dir);
 }
 
-// True when the program's lookups of malloc find this library's: it was
-// preloaded (or linked in). A library that `leaktrace attach` dlopened into a
-// running process is not in the global scope, and waits for leaktrace_attach.
-// (Not dladdr: it walks the symbol table. The linker's bounds of this image.)
+// True when this library was loaded with the program (LD_PRELOAD, before
+// libc in load order), false when `leaktrace attach` dlopened it into a
+// running process (after libc): it then waits for leaktrace_attach. (Not
+// dladdr or a dlsym of malloc: the first walks symbol tables, the second
+// would take an allocator preloaded in front of leaktrace for an attach.)
 extern "C" const char __ehdr_start[] __attribute__((visibility("hidden")));
-extern "C" char _end[] __attribute__((visibility("hidden")));
-bool Interposed() {
-  const char* found = static_cast<const char*>(dlsym(RTLD_DEFAULT, "malloc"));
-  return found >= __ehdr_start && found < _end;
+bool LoadedWithProgram() {
+  struct Order {
+    int index = 0, self = -1, libc = -1;
+  } order;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* o = static_cast<Order*>(data);
+        const char* name = info->dlpi_name ? info->dlpi_name : "";
+        const char* base = strrchr(name, '/');
+        base = base ? base + 1 : name;
+        if (o->libc < 0 && strncmp(base, "libc.so", 7) == 0) o->libc = o->index;
+        for (int i = 0; i < info->dlpi_phnum; ++i)
+          if (info->dlpi_phdr[i].p_type == PT_LOAD && info->dlpi_addr + info->dlpi_phdr[i].p_vaddr ==
+                                                          reinterpret_cast<uintptr_t>(__ehdr_start))
+            o->self = o->index;
+        ++o->index;
+        return 0;
+      },
+      &order);
+  return order.self < 0 || order.libc < 0 || order.self < order.libc;
 }
 
 // Runs after libc is initialised and before the program's own constructors.
 __attribute__((constructor(101))) void OnLoad() {
-  if (g_attached || !Interposed()) return;
+  if (g_attached || !LoadedWithProgram()) return;
   EnsureInitialized();
   if (!Active()) return;
   StartTracking();
