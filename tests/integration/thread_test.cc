@@ -135,7 +135,10 @@ TEST_F(ThreadPool, CheckMaxThreadsGatesOnTotalGrowth) {
       Leaktrace({"check", "--format", "json", shots_->before, shots_->after}).out, nullptr, false);
   bool found = false;
   for (const auto& rule : by_default.value("rules", nlohmann::json::array()))
-    if (rule["name"] == "thread-growth") found = true, EXPECT_FALSE(rule["passed"].get<bool>());
+    if (rule["name"] == "thread-growth") {
+      found = true;
+      EXPECT_FALSE(rule["passed"].get<bool>());
+    }
   EXPECT_TRUE(found) << by_default.dump(1).substr(0, 2000);
 }
 
@@ -194,7 +197,7 @@ TEST(ThreadTrend, ASteadilyGrowingPoolIsALeakInThreadsPerMinute) {
 
 TEST(ThreadFork, ChildCountsOnlyTheThreadThatForkedAndItsOwn) {
   TempDir dir;
-  const CommandResult r = Run({ProgramPath("thread_leaks"), "fork"},
+  const CommandResult r = testing::Run({ProgramPath("thread_leaks"), "fork"},
                               {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::smatch m;
