@@ -163,7 +163,7 @@ TEST_F(CliTest, VersionAndHelp) {
 // issue 14, CLI polish: help as people type it, one example per command, no
 // parser types, clear errors for help/-V/unknown commands and bad numbers.
 TEST_F(CliTest, HelpAndPolish) {
-  for (const char* cmd : {"run", "snapshot", "report", "diff", "check", "trend", "export"}) {
+  for (const char* cmd : {"run", "attach", "snapshot", "report", "diff", "check", "trend", "export"}) {
     Result h = Run({cmd, "--help"});
     EXPECT_EQ(h.code, 0) << cmd;
     size_t usage = 0, pos = 0;
