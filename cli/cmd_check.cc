@@ -17,7 +17,7 @@ namespace leaktrace::cli {
 Action AddCheckCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
-    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes;
+    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes, max_rss, max_unexplained;
     std::string suppressions;
     std::string older_than;
     std::string before, after;
@@ -42,6 +42,13 @@ Action AddCheckCommand(CLI::App& app) {
   cmd->add_option("--max-fds", opts->max_fds, "Largest allowed growth in open file descriptors")->type_name("N");
   cmd->add_option("--max-mmap-bytes", opts->max_mmap_bytes, "Largest allowed growth of mapped memory")
       ->type_name("N");
+  cmd->add_option("--max-rss", opts->max_rss,
+                  "Largest allowed growth of the process's resident memory (RSS), whatever holds it")
+      ->type_name("SIZE");
+  cmd->add_option("--max-unexplained", opts->max_unexplained,
+                  "Largest allowed growth of the RSS that neither the heap, the allocator's free memory, "
+                  "mappings, thread stacks nor leaktrace explains (see 'Where the RSS went' in docs/cli.md)")
+      ->type_name("SIZE");
   cmd->add_option("--suppressions", opts->suppressions,
                   "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "
                   "module matches a pattern is ignored")
@@ -70,6 +77,8 @@ Action AddCheckCommand(CLI::App& app) {
     size("--max-site-bytes", opts->max_site_bytes, t.max_site_bytes);
     size("--max-fds", opts->max_fds, t.max_fds);
     size("--max-mmap-bytes", opts->max_mmap_bytes, t.max_mmap_bytes);
+    size("--max-rss", opts->max_rss, t.max_rss);
+    size("--max-unexplained", opts->max_unexplained, t.max_unexplained);
     reporter::Suppressions suppressions;
     if (!opts->suppressions.empty()) suppressions = reporter::Suppressions::Load(opts->suppressions);
     reporter::RenderOptions render = ToRenderOptions(opts->output);
@@ -86,6 +95,9 @@ Action AddCheckCommand(CLI::App& app) {
       throw UsageError("check takes two dumps, BEFORE and AFTER (add --trend to judge a series of snapshots)");
     Loaded loaded = LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force);
     const reporter::Report& diff = loaded.report;
+    if (t.needs_memory() && !reporter::ReportMemory(diff).known)
+      throw UsageError("--max-rss and --max-unexplained need dumps with memory figures; " + opts->before + " or " +
+                       opts->after + " was written by an older leaktrace");
     reporter::CheckResult result = reporter::Check(diff, t, suppressions);
     std::string out;
     if (opts->output.format == "json") {
