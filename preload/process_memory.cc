@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "format/raw_mmap.h"
+#include "preload/age_table.h"
 #include "preload/arena.h"
 #include "preload/dumper.h"
 #include "preload/mapping_table.h"
@@ -44,18 +46,53 @@ uint64_t StatusField(const char* status, const char* key) {
   return 0;
 }
 
-// Counts the pages of [start, end) present in this process's page tables
-// (/proc/self/pagemap bit 63): exactly what they add to RSS.
-uint64_t ResidentBytes(int pagemap, uintptr_t start, uintptr_t end) {
+// /proc/self/pagemap, and the page frame of the shared zero page (0 when
+// the kernel hides frame numbers: no CAP_SYS_ADMIN).
+struct Pagemap {
+  int fd = -1;
+  uint64_t zero_pfn = 0;
+};
+
+constexpr uint64_t kPresent = 1ull << 63, kFileOrShared = 1ull << 61, kExclusive = 1ull << 56;
+constexpr uint64_t kPfnMask = (1ull << 55) - 1;
+
+// Whether a page table entry adds to RSS. Present pages do, but for one: the
+// shared zero page, which a read of never-written anonymous memory maps
+// (leaktrace's own sparse tables when the dumper reads them, say) and RSS
+// does not count. A page mapped by this process alone (exclusive) or a file
+// or shared page counts; any other (anonymous, shared with a fork parent or
+// child, or the zero page) counts when its frame is known and is not the
+// zero page's.
+bool Counts(uint64_t entry, uint64_t zero_pfn) {
+  if ((entry & kPresent) == 0) return false;
+  if ((entry & (kExclusive | kFileOrShared)) != 0) return true;
+  const uint64_t pfn = entry & kPfnMask;
+  return zero_pfn != 0 && pfn != 0 && pfn != zero_pfn;
+}
+
+// Reads one never-written anonymous page to learn the zero page's frame.
+uint64_t ZeroPageFrame(int fd) {
+  void* page = format::RawMapAnonymous(kPage);
+  if (page == MAP_FAILED) return 0;
+  (void)*static_cast<volatile const char*>(page);
+  uint64_t entry = 0;
+  const off_t offset = static_cast<off_t>(reinterpret_cast<uintptr_t>(page) / kPage * 8);
+  const bool ok = pread(fd, &entry, sizeof entry, offset) == sizeof entry;
+  format::RawUnmap(page, kPage);
+  return ok && (entry & kPresent) != 0 ? entry & kPfnMask : 0;
+}
+
+// The bytes of [start, end) that add to RSS, page by page.
+uint64_t ResidentBytes(const Pagemap& pagemap, uintptr_t start, uintptr_t end) {
   uint64_t entries[512];
   uint64_t resident = 0;
   for (uintptr_t page = start / kPage; page < (end + kPage - 1) / kPage;) {
     const uintptr_t want = (end + kPage - 1) / kPage - page;
     const size_t n = want < 512 ? want : 512;
-    const ssize_t got = pread(pagemap, entries, n * 8, static_cast<off_t>(page * 8));
+    const ssize_t got = pread(pagemap.fd, entries, n * 8, static_cast<off_t>(page * 8));
     if (got <= 0) break;
     const size_t read_entries = static_cast<size_t>(got) / 8;
-    for (size_t i = 0; i < read_entries; ++i) resident += entries[i] >> 63;
+    for (size_t i = 0; i < read_entries; ++i) resident += Counts(entries[i], pagemap.zero_pfn);
     page += read_entries;
   }
   return resident * kPage;
@@ -150,7 +187,7 @@ bool AnyWithin(const StackPointers& s, uintptr_t start, uintptr_t end) {
 
 // Walks /proc/self/maps: every mapping holding a thread's stack pointer
 // counts once, its resident pages from pagemap.
-void MeasureStacks(const StackPointers& s, int pagemap, ProcessMemory& m) {
+void MeasureStacks(const StackPointers& s, const Pagemap& pagemap, ProcessMemory& m) {
   const int fd = OpenPrivateFd("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0, nullptr);
   if (fd < 0) return;
   char buf[16384];
@@ -184,7 +221,7 @@ void MeasureStacks(const StackPointers& s, int pagemap, ProcessMemory& m) {
 }
 
 struct MappingSum {
-  int pagemap;
+  const Pagemap* pagemap;
   uint64_t resident;
 };
 
@@ -201,27 +238,38 @@ ProcessMemory ReadProcessMemory() {
     m.rss_peak = StatusField(status, "VmHWM");
     m.swap = StatusField(status, "VmSwap");
   }
-  const int pagemap = OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, nullptr);
-  if (pagemap < 0) return m;
+  Pagemap pagemap;
+  pagemap.fd = OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, nullptr);
+  if (pagemap.fd < 0) return m;
+  pagemap.zero_pfn = ZeroPageFrame(pagemap.fd);
   {
     MappingTableLock lock;
-    MappingSum sum{pagemap, 0};
+    MappingSum sum{&pagemap, 0};
     ForEachMapping(
         [](const MappingView& v, void* ctx) {
           auto* s = static_cast<MappingSum*>(ctx);
-          s->resident += ResidentBytes(s->pagemap, v.start, v.end);
+          s->resident += ResidentBytes(*s->pagemap, v.start, v.end);
         },
         &sum);
     m.mmap_resident = sum.resident;
     m.mmap_measured = true;
   }
+  m.leaktrace_resident = TrackerResidentBytes(
+      [](uintptr_t start, size_t bytes, void* ctx) {
+        return ResidentBytes(*static_cast<const Pagemap*>(ctx), start, start + bytes);
+      },
+      &pagemap);
+  // The age table: its part in use, page by page (it is probed by hash, so
+  // touched sparsely at first).
+  if (uintptr_t start = 0; AgeTableRange(&start))
+    m.leaktrace_resident += ResidentBytes(pagemap, start, start + AgeTableBytes());
   StackPointers pointers;
   CollectStackPointers(pointers, m);
   if (pointers.sp != nullptr) {
     MeasureStacks(pointers, pagemap, m);
     UnmapMemory(pointers.sp, kMaxThreads * sizeof(uintptr_t));
   }
-  ClosePrivateFd(pagemap);
+  ClosePrivateFd(pagemap.fd);
   return m;
 }
 

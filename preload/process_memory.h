@@ -21,6 +21,9 @@ struct ProcessMemory {
   uint64_t threads_unlocated = 0;  // running at the time: no stack pointer to read, stack not counted
   // The resident stack of leaktrace's own dumper thread (when it writes the dump).
   uint64_t leaktrace_stack = 0;
+  // leaktrace's own mappings (arena.h, TrackerResidentBytes) and the part
+  // of the age table in use, resident.
+  uint64_t leaktrace_resident = 0;
   bool stacks_measured = false;
 };
 

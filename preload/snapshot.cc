@@ -131,6 +131,7 @@ void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double h
   const double in_heap = exact ? heap_blocks * kExactHeaderBytes : static_cast<double>(heap_samples) * kSampledSlack;
   w.WriteMemoryFigure("leaktrace_in_heap", in_heap > 0 ? static_cast<uint64_t>(in_heap) : 0);
   w.WriteMemoryFigure("leaktrace_mapped", g_tracker_bytes.load(std::memory_order_relaxed) + AgeTableBytes());
+  w.WriteMemoryFigure("leaktrace_resident", m.leaktrace_resident);
   w.WriteMemoryFigure("leaktrace_dump_buffer", (buffer.size() + 4095) & ~uint64_t{4095});
   if (a.kind != AllocatorKind::kUnknown) {
     w.WriteMemoryFigure("allocator", static_cast<uint64_t>(a.kind));

@@ -33,7 +33,10 @@ MemoryParts MemoryOf(const format::Dump& dump) {
   m.heap_peak = std::max(figure("heap_peak"), m.heap);
   m.heap_peak_error = figure("heap_peak_error");
   const double in_heap = figure("leaktrace_in_heap");
-  m.leaktrace = figure("leaktrace_mapped") + in_heap + figure("leaktrace_stack") + figure("leaktrace_dump_buffer");
+  // leaktrace_resident is what its mappings hold resident; a library that
+  // did not measure it wrote leaktrace_mapped only (virtual, an upper bound).
+  const double own = dump.HasMemoryFigure("leaktrace_resident") ? figure("leaktrace_resident") : figure("leaktrace_mapped");
+  m.leaktrace = own + in_heap + figure("leaktrace_stack") + figure("leaktrace_dump_buffer");
   m.allocator = AllocatorName(dump.MemoryFigure("allocator"));
   if (!m.allocator.empty()) {
     m.allocator_in_use = figure("allocator_in_use");
