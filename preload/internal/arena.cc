@@ -1,0 +1,135 @@
+#include "preload/internal/arena.h"
+
+#include "format/raw_mmap.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace leaktrace::preload {
+
+std::atomic<uint64_t> g_tracker_bytes{0};
+
+namespace {
+constexpr size_t kFirstChunkBytes = 4 << 10;
+constexpr size_t kChunkBytes = 64 << 10;  // the largest chunk
+constexpr size_t kMinClassBytes = 16;
+}  // namespace
+
+static_assert((kMinClassBytes << (Arena::kClassCount - 1)) <= kChunkBytes, "a size class must fit in a chunk");
+
+namespace {
+
+// The large mappings (TrackerResidentBytes). start 0: a free slot.
+struct LargeMapping {
+  std::atomic<uintptr_t> start;
+  std::atomic<size_t> bytes;
+};
+constexpr int kLargeSlots = 256;
+LargeMapping g_large[kLargeSlots];
+
+void RegisterLarge(void* p, size_t bytes) {
+  for (LargeMapping& m : g_large) {
+    uintptr_t expected = 0;
+    if (m.start.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(p), std::memory_order_acq_rel)) {
+      m.bytes.store(bytes, std::memory_order_release);
+      return;
+    }
+  }
+}
+
+void UnregisterLarge(void* p) {
+  for (LargeMapping& m : g_large)
+    if (m.start.load(std::memory_order_acquire) == reinterpret_cast<uintptr_t>(p)) {
+      m.bytes.store(0, std::memory_order_release);
+      m.start.store(0, std::memory_order_release);
+      return;
+    }
+}
+
+}  // namespace
+
+void* MapMemory(size_t bytes) {
+  void* p = format::RawMapAnonymous(bytes);  // never through the mmap hook
+  if (p == MAP_FAILED) return nullptr;
+  if (bytes >= kLargeMappingBytes) RegisterLarge(p, bytes);
+  g_tracker_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  return p;
+}
+
+void UnmapMemory(void* p, size_t bytes) {
+  if (p == nullptr) return;
+  if (bytes >= kLargeMappingBytes) UnregisterLarge(p);
+  format::RawUnmap(p, bytes);
+  g_tracker_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes, void* ctx), void* ctx) {
+  uint64_t large = 0, large_resident = 0;
+  for (LargeMapping& m : g_large) {
+    const uintptr_t start = m.start.load(std::memory_order_acquire);
+    const size_t bytes = m.bytes.load(std::memory_order_acquire);
+    if (start == 0 || bytes == 0) continue;
+    large += bytes;
+    large_resident += resident(start, bytes, ctx);
+  }
+  const uint64_t all = g_tracker_bytes.load(std::memory_order_relaxed);
+  return (all > large ? all - large : 0) + large_resident;
+}
+
+int Arena::ClassOf(size_t bytes) {
+  size_t size = kMinClassBytes;
+  int c = 0;
+  while (size < bytes) size <<= 1, ++c;
+  return c;
+}
+
+size_t Arena::BlockBytes(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const int c = ClassOf(bytes);
+  return c >= kClasses ? bytes : kMinClassBytes << c;
+}
+
+void* Arena::Allocate(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const int c = ClassOf(bytes);
+  if (c >= kClasses) return MapMemory(bytes);
+  if (FreeBlock* b = free_[c]) {
+    free_[c] = b->next;
+    return b;
+  }
+  const size_t size = kMinClassBytes << c;
+  if (chunk_left_ < size) {
+    // The rest of the old chunk is dropped: bounded waste, no bookkeeping.
+    // Each chunk is twice the last (up to kChunkBytes), and big enough for
+    // this block.
+    size_t chunk_bytes = next_chunk_bytes_ == 0 ? kFirstChunkBytes : next_chunk_bytes_;
+    while (chunk_bytes < size) chunk_bytes <<= 1;
+    chunk_ = static_cast<char*>(MapMemory(chunk_bytes));
+    if (chunk_ == nullptr) {
+      chunk_left_ = 0;
+      return nullptr;
+    }
+    chunk_left_ = chunk_bytes;
+    next_chunk_bytes_ = chunk_bytes < kChunkBytes ? chunk_bytes * 2 : kChunkBytes;
+  }
+  void* p = chunk_;
+  chunk_ += size;
+  chunk_left_ -= size;
+  return p;
+}
+
+void Arena::Deallocate(void* p, size_t bytes) {
+  if (p == nullptr) return;
+  if (bytes == 0) bytes = 1;
+  const int c = ClassOf(bytes);
+  if (c >= kClasses) {
+    UnmapMemory(p, bytes);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = free_[c];
+  free_[c] = b;
+}
+
+}  // namespace leaktrace::preload
