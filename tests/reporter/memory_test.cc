@@ -5,6 +5,7 @@
 
 #include "reporter/check.h"
 #include "reporter/memory.h"
+#include "reporter/memory_chart.h"
 #include "reporter/render.h"
 
 namespace leaktrace::reporter {
@@ -163,6 +164,34 @@ TEST(Memory, TextTableAndReading) {
   EXPECT_NE(text.find("memory: RSS +400.0 MiB"), std::string::npos) << text;
   EXPECT_NE(text.find("allocator free  +360.0 MiB"), std::string::npos) << text;
   EXPECT_NE(text.find("held free by the allocator"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
+
+namespace leaktrace::reporter {
+namespace {
+
+TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
+  std::vector<DumpInfo> dumps;
+  for (int i = 0; i < 3; ++i) {
+    format::Dump d = Glibc((100 + 100 * i) * kMiB, (20 + 10 * i) * kMiB, (60 + 90 * i) * kMiB);
+    d.process.seq = static_cast<uint32_t>(i + 1);
+    d.process.program = "svc<1>";
+    d.process.snapshot_realtime_ns = (1000 + 10 * i) * 1000000000LL;
+    dumps.push_back(DescribeDump(d));
+  }
+  std::swap(dumps[0], dumps[2]);  // any order: drawn by time
+  const std::string html = RenderMemoryChartHtml(dumps);
+  EXPECT_NE(html.find("Memory of svc&lt;1&gt; (pid 0) across 3 snapshots"), std::string::npos);
+  size_t polylines = 0;
+  for (size_t at = html.find("<polyline"); at != std::string::npos; at = html.find("<polyline", at + 1)) ++polylines;
+  EXPECT_EQ(polylines, 5u);  // RSS, heap, allocator free, stacks, unexplained
+  EXPECT_NE(html.find("RSS at 20.0 s (snapshot #3): 300.0 MiB"), std::string::npos);
+  EXPECT_NE(html.find("held free by the allocator +180.0 MiB"), std::string::npos);
+
+  dumps.resize(1);
+  EXPECT_THROW(RenderMemoryChartHtml(dumps), std::invalid_argument);
 }
 
 }  // namespace
