@@ -47,7 +47,7 @@ Action AddCheckCommand(CLI::App& app) {
       ->type_name("SIZE");
   cmd->add_option("--max-unexplained", opts->max_unexplained,
                   "Largest allowed growth of the RSS that neither the heap, the allocator's free memory, "
-                  "mappings, thread stacks nor leaktrace explains (see 'Where the RSS went' in docs/cli.md)")
+                  "mappings, thread stacks nor leaktrace explains (the 'unexplained' part of the memory table)")
       ->type_name("SIZE");
   cmd->add_option("--suppressions", opts->suppressions,
                   "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "

@@ -50,9 +50,30 @@ MemoryParts MemoryOf(const format::Dump& dump) {
   return m;
 }
 
-MemoryParts SumMemory(const std::vector<MemoryParts>& parts) {
+MemoryParts WithoutAllocator(MemoryParts m) {
+  m.unexplained += m.allocator_free;
+  m.allocator_free = 0;
+  m.allocator_in_use = 0;
+  m.allocator.clear();
+  return m;
+}
+
+namespace {
+
+bool AnyWithoutAllocator(const std::vector<MemoryParts>& parts) {
+  for (const MemoryParts& m : parts)
+    if (m.allocator.empty()) return true;
+  return false;
+}
+
+}  // namespace
+
+MemoryParts SumMemory(const std::vector<MemoryParts>& in) {
   MemoryParts sum;
-  if (parts.empty()) return sum;
+  if (in.empty()) return sum;
+  std::vector<MemoryParts> parts = in;
+  if (AnyWithoutAllocator(parts))
+    for (MemoryParts& m : parts) m = WithoutAllocator(m);
   sum.known = true;
   sum.allocator = parts[0].allocator;
   for (const MemoryParts& m : parts) {
@@ -79,11 +100,14 @@ MemoryParts SumMemory(const std::vector<MemoryParts>& parts) {
   return sum;
 }
 
-MemoryParts MemoryGrowth(const MemoryParts& before, const MemoryParts& after) {
-  if (!before.known || !after.known) return MemoryParts{};
+MemoryParts MemoryGrowth(const MemoryParts& before_in, const MemoryParts& after_in) {
+  if (!before_in.known || !after_in.known) return MemoryParts{};
+  const bool drop = before_in.allocator.empty() || after_in.allocator.empty();
+  const MemoryParts before = drop ? WithoutAllocator(before_in) : before_in;
+  const MemoryParts after = drop ? WithoutAllocator(after_in) : after_in;
   MemoryParts g;
   g.known = true;
-  g.allocator = before.allocator == after.allocator ? after.allocator : "";
+  g.allocator = before.allocator == after.allocator ? after.allocator : "";  // mixed: neither's figures
   g.rss = after.rss - before.rss;
   g.heap = after.heap - before.heap;
   g.allocator_free = after.allocator_free - before.allocator_free;

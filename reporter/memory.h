@@ -42,6 +42,11 @@ struct MemoryParts {
 // One dump's parts.
 MemoryParts MemoryOf(const format::Dump& dump);
 
+// The same parts without the allocator's figures: its free memory goes back
+// to `unexplained` (what a dump without them shows). Sums and growth of dumps
+// of which some lack the allocator's figures use this for all.
+MemoryParts WithoutAllocator(MemoryParts parts);
+
 // Several dumps (processes) together: every part added up. Peaks add up too
 // (an upper bound of the peak of the sum). Unknown when any is unknown.
 MemoryParts SumMemory(const std::vector<MemoryParts>& parts);

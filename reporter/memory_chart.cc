@@ -66,6 +66,10 @@ std::string RenderMemoryChartHtml(std::vector<DumpInfo> dumps) {
   std::stable_sort(dumps.begin(), dumps.end(), [](const DumpInfo& a, const DumpInfo& b) {
     return a.snapshot_realtime_ns < b.snapshot_realtime_ns;
   });
+  bool all_allocator = true;
+  for (const DumpInfo& d : dumps) all_allocator = all_allocator && !d.memory.allocator.empty();
+  if (!all_allocator)
+    for (DumpInfo& d : dumps) d.memory = WithoutAllocator(d.memory);
   std::vector<double> t;
   for (const DumpInfo& d : dumps)
     t.push_back(static_cast<double>(d.snapshot_realtime_ns - dumps.front().snapshot_realtime_ns) / 1e9);

@@ -160,6 +160,15 @@ namespace {
 void JudgeMemory(Trend& trend) {
   for (const DumpInfo& d : trend.dumps)
     if (!d.memory.known) return;
+  // One allocator view for the whole series: without it where some dump lacks it.
+  std::vector<MemoryParts> parts_per_dump;
+  bool all_allocator = true;
+  for (const DumpInfo& d : trend.dumps) {
+    parts_per_dump.push_back(d.memory);
+    all_allocator = all_allocator && !d.memory.allocator.empty();
+  }
+  if (!all_allocator)
+    for (MemoryParts& m : parts_per_dump) m = WithoutAllocator(m);
   struct Part {
     const char* name;
     double MemoryParts::*figure;
@@ -169,11 +178,11 @@ void JudgeMemory(Trend& trend) {
                            Part{"unexplained", &MemoryParts::unexplained}}) {
     MemorySeries& m = trend.memory.emplace_back();
     m.name = part.name;
-    for (const DumpInfo& d : trend.dumps) {
-      const double v = d.memory.*part.figure;
+    for (const MemoryParts& dm : parts_per_dump) {
+      const double v = dm.*part.figure;
       m.values.push_back(v);
       const double noise = std::max(kMemoryNoiseBytes, 0.01 * std::fabs(v)) / kNoiseSigmas;
-      m.variances.push_back(part.figure == &MemoryParts::heap ? d.memory.heap_var : noise * noise);
+      m.variances.push_back(part.figure == &MemoryParts::heap ? dm.heap_var : noise * noise);
     }
     // Allocations unknown: a series that rose and then stayed is warm-up.
     m.verdict = Judge(trend.seconds, m.values, m.variances, {}, &m.slope, &m.slope_stderr, &m.recent_slope,

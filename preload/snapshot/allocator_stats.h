@@ -14,6 +14,8 @@ struct AllocatorStats {
   uint64_t free = 0;      // bytes it holds for reuse: free chunks, top, caches, dirty pages, its metadata
   uint64_t resident = 0;  // what it holds from the system, counted as resident (see the .cc for each allocator)
   uint64_t mapped = 0;    // what it has mapped (virtual), for information
+  uint64_t read_ns = 0;   // how long asking took (set by the caller)
+  bool skipped = false;   // not asked: the last answer was slow (snapshot.cc)
 };
 
 // Asks the allocator behind malloc (native_api.h finds it): glibc's

@@ -112,7 +112,9 @@ uint64_t AddAges(format::DumpWriter& w, const SiteTotals* totals, uint32_t max_i
 // from a signal handler).
 void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double heap_live, double heap_blocks,
                uint64_t heap_samples, const AllocatorStats& a) {
+  const int64_t started_ns = MonotonicNs();
   const ProcessMemory m = ReadProcessMemory();
+  const int64_t read_ns = MonotonicNs() - started_ns;
   const bool exact = g_mode == Mode::kExact;
   RaiseHeapPeak(heap_live > 0 ? static_cast<int64_t>(heap_live + 0.5) : 0);
   w.BeginSection(format::SectionType::kMemory);
@@ -147,6 +149,9 @@ void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double h
     w.WriteMemoryFigure("threads_unlocated", m.threads_unlocated);
     w.WriteMemoryFigure("leaktrace_stack", m.leaktrace_stack);
   }
+  w.WriteMemoryFigure("read_ns", read_ns > 0 ? static_cast<uint64_t>(read_ns) : 0);
+  w.WriteMemoryFigure("allocator_read_ns", a.read_ns);
+  if (a.skipped) w.WriteMemoryFigure("allocator_skipped", 1);
   w.EndSection();
 }
 
@@ -344,6 +349,9 @@ bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_
   return true;
 }
 
+// An allocator that took longer than this to answer is not asked again for a while.
+constexpr int64_t kSlowAllocatorReadNs = 50 * 1000 * 1000;
+
 // The dump itself; g_dump_lock held.
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
   const uint32_t seq = ++g_seq;
@@ -384,7 +392,21 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   // The allocator's locks are taken outside the dump lock: an allocator's
   // fork handler (jemalloc's) may run before ours and hold them all while
   // ours waits for the dump lock.
-  const AllocatorStats allocator = ReadAllocatorStats();
+  // Asking can take long when the program's threads hammer the allocator
+  // (glibc's arena locks are not fair: 0.4 s with four threads in a
+  // malloc/free loop), so after a slow answer the next dumps, for ten times
+  // as long as it took, go without (allocator_skipped).
+  static std::atomic<int64_t> skip_until_ns{0};
+  const int64_t started_ns = MonotonicNs();
+  AllocatorStats allocator;
+  bool skipped = started_ns < skip_until_ns.load(std::memory_order_relaxed);
+  if (!skipped) {
+    allocator = ReadAllocatorStats();
+    const int64_t took_ns = MonotonicNs() - started_ns;
+    allocator.read_ns = static_cast<uint64_t>(took_ns);
+    if (took_ns > kSlowAllocatorReadNs) skip_until_ns.store(MonotonicNs() + 10 * took_ns, std::memory_order_relaxed);
+  }
+  allocator.skipped = skipped;
   pthread_mutex_lock(&g_dump_lock);
   const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit, allocator);
   pthread_mutex_unlock(&g_dump_lock);

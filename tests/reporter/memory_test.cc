@@ -196,3 +196,21 @@ TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
 
 }  // namespace
 }  // namespace leaktrace::reporter
+
+namespace leaktrace::reporter {
+namespace {
+
+// A dump written while the allocator was not asked (allocator_skipped, or
+// from the signal handler): its growth against one that was asked puts
+// both without the allocator's figures, so the parts still add up.
+TEST(Memory, GrowthAgainstADumpWithoutAllocatorFigures) {
+  const format::Dump before = Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB);
+  const format::Dump after = MakeDump(30 * kMiB, {{"rss", 400 * kMiB}, {"allocator_skipped", 1}});
+  const MemoryParts g = ReportMemory(DiffOf(before, after));
+  EXPECT_TRUE(g.allocator.empty());
+  EXPECT_EQ(g.allocator_free, 0);
+  EXPECT_EQ(g.heap + g.allocator_free + g.mmap + g.thread_stacks + g.leaktrace + g.unexplained, g.rss);
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
