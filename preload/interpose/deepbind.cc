@@ -97,8 +97,9 @@ void RebindDeepBound(void* handle) {
 }  // namespace
 
 void ResolveRealDlopen() {
-  if (leaktrace_real_dlopen == nullptr)
-    leaktrace_real_dlopen = reinterpret_cast<void* (*)(const char*, int)>(dlsym(RTLD_NEXT, "dlopen"));
+  if (leaktrace_real_dlopen != nullptr) return;
+  EnsureReal();
+  leaktrace_real_dlopen = real.dlopen;
 }
 
 }  // namespace leaktrace::preload

@@ -59,7 +59,8 @@ bool ThisProgramSelected() {
 
 void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
-  if (!ResolveRealFunctions()) {
+  EnsureReal();
+  if (!RealAllocatorFound()) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
     g_mode.store(Mode::kInert, std::memory_order_release);
     return;
