@@ -11,7 +11,7 @@
 #include "preload/interpose/native_api.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 extern "C" {
 __attribute__((visibility("hidden"))) void* (*leaktrace_real_dlopen)(const char*, int) = nullptr;

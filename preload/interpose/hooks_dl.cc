@@ -8,7 +8,7 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/snapshot/module_map.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 using namespace leaktrace::preload;
 

@@ -18,7 +18,7 @@
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 using namespace leaktrace::preload;
 

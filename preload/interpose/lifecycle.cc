@@ -21,7 +21,7 @@
 #include "preload/record/shard_registry.h"
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 namespace {

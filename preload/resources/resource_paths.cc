@@ -14,6 +14,7 @@
 #include "preload/resources/label_table.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/interpose/real_functions.h"
+#include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
 
 #ifndef MREMAP_DONTUNMAP

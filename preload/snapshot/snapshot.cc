@@ -28,7 +28,8 @@
 #include "preload/resources/resource_sites.h"
 #include "preload/record/shard_registry.h"
 #include "preload/record/stack_table.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/health.h"
+#include "preload/internal/mode.h"
 #include "preload/record/unwind_cache.h"
 
 namespace leaktrace::preload {
