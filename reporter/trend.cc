@@ -141,7 +141,8 @@ double TrendDetectionLimit(const std::vector<double>& t, double sample_interval)
   return kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
 }
 
-Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options) {
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options,
+                       const ProgressFn& progress) {
   format::Dump copy = dump;
   for (format::Site& s : copy.sites) {
     s.live_bytes = s.alloc_bytes;
@@ -149,7 +150,7 @@ Report AllocatedReport(const format::Dump& dump, const FrameSource& source, cons
     s.var_live_bytes = 0;
     s.var_live_count = 0;
   }
-  return FromDump(copy, source, options);
+  return FromDump(copy, source, options, progress);
 }
 
 Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated) {
