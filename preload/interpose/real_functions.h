@@ -11,10 +11,12 @@
 #pragma once
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstddef>
@@ -109,6 +111,13 @@
   X(setgroups, "setgroups", int (*)(size_t, const gid_t*))                          \
   X(unshare, "unshare", int (*)(int))                                               \
   X(setns, "setns", int (*)(int, int))                                              \
+  /* threads */                                                                     \
+  X(pthread_create, "pthread_create", int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)) \
+  X(pthread_join, "pthread_join", int (*)(pthread_t, void**))                       \
+  X(pthread_tryjoin_np, "pthread_tryjoin_np", int (*)(pthread_t, void**))           \
+  X(pthread_timedjoin_np, "pthread_timedjoin_np", int (*)(pthread_t, void**, const struct timespec*)) \
+  X(pthread_clockjoin_np, "pthread_clockjoin_np", int (*)(pthread_t, void**, clockid_t, const struct timespec*)) \
+  X(pthread_detach, "pthread_detach", int (*)(pthread_t))                           \
   /* the loader (dlopen_entry.S reads leaktrace_real_dlopen, a copy) */             \
   X(dlopen, "dlopen", void* (*)(const char*, int))                                  \
   X(dlclose, "dlclose", int (*)(void*))
