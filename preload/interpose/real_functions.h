@@ -134,7 +134,7 @@ struct RealFunctions {
 // stays nullptr: its hook then fails with ENOSYS (as the missing function
 // would have failed to link), or falls back to the raw system call where
 // there is one. The allocator's members are known to be filled once the
-// tracker has left Mode::kUninitialized (tracker.h), so the malloc hooks read
+// tracker has left Mode::kUninitialized (internal/mode.h), so the malloc hooks read
 // them without asking.
 extern RealFunctions real;
 
