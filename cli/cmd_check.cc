@@ -5,10 +5,12 @@
 
 #include "cli/commands.h"
 #include "cli/errors.h"
-#include "cli/load.h"
-#include "cli/load_series.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/trend_check.h"
+#include "cli/warnings.h"
 #include "reporter/check.h"
+#include "reporter/load.h"
 #include "reporter/render.h"
 #include "reporter/suppressions.h"
 
@@ -98,7 +100,9 @@ Action AddCheckCommand(CLI::App& app) {
     }
     if (!opts->more.empty())
       throw UsageError("check takes two dumps, BEFORE and AFTER (add --trend to judge a series of snapshots)");
-    Loaded loaded = LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force);
+    reporter::Loaded loaded = reporter::LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks,
+                                                 opts->force, ShowProgress("symbolizing", "stacks"));
+    Warn(loaded.warnings);
     const reporter::Report& diff = loaded.report;
     if (t.needs_memory() && !reporter::ReportMemory(diff).known)
       throw UsageError("--max-rss and --max-unexplained need dumps with memory figures; " + opts->before + " or " +

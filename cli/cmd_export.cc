@@ -12,9 +12,11 @@
 
 #include "cli/commands.h"
 #include "cli/errors.h"
-#include "cli/load.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
 #include "reporter/export_flame.h"
+#include "reporter/load.h"
 #include "reporter/memory_chart.h"
 #include "reporter/pprof/export_pprof.h"
 #include "reporter/symbolizer_source.h"
@@ -40,30 +42,11 @@ struct PprofExport {
 // The pprof path works on the dumps themselves rather than on a merged
 // report: a profile needs the raw return addresses and module map (for its
 // locations and mappings), which the report has already symbolized away.
-// Removes from every stack the return addresses whose frames
-// reporter::CleanStack drops whole (leaktrace's own, allocator wrappers at
-// the top, start-up frames at the bottom): pprof locations are per address.
-void CleanStacks(format::Dump& dump, const reporter::FrameSource& source, const reporter::StackOptions& options) {
-  for (format::Stack& stack : dump.stacks) {
-    std::vector<std::vector<reporter::Frame>> pcs;
-    for (size_t i = 0; i < stack.pcs.size(); ++i) {
-      pcs.push_back(source(dump, stack.pcs[i]));
-      // CleanStack judges by function and module only: `line` can carry the
-      // address's index, so the survivors are found again.
-      for (reporter::Frame& f : pcs.back()) f.line = static_cast<uint32_t>(i);
-    }
-    reporter::CleanStack(pcs, options);
-    std::vector<uint64_t> kept;
-    for (const auto& g : pcs) kept.push_back(stack.pcs[g.front().line]);
-    stack.pcs = std::move(kept);
-  }
-}
-
 PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string& base_path,
                         reporter::Resource resource, const reporter::StackOptions& stacks) {
   std::vector<format::Dump> dumps, base;
-  for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));  // fail before slow work
-  if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
+  for (const std::string& p : paths) dumps.push_back(reporter::ReadDumpFile(p));  // fail before slow work
+  if (!base_path.empty()) base.push_back(reporter::ReadDumpFile(base_path));
   std::set<std::string> programs;
   for (const format::Dump& d : dumps) programs.insert(d.process.program);
   for (const format::Dump& d : base) programs.insert(d.process.program);
@@ -74,14 +57,14 @@ PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string
   PprofExport result;
   symbolizer::Symbolizer symbolizer;
   const reporter::FrameSource symbolize = reporter::MakeSymbolizerSource(symbolizer);
+  // Only addresses CleanDumpStacks kept reach `source`.
   const reporter::FrameSource source = [&](const format::Dump& dump, uint64_t pc) {
     std::vector<reporter::Frame> frames = symbolize(dump, pc);
-    for (const reporter::Frame& f : frames)
-      if (!reporter::IsLeaktraceFrame(f)) result.shown_modules.insert(f.module);
+    for (const reporter::Frame& f : frames) result.shown_modules.insert(f.module);
     return frames;
   };
-  for (format::Dump& d : dumps) CleanStacks(d, symbolize, stacks);
-  for (format::Dump& d : base) CleanStacks(d, symbolize, stacks);
+  for (format::Dump& d : dumps) reporter::CleanDumpStacks(d, symbolize, stacks);
+  for (format::Dump& d : base) reporter::CleanDumpStacks(d, symbolize, stacks);
   std::vector<const format::Dump*> dump_ptrs, base_ptrs;
   for (const format::Dump& d : dumps) dump_ptrs.push_back(&d);
   for (const format::Dump& d : base) base_ptrs.push_back(&d);
@@ -138,7 +121,7 @@ Action AddExportCommand(CLI::App& app) {
     if (opts->format == "memory-html") {
       if (!opts->base.empty()) throw UsageError("export --format memory-html takes no --base: give every dump of the series");
       std::vector<reporter::DumpInfo> infos;
-      for (const std::string& p : opts->dumps) infos.push_back(reporter::DescribeDump(ReadDumpFile(p)));
+      for (const std::string& p : opts->dumps) infos.push_back(reporter::DescribeDump(reporter::ReadDumpFile(p)));
       std::string html;
       try {
         html = reporter::RenderMemoryChartHtml(infos);
@@ -166,9 +149,13 @@ Action AddExportCommand(CLI::App& app) {
       WarnAboutModules(exported.warnings, exported.shown_modules);
       return 0;
     }
-    Loaded loaded = opts->base.empty()
-                        ? LoadReport(opts->dumps, reporter::Grouping{}, std::nullopt, opts->stacks)
-                        : LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{}, std::nullopt, opts->stacks, true);
+    const reporter::ProgressFn progress = ShowProgress("symbolizing", "stacks");
+    reporter::Loaded loaded =
+        opts->base.empty()
+            ? reporter::LoadReport(opts->dumps, reporter::Grouping{}, std::nullopt, opts->stacks, progress)
+            : reporter::LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{}, std::nullopt, opts->stacks, true,
+                                 progress);
+    Warn(loaded.warnings);
     std::string title = "leaktrace: " + (loaded.report.dumps.empty() ? std::string() : loaded.report.dumps[0].program);
     if (!opts->base.empty()) title += " (growth since " + opts->base + ")";
     const std::string text = opts->format == "html" ? reporter::RenderFlameHtml(loaded.report, resource, title)

@@ -4,17 +4,20 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/load.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
+#include "reporter/load.h"
 #include "reporter/render.h"
 
 namespace leaktrace::cli {
 
 namespace {
 
-void Render(const Loaded& loaded, const OutputOptions& output, const reporter::RenderOptions& render) {
+void Render(const reporter::Loaded& loaded, const OutputOptions& output, const reporter::RenderOptions& render) {
   const std::string text = output.format == "json" ? reporter::RenderJson(loaded.report, render)
                                                    : reporter::RenderText(loaded.report, render);
+  Warn(loaded.warnings);
   WarnAboutModules(loaded.module_warnings, reporter::SelectSites(loaded.report, render, nullptr));
   WriteStdout(text);
 }
@@ -53,7 +56,8 @@ Action AddReportCommand(CLI::App& app) {
     render.sort_allocated = opts->sort == "allocated";
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
-    Loaded loaded = LoadReport(opts->dumps, grouping, older_than, opts->stacks);
+    reporter::Loaded loaded =
+        reporter::LoadReport(opts->dumps, grouping, older_than, opts->stacks, ShowProgress("symbolizing", "stacks"));
     if (render.sort_allocated) reporter::SortSitesByAllocated(loaded.report.sites);
     Render(loaded, opts->output, render);
     return 0;
@@ -89,8 +93,9 @@ Action AddDiffCommand(CLI::App& app) {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
-    Render(LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force), opts->output,
-           render);
+    Render(reporter::LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force,
+                              ShowProgress("symbolizing", "stacks")),
+           opts->output, render);
     return 0;
   };
 }

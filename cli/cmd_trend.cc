@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/load_series.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
+#include "reporter/load.h"
 #include "reporter/render_trend.h"
 
 namespace leaktrace::cli {
@@ -34,7 +36,8 @@ Action AddTrendCommand(CLI::App& app) {
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
-    LoadedTrend loaded = LoadTrend(opts->dumps, grouping, opts->stacks);
+    reporter::LoadedTrend loaded =
+        reporter::LoadTrend(opts->dumps, grouping, opts->stacks, ShowProgress("symbolizing", "stacks"));
     const std::string out = opts->output.format == "json" ? reporter::RenderTrendJson(loaded.trend, render)
                                                           : reporter::RenderTrendText(loaded.trend, render);
     reporter::Report growth = reporter::SeriesGrowth(loaded.trend);

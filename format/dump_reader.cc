@@ -214,6 +214,11 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
     throw fail("dump format version " + std::to_string(dump.version) + " is newer than this leaktrace reads (" +
                std::to_string(kVersion) + "); upgrade leaktrace");
   if (dump.version != kVersion) throw fail("unsupported dump format version " + std::to_string(dump.version));
+  uint32_t header_size = 0;
+  std::memcpy(&header_size, bytes.data() + 12, 4);
+  if (header_size != kFileHeaderBytes)
+    throw fail("corrupt dump: file header size " + std::to_string(header_size) + " (version " +
+               std::to_string(kVersion) + " has " + std::to_string(kFileHeaderBytes) + ")");
 
   size_t offset = kFileHeaderBytes;
   bool seen[8] = {};

@@ -11,6 +11,7 @@
 
 #include "format/dump.h"
 #include "reporter/memory.h"
+#include "symbolizer/frame.h"
 
 namespace leaktrace::reporter {
 
@@ -22,18 +23,8 @@ inline constexpr size_t kResourceCount = 4;  // heap, mmap, fd, thread (the enum
 // bytes (its threads' stack sizes) are shown beside the count.
 inline bool CountedByNumber(Resource r) { return r == Resource::kFd || r == Resource::kThread; }
 
-// One source-level frame. Mirrors symbolizer::Frame so the reporter (and its
-// tests) need not link the symbolizer.
-struct Frame {
-  std::string function;  // demangled; empty when unknown
-  std::string file;      // empty when unknown
-  uint32_t line = 0;     // 0 when unknown
-  uint32_t column = 0;
-  std::string module;    // path as recorded in the dump
-  std::string build_id;  // as the symbolizer gives it (hex); may be empty
-  uint64_t module_offset = 0;  // pc relative to the module's load bias
-  bool inlined = false;  // an inline frame expanded from the next outer one
-};
+// One source-level frame: the symbolizer's (symbolizer/frame.h).
+using Frame = symbolizer::Frame;
 
 // "function" when known, else "libfoo.so+0x1a2b" (same shape as
 // symbolizer::FallbackName).

@@ -144,7 +144,8 @@ double TrendDetectionLimit(const std::vector<double>& t, double sample_interval)
   return kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
 }
 
-Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options) {
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options,
+                       const ProgressFn& progress) {
   format::Dump copy = dump;
   for (format::Site& s : copy.sites) {
     s.live_bytes = s.alloc_bytes;
@@ -152,7 +153,7 @@ Report AllocatedReport(const format::Dump& dump, const FrameSource& source, cons
     s.var_live_bytes = 0;
     s.var_live_count = 0;
   }
-  return FromDump(copy, source, options);
+  return FromDump(copy, source, options, progress);
 }
 
 namespace {

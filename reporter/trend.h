@@ -41,7 +41,7 @@
 
 #include "format/dump.h"
 #include "reporter/model.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 
 namespace leaktrace::reporter {
 
@@ -123,7 +123,8 @@ double TrendDetectionLimit(const std::vector<double>& seconds, double sample_int
 // FromDump with each site's cumulative allocations (alloc_bytes,
 // alloc_count) as its figures, no variances: the turnover that tells a
 // bounded cache from warm-up.
-Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options = {});
+Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options = {},
+                       const ProgressFn& progress = {});
 
 // The kGrowth report `check --trend` gates on: the leak sites only, with
 // their growth over the series; baseline the first dump, dumps the last.

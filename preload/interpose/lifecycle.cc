@@ -17,11 +17,11 @@
 #include "preload/snapshot/module_map.h"
 #include "preload/interpose/native_api.h"
 #include "preload/snapshot/process_info.h"
-#include "preload/interpose/real_io_functions.h"
 #include "preload/heap/sampler.h"
 #include "preload/record/shard_registry.h"
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
+#include "preload/internal/mode.h"
 #include "preload/record/tracker.h"
 #include "preload/resources/thread_table.h"
 
@@ -117,7 +117,6 @@ __attribute__((constructor(101))) void OnLoad() {
   EnsureInitialized();
   if (!Active()) return;
   BusyScope busy;
-  EnsureRealIo();  // now, while the process is most likely single-threaded
   GatherProcessFacts();
   ResolveRealDlopen();
   StartNativeApi();  // before the program's code calls the allocator's own API

@@ -32,7 +32,8 @@
 #include "preload/record/heap_peak.h"
 #include "preload/record/shard_registry.h"
 #include "preload/record/stack_table.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/health.h"
+#include "preload/internal/mode.h"
 #include "preload/record/unwind_cache.h"
 
 namespace leaktrace::preload {
