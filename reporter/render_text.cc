@@ -30,15 +30,7 @@ constexpr const char* kDim = "2";
 // Wider names are not padded; the column stays readable for the common case.
 constexpr size_t kMaxNameColumn = 48;
 
-std::string LocalTime(int64_t realtime_ns, bool with_date) {
-  if (realtime_ns <= 0) return "unknown time";
-  time_t seconds = static_cast<time_t>(realtime_ns / 1000000000);
-  struct tm tm {};
-  localtime_r(&seconds, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
-  return buf;
-}
+std::string LocalTime(int64_t realtime_ns, bool with_date) { return FormatLocalTime(realtime_ns, with_date); }
 
 bool SameDay(int64_t a_ns, int64_t b_ns) {
   return LocalTime(a_ns, true).substr(0, 10) == LocalTime(b_ns, true).substr(0, 10);
