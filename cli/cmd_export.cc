@@ -131,7 +131,7 @@ Action AddExportCommand(CLI::App& app) {
   AddStackOptions(*cmd, opts->stacks);
   cmd->add_option("DUMP", opts->dumps, "Dump file(s)")->required();
   cmd->footer(
-      "Exit status: 0 success; 2 bad usage or unreadable input.\nExamples:\n"
+      "Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n"
       "  leaktrace export --format pprof -o live.pb.gz server.4242.2.dump\n"
       "  leaktrace export --format html -o growth.html --base server.4242.1.dump server.4242.2.dump");
   return [opts] {
