@@ -6,6 +6,8 @@
 #   - `chromium --dump-dom` must show the frames d3-flame-graph built, the
 #     leaking function (parse_header) among them, labelled with its size and
 #     file:line, and the header naming the program and its pid;
+#   - with the page's #search=parse_header, the search must highlight its
+#     frames and say how much they hold;
 #   - `chromium --screenshot` must give a 1200x800 PNG with many distinct
 #     colours (one hue per function), not a blank page.
 #
@@ -59,6 +61,15 @@ grep -Eq 'class="d3-flame-graph-label"[^>]*>parse_header · [0-9.]+ (B|KiB|MiB) 
   fail "the rendered page has no frame labelled 'parse_header · SIZE (PCT%) · leaky_service.c:LINE'"
 grep -q "leaky_service, pid $pid, snapshot #1 at " "$work/dom.html" ||
   fail "the page's header does not name leaky_service, pid $pid and its snapshot"
+
+# The search box, through the page's #search= link: parse_header's frames
+# turn magenta and the line under the box says what they hold.
+timeout 120 "${browser[@]}" --dump-dom "file://$page#search=parse_header" >"$work/search.html" 2>>"$work/chromium.log" ||
+  { tail -5 "$work/chromium.log" >&2; fail "chromium --dump-dom (search) failed"; }
+grep -Eq '<div id="details">search: [1-9][0-9]* frames?, [0-9.]+ (B|KiB|MiB) \([0-9.]+% of [0-9.]+ (B|KiB|MiB)\)</div>' "$work/search.html" ||
+  fail "searching parse_header did not report what its frames hold"
+highlighted=$(grep -o 'fill="#e600e6"' "$work/search.html" | wc -l)
+((highlighted >= 1)) || fail "searching parse_header highlighted no frame"
 
 mkdir -p "$(dirname "$out")"
 rm -f "$work/shot.png"
