@@ -265,7 +265,6 @@ std::string RenderFlameHtml(const Report& report, Resource resource) {
                                            {"DATA", data},
                                            {"UNIT", unit},
                                            {"VERSIONS", web::kVersions},
-                                           {"FLAMEGRAPH_CSS", web::kFlameGraphCss},
                                            {"D3_JS", web::kD3Js},
                                            {"FLAMEGRAPH_JS", web::kFlameGraphJs}});
 }

@@ -23,7 +23,15 @@ leaktrace="$build_dir/cli/leaktrace"
 service="$build_dir/examples/leaky_service"
 out=${1:-$top/docs/flamegraph.png}
 
-fail() { echo "flamegraph-screenshot: $*" >&2; exit "${2:-1}"; }
+# On failure the rendered DOM is kept for a look ($TMPDIR/flamegraph-screenshot.dom.html).
+fail() {
+  if [ -n "${work:-}" ] && [ -f "$work/dom.html" ]; then
+    cp "$work/dom.html" "${TMPDIR:-/tmp}/flamegraph-screenshot.dom.html"
+    echo "flamegraph-screenshot: rendered DOM kept in ${TMPDIR:-/tmp}/flamegraph-screenshot.dom.html" >&2
+  fi
+  echo "flamegraph-screenshot: $*" >&2
+  exit "${2:-1}"
+}
 chromium=$(command -v chromium || true)
 [ -n "$chromium" ] || fail "chromium not found: install the Debian package 'chromium' (deps/debian-packages.txt)" 2
 command -v python3 >/dev/null || fail "python3 not found (deps/debian-packages.txt)" 2
