@@ -16,7 +16,7 @@ namespace leaktrace::reporter {
 namespace {
 
 double Value(const Site& s, Resource resource) {
-  return std::llround(resource == Resource::kFd ? s.count : s.bytes);
+  return std::llround(CountedByNumber(resource) ? s.count : s.bytes);
 }
 
 std::string FoldedName(const Frame& f) {
@@ -170,6 +170,7 @@ const char* WhatName(Resource resource) {
     case Resource::kHeap: return "heap";
     case Resource::kMmap: return "mapped memory";
     case Resource::kFd: return "open file descriptors";
+    case Resource::kThread: return "live threads";
   }
   return "";
 }
@@ -179,6 +180,7 @@ const char* CountNoun(Resource resource) {
     case Resource::kHeap: return "allocations";
     case Resource::kMmap: return "mappings";
     case Resource::kFd: return "descriptors";
+    case Resource::kThread: return "threads";
   }
   return "";
 }
@@ -196,9 +198,10 @@ std::string Header(const Report& report, Resource resource, const Node& root, do
   }
   if (resource == Resource::kHeap) out += "<p>" + HtmlEscape(SamplingLine(report)) + "</p>\n";
   const bool estimate = resource == Resource::kHeap && !report.exact;
-  const std::string figure = resource == Resource::kFd ? FormatCount(root.value) : FormatBytes(root.value);
+  const std::string figure = CountedByNumber(resource) ? FormatCount(root.value) + " " + CountNoun(resource)
+                                                        : FormatBytes(root.value);
   std::string total = fmt::format("{}: {}", growth ? "total growth" : "total", figure);
-  if (resource != Resource::kFd) total += fmt::format(" in {}{} {}", estimate ? "~" : "", FormatCount(count), CountNoun(resource));
+  if (!CountedByNumber(resource)) total += fmt::format(" in {}{} {}", estimate ? "~" : "", FormatCount(count), CountNoun(resource));
   total += fmt::format(" at {} call site{}", sites, sites == 1 ? "" : "s");
   if (growth) {
     const double seconds = IntervalSeconds(report);
@@ -259,7 +262,9 @@ std::string RenderFlameHtml(const Report& report, Resource resource) {
   const std::string title = HtmlEscape(fmt::format("leaktrace: {} {} of {}", report.kind == ReportKind::kGrowth ? "growth of" : "live",
                                                    WhatName(resource), program));
   const std::string header = Header(report, resource, root, count, sites);
-  const std::string unit = resource == Resource::kFd ? "\"descriptors\"" : "\"bytes\"";
+  const std::string unit = resource == Resource::kFd       ? "\"descriptors\""
+                           : resource == Resource::kThread ? "\"threads\""
+                                                           : "\"bytes\"";
   return FillTemplate(web::kPageTemplate, {{"TITLE", title},
                                            {"HEADER", header},
                                            {"DATA", data},

@@ -67,6 +67,10 @@ std::string RenderSpeedscope(const Report& report, const std::string& exporter) 
        [](const Site& s) { return s.count; }},
       {Resource::kFd, growth ? "fd growth (descriptors)" : "fd open (descriptors)", "none",
        [](const Site& s) { return s.count; }},
+      {Resource::kThread, growth ? "thread growth (stack bytes)" : "thread live (stack bytes)", "bytes",
+       [](const Site& s) { return s.bytes; }},
+      {Resource::kThread, growth ? "thread growth (threads)" : "thread live (threads)", "none",
+       [](const Site& s) { return s.count; }},
   };
   if (!growth) {
     values.push_back({Resource::kHeap, "heap allocated since start (bytes)", "bytes",

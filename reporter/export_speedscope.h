@@ -10,8 +10,9 @@ namespace leaktrace::reporter {
 
 // One JSON document with one "sampled" profile per value a report holds,
 // in this order and only where its total is positive: heap live bytes, heap
-// live count, mmap bytes, mmap count, open descriptors, and for a live
-// report heap allocated since start (bytes, then count). For a growth report
+// live count, mmap bytes, mmap count, open descriptors, thread stack bytes,
+// threads, and for a live report heap allocated since start (bytes, then
+// count). For a growth report
 // the values are the growth, and sites that shrank are left out (speedscope
 // weights are sizes). Each call site is one sample: its stack outermost
 // first (indices into the shared frame table), its weight the value. Frames

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 
@@ -14,12 +15,13 @@ namespace leaktrace::reporter {
 
 namespace {
 
-bool IsFd(const TrendSite& s) { return s.site.resource == Resource::kFd; }
+// Judged by count (fds, threads), not bytes.
+bool IsFd(const TrendSite& s) { return CountedByNumber(s.site.resource); }
 
-// fd slopes read better per minute: descriptors leak slowly.
-double SlopeUnitFactor(Resource r) { return r == Resource::kFd ? 60.0 : 1.0; }
+// fd and thread slopes read better per minute: descriptors and threads leak slowly.
+double SlopeUnitFactor(Resource r) { return CountedByNumber(r) ? 60.0 : 1.0; }
 
-std::string Value(Resource r, double v) { return r == Resource::kFd ? FormatCount(v) : FormatBytes(v); }
+std::string Value(Resource r, double v) { return CountedByNumber(r) ? FormatCount(v) : FormatBytes(v); }
 
 // Site keys are unique within a trend.
 class SiteIndex {
@@ -57,7 +59,7 @@ std::string Header(const Trend& trend) {
 
 std::string FormatSlope(Resource resource, double per_second) {
   double v = per_second * SlopeUnitFactor(resource);
-  if (resource == Resource::kFd) return fmt::format("{:+.1f}/min", v);
+  if (CountedByNumber(resource)) return fmt::format("{:+.1f}/min", v);
   // Slow leaks matter: keep a decimal below 100 B/s rather than round to 0.
   if (v != 0 && std::fabs(v) < 100) return fmt::format("{:+.1f} B/s", v);
   return FormatSignedBytes(v) + "/s";
@@ -81,7 +83,18 @@ std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
   std::string out = Header(trend);
   const SiteIndex index(trend);
   Report shown = SeriesGrowth(trend);
-  std::erase_if(shown.sites, [&](const Site& s) { return index[s.key].verdict == Verdict::kFlat; });
+  // Flat sites, and sampled ones whose estimate never moved, say nothing a
+  // reader can act on; the header counts them, JSON lists them.
+  size_t unmoved = 0;
+  std::erase_if(shown.sites, [&](const Site& s) {
+    const TrendSite& ts = index[s.key];
+    if (ts.verdict == Verdict::kFlat) return true;
+    const std::vector<double>& y = IsFd(ts) ? ts.counts : ts.bytes;
+    if (ts.verdict != Verdict::kNotSignificant || std::adjacent_find(y.begin(), y.end(), std::not_equal_to<>()) != y.end())
+      return false;
+    ++unmoved;
+    return true;
+  });
   size_t hidden = 0;
   std::vector<const Site*> sites = SelectSites(shown, options, &hidden);
   if (sites.empty())
@@ -104,6 +117,10 @@ std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
     text.insert(eol == std::string::npos ? text.size() : eol + 1, line);
     out += "\n" + text;
   }
+  if (unmoved)
+    out += fmt::format("\n{} sampled site{} whose estimate never moved not shown (not significant: any growth there "
+                       "is below the detection limit)\n",
+                       unmoved, unmoved == 1 ? "" : "s");
   if (hidden) out += fmt::format("\n{} more site{} not shown (see --top, --min-bytes)\n", hidden, hidden == 1 ? "" : "s");
   return out;
 }
