@@ -1,4 +1,4 @@
-// leaktrace export --format pprof|folded|html|memory-html [-o FILE] [--base BEFORE] [--resource R] DUMP...
+// leaktrace export --format pprof|folded|html|speedscope|memory-html [-o FILE] [--base BEFORE] [--resource R] DUMP...
 #include <unistd.h>
 
 #include <fstream>
@@ -16,11 +16,16 @@
 #include "cli/progress.h"
 #include "cli/warnings.h"
 #include "reporter/export_flame.h"
+#include "reporter/export_speedscope.h"
 #include "reporter/load.h"
 #include "reporter/memory_chart.h"
 #include "reporter/pprof/export_pprof.h"
 #include "reporter/symbolizer_source.h"
 #include "symbolizer/symbolizer.h"
+
+#ifndef LEAKTRACE_VERSION
+#define LEAKTRACE_VERSION "unknown"
+#endif
 
 namespace leaktrace::cli {
 
@@ -90,17 +95,19 @@ Action AddExportCommand(CLI::App& app) {
       "Write dumps for other tools: a gzipped pprof profile.proto (for 'go tool pprof', including -base, "
       "Pyroscope, Parca; sample types inuse_space, inuse_objects, alloc_space, alloc_objects for heap, "
       "inuse_mapped_space, inuse_mappings for mmap, inuse_fds for fd, inuse_thread_stack_space, inuse_threads for "
-      "thread), folded stacks ('outer;...;inner VALUE' "
-      "per line, for flamegraph.pl, speedscope, inferno) or a self-contained HTML flame graph (no network "
-      "needed). For folded and html, VALUE is the live bytes of each call site (descriptors for --resource fd, "
-      "threads for --resource thread). "
+      "thread), folded stacks ('outer;...;inner VALUE' per line, for flamegraph.pl, inferno), a self-contained HTML "
+      "flame graph (d3-flame-graph inlined: opens from a file with no network; zoom, search, every frame labelled "
+      "with its size and file:line), or a speedscope profile (JSON for https://www.speedscope.app or the "
+      "'speedscope' npm package: one profile per value, heap bytes and allocations, mmap, fds, threads, and what "
+      "the heap allocated since start; --resource does not apply). For folded and html, VALUE is the live bytes of "
+      "each call site (descriptors for --resource fd, threads for --resource thread). "
       "Several dumps are merged as by 'report'; with --base BEFORE, the values are the growth from BEFORE to the "
-      "(one) DUMP: folded and html show only what grew, pprof holds DUMP minus BEFORE (negative where something "
-      "shrank), as 'go tool pprof -base' would compute from two plain exports.");
+      "(one) DUMP: folded, html and speedscope show only what grew, pprof holds DUMP minus BEFORE (negative where "
+      "something shrank), as 'go tool pprof -base' would compute from two plain exports.");
   cmd->add_option("--format", opts->format,
-                  "pprof, folded, html, or memory-html (a time chart of RSS, live heap, allocator free memory, "
-                  "thread stacks and unexplained memory across two or more dumps of one process)")
-      ->check(CLI::IsMember({"pprof", "folded", "html", "memory-html"}))
+                  "pprof, folded, html, speedscope, or memory-html (a time chart of RSS, live heap, allocator free "
+                  "memory, thread stacks and unexplained memory across two or more dumps of one process)")
+      ->check(CLI::IsMember({"pprof", "folded", "html", "speedscope", "memory-html"}))
       ->required();
   cmd->add_option("-o,--output", opts->output, "Write to FILE instead of standard output")->type_name("FILE");
   cmd->add_option("--base", opts->base, "Show growth since this earlier dump of the same program")
@@ -110,8 +117,15 @@ Action AddExportCommand(CLI::App& app) {
       ->default_str("heap");
   AddStackOptions(*cmd, opts->stacks);
   cmd->add_option("DUMP", opts->dumps, "Dump file(s)")->required();
-  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace export --format pprof -o live.pb.gz server.4242.2.dump");
+  cmd->footer(
+      "Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n"
+      "  leaktrace export --format pprof -o live.pb.gz server.4242.2.dump\n"
+      "  leaktrace export --format html -o growth.html --base server.4242.1.dump server.4242.2.dump");
   return [opts] {
+    if (opts->format == "html" && !reporter::FlameHtmlAvailable())
+      throw UsageError(
+          "export --format html: this leaktrace was built without the flame graph's browser code "
+          "(-DLEAKTRACE_HTML_FLAMEGRAPH=OFF); use --format speedscope or folded");
     if (!opts->base.empty() && opts->dumps.size() != 1)
       throw UsageError("export --base BEFORE takes exactly one DUMP (the later snapshot)");
     reporter::Resource resource = opts->resource == "fd"       ? reporter::Resource::kFd
@@ -156,10 +170,9 @@ Action AddExportCommand(CLI::App& app) {
             : reporter::LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{}, std::nullopt, opts->stacks, true,
                                  progress);
     Warn(loaded.warnings);
-    std::string title = "leaktrace: " + (loaded.report.dumps.empty() ? std::string() : loaded.report.dumps[0].program);
-    if (!opts->base.empty()) title += " (growth since " + opts->base + ")";
-    const std::string text = opts->format == "html" ? reporter::RenderFlameHtml(loaded.report, resource, title)
-                                                    : reporter::RenderFolded(loaded.report, resource);
+    const std::string text = opts->format == "html"         ? reporter::RenderFlameHtml(loaded.report, resource)
+                             : opts->format == "speedscope" ? reporter::RenderSpeedscope(loaded.report, "leaktrace " LEAKTRACE_VERSION)
+                                                            : reporter::RenderFolded(loaded.report, resource);
     if (opts->output.empty()) {
       WriteStdout(text);
     } else {

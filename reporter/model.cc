@@ -141,4 +141,11 @@ double IntervalSeconds(const Report& report) {
   return static_cast<double>(ns) / 1e9;
 }
 
+double AllocationSeconds(const Report& report) {
+  if (report.kind != ReportKind::kLive || report.dumps.size() != 1) return 0;
+  const DumpInfo& d = report.dumps[0];
+  if (d.start_realtime_ns <= 0 || d.snapshot_realtime_ns <= d.start_realtime_ns) return 0;
+  return static_cast<double>(d.snapshot_realtime_ns - d.start_realtime_ns) / 1e9;
+}
+
 }  // namespace leaktrace::reporter

@@ -126,4 +126,9 @@ void SortSitesByAllocated(std::vector<Site>& sites);
 // Negative when unknown.
 double IntervalSeconds(const Report& report);
 
+// Seconds from process start to snapshot of a live report of one dump: what
+// the allocation rates of its summary divide by. 0 when unknown (several
+// dumps, whose processes started at different times, or no start time).
+double AllocationSeconds(const Report& report);
+
 }  // namespace leaktrace::reporter

@@ -1,5 +1,6 @@
 // Process start, fork and exit.
 #include <pthread.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
@@ -103,7 +104,11 @@ void SayWhatIsTracked() {
   }
   char when[96];
   const int sig = g_config.snapshot_signal;
-  int n = sig > 0 ? snprintf(when, sizeof when, "on signal %d", sig) : snprintf(when, sizeof when, "no snapshot signal");
+  // sigabbrev_np: a static string, no allocation ("USR2"; NULL for real-time signals).
+  const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr;
+  int n = sig <= 0    ? snprintf(when, sizeof when, "no snapshot signal")
+          : abbrev    ? snprintf(when, sizeof when, "on SIG%s (signal %d)", abbrev, sig)
+                      : snprintf(when, sizeof when, "on signal %d", sig);
   if (g_config.interval_seconds > 0 && n > 0 && n < static_cast<int>(sizeof when))
     n += snprintf(when + n, sizeof when - n, ", every %u s", g_config.interval_seconds);
   if (g_config.dump_on_exit && n > 0 && n < static_cast<int>(sizeof when))
