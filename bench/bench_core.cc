@@ -44,6 +44,7 @@
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/stack_table.h"
 #include "preload/record/thread_state.h"
+#include "preload/internal/mode.h"
 #include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
 

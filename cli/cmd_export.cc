@@ -1,4 +1,4 @@
-// leaktrace export --format pprof|folded|html [-o FILE] [--base BEFORE] [--resource R] DUMP...
+// leaktrace export --format pprof|folded|html|speedscope|memory-html [-o FILE] [--base BEFORE] [--resource R] DUMP...
 #include <unistd.h>
 
 #include <fstream>
@@ -12,12 +12,20 @@
 
 #include "cli/commands.h"
 #include "cli/errors.h"
-#include "cli/load.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
 #include "reporter/export_flame.h"
+#include "reporter/export_speedscope.h"
+#include "reporter/load.h"
+#include "reporter/memory_chart.h"
 #include "reporter/pprof/export_pprof.h"
 #include "reporter/symbolizer_source.h"
 #include "symbolizer/symbolizer.h"
+
+#ifndef LEAKTRACE_VERSION
+#define LEAKTRACE_VERSION "unknown"
+#endif
 
 namespace leaktrace::cli {
 
@@ -39,30 +47,11 @@ struct PprofExport {
 // The pprof path works on the dumps themselves rather than on a merged
 // report: a profile needs the raw return addresses and module map (for its
 // locations and mappings), which the report has already symbolized away.
-// Removes from every stack the return addresses whose frames
-// reporter::CleanStack drops whole (leaktrace's own, allocator wrappers at
-// the top, start-up frames at the bottom): pprof locations are per address.
-void CleanStacks(format::Dump& dump, const reporter::FrameSource& source, const reporter::StackOptions& options) {
-  for (format::Stack& stack : dump.stacks) {
-    std::vector<std::vector<reporter::Frame>> pcs;
-    for (size_t i = 0; i < stack.pcs.size(); ++i) {
-      pcs.push_back(source(dump, stack.pcs[i]));
-      // CleanStack judges by function and module only: `line` can carry the
-      // address's index, so the survivors are found again.
-      for (reporter::Frame& f : pcs.back()) f.line = static_cast<uint32_t>(i);
-    }
-    reporter::CleanStack(pcs, options);
-    std::vector<uint64_t> kept;
-    for (const auto& g : pcs) kept.push_back(stack.pcs[g.front().line]);
-    stack.pcs = std::move(kept);
-  }
-}
-
 PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string& base_path,
                         reporter::Resource resource, const reporter::StackOptions& stacks) {
   std::vector<format::Dump> dumps, base;
-  for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));  // fail before slow work
-  if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
+  for (const std::string& p : paths) dumps.push_back(reporter::ReadDumpFile(p));  // fail before slow work
+  if (!base_path.empty()) base.push_back(reporter::ReadDumpFile(base_path));
   std::set<std::string> programs;
   for (const format::Dump& d : dumps) programs.insert(d.process.program);
   for (const format::Dump& d : base) programs.insert(d.process.program);
@@ -73,14 +62,14 @@ PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string
   PprofExport result;
   symbolizer::Symbolizer symbolizer;
   const reporter::FrameSource symbolize = reporter::MakeSymbolizerSource(symbolizer);
+  // Only addresses CleanDumpStacks kept reach `source`.
   const reporter::FrameSource source = [&](const format::Dump& dump, uint64_t pc) {
     std::vector<reporter::Frame> frames = symbolize(dump, pc);
-    for (const reporter::Frame& f : frames)
-      if (!reporter::IsLeaktraceFrame(f)) result.shown_modules.insert(f.module);
+    for (const reporter::Frame& f : frames) result.shown_modules.insert(f.module);
     return frames;
   };
-  for (format::Dump& d : dumps) CleanStacks(d, symbolize, stacks);
-  for (format::Dump& d : base) CleanStacks(d, symbolize, stacks);
+  for (format::Dump& d : dumps) reporter::CleanDumpStacks(d, symbolize, stacks);
+  for (format::Dump& d : base) reporter::CleanDumpStacks(d, symbolize, stacks);
   std::vector<const format::Dump*> dump_ptrs, base_ptrs;
   for (const format::Dump& d : dumps) dump_ptrs.push_back(&d);
   for (const format::Dump& d : base) base_ptrs.push_back(&d);
@@ -106,15 +95,19 @@ Action AddExportCommand(CLI::App& app) {
       "Write dumps for other tools: a gzipped pprof profile.proto (for 'go tool pprof', including -base, "
       "Pyroscope, Parca; sample types inuse_space, inuse_objects, alloc_space, alloc_objects for heap, "
       "inuse_mapped_space, inuse_mappings for mmap, inuse_fds for fd, inuse_thread_stack_space, inuse_threads for "
-      "thread), folded stacks ('outer;...;inner VALUE' "
-      "per line, for flamegraph.pl, speedscope, inferno) or a self-contained HTML flame graph (no network "
-      "needed). For folded and html, VALUE is the live bytes of each call site (descriptors for --resource fd, "
-      "threads for --resource thread). "
+      "thread), folded stacks ('outer;...;inner VALUE' per line, for flamegraph.pl, inferno), a self-contained HTML "
+      "flame graph (d3-flame-graph inlined: opens from a file with no network; zoom, search, every frame labelled "
+      "with its size and file:line), or a speedscope profile (JSON for https://www.speedscope.app or the "
+      "'speedscope' npm package: one profile per value, heap bytes and allocations, mmap, fds, threads, and what "
+      "the heap allocated since start; --resource does not apply). For folded and html, VALUE is the live bytes of "
+      "each call site (descriptors for --resource fd, threads for --resource thread). "
       "Several dumps are merged as by 'report'; with --base BEFORE, the values are the growth from BEFORE to the "
-      "(one) DUMP: folded and html show only what grew, pprof holds DUMP minus BEFORE (negative where something "
-      "shrank), as 'go tool pprof -base' would compute from two plain exports.");
-  cmd->add_option("--format", opts->format, "pprof, folded or html")
-      ->check(CLI::IsMember({"pprof", "folded", "html"}))
+      "(one) DUMP: folded, html and speedscope show only what grew, pprof holds DUMP minus BEFORE (negative where "
+      "something shrank), as 'go tool pprof -base' would compute from two plain exports.");
+  cmd->add_option("--format", opts->format,
+                  "pprof, folded, html, speedscope, or memory-html (a time chart of RSS, live heap, allocator free "
+                  "memory, thread stacks and unexplained memory across two or more dumps of one process)")
+      ->check(CLI::IsMember({"pprof", "folded", "html", "speedscope", "memory-html"}))
       ->required();
   cmd->add_option("-o,--output", opts->output, "Write to FILE instead of standard output")->type_name("FILE");
   cmd->add_option("--base", opts->base, "Show growth since this earlier dump of the same program")
@@ -124,14 +117,38 @@ Action AddExportCommand(CLI::App& app) {
       ->default_str("heap");
   AddStackOptions(*cmd, opts->stacks);
   cmd->add_option("DUMP", opts->dumps, "Dump file(s)")->required();
-  cmd->footer("Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n  leaktrace export --format pprof -o live.pb.gz server.4242.2.dump");
+  cmd->footer(
+      "Exit status: 0 success; 2 bad usage or unreadable input.\nExample:\n"
+      "  leaktrace export --format pprof -o live.pb.gz server.4242.2.dump\n"
+      "  leaktrace export --format html -o growth.html --base server.4242.1.dump server.4242.2.dump");
   return [opts] {
+    if (opts->format == "html" && !reporter::FlameHtmlAvailable())
+      throw UsageError(
+          "export --format html: this leaktrace was built without the flame graph's browser code "
+          "(-DLEAKTRACE_HTML_FLAMEGRAPH=OFF); use --format speedscope or folded");
     if (!opts->base.empty() && opts->dumps.size() != 1)
       throw UsageError("export --base BEFORE takes exactly one DUMP (the later snapshot)");
     reporter::Resource resource = opts->resource == "fd"       ? reporter::Resource::kFd
                                   : opts->resource == "mmap"   ? reporter::Resource::kMmap
                                   : opts->resource == "thread" ? reporter::Resource::kThread
                                                                : reporter::Resource::kHeap;
+    if (opts->format == "memory-html") {
+      if (!opts->base.empty()) throw UsageError("export --format memory-html takes no --base: give every dump of the series");
+      std::vector<reporter::DumpInfo> infos;
+      for (const std::string& p : opts->dumps) infos.push_back(reporter::DescribeDump(reporter::ReadDumpFile(p)));
+      std::string html;
+      try {
+        html = reporter::RenderMemoryChartHtml(infos);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      if (opts->output.empty()) {
+        WriteStdout(html);
+      } else {
+        WriteFile(opts->output, html);
+      }
+      return 0;
+    }
     if (opts->format == "pprof") {
       // Binary data would garble a terminal (gzip refuses the same way).
       if (opts->output.empty() && isatty(STDOUT_FILENO))
@@ -146,13 +163,16 @@ Action AddExportCommand(CLI::App& app) {
       WarnAboutModules(exported.warnings, exported.shown_modules);
       return 0;
     }
-    Loaded loaded = opts->base.empty()
-                        ? LoadReport(opts->dumps, reporter::Grouping{}, std::nullopt, opts->stacks)
-                        : LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{}, std::nullopt, opts->stacks, true);
-    std::string title = "leaktrace: " + (loaded.report.dumps.empty() ? std::string() : loaded.report.dumps[0].program);
-    if (!opts->base.empty()) title += " (growth since " + opts->base + ")";
-    const std::string text = opts->format == "html" ? reporter::RenderFlameHtml(loaded.report, resource, title)
-                                                    : reporter::RenderFolded(loaded.report, resource);
+    const reporter::ProgressFn progress = ShowProgress("symbolizing", "stacks");
+    reporter::Loaded loaded =
+        opts->base.empty()
+            ? reporter::LoadReport(opts->dumps, reporter::Grouping{}, std::nullopt, opts->stacks, progress)
+            : reporter::LoadDiff(opts->base, opts->dumps[0], reporter::Grouping{}, std::nullopt, opts->stacks, true,
+                                 progress);
+    Warn(loaded.warnings);
+    const std::string text = opts->format == "html"         ? reporter::RenderFlameHtml(loaded.report, resource)
+                             : opts->format == "speedscope" ? reporter::RenderSpeedscope(loaded.report, "leaktrace " LEAKTRACE_VERSION)
+                                                            : reporter::RenderFolded(loaded.report, resource);
     if (opts->output.empty()) {
       WriteStdout(text);
     } else {

@@ -4,17 +4,20 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/load.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
+#include "reporter/load.h"
 #include "reporter/render.h"
 
 namespace leaktrace::cli {
 
 namespace {
 
-void Render(const Loaded& loaded, const OutputOptions& output, const reporter::RenderOptions& render) {
+void Render(const reporter::Loaded& loaded, const OutputOptions& output, const reporter::RenderOptions& render) {
   const std::string text = output.format == "json" ? reporter::RenderJson(loaded.report, render)
                                                    : reporter::RenderText(loaded.report, render);
+  Warn(loaded.warnings);
   WarnAboutModules(loaded.module_warnings, reporter::SelectSites(loaded.report, render, nullptr));
   WriteStdout(text);
 }
@@ -33,7 +36,8 @@ Action AddReportCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Show what is live in one or more dumps, by call site, biggest first. Several dumps (e.g. the worker "
-      "processes of one server) are merged into one report.");
+      "processes of one server) are merged into one report. Above the sites, where the RSS went: live heap (and its "
+      "peak), memory the allocator holds free, mappings, thread stacks, leaktrace, and what none of them explains.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   AddOlderThanOption(*cmd, opts->older_than,
                      "Count only objects live for at least DURATION at the snapshot (90s, 10m, 2h, 1d; a bare number "
@@ -52,7 +56,8 @@ Action AddReportCommand(CLI::App& app) {
     render.sort_allocated = opts->sort == "allocated";
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
-    Loaded loaded = LoadReport(opts->dumps, grouping, older_than, opts->stacks);
+    reporter::Loaded loaded =
+        reporter::LoadReport(opts->dumps, grouping, older_than, opts->stacks, ShowProgress("symbolizing", "stacks"));
     if (render.sort_allocated) reporter::SortSitesByAllocated(loaded.report.sites);
     Render(loaded, opts->output, render);
     return 0;
@@ -72,7 +77,9 @@ Action AddDiffCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "diff",
       "Show what grew between two snapshots (AFTER minus BEFORE), by call site, biggest growth first. The two may "
-      "come from one process or from two runs of the same build; sites that shrank are shown with negative growth.");
+      "come from one process or from two runs of the same build; sites that shrank are shown with negative growth. "
+      "Above the sites, how the RSS grew, part by part (live heap, allocator free memory, mappings, thread stacks, "
+      "leaktrace, unexplained), with a one-line reading when one part carries it (fragmentation, say).");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   AddOlderThanOption(*cmd, opts->older_than,
                      "Compare only the objects live for at least DURATION at each snapshot (90s, 10m, 2h, 1d): the "
@@ -86,8 +93,9 @@ Action AddDiffCommand(CLI::App& app) {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
     const std::optional<double> older_than = ParseOlderThan(opts->older_than);
-    Render(LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force), opts->output,
-           render);
+    Render(reporter::LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force,
+                              ShowProgress("symbolizing", "stacks")),
+           opts->output, render);
     return 0;
   };
 }

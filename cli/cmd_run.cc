@@ -141,6 +141,8 @@ Action AddRunCommand(CLI::App& app) {
   cmd->add_option("CMD", opts->command, "The program and its arguments, after --")->required()->type_name("");
   cmd->footer(
       "On start, run says the program's pid on stderr; 'leaktrace snapshot' takes that pid or run's own ($!).\n"
+      "Each tracked process says on stderr what it tracks, where its dumps go and its snapshot signal\n"
+      "(run sets LEAKTRACE_VERBOSE=1; set LEAKTRACE_VERBOSE=0 to silence it).\n"
       "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2).\n"
       "Exit status: the program's own (128+N if it was killed by signal N); 2 if it could not be started.\n"
       "Example:\n  leaktrace run -o /tmp/lt --interval 10 -- ./server --port 8080\n"
@@ -198,6 +200,10 @@ Action AddRunCommand(CLI::App& app) {
       if (programs.size() >= 1024) throw UsageError("--only: the names come to more than 1023 bytes");
       overrides.emplace_back("LEAKTRACE_PROGRAMS", programs);
     }
+
+    // The library's one start line (mode, dump folder, signal) tells the user
+    // it is there and what it does; a LEAKTRACE_VERBOSE of their own wins.
+    if (!std::getenv("LEAKTRACE_VERBOSE")) overrides.emplace_back("LEAKTRACE_VERBOSE", "1");
 
     std::vector<std::string> env = BuildEnvironment(overrides);
     std::vector<char*> envp;

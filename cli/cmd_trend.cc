@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/load_series.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
+#include "reporter/load.h"
 #include "reporter/render_trend.h"
 
 namespace leaktrace::cli {
@@ -24,7 +26,8 @@ Action AddTrendCommand(CLI::App& app) {
       "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
       "(fills and keeps turning over within a bound, or oscillates), shrinking, not significant (changed, but "
       "within sampling noise: sampled dumps state their detection limit), flat (never changed). Text lists every "
-      "site that is not flat, leaks first; JSON lists all.");
+      "site that is not flat, leaks first; JSON lists all. The process's RSS, live heap, allocator free memory and "
+      "unexplained memory are judged the same way and shown over time (a sparkline per series).");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
       ->required();
@@ -33,7 +36,8 @@ Action AddTrendCommand(CLI::App& app) {
   return [opts] {
     reporter::RenderOptions render = ToRenderOptions(opts->output);
     reporter::Grouping grouping = ToGrouping(opts->output);
-    LoadedTrend loaded = LoadTrend(opts->dumps, grouping, opts->stacks);
+    reporter::LoadedTrend loaded =
+        reporter::LoadTrend(opts->dumps, grouping, opts->stacks, ShowProgress("symbolizing", "stacks"));
     const std::string out = opts->output.format == "json" ? reporter::RenderTrendJson(loaded.trend, render)
                                                           : reporter::RenderTrendText(loaded.trend, render);
     reporter::Report growth = reporter::SeriesGrowth(loaded.trend);

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "format/dump_reader.h"
+#include "reporter/load.h"
 #include "reporter/suppressions.h"
 
 #ifndef LEAKTRACE_VERSION
@@ -133,6 +134,9 @@ int main(int argc, char** argv) {
     return e.code();
   } catch (const format::DumpError& e) {
     PrintError(e.what());  // already names the file
+    return cli::kExitUsage;
+  } catch (const reporter::InputError& e) {
+    PrintError(e.what());  // already names the file(s)
     return cli::kExitUsage;
   } catch (const reporter::SuppressionError& e) {
     PrintError(e.what());  // already names the file and line

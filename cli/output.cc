@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include <unistd.h>
 
@@ -72,6 +73,12 @@ double ParseSizeOption(const std::string& option, const std::string& value) {
   return static_cast<double>(*size);
 }
 
+bool ShouldColor(int fd) {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color && *no_color) return false;
+  return isatty(fd) == 1;
+}
+
 reporter::RenderOptions ToRenderOptions(const OutputOptions& options) {
   reporter::RenderOptions r;
   bool json = options.format != "text";
@@ -84,7 +91,7 @@ reporter::RenderOptions ToRenderOptions(const OutputOptions& options) {
     r.top = std::stoul(t);
   }
   if (!options.min_bytes.empty()) r.min_bytes = ParseSizeOption("--min-bytes", options.min_bytes);
-  r.color = options.format == "text" && reporter::ShouldColor(STDOUT_FILENO);
+  r.color = options.format == "text" && ShouldColor(STDOUT_FILENO);
   return r;
 }
 

@@ -12,7 +12,7 @@
 #include "reporter/group.h"
 #include "reporter/model.h"
 #include "reporter/render.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 
 namespace leaktrace::cli {
 
@@ -28,9 +28,13 @@ struct OutputOptions {
 // accepts (the first is the default; none: no --format option).
 void AddOutputOptions(CLI::App& cmd, OutputOptions& options, const std::vector<std::string>& formats);
 
+// Colour only on a terminal, and never when NO_COLOR is set to anything
+// non-empty (https://no-color.org).
+bool ShouldColor(int fd);
+
 // RenderOptions for stdout: --top defaults to 20 for text and to all for
-// JSON and JUnit; colour per reporter::ShouldColor, text only. UsageError on
-// a bad --min-bytes.
+// JSON and JUnit; colour per ShouldColor, text only. UsageError on a bad
+// --min-bytes.
 reporter::RenderOptions ToRenderOptions(const OutputOptions& options);
 
 // --group-by / --depth; UsageError on --depth 0.

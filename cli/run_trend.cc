@@ -11,9 +11,10 @@
 
 #include <fmt/format.h>
 
-#include "cli/load.h"
-#include "cli/load_series.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "cli/warnings.h"
+#include "reporter/load.h"
 #include "reporter/render.h"
 #include "reporter/render_trend.h"
 
@@ -32,16 +33,17 @@ struct Process {
 void PrintTrend(const Process& p) {
   OutputOptions defaults;  // text, the default --top of `leaktrace trend`
   reporter::RenderOptions render = ToRenderOptions(defaults);
-  render.color = reporter::ShouldColor(STDERR_FILENO);
+  render.color = ShouldColor(STDERR_FILENO);
   try {
-    LoadedTrend loaded = LoadTrend(p.paths, ToGrouping(defaults));
+    reporter::LoadedTrend loaded =
+        reporter::LoadTrend(p.paths, ToGrouping(defaults), {}, ShowProgress("symbolizing", "stacks"));
     const std::string text = reporter::RenderTrendText(loaded.trend, render);
     std::fprintf(stderr, "\nleaktrace: trend of %s (pid %u) over %zu snapshots\n%s", p.program.c_str(), p.pid,
                  p.paths.size(), text.c_str());
     reporter::Report growth = reporter::SeriesGrowth(loaded.trend);
     WarnAboutModules(loaded.module_warnings, reporter::SelectSites(growth, render, nullptr));
   } catch (const std::exception& e) {
-    // CliError, DumpError (a damaged dump), bad_alloc: the run itself went fine.
+    // InputError, DumpError (a damaged dump), bad_alloc: the run itself went fine.
     Warn(fmt::format("no trend for {} (pid {}): {}", p.program, p.pid, e.what()));
   }
   std::fflush(stderr);

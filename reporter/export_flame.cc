@@ -1,11 +1,15 @@
 #include "reporter/export_flame.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "reporter/sizes.h"
+#include "reporter/web/flame_assets.h"
 
 namespace leaktrace::reporter {
 
@@ -31,79 +35,88 @@ std::vector<std::string> Path(const Site& s) {
   return path;
 }
 
-// A call tree; children by name, in first-seen order for a stable picture.
+// What a frame box shows after the name: "http.c:120" (the file's base
+// name), else "(module)" for a function without line information.
+std::string Location(const Frame& f) {
+  if (!f.file.empty()) {
+    std::string base = ModuleBasename(f.file);
+    return f.line ? fmt::format("{}:{}", base, f.line) : base;
+  }
+  if (!f.module.empty()) return "(" + ModuleBasename(f.module) + ")";
+  return "";
+}
+
+// The tooltip's full location: "src/http.c:120".
+std::string FullLocation(const Frame& f) {
+  if (f.file.empty()) return "";
+  return f.line ? fmt::format("{}:{}", f.file, f.line) : f.file;
+}
+
+// A call tree. Children are keyed by what the page shows of a frame (name,
+// location, inlined), in first-seen order for a stable picture.
 struct Node {
   std::string name;
+  std::string loc;     // "file:line", "file", "(module)" or empty
+  std::string source;  // FullLocation
+  std::string module;  // full path as recorded
+  bool inlined = false;
   double value = 0;
   std::vector<std::unique_ptr<Node>> children;
-  std::map<std::string, Node*> by_name;
+  std::map<std::string, Node*> by_key;
 
-  Node* Child(const std::string& n) {
-    auto it = by_name.find(n);
-    if (it != by_name.end()) return it->second;
+  Node* Child(const Frame& f) {
+    std::string loc = Location(f);
+    std::string key = FoldedName(f) + '\0' + loc + (f.inlined ? "\1" : "");
+    auto it = by_key.find(key);
+    if (it != by_key.end()) return it->second;
     children.push_back(std::make_unique<Node>());
-    children.back()->name = n;
-    by_name[n] = children.back().get();
-    return children.back().get();
+    Node* n = children.back().get();
+    n->name = DisplayName(f);
+    n->loc = std::move(loc);
+    n->source = FullLocation(f);
+    n->module = f.module;
+    n->inlined = f.inlined;
+    by_key[key] = n;
+    return n;
   }
-  nlohmann::json Json() const {
-    nlohmann::json c = nlohmann::json::array();
+  nlohmann::ordered_json Json() const {
+    nlohmann::ordered_json j = {{"name", name}, {"value", std::llround(value)}};
+    if (!loc.empty()) j["loc"] = loc;
+    if (!source.empty()) j["src"] = source;
+    if (!module.empty()) j["mod"] = module;
+    if (inlined) j["inl"] = true;
+    nlohmann::ordered_json c = nlohmann::ordered_json::array();
     for (const auto& child : children) c.push_back(child->Json());
-    return {{"n", name}, {"v", value}, {"c", std::move(c)}};
+    j["children"] = std::move(c);
+    return j;
   }
 };
 
-// The page's script: lays the tree out as absolutely positioned boxes.
-constexpr const char* kPage = R"HTML(<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body{{font:12px monospace;margin:8px;background:#fff;color:#000}}
-#g{{position:relative;width:100%}}
-#g div{{position:absolute;height:17px;overflow:hidden;white-space:nowrap;box-sizing:border-box;
-border:1px solid #fff;border-radius:2px;padding:0 3px;cursor:pointer;line-height:15px}}
-#info{{margin:6px 0;min-height:16px}}
-</style></head><body>
-<h3>{title}</h3>
-<div>{subtitle} &mdash; click a frame to zoom, click the root to reset.</div>
-<div id="info"></div><div id="g"></div>
-<script>
-const data = {data};
-const unit = {unit};
-const g = document.getElementById('g'), info = document.getElementById('info');
-function fmt(v) {{
-  if (unit !== 'bytes') return v.toLocaleString() + ' ' + unit;
-  const u = ['B','KiB','MiB','GiB','TiB']; let i = 0;
-  while (Math.abs(v) >= 1024 && i < u.length - 1) {{ v /= 1024; ++i; }}
-  return (i ? v.toFixed(1) : v) + ' ' + u[i];
-}}
-function color(name) {{
-  let h = 0; for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return 'hsl(' + (10 + h % 40) + ',' + (70 + h % 20) + '%,' + (55 + h % 15) + '%)';
-}}
-function draw(focus) {{
-  g.innerHTML = '';
-  let maxDepth = 0;
-  function place(node, depth, x, w) {{
-    if (w < 0.0005) return;
-    maxDepth = Math.max(maxDepth, depth);
-    const d = document.createElement('div');
-    d.style.left = (x * 100) + '%'; d.style.width = (w * 100) + '%'; d.style.top = (depth * 18) + 'px';
-    d.style.background = depth ? color(node.n) : '#ccc';
-    d.textContent = node.n;
-    const total = focus.v || 1;
-    d.title = node.n + '\n' + fmt(node.v) + ' (' + (100 * node.v / total).toFixed(1) + '%)';
-    d.onmouseover = () => {{ info.textContent = d.title.replace('\n', ': '); }};
-    d.onclick = () => draw(node === focus ? data : node);
-    g.appendChild(d);
-    let cx = x;
-    for (const c of node.c) {{ const cw = node.v ? w * c.v / node.v : 0; place(c, depth + 1, cx, cw); cx += cw; }}
-  }}
-  place(focus, 0, 0, 1);
-  g.style.height = ((maxDepth + 1) * 18) + 'px';
-}}
-draw(data);
-</script></body></html>
-)HTML";
+// The values `resource` draws, as a tree rooted at "all"; `count` gets the
+// number of objects (allocations, mappings, descriptors) of the drawn sites.
+Node BuildTree(const Report& report, Resource resource, double* count) {
+  Node root;
+  root.name = "all";
+  for (const Site& s : report.sites) {
+    if (s.resource != resource) continue;
+    double v = Value(s, resource);
+    if (v <= 0) continue;
+    root.value += v;
+    *count += s.count;
+    Node* n = &root;
+    if (s.frames.empty()) {
+      Frame none;
+      none.function = "[no stack]";
+      n = n->Child(none);
+      n->value += v;
+    }
+    for (auto it = s.frames.rbegin(); it != s.frames.rend(); ++it) {
+      n = n->Child(*it);
+      n->value += v;
+    }
+  }
+  return root;
+}
 
 std::string HtmlEscape(const std::string& s) {
   std::string out;
@@ -116,6 +129,110 @@ std::string HtmlEscape(const std::string& s) {
       default: out += c;
     }
   }
+  return out;
+}
+
+// JSON inside <script>: "</script>" or "<!--" in a symbol must not end it.
+std::string ScriptSafe(const std::string& json) {
+  std::string safe;
+  for (char c : json) safe += c == '<' ? std::string("\\u003c") : std::string(1, c);
+  return safe;
+}
+
+// "leaky_service, pid 4242, snapshot #2 at 2026-11-26 17:30:12 (signal)"
+std::string DescribeDump(const DumpInfo& d) {
+  return fmt::format("{}, pid {}, snapshot #{} at {} ({})", d.program, d.pid, d.seq,
+                     FormatLocalTime(d.snapshot_realtime_ns, true), TriggerName(d.trigger));
+}
+
+// One <p> per dump, at most kShown of them, then how many more.
+std::string DescribeDumps(const std::string& label, const std::vector<DumpInfo>& dumps) {
+  constexpr size_t kShown = 6;
+  std::string out;
+  for (size_t i = 0; i < dumps.size() && i < kShown; ++i)
+    out += fmt::format("<p>{}{} <span class=\"path\">{}</span></p>\n", HtmlEscape(label), HtmlEscape(DescribeDump(dumps[i])),
+                       HtmlEscape(dumps[i].path));
+  if (dumps.size() > kShown) out += fmt::format("<p>{}and {} more dumps</p>\n", HtmlEscape(label), dumps.size() - kShown);
+  return out;
+}
+
+std::string SamplingLine(const Report& report) {
+  if (report.exact) return "every allocation recorded (exact)";
+  uint64_t interval = 0;
+  for (const DumpInfo& d : report.dumps) interval = std::max(interval, d.sample_interval);
+  for (const DumpInfo& d : report.baseline) interval = std::max(interval, d.sample_interval);
+  return fmt::format("heap sampled every {} on average: heap sizes and counts are estimates",
+                     FormatBytes(static_cast<double>(interval)));
+}
+
+const char* WhatName(Resource resource) {
+  switch (resource) {
+    case Resource::kHeap: return "heap";
+    case Resource::kMmap: return "mapped memory";
+    case Resource::kFd: return "open file descriptors";
+    case Resource::kThread: return "live threads";
+  }
+  return "";
+}
+
+const char* CountNoun(Resource resource) {
+  switch (resource) {
+    case Resource::kHeap: return "allocations";
+    case Resource::kMmap: return "mappings";
+    case Resource::kFd: return "descriptors";
+    case Resource::kThread: return "threads";
+  }
+  return "";
+}
+
+std::string Header(const Report& report, Resource resource, const Node& root, double count, size_t sites) {
+  const bool growth = report.kind == ReportKind::kGrowth;
+  const std::string program = report.dumps.empty() ? std::string("?") : report.dumps[0].program;
+  std::string out = fmt::format("<h1>{} {} of {}</h1>\n", growth ? "Growth of" : "Live", WhatName(resource),
+                                HtmlEscape(program));
+  if (growth) {
+    out += DescribeDumps("before: ", report.baseline);
+    out += DescribeDumps("after: ", report.dumps);
+  } else {
+    out += DescribeDumps("", report.dumps);
+  }
+  if (resource == Resource::kHeap) out += "<p>" + HtmlEscape(SamplingLine(report)) + "</p>\n";
+  const bool estimate = resource == Resource::kHeap && !report.exact;
+  const std::string figure = CountedByNumber(resource) ? FormatCount(root.value) + " " + CountNoun(resource)
+                                                        : FormatBytes(root.value);
+  std::string total = fmt::format("{}: {}", growth ? "total growth" : "total", figure);
+  if (!CountedByNumber(resource)) total += fmt::format(" in {}{} {}", estimate ? "~" : "", FormatCount(count), CountNoun(resource));
+  total += fmt::format(" at {} call site{}", sites, sites == 1 ? "" : "s");
+  if (growth) {
+    const double seconds = IntervalSeconds(report);
+    if (seconds > 0) total += fmt::format(" over {:.1f} s", seconds);
+    total += " (only call sites that grew are drawn)";
+  }
+  out += "<p class=\"total\">" + HtmlEscape(total) + "</p>\n";
+  return out;
+}
+
+// Fills each {{NAME}} of `page` from `values` in one pass (inserted text is
+// not scanned again). An unknown name is left as it is.
+std::string FillTemplate(std::string_view page, const std::map<std::string, std::string_view>& values) {
+  std::string out;
+  out.reserve(page.size());
+  size_t pos = 0;
+  while (pos < page.size()) {
+    size_t open = page.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    size_t close = page.find("}}", open + 2);
+    if (close == std::string_view::npos) break;
+    auto it = values.find(std::string(page.substr(open + 2, close - open - 2)));
+    out.append(page.substr(pos, open - pos));
+    if (it != values.end()) {
+      out.append(it->second);
+    } else {
+      out.append(page.substr(open, close + 2 - open));
+    }
+    pos = close + 2;
+  }
+  out.append(page.substr(pos));
   return out;
 }
 
@@ -132,37 +249,29 @@ std::string RenderFolded(const Report& report, Resource resource) {
   return out;
 }
 
-std::string RenderFlameHtml(const Report& report, Resource resource, const std::string& title) {
-  Node root;
-  root.name = "all";
-  for (const Site& s : report.sites) {
-    if (s.resource != resource) continue;
-    double v = Value(s, resource);
-    if (v <= 0) continue;
-    root.value += v;
-    Node* n = &root;
-    for (const std::string& name : Path(s)) {
-      n = n->Child(name);
-      n->value += v;
-    }
-  }
-  // JSON inside <script>: "</script>" or "<!--" in a symbol must not end it.
-  std::string data = root.Json().dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  std::string safe;
-  for (char c : data) safe += c == '<' ? std::string("\\u003c") : std::string(1, c);
-  const bool growth = report.kind == ReportKind::kGrowth;
-  std::string what = resource == Resource::kFd       ? "open file descriptors"
-                     : resource == Resource::kThread ? "live threads"
-                     : resource == Resource::kMmap   ? "mapped bytes"
-                                                     : "heap bytes";
-  std::string subtitle = fmt::format("{} {} by call site, {} total", growth ? "growth of" : "live",
-                                     what, CountedByNumber(resource) ? fmt::format("{}", root.value)
-                                                                     : fmt::format("{} bytes", root.value));
-  return fmt::format(kPage, fmt::arg("title", HtmlEscape(title)), fmt::arg("subtitle", HtmlEscape(subtitle)),
-                     fmt::arg("data", safe),
-                     fmt::arg("unit", resource == Resource::kFd       ? "\"descriptors\""
-                                     : resource == Resource::kThread ? "\"threads\""
-                                                                     : "\"bytes\""));
+bool FlameHtmlAvailable() { return web::kFlameAssetsBuilt; }
+
+std::string RenderFlameHtml(const Report& report, Resource resource) {
+  double count = 0;
+  const Node root = BuildTree(report, resource, &count);
+  size_t sites = 0;
+  for (const Site& s : report.sites)
+    if (s.resource == resource && Value(s, resource) > 0) ++sites;
+  const std::string data = ScriptSafe(root.Json().dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace));
+  const std::string program = report.dumps.empty() ? std::string() : report.dumps[0].program;
+  const std::string title = HtmlEscape(fmt::format("leaktrace: {} {} of {}", report.kind == ReportKind::kGrowth ? "growth of" : "live",
+                                                   WhatName(resource), program));
+  const std::string header = Header(report, resource, root, count, sites);
+  const std::string unit = resource == Resource::kFd       ? "\"descriptors\""
+                           : resource == Resource::kThread ? "\"threads\""
+                                                           : "\"bytes\"";
+  return FillTemplate(web::kPageTemplate, {{"TITLE", title},
+                                           {"HEADER", header},
+                                           {"DATA", data},
+                                           {"UNIT", unit},
+                                           {"VERSIONS", web::kVersions},
+                                           {"D3_JS", web::kD3Js},
+                                           {"FLAMEGRAPH_JS", web::kFlameGraphJs}});
 }
 
 }  // namespace leaktrace::reporter

@@ -61,7 +61,18 @@ DumpInfo DescribeDump(const format::Dump& dump) {
   info.attached = dump.process.attached();
   info.sample_interval = dump.process.sample_interval;
   info.health = dump.health;
+  info.memory = MemoryOf(dump);
   return info;
+}
+
+MemoryParts ReportMemory(const Report& report) {
+  auto sum = [](const std::vector<DumpInfo>& dumps) {
+    std::vector<MemoryParts> parts;
+    for (const DumpInfo& d : dumps) parts.push_back(d.memory);
+    return SumMemory(parts);
+  };
+  if (report.kind == ReportKind::kLive) return sum(report.dumps);
+  return MemoryGrowth(sum(report.baseline), sum(report.dumps));
 }
 
 const char* TriggerName(format::Trigger t) {
@@ -129,6 +140,13 @@ double IntervalSeconds(const Report& report) {
                             : after->snapshot_realtime_ns - before->snapshot_realtime_ns;
   if (before->snapshot_realtime_ns == 0 || after->snapshot_realtime_ns == 0) return -1;
   return static_cast<double>(ns) / 1e9;
+}
+
+double AllocationSeconds(const Report& report) {
+  if (report.kind != ReportKind::kLive || report.dumps.size() != 1) return 0;
+  const DumpInfo& d = report.dumps[0];
+  if (d.start_realtime_ns <= 0 || d.snapshot_realtime_ns <= d.start_realtime_ns) return 0;
+  return static_cast<double>(d.snapshot_realtime_ns - d.start_realtime_ns) / 1e9;
 }
 
 }  // namespace leaktrace::reporter

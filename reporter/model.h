@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "format/dump.h"
+#include "reporter/memory.h"
+#include "symbolizer/frame.h"
 
 namespace leaktrace::reporter {
 
@@ -21,18 +23,8 @@ inline constexpr size_t kResourceCount = 4;  // heap, mmap, fd, thread (the enum
 // bytes (its threads' stack sizes) are shown beside the count.
 inline bool CountedByNumber(Resource r) { return r == Resource::kFd || r == Resource::kThread; }
 
-// One source-level frame. Mirrors symbolizer::Frame so the reporter (and its
-// tests) need not link the symbolizer.
-struct Frame {
-  std::string function;  // demangled; empty when unknown
-  std::string file;      // empty when unknown
-  uint32_t line = 0;     // 0 when unknown
-  uint32_t column = 0;
-  std::string module;    // path as recorded in the dump
-  std::string build_id;  // as the symbolizer gives it (hex); may be empty
-  uint64_t module_offset = 0;  // pc relative to the module's load bias
-  bool inlined = false;  // an inline frame expanded from the next outer one
-};
+// One source-level frame: the symbolizer's (symbolizer/frame.h).
+using Frame = symbolizer::Frame;
 
 // "function" when known, else "libfoo.so+0x1a2b" (same shape as
 // symbolizer::FallbackName).
@@ -84,6 +76,7 @@ struct DumpInfo {
   bool attached = false;  // tracking started in the running process (leaktrace attach)
   uint64_t sample_interval = 0;
   std::vector<std::pair<std::string, uint64_t>> health;
+  MemoryParts memory;  // where its RSS went (memory.h); unknown for a dump without a memory section
 };
 
 DumpInfo DescribeDump(const format::Dump& dump);
@@ -113,6 +106,10 @@ struct Totals {
 };
 using TotalsByResource = std::array<Totals, kResourceCount>;
 
+// The process memory behind a report (memory.h): live in a kLive report
+// (its dumps added up), growth in a kGrowth one (dumps minus baseline).
+MemoryParts ReportMemory(const Report& report);
+
 // Sums over all sites, per resource (indexed by the Resource value).
 TotalsByResource ComputeTotals(const std::vector<Site>& sites);
 
@@ -129,5 +126,10 @@ void SortSitesByAllocated(std::vector<Site>& sites);
 // report; monotonic clock when both come from one process, else wall clock.
 // Negative when unknown.
 double IntervalSeconds(const Report& report);
+
+// Seconds from process start to snapshot of a live report of one dump: what
+// the allocation rates of its summary divide by. 0 when unknown (several
+// dumps, whose processes started at different times, or no start time).
+double AllocationSeconds(const Report& report);
 
 }  // namespace leaktrace::reporter

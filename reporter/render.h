@@ -1,4 +1,4 @@
-// Renderers: text for people, JSON for scripts (shape in CONTRACT.md).
+// Renderers: text for people, JSON for scripts (shape in docs/cli.md, "JSON").
 #pragma once
 
 #include <cstddef>
@@ -16,14 +16,10 @@ namespace leaktrace::reporter {
 struct RenderOptions {
   size_t top = 0;          // at most this many sites per resource; 0 = all
   double min_bytes = 0;    // leave out heap/mmap sites whose |bytes| is smaller (fd sites stay)
-  bool color = false;      // ANSI colour (text only); see ShouldColor
+  bool color = false;      // ANSI colour (text only); the CLI decides (cli/output.h)
   size_t max_frames = 16;  // text: frames shown per site; 0 = all
   bool sort_allocated = false;  // report --sort allocated: sites also show what they allocated
 };
-
-// Colour only on a terminal, and never when NO_COLOR is set to anything
-// non-empty (https://no-color.org).
-bool ShouldColor(int fd);
 
 // The sites a renderer shows, in order; `hidden` (optional) gets how many
 // were left out by --top / --min-bytes. Sites of a report that hold nothing
@@ -36,13 +32,27 @@ std::vector<const Site*> SelectSites(const Report& report, const RenderOptions& 
 // then the top sites with compact aligned stacks.
 std::string RenderText(const Report& report, const RenderOptions& options);
 
-// The JSON document of CONTRACT.md plus extras ("kind", "exact", "dumps",
-// "summary", "total_sites"; per site "label", "stderr_bytes", "stderr_count",
-// "truncated"; per frame "column", "build_id", "offset", "inlined").
+// The JSON document of docs/cli.md: besides each site's figures and frames,
+// "kind", "exact", "dumps", "summary", "total_sites"; per site "label",
+// "stderr_bytes", "stderr_count", "truncated"; per frame "column",
+// "build_id", "offset", "inlined".
 // Figures are integers for exact data, unbiased estimates (doubles) otherwise.
 nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options);
 // ToJson, pretty-printed, with a trailing newline.
 std::string RenderJson(const Report& report, const RenderOptions& options);
+
+// The process memory (memory.h) for scripts: the parts (integers that add
+// up to "rss"), "heap_stderr" unless exact, "heap_peak" (and
+// "heap_peak_error"), the RSS split, the allocator and its own in-use
+// count, the threads; null when the dumps carry no memory section.
+nlohmann::ordered_json MemoryJson(const MemoryParts& memory, bool exact);
+// For people: a short table of the parts (live, or growth when `growth`)
+// and, for growth, the one-line reading (MemoryReading). Empty when unknown.
+std::string MemoryText(const MemoryParts& memory, bool growth, bool exact);
+// One line saying where grown RSS went when one part carries at least half
+// of it (fragmentation, unexplained memory, heap, mappings, stacks); empty
+// when RSS grew by less than 1 MiB or no part dominates.
+std::string MemoryReading(const MemoryParts& growth);
 
 // The line a sampled diff, check or trend prints under its header: the
 // detection limit, what it means over `seconds` (as a rate; < 0: unknown),

@@ -45,6 +45,7 @@ json DumpJson(const DumpInfo& d, const char* role) {
   json health = json::object();
   for (const auto& [name, value] : d.health) health[name] = value;
   j["health"] = std::move(health);
+  if (d.memory.known) j["memory"] = MemoryJson(d.memory, d.exact);
   return j;
 }
 
@@ -112,18 +113,21 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
     summary[format::ResourceName(r)] = std::move(entry);
   }
   if (!growth) {
-    // Cumulative heap allocations since the process(es) started.
-    double bytes = 0, count = 0;
+    // Cumulative heap allocations since the process(es) started; freed =
+    // allocated - live.
+    double bytes = 0, count = 0, live_bytes = 0, live_count = 0;
     for (const Site& s : report.sites)
-      if (s.resource == Resource::kHeap) bytes += s.alloc_bytes, count += s.alloc_count;
-    json allocated = {{"bytes", Number(bytes, report.exact)}, {"count", Number(count, report.exact)}};
-    if (report.dumps.size() == 1) {
-      const DumpInfo& d = report.dumps[0];
-      const double uptime = static_cast<double>(d.snapshot_realtime_ns - d.start_realtime_ns) / 1e9;
-      if (d.start_realtime_ns > 0 && uptime > 0) {
-        allocated["seconds"] = uptime;
-        allocated["bytes_per_second"] = bytes / uptime;
+      if (s.resource == Resource::kHeap) {
+        bytes += s.alloc_bytes, count += s.alloc_count;
+        live_bytes += s.bytes, live_count += s.count;
       }
+    json allocated = {{"bytes", Number(bytes, report.exact)}, {"count", Number(count, report.exact)}};
+    allocated["freed_bytes"] = Number(std::max(0.0, bytes - live_bytes), report.exact);
+    allocated["freed_count"] = Number(std::max(0.0, count - live_count), report.exact);
+    if (const double uptime = AllocationSeconds(report); uptime > 0) {
+      allocated["seconds"] = uptime;
+      allocated["bytes_per_second"] = bytes / uptime;
+      allocated["count_per_second"] = count / uptime;
     }
     summary["allocated"] = std::move(allocated);
   }
@@ -133,6 +137,7 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
   }
   doc["summary"] = std::move(summary);
   if (growth && !report.exact) doc["detection_limit_bytes"] = DetectionLimitBytes(report);
+  doc["memory"] = MemoryJson(ReportMemory(report), report.exact);
 
   doc["total_sites"] = report.sites.size();
   json sites = json::array();
@@ -171,6 +176,8 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   put("max_fds", thresholds.max_fds);
   put("max_mmap_bytes", thresholds.max_mmap_bytes);
   put("max_threads", thresholds.max_threads);
+  put("max_rss", thresholds.max_rss);
+  put("max_unexplained", thresholds.max_unexplained);
   doc["thresholds"] = std::move(given);
   doc["violations"] = result.violations;
 
@@ -204,6 +211,7 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   if (seconds >= 0) summary["interval_seconds"] = seconds;
   doc["summary"] = std::move(summary);
   if (!diff.exact) doc["detection_limit_bytes"] = DetectionLimitBytes(diff);
+  doc["memory"] = MemoryJson(ReportMemory(diff), diff.exact);
 
   Report offending;
   offending.kind = diff.kind;

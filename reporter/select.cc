@@ -1,17 +1,8 @@
 #include <cmath>
-#include <cstdlib>
-
-#include <unistd.h>
 
 #include "reporter/render.h"
 
 namespace leaktrace::reporter {
-
-bool ShouldColor(int fd) {
-  const char* no_color = std::getenv("NO_COLOR");
-  if (no_color && *no_color) return false;
-  return isatty(fd) == 1;
-}
 
 std::vector<const Site*> SelectSites(const Report& report, const RenderOptions& options, size_t* hidden) {
   // --top counts per resource: a few big heap sites must not push every fd

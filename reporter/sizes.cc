@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -87,6 +88,16 @@ std::string FormatSignedCount(double count) {
   std::string s = FormatCount(count);
   if (s != "0" && s[0] != '-') s.insert(s.begin(), '+');
   return s;
+}
+
+std::string FormatLocalTime(int64_t realtime_ns, bool with_date) {
+  if (realtime_ns <= 0) return "unknown time";
+  time_t seconds = static_cast<time_t>(realtime_ns / 1000000000);
+  struct tm tm {};
+  localtime_r(&seconds, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, with_date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &tm);
+  return buf;
 }
 
 }  // namespace leaktrace::reporter

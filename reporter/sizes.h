@@ -1,4 +1,5 @@
-// Byte sizes: parsing thresholds from the command line, printing for people.
+// Byte sizes: parsing thresholds from the command line; sizes, counts and
+// times printed for people.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +23,9 @@ std::string FormatSignedBytes(double bytes);
 // with a leading "~" by the renderers, not here).
 std::string FormatCount(double count);
 std::string FormatSignedCount(double count);
+
+// A wall-clock time in the local zone: "2026-11-26 17:30:12", or "17:30:12"
+// without the date; "unknown time" for 0 or less.
+std::string FormatLocalTime(int64_t realtime_ns, bool with_date);
 
 }  // namespace leaktrace::reporter

@@ -1,7 +1,7 @@
 // Plugs the real symbolizer (symbolizer/, elfutils) into the reporter's seam.
 #pragma once
 
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 #include "symbolizer/symbolizer.h"
 
 namespace leaktrace::reporter {

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Renders leaktrace's HTML flame graph in headless Chromium and checks that
-# the page really drew it: runs examples/leaky_service under the library,
-# snapshots it, exports `--format html`, then
-#   - `chromium --dump-dom` must show the frame boxes the page's script built,
-#     the leaking function (parse_header) among them;
+# Renders leaktrace's HTML flame graph (d3-flame-graph, inlined) in headless
+# Chromium from a file, with no network, and checks that the page really drew
+# it: runs examples/leaky_service under the library, snapshots it, exports
+# `--format html`, then
+#   - `chromium --dump-dom` must show the frames d3-flame-graph built, the
+#     leaking function (parse_header) among them, labelled with its size and
+#     file:line, and the header naming the program and its pid;
+#   - with the page's #search=parse_header, the search must highlight its
+#     frames and say how much they hold;
 #   - `chromium --screenshot` must give a 1200x800 PNG with many distinct
 #     colours (one hue per function), not a blank page.
 #
@@ -19,7 +23,15 @@ leaktrace="$build_dir/cli/leaktrace"
 service="$build_dir/examples/leaky_service"
 out=${1:-$top/docs/flamegraph.png}
 
-fail() { echo "flamegraph-screenshot: $*" >&2; exit "${2:-1}"; }
+# On failure the rendered DOM is kept for a look ($TMPDIR/flamegraph-screenshot.dom.html).
+fail() {
+  if [ -n "${work:-}" ] && [ -f "$work/dom.html" ]; then
+    cp "$work/dom.html" "${TMPDIR:-/tmp}/flamegraph-screenshot.dom.html"
+    echo "flamegraph-screenshot: rendered DOM kept in ${TMPDIR:-/tmp}/flamegraph-screenshot.dom.html" >&2
+  fi
+  echo "flamegraph-screenshot: $*" >&2
+  exit "${2:-1}"
+}
 chromium=$(command -v chromium || true)
 [ -n "$chromium" ] || fail "chromium not found: install the Debian package 'chromium' (deps/debian-packages.txt)" 2
 command -v python3 >/dev/null || fail "python3 not found (deps/debian-packages.txt)" 2
@@ -28,29 +40,13 @@ for tool in "$leaktrace" "$service"; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/flamegraph.XXXXXX")
-runner_pid=""
-cleanup() {
-  if [ -n "$runner_pid" ]; then kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=lib/leaky-service-dump.sh
+. "$top/scripts/lib/leaky-service-dump.sh"
 
 # 1. A dump of the leaky service while it serves, every allocation recorded.
-LEAKTRACE_ON_EXIT=0 "$leaktrace" run -o "$work" --sample 1 -- "$service" --rate 5000 --seconds 30 \
-  >"$work/service.log" 2>&1 &
-runner_pid=$!
-pid=""
-for _ in $(seq 200); do
-  pid=$(sed -n 's/^leaky_service: pid \([0-9]*\),.*/\1/p' "$work/service.log" 2>/dev/null)
-  [ -n "$pid" ] && break
-  sleep 0.05
-done
-[ -n "$pid" ] || { cat "$work/service.log" >&2; fail "leaky_service did not start" 2; }
-sleep 1
-dump=$("$leaktrace" snapshot --timeout 20 "$pid")
-kill -TERM "$pid"
-wait "$runner_pid" || true
-runner_pid=""
+dump=$(leaky_service_dump "$work")
+pid=$(basename "$dump" | cut -d. -f2)
 
 # 2. The page.
 page="$work/flamegraph.html"
@@ -59,17 +55,29 @@ grep -q 'parse_header' "$page" || fail "$page: the export does not name parse_he
 
 # 3. Headless Chromium. --no-sandbox: Chromium's sandbox refuses to run as
 #    root (CI containers); the page is our own, read from a local file.
+#    --virtual-time-budget: the page has drawn before the DOM is read.
 browser=("$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run
-         --user-data-dir="$work/profile" --window-size=1200,800)
+         --user-data-dir="$work/profile" --window-size=1200,800 --virtual-time-budget=3000)
 timeout 120 "${browser[@]}" --dump-dom "file://$page" >"$work/dom.html" 2>"$work/chromium.log" ||
   { tail -5 "$work/chromium.log" >&2; fail "chromium --dump-dom failed"; }
-# The page's script turns every frame into
-#   <div title="NAME\nVALUE" style="left: X%; width: W%; top: Ypx; background: ...">NAME</div>
-# (the title spans two lines); in the HTML file itself there is none.
-boxes=$(grep -c 'style="left: [^"]*; width: [^"]*; top: [^"]*">[^<]*</div>' "$work/dom.html" || true)
-((boxes >= 5)) || fail "the rendered page has ${boxes:-0} frame boxes, expected the flame graph's (>= 5)"
-grep -q 'style="left: [^"]*">parse_header</div>' "$work/dom.html" ||
-  fail "the rendered page has no box for parse_header"
+# d3-flame-graph draws every frame as <g class="frame" name="LABEL"> with
+# a <rect> and a label <div>; the HTML file itself has none. Our label:
+# "function · SIZE (PCT%) · file:line".
+boxes=$(grep -o '<g [^>]*class="frame"' "$work/dom.html" | wc -l)
+((boxes >= 5)) || fail "the rendered page has ${boxes:-0} frames, expected the flame graph's (>= 5)"
+grep -Eq 'class="d3-flame-graph-label"[^>]*>parse_header · [0-9.]+ (B|KiB|MiB) \([0-9.]+%\) · leaky_service\.c:[0-9]+<' "$work/dom.html" ||
+  fail "the rendered page has no frame labelled 'parse_header · SIZE (PCT%) · leaky_service.c:LINE'"
+grep -q "leaky_service, pid $pid, snapshot #1 at " "$work/dom.html" ||
+  fail "the page's header does not name leaky_service, pid $pid and its snapshot"
+
+# The search box, through the page's #search= link: parse_header's frames
+# turn magenta and the line under the box says what they hold.
+timeout 120 "${browser[@]}" --dump-dom "file://$page#search=parse_header" >"$work/search.html" 2>>"$work/chromium.log" ||
+  { tail -5 "$work/chromium.log" >&2; fail "chromium --dump-dom (search) failed"; }
+grep -Eq '<div id="details">search: [1-9][0-9]* frames?, [0-9.]+ (B|KiB|MiB) \([0-9.]+% of [0-9.]+ (B|KiB|MiB)\)</div>' "$work/search.html" ||
+  fail "searching parse_header did not report what its frames hold"
+highlighted=$(grep -o 'fill="#e600e6"' "$work/search.html" | wc -l)
+((highlighted >= 1)) || fail "searching parse_header highlighted no frame"
 
 mkdir -p "$(dirname "$out")"
 rm -f "$work/shot.png"
@@ -78,43 +86,7 @@ timeout 120 "${browser[@]}" --screenshot="$work/shot.png" "file://$page" 2>>"$wo
 [ -s "$work/shot.png" ] || fail "chromium wrote no screenshot"
 
 # 4. The PNG: right size, and many colours (a blank or unstyled page has a few).
-colours=$(python3 - "$work/shot.png" <<'EOF'
-# Counts the distinct colours of an 8-bit RGB/RGBA, non-interlaced PNG (what
-# Chromium writes), with the standard library only. Prints "W H COLOURS".
-import struct, sys, zlib
-data = open(sys.argv[1], 'rb').read()
-assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
-pos, idat = 8, b''
-while pos < len(data):
-    length, kind = struct.unpack('>I4s', data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + length]
-    if kind == b'IHDR':
-        width, height, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', body)
-    elif kind == b'IDAT':
-        idat += body
-    pos += 12 + length
-assert depth == 8 and ctype in (2, 6) and interlace == 0, 'unexpected PNG layout'
-bpp = 3 if ctype == 2 else 4
-raw, stride = zlib.decompress(idat), width * bpp
-prev, colours, i = bytearray(stride), set(), 0
-for _ in range(height):
-    f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-    i += 1 + stride
-    for x in range(stride):
-        a = line[x - bpp] if x >= bpp else 0
-        b, c = prev[x], prev[x - bpp] if x >= bpp else 0
-        if f == 1: line[x] = (line[x] + a) & 255
-        elif f == 2: line[x] = (line[x] + b) & 255
-        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp))
-    prev = line
-print(width, height, len(colours))
-EOF
-)
+colours=$(python3 "$top/scripts/lib/png_colours.py" "$work/shot.png")
 read -r width height count <<<"$colours"
 [ "$width" = 1200 ] && [ "$height" = 800 ] || fail "screenshot is ${width}x${height}, expected 1200x800"
 ((count >= 20)) || fail "screenshot has $count distinct colours: the flame graph was not drawn"

@@ -12,6 +12,7 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/heap/sampler.h"
 #include "preload/record/thread_state.h"
+#include "preload/internal/health.h"
 #include "preload/record/tracker.h"
 
 namespace leaktrace::preload {

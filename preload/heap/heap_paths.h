@@ -15,7 +15,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/heap/sampler.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 

@@ -5,7 +5,9 @@
 #include "preload/heap/age_table.h"
 #include "preload/heap/bootstrap_heap.h"
 #include "preload/heap/heap_paths.h"
+#include "preload/internal/health.h"
 #include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
 namespace {

@@ -14,7 +14,7 @@
 #include "preload/heap/block_header.h"
 #include "preload/internal/compiler.h"
 #include "preload/heap/heap_paths.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 

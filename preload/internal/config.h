@@ -1,4 +1,4 @@
-// Settings read once from the environment (CONTRACT.md lists them).
+// Settings read once from the environment (README.md lists them, under "Modes").
 #pragma once
 
 #include <cstddef>

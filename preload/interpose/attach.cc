@@ -32,13 +32,14 @@
 
 #include "format/attach.h"
 #include "preload/internal/compiler.h"
+#include "preload/internal/mode.h"
 #include "preload/internal/private_fds.h"
 #include "preload/interpose/deepbind.h"
 #include "preload/interpose/lifecycle.h"
 #include "preload/interpose/native_api.h"
 #include "preload/interpose/real_functions.h"
+#include "preload/record/stack_ids.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
 #include "preload/resources/fd_kind.h"
 #include "preload/resources/fd_table.h"
@@ -266,9 +267,10 @@ int Attach(const char* settings) {
   CaptureMapsText();
   g_attached = true;
   g_attach_settings = settings;
+  g_real_scope = RTLD_DEFAULT;  // before the first lookup (real_functions.h)
   EnsureInitialized();
   g_attach_settings = nullptr;  // the caller's text is gone after the call
-  if (real.malloc == nullptr) return format::kAttachNoAllocator;
+  if (!RealAllocatorFound()) return format::kAttachNoAllocator;
   if (getauxval(AT_SECURE) != 0) return format::kAttachSecure;
   if (!g_config.valid) return format::kAttachBadSettings;
   if (g_attach_mode == Mode::kExact) return format::kAttachExactRefused;

@@ -1,7 +1,7 @@
-// The C++ ABI's guard for function-local statics, our own. The hooks keep a
-// few `static auto next = Next<...>("name")`; libstdc++'s guard would pull
-// its exception machinery into the library (it throws on recursive
-// initialisation), and libstdc++ itself is not loaded for us
+// The C++ ABI's guard for function-local statics with a dynamic initialiser,
+// our own, for any such static the library has or gains; libstdc++'s guard
+// would pull its exception machinery into the library (it throws on
+// recursive initialisation), and libstdc++ itself is not loaded for us
 // (CMakeLists.txt). Byte 0 of the guard is the ABI's "done" flag, byte 1
 // ours: "an initialiser is running".
 #include <sched.h>

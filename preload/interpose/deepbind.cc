@@ -11,7 +11,7 @@
 #include "preload/interpose/native_api.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 extern "C" {
 __attribute__((visibility("hidden"))) void* (*leaktrace_real_dlopen)(const char*, int) = nullptr;
@@ -102,8 +102,9 @@ void RebindDeepBound(void* handle) {
 }  // namespace
 
 void ResolveRealDlopen() {
-  if (leaktrace_real_dlopen == nullptr)
-    leaktrace_real_dlopen = reinterpret_cast<void* (*)(const char*, int)>(dlsym(RTLD_NEXT, "dlopen"));
+  if (leaktrace_real_dlopen != nullptr) return;
+  EnsureReal();
+  leaktrace_real_dlopen = real.dlopen;
 }
 
 }  // namespace leaktrace::preload

@@ -4,33 +4,17 @@
 // keeps it, flagged unloaded, with its load range and build id).
 #include <dlfcn.h>
 
-#include <atomic>
-
 #include "preload/internal/compiler.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/snapshot/module_map.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 using namespace leaktrace::preload;
 
-namespace {
-
-using DlcloseFn = int (*)(void*);
-std::atomic<DlcloseFn> g_real_dlclose{nullptr};
-
-DlcloseFn RealDlclose() {
-  DlcloseFn fn = g_real_dlclose.load(std::memory_order_acquire);
-  if (LT_LIKELY(fn != nullptr)) return fn;
-  BusyScope busy;  // dlsym may allocate (its error state): untracked
-  fn = reinterpret_cast<DlcloseFn>(dlsym(RTLD_NEXT, "dlclose"));
-  g_real_dlclose.store(fn, std::memory_order_release);
-  return fn;
-}
-
-}  // namespace
-
 LT_EXPORT int dlclose(void* handle) {
-  const DlcloseFn real_dlclose = RealDlclose();
+  EnsureReal();
+  const auto real_dlclose = real.dlclose;
   // A dlclose from inside leaktrace (none today) needs no bookkeeping.
   if (t_state.busy == 0) {
     EnsureInitialized();

@@ -23,7 +23,7 @@
 #include "preload/snapshot/dumper.h"
 #include "preload/resources/fd_kind.h"
 #include "preload/internal/private_fds.h"
-#include "preload/interpose/real_io_functions.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
 
 using namespace leaktrace::preload;
@@ -31,10 +31,10 @@ using namespace leaktrace::preload;
 namespace {
 
 // The real function, or -1/ENOSYS when the C library has none (only while
-// real_io is being resolved on this very thread, or on an old libc).
+// `real` is being resolved on this very thread, or on an old libc).
 #define REAL_OR_ENOSYS(fn)  \
-  EnsureRealIo();           \
-  if (real_io.fn == nullptr) { \
+  EnsureReal();           \
+  if (real.fn == nullptr) { \
     errno = ENOSYS;         \
     return -1;              \
   }
@@ -82,8 +82,8 @@ LT_EXPORT int open(const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = ModeArg(flags, ap);
   va_end(ap);
-  EnsureRealIo();
-  const int fd = real_io.open ? real_io.open(path, flags, mode)
+  EnsureReal();
+  const int fd = real.open ? real.open(path, flags, mode)
                               : static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
   return Opened(fd, path);
 }
@@ -93,8 +93,8 @@ LT_EXPORT int open64(const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = ModeArg(flags, ap);
   va_end(ap);
-  EnsureRealIo();
-  const int fd = real_io.open64 ? real_io.open64(path, flags, mode)
+  EnsureReal();
+  const int fd = real.open64 ? real.open64(path, flags, mode)
                                 : static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
   return Opened(fd, path);
 }
@@ -104,8 +104,8 @@ LT_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = ModeArg(flags, ap);
   va_end(ap);
-  EnsureRealIo();
-  return OpenAt(dirfd, path, flags, mode, real_io.openat);
+  EnsureReal();
+  return OpenAt(dirfd, path, flags, mode, real.openat);
 }
 
 LT_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
@@ -113,40 +113,40 @@ LT_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
   va_start(ap, flags);
   const mode_t mode = ModeArg(flags, ap);
   va_end(ap);
-  EnsureRealIo();
-  return OpenAt(dirfd, path, flags, mode, real_io.openat64);
+  EnsureReal();
+  return OpenAt(dirfd, path, flags, mode, real.openat64);
 }
 
 // What _FORTIFY_SOURCE builds call for open(path, flags) with flags unknown
 // at compile time.
 LT_EXPORT int __open_2(const char* path, int flags) {
   REAL_OR_ENOSYS(open_2);
-  return Opened(real_io.open_2(path, flags), path);
+  return Opened(real.open_2(path, flags), path);
 }
 
 LT_EXPORT int __open64_2(const char* path, int flags) {
   REAL_OR_ENOSYS(open64_2);
-  return Opened(real_io.open64_2(path, flags), path);
+  return Opened(real.open64_2(path, flags), path);
 }
 
 LT_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
   REAL_OR_ENOSYS(openat_2);
-  return Opened(real_io.openat_2(dirfd, path, flags), path);
+  return Opened(real.openat_2(dirfd, path, flags), path);
 }
 
 LT_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
   REAL_OR_ENOSYS(openat64_2);
-  return Opened(real_io.openat64_2(dirfd, path, flags), path);
+  return Opened(real.openat64_2(dirfd, path, flags), path);
 }
 
 LT_EXPORT int creat(const char* path, mode_t mode) {
   REAL_OR_ENOSYS(creat);
-  return Opened(real_io.creat(path, mode), path);
+  return Opened(real.creat(path, mode), path);
 }
 
 LT_EXPORT int creat64(const char* path, mode_t mode) {
   REAL_OR_ENOSYS(creat64);
-  return Opened(real_io.creat64(path, mode), path);
+  return Opened(real.creat64(path, mode), path);
 }
 
 // ---- release -----------------------------------------------------------------
@@ -156,9 +156,9 @@ LT_EXPORT int close(int fd) {
     errno = EBADF;  // not the program's: as if never opened (private_fds.h)
     return -1;
   }
-  EnsureRealIo();
+  EnsureReal();
   if (TrackingThisCall()) ForgetFd(fd);
-  return real_io.close ? real_io.close(fd) : static_cast<int>(syscall(SYS_close, fd));
+  return real.close ? real.close(fd) : static_cast<int>(syscall(SYS_close, fd));
 }
 
 // close_range and closefrom close the program's descriptors around
@@ -169,22 +169,22 @@ LT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   if (first <= last && (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) == 0 &&
       !(flags & CLOSE_RANGE_CLOEXEC) && TrackingThisCall())
     ForgetFdRange(first, last);
-  if (first > last) return real_io.close_range(first, last, flags);  // its own EINVAL
+  if (first > last) return real.close_range(first, last, flags);  // its own EINVAL
   auto close_part = [](unsigned a, unsigned b, void* flags) {
-    return real_io.close_range(a, b, *static_cast<int*>(flags));
+    return real.close_range(a, b, *static_cast<int*>(flags));
   };
   return ForEachPublicRange(first, last, close_part, &flags);
 }
 
 LT_EXPORT void closefrom(int lowfd) {
-  EnsureRealIo();
-  if (real_io.closefrom == nullptr || lowfd < 0) return;
+  EnsureReal();
+  if (real.closefrom == nullptr || lowfd < 0) return;
   if (TrackingThisCall()) ForgetFdRange(static_cast<unsigned>(lowfd), ~0u >> 1);
   // Each part below the last private descriptor with close_range (one
   // descriptor at a time on a kernel without it), the rest with closefrom.
   auto close_part = [](unsigned a, unsigned b, void*) {
     if (b == ~0u) {
-      real_io.closefrom(static_cast<int>(a));
+      real.closefrom(static_cast<int>(a));
     } else if (syscall(SYS_close_range, a, b, 0) != 0) {
       for (unsigned fd = a; fd <= b; ++fd) syscall(SYS_close, fd);
     }
@@ -199,7 +199,7 @@ LT_EXPORT void closefrom(int lowfd) {
 
 LT_EXPORT int socket(int domain, int type, int protocol) {
   REAL_OR_ENOSYS(socket);
-  const int fd = real_io.socket(domain, type, protocol);
+  const int fd = real.socket(domain, type, protocol);
   if (fd >= 0 && TrackingThisCall()) {
     ErrnoKeeper keep;
     RecordFd(fd, SocketLabel(domain, type));
@@ -209,7 +209,7 @@ LT_EXPORT int socket(int domain, int type, int protocol) {
 
 LT_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) {
   REAL_OR_ENOSYS(socketpair);
-  const int rc = real_io.socketpair(domain, type, protocol, fds);
+  const int rc = real.socketpair(domain, type, protocol, fds);
   if (rc == 0 && TrackingThisCall()) {
     ErrnoKeeper keep;
     RecordFdPair(fds, SocketLabel(domain, type));
@@ -219,17 +219,17 @@ LT_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) {
 
 LT_EXPORT int accept(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
   REAL_OR_ENOSYS(accept);
-  return Copied(real_io.accept(sockfd, addr, addrlen), sockfd);
+  return Copied(real.accept(sockfd, addr, addrlen), sockfd);
 }
 
 LT_EXPORT int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) {
   REAL_OR_ENOSYS(accept4);
-  return Copied(real_io.accept4(sockfd, addr, addrlen, flags), sockfd);
+  return Copied(real.accept4(sockfd, addr, addrlen, flags), sockfd);
 }
 
 LT_EXPORT ssize_t recvmsg(int sockfd, struct msghdr* msg, int flags) {
   REAL_OR_ENOSYS(recvmsg);
-  const ssize_t n = real_io.recvmsg(sockfd, msg, flags);
+  const ssize_t n = real.recvmsg(sockfd, msg, flags);
   if (n >= 0 && msg != nullptr && msg->msg_controllen > 0 && TrackingThisCall()) RecordReceivedFds(msg);
   return n;
 }
@@ -238,7 +238,7 @@ LT_EXPORT ssize_t recvmsg(int sockfd, struct msghdr* msg, int flags) {
 
 LT_EXPORT int pipe(int fds[2]) {
   REAL_OR_ENOSYS(pipe);
-  const int rc = real_io.pipe(fds);
+  const int rc = real.pipe(fds);
   if (rc == 0 && TrackingThisCall()) {
     ErrnoKeeper keep;
     RecordFdPair(fds, KindLabel("pipe"));
@@ -248,7 +248,7 @@ LT_EXPORT int pipe(int fds[2]) {
 
 LT_EXPORT int pipe2(int fds[2], int flags) {
   REAL_OR_ENOSYS(pipe2);
-  const int rc = real_io.pipe2(fds, flags);
+  const int rc = real.pipe2(fds, flags);
   if (rc == 0 && TrackingThisCall()) {
     ErrnoKeeper keep;
     RecordFdPair(fds, KindLabel("pipe"));
@@ -258,7 +258,7 @@ LT_EXPORT int pipe2(int fds[2], int flags) {
 
 LT_EXPORT int dup(int fd) {
   REAL_OR_ENOSYS(dup);
-  return Copied(real_io.dup(fd), fd);
+  return Copied(real.dup(fd), fd);
 }
 
 // dup2/dup3 onto one of leaktrace's private descriptors moves ours away
@@ -269,7 +269,7 @@ LT_EXPORT int dup(int fd) {
 LT_EXPORT int dup2(int fd, int target) {
   REAL_OR_ENOSYS(dup2);
   if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
-  const int rc = real_io.dup2(fd, target);
+  const int rc = real.dup2(fd, target);
   if (rc == fd) return rc;  // dup2(fd, fd): nothing happened
   return Copied(rc, fd);
 }
@@ -277,14 +277,14 @@ LT_EXPORT int dup2(int fd, int target) {
 LT_EXPORT int dup3(int fd, int target, int flags) {
   REAL_OR_ENOSYS(dup3);
   if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
-  return Copied(real_io.dup3(fd, target, flags), fd);
+  return Copied(real.dup3(fd, target, flags), fd);
 }
 
 LT_EXPORT int fcntl(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
-  EnsureRealIo();
-  const int rc = DupFcntl(real_io.fcntl, fd, cmd, ap);
+  EnsureReal();
+  const int rc = DupFcntl(real.fcntl, fd, cmd, ap);
   va_end(ap);
   return rc;
 }
@@ -292,8 +292,8 @@ LT_EXPORT int fcntl(int fd, int cmd, ...) {
 LT_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
-  EnsureRealIo();
-  const int rc = DupFcntl(real_io.fcntl64 ? real_io.fcntl64 : real_io.fcntl, fd, cmd, ap);
+  EnsureReal();
+  const int rc = DupFcntl(real.fcntl64 ? real.fcntl64 : real.fcntl, fd, cmd, ap);
   va_end(ap);
   return rc;
 }
@@ -302,45 +302,45 @@ LT_EXPORT int fcntl64(int fd, int cmd, ...) {
 
 LT_EXPORT int epoll_create(int size) {
   REAL_OR_ENOSYS(epoll_create);
-  return Made(real_io.epoll_create(size), "epoll");
+  return Made(real.epoll_create(size), "epoll");
 }
 
 LT_EXPORT int epoll_create1(int flags) {
   REAL_OR_ENOSYS(epoll_create1);
-  return Made(real_io.epoll_create1(flags), "epoll");
+  return Made(real.epoll_create1(flags), "epoll");
 }
 
 LT_EXPORT int eventfd(unsigned int initval, int flags) {
   REAL_OR_ENOSYS(eventfd);
-  return Made(real_io.eventfd(initval, flags), "eventfd");
+  return Made(real.eventfd(initval, flags), "eventfd");
 }
 
 LT_EXPORT int timerfd_create(int clockid, int flags) {
   REAL_OR_ENOSYS(timerfd_create);
-  return Made(real_io.timerfd_create(clockid, flags), "timerfd");
+  return Made(real.timerfd_create(clockid, flags), "timerfd");
 }
 
 LT_EXPORT int signalfd(int fd, const sigset_t* mask, int flags) {
   REAL_OR_ENOSYS(signalfd);
   ProgramWaitsForSignals(mask);  // the snapshot signal among them: the program's (dumper.h)
-  const int rc = real_io.signalfd(fd, mask, flags);
+  const int rc = real.signalfd(fd, mask, flags);
   if (fd != -1) return rc;  // changed the mask of an existing one
   return Made(rc, "signalfd");
 }
 
 LT_EXPORT int inotify_init() {
   REAL_OR_ENOSYS(inotify_init);
-  return Made(real_io.inotify_init(), "inotify");
+  return Made(real.inotify_init(), "inotify");
 }
 
 LT_EXPORT int inotify_init1(int flags) {
   REAL_OR_ENOSYS(inotify_init1);
-  return Made(real_io.inotify_init1(flags), "inotify");
+  return Made(real.inotify_init1(flags), "inotify");
 }
 
 LT_EXPORT int memfd_create(const char* name, unsigned int flags) {
-  EnsureRealIo();
-  const int fd = real_io.memfd_create ? real_io.memfd_create(name, flags)
+  EnsureReal();
+  const int fd = real.memfd_create ? real.memfd_create(name, flags)
                                       : static_cast<int>(syscall(SYS_memfd_create, name, flags));
   return Made(fd, "memfd");
 }
@@ -349,7 +349,7 @@ LT_EXPORT int memfd_create(const char* name, unsigned int flags) {
 
 LT_EXPORT int shm_open(const char* name, int flags, mode_t mode) {
   REAL_OR_ENOSYS(shm_open);
-  const int fd = real_io.shm_open(name, flags, mode);
+  const int fd = real.shm_open(name, flags, mode);
   if (fd >= 0 && TrackingThisCall()) RecordProbedFd(fd);  // labelled by its /dev/shm path
   return fd;
 }
@@ -357,25 +357,25 @@ LT_EXPORT int shm_open(const char* name, int flags, mode_t mode) {
 // mkstemp and friends: `templ` holds the file's name once they return.
 LT_EXPORT int mkstemp(char* templ) {
   REAL_OR_ENOSYS(mkstemp);
-  return Opened(real_io.mkstemp(templ), templ);
+  return Opened(real.mkstemp(templ), templ);
 }
 
 LT_EXPORT int mkostemp(char* templ, int flags) {
   REAL_OR_ENOSYS(mkostemp);
-  return Opened(real_io.mkostemp(templ, flags), templ);
+  return Opened(real.mkostemp(templ, flags), templ);
 }
 
 LT_EXPORT int mkstemps(char* templ, int suffix_length) {
   REAL_OR_ENOSYS(mkstemps);
-  return Opened(real_io.mkstemps(templ, suffix_length), templ);
+  return Opened(real.mkstemps(templ, suffix_length), templ);
 }
 
 LT_EXPORT int mkostemps(char* templ, int suffix_length, int flags) {
   REAL_OR_ENOSYS(mkostemps);
-  return Opened(real_io.mkostemps(templ, suffix_length, flags), templ);
+  return Opened(real.mkostemps(templ, suffix_length, flags), templ);
 }
 
 LT_EXPORT int posix_openpt(int flags) {
   REAL_OR_ENOSYS(posix_openpt);
-  return Made(real_io.posix_openpt(flags), "pty");
+  return Made(real.posix_openpt(flags), "pty");
 }

@@ -13,7 +13,7 @@
 #include "preload/heap/heap_paths.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 using namespace leaktrace::preload;
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "preload/internal/compiler.h"
-#include "preload/interpose/real_io_functions.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
 
 using namespace leaktrace::preload;
@@ -28,20 +28,20 @@ LT_ALWAYS_INLINE void* Map(void* (*fn)(void*, size_t, int, int, int, off_t), con
 }  // namespace
 
 LT_EXPORT void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
-  EnsureRealIo();
-  return Map(real_io.mmap, __builtin_return_address(0), addr, length, prot, flags, fd, offset);
+  EnsureReal();
+  return Map(real.mmap, __builtin_return_address(0), addr, length, prot, flags, fd, offset);
 }
 
 LT_EXPORT void* mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
-  EnsureRealIo();
-  return Map(real_io.mmap64 ? real_io.mmap64 : real_io.mmap, __builtin_return_address(0), addr, length, prot, flags,
+  EnsureReal();
+  return Map(real.mmap64 ? real.mmap64 : real.mmap, __builtin_return_address(0), addr, length, prot, flags,
              fd, offset);
 }
 
 LT_EXPORT int munmap(void* addr, size_t length) {
-  EnsureRealIo();
+  EnsureReal();
   if (TrackingMappingFrom(__builtin_return_address(0))) return UnmapTracked(addr, length);
-  return real_io.munmap ? real_io.munmap(addr, length) : static_cast<int>(syscall(SYS_munmap, addr, length));
+  return real.munmap ? real.munmap(addr, length) : static_cast<int>(syscall(SYS_munmap, addr, length));
 }
 
 LT_EXPORT void* mremap(void* old, size_t old_size, size_t new_size, int flags, ...) {
@@ -52,8 +52,8 @@ LT_EXPORT void* mremap(void* old, size_t old_size, size_t new_size, int flags, .
     new_address = va_arg(ap, void*);
     va_end(ap);
   }
-  EnsureRealIo();
+  EnsureReal();
   if (TrackingMappingFrom(__builtin_return_address(0))) return RemapTracked(old, old_size, new_size, flags, new_address);
-  return real_io.mremap ? real_io.mremap(old, old_size, new_size, flags, new_address)
+  return real.mremap ? real.mremap(old, old_size, new_size, flags, new_address)
                         : reinterpret_cast<void*>(syscall(SYS_mremap, old, old_size, new_size, flags, new_address));
 }

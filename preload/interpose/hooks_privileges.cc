@@ -3,7 +3,6 @@
 // lack what the calling thread has (capabilities and PR_SET_KEEPCAPS are per
 // thread: setpriv, libcap-ng's privilege drops). So the dumper thread is
 // stopped for the duration of the call and started again afterwards.
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -14,21 +13,16 @@
 #include <unistd.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 using namespace leaktrace::preload;
 
 namespace {
-
-template <typename Fn>
-Fn Next(const char* name) {
-  BusyScope busy;  // dlsym may allocate
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-}
 
 // Runs `call` with the dumper thread stopped, in the process that owns it (a
 // vfork child shares our memory and must leave the thread alone).
@@ -49,8 +43,8 @@ int WithoutDumper(Call&& call) {
 
 #define LT_FORWARD_ID_CALL(name, params, args)                          \
   LT_EXPORT int name params {                                           \
-    using Fn = int(*) params;                                           \
-    static Fn next = Next<Fn>(#name);                                   \
+    EnsureReal();                                                       \
+    const auto next = real.name;                                        \
     if (LT_UNLIKELY(next == nullptr)) {                                 \
       errno = ENOSYS;                                                   \
       return -1;                                                        \
@@ -109,8 +103,8 @@ int WithoutDumperAlone(Call&& call) {
 }  // namespace
 
 LT_EXPORT int unshare(int flags) {
-  using Fn = int (*)(int);
-  static Fn next = Next<Fn>("unshare");
+  EnsureReal();
+  const auto next = real.unshare;
   if (LT_UNLIKELY(next == nullptr)) {
     errno = ENOSYS;
     return -1;
@@ -121,8 +115,8 @@ LT_EXPORT int unshare(int flags) {
 }
 
 LT_EXPORT int setns(int fd, int nstype) {
-  using Fn = int (*)(int, int);
-  static Fn next = Next<Fn>("setns");
+  EnsureReal();
+  const auto next = real.setns;
   if (LT_UNLIKELY(next == nullptr)) {
     errno = ENOSYS;
     return -1;

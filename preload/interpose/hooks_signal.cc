@@ -2,35 +2,19 @@
 // snapshot signal, which is the program's whenever the program wants it
 // (dumper.h says exactly when leaktrace steps aside and what the program
 // sees meanwhile). Everything else is forwarded unchanged.
-#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/record/thread_state.h"
 
 using namespace leaktrace::preload;
 
-namespace {
-
-using SignalFn = sighandler_t (*)(int, sighandler_t);
-
-template <typename Fn>
-Fn Next(const char* name) {
-  BusyScope busy;  // dlsym may allocate
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-}
-
-SigactionFn RealSigaction() {
-  static SigactionFn next = Next<SigactionFn>("sigaction");
-  return next;
-}
-
-}  // namespace
-
 LT_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
-  const SigactionFn next = RealSigaction();
+  EnsureReal();
+  const SigactionFn next = real.sigaction;
   if (LT_UNLIKELY(next == nullptr)) {  // no C library behind us: fail as the missing call would
     errno = ENOSYS;
     return -1;
@@ -41,8 +25,9 @@ LT_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* 
 }
 
 LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
-  static SignalFn next = Next<SignalFn>("signal");
-  const SigactionFn real_sigaction = RealSigaction();
+  EnsureReal();
+  const auto next = real.signal;
+  const SigactionFn real_sigaction = real.sigaction;
   if (LT_UNLIKELY(next == nullptr || real_sigaction == nullptr)) {
     errno = ENOSYS;
     return SIG_ERR;
@@ -79,7 +64,8 @@ void ProgramBlocks(int how, const sigset_t* set) {
 }  // namespace
 
 LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
-  static auto next = Next<int (*)(int, const sigset_t*, sigset_t*)>("sigprocmask");
+  EnsureReal();
+  const auto next = real.sigprocmask;
   if (LT_UNLIKELY(next == nullptr)) {
     errno = ENOSYS;
     return -1;
@@ -89,7 +75,8 @@ LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
 }
 
 LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
-  static auto next = Next<int (*)(int, const sigset_t*, sigset_t*)>("pthread_sigmask");
+  EnsureReal();
+  const auto next = real.pthread_sigmask;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   ProgramBlocks(how, set);
   return next(how, set, old);
@@ -98,14 +85,16 @@ LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
 // The synchronous ways to take a signal: the program blocked it and reads it
 // here, so leaktrace must not be the one taking it (dumper.h).
 LT_EXPORT int sigwait(const sigset_t* set, int* sig) {
-  static auto next = Next<int (*)(const sigset_t*, int*)>("sigwait");
+  EnsureReal();
+  const auto next = real.sigwait;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   ProgramWaitsForSignals(set);
   return next(set, sig);
 }
 
 LT_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
-  static auto next = Next<int (*)(const sigset_t*, siginfo_t*)>("sigwaitinfo");
+  EnsureReal();
+  const auto next = real.sigwaitinfo;
   if (LT_UNLIKELY(next == nullptr)) {
     errno = ENOSYS;
     return -1;
@@ -115,7 +104,8 @@ LT_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
 }
 
 LT_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout) {
-  static auto next = Next<int (*)(const sigset_t*, siginfo_t*, const struct timespec*)>("sigtimedwait");
+  EnsureReal();
+  const auto next = real.sigtimedwait;
   if (LT_UNLIKELY(next == nullptr)) {
     errno = ENOSYS;
     return -1;

@@ -12,7 +12,7 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/resources/fd_kind.h"
-#include "preload/interpose/real_io_functions.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
 
 using namespace leaktrace::preload;
@@ -20,8 +20,8 @@ using namespace leaktrace::preload;
 namespace {
 
 #define REAL_OR_FAIL(fn, failed) \
-  EnsureRealIo();                \
-  if (real_io.fn == nullptr) {   \
+  EnsureReal();                \
+  if (real.fn == nullptr) {   \
     errno = ENOSYS;              \
     return failed;               \
   }
@@ -64,40 +64,40 @@ FILE* Reopen(FILE* (*fn)(const char*, const char*, FILE*), const char* path, con
 
 LT_EXPORT FILE* fopen(const char* path, const char* mode) {
   REAL_OR_FAIL(fopen, nullptr);
-  return OpenedStream(real_io.fopen(path, mode), path);
+  return OpenedStream(real.fopen(path, mode), path);
 }
 
 LT_EXPORT FILE* fopen64(const char* path, const char* mode) {
   REAL_OR_FAIL(fopen64, nullptr);
-  return OpenedStream(real_io.fopen64(path, mode), path);
+  return OpenedStream(real.fopen64(path, mode), path);
 }
 
 LT_EXPORT FILE* fdopen(int fd, const char* mode) {
   REAL_OR_FAIL(fdopen, nullptr);
-  FILE* f = real_io.fdopen(fd, mode);
+  FILE* f = real.fdopen(fd, mode);
   if (f != nullptr && TrackingThisCall()) RecordFdIfUnknown(fd);
   return f;
 }
 
 LT_EXPORT FILE* freopen(const char* path, const char* mode, FILE* f) {
   REAL_OR_FAIL(freopen, nullptr);
-  return Reopen(real_io.freopen, path, mode, f);
+  return Reopen(real.freopen, path, mode, f);
 }
 
 LT_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* f) {
   REAL_OR_FAIL(freopen64, nullptr);
-  return Reopen(real_io.freopen64, path, mode, f);
+  return Reopen(real.freopen64, path, mode, f);
 }
 
 LT_EXPORT int fclose(FILE* f) {
   REAL_OR_FAIL(fclose, EOF);
   ForgetStream(f);
-  return real_io.fclose(f);
+  return real.fclose(f);
 }
 
 LT_EXPORT FILE* popen(const char* command, const char* mode) {
   REAL_OR_FAIL(popen, nullptr);
-  FILE* f = real_io.popen(command, mode);
+  FILE* f = real.popen(command, mode);
   if (f != nullptr && TrackingThisCall()) {
     ErrnoKeeper keep;
     const int fd = fileno(f);
@@ -109,7 +109,7 @@ LT_EXPORT FILE* popen(const char* command, const char* mode) {
 // An unnamed temporary file (O_TMPFILE, or a name unlinked at once).
 LT_EXPORT FILE* tmpfile() {
   REAL_OR_FAIL(tmpfile, nullptr);
-  FILE* f = real_io.tmpfile();
+  FILE* f = real.tmpfile();
   if (f != nullptr && TrackingThisCall()) {
     ErrnoKeeper keep;
     const int fd = fileno(f);
@@ -121,12 +121,12 @@ LT_EXPORT FILE* tmpfile() {
 LT_EXPORT int pclose(FILE* f) {
   REAL_OR_FAIL(pclose, -1);
   ForgetStream(f);
-  return real_io.pclose(f);
+  return real.pclose(f);
 }
 
 LT_EXPORT DIR* opendir(const char* path) {
   REAL_OR_FAIL(opendir, nullptr);
-  DIR* d = real_io.opendir(path);
+  DIR* d = real.opendir(path);
   if (d != nullptr && TrackingThisCall()) {
     ErrnoKeeper keep;
     const int fd = dirfd(d);
@@ -137,7 +137,7 @@ LT_EXPORT DIR* opendir(const char* path) {
 
 LT_EXPORT DIR* fdopendir(int fd) {
   REAL_OR_FAIL(fdopendir, nullptr);
-  DIR* d = real_io.fdopendir(fd);
+  DIR* d = real.fdopendir(fd);
   if (d != nullptr && TrackingThisCall()) RecordFdIfUnknown(fd);
   return d;
 }
@@ -153,5 +153,5 @@ LT_EXPORT int closedir(DIR* d) {
     ErrnoKeeper keep;
     ForgetFd(dirfd(d));
   }
-  return real_io.closedir(d);
+  return real.closedir(d);
 }

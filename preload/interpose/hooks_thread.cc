@@ -3,12 +3,12 @@
 // when). A tracked thread's start routine runs inside ThreadTrampoline, which
 // sees it end. Everything else is forwarded unchanged; a thread leaktrace
 // cannot track is created exactly as the program asked.
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
 #include "preload/record/thread_state.h"
 #include "preload/resources/thread_table.h"
@@ -17,14 +17,6 @@
 using namespace leaktrace::preload;
 
 namespace {
-
-template <typename Fn>
-Fn Next(const char* name) {
-  BusyScope busy;  // dlsym may allocate
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-}
-
-using CreateFn = int (*)(pthread_t*, const pthread_attr_t*, ThreadStart, void*);
 
 // Forwards a reaping call on `thread` and updates the table when it
 // succeeded. The record is looked up before the call: once a join returned,
@@ -52,7 +44,8 @@ int Reap(pthread_t thread, bool joins, Call call) {
 }  // namespace
 
 LT_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, ThreadStart start, void* arg) {
-  static CreateFn next = Next<CreateFn>("pthread_create");
+  EnsureReal();
+  const auto next = real.pthread_create;
   if (LT_UNLIKELY(next == nullptr)) return EAGAIN;
   if (!TrackingThisCall()) return next(thread, attr, start, arg);
   void* token;
@@ -69,31 +62,36 @@ LT_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, Thre
 }
 
 LT_EXPORT int pthread_join(pthread_t thread, void** result) {
-  static auto next = Next<int (*)(pthread_t, void**)>("pthread_join");
+  EnsureReal();
+  const auto next = real.pthread_join;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   return Reap(thread, true, [&] { return next(thread, result); });
 }
 
 LT_EXPORT int pthread_tryjoin_np(pthread_t thread, void** result) {
-  static auto next = Next<int (*)(pthread_t, void**)>("pthread_tryjoin_np");
+  EnsureReal();
+  const auto next = real.pthread_tryjoin_np;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   return Reap(thread, true, [&] { return next(thread, result); });
 }
 
 LT_EXPORT int pthread_timedjoin_np(pthread_t thread, void** result, const struct timespec* abstime) {
-  static auto next = Next<int (*)(pthread_t, void**, const struct timespec*)>("pthread_timedjoin_np");
+  EnsureReal();
+  const auto next = real.pthread_timedjoin_np;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   return Reap(thread, true, [&] { return next(thread, result, abstime); });
 }
 
 LT_EXPORT int pthread_clockjoin_np(pthread_t thread, void** result, clockid_t clock, const struct timespec* abstime) {
-  static auto next = Next<int (*)(pthread_t, void**, clockid_t, const struct timespec*)>("pthread_clockjoin_np");
+  EnsureReal();
+  const auto next = real.pthread_clockjoin_np;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   return Reap(thread, true, [&] { return next(thread, result, clock, abstime); });
 }
 
 LT_EXPORT int pthread_detach(pthread_t thread) {
-  static auto next = Next<int (*)(pthread_t)>("pthread_detach");
+  EnsureReal();
+  const auto next = real.pthread_detach;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   return Reap(thread, false, [&] { return next(thread); });
 }

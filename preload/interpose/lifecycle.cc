@@ -21,11 +21,11 @@
 #include "preload/snapshot/module_map.h"
 #include "preload/interpose/native_api.h"
 #include "preload/snapshot/process_info.h"
-#include "preload/interpose/real_io_functions.h"
 #include "preload/heap/sampler.h"
 #include "preload/record/shard_registry.h"
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
+#include "preload/internal/mode.h"
 #include "preload/record/tracker.h"
 #include "preload/resources/thread_table.h"
 
@@ -107,7 +107,11 @@ void SayWhatIsTracked() {
   }
   char when[96];
   const int sig = g_config.snapshot_signal;
-  int n = sig > 0 ? snprintf(when, sizeof when, "on signal %d", sig) : snprintf(when, sizeof when, "no snapshot signal");
+  // sigabbrev_np: a static string, no allocation ("USR2"; NULL for real-time signals).
+  const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr;
+  int n = sig <= 0    ? snprintf(when, sizeof when, "no snapshot signal")
+          : abbrev    ? snprintf(when, sizeof when, "on SIG%s (signal %d)", abbrev, sig)
+                      : snprintf(when, sizeof when, "on signal %d", sig);
   if (g_config.interval_seconds > 0 && n > 0 && n < static_cast<int>(sizeof when))
     n += snprintf(when + n, sizeof when - n, ", every %u s", g_config.interval_seconds);
   if (g_config.dump_on_exit && n > 0 && n < static_cast<int>(sizeof when))
@@ -165,7 +169,6 @@ __attribute__((destructor(101))) void OnUnload() {
 
 void StartTracking() {
   BusyScope busy;
-  EnsureRealIo();  // now, while the process is most likely single-threaded
   GatherProcessFacts();
   ResolveRealDlopen();
   StartNativeApi();  // before the program's code calls the allocator's own API

@@ -157,8 +157,9 @@ bool ResolveFamily(const NativeFamily& family) {
   if (family.count > 64) return false;
   for (size_t i = 0; i < family.count; ++i) {
     const NativeFunction& f = family.functions[i];
-    // Attached, leaktrace is not in the global scope: the global definition.
-    void* next = dlsym(g_attached ? RTLD_DEFAULT : RTLD_NEXT, f.name);
+    // Where the table looks (real_functions.h): RTLD_DEFAULT when attached,
+    // leaktrace then not being in the global scope.
+    void* next = dlsym(g_real_scope, f.name);
     if (next != nullptr && (!InAllocator(next) || dlsym(RTLD_DEFAULT, f.name) != next)) next = nullptr;
     if (next == nullptr && f.required) return false;
     found[i] = next;

@@ -13,6 +13,7 @@
 #include "preload/interpose/native_api.h"
 #include "preload/heap/native_heap.h"
 #include "preload/interpose/real_functions.h"
+#include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
 namespace {

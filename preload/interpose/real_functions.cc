@@ -2,31 +2,43 @@
 
 #include <dlfcn.h>
 
+#include "preload/internal/compiler.h"
+#include "preload/record/thread_state.h"
+
 namespace leaktrace::preload {
 
 RealFunctions real = {};
+void* g_real_scope = RTLD_NEXT;
+
+namespace detail {
+std::atomic<int> g_real_state{0};  // 0 not yet, 2 done
+}  // namespace detail
 
 namespace {
-void* g_scope = RTLD_NEXT;
 
-template <typename Fn>
-bool Lookup(Fn& slot, const char* name) {
-  slot = reinterpret_cast<Fn>(dlsym(g_scope, name));
-  return slot != nullptr;
-}
+__thread bool t_resolving LT_INITIAL_EXEC = false;
+
 }  // namespace
 
-bool ResolveRealFunctions(bool global_scope) {
-  g_scope = global_scope ? RTLD_DEFAULT : RTLD_NEXT;
-  RealFunctions found = {};
-  bool ok = Lookup(found.malloc, "malloc");
-  ok &= Lookup(found.free, "free");
-  ok &= Lookup(found.calloc, "calloc");
-  ok &= Lookup(found.realloc, "realloc");
-  ok &= Lookup(found.memalign, "memalign");
-  ok &= Lookup(found.malloc_usable_size, "malloc_usable_size");
-  if (ok) real = found;
-  return ok;
+void detail::ResolveRealSlow() {
+  if (t_resolving) return;  // re-entered from dlsym: callers fall back
+  t_resolving = true;
+  {
+    BusyScope busy;  // dlsym may allocate: those go through untracked
+    // One word at a time: a second thread resolving at the same moment
+    // stores the same values into words other threads may be reading.
+#define LEAKTRACE_REAL_LOOKUP(member, symbol, ...) \
+  __atomic_store_n(&real.member, reinterpret_cast<__VA_ARGS__>(dlsym(g_real_scope, symbol)), __ATOMIC_RELAXED);
+    LEAKTRACE_REAL_FUNCTIONS(LEAKTRACE_REAL_LOOKUP)
+#undef LEAKTRACE_REAL_LOOKUP
+  }
+  t_resolving = false;
+  g_real_state.store(2, std::memory_order_release);
+}
+
+bool RealAllocatorFound() {
+  return real.malloc != nullptr && real.free != nullptr && real.calloc != nullptr && real.realloc != nullptr &&
+         real.memalign != nullptr && real.malloc_usable_size != nullptr;
 }
 
 }  // namespace leaktrace::preload

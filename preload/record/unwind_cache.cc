@@ -15,7 +15,9 @@
 #include "preload/internal/fork_gate.h"
 #include "preload/record/shard.h"
 #include "preload/record/stack_table.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/health.h"
+#include "preload/internal/mode.h"
+#include "preload/record/stack_ids.h"
 #include "preload/record/unwinder.h"
 
 namespace leaktrace::preload {

@@ -14,7 +14,7 @@
 #include "preload/resources/label_table.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/interpose/real_functions.h"
-#include "preload/interpose/real_io_functions.h"
+#include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
 
 #ifndef MREMAP_DONTUNMAP
@@ -200,7 +200,7 @@ void RecordMapping(void* addr, size_t length, int flags, int fd) {
 int UnmapTracked(void* addr, size_t length) {
   BusyScope busy;
   MappingTableLock lock;
-  const int rc = real_io.munmap ? real_io.munmap(addr, length) : static_cast<int>(syscall(SYS_munmap, addr, length));
+  const int rc = real.munmap ? real.munmap(addr, length) : static_cast<int>(syscall(SYS_munmap, addr, length));
   if (rc == 0) {
     ErrnoKeeper keep;
     const uintptr_t start = reinterpret_cast<uintptr_t>(addr);
@@ -212,7 +212,7 @@ int UnmapTracked(void* addr, size_t length) {
 void* RemapTracked(void* old, size_t old_size, size_t new_size, int flags, void* new_address) {
   BusyScope busy;
   MappingTableLock lock;
-  void* fresh = real_io.mremap ? real_io.mremap(old, old_size, new_size, flags, new_address)
+  void* fresh = real.mremap ? real.mremap(old, old_size, new_size, flags, new_address)
                                : reinterpret_cast<void*>(syscall(SYS_mremap, old, old_size, new_size, flags, new_address));
   if (fresh != MAP_FAILED) {
     ErrnoKeeper keep;

@@ -16,7 +16,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 

@@ -13,7 +13,7 @@
 #include "preload/snapshot/dumper.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 namespace {

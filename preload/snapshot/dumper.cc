@@ -14,7 +14,7 @@
 #include "preload/snapshot/process_info.h"
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "preload/internal/private_fds.h"
-#include "preload/record/tracker.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 

@@ -142,7 +142,6 @@ class Stacks {
     std::vector<LineInfo> lines;
     bool named = false, filed = false, numbered = false;
     for (const Frame& f : source_(dump, pc)) {
-      if (IsLeaktraceFrame(f)) continue;
       lines.push_back({DisplayName(f), f.file, f.line, f.column});
       named = named || !f.function.empty();
       filed = filed || !f.file.empty();

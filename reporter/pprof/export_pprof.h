@@ -36,7 +36,7 @@
 #include "format/dump.h"
 #include "reporter/model.h"
 #include "reporter/pprof/profile.pb.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 
 namespace leaktrace::reporter::pprof {
 
@@ -45,7 +45,9 @@ namespace leaktrace::reporter::pprof {
 // may be negative, as in `go tool pprof -base`). Dumps of several processes
 // share mappings by build id; their addresses are moved into the address
 // space of the first dump that has the module, so equal code gets one
-// location. `source` symbolizes as in FromDump.
+// location. `source` symbolizes as in FromDump. Stacks are taken as they
+// are: clean them first (CleanDumpStacks) to leave out what reports leave
+// out, leaktrace's own frames among them.
 perftools::profiles::Profile BuildProfile(const std::vector<const format::Dump*>& dumps,
                                           const std::vector<const format::Dump*>& base, Resource resource,
                                           const FrameSource& source);

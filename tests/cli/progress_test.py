@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Progress of `leaktrace report` on a large dump (reporter/progress.h).
+"""Progress of `leaktrace report` on a large dump (cli/progress.h).
 
 usage: progress_test.py --cli LEAKTRACE --make-dump MAKE_LARGE_DUMP
 

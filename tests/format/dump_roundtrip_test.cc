@@ -154,6 +154,14 @@ TEST(DumpFormat, EveryFlippedBitIsCaught) {
   }
 }
 
+TEST(DumpFormat, AnotherHeaderSizeIsRefused) {
+  std::vector<uint8_t> bytes = SampleDumpBytes();
+  const uint32_t size = kFileHeaderBytes + 8;
+  std::memcpy(bytes.data() + 12, &size, 4);
+  EXPECT_NE(ErrorOf(bytes).find("bad.dump: corrupt dump: file header size 24 (version 1 has 16)"), std::string::npos)
+      << ErrorOf(bytes);
+}
+
 TEST(DumpFormat, NewerVersionAsksForAnUpgrade) {
   std::vector<uint8_t> bytes = SampleDumpBytes();
   const uint32_t newer = kVersion + 1;

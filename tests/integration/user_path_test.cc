@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -159,6 +161,59 @@ TEST(UserPath, WrappersStartupFramesEmptySitesAndAllocationTotals) {
 
   const CommandResult text = Leaktrace({"report", dump});
   EXPECT_NE(text.out.find("\nallocated since start: heap "), std::string::npos) << text.out;
+}
+
+// issue 14, "what heaptrack users expect": the report's allocation rate
+// (bytes/s and allocations/s from process start to snapshot) and what was
+// freed again (allocated - live), on an exact dump whose counts are known.
+TEST(UserPath, ReportSummaryHasAllocationRatesAndFreed) {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult run = Leaktrace({"run", "-o", dir.path(), "--sample", "1", "--", ProgramPath("wrapped_alloc")});
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+  const CommandResult json = Leaktrace({"report", "--format", "json", dump});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json summary = nlohmann::json::parse(json.out)["summary"];
+  const nlohmann::json& a = summary["allocated"];
+  // churn freed 1000 blocks of 150 bytes; the leaks (100 x 1000, 50 x 2000) stay.
+  EXPECT_GE(a["freed_count"].get<double>(), 1000) << a;
+  EXPECT_GE(a["freed_bytes"].get<double>(), 1000 * 150) << a;
+  EXPECT_EQ(a["count"].get<double>() - a["freed_count"].get<double>(), summary["heap"]["count"].get<double>()) << summary;
+  EXPECT_EQ(a["bytes"].get<double>() - a["freed_bytes"].get<double>(), summary["heap"]["bytes"].get<double>()) << summary;
+  // The rate's time is the process's life up to its exit snapshot: within the run.
+  const double seconds = a["seconds"].get<double>();
+  EXPECT_GT(seconds, 0) << a;
+  EXPECT_LT(seconds, wall) << a;
+  EXPECT_NEAR(a["bytes_per_second"].get<double>() * seconds, a["bytes"].get<double>(), 1e-6 * a["bytes"].get<double>());
+  EXPECT_NEAR(a["count_per_second"].get<double>() * seconds, a["count"].get<double>(), 1e-6 * a["count"].get<double>());
+
+  const CommandResult text = Leaktrace({"report", dump});
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("\nallocated since start: heap [0-9.]+ [KM]iB in [0-9,]+ allocations "
+                                                     "\\([0-9.]+ [KMG]?i?B/s, [0-9,]+/s over [0-9.]+ s\\); freed since: "
+                                                     "[0-9.]+ KiB in [0-9,]+ allocations\n")))
+      << text.out;
+}
+
+// issue 14: under `leaktrace run` the library says in one line what it
+// tracks, where the dumps go and its snapshot signal (run sets
+// LEAKTRACE_VERBOSE=1), unless the user set LEAKTRACE_VERBOSE.
+TEST(UserPath, RunMakesTheLibrarySayWhatItTracks) {
+  TempDir dir;
+  const CommandResult run = Leaktrace({"run", "-o", dir.path(), "--sample", "64k", "--", "/bin/true"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(std::regex_search(run.err, std::regex("(^|\n)leaktrace: tracking true \\(pid [0-9]+\\): heap sampled every "
+                                                    "64k, fds, mappings and threads exact; snapshots on SIGUSR2 \\(signal 12\\), "
+                                                    "at exit into " + dir.path() + "\n")))
+      << run.err;
+
+  const CommandResult quiet = testing::Run({LEAKTRACE_TEST_CLI, "run", "-o", dir.path(), "--", "/bin/true"},
+                                           {"LEAKTRACE_VERBOSE=0"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("tracking"), std::string::npos) << quiet.err;
+  EXPECT_NE(quiet.err.find("started as pid"), std::string::npos) << quiet.err;  // run's own lines stay
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <vector>
+
 namespace leaktrace::preload {
 namespace {
 
@@ -32,6 +35,28 @@ TEST(StackTable, StacksSharingAHashGetTheirOwnIds) {
   int seen = 0;
   ForEachStack([&](const StackView& s) { seen += s.id == id_a || s.id == id_b || s.id == id_short || s.id == id_truncated; });
   EXPECT_EQ(seen, 4);
+}
+
+TEST(StackTable, GrowsPastItsFirstGenerationKeepingEveryId) {
+  // More stacks than the first generation holds (16,384 slots, grown when
+  // crowded): every stack keeps the id it was given, ids are distinct and
+  // dense, and a second lookup finds each one wherever it went.
+  Arena arena;
+  constexpr uint32_t kStacks = 40000;
+  std::vector<uint32_t> ids(kStacks);
+  const uint32_t before = MaxStackId();
+  for (uint32_t i = 0; i < kStacks; ++i) {
+    const uint64_t pcs[] = {0x900000 + i, 0x7000};
+    ids[i] = InternStack(0x1234567ULL * (i + 1) + 0xabcdef, pcs, 2, 0, arena);
+    ASSERT_NE(ids[i], 0u) << "stack " << i;
+  }
+  EXPECT_EQ(MaxStackId(), before + kStacks);
+  EXPECT_EQ(std::set<uint32_t>(ids.begin(), ids.end()).size(), kStacks);
+  EXPECT_GT(StackTableSlots(), 16384u);
+  for (uint32_t i = 0; i < kStacks; ++i) {
+    const uint64_t pcs[] = {0x900000 + i, 0x7000};
+    ASSERT_EQ(InternStack(0x1234567ULL * (i + 1) + 0xabcdef, pcs, 2, 0, arena), ids[i]) << "stack " << i;
+  }
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 #include "format/dump_reader.h"
 #include "reporter/age_filter.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 
 namespace leaktrace::reporter {
 namespace {

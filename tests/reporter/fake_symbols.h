@@ -9,7 +9,7 @@
 
 #include "format/dump.h"
 #include "reporter/model.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 
 namespace leaktrace::reporter::testing {
 

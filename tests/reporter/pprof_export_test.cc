@@ -58,7 +58,15 @@ format::Dump WithAllocs(format::Dump d) {
 
 Profile RoundTrip(const std::vector<const format::Dump*>& dumps, const std::vector<const format::Dump*>& base,
                   Resource r, const FakeSymbols& symbols) {
-  const std::string gz = RenderPprof(dumps, base, r, symbols.Source());
+  // As `leaktrace export` does: each stack cleaned first (leaktrace's own
+  // frames, allocator wrappers, start-up frames).
+  std::vector<format::Dump> cleaned;
+  for (const format::Dump* d : dumps) cleaned.push_back(*d);
+  for (const format::Dump* d : base) cleaned.push_back(*d);
+  for (format::Dump& d : cleaned) CleanDumpStacks(d, symbols.Source(), {});
+  std::vector<const format::Dump*> cleaned_dumps, cleaned_base;
+  for (size_t i = 0; i < cleaned.size(); ++i) (i < dumps.size() ? cleaned_dumps : cleaned_base).push_back(&cleaned[i]);
+  const std::string gz = RenderPprof(cleaned_dumps, cleaned_base, r, symbols.Source());
   EXPECT_GE(gz.size(), 2u);
   EXPECT_EQ(static_cast<unsigned char>(gz[0]), 0x1f);  // gzip magic
   EXPECT_EQ(static_cast<unsigned char>(gz[1]), 0x8b);

@@ -1,10 +1,10 @@
-// Renderers: the JSON shape of CONTRACT.md, and text for people.
+// Renderers: the JSON shape of docs/cli.md, and text for people.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "reporter/diff.h"
 #include "reporter/render.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 #include "tests/reporter/fake_symbols.h"
 
 namespace leaktrace::reporter {
@@ -200,12 +200,6 @@ TEST(RenderText, SampledDiffStatesItsDetectionLimit) {
   // Exact diffs have no limit and keep their words.
   EXPECT_EQ(RenderText(GrowthReport(), {}).find("detection limit"), std::string::npos);
   EXPECT_FALSE(ToJson(GrowthReport(), {}).contains("detection_limit_bytes"));
-}
-
-TEST(ShouldColor, NoColorWins) {
-  setenv("NO_COLOR", "1", 1);
-  EXPECT_FALSE(ShouldColor(1));
-  unsetenv("NO_COLOR");
 }
 
 }  // namespace

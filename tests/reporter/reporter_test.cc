@@ -3,7 +3,7 @@
 
 #include "reporter/diff.h"
 #include "reporter/merge.h"
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 #include "tests/reporter/fake_symbols.h"
 
 namespace leaktrace::reporter {

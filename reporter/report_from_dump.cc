@@ -1,4 +1,4 @@
-#include "reporter/symbolize.h"
+#include "reporter/report_from_dump.h"
 
 #include <algorithm>
 #include <string_view>
@@ -6,7 +6,6 @@
 
 #include "reporter/age_filter.h"
 #include "reporter/merge.h"
-#include "reporter/progress.h"
 #include "reporter/suppressions.h"
 
 namespace leaktrace::reporter {
@@ -93,7 +92,24 @@ void CleanStack(std::vector<std::vector<Frame>>& pcs, const StackOptions& option
   std::erase_if(pcs, [](const std::vector<Frame>& g) { return g.empty(); });
 }
 
-Report FromDump(const format::Dump& dump, const FrameSource& source, const StackOptions& options) {
+void CleanDumpStacks(format::Dump& dump, const FrameSource& source, const StackOptions& options) {
+  for (format::Stack& stack : dump.stacks) {
+    std::vector<std::vector<Frame>> pcs;
+    for (size_t i = 0; i < stack.pcs.size(); ++i) {
+      pcs.push_back(source(dump, stack.pcs[i]));
+      // CleanStack judges by function and module only: `line` can carry the
+      // address's index, so the survivors are found again.
+      for (Frame& f : pcs.back()) f.line = static_cast<uint32_t>(i);
+    }
+    CleanStack(pcs, options);
+    std::vector<uint64_t> kept;
+    for (const auto& g : pcs) kept.push_back(stack.pcs[g.front().line]);
+    stack.pcs = std::move(kept);
+  }
+}
+
+Report FromDump(const format::Dump& dump, const FrameSource& source, const StackOptions& options,
+                const ProgressFn& progress) {
   // Stacks share most of their pcs; symbolize each pc once.
   std::unordered_map<uint64_t, std::vector<Frame>> by_pc;
   auto frames_of = [&](uint64_t pc) -> const std::vector<Frame>& {
@@ -105,11 +121,9 @@ Report FromDump(const format::Dump& dump, const FrameSource& source, const Stack
   std::vector<Site> sites;
   sites.reserve(dump.sites.size());
   const std::vector<double> oldest = OldestAges(dump);  // indexed like dump.sites, as `sites` fills
-  // Symbolizing a large dump can take a while; say how far it got (only on
-  // a terminal, only once it has taken a while; see progress.h).
-  ProgressLine progress("symbolizing", "stacks", dump.sites.size());
+  // Symbolizing a large dump can take a while: the caller may say how far it got.
   for (const format::Site& raw : dump.sites) {
-    progress.Update(sites.size());
+    if (progress) progress(sites.size(), dump.sites.size());
     Site site;
     site.resource = raw.resource;
     site.label = raw.label;
@@ -132,6 +146,8 @@ Report FromDump(const format::Dump& dump, const FrameSource& source, const Stack
     site.key = SiteKey(site.resource, site.label, site.frames);
     sites.push_back(std::move(site));
   }
+
+  if (progress) progress(dump.sites.size(), dump.sites.size());
 
   Report report;
   report.kind = ReportKind::kLive;

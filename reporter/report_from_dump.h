@@ -1,4 +1,6 @@
-// Turns one dump's raw sites (stack ids, return addresses) into model sites.
+// Builds a report from one dump: its raw sites (stack ids, return addresses)
+// symbolized into model sites, each stack cleaned of frames nobody wants to
+// read, and sites that then look the same added up.
 #pragma once
 
 #include <cstdint>
@@ -41,14 +43,22 @@ bool IsStartupFrame(const Frame& f);
 // last frame to the last two rules. Groups left empty are removed.
 void CleanStack(std::vector<std::vector<Frame>>& pcs, const StackOptions& options);
 
+// CleanStack on the dump itself, for outputs that work per return address
+// (pprof locations): removes from every stack of `dump` the addresses whose
+// frames CleanStack drops whole.
+void CleanDumpStacks(format::Dump& dump, const FrameSource& source, const StackOptions& options);
+
 // One report (kind kLive) for one dump: every site symbolized, its stack
 // cleaned (CleanStack), and sites whose stacks symbolize identically added up.
 // A site whose stack id is missing from the dump keeps an empty stack.
-// Shows a progress line on stderr when that is a terminal and the work takes
-// a while (progress.h).
-Report FromDump(const format::Dump& dump, const FrameSource& source, const StackOptions& options = {});
+// `progress`, when given, hears (sites done, sites in all) as the work goes
+// on, and (all, all) at its end.
+using ProgressFn = std::function<void(size_t done, size_t total)>;
+Report FromDump(const format::Dump& dump, const FrameSource& source, const StackOptions& options = {},
+                const ProgressFn& progress = {});
 
 // True for frames that belong to leaktrace itself (module libleaktrace*).
+// CleanStack is the one place that asks.
 bool IsLeaktraceFrame(const Frame& f);
 
 }  // namespace leaktrace::reporter

@@ -1,8 +1,10 @@
-#include "reporter/progress.h"
+#include "cli/progress.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -10,7 +12,7 @@
 
 #include "reporter/sizes.h"
 
-namespace leaktrace::reporter {
+namespace leaktrace::cli {
 
 namespace {
 
@@ -49,8 +51,8 @@ void ProgressLine::Update(size_t done) {
   const Clock::time_point now = Clock::now();
   if (now < next_) return;
   next_ = now + kMinGap;
-  std::string line = verb_ + " " + FormatCount(static_cast<double>(done)) + "/" +
-                     FormatCount(static_cast<double>(total_)) + " " + unit_;
+  std::string line = verb_ + " " + reporter::FormatCount(static_cast<double>(done)) + "/" +
+                     reporter::FormatCount(static_cast<double>(total_)) + " " + unit_;
   // Pad over a longer previous line (counts only grow, but be safe).
   const size_t shown = line.size();
   if (line.size() < width_) line.append(width_ - line.size(), ' ');
@@ -59,4 +61,13 @@ void ProgressLine::Update(size_t done) {
   std::fflush(stderr);
 }
 
-}  // namespace leaktrace::reporter
+reporter::ProgressFn ShowProgress(std::string verb, std::string unit) {
+  auto line = std::make_shared<std::optional<ProgressLine>>();
+  return [line, verb = std::move(verb), unit = std::move(unit)](size_t done, size_t total) {
+    if (!*line) line->emplace(verb, unit, total);
+    (*line)->Update(done);
+    if (done >= total) line->reset();
+  };
+}
+
+}  // namespace leaktrace::cli

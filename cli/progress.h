@@ -18,7 +18,9 @@
 #include <cstddef>
 #include <string>
 
-namespace leaktrace::reporter {
+#include "reporter/report_from_dump.h"
+
+namespace leaktrace::cli {
 
 class ProgressLine {
  public:
@@ -44,4 +46,9 @@ class ProgressLine {
   size_t width_ = 0;           // length of the line on screen, 0 = none shown
 };
 
-}  // namespace leaktrace::reporter
+// A reporter::ProgressFn that shows the work it hears of on a ProgressLine
+// ("<verb> <done>/<total> <unit>"): a line starts with a piece of work and
+// is erased when the piece reports itself done (done == total).
+reporter::ProgressFn ShowProgress(std::string verb, std::string unit);
+
+}  // namespace leaktrace::cli

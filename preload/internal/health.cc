@@ -1,0 +1,7 @@
+#include "preload/internal/health.h"
+
+namespace leaktrace::preload {
+
+HealthCounters g_health;
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,21 @@
+// Self-health counters: what leaktrace could not record, written in every
+// dump (its health section, docs/dump-format.md). Any thread, relaxed.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+struct HealthCounters {
+  std::atomic<uint64_t> dropped_stacks{0};     // stack table full / out of memory
+  std::atomic<uint64_t> dropped_sites{0};      // a shard full / out of memory
+  std::atomic<uint64_t> busy_frees{0};         // tracked blocks freed inside leaktrace
+  std::atomic<uint64_t> unsampled_aligned{0};  // sampled mode: alignment > 64, never sampled
+  std::atomic<uint64_t> orphan_events{0};      // events from threads past their exit hooks
+  std::atomic<uint64_t> failed_dumps{0};
+  std::atomic<uint64_t> unwind_cache_mismatches{0};  // cached chains a full unwind proved wrong
+};
+extern HealthCounters g_health;
+
+}  // namespace leaktrace::preload

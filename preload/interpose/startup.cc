@@ -1,0 +1,103 @@
+// The first hook of the process starts the library here: the real
+// functions, the settings, the mode (internal/mode.h).
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload/heap/block_header.h"
+#include "preload/internal/log.h"
+#include "preload/internal/mode.h"
+#include "preload/interpose/real_functions.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+
+namespace leaktrace::preload {
+
+std::atomic<Mode> g_mode{Mode::kUninitialized};
+Config g_config;
+uint64_t g_check_secret = 0;
+bool g_attached = false;
+const char* g_attach_settings = nullptr;
+Mode g_attach_mode = Mode::kUninitialized;
+
+namespace {
+
+std::atomic<int> g_init_state{0};  // 0 not started, 1 running, 2 done
+
+uint64_t MakeSecret() {
+  uint64_t secret = 0;
+  if (getrandom(&secret, sizeof secret, GRND_NONBLOCK) != sizeof secret) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    secret = static_cast<uint64_t>(ts.tv_nsec) * 0x9E3779B97F4A7C15ULL ^ reinterpret_cast<uintptr_t>(&ts);
+  }
+  return secret;
+}
+
+// LEAKTRACE_PROGRAMS: decided before anything is recorded, from the name the
+// program was started as (glibc sets it before any constructor runs) and its
+// executable's name. A launcher (a pyenv shim, a wrapper script) left out
+// still passes the library on to the program it starts.
+bool ThisProgramSelected() {
+  if (g_config.programs[0] == '\0') return true;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  const char* slash = strrchr(exe, '/');
+  return ProgramSelected(g_config, program_invocation_short_name, slash ? slash + 1 : exe);
+}
+
+void Initialize() {
+  BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
+  EnsureReal();
+  if (!RealAllocatorFound()) {
+    Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
+    g_mode.store(Mode::kInert, std::memory_order_release);
+    return;
+  }
+  if (getauxval(AT_SECURE) != 0) {
+    // setuid/setgid or file capabilities: never write files for this
+    // process, never read its environment's settings.
+    g_mode.store(Mode::kInert, std::memory_order_release);
+    return;
+  }
+  LoadConfig(g_config, g_attached ? g_attach_settings : nullptr);
+  g_check_secret = MakeSecret();
+  if (!g_config.valid || !ThisProgramSelected()) {
+    g_mode.store(Mode::kInert, std::memory_order_release);
+    return;
+  }
+  const Mode mode = g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled;
+  g_attach_mode = mode;
+  if (g_attached && mode == Mode::kExact) {
+    // Exact mode needs a header on every block, and the blocks allocated
+    // before the attach have none (attach.cc refuses it).
+    g_mode.store(Mode::kInert, std::memory_order_release);
+    return;
+  }
+  StartRecording();
+  // Attached: everything passes through until every module's imports point
+  // at the hooks (attach.cc then stores g_attach_mode).
+  g_mode.store(g_attached ? Mode::kInert : mode, std::memory_order_release);
+}
+
+}  // namespace
+
+void EnsureInitialized() {
+  if (g_init_state.load(std::memory_order_acquire) == 2) return;
+  int expected = 0;
+  if (g_init_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+    Initialize();
+    g_init_state.store(2, std::memory_order_release);
+    return;
+  }
+  // Another thread is initialising; if it is this one (re-entered through
+  // dlsym), the caller is busy and uses the bootstrap heap instead.
+  while (g_init_state.load(std::memory_order_acquire) != 2) sched_yield();
+}
+
+}  // namespace leaktrace::preload

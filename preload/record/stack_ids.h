@@ -1,0 +1,20 @@
+// From a captured stack (its return addresses) to the stack id a shard
+// counts under: the shard's hash cache first, else the process-wide stack
+// table (stack_table.h). Used by the tracker and by the unwind cache when it
+// learns a chain.
+#pragma once
+
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+class Shard;
+struct CapturedStack;
+
+// The id of a captured stack: from the shard's hash cache, else interned
+// (into the shard's arena, or the orphan shard's when `shard` is null). 0
+// when the table is full (counted as dropped). `hash_out`, if given,
+// receives the stack's hash. Thread busy; owner of `shard` only.
+uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash_out = nullptr);
+
+}  // namespace leaktrace::preload

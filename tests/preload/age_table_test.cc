@@ -1,0 +1,65 @@
+// The age table (preload/heap/age_table.h): a recorded block is seen by the
+// walk with what it was recorded with, until it is removed.
+#include "preload/heap/age_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+namespace leaktrace::preload {
+namespace {
+
+// Blocks the walk sees, by stack id, for stack ids in [first, first + n).
+std::map<uint32_t, AgedBlock> Seen(uint32_t first, uint32_t n) {
+  std::map<uint32_t, AgedBlock> seen;
+  ForEachAgedBlock([&](const AgedBlock& b) {
+    if (b.stack_id >= first && b.stack_id < first + n) seen[b.stack_id] = b;
+  });
+  return seen;
+}
+
+TEST(AgeTable, RecordedBlocksAreWalkedUntilRemoved) {
+  constexpr uint32_t kFirst = 1000, kBlocks = 500;
+  std::vector<char> blocks(kBlocks * 64);
+  std::vector<uint32_t> slots;
+  for (uint32_t i = 0; i < kBlocks; ++i) {
+    const uint32_t slot = AgeTableInsert(&blocks[i * 64], kFirst + i, 100 + i, 1.5 * (i + 1), 1000000 + i);
+    ASSERT_NE(slot, 0u) << "block " << i;
+    slots.push_back(slot);
+  }
+  std::map<uint32_t, AgedBlock> seen = Seen(kFirst, kBlocks);
+  ASSERT_EQ(seen.size(), kBlocks);
+  for (uint32_t i = 0; i < kBlocks; ++i) {
+    const AgedBlock& b = seen[kFirst + i];
+    EXPECT_EQ(b.size, 100u + i);
+    EXPECT_DOUBLE_EQ(b.weight, 1.5 * (i + 1));
+    EXPECT_EQ(b.birth_ns, 1000000u + i);
+  }
+  for (uint32_t i = 0; i < kBlocks; i += 2) AgeTableRemove(slots[i]);
+  seen = Seen(kFirst, kBlocks);
+  EXPECT_EQ(seen.size(), kBlocks / 2);
+  for (uint32_t i = 0; i < kBlocks; ++i) EXPECT_EQ(seen.count(kFirst + i), i % 2) << "block " << i;
+  for (uint32_t i = 1; i < kBlocks; i += 2) AgeTableRemove(slots[i]);
+  EXPECT_TRUE(Seen(kFirst, kBlocks).empty());
+  AgeTableRemove(0);  // "not aged": ignored
+}
+
+TEST(AgeTable, BirthTimesThatLookLikeSlotStatesAreKept) {
+  // 0 and 1 mean "empty" and "being written" in a slot: a block born at
+  // either time must still be walked.
+  char a, b;
+  const uint32_t slot_a = AgeTableInsert(&a, 5001, 8, 1.0, 0);
+  const uint32_t slot_b = AgeTableInsert(&b, 5002, 8, 1.0, 1);
+  ASSERT_NE(slot_a, 0u);
+  ASSERT_NE(slot_b, 0u);
+  std::map<uint32_t, AgedBlock> seen = Seen(5001, 2);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_GT(seen[5001].birth_ns, 1u);
+  EXPECT_GT(seen[5002].birth_ns, 1u);
+  AgeTableRemove(slot_a);
+  AgeTableRemove(slot_b);
+}
+
+}  // namespace
+}  // namespace leaktrace::preload

@@ -1,0 +1,75 @@
+// Block headers (preload/heap/block_header.h): where a sampled block's
+// pointer lies in its real block, the check word that tells it from any
+// other block, and the exact header's packed age slot.
+#include "preload/heap/block_header.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace leaktrace::preload {
+namespace {
+
+TEST(BlockHeader, OnlyPage64PointersMayBeSampled) {
+  EXPECT_TRUE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + kSampledOffset)));
+  EXPECT_FALSE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000)));
+  EXPECT_FALSE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + 16)));
+  EXPECT_FALSE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + kSampledOffset + 16)));
+}
+
+TEST(BlockHeader, SampledPointerAndHeaderLieInsideTheRealBlock) {
+  // A real block of size + kSampledSlack bytes, wherever the allocator put
+  // it: the pointer is page + 64, its header fits before it, its `size`
+  // bytes after it, all inside the real block.
+  constexpr size_t kSize = 100;
+  std::vector<char> arena(3 * kPageSize + kSampledSlack + kSize);
+  for (uintptr_t shift = 0; shift < kPageSize + 16; shift += 8) {
+    char* base = arena.data() + shift;
+    char* p = SampledPointerIn(base);
+    EXPECT_TRUE(MaybeSampled(p)) << "shift " << shift;
+    EXPECT_GE(p - kSampledOffset, base) << "shift " << shift;
+    EXPECT_LE(p + kSize, base + kSize + kSampledSlack) << "shift " << shift;
+    EXPECT_EQ(reinterpret_cast<char*>(SampledHeaderOf(p)), p - kSampledOffset);
+  }
+}
+
+TEST(BlockHeader, CheckWordConfirmsOnlyTheBlockItWasWrittenFor) {
+  alignas(4096) static char page[2 * kPageSize] = {};
+  char* p = page + kSampledOffset;
+  EXPECT_FALSE(IsSampledBlock(p)) << "zeroed memory never passes";
+  SampledHeaderOf(p)->check = SampledCheck(p);
+  EXPECT_TRUE(IsSampledBlock(p));
+  // The same word before another page's block does not pass for it.
+  char* q = page + kPageSize + kSampledOffset;
+  SampledHeaderOf(q)->check = SampledCheck(p);
+  EXPECT_FALSE(IsSampledBlock(q));
+  // Another secret (another process): the old word no longer passes.
+  const uint64_t saved = g_check_secret;
+  g_check_secret ^= 0x9E3779B97F4A7C15ULL;
+  EXPECT_FALSE(IsSampledBlock(p));
+  g_check_secret = saved;
+  EXPECT_TRUE(IsSampledBlock(p));
+}
+
+TEST(BlockHeader, ExactHeaderSitsRightBeforeTheBlockAndPacksTheAgeSlot) {
+  alignas(16) char block[64] = {};
+  char* p = block + kExactHeaderBytes;
+  EXPECT_EQ(reinterpret_cast<char*>(ExactHeaderOf(p)), block);
+  ExactHeader h = {};
+  for (uint32_t slot : {0u, 1u, 255u, 256u, 65535u, 65536u, (1u << 24) - 1}) {
+    SetAgeSlot(h, slot);
+    EXPECT_EQ(AgeSlotOf(h), slot);
+  }
+  // The slot does not spill into its neighbours.
+  h.stack_id = 7;
+  h.offset_log2 = 4;
+  h.size = 12345;
+  SetAgeSlot(h, (1u << 24) - 1);
+  EXPECT_EQ(h.stack_id, 7u);
+  EXPECT_EQ(h.offset_log2, 4u);
+  EXPECT_EQ(h.size, 12345u);
+}
+
+}  // namespace
+}  // namespace leaktrace::preload
