@@ -130,9 +130,9 @@ namespace {
 // only a block's growth and a sampled block stays sampled, with the weight
 // 1/(1 - exp(-offered/T)) of all the bytes it was ever offered. The live
 // estimate must cover what the program says it keeps, in count and bytes.
-// A weight from the size asked (wrong after a shrink: a block offered 200
-// KiB and shrunk to 25 KiB would weigh ~2.6 where 1.05 is due) or from the
-// last growth alone is off by far more than four standard errors here.
+// A weight from the size asked (wrong after a shrink: at 64k, a block
+// offered 256 KiB and shrunk to 96 KiB would weigh 1.29 where 1.02 is due)
+// or from the last growth alone is off by more than four standard errors.
 TEST(SamplingAccuracy, ReallocatedBuffersAreEstimatedWithinTheirError) {
   struct Case {
     const char* interval;
@@ -157,7 +157,8 @@ TEST(SamplingAccuracy, ReallocatedBuffersAreEstimatedWithinTheirError) {
       for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
       const CommandResult report = Leaktrace({"report", "--format", "json", dump});
       ASSERT_EQ(report.exit_code, 0) << report.err;
-      for (const auto& site : nlohmann::json::parse(report.out)["sites"]) {
+      const nlohmann::json parsed = nlohmann::json::parse(report.out);
+      for (const auto& site : parsed["sites"]) {
         bool ours = false;
         for (const auto& frame : site["frames"]) ours |= frame.value("function", "") == "grow_buffers";
         if (!ours || site.value("resource", "") != "heap") continue;

@@ -2,9 +2,9 @@
    (sampling_accuracy_test.cc): the sampled estimate of what is live must
    cover the truth, which the program prints as "COUNT BYTES". Four shapes,
    each across the sampling interval: growth in 64-byte steps; growth in
-   512-byte steps then a shrink to an eighth; growth, a shrink to 5000 bytes
-   and growth again to half; a malloc of the final size's half then growth
-   in 4 KiB steps. Sizes vary with a fixed pseudo-random sequence. */
+   512-byte steps, a shrink to a quarter and growth again to three eighths;
+   growth, a shrink to 5000 bytes and growth again to half; a malloc of the
+   final size's half then growth in 4 KiB steps. Sizes vary with a fixed pseudo-random sequence. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@ __attribute__((noinline)) void grow_buffers(void) {
     rng ^= rng << 13;
     rng ^= rng >> 7;
     rng ^= rng << 17;
-    const size_t final = 16384 + (size_t)(rng % (256 * 1024));  /* 16 KiB .. 272 KiB */
+    const size_t final = 139264 + (size_t)(rng % (256 * 1024));  /* 136 KiB .. 392 KiB */
     char* p = NULL;
     size_t size = final;
     switch (i % 4) {
@@ -41,8 +41,9 @@ __attribute__((noinline)) void grow_buffers(void) {
         break;
       case 1:
         p = grow(NULL, 0, final, 512);
-        size = final / 8;
-        p = resize(p, size);
+        p = resize(p, final / 4);
+        size = final / 4 + (final / 8) / 512 * 512;
+        p = grow(p, final / 4, size, 512);
         break;
       case 2:
         p = grow(NULL, 0, final, 512);
@@ -59,7 +60,6 @@ __attribute__((noinline)) void grow_buffers(void) {
         break;
     }
     if (i % 4 == 0) size = final / 64 * 64;
-    if (i % 4 == 1) size = final / 8;
     keep[i] = p;
     kept_size[i] = size;
   }
