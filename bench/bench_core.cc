@@ -36,16 +36,16 @@
 #include <xxhash.h>
 
 #include "format/dump_layout.h"
-#include "preload/arena.h"
-#include "preload/process_info.h"
-#include "preload/sampler.h"
-#include "preload/shard.h"
-#include "preload/shard_registry.h"
-#include "preload/snapshot.h"
-#include "preload/stack_table.h"
-#include "preload/thread_state.h"
-#include "preload/tracker.h"
-#include "preload/unwinder.h"
+#include "preload/internal/arena.h"
+#include "preload/snapshot/process_info.h"
+#include "preload/heap/sampler.h"
+#include "preload/record/shard.h"
+#include "preload/record/shard_registry.h"
+#include "preload/snapshot/snapshot.h"
+#include "preload/record/stack_table.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+#include "preload/record/unwinder.h"
 
 namespace lp = leaktrace::preload;
 

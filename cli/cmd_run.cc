@@ -57,7 +57,7 @@ std::vector<std::string> BuildEnvironment(const std::vector<std::pair<std::strin
   return env;
 }
 
-// The library's own grammar (preload/config.cc), so a setting it would
+// The library's own grammar (preload/internal/config.cc), so a setting it would
 // reject (and then leave the program untracked) is refused before the run.
 bool LibrarySize(const std::string& s) {
   if (s.empty()) return false;

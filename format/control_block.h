@@ -1,5 +1,5 @@
 // The control block, defined once for both sides: a memfd every tracked
-// process keeps (preload/control_block.cc writes it) where `leaktrace
+// process keeps (preload/snapshot/control_block.cc writes it) where `leaktrace
 // snapshot` (cli/control_block.cc reads it) finds the process's settings and
 // the progress of its dumps, whatever became of its environment and working
 // directory. Lines `key=value`, padded with newlines to kBlockBytes,

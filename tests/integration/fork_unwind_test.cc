@@ -2,7 +2,7 @@
 // mutexes and the loader's dl_load_write_lock (taken by dl_iterate_phdr,
 // which libunwind calls) are not reset by glibc 2.36's fork, so a child
 // forked in the middle of another thread's unwind used to block forever on
-// its first unwind. The fork gate (preload/fork_gate.h) keeps forks and
+// its first unwind. The fork gate (preload/internal/fork_gate.h) keeps forks and
 // unwinds apart; this test is the proof on a real program.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The program under leaktrace behaves exactly as without it: its descriptor
 // numbers stay its own whatever it closes or dup2s (leaktrace's and
-// libunwind's descriptors are private: preload/private_fds.h), and a snapshot
+// libunwind's descriptors are private: preload/internal/private_fds.h), and a snapshot
 // interrupts none of its calls even after it closed every descriptor.
 #include <gtest/gtest.h>
 #include <sys/stat.h>

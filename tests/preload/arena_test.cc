@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "preload/arena.h"
+#include "preload/internal/arena.h"
 
 namespace leaktrace::preload {
 namespace {

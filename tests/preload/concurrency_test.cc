@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "format/dump_reader.h"
-#include "preload/process_info.h"
-#include "preload/shard_registry.h"
-#include "preload/snapshot.h"
-#include "preload/stack_table.h"
-#include "preload/thread_state.h"
-#include "preload/tracker.h"
+#include "preload/snapshot/process_info.h"
+#include "preload/record/shard_registry.h"
+#include "preload/snapshot/snapshot.h"
+#include "preload/record/stack_table.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
 namespace {

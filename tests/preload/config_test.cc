@@ -1,5 +1,5 @@
 // Settings: the program filter's globs (LEAKTRACE_PROGRAMS).
-#include "preload/config.h"
+#include "preload/internal/config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // leaktrace's private descriptors: parked high, recognised, skipped by the
 // close_range/closefrom splitting, moved or let go when a dup2 targets them.
-#include "preload/private_fds.h"
+#include "preload/internal/private_fds.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

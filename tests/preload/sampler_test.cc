@@ -1,7 +1,7 @@
-// The heap sampler (preload/sampler.h): the distances it draws are Exp(T),
+// The heap sampler (preload/heap/sampler.h): the distances it draws are Exp(T),
 // allocations are sampled with p = 1 - exp(-max(size, 1)/T), the weights make
 // totals unbiased, and seeding is reproducible. Fixed seeds: deterministic.
-#include "preload/sampler.h"
+#include "preload/heap/sampler.h"
 
 #include <gtest/gtest.h>
 

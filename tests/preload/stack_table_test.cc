@@ -1,6 +1,6 @@
 // The stack table: one id per distinct stack, even for stacks that share a
 // hash (the hash finds the slot, the frames decide).
-#include "preload/stack_table.h"
+#include "preload/record/stack_table.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,576 @@
+#include "preload/heap/heap_paths.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "preload/heap/age_table.h"
+#include "preload/heap/block_header.h"
+#include "preload/heap/bootstrap_heap.h"
+#include "preload/internal/compiler.h"
+#include "preload/interpose/real_functions.h"
+#include "preload/heap/sampler.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+
+namespace leaktrace::preload {
+namespace {
+
+// Birth times of aged blocks. The coarse clock (a tick, 1-4 ms) is enough
+// for ages compared in seconds, never runs ahead of the dumper's
+// CLOCK_MONOTONIC, and costs a few ns where the precise one cost a fifth of
+// a big block's sampled realloc.
+uint64_t NowMonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+size_t Min(size_t a, size_t b) { return a < b ? a : b; }
+
+// ---- sampled blocks ------------------------------------------------------
+
+// Writes the header of the sampled block `p` (inside the real block `base`)
+// and enters it in the age table. Must not allocate.
+// What the real allocator gives the program for a plain block of `size`
+// (its malloc_usable_size), measured on a plain block made and freed at once:
+// one more malloc and free per sample, never touched (no RSS, even for a big
+// block). A sampled block must look exactly like the others to the program:
+// one that fills blocks up to their usable size before it reallocs (redis's
+// listpacks) would otherwise reallocate sampled blocks on another schedule
+// than the rest, and the sample would no longer stand for them.
+//
+// Cheaper in two cases. From 4 T on nearly every block of the size is a
+// sample (p > 98 %): there are no plain blocks to look like, and a probe
+// that large is an mmap and a munmap; such a block says its size. And every
+// allocator rounds a size up to a grid (size classes, 16 bytes, pages), so a
+// measured block of usable size u answers for every size from the one
+// measured up to u: the thread remembers its last measurement.
+size_t PlainUsable(size_t size) {
+  if (size / 4 >= g_config.sample_interval) return size;
+  ThreadState& t = t_state;
+  if (t.usable != 0 && size >= t.usable_from && size <= t.usable) return t.usable;
+  void* probe = real.malloc(size);
+  if (probe == nullptr) return size;
+  size_t usable = real.malloc_usable_size(probe);
+  real.free(probe);
+  if (usable < size) usable = size;
+  t.usable_from = size;
+  t.usable = usable;
+  return usable;
+}
+
+// `capacity`: what the real block was sized for, >= `usable` >= size.
+// `offered`: the bytes of the sampling line behind `weight` (SampledHeader).
+void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight, uint64_t offered,
+                        size_t capacity, size_t usable) {
+  SampledHeader* h = SampledHeaderOf(p);
+  h->stack_id = stack_id;
+  h->base_offset = static_cast<uint32_t>(p - base);
+  h->size = size;
+  h->weight = weight;
+  h->offered = offered;
+  h->capacity = capacity;
+  h->birth_ns = NowMonotonicNs();
+  h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
+  // An allocator that rounds a size up by 4 GiB or more (only when T is
+  // over 1 GiB): the program is told 4 GiB less than it could use, no harm.
+  const uint64_t extra = usable - size;
+  h->usable_extra = extra < UINT32_MAX ? static_cast<uint32_t>(extra) : UINT32_MAX;
+  h->check = SampledCheck(p);
+}
+
+// The block with header `h` leaves the sampled layout (freed, or resized and
+// given a new header): books its free (or counts it when the thread is
+// busy), leaves the age table, and clears the check word so a stale copy of
+// this page never passes for a header.
+void UnrecordSampled(ThreadState& t, SampledHeader* h) {
+  if (h->stack_id == 0) {
+    // Unsampled by a realloc, or its stack was not recorded: nothing booked.
+  } else if (t.busy == 0) {
+    RecordFree(t, h->stack_id, h->size, h->weight);
+  } else {
+    g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
+  }
+  AgeTableRemove(h->age_slot);
+  h->check = 0;
+}
+
+char* SampledBase(void* p) { return static_cast<char*>(p) - SampledHeaderOf(p)->base_offset; }
+
+void* RealRealloc(void* base, size_t total, uintptr_t) { return real.realloc(base, total); }
+size_t RealUsable(void* base, uintptr_t) { return real.malloc_usable_size(base); }
+
+void* PlainAllocate(size_t size, bool zero) { return zero ? real.calloc(1, size) : real.malloc(size); }
+
+// ---- exact mode ------------------------------------------------------------
+
+int Log2(size_t v) { return 63 - __builtin_clzll(v); }
+
+// `zero` only with alignment <= 16 (calloc has no alignment): the real
+// calloc clears, lazily where it can; nothing here clears by hand.
+void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id) {
+  const size_t offset = alignment <= kExactHeaderBytes ? kExactHeaderBytes : alignment;
+  size_t total;
+  if (__builtin_add_overflow(size, offset, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  char* base;
+  if (offset == kExactHeaderBytes) base = static_cast<char*>(PlainAllocate(total, zero));
+  else base = static_cast<char*>(real.memalign(alignment, total));
+  if (base == nullptr) return nullptr;
+  void* p = base + offset;
+  ExactHeader* h = ExactHeaderOf(p);
+  h->stack_id = stack_id;
+  h->offset_log2 = static_cast<uint8_t>(Log2(offset));
+  SetAgeSlot(*h, 0);
+  h->size = size;
+  return p;
+}
+
+char* ExactBase(void* p) { return static_cast<char*>(p) - (size_t{1} << ExactHeaderOf(p)->offset_log2); }
+
+void* AllocateExact(size_t size, size_t alignment, bool zero) {
+  ThreadState& t = t_state;
+  const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
+  void* p = NewExactBlock(size, alignment, zero, stack_id);
+  if (p != nullptr && stack_id != 0) {
+    RecordAlloc(t, stack_id, size, 1.0);
+    SetAgeSlot(*ExactHeaderOf(p), MaybeAgeExact(t, p, stack_id, size));
+  }
+  return p;
+}
+
+void* ReallocateExact(void* p, size_t size) {
+  ThreadState& t = t_state;
+  const ExactHeader old = *ExactHeaderOf(p);
+  const size_t offset = size_t{1} << old.offset_log2;
+  char* base = ExactBase(p);
+  if (size == 0) {
+    // Keep the real allocator's meaning of realloc(p, 0): glibc frees and
+    // returns NULL; others hand back a minimal block, which needs our header.
+    if (old.stack_id != 0 && t.busy == 0) RecordFree(t, old.stack_id, old.size, 1.0);
+    AgeTableRemove(AgeSlotOf(old));
+    void* r = real.realloc(base, 0);
+    if (r == nullptr) return nullptr;
+    real.free(r);
+    return AllocateExact(0, 0, false);
+  }
+  size_t total;
+  if (__builtin_add_overflow(size, offset, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
+  char* moved = static_cast<char*>(real.realloc(base, total));
+  if (moved == nullptr) return nullptr;  // the old block is untouched
+  return RehomeExact(t, moved, offset, old, stack_id, size);
+}
+
+// ---- sampled mode's realloc ------------------------------------------------
+
+// A realloc that the block's capacity holds: the old booking goes, the new
+// size is booked with `weight` (0: it stays in the sampled layout,
+// unrecorded). Must not allocate.
+void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight, uint64_t offered) {
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
+  SampledHeader* h = SampledHeaderOf(p);
+  const size_t capacity = h->capacity;
+  char* base = SampledBase(p);
+  UnrecordSampled(t, h);
+  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, offered, capacity, usable);
+  RecordAlloc(t, stack_id, size, weight);
+}
+
+// The sampling decision for a realloc of the block `h` (sampled layout) to
+// `size` bytes: its weight (0: not sampled), and in `offered` the bytes of
+// the sampling line behind it.
+//
+// A realloc is a free and a new allocation. Deciding it afresh at the new
+// size, as for a malloc, is unbiased but offers the sampler the whole block
+// at every call: a buffer grown to N bytes in steps of d offers N^2 / 2d
+// bytes, and from about T on nearly every step is a sample, each with an
+// unwind and an age-table entry (4.3x plain for 64-byte steps to 1 MiB).
+//
+// From more than kContinueAboveBytes to more than that, the decision
+// continues the block's own instead: only bytes the block has never been
+// offered (its growth beyond `h.offered`, the most it has held since its
+// last fresh decision) go to the sampler, and a block once sampled stays
+// sampled. The line's points are a Poisson process, so after a fresh
+// decision at c bytes and growths g1, g2, ... the block is sampled with
+// probability exactly p = 1 - exp(-O/T), O = c + g1 + g2 + ... = `offered`;
+// its weight is 1/p of that O, recomputed at every realloc. So weight x
+// [sampled] has expectation 1 at every moment of the block's life, and the
+// live counts, bytes and their variances (w(w-1) terms) stay unbiased. A
+// shrink offers nothing and keeps O: a shrunk block weighs less than a
+// fresh decision's sample would, and is correspondingly more likely to be
+// sampled.
+//
+// That holds only if every block with the same sizes takes the same rule,
+// sampled or not: an ordinary block has no header to keep O in, so realloc
+// moves one that grows past kContinueAboveBytes into the sampled layout
+// whatever its fresh decision (ReallocatePlainSlow), and a block that no
+// realloc decided yet (`h.offered` 0: sampled by malloc, or by the wrappers
+// of an allocator's API) decides afresh at its first realloc, as its
+// ordinary siblings do. The rest of the booking is still that of a free and
+// a new allocation: the stack is the realloc's, the birth is new.
+// sampling_accuracy_test.cc (ReallocatedBuffersAreEstimatedWithinTheirError)
+// checks the estimate against what a program keeps.
+double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64_t* offered) {
+  const uint64_t before = h.offered;
+  if (before == 0 || h.size <= kContinueAboveBytes || size <= kContinueAboveBytes) {
+    *offered = ChargedBytes(size);
+    return DecideSample(t, size);
+  }
+  if (size <= before) {
+    *offered = before;
+    return h.weight;  // nothing new offered: the same draw, the same weight
+  }
+  *offered = size;
+  if (h.weight > 0) return SampleWeight(size, g_config.sample_interval);
+  return DecideSample(t, size - before) > 0 ? SampleWeight(size, g_config.sample_interval) : 0;
+}
+
+// A block in the sampled layout resized by realloc beyond its headroom: a
+// free of the old block and a new sampling decision at the new size, the
+// size booked being what the block then holds (ResizeSampled keeps the
+// layout and resizes the real block in place or by the real realloc,
+// amortised like the program's own realloc).
+void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
+  SampledHeader* h = SampledHeaderOf(p);
+  if (size == 0) {
+    // The real allocator's meaning of realloc(p, 0), on the real block.
+    char* base = SampledBase(p);
+    UnrecordSampled(t, h);
+    return real.realloc(base, 0);
+  }
+  if (size > SIZE_MAX - kSampledSlack) {  // no real block can hold it either
+    errno = ENOMEM;
+    return nullptr;
+  }
+  // Every realloc is a free of the old size and an allocation of the new
+  // one, with its own sampling decision at the size asked (the estimate's
+  // weights stay exact: 1/p of what the block now is), booked at the size
+  // asked. What is amortised is the real block, as tcmalloc's realloc does
+  // it: a size within the block's capacity, and at least 3/4 of it, keeps
+  // the block as it is; a growth sizes it at least 25 % larger. The
+  // growth's headroom is address space the program has not touched (not
+  // resident); a shrink gives back all but at most a quarter of the block.
+  const uint64_t capacity = h->capacity;
+  uint64_t offered;
+  const double weight = DecideRealloc(t, *h, size, &offered);
+  const bool stays_sampled = weight > 0 || size > kBackToPlainBytes;
+  if (stays_sampled && size >= capacity - capacity / 4) {
+    const size_t usable = PlainUsable(size);
+    if (usable <= capacity) {
+      if (weight == 0 && h->weight == 0) {
+        // Unsampled before and after: nothing is booked either way, so only
+        // the header's sizes change (no stack, no clock, no age table).
+        h->size = size;
+        h->offered = offered;
+        const uint64_t extra = usable - size;
+        h->usable_extra = extra < UINT32_MAX ? static_cast<uint32_t>(extra) : UINT32_MAX;
+        return p;
+      }
+      RebookSampled(t, p, size, usable, weight, offered);
+      return p;
+    }
+  }
+  size_t want = size;
+  if (size > capacity && capacity + capacity / 4 > size && capacity + capacity / 4 <= SIZE_MAX - kSampledSlack)
+    want = capacity + capacity / 4;
+  if (stays_sampled) return ResizeSampled(t, p, size, want, weight, offered, false, RealRealloc, RealUsable, 0);
+  // Everything the program may have written: what malloc_usable_size told
+  // it (SampledUsable), not just what it asked for (redis fills whole blocks).
+  void* fresh = real.malloc(size);
+  if (fresh == nullptr) return nullptr;  // the old block is untouched
+  memcpy(fresh, p, Min(SampledUsable(*h), size));
+  char* base = SampledBase(p);
+  UnrecordSampled(t, h);
+  real.free(base);
+  return fresh;
+}
+
+// ---- start-up ----------------------------------------------------------------
+
+// True when the hooks may not run yet: the caller must use the bootstrap heap.
+bool NeedsBootstrap() {
+  if (LT_LIKELY(CurrentMode() != Mode::kUninitialized)) return false;
+  if (t_state.busy != 0) return true;  // re-entered from inside initialisation
+  EnsureInitialized();
+  return CurrentMode() == Mode::kUninitialized;
+}
+
+void* BootstrapOrFail(size_t size, size_t alignment) {
+  void* p = BootstrapAlloc(size, alignment);
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
+Mode InitializedMode() {
+  Mode mode = CurrentMode();
+  if (LT_UNLIKELY(mode == Mode::kUninitialized)) {
+    EnsureInitialized();
+    mode = CurrentMode();
+  }
+  return mode;
+}
+
+}  // namespace
+
+// ---- classifier ----------------------------------------------------------------
+
+BlockRef ClassifyBlock(void* p) {
+  if (IsBootstrapBlock(p)) return {BlockRef::kBootstrap, nullptr, 0, BootstrapBlockSize(p)};
+  switch (InitializedMode()) {
+    case Mode::kExact: {
+      const ExactHeader* h = ExactHeaderOf(p);
+      const size_t offset = size_t{1} << h->offset_log2;
+      return {BlockRef::kExact, static_cast<char*>(p) - offset, offset, h->size};
+    }
+    case Mode::kSampled:
+      if (MaybeSampled(p) && IsSampledBlock(p)) {
+        const SampledHeader* h = SampledHeaderOf(p);
+        return {BlockRef::kSampled, static_cast<char*>(p) - h->base_offset, h->base_offset, h->size};
+      }
+      [[fallthrough]];
+    default:
+      // Still uninitialised (inert during start-up) or inert: untracked.
+      return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};
+  }
+}
+
+// ---- the sampling decision and sampled blocks -----------------------------------
+
+double DecideSampleSlow(ThreadState& t, size_t size) {
+  if (t.busy != 0) return 0;
+  return SampleSlow(t.sampler, size, g_config.sample_interval);
+}
+
+void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight) {
+  size_t total;
+  if (__builtin_add_overflow(size, kSampledSlack, &total)) return nullptr;
+  const size_t usable = PlainUsable(size);
+  if (__builtin_add_overflow(usable, kSampledSlack, &total)) return nullptr;
+  const uint32_t stack_id = CaptureStackId(t);
+  char* base = static_cast<char*>(PlainAllocate(total, zero));
+  if (base == nullptr) return nullptr;
+  char* p = SampledPointerIn(base);
+  WriteSampledHeader(p, base, stack_id, size, weight, 0, usable, usable);
+  RecordAlloc(t, stack_id, size, weight);
+  return p;
+}
+
+void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, uint64_t offered, bool zero,
+                    RawResize resize, RawUsable usable, uintptr_t arg) {
+  size_t total;
+  const size_t plain_usable = size <= SIZE_MAX - kSampledSlack ? PlainUsable(size) : size;
+  if (capacity < plain_usable) capacity = plain_usable;
+  if (__builtin_add_overflow(capacity, kSampledSlack, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
+  SampledHeader* h = SampledHeaderOf(p);
+  const SampledHeader old = *h;
+  char* base = static_cast<char*>(p) - old.base_offset;
+  const size_t old_usable = usable(base, arg) - old.base_offset;
+  // The free is booked before the real allocator may hand the old address
+  // out again; the check word goes now, as the old block may be released.
+  UnrecordSampled(t, h);
+  char* moved = static_cast<char*>(resize(base, total, arg));
+  if (moved == nullptr) {
+    // Untouched: the block is alive and sampled as before.
+    h->check = old.check;
+    h->age_slot = old.stack_id != 0 ? AgeTableInsert(p, old.stack_id, old.size, old.weight, old.birth_ns) : 0;
+    if (t.busy == 0) RecordAlloc(t, old.stack_id, old.size, old.weight);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  char* q = SampledPointerIn(moved);
+  const size_t kept = Min(old_usable, size);
+  if (static_cast<size_t>(q - moved) != old.base_offset) {
+    // The real block moved to another page offset (a small block, copied by
+    // the real realloc anyway): the program's bytes follow.
+    memmove(q, moved + old.base_offset, kept);
+    // Bytes past the old end that the move uncovered (only when it moved
+    // the data down): the real resize zeroed them one page further up.
+    if (zero && q < moved + old.base_offset && size > kept)
+      memset(q + kept, 0, Min(size - kept, static_cast<size_t>(moved + old.base_offset - q)));
+  }
+  WriteSampledHeader(q, moved, stack_id, size, weight, offered, capacity, plain_usable);
+  RecordAlloc(t, stack_id, size, weight);
+  return q;
+}
+
+void ForgetBlock(void* p, const BlockRef& b) {
+  ThreadState& t = t_state;
+  if (b.kind == BlockRef::kExact) {
+    const ExactHeader* h = ExactHeaderOf(p);
+    AgeTableRemove(AgeSlotOf(*h));
+    if (h->stack_id == 0) return;
+    if (t.busy == 0) RecordFree(t, h->stack_id, h->size, 1.0);
+    else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
+  } else if (b.kind == BlockRef::kSampled) {
+    UnrecordSampled(t, SampledHeaderOf(p));
+  }
+}
+
+// ---- exact mode, shared with the native wrappers ---------------------------------
+
+void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
+  AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
+  void* q = moved + offset;
+  ExactHeader* h = ExactHeaderOf(q);
+  h->stack_id = stack_id;
+  h->size = size;
+  SetAgeSlot(*h, 0);
+  if (t.busy == 0) {
+    RecordFree(t, old.stack_id, old.size, 1.0);
+    RecordAlloc(t, stack_id, size, 1.0);
+    if (stack_id != 0) SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
+  }
+  return q;
+}
+
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
+  if (LT_LIKELY(TryRecord(t.sampler, size))) return 0;
+  const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
+  if (weight == 0) return 0;
+  return AgeTableInsert(p, stack_id, size, weight, NowMonotonicNs());
+}
+
+// ---- the hooks' slow paths ----------------------------------------------------
+
+void* AllocateSampledSlow(size_t size, bool zero) {
+  ThreadState& t = t_state;
+  const double weight = DecideSampleSlow(t, size);
+  if (weight > 0) {
+    if (void* p = NewSampledBlock(t, size, zero, weight)) return p;
+  }
+  return PlainAllocate(size, zero);
+}
+
+void* AllocateSlow(size_t size, bool zero) {
+  if (NeedsBootstrap()) return BootstrapOrFail(size, 0);  // static storage: already zeroed
+  switch (CurrentMode()) {
+    case Mode::kExact:
+      return AllocateExact(size, 0, zero);
+    case Mode::kSampled:
+      if (TryRecord(t_state.sampler, size)) return PlainAllocate(size, zero);
+      return AllocateSampledSlow(size, zero);
+    default:
+      return PlainAllocate(size, zero);
+  }
+}
+
+void* AllocateAlignedSlow(size_t size, size_t alignment) {
+  if (NeedsBootstrap()) return BootstrapOrFail(size, alignment);
+  switch (CurrentMode()) {
+    case Mode::kExact:
+      return AllocateExact(size, alignment, false);
+    case Mode::kSampled:
+      // A sampled block sits at page + 64: aligned to 64, no more.
+      if (alignment <= kSampledOffset) {
+        ThreadState& t = t_state;
+        if (const double weight = DecideSample(t, size); weight > 0) {
+          if (void* p = NewSampledBlock(t, size, false, weight)) return p;
+        }
+      } else {
+        g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);
+      }
+      [[fallthrough]];
+    default:
+      return real.memalign(alignment, size);
+  }
+}
+
+void FreeSlow(void* p) {
+  if (p == nullptr) return;
+  const BlockRef b = ClassifyBlock(p);
+  switch (b.kind) {
+    case BlockRef::kBootstrap:
+      return;  // never reused
+    case BlockRef::kPlain:
+      return real.free(p);
+    default:
+      ForgetBlock(p, b);  // before the real free: the address cannot be reused in between
+      return real.free(b.base);
+  }
+}
+
+void* ReallocatePlainSlow(void* p, size_t size) {
+  ThreadState& t = t_state;
+  // realloc(p, 0) keeps the real allocator's meaning (glibc: free); an
+  // impossible size fails in the real realloc, as without leaktrace.
+  if (size == 0 || size > SIZE_MAX - kSampledSlack) return real.realloc(p, size);
+  // Up to kContinueAboveBytes the hook's TryRecord already failed; above, it
+  // did not ask. Either way one fresh decision at the size asked.
+  const bool continues = size > kContinueAboveBytes;
+  const double weight = continues ? DecideSample(t, size) : DecideSampleSlow(t, size);
+  if (weight == 0 && !continues) return real.realloc(p, size);
+  // Drawn, or grown past kContinueAboveBytes: the block takes the sampled
+  // layout (unsampled: it records nothing). The real realloc makes room for
+  // the header and slack (in place when it can), then the bytes move up to
+  // the page offset, once: the block keeps the layout while it stays larger
+  // than kBackToPlainBytes.
+  const size_t usable = PlainUsable(size);
+  if (usable > SIZE_MAX - kSampledSlack) return real.realloc(p, size);
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
+  const size_t old_usable = real.malloc_usable_size(p);
+  char* moved = static_cast<char*>(real.realloc(p, usable + kSampledSlack));
+  if (moved == nullptr) return nullptr;  // the old block is untouched
+  char* q = SampledPointerIn(moved);
+  memmove(q, moved, Min(old_usable, size));
+  WriteSampledHeader(q, moved, stack_id, size, weight, ChargedBytes(size), usable, usable);
+  RecordAlloc(t, stack_id, size, weight);
+  return q;
+}
+
+void* ReallocateSlow(void* p, size_t size) {
+  if (p == nullptr) return AllocateSlow(size, false);
+  const BlockRef b = ClassifyBlock(p);
+  switch (b.kind) {
+    case BlockRef::kBootstrap: {
+      // A start-up block: copied once into a block of the running tracker.
+      void* fresh = AllocateSlow(size, false);
+      if (fresh != nullptr) memcpy(fresh, p, Min(b.size, size));
+      return fresh;
+    }
+    case BlockRef::kExact:
+      return ReallocateExact(p, size);
+    case BlockRef::kSampled:
+      return ReallocateSampled(t_state, p, size);
+    default:
+      if (CurrentMode() == Mode::kSampled) {
+        // A plain block that merely looked sampled (64 bytes into a page).
+        if (size <= kContinueAboveBytes && TryRecord(t_state.sampler, size)) return real.realloc(p, size);
+        return ReallocatePlainSlow(p, size);
+      }
+      return real.realloc(p, size);
+  }
+}
+
+size_t UsableSizeSlow(void* p) {
+  if (p == nullptr) return 0;
+  const BlockRef b = ClassifyBlock(p);
+  switch (b.kind) {
+    case BlockRef::kBootstrap:
+      return b.size;
+    case BlockRef::kPlain:
+      return real.malloc_usable_size(p);
+    case BlockRef::kSampled:
+      // What a plain block of its size would have (PlainUsable): the slack
+      // and the headroom are leaktrace's (a sampled malloc(200) is 4,032
+      // usable bytes on jemalloc), and a program that fills its usable size
+      // before it reallocs (redis's listpacks) must see the same thing
+      // whether its block is sampled or not.
+      return SampledUsable(*SampledHeaderOf(p));
+    default:
+      return real.malloc_usable_size(b.base) - b.offset;
+  }
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,65 @@
+#include "preload/heap/native_heap.h"
+
+#include <string.h>
+
+#include "preload/heap/age_table.h"
+#include "preload/heap/bootstrap_heap.h"
+#include "preload/heap/heap_paths.h"
+#include "preload/record/thread_state.h"
+
+namespace leaktrace::preload {
+namespace {
+
+void* AllocateNativeExact(size_t size, size_t alignment, RawAlloc raw, uintptr_t arg) {
+  ThreadState& t = t_state;
+  const uint32_t stack_id = t.busy ? 0 : CaptureStackId(t);
+  const size_t offset = alignment <= kExactHeaderBytes ? kExactHeaderBytes : alignment;
+  size_t total;
+  // An impossible size still goes to the allocator, which fails it its own
+  // way (NULL and errno, or std::bad_alloc for new).
+  if (__builtin_add_overflow(size, offset, &total)) total = SIZE_MAX;
+  char* base = static_cast<char*>(raw(total, alignment <= kExactHeaderBytes ? alignment : offset, arg));
+  if (base == nullptr) return nullptr;
+  void* p = base + offset;
+  ExactHeader* h = ExactHeaderOf(p);
+  h->stack_id = stack_id;
+  h->offset_log2 = static_cast<uint8_t>(63 - __builtin_clzll(offset));
+  SetAgeSlot(*h, 0);
+  h->size = size;
+  if (stack_id != 0) {
+    RecordAlloc(t, stack_id, size, 1.0);
+    SetAgeSlot(*h, MaybeAgeExact(t, p, stack_id, size));
+  }
+  return p;
+}
+
+}  // namespace
+
+void* NativeAllocate(size_t size, size_t alignment, bool zero, bool may_sample, RawAlloc raw, uintptr_t arg) {
+  if (CurrentMode() == Mode::kExact) return AllocateNativeExact(size, alignment, raw, arg);
+  // A sampled block sits at page + 64: aligned to 64, no more. A block in
+  // an arena the program chose (may_sample false) stays the allocator's.
+  if (may_sample && alignment <= kSampledOffset) {
+    ThreadState& t = t_state;
+    if (const double weight = DecideSample(t, size); weight > 0) {
+      if (void* p = NewSampledBlock(t, size, zero, weight)) return p;
+    }
+  } else if (may_sample) {
+    g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);
+  }
+  return raw(size, alignment, arg);
+}
+
+void ResizedInPlace(void* p, uint64_t new_size) {
+  ThreadState& t = t_state;
+  ExactHeader* h = ExactHeaderOf(p);
+  AgeTableRemove(AgeSlotOf(*h));  // the table holds the old size: the block leaves the aged sample
+  SetAgeSlot(*h, 0);
+  if (h->stack_id != 0 && t.busy == 0) {
+    RecordFree(t, h->stack_id, h->size, 1.0);
+    RecordAlloc(t, h->stack_id, new_size, 1.0);
+  }
+  h->size = new_size;
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,62 @@
+#include "preload/heap/sampler.h"
+
+#include <time.h>
+
+namespace leaktrace::preload {
+namespace {
+
+uint64_t Mix(uint64_t x) {  // splitmix64 finaliser: nearby seeds give unrelated states
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+void SeedSampler(SamplerState& s, uint64_t seed) {
+  s.rng = Mix(seed);
+  if (s.rng == 0) s.rng = 0x9E3779B97F4A7C15ULL;
+  s.countdown = 0;
+}
+
+uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
+  if (rng == 0) rng = 0x9E3779B97F4A7C15ULL;
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  // 53 random bits -> u in (0, 1]; -log(u) is Exp(1).
+  const double u = (static_cast<double>(rng >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+  const double d = -std::log(u) * static_cast<double>(mean);
+  // Rounded up: the point lies in byte ceil(d), so an allocation of c bytes
+  // holds it exactly when d <= c, with probability 1 - exp(-c/T). (Rounding
+  // down would sample each allocation as if it were one byte larger.)
+  if (d <= 1) return 1;
+  if (d > 4e18) return uint64_t{4000000000000000000};
+  const uint64_t k = static_cast<uint64_t>(d);  // not std::ceil: a libm call on plain x86-64
+  return static_cast<double>(k) < d ? k + 1 : k;
+}
+
+double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {
+  const uint64_t c = ChargedBytes(size);
+  if (s.countdown == 0) {
+    // The thread's first decision: seed (the state's address tells threads
+    // apart, the clock tells processes and runs apart), draw the first
+    // point, then decide this allocation against it like any other.
+    if (s.rng == 0) {
+      timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+      SeedSampler(s, reinterpret_cast<uintptr_t>(&s) * 0x9E3779B97F4A7C15ULL ^ now);
+    }
+    s.countdown = DrawSampleDistance(s.rng, mean);
+    if (c < s.countdown) {
+      s.countdown -= c;
+      return 0;
+    }
+  }
+  s.countdown = DrawSampleDistance(s.rng, mean);
+  return SampleWeight(size, mean);
+}
+
+}  // namespace leaktrace::preload

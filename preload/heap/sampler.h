@@ -1,0 +1,88 @@
+// Poisson sampling over allocated bytes: the one place where leaktrace
+// decides whether an allocation is sampled.
+//
+// Picture every allocated byte on one line; sample points fall on it as a
+// Poisson process with mean spacing T (LEAKTRACE_SAMPLE). An allocation that
+// occupies `c` bytes of the line is sampled when at least one point falls
+// inside it, which happens with probability p = 1 - exp(-c / T). Each thread
+// keeps the distance to its next point (`countdown`, an Exp(T) draw) and
+// counts it down by each allocation's bytes: the hot path is one compare, one
+// subtraction and one branch (TryRecord). When a point falls inside an
+// allocation the next distance is a fresh Exp(T) draw measured from the end
+// of that allocation: points beyond it are independent of those inside it
+// (the process is memoryless), so several points in one allocation still
+// make one sample with probability p, and nothing biases the next one.
+//
+// What an allocation occupies: c = max(size, 1). A malloc(0) is a real block
+// that can leak, so it takes one byte of the line (and a sampled malloc(0)
+// weighs ~T blocks of 0 bytes); every other size counts as itself.
+//
+// A sampled allocation stands for 1/p allocations like it (Horvitz-Thompson):
+// its weight w = 1/p, with p computed from the same c and T as the draw, is
+// fixed at the draw and stored with the block, so totals are sums of weights
+// and stay unbiased whatever T was at the time. The variance of such a total
+// is estimated by the sum of w(w-1) (count) and w(w-1)size^2 (bytes) over
+// the samples, which gives the standard errors the reports print.
+//
+// All of it is per thread (SamplerState lives in the thread's ThreadState):
+// no locks, no allocation, async-signal-safe, never throws.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "preload/internal/compiler.h"
+
+namespace leaktrace::preload {
+
+struct SamplerState {
+  // Bytes that pass before the next sample point, >= 1 once drawn. 0: no
+  // point drawn yet (a new thread), which sends its first allocation to the
+  // slow path without a separate flag on the hot path.
+  uint64_t countdown;
+  uint64_t rng;  // xorshift64 state; 0: not seeded yet
+};
+
+// Bytes of the sampling line an allocation of `size` occupies (see above).
+LT_ALWAYS_INLINE uint64_t ChargedBytes(size_t size) { return static_cast<uint64_t>(size) + (size == 0); }
+
+// The hot-path test. True: the allocation holds no sample point and its
+// bytes were counted down. False: the caller must ask SampleSlow (a point
+// falls inside it, or the thread's first point is still to be drawn); the
+// countdown is then left as it was. Unsigned compare: any size_t is fine.
+LT_ALWAYS_INLINE bool TryRecord(SamplerState& s, size_t size) {
+  const uint64_t c = ChargedBytes(size);
+  if (LT_LIKELY(c < s.countdown)) {
+    s.countdown -= c;
+    return true;
+  }
+  return false;
+}
+
+// The slow path, only after TryRecord returned false for the same size and
+// mean: draws the thread's first point if there is none (seeding the
+// generator on its first use), then decides. Returns the allocation's
+// Horvitz-Thompson weight (> 1 unless p rounds to 1) when it is sampled,
+// and then restarts the countdown; 0 when it is not. Out of line.
+LT_NOINLINE double SampleSlow(SamplerState& s, size_t size, uint64_t mean);
+
+// Horvitz-Thompson weight 1/p of an allocation of `size` bytes (charged as
+// ChargedBytes(size)) at mean interval `mean`. Exposed for tests.
+inline double SampleWeight(size_t size, uint64_t mean) {
+  const double x = static_cast<double>(ChargedBytes(size)) / static_cast<double>(mean);
+  if (x >= 64) return 1.0;  // exp(-64) < 2^-92: p rounds to 1 (and expm1 costs as much as the rest)
+  const double p = -std::expm1(-x);
+  return p > 0 ? 1.0 / p : 1.0;
+}
+
+// Seeds the generator (any seed; 0 is mapped to a fixed non-zero state) and
+// forgets the drawn point, so the next decision draws a fresh one.
+void SeedSampler(SamplerState& s, uint64_t seed);
+
+// Next Exp(mean) distance rounded up to whole bytes (so at least 1): the
+// point lies in an allocation of c bytes when the distance is <= c. From the
+// xorshift state. Exposed for tests.
+uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean);
+
+}  // namespace leaktrace::preload

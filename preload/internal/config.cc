@@ -1,0 +1,204 @@
+#include "preload/internal/config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+
+#include "preload/internal/log.h"
+
+namespace leaktrace::preload {
+namespace {
+
+struct SignalName {
+  const char* name;
+  int number;
+};
+constexpr SignalName kSignals[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},   {"TERM", SIGTERM}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
+    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},   {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR},
+    {"SYS", SIGSYS},
+};
+
+// Strict decimal parse of the whole string; -1 when not a number.
+long ParseDecimal(const char* s) {
+  if (*s == '\0') return -1;
+  long v = 0;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9' || v > 100000000) return -1;
+    v = v * 10 + (*s - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+int ParseSignal(const char* text) {
+  if (text == nullptr || *text == '\0') return -1;
+  const long number = ParseDecimal(text);
+  if (number >= 0) return number < NSIG ? static_cast<int>(number) : -1;
+  const char* name = strncmp(text, "SIG", 3) == 0 ? text + 3 : text;
+  if (strncmp(name, "RTMIN", 5) == 0 || strncmp(name, "RTMAX", 5) == 0) {
+    const bool from_min = name[3] == 'I';
+    long offset = 0;
+    if (name[5] == '+' || name[5] == '-') {
+      offset = ParseDecimal(name + 6);
+      if (offset < 0) return -1;
+      if (name[5] == '-') offset = -offset;
+    } else if (name[5] != '\0') {
+      return -1;
+    }
+    const long sig = (from_min ? SIGRTMIN : SIGRTMAX) + offset;
+    return sig >= SIGRTMIN && sig <= SIGRTMAX ? static_cast<int>(sig) : -1;
+  }
+  for (const SignalName& s : kSignals)
+    if (strcmp(name, s.name) == 0) return s.number;
+  return -1;
+}
+
+uint64_t ParseSize(const char* text) {
+  if (text == nullptr || *text == '\0') return 0;
+  uint64_t v = 0;
+  const char* p = text;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    if (v > (uint64_t{1} << 40)) return 0;
+    v = v * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  if (p == text) return 0;
+  uint64_t unit = 1;
+  if (*p == 'k' || *p == 'K') unit = 1024, ++p;
+  else if (*p == 'm' || *p == 'M') unit = 1024 * 1024, ++p;
+  else if (*p == 'g' || *p == 'G') unit = uint64_t{1} << 30, ++p;
+  if (*p != '\0') return 0;
+  return v * unit;
+}
+
+void LoadConfig(Config& config) {
+  config = Config{};
+  config.sample_interval = kDefaultSampleInterval;
+  config.snapshot_signal = SIGUSR2;
+
+  if (const char* s = getenv("LEAKTRACE_SAMPLE"); s && *s) {
+    const uint64_t v = ParseSize(s);
+    if (v == 0) {
+      Log("LEAKTRACE_SAMPLE=%s is not a size (use e.g. 1, 64k, 512k, 1m); tracking disabled", s);
+      config.valid = false;
+    }
+    config.sample_interval = v;
+  }
+  if (const char* s = getenv("LEAKTRACE_SIGNAL"); s && *s) {
+    const int sig = ParseSignal(s);
+    if (sig < 0 || sig == SIGKILL || sig == SIGSTOP) {
+      Log("LEAKTRACE_SIGNAL=%s is not a usable signal; tracking disabled", s);
+      config.valid = false;
+    }
+    config.snapshot_signal = sig < 0 ? 0 : sig;
+  }
+  if (const char* s = getenv("LEAKTRACE_INTERVAL"); s && *s) {
+    const long v = ParseDecimal(s);
+    if (v < 0) {
+      Log("LEAKTRACE_INTERVAL=%s is not a whole number of seconds; tracking disabled", s);
+      config.valid = false;
+    }
+    config.interval_seconds = v < 0 ? 0 : static_cast<uint32_t>(v);
+  }
+  if (const char* s = getenv("LEAKTRACE_ON_EXIT"); s && *s) {
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+      Log("LEAKTRACE_ON_EXIT=%s must be 0 or 1; tracking disabled", s);
+      config.valid = false;
+    }
+    config.dump_on_exit = strcmp(s, "0") != 0;
+  }
+  if (const char* s = getenv("LEAKTRACE_FOLLOW_EXEC"); s && *s) {
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+      Log("LEAKTRACE_FOLLOW_EXEC=%s must be 0 or 1; tracking disabled", s);
+      config.valid = false;
+    }
+    config.follow_exec = strcmp(s, "0") != 0;
+  }
+  if (const char* s = getenv("LEAKTRACE_VERBOSE"); s && *s) {
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+      Log("LEAKTRACE_VERBOSE=%s must be 0 or 1; tracking disabled", s);
+      config.valid = false;
+    }
+    config.verbose = strcmp(s, "1") == 0;
+  }
+  if (const char* s = getenv("LEAKTRACE_PROGRAMS"); s && *s) {
+    if (strlen(s) >= sizeof config.programs) {
+      Log("LEAKTRACE_PROGRAMS is longer than %u bytes; tracking disabled", unsigned{sizeof config.programs - 1});
+      config.valid = false;
+    } else {
+      strcpy(config.programs, s);
+    }
+  }
+  const char* dir = getenv("LEAKTRACE_DIR");
+  if (dir != nullptr && *dir == '/') {
+    strncpy(config.dump_dir, dir, sizeof config.dump_dir - 1);
+  } else {
+    // Relative (or unset): resolve against the working directory now, at
+    // process start, so a later chdir does not move the dumps.
+    char cwd[sizeof config.dump_dir];
+    if (getcwd(cwd, sizeof cwd) == nullptr) {
+      Log("cannot read the working directory; tracking disabled");
+      config.valid = false;
+      return;
+    }
+    if (dir != nullptr && *dir != '\0') {
+      if (strlen(cwd) + 1 + strlen(dir) >= sizeof config.dump_dir) {
+        config.valid = false;
+        return;
+      }
+      strcpy(config.dump_dir, cwd);
+      strcat(config.dump_dir, "/");
+      strcat(config.dump_dir, dir);
+    } else {
+      strcpy(config.dump_dir, cwd);
+    }
+  }
+  size_t n = strlen(config.dump_dir);
+  while (n > 1 && config.dump_dir[n - 1] == '/') config.dump_dir[--n] = '\0';
+}
+
+bool GlobMatch(const char* glob, size_t glob_size, const char* name) {
+  // Iterative matcher: on a mismatch, go back to the last `*` and let it
+  // take one more character.
+  size_t g = 0, star = SIZE_MAX;
+  const char* n = name;
+  const char* star_name = nullptr;
+  while (*n != '\0') {
+    if (g < glob_size && (glob[g] == '?' || glob[g] == *n)) {
+      ++g;
+      ++n;
+    } else if (g < glob_size && glob[g] == '*') {
+      star = g++;
+      star_name = n;
+    } else if (star != SIZE_MAX) {
+      g = star + 1;
+      n = ++star_name;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob_size && glob[g] == '*') ++g;
+  return g == glob_size;
+}
+
+bool ProgramSelected(const Config& config, const char* argv0_name, const char* exe_name) {
+  const char* p = config.programs;
+  if (*p == '\0') return true;
+  while (true) {
+    const char* end = strchr(p, ',');
+    const size_t size = end ? static_cast<size_t>(end - p) : strlen(p);
+    if (size > 0 && ((argv0_name && *argv0_name && GlobMatch(p, size, argv0_name)) ||
+                     (exe_name && *exe_name && GlobMatch(p, size, exe_name))))
+      return true;
+    if (end == nullptr) return false;
+    p = end + 1;
+  }
+}
+
+}  // namespace leaktrace::preload

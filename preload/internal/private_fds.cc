@@ -1,0 +1,146 @@
+#include "preload/internal/private_fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace leaktrace::preload {
+namespace detail {
+std::atomic<int> g_lowest_private_fd{INT_MAX};
+}  // namespace detail
+
+namespace {
+
+// Slot i holds a private descriptor in g_fd[i] (-1: free) and, for one whose
+// user can follow a move, the cell that user reads it from.
+std::atomic<int> g_fd[kMaxPrivateFds] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+std::atomic<std::atomic<int>*> g_home[kMaxPrivateFds];
+
+int RawClose(int fd) { return static_cast<int>(syscall(SYS_close, fd)); }
+
+int SlotOf(int fd) {
+  for (int i = 0; i < kMaxPrivateFds; ++i)
+    if (g_fd[i].load(std::memory_order_acquire) == fd) return i;
+  return -1;
+}
+
+void LowerFloor(int fd) {
+  int lowest = detail::g_lowest_private_fd.load(std::memory_order_relaxed);
+  while (fd < lowest &&
+         !detail::g_lowest_private_fd.compare_exchange_weak(lowest, fd, std::memory_order_release,
+                                                            std::memory_order_relaxed)) {
+  }
+}
+
+// A copy of `fd` at PrivateFdBase() or above, or -1.
+int HighCopy(int fd) {
+  const int base = PrivateFdBase();
+  if (base == 0) return -1;
+  return static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base));
+}
+
+}  // namespace
+
+bool detail::IsRegisteredPrivateFd(int fd) { return fd >= 0 && SlotOf(fd) >= 0; }
+
+int PrivateFdBase() {
+  constexpr long kCeiling = 1024;  // a table of 1024 entries is what most processes have anyway
+  rlimit limit;
+  long top = kCeiling;
+  if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < static_cast<rlim_t>(kCeiling))
+    top = static_cast<long>(limit.rlim_cur);
+  // 32 numbers below the top (a quarter of a small table): room for ours
+  // (at most kMaxPrivateFds) without reaching down to the program's.
+  const long base = top - (top / 4 < 32 ? top / 4 : 32);
+  return base >= 8 ? static_cast<int>(base) : 0;
+}
+
+int AdoptPrivateFd(int fd, std::atomic<int>* home) {
+  if (fd < 0) return fd;
+  const int saved_errno = errno;
+  int use = fd;
+  const int base = PrivateFdBase();
+  if (base != 0 && fd < base) {
+    const int high = HighCopy(fd);
+    if (high >= 0) {
+      RawClose(fd);
+      use = high;
+    }
+  }
+  for (int i = 0; i < kMaxPrivateFds; ++i) {
+    int expected = -1;
+    if (g_fd[i].load(std::memory_order_relaxed) != -1) continue;
+    g_home[i].store(home, std::memory_order_relaxed);
+    if (!g_fd[i].compare_exchange_strong(expected, use, std::memory_order_acq_rel)) continue;
+    LowerFloor(use);
+    if (home != nullptr) home->store(use, std::memory_order_release);
+    errno = saved_errno;
+    return use;
+  }
+  RawClose(use);  // unregistered, it would be exposed to the program
+  errno = EMFILE;
+  return -1;
+}
+
+int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home) {
+  const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode));
+  return fd < 0 ? fd : AdoptPrivateFd(fd, home);
+}
+
+int ClosePrivateFd(int fd) {
+  const int slot = fd >= 0 ? SlotOf(fd) : -1;
+  int expected = fd;
+  if (slot < 0 || !g_fd[slot].compare_exchange_strong(expected, -1, std::memory_order_acq_rel)) {
+    errno = EBADF;  // not ours (any more): the number may be the program's now
+    return -1;
+  }
+  return RawClose(fd);
+}
+
+void YieldPrivateFd(int target) {
+  const int slot = target >= 0 ? SlotOf(target) : -1;
+  if (slot < 0) return;
+  const int saved_errno = errno;
+  std::atomic<int>* home = g_home[slot].load(std::memory_order_relaxed);
+  const int moved = home != nullptr ? HighCopy(target) : -1;
+  int expected = target;
+  if (moved >= 0) {
+    // The user reads the new number from now on; the program's call then
+    // replaces the file at `target`, which drops our old reference.
+    home->store(moved, std::memory_order_release);
+    if (!g_fd[slot].compare_exchange_strong(expected, moved, std::memory_order_acq_rel)) RawClose(moved);
+    LowerFloor(moved);
+  } else {
+    if (home != nullptr) home->store(-1, std::memory_order_release);
+    g_fd[slot].compare_exchange_strong(expected, -1, std::memory_order_acq_rel);
+  }
+  errno = saved_errno;
+}
+
+int ForEachPublicRange(unsigned first, unsigned last, int (*fn)(unsigned, unsigned, void*), void* ctx) {
+  unsigned cut[kMaxPrivateFds];
+  int n = 0;
+  for (int i = 0; i < kMaxPrivateFds; ++i) {
+    const int fd = g_fd[i].load(std::memory_order_acquire);
+    if (fd < 0 || static_cast<unsigned>(fd) < first || static_cast<unsigned>(fd) > last) continue;
+    int j = n++;  // insertion sort: at most kMaxPrivateFds entries
+    while (j > 0 && cut[j - 1] > static_cast<unsigned>(fd)) {
+      cut[j] = cut[j - 1];
+      --j;
+    }
+    cut[j] = static_cast<unsigned>(fd);
+  }
+  unsigned from = first;
+  for (int i = 0; i < n; ++i) {
+    if (cut[i] > from) {
+      if (const int rc = fn(from, cut[i] - 1, ctx)) return rc;
+    }
+    from = cut[i] + 1;  // descriptors are ints: no wrap
+  }
+  if (n > 0 && from > last) return 0;
+  return fn(from, last, ctx);
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,381 @@
+// Every libc entry point that makes or releases a descriptor, as the program
+// sees it: forward to the real function, then (when the call is the
+// program's) record what it made, or forget what it is about to release.
+// Creations are recorded after the real call returned the number; releases
+// are forgotten before the real call, so a number the kernel hands out again
+// at once is never lost (fd_table.h). errno is what the real call left.
+#undef _FORTIFY_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "preload/internal/compiler.h"
+#include "preload/snapshot/dumper.h"
+#include "preload/resources/fd_kind.h"
+#include "preload/internal/private_fds.h"
+#include "preload/interpose/real_io_functions.h"
+#include "preload/resources/resource_paths.h"
+
+using namespace leaktrace::preload;
+
+namespace {
+
+// The real function, or -1/ENOSYS when the C library has none (only while
+// real_io is being resolved on this very thread, or on an old libc).
+#define REAL_OR_ENOSYS(fn)  \
+  EnsureRealIo();           \
+  if (real_io.fn == nullptr) { \
+    errno = ENOSYS;         \
+    return -1;              \
+  }
+
+mode_t ModeArg(int flags, va_list ap) { return __OPEN_NEEDS_MODE(flags) ? va_arg(ap, mode_t) : 0; }
+
+LT_ALWAYS_INLINE int Opened(int fd, const char* path) {
+  if (fd >= 0 && TrackingThisCall()) RecordOpenedFd(fd, path);
+  return fd;
+}
+
+LT_ALWAYS_INLINE int Made(int fd, const char* kind) {
+  if (fd >= 0 && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    RecordFd(fd, KindLabel(kind));
+  }
+  return fd;
+}
+
+LT_ALWAYS_INLINE int Copied(int fd, int source) {
+  if (fd >= 0 && TrackingThisCall()) RecordFdCopy(fd, source);
+  return fd;
+}
+
+int OpenAt(int dirfd, const char* path, int flags, mode_t mode,
+           int (*fn)(int, const char*, int, ...)) {
+  const int fd = fn ? fn(dirfd, path, flags, mode) : static_cast<int>(syscall(SYS_openat, dirfd, path, flags, mode));
+  return Opened(fd, path);
+}
+
+int DupFcntl(int (*fn)(int, int, ...), int fd, int cmd, va_list ap) {
+  // Every fcntl argument is an int, a pointer or nothing: pass one word on.
+  void* arg = va_arg(ap, void*);
+  int result = fn ? fn(fd, cmd, arg) : static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
+  if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && result >= 0) return Copied(result, fd);
+  return result;
+}
+
+}  // namespace
+
+// ---- open family -------------------------------------------------------------
+
+LT_EXPORT int open(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = ModeArg(flags, ap);
+  va_end(ap);
+  EnsureRealIo();
+  const int fd = real_io.open ? real_io.open(path, flags, mode)
+                              : static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
+  return Opened(fd, path);
+}
+
+LT_EXPORT int open64(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = ModeArg(flags, ap);
+  va_end(ap);
+  EnsureRealIo();
+  const int fd = real_io.open64 ? real_io.open64(path, flags, mode)
+                                : static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
+  return Opened(fd, path);
+}
+
+LT_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = ModeArg(flags, ap);
+  va_end(ap);
+  EnsureRealIo();
+  return OpenAt(dirfd, path, flags, mode, real_io.openat);
+}
+
+LT_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = ModeArg(flags, ap);
+  va_end(ap);
+  EnsureRealIo();
+  return OpenAt(dirfd, path, flags, mode, real_io.openat64);
+}
+
+// What _FORTIFY_SOURCE builds call for open(path, flags) with flags unknown
+// at compile time.
+LT_EXPORT int __open_2(const char* path, int flags) {
+  REAL_OR_ENOSYS(open_2);
+  return Opened(real_io.open_2(path, flags), path);
+}
+
+LT_EXPORT int __open64_2(const char* path, int flags) {
+  REAL_OR_ENOSYS(open64_2);
+  return Opened(real_io.open64_2(path, flags), path);
+}
+
+LT_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
+  REAL_OR_ENOSYS(openat_2);
+  return Opened(real_io.openat_2(dirfd, path, flags), path);
+}
+
+LT_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
+  REAL_OR_ENOSYS(openat64_2);
+  return Opened(real_io.openat64_2(dirfd, path, flags), path);
+}
+
+LT_EXPORT int creat(const char* path, mode_t mode) {
+  REAL_OR_ENOSYS(creat);
+  return Opened(real_io.creat(path, mode), path);
+}
+
+LT_EXPORT int creat64(const char* path, mode_t mode) {
+  REAL_OR_ENOSYS(creat64);
+  return Opened(real_io.creat64(path, mode), path);
+}
+
+// ---- release -----------------------------------------------------------------
+
+LT_EXPORT int close(int fd) {
+  if (LT_UNLIKELY(IsPrivateFd(fd))) {
+    errno = EBADF;  // not the program's: as if never opened (private_fds.h)
+    return -1;
+  }
+  EnsureRealIo();
+  if (TrackingThisCall()) ForgetFd(fd);
+  return real_io.close ? real_io.close(fd) : static_cast<int>(syscall(SYS_close, fd));
+}
+
+// close_range and closefrom close the program's descriptors around
+// leaktrace's private ones, never those.
+LT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  REAL_OR_ENOSYS(close_range);
+  // CLOSE_RANGE_CLOEXEC only marks; bad arguments close nothing.
+  if (first <= last && (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) == 0 &&
+      !(flags & CLOSE_RANGE_CLOEXEC) && TrackingThisCall())
+    ForgetFdRange(first, last);
+  if (first > last) return real_io.close_range(first, last, flags);  // its own EINVAL
+  auto close_part = [](unsigned a, unsigned b, void* flags) {
+    return real_io.close_range(a, b, *static_cast<int*>(flags));
+  };
+  return ForEachPublicRange(first, last, close_part, &flags);
+}
+
+LT_EXPORT void closefrom(int lowfd) {
+  EnsureRealIo();
+  if (real_io.closefrom == nullptr || lowfd < 0) return;
+  if (TrackingThisCall()) ForgetFdRange(static_cast<unsigned>(lowfd), ~0u >> 1);
+  // Each part below the last private descriptor with close_range (one
+  // descriptor at a time on a kernel without it), the rest with closefrom.
+  auto close_part = [](unsigned a, unsigned b, void*) {
+    if (b == ~0u) {
+      real_io.closefrom(static_cast<int>(a));
+    } else if (syscall(SYS_close_range, a, b, 0) != 0) {
+      for (unsigned fd = a; fd <= b; ++fd) syscall(SYS_close, fd);
+    }
+    return 0;
+  };
+  const int saved_errno = errno;
+  ForEachPublicRange(static_cast<unsigned>(lowfd), ~0u, close_part, nullptr);
+  errno = saved_errno;
+}
+
+// ---- sockets -----------------------------------------------------------------
+
+LT_EXPORT int socket(int domain, int type, int protocol) {
+  REAL_OR_ENOSYS(socket);
+  const int fd = real_io.socket(domain, type, protocol);
+  if (fd >= 0 && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    RecordFd(fd, SocketLabel(domain, type));
+  }
+  return fd;
+}
+
+LT_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) {
+  REAL_OR_ENOSYS(socketpair);
+  const int rc = real_io.socketpair(domain, type, protocol, fds);
+  if (rc == 0 && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    RecordFdPair(fds, SocketLabel(domain, type));
+  }
+  return rc;
+}
+
+LT_EXPORT int accept(int sockfd, struct sockaddr* addr, socklen_t* addrlen) {
+  REAL_OR_ENOSYS(accept);
+  return Copied(real_io.accept(sockfd, addr, addrlen), sockfd);
+}
+
+LT_EXPORT int accept4(int sockfd, struct sockaddr* addr, socklen_t* addrlen, int flags) {
+  REAL_OR_ENOSYS(accept4);
+  return Copied(real_io.accept4(sockfd, addr, addrlen, flags), sockfd);
+}
+
+LT_EXPORT ssize_t recvmsg(int sockfd, struct msghdr* msg, int flags) {
+  REAL_OR_ENOSYS(recvmsg);
+  const ssize_t n = real_io.recvmsg(sockfd, msg, flags);
+  if (n >= 0 && msg != nullptr && msg->msg_controllen > 0 && TrackingThisCall()) RecordReceivedFds(msg);
+  return n;
+}
+
+// ---- pipes and copies --------------------------------------------------------
+
+LT_EXPORT int pipe(int fds[2]) {
+  REAL_OR_ENOSYS(pipe);
+  const int rc = real_io.pipe(fds);
+  if (rc == 0 && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    RecordFdPair(fds, KindLabel("pipe"));
+  }
+  return rc;
+}
+
+LT_EXPORT int pipe2(int fds[2], int flags) {
+  REAL_OR_ENOSYS(pipe2);
+  const int rc = real_io.pipe2(fds, flags);
+  if (rc == 0 && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    RecordFdPair(fds, KindLabel("pipe"));
+  }
+  return rc;
+}
+
+LT_EXPORT int dup(int fd) {
+  REAL_OR_ENOSYS(dup);
+  return Copied(real_io.dup(fd), fd);
+}
+
+// dup2/dup3 onto one of leaktrace's private descriptors moves ours away
+// first (private_fds.h): the program gets the number it asked for.
+// dup2/dup3 onto an open descriptor close it: recording the copy over its
+// slot forgets it. The number stays taken throughout, so no other thread can
+// be handed it in between.
+LT_EXPORT int dup2(int fd, int target) {
+  REAL_OR_ENOSYS(dup2);
+  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
+  const int rc = real_io.dup2(fd, target);
+  if (rc == fd) return rc;  // dup2(fd, fd): nothing happened
+  return Copied(rc, fd);
+}
+
+LT_EXPORT int dup3(int fd, int target, int flags) {
+  REAL_OR_ENOSYS(dup3);
+  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
+  return Copied(real_io.dup3(fd, target, flags), fd);
+}
+
+LT_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  EnsureRealIo();
+  const int rc = DupFcntl(real_io.fcntl, fd, cmd, ap);
+  va_end(ap);
+  return rc;
+}
+
+LT_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  EnsureRealIo();
+  const int rc = DupFcntl(real_io.fcntl64 ? real_io.fcntl64 : real_io.fcntl, fd, cmd, ap);
+  va_end(ap);
+  return rc;
+}
+
+// ---- special descriptors ---------------------------------------------------
+
+LT_EXPORT int epoll_create(int size) {
+  REAL_OR_ENOSYS(epoll_create);
+  return Made(real_io.epoll_create(size), "epoll");
+}
+
+LT_EXPORT int epoll_create1(int flags) {
+  REAL_OR_ENOSYS(epoll_create1);
+  return Made(real_io.epoll_create1(flags), "epoll");
+}
+
+LT_EXPORT int eventfd(unsigned int initval, int flags) {
+  REAL_OR_ENOSYS(eventfd);
+  return Made(real_io.eventfd(initval, flags), "eventfd");
+}
+
+LT_EXPORT int timerfd_create(int clockid, int flags) {
+  REAL_OR_ENOSYS(timerfd_create);
+  return Made(real_io.timerfd_create(clockid, flags), "timerfd");
+}
+
+LT_EXPORT int signalfd(int fd, const sigset_t* mask, int flags) {
+  REAL_OR_ENOSYS(signalfd);
+  ProgramWaitsForSignals(mask);  // the snapshot signal among them: the program's (dumper.h)
+  const int rc = real_io.signalfd(fd, mask, flags);
+  if (fd != -1) return rc;  // changed the mask of an existing one
+  return Made(rc, "signalfd");
+}
+
+LT_EXPORT int inotify_init() {
+  REAL_OR_ENOSYS(inotify_init);
+  return Made(real_io.inotify_init(), "inotify");
+}
+
+LT_EXPORT int inotify_init1(int flags) {
+  REAL_OR_ENOSYS(inotify_init1);
+  return Made(real_io.inotify_init1(flags), "inotify");
+}
+
+LT_EXPORT int memfd_create(const char* name, unsigned int flags) {
+  EnsureRealIo();
+  const int fd = real_io.memfd_create ? real_io.memfd_create(name, flags)
+                                      : static_cast<int>(syscall(SYS_memfd_create, name, flags));
+  return Made(fd, "memfd");
+}
+
+// ---- opened inside the C library (its internal open never reaches us) -----
+
+LT_EXPORT int shm_open(const char* name, int flags, mode_t mode) {
+  REAL_OR_ENOSYS(shm_open);
+  const int fd = real_io.shm_open(name, flags, mode);
+  if (fd >= 0 && TrackingThisCall()) RecordProbedFd(fd);  // labelled by its /dev/shm path
+  return fd;
+}
+
+// mkstemp and friends: `templ` holds the file's name once they return.
+LT_EXPORT int mkstemp(char* templ) {
+  REAL_OR_ENOSYS(mkstemp);
+  return Opened(real_io.mkstemp(templ), templ);
+}
+
+LT_EXPORT int mkostemp(char* templ, int flags) {
+  REAL_OR_ENOSYS(mkostemp);
+  return Opened(real_io.mkostemp(templ, flags), templ);
+}
+
+LT_EXPORT int mkstemps(char* templ, int suffix_length) {
+  REAL_OR_ENOSYS(mkstemps);
+  return Opened(real_io.mkstemps(templ, suffix_length), templ);
+}
+
+LT_EXPORT int mkostemps(char* templ, int suffix_length, int flags) {
+  REAL_OR_ENOSYS(mkostemps);
+  return Opened(real_io.mkostemps(templ, suffix_length, flags), templ);
+}
+
+LT_EXPORT int posix_openpt(int flags) {
+  REAL_OR_ENOSYS(posix_openpt);
+  return Made(real_io.posix_openpt(flags), "pty");
+}

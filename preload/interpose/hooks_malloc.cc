@@ -1,0 +1,112 @@
+// The malloc family as the program sees it. Each hook is the fast path only:
+// in sampled mode an allocation costs the sampler's countdown (TryRecord,
+// sampler.h) and the forwarded call, and a free costs one pointer test.
+// Everything else (samples, exact mode, start-up, aligned allocations, every
+// block that might be tracked) is out of line in heap_paths.cc.
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "preload/heap/block_header.h"
+#include "preload/internal/compiler.h"
+#include "preload/heap/heap_paths.h"
+#include "preload/interpose/real_functions.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+
+using namespace leaktrace::preload;
+
+namespace {
+
+LT_ALWAYS_INLINE bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+}  // namespace
+
+LT_EXPORT void* malloc(size_t size) {
+  if (LT_LIKELY(CurrentMode() == Mode::kSampled)) {
+    if (LT_LIKELY(TryRecord(t_state.sampler, size))) return real.malloc(size);
+    return AllocateSampledSlow(size, false);
+  }
+  return AllocateSlow(size, false);
+}
+
+LT_EXPORT void free(void* p) {
+  if (LT_LIKELY(SurelyPlain(p))) return real.free(p);
+  FreeSlow(p);
+}
+
+LT_EXPORT void* calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (LT_LIKELY(CurrentMode() == Mode::kSampled)) {
+    if (LT_LIKELY(TryRecord(t_state.sampler, total))) return real.calloc(count, size);
+    return AllocateSampledSlow(total, true);
+  }
+  return AllocateSlow(total, true);
+}
+
+LT_EXPORT void* realloc(void* p, size_t size) {
+  if (LT_LIKELY(p != nullptr && SurelyPlain(p))) {
+    if (LT_LIKELY(size <= kContinueAboveBytes && TryRecord(t_state.sampler, size))) return real.realloc(p, size);
+    return ReallocatePlainSlow(p, size);
+  }
+  return ReallocateSlow(p, size);
+}
+
+LT_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return realloc(p, total);
+}
+
+LT_EXPORT void* memalign(size_t alignment, size_t size) {
+  // glibc rounds a non-power-of-two alignment up; so do we.
+  if (!IsPowerOfTwo(alignment)) {
+    size_t a = 1;
+    while (a < alignment && a < (SIZE_MAX >> 1) + 1) a <<= 1;
+    alignment = a;
+  }
+  return AllocateAlignedSlow(size, alignment);
+}
+
+LT_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
+  if (!IsPowerOfTwo(alignment)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return AllocateAlignedSlow(size, alignment);
+}
+
+LT_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (!IsPowerOfTwo(alignment) || alignment % sizeof(void*) != 0) return EINVAL;
+  const int saved_errno = errno;
+  void* p = AllocateAlignedSlow(size, alignment);
+  errno = saved_errno;
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+LT_EXPORT void* valloc(size_t size) { return AllocateAlignedSlow(size, kPageSize); }
+
+LT_EXPORT void* pvalloc(size_t size) {
+  size_t rounded;
+  if (__builtin_add_overflow(size, kPageSize - 1, &rounded)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  rounded &= ~(kPageSize - 1);
+  return AllocateAlignedSlow(rounded == 0 ? kPageSize : rounded, kPageSize);
+}
+
+LT_EXPORT size_t malloc_usable_size(void* p) {
+  if (LT_LIKELY(SurelyPlain(p))) return p ? real.malloc_usable_size(p) : 0;
+  return UsableSizeSlow(p);
+}

@@ -1,0 +1,133 @@
+// The set*id family. glibc runs each of these on every thread of the process
+// and aborts the process if any thread fails; leaktrace's dumper thread may
+// lack what the calling thread has (capabilities and PR_SET_KEEPCAPS are per
+// thread: setpriv, libcap-ng's privilege drops). So the dumper thread is
+// stopped for the duration of the call and started again afterwards.
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload/internal/compiler.h"
+#include "preload/snapshot/dumper.h"
+#include "preload/internal/private_fds.h"
+#include "preload/snapshot/process_info.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+
+using namespace leaktrace::preload;
+
+namespace {
+
+template <typename Fn>
+Fn Next(const char* name) {
+  BusyScope busy;  // dlsym may allocate
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+// Runs `call` with the dumper thread stopped, in the process that owns it (a
+// vfork child shares our memory and must leave the thread alone).
+template <typename Call>
+int WithoutDumper(Call&& call) {
+  const bool active = (g_mode == Mode::kSampled || g_mode == Mode::kExact) && t_state.busy == 0 &&
+                      getpid() == g_process.pid;
+  if (!active) return call();
+  PauseDumper();
+  const int result = call();
+  const int saved_errno = errno;
+  ResumeDumper();
+  errno = saved_errno;
+  return result;
+}
+
+}  // namespace
+
+#define LT_FORWARD_ID_CALL(name, params, args)                          \
+  LT_EXPORT int name params {                                           \
+    using Fn = int(*) params;                                           \
+    static Fn next = Next<Fn>(#name);                                   \
+    if (LT_UNLIKELY(next == nullptr)) {                                 \
+      errno = ENOSYS;                                                   \
+      return -1;                                                        \
+    }                                                                   \
+    return WithoutDumper([&] { return next args; });                    \
+  }
+
+LT_FORWARD_ID_CALL(setuid, (uid_t uid), (uid))
+LT_FORWARD_ID_CALL(setgid, (gid_t gid), (gid))
+LT_FORWARD_ID_CALL(seteuid, (uid_t uid), (uid))
+LT_FORWARD_ID_CALL(setegid, (gid_t gid), (gid))
+LT_FORWARD_ID_CALL(setreuid, (uid_t r, uid_t e), (r, e))
+LT_FORWARD_ID_CALL(setregid, (gid_t r, gid_t e), (r, e))
+LT_FORWARD_ID_CALL(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+LT_FORWARD_ID_CALL(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+LT_FORWARD_ID_CALL(setgroups, (size_t n, const gid_t* groups), (n, groups))
+
+// unshare and setns into a user namespace (and unshare of CLONE_VM,
+// CLONE_SIGHAND, CLONE_THREAD) need a single-threaded process: the kernel
+// refuses them (EINVAL) while the dumper thread exists. So it is stopped for
+// the call, and the call waits, briefly, until the kernel has let the
+// stopped thread go (pthread_join returns a moment before the kernel stops
+// counting it).
+namespace {
+
+// Threads of this process as the kernel counts them (/proc/self/stat), or
+// -1. Raw system calls only.
+int KernelThreadCount() {
+  const int fd = OpenPrivateFd("/proc/self/stat", O_RDONLY, 0, nullptr);
+  if (fd < 0) return -1;
+  char buf[1024];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  ClosePrivateFd(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = strrchr(buf, ')');  // the name may hold spaces and parentheses
+  if (p == nullptr) return -1;
+  for (int field = 2; field < 20 && *p != '\0'; ++p)  // num_threads is field 20
+    if (*p == ' ') ++field;
+  return atoi(p);
+}
+
+template <typename Call>
+int WithoutDumperAlone(Call&& call) {
+  const int before = KernelThreadCount();
+  return WithoutDumper([&] {
+    const int want = before - (DumperThreadId() == 0 ? 0 : 1);
+    for (int i = 0; i < 200 && before > 0 && KernelThreadCount() > want; ++i) {
+      const timespec pause = {0, 500 * 1000};  // 0.5 ms, 100 ms at most
+      nanosleep(&pause, nullptr);
+    }
+    return call();
+  });
+}
+
+}  // namespace
+
+LT_EXPORT int unshare(int flags) {
+  using Fn = int (*)(int);
+  static Fn next = Next<Fn>("unshare");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  constexpr int kNeedsOneThread = CLONE_NEWUSER | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+  if ((flags & kNeedsOneThread) == 0) return next(flags);
+  return WithoutDumperAlone([&] { return next(flags); });
+}
+
+LT_EXPORT int setns(int fd, int nstype) {
+  using Fn = int (*)(int, int);
+  static Fn next = Next<Fn>("setns");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  // 0: whatever namespace `fd` is, a user namespace perhaps.
+  if (nstype != 0 && (nstype & CLONE_NEWUSER) == 0) return next(fd, nstype);
+  return WithoutDumperAlone([&] { return next(fd, nstype); });
+}

@@ -1,0 +1,125 @@
+// sigaction, signal and the sigwait family, watched for one thing: the
+// snapshot signal, which is the program's whenever the program wants it
+// (dumper.h says exactly when leaktrace steps aside and what the program
+// sees meanwhile). Everything else is forwarded unchanged.
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+
+#include "preload/internal/compiler.h"
+#include "preload/snapshot/dumper.h"
+#include "preload/record/thread_state.h"
+
+using namespace leaktrace::preload;
+
+namespace {
+
+using SignalFn = sighandler_t (*)(int, sighandler_t);
+
+template <typename Fn>
+Fn Next(const char* name) {
+  BusyScope busy;  // dlsym may allocate
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+SigactionFn RealSigaction() {
+  static SigactionFn next = Next<SigactionFn>("sigaction");
+  return next;
+}
+
+}  // namespace
+
+LT_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  const SigactionFn next = RealSigaction();
+  if (LT_UNLIKELY(next == nullptr)) {  // no C library behind us: fail as the missing call would
+    errno = ENOSYS;
+    return -1;
+  }
+  int rc;
+  if (ProgramSetsSnapshotSignal(sig, act, old, next, &rc)) return rc;
+  return next(sig, act, old);
+}
+
+LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+  static SignalFn next = Next<SignalFn>("signal");
+  const SigactionFn real_sigaction = RealSigaction();
+  if (LT_UNLIKELY(next == nullptr || real_sigaction == nullptr)) {
+    errno = ENOSYS;
+    return SIG_ERR;
+  }
+  // On the snapshot signal, as glibc's signal() does it (BSD semantics:
+  // SA_RESTART, the signal blocked in its handler), through the one place
+  // that decides about it.
+  struct sigaction act = {}, old = {};
+  act.sa_handler = handler;
+  act.sa_flags = SA_RESTART;
+  sigemptyset(&act.sa_mask);
+  if (sig > 0 && sig < NSIG) sigaddset(&act.sa_mask, sig);
+  int rc;
+  if (ProgramSetsSnapshotSignal(sig, &act, &old, real_sigaction, &rc)) return rc == 0 ? old.sa_handler : SIG_ERR;
+  return next(sig, handler);
+}
+
+// Blocking a handful of signals, the snapshot signal among them, is how a
+// program starts taking them for itself (signalfd or sigwait later, or
+// sigpending): leaktrace steps aside at once, so that a signal sent in
+// between stays pending for the program. A (nearly) full set is a moment's
+// masking (around a critical section, in a new worker thread), not a claim.
+namespace {
+
+constexpr int kClaimAtMost = 16;  // signals in a set that claims them
+
+void ProgramBlocks(int how, const sigset_t* set) {
+  if (set == nullptr || (how != SIG_BLOCK && how != SIG_SETMASK) || t_state.busy != 0) return;
+  int count = 0;
+  for (int sig = 1; sig < NSIG && count <= kClaimAtMost; ++sig) count += sigismember(set, sig) == 1;
+  if (count <= kClaimAtMost) ProgramWaitsForSignals(set);
+}
+
+}  // namespace
+
+LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  static auto next = Next<int (*)(int, const sigset_t*, sigset_t*)>("sigprocmask");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  ProgramBlocks(how, set);
+  return next(how, set, old);
+}
+
+LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+  static auto next = Next<int (*)(int, const sigset_t*, sigset_t*)>("pthread_sigmask");
+  if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
+  ProgramBlocks(how, set);
+  return next(how, set, old);
+}
+
+// The synchronous ways to take a signal: the program blocked it and reads it
+// here, so leaktrace must not be the one taking it (dumper.h).
+LT_EXPORT int sigwait(const sigset_t* set, int* sig) {
+  static auto next = Next<int (*)(const sigset_t*, int*)>("sigwait");
+  if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
+  ProgramWaitsForSignals(set);
+  return next(set, sig);
+}
+
+LT_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
+  static auto next = Next<int (*)(const sigset_t*, siginfo_t*)>("sigwaitinfo");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  ProgramWaitsForSignals(set);
+  return next(set, info);
+}
+
+LT_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout) {
+  static auto next = Next<int (*)(const sigset_t*, siginfo_t*, const struct timespec*)>("sigtimedwait");
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  ProgramWaitsForSignals(set);
+  return next(set, info, timeout);
+}

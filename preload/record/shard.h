@@ -1,0 +1,126 @@
+// Per-thread totals by call site. One owner thread writes a shard; the dumper
+// reads it at the same time without stopping the owner.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "preload/internal/arena.h"
+
+namespace leaktrace::preload {
+
+struct UnwindCache;
+
+// One call site's running totals in one shard. Single writer (the owner, with
+// relaxed load+store, no read-modify-write); any reader. Figures are weighted
+// sums: in exact mode every weight is 1.
+struct SiteCounters {
+  std::atomic<uint32_t> stack_id;
+  uint32_t reserved;
+  std::atomic<double> alloc_count;
+  std::atomic<double> alloc_bytes;
+  std::atomic<double> free_count;
+  std::atomic<double> free_bytes;
+  std::atomic<double> var_count;  // sum of w(w-1) over live samples
+  std::atomic<double> var_bytes;  // sum of w(w-1)size^2 over live samples
+  std::atomic<int64_t> live_samples;
+};
+static_assert(sizeof(SiteCounters) == 64);
+
+// Owner-thread helpers: single writer, so load+store is enough.
+inline void Bump(std::atomic<double>& a, double v) {
+  a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+}
+inline void Bump(std::atomic<int64_t>& a, int64_t v) {
+  a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+}
+
+// Memory grows with use: a thread that touches one call site costs a few
+// hundred bytes of shard and the first 4 KiB chunk of its arena (the index,
+// the first counters and the stack-id cache all start small there), so a
+// thousand idle threads do not cost a thousand full-size tables.
+class Shard {
+ public:
+  Shard() = default;
+
+  // Owner only. The counters of `stack_id` (never 0) in this shard, created
+  // on first use; nullptr when the shard is full or out of memory (the
+  // caller counts a drop). Never moves once created. The common case, a
+  // site seen before, is one hashed probe of the index.
+  SiteCounters* CountersFor(uint32_t stack_id) {
+    if (index_ != nullptr) {
+      const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];
+      if (e.stack_id == stack_id) return e.counters;
+    }
+    return CountersForSlow(stack_id);
+  }
+
+  // Owner only. A direct-mapped cache of stack -> id in front of the global
+  // stack table (0: not cached), keyed by the stack's hash and confirmed by
+  // its frames. Made at its first use.
+  uint32_t CachedStackId(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags) const {
+    if (stack_cache_ == nullptr) return 0;
+    const StackCacheEntry& e = stack_cache_[hash & (kStackCacheSize - 1)];
+    if (e.hash != hash || e.depth != depth || e.flags != flags) return 0;
+    return __builtin_memcmp(e.pcs, pcs, depth * sizeof(uint64_t)) == 0 ? e.id : 0;
+  }
+  // `stored_pcs`: the stack table's copy of the frames (InternStack).
+  void CacheStackId(uint64_t hash, uint32_t id, const uint64_t* stored_pcs, uint32_t depth, uint16_t flags);
+
+  Arena& arena() { return arena_; }
+
+  // Any thread. Calls fn(const SiteCounters&) for every site created so far.
+  template <typename Fn>
+  void ForEachSite(Fn&& fn) const {
+    const uint32_t n = published_.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < n; ++i) fn(*Slot(i));
+  }
+  uint32_t site_count() const { return published_.load(std::memory_order_relaxed); }
+
+  // Heap events (allocations and frees) recorded in this shard: the writer
+  // bumps it after each one (single writer, relaxed). A snapshot sums it
+  // over all shards before and after it reads them: the difference bounds
+  // what its figures may be off by (snapshot.cc, events_during_read).
+  std::atomic<uint64_t> events{0};
+  UnwindCache* unwind_cache = nullptr;  // owner only (unwind_cache.h)
+  Shard* next_in_registry = nullptr;  // set once, before publication
+  Shard* next_free = nullptr;         // registry's pool of shards of exited threads
+
+ private:
+  static constexpr uint32_t kFirstChunkSlots = 8;  // 512 bytes of counters
+  static constexpr int kChunks = 21;               // 8 * (2^21 - 1) slots at most
+  static constexpr uint32_t kStackCacheSize = 64;
+  static constexpr uint32_t kFirstIndexSize = 16;  // power of two; kept at most half full
+
+  struct StackCacheEntry {
+    uint64_t hash;
+    uint32_t id;
+    uint16_t depth;
+    uint16_t flags;
+    const uint64_t* pcs;  // the stack table's copy
+  };
+  // Open addressing, linear probing; stack_id 0 marks an empty entry.
+  // Entries are never removed (a site lives as long as the shard).
+  struct IndexEntry {
+    uint32_t stack_id;
+    SiteCounters* counters;
+  };
+  static uint32_t IndexHash(uint32_t v) { return static_cast<uint32_t>((v * 0x9E3779B97F4A7C15ULL) >> 32); }
+
+  SiteCounters* Slot(uint32_t i) const;
+  SiteCounters* CountersForSlow(uint32_t stack_id);
+  SiteCounters* NewCounters(uint32_t stack_id);
+  // Doubles the index (or makes the first one). False when out of memory.
+  bool GrowIndex();
+  void InsertIndex(uint32_t stack_id, SiteCounters* counters);
+
+  Arena arena_;
+  IndexEntry* index_ = nullptr;
+  uint32_t index_mask_ = 0;   // capacity - 1
+  uint32_t index_used_ = 0;
+  StackCacheEntry* stack_cache_ = nullptr;
+  std::atomic<SiteCounters*> chunks_[kChunks] = {};
+  std::atomic<uint32_t> published_{0};
+};
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,78 @@
+// Every distinct call stack the process has allocated from, deduplicated and
+// given a small dense id (1, 2, 3 ...). Looked up by its XXH3 hash; a hash
+// match is confirmed by comparing the frames (two stacks sharing a hash get
+// two ids: nothing is ever attributed to a stack it did not come from).
+//
+// Lock-free and insert-only: a stack, once in, is never removed, so readers
+// need no protection. The table grows by adding a generation twice as large;
+// lookups search every generation. Rarely, two threads racing on one new
+// stack across a growth both insert it: two ids for one stack, which the
+// reporter folds together (it keys sites by their frames).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "preload/internal/arena.h"
+
+namespace leaktrace::preload {
+
+inline constexpr uint32_t kMaxStacks = 1u << 24;
+// Id of a slot whose insertion failed (out of memory, table full): readers skip it.
+inline constexpr uint32_t kPoisonedId = UINT32_MAX;
+
+struct StackView {
+  uint32_t id;
+  uint16_t depth;
+  uint16_t flags;  // format::kStackTruncated
+  const uint64_t* pcs;
+};
+
+// Returns the id of this stack, inserting it (pcs copied into `arena`, the
+// caller's own). Returns 0 when the table is full or memory ran out; the
+// caller counts that as a dropped stack. `stored`, when given, receives the
+// table's own copy of the frames (immutable, lives as long as the process).
+// Any thread; lock-free.
+uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena,
+                     const uint64_t** stored = nullptr);
+
+// Calls fn(const StackView&) for every stack inserted so far. Any thread.
+template <typename Fn>
+void ForEachStack(Fn&& fn);
+
+// Highest id handed out so far.
+uint32_t MaxStackId();
+// Slots in use and allocated, for the self-health section.
+uint64_t StackTableSlots();
+
+// ---- implementation details -------------------------------------------
+
+struct StackSlot {
+  std::atomic<uint64_t> hash;  // 0: empty
+  std::atomic<uint32_t> id;    // 0: being filled in
+  uint16_t depth;
+  uint16_t flags;
+  const uint64_t* pcs;
+};
+
+struct StackGeneration {
+  uint64_t capacity;  // power of two
+  std::atomic<uint64_t> used;
+  std::atomic<StackGeneration*> next;
+  StackSlot slots[1];  // capacity entries follow
+};
+
+StackGeneration* FirstStackGeneration();
+
+template <typename Fn>
+void ForEachStack(Fn&& fn) {
+  for (StackGeneration* g = FirstStackGeneration(); g != nullptr; g = g->next.load(std::memory_order_acquire)) {
+    for (uint64_t i = 0; i < g->capacity; ++i) {
+      const StackSlot& s = g->slots[i];
+      const uint32_t id = s.id.load(std::memory_order_acquire);
+      if (id != 0 && id != kPoisonedId) fn(StackView{id, s.depth, s.flags, s.pcs});
+    }
+  }
+}
+
+}  // namespace leaktrace::preload

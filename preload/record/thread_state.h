@@ -1,0 +1,45 @@
+// The per-thread part of the tracker, in initial-exec TLS so reaching it is a
+// single fs-relative load (no __tls_get_addr, no allocation, ever).
+#pragma once
+
+#include <cstdint>
+
+#include "preload/internal/compiler.h"
+#include "preload/heap/sampler.h"
+
+namespace leaktrace::preload {
+
+class Shard;
+
+enum class ThreadPhase : uint8_t {
+  kNew = 0,       // no shard yet
+  kAttached = 1,  // owns `shard`
+  kExited = 2,    // past its pthread key destructor: shard given back
+};
+
+struct ThreadState {
+  // The heap sampler (sampler.h): sampled mode's Poisson countdown; in exact
+  // mode it picks the aged blocks instead (age_table.h).
+  SamplerState sampler;
+  uint32_t busy;      // > 0 while leaktrace itself runs on this thread
+  ThreadPhase phase;
+  Shard* shard;
+  // The last plain usable size measured (heap_paths.cc, PlainUsable): a
+  // plain block of any size in [usable_from, usable] has `usable` bytes.
+  size_t usable_from;
+  size_t usable;
+};
+
+extern __thread ThreadState t_state LT_INITIAL_EXEC;
+
+// Marks the thread busy for a scope: allocations made meanwhile (by libunwind,
+// dlsym, pthread) are passed through untracked instead of recursing.
+class BusyScope {
+ public:
+  BusyScope() { ++t_state.busy; }
+  ~BusyScope() { --t_state.busy; }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+};
+
+}  // namespace leaktrace::preload

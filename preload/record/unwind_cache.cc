@@ -1,0 +1,301 @@
+#include "preload/record/unwind_cache.h"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <new>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "preload/internal/compiler.h"
+#include "preload/internal/fork_gate.h"
+#include "preload/record/shard.h"
+#include "preload/record/stack_table.h"
+#include "preload/record/tracker.h"
+#include "preload/record/unwinder.h"
+
+namespace leaktrace::preload {
+
+#if defined(__x86_64__)
+
+namespace {
+
+constexpr uint32_t kMaxCachedFrames = kMaxUserFrames + 16;  // user frames plus ours
+constexpr uint32_t kSets = 128;
+constexpr uint32_t kWays = 4;  // one stack position, several call chains (recursion, shared helpers)
+
+// One cached call chain. Sized to its chain: `capacity` frames follow the
+// header (most stacks are 10-30 frames deep, the limit is 80).
+struct CacheEntry {
+  uintptr_t marker;  // 0: empty
+  uint32_t stack_id;
+  uint32_t slot_count;
+  uint32_t capacity;
+  uint32_t hits;     // since learned: decides which hits are checked (VerifyHit)
+  struct Frame {
+    uintptr_t slot;   // where the return address sits
+    uintptr_t value;  // the return address found there
+  };
+  Frame* frames() { return reinterpret_cast<Frame*>(this + 1); }
+  const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
+};
+static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
+
+size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
+
+// What all threads' caches may hold together. The cache only saves time, so
+// past the budget chains are unwound every time rather than remembered.
+// Sampled mode (the default, meant to stay on) keeps it small: only sampled
+// allocations unwind there. Exact mode unwinds every allocation and buys
+// speed with memory.
+constexpr uint64_t kSampledBudgetBytes = 4 << 20;
+constexpr uint64_t kExactBudgetBytes = 64 << 20;
+std::atomic<uint64_t> g_cache_bytes{0};
+
+// Reserves `bytes` of the budget; false when it is spent.
+bool Reserve(uint64_t bytes) {
+  const uint64_t budget = g_mode == Mode::kExact ? kExactBudgetBytes : kSampledBudgetBytes;
+  uint64_t used = g_cache_bytes.load(std::memory_order_relaxed);
+  do {
+    if (used + bytes > budget) return false;
+  } while (!g_cache_bytes.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  return true;
+}
+
+struct ThreadStack {
+  uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
+};
+
+}  // namespace
+
+struct UnwindCache {
+  ThreadStack stack;
+  bool stack_known = false;
+  CacheEntry* entries[kSets][kWays];
+  uint64_t last_miss[kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
+  uint8_t next_victim[kSets];
+  uintptr_t distrusted[kSets];  // a marker whose cached chain proved wrong: never cached again
+};
+
+namespace {
+
+UnwindCache* CacheOf(Shard& shard) {
+  if (shard.unwind_cache == nullptr) {
+    const size_t bytes = Arena::BlockBytes(sizeof(UnwindCache));
+    if (!Reserve(bytes)) return nullptr;
+    void* memory = shard.arena().Allocate(sizeof(UnwindCache));
+    if (memory == nullptr) {
+      g_cache_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+      return nullptr;
+    }
+    shard.unwind_cache = new (memory) UnwindCache();
+  }
+  return shard.unwind_cache;
+}
+
+void LearnStackBounds(UnwindCache& cache) {
+  cache.stack_known = true;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;  // may allocate: we are busy
+  void* low = nullptr;
+  size_t size = 0;
+  if (pthread_attr_getstack(&attr, &low, &size) == 0) {
+    cache.stack.low = reinterpret_cast<uintptr_t>(low);
+    cache.stack.high = cache.stack.low + size;
+  }
+  pthread_attr_destroy(&attr);
+}
+
+LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
+  const CacheEntry::Frame* f = e.frames();
+  for (uint32_t i = 0; i < e.slot_count; ++i)
+    if (*reinterpret_cast<const uintptr_t*>(f[i].slot) != f[i].value) return false;
+  return true;
+}
+
+// An entry that holds `frames` frames: `slot`'s own when big enough, else a
+// new one within the budget (the old one goes back to the arena). Null:
+// leave this chain uncached.
+CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
+  if (slot != nullptr && slot->capacity >= frames) return slot;
+  // As many frames as the arena block holds anyway, so that a deeper chain
+  // at the same place later reuses the entry.
+  const size_t bytes = Arena::BlockBytes(EntryBytes(frames));
+  if (!Reserve(bytes)) return nullptr;
+  auto* fresh = static_cast<CacheEntry*>(shard.arena().Allocate(bytes));
+  if (fresh == nullptr) {
+    g_cache_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    return nullptr;
+  }
+  fresh->capacity = static_cast<uint32_t>((bytes - sizeof(CacheEntry)) / sizeof(CacheEntry::Frame));
+  if (slot != nullptr) {
+    const size_t old_bytes = Arena::BlockBytes(EntryBytes(slot->capacity));
+    g_cache_bytes.fetch_sub(old_bytes, std::memory_order_relaxed);
+    shard.arena().Deallocate(slot, old_bytes);
+  }
+  slot = fresh;
+  return slot;
+}
+
+// Learning a chain: unwind with the cursor (it gives stack pointers), intern
+// the user part, and fill `slot` when the stack can be cached. Returns the
+// stack id.
+LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
+  uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
+  uint32_t n = 0;
+  bool cacheable = true, truncated = false;
+  {
+    ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+    do {
+      if (n == kMaxCachedFrames + 1) {
+        truncated = true;
+        break;
+      }
+      unw_word_t ip = 0, sp = 0;
+      unw_get_reg(&cursor, UNW_REG_IP, &ip);
+      unw_get_reg(&cursor, UNW_REG_SP, &sp);
+      if (unw_is_signal_frame(&cursor) > 0) cacheable = false;
+      if (ip == 0) break;
+      ips[n] = ip;
+      sps[n] = sp;
+      ++n;
+    } while (unw_step(&cursor) > 0);
+  }
+
+  // Frame 0 is this function; the user's frames follow ours.
+  uint32_t first = 1;
+  while (first < n && IsLeaktraceFrame(ips[first])) ++first;
+  CapturedStack stack;
+  stack.depth = 0;
+  stack.truncated = truncated;
+  for (uint32_t i = first; i < n; ++i) {
+    if (stack.depth == kMaxUserFrames) {
+      stack.truncated = true;
+      break;
+    }
+    stack.pcs[stack.depth++] = ips[i];
+  }
+  const uint32_t id = InternCaptured(&shard, stack);
+  if (id == 0) return 0;
+
+  // Cache only what every later check can read safely: slots inside the
+  // thread's own stack, a complete chain, no signal frame. Frame 1 is
+  // CaptureStackIdCached itself, its return address the call to this
+  // function, which a later lookup does not make: checking starts at frame 2.
+  constexpr uint32_t kFirstChecked = 2;
+  if (!cacheable || truncated || cache.stack.high == 0 || n <= kFirstChecked) return id;
+  for (uint32_t i = kFirstChecked; i < n; ++i) {
+    const uintptr_t slot_address = sps[i] - sizeof(uintptr_t);
+    if (slot_address < cache.stack.low || slot_address + sizeof(uintptr_t) > cache.stack.high) return id;
+  }
+  CacheEntry* e = EntryFor(shard, slot, n - kFirstChecked);
+  if (e == nullptr) return id;
+  e->marker = marker;
+  e->stack_id = id;
+  e->hits = 0;
+  e->slot_count = n - kFirstChecked;
+  CacheEntry::Frame* f = e->frames();
+  for (uint32_t i = kFirstChecked; i < n; ++i) f[i - kFirstChecked] = {sps[i] - sizeof(uintptr_t), ips[i]};
+  return id;
+}
+
+// Without the cache: unw_backtrace, which keeps its own per-frame cache.
+LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr) {
+  CapturedStack stack;
+  CaptureStack(stack);
+  return InternCaptured(&shard, stack, hash_out);
+}
+
+// Which hits of an entry are checked against a full unwind: the 1st, 2nd,
+// 4th ... 1024th, then every 1024th. The cache's argument (each frame's CFA
+// follows from its IP and the frame below) fails for frames of dynamic size
+// (alloca, variable-length arrays, realigned stacks): a slot of another
+// chain can hold, stale, the very return address a cached chain expects
+// there. Such a chain is caught at its first hits; the rest cost one unwind
+// in a thousand hits.
+LT_ALWAYS_INLINE bool ShouldVerify(uint32_t hits) { return (hits & (hits - 1)) == 0 || (hits & 1023) == 0; }
+
+// A hit to check: the full unwind's answer stands. On a mismatch the entry
+// is dropped and its marker never cached again (counted in health as
+// unwind_cache_mismatches).
+LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e, uint32_t set) {
+  const uint32_t id = CaptureUncached(shard);
+  if (id == 0 || id == e.stack_id) return e.stack_id;
+  g_health.unwind_cache_mismatches.fetch_add(1, std::memory_order_relaxed);
+  cache.distrusted[set] = e.marker;
+  e.marker = 0;
+  return id;
+}
+
+}  // namespace
+
+LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
+  UnwindCache* cache = CacheOf(shard);
+  // The budget is spent. (Never defer making the cache to save its few KiB:
+  // unw_backtrace's first call on a thread maps libunwind's own per-thread
+  // frame cache, hundreds of KiB resident, which the cursor walk avoids.)
+  if (cache == nullptr) return CaptureUncached(shard);
+  if (!cache->stack_known) LearnStackBounds(*cache);
+  // The stack pointer at a fixed point of this function: same path, same value.
+  volatile char probe = 0;
+  const uintptr_t marker = reinterpret_cast<uintptr_t>(&probe);
+  if (marker < cache->stack.low || marker >= cache->stack.high) return CaptureUncached(shard);  // another stack
+  const uint32_t set = (marker >> 4) % kSets;
+  if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
+  CacheEntry** ways = cache->entries[set];
+  uint32_t free_way = kWays;
+  for (uint32_t w = 0; w < kWays; ++w) {
+    CacheEntry* e = ways[w];
+    if (e != nullptr && e->marker == marker && Matches(*e)) {
+      if (LT_UNLIKELY(ShouldVerify(++e->hits))) return VerifyHit(shard, *cache, *e, set);
+      return e->stack_id;
+    }
+    if ((e == nullptr || e->marker == 0) && free_way == kWays) free_way = w;
+  }
+  // A miss. Learning a chain walks libunwind's cursor, which costs many
+  // times unw_backtrace (libunwind locks its register-state cache, with two
+  // sigprocmask calls, at every frame). So learn only a chain likely to come
+  // back: one that finds a free way, or the one that missed here last time.
+  // A position reached by thousands of chains in turn is never learned and
+  // costs one unw_backtrace per allocation, as without the cache.
+  if (free_way < kWays) return UnwindAndRemember(shard, *cache, marker, ways[free_way]);
+  uint64_t hash = 0;
+  const uint32_t id = CaptureUncached(shard, &hash);
+  const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
+  if (cache->last_miss[set] != key) {
+    cache->last_miss[set] = key;
+    return id;
+  }
+  cache->last_miss[set] = 0;
+  const uint32_t learned = UnwindAndRemember(shard, *cache, marker, ways[cache->next_victim[set]++ % kWays]);
+  return learned != 0 ? learned : id;
+}
+
+uint64_t UnwindCacheBytes() { return g_cache_bytes.load(std::memory_order_relaxed); }
+
+void ResetUnwindCache(Shard& shard) {
+  if (shard.unwind_cache == nullptr) return;
+  UnwindCache& cache = *shard.unwind_cache;
+  cache.stack_known = false;
+  cache.stack = ThreadStack{};
+  for (uintptr_t& m : cache.distrusted) m = 0;
+  for (auto& ways : cache.entries)
+    for (CacheEntry* e : ways)
+      if (e != nullptr) e->marker = 0;
+}
+
+#else  // not x86-64: CaptureStackId never calls the cache
+
+uint64_t UnwindCacheBytes() { return 0; }
+void ResetUnwindCache(Shard&) {}
+
+#endif
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,80 @@
+#include "preload/record/unwinder.h"
+
+#include <link.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "preload/internal/fork_gate.h"
+
+namespace leaktrace::preload {
+namespace {
+
+// [begin, end) of every executable segment of libleaktrace.so and libunwind:
+// frames there are the tracker's, not the program's.
+struct Range {
+  uintptr_t begin, end;
+};
+Range g_own[8];
+int g_own_count = 0;
+
+
+int CollectOwnRanges(dl_phdr_info* info, size_t, void* data) {
+  const auto* probes = static_cast<const uintptr_t*>(data);
+  for (int pass = 0; pass < 2; ++pass) {
+    bool mine = false;
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+      const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+      if (ph.p_type != PT_LOAD) continue;
+      const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+      const uintptr_t end = begin + ph.p_memsz;
+      if (pass == 0) {
+        mine |= (probes[0] >= begin && probes[0] < end) || (probes[1] >= begin && probes[1] < end);
+      } else if ((ph.p_flags & PF_X) && g_own_count < 8) {
+        g_own[g_own_count++] = {begin, end};
+      }
+    }
+    if (!mine) break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool IsLeaktraceFrame(uintptr_t pc) {
+  for (int i = 0; i < g_own_count; ++i)
+    if (pc >= g_own[i].begin && pc < g_own[i].end) return true;
+  return false;
+}
+
+void InitUnwinder() {
+  // Before libunwind's first use: its initialisation makes its pipe.
+  RedirectUnwinderDescriptors(reinterpret_cast<const void*>(&unw_backtrace));
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  uintptr_t probes[2] = {reinterpret_cast<uintptr_t>(&CaptureStack),
+                         reinterpret_cast<uintptr_t>(&unw_backtrace)};
+  g_own_count = 0;
+  dl_iterate_phdr(CollectOwnRanges, probes);
+}
+
+void CaptureStack(CapturedStack& out) {
+  constexpr int kSlack = 16;  // room for our own frames, stripped below
+  void* frames[kMaxUserFrames + kSlack];
+  int n;
+  {
+    ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
+    n = unw_backtrace(frames, kMaxUserFrames + kSlack);
+  }
+  int first = 0;
+  while (first < n && IsLeaktraceFrame(reinterpret_cast<uintptr_t>(frames[first]))) ++first;
+  int depth = n - first;
+  out.truncated = n == kMaxUserFrames + kSlack;
+  if (depth > static_cast<int>(kMaxUserFrames)) {
+    depth = kMaxUserFrames;
+    out.truncated = true;
+  }
+  out.depth = depth < 0 ? 0 : static_cast<uint32_t>(depth);
+  for (uint32_t i = 0; i < out.depth; ++i) out.pcs[i] = reinterpret_cast<uintptr_t>(frames[first + i]);
+}
+
+}  // namespace leaktrace::preload

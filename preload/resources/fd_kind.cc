@@ -1,0 +1,131 @@
+#include "preload/resources/fd_kind.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "preload/resources/label_table.h"
+
+namespace leaktrace::preload {
+namespace {
+
+constexpr size_t kPathBytes = 4096;
+
+const char* FamilyName(int family, char* buf, size_t size) {
+  switch (family) {
+    case AF_UNIX: return "unix";
+    case AF_INET: return "inet";
+    case AF_INET6: return "inet6";
+    case AF_NETLINK: return "netlink";
+    case AF_PACKET: return "packet";
+    case AF_VSOCK: return "vsock";
+    default: snprintf(buf, size, "af%d", family); return buf;
+  }
+}
+
+const char* TypeName(int type, char* buf, size_t size) {
+  switch (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+    case SOCK_STREAM: return "stream";
+    case SOCK_DGRAM: return "dgram";
+    case SOCK_SEQPACKET: return "seqpacket";
+    case SOCK_RAW: return "raw";
+    default: snprintf(buf, size, "type%d", type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)); return buf;
+  }
+}
+
+// "<prefix>:<path>", or just the prefix when that cannot be interned.
+uint32_t WithPath(const char* prefix, const char* path, size_t path_size) {
+  char label[kPathBytes + 32];
+  const size_t p = strlen(prefix);
+  if (path_size > kPathBytes) path_size = kPathBytes;
+  memcpy(label, prefix, p);
+  label[p] = ':';
+  memcpy(label + p + 1, path, path_size);
+  if (uint32_t id = InternLabel(label, p + 1 + path_size)) return id;
+  return KindLabel(prefix);
+}
+
+// readlink of /proc/self/fd/N into buf; its length, or 0.
+size_t FdPath(int fd, char* buf, size_t size) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  const ssize_t n = readlink(proc, buf, size);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+const char* PrefixOf(mode_t mode) {
+  if (S_ISREG(mode)) return "file";
+  if (S_ISDIR(mode)) return "dir";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "device";
+  if (S_ISFIFO(mode)) return "fifo";
+  return nullptr;
+}
+
+}  // namespace
+
+uint32_t KindLabel(const char* kind) {
+  const uint32_t id = InternLabel(kind);
+  // The table is full only after thousands of distinct paths; the fixed
+  // kinds are interned long before, so 0 here means out of memory.
+  return id;
+}
+
+uint32_t OpenedPathLabel(int fd, const char* path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return KindLabel("unknown");
+  if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
+  const char* prefix = PrefixOf(st.st_mode);
+  if (prefix == nullptr) return KindLabel("unknown");
+  if (path != nullptr && path[0] == '/') return WithPath(prefix, path, strlen(path));
+  char buf[kPathBytes];
+  const size_t n = FdPath(fd, buf, sizeof buf);
+  return n ? WithPath(prefix, buf, n) : KindLabel(prefix);
+}
+
+uint32_t SocketLabel(int family, int type) {
+  char fbuf[16], tbuf[16], label[48];
+  snprintf(label, sizeof label, "socket %s/%s", FamilyName(family, fbuf, sizeof fbuf),
+           TypeName(type, tbuf, sizeof tbuf));
+  return KindLabel(label);
+}
+
+uint32_t SocketFdLabel(int fd) {
+  int family = 0, type = 0;
+  socklen_t len = sizeof family;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) return KindLabel("socket");
+  len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return KindLabel("socket");
+  return SocketLabel(family, type);
+}
+
+uint32_t ProbeFdLabel(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return KindLabel("unknown");
+  if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
+  char buf[kPathBytes];
+  const size_t n = FdPath(fd, buf, sizeof buf);
+  if (S_ISFIFO(st.st_mode) && n > 5 && memcmp(buf, "pipe:", 5) == 0) return KindLabel("pipe");
+  if (n > 11 && memcmp(buf, "anon_inode:", 11) == 0) {
+    const char* name = buf + 11;
+    const size_t name_size = n - 11;
+    struct Known {
+      const char* inode;
+      const char* kind;
+    };
+    static constexpr Known kKnown[] = {{"[eventfd]", "eventfd"}, {"[eventpoll]", "epoll"},
+                                       {"[timerfd]", "timerfd"}, {"[signalfd]", "signalfd"},
+                                       {"inotify", "inotify"},   {"[pidfd]", "pidfd"}};
+    for (const Known& k : kKnown)
+      if (name_size == strlen(k.inode) && memcmp(name, k.inode, name_size) == 0) return KindLabel(k.kind);
+    return WithPath("anon", name, name_size);
+  }
+  if (n > 7 && memcmp(buf, "/memfd:", 7) == 0) return KindLabel("memfd");
+  if (S_ISCHR(st.st_mode) && n > 9 && memcmp(buf, "/dev/pts/", 9) == 0) return KindLabel("pty");
+  const char* prefix = PrefixOf(st.st_mode);
+  if (prefix == nullptr) return KindLabel("unknown");
+  return n ? WithPath(prefix, buf, n) : KindLabel(prefix);
+}
+
+}  // namespace leaktrace::preload

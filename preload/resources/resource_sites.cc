@@ -1,0 +1,113 @@
+#include "preload/resources/resource_sites.h"
+
+#include <algorithm>
+
+#include "preload/internal/arena.h"
+#include "preload/resources/fd_table.h"
+#include "preload/resources/mapping_table.h"
+
+namespace leaktrace::preload {
+namespace {
+
+struct Mappings {
+  MappingView* views;
+  size_t capacity;
+  size_t size;
+};
+
+void CopyMapping(const MappingView& v, void* ctx) {
+  auto* m = static_cast<Mappings*>(ctx);
+  if (m->size < m->capacity) m->views[m->size++] = v;
+}
+
+uint64_t Mix(uint64_t v) {
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdULL;
+  v ^= v >> 33;
+  return v;
+}
+
+}  // namespace
+
+ResourceSites::~ResourceSites() {
+  if (sites_ != nullptr) UnmapMemory(sites_, capacity_ * sizeof(ResourceSite));
+  if (views_ != nullptr) UnmapMemory(views_, views_bytes_);
+}
+
+bool ResourceSites::Reserve(size_t entries) {
+  size_t capacity = 64;
+  while (capacity < entries * 2) capacity *= 2;
+  sites_ = static_cast<ResourceSite*>(MapMemory(capacity * sizeof(ResourceSite)));  // zeroed
+  if (sites_ == nullptr) return false;
+  capacity_ = capacity;
+  return true;
+}
+
+ResourceSite* ResourceSites::Find(format::Resource resource, uint32_t stack_id, uint32_t label_id, bool insert) {
+  const uint64_t key = (static_cast<uint64_t>(stack_id) << 32) | label_id;
+  const size_t mask = capacity_ - 1;
+  for (size_t i = Mix(key ^ static_cast<uint64_t>(resource)) & mask;; i = (i + 1) & mask) {
+    ResourceSite& s = sites_[i];
+    if (s.key == key && s.resource == resource) return &s;
+    if (s.key == 0) {
+      if (!insert) return nullptr;
+      if ((used_ + 1) * 2 > capacity_) return nullptr;  // cannot happen: sized from the walks
+      s.key = key;
+      s.resource = resource;
+      s.index = UINT32_MAX;
+      ++used_;
+      return &s;
+    }
+  }
+}
+
+bool ResourceSites::Collect() {
+  // Descriptors: count first, to size the table (a few may come and go
+  // meanwhile; the margin covers them, the rest are dropped).
+  uint64_t fds = 0;
+  ForEachFd([&](int, uint32_t, uint32_t) { ++fds; });
+
+  // Mappings: copied out under the table lock, then summed by origin so the
+  // pieces of one partially unmapped mapping count once.
+  Mappings m{nullptr, 0, 0};
+  size_t views_bytes = 0;
+  {
+    MappingTableLock lock;
+    m.capacity = MappingCount();
+    if (m.capacity > 0) {
+      views_bytes = m.capacity * sizeof(MappingView);
+      m.views = static_cast<MappingView*>(MapMemory(views_bytes));
+      if (m.views == nullptr) return false;
+      ForEachMapping(CopyMapping, &m);
+    }
+  }
+  if (!Reserve(fds + fds / 8 + 64 + m.size)) {
+    if (m.views) UnmapMemory(m.views, views_bytes);
+    return false;
+  }
+  ForEachFd([&](int, uint32_t stack_id, uint32_t label_id) {
+    if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label_id)) {
+      s->count += 1;
+      ++fds_;
+    }
+  });
+  std::sort(m.views, m.views + m.size,
+            [](const MappingView& a, const MappingView& b) { return a.origin < b.origin; });
+  for (size_t i = 0; i < m.size; ++i) {
+    const MappingView& v = m.views[i];
+    ResourceSite* s = Find(format::Resource::kMmap, v.stack_id, v.label_id);
+    if (s == nullptr) continue;
+    if (i == 0 || m.views[i - 1].origin != v.origin) {
+      s->count += 1;
+      ++mappings_;
+    }
+    s->bytes += static_cast<double>(v.end - v.start);
+  }
+  // Kept (sorted by origin) for ForEachObject.
+  views_ = m.views;
+  views_size_ = m.size;
+  views_bytes_ = views_bytes;
+  return true;
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,78 @@
+// Descriptor and mapping sites for a snapshot: the live entries of fd_table
+// and mapping_table summed by (resource, stack id, label). Built by the
+// dumper (busy) in its own mapped memory; application threads go on.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "format/dump_layout.h"
+#include "preload/resources/fd_table.h"
+#include "preload/resources/mapping_table.h"
+
+namespace leaktrace::preload {
+
+struct ResourceSite {
+  uint64_t key;  // 0: empty slot; else stack_id << 32 | label_id
+  format::Resource resource;
+  double count;  // live descriptors / live mappings (mmap calls with something still mapped)
+  double bytes;  // live mapped bytes (0 for descriptors)
+  uint32_t index;  // its place in the dump's sites section, set by the dumper
+};
+
+class ResourceSites {
+ public:
+  ResourceSites() = default;
+  ~ResourceSites();
+  ResourceSites(const ResourceSites&) = delete;
+  ResourceSites& operator=(const ResourceSites&) = delete;
+
+  // Walks both tables. False when out of memory.
+  bool Collect();
+
+  template <typename Fn>
+  void ForEach(Fn&& fn) {  // fn(ResourceSite&): the dumper sets `index`
+    for (size_t i = 0; i < capacity_; ++i)
+      if (sites_[i].key != 0) fn(sites_[i]);
+  }
+  // Every live object, for the dump's ages: fn(ResourceSite& site, int64_t
+  // birth_ns, double bytes) once per open descriptor (walked again now; one
+  // whose site Collect did not see is left out) and once per live mapping
+  // (per mmap call, as counted by Collect: bytes still mapped).
+  template <typename Fn>
+  void ForEachObject(Fn&& fn);
+
+  uint64_t fds() const { return fds_; }
+  uint64_t mappings() const { return mappings_; }
+
+ private:
+  // With insert false: nullptr when there is no such site.
+  ResourceSite* Find(format::Resource resource, uint32_t stack_id, uint32_t label_id, bool insert = true);
+  bool Reserve(size_t entries);
+
+  ResourceSite* sites_ = nullptr;
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+  uint64_t fds_ = 0, mappings_ = 0;
+  // The mappings Collect copied, sorted by origin; kept for ForEachObject.
+  MappingView* views_ = nullptr;
+  size_t views_size_ = 0, views_bytes_ = 0;
+};
+
+template <typename Fn>
+void ResourceSites::ForEachObject(Fn&& fn) {
+  if (sites_ == nullptr) return;
+  ForEachFdWithBirth([&](int, uint32_t stack_id, uint32_t label_id, int64_t birth) {
+    if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label_id, false)) fn(*s, birth, 0.0);
+  });
+  for (size_t i = 0; i < views_size_;) {
+    const MappingView& first = views_[i];
+    double bytes = 0;
+    for (; i < views_size_ && views_[i].origin == first.origin; ++i)
+      bytes += static_cast<double>(views_[i].end - views_[i].start);
+    if (ResourceSite* s = Find(format::Resource::kMmap, first.stack_id, first.label_id, false))
+      fn(*s, first.birth_ns, bytes);
+  }
+}
+
+}  // namespace leaktrace::preload

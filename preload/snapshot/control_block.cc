@@ -1,0 +1,119 @@
+#include "preload/snapshot/control_block.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "format/control_block.h"
+#include "preload/snapshot/dumper.h"
+#include "preload/internal/private_fds.h"
+#include "preload/snapshot/process_info.h"
+#include "preload/record/tracker.h"
+
+namespace leaktrace::preload {
+namespace {
+
+namespace control = format::control;
+
+// A private descriptor (private_fds.h): moved if the program dup2s onto it.
+std::atomic<int> g_control_fd{-1};
+size_t g_block_bytes = 0;      // the longest block written (callers serialise Write)
+uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
+char g_failed_reason[1024];    // and why
+uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
+int g_handover_fd = -1;
+char g_handover_path[4200];
+
+// key=value lines into a fixed buffer; what does not fit is cut off.
+class Lines {
+ public:
+  Lines(char* buf, size_t size) : buf_(buf), size_(size) {}
+  void Add(const char* key, const char* value) { Append("%s=%s\n", key, value); }
+  void Add(const char* key, long long value) { Append("%s=%lld\n", key, value); }
+  size_t size() const { return used_; }
+
+ private:
+  template <typename V>
+  void Append(const char* format, const char* key, V value) {
+    const int n = snprintf(buf_ + used_, size_ - used_, format, key, value);
+    if (n > 0) used_ = used_ + static_cast<size_t>(n) < size_ ? used_ + static_cast<size_t>(n) : size_;
+  }
+  char* buf_;
+  size_t size_;
+  size_t used_ = 0;
+};
+
+void Write(uint32_t started, uint32_t completed, const char* path) {
+  const int fd = g_control_fd.load(std::memory_order_acquire);
+  if (fd < 0) return;
+  char block[control::kBlockBytes];
+  Lines lines(block, sizeof block);
+  lines.Add(control::kKeyVersion, control::kVersion);
+  lines.Add(control::kKeyPid, g_process.pid);
+  lines.Add(control::kKeySignal, g_config.snapshot_signal);
+  lines.Add(control::kKeySignalTid, DumperThreadId());
+  lines.Add(control::kKeyDir, g_config.dump_dir);
+  lines.Add(control::kKeyProgram, g_process.program);
+  lines.Add(control::kKeyStarted, started);
+  lines.Add(control::kKeyCompleted, completed);
+  lines.Add(control::kKeyLast, path);
+  lines.Add(control::kKeyFailed, g_failed_seq);
+  lines.Add(control::kKeyError, g_failed_reason);
+  lines.Add(control::kKeyHandover, g_handover_seq);
+  lines.Add(control::kKeyHandoverFd, g_handover_fd);
+  lines.Add(control::kKeyHandoverPath, g_handover_path);
+  // Padded with newlines to the longest block written so far: the file never
+  // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
+  // rewrite costs what it holds, not the whole capacity.
+  size_t size = lines.size();
+  if (size < g_block_bytes) {
+    memset(block + size, '\n', g_block_bytes - size);
+    size = g_block_bytes;
+  }
+  g_block_bytes = size;
+  ssize_t ignored = pwrite(fd, block, size, 0);
+  (void)ignored;
+}
+
+}  // namespace
+
+void CreateControlBlock() {
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
+  if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
+  AdoptPrivateFd(fd, &g_control_fd);
+  g_block_bytes = 0;
+  Write(0, 0, "");
+}
+
+void UpdateControlBlock(uint32_t started, uint32_t completed, const char* path) { Write(started, completed, path); }
+
+void NoteFailedSnapshot(uint32_t seq, const char* reason) {
+  g_failed_seq = seq;
+  snprintf(g_failed_reason, sizeof g_failed_reason, "%s", reason);
+  for (char* c = g_failed_reason; *c != '\0'; ++c)
+    if (*c == '\n') *c = ' ';  // one line per key
+}
+
+void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path) {
+  g_handover_seq = seq;
+  g_handover_fd = fd;
+  snprintf(g_handover_path, sizeof g_handover_path, "%s", path);
+}
+
+void ControlBlockChildAfterFork() {
+  g_failed_seq = 0;
+  g_failed_reason[0] = '\0';
+  g_handover_seq = 0;
+  g_handover_fd = -1;
+  g_handover_path[0] = '\0';
+  // The inherited descriptor shares the parent's file: close ours, make anew.
+  const int fd = g_control_fd.exchange(-1, std::memory_order_acq_rel);
+  if (fd >= 0) ClosePrivateFd(fd);
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,336 @@
+#include "preload/snapshot/dumper.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "preload/internal/log.h"
+#include "preload/snapshot/process_info.h"
+#include "preload/snapshot/snapshot.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+
+namespace leaktrace::preload {
+
+std::atomic<bool> g_lazy_start_armed{false};
+
+namespace {
+
+sem_t g_wake;
+// Lazy start (dumper.h): due once CLOCK_MONOTONIC passes this, or at once
+// when g_start_wanted (a snapshot signal found no thread).
+std::atomic<int64_t> g_lazy_start_ns{0};
+std::atomic<bool> g_start_wanted{false};
+std::atomic<bool> g_stopping{false};
+std::atomic<int> g_pending_signals{0};
+std::atomic<int> g_dumper_tid{0};
+// The dumper thread is joinable so it can be stopped around the program's
+// privilege changes (PauseDumper). Guarded by g_pause_lock after start-up.
+pthread_t g_thread;
+bool g_thread_running = false;
+bool g_thread_paused = false;
+pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
+bool g_handler_installed = false;  // leaktrace owns the snapshot signal (g_signal_lock)
+// The program's view of the snapshot signal while leaktrace owns it: what it
+// would find without leaktrace (captured at start), then what it set.
+struct sigaction g_program_action = {};
+pthread_mutex_t g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
+// A signal given up while the dumper thread runs: the thread blocks it in
+// itself (so the kernel no longer delivers it there), then, for `restore`,
+// puts the program's disposition back.
+std::atomic<bool> g_release_pending{false};
+bool g_fork_child = false;  // this process is a fork child of the one that started the library
+int g_release_signal = 0;
+bool g_release_restore = false;
+
+void StartThread();
+
+// The program's disposition back in place of leaktrace's handler.
+void RestoreProgramDisposition(int sig) {
+  ++t_state.busy;  // our own sigaction call: the hook forwards it
+  sigaction(sig, &g_program_action, nullptr);
+  --t_state.busy;
+}
+
+// On the dumper thread: stop taking a signal given up (GiveUpSnapshotSignal).
+void ReleaseSignalInThread() {
+  if (!g_release_pending.exchange(false, std::memory_order_acq_rel)) return;
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, g_release_signal);
+  pthread_sigmask(SIG_BLOCK, &one, nullptr);
+  if (g_release_restore) RestoreProgramDisposition(g_release_signal);
+}
+
+// The program takes the snapshot signal over (a handler of its own, SIG_IGN,
+// signalfd, sigwait). g_signal_lock held.
+void GiveUpSnapshotSignal(bool restore) {
+  const int sig = g_config.snapshot_signal;
+  g_handler_installed = false;
+  g_config.snapshot_signal = 0;
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
+    g_release_signal = sig;
+    g_release_restore = restore;
+    g_release_pending.store(true, std::memory_order_release);
+    sem_post(&g_wake);
+    // Wait (1 s at most: a dump may be under way) until the thread no
+    // longer takes the signal, so that one the program raises right after
+    // its signalfd or sigaction call is the program's.
+    for (int i = 0; i < 20000 && g_release_pending.load(std::memory_order_acquire); ++i) {
+      const timespec pause = {0, 50 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  } else if (restore) {
+    RestoreProgramDisposition(sig);  // no thread of ours takes it
+  }
+  RefreshControlBlock();
+}
+
+int64_t CoarseNowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void ArmLazyStart() {
+  g_start_wanted.store(false, std::memory_order_relaxed);
+  g_lazy_start_ns.store(CoarseNowNs() + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
+  g_lazy_start_armed.store(true, std::memory_order_release);
+}
+
+void OnSnapshotSignal(int) {
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0 || !g_lazy_start_armed.load(std::memory_order_acquire)) {
+    RequestSnapshot();  // the thread runs (or is paused, and takes it when it resumes)
+    return;
+  }
+  // No thread yet (dumper.h): write this one here, unless this thread is
+  // inside leaktrace or another dump is under way; either way the thread
+  // starts at the next tracked event.
+  const int saved_errno = errno;
+  g_start_wanted.store(true, std::memory_order_relaxed);
+  ThreadState& t = t_state;
+  bool written = false;
+  if (t.busy == 0) {
+    ++t.busy;
+    written = TryWriteSnapshotFromHandler();
+    --t.busy;
+  }
+  if (!written) RequestSnapshot();  // the thread takes it when it starts
+  errno = saved_errno;
+}
+
+void* DumperMain(void*) {
+  ++t_state.busy;  // nothing this thread allocates is the program's
+  prctl(PR_SET_NAME, "leaktrace-dump");  // its own name: no /proc write by the thread that started it
+  // The one signal this thread takes is the snapshot signal: sent to this
+  // thread alone (`leaktrace snapshot` uses tgkill with the tid published in
+  // the control block), it interrupts none of the program's system calls.
+  g_dumper_tid.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+  if (g_config.snapshot_signal > 0) {
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, g_config.snapshot_signal);
+    pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
+  }
+  RefreshControlBlock();
+  const uint32_t interval = g_config.interval_seconds;
+  timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  next.tv_sec += interval;
+  while (!g_stopping.load(std::memory_order_acquire)) {
+    int rc = interval ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &next) : sem_wait(&g_wake);
+    if (g_stopping.load(std::memory_order_acquire)) break;
+    ReleaseSignalInThread();
+    if (rc == 0) {
+      // Several signals while one dump was written ask for one more dump; a
+      // wake-up with no request behind it (a stop, see PauseDumper) for none.
+      while (sem_trywait(&g_wake) == 0) {
+      }
+      if (g_pending_signals.exchange(0, std::memory_order_acq_rel) > 0) WriteSnapshot(format::Trigger::kSignal);
+    } else if (errno == ETIMEDOUT) {
+      WriteSnapshot(format::Trigger::kInterval);
+      next.tv_sec += interval;
+      timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (next.tv_sec <= now.tv_sec) next = now, next.tv_sec += interval;  // fell behind: no burst
+    }
+  }
+  return nullptr;
+}
+
+void StartThread() {
+  // The thread must not take the program's signals: block them all in it.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  if (pthread_create(&g_thread, &attr, DumperMain, nullptr) != 0) {
+    Log("cannot start the dumper thread; only the exit snapshot will be written");
+  } else {
+    g_thread_running = true;
+  }
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+}  // namespace
+
+int DumperThreadId() { return g_dumper_tid.load(std::memory_order_relaxed); }
+
+bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc) {
+  if (!g_handler_installed || sig != g_config.snapshot_signal || t_state.busy != 0) return false;
+  // A vfork child shares our memory, not our handlers: what it does to its
+  // signals before exec is its own business.
+  if (getpid() != g_process.pid) return false;
+  const int saved_errno = errno;
+  pthread_mutex_lock(&g_signal_lock);
+  if (!g_handler_installed) {  // given up meanwhile: the program's call goes through
+    pthread_mutex_unlock(&g_signal_lock);
+    return false;
+  }
+  const struct sigaction shown = g_program_action;
+  *rc = 0;
+  if (act != nullptr) {
+    const void* handler = (act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
+                                                       : reinterpret_cast<void*>(act->sa_handler);
+    if (handler == reinterpret_cast<void*>(SIG_DFL)) {
+      // The default (what a shell probing its traps, or a child before
+      // exec, sets): ours stays, unseen; the program sees what it set.
+      g_program_action = *act;
+    } else {
+      // A handler of its own, or SIG_IGN (which must survive an exec):
+      // the signal is the program's from now on.
+      *rc = next(sig, act, nullptr);
+      if (*rc == 0) {
+        GiveUpSnapshotSignal(/*restore=*/false);
+        if (handler != reinterpret_cast<void*>(SIG_IGN) && !g_fork_child)  // a child's stderr is its parent's
+          Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
+              "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+      }
+    }
+  }
+  pthread_mutex_unlock(&g_signal_lock);
+  if (old != nullptr && *rc == 0) *old = shown;  // what the program would find without leaktrace
+  errno = saved_errno;
+  return true;
+}
+
+void ProgramWaitsForSignals(const sigset_t* set) {
+  if (set == nullptr || !g_handler_installed || t_state.busy != 0 || getpid() != g_process.pid) return;
+  const int sig = g_config.snapshot_signal;
+  if (sig <= 0 || sigismember(set, sig) != 1) return;
+  const int saved_errno = errno;
+  pthread_mutex_lock(&g_signal_lock);
+  if (g_handler_installed) {
+    GiveUpSnapshotSignal(/*restore=*/true);
+    if (!g_fork_child)
+      Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
+        "snapshots by signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+  }
+  pthread_mutex_unlock(&g_signal_lock);
+  errno = saved_errno;
+}
+
+void RequestSnapshot() {
+  const int saved_errno = errno;
+  g_pending_signals.fetch_add(1, std::memory_order_acq_rel);
+  sem_post(&g_wake);
+  errno = saved_errno;
+}
+
+void StartDumper() {
+  sem_init(&g_wake, 0, 0);
+  const int sig = g_config.snapshot_signal;
+  if (sig > 0 && !g_handler_installed) {
+    struct sigaction current = {};
+    sigaction(sig, nullptr, &current);
+    g_program_action = current;
+    if (current.sa_handler != SIG_DFL) {
+      // A handler, or SIG_IGN inherited across exec: the program's.
+      if (current.sa_handler != SIG_IGN)
+        Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick another)",
+            sig);
+      g_config.snapshot_signal = 0;
+    } else {
+      struct sigaction action = {};
+      action.sa_handler = OnSnapshotSignal;
+      action.sa_flags = SA_RESTART;
+      sigemptyset(&action.sa_mask);
+      g_handler_installed = sigaction(sig, &action, nullptr) == 0;
+    }
+  }
+  if (g_config.interval_seconds > 0 || sig > 0) StartThread();
+}
+
+void MaybeStartDumperSlow() {
+  if (!g_start_wanted.load(std::memory_order_relaxed) &&
+      CoarseNowNs() < g_lazy_start_ns.load(std::memory_order_relaxed))
+    return;
+  // A vfork child shares our memory: it must not start threads for us.
+  if (getpid() != g_process.pid) return;
+  // Never wait in a hook: a privilege change holds the lock (PauseDumper)
+  // and another thread may be starting it right now.
+  if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
+  if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
+      !g_stopping.load(std::memory_order_relaxed)) {
+    g_lazy_start_armed.store(false, std::memory_order_relaxed);
+    BusyScope busy;  // pthread_create allocates
+    StartThread();
+  }
+  pthread_mutex_unlock(&g_pause_lock);
+}
+
+void StopDumper() {
+  g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  g_stopping.store(true, std::memory_order_release);
+  sem_post(&g_wake);
+}
+
+void PauseDumper() {
+  pthread_mutex_lock(&g_pause_lock);
+  if (!g_thread_running) return;
+  g_stopping.store(true, std::memory_order_release);
+  sem_post(&g_wake);
+  pthread_join(g_thread, nullptr);  // waits out a dump under way
+  g_thread_running = false;
+  g_thread_paused = true;
+  g_dumper_tid.store(0, std::memory_order_relaxed);
+}
+
+void ResumeDumper() {
+  if (g_thread_paused) {
+    g_thread_paused = false;
+    g_stopping.store(false, std::memory_order_release);
+    StartThread();
+  }
+  pthread_mutex_unlock(&g_pause_lock);
+}
+
+void DumperChildAfterFork() {
+  pthread_mutex_init(&g_pause_lock, nullptr);
+  pthread_mutex_init(&g_signal_lock, nullptr);
+  g_release_pending.store(false, std::memory_order_relaxed);
+  g_fork_child = true;
+  g_thread_running = false;
+  g_thread_paused = false;
+  g_stopping.store(false, std::memory_order_relaxed);
+  g_dumper_tid.store(0, std::memory_order_relaxed);
+  g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  sem_init(&g_wake, 0, 0);
+  g_pending_signals.store(0, std::memory_order_relaxed);
+  if (g_config.interval_seconds > 0) {
+    StartThread();
+  } else if (g_config.snapshot_signal > 0) {
+    ArmLazyStart();
+  }
+}
+
+}  // namespace leaktrace::preload

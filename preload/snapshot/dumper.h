@@ -1,0 +1,90 @@
+// The dumper thread: where snapshots are taken while the program runs. The
+// snapshot signal's handler just wakes it; it also wakes itself every
+// LEAKTRACE_INTERVAL seconds.
+//
+// When the thread starts. A snapshot must interrupt none of the program's
+// calls, which only a thread of ours, waiting for the signal, can promise:
+// so the process started with the library starts it at once (about 0.1 ms
+// of its start-up). A fork child starts it lazily instead, because most fork
+// children exec or exit within milliseconds (a shell's commands, make's
+// recipes) and would pay for a thread they never use:
+//   - at once when LEAKTRACE_INTERVAL is set (it is the timer);
+//   - at the first tracked event (a sampled allocation, a descriptor or a
+//     mapping recorded) once the child is kLazyStartMs old;
+//   - at the first tracked event after a snapshot signal found no thread.
+// Until then the child's control block says signal_tid=0, so `leaktrace
+// snapshot` signals the child as a whole, and the handler writes that
+// snapshot itself, on the thread the signal interrupted, when that thread is
+// not inside leaktrace and no other dump is under way (else at the thread's
+// start, or in the exit dump). Such a process-directed signal may cut short
+// a sleep or poll of the program: the price, paid only by a fork child that
+// has tracked nothing since its first 100 ms (docs/preload.md).
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+
+#include "preload/internal/compiler.h"
+
+namespace leaktrace::preload {
+
+inline constexpr int kLazyStartMs = 100;
+
+// Installs the signal handler and starts the thread. Constructor only.
+void StartDumper();
+// The dumper thread's kernel thread id (0 before it runs): the target for a
+// thread-directed snapshot signal.
+int DumperThreadId();
+
+// Any thread, on a tracked event's slow path, not busy: starts the thread
+// when the lazy start is due. One relaxed load when it is not armed.
+inline void MaybeStartDumper();
+
+// Async-signal-safe: asks the dumper thread for a snapshot.
+void RequestSnapshot();
+// Stops taking periodic/signal snapshots (process exit).
+void StopDumper();
+// The snapshot signal belongs to the program whenever the program wants it,
+// and while leaktrace has it the program cannot tell:
+//  - ProgramSetsSnapshotSignal: the program's sigaction on the snapshot
+//    signal (hooks_signal.cc). A query answers what the program would find
+//    without leaktrace (the disposition at start, then what it set); setting
+//    SIG_DFL is remembered and leaktrace's handler stays (a shell probing its
+//    traps sets SIG_DFL and puts back what it found); a handler of its own or
+//    SIG_IGN goes through, and leaktrace steps aside (one line on stderr, no
+//    more snapshots by signal). Returns false when the call is not about a
+//    signal leaktrace holds (the hook forwards it); else true, with the
+//    call's result in *rc.
+//  - ProgramWaitsForSignals: the program reads signals synchronously
+//    (signalfd, sigwait and friends), or blocks a handful of them
+//    (sigprocmask, pthread_sigmask: hooks_signal.cc), for a set holding the
+//    snapshot signal: leaktrace steps aside and puts the program's
+//    disposition back, so the signal stays pending for the program.
+// Stepping aside also blocks the signal in the dumper thread, so the kernel
+// no longer delivers it there. Any thread; not from a signal handler.
+using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
+bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc);
+void ProgramWaitsForSignals(const sigset_t* set);
+
+// Around the program's privilege changes (setuid and friends, hooks_privileges.cc):
+// glibc applies those to every thread and aborts if one thread cannot follow
+// (per-thread capabilities, PR_SET_KEEPCAPS), so the dumper thread must not
+// exist meanwhile. PauseDumper stops and joins it (waiting out a dump under
+// way); ResumeDumper starts it again. Always called as a pair.
+void PauseDumper();
+void ResumeDumper();
+
+// Fork child: the thread is gone; arm the lazy start again (or start it,
+// with an interval).
+void DumperChildAfterFork();
+
+// ---- implementation details -------------------------------------------
+extern std::atomic<bool> g_lazy_start_armed;
+void MaybeStartDumperSlow();
+
+LT_ALWAYS_INLINE void MaybeStartDumper() {
+  if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) MaybeStartDumperSlow();
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,134 @@
+#include "preload/snapshot/module_map.h"
+
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "preload/internal/arena.h"
+#include "preload/snapshot/process_info.h"
+
+namespace leaktrace::preload {
+namespace {
+
+constexpr uint32_t kMaxSegments = 16;
+constexpr uint32_t kMaxBuildId = 64;
+
+struct KnownModule {
+  KnownModule* next;
+  char* path;
+  uint64_t load_bias;
+  uint8_t build_id[kMaxBuildId];
+  uint32_t build_id_size;
+  uint32_t flags;
+  format::SegmentRecord segments[kMaxSegments];
+  uint32_t segment_count;
+  bool seen_now;
+};
+
+// Guards the arena and the list. Lock order: g_module_lock, then the
+// loader's lock (dl_iterate_phdr); never the other way round, since nothing
+// here runs inside a dl_iterate_phdr callback of someone else's.
+pthread_mutex_t g_module_lock = PTHREAD_MUTEX_INITIALIZER;
+Arena g_module_arena;
+KnownModule* g_modules = nullptr;
+
+class ModuleLock {
+ public:
+  ModuleLock() { pthread_mutex_lock(&g_module_lock); }
+  ~ModuleLock() { pthread_mutex_unlock(&g_module_lock); }
+  ModuleLock(const ModuleLock&) = delete;
+  ModuleLock& operator=(const ModuleLock&) = delete;
+};
+
+void ReadBuildId(const dl_phdr_info* info, const ElfW(Phdr)& ph, KnownModule& m) {
+  const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+  const char* end = p + ph.p_memsz;
+  while (p + sizeof(ElfW(Nhdr)) <= end) {
+    const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+    const char* name = p + sizeof(ElfW(Nhdr));
+    const char* desc = name + ((note->n_namesz + 3) & ~3u);
+    if (desc + note->n_descsz > end) return;
+    if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+        note->n_descsz <= kMaxBuildId) {
+      memcpy(m.build_id, desc, note->n_descsz);
+      m.build_id_size = note->n_descsz;
+      return;
+    }
+    p = desc + ((note->n_descsz + 3) & ~3u);
+  }
+}
+
+KnownModule* Find(const char* path, uint64_t bias) {
+  for (KnownModule* m = g_modules; m; m = m->next)
+    if (m->load_bias == bias && strcmp(m->path, path) == 0) return m;
+  return nullptr;
+}
+
+int Visit(dl_phdr_info* info, size_t, void*) {
+  const bool main_program = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
+  const char* path = main_program ? g_process.exe_path : info->dlpi_name;
+  if (KnownModule* known = Find(path, info->dlpi_addr)) {
+    known->seen_now = true;
+    known->flags &= ~format::kModuleUnloaded;
+    return 0;
+  }
+  auto* m = static_cast<KnownModule*>(g_module_arena.Allocate(sizeof(KnownModule)));
+  const size_t path_size = strlen(path) + 1;
+  char* path_copy = static_cast<char*>(g_module_arena.Allocate(path_size));
+  if (m == nullptr || path_copy == nullptr) return 0;
+  *m = KnownModule{};
+  memcpy(path_copy, path, path_size);
+  m->path = path_copy;
+  m->load_bias = info->dlpi_addr;
+  m->flags = main_program ? format::kModuleMainProgram : 0;
+  m->seen_now = true;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_NOTE && m->build_id_size == 0) ReadBuildId(info, ph, *m);
+    if (ph.p_type != PT_LOAD || m->segment_count == kMaxSegments) continue;
+    format::SegmentRecord& s = m->segments[m->segment_count++];
+    s.start = info->dlpi_addr + ph.p_vaddr;
+    s.end = s.start + ph.p_memsz;
+    s.file_offset = ph.p_offset;
+    s.prot = ((ph.p_flags & PF_R) ? 1u : 0u) | ((ph.p_flags & PF_W) ? 2u : 0u) | ((ph.p_flags & PF_X) ? 4u : 0u);
+  }
+  m->next = g_modules;
+  g_modules = m;
+  return 0;
+}
+
+}  // namespace
+
+void RecordModules() {
+  // Before start-up has named the executable, its entry would get no path.
+  if (g_process.pid == 0) return;
+  ModuleLock lock;
+  dl_iterate_phdr(Visit, nullptr);
+}
+
+void ModuleMapPrepareFork() { pthread_mutex_lock(&g_module_lock); }
+void ModuleMapParentAfterFork() { pthread_mutex_unlock(&g_module_lock); }
+void ModuleMapChildAfterFork() { pthread_mutex_init(&g_module_lock, nullptr); }
+
+void WriteModules(format::DumpWriter& writer) {
+  ModuleLock lock;
+  for (KnownModule* m = g_modules; m; m = m->next) m->seen_now = false;
+  dl_iterate_phdr(Visit, nullptr);
+  writer.BeginSection(format::SectionType::kModules);
+  for (KnownModule* m = g_modules; m; m = m->next) {
+    if (!m->seen_now) m->flags |= format::kModuleUnloaded;
+    format::ModuleRecord r;
+    r.path = m->path;
+    r.build_id = m->build_id;
+    r.build_id_size = m->build_id_size;
+    r.load_bias = m->load_bias;
+    r.flags = m->flags;
+    r.segments = m->segments;
+    r.segment_count = m->segment_count;
+    writer.WriteModule(r);
+  }
+  writer.EndSection();
+}
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,363 @@
+#include "preload/snapshot/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "format/control_block.h"
+#include "format/dump_name.h"
+#include "format/dump_writer.h"
+#include "preload/heap/age_table.h"
+#include "preload/internal/arena.h"
+#include "preload/snapshot/control_block.h"
+#include "preload/internal/log.h"
+#include "preload/snapshot/module_map.h"
+#include "preload/resources/fd_table.h"
+#include "preload/resources/label_table.h"
+#include "preload/resources/mapping_table.h"
+#include "preload/internal/private_fds.h"
+#include "preload/snapshot/process_info.h"
+#include "preload/resources/resource_sites.h"
+#include "preload/record/shard_registry.h"
+#include "preload/record/stack_table.h"
+#include "preload/record/tracker.h"
+#include "preload/record/unwind_cache.h"
+
+namespace leaktrace::preload {
+namespace {
+
+pthread_mutex_t g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
+uint32_t g_seq = 0;
+uint32_t g_last_seq = 0;
+char g_last_path[4096 + 300] = {};
+bool g_warned_write = false;
+uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
+
+// One site's totals summed over all shards.
+struct SiteTotals {
+  double alloc_count, alloc_bytes, free_count, free_bytes, var_count, var_bytes;
+  int64_t live_samples;
+  uint8_t state;  // kUnused, kUsed (some site uses it), kWritten (its stack is in the dump)
+  bool heap;      // some shard has heap totals for it
+  uint32_t site_index;  // its heap site's place in the sites section
+};
+constexpr uint8_t kUnused = 0, kUsed = 1, kWritten = 2;
+
+void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t ages, const ResourceSites& resources) {
+  w.BeginSection(format::SectionType::kHealth);
+  w.WriteHealth("tracker_mapped_bytes", g_tracker_bytes.load(std::memory_order_relaxed) + AgeTableBytes());
+  w.WriteHealth("stacks", MaxStackId());
+  w.WriteHealth("stack_table_slots", StackTableSlots());
+  w.WriteHealth("stacks_written", stacks);
+  w.WriteHealth("sites_written", sites);
+  w.WriteHealth("shards", ShardCount());
+  w.WriteHealth("dropped_stacks", g_health.dropped_stacks.load(std::memory_order_relaxed));
+  w.WriteHealth("dropped_sites", g_health.dropped_sites.load(std::memory_order_relaxed));
+  w.WriteHealth("busy_frees", g_health.busy_frees.load(std::memory_order_relaxed));
+  w.WriteHealth("events_during_read", g_events_during_read);
+  w.WriteHealth("unwind_cache_mismatches", g_health.unwind_cache_mismatches.load(std::memory_order_relaxed));
+  w.WriteHealth("unsampled_aligned_allocations", g_health.unsampled_aligned.load(std::memory_order_relaxed));
+  w.WriteHealth("orphan_events", g_health.orphan_events.load(std::memory_order_relaxed));
+  w.WriteHealth("failed_dumps", g_health.failed_dumps.load(std::memory_order_relaxed));
+  w.WriteHealth("live_fds", resources.fds());
+  w.WriteHealth("live_mappings", resources.mappings());
+  w.WriteHealth("resource_labels", LabelCount());
+  w.WriteHealth("untracked_fds", FdRecordFailures());
+  w.WriteHealth("age_sample_interval", g_mode == Mode::kExact ? kExactAgeSampleInterval : g_config.sample_interval);
+  w.WriteHealth("age_records", ages);
+  w.WriteHealth("age_table_full", AgeTableFull());
+  w.WriteHealth("unwind_cache_bytes", UnwindCacheBytes());
+  w.EndSection();
+}
+
+// One record per live object whose birth is known (docs/dump-format.md,
+// ages): aged heap blocks, open descriptors, live mappings. Objects born
+// after the snapshot's time, or whose site is not in the dump, are left out.
+uint64_t AddAges(format::DumpWriter& w, const SiteTotals* totals, uint32_t max_id, ResourceSites& resources,
+                 int64_t snapshot_ns) {
+  uint64_t written = 0;
+  w.BeginSection(format::SectionType::kAges);
+  ForEachAgedBlock([&](const AgedBlock& b) {
+    if (b.stack_id == 0 || b.stack_id > max_id || static_cast<int64_t>(b.birth_ns) > snapshot_ns) return;
+    const SiteTotals& t = totals[b.stack_id];
+    if (t.state != kWritten || !t.heap) return;
+    w.WriteAge(format::AgeRecord{t.site_index, static_cast<int64_t>(b.birth_ns), b.weight, b.size});
+    ++written;
+  });
+  resources.ForEachObject([&](const ResourceSite& site, int64_t birth_ns, double bytes) {
+    if (site.index == UINT32_MAX || birth_ns > snapshot_ns) return;
+    w.WriteAge(format::AgeRecord{site.index, birth_ns, 1.0, static_cast<uint64_t>(bytes)});
+    ++written;
+  });
+  w.EndSection();
+  return written;
+}
+
+// Builds the whole dump in `buffer`. Returns false when memory ran out.
+bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq) {
+  format::DumpWriter w(buffer);
+  format::ProcessRecord p;
+  p.pid = static_cast<uint32_t>(g_process.pid);
+  p.ppid = static_cast<uint32_t>(g_process.ppid);
+  p.seq = seq;
+  p.flags = g_mode == Mode::kExact ? format::kProcessExactMode : 0;
+  p.trigger = trigger;
+  p.sample_interval = g_config.sample_interval;
+  p.snapshot_realtime_ns = RealtimeNs();
+  p.snapshot_monotonic_ns = MonotonicNs();
+  p.start_realtime_ns = g_process.start_realtime_ns;
+  p.start_monotonic_ns = g_process.start_monotonic_ns;
+  p.program = g_process.program;
+  p.exe_path = g_process.exe_path;
+  p.cmdline = g_process.cmdline;
+  p.cmdline_size = g_process.cmdline_size;
+  w.WriteProcess(p);
+  WriteModules(w);
+
+  // Descriptors and mappings first: every stack they name is then at most
+  // max_id below.
+  ResourceSites resources;
+  if (!resources.Collect()) return false;
+
+  // Sum every shard into one array indexed by stack id.
+  const uint32_t max_id = MaxStackId();
+  const size_t totals_bytes = (static_cast<size_t>(max_id) + 1) * sizeof(SiteTotals);
+  auto* totals = static_cast<SiteTotals*>(MapMemory(totals_bytes));
+  if (totals == nullptr) return false;
+  // Shards are read while their owners go on writing: an allocation on one
+  // thread freed on another between the two reads counts as live (or as a
+  // negative). Not a consistent cut, so the dump says by how much it may be
+  // off: the heap events recorded while it read (0: exact).
+  auto events_now = [] {
+    uint64_t n = 0;
+    ForEachShard([&](const Shard& shard) { n += shard.events.load(std::memory_order_acquire); });
+    return n;
+  };
+  const uint64_t events_before = events_now();
+  ForEachShard([&](const Shard& shard) {
+    shard.ForEachSite([&](const SiteCounters& c) {
+      const uint32_t id = c.stack_id.load(std::memory_order_relaxed);
+      if (id == 0 || id > max_id) return;  // a stack newer than this snapshot
+      SiteTotals& t = totals[id];
+      t.alloc_count += c.alloc_count.load(std::memory_order_relaxed);
+      t.alloc_bytes += c.alloc_bytes.load(std::memory_order_relaxed);
+      t.free_count += c.free_count.load(std::memory_order_relaxed);
+      t.free_bytes += c.free_bytes.load(std::memory_order_relaxed);
+      t.var_count += c.var_count.load(std::memory_order_relaxed);
+      t.var_bytes += c.var_bytes.load(std::memory_order_relaxed);
+      t.live_samples += c.live_samples.load(std::memory_order_relaxed);
+      t.state = kUsed;
+      t.heap = true;
+    });
+  });
+  g_events_during_read = events_now() - events_before;
+  resources.ForEach([&](const ResourceSite& r) {
+    const uint32_t id = static_cast<uint32_t>(r.key >> 32);
+    if (id != 0 && id <= max_id) totals[id].state = kUsed;
+  });
+
+  uint64_t stacks_written = 0;
+  w.BeginSection(format::SectionType::kStacks);
+  ForEachStack([&](const StackView& s) {
+    if (s.id > max_id || totals[s.id].state != kUsed) return;  // unused, or already written
+    format::StackRecord r;
+    r.id = s.id;
+    r.flags = s.flags;
+    r.pcs = s.pcs;
+    r.depth = s.depth;
+    w.WriteStack(r);
+    ++stacks_written;
+    totals[s.id].state = kWritten;
+  });
+  w.EndSection();
+
+  uint64_t sites_written = 0;
+  w.BeginSection(format::SectionType::kSites);
+  for (uint32_t id = 1; id <= max_id; ++id) {
+    const SiteTotals& t = totals[id];
+    if (t.state != kWritten || !t.heap) continue;
+    format::SiteRecord r;
+    r.resource = format::Resource::kHeap;
+    r.stack_id = id;
+    r.live_count = t.alloc_count - t.free_count;
+    r.live_bytes = t.alloc_bytes - t.free_bytes;
+    r.alloc_count = t.alloc_count;
+    r.alloc_bytes = t.alloc_bytes;
+    r.var_live_count = t.var_count > 0 ? t.var_count : 0;
+    r.var_live_bytes = t.var_bytes > 0 ? t.var_bytes : 0;
+    r.live_samples = t.live_samples > 0 ? static_cast<uint64_t>(t.live_samples) : 0;
+    w.WriteSite(r);
+    totals[id].site_index = static_cast<uint32_t>(sites_written++);
+  }
+  // Descriptors and mappings: exact counts, never sampled.
+  resources.ForEach([&](ResourceSite& site) {
+    const uint32_t id = static_cast<uint32_t>(site.key >> 32);
+    if (id == 0 || id > max_id || totals[id].state != kWritten) return;
+    site.index = static_cast<uint32_t>(sites_written);
+    format::SiteRecord r;
+    r.resource = site.resource;
+    r.stack_id = id;
+    r.live_count = site.count;
+    r.live_bytes = site.bytes;
+    r.alloc_count = site.count;
+    r.alloc_bytes = site.bytes;
+    r.live_samples = static_cast<uint64_t>(site.count);
+    r.label = LabelText(static_cast<uint32_t>(site.key));
+    w.WriteSite(r);
+    ++sites_written;
+  });
+  w.EndSection();
+  const uint64_t ages = AddAges(w, totals, max_id, resources, p.snapshot_monotonic_ns);
+  UnmapMemory(totals, totals_bytes);
+  AddHealth(w, stacks_written, sites_written, ages, resources);
+  return w.Finish();
+}
+
+// `fd` is re-read before every write: a private descriptor moves if the
+// program dup2s onto its number meanwhile (private_fds.h).
+bool WriteAll(const std::atomic<int>& fd, const uint8_t* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(fd.load(std::memory_order_acquire), data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Writes the buffer under a temporary name in the dump directory and renames
+// it into place, so no reader ever sees a partial file under the final name.
+// On failure, says in `why` which step failed and the system's reason;
+// `create_error` is errno when the file could not even be created, else 0.
+// `sync`: fsync before the rename (not for the exit dump, which the
+// program's exit waits for).
+bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, bool sync,
+             char* why, size_t why_size, int& create_error) {
+  create_error = 0;
+  char temp_path[sizeof g_last_path];
+  const auto pid = static_cast<uint32_t>(g_process.pid);
+  format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program, pid, seq, false);
+  format::FormatDumpPath(temp_path, sizeof temp_path, g_config.dump_dir, g_process.program, pid, seq, true);
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+  std::atomic<int> fd{-1};
+  if (OpenPrivateFd(temp_path, kFlags, 0600, &fd) < 0 && errno == EEXIST) {
+    unlink(temp_path);  // a leftover of a crashed earlier attempt (O_EXCL refuses links)
+    OpenPrivateFd(temp_path, kFlags, 0600, &fd);
+  }
+  if (fd.load() < 0) {
+    create_error = errno;
+    snprintf(why, why_size, "cannot create %s: %s", temp_path, strerrordesc_np(errno));
+    return false;
+  }
+  bool ok = WriteAll(fd, buffer.data(), buffer.size()) && (!sync || fsync(fd.load()) == 0);
+  if (!ok) snprintf(why, why_size, "cannot write %s: %s", temp_path, strerrordesc_np(errno));
+  ClosePrivateFd(fd.load());
+  if (ok && rename(temp_path, final_path) != 0) {
+    snprintf(why, why_size, "cannot rename %s to %s: %s", temp_path, final_path, strerrordesc_np(errno));
+    ok = false;
+  }
+  if (!ok) unlink(temp_path);
+  return ok;
+}
+
+// The last dump handed over (a private memfd), kept until the next one.
+std::atomic<int> g_handover_fd{-1};
+
+// For a process that may not create files in its dump directory (it dropped
+// privileges; the directory is root's): keeps the dump in a memfd and says so
+// in the control block, where `leaktrace snapshot`, run by root or the
+// process's owner, finds it and writes the file itself. Dump lock held.
+bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_path) {
+  const int previous = g_handover_fd.exchange(-1, std::memory_order_acq_rel);
+  if (previous >= 0) ClosePrivateFd(previous);
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
+  if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
+  if (!WriteAll(g_handover_fd, buffer.data(), buffer.size())) {
+    ClosePrivateFd(g_handover_fd.exchange(-1, std::memory_order_acq_rel));
+    return false;
+  }
+  NoteHandedOverSnapshot(seq, g_handover_fd.load(std::memory_order_acquire), final_path);
+  return true;
+}
+
+// The dump itself; g_dump_lock held.
+uint32_t WriteLocked(format::Trigger trigger, bool sync) {
+  const uint32_t seq = ++g_seq;
+  UpdateControlBlock(seq, g_last_seq, g_last_path);
+  format::DumpBuffer buffer;
+  char path[sizeof g_last_path];
+  char why[2 * sizeof g_last_path + 64] = "out of memory";
+  const bool built = BuildDump(buffer, trigger, seq);
+  int create_error = 0;
+  const bool ok = built && Publish(buffer, seq, path, sizeof path, sync, why, sizeof why, create_error);
+  const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
+  if (ok) {
+    memcpy(g_last_path, path, sizeof path);
+    g_last_seq = seq;
+  } else if (denied && HandOver(buffer, seq, path)) {
+    // Not written, not lost: `leaktrace snapshot` writes it. A signal or an
+    // interval snapshot without a reader still warns, once.
+    if (!g_warned_write) {
+      g_warned_write = true;
+      Log("cannot write snapshot %u (%s); leaktrace snapshot PID, run by root or the owner, can still fetch it", seq,
+          why);
+    }
+  } else {
+    g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
+    NoteFailedSnapshot(seq, why);
+    if (!g_warned_write) {
+      g_warned_write = true;
+      Log("cannot write snapshot %u (%s); the program goes on", seq, why);
+    }
+  }
+  UpdateControlBlock(seq, g_last_seq, g_last_path);
+  return ok ? seq : 0;
+}
+
+}  // namespace
+
+uint32_t WriteSnapshot(format::Trigger trigger) {
+  pthread_mutex_lock(&g_dump_lock);
+  const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit);
+  pthread_mutex_unlock(&g_dump_lock);
+  return seq;
+}
+
+bool TryWriteSnapshotFromHandler() {
+  if (pthread_mutex_trylock(&g_dump_lock) != 0) return false;
+  WriteLocked(format::Trigger::kSignal, false);
+  pthread_mutex_unlock(&g_dump_lock);
+  return true;
+}
+
+void RefreshControlBlock() {
+  pthread_mutex_lock(&g_dump_lock);
+  UpdateControlBlock(g_seq, g_last_seq, g_last_path);
+  pthread_mutex_unlock(&g_dump_lock);
+}
+
+const char* LastDumpPath() { return g_last_path; }
+uint32_t LastDumpSeq() { return g_last_seq; }
+
+void SnapshotPrepareFork() { pthread_mutex_lock(&g_dump_lock); }
+void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
+void SnapshotChildAfterFork() {
+  pthread_mutex_init(&g_dump_lock, nullptr);
+  g_seq = 0;
+  g_last_seq = 0;
+  g_last_path[0] = '\0';
+  const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
+  if (handover >= 0) ClosePrivateFd(handover);
+  g_warned_write = false;
+}
+
+}  // namespace leaktrace::preload
