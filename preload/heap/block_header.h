@@ -68,13 +68,13 @@ struct SampledHeader {   // occupies [p - 64, p)
   uint64_t birth_ns;     // CLOCK_MONOTONIC when allocated
   uint32_t age_slot;     // AgeTableInsert result; 0: not aged (table full)
   uint32_t usable_extra; // malloc_usable_size as the program sees it (a plain block's of `size`,
-                         // PlainUsable) minus size
+                         // PlainUsable) minus size; kUsableUnknown: not measured yet
   uint64_t check;        // SampledCheck(p): marks the block as ours
 };
 static_assert(sizeof(SampledHeader) == kSampledOffset);
 
-// What malloc_usable_size tells the program about the sampled block.
-inline uint64_t SampledUsable(const SampledHeader& h) { return h.size + h.usable_extra; }
+// SampledHeader::usable_extra before anyone asked (heap_paths.cc, UsableOf).
+inline constexpr uint32_t kUsableUnknown = UINT32_MAX;
 
 // The program's pointer inside a real block of a sampled allocation: the
 // first address 64 bytes into a page with the whole header inside the block.

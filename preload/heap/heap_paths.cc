@@ -61,7 +61,17 @@ size_t PlainUsable(size_t size) {
   return usable;
 }
 
-// `capacity`: what the real block was sized for, >= `usable` >= size.
+// usable - size as SampledHeader::usable_extra keeps it; `usable` 0: not
+// measured. An allocator that rounds a size up by 4 GiB or more (only when
+// T is over 1 GiB): the program is told 4 GiB less than it could use.
+uint32_t UsableExtra(size_t size, size_t usable) {
+  if (usable == 0) return kUsableUnknown;
+  const uint64_t extra = usable - size;
+  return extra < kUsableUnknown ? static_cast<uint32_t>(extra) : kUsableUnknown - 1;
+}
+
+// `capacity`: what the real block was sized for, >= `usable` >= size
+// (`usable` 0: not measured yet, UsableOf measures it).
 // `offered`: the bytes of the sampling line behind `weight` (SampledHeader).
 void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight, uint64_t offered,
                         size_t capacity, size_t usable) {
@@ -74,11 +84,24 @@ void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, dou
   h->capacity = capacity;
   h->birth_ns = NowMonotonicNs();
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
-  // An allocator that rounds a size up by 4 GiB or more (only when T is
-  // over 1 GiB): the program is told 4 GiB less than it could use, no harm.
-  const uint64_t extra = usable - size;
-  h->usable_extra = extra < UINT32_MAX ? static_cast<uint32_t>(extra) : UINT32_MAX;
+  h->usable_extra = UsableExtra(size, usable);
   h->check = SampledCheck(p);
+}
+
+// What malloc_usable_size tells the program about the sampled block `h`:
+// measured (PlainUsable) the first time anyone asks after a realloc that the
+// block's capacity held, so that such a realloc costs no probe. At most
+// the capacity: the program may write every byte it is told of (when a
+// plain block's usable size would be larger, the program is told less, which
+// the API allows; it happens only for a size within the allocator's
+// rounding of the capacity).
+size_t UsableOf(SampledHeader* h) {
+  if (h->usable_extra == kUsableUnknown) {
+    size_t usable = PlainUsable(h->size);
+    if (usable > h->capacity) usable = h->capacity;
+    h->usable_extra = UsableExtra(h->size, usable);
+  }
+  return h->size + h->usable_extra;
 }
 
 // The block with header `h` leaves the sampled layout (freed, or resized and
@@ -262,31 +285,28 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   uint64_t offered;
   const double weight = DecideRealloc(t, *h, size, &offered);
   const bool stays_sampled = weight > 0 || size > kBackToPlainBytes;
-  if (stays_sampled && size >= capacity - capacity / 4) {
-    const size_t usable = PlainUsable(size);
-    if (usable <= capacity) {
-      if (weight == 0 && h->weight == 0) {
-        // Unsampled before and after: nothing is booked either way, so only
-        // the header's sizes change (no stack, no clock, no age table).
-        h->size = size;
-        h->offered = offered;
-        const uint64_t extra = usable - size;
-        h->usable_extra = extra < UINT32_MAX ? static_cast<uint32_t>(extra) : UINT32_MAX;
-        return p;
-      }
-      RebookSampled(t, p, size, usable, weight, offered);
+  if (stays_sampled && size <= capacity && size >= capacity - capacity / 4) {
+    // The usable size is measured when asked for (UsableOf), not here.
+    if (weight == 0 && h->weight == 0) {
+      // Unsampled before and after: nothing is booked either way, so only
+      // the header's sizes change (no stack, no clock, no age table).
+      h->size = size;
+      h->offered = offered;
+      h->usable_extra = kUsableUnknown;
       return p;
     }
+    RebookSampled(t, p, size, 0, weight, offered);
+    return p;
   }
   size_t want = size;
   if (size > capacity && capacity + capacity / 4 > size && capacity + capacity / 4 <= SIZE_MAX - kSampledSlack)
     want = capacity + capacity / 4;
   if (stays_sampled) return ResizeSampled(t, p, size, want, weight, offered, false, RealRealloc, RealUsable, 0);
   // Everything the program may have written: what malloc_usable_size told
-  // it (SampledUsable), not just what it asked for (redis fills whole blocks).
+  // it (UsableOf), not just what it asked for (redis fills whole blocks).
   void* fresh = real.malloc(size);
   if (fresh == nullptr) return nullptr;  // the old block is untouched
-  memcpy(fresh, p, Min(SampledUsable(*h), size));
+  memcpy(fresh, p, Min(UsableOf(h), size));
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
   real.free(base);
@@ -567,7 +587,7 @@ size_t UsableSizeSlow(void* p) {
       // usable bytes on jemalloc), and a program that fills its usable size
       // before it reallocs (redis's listpacks) must see the same thing
       // whether its block is sampled or not.
-      return SampledUsable(*SampledHeaderOf(p));
+      return UsableOf(SampledHeaderOf(p));
     default:
       return real.malloc_usable_size(b.base) - b.offset;
   }
