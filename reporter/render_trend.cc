@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 
@@ -81,7 +82,18 @@ std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
   std::string out = Header(trend);
   const SiteIndex index(trend);
   Report shown = SeriesGrowth(trend);
-  std::erase_if(shown.sites, [&](const Site& s) { return index[s.key].verdict == Verdict::kFlat; });
+  // Flat sites, and sampled ones whose estimate never moved, say nothing a
+  // reader can act on; the header counts them, JSON lists them.
+  size_t unmoved = 0;
+  std::erase_if(shown.sites, [&](const Site& s) {
+    const TrendSite& ts = index[s.key];
+    if (ts.verdict == Verdict::kFlat) return true;
+    const std::vector<double>& y = IsFd(ts) ? ts.counts : ts.bytes;
+    if (ts.verdict != Verdict::kNotSignificant || std::adjacent_find(y.begin(), y.end(), std::not_equal_to<>()) != y.end())
+      return false;
+    ++unmoved;
+    return true;
+  });
   size_t hidden = 0;
   std::vector<const Site*> sites = SelectSites(shown, options, &hidden);
   if (sites.empty())
@@ -104,6 +116,10 @@ std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
     text.insert(eol == std::string::npos ? text.size() : eol + 1, line);
     out += "\n" + text;
   }
+  if (unmoved)
+    out += fmt::format("\n{} sampled site{} whose estimate never moved not shown (not significant: any growth there "
+                       "is below the detection limit)\n",
+                       unmoved, unmoved == 1 ? "" : "s");
   if (hidden) out += fmt::format("\n{} more site{} not shown (see --top, --min-bytes)\n", hidden, hidden == 1 ? "" : "s");
   return out;
 }

@@ -98,11 +98,14 @@ Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const 
   bool changed = false;
   for (size_t i = 1; i < n; ++i) changed = changed || Differ(y[i], v[i], y[0], v[0]);
   if (!changed) {
-    // Sampled estimates of unchanged objects are equal to the last bit; any
-    // difference is a change the sampling cannot judge, never "flat".
-    for (size_t i = 1; i < n; ++i)
-      if (std::fabs(y[i] - y[0]) > kTiny) return Verdict::kNotSignificant;
-    return Verdict::kFlat;
+    // "flat" is a claim only exact figures can make. A sampled figure that
+    // never moved says no more than that growth stayed below what the
+    // sampling sees (a 3 MiB leak at 512 KiB sampling may take no sample
+    // after the first snapshot): not significant, never "flat".
+    bool sampled = false;
+    for (size_t i = 0; i < n; ++i) sampled = sampled || v[i] > 0;
+    for (size_t i = 1; i < n; ++i) sampled = sampled || std::fabs(y[i] - y[0]) > kTiny;
+    return sampled ? Verdict::kNotSignificant : Verdict::kFlat;
   }
   bool recent_flat = true;
   for (size_t i = h; i < n; ++i) recent_flat = recent_flat && !Differ(y[i], v[i], last, vlast);

@@ -22,11 +22,12 @@
 //   leak       b > 0 significantly; the recent slope b_r > 0 significantly and
 //              b_r >= b / 2; and no value is significantly above the last one.
 //   shrinking  b < 0 significantly and the last value significantly below the first.
-//   flat       the figure never changed at all.
-//   not significant  it changed, but no value differs significantly from
-//              the first: sampling cannot tell this from noise (sampled
-//              data only; exact data has no noise, so any change is one of
-//              the verdicts above).
+//   flat       the figure never changed at all, and has no sampling
+//              variance (exact data, or nothing sampled live).
+//   not significant  sampled, and no value differs significantly from the
+//              first: sampling cannot tell this from noise, even when the
+//              estimate never moved (exact data has no noise, so any change
+//              is one of the verdicts above).
 //   warm-up    the last value is significantly above the first, the recent
 //              part is flat (no recent value differs significantly from the
 //              last) and allocations stopped (a_{n-1} == a_h).

@@ -76,14 +76,10 @@ TEST(UserPath, SubThresholdLeakIsNotSignificantWithItsDetectionLimit) {
     for (const auto& f : site["frames"])
       if (f["function"] == "parse_header") {
         seen = true;
-        // The rule: never "flat" once the sampled figure moved. At 512 KiB
-        // sampling the ~3 MiB leak takes a few samples, and in a few runs in a
-        // hundred none after the first snapshot: a constant series, which the
-        // dumps cannot tell from a flat one (the detection limit above says so).
-        bool moved = false;
-        for (const auto& b : site["series"]) moved = moved || b != site["series"][0];
-        if (moved) EXPECT_NE(site["verdict"], "flat") << site.dump();
-        else EXPECT_EQ(site["verdict"], "flat") << site.dump();
+        // Sampled figures are never "flat", even in the runs (a few in a
+        // hundred) where the ~3 MiB leak took no sample after the first
+        // snapshot and the estimate never moved.
+        EXPECT_NE(site["verdict"], "flat") << site.dump();
       }
   EXPECT_TRUE(seen) << trend.out;
 

@@ -74,8 +74,11 @@ TEST(TrendJudge, GrowthWithinSamplingNoiseIsNotSignificantNeverFlat) {
   EXPECT_EQ(J({0, 10, 20, 30, 40}, {}, var), Verdict::kNotSignificant);
   EXPECT_EQ(J({1000, 1100, 950, 1050, 1000}, {}, var), Verdict::kNotSignificant);
   EXPECT_STREQ(VerdictName(Verdict::kNotSignificant), "not significant");
-  // Sampled but unchanged to the bit: that is flat.
-  EXPECT_EQ(J({1000, 1000, 1000, 1000, 1000}, {}, var), Verdict::kFlat);
+  // Sampled and unchanged to the bit: the sampling saw no growth, which is
+  // not the same as none (issue 14: never "flat" for sampled figures).
+  EXPECT_EQ(J({1000, 1000, 1000, 1000, 1000}, {}, var), Verdict::kNotSignificant);
+  // Nothing sampled live at all, or exact: flat.
+  EXPECT_EQ(J({0, 0, 0, 0, 0}), Verdict::kFlat);
   // Far beyond the noise it is a leak again.
   EXPECT_EQ(J({0, 1000, 2000, 3000, 4000}, {}, var), Verdict::kLeak);
 }
@@ -184,8 +187,9 @@ TEST(TrendSeries, DumpsEndToEnd) {
 }
 
 // A sampled series: the text names the detection limit and the way out, a
-// site that moved within noise is "not significant" (shown, not counted as
-// flat), JSON carries detection_limit_bytes.
+// site that moved within noise is "not significant" (shown), one whose
+// estimate never moved is "not significant" too (counted, not listed), JSON
+// carries detection_limit_bytes.
 TEST(TrendSeries, SampledSeriesStatesItsDetectionLimit) {
   FakeSymbols symbols;
   symbols.Add("server", 0x10, {Fn("small_leak", "s.c", 1)});
@@ -207,7 +211,14 @@ TEST(TrendSeries, SampledSeriesStatesItsDetectionLimit) {
   const Trend trend = ComputeTrend(live, {});
   EXPECT_GT(trend.detection_limit_bytes, 3 * MiB);
   const std::string text = RenderTrendText(trend, RenderOptions{});
-  EXPECT_NE(text.find("0 leak, 0 warm-up, 0 bounded, 0 shrinking, 1 not significant, 1 flat"), std::string::npos)
+  // The steady site's estimate never moved: not significant too (sampled
+  // figures are never "flat"), counted, but not listed in text.
+  EXPECT_NE(text.find("0 leak, 0 warm-up, 0 bounded, 0 shrinking, 2 not significant, 0 flat"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("s.c:2"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n1 sampled site whose estimate never moved not shown (not significant: any growth there is "
+                      "below the detection limit)\n"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("detection limit 13.5 MiB: a steady leak growing less over these 4 snapshots (76.8 KiB/s over "
                       "3.0 min) is not significant at 512.0 KiB sampling (3 standard errors); for smaller leaks use "
@@ -219,8 +230,8 @@ TEST(TrendSeries, SampledSeriesStatesItsDetectionLimit) {
   EXPECT_EQ(text.find("no call site changed"), std::string::npos) << text;
   const auto json = TrendToJson(trend, RenderOptions{});
   EXPECT_DOUBLE_EQ(json["detection_limit_bytes"].get<double>(), trend.detection_limit_bytes);
-  EXPECT_EQ(json["verdicts"]["not significant"], 1);
-  EXPECT_EQ(json["verdicts"]["flat"], 1);
+  EXPECT_EQ(json["verdicts"]["not significant"], 2);
+  EXPECT_EQ(json["verdicts"]["flat"], 0);
 }
 
 // "oldest" is the age at the later snapshot, in a trend as in a diff.
