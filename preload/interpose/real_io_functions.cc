@@ -5,6 +5,12 @@
 #include "preload/internal/compiler.h"
 #include "preload/record/thread_state.h"
 
+// The next vfork and clone after ours (glibc's, or an interposer's such as a
+// sanitizer's), for interpose/vfork_entry.S; null until resolved, when the
+// entry falls back to glibc's __vfork / __clone.
+extern "C" __attribute__((visibility("hidden"))) void* leaktrace_real_vfork = nullptr;
+extern "C" __attribute__((visibility("hidden"))) void* leaktrace_real_clone = nullptr;
+
 namespace leaktrace::preload {
 
 RealIo real_io = {};
@@ -88,6 +94,8 @@ void detail::ResolveRealIoSlow() {
     Lookup(r.mmap64, "mmap64");
     Lookup(r.munmap, "munmap");
     Lookup(r.mremap, "mremap");
+    __atomic_store_n(&leaktrace_real_vfork, dlsym(RTLD_NEXT, "vfork"), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaktrace_real_clone, dlsym(RTLD_NEXT, "clone"), __ATOMIC_RELEASE);
   }
   real_io = r;
   t_resolving = false;

@@ -10,10 +10,13 @@
      that finds its own pid again is the parent's, and clears the flag.
    - clone with CLONE_VM, not CLONE_THREAD: leaktrace_shared_vm_child, the
      whole process and for good (such a child may run alongside the parent).
-   Then they jump to glibc's own entries (__vfork, __clone: what vfork and
-   clone are aliases of), return address untouched: a vfork child returns
-   through the caller's frame, and clone's child starts on a stack of its
-   own, so no C frame may stand in between. */
+   Then they jump to the next vfork / clone (leaktrace_real_vfork and
+   leaktrace_real_clone, real_io_functions.cc: glibc's, or a sanitizer's
+   that comes after us), or to glibc's own entries (__vfork, __clone, which
+   vfork and clone are aliases of) before those are resolved, with the
+   return address untouched: a vfork child returns through the caller's
+   frame, and clone's child starts on a stack of its own, so no C frame may
+   stand in between. */
         .text
         .globl  vfork
         .type   vfork, @function
@@ -22,8 +25,15 @@ vfork:
 #if defined(__CET__)
         endbr64
 #endif
-        movq    leaktrace_vfork_pending@gottpoff(%rip), %rax
-        movb    $1, %fs:(%rax)
+        /* %r11 only: it carries no argument (and clone, being variadic,
+           gets a vector-register count in %al that must stay). */
+        movq    leaktrace_vfork_pending@gottpoff(%rip), %r11
+        movb    $1, %fs:(%r11)
+        movq    leaktrace_real_vfork(%rip), %r11
+        testq   %r11, %r11
+        jz      1f
+        jmp     *%r11
+1:
         jmp     __vfork@PLT
         .cfi_endproc
         .size   vfork, .-vfork
@@ -42,6 +52,11 @@ clone:
         jnz     2f
         movb    $1, leaktrace_shared_vm_child(%rip)
 2:
+        movq    leaktrace_real_clone(%rip), %r11
+        testq   %r11, %r11
+        jz      3f
+        jmp     *%r11
+3:
         jmp     __clone@PLT
         .cfi_endproc
         .size   clone, .-clone
