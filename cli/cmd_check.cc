@@ -17,7 +17,7 @@ namespace leaktrace::cli {
 Action AddCheckCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
-    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes;
+    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes, max_threads;
     std::string suppressions;
     std::string older_than;
     std::string before, after;
@@ -31,7 +31,7 @@ Action AddCheckCommand(CLI::App& app) {
       "check",
       "CI gate: exit 0 when growth from BEFORE to AFTER stays within the thresholds, 1 when it does not (the "
       "offending call sites are printed), 2 on bad input. With no threshold given, any heap growth beyond sampling "
-      "noise (exact dumps: any growth), any mmap growth and any fd growth fails; once any threshold is given, only "
+      "noise (exact dumps: any growth), any mmap growth, any fd growth and any growth in live threads fails; once any threshold is given, only "
       "the given thresholds are checked. For sampled heap data a threshold counts as exceeded only when growth is "
       "above it by more than 3 standard errors (the standard error is printed beside each estimate). "
       "--format junit writes JUnit XML: one test per rule and per call site that grew, failed for offenders.");
@@ -41,6 +41,10 @@ Action AddCheckCommand(CLI::App& app) {
       ->type_name("N");
   cmd->add_option("--max-fds", opts->max_fds, "Largest allowed growth in open file descriptors")->type_name("N");
   cmd->add_option("--max-mmap-bytes", opts->max_mmap_bytes, "Largest allowed growth of mapped memory")
+      ->type_name("N");
+  cmd->add_option("--max-threads", opts->max_threads,
+                  "Largest allowed growth in live threads, all call sites together (a joinable thread counts until "
+                  "it is joined)")
       ->type_name("N");
   cmd->add_option("--suppressions", opts->suppressions,
                   "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "
@@ -70,6 +74,7 @@ Action AddCheckCommand(CLI::App& app) {
     size("--max-site-bytes", opts->max_site_bytes, t.max_site_bytes);
     size("--max-fds", opts->max_fds, t.max_fds);
     size("--max-mmap-bytes", opts->max_mmap_bytes, t.max_mmap_bytes);
+    size("--max-threads", opts->max_threads, t.max_threads);
     reporter::Suppressions suppressions;
     if (!opts->suppressions.empty()) suppressions = reporter::Suppressions::Load(opts->suppressions);
     reporter::RenderOptions render = ToRenderOptions(opts->output);

@@ -105,9 +105,11 @@ Action AddExportCommand(CLI::App& app) {
       "export",
       "Write dumps for other tools: a gzipped pprof profile.proto (for 'go tool pprof', including -base, "
       "Pyroscope, Parca; sample types inuse_space, inuse_objects, alloc_space, alloc_objects for heap, "
-      "inuse_mapped_space, inuse_mappings for mmap, inuse_fds for fd), folded stacks ('outer;...;inner VALUE' "
+      "inuse_mapped_space, inuse_mappings for mmap, inuse_fds for fd, inuse_thread_stack_space, inuse_threads for "
+      "thread), folded stacks ('outer;...;inner VALUE' "
       "per line, for flamegraph.pl, speedscope, inferno) or a self-contained HTML flame graph (no network "
-      "needed). For folded and html, VALUE is the live bytes of each call site (descriptors for --resource fd). "
+      "needed). For folded and html, VALUE is the live bytes of each call site (descriptors for --resource fd, "
+      "threads for --resource thread). "
       "Several dumps are merged as by 'report'; with --base BEFORE, the values are the growth from BEFORE to the "
       "(one) DUMP: folded and html show only what grew, pprof holds DUMP minus BEFORE (negative where something "
       "shrank), as 'go tool pprof -base' would compute from two plain exports.");
@@ -117,8 +119,8 @@ Action AddExportCommand(CLI::App& app) {
   cmd->add_option("-o,--output", opts->output, "Write to FILE instead of standard output")->type_name("FILE");
   cmd->add_option("--base", opts->base, "Show growth since this earlier dump of the same program")
       ->type_name("BEFORE");
-  cmd->add_option("--resource", opts->resource, "Which resource: heap (default), mmap, fd")
-      ->check(CLI::IsMember({"heap", "mmap", "fd"}))
+  cmd->add_option("--resource", opts->resource, "Which resource: heap (default), mmap, fd, thread")
+      ->check(CLI::IsMember({"heap", "mmap", "fd", "thread"}))
       ->default_str("heap");
   AddStackOptions(*cmd, opts->stacks);
   cmd->add_option("DUMP", opts->dumps, "Dump file(s)")->required();
@@ -126,9 +128,10 @@ Action AddExportCommand(CLI::App& app) {
   return [opts] {
     if (!opts->base.empty() && opts->dumps.size() != 1)
       throw UsageError("export --base BEFORE takes exactly one DUMP (the later snapshot)");
-    reporter::Resource resource = opts->resource == "fd"     ? reporter::Resource::kFd
-                                  : opts->resource == "mmap" ? reporter::Resource::kMmap
-                                                             : reporter::Resource::kHeap;
+    reporter::Resource resource = opts->resource == "fd"       ? reporter::Resource::kFd
+                                  : opts->resource == "mmap"   ? reporter::Resource::kMmap
+                                  : opts->resource == "thread" ? reporter::Resource::kThread
+                                                               : reporter::Resource::kHeap;
     if (opts->format == "pprof") {
       // Binary data would garble a terminal (gzip refuses the same way).
       if (opts->output.empty() && isatty(STDOUT_FILENO))

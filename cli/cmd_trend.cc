@@ -20,7 +20,7 @@ Action AddTrendCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "trend",
       "Judge growth over three or more snapshots of one process: per call site, the least-squares growth rate "
-      "(bytes/s for heap and mmap, descriptors/min for fd) with its standard error, and a verdict: leak (steady "
+      "(bytes/s for heap and mmap, descriptors/min for fd, threads/min for thread) with its standard error, and a verdict: leak (steady "
       "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
       "(fills and keeps turning over within a bound, or oscillates), shrinking, not significant (changed, but "
       "within sampling noise: sampled dumps state their detection limit), flat (never changed). Text lists every "

@@ -63,7 +63,7 @@ void PrintError(const std::string& message) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"leaktrace: find what leaks (heap, mappings, file descriptors) in a running Linux service, and from where.",
+  CLI::App app{"leaktrace: find what leaks (heap, mappings, file descriptors, threads) in a running Linux service, and from where.",
                "leaktrace"};
   app.formatter(std::make_shared<Formatter>());  // before the commands: they inherit it
   app.set_version_flag("-V,--version", "leaktrace " LEAKTRACE_VERSION);

@@ -35,6 +35,7 @@ const char* ResourceName(Resource r) {
     case Resource::kHeap: return "heap";
     case Resource::kMmap: return "mmap";
     case Resource::kFd: return "fd";
+    case Resource::kThread: return "thread";
   }
   return "unknown";
 }

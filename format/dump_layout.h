@@ -22,7 +22,7 @@ enum class SectionType : uint32_t {
   kEnd = 0xFFFF,  // payload: XXH3-64 of every byte before this section's header
 };
 
-enum class Resource : uint8_t { kHeap = 0, kMmap = 1, kFd = 2 };
+enum class Resource : uint8_t { kHeap = 0, kMmap = 1, kFd = 2, kThread = 3 };
 
 // Why a snapshot was taken.
 enum class Trigger : uint32_t { kSignal = 1, kInterval = 2, kExit = 3 };

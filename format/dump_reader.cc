@@ -143,7 +143,7 @@ void ParseSites(Cursor& c, std::vector<Site>& sites) {
   for (uint32_t i = 0; i < count; ++i) {
     Site s;
     const uint8_t resource = c.Get<uint8_t>();
-    if (resource > static_cast<uint8_t>(Resource::kFd)) c.Fail("an unknown resource kind");
+    if (resource > static_cast<uint8_t>(Resource::kThread)) c.Fail("an unknown resource kind");
     s.resource = static_cast<Resource>(resource);
     c.Get<uint8_t>();
     c.Get<uint16_t>();

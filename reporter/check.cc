@@ -54,6 +54,7 @@ CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& s
   const Totals& heap = result.totals[Index(Resource::kHeap)];
   const Totals& mmap = result.totals[Index(Resource::kMmap)];
   const Totals& fd = result.totals[Index(Resource::kFd)];
+  const Totals& threads = result.totals[Index(Resource::kThread)];
 
   std::set<std::string> offending_keys;
   RuleResult* rule = nullptr;  // the rule being evaluated
@@ -129,6 +130,15 @@ CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& s
       }
       rule = nullptr;
     }
+    {
+      RuleResult& r = add_rule("thread-growth", "no growth in live threads", std::nullopt, threads.count, 0);
+      bind(r);
+      if (Exceeds(threads.count, 0, 0)) {
+        fail(r, fmt::format("live threads grew by {}", FormatSignedCount(threads.count)));
+        offend_growing(Resource::kThread, true);
+      }
+      rule = nullptr;
+    }
   } else {
     if (t.max_bytes) {
       RuleResult& r = add_rule("max-bytes", fmt::format("total heap growth <= {}", FormatBytes(*t.max_bytes)),
@@ -183,6 +193,19 @@ CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& s
         fail(r, fmt::format("open file descriptors grew by {}, more than --max-fds {}", FormatSignedCount(fd.count),
                             FormatCount(*t.max_fds)));
         offend_growing(Resource::kFd, true);
+      }
+      rule = nullptr;
+    }
+    if (t.max_threads) {
+      // Like --max-fds, the total over every site: a pool that moves its
+      // threads from one spawning site to another has not leaked.
+      RuleResult& r = add_rule("max-threads", fmt::format("growth in live threads <= {}", FormatCount(*t.max_threads)),
+                               t.max_threads, threads.count, 0);
+      bind(r);
+      if (Exceeds(threads.count, 0, *t.max_threads)) {
+        fail(r, fmt::format("live threads grew by {}, more than --max-threads {}", FormatSignedCount(threads.count),
+                            FormatCount(*t.max_threads)));
+        offend_growing(Resource::kThread, true);
       }
       rule = nullptr;
     }

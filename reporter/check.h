@@ -11,15 +11,16 @@
 namespace leaktrace::reporter {
 
 // Unset thresholds are not checked. With none set at all, the default rule
-// applies: any heap growth beyond sampling noise, any mmap growth and any fd
-// growth fails.
+// applies: any heap growth beyond sampling noise, any mmap growth, any fd
+// growth and any growth in live threads fails.
 struct Thresholds {
   std::optional<double> max_bytes;       // total heap growth
   std::optional<double> max_site_bytes;   // heap growth of any one site
   std::optional<double> max_fds;          // fd count growth
   std::optional<double> max_mmap_bytes;   // total mmap growth
+  std::optional<double> max_threads;      // growth in live threads, all sites together
 
-  bool any() const { return max_bytes || max_site_bytes || max_fds || max_mmap_bytes; }
+  bool any() const { return max_bytes || max_site_bytes || max_fds || max_mmap_bytes || max_threads; }
 };
 
 // How many standard errors of a sampled estimate count as noise. Exact data
@@ -50,8 +51,8 @@ bool NotSignificant(double growth, double variance);
 // One rule the gate applied: a threshold given on the command line, or one
 // of the default rules when none was.
 struct RuleResult {
-  std::string name;      // "max-bytes", "max-site-bytes", "max-fds", "max-mmap-bytes";
-                         // default rules: "heap-growth", "mmap-growth", "fd-growth"
+  std::string name;      // "max-bytes", "max-site-bytes", "max-fds", "max-mmap-bytes", "max-threads";
+                         // default rules: "heap-growth", "mmap-growth", "fd-growth", "thread-growth"
   std::string summary;   // what it checks, for people: "total heap growth <= 1.0 MiB"
   std::optional<double> limit;  // the threshold (absent for default rules)
   double value = 0;      // the growth it judged (for max-site-bytes: the largest site's)

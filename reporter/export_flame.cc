@@ -12,7 +12,7 @@ namespace leaktrace::reporter {
 namespace {
 
 double Value(const Site& s, Resource resource) {
-  return std::llround(resource == Resource::kFd ? s.count : s.bytes);
+  return std::llround(CountedByNumber(resource) ? s.count : s.bytes);
 }
 
 std::string FoldedName(const Frame& f) {
@@ -151,14 +151,18 @@ std::string RenderFlameHtml(const Report& report, Resource resource, const std::
   std::string safe;
   for (char c : data) safe += c == '<' ? std::string("\\u003c") : std::string(1, c);
   const bool growth = report.kind == ReportKind::kGrowth;
-  std::string what = resource == Resource::kFd ? "open file descriptors"
-                     : resource == Resource::kMmap ? "mapped bytes" : "heap bytes";
+  std::string what = resource == Resource::kFd       ? "open file descriptors"
+                     : resource == Resource::kThread ? "live threads"
+                     : resource == Resource::kMmap   ? "mapped bytes"
+                                                     : "heap bytes";
   std::string subtitle = fmt::format("{} {} by call site, {} total", growth ? "growth of" : "live",
-                                     what, resource == Resource::kFd ? fmt::format("{}", root.value)
+                                     what, CountedByNumber(resource) ? fmt::format("{}", root.value)
                                                                      : fmt::format("{} bytes", root.value));
   return fmt::format(kPage, fmt::arg("title", HtmlEscape(title)), fmt::arg("subtitle", HtmlEscape(subtitle)),
                      fmt::arg("data", safe),
-                     fmt::arg("unit", resource == Resource::kFd ? "\"descriptors\"" : "\"bytes\""));
+                     fmt::arg("unit", resource == Resource::kFd       ? "\"descriptors\""
+                                     : resource == Resource::kThread ? "\"threads\""
+                                                                     : "\"bytes\""));
 }
 
 }  // namespace leaktrace::reporter

@@ -87,7 +87,7 @@ TotalsByResource ComputeTotals(const std::vector<Site>& sites) {
 
 void SortSites(std::vector<Site>& sites) {
   auto rank = [](const Site& s) {
-    bool fd = s.resource == Resource::kFd;
+    bool fd = CountedByNumber(s.resource);
     // Sort keys ascending: group, then negated magnitude, then tie-breakers.
     return std::make_tuple(fd ? 1 : 0, fd ? -s.count : -s.bytes, fd ? -s.bytes : -s.count);
   };
@@ -100,7 +100,7 @@ void SortSites(std::vector<Site>& sites) {
 
 void SortSitesByAllocated(std::vector<Site>& sites) {
   auto rank = [](const Site& s) {
-    bool fd = s.resource == Resource::kFd;
+    bool fd = CountedByNumber(s.resource);
     return std::make_tuple(fd ? 1 : 0, fd ? -s.alloc_count : -s.alloc_bytes, fd ? -s.count : -s.bytes);
   };
   std::stable_sort(sites.begin(), sites.end(), [&](const Site& a, const Site& b) {

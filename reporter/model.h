@@ -14,7 +14,12 @@
 namespace leaktrace::reporter {
 
 using format::Resource;
-inline constexpr size_t kResourceCount = 3;  // heap, mmap, fd (the enum's values)
+inline constexpr size_t kResourceCount = 4;  // heap, mmap, fd, thread (the enum's values)
+
+// Resources whose size is a number of things (descriptors, threads) rather
+// than bytes: ranked, judged over time and gated by count. A thread site's
+// bytes (its threads' stack sizes) are shown beside the count.
+inline bool CountedByNumber(Resource r) { return r == Resource::kFd || r == Resource::kThread; }
 
 // One source-level frame. Mirrors symbolizer::Frame so the reporter (and its
 // tests) need not link the symbolizer.
@@ -110,12 +115,13 @@ using TotalsByResource = std::array<Totals, kResourceCount>;
 // Sums over all sites, per resource (indexed by the Resource value).
 TotalsByResource ComputeTotals(const std::vector<Site>& sites);
 
-// Biggest first: heap and mmap sites by bytes, then fd sites by count (fds
-// have no byte size); ties broken by count, then key, so output is stable.
+// Biggest first: heap and mmap sites by bytes, then fd and thread sites by
+// count (CountedByNumber); ties broken by the other figure, then key, so
+// output is stable.
 void SortSites(std::vector<Site>& sites);
 
 // Biggest allocators first (report --sort allocated): heap and mmap by
-// alloc_bytes, then fd by alloc_count; ties as SortSites.
+// alloc_bytes, then fd and thread by alloc_count; ties as SortSites.
 void SortSitesByAllocated(std::vector<Site>& sites);
 
 // Seconds between the newest baseline dump and the newest dump of a growth

@@ -101,7 +101,7 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
 
   TotalsByResource totals = ComputeTotals(report.sites);
   json summary = json::object();
-  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd}) {
+  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd, Resource::kThread}) {
     const Totals& t = totals[static_cast<size_t>(r)];
     bool integral = Integral(report, r);
     json entry = {{"bytes", Number(t.bytes, integral)}, {"count", Number(t.count, integral)}};
@@ -170,6 +170,7 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   put("max_site_bytes", thresholds.max_site_bytes);
   put("max_fds", thresholds.max_fds);
   put("max_mmap_bytes", thresholds.max_mmap_bytes);
+  put("max_threads", thresholds.max_threads);
   doc["thresholds"] = std::move(given);
   doc["violations"] = result.violations;
 
@@ -189,7 +190,7 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   doc["suppressed"] = result.suppressed;
 
   json summary = json::object();
-  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd}) {
+  for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd, Resource::kThread}) {
     const Totals& t = result.totals[static_cast<size_t>(r)];
     bool integral = Integral(diff, r);
     json entry = {{"bytes", Number(t.bytes, integral)}, {"count", Number(t.count, integral)}};

@@ -49,6 +49,9 @@ std::string Growth(const Report& diff, const Site& s) {
   std::string count = FormatSignedCount(s.count);
   if (!integral) count = "~" + count;
   if (s.resource == Resource::kFd) return fmt::format("{} {}", count, std::fabs(std::round(s.count)) == 1 ? "fd" : "fds");
+  if (s.resource == Resource::kThread)
+    return fmt::format("{} {} (stacks {})", count, std::fabs(std::round(s.count)) == 1 ? "thread" : "threads",
+                       FormatSignedBytes(s.bytes));
   std::string bytes = FormatSignedBytes(s.bytes);
   if (s.var_bytes > 0) bytes += " ± " + FormatBytes(std::sqrt(s.var_bytes));
   const char* noun = s.resource == Resource::kHeap ? "allocation" : "mapping";
@@ -65,7 +68,7 @@ std::string SiteName(const Site& s) {
   return name;
 }
 
-bool Grew(const Site& s) { return s.resource == Resource::kFd ? s.count > 0 : s.bytes > 0; }
+bool Grew(const Site& s) { return CountedByNumber(s.resource) ? s.count > 0 : s.bytes > 0; }
 
 }  // namespace
 

@@ -57,6 +57,7 @@ std::string CountNoun(Resource r, double count) {
     case Resource::kHeap: return one ? "allocation" : "allocations";
     case Resource::kMmap: return one ? "mapping" : "mappings";
     case Resource::kFd: return one ? "fd" : "fds";
+    case Resource::kThread: return one ? "thread" : "threads";
   }
   return "";
 }
@@ -106,6 +107,8 @@ std::string Significance(const Report& report, Resource r, double bytes, double 
 
 std::string ResourceSummary(const Report& report, Resource r, const Totals& t) {
   if (r == Resource::kFd) return fmt::format("fd {}", Count(report, r, t.count));
+  if (r == Resource::kThread)
+    return fmt::format("thread {} (stacks {})", Count(report, r, t.count), Bytes(report, t.bytes, 0));
   return fmt::format("{} {} in {} {}{}", format::ResourceName(r), Bytes(report, t.bytes, t.var_bytes),
                      Count(report, r, t.count), CountNoun(r, t.count), Significance(report, r, t.bytes, t.var_bytes));
 }
@@ -115,6 +118,10 @@ std::string Summary(const Report& report) {
   std::vector<std::string> parts;
   for (Resource r : {Resource::kHeap, Resource::kMmap, Resource::kFd})
     parts.push_back(ResourceSummary(report, r, totals[static_cast<size_t>(r)]));
+  // Threads only where the dumps have some: older dumps and programs that
+  // start none keep the line they always had.
+  if (std::any_of(report.sites.begin(), report.sites.end(), [](const Site& s) { return s.resource == Resource::kThread; }))
+    parts.push_back(ResourceSummary(report, Resource::kThread, totals[static_cast<size_t>(Resource::kThread)]));
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -198,12 +205,15 @@ void RenderSite(std::string& out, const Report& report, const Site& s, size_t ra
   std::string figure;
   if (s.resource == Resource::kFd) {
     figure = fmt::format("{} open", Count(report, s.resource, s.count));
+  } else if (s.resource == Resource::kThread) {
+    figure = fmt::format("{} {}, stacks {}", Count(report, s.resource, s.count), CountNoun(s.resource, s.count),
+                         Bytes(report, s.bytes, 0));
   } else {
     figure = fmt::format("{} in {} {}{}", Bytes(report, s.bytes, s.var_bytes), Count(report, s.resource, s.count),
                          CountNoun(s.resource, s.count), Significance(report, s.resource, s.bytes, s.var_bytes));
   }
   if (report.kind == ReportKind::kGrowth) {
-    double sign = s.resource == Resource::kFd ? s.count : s.bytes;
+    double sign = CountedByNumber(s.resource) ? s.count : s.bytes;
     figure = paint(figure, sign > 0 ? kRed : kGreen);
   }
   if (s.oldest_age_s >= 0) figure += ", oldest " + FormatDuration(s.oldest_age_s);

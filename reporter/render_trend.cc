@@ -15,12 +15,13 @@ namespace leaktrace::reporter {
 
 namespace {
 
-bool IsFd(const TrendSite& s) { return s.site.resource == Resource::kFd; }
+// Judged by count (fds, threads), not bytes.
+bool IsFd(const TrendSite& s) { return CountedByNumber(s.site.resource); }
 
-// fd slopes read better per minute: descriptors leak slowly.
-double SlopeUnitFactor(Resource r) { return r == Resource::kFd ? 60.0 : 1.0; }
+// fd and thread slopes read better per minute: descriptors and threads leak slowly.
+double SlopeUnitFactor(Resource r) { return CountedByNumber(r) ? 60.0 : 1.0; }
 
-std::string Value(Resource r, double v) { return r == Resource::kFd ? FormatCount(v) : FormatBytes(v); }
+std::string Value(Resource r, double v) { return CountedByNumber(r) ? FormatCount(v) : FormatBytes(v); }
 
 // Site keys are unique within a trend.
 class SiteIndex {
@@ -58,7 +59,7 @@ std::string Header(const Trend& trend) {
 
 std::string FormatSlope(Resource resource, double per_second) {
   double v = per_second * SlopeUnitFactor(resource);
-  if (resource == Resource::kFd) return fmt::format("{:+.1f}/min", v);
+  if (CountedByNumber(resource)) return fmt::format("{:+.1f}/min", v);
   // Slow leaks matter: keep a decimal below 100 B/s rather than round to 0.
   if (v != 0 && std::fabs(v) < 100) return fmt::format("{:+.1f} B/s", v);
   return FormatSignedBytes(v) + "/s";

@@ -27,7 +27,7 @@ std::vector<const Site*> SelectSites(const Report& report, const RenderOptions& 
       ++empty;
       continue;
     }
-    if (s.resource != Resource::kFd && options.min_bytes > 0 && std::fabs(s.bytes) < options.min_bytes) continue;
+    if (!CountedByNumber(s.resource) && options.min_bytes > 0 && std::fabs(s.bytes) < options.min_bytes) continue;
     size_t& n = per_resource[static_cast<size_t>(s.resource) % kResourceCount];
     if (options.top && n >= options.top) continue;
     ++n;

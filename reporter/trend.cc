@@ -203,7 +203,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
       for (const Site& s : allocated[order[k]].sites) {
         auto it = index.find(s.key);
         if (it != index.end())
-          trend.sites[it->second].allocated[k] = s.resource == Resource::kFd ? s.count : s.bytes;
+          trend.sites[it->second].allocated[k] = CountedByNumber(s.resource) ? s.count : s.bytes;
       }
   }
   // A site missing from a later dump was freed entirely; its cumulative
@@ -212,9 +212,9 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
     for (size_t k = 1; k < n; ++k) ts.allocated[k] = std::max(ts.allocated[k], ts.allocated[k - 1]);
 
   for (TrendSite& ts : trend.sites) {
-    const bool fd = ts.site.resource == Resource::kFd;
-    // fd and mmap figures are exact; only heap bytes carry a variance that
-    // matters here (count variances are not used for fds, which are exact).
+    const bool fd = CountedByNumber(ts.site.resource);
+    // fd, thread and mmap figures are exact; only heap bytes carry a variance
+    // that matters here (count variances are not used for fds and threads).
     const std::vector<double> zero(n, 0);
     ts.verdict = Judge(trend.seconds, fd ? ts.counts : ts.bytes, fd ? zero : ts.var_bytes,
                        allocated.size() == n ? ts.allocated : std::vector<double>{}, &ts.slope, &ts.slope_stderr,
@@ -227,7 +227,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
   }
   std::stable_sort(trend.sites.begin(), trend.sites.end(), [](const TrendSite& x, const TrendSite& y) {
     if (x.verdict != y.verdict) return x.verdict < y.verdict;
-    bool fx = x.site.resource == Resource::kFd, fy = y.site.resource == Resource::kFd;
+    bool fx = CountedByNumber(x.site.resource), fy = CountedByNumber(y.site.resource);
     if (fx != fy) return fy;
     double gx = fx ? x.site.count : x.site.bytes, gy = fy ? y.site.count : y.site.bytes;
     if (std::fabs(gx) != std::fabs(gy)) return std::fabs(gx) > std::fabs(gy);

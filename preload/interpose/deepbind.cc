@@ -30,6 +30,7 @@ constexpr const char* kHooked[] = {
     "posix_openpt", "shm_open", "mkstemp", "mkostemp", "mkstemps", "mkostemps", "tmpfile", "fopen", "fopen64", "fdopen", "freopen", "freopen64", "fclose", "popen", "pclose", "opendir",
     "fdopendir", "closedir", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal", "sigwait", "sigwaitinfo", "sigtimedwait", "sigprocmask", "pthread_sigmask",
     "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "unshare", "setns",
+    "pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np", "pthread_detach",
 };
 
 bool IsHooked(const char* name) {

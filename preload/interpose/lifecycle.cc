@@ -23,6 +23,7 @@
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
+#include "preload/resources/thread_table.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -36,6 +37,7 @@ void PrepareFork() {
   ModuleMapPrepareFork();  // after the dump lock: the dumper takes them in this order
   RegistryPrepareFork();
   MappingTablePrepareFork();
+  ThreadTablePrepareFork();
   LabelTablePrepareFork();
   GotRewritePrepareFork();
 }
@@ -44,6 +46,7 @@ void ParentAfterFork() {
   if (!Active()) return;
   GotRewriteParentAfterFork();
   LabelTableParentAfterFork();
+  ThreadTableParentAfterFork();
   MappingTableParentAfterFork();
   RegistryParentAfterFork();
   ModuleMapParentAfterFork();
@@ -66,9 +69,11 @@ void ChildAfterFork() {
   ForkGateChildAfterFork();
   GotRewriteChildAfterFork();
   // The child's descriptor and mapping tables are its copies of the
-  // parent's: what it inherited is its own from now on.
+  // parent's: what it inherited is its own from now on. Of the threads,
+  // only the one that forked goes on in it.
   LabelTableChildAfterFork();
   MappingTableChildAfterFork();
+  ThreadTableChildAfterFork();
   RegistryChildAfterFork();
   ModuleMapChildAfterFork();
   SnapshotChildAfterFork();
@@ -103,7 +108,7 @@ void SayWhatIsTracked() {
     n += snprintf(when + n, sizeof when - n, ", every %u s", g_config.interval_seconds);
   if (g_config.dump_on_exit && n > 0 && n < static_cast<int>(sizeof when))
     snprintf(when + n, sizeof when - n, ", at exit");
-  Log("tracking %s (pid %d): %s, fds and mappings exact; snapshots %s into %s", g_process.program, g_process.pid,
+  Log("tracking %s (pid %d): %s, fds, mappings and threads exact; snapshots %s into %s", g_process.program, g_process.pid,
       sampling, when, g_config.dump_dir);
 }
 

@@ -32,6 +32,7 @@ uint64_t Mix(uint64_t v) {
 ResourceSites::~ResourceSites() {
   if (sites_ != nullptr) UnmapMemory(sites_, capacity_ * sizeof(ResourceSite));
   if (views_ != nullptr) UnmapMemory(views_, views_bytes_);
+  if (threads_ != nullptr) UnmapMemory(threads_, threads_bytes_);
 }
 
 bool ResourceSites::Reserve(size_t entries) {
@@ -81,9 +82,25 @@ bool ResourceSites::Collect() {
       ForEachMapping(CopyMapping, &m);
     }
   }
-  if (!Reserve(fds + fds / 8 + 64 + m.size)) {
+  // Threads: copied out under the table's lock (a few created meanwhile
+  // may not fit: they are in the next snapshot).
+  const size_t thread_room = ThreadCount() + 16;
+  const size_t threads_bytes = thread_room * sizeof(ThreadView);
+  auto* threads = static_cast<ThreadView*>(MapMemory(threads_bytes));
+  if (threads == nullptr || !Reserve(fds + fds / 8 + 64 + m.size + thread_room)) {
+    if (threads) UnmapMemory(threads, threads_bytes);
     if (m.views) UnmapMemory(m.views, views_bytes);
     return false;
+  }
+  threads_ = threads;
+  threads_bytes_ = threads_bytes;
+  threads_size_ = CopyThreads(threads, thread_room);
+  for (size_t i = 0; i < threads_size_; ++i) {
+    const ThreadView& t = threads[i];
+    if (ResourceSite* s = Find(format::Resource::kThread, t.stack_id, t.label_id)) {
+      s->count += 1;
+      s->bytes += static_cast<double>(t.stack_bytes);
+    }
   }
   ForEachFd([&](int, uint32_t stack_id, uint32_t label_id) {
     if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label_id)) {

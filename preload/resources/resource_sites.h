@@ -1,5 +1,6 @@
-// Descriptor and mapping sites for a snapshot: the live entries of fd_table
-// and mapping_table summed by (resource, stack id, label). Built by the
+// Descriptor, mapping and thread sites for a snapshot: the live entries of
+// fd_table, mapping_table and thread_table summed by (resource, stack id,
+// label). Built by the
 // dumper (busy) in its own mapped memory; application threads go on.
 #pragma once
 
@@ -9,14 +10,15 @@
 #include "format/dump_layout.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/mapping_table.h"
+#include "preload/resources/thread_table.h"
 
 namespace leaktrace::preload {
 
 struct ResourceSite {
   uint64_t key;  // 0: empty slot; else stack_id << 32 | label_id
   format::Resource resource;
-  double count;  // live descriptors / live mappings (mmap calls with something still mapped)
-  double bytes;  // live mapped bytes (0 for descriptors)
+  double count;  // live descriptors / mappings (mmap calls with something still mapped) / threads
+  double bytes;  // live mapped bytes; threads: their stack sizes; 0 for descriptors
   uint32_t index;  // its place in the dump's sites section, set by the dumper
 };
 
@@ -27,7 +29,7 @@ class ResourceSites {
   ResourceSites(const ResourceSites&) = delete;
   ResourceSites& operator=(const ResourceSites&) = delete;
 
-  // Walks both tables. False when out of memory.
+  // Walks the three tables. False when out of memory.
   bool Collect();
 
   template <typename Fn>
@@ -38,12 +40,14 @@ class ResourceSites {
   // Every live object, for the dump's ages: fn(ResourceSite& site, int64_t
   // birth_ns, double bytes) once per open descriptor (walked again now; one
   // whose site Collect did not see is left out) and once per live mapping
-  // (per mmap call, as counted by Collect: bytes still mapped).
+  // (per mmap call, as counted by Collect: bytes still mapped), and once per
+  // live thread (as copied by Collect: its stack size).
   template <typename Fn>
   void ForEachObject(Fn&& fn);
 
   uint64_t fds() const { return fds_; }
   uint64_t mappings() const { return mappings_; }
+  uint64_t threads() const { return threads_size_; }
 
  private:
   // With insert false: nullptr when there is no such site.
@@ -57,6 +61,9 @@ class ResourceSites {
   // The mappings Collect copied, sorted by origin; kept for ForEachObject.
   MappingView* views_ = nullptr;
   size_t views_size_ = 0, views_bytes_ = 0;
+  // The threads Collect copied, kept for ForEachObject.
+  ThreadView* threads_ = nullptr;
+  size_t threads_size_ = 0, threads_bytes_ = 0;
 };
 
 template <typename Fn>
@@ -72,6 +79,11 @@ void ResourceSites::ForEachObject(Fn&& fn) {
       bytes += static_cast<double>(views_[i].end - views_[i].start);
     if (ResourceSite* s = Find(format::Resource::kMmap, first.stack_id, first.label_id, false))
       fn(*s, first.birth_ns, bytes);
+  }
+  for (size_t i = 0; i < threads_size_; ++i) {
+    const ThreadView& t = threads_[i];
+    if (ResourceSite* s = Find(format::Resource::kThread, t.stack_id, t.label_id, false))
+      fn(*s, t.birth_ns, static_cast<double>(t.stack_bytes));
   }
 }
 

@@ -69,6 +69,8 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("failed_dumps", g_health.failed_dumps.load(std::memory_order_relaxed));
   w.WriteHealth("live_fds", resources.fds());
   w.WriteHealth("live_mappings", resources.mappings());
+  w.WriteHealth("live_threads", resources.threads());
+  w.WriteHealth("untracked_threads", ThreadRecordFailures());
   w.WriteHealth("resource_labels", LabelCount());
   w.WriteHealth("untracked_fds", FdRecordFailures());
   w.WriteHealth("age_sample_interval", g_mode == Mode::kExact ? kExactAgeSampleInterval : g_config.sample_interval);
@@ -79,7 +81,7 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
 }
 
 // One record per live object whose birth is known (docs/dump-format.md,
-// ages): aged heap blocks, open descriptors, live mappings. Objects born
+// ages): aged heap blocks, open descriptors, live mappings, live threads. Objects born
 // after the snapshot's time, or whose site is not in the dump, are left out.
 uint64_t AddAges(format::DumpWriter& w, const SiteTotals* totals, uint32_t max_id, ResourceSites& resources,
                  int64_t snapshot_ns) {
@@ -122,7 +124,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   w.WriteProcess(p);
   WriteModules(w);
 
-  // Descriptors and mappings first: every stack they name is then at most
+  // Descriptors, mappings and threads first: every stack they name is then at most
   // max_id below.
   ResourceSites resources;
   if (!resources.Collect()) return false;
@@ -197,7 +199,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     w.WriteSite(r);
     totals[id].site_index = static_cast<uint32_t>(sites_written++);
   }
-  // Descriptors and mappings: exact counts, never sampled.
+  // Descriptors, mappings and threads: exact counts, never sampled.
   resources.ForEach([&](ResourceSite& site) {
     const uint32_t id = static_cast<uint32_t>(site.key >> 32);
     if (id == 0 || id > max_id || totals[id].state != kWritten) return;

@@ -32,6 +32,9 @@ std::vector<SampleType> SampleTypes(Resource resource) {
     case Resource::kMmap:
       return {{"inuse_mappings", "count", [](const format::Site& s) { return s.live_count; }},
               {"inuse_mapped_space", "bytes", [](const format::Site& s) { return s.live_bytes; }}};
+    case Resource::kThread:
+      return {{"inuse_thread_stack_space", "bytes", [](const format::Site& s) { return s.live_bytes; }},
+              {"inuse_threads", "count", [](const format::Site& s) { return s.live_count; }}};
     case Resource::kFd:
       break;
   }
@@ -44,6 +47,8 @@ const char* LabelKey(Resource resource) {
       return "fd";
     case Resource::kMmap:
       return "mmap";
+    case Resource::kThread:
+      return "thread";
     case Resource::kHeap:
       break;
   }
@@ -182,9 +187,9 @@ void SetHeader(perftools::profiles::Profile& profile, ProfileBuilder& builder,
   }
   profile.set_default_sample_type(builder.String(types.back().type));
 
-  const bool fd = resource == Resource::kFd;
-  profile.mutable_period_type()->set_type(builder.String(fd ? "fds" : "space"));
-  profile.mutable_period_type()->set_unit(builder.String(fd ? "count" : "bytes"));
+  const bool fd = resource == Resource::kFd, thread = resource == Resource::kThread;
+  profile.mutable_period_type()->set_type(builder.String(fd ? "fds" : thread ? "threads" : "space"));
+  profile.mutable_period_type()->set_unit(builder.String(fd || thread ? "count" : "bytes"));
   int64_t period = 1;
   if (resource == Resource::kHeap)
     for (const format::Dump* d : dumps)

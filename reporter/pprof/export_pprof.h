@@ -11,6 +11,8 @@
 //     mmap: inuse_mappings/count, inuse_mapped_space/bytes (default the
 //           latter); period_type space/bytes, period 1.
 //     fd:   inuse_fds/count; period_type fds/count, period 1.
+//     thread: inuse_thread_stack_space/bytes, inuse_threads/count (default);
+//           period_type threads/count, period 1.
 //   Mappings and descriptors are never sampled and the dump keeps no count
 //   of those ever made, so they get no alloc_* types.
 // - One mapping per module (same build id, or same path when there is none),
@@ -20,7 +22,8 @@
 //   inline frame first. Unknown functions are named as in leaktrace's
 //   reports ("libfoo.so+0x1a2b"). Frames of leaktrace itself are left out.
 // - One sample per distinct (stack, label): fd and mmap sites carry their
-//   label (descriptor kind, mapping kind) under the key "fd" or "mmap"; a
+//   label (descriptor kind, mapping kind, thread state) under the key "fd",
+//   "mmap" or "thread"; a
 //   stack cut at the recording depth carries "truncated" = "true".
 // - time_nanos: the newest snapshot; duration_nanos: from process start (or,
 //   with a base, from the newest base snapshot) to it; comments name each

@@ -58,6 +58,14 @@ std::vector<uint8_t> SampleDumpBytes() {
   s.alloc_bytes = 7200;
   s.live_samples = 100;
   w.WriteSite(s);
+  SiteRecord t;  // a thread site: 3 joinable threads that ended, not joined
+  t.resource = Resource::kThread;
+  t.stack_id = 7;
+  t.live_count = t.alloc_count = 3;
+  t.live_bytes = t.alloc_bytes = 3 * 8388608.0;
+  t.live_samples = 3;
+  t.label = "exited, not joined";
+  w.WriteSite(t);
   w.EndSection();
 
   w.BeginSection(SectionType::kHealth);
@@ -84,9 +92,14 @@ TEST(DumpFormat, RoundTripsEveryField) {
   EXPECT_EQ(d.FindModule(0x555500005000), nullptr);
   ASSERT_EQ(d.stacks.size(), 1u);
   EXPECT_EQ(d.stacks[0].pcs, (std::vector<uint64_t>{0x555500001234, 0x555500002345}));
-  ASSERT_EQ(d.sites.size(), 1u);
+  ASSERT_EQ(d.sites.size(), 2u);
   EXPECT_EQ(d.sites[0].live_bytes, 4800);
   EXPECT_EQ(d.sites[0].alloc_count, 150);
+  EXPECT_EQ(d.sites[1].resource, Resource::kThread);
+  EXPECT_EQ(d.sites[1].live_count, 3);
+  EXPECT_EQ(d.sites[1].live_bytes, 3 * 8388608.0);
+  EXPECT_EQ(d.sites[1].label, "exited, not joined");
+  EXPECT_STREQ(ResourceName(d.sites[1].resource), "thread");
   ASSERT_EQ(d.health.size(), 1u);
   EXPECT_EQ(d.health[0].first, "dropped_stacks");
 }

@@ -228,8 +228,8 @@ TEST(Lifecycle, VerboseSaysWhatIsTrackedInOneLine) {
   TempDir dir;
   const CommandResult r = RunTracked({"/bin/true"}, dir.path(), {"LEAKTRACE_VERBOSE=1", "LEAKTRACE_SAMPLE=64k"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(std::regex_match(r.err, std::regex("leaktrace: tracking true \\(pid [0-9]+\\): heap sampled every 64k, fds and "
-                                                 "mappings exact; snapshots on signal 12, at exit into " +
+  EXPECT_TRUE(std::regex_match(r.err, std::regex("leaktrace: tracking true \\(pid [0-9]+\\): heap sampled every 64k, fds, "
+                                                 "mappings and threads exact; snapshots on signal 12, at exit into " +
                                                  dir.path() + "\n")))
       << r.err;
   const CommandResult quiet = RunTracked({"/bin/true"}, dir.path());

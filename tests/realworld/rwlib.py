@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 SKIP = 77
 DUMP_NAME = re.compile(r"^(?P<program>.+)\.(?P<pid>[0-9]+)\.(?P<seq>[0-9]+)\.dump$")
-RESOURCES = {"heap", "mmap", "fd"}
+RESOURCES = {"heap", "mmap", "fd", "thread"}
 
 
 class Failure(Exception):

@@ -142,6 +142,37 @@ TEST(Check, Thresholds) {
   EXPECT_FALSE(Check(d, fds, {}).passed);
 }
 
+TEST(Check, ThreadGrowthFailsByDefaultAndMaxThreadsBoundsTheTotal) {
+  // A pool that moved 3 threads from one spawning site to another, and a leak of 2.
+  Report d = Growth({MakeSite(Resource::kThread, 5 * 65536.0, 5, 0, {Fn("spawn_workers")}),
+                     MakeSite(Resource::kThread, -3 * 65536.0, -3, 0, {Fn("old_spawn")}),
+                     MakeSite(Resource::kHeap, 0, 0, 0, {Fn("nothing")})});
+  CheckResult by_default = Check(d, {}, {});
+  EXPECT_FALSE(by_default.passed);
+  ASSERT_EQ(by_default.rules.size(), 4u);
+  EXPECT_EQ(by_default.rules[3].name, "thread-growth");
+  EXPECT_EQ(by_default.rules[3].value, 2);
+  ASSERT_EQ(by_default.offending.size(), 1u);
+  EXPECT_EQ(by_default.offending[0].frames[0].function, "spawn_workers");
+
+  Thresholds t;
+  t.max_threads = 2;
+  CheckResult within = Check(d, t, {});
+  EXPECT_TRUE(within.passed);
+  ASSERT_EQ(within.rules.size(), 1u);
+  EXPECT_EQ(within.rules[0].name, "max-threads");
+  t.max_threads = 1;
+  CheckResult over = Check(d, t, {});
+  EXPECT_FALSE(over.passed);
+  ASSERT_EQ(over.violations.size(), 1u);
+  EXPECT_EQ(over.violations[0], "live threads grew by +2, more than --max-threads 1");
+
+  Thresholds fds_only;
+  fds_only.max_fds = 0;
+  EXPECT_TRUE(Check(d, fds_only, {}).passed) << "only given thresholds apply";
+  EXPECT_TRUE(Check(d, {}, Suppressions::Parse("leak:spawn_workers", "s")).passed);
+}
+
 TEST(Check, SuppressedSitesAreIgnored) {
   Report d = Growth({MakeSite(Resource::kHeap, 3000, 3, 0, {Fn("third_party_init")})});
   CheckResult r = Check(d, {}, Suppressions::Parse("leak:third_party", "s"));
