@@ -17,7 +17,7 @@ namespace leaktrace::cli {
 Action AddCheckCommand(CLI::App& app) {
   struct Options {
     OutputOptions output;
-    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes, max_threads;
+    std::string max_bytes, max_site_bytes, max_fds, max_mmap_bytes, max_threads, max_rss, max_unexplained;
     std::string suppressions;
     std::string older_than;
     std::string before, after;
@@ -46,6 +46,13 @@ Action AddCheckCommand(CLI::App& app) {
                   "Largest allowed growth in live threads, all call sites together (a joinable thread counts until "
                   "it is joined)")
       ->type_name("N");
+  cmd->add_option("--max-rss", opts->max_rss,
+                  "Largest allowed growth of the process's resident memory (RSS), whatever holds it")
+      ->type_name("SIZE");
+  cmd->add_option("--max-unexplained", opts->max_unexplained,
+                  "Largest allowed growth of the RSS that neither the heap, the allocator's free memory, "
+                  "mappings, thread stacks nor leaktrace explains (the 'unexplained' part of the memory table)")
+      ->type_name("SIZE");
   cmd->add_option("--suppressions", opts->suppressions,
                   "File of LeakSanitizer-style 'leak:PATTERN' lines; a site with a frame whose function, file or "
                   "module matches a pattern is ignored")
@@ -75,6 +82,8 @@ Action AddCheckCommand(CLI::App& app) {
     size("--max-fds", opts->max_fds, t.max_fds);
     size("--max-mmap-bytes", opts->max_mmap_bytes, t.max_mmap_bytes);
     size("--max-threads", opts->max_threads, t.max_threads);
+    size("--max-rss", opts->max_rss, t.max_rss);
+    size("--max-unexplained", opts->max_unexplained, t.max_unexplained);
     reporter::Suppressions suppressions;
     if (!opts->suppressions.empty()) suppressions = reporter::Suppressions::Load(opts->suppressions);
     reporter::RenderOptions render = ToRenderOptions(opts->output);
@@ -91,6 +100,9 @@ Action AddCheckCommand(CLI::App& app) {
       throw UsageError("check takes two dumps, BEFORE and AFTER (add --trend to judge a series of snapshots)");
     Loaded loaded = LoadDiff(opts->before, opts->after, grouping, older_than, opts->stacks, opts->force);
     const reporter::Report& diff = loaded.report;
+    if (t.needs_memory() && !reporter::ReportMemory(diff).known)
+      throw UsageError("--max-rss and --max-unexplained need dumps with memory figures; " + opts->before + " or " +
+                       opts->after + " was written by an older leaktrace");
     reporter::CheckResult result = reporter::Check(diff, t, suppressions);
     std::string out;
     if (opts->output.format == "json") {

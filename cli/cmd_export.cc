@@ -1,4 +1,4 @@
-// leaktrace export --format pprof|folded|html [-o FILE] [--base BEFORE] [--resource R] DUMP...
+// leaktrace export --format pprof|folded|html|memory-html [-o FILE] [--base BEFORE] [--resource R] DUMP...
 #include <unistd.h>
 
 #include <fstream>
@@ -15,6 +15,7 @@
 #include "cli/load.h"
 #include "cli/output.h"
 #include "reporter/export_flame.h"
+#include "reporter/memory_chart.h"
 #include "reporter/pprof/export_pprof.h"
 #include "reporter/symbolizer_source.h"
 #include "symbolizer/symbolizer.h"
@@ -113,8 +114,10 @@ Action AddExportCommand(CLI::App& app) {
       "Several dumps are merged as by 'report'; with --base BEFORE, the values are the growth from BEFORE to the "
       "(one) DUMP: folded and html show only what grew, pprof holds DUMP minus BEFORE (negative where something "
       "shrank), as 'go tool pprof -base' would compute from two plain exports.");
-  cmd->add_option("--format", opts->format, "pprof, folded or html")
-      ->check(CLI::IsMember({"pprof", "folded", "html"}))
+  cmd->add_option("--format", opts->format,
+                  "pprof, folded, html, or memory-html (a time chart of RSS, live heap, allocator free memory, "
+                  "thread stacks and unexplained memory across two or more dumps of one process)")
+      ->check(CLI::IsMember({"pprof", "folded", "html", "memory-html"}))
       ->required();
   cmd->add_option("-o,--output", opts->output, "Write to FILE instead of standard output")->type_name("FILE");
   cmd->add_option("--base", opts->base, "Show growth since this earlier dump of the same program")
@@ -132,6 +135,23 @@ Action AddExportCommand(CLI::App& app) {
                                   : opts->resource == "mmap"   ? reporter::Resource::kMmap
                                   : opts->resource == "thread" ? reporter::Resource::kThread
                                                                : reporter::Resource::kHeap;
+    if (opts->format == "memory-html") {
+      if (!opts->base.empty()) throw UsageError("export --format memory-html takes no --base: give every dump of the series");
+      std::vector<reporter::DumpInfo> infos;
+      for (const std::string& p : opts->dumps) infos.push_back(reporter::DescribeDump(ReadDumpFile(p)));
+      std::string html;
+      try {
+        html = reporter::RenderMemoryChartHtml(infos);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      if (opts->output.empty()) {
+        WriteStdout(html);
+      } else {
+        WriteFile(opts->output, html);
+      }
+      return 0;
+    }
     if (opts->format == "pprof") {
       // Binary data would garble a terminal (gzip refuses the same way).
       if (opts->output.empty() && isatty(STDOUT_FILENO))

@@ -33,7 +33,8 @@ Action AddReportCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Show what is live in one or more dumps, by call site, biggest first. Several dumps (e.g. the worker "
-      "processes of one server) are merged into one report.");
+      "processes of one server) are merged into one report. Above the sites, where the RSS went: live heap (and its "
+      "peak), memory the allocator holds free, mappings, thread stacks, leaktrace, and what none of them explains.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   AddOlderThanOption(*cmd, opts->older_than,
                      "Count only objects live for at least DURATION at the snapshot (90s, 10m, 2h, 1d; a bare number "
@@ -72,7 +73,9 @@ Action AddDiffCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "diff",
       "Show what grew between two snapshots (AFTER minus BEFORE), by call site, biggest growth first. The two may "
-      "come from one process or from two runs of the same build; sites that shrank are shown with negative growth.");
+      "come from one process or from two runs of the same build; sites that shrank are shown with negative growth. "
+      "Above the sites, how the RSS grew, part by part (live heap, allocator free memory, mappings, thread stacks, "
+      "leaktrace, unexplained), with a one-line reading when one part carries it (fragmentation, say).");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   AddOlderThanOption(*cmd, opts->older_than,
                      "Compare only the objects live for at least DURATION at each snapshot (90s, 10m, 2h, 1d): the "

@@ -24,7 +24,8 @@ Action AddTrendCommand(CLI::App& app) {
       "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
       "(fills and keeps turning over within a bound, or oscillates), shrinking, not significant (changed, but "
       "within sampling noise: sampled dumps state their detection limit), flat (never changed). Text lists every "
-      "site that is not flat, leaks first; JSON lists all.");
+      "site that is not flat, leaks first; JSON lists all. The process's RSS, live heap, allocator free memory and "
+      "unexplained memory are judged the same way and shown over time (a sparkline per series).");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
       ->required();

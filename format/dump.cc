@@ -30,6 +30,18 @@ const Module* Dump::FindModule(uint64_t address) const {
   return nullptr;
 }
 
+uint64_t Dump::MemoryFigure(const std::string& name, uint64_t otherwise) const {
+  for (const auto& [key, value] : memory)
+    if (key == name) return value;
+  return otherwise;
+}
+
+bool Dump::HasMemoryFigure(const std::string& name) const {
+  for (const auto& entry : memory)
+    if (entry.first == name) return true;
+  return false;
+}
+
 const char* ResourceName(Resource r) {
   switch (r) {
     case Resource::kHeap: return "heap";

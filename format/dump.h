@@ -90,6 +90,14 @@ struct Dump {
   std::vector<std::pair<std::string, uint64_t>> health;
   std::vector<Age> ages;
   bool has_ages = false;  // the ages section was present (written by a library that records ages)
+  // The memory section's named figures (docs/dump-format.md, memory), in
+  // file order; empty with has_memory false for a dump without one.
+  std::vector<std::pair<std::string, uint64_t>> memory;
+  bool has_memory = false;
+
+  // The memory figure `name`, or `otherwise` when the dump has none.
+  uint64_t MemoryFigure(const std::string& name, uint64_t otherwise = 0) const;
+  bool HasMemoryFigure(const std::string& name) const;
 
   // The stack with this id, or nullptr.
   const Stack* FindStack(uint32_t id) const;

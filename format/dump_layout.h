@@ -19,6 +19,7 @@ enum class SectionType : uint32_t {
   kSites = 4,
   kHealth = 5,
   kAges = 6,     // optional: when each live object was created (docs/dump-format.md)
+  kMemory = 7,   // optional: the process's memory as the kernel and the allocator see it
   kEnd = 0xFFFF,  // payload: XXH3-64 of every byte before this section's header
 };
 

@@ -194,6 +194,7 @@ const char* SectionName(uint32_t type) {
     case SectionType::kSites: return "sites";
     case SectionType::kHealth: return "health";
     case SectionType::kAges: return "ages";
+    case SectionType::kMemory: return "memory";
     case SectionType::kEnd: return "end";
   }
   return "unknown";
@@ -215,7 +216,7 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (dump.version != kVersion) throw fail("unsupported dump format version " + std::to_string(dump.version));
 
   size_t offset = kFileHeaderBytes;
-  bool seen[7] = {};
+  bool seen[8] = {};
   bool ended = false;
   while (!ended) {
     if (bytes.size() - offset < kSectionHeaderBytes) throw fail("truncated dump (no end marker)");
@@ -235,7 +236,7 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
       ended = true;
       break;
     }
-    if (type >= 1 && type <= 6) {
+    if (type >= 1 && type <= 7) {
       if (seen[type]) c.Fail("a repeated section");
       seen[type] = true;
     }
@@ -248,6 +249,10 @@ Dump ParseDump(const std::vector<uint8_t>& bytes, const std::string& name) {
       case SectionType::kAges:
         ParseAges(c, dump.ages);
         dump.has_ages = true;
+        break;
+      case SectionType::kMemory:
+        ParseHealth(c, dump.memory);  // the same encoding: named u64 figures
+        dump.has_memory = true;
         break;
       default: break;  // unknown sections of this version are skipped
     }

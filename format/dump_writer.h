@@ -91,6 +91,9 @@ class DumpWriter {
   void WriteSite(const SiteRecord& site);
   void WriteHealth(const char* name, uint64_t value);
   void WriteAge(const AgeRecord& age);
+  // One named figure of the memory section (docs/dump-format.md, memory):
+  // the same encoding as a health counter.
+  void WriteMemoryFigure(const char* name, uint64_t value) { WriteHealth(name, value); }
   void EndSection();
 
   // Appends the END section with the checksum. Returns false if the buffer ran

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "reporter/render.h"
 #include "reporter/sizes.h"
 
 namespace leaktrace::reporter {
@@ -208,6 +209,33 @@ CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& s
         offend_growing(Resource::kThread, true);
       }
       rule = nullptr;
+    }
+    const MemoryParts memory = ReportMemory(diff);
+    if (t.max_rss) {
+      RuleResult& r = add_rule("max-rss", fmt::format("RSS growth <= {}", FormatBytes(*t.max_rss)), t.max_rss,
+                               memory.rss, 0);
+      if (!memory.known) {
+        fail(r, "the dumps carry no memory figures (written by an older leaktrace): RSS growth unknown");
+      } else if (Exceeds(memory.rss, 0, *t.max_rss)) {
+        const std::string reading = MemoryReading(memory);
+        fail(r, fmt::format("RSS grew by {}, more than --max-rss {}{}", FormatSignedBytes(memory.rss),
+                            FormatBytes(*t.max_rss), reading.empty() ? "" : " (" + reading + ")"));
+      }
+    }
+    if (t.max_unexplained) {
+      // Without the allocator's figures the heap estimate is part of the
+      // remainder, and so is its noise.
+      const double variance = memory.allocator.empty() ? memory.heap_var : 0;
+      RuleResult& r = add_rule("max-unexplained",
+                               fmt::format("growth of unexplained RSS <= {}", FormatBytes(*t.max_unexplained)),
+                               t.max_unexplained, memory.unexplained, variance);
+      if (!memory.known) {
+        fail(r, "the dumps carry no memory figures (written by an older leaktrace): unexplained RSS unknown");
+      } else if (Exceeds(memory.unexplained, variance, *t.max_unexplained)) {
+        fail(r, fmt::format("unexplained RSS grew by {}, more than --max-unexplained {}: memory leaktrace does not "
+                            "see (static allocator? raw mmap syscalls?)",
+                            FormatSignedBytes(memory.unexplained), FormatBytes(*t.max_unexplained)));
+      }
     }
   }
   result.passed = result.violations.empty();

@@ -19,8 +19,13 @@ struct Thresholds {
   std::optional<double> max_fds;          // fd count growth
   std::optional<double> max_mmap_bytes;   // total mmap growth
   std::optional<double> max_threads;      // growth in live threads, all sites together
+  std::optional<double> max_rss;          // RSS growth (memory.h; the dumps must carry a memory section)
+  std::optional<double> max_unexplained;  // growth of the RSS nobody explains (memory.h)
 
-  bool any() const { return max_bytes || max_site_bytes || max_fds || max_mmap_bytes || max_threads; }
+  bool any() const {
+    return max_bytes || max_site_bytes || max_fds || max_mmap_bytes || max_threads || max_rss || max_unexplained;
+  }
+  bool needs_memory() const { return max_rss || max_unexplained; }
 };
 
 // How many standard errors of a sampled estimate count as noise. Exact data
@@ -51,7 +56,8 @@ bool NotSignificant(double growth, double variance);
 // One rule the gate applied: a threshold given on the command line, or one
 // of the default rules when none was.
 struct RuleResult {
-  std::string name;      // "max-bytes", "max-site-bytes", "max-fds", "max-mmap-bytes", "max-threads";
+  std::string name;      // "max-bytes", "max-site-bytes", "max-fds", "max-mmap-bytes", "max-threads",
+                         // "max-rss", "max-unexplained";
                          // default rules: "heap-growth", "mmap-growth", "fd-growth", "thread-growth"
   std::string summary;   // what it checks, for people: "total heap growth <= 1.0 MiB"
   std::optional<double> limit;  // the threshold (absent for default rules)
@@ -78,7 +84,9 @@ struct CheckResult {
   TotalsByResource totals{};            // growth after suppressions
 };
 
-// `diff` must be a kGrowth report.
+// `diff` must be a kGrowth report; with max_rss or max_unexplained its dumps
+// must carry memory sections (ReportMemory(diff).known), which the caller
+// checks (a rule without the figures it needs fails).
 CheckResult Check(const Report& diff, const Thresholds& thresholds, const Suppressions& suppressions);
 
 }  // namespace leaktrace::reporter

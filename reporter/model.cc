@@ -60,7 +60,18 @@ DumpInfo DescribeDump(const format::Dump& dump) {
   info.exact = dump.process.exact();
   info.sample_interval = dump.process.sample_interval;
   info.health = dump.health;
+  info.memory = MemoryOf(dump);
   return info;
+}
+
+MemoryParts ReportMemory(const Report& report) {
+  auto sum = [](const std::vector<DumpInfo>& dumps) {
+    std::vector<MemoryParts> parts;
+    for (const DumpInfo& d : dumps) parts.push_back(d.memory);
+    return SumMemory(parts);
+  };
+  if (report.kind == ReportKind::kLive) return sum(report.dumps);
+  return MemoryGrowth(sum(report.baseline), sum(report.dumps));
 }
 
 const char* TriggerName(format::Trigger t) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/dump.h"
+#include "reporter/memory.h"
 
 namespace leaktrace::reporter {
 
@@ -83,6 +84,7 @@ struct DumpInfo {
   bool exact = false;
   uint64_t sample_interval = 0;
   std::vector<std::pair<std::string, uint64_t>> health;
+  MemoryParts memory;  // where its RSS went (memory.h); unknown for a dump without a memory section
 };
 
 DumpInfo DescribeDump(const format::Dump& dump);
@@ -111,6 +113,10 @@ struct Totals {
   double var_count = 0;
 };
 using TotalsByResource = std::array<Totals, kResourceCount>;
+
+// The process memory behind a report (memory.h): live in a kLive report
+// (its dumps added up), growth in a kGrowth one (dumps minus baseline).
+MemoryParts ReportMemory(const Report& report);
 
 // Sums over all sites, per resource (indexed by the Resource value).
 TotalsByResource ComputeTotals(const std::vector<Site>& sites);

@@ -44,6 +44,19 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
 // ToJson, pretty-printed, with a trailing newline.
 std::string RenderJson(const Report& report, const RenderOptions& options);
 
+// The process memory (memory.h) for scripts: the parts (integers that add
+// up to "rss"), "heap_stderr" unless exact, "heap_peak" (and
+// "heap_peak_error"), the RSS split, the allocator and its own in-use
+// count, the threads; null when the dumps carry no memory section.
+nlohmann::ordered_json MemoryJson(const MemoryParts& memory, bool exact);
+// For people: a short table of the parts (live, or growth when `growth`)
+// and, for growth, the one-line reading (MemoryReading). Empty when unknown.
+std::string MemoryText(const MemoryParts& memory, bool growth, bool exact);
+// One line saying where grown RSS went when one part carries at least half
+// of it (fragmentation, unexplained memory, heap, mappings, stacks); empty
+// when RSS grew by less than 1 MiB or no part dominates.
+std::string MemoryReading(const MemoryParts& growth);
+
 // The line a sampled diff, check or trend prints under its header: the
 // detection limit, what it means over `seconds` (as a rate; < 0: unknown),
 // and the way to see smaller leaks. `what` says what the limit bounds ("heap

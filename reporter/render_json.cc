@@ -45,6 +45,7 @@ json DumpJson(const DumpInfo& d, const char* role) {
   json health = json::object();
   for (const auto& [name, value] : d.health) health[name] = value;
   j["health"] = std::move(health);
+  if (d.memory.known) j["memory"] = MemoryJson(d.memory, d.exact);
   return j;
 }
 
@@ -133,6 +134,7 @@ nlohmann::ordered_json ToJson(const Report& report, const RenderOptions& options
   }
   doc["summary"] = std::move(summary);
   if (growth && !report.exact) doc["detection_limit_bytes"] = DetectionLimitBytes(report);
+  doc["memory"] = MemoryJson(ReportMemory(report), report.exact);
 
   doc["total_sites"] = report.sites.size();
   json sites = json::array();
@@ -171,6 +173,8 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   put("max_fds", thresholds.max_fds);
   put("max_mmap_bytes", thresholds.max_mmap_bytes);
   put("max_threads", thresholds.max_threads);
+  put("max_rss", thresholds.max_rss);
+  put("max_unexplained", thresholds.max_unexplained);
   doc["thresholds"] = std::move(given);
   doc["violations"] = result.violations;
 
@@ -204,6 +208,7 @@ nlohmann::ordered_json CheckToJson(const CheckResult& result, const Report& diff
   if (seconds >= 0) summary["interval_seconds"] = seconds;
   doc["summary"] = std::move(summary);
   if (!diff.exact) doc["detection_limit_bytes"] = DetectionLimitBytes(diff);
+  doc["memory"] = MemoryJson(ReportMemory(diff), diff.exact);
 
   Report offending;
   offending.kind = diff.kind;

@@ -166,6 +166,7 @@ std::string Header(const Report& report) {
     out += (report.older_than_s > 0 ? "live, older than " + FormatDuration(report.older_than_s) + ": " : "live: ") +
            Summary(report) + "\n";
     out += AllocatedSummary(report);
+    out += MemoryText(ReportMemory(report), false, report.exact);
     return out;
   }
   // Growth: name both snapshots, then one line with growth, times, interval.
@@ -186,6 +187,7 @@ std::string Header(const Report& report) {
                      Summary(report));
   out += DetectionLimitText(DetectionLimitBytes(report), IntervalSeconds(report), SampleInterval(report),
                             "heap growth below it at a call site");
+  out += MemoryText(ReportMemory(report), true, report.exact);
   return out;
 }
 

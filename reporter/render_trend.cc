@@ -55,6 +55,47 @@ std::string Header(const Trend& trend) {
   return out;
 }
 
+// "▁▂▄▇" for a series (at most kSparkWidth marks: a longer series is shown
+// by evenly spaced snapshots).
+constexpr size_t kSparkWidth = 40;
+std::string Sparkline(const std::vector<double>& values) {
+  static const char* const kMarks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  if (values.empty()) return "";
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  const size_t n = std::min(values.size(), kSparkWidth);
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t k = n == 1 ? 0 : i * (values.size() - 1) / (n - 1);
+    const double span = *hi - *lo;
+    const size_t level = span > 0 ? static_cast<size_t>(std::lround(7 * (values[k] - *lo) / span)) : 0;
+    out += kMarks[std::min<size_t>(level, 7)];
+  }
+  return out;
+}
+
+const char* MemoryPartTitle(const std::string& name) {
+  if (name == "rss") return "RSS";
+  if (name == "heap") return "live heap";
+  if (name == "allocator_free") return "allocator free";
+  return name.c_str();
+}
+
+// RSS and its parts over time: one line each, a sparkline between the first
+// and the last value, and the verdict.
+std::string MemorySeriesText(const Trend& trend) {
+  if (trend.memory.empty()) return "";
+  std::string out = "memory over the series:\n";
+  for (const MemorySeries& m : trend.memory) {
+    std::string slope = FormatSlope(Resource::kHeap, m.slope);
+    out += fmt::format("  {:<15} {:>10} {} {:<10}  {} ({})\n", MemoryPartTitle(m.name), FormatBytes(m.values.front()),
+                       Sparkline(m.values), FormatBytes(m.values.back()), VerdictName(m.verdict), slope);
+  }
+  const MemoryParts growth = ReportMemory(SeriesGrowth(trend));
+  const std::string reading = MemoryReading(growth);
+  if (!reading.empty()) out += reading + "\n";
+  return out;
+}
+
 }  // namespace
 
 std::string FormatSlope(Resource resource, double per_second) {
@@ -81,6 +122,7 @@ Report SeriesGrowth(const Trend& trend) {
 
 std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
   std::string out = Header(trend);
+  out += MemorySeriesText(trend);
   const SiteIndex index(trend);
   Report shown = SeriesGrowth(trend);
   // Flat sites, and sampled ones whose estimate never moved, say nothing a
@@ -145,6 +187,20 @@ nlohmann::ordered_json TrendToJson(const Trend& trend, const RenderOptions& opti
   for (Verdict v : kAllVerdicts) verdicts[VerdictName(v)] = 0;
   for (const TrendSite& s : trend.sites) verdicts[VerdictName(s.verdict)] = verdicts[VerdictName(s.verdict)].get<int>() + 1;
   doc["verdicts"] = std::move(verdicts);
+  // RSS and its parts per snapshot, each judged as a site is.
+  nlohmann::ordered_json memory_series = nlohmann::ordered_json::object();
+  for (const MemorySeries& m : trend.memory) {
+    nlohmann::ordered_json series = nlohmann::ordered_json::array();
+    for (double v : m.values) series.push_back(static_cast<int64_t>(std::llround(v)));
+    memory_series[m.name] = {{"series", std::move(series)},
+                             {"verdict", VerdictName(m.verdict)},
+                             {"slope", m.slope},
+                             {"slope_stderr", m.slope_stderr},
+                             {"recent_slope", m.recent_slope},
+                             {"recent_slope_stderr", m.recent_slope_stderr},
+                             {"slope_unit", "bytes/s"}};
+  }
+  doc["memory_series"] = trend.memory.empty() ? nlohmann::ordered_json(nullptr) : std::move(memory_series);
 
   // ToJson kept the selected sites in order; walk the same selection.
   const SiteIndex index(trend);

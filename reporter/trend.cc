@@ -155,6 +155,43 @@ Report AllocatedReport(const format::Dump& dump, const FrameSource& source, cons
   return FromDump(copy, source, options);
 }
 
+namespace {
+
+void JudgeMemory(Trend& trend) {
+  for (const DumpInfo& d : trend.dumps)
+    if (!d.memory.known) return;
+  // One allocator view for the whole series: without it where some dump lacks it.
+  std::vector<MemoryParts> parts_per_dump;
+  bool all_allocator = true;
+  for (const DumpInfo& d : trend.dumps) {
+    parts_per_dump.push_back(d.memory);
+    all_allocator = all_allocator && !d.memory.allocator.empty();
+  }
+  if (!all_allocator)
+    for (MemoryParts& m : parts_per_dump) m = WithoutAllocator(m);
+  struct Part {
+    const char* name;
+    double MemoryParts::*figure;
+  };
+  for (const Part& part : {Part{"rss", &MemoryParts::rss}, Part{"heap", &MemoryParts::heap},
+                           Part{"allocator_free", &MemoryParts::allocator_free},
+                           Part{"unexplained", &MemoryParts::unexplained}}) {
+    MemorySeries& m = trend.memory.emplace_back();
+    m.name = part.name;
+    for (const MemoryParts& dm : parts_per_dump) {
+      const double v = dm.*part.figure;
+      m.values.push_back(v);
+      const double noise = std::max(kMemoryNoiseBytes, 0.01 * std::fabs(v)) / kNoiseSigmas;
+      m.variances.push_back(part.figure == &MemoryParts::heap ? dm.heap_var : noise * noise);
+    }
+    // Allocations unknown: a series that rose and then stayed is warm-up.
+    m.verdict = Judge(trend.seconds, m.values, m.variances, {}, &m.slope, &m.slope_stderr, &m.recent_slope,
+                      &m.recent_slope_stderr);
+  }
+}
+
+}  // namespace
+
 Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated) {
   // Time order; live[i] and allocated[i] belong together.
   std::vector<size_t> order(live.size());
@@ -233,6 +270,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
     if (std::fabs(gx) != std::fabs(gy)) return std::fabs(gx) > std::fabs(gy);
     return x.site.key < y.site.key;
   });
+  JudgeMemory(trend);
   return trend;
 }
 

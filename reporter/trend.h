@@ -67,6 +67,20 @@ struct TrendSite {
   Verdict verdict = Verdict::kFlat;
 };
 
+// One series of process-memory figures (memory.h) over the snapshots,
+// judged by the same rule as a site. RSS and the parts other than heap are
+// exact readings but move by pages with no leak at all, so they are given a
+// noise of kMemoryNoiseBytes or 1% of the figure (whichever is larger) as
+// three standard errors: smaller changes are never significant. The heap
+// series carries its sampling variance.
+struct MemorySeries {
+  std::string name;  // "rss", "heap", "allocator_free", "unexplained"
+  std::vector<double> values, variances;
+  double slope = 0, slope_stderr = 0, recent_slope = 0, recent_slope_stderr = 0;
+  Verdict verdict = Verdict::kFlat;
+};
+inline constexpr double kMemoryNoiseBytes = 1 << 20;
+
 struct Trend {
   std::vector<DumpInfo> dumps;  // in time order
   std::vector<double> seconds;  // per dump, since the first
@@ -76,6 +90,9 @@ struct Trend {
   // 0 for exact series.
   double detection_limit_bytes = 0;
   std::vector<TrendSite> sites;  // leaks first, then by verdict, then by growth
+  // rss, heap, allocator_free, unexplained; empty when some dump has no
+  // memory section.
+  std::vector<MemorySeries> memory;
 };
 
 // Why `dumps` cannot form one series, or nullopt: fewer than 3, different

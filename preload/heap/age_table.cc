@@ -98,6 +98,12 @@ void AgeTableRemove(uint32_t slot_plus_one) {
 
 uint64_t AgeTableFull() { return g_full.load(std::memory_order_relaxed); }
 
+bool AgeTableRange(uintptr_t* start) {
+  Slot* slots = g_slots.load(std::memory_order_acquire);
+  *start = reinterpret_cast<uintptr_t>(slots);
+  return slots != nullptr;
+}
+
 uint64_t AgeTableBytes() {
   if (g_slots.load(std::memory_order_relaxed) == nullptr) return 0;
   return static_cast<uint64_t>(g_limit.load(std::memory_order_relaxed)) * sizeof(Slot);

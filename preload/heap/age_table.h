@@ -59,6 +59,9 @@ void ForEachAgedBlock(Fn&& fn);
 uint64_t AgeTableFull();
 // Bytes of the table that may have been touched (what it costs in memory).
 uint64_t AgeTableBytes();
+// Where those bytes are: [*start, *start + AgeTableBytes()); false before
+// the table exists. For measuring what of it is resident (process_memory.h).
+bool AgeTableRange(uintptr_t* start);
 
 // ---- implementation details -------------------------------------------
 namespace age_table_detail {

@@ -18,17 +18,63 @@ constexpr size_t kMinClassBytes = 16;
 
 static_assert((kMinClassBytes << (Arena::kClassCount - 1)) <= kChunkBytes, "a size class must fit in a chunk");
 
+namespace {
+
+// The large mappings (TrackerResidentBytes). start 0: a free slot.
+struct LargeMapping {
+  std::atomic<uintptr_t> start;
+  std::atomic<size_t> bytes;
+};
+constexpr int kLargeSlots = 256;
+LargeMapping g_large[kLargeSlots];
+
+void RegisterLarge(void* p, size_t bytes) {
+  for (LargeMapping& m : g_large) {
+    uintptr_t expected = 0;
+    if (m.start.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(p), std::memory_order_acq_rel)) {
+      m.bytes.store(bytes, std::memory_order_release);
+      return;
+    }
+  }
+}
+
+void UnregisterLarge(void* p) {
+  for (LargeMapping& m : g_large)
+    if (m.start.load(std::memory_order_acquire) == reinterpret_cast<uintptr_t>(p)) {
+      m.bytes.store(0, std::memory_order_release);
+      m.start.store(0, std::memory_order_release);
+      return;
+    }
+}
+
+}  // namespace
+
 void* MapMemory(size_t bytes) {
   void* p = format::RawMapAnonymous(bytes);  // never through the mmap hook
   if (p == MAP_FAILED) return nullptr;
+  if (bytes >= kLargeMappingBytes) RegisterLarge(p, bytes);
   g_tracker_bytes.fetch_add(bytes, std::memory_order_relaxed);
   return p;
 }
 
 void UnmapMemory(void* p, size_t bytes) {
   if (p == nullptr) return;
+  if (bytes >= kLargeMappingBytes) UnregisterLarge(p);
   format::RawUnmap(p, bytes);
   g_tracker_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes, void* ctx), void* ctx) {
+  uint64_t large = 0, large_resident = 0;
+  for (LargeMapping& m : g_large) {
+    const uintptr_t start = m.start.load(std::memory_order_acquire);
+    const size_t bytes = m.bytes.load(std::memory_order_acquire);
+    if (start == 0 || bytes == 0) continue;
+    large += bytes;
+    large_resident += resident(start, bytes, ctx);
+  }
+  const uint64_t all = g_tracker_bytes.load(std::memory_order_relaxed);
+  return (all > large ? all - large : 0) + large_resident;
 }
 
 int Arena::ClassOf(size_t bytes) {

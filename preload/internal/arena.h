@@ -15,8 +15,19 @@ namespace leaktrace::preload {
 extern std::atomic<uint64_t> g_tracker_bytes;
 
 // Thin wrappers over mmap/munmap that keep g_tracker_bytes. Never allocate.
+// Mappings of kLargeMappingBytes or more are also registered (a fixed table,
+// lock-free), so their resident part can be measured: the stack table, say,
+// is mapped whole and filled sparsely.
 void* MapMemory(size_t bytes);
 void UnmapMemory(void* p, size_t bytes);
+inline constexpr size_t kLargeMappingBytes = 256 * 1024;
+
+// What g_tracker_bytes stands for in resident memory: every registered large
+// mapping's resident bytes as `resident(start, bytes, ctx)` measures them, and
+// everything else whole (arena chunks, at most 64 KiB, written as they fill;
+// large mappings the full table could not register). Any thread; a mapping
+// made or dropped meanwhile may be counted either way.
+uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes, void* ctx), void* ctx);
 
 // Not thread-safe: one owner at a time (a shard's thread, or the dumper).
 class Arena {

@@ -28,6 +28,9 @@ struct ThreadState {
   // plain block of any size in [usable_from, usable] has `usable` bytes.
   size_t usable_from;
   size_t usable;
+  // Net tracked heap bytes this thread recorded and has not yet added to
+  // the process-wide total (heap_peak.h).
+  int64_t heap_pending;
 };
 
 extern __thread ThreadState t_state LT_INITIAL_EXEC;

@@ -14,6 +14,7 @@
 
 #include "preload/heap/block_header.h"
 #include "preload/snapshot/dumper.h"
+#include "preload/record/heap_peak.h"
 #include "preload/internal/log.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/shard_registry.h"
@@ -122,6 +123,14 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
   }
 }
 
+// The block's share of the live heap: weight * size, rounded the same way
+// for its allocation and its free.
+LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int64_t sign) {
+  const int64_t bytes = static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+  const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;  // no exit flush to come
+  NoteHeapChange(t, sign * bytes, batch ? kPeakFlushBytes : 0);
+}
+
 }  // namespace
 
 void EnsureInitialized() {
@@ -182,6 +191,7 @@ void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight
     }
     Bump(c.live_samples, 1);
   });
+  NotePeak(t, size, weight, 1);
 }
 
 void RecordFree(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
@@ -196,10 +206,12 @@ void RecordFree(ThreadState& t, uint32_t stack_id, uint64_t size, double weight)
     }
     Bump(c.live_samples, -1);
   });
+  NotePeak(t, size, weight, -1);
 }
 
 void OnThreadExit(void* shard) {
   ThreadState& t = t_state;
+  FlushThreadHeapPending(t);
   t.shard = nullptr;
   t.phase = ThreadPhase::kExited;
   if (shard != nullptr) ReleaseShard(static_cast<Shard*>(shard));

@@ -16,7 +16,9 @@
 #include "format/dump_name.h"
 #include "format/dump_writer.h"
 #include "preload/heap/age_table.h"
+#include "preload/heap/block_header.h"
 #include "preload/internal/arena.h"
+#include "preload/snapshot/allocator_stats.h"
 #include "preload/snapshot/control_block.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/module_map.h"
@@ -25,7 +27,9 @@
 #include "preload/resources/mapping_table.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
+#include "preload/snapshot/process_memory.h"
 #include "preload/resources/resource_sites.h"
+#include "preload/record/heap_peak.h"
 #include "preload/record/shard_registry.h"
 #include "preload/record/stack_table.h"
 #include "preload/record/tracker.h"
@@ -103,8 +107,58 @@ uint64_t AddAges(format::DumpWriter& w, const SiteTotals* totals, uint32_t max_i
   return written;
 }
 
+// The memory section (docs/dump-format.md, memory): what the kernel, the
+// allocator and leaktrace know of the process's memory. `heap_live` and
+// `heap_blocks`/`heap_samples` are the heap sites' totals just written.
+// `a`: the allocator's view, read before the dump lock was taken (kUnknown
+// from a signal handler).
+void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double heap_live, double heap_blocks,
+               uint64_t heap_samples, const AllocatorStats& a) {
+  const int64_t started_ns = MonotonicNs();
+  const ProcessMemory m = ReadProcessMemory();
+  const int64_t read_ns = MonotonicNs() - started_ns;
+  const bool exact = g_mode == Mode::kExact;
+  RaiseHeapPeak(heap_live > 0 ? static_cast<int64_t>(heap_live + 0.5) : 0);
+  w.BeginSection(format::SectionType::kMemory);
+  if (m.rss != 0) {
+    w.WriteMemoryFigure("rss", m.rss);
+    w.WriteMemoryFigure("rss_anon", m.rss_anon);
+    w.WriteMemoryFigure("rss_file", m.rss_file);
+    w.WriteMemoryFigure("rss_shmem", m.rss_shmem);
+    w.WriteMemoryFigure("rss_peak", m.rss_peak);
+    w.WriteMemoryFigure("swap", m.swap);
+  }
+  w.WriteMemoryFigure("heap_peak", static_cast<uint64_t>(HeapPeakBytes()));
+  w.WriteMemoryFigure("heap_peak_error", exact ? static_cast<uint64_t>(kPeakFlushBytes) * ShardCount() : 0);
+  // leaktrace's own bytes inside the allocator's blocks: exact mode's
+  // 16-byte headers, sampled blocks' slack (block_header.h).
+  const double in_heap = exact ? heap_blocks * kExactHeaderBytes : static_cast<double>(heap_samples) * kSampledSlack;
+  w.WriteMemoryFigure("leaktrace_in_heap", in_heap > 0 ? static_cast<uint64_t>(in_heap) : 0);
+  w.WriteMemoryFigure("leaktrace_mapped", g_tracker_bytes.load(std::memory_order_relaxed) + AgeTableBytes());
+  w.WriteMemoryFigure("leaktrace_resident", m.leaktrace_resident);
+  w.WriteMemoryFigure("leaktrace_dump_buffer", (buffer.size() + 4095) & ~uint64_t{4095});
+  if (a.kind != AllocatorKind::kUnknown) {
+    w.WriteMemoryFigure("allocator", static_cast<uint64_t>(a.kind));
+    w.WriteMemoryFigure("allocator_in_use", a.in_use);
+    w.WriteMemoryFigure("allocator_free", a.free);
+    w.WriteMemoryFigure("allocator_resident", a.resident);
+    w.WriteMemoryFigure("allocator_mapped", a.mapped);
+  }
+  if (m.mmap_measured) w.WriteMemoryFigure("mmap_resident", m.mmap_resident);
+  if (m.stacks_measured) {
+    w.WriteMemoryFigure("thread_stacks", m.thread_stacks);
+    w.WriteMemoryFigure("threads", m.threads);
+    w.WriteMemoryFigure("threads_unlocated", m.threads_unlocated);
+    w.WriteMemoryFigure("leaktrace_stack", m.leaktrace_stack);
+  }
+  w.WriteMemoryFigure("read_ns", read_ns > 0 ? static_cast<uint64_t>(read_ns) : 0);
+  w.WriteMemoryFigure("allocator_read_ns", a.read_ns);
+  if (a.skipped) w.WriteMemoryFigure("allocator_skipped", 1);
+  w.EndSection();
+}
+
 // Builds the whole dump in `buffer`. Returns false when memory ran out.
-bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq) {
+bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq, const AllocatorStats& allocator) {
   format::DumpWriter w(buffer);
   format::ProcessRecord p;
   p.pid = static_cast<uint32_t>(g_process.pid);
@@ -182,6 +236,8 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   w.EndSection();
 
   uint64_t sites_written = 0;
+  double heap_live = 0, heap_blocks = 0;
+  uint64_t heap_samples = 0;
   w.BeginSection(format::SectionType::kSites);
   for (uint32_t id = 1; id <= max_id; ++id) {
     const SiteTotals& t = totals[id];
@@ -197,6 +253,9 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     r.var_live_bytes = t.var_bytes > 0 ? t.var_bytes : 0;
     r.live_samples = t.live_samples > 0 ? static_cast<uint64_t>(t.live_samples) : 0;
     w.WriteSite(r);
+    heap_live += r.live_bytes;
+    heap_blocks += r.live_count;
+    heap_samples += r.live_samples;
     totals[id].site_index = static_cast<uint32_t>(sites_written++);
   }
   // Descriptors, mappings and threads: exact counts, never sampled.
@@ -220,6 +279,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   const uint64_t ages = AddAges(w, totals, max_id, resources, p.snapshot_monotonic_ns);
   UnmapMemory(totals, totals_bytes);
   AddHealth(w, stacks_written, sites_written, ages, resources);
+  AddMemory(w, buffer, heap_live, heap_blocks, heap_samples, allocator);
   return w.Finish();
 }
 
@@ -291,14 +351,17 @@ bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_
   return true;
 }
 
+// An allocator that took longer than this to answer is not asked again for a while.
+constexpr int64_t kSlowAllocatorReadNs = 50 * 1000 * 1000;
+
 // The dump itself; g_dump_lock held.
-uint32_t WriteLocked(format::Trigger trigger, bool sync) {
+uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
   const uint32_t seq = ++g_seq;
   UpdateControlBlock(seq, g_last_seq, g_last_path);
   format::DumpBuffer buffer;
   char path[sizeof g_last_path];
   char why[2 * sizeof g_last_path + 64] = "out of memory";
-  const bool built = BuildDump(buffer, trigger, seq);
+  const bool built = BuildDump(buffer, trigger, seq, allocator);
   int create_error = 0;
   const bool ok = built && Publish(buffer, seq, path, sizeof path, sync, why, sizeof why, create_error);
   const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
@@ -328,15 +391,33 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync) {
 }  // namespace
 
 uint32_t WriteSnapshot(format::Trigger trigger) {
+  // The allocator's locks are taken outside the dump lock: an allocator's
+  // fork handler (jemalloc's) may run before ours and hold them all while
+  // ours waits for the dump lock.
+  // Asking can take long when the program's threads hammer the allocator
+  // (glibc's arena locks are not fair: 0.4 s with four threads in a
+  // malloc/free loop), so after a slow answer the next dumps, for ten times
+  // as long as it took, go without (allocator_skipped).
+  static std::atomic<int64_t> skip_until_ns{0};
+  const int64_t started_ns = MonotonicNs();
+  AllocatorStats allocator;
+  bool skipped = started_ns < skip_until_ns.load(std::memory_order_relaxed);
+  if (!skipped) {
+    allocator = ReadAllocatorStats();
+    const int64_t took_ns = MonotonicNs() - started_ns;
+    allocator.read_ns = static_cast<uint64_t>(took_ns);
+    if (took_ns > kSlowAllocatorReadNs) skip_until_ns.store(MonotonicNs() + 10 * took_ns, std::memory_order_relaxed);
+  }
+  allocator.skipped = skipped;
   pthread_mutex_lock(&g_dump_lock);
-  const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit);
+  const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit, allocator);
   pthread_mutex_unlock(&g_dump_lock);
   return seq;
 }
 
 bool TryWriteSnapshotFromHandler() {
   if (pthread_mutex_trylock(&g_dump_lock) != 0) return false;
-  WriteLocked(format::Trigger::kSignal, false);
+  WriteLocked(format::Trigger::kSignal, false, AllocatorStats{});  // the interrupted thread may hold the allocator's locks
   pthread_mutex_unlock(&g_dump_lock);
   return true;
 }

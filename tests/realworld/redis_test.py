@@ -109,5 +109,16 @@ def body(ctx):
     log(f"{len(dumps)} dumps, all readable; exit dump: {len(final['sites'])} sites, {heap} live heap bytes")
     expect(heap > 0, "the exit dump of redis-server (exact mode) shows no live heap at all")
 
+    # Where redis-server's RSS went mid-run, with jemalloc's own figures.
+    memory = dumps[snap][3].get("memory")
+    expect(isinstance(memory, dict), f"the mid-run report has no memory object: {memory!r}")
+    parts = ("heap", "allocator_free", "mmap", "thread_stacks", "leaktrace", "unexplained")
+    expect(sum(memory[p] for p in parts) == memory["rss"], f"memory parts do not add up to rss: {memory}")
+    expect(memory["allocator"] == "jemalloc", f"redis-server's allocator read as {memory['allocator']!r}")
+    expect(0 < memory["heap"] <= memory["allocator_in_use"],
+           f"tracked heap {memory['heap']} vs jemalloc's stats.allocated {memory['allocator_in_use']}")
+    expect(memory["threads"] >= 1 and memory["thread_stacks"] > 0, f"no thread stacks found: {memory}")
+    log("mid-run memory: " + ", ".join(f"{p} {memory[p]}" for p in ("rss",) + parts))
+
 
 run_test("redis", body)

@@ -1,0 +1,24 @@
+#include "preload/record/heap_peak.h"
+
+namespace leaktrace::preload {
+namespace {
+
+std::atomic<int64_t> g_heap_total{0};
+std::atomic<int64_t> g_heap_peak{0};
+
+}  // namespace
+
+void RaiseHeapPeak(int64_t live) {
+  int64_t peak = g_heap_peak.load(std::memory_order_relaxed);
+  while (live > peak && !g_heap_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+}
+
+LT_NOINLINE void FlushHeapPending(int64_t pending) {
+  const int64_t total = g_heap_total.fetch_add(pending, std::memory_order_relaxed) + pending;
+  if (pending > 0) RaiseHeapPeak(total);
+}
+
+int64_t HeapPeakBytes() { return g_heap_peak.load(std::memory_order_relaxed); }
+
+}  // namespace leaktrace::preload

@@ -1,0 +1,58 @@
+// The high-water mark of the tracked live heap: the report's "peak heap".
+//
+// The live heap is the sum of every recorded allocation minus every recorded
+// free (weighted: in sampled mode each sampled block counts weight * size,
+// the Horvitz-Thompson estimate). Its peak needs a process-wide total, which
+// the malloc path must not pay a contended atomic for:
+//
+//  - Exact mode: each thread adds its net change to its own
+//    t_state.heap_pending and moves it to the process-wide total only when
+//    it reaches kPeakFlushBytes either way (or the thread exits). The total
+//    then differs from the true live heap by less than kPeakFlushBytes per
+//    thread at every instant, and the peak it reaches by as much either way:
+//    the dump states that bound (memory figure heap_peak_error, kPeakFlushBytes
+//    times the threads that have shards).
+//  - Sampled mode: only sampled blocks are recorded, one in every
+//    LEAKTRACE_SAMPLE bytes or so, and each goes to the total at once: the
+//    peak is exactly the high-water mark of the estimate (bound 0).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "preload/internal/compiler.h"
+#include "preload/record/thread_state.h"
+
+namespace leaktrace::preload {
+
+inline constexpr int64_t kPeakFlushBytes = 64 * 1024;
+
+// Moves `pending` into the process-wide total and raises the peak. Out of line.
+void FlushHeapPending(int64_t pending);
+
+// A recorded allocation (+) or free (-) of `bytes` (weight * size, rounded
+// the same way for the allocation and the free of one block). `threshold`:
+// kPeakFlushBytes in exact mode, 0 in sampled mode.
+LT_ALWAYS_INLINE void NoteHeapChange(ThreadState& t, int64_t bytes, int64_t threshold) {
+  const int64_t pending = t.heap_pending + bytes;
+  if (LT_LIKELY(pending < threshold && pending > -threshold)) {
+    t.heap_pending = pending;
+    return;
+  }
+  t.heap_pending = 0;
+  FlushHeapPending(pending);
+}
+
+// At thread exit: what the thread still holds goes to the total.
+inline void FlushThreadHeapPending(ThreadState& t) {
+  const int64_t pending = t.heap_pending;
+  t.heap_pending = 0;
+  if (pending != 0) FlushHeapPending(pending);
+}
+
+// The highest total seen so far (bytes), for the dump.
+int64_t HeapPeakBytes();
+// Raises the peak to at least `live` (the dump's own sum of the sites).
+void RaiseHeapPeak(int64_t live);
+
+}  // namespace leaktrace::preload

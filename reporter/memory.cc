@@ -1,0 +1,131 @@
+#include "reporter/memory.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace leaktrace::reporter {
+
+const char* AllocatorName(uint64_t id) {
+  switch (id) {
+    case 1: return "glibc";
+    case 2: return "jemalloc";
+    case 3: return "tcmalloc";
+  }
+  return "";
+}
+
+MemoryParts MemoryOf(const format::Dump& dump) {
+  MemoryParts m;
+  if (!dump.has_memory || !dump.HasMemoryFigure("rss")) return m;
+  auto figure = [&](const char* name) { return static_cast<double>(dump.MemoryFigure(name)); };
+  m.known = true;
+  for (const format::Site& s : dump.sites)
+    if (s.resource == format::Resource::kHeap) {
+      m.heap += s.live_bytes;
+      m.heap_var += s.var_live_bytes;
+    }
+  m.heap = std::round(m.heap);
+  m.rss = figure("rss");
+  m.rss_anon = figure("rss_anon");
+  m.rss_file = figure("rss_file");
+  m.rss_shmem = figure("rss_shmem");
+  m.rss_peak = figure("rss_peak");
+  m.heap_peak = std::max(figure("heap_peak"), m.heap);
+  m.heap_peak_error = figure("heap_peak_error");
+  const double in_heap = figure("leaktrace_in_heap");
+  // leaktrace_resident is what its mappings hold resident; a library that
+  // did not measure it wrote leaktrace_mapped only (virtual, an upper bound).
+  const double own = dump.HasMemoryFigure("leaktrace_resident") ? figure("leaktrace_resident") : figure("leaktrace_mapped");
+  m.leaktrace = own + in_heap + figure("leaktrace_stack") + figure("leaktrace_dump_buffer");
+  m.allocator = AllocatorName(dump.MemoryFigure("allocator"));
+  if (!m.allocator.empty()) {
+    m.allocator_in_use = figure("allocator_in_use");
+    m.allocator_free = figure("allocator_resident") - m.heap - in_heap;
+  }
+  m.mmap = figure("mmap_resident");
+  m.thread_stacks = figure("thread_stacks");
+  m.threads = figure("threads");
+  m.threads_unlocated = figure("threads_unlocated");
+  m.unexplained = m.rss - m.heap - m.allocator_free - m.mmap - m.thread_stacks - m.leaktrace;
+  return m;
+}
+
+MemoryParts WithoutAllocator(MemoryParts m) {
+  m.unexplained += m.allocator_free;
+  m.allocator_free = 0;
+  m.allocator_in_use = 0;
+  m.allocator.clear();
+  return m;
+}
+
+namespace {
+
+bool AnyWithoutAllocator(const std::vector<MemoryParts>& parts) {
+  for (const MemoryParts& m : parts)
+    if (m.allocator.empty()) return true;
+  return false;
+}
+
+}  // namespace
+
+MemoryParts SumMemory(const std::vector<MemoryParts>& in) {
+  MemoryParts sum;
+  if (in.empty()) return sum;
+  std::vector<MemoryParts> parts = in;
+  if (AnyWithoutAllocator(parts))
+    for (MemoryParts& m : parts) m = WithoutAllocator(m);
+  sum.known = true;
+  sum.allocator = parts[0].allocator;
+  for (const MemoryParts& m : parts) {
+    if (!m.known) return MemoryParts{};
+    if (m.allocator != sum.allocator) sum.allocator.clear();
+    sum.rss += m.rss;
+    sum.heap += m.heap;
+    sum.allocator_free += m.allocator_free;
+    sum.mmap += m.mmap;
+    sum.thread_stacks += m.thread_stacks;
+    sum.leaktrace += m.leaktrace;
+    sum.unexplained += m.unexplained;
+    sum.heap_var += m.heap_var;
+    sum.heap_peak += m.heap_peak;
+    sum.heap_peak_error += m.heap_peak_error;
+    sum.rss_anon += m.rss_anon;
+    sum.rss_file += m.rss_file;
+    sum.rss_shmem += m.rss_shmem;
+    sum.rss_peak += m.rss_peak;
+    sum.allocator_in_use += m.allocator_in_use;
+    sum.threads += m.threads;
+    sum.threads_unlocated += m.threads_unlocated;
+  }
+  return sum;
+}
+
+MemoryParts MemoryGrowth(const MemoryParts& before_in, const MemoryParts& after_in) {
+  if (!before_in.known || !after_in.known) return MemoryParts{};
+  const bool drop = before_in.allocator.empty() || after_in.allocator.empty();
+  const MemoryParts before = drop ? WithoutAllocator(before_in) : before_in;
+  const MemoryParts after = drop ? WithoutAllocator(after_in) : after_in;
+  MemoryParts g;
+  g.known = true;
+  g.allocator = before.allocator == after.allocator ? after.allocator : "";  // mixed: neither's figures
+  g.rss = after.rss - before.rss;
+  g.heap = after.heap - before.heap;
+  g.allocator_free = after.allocator_free - before.allocator_free;
+  g.mmap = after.mmap - before.mmap;
+  g.thread_stacks = after.thread_stacks - before.thread_stacks;
+  g.leaktrace = after.leaktrace - before.leaktrace;
+  g.unexplained = after.unexplained - before.unexplained;
+  g.heap_var = after.heap_var + before.heap_var;
+  g.heap_peak = after.heap_peak - before.heap_peak;
+  g.heap_peak_error = after.heap_peak_error + before.heap_peak_error;
+  g.rss_anon = after.rss_anon - before.rss_anon;
+  g.rss_file = after.rss_file - before.rss_file;
+  g.rss_shmem = after.rss_shmem - before.rss_shmem;
+  g.rss_peak = after.rss_peak - before.rss_peak;
+  g.allocator_in_use = after.allocator_in_use - before.allocator_in_use;
+  g.threads = after.threads - before.threads;
+  g.threads_unlocated = after.threads_unlocated - before.threads_unlocated;
+  return g;
+}
+
+}  // namespace leaktrace::reporter

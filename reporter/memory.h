@@ -1,0 +1,60 @@
+// Where the RSS went: a process's resident memory split into parts that add
+// up to it, from the dump's memory section (docs/dump-format.md, memory) and
+// its heap sites. docs/cli.md ("Where the RSS went") defines each part.
+//
+//   rss = heap + allocator_free + mmap + thread_stacks + leaktrace + unexplained
+//
+//   heap            tracked live heap: the heap sites' live bytes (estimate
+//                   in sampled mode), counted as resident
+//   allocator_free  what the allocator holds resident beyond the live heap
+//                   and leaktrace's bytes inside its blocks: free chunks,
+//                   caches, headers, rounding, its metadata; 0 when the
+//                   allocator is unknown
+//   mmap            resident pages of the mappings the program made (pagemap)
+//   thread_stacks   resident pages of the program's thread stacks
+//   leaktrace       leaktrace's own memory: its mappings, its headers inside
+//                   heap blocks, its dumper thread's stack, the dump buffer
+//   unexplained     the remainder: code and data of the program and its
+//                   libraries, memory allocated out of leaktrace's sight
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "format/dump.h"
+
+namespace leaktrace::reporter {
+
+struct MemoryParts {
+  bool known = false;  // every dump had a memory section with RSS
+  // The parts (integral bytes; `unexplained` is the remainder, so they add
+  // up to rss exactly).
+  double rss = 0, heap = 0, allocator_free = 0, mmap = 0, thread_stacks = 0, leaktrace = 0, unexplained = 0;
+  double heap_var = 0;  // variance of the heap estimate (0 when exact)
+  // Beside the parts.
+  double heap_peak = 0, heap_peak_error = 0;  // high-water mark of the tracked heap, and its bound either way
+  double rss_anon = 0, rss_file = 0, rss_shmem = 0, rss_peak = 0;
+  double allocator_in_use = 0;  // the allocator's own count of bytes handed out (0: unknown)
+  double threads = 0, threads_unlocated = 0;
+  std::string allocator;  // "glibc", "jemalloc", "tcmalloc"; empty when unknown (or mixed)
+};
+
+// One dump's parts.
+MemoryParts MemoryOf(const format::Dump& dump);
+
+// The same parts without the allocator's figures: its free memory goes back
+// to `unexplained` (what a dump without them shows). Sums and growth of dumps
+// of which some lack the allocator's figures use this for all.
+MemoryParts WithoutAllocator(MemoryParts parts);
+
+// Several dumps (processes) together: every part added up. Peaks add up too
+// (an upper bound of the peak of the sum). Unknown when any is unknown.
+MemoryParts SumMemory(const std::vector<MemoryParts>& parts);
+
+// after - before, part by part (variances add). Unknown when either is.
+MemoryParts MemoryGrowth(const MemoryParts& before, const MemoryParts& after);
+
+// "glibc" for the allocator id of the memory section.
+const char* AllocatorName(uint64_t id);
+
+}  // namespace leaktrace::reporter

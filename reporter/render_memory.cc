@@ -1,0 +1,113 @@
+// The process-memory part of report, diff and trend output: the parts RSS
+// splits into (memory.h), as a JSON object and as a short text table with a
+// one-line reading.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "reporter/check.h"
+#include "reporter/render.h"
+#include "reporter/sizes.h"
+
+namespace leaktrace::reporter {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json Bytes(double v) { return static_cast<int64_t>(std::llround(v)); }
+
+// A reading needs something worth explaining: RSS grew by at least this much.
+constexpr double kReadingMinBytes = 1 << 20;
+// A part "carries" the growth when it is at least half of it.
+constexpr double kDominantShare = 0.5;
+
+std::string Advice(const std::string& allocator) {
+  if (allocator == "jemalloc") return "see MALLOC_CONF dirty_decay_ms / narenas";
+  if (allocator == "tcmalloc") return "see TCMALLOC_RELEASE_RATE / ReleaseFreeMemory";
+  return "see MALLOC_ARENA_MAX / malloc_trim";
+}
+
+}  // namespace
+
+nlohmann::ordered_json MemoryJson(const MemoryParts& m, bool exact) {
+  if (!m.known) return nullptr;
+  // Rounded part by part, the remainder last: the integers add up to rss.
+  const int64_t rss = std::llround(m.rss), heap = std::llround(m.heap), free = std::llround(m.allocator_free),
+                mmap = std::llround(m.mmap), stacks = std::llround(m.thread_stacks),
+                own = std::llround(m.leaktrace);
+  json j = {{"rss", rss},
+            {"heap", heap},
+            {"allocator_free", free},
+            {"mmap", mmap},
+            {"thread_stacks", stacks},
+            {"leaktrace", own},
+            {"unexplained", rss - heap - free - mmap - stacks - own}};
+  if (!exact) j["heap_stderr"] = std::sqrt(std::max(0.0, m.heap_var));
+  j["heap_peak"] = Bytes(m.heap_peak);
+  if (m.heap_peak_error > 0) j["heap_peak_error"] = Bytes(m.heap_peak_error);
+  j["rss_anon"] = Bytes(m.rss_anon);
+  j["rss_file"] = Bytes(m.rss_file);
+  j["rss_shmem"] = Bytes(m.rss_shmem);
+  j["rss_peak"] = Bytes(m.rss_peak);
+  j["allocator"] = m.allocator.empty() ? json(nullptr) : json(m.allocator);
+  if (!m.allocator.empty()) j["allocator_in_use"] = Bytes(m.allocator_in_use);
+  j["threads"] = Bytes(m.threads);
+  j["threads_unlocated"] = Bytes(m.threads_unlocated);
+  return j;
+}
+
+std::string MemoryReading(const MemoryParts& m) {
+  if (!m.known || m.rss < kReadingMinBytes) return "";
+  const double half = kDominantShare * m.rss;
+  const std::string rss = "RSS " + FormatSignedBytes(m.rss);
+  const std::string heap = "live heap " + FormatSignedBytes(m.heap);
+  if (m.allocator_free >= half)
+    return fmt::format("{}: {}, held free by the allocator {} (fragmentation, not a leak: {})", rss, heap,
+                       FormatSignedBytes(m.allocator_free), Advice(m.allocator));
+  if (m.unexplained >= half)
+    return fmt::format("{} of which {} unexplained: memory leaktrace does not see (static allocator? raw mmap "
+                       "syscalls? code and data of libraries loaded since?)",
+                       rss, FormatSignedBytes(m.unexplained));
+  if (m.heap >= half) return fmt::format("{}: mostly {} (the heap sites below)", rss, heap);
+  if (m.mmap >= half)
+    return fmt::format("{}: mostly mappings {} (the mmap sites below)", rss, FormatSignedBytes(m.mmap));
+  if (m.thread_stacks >= half)
+    return fmt::format("{}: mostly thread stacks {} ({} threads)", rss, FormatSignedBytes(m.thread_stacks),
+                       FormatSignedCount(m.threads));
+  if (m.leaktrace >= half) return fmt::format("{}: mostly leaktrace's own memory {}", rss, FormatSignedBytes(m.leaktrace));
+  return "";
+}
+
+std::string MemoryText(const MemoryParts& m, bool growth, bool exact) {
+  if (!m.known) return "";
+  auto bytes = [&](double v) { return growth ? FormatSignedBytes(v) : FormatBytes(v); };
+  std::string out = fmt::format("memory: RSS {} (anon {}, file {}, shmem {})", bytes(m.rss), bytes(m.rss_anon),
+                                bytes(m.rss_file), bytes(m.rss_shmem));
+  if (!growth) out += fmt::format(", peak RSS {}", FormatBytes(m.rss_peak));
+  out += m.allocator.empty() ? ", allocator not known\n" : fmt::format(", allocator {}\n", m.allocator);
+  std::string heap = bytes(m.heap);
+  if (!exact && m.heap_var > 0) heap += " ± " + FormatBytes(std::sqrt(m.heap_var));
+  std::string peak = fmt::format("peak {}{}", growth ? "moved " + FormatSignedBytes(m.heap_peak) : FormatBytes(m.heap_peak),
+                                 m.heap_peak_error > 0 ? " ± " + FormatBytes(m.heap_peak_error) : "");
+  const std::pair<const char*, std::string> rows[] = {
+      {"live heap", heap + "   (" + peak + ")"},
+      {"allocator free", bytes(m.allocator_free)},
+      {"mappings", bytes(m.mmap)},
+      {"thread stacks", bytes(m.thread_stacks) + (m.threads_unlocated > 0 && !growth
+                                                    ? fmt::format("   ({} running threads not located)",
+                                                                  FormatCount(m.threads_unlocated))
+                                                    : "")},
+      {"leaktrace", bytes(m.leaktrace)},
+      {"unexplained", bytes(m.unexplained)},
+  };
+  for (const auto& [name, value] : rows) out += fmt::format("  {:<15} {}\n", name, value);
+  if (growth) {
+    const std::string reading = MemoryReading(m);
+    if (!reading.empty()) out += reading + "\n";
+  }
+  return out;
+}
+
+}  // namespace leaktrace::reporter

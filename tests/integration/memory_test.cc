@@ -1,0 +1,96 @@
+// Where the RSS went, end to end: rss_breakdown (programs/rss_breakdown.c)
+// leaks 40 MiB of heap, fragments 256 MiB and starts 16 threads that block
+// forever between two snapshots, under glibc and under jemalloc. The diff's
+// "memory" parts must add up to the RSS growth, "heap" must be the live
+// growth (within sampling error), "allocator_free" must carry the
+// fragmentation, "thread_stacks" the new threads, and "unexplained" must
+// stay small.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+// rss_breakdown.c's constants.
+constexpr double kLeak = 40 * kMiB + (40 * kMiB / 4096) * 8;  // the blocks and their pointer array
+constexpr double kFragBlocks = 256 * kMiB / 1024;
+constexpr double kFragLive = (kFragBlocks / 16) * 1024 + kFragBlocks * 8;  // every 16th block, the array
+constexpr double kLive = kLeak + kFragLive;                                  // ~58 MiB
+constexpr double kFreed = kFragBlocks * 15 / 16 * 1024;                      // 240 MiB left as holes
+
+struct Parts {
+  double rss, heap, heap_stderr, allocator_free, mmap, thread_stacks, leaktrace, unexplained, threads;
+};
+
+Parts PartsOf(const nlohmann::json& memory) {
+  auto get = [&](const char* name) { return memory.at(name).get<double>(); };
+  return {get("rss"),     get("heap"),          memory.value("heap_stderr", 0.0), get("allocator_free"),
+          get("mmap"),    get("thread_stacks"), get("leaktrace"),                 get("unexplained"),
+          get("threads")};
+}
+
+void ExpectBreakdown(const std::vector<std::string>& env, const std::string& allocator) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("rss_breakdown")}, dir, env);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  ASSERT_TRUE(diff.contains("memory") && diff["memory"].is_object()) << diff.dump();
+  const nlohmann::json& memory = diff["memory"];
+  SCOPED_TRACE(memory.dump());
+  EXPECT_EQ(memory["allocator"], allocator);
+  const Parts p = PartsOf(memory);
+
+  // By construction, to the byte.
+  EXPECT_EQ(p.heap + p.allocator_free + p.mmap + p.thread_stacks + p.leaktrace + p.unexplained, p.rss);
+  // RSS grew by the live heap and the holes at least.
+  EXPECT_GT(p.rss, kLive + 0.8 * kFreed);
+  // The heap is the live growth: 4 standard errors (sampled), or leaktrace's
+  // own per-block rounding (exact: none).
+  EXPECT_NEAR(p.heap, kLive, 4 * p.heap_stderr + 0.01 * kLive);
+  // The fragmentation sits with the allocator, not in "unexplained".
+  EXPECT_GT(p.allocator_free, 0.8 * kFreed);
+  EXPECT_LT(std::fabs(p.unexplained), 0.05 * p.rss) << "unexplained RSS growth is not small";
+  // 16 threads, each with at least the page it blocks on.
+  EXPECT_EQ(p.threads, 16);
+  EXPECT_EQ(memory["threads_unlocated"], 0);
+  EXPECT_GE(p.thread_stacks, 16 * 4096);
+  EXPECT_LT(p.thread_stacks, 16 * 1 * kMiB);
+  EXPECT_LT(std::fabs(p.mmap), 1 * kMiB);  // the program maps nothing itself
+
+  // The text says it is fragmentation.
+  const CommandResult text = Leaktrace({"diff", s.before, s.after});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("held free by the allocator"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("fragmentation, not a leak"), std::string::npos) << text.out;
+
+  // The gates: RSS grew by ~300 MiB, unexplained by little.
+  EXPECT_EQ(Leaktrace({"check", "--max-rss", "100m", s.before, s.after}).exit_code, 1);
+  EXPECT_EQ(Leaktrace({"check", "--max-rss", "2g", s.before, s.after}).exit_code, 0);
+  EXPECT_EQ(Leaktrace({"check", "--max-unexplained", "64m", s.before, s.after}).exit_code, 0);
+
+  // A report of the later dump: live figures with the peak beside them; the
+  // peak is at least what is live now (the fragmenting loop went higher).
+  const CommandResult report = Leaktrace({"report", "--format", "json", s.after});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const nlohmann::json live = nlohmann::json::parse(report.out)["memory"];
+  const Parts l = PartsOf(live);
+  EXPECT_EQ(l.heap + l.allocator_free + l.mmap + l.thread_stacks + l.leaktrace + l.unexplained, l.rss);
+  EXPECT_GT(live["heap_peak"].get<double>(), l.heap + 0.8 * kFreed - 4 * l.heap_stderr);
+}
+
+TEST(Memory, RssBreakdownOnGlibcSampled) { ExpectBreakdown({"LEAKTRACE_SAMPLE=64k"}, "glibc"); }
+
+TEST(Memory, RssBreakdownOnGlibcExact) { ExpectBreakdown({"LEAKTRACE_SAMPLE=1"}, "glibc"); }
+
+TEST(Memory, RssBreakdownOnJemalloc) {
+  // 256k, not 64k: jemalloc counts the never-written pages of sampled blocks' slack as resident
+  // (docs/cli.md), which the more samples the more pushes "unexplained" below 0.
+  ExpectBreakdown({"LEAKTRACE_SAMPLE=256k", std::string("LD_PRELOAD=") + LEAKTRACE_TEST_JEMALLOC}, "jemalloc");
+}
+
+}  // namespace
+}  // namespace leaktrace::testing

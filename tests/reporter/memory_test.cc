@@ -1,0 +1,216 @@
+// Where the RSS went: the parts of a dump's memory figures add up to RSS by
+// construction; growth is after minus before; the reading names the part
+// that carries the growth; --max-rss and --max-unexplained gate on it.
+#include <gtest/gtest.h>
+
+#include "reporter/check.h"
+#include "reporter/memory.h"
+#include "reporter/memory_chart.h"
+#include "reporter/render.h"
+
+namespace leaktrace::reporter {
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+// A dump with one heap site of `heap` bytes and the memory figures given.
+format::Dump MakeDump(double heap, std::vector<std::pair<std::string, uint64_t>> figures, double var = 0) {
+  format::Dump d;
+  d.process.sample_interval = var > 0 ? 65536 : 1;
+  d.process.flags = var > 0 ? 0 : format::kProcessExactMode;
+  format::Site s;
+  s.stack_id = 1;
+  s.live_bytes = heap;
+  s.var_live_bytes = var;
+  d.sites.push_back(s);
+  d.memory = std::move(figures);
+  d.has_memory = true;
+  return d;
+}
+
+format::Dump Glibc(uint64_t rss, double heap, uint64_t allocator_resident) {
+  return MakeDump(heap, {{"rss", rss},
+                         {"allocator", 1},
+                         {"allocator_resident", allocator_resident},
+                         {"allocator_in_use", static_cast<uint64_t>(heap)},
+                         {"mmap_resident", 2 * kMiB},
+                         {"thread_stacks", 64 * 1024},
+                         {"threads", 3},
+                         {"leaktrace_mapped", 1 * kMiB},
+                         {"leaktrace_in_heap", 4096},
+                         {"heap_peak", 500 * kMiB}});
+}
+
+TEST(Memory, PartsAddUpToRss) {
+  const MemoryParts m = MemoryOf(Glibc(400 * kMiB, 100 * kMiB, 300 * kMiB));
+  ASSERT_TRUE(m.known);
+  EXPECT_EQ(m.allocator, "glibc");
+  EXPECT_EQ(m.heap, 100 * kMiB);
+  EXPECT_EQ(m.allocator_free, 300.0 * kMiB - 100 * kMiB - 4096);  // leaktrace's headers are not the allocator's
+  EXPECT_EQ(m.leaktrace, 1.0 * kMiB + 4096);
+  EXPECT_EQ(m.mmap, 2.0 * kMiB);
+  EXPECT_EQ(m.heap + m.allocator_free + m.mmap + m.thread_stacks + m.leaktrace + m.unexplained, m.rss);
+  EXPECT_EQ(m.unexplained, 400.0 * kMiB - 300 * kMiB - 2 * kMiB - 64 * 1024 - 1 * kMiB);
+  EXPECT_EQ(m.heap_peak, 500.0 * kMiB);
+}
+
+TEST(Memory, UnknownWithoutTheSection) {
+  format::Dump d = MakeDump(10, {});
+  d.has_memory = false;
+  EXPECT_FALSE(MemoryOf(d).known);
+  Report r;
+  r.dumps.push_back(DescribeDump(d));
+  EXPECT_TRUE(MemoryJson(ReportMemory(r), true).is_null());
+}
+
+TEST(Memory, UnknownAllocatorLeavesItsFreeMemoryUnexplained) {
+  const MemoryParts m = MemoryOf(MakeDump(10 * kMiB, {{"rss", 50 * kMiB}}));
+  EXPECT_TRUE(m.allocator.empty());
+  EXPECT_EQ(m.allocator_free, 0);
+  EXPECT_EQ(m.unexplained, 40.0 * kMiB);
+}
+
+Report DiffOf(const format::Dump& before, const format::Dump& after) {
+  Report r;
+  r.kind = ReportKind::kGrowth;
+  r.baseline.push_back(DescribeDump(before));
+  r.dumps.push_back(DescribeDump(after));
+  return r;
+}
+
+TEST(Memory, FragmentationReading) {
+  const Report diff = DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB), Glibc(500 * kMiB, 60 * kMiB, 460 * kMiB));
+  const MemoryParts g = ReportMemory(diff);
+  EXPECT_EQ(g.rss, 400.0 * kMiB);
+  EXPECT_EQ(g.heap, 40.0 * kMiB);
+  EXPECT_EQ(g.allocator_free, 360.0 * kMiB);
+  EXPECT_EQ(g.unexplained, 0);
+  EXPECT_EQ(MemoryReading(g),
+            "RSS +400.0 MiB: live heap +40.0 MiB, held free by the allocator +360.0 MiB (fragmentation, not a "
+            "leak: see MALLOC_ARENA_MAX / malloc_trim)");
+  const nlohmann::ordered_json j = MemoryJson(g, true);
+  EXPECT_EQ(j["rss"], 400 * kMiB);
+  EXPECT_EQ(j["allocator_free"], 360 * kMiB);
+  EXPECT_FALSE(j.contains("heap_stderr"));
+}
+
+TEST(Memory, UnexplainedReading) {
+  const Report diff = DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB), Glibc(400 * kMiB, 30 * kMiB, 70 * kMiB));
+  const MemoryParts g = ReportMemory(diff);
+  EXPECT_EQ(g.unexplained, 290.0 * kMiB);
+  EXPECT_EQ(MemoryReading(g).rfind("RSS +300.0 MiB of which +290.0 MiB unexplained: memory leaktrace does not see", 0),
+            0u)
+      << MemoryReading(g);
+}
+
+TEST(Memory, NoReadingForSmallOrMixedGrowth) {
+  // Under 1 MiB of RSS growth.
+  EXPECT_EQ(MemoryReading(ReportMemory(DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB),
+                                              Glibc(100 * kMiB + 4096, 20 * kMiB, 60 * kMiB)))),
+            "");
+  // No part carries half.
+  const MemoryParts g = ReportMemory(DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB),
+                                            Glibc(400 * kMiB, 120 * kMiB, 260 * kMiB)));
+  EXPECT_EQ(g.heap, 100.0 * kMiB);
+  EXPECT_EQ(g.allocator_free, 100.0 * kMiB);
+  EXPECT_EQ(g.unexplained, 100.0 * kMiB);
+  EXPECT_EQ(MemoryReading(g), "");
+}
+
+TEST(Memory, JsonIntegersAddUpAfterRounding) {
+  // A sampled heap estimate with a fraction: the integers still add up.
+  const format::Dump d = MakeDump(1000.4, {{"rss", 10 * kMiB}, {"leaktrace_mapped", 333}}, 250000);
+  const nlohmann::ordered_json j = MemoryJson(MemoryOf(d), false);
+  const int64_t sum = j["heap"].get<int64_t>() + j["allocator_free"].get<int64_t>() + j["mmap"].get<int64_t>() +
+                      j["thread_stacks"].get<int64_t>() + j["leaktrace"].get<int64_t>() +
+                      j["unexplained"].get<int64_t>();
+  EXPECT_EQ(sum, j["rss"].get<int64_t>());
+  EXPECT_DOUBLE_EQ(j["heap_stderr"].get<double>(), 500);
+}
+
+TEST(Memory, CheckGatesOnRssAndUnexplained) {
+  const Report diff = DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB), Glibc(400 * kMiB, 30 * kMiB, 70 * kMiB));
+  Thresholds rss;
+  rss.max_rss = 100.0 * kMiB;
+  CheckResult r = Check(diff, rss, Suppressions{});
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.rules.size(), 1u);
+  EXPECT_EQ(r.rules[0].name, "max-rss");
+  EXPECT_EQ(r.rules[0].value, 300.0 * kMiB);
+  rss.max_rss = 300.0 * kMiB;
+  EXPECT_TRUE(Check(diff, rss, Suppressions{}).passed);
+
+  Thresholds unexplained;
+  unexplained.max_unexplained = 200.0 * kMiB;
+  r = Check(diff, unexplained, Suppressions{});
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.violations.at(0).find("unexplained RSS grew by +290.0 MiB"), std::string::npos) << r.violations[0];
+  unexplained.max_unexplained = 290.0 * kMiB;
+  EXPECT_TRUE(Check(diff, unexplained, Suppressions{}).passed);
+}
+
+TEST(Memory, CheckWithoutFiguresFails) {
+  format::Dump old = MakeDump(10, {});
+  old.has_memory = false;
+  Thresholds t;
+  t.max_rss = 1.0 * kMiB;
+  const CheckResult r = Check(DiffOf(old, old), t, Suppressions{});
+  EXPECT_FALSE(r.passed);
+}
+
+TEST(Memory, TextTableAndReading) {
+  const Report diff = DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB), Glibc(500 * kMiB, 60 * kMiB, 460 * kMiB));
+  const std::string text = MemoryText(ReportMemory(diff), true, true);
+  EXPECT_NE(text.find("memory: RSS +400.0 MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("allocator free  +360.0 MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("held free by the allocator"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
+
+namespace leaktrace::reporter {
+namespace {
+
+TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
+  std::vector<DumpInfo> dumps;
+  for (int i = 0; i < 3; ++i) {
+    format::Dump d = Glibc((100 + 100 * i) * kMiB, (20 + 10 * i) * kMiB, (60 + 90 * i) * kMiB);
+    d.process.seq = static_cast<uint32_t>(i + 1);
+    d.process.program = "svc<1>";
+    d.process.snapshot_realtime_ns = (1000 + 10 * i) * 1000000000LL;
+    dumps.push_back(DescribeDump(d));
+  }
+  std::swap(dumps[0], dumps[2]);  // any order: drawn by time
+  const std::string html = RenderMemoryChartHtml(dumps);
+  EXPECT_NE(html.find("Memory of svc&lt;1&gt; (pid 0) across 3 snapshots"), std::string::npos);
+  size_t polylines = 0;
+  for (size_t at = html.find("<polyline"); at != std::string::npos; at = html.find("<polyline", at + 1)) ++polylines;
+  EXPECT_EQ(polylines, 5u);  // RSS, heap, allocator free, stacks, unexplained
+  EXPECT_NE(html.find("RSS at 20.0 s (snapshot #3): 300.0 MiB"), std::string::npos);
+  EXPECT_NE(html.find("held free by the allocator +160.0 MiB"), std::string::npos);
+
+  dumps.resize(1);
+  EXPECT_THROW(RenderMemoryChartHtml(dumps), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
+
+namespace leaktrace::reporter {
+namespace {
+
+// A dump written while the allocator was not asked (allocator_skipped, or
+// from the signal handler): its growth against one that was asked puts
+// both without the allocator's figures, so the parts still add up.
+TEST(Memory, GrowthAgainstADumpWithoutAllocatorFigures) {
+  const format::Dump before = Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB);
+  const format::Dump after = MakeDump(30 * kMiB, {{"rss", 400 * kMiB}, {"allocator_skipped", 1}});
+  const MemoryParts g = ReportMemory(DiffOf(before, after));
+  EXPECT_TRUE(g.allocator.empty());
+  EXPECT_EQ(g.allocator_free, 0);
+  EXPECT_EQ(g.heap + g.allocator_free + g.mmap + g.thread_stacks + g.leaktrace + g.unexplained, g.rss);
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
