@@ -61,14 +61,20 @@ struct SampledHeader {   // occupies [p - 64, p)
   uint32_t stack_id;
   uint32_t base_offset;  // p - the real block's start: 64 .. kSampledSlack - 1
   uint64_t size;         // bytes the program asked for (at its last realloc): what is booked
-  double weight;         // 1/p at the draw: this sample's Horvitz-Thompson weight
+  double weight;         // Horvitz-Thompson weight 1/(1 - exp(-offered/T)); 0: not sampled
+  uint64_t offered;      // bytes of the sampling line this block has been offered since its
+                         // last fresh decision (heap_paths.cc, ReallocateSampled): weight's c
   uint64_t capacity;     // bytes the real block is sized for (>= size: realloc's headroom)
   uint64_t birth_ns;     // CLOCK_MONOTONIC when allocated
-  uint64_t age_slot;     // AgeTableInsert result; 0: not aged (table full)
-  uint64_t usable;       // malloc_usable_size as the program sees it: a plain block's of `size` (PlainUsable)
+  uint32_t age_slot;     // AgeTableInsert result; 0: not aged (table full)
+  uint32_t usable_extra; // malloc_usable_size as the program sees it (a plain block's of `size`,
+                         // PlainUsable) minus size; kUsableUnknown: not measured yet
   uint64_t check;        // SampledCheck(p): marks the block as ours
 };
 static_assert(sizeof(SampledHeader) == kSampledOffset);
+
+// SampledHeader::usable_extra before anyone asked (heap_paths.cc, UsableOf).
+inline constexpr uint32_t kUsableUnknown = UINT32_MAX;
 
 // The program's pointer inside a real block of a sampled allocation: the
 // first address 64 bytes into a page with the whole header inside the block.

@@ -62,19 +62,47 @@ size_t PlainUsable(size_t size) {
   return usable;
 }
 
-// `capacity`: what the real block was sized for, >= `usable` >= size.
-void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight, size_t capacity,
-                        size_t usable) {
+// usable - size as SampledHeader::usable_extra keeps it; `usable` 0: not
+// measured. An allocator that rounds a size up by 4 GiB or more (only when
+// T is over 1 GiB): the program is told 4 GiB less than it could use.
+uint32_t UsableExtra(size_t size, size_t usable) {
+  if (usable == 0) return kUsableUnknown;
+  const uint64_t extra = usable - size;
+  return extra < kUsableUnknown ? static_cast<uint32_t>(extra) : kUsableUnknown - 1;
+}
+
+// `capacity`: what the real block was sized for, >= `usable` >= size
+// (`usable` 0: not measured yet, UsableOf measures it).
+// `offered`: the bytes of the sampling line behind `weight` (SampledHeader).
+void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight, uint64_t offered,
+                        size_t capacity, size_t usable) {
   SampledHeader* h = SampledHeaderOf(p);
   h->stack_id = stack_id;
   h->base_offset = static_cast<uint32_t>(p - base);
   h->size = size;
   h->weight = weight;
+  h->offered = offered;
   h->capacity = capacity;
   h->birth_ns = NowMonotonicNs();
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
-  h->usable = usable;
+  h->usable_extra = UsableExtra(size, usable);
   h->check = SampledCheck(p);
+}
+
+// What malloc_usable_size tells the program about the sampled block `h`:
+// measured (PlainUsable) the first time anyone asks after a realloc that the
+// block's capacity held, so that such a realloc costs no probe. At most
+// the capacity: the program may write every byte it is told of (when a
+// plain block's usable size would be larger, the program is told less, which
+// the API allows; it happens only for a size within the allocator's
+// rounding of the capacity).
+size_t UsableOf(SampledHeader* h) {
+  if (h->usable_extra == kUsableUnknown) {
+    size_t usable = PlainUsable(h->size);
+    if (usable > h->capacity) usable = h->capacity;
+    h->usable_extra = UsableExtra(h->size, usable);
+  }
+  return h->size + h->usable_extra;
 }
 
 // The block with header `h` leaves the sampled layout (freed, or resized and
@@ -89,7 +117,7 @@ void UnrecordSampled(ThreadState& t, SampledHeader* h) {
   } else {
     g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
   }
-  AgeTableRemove(static_cast<uint32_t>(h->age_slot));
+  AgeTableRemove(h->age_slot);
   h->check = 0;
 }
 
@@ -168,16 +196,65 @@ void* ReallocateExact(void* p, size_t size) {
 // ---- sampled mode's realloc ------------------------------------------------
 
 // A realloc that the block's capacity holds: the old booking goes, the new
-// size is booked with its own decision (`weight` 0: it stays in the sampled
-// layout, unrecorded). Must not allocate.
-void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight) {
+// size is booked with `weight` (0: it stays in the sampled layout,
+// unrecorded). Must not allocate.
+void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight, uint64_t offered) {
   const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   SampledHeader* h = SampledHeaderOf(p);
   const size_t capacity = h->capacity;
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
-  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, capacity, usable);
+  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, offered, capacity, usable);
   RecordAlloc(t, stack_id, size, weight);
+}
+
+// The sampling decision for a realloc of the block `h` (sampled layout) to
+// `size` bytes: its weight (0: not sampled), and in `offered` the bytes of
+// the sampling line behind it.
+//
+// A realloc is a free and a new allocation. Deciding it afresh at the new
+// size, as for a malloc, is unbiased but offers the sampler the whole block
+// at every call: a buffer grown to N bytes in steps of d offers N^2 / 2d
+// bytes, and from about T on nearly every step is a sample, each with an
+// unwind and an age-table entry (4.3x plain for 64-byte steps to 1 MiB).
+//
+// From more than kContinueAboveBytes to more than that, the decision
+// continues the block's own instead: only bytes the block has never been
+// offered (its growth beyond `h.offered`, the most it has held since its
+// last fresh decision) go to the sampler, and a block once sampled stays
+// sampled. The line's points are a Poisson process, so after a fresh
+// decision at c bytes and growths g1, g2, ... the block is sampled with
+// probability exactly p = 1 - exp(-O/T), O = c + g1 + g2 + ... = `offered`;
+// its weight is 1/p of that O, recomputed at every realloc. So weight x
+// [sampled] has expectation 1 at every moment of the block's life, and the
+// live counts, bytes and their variances (w(w-1) terms) stay unbiased. A
+// shrink offers nothing and keeps O: a shrunk block weighs less than a
+// fresh decision's sample would, and is correspondingly more likely to be
+// sampled.
+//
+// That holds only if every block with the same sizes takes the same rule,
+// sampled or not: an ordinary block has no header to keep O in, so realloc
+// moves one that grows past kContinueAboveBytes into the sampled layout
+// whatever its fresh decision (ReallocatePlainSlow), and a block that no
+// realloc decided yet (`h.offered` 0: sampled by malloc, or by the wrappers
+// of an allocator's API) decides afresh at its first realloc, as its
+// ordinary siblings do. The rest of the booking is still that of a free and
+// a new allocation: the stack is the realloc's, the birth is new.
+// sampling_accuracy_test.cc (ReallocatedBuffersAreEstimatedWithinTheirError)
+// checks the estimate against what a program keeps.
+double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64_t* offered) {
+  const uint64_t before = h.offered;
+  if (before == 0 || h.size <= kContinueAboveBytes || size <= kContinueAboveBytes) {
+    *offered = ChargedBytes(size);
+    return DecideSample(t, size);
+  }
+  if (size <= before) {
+    *offered = before;
+    return h.weight;  // nothing new offered: the same draw, the same weight
+  }
+  *offered = size;
+  if (h.weight > 0) return SampleWeight(size, g_config.sample_interval);
+  return DecideSample(t, size - before) > 0 ? SampleWeight(size, g_config.sample_interval) : 0;
 }
 
 // A block in the sampled layout resized by realloc beyond its headroom: a
@@ -206,24 +283,31 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   // growth's headroom is address space the program has not touched (not
   // resident); a shrink gives back all but at most a quarter of the block.
   const uint64_t capacity = h->capacity;
-  const double weight = DecideSample(t, size);
+  uint64_t offered;
+  const double weight = DecideRealloc(t, *h, size, &offered);
   const bool stays_sampled = weight > 0 || size > kBackToPlainBytes;
-  if (stays_sampled && size >= capacity - capacity / 4) {
-    const size_t usable = PlainUsable(size);
-    if (usable <= capacity) {
-      RebookSampled(t, p, size, usable, weight);
+  if (stays_sampled && size <= capacity && size >= capacity - capacity / 4) {
+    // The usable size is measured when asked for (UsableOf), not here.
+    if (weight == 0 && h->weight == 0) {
+      // Unsampled before and after: nothing is booked either way, so only
+      // the header's sizes change (no stack, no clock, no age table).
+      h->size = size;
+      h->offered = offered;
+      h->usable_extra = kUsableUnknown;
       return p;
     }
+    RebookSampled(t, p, size, 0, weight, offered);
+    return p;
   }
   size_t want = size;
   if (size > capacity && capacity + capacity / 4 > size && capacity + capacity / 4 <= SIZE_MAX - kSampledSlack)
     want = capacity + capacity / 4;
-  if (stays_sampled) return ResizeSampled(t, p, size, want, weight, false, RealRealloc, RealUsable, 0);
+  if (stays_sampled) return ResizeSampled(t, p, size, want, weight, offered, false, RealRealloc, RealUsable, 0);
   // Everything the program may have written: what malloc_usable_size told
-  // it (h->usable), not just what it asked for (redis fills whole blocks).
+  // it (UsableOf), not just what it asked for (redis fills whole blocks).
   void* fresh = real.malloc(size);
   if (fresh == nullptr) return nullptr;  // the old block is untouched
-  memcpy(fresh, p, Min(h->usable, size));
+  memcpy(fresh, p, Min(UsableOf(h), size));
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
   real.free(base);
@@ -295,13 +379,13 @@ void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight) {
   char* base = static_cast<char*>(PlainAllocate(total, zero));
   if (base == nullptr) return nullptr;
   char* p = SampledPointerIn(base);
-  WriteSampledHeader(p, base, stack_id, size, weight, usable, usable);
+  WriteSampledHeader(p, base, stack_id, size, weight, 0, usable, usable);
   RecordAlloc(t, stack_id, size, weight);
   return p;
 }
 
-void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, bool zero, RawResize resize,
-                    RawUsable usable, uintptr_t arg) {
+void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, uint64_t offered, bool zero,
+                    RawResize resize, RawUsable usable, uintptr_t arg) {
   size_t total;
   const size_t plain_usable = size <= SIZE_MAX - kSampledSlack ? PlainUsable(size) : size;
   if (capacity < plain_usable) capacity = plain_usable;
@@ -337,7 +421,7 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, doubl
     if (zero && q < moved + old.base_offset && size > kept)
       memset(q + kept, 0, Min(size - kept, static_cast<size_t>(moved + old.base_offset - q)));
   }
-  WriteSampledHeader(q, moved, stack_id, size, weight, capacity, plain_usable);
+  WriteSampledHeader(q, moved, stack_id, size, weight, offered, capacity, plain_usable);
   RecordAlloc(t, stack_id, size, weight);
   return q;
 }
@@ -442,21 +526,26 @@ void* ReallocatePlainSlow(void* p, size_t size) {
   ThreadState& t = t_state;
   // realloc(p, 0) keeps the real allocator's meaning (glibc: free); an
   // impossible size fails in the real realloc, as without leaktrace.
-  const double weight = size == 0 || size > SIZE_MAX - kSampledSlack ? 0 : DecideSampleSlow(t, size);
-  if (weight == 0) return real.realloc(p, size);
-  // Drawn: the block becomes a sample. The real realloc makes room for the
-  // header and slack (in place when it can), then the bytes move up to the
-  // page offset. Expected cost: size with probability 1 - exp(-size/T), once:
-  // afterwards the block stays sampled with the same probability.
+  if (size == 0 || size > SIZE_MAX - kSampledSlack) return real.realloc(p, size);
+  // Up to kContinueAboveBytes the hook's TryRecord already failed; above, it
+  // did not ask. Either way one fresh decision at the size asked.
+  const bool continues = size > kContinueAboveBytes;
+  const double weight = continues ? DecideSample(t, size) : DecideSampleSlow(t, size);
+  if (weight == 0 && !continues) return real.realloc(p, size);
+  // Drawn, or grown past kContinueAboveBytes: the block takes the sampled
+  // layout (unsampled: it records nothing). The real realloc makes room for
+  // the header and slack (in place when it can), then the bytes move up to
+  // the page offset, once: the block keeps the layout while it stays larger
+  // than kBackToPlainBytes.
   const size_t usable = PlainUsable(size);
   if (usable > SIZE_MAX - kSampledSlack) return real.realloc(p, size);
-  const uint32_t stack_id = CaptureStackId(t);
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   const size_t old_usable = real.malloc_usable_size(p);
   char* moved = static_cast<char*>(real.realloc(p, usable + kSampledSlack));
   if (moved == nullptr) return nullptr;  // the old block is untouched
   char* q = SampledPointerIn(moved);
   memmove(q, moved, Min(old_usable, size));
-  WriteSampledHeader(q, moved, stack_id, size, weight, usable, usable);
+  WriteSampledHeader(q, moved, stack_id, size, weight, ChargedBytes(size), usable, usable);
   RecordAlloc(t, stack_id, size, weight);
   return q;
 }
@@ -478,7 +567,7 @@ void* ReallocateSlow(void* p, size_t size) {
     default:
       if (CurrentMode() == Mode::kSampled) {
         // A plain block that merely looked sampled (64 bytes into a page).
-        if (TryRecord(t_state.sampler, size)) return real.realloc(p, size);
+        if (size <= kContinueAboveBytes && TryRecord(t_state.sampler, size)) return real.realloc(p, size);
         return ReallocatePlainSlow(p, size);
       }
       return real.realloc(p, size);
@@ -499,7 +588,7 @@ size_t UsableSizeSlow(void* p) {
       // usable bytes on jemalloc), and a program that fills its usable size
       // before it reallocs (redis's listpacks) must see the same thing
       // whether its block is sampled or not.
-      return SampledHeaderOf(p)->usable;
+      return UsableOf(SampledHeaderOf(p));
     default:
       return real.malloc_usable_size(b.base) - b.offset;
   }

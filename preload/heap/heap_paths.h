@@ -84,12 +84,27 @@ void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight);
 // near size T: a buffer grown in 64-byte steps through T took 25x plain.
 inline constexpr size_t kBackToPlainBytes = kPageSize;
 
+// A realloc from more than this to more than this continues the block's own
+// sampling decision instead of making a fresh one (ReallocateSampled, in
+// heap_paths.cc, says why and how that stays unbiased). So that the rule
+// depends only on the sizes, never on whether a block was sampled, an
+// ordinary block that realloc makes larger than this takes the sampled
+// layout whatever its decision (unsampled: stack id 0, weight 0), once: a
+// copy of the block and at most a page and the 64-byte header more, for a
+// block of at least 32 KiB. Below it, each growth in steps of d offers the
+// sampler the whole block: about L^2 / 2dT samples per buffer grown past L.
+inline constexpr size_t kContinueAboveBytes = 32 * 1024;
+
 using RawResize = void* (*)(void* base, size_t total, uintptr_t arg);
 using RawUsable = size_t (*)(void* base, uintptr_t arg);
 // `size` is what the program asked (what is booked); `capacity` (>= size)
 // what the real block is sized for (realloc's headroom).
-void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, bool zero, RawResize resize,
-                    RawUsable usable, uintptr_t arg);
+// `offered`: the bytes of the sampling line behind `weight` (SampledHeader;
+// ChargedBytes(size) after a fresh decision at `size` by realloc; 0 when
+// the next realloc must decide afresh, as after a fresh decision made
+// anywhere else).
+void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, uint64_t offered, bool zero,
+                    RawResize resize, RawUsable usable, uintptr_t arg);
 
 // Books the free of a tracked block (kExact, kSampled) and makes a stale
 // copy of its header unrecognisable, before the caller gives `b.base` back

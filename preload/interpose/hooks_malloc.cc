@@ -51,7 +51,7 @@ LT_EXPORT void* calloc(size_t count, size_t size) {
 
 LT_EXPORT void* realloc(void* p, size_t size) {
   if (LT_LIKELY(p != nullptr && SurelyPlain(p))) {
-    if (LT_LIKELY(TryRecord(t_state.sampler, size))) return real.realloc(p, size);
+    if (LT_LIKELY(size <= kContinueAboveBytes && TryRecord(t_state.sampler, size))) return real.realloc(p, size);
     return ReallocatePlainSlow(p, size);
   }
   return ReallocateSlow(p, size);

@@ -145,7 +145,7 @@ void* Rallocx(void* p, size_t size, int flags) {
       // Resized in place or by jemalloc (amortised), sampled or not by the
       // new decision; only a small unsampled one moves to a plain block.
       if (const double weight = DecideSample(t, size); weight > 0 || size > kBackToPlainBytes)
-        return ResizeSampled(t, p, size, size, weight, zero, ResizeRealBlock, RealBlockUsable,
+        return ResizeSampled(t, p, size, size, weight, 0, zero, ResizeRealBlock, RealBlockUsable,
                              static_cast<uintptr_t>(flags));
       return MoveBlock(p, b, real_mallocx(size, flags), size, flags);
     }

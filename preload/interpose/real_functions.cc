@@ -5,6 +5,12 @@
 #include "preload/internal/compiler.h"
 #include "preload/record/thread_state.h"
 
+// The next vfork and clone after ours (glibc's, or an interposer's such as a
+// sanitizer's), for interpose/vfork_entry.S; null until resolved, when the
+// entry falls back to glibc's __vfork / __clone.
+extern "C" __attribute__((visibility("hidden"))) void* leaktrace_real_vfork = nullptr;
+extern "C" __attribute__((visibility("hidden"))) void* leaktrace_real_clone = nullptr;
+
 namespace leaktrace::preload {
 
 RealFunctions real = {};
@@ -31,6 +37,8 @@ void detail::ResolveRealSlow() {
   __atomic_store_n(&real.member, reinterpret_cast<__VA_ARGS__>(dlsym(g_real_scope, symbol)), __ATOMIC_RELAXED);
     LEAKTRACE_REAL_FUNCTIONS(LEAKTRACE_REAL_LOOKUP)
 #undef LEAKTRACE_REAL_LOOKUP
+    __atomic_store_n(&leaktrace_real_vfork, dlsym(g_real_scope, "vfork"), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaktrace_real_clone, dlsym(g_real_scope, "clone"), __ATOMIC_RELEASE);
   }
   t_resolving = false;
   g_real_state.store(2, std::memory_order_release);

@@ -21,7 +21,22 @@
 #define MREMAP_DONTUNMAP 4
 #endif
 
+LT_HIDDEN_SYMBOL __thread unsigned char leaktrace_vfork_pending LT_INITIAL_EXEC = 0;
+LT_HIDDEN_SYMBOL unsigned char leaktrace_shared_vm_child = 0;
+
 namespace leaktrace::preload {
+
+bool OutsideSharedMemoryChild() {
+  const int pid = g_process.pid;  // 0 until the library's constructor ran
+  if (pid == 0) return true;
+  if (getpid() != pid) return false;
+  // Our own pid: after a vfork the child is gone (the parent was suspended
+  // until it exec'd or exited), so this thread is done checking. A clone
+  // that shares memory may still be running: keep checking.
+  if (leaktrace_shared_vm_child == 0) leaktrace_vfork_pending = 0;
+  return true;
+}
+
 namespace {
 
 // Stack first (the thread must not be busy), then the label (busy: snprintf

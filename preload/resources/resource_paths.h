@@ -18,6 +18,13 @@
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
 
+#define LT_HIDDEN_SYMBOL __attribute__((visibility("hidden")))
+
+// Raised by vfork (this thread) and by clone with CLONE_VM but not
+// CLONE_THREAD (the process, for good); see interpose/vfork_entry.S.
+extern "C" LT_HIDDEN_SYMBOL __thread unsigned char leaktrace_vfork_pending LT_INITIAL_EXEC;
+extern "C" LT_HIDDEN_SYMBOL unsigned char leaktrace_shared_vm_child;
+
 namespace leaktrace::preload {
 
 // True when this call is the program's and leaktrace is tracking: the
@@ -28,7 +35,11 @@ namespace leaktrace::preload {
 // A vfork child (Python's subprocess, for one) shares the parent's memory,
 // tables included, and dup2s and closes descriptors before it execs: those
 // are its own, not the parent's. It runs on the parent's thread state, so
-// only its pid tells it apart (one getpid system call per tracked call).
+// only its pid tells it apart. The getpid system call is made only while a
+// flag raised by the vfork and clone entries (interpose/vfork_entry.S) says such a
+// child may be running on this thread's memory; otherwise a tracked call
+// costs no system call here.
+LT_NOINLINE bool OutsideSharedMemoryChild();
 LT_ALWAYS_INLINE bool TrackingThisCall() {
   if (t_state.busy != 0) return false;
   if (LT_UNLIKELY(g_mode == Mode::kUninitialized)) {
@@ -37,8 +48,8 @@ LT_ALWAYS_INLINE bool TrackingThisCall() {
     errno = saved;
   }
   if (g_mode != Mode::kSampled && g_mode != Mode::kExact) return false;
-  const int pid = g_process.pid;  // 0 until the library's constructor ran
-  return pid == 0 || getpid() == pid;
+  if (LT_LIKELY((leaktrace_vfork_pending | leaktrace_shared_vm_child) == 0)) return true;
+  return OutsideSharedMemoryChild();
 }
 
 // Restores errno on scope exit.

@@ -22,13 +22,14 @@ Mallctl g_mallctl = nullptr;
 Mallinfo2 g_mallinfo2 = nullptr;
 TcProperty g_tc_property = nullptr;
 
-// The next definition of `name` after leaktrace, when the module behind
-// malloc defines it (the way native_api.cc tells the allocator's functions
+// The next definition of `name` after leaktrace (the global one when
+// attached: g_real_scope, real_functions.h), when the module behind malloc
+// defines it (the way native_api.cc tells the allocator's functions
 // from another library's): glibc's mallinfo2 says nothing of a jemalloc
 // heap.
 void* AllocatorSymbol(const char* name) {
   Dl_info allocator, found;
-  void* fn = dlsym(RTLD_NEXT, name);
+  void* fn = dlsym(g_real_scope, name);
   if (fn == nullptr || real.malloc == nullptr) return nullptr;
   if (dladdr(reinterpret_cast<void*>(real.malloc), &allocator) == 0 || dladdr(fn, &found) == 0) return nullptr;
   return allocator.dli_fbase == found.dli_fbase ? fn : nullptr;

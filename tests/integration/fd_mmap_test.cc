@@ -273,6 +273,22 @@ TEST(FdScenarios, AForkChildOwnsItsInheritedDescriptors) {
   EXPECT_EQ(seen_child, 1);
 }
 
+// A vfork child runs on the parent's memory and thread state: its close and
+// dup2 must not be booked to the parent, and once it is gone the parent's
+// own calls are tracked again (the vfork entry's flag is settled).
+TEST(FdScenarios, AVforkChildsCallsAreNotTheParents) {
+  TempDir dir;
+  const CommandResult run =
+      testing::Run({ProgramPath("fd_scenarios"), "vfork"}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<std::string> dumps = DumpsIn(dir.path());
+  ASSERT_EQ(dumps.size(), 1u);  // the child left by _exit: no dump of its own
+  const nlohmann::json report = ReportJson(dumps[0]);
+  EXPECT_EQ(GrowthAt(report, "open_before_fork", "fd_scenarios", "fd").count, 4);
+  EXPECT_EQ(GrowthAt(report, "parent_opens_after_vfork", "fd_scenarios", "fd").count, 2);
+  EXPECT_EQ(Total(report, "fd").count, 4 + 2) << report.dump(1).substr(0, 3000);
+}
+
 TEST(FdScenarios, NothingCarriesOverExec) {
   TempDir dir;
   const CommandResult run =

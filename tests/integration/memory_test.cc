@@ -60,6 +60,11 @@ void ExpectBreakdown(const std::vector<std::string>& env, const std::string& all
   EXPECT_GE(p.thread_stacks, 16 * 4096);
   EXPECT_LT(p.thread_stacks, 16 * 1 * kMiB);
   EXPECT_LT(std::fabs(p.mmap), 1 * kMiB);  // the program maps nothing itself
+  // ... and the same 16 threads, exactly, at the function that spawned them.
+  const Growth pool = GrowthAt(diff, "start_blocked_threads", "rss_breakdown", "thread");
+  EXPECT_EQ(pool.count, 16) << diff.dump();
+  EXPECT_EQ(pool.sites, 1);
+  EXPECT_GT(pool.bytes, 0);
 
   // The text says it is fragmentation.
   const CommandResult text = Leaktrace({"diff", s.before, s.after});

@@ -1,6 +1,6 @@
 /* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
    argument: "partial-munmap", "dup2", "scm-rights" (each between checkpoints
-   "before" and "after"), "fork" and "exec" (judged from their exit dumps).
+   "before" and "after"), "fork", "vfork" and "exec" (judged from their exit dumps).
    Keep the constants in step with the test. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -178,6 +178,31 @@ static void fork_scenario(void) {
   must(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
 }
 
+/* ---- vfork ----------------------------------------------------------------- */
+/* The child shares the parent's memory: its close and dup2 (made before
+   _exit, as a shell or Python's subprocess does before exec) are its own.
+   After it, the parent's own calls are tracked again. */
+#define VFORK_PARENT_OPENS_AFTER 2
+
+__attribute__((noinline)) void parent_opens_after_vfork(void) {
+  for (int i = 0; i < VFORK_PARENT_OPENS_AFTER; ++i) must(socket(AF_UNIX, SOCK_STREAM, 0) >= 0, "socket");
+}
+
+static void vfork_scenario(void) {
+  int fds[FORK_PARENT_OPENS];
+  open_before_fork(fds);
+  pid_t pid = vfork();
+  must(pid >= 0, "vfork");
+  if (pid == 0) {
+    close(fds[0]);
+    if (dup2(fds[1], 60) != 60) _exit(3);
+    _exit(0);
+  }
+  int status;
+  must(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
+  parent_opens_after_vfork();
+}
+
 /* ---- exec ------------------------------------------------------------------ */
 __attribute__((noinline)) void open_before_exec(void) {
   for (int i = 0; i < 3; ++i) must(open(FILE_PATH, O_RDONLY) >= 0, "open"); /* not close-on-exec */
@@ -190,6 +215,7 @@ int main(int argc, char** argv) {
   else if (strcmp(argv[1], "dup2") == 0) dup2_scenario();
   else if (strcmp(argv[1], "scm-rights") == 0) scm_rights();
   else if (strcmp(argv[1], "fork") == 0) fork_scenario();
+  else if (strcmp(argv[1], "vfork") == 0) vfork_scenario();
   else if (strcmp(argv[1], "exec") == 0) {
     open_before_exec();
     execl("/proc/self/exe", argv[0], "exec-child", (char*)NULL);

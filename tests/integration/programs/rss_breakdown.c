@@ -60,16 +60,22 @@ static void* block_forever(void* arg) {
   return NULL;
 }
 
+/* The thread-pool leak: THREADS threads that never return. */
+__attribute__((noinline)) static int start_blocked_threads(void) {
+  for (int i = 0; i < THREADS; ++i) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, block_forever, NULL) != 0) return -1;
+    pthread_detach(t);
+  }
+  return 0;
+}
+
 int main(void) {
   checkpoint("before");
   size_t live = 0; /* the live heap growth, as memory_test.cc computes it */
   g_sink = leak_heap_here(&live);
   g_sink = fragment_heap_here(&live);
-  for (int i = 0; i < THREADS; ++i) {
-    pthread_t t;
-    if (pthread_create(&t, NULL, block_forever, NULL) != 0) return 1;
-    pthread_detach(t);
-  }
+  if (start_blocked_threads() != 0) return 1;
   usleep(100 * 1000); /* let every thread reach pause() */
   checkpoint("after");
   return 0;
