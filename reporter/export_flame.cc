@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "reporter/html_escape.h"
 #include "reporter/sizes.h"
 #include "reporter/web/flame_assets.h"
 
@@ -116,20 +117,6 @@ Node BuildTree(const Report& report, Resource resource, double* count) {
     }
   }
   return root;
-}
-
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 // JSON inside <script>: "</script>" or "<!--" in a symbol must not end it.

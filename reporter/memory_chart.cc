@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "reporter/html_escape.h"
 #include "reporter/render.h"
 #include "reporter/sizes.h"
 
@@ -28,20 +29,6 @@ constexpr Series kSeries[] = {
     {"thread stacks", "#2ca02c", &MemoryParts::thread_stacks},
     {"unexplained", "#9467bd", &MemoryParts::unexplained},
 };
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // A round step for about `ticks` gridlines over `span`: 1, 2 or 5 times a
 // power of `base` (1024 for bytes, 10 for seconds).
@@ -95,7 +82,7 @@ std::string RenderMemoryChartHtml(std::vector<DumpInfo> dumps) {
     svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", kLeft,
                        kLeft + plot_w, y(v), y(v));
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6, y(v) + 4,
-                       Escape(FormatBytes(v)));
+                       HtmlEscape(FormatBytes(v)));
   }
   const double t_step = NiceStep(t_end, 8, 10);
   for (double s = 0; s <= t_end + t_step / 100; s += t_step) {
@@ -117,11 +104,11 @@ std::string RenderMemoryChartHtml(std::vector<DumpInfo> dumps) {
           "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"><title>{} at {:.1f} s (snapshot #{}): {}</title>"
           "</circle>\n",
           x(t[i]), y(dumps[i].memory.*s.figure), s.color, s.name, t[i], dumps[i].seq,
-          Escape(FormatBytes(dumps[i].memory.*s.figure)));
+          HtmlEscape(FormatBytes(dumps[i].memory.*s.figure)));
     svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"4\" fill=\"{}\"/>\n", kWidth - kRight + 16,
                        legend_y - 4, s.color);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{} {}</text>\n", kWidth - kRight + 36, legend_y, s.name,
-                       Escape(FormatBytes(dumps.back().memory.*s.figure)));
+                       HtmlEscape(FormatBytes(dumps.back().memory.*s.figure)));
     legend_y += 20;
   }
   svg += "</svg>\n";
@@ -133,8 +120,8 @@ std::string RenderMemoryChartHtml(std::vector<DumpInfo> dumps) {
   for (size_t i = 0; i < dumps.size(); ++i) {
     const MemoryParts& m = dumps[i].memory;
     rows += fmt::format("<tr><td>#{}</td><td>{:.1f} s</td>", dumps[i].seq, t[i]);
-    for (const Series& s : kSeries) rows += "<td>" + Escape(FormatBytes(m.*s.figure)) + "</td>";
-    rows += fmt::format("<td>{}</td><td>{}</td></tr>\n", Escape(FormatBytes(m.mmap)), Escape(FormatBytes(m.leaktrace)));
+    for (const Series& s : kSeries) rows += "<td>" + HtmlEscape(FormatBytes(m.*s.figure)) + "</td>";
+    rows += fmt::format("<td>{}</td><td>{}</td></tr>\n", HtmlEscape(FormatBytes(m.mmap)), HtmlEscape(FormatBytes(m.leaktrace)));
   }
   std::string head;
   for (const Series& s : kSeries) head += fmt::format("<th>{}</th>", s.name);
@@ -146,9 +133,9 @@ std::string RenderMemoryChartHtml(std::vector<DumpInfo> dumps) {
       "<table><tr><th>snapshot</th><th>time</th>{6}<th>mappings</th><th>leaktrace</th></tr>\n{7}</table>\n"
       "<p>RSS = live heap + allocator free + mappings + thread stacks + leaktrace + unexplained "
       "(docs/cli.md, \"Where the RSS went\").</p>\n</body></html>\n",
-      Escape(first.program), first.pid, dumps.size(),
-      first.memory.allocator.empty() ? "allocator not known" : "allocator " + Escape(first.memory.allocator),
-      reading.empty() ? "" : "<br>" + Escape(reading), svg, head, rows);
+      HtmlEscape(first.program), first.pid, dumps.size(),
+      first.memory.allocator.empty() ? "allocator not known" : "allocator " + HtmlEscape(first.memory.allocator),
+      reading.empty() ? "" : "<br>" + HtmlEscape(reading), svg, head, rows);
 }
 
 }  // namespace leaktrace::reporter
