@@ -50,12 +50,30 @@ format::Dump ReadDumpFile(const std::string& path) {
   }
 }
 
+void RefuseSnapshotsOfOneProcess(const std::vector<format::Dump>& dumps, const std::vector<std::string>& paths) {
+  for (size_t i = 0; i < dumps.size(); ++i) {
+    const DumpInfo a = DescribeDump(dumps[i]);
+    for (size_t j = 0; j < i; ++j) {
+      const DumpInfo b = DescribeDump(dumps[j]);
+      if (a.pid != b.pid || a.start_realtime_ns != b.start_realtime_ns) continue;
+      if (a.snapshot_monotonic_ns == b.snapshot_monotonic_ns)
+        throw InputError(fmt::format("{} and {} are the same snapshot (pid {}, snapshot {}); give each dump once",
+                                     paths[j], paths[i], a.pid, a.seq));
+      throw InputError(fmt::format(
+          "{} and {} are two snapshots of one process (pid {}): merging would count what stayed live twice; "
+          "compare them with 'leaktrace diff {} {}' (or 'leaktrace trend' for a series)",
+          paths[j], paths[i], a.pid, paths[j], paths[i]));
+    }
+  }
+}
+
 Loaded LoadReport(const std::vector<std::string>& paths, const Grouping& grouping, std::optional<double> older_than,
                   const StackOptions& stacks, const ProgressFn& progress) {
   Loaded loaded;
   std::vector<format::Dump> dumps;
   dumps.reserve(paths.size());
   for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));  // fail before slow work
+  RefuseSnapshotsOfOneProcess(dumps, paths);
   std::set<std::string> programs;
   for (const format::Dump& d : dumps) programs.insert(DescribeDump(d).program);
   if (programs.size() > 1)

@@ -38,7 +38,13 @@ struct Loaded {
 // failure, each one line naming the file.
 format::Dump ReadDumpFile(const std::string& path);
 
-// Reads every dump (format::DumpError on the first bad one), symbolizes them
+// InputError when two of `dumps` (read from `paths`) are snapshots of one
+// process, the same snapshot given twice among them: merging adds up what
+// is live, which counts twice whatever stayed live between two snapshots.
+void RefuseSnapshotsOfOneProcess(const std::vector<format::Dump>& dumps, const std::vector<std::string>& paths);
+
+// Reads every dump (format::DumpError on the first bad one), refuses
+// snapshots of one process (RefuseSnapshotsOfOneProcess), symbolizes them
 // with one symbolizer, folds sites per `grouping` and merges them into one
 // kLive report. Warns when the dumps come from different programs. With
 // `older_than` (seconds), each dump first keeps only the objects at least

@@ -13,6 +13,7 @@ LoadedPprof LoadPprof(const std::vector<std::string>& paths, const std::string& 
                       const StackOptions& stacks) {
   std::vector<format::Dump> dumps, base;
   for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));
+  RefuseSnapshotsOfOneProcess(dumps, paths);
   if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
   LoadedPprof result;
   std::set<std::string> programs;

@@ -163,6 +163,27 @@ TEST(UserPath, WrappersStartupFramesEmptySitesAndAllocationTotals) {
   EXPECT_NE(text.out.find("\nallocated since start: heap "), std::string::npos) << text.out;
 }
 
+// `report` and `export` add up dumps of different processes (the workers of
+// a server). The same dump twice would show everything twice: refused, exit
+// 2, with the command that compares snapshots of one process.
+TEST(UserPath, ReportRefusesTheSameSnapshotTwice) {
+  TempDir dir;
+  const CommandResult run = Leaktrace({"run", "-o", dir.path(), "--", ProgramPath("wrapped_alloc")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+  ASSERT_FALSE(dump.empty());
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"report", dump, dump},
+        std::vector<std::string>{"export", "--format", "folded", dump, dump},
+        std::vector<std::string>{"export", "--format", "pprof", "-o", dir.path() + "/p.pb.gz", dump, dump}}) {
+    const CommandResult r = Leaktrace(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("are the same snapshot"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  }
+}
+
 // issue 14, "what heaptrack users expect": the report's allocation rate
 // (bytes/s and allocations/s from process start to snapshot) and what was
 // freed again (allocated - live), on an exact dump whose counts are known.

@@ -172,6 +172,32 @@ TEST(Memory, TextTableAndReading) {
 namespace leaktrace::reporter {
 namespace {
 
+// A chart is one process over time: dumps of two processes, or one snapshot
+// given twice, are refused (the command exits 2), never drawn as one series.
+TEST(MemoryChart, RefusesDumpsOfTwoProcessesAndTheSameSnapshotTwice) {
+  auto info = [](uint32_t pid, int64_t t, const char* path) {
+    format::Dump d = Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB);
+    d.path = path;
+    d.process.pid = pid;
+    d.process.snapshot_monotonic_ns = t;
+    return DescribeDump(d);
+  };
+  try {
+    RenderMemoryChartHtml({info(7, 1, "a.dump"), info(8, 2, "b.dump")});
+    ADD_FAILURE() << "dumps of two processes were charted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "b.dump is from another process (pid 8) than a.dump (pid 7); a memory chart "
+                                     "shows the snapshots of one process");
+  }
+  try {
+    RenderMemoryChartHtml({info(7, 1, "a.dump"), info(7, 2, "b.dump"), info(7, 1, "c.dump")});
+    ADD_FAILURE() << "one snapshot was charted twice";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "a.dump and c.dump are the same snapshot; give each snapshot once");
+  }
+  EXPECT_NO_THROW(RenderMemoryChartHtml({info(7, 1, "a.dump"), info(7, 2, "b.dump")}));
+}
+
 TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
   std::vector<DumpInfo> dumps;
   for (int i = 0; i < 3; ++i) {
@@ -179,6 +205,7 @@ TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
     d.process.seq = static_cast<uint32_t>(i + 1);
     d.process.program = "svc<1>";
     d.process.snapshot_realtime_ns = (1000 + 10 * i) * 1000000000LL;
+    d.process.snapshot_monotonic_ns = (10 * i) * 1000000000LL;
     dumps.push_back(DescribeDump(d));
   }
   std::swap(dumps[0], dumps[2]);  // any order: drawn by time
