@@ -13,9 +13,9 @@ LoadedPprof LoadPprof(const std::vector<std::string>& paths, const std::string& 
                       const StackOptions& stacks) {
   std::vector<format::Dump> dumps, base;
   for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));
-  RefuseSnapshotsOfOneProcess(dumps, paths);
   if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
   LoadedPprof result;
+  if (std::optional<std::string> w = KeepNewestSnapshotPerProcess(dumps)) result.warnings.push_back(*w);
   std::set<std::string> programs;
   for (const format::Dump& d : dumps) programs.insert(d.process.program);
   for (const format::Dump& d : base) programs.insert(d.process.program);
