@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/cli/dump_files.h"
+#include "tests/cli/server_dump.h"
 
 namespace leaktrace::cli_test {
 namespace {
@@ -36,12 +36,8 @@ class TrendCliTest : public ::testing::Test {
 
   // A dump of pid `pid` at `seq` (60 s apart) with one heap site of `bytes`.
   std::string Dump(uint32_t pid, uint32_t seq, double bytes) {
-    DumpSpec spec;
-    spec.pid = pid;
-    spec.seq = seq;
-    spec.sites = {{format::Resource::kHeap, 0x1000, bytes, bytes / 16}};
     std::string path = Path("server." + std::to_string(pid) + "." + std::to_string(seq) + ".dump");
-    EXPECT_TRUE(WriteDump(path, spec));
+    EXPECT_TRUE(ServerDump(pid, seq).SiteAt(format::Resource::kHeap, 0x1000, bytes, bytes / 16).WriteFile(path));
     return path;
   }
 
