@@ -10,11 +10,7 @@ namespace leaktrace::reporter {
 namespace {
 
 using format::Resource;
-using testing::FakeSymbols;
-using testing::kBiasA;
-using testing::kBiasB;
-using testing::ServerRun;
-using testing::ServerSymbols;
+using namespace testing;  // FakeSymbols, Fn, the server runs (server_runs.h)
 
 TEST(Merge, AddsUpWorkersAndKeepsDumps) {
   FakeSymbols symbols = ServerSymbols();

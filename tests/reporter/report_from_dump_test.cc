@@ -9,13 +9,7 @@ namespace leaktrace::reporter {
 namespace {
 
 using format::Resource;
-using testing::FakeSymbols;
-using testing::kBiasA;
-using testing::kBiasB;
-using testing::kLibBias;
-using testing::ServerRun;
-using testing::ServerSymbols;
-using testing::Fn;
+using namespace testing;  // FakeSymbols, Fn, the server runs (server_runs.h)
 using test_support::DumpBuilder;
 
 TEST(Symbolize, ExpandsInlineFramesAndDropsLeaktraceFrames) {
