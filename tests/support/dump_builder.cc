@@ -257,14 +257,14 @@ std::vector<uint8_t> DumpBuilder::Bytes() const {
   for (const format::Site& s : dump_.sites) w.WriteSite(SiteRecordOf(s));
   w.EndSection();
 
-  if (!dump_.health.empty()) {
-    w.BeginSection(SectionType::kHealth);
-    for (const auto& [name, value] : dump_.health) w.WriteHealth(name.c_str(), value);
-    w.EndSection();
-  }
   if (dump_.has_ages) {
     w.BeginSection(SectionType::kAges);
     for (const format::Age& a : dump_.ages) w.WriteAge(AgeRecord{a.site, a.birth_monotonic_ns, a.weight, a.size});
+    w.EndSection();
+  }
+  if (!dump_.health.empty()) {
+    w.BeginSection(SectionType::kHealth);
+    for (const auto& [name, value] : dump_.health) w.WriteHealth(name.c_str(), value);
     w.EndSection();
   }
   if (dump_.has_memory) {

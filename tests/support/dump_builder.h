@@ -11,8 +11,9 @@
 //       .WriteFile(dir + "/server.100.2.dump");
 //
 // Sections are written in the library's order (process, modules, stacks,
-// sites, health, ages, memory); modules, stacks and sites always, health when
-// it has a counter, ages and memory when asked for, as the library does.
+// sites, ages, health, memory: preload/snapshot/snapshot.cc); modules,
+// stacks and sites always, health when it has a counter, ages and memory
+// when asked for.
 #pragma once
 
 #include <cstdint>
