@@ -7,25 +7,21 @@
 #include "reporter/memory.h"
 #include "reporter/memory_chart.h"
 #include "reporter/render.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter {
 namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
 
-// A dump with one heap site of `heap` bytes and the memory figures given.
+// A dump of "svc" (pid 0) with one heap site of `heap` bytes and the memory
+// figures given.
 format::Dump MakeDump(double heap, std::vector<std::pair<std::string, uint64_t>> figures, double var = 0) {
-  format::Dump d;
-  d.process.sample_interval = var > 0 ? 65536 : 1;
-  d.process.flags = var > 0 ? 0 : format::kProcessExactMode;
-  format::Site s;
-  s.stack_id = 1;
-  s.live_bytes = heap;
-  s.var_live_bytes = var;
-  d.sites.push_back(s);
-  d.memory = std::move(figures);
-  d.has_memory = true;
-  return d;
+  test_support::DumpBuilder b("svc", 0);
+  b.Exact(var == 0).Stack(1, {0x1000}).Site(format::Resource::kHeap, 1, heap, 0, var).Memory();
+  if (var > 0) b.SampleInterval(65536);
+  for (auto& [name, value] : figures) b.Memory(std::move(name), value);
+  return b.Build();
 }
 
 format::Dump Glibc(uint64_t rss, double heap, uint64_t allocator_resident) {

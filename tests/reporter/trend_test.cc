@@ -6,12 +6,13 @@
 #include "reporter/render_trend.h"
 #include "reporter/trend.h"
 #include "tests/reporter/fake_symbols.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter {
 namespace {
 
 using format::Resource;
-using testing::DumpBuilder;
+using test_support::DumpBuilder;
 using testing::FakeSymbols;
 using testing::Fn;
 
