@@ -201,6 +201,21 @@ void* ReallocateExact(void* p, size_t size) {
 void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight, uint64_t offered) {
   const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   SampledHeader* h = SampledHeaderOf(p);
+  if (stack_id != 0 && h->stack_id != 0 && h->age_slot != 0 && t.busy == 0) {
+    // Booked before and after (a sampled block growing in small steps): the
+    // same free and allocation as below, with the site's counters found
+    // once when the stack is the same, and the block's age entry rewritten
+    // in its slot instead of removed and inserted again.
+    RecordRealloc(t, h->stack_id, h->size, h->weight, stack_id, size, weight);
+    h->stack_id = stack_id;
+    h->size = size;
+    h->weight = weight;
+    h->offered = offered;
+    h->birth_ns = NowMonotonicNs();
+    AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
+    h->usable_extra = UsableExtra(size, usable);
+    return;
+  }
   const size_t capacity = h->capacity;
   char* base = SampledBase(p);
   UnrecordSampled(t, h);

@@ -67,6 +67,28 @@ LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int
   NoteHeapChange(t, sign * bytes, batch ? kPeakFlushBytes : 0);
 }
 
+LT_ALWAYS_INLINE void CountAlloc(SiteCounters& c, uint64_t size, double weight) {
+  Bump(c.alloc_count, weight);
+  Bump(c.alloc_bytes, weight * static_cast<double>(size));
+  if (weight > 1) {
+    const double v = weight * (weight - 1);
+    Bump(c.var_count, v);
+    Bump(c.var_bytes, v * static_cast<double>(size) * static_cast<double>(size));
+  }
+  Bump(c.live_samples, 1);
+}
+
+LT_ALWAYS_INLINE void CountFree(SiteCounters& c, uint64_t size, double weight) {
+  Bump(c.free_count, weight);
+  Bump(c.free_bytes, weight * static_cast<double>(size));
+  if (weight > 1) {
+    const double v = weight * (weight - 1);
+    Bump(c.var_count, -v);
+    Bump(c.var_bytes, -v * static_cast<double>(size) * static_cast<double>(size));
+  }
+  Bump(c.live_samples, -1);
+}
+
 }  // namespace
 
 void StartRecording() {
@@ -92,32 +114,29 @@ uint32_t CaptureStackId(ThreadState& t) {
 
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
   if (stack_id == 0) return;
-  WithCounters(t, stack_id, [&](SiteCounters& c) {
-    Bump(c.alloc_count, weight);
-    Bump(c.alloc_bytes, weight * static_cast<double>(size));
-    if (weight > 1) {
-      const double v = weight * (weight - 1);
-      Bump(c.var_count, v);
-      Bump(c.var_bytes, v * static_cast<double>(size) * static_cast<double>(size));
-    }
-    Bump(c.live_samples, 1);
-  });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { CountAlloc(c, size, weight); });
   NotePeak(t, size, weight, 1);
 }
 
 void RecordFree(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
   if (stack_id == 0) return;
-  WithCounters(t, stack_id, [&](SiteCounters& c) {
-    Bump(c.free_count, weight);
-    Bump(c.free_bytes, weight * static_cast<double>(size));
-    if (weight > 1) {
-      const double v = weight * (weight - 1);
-      Bump(c.var_count, -v);
-      Bump(c.var_bytes, -v * static_cast<double>(size) * static_cast<double>(size));
-    }
-    Bump(c.live_samples, -1);
-  });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { CountFree(c, size, weight); });
   NotePeak(t, size, weight, -1);
+}
+
+void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, double old_weight,
+                   uint32_t stack_id, uint64_t size, double weight) {
+  if (old_stack_id != stack_id || stack_id == 0) {
+    RecordFree(t, old_stack_id, old_size, old_weight);
+    RecordAlloc(t, stack_id, size, weight);
+    return;
+  }
+  WithCounters(t, stack_id, [&](SiteCounters& c) {
+    CountFree(c, old_size, old_weight);
+    CountAlloc(c, size, weight);
+  });
+  NotePeak(t, old_size, old_weight, -1);
+  NotePeak(t, size, weight, 1);
 }
 
 void OnThreadExit(void* shard) {

@@ -6,12 +6,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "preload/resources/label_table.h"
 
 namespace leaktrace::preload {
 namespace {
 
 constexpr size_t kPathBytes = 4096;
+
+constexpr uint32_t kPathLabelSlots = 256;
+std::atomic<uint32_t> g_path_labels[kPathLabelSlots];  // label ids by path hash: GuessedOpenedLabel
 
 const char* FamilyName(int family, char* buf, size_t size) {
   switch (family) {
@@ -82,6 +90,45 @@ uint32_t OpenedPathLabel(int fd, const char* path) {
   char buf[kPathBytes];
   const size_t n = FdPath(fd, buf, sizeof buf);
   return n ? WithPath(prefix, buf, n) : KindLabel(prefix);
+}
+
+uint32_t GuessedOpenedLabel(const char* path, const char* kind_guess) {
+  const size_t n = strlen(path);
+  if (kind_guess == nullptr)
+    kind_guess = n > 5 && memcmp(path, "/dev/", 5) == 0 && !(n > 9 && memcmp(path + 5, "shm/", 4) == 0) ? "device" : "file";
+  // A server opens the same few paths over and over: a direct-mapped cache
+  // of label ids by path skips building and looking up "<kind>:<path>". An
+  // entry is only a hint: the label's own text is compared (interned labels
+  // never change), so a stale or racing entry costs a miss, never a wrong id.
+  const uint64_t h = XXH3_64bits(path, n);
+  std::atomic<uint32_t>& entry = g_path_labels[h & (kPathLabelSlots - 1)];
+  const uint32_t cached = entry.load(std::memory_order_relaxed);
+  if (cached != 0) {
+    const char* text = LabelText(cached);
+    const size_t k = strlen(kind_guess);
+    if (memcmp(text, kind_guess, k) == 0 && text[k] == ':' && memcmp(text + k + 1, path, n + 1) == 0)
+      return cached | kUnverifiedKind;
+  }
+  const uint32_t label = WithPath(kind_guess, path, n);
+  if (label != 0) entry.store(label, std::memory_order_relaxed);
+  return label | kUnverifiedKind;
+}
+
+uint32_t VerifiedOpenedLabel(int fd, uint32_t label) {
+  if ((label & kUnverifiedKind) == 0) return label;
+  label &= ~kUnverifiedKind;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return label;
+  if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
+  const char* prefix = PrefixOf(st.st_mode);
+  if (prefix == nullptr) return KindLabel("unknown");
+  // The guess is "<kind>:<path>", or the bare kind when the table had no
+  // room for the path.
+  const char* text = LabelText(label);
+  const char* colon = strchr(text, ':');
+  const size_t kind_size = colon ? static_cast<size_t>(colon - text) : strlen(text);
+  if (kind_size == strlen(prefix) && memcmp(text, prefix, kind_size) == 0) return label;
+  return colon ? WithPath(prefix, colon + 1, strlen(colon + 1)) : KindLabel(prefix);
 }
 
 uint32_t SocketLabel(int family, int type) {
