@@ -457,24 +457,32 @@ void ForgetBlock(void* p, const BlockRef& b) {
 // ---- exact mode, shared with the native wrappers ---------------------------------
 
 void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
-  AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
+  // A new birth, like a free and a new allocation, with a fresh age decision;
+  // an entry the block had is rewritten in place when that decision keeps it
+  // aged (MaybeAgeExact), else removed.
+  const uint32_t old_slot = AgeSlotOf(old);
   void* q = moved + offset;
   ExactHeader* h = ExactHeaderOf(q);
   h->stack_id = stack_id;
   h->size = size;
-  SetAgeSlot(*h, 0);
+  uint32_t slot = 0;
   if (t.busy == 0) {
-    RecordFree(t, old.stack_id, old.size, 1.0);
-    RecordAlloc(t, stack_id, size, 1.0);
-    if (stack_id != 0) SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
+    RecordRealloc(t, old.stack_id, old.size, 1.0, stack_id, size, 1.0);
+    if (stack_id != 0) slot = MaybeAgeExact(t, q, stack_id, size, old_slot);
   }
+  if (slot != old_slot) AgeTableRemove(old_slot);
+  SetAgeSlot(*h, slot);
   return q;
 }
 
-uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
   if (LT_LIKELY(TryRecord(t.sampler, size))) return 0;
   const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
   if (weight == 0) return 0;
+  if (reuse_slot != 0) {
+    AgeTableUpdate(reuse_slot, stack_id, size, weight, NowMonotonicNs());
+    return reuse_slot;
+  }
   return AgeTableInsert(p, stack_id, size, weight, NowMonotonicNs());
 }
 

@@ -61,8 +61,12 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
 
 // The block's share of the live heap: weight * size, rounded the same way
 // for its allocation and its free.
+LT_ALWAYS_INLINE int64_t PeakShare(uint64_t size, double weight) {
+  return static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+}
+
 LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int64_t sign) {
-  const int64_t bytes = static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+  const int64_t bytes = PeakShare(size, weight);
   const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;  // no exit flush to come
   NoteHeapChange(t, sign * bytes, batch ? kPeakFlushBytes : 0);
 }
@@ -135,8 +139,10 @@ void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, dou
     CountFree(c, old_size, old_weight);
     CountAlloc(c, size, weight);
   });
-  NotePeak(t, old_size, old_weight, -1);
-  NotePeak(t, size, weight, 1);
+  // The net change at once: the total between the two could only be lower,
+  // which no peak is made of.
+  const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;
+  NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), batch ? kPeakFlushBytes : 0);
 }
 
 void OnThreadExit(void* shard) {
