@@ -8,9 +8,6 @@
 
 #include <atomic>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "preload/resources/label_table.h"
 
 namespace leaktrace::preload {
@@ -18,8 +15,8 @@ namespace {
 
 constexpr size_t kPathBytes = 4096;
 
-constexpr uint32_t kPathLabelSlots = 256;
-std::atomic<uint32_t> g_path_labels[kPathLabelSlots];  // label ids by path hash: GuessedOpenedLabel
+constexpr uint32_t kPathLabelBits = 8;
+std::atomic<uint32_t> g_path_labels[1u << kPathLabelBits];  // label ids by path address: GuessedOpenedLabel
 
 const char* FamilyName(int family, char* buf, size_t size) {
   switch (family) {
@@ -93,23 +90,28 @@ uint32_t OpenedPathLabel(int fd, const char* path) {
 }
 
 uint32_t GuessedOpenedLabel(const char* path, const char* kind_guess) {
-  const size_t n = strlen(path);
-  if (kind_guess == nullptr)
-    kind_guess = n > 5 && memcmp(path, "/dev/", 5) == 0 && !(n > 9 && memcmp(path + 5, "shm/", 4) == 0) ? "device" : "file";
-  // A server opens the same few paths over and over: a direct-mapped cache
-  // of label ids by path skips building and looking up "<kind>:<path>". An
-  // entry is only a hint: the label's own text is compared (interned labels
-  // never change), so a stale or racing entry costs a miss, never a wrong id.
-  const uint64_t h = XXH3_64bits(path, n);
-  std::atomic<uint32_t>& entry = g_path_labels[h & (kPathLabelSlots - 1)];
+  if (kind_guess == nullptr) {
+    // Byte by byte, so nothing past the string's end is read.
+    const bool dev = path[0] == '/' && path[1] == 'd' && path[2] == 'e' && path[3] == 'v' && path[4] == '/';
+    const bool shm = dev && path[5] == 's' && path[6] == 'h' && path[7] == 'm' && path[8] == '/';
+    kind_guess = dev && !shm ? "device" : "file";
+  }
+  // A server opens the same few paths over and over, usually from the same
+  // few strings: a direct-mapped cache of label ids keyed by the string's
+  // address skips building, hashing and looking up "<kind>:<path>". An
+  // entry is only a hint: the label's own text is compared with the path
+  // (interned labels never change), so a stale or racing entry, or another
+  // path in the same buffer, costs a miss, never a wrong id.
+  const uint64_t key = reinterpret_cast<uintptr_t>(path) * 0x9e3779b97f4a7c15ULL;
+  std::atomic<uint32_t>& entry = g_path_labels[key >> (64 - kPathLabelBits)];
   const uint32_t cached = entry.load(std::memory_order_relaxed);
   if (cached != 0) {
     const char* text = LabelText(cached);
-    const size_t k = strlen(kind_guess);
-    if (memcmp(text, kind_guess, k) == 0 && text[k] == ':' && memcmp(text + k + 1, path, n + 1) == 0)
-      return cached | kUnverifiedKind;
+    size_t k = 0;
+    while (kind_guess[k] != '\0' && text[k] == kind_guess[k]) ++k;  // stops at text's end too
+    if (kind_guess[k] == '\0' && text[k] == ':' && strcmp(text + k + 1, path) == 0) return cached | kUnverifiedKind;
   }
-  const uint32_t label = WithPath(kind_guess, path, n);
+  const uint32_t label = WithPath(kind_guess, path, strlen(path));
   if (label != 0) entry.store(label, std::memory_order_relaxed);
   return label | kUnverifiedKind;
 }
