@@ -148,13 +148,13 @@ void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id)
   void* p = base + offset;
   ExactHeader* h = ExactHeaderOf(p);
   h->stack_id = stack_id;
-  h->offset_log2 = static_cast<uint8_t>(Log2(offset));
+  SetExactOffsetLog2(*h, Log2(offset));
   SetAgeSlot(*h, 0);
   h->size = size;
   return p;
 }
 
-char* ExactBase(void* p) { return static_cast<char*>(p) - (size_t{1} << ExactHeaderOf(p)->offset_log2); }
+char* ExactBase(void* p) { return static_cast<char*>(p) - ExactOffset(*ExactHeaderOf(p)); }
 
 void* AllocateExact(size_t size, size_t alignment, bool zero) {
   ThreadState& t = t_state;
@@ -170,7 +170,7 @@ void* AllocateExact(size_t size, size_t alignment, bool zero) {
 void* ReallocateExact(void* p, size_t size) {
   ThreadState& t = t_state;
   const ExactHeader old = *ExactHeaderOf(p);
-  const size_t offset = size_t{1} << old.offset_log2;
+  const size_t offset = ExactOffset(old);
   char* base = ExactBase(p);
   if (size == 0) {
     // Keep the real allocator's meaning of realloc(p, 0): glibc frees and
@@ -363,7 +363,9 @@ BlockRef ClassifyBlock(void* p) {
   switch (InitializedMode()) {
     case Mode::kExact: {
       const ExactHeader* h = ExactHeaderOf(p);
-      const size_t offset = size_t{1} << h->offset_log2;
+      // Not ours: a block from the real allocator (block_header.h, kExactTag).
+      if (!IsExactHeader(*h)) return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};
+      const size_t offset = ExactOffset(*h);
       return {BlockRef::kExact, static_cast<char*>(p) - offset, offset, h->size};
     }
     case Mode::kSampled:
