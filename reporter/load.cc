@@ -148,6 +148,19 @@ LoadedTrend LoadTrend(const std::vector<std::string>& paths, const Grouping& gro
   std::vector<DumpInfo> infos;
   for (const format::Dump& d : dumps) infos.push_back(DescribeDump(d));
   if (auto problem = SeriesProblem(infos)) throw InputError(*problem);
+  // The exit snapshot is taken after the program's own teardown: an
+  // interpreter frees nearly everything then (a Python list that grew all
+  // run reads as freed), so as the last point of the series it turns a leak
+  // into "bounded". With three or more snapshots taken while the program
+  // ran, the series is theirs; `diff` still compares the exit snapshot.
+  DumpInfo exit_left_out;
+  size_t newest = 0;
+  for (size_t i = 1; i < dumps.size(); ++i)
+    if (infos[i].snapshot_monotonic_ns > infos[newest].snapshot_monotonic_ns) newest = i;
+  if (dumps.size() > 3 && infos[newest].trigger == format::Trigger::kExit) {
+    exit_left_out = infos[newest];
+    dumps.erase(dumps.begin() + static_cast<std::ptrdiff_t>(newest));
+  }
 
   symbolizer::Symbolizer symbolizer;
   FrameSource source = MakeSymbolizerSource(symbolizer);
@@ -160,6 +173,7 @@ LoadedTrend LoadTrend(const std::vector<std::string>& paths, const Grouping& gro
   }
   LoadedTrend loaded;
   loaded.trend = ComputeTrend(live, allocated);
+  loaded.trend.exit_left_out = exit_left_out;
   loaded.module_warnings = symbolizer.TakeModuleWarnings();
   return loaded;
 }

@@ -72,8 +72,10 @@ struct LoadedTrend {
 
 // Reads every dump (format::DumpError on the first bad one), refuses a set
 // that is not one series (InputError: fewer than three, other processes, the
-// same snapshot twice) before symbolizing, then symbolizes with one
-// symbolizer, folds per `grouping` and judges each site.
+// same snapshot twice) before symbolizing, leaves the exit snapshot out
+// when three or more others remain (Trend::exit_left_out: it is taken after
+// the program's teardown), then symbolizes with one symbolizer, folds per
+// `grouping` and judges each site.
 LoadedTrend LoadTrend(const std::vector<std::string>& paths, const Grouping& grouping,
                       const StackOptions& stacks = {}, const ProgressFn& progress = {});
 

@@ -47,6 +47,10 @@ std::string Header(const Trend& trend) {
   std::vector<std::string> parts;
   for (Verdict v : kAllVerdicts) parts.push_back(fmt::format("{} {}", counts[static_cast<size_t>(v)], VerdictName(v)));
   out += fmt::format("{}\n", fmt::join(parts, ", "));
+  if (!trend.exit_left_out.path.empty())
+    out += fmt::format("the exit snapshot (seq {}) is left out: taken after the program's own teardown, not while "
+                       "it ran ('leaktrace diff' compares it with any snapshot)\n",
+                       trend.exit_left_out.seq);
   double interval = 0;
   for (const DumpInfo& d : trend.dumps)
     if (!d.exact) interval = std::max(interval, static_cast<double>(d.sample_interval));
@@ -183,6 +187,8 @@ nlohmann::ordered_json TrendToJson(const Trend& trend, const RenderOptions& opti
   }
   doc["dumps"] = std::move(dumps);
   doc["seconds"] = std::move(seconds);
+  doc["exit_snapshot_left_out"] =
+      trend.exit_left_out.path.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(trend.exit_left_out.path);
   nlohmann::ordered_json verdicts = nlohmann::ordered_json::object();
   for (Verdict v : kAllVerdicts) verdicts[VerdictName(v)] = 0;
   for (const TrendSite& s : trend.sites) verdicts[VerdictName(s.verdict)] = verdicts[VerdictName(s.verdict)].get<int>() + 1;

@@ -93,6 +93,9 @@ struct Trend {
   // rss, heap, allocator_free, unexplained; empty when some dump has no
   // memory section.
   std::vector<MemorySeries> memory;
+  // The exit snapshot given with three or more others, left out of the
+  // series (LoadTrend); empty path when none was.
+  DumpInfo exit_left_out;
 };
 
 // Why `dumps` cannot form one series, or nullopt: fewer than 3, different

@@ -20,6 +20,32 @@ TEST_F(TrendCliTest, SteadyGrowthIsALeakAndFailsTheGate) {
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }
 
+// The exit snapshot comes after the program's own teardown (an interpreter
+// frees what leaked all run): with three or more snapshots taken while the
+// program ran, it is left out of the series, and the output says so.
+TEST_F(TrendCliTest, TheExitSnapshotAfterTeardownIsLeftOut) {
+  std::vector<std::string> running;
+  for (uint32_t seq = 1; seq <= 4; ++seq) running.push_back(Dump(100, seq, 1024.0 * seq));
+  const std::string exit_dump = Path("server.100.5.dump");
+  ASSERT_TRUE(ServerDump(100, 5)
+                  .Trigger(format::Trigger::kExit)
+                  .SiteAt(format::Resource::kHeap, 0x1000, 16, 1)
+                  .WriteFile(exit_dump));
+  const std::string all = " " + running[0] + " " + running[1] + " " + running[2] + " " + running[3] + " " + exit_dump;
+  Out r = Run("trend" + all);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("trend over 4 snapshots"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 leak"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the exit snapshot (seq 5) is left out"), std::string::npos) << r.out;
+  EXPECT_EQ(Run("check --trend" + all).code, 1);
+  r = Run("trend --format json" + all);
+  EXPECT_NE(r.out.find("\"exit_snapshot_left_out\": \"" + exit_dump + "\""), std::string::npos) << r.out;
+  // Two snapshots of the running program and the exit one: all three count.
+  r = Run("trend --format json " + running[0] + " " + running[1] + " " + exit_dump);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"exit_snapshot_left_out\": null"), std::string::npos) << r.out;
+}
+
 TEST_F(TrendCliTest, RefusesOtherProcessesAndShortSeries) {
   const std::string a = Dump(100, 1, 0), b = Dump(100, 2, 10), c = Dump(200, 3, 20);
   for (const std::string& cmd : {"trend " + a + " " + b + " " + c, "check --trend " + a + " " + b + " " + c,
