@@ -22,6 +22,9 @@ namespace control = format::control;
 
 // A private descriptor (private_fds.h): moved if the program dup2s onto it.
 std::atomic<int> g_control_fd{-1};
+// In a fork child until it first writes: g_control_fd is the parent's block,
+// inherited, which the child must not write (control_block.h).
+bool g_inherited = false;
 size_t g_block_bytes = 0;      // the longest block written (callers serialise Write)
 uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
 char g_failed_reason[1024];    // and why
@@ -48,7 +51,18 @@ class Lines {
   size_t used_ = 0;
 };
 
+void CreateOwn() {
+  const int inherited = g_control_fd.exchange(-1, std::memory_order_acq_rel);
+  if (g_inherited && inherited >= 0) ClosePrivateFd(inherited);  // the parent's file: drop our reference
+  g_inherited = false;
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
+  if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
+  AdoptPrivateFd(fd, &g_control_fd);
+  g_block_bytes = 0;
+}
+
 void Write(uint32_t started, uint32_t completed, const char* path) {
+  if (g_inherited) CreateOwn();
   const int fd = g_control_fd.load(std::memory_order_acquire);
   if (fd < 0) return;
   char block[control::kBlockBytes];
@@ -83,10 +97,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
 }  // namespace
 
 void CreateControlBlock() {
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
-  if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
-  AdoptPrivateFd(fd, &g_control_fd);
-  g_block_bytes = 0;
+  CreateOwn();
   Write(0, 0, "");
 }
 
@@ -111,9 +122,9 @@ void ControlBlockChildAfterFork() {
   g_handover_seq = 0;
   g_handover_fd = -1;
   g_handover_path[0] = '\0';
-  // The inherited descriptor shares the parent's file: close ours, make anew.
-  const int fd = g_control_fd.exchange(-1, std::memory_order_acq_rel);
-  if (fd >= 0) ClosePrivateFd(fd);
+  // The inherited descriptor shares the parent's file: kept, unwritten,
+  // until the child's first write makes the child's own (CreateOwn).
+  g_inherited = g_control_fd.load(std::memory_order_relaxed) >= 0;
 }
 
 }  // namespace leaktrace::preload

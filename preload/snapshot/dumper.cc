@@ -246,6 +246,8 @@ void RequestSnapshot() {
   errno = saved_errno;
 }
 
+bool SnapshotRequestPending() { return g_pending_signals.load(std::memory_order_acquire) > 0; }
+
 void StartDumper() {
   sem_init(&g_wake, 0, 0);
   const int sig = g_config.snapshot_signal;

@@ -432,6 +432,13 @@ void RefreshControlBlock() {
 const char* LastDumpPath() { return g_last_path; }
 uint32_t LastDumpSeq() { return g_last_seq; }
 
+uint32_t SnapshotsBegun() {
+  pthread_mutex_lock(&g_dump_lock);
+  const uint32_t begun = g_seq;
+  pthread_mutex_unlock(&g_dump_lock);
+  return begun;
+}
+
 void SnapshotPrepareFork() { pthread_mutex_lock(&g_dump_lock); }
 void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
 void SnapshotChildAfterFork() {
