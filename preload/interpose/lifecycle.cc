@@ -4,7 +4,6 @@
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -76,10 +75,11 @@ bool WantsExitDump() {
   return SnapshotRequestPending() || SnapshotsBegun() > 0;
 }
 
+// The forking thread's random state, the child's pid and the time, which
+// SeedSampler mixes: no two children of one parent get the same seed (their
+// pids differ), and no system call is spent on it.
 uint64_t ChildSeed(const timespec& ts) {
-  uint64_t seed = 0;
-  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = 0;
-  return seed ^ (static_cast<uint64_t>(getpid()) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
+  return t_state.sampler.rng ^ (static_cast<uint64_t>(g_process.pid) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
          static_cast<uint64_t>(ts.tv_sec) * 0x9E3779B97F4A7C15ULL;
 }
 

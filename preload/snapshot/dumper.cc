@@ -317,8 +317,8 @@ void ResumeDumper() {
 }
 
 void DumperChildAfterFork() {
-  pthread_mutex_init(&g_pause_lock, nullptr);
-  pthread_mutex_init(&g_signal_lock, nullptr);
+  g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
+  g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
   g_fork_child = true;
   g_thread_running = false;
