@@ -1,5 +1,6 @@
 // Process start, fork and exit.
 #include "preload/interpose/lifecycle.h"
+#include "preload/internal/compiler.h"
 
 #include <link.h>
 #include <pthread.h>
@@ -65,8 +66,8 @@ void ParentAfterFork() {
 // Unless someone asked it for a snapshot: then its series goes on to its
 // exit. Long-lived fork children (a prefork server's workers) keep theirs.
 constexpr int64_t kYoungForkChildNs = 1000 * 1000 * 1000;
-bool g_fork_child = false;
-int64_t g_forked_ns = 0;  // CLOCK_MONOTONIC at the fork, in a fork child
+LT_FORK_STATE bool g_fork_child = false;
+LT_FORK_STATE int64_t g_forked_ns = 0;  // CLOCK_MONOTONIC at the fork, in a fork child
 
 bool WantsExitDump() {
   if (!g_config.dump_on_exit) return false;

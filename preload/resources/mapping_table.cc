@@ -1,4 +1,5 @@
 #include "preload/resources/mapping_table.h"
+#include "preload/internal/compiler.h"
 
 #include <pthread.h>
 
@@ -23,7 +24,7 @@ struct Entry {
 
 using Map = std::map<uintptr_t, Entry, std::less<uintptr_t>, ArenaAllocator<std::pair<const uintptr_t, Entry>>>;
 
-pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+LT_FORK_LOCK pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 Arena g_arena;  // owned by the holder of g_lock
 alignas(Map) unsigned char g_map_storage[sizeof(Map)];
 Map* g_map = nullptr;  // built on first use: hooks can run before our constructors

@@ -1,4 +1,5 @@
 #include "preload/snapshot/control_block.h"
+#include "preload/internal/compiler.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,12 +25,12 @@ namespace control = format::control;
 std::atomic<int> g_control_fd{-1};
 // In a fork child until it first writes: g_control_fd is the parent's block,
 // inherited, which the child must not write (control_block.h).
-bool g_inherited = false;
+LT_FORK_STATE bool g_inherited = false;
 size_t g_block_bytes = 0;      // the longest block written (callers serialise Write)
-uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
+LT_FORK_STATE uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
 char g_failed_reason[1024];    // and why
-uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
-int g_handover_fd = -1;
+LT_FORK_STATE uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
+LT_FORK_STATE int g_handover_fd = -1;
 char g_handover_path[4200];
 
 // key=value lines into a fixed buffer; what does not fit is cut off.
@@ -118,10 +119,10 @@ void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path) {
 
 void ControlBlockChildAfterFork() {
   g_failed_seq = 0;
-  g_failed_reason[0] = '\0';
+  if (g_failed_reason[0] != '\0') g_failed_reason[0] = '\0';  // pages not written are not copied
   g_handover_seq = 0;
   g_handover_fd = -1;
-  g_handover_path[0] = '\0';
+  if (g_handover_path[0] != '\0') g_handover_path[0] = '\0';
   // The inherited descriptor shares the parent's file: kept, unwritten,
   // until the child's first write makes the child's own (CreateOwn).
   g_inherited = g_control_fd.load(std::memory_order_relaxed) >= 0;
