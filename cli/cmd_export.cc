@@ -3,12 +3,9 @@
 
 #include <fstream>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -19,9 +16,7 @@
 #include "reporter/export_speedscope.h"
 #include "reporter/load.h"
 #include "reporter/memory_chart.h"
-#include "reporter/pprof/export_pprof.h"
-#include "reporter/symbolizer_source.h"
-#include "symbolizer/symbolizer.h"
+#include "reporter/pprof/load_pprof.h"
 
 #ifndef LEAKTRACE_VERSION
 #define LEAKTRACE_VERSION "unknown"
@@ -36,46 +31,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
   if (!out) throw UsageError(path + ": cannot write");
-}
-
-struct PprofExport {
-  std::string bytes;
-  std::vector<symbolizer::ModuleWarning> warnings;
-  std::set<std::string> shown_modules;  // modules of the frames in the profile
-};
-
-// The pprof path works on the dumps themselves rather than on a merged
-// report: a profile needs the raw return addresses and module map (for its
-// locations and mappings), which the report has already symbolized away.
-PprofExport ExportPprof(const std::vector<std::string>& paths, const std::string& base_path,
-                        reporter::Resource resource, const reporter::StackOptions& stacks) {
-  std::vector<format::Dump> dumps, base;
-  for (const std::string& p : paths) dumps.push_back(reporter::ReadDumpFile(p));  // fail before slow work
-  if (!base_path.empty()) base.push_back(reporter::ReadDumpFile(base_path));
-  std::set<std::string> programs;
-  for (const format::Dump& d : dumps) programs.insert(d.process.program);
-  for (const format::Dump& d : base) programs.insert(d.process.program);
-  if (programs.size() > 1)
-    Warn(fmt::format("dumps of different programs ({}); only call sites in code they share will match",
-                     fmt::join(programs, ", ")));
-
-  PprofExport result;
-  symbolizer::Symbolizer symbolizer;
-  const reporter::FrameSource symbolize = reporter::MakeSymbolizerSource(symbolizer);
-  // Only addresses CleanDumpStacks kept reach `source`.
-  const reporter::FrameSource source = [&](const format::Dump& dump, uint64_t pc) {
-    std::vector<reporter::Frame> frames = symbolize(dump, pc);
-    for (const reporter::Frame& f : frames) result.shown_modules.insert(f.module);
-    return frames;
-  };
-  for (format::Dump& d : dumps) reporter::CleanDumpStacks(d, symbolize, stacks);
-  for (format::Dump& d : base) reporter::CleanDumpStacks(d, symbolize, stacks);
-  std::vector<const format::Dump*> dump_ptrs, base_ptrs;
-  for (const format::Dump& d : dumps) dump_ptrs.push_back(&d);
-  for (const format::Dump& d : base) base_ptrs.push_back(&d);
-  result.bytes = reporter::pprof::RenderPprof(dump_ptrs, base_ptrs, resource, source);
-  result.warnings = symbolizer.TakeModuleWarnings();
-  return result;
 }
 
 }  // namespace
@@ -153,14 +108,16 @@ Action AddExportCommand(CLI::App& app) {
       // Binary data would garble a terminal (gzip refuses the same way).
       if (opts->output.empty() && isatty(STDOUT_FILENO))
         throw UsageError("export --format pprof writes binary data: give -o FILE or redirect standard output");
-      const PprofExport exported = ExportPprof(opts->dumps, opts->base, resource, opts->stacks);
+      const reporter::pprof::LoadedPprof exported =
+          reporter::pprof::LoadPprof(opts->dumps, opts->base, resource, opts->stacks);
+      Warn(exported.warnings);
       if (opts->output.empty()) {
         WriteStdout(exported.bytes);
       } else {
         WriteFile(opts->output, exported.bytes);
       }
       // After writing, so that a failure stays the one line on stderr.
-      WarnAboutModules(exported.warnings, exported.shown_modules);
+      WarnAboutModules(exported.module_warnings, exported.shown_modules);
       return 0;
     }
     const reporter::ProgressFn progress = ShowProgress("symbolizing", "stacks");

@@ -7,18 +7,6 @@
 
 namespace leaktrace::reporter {
 
-std::string ModuleBasename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string DisplayName(const Frame& f) {
-  if (!f.function.empty()) return f.function;
-  std::string module = ModuleBasename(f.module);
-  if (module.empty()) return fmt::format("0x{:x}", f.module_offset);
-  return fmt::format("{}+0x{:x}", module, f.module_offset);
-}
-
 std::string SiteKey(Resource resource, const std::string& label, const std::vector<Frame>& frames) {
   // Unit/record separators cannot appear in symbol names or paths we print,
   // so the concatenation is unambiguous.

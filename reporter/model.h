@@ -23,14 +23,11 @@ inline constexpr size_t kResourceCount = 4;  // heap, mmap, fd, thread (the enum
 // bytes (its threads' stack sizes) are shown beside the count.
 inline bool CountedByNumber(Resource r) { return r == Resource::kFd || r == Resource::kThread; }
 
-// One source-level frame: the symbolizer's (symbolizer/frame.h).
+// One source-level frame and how it is named: the symbolizer's
+// (symbolizer/frame.h).
 using Frame = symbolizer::Frame;
-
-// "function" when known, else "libfoo.so+0x1a2b" (same shape as
-// symbolizer::FallbackName).
-std::string DisplayName(const Frame& f);
-// Base name of a module path ("/usr/lib/libc.so.6" -> "libc.so.6").
-std::string ModuleBasename(const std::string& path);
+using symbolizer::DisplayName;
+using symbolizer::ModuleBasename;
 
 // One call site. In a report the figures are what is live; in a diff they are
 // the growth (after minus before). For sampled heap data bytes/count are

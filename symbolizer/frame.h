@@ -4,7 +4,9 @@
 // type without linking the symbolizer.
 #pragma once
 
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace leaktrace::symbolizer {
@@ -20,5 +22,22 @@ struct Frame {
   bool inlined = false;        // this frame is an inlined call inside the next (outer) frame
   bool build_id_mismatch = false;  // the file on disk is not the binary that ran: not symbolized
 };
+
+// Base name of a module path ("/usr/lib/libc.so.6" -> "libc.so.6").
+inline std::string ModuleBasename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// What a report prints for a frame: the function when known, else
+// "libfoo.so.1+0x1a2b" (module base name and link-time offset), or "0x1a2b"
+// for a pc in no module.
+inline std::string DisplayName(const Frame& f) {
+  if (!f.function.empty()) return f.function;
+  char offset[2 + 16 + 1];
+  std::snprintf(offset, sizeof offset, "0x%" PRIx64, f.module_offset);
+  if (f.module.empty()) return offset;
+  return ModuleBasename(f.module) + "+" + offset;
+}
 
 }  // namespace leaktrace::symbolizer

@@ -59,13 +59,4 @@ std::vector<std::string> Symbolizer::TakeWarnings() {
 
 std::vector<ModuleWarning> Symbolizer::TakeModuleWarnings() { return modules_->TakeWarnings(); }
 
-std::string FallbackName(const Frame& f) {
-  char offset[2 + 16 + 1];
-  std::snprintf(offset, sizeof offset, "0x%" PRIx64, f.module_offset);
-  if (f.module.empty()) return offset;
-  size_t slash = f.module.rfind('/');
-  std::string name = slash == std::string::npos ? f.module : f.module.substr(slash + 1);
-  return name + "+" + offset;
-}
-
 }  // namespace leaktrace::symbolizer

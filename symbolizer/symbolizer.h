@@ -68,8 +68,4 @@ class Symbolizer {
   std::unique_ptr<ModuleCache> modules_;
 };
 
-// Display helper used by reports: "module_basename+0x1a2b" for a frame without a function.
-// For a frame in no module: "0x1a2b".
-std::string FallbackName(const Frame& f);
-
 }  // namespace leaktrace::symbolizer

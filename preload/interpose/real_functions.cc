@@ -8,8 +8,10 @@
 // The next vfork and clone after ours (glibc's, or an interposer's such as a
 // sanitizer's), for interpose/vfork_entry.S; null until resolved, when the
 // entry falls back to glibc's __vfork / __clone.
-extern "C" __attribute__((visibility("hidden"))) void* leaktrace_real_vfork = nullptr;
-extern "C" __attribute__((visibility("hidden"))) void* leaktrace_real_clone = nullptr;
+extern "C" {
+__attribute__((visibility("hidden"))) void* leaktrace_real_vfork = nullptr;
+__attribute__((visibility("hidden"))) void* leaktrace_real_clone = nullptr;
+}
 
 namespace leaktrace::preload {
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,7 @@ void SortAddresses(uintptr_t* a, size_t n) {  // insertion sort: a few hundred t
 // The stack pointer of thread `tid` from /proc/self/task/TID/syscall, or 0
 // when it is running (no stack pointer to read).
 uintptr_t StackPointerOf(const char* tid) {
-  char path[64];
+  char path[sizeof "/proc/self/task//syscall" + NAME_MAX];  // tid: a directory entry's name
   snprintf(path, sizeof path, "/proc/self/task/%s/syscall", tid);
   char buf[256];
   if (ReadSmallFile(path, buf, sizeof buf) <= 0 || strncmp(buf, "running", 7) == 0) return 0;

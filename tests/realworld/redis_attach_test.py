@@ -1,7 +1,15 @@
 """redis-server (Debian's, on libjemalloc) started WITHOUT the library, then
 `leaktrace attach` while redis-benchmark loads it: no request fails, the
 server's answers are those of a plain run, snapshots taken after the attach
-are readable, and throughput after the attach is compared with before."""
+are readable, and throughput after the attach is compared with before.
+
+Throughput is compared through a second redis-server that is never attached
+(the control): the benchmarks alternate between the two servers, and the
+figure is the attached server's rate relative to the control's, after the
+attach against before. Whatever else the machine does at the time (other
+tests run in parallel) slows both servers alike and cancels out."""
+
+import statistics
 
 import os
 import re
@@ -46,24 +54,40 @@ def body(ctx):
     server = require_tool("redis-server", "redis-server")
     tool = require_tool("redis-benchmark", "redis-tools")
     cli = require_tool("redis-cli", "redis-tools")
-    workdir = os.path.join(ctx.tmp, "work")
     dump_dir = os.path.join(ctx.tmp, "dumps")
-    os.makedirs(workdir)
     os.makedirs(dump_dir)
-    for attempt in range(5):
-        port = free_port()
-        log_f = open(os.path.join(ctx.tmp, "server.log"), "wb")
-        proc = ctx.spawn([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                          "--daemonize", "no", "--dir", workdir, "--protected-mode", "no"],
-                         env=ctx.env(), stdout=log_f, stderr=subprocess.STDOUT, cwd=workdir)
-        if wait_port(port, proc, timeout=20):
-            break
-        ctx.wait(proc, 10, "redis-server")
-    else:
-        fail("redis-server did not start")
-    log(f"redis-server pid {proc.pid} on port {port}, started without the library")
 
-    before = [finish(bench(ctx, tool, port, REQUESTS), "before the attach") for _ in range(2)]
+    def start_server(name):
+        work = os.path.join(ctx.tmp, name)
+        os.makedirs(work)
+        for attempt in range(5):
+            port = free_port()
+            log_f = open(os.path.join(ctx.tmp, f"{name}.log"), "wb")
+            proc = ctx.spawn([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--daemonize", "no", "--dir", work, "--protected-mode", "no"],
+                             env=ctx.env(), stdout=log_f, stderr=subprocess.STDOUT, cwd=work)
+            if wait_port(port, proc, timeout=20):
+                return proc, port
+            ctx.wait(proc, 10, "redis-server")
+        fail(f"redis-server ({name}) did not start")
+
+    proc, port = start_server("work")
+    control, control_port = start_server("control")
+    log(f"redis-server pid {proc.pid} on port {port}, control pid {control.pid} on port {control_port}, "
+        "both started without the library")
+
+    def relative_rates(what, rounds=3):
+        """Per round, the attached server's rate over the control's (alternating order)."""
+        ratios = []
+        for r in range(rounds):
+            order = [(port, "target"), (control_port, "control")]
+            if r % 2:
+                order.reverse()
+            rate = {who: finish(bench(ctx, tool, p, REQUESTS), f"{what} ({who})") for p, who in order}
+            ratios.append(rate["target"] / rate["control"])
+        return ratios
+
+    before = relative_rates("before the attach")
 
     # Attach while a benchmark is running.
     loaded = bench(ctx, tool, port, REQUESTS * 2)
@@ -77,7 +101,9 @@ def body(ctx):
     expect(rc == 0, f"leaktrace snapshot exited {rc}: {err}")
     finish(loaded, "during the attach")
 
-    after = [finish(bench(ctx, tool, port, REQUESTS), "after the attach") for _ in range(2)]
+    after = relative_rates("after the attach")
+    ctx.run([cli, "-p", str(control_port), "shutdown", "nosave"], timeout=30, check=False)
+    ctx.wait(control, 30, "the control redis-server after SHUTDOWN NOSAVE")
     rc, snap2, err = ctx.snapshot(proc.pid, timeout=60)
     expect(rc == 0, f"leaktrace snapshot exited {rc}: {err}")
 
@@ -95,12 +121,15 @@ def body(ctx):
     rc, diff, err = ctx.run([ctx.cli, "diff", "--format", "json", snap1, snap2], timeout=120, check=False)
     expect(rc == 0, f"leaktrace diff of two snapshots after the attach exited {rc}: {err}")
 
-    ratio = min(after) / max(before)
-    log(f"throughput (sum of 4 commands, req/s): before {before}, after {after}; worst after / best before = "
-        f"{ratio:.3f}; the borrowed thread was stopped {stop_ms:.1f} ms")
-    # The machine running the suite may be shared: a loose floor here, the
-    # measured ratio in the log (bench/ measures it properly).
-    expect(ratio >= 0.7, f"throughput after the attach fell to {ratio:.2f} of before")
+    ratio = statistics.median(after) / statistics.median(before)
+    log(f"throughput relative to the never-attached control (sum of 4 commands): before {fmt(before)}, "
+        f"after {fmt(after)}; after / before (medians) = {ratio:.3f}; the borrowed thread was stopped {stop_ms:.1f} ms")
+    # A loose floor: the measured ratio is in the log, bench/ measures it properly.
+    expect(ratio >= 0.75, f"throughput after the attach fell to {ratio:.2f} of before, relative to the control")
+
+
+def fmt(values):
+    return "[" + ", ".join(f"{v:.3f}" for v in values) + "]"
 
 
 run_test("redis_attach", body)

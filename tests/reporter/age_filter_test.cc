@@ -126,9 +126,14 @@ TEST(AgeFilter, OldestAgePerSiteReachesTheReport) {
   const Report r = FromDump(KeepOlderThan(AgedDump(false), 60), source);
   ASSERT_EQ(r.sites.size(), 3u);
   for (const Site& s : r.sites) {
-    if (s.resource == format::Resource::kFd) EXPECT_DOUBLE_EQ(s.oldest_age_s, 80);
-    if (s.resource == format::Resource::kMmap) EXPECT_DOUBLE_EQ(s.oldest_age_s, 99);
-    if (s.resource == format::Resource::kHeap) EXPECT_DOUBLE_EQ(s.oldest_age_s, 90);
+    if (s.resource == format::Resource::kFd) {
+      EXPECT_DOUBLE_EQ(s.oldest_age_s, 80);
+    } else if (s.resource == format::Resource::kMmap) {
+      EXPECT_DOUBLE_EQ(s.oldest_age_s, 99);
+    } else {
+      EXPECT_EQ(s.resource, format::Resource::kHeap);
+      EXPECT_DOUBLE_EQ(s.oldest_age_s, 90);
+    }
   }
 }
 

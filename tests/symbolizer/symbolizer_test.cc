@@ -288,7 +288,7 @@ TEST(SymbolizerGolden, MissingFileGivesModuleOffset) {
     char expected[64];
     std::snprintf(expected, sizeof expected, "libgone.so.1+0x%lx",
                   static_cast<unsigned long>(pc - lib.load_bias));
-    EXPECT_EQ(FallbackName(frames[0]), expected);
+    EXPECT_EQ(DisplayName(frames[0]), expected);
   }
   EXPECT_EQ(s.TakeWarnings(), std::vector<std::string>{
                                   "cannot open /nonexistent/dir/libgone.so.1: No such file or directory"});
@@ -319,7 +319,7 @@ TEST(SymbolizerGolden, PcOutsideEveryModule) {
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].module, "");
   EXPECT_EQ(frames[0].module_offset, 0x10u);
-  EXPECT_EQ(FallbackName(frames[0]), "0x10");
+  EXPECT_EQ(DisplayName(frames[0]), "0x10");
   // An empty dump too.
   frames = s.Symbolize(Dump{}, 0);
   ASSERT_EQ(frames.size(), 1u);
@@ -421,11 +421,13 @@ TEST(SymbolizerGolden, FallbackName) {
   Frame f;
   f.module = "/usr/lib/x86_64-linux-gnu/libfoo.so.1";
   f.module_offset = 0x1a2b;
-  EXPECT_EQ(FallbackName(f), "libfoo.so.1+0x1a2b");
+  EXPECT_EQ(DisplayName(f), "libfoo.so.1+0x1a2b");
   f.module = "[vdso]";
-  EXPECT_EQ(FallbackName(f), "[vdso]+0x1a2b");
+  EXPECT_EQ(DisplayName(f), "[vdso]+0x1a2b");
   f.module.clear();
-  EXPECT_EQ(FallbackName(f), "0x1a2b");
+  EXPECT_EQ(DisplayName(f), "0x1a2b");
+  f.function = "Cache::Insert(int)";
+  EXPECT_EQ(DisplayName(f), "Cache::Insert(int)");
 }
 
 // This test program's own module map, as a dump (no build ids: trusted).
