@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -158,6 +159,23 @@ TEST(ForkChildExitDumps, AYoungChildIsSnapshotThroughItsParentsBlock) {
                                    "young_child." + std::to_string(child) + ".1.dump",
                                    "young_child." + std::to_string(child) + ".2.dump"}))
       << "the parent's exit dump; the child's snapshot and, as it was asked for one, its exit dump";
+}
+
+// A young fork child holding only its parent's block is tracked all the
+// same: `leaktrace attach` refuses it, as it refuses the parent.
+TEST(ForkChildExitDumps, AttachRefusesAYoungChildOfATrackedProcess) {
+  TempDir dumps;
+  TrackedProgram p({ProgramPath("young_child")}, dumps.path());
+  p.ExpectCheckpoint("child");
+  const pid_t child = OnlyChildOf(p.pid());
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(ControlBlockPids(child), std::vector<std::string>{std::to_string(p.pid())});
+  const CommandResult r = Leaktrace({"attach", std::to_string(child)});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("is already tracked by leaktrace"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
 }
 
 }  // namespace
