@@ -50,12 +50,41 @@ format::Dump ReadDumpFile(const std::string& path) {
   }
 }
 
+std::optional<std::string> KeepNewestSnapshotPerProcess(std::vector<format::Dump>& dumps) {
+  // One image of one process: a pid and the library's start there (exec
+  // starts a new image under the same pid; its heap starts empty).
+  auto same_process = [](const format::Dump& a, const format::Dump& b) {
+    return a.process.pid == b.process.pid && a.process.start_realtime_ns == b.process.start_realtime_ns;
+  };
+  std::vector<bool> keep(dumps.size(), true);
+  size_t dropped = 0;
+  for (size_t i = 0; i < dumps.size(); ++i) {
+    for (size_t j = 0; j < dumps.size() && keep[i]; ++j) {
+      if (i == j || !keep[j] || !same_process(dumps[i], dumps[j])) continue;
+      const int64_t ti = dumps[i].process.snapshot_monotonic_ns, tj = dumps[j].process.snapshot_monotonic_ns;
+      if (ti < tj || (ti == tj && i > j)) {  // an earlier snapshot, or the same one given again
+        keep[i] = false;
+        ++dropped;
+      }
+    }
+  }
+  if (dropped == 0) return std::nullopt;
+  std::vector<format::Dump> kept;
+  for (size_t i = 0; i < dumps.size(); ++i)
+    if (keep[i]) kept.push_back(std::move(dumps[i]));
+  dumps = std::move(kept);
+  return fmt::format("{} of the dumps {} an earlier snapshot of a process given again (or the same dump twice): "
+                     "each process counts once, at its newest snapshot ('leaktrace diff' compares two snapshots)",
+                     dropped, dropped == 1 ? "is" : "are");
+}
+
 Loaded LoadReport(const std::vector<std::string>& paths, const Grouping& grouping, std::optional<double> older_than,
                   const StackOptions& stacks, const ProgressFn& progress) {
   Loaded loaded;
   std::vector<format::Dump> dumps;
   dumps.reserve(paths.size());
   for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));  // fail before slow work
+  if (std::optional<std::string> w = KeepNewestSnapshotPerProcess(dumps)) loaded.warnings.push_back(*w);
   std::set<std::string> programs;
   for (const format::Dump& d : dumps) programs.insert(DescribeDump(d).program);
   if (programs.size() > 1)

@@ -38,9 +38,16 @@ struct Loaded {
 // failure, each one line naming the file.
 format::Dump ReadDumpFile(const std::string& path);
 
-// Reads every dump (format::DumpError on the first bad one), symbolizes them
-// with one symbolizer, folds sites per `grouping` and merges them into one
-// kLive report. Warns when the dumps come from different programs. With
+// Merging adds up what is live, so two snapshots of one process would count
+// twice whatever stayed live between them (and one dump given twice,
+// everything). Keeps only the newest snapshot of each process (pid and
+// start of its image) and returns the warning to show when it left any out.
+std::optional<std::string> KeepNewestSnapshotPerProcess(std::vector<format::Dump>& dumps);
+
+// Reads every dump (format::DumpError on the first bad one), keeps the
+// newest snapshot of each process (KeepNewestSnapshotPerProcess, with a
+// warning), symbolizes them with one symbolizer, folds sites per `grouping`
+// and merges them into one kLive report. Warns when the dumps come from different programs. With
 // `older_than` (seconds), each dump first keeps only the objects at least
 // that old at its snapshot (KeepOlderThan; a dump without ages is an
 // error). `progress` hears each dump's symbolizing (FromDump).

@@ -39,6 +39,12 @@ inline constexpr uint64_t kExactAgeSampleInterval = 16 * 1024;
 // through malloc; the calling thread must be busy or inside the heap paths.
 uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
 
+// Rewrites the entry under `slot_plus_one` (a value Insert returned, not
+// removed since) for its block's new booking: what Remove then Insert would
+// record, keeping the slot (a realloc that keeps its block). A reader sees
+// the old entry or the new one, never a mix (the state passes through 1).
+void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
+
 // Forgets the block recorded under `slot_plus_one` (a value Insert returned;
 // 0 is ignored). Lock-free, one store.
 void AgeTableRemove(uint32_t slot_plus_one);

@@ -41,12 +41,22 @@ inline bool MaybeSampled(const void* p) {
 }
 
 struct ExactHeader {
-  uint32_t stack_id;     // 0: not tracked (allocated while leaktrace itself was busy)
-  uint8_t offset_log2;   // real block = p - (1 << offset_log2)
-  uint8_t age_slot[3];   // little-endian AgeTableInsert result; 0: not aged (age_table.h)
   uint64_t size;         // bytes the program asked for
+  uint32_t stack_id;     // 0: not tracked (allocated while leaktrace itself was busy)
+  uint8_t age_slot[3];   // little-endian AgeTableInsert result; 0: not aged (age_table.h)
+  uint8_t offset_tag;    // kExactTag | log2 of the offset: real block = p - (1 << log2)
 };
 static_assert(sizeof(ExactHeader) == kExactHeaderBytes);
+
+// The last byte before an exact block marks it as ours. glibc keeps a
+// chunk's size in the 8 bytes before the pointer, and no size reaches 2^56,
+// so the byte there is 0 in every block glibc hands out directly: a block a
+// RTLD_DEEPBIND library's constructor took from libc before leaktrace could
+// repoint its imports (deepbind.h) is told apart and given back to libc.
+inline constexpr uint8_t kExactTag = 0xC0;
+inline void SetExactOffsetLog2(ExactHeader& h, unsigned log2) { h.offset_tag = static_cast<uint8_t>(kExactTag | log2); }
+inline size_t ExactOffset(const ExactHeader& h) { return size_t{1} << (h.offset_tag & ~kExactTag); }
+inline bool IsExactHeader(const ExactHeader& h) { return (h.offset_tag & kExactTag) == kExactTag; }
 
 inline uint32_t AgeSlotOf(const ExactHeader& h) {
   return h.age_slot[0] | (uint32_t{h.age_slot[1]} << 8) | (uint32_t{h.age_slot[2]} << 16);

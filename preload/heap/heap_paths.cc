@@ -148,13 +148,13 @@ void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id)
   void* p = base + offset;
   ExactHeader* h = ExactHeaderOf(p);
   h->stack_id = stack_id;
-  h->offset_log2 = static_cast<uint8_t>(Log2(offset));
+  SetExactOffsetLog2(*h, Log2(offset));
   SetAgeSlot(*h, 0);
   h->size = size;
   return p;
 }
 
-char* ExactBase(void* p) { return static_cast<char*>(p) - (size_t{1} << ExactHeaderOf(p)->offset_log2); }
+char* ExactBase(void* p) { return static_cast<char*>(p) - ExactOffset(*ExactHeaderOf(p)); }
 
 void* AllocateExact(size_t size, size_t alignment, bool zero) {
   ThreadState& t = t_state;
@@ -170,7 +170,7 @@ void* AllocateExact(size_t size, size_t alignment, bool zero) {
 void* ReallocateExact(void* p, size_t size) {
   ThreadState& t = t_state;
   const ExactHeader old = *ExactHeaderOf(p);
-  const size_t offset = size_t{1} << old.offset_log2;
+  const size_t offset = ExactOffset(old);
   char* base = ExactBase(p);
   if (size == 0) {
     // Keep the real allocator's meaning of realloc(p, 0): glibc frees and
@@ -201,6 +201,21 @@ void* ReallocateExact(void* p, size_t size) {
 void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight, uint64_t offered) {
   const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   SampledHeader* h = SampledHeaderOf(p);
+  if (stack_id != 0 && h->stack_id != 0 && h->age_slot != 0 && t.busy == 0) {
+    // Booked before and after (a sampled block growing in small steps): the
+    // same free and allocation as below, with the site's counters found
+    // once when the stack is the same, and the block's age entry rewritten
+    // in its slot instead of removed and inserted again.
+    RecordRealloc(t, h->stack_id, h->size, h->weight, stack_id, size, weight);
+    h->stack_id = stack_id;
+    h->size = size;
+    h->weight = weight;
+    h->offered = offered;
+    h->birth_ns = NowMonotonicNs();
+    AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
+    h->usable_extra = UsableExtra(size, usable);
+    return;
+  }
   const size_t capacity = h->capacity;
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
@@ -348,7 +363,9 @@ BlockRef ClassifyBlock(void* p) {
   switch (InitializedMode()) {
     case Mode::kExact: {
       const ExactHeader* h = ExactHeaderOf(p);
-      const size_t offset = size_t{1} << h->offset_log2;
+      // Not ours: a block from the real allocator (block_header.h, kExactTag).
+      if (!IsExactHeader(*h)) return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};
+      const size_t offset = ExactOffset(*h);
       return {BlockRef::kExact, static_cast<char*>(p) - offset, offset, h->size};
     }
     case Mode::kSampled:
@@ -442,24 +459,32 @@ void ForgetBlock(void* p, const BlockRef& b) {
 // ---- exact mode, shared with the native wrappers ---------------------------------
 
 void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
-  AgeTableRemove(AgeSlotOf(old));  // a new birth, like a free and a new allocation
+  // A new birth, like a free and a new allocation, with a fresh age decision;
+  // an entry the block had is rewritten in place when that decision keeps it
+  // aged (MaybeAgeExact), else removed.
+  const uint32_t old_slot = AgeSlotOf(old);
   void* q = moved + offset;
   ExactHeader* h = ExactHeaderOf(q);
   h->stack_id = stack_id;
   h->size = size;
-  SetAgeSlot(*h, 0);
+  uint32_t slot = 0;
   if (t.busy == 0) {
-    RecordFree(t, old.stack_id, old.size, 1.0);
-    RecordAlloc(t, stack_id, size, 1.0);
-    if (stack_id != 0) SetAgeSlot(*h, MaybeAgeExact(t, q, stack_id, size));
+    RecordRealloc(t, old.stack_id, old.size, 1.0, stack_id, size, 1.0);
+    if (stack_id != 0) slot = MaybeAgeExact(t, q, stack_id, size, old_slot);
   }
+  if (slot != old_slot) AgeTableRemove(old_slot);
+  SetAgeSlot(*h, slot);
   return q;
 }
 
-uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size) {
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
   if (LT_LIKELY(TryRecord(t.sampler, size))) return 0;
   const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
   if (weight == 0) return 0;
+  if (reuse_slot != 0) {
+    AgeTableUpdate(reuse_slot, stack_id, size, weight, NowMonotonicNs());
+    return reuse_slot;
+  }
   return AgeTableInsert(p, stack_id, size, weight, NowMonotonicNs());
 }
 

@@ -132,8 +132,9 @@ size_t UsableSizeSlow(void* p);
 // Whether the block `p` is one of exact mode's aged sample (age_table.h),
 // and then its age table slot + 1, else 0. Runs the thread's sampler at
 // kExactAgeSampleInterval, which exact mode has no other use for. Also used
-// by the wrappers of an allocator's own API (native_heap.cc).
-uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size);
+// by the wrappers of an allocator's own API (native_heap.cc). `reuse_slot`
+// (a realloc'd block's entry, or 0): rewritten in place when aged again.
+uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot = 0);
 
 // Exact mode, after the real allocator moved or resized the block whose
 // header was `old` to `moved` (its header `offset` bytes in): writes the new

@@ -25,7 +25,7 @@ void* AllocateNativeExact(size_t size, size_t alignment, RawAlloc raw, uintptr_t
   void* p = base + offset;
   ExactHeader* h = ExactHeaderOf(p);
   h->stack_id = stack_id;
-  h->offset_log2 = static_cast<uint8_t>(63 - __builtin_clzll(offset));
+  SetExactOffsetLog2(*h, 63 - __builtin_clzll(offset));
   SetAgeSlot(*h, 0);
   h->size = size;
   if (stack_id != 0) {

@@ -71,8 +71,14 @@ LT_NOINLINE double SampleSlow(SamplerState& s, size_t size, uint64_t mean);
 // ChargedBytes(size)) at mean interval `mean`. Exposed for tests.
 inline double SampleWeight(size_t size, uint64_t mean) {
   const double x = static_cast<double>(ChargedBytes(size)) / static_cast<double>(mean);
-  if (x >= 64) return 1.0;  // exp(-64) < 2^-92: p rounds to 1 (and expm1 costs as much as the rest)
-  const double p = -std::expm1(-x);
+  // exp(-38) < 2^-54, half an ulp below 1: p rounds to exactly 1 (and the
+  // exponential costs as much as the rest).
+  if (x >= 38) return 1.0;
+  // expm1 keeps p exact where 1 - exp(-x) would cancel (small x); from x =
+  // 1/2 on, exp(-x) <= 0.61 and 1 - exp(-x) loses under one ulp, and exp is
+  // about half the instructions of expm1 (a sampled buffer grown by realloc
+  // near and past the mean interval pays this at every step).
+  const double p = x < 0.5 ? -std::expm1(-x) : 1.0 - std::exp(-x);
   return p > 0 ? 1.0 / p : 1.0;
 }
 

@@ -266,18 +266,35 @@ LT_EXPORT int dup(int fd) {
 // dup2/dup3 onto an open descriptor close it: recording the copy over its
 // slot forgets it. The number stays taken throughout, so no other thread can
 // be handed it in between.
+// The target's record is taken before the real call (and put back if it
+// fails), like close: a snapshot checking the kind of what was opened there
+// (fd_kind.h, kUnverifiedKind) never looks at the copy in its place.
 LT_EXPORT int dup2(int fd, int target) {
   REAL_OR_ENOSYS(dup2);
   if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
+  if (fd == target || !TrackingThisCall()) return real.dup2(fd, target);  // dup2(fd, fd): nothing happens
+  const uint64_t taken = TakeFdForReplace(target);
   const int rc = real.dup2(fd, target);
-  if (rc == fd) return rc;  // dup2(fd, fd): nothing happened
+  if (rc < 0) {
+    ErrnoKeeper keep;
+    RestoreFd(target, taken);
+    return rc;
+  }
   return Copied(rc, fd);
 }
 
 LT_EXPORT int dup3(int fd, int target, int flags) {
   REAL_OR_ENOSYS(dup3);
   if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
-  return Copied(real.dup3(fd, target, flags), fd);
+  if (fd == target || !TrackingThisCall()) return real.dup3(fd, target, flags);  // EINVAL, nothing closed
+  const uint64_t taken = TakeFdForReplace(target);
+  const int rc = real.dup3(fd, target, flags);
+  if (rc < 0) {
+    ErrnoKeeper keep;
+    RestoreFd(target, taken);
+    return rc;
+  }
+  return Copied(rc, fd);
 }
 
 LT_EXPORT int fcntl(int fd, int cmd, ...) {

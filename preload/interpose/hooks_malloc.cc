@@ -66,21 +66,39 @@ LT_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
   return realloc(p, total);
 }
 
-LT_EXPORT void* memalign(size_t alignment, size_t size) {
-  // glibc rounds a non-power-of-two alignment up; so do we.
-  if (!IsPowerOfTwo(alignment)) {
-    size_t a = 1;
-    while (a < alignment && a < (SIZE_MAX >> 1) + 1) a <<= 1;
-    alignment = a;
-  }
-  return AllocateAlignedSlow(size, alignment);
+namespace {
+
+// glibc's rounding of an alignment that is not a power of two.
+size_t PowerOfTwoAtLeast(size_t alignment) {
+  size_t a = 1;
+  while (a < alignment && a < (SIZE_MAX >> 1) + 1) a <<= 1;
+  return a;
 }
 
-LT_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
-  if (!IsPowerOfTwo(alignment)) {
+// An alignment that is not a power of two: glibc up to 2.37 rounds it up as
+// memalign does, later ones fail with EINVAL. The real aligned_alloc says
+// which; its block goes back at once and ours takes its place.
+__attribute__((noinline)) void* AlignedAllocOddAlignment(size_t alignment, size_t size) {
+  EnsureReal();
+  if (real.aligned_alloc == nullptr) {
     errno = EINVAL;
     return nullptr;
   }
+  void* probe = real.aligned_alloc(alignment, size);
+  if (probe == nullptr) return nullptr;  // with the real allocator's errno
+  real.free(probe);
+  return AllocateAlignedSlow(size, PowerOfTwoAtLeast(alignment));
+}
+
+}  // namespace
+
+LT_EXPORT void* memalign(size_t alignment, size_t size) {
+  // glibc rounds a non-power-of-two alignment up; so do we.
+  return AllocateAlignedSlow(size, IsPowerOfTwo(alignment) ? alignment : PowerOfTwoAtLeast(alignment));
+}
+
+LT_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
+  if (LT_UNLIKELY(!IsPowerOfTwo(alignment))) return AlignedAllocOddAlignment(alignment, size);
   return AllocateAlignedSlow(size, alignment);
 }
 

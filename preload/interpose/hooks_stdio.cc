@@ -130,7 +130,7 @@ LT_EXPORT DIR* opendir(const char* path) {
   if (d != nullptr && TrackingThisCall()) {
     ErrnoKeeper keep;
     const int fd = dirfd(d);
-    if (fd >= 0) RecordOpenedFd(fd, path);
+    if (fd >= 0) RecordOpenedFd(fd, path, "dir");
   }
   return d;
 }

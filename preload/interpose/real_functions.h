@@ -33,6 +33,7 @@
   X(calloc, "calloc", void* (*)(size_t, size_t))                                    \
   X(realloc, "realloc", void* (*)(void*, size_t))                                   \
   X(memalign, "memalign", void* (*)(size_t, size_t))                                \
+  X(aligned_alloc, "aligned_alloc", void* (*)(size_t, size_t))                      \
   X(malloc_usable_size, "malloc_usable_size", size_t (*)(void*))                    \
   /* descriptors */                                                                 \
   X(open, "open", int (*)(const char*, int, ...))                                   \

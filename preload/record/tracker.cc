@@ -61,10 +61,36 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
 
 // The block's share of the live heap: weight * size, rounded the same way
 // for its allocation and its free.
+LT_ALWAYS_INLINE int64_t PeakShare(uint64_t size, double weight) {
+  return static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+}
+
 LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int64_t sign) {
-  const int64_t bytes = static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+  const int64_t bytes = PeakShare(size, weight);
   const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;  // no exit flush to come
   NoteHeapChange(t, sign * bytes, batch ? kPeakFlushBytes : 0);
+}
+
+LT_ALWAYS_INLINE void CountAlloc(SiteCounters& c, uint64_t size, double weight) {
+  Bump(c.alloc_count, weight);
+  Bump(c.alloc_bytes, weight * static_cast<double>(size));
+  if (weight > 1) {
+    const double v = weight * (weight - 1);
+    Bump(c.var_count, v);
+    Bump(c.var_bytes, v * static_cast<double>(size) * static_cast<double>(size));
+  }
+  Bump(c.live_samples, 1);
+}
+
+LT_ALWAYS_INLINE void CountFree(SiteCounters& c, uint64_t size, double weight) {
+  Bump(c.free_count, weight);
+  Bump(c.free_bytes, weight * static_cast<double>(size));
+  if (weight > 1) {
+    const double v = weight * (weight - 1);
+    Bump(c.var_count, -v);
+    Bump(c.var_bytes, -v * static_cast<double>(size) * static_cast<double>(size));
+  }
+  Bump(c.live_samples, -1);
 }
 
 }  // namespace
@@ -92,32 +118,31 @@ uint32_t CaptureStackId(ThreadState& t) {
 
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
   if (stack_id == 0) return;
-  WithCounters(t, stack_id, [&](SiteCounters& c) {
-    Bump(c.alloc_count, weight);
-    Bump(c.alloc_bytes, weight * static_cast<double>(size));
-    if (weight > 1) {
-      const double v = weight * (weight - 1);
-      Bump(c.var_count, v);
-      Bump(c.var_bytes, v * static_cast<double>(size) * static_cast<double>(size));
-    }
-    Bump(c.live_samples, 1);
-  });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { CountAlloc(c, size, weight); });
   NotePeak(t, size, weight, 1);
 }
 
 void RecordFree(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
   if (stack_id == 0) return;
-  WithCounters(t, stack_id, [&](SiteCounters& c) {
-    Bump(c.free_count, weight);
-    Bump(c.free_bytes, weight * static_cast<double>(size));
-    if (weight > 1) {
-      const double v = weight * (weight - 1);
-      Bump(c.var_count, -v);
-      Bump(c.var_bytes, -v * static_cast<double>(size) * static_cast<double>(size));
-    }
-    Bump(c.live_samples, -1);
-  });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { CountFree(c, size, weight); });
   NotePeak(t, size, weight, -1);
+}
+
+void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, double old_weight,
+                   uint32_t stack_id, uint64_t size, double weight) {
+  if (old_stack_id != stack_id || stack_id == 0) {
+    RecordFree(t, old_stack_id, old_size, old_weight);
+    RecordAlloc(t, stack_id, size, weight);
+    return;
+  }
+  WithCounters(t, stack_id, [&](SiteCounters& c) {
+    CountFree(c, old_size, old_weight);
+    CountAlloc(c, size, weight);
+  });
+  // The net change at once: the total between the two could only be lower,
+  // which no peak is made of.
+  const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;
+  NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), batch ? kPeakFlushBytes : 0);
 }
 
 void OnThreadExit(void* shard) {

@@ -23,6 +23,13 @@ uint32_t CaptureStackId(ThreadState& t);
 // shard. Must not be called while the thread is busy.
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight);
 void RecordFree(ThreadState& t, uint32_t stack_id, uint64_t size, double weight);
+// RecordFree(old...) then RecordAlloc(fresh...), as a realloc books them; when
+// both stacks are the same site, its counters are found once and the heap
+// total moves once by the difference (the site figures are exactly those of
+// the two calls; the peak too, as the total in between was lower). Must not
+// be called while busy.
+void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, double old_weight,
+                   uint32_t stack_id, uint64_t size, double weight);
 
 // Process-wide bookkeeping for thread exit.
 void OnThreadExit(void* shard);

@@ -6,12 +6,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "preload/resources/label_table.h"
 
 namespace leaktrace::preload {
 namespace {
 
 constexpr size_t kPathBytes = 4096;
+
+constexpr uint32_t kPathLabelBits = 8;
+std::atomic<uint32_t> g_path_labels[1u << kPathLabelBits];  // label ids by path address: GuessedOpenedLabel
 
 const char* FamilyName(int family, char* buf, size_t size) {
   switch (family) {
@@ -82,6 +87,50 @@ uint32_t OpenedPathLabel(int fd, const char* path) {
   char buf[kPathBytes];
   const size_t n = FdPath(fd, buf, sizeof buf);
   return n ? WithPath(prefix, buf, n) : KindLabel(prefix);
+}
+
+uint32_t GuessedOpenedLabel(const char* path, const char* kind_guess) {
+  if (kind_guess == nullptr) {
+    // Byte by byte, so nothing past the string's end is read.
+    const bool dev = path[0] == '/' && path[1] == 'd' && path[2] == 'e' && path[3] == 'v' && path[4] == '/';
+    const bool shm = dev && path[5] == 's' && path[6] == 'h' && path[7] == 'm' && path[8] == '/';
+    kind_guess = dev && !shm ? "device" : "file";
+  }
+  // A server opens the same few paths over and over, usually from the same
+  // few strings: a direct-mapped cache of label ids keyed by the string's
+  // address skips building, hashing and looking up "<kind>:<path>". An
+  // entry is only a hint: the label's own text is compared with the path
+  // (interned labels never change), so a stale or racing entry, or another
+  // path in the same buffer, costs a miss, never a wrong id.
+  const uint64_t key = reinterpret_cast<uintptr_t>(path) * 0x9e3779b97f4a7c15ULL;
+  std::atomic<uint32_t>& entry = g_path_labels[key >> (64 - kPathLabelBits)];
+  const uint32_t cached = entry.load(std::memory_order_relaxed);
+  if (cached != 0) {
+    const char* text = LabelText(cached);
+    size_t k = 0;
+    while (kind_guess[k] != '\0' && text[k] == kind_guess[k]) ++k;  // stops at text's end too
+    if (kind_guess[k] == '\0' && text[k] == ':' && strcmp(text + k + 1, path) == 0) return cached | kUnverifiedKind;
+  }
+  const uint32_t label = WithPath(kind_guess, path, strlen(path));
+  if (label != 0) entry.store(label, std::memory_order_relaxed);
+  return label | kUnverifiedKind;
+}
+
+uint32_t VerifiedOpenedLabel(int fd, uint32_t label) {
+  if ((label & kUnverifiedKind) == 0) return label;
+  label &= ~kUnverifiedKind;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return label;
+  if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
+  const char* prefix = PrefixOf(st.st_mode);
+  if (prefix == nullptr) return KindLabel("unknown");
+  // The guess is "<kind>:<path>", or the bare kind when the table had no
+  // room for the path.
+  const char* text = LabelText(label);
+  const char* colon = strchr(text, ':');
+  const size_t kind_size = colon ? static_cast<size_t>(colon - text) : strlen(text);
+  if (kind_size == strlen(prefix) && memcmp(text, prefix, kind_size) == 0) return label;
+  return colon ? WithPath(prefix, colon + 1, strlen(colon + 1)) : KindLabel(prefix);
 }
 
 uint32_t SocketLabel(int family, int type) {

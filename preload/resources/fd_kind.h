@@ -25,6 +25,26 @@ uint32_t KindLabel(const char* kind);
 // program gave, used when absolute, else /proc/self/fd/N is read.
 uint32_t OpenedPathLabel(int fd, const char* path);
 
+// Set in a label id (ids stay far below it) that is a guess still to be
+// checked: "<guessed kind>:<absolute path>" for a descriptor opened by an
+// absolute path. The open records it without an fstat (open+close churn
+// costs one system call fewer); only a descriptor still open at a snapshot,
+// or mapped, is checked, with VerifiedOpenedLabel.
+inline constexpr uint32_t kUnverifiedKind = 1u << 31;
+
+// The guessed label of a descriptor opened by the absolute path `path`
+// (`kind_guess`, or from the path: "device" under /dev/ but /dev/shm/,
+// else "file"), with kUnverifiedKind set. No system call.
+uint32_t GuessedOpenedLabel(const char* path, const char* kind_guess);
+
+// `label` (a GuessedOpenedLabel) checked against what `fd` is now: the label
+// OpenedPathLabel(fd, <its path>) gives, that is the guess itself when the
+// guessed kind is right, else the label with the kind fstat tells (and
+// "socket ..." / "unknown" as there). A label without kUnverifiedKind is
+// returned as is. When fstat fails (closed behind the hooks' back), the
+// guess without the flag.
+uint32_t VerifiedOpenedLabel(int fd, uint32_t label);
+
 // A socket of a known family and type (SOCK_NONBLOCK/CLOEXEC bits ignored).
 uint32_t SocketLabel(int family, int type);
 

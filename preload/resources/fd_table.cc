@@ -67,6 +67,29 @@ void FdForgetRange(unsigned first, unsigned last) {
   }
 }
 
+uint64_t FdTake(int fd) {
+  if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return 0;
+  std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
+  if (chunk == nullptr) return 0;
+  return chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].exchange(0, std::memory_order_acq_rel);
+}
+
+void FdRestore(int fd, uint64_t word) {
+  if (word == 0) return;
+  if (std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false))
+    chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].store(word, std::memory_order_release);
+}
+
+bool FdStillHolds(int fd, uint32_t stack_id, uint32_t label_id, int64_t birth) {
+  if (fd < 0) return false;
+  std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
+  if (chunk == nullptr) return false;
+  const uint32_t slot = static_cast<uint32_t>(fd) & (kChunkSlots - 1);
+  const uint64_t v = chunk[slot].load(std::memory_order_acquire);
+  if (v != ((static_cast<uint64_t>(stack_id) << 32) | label_id)) return false;
+  return static_cast<int64_t>(chunk[kChunkSlots + slot].load(std::memory_order_relaxed)) == birth;
+}
+
 bool FdRecorded(int fd) {
   if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return false;
   std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);

@@ -34,10 +34,19 @@ void FdRecord(int fd, uint32_t stack_id, uint32_t label_id);
 void FdForget(int fd);
 // Forgets every descriptor in [first, last].
 void FdForgetRange(unsigned first, unsigned last);
+// Forgets `fd` and returns its word (0 when not recorded), for FdRestore;
+// the birth stays in place. Lock-free.
+uint64_t FdTake(int fd);
+// Puts back a word FdTake returned (nothing for 0), birth unchanged.
+void FdRestore(int fd, uint64_t word);
+// True when `fd` still holds the record ForEachFdWithBirth reported (same
+// stack, label and birth): for a reader that looked at the descriptor itself
+// in between (a snapshot checking a guessed kind).
+bool FdStillHolds(int fd, uint32_t stack_id, uint32_t label_id, int64_t birth);
 // True when `fd` is recorded.
 bool FdRecorded(int fd);
 // The label of `fd` if it is recorded, else 0 (for dup and accept, which
-// inherit their source's kind).
+// inherit their source's kind). It may carry kUnverifiedKind (fd_kind.h).
 uint32_t FdLabel(int fd);
 
 // Calls fn(int fd, uint32_t stack_id, uint32_t label_id) for every recorded

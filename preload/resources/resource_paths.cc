@@ -116,20 +116,26 @@ void RecordFdPair(const int fds[2], uint32_t label_id) {
   FdRecord(fds[1], stack, label_id);
 }
 
-void RecordOpenedFd(int fd, const char* path) {
+void RecordOpenedFd(int fd, const char* path, const char* kind_guess) {
   ErrnoKeeper keep;
   const uint32_t stack = Stack();
   uint32_t label;
   {
     BusyScope busy;
-    label = OpenedPathLabel(fd, path);
+    label = path != nullptr && path[0] == '/' ? GuessedOpenedLabel(path, kind_guess) : OpenedPathLabel(fd, path);
   }
   FdRecord(fd, stack, label);
 }
 
+uint64_t TakeFdForReplace(int target) { return FdTake(target); }
+void RestoreFd(int target, uint64_t taken) { FdRestore(target, taken); }
+
 void RecordFdCopy(int fd, int source) {
   ErrnoKeeper keep;
   const uint32_t stack = Stack();
+  // A guessed kind (kUnverifiedKind) is copied as is: the copy is the same
+  // open file, so checking it later on either number tells the same (the
+  // source of an accept, a socket, never carries one).
   uint32_t label = FdLabel(source);
   if (label == 0) {
     BusyScope busy;
@@ -204,7 +210,7 @@ void RecordMapping(void* addr, size_t length, int flags, int fd) {
   if ((flags & MAP_ANONYMOUS) || fd < 0) {
     label = KindLabel((flags & MAP_TYPE) == MAP_PRIVATE ? "anon" : "anon shared");
   } else {
-    label = FdLabel(fd);
+    label = VerifiedOpenedLabel(fd, FdLabel(fd));
     if (label == 0) label = ProbeFdLabel(fd);
   }
   const uintptr_t start = reinterpret_cast<uintptr_t>(addr);

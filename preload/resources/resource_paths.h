@@ -68,8 +68,17 @@ class ErrnoKeeper {
 void RecordFd(int fd, uint32_t label_id);
 // Two descriptors made by one call (pipe, socketpair).
 void RecordFdPair(const int fds[2], uint32_t label_id);
-// Opened by path: the label comes from fstat and the path.
-void RecordOpenedFd(int fd, const char* path);
+// Opened by path. An absolute path gets a guessed kind, checked by fstat
+// only if the descriptor is still open at a snapshot (GuessedOpenedLabel;
+// `kind_guess` is the caller's guess, e.g. "dir" for opendir, or nullptr);
+// a relative one is resolved now (fstat, readlink of /proc/self/fd/N), as
+// the path it names is the one of this moment.
+void RecordOpenedFd(int fd, const char* path, const char* kind_guess = nullptr);
+// Before a dup2/dup3 onto `target`: forgets it and returns what its slot
+// held, for RestoreFd if the call fails. The number stays open throughout,
+// so a snapshot never checks a guessed kind against the copy.
+uint64_t TakeFdForReplace(int target);
+void RestoreFd(int target, uint64_t taken);
 // A copy of `source` (dup, dup2, dup3, fcntl F_DUPFD, accept): same kind.
 void RecordFdCopy(int fd, int source);
 // A descriptor of unknown kind (SCM_RIGHTS, fdopen of an untracked one).

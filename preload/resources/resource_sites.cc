@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include <atomic>
+
 #include "preload/internal/arena.h"
+#include "preload/resources/fd_kind.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/mapping_table.h"
 
@@ -33,6 +36,7 @@ ResourceSites::~ResourceSites() {
   if (sites_ != nullptr) UnmapMemory(sites_, capacity_ * sizeof(ResourceSite));
   if (views_ != nullptr) UnmapMemory(views_, views_bytes_);
   if (threads_ != nullptr) UnmapMemory(threads_, threads_bytes_);
+  if (fd_views_ != nullptr) UnmapMemory(fd_views_, fd_views_bytes_);
 }
 
 bool ResourceSites::Reserve(size_t entries) {
@@ -102,10 +106,29 @@ bool ResourceSites::Collect() {
       s->bytes += static_cast<double>(t.stack_bytes);
     }
   }
-  ForEachFd([&](int, uint32_t stack_id, uint32_t label_id) {
-    if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label_id)) {
+  // Descriptors: a guessed kind (an open by absolute path) is checked now,
+  // on the descriptor itself (fd_kind.h, VerifiedOpenedLabel). The program
+  // runs on: if the slot changed meanwhile (closed, or replaced by dup2,
+  // both of which forget the slot before the real call), the fstat may have
+  // seen what came after, so the descriptor is left out, as one closed
+  // during the walk. The seq_cst fence orders the re-read after the fstat:
+  // the program's forget precedes its close in the kernel's order.
+  const size_t fd_room = fds + fds / 8 + 64;
+  fd_views_bytes_ = fd_room * sizeof(FdView);
+  fd_views_ = static_cast<FdView*>(MapMemory(fd_views_bytes_));
+  if (fd_views_ == nullptr) return false;
+  ForEachFdWithBirth([&](int fd, uint32_t stack_id, uint32_t label_id, int64_t birth) {
+    uint32_t label = label_id;
+    if (label_id & kUnverifiedKind) {
+      label = VerifiedOpenedLabel(fd, label_id);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (!FdStillHolds(fd, stack_id, label_id, birth)) return;
+    }
+    if (fd_views_size_ == fd_room) return;  // more opened meanwhile than the margin: in the next snapshot
+    if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label)) {
       s->count += 1;
       ++fds_;
+      fd_views_[fd_views_size_++] = FdView{s, birth};
     }
   });
   std::sort(m.views, m.views + m.size,

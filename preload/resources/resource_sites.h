@@ -38,8 +38,8 @@ class ResourceSites {
       if (sites_[i].key != 0) fn(sites_[i]);
   }
   // Every live object, for the dump's ages: fn(ResourceSite& site, int64_t
-  // birth_ns, double bytes) once per open descriptor (walked again now; one
-  // whose site Collect did not see is left out) and once per live mapping
+  // birth_ns, double bytes) once per open descriptor (as counted by Collect)
+  // and once per live mapping
   // (per mmap call, as counted by Collect: bytes still mapped), and once per
   // live thread (as copied by Collect: its stack size).
   template <typename Fn>
@@ -58,6 +58,13 @@ class ResourceSites {
   size_t capacity_ = 0;
   size_t used_ = 0;
   uint64_t fds_ = 0, mappings_ = 0;
+  // The descriptors Collect counted, with their birth, kept for ForEachObject.
+  struct FdView {
+    ResourceSite* site;
+    int64_t birth_ns;
+  };
+  FdView* fd_views_ = nullptr;
+  size_t fd_views_size_ = 0, fd_views_bytes_ = 0;
   // The mappings Collect copied, sorted by origin; kept for ForEachObject.
   MappingView* views_ = nullptr;
   size_t views_size_ = 0, views_bytes_ = 0;
@@ -69,9 +76,7 @@ class ResourceSites {
 template <typename Fn>
 void ResourceSites::ForEachObject(Fn&& fn) {
   if (sites_ == nullptr) return;
-  ForEachFdWithBirth([&](int, uint32_t stack_id, uint32_t label_id, int64_t birth) {
-    if (ResourceSite* s = Find(format::Resource::kFd, stack_id, label_id, false)) fn(*s, birth, 0.0);
-  });
+  for (size_t i = 0; i < fd_views_size_; ++i) fn(*fd_views_[i].site, fd_views_[i].birth_ns, 0.0);
   for (size_t i = 0; i < views_size_;) {
     const MappingView& first = views_[i];
     double bytes = 0;

@@ -15,6 +15,7 @@ LoadedPprof LoadPprof(const std::vector<std::string>& paths, const std::string& 
   for (const std::string& p : paths) dumps.push_back(ReadDumpFile(p));
   if (!base_path.empty()) base.push_back(ReadDumpFile(base_path));
   LoadedPprof result;
+  if (std::optional<std::string> w = KeepNewestSnapshotPerProcess(dumps)) result.warnings.push_back(*w);
   std::set<std::string> programs;
   for (const format::Dump& d : dumps) programs.insert(d.process.program);
   for (const format::Dump& d : base) programs.insert(d.process.program);

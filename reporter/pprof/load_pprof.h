@@ -21,7 +21,8 @@ struct LoadedPprof {
 };
 
 // Reads every dump and the base (`base_path` may be empty) before any slow
-// work (format::DumpError or InputError on the first bad one), then builds
+// work (format::DumpError or InputError on the first bad one), keeps the
+// newest snapshot of each process (KeepNewestSnapshotPerProcess), then builds
 // the profile of `resource` (RenderPprof). Works on the dumps themselves,
 // not on a merged report: a profile needs the raw return addresses and the
 // module map for its locations and mappings, which a report has already

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/cli/dump_files.h"
+#include "tests/cli/server_dump.h"
 
 extern char** environ;
 
@@ -27,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+constexpr format::Resource kHeap = format::Resource::kHeap, kFd = format::Resource::kFd;
 
 struct Result {
   int code = -1;
@@ -125,9 +126,9 @@ class CliTest : public ::testing::Test {
     }
   }
 
-  std::string Dump(const std::string& name, const DumpSpec& spec) {
+  std::string Dump(const std::string& name, const test_support::DumpBuilder& dump) {
     std::string p = Path(name);
-    EXPECT_TRUE(WriteDump(p, spec));
+    EXPECT_TRUE(dump.WriteFile(p));
     return p;
   }
 
@@ -190,7 +191,7 @@ TEST_F(CliTest, HelpAndPolish) {
   EXPECT_EQ(v.out.rfind("leaktrace ", 0), 0u);
   ExpectError(Run({"frobnicate"}), 2, "unknown command 'frobnicate'");
 
-  std::string d = Dump("s.1.1.dump", {.sites = {{.bytes = 1, .count = 1}}});
+  std::string d = Dump("s.1.1.dump", ServerDump().SiteAt(kHeap, 0x1000, 1, 1));
   ExpectError(Run({"report", "--top", "-1", d}), 2, "--top: '-1'");
   ExpectError(Run({"report", "--top", "99999999999999999999", d}), 2, "--top");
   ExpectError(Run({"report", "--depth", "-2", d}), 2, "--depth");
@@ -208,7 +209,7 @@ TEST_F(CliTest, MissingEmptyGarbageAndDirectoryInputs) {
   std::string garbage = Path("garbage.dump");
   std::ofstream(garbage) << "this is not a dump, not even close\n" << std::string(200, 'x');
   std::string truncated = Path("truncated.dump");
-  std::string good = Dump("good.dump", {.sites = {{.bytes = 64, .count = 1}}});
+  std::string good = Dump("good.dump", ServerDump().SiteAt(kHeap, 0x1000, 64, 1));
   std::string bytes = Slurp(good);
   std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
 
@@ -223,8 +224,8 @@ TEST_F(CliTest, MissingEmptyGarbageAndDirectoryInputs) {
 // --- report / diff ---------------------------------------------------------------
 
 TEST_F(CliTest, ReportJsonShape) {
-  std::string d = Dump("server.100.1.dump", {.sites = {{.offset = 0x1000, .bytes = 4800, .count = 100},
-                                                        {.resource = format::Resource::kFd, .offset = 0x2000, .count = 3, .label = "socket"}}});
+  std::string d = Dump("server.100.1.dump",
+                       ServerDump().SiteAt(kHeap, 0x1000, 4800, 100).SiteAt(kFd, 0x2000, 0, 3, 0, "socket"));
   Result r = Run({"report", "--format", "json", d});
   ASSERT_EQ(r.code, 0) << r.err;
   json doc = json::parse(r.out);
@@ -242,8 +243,8 @@ TEST_F(CliTest, ReportJsonShape) {
 }
 
 TEST_F(CliTest, ReportTextAndMerge) {
-  std::string a = Dump("server.100.1.dump", {.pid = 100, .sites = {{.bytes = 4800, .count = 100}}});
-  std::string b = Dump("server.101.1.dump", {.pid = 101, .bias = 0x560000000000, .sites = {{.bytes = 200, .count = 2}}});
+  std::string a = Dump("server.100.1.dump", ServerDump(100).SiteAt(kHeap, 0x1000, 4800, 100));
+  std::string b = Dump("server.101.1.dump", ServerDump(101, 1, 0x560000000000).SiteAt(kHeap, 0x1000, 200, 2));
   Result r = Run({"report", a, b});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("4.9 KiB in 102 allocations"), std::string::npos) << r.out;
@@ -252,11 +253,11 @@ TEST_F(CliTest, ReportTextAndMerge) {
 }
 
 TEST_F(CliTest, DiffAcrossRunsJson) {
-  std::string before = Dump("server.100.1.dump", {.pid = 100, .seq = 1, .sites = {{.offset = 0x1000, .bytes = 1000, .count = 10},
-                                                                                  {.offset = 0x2000, .bytes = 500, .count = 5}}});
-  std::string after = Dump("server.200.2.dump", {.pid = 200, .seq = 2, .bias = 0x563200000000,
-                                                 .sites = {{.offset = 0x1000, .bytes = 5800, .count = 110},
-                                                           {.offset = 0x2000, .bytes = 100, .count = 1}}});
+  std::string before = Dump("server.100.1.dump",
+                            ServerDump(100, 1).SiteAt(kHeap, 0x1000, 1000, 10).SiteAt(kHeap, 0x2000, 500, 5));
+  std::string after = Dump("server.200.2.dump", ServerDump(200, 2, 0x563200000000)
+                                                 .SiteAt(kHeap, 0x1000, 5800, 110)
+                                                 .SiteAt(kHeap, 0x2000, 100, 1));
   Result r = Run({"diff", "--format", "json", before, after});
   ASSERT_EQ(r.code, 0) << r.err;
   json doc = json::parse(r.out);
@@ -289,9 +290,14 @@ int DiffWarnings(const std::string& err) {
 }
 
 TEST_F(CliTest, DiffOfDifferentProgramsIsRefusedUnlessForced) {
-  std::string before = Dump("a.1.1.dump", {.program = "alpha", .sites = {{.bytes = 1, .count = 1}}});
-  std::string after = Dump("b.1.2.dump", {.program = "beta", .seq = 2, .module = "/nonexistent/leaktrace-test/beta",
-                                          .sites = {{.bytes = 1, .count = 1}}});
+  std::string before = Dump("a.1.1.dump", test_support::DumpBuilder("alpha")
+                                               .Exact()
+                                               .MainProgram(kServerModule, 0x555500000000, "\xde\xad\xbe\xef")
+                                               .SiteAt(kHeap, 0x1000, 1, 1));
+  std::string after = Dump("b.1.2.dump", test_support::DumpBuilder("beta", 100, 2)
+                                              .Exact()
+                                              .MainProgram("/nonexistent/leaktrace-test/beta", 0x555500000000, "\xde\xad\xbe\xef")
+                                              .SiteAt(kHeap, 0x1000, 1, 1));
   ExpectError(Run({"diff", before, after}), 2, "different programs");
   EXPECT_NE(Run({"diff", before, after}).err.find("--force"), std::string::npos);
   ExpectError(Run({"check", before, after}), 2, "different programs");
@@ -302,20 +308,20 @@ TEST_F(CliTest, DiffOfDifferentProgramsIsRefusedUnlessForced) {
 }
 
 TEST_F(CliTest, DiffWarnsOnceAboutTwoRunsMixedModesAndSwappedArguments) {
-  std::string run1 = Dump("s.100.1.dump", {.sites = {{.bytes = 1, .count = 1}}});
-  std::string run2 = Dump("s.200.2.dump", {.pid = 200, .seq = 2, .sites = {{.bytes = 5, .count = 1}}});
+  std::string run1 = Dump("s.100.1.dump", ServerDump().SiteAt(kHeap, 0x1000, 1, 1));
+  std::string run2 = Dump("s.200.2.dump", ServerDump(200, 2).SiteAt(kHeap, 0x1000, 5, 1));
   Result r = Run({"diff", run1, run2});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("two runs of server (pids 100 and 200)"), std::string::npos) << r.err;
 
-  std::string sampled = Dump("s.100.3.dump", {.seq = 3, .exact = false, .sites = {{.bytes = 5, .count = 1}}});
+  std::string sampled = Dump("s.100.3.dump", ServerDump(100, 3).Exact(false).SiteAt(kHeap, 0x1000, 5, 1));
   r = Run({"diff", run1, sampled});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("is exact but"), std::string::npos) << r.err;
 
-  std::string later = Dump("s.100.2.dump", {.seq = 2, .sites = {{.bytes = 5, .count = 1}}});
+  std::string later = Dump("s.100.2.dump", ServerDump(100, 2).SiteAt(kHeap, 0x1000, 5, 1));
   r = Run({"diff", later, run1});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(DiffWarnings(r.err), 1) << r.err;
@@ -327,11 +333,10 @@ TEST_F(CliTest, DiffWarnsOnceAboutTwoRunsMixedModesAndSwappedArguments) {
 // --- check ------------------------------------------------------------------------
 
 TEST_F(CliTest, CheckExitCodes) {
-  std::string before = Dump("s.1.1.dump", {.seq = 1, .sites = {{.bytes = 1000, .count = 10}}});
-  std::string same = Dump("s.1.2.dump", {.seq = 2, .sites = {{.bytes = 1000, .count = 10}}});
-  std::string grown = Dump("s.1.3.dump", {.seq = 3, .sites = {{.bytes = 9000, .count = 90}}});
-  std::string fds = Dump("s.1.4.dump", {.seq = 4, .sites = {{.bytes = 1000, .count = 10},
-                                                            {.resource = format::Resource::kFd, .offset = 0x3000, .count = 2}}});
+  std::string before = Dump("s.1.1.dump", ServerDump(100, 1).SiteAt(kHeap, 0x1000, 1000, 10));
+  std::string same = Dump("s.1.2.dump", ServerDump(100, 2).SiteAt(kHeap, 0x1000, 1000, 10));
+  std::string grown = Dump("s.1.3.dump", ServerDump(100, 3).SiteAt(kHeap, 0x1000, 9000, 90));
+  std::string fds = Dump("s.1.4.dump", ServerDump(100, 4).SiteAt(kHeap, 0x1000, 1000, 10).SiteAt(kFd, 0x3000, 0, 2));
 
   EXPECT_EQ(Run({"check", before, same}).code, 0);
   Result failed = Run({"check", before, grown});
@@ -354,9 +359,8 @@ TEST_F(CliTest, CheckExitCodes) {
 }
 
 TEST_F(CliTest, CheckFormats) {
-  std::string before = Dump("s.1.1.dump", {.seq = 1, .sites = {{.bytes = 1000, .count = 10}}});
-  std::string grown = Dump("s.1.3.dump", {.seq = 3, .sites = {{.bytes = 9000, .count = 90},
-                                                              {.offset = 0x2000, .bytes = 64, .count = 1}}});
+  std::string before = Dump("s.1.1.dump", ServerDump(100, 1).SiteAt(kHeap, 0x1000, 1000, 10));
+  std::string grown = Dump("s.1.3.dump", ServerDump(100, 3).SiteAt(kHeap, 0x1000, 9000, 90).SiteAt(kHeap, 0x2000, 64, 1));
   Result j = Run({"check", "--format", "json", "--max-site-bytes", "1k", before, grown});
   EXPECT_EQ(j.code, 1) << j.err;
   json doc = json::parse(j.out);
@@ -393,8 +397,7 @@ TEST_F(CliTest, CheckFormats) {
 }
 
 TEST_F(CliTest, GroupingOptions) {
-  std::string d = Dump("server.100.1.dump", {.sites = {{.offset = 0x1000, .bytes = 4800, .count = 100},
-                                                        {.offset = 0x2000, .bytes = 200, .count = 2}}});
+  std::string d = Dump("server.100.1.dump", ServerDump().SiteAt(kHeap, 0x1000, 4800, 100).SiteAt(kHeap, 0x2000, 200, 2));
   Result by_function = Run({"report", "--format", "json", "--group-by", "function", d});
   ASSERT_EQ(by_function.code, 0) << by_function.err;
   EXPECT_EQ(json::parse(by_function.out)["sites"].size(), 2u);  // no symbols: each offset its own function

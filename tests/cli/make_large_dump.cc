@@ -1,11 +1,11 @@
-// make_large_dump PATH SITES: writes a real dump (through the real
-// DumpWriter) with SITES heap sites, each its own one-frame stack at its own
+// make_large_dump PATH SITES: writes a real dump (the shared DumpBuilder,
+// through the real DumpWriter) with SITES heap sites, each its own one-frame stack at its own
 // address, for tests of work that grows with the dump (progress_test.py).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include "tests/cli/dump_files.h"
+#include "tests/cli/server_dump.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -18,10 +18,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "make_large_dump: SITES must be 1..250000\n");
     return 2;
   }
-  leaktrace::cli_test::DumpSpec spec;
+  leaktrace::test_support::DumpBuilder dump = leaktrace::cli_test::ServerDump();
   for (long i = 0; i < sites; ++i)
-    spec.sites.push_back({.offset = 0x10 + 4 * static_cast<uint64_t>(i), .bytes = 64, .count = 1});
-  if (!leaktrace::cli_test::WriteDump(argv[1], spec)) {
+    dump.SiteAt(leaktrace::format::Resource::kHeap, 0x10 + 4 * static_cast<uint64_t>(i), 64, 1);
+  if (!dump.WriteFile(argv[1])) {
     std::fprintf(stderr, "make_large_dump: cannot write %s\n", argv[1]);
     return 1;
   }

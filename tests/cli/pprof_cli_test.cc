@@ -14,7 +14,7 @@
 
 #include "reporter/pprof/gzip.h"
 #include "reporter/pprof/profile.pb.h"
-#include "tests/cli/dump_files.h"
+#include "tests/cli/server_dump.h"
 
 namespace leaktrace::cli_test {
 namespace {
@@ -34,12 +34,11 @@ class PprofCliTest : public ::testing::Test {
 
   // A dump of pid 100 at `seq` with one heap site of `bytes` and one fd site.
   std::string Dump(uint32_t seq, double bytes) {
-    DumpSpec spec;
-    spec.seq = seq;
-    spec.sites = {{format::Resource::kHeap, 0x1000, bytes, bytes / 16},
-                  {format::Resource::kFd, 0x2000, 0, 2, 0, "pipe"}};
     std::string path = Path("server.100." + std::to_string(seq) + ".dump");
-    EXPECT_TRUE(WriteDump(path, spec));
+    EXPECT_TRUE(ServerDump(100, seq)
+                    .SiteAt(format::Resource::kHeap, 0x1000, bytes, bytes / 16)
+                    .SiteAt(format::Resource::kFd, 0x2000, 0, 2, 0, "pipe")
+                    .WriteFile(path));
     return path;
   }
 

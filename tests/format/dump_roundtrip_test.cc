@@ -6,73 +6,49 @@
 #include <vector>
 
 #include "format/dump_reader.h"
-#include "format/dump_writer.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::format {
 namespace {
 
-std::vector<uint8_t> SampleDumpBytes() {
-  DumpBuffer buffer;
-  DumpWriter w(buffer);
-  ProcessRecord p;
-  p.pid = 4242;
-  p.ppid = 1;
-  p.seq = 3;
-  p.flags = kProcessExactMode;
-  p.trigger = Trigger::kInterval;
-  p.sample_interval = 1;
-  p.snapshot_realtime_ns = 1700000000123456789;
-  p.start_realtime_ns = 1700000000000000000;
-  p.program = "server";
-  p.exe_path = "/usr/bin/server";
-  static const char kCmdline[] = "server\0--port\0" "8080";
-  p.cmdline = kCmdline;
-  p.cmdline_size = sizeof kCmdline - 1;
-  w.WriteProcess(p);
+using test_support::DumpBuilder;
 
-  w.BeginSection(SectionType::kModules);
-  const uint8_t build_id[] = {0xde, 0xad, 0xbe, 0xef};
-  SegmentRecord seg{0x555500001000, 0x555500005000, 0x1000, 5};
-  ModuleRecord m;
+std::vector<uint8_t> SampleDumpBytes() {
+  Module m;
   m.path = "/usr/bin/server";
-  m.build_id = build_id;
-  m.build_id_size = sizeof build_id;
+  m.build_id = "\xde\xad\xbe\xef";
   m.load_bias = 0x555500000000;
   m.flags = kModuleMainProgram;
-  m.segments = &seg;
-  m.segment_count = 1;
-  w.WriteModule(m);
-  w.EndSection();
-
-  w.BeginSection(SectionType::kStacks);
-  const uint64_t pcs[] = {0x555500001234, 0x555500002345};
-  w.WriteStack(StackRecord{7, 0, pcs, 2});
-  w.EndSection();
-
-  w.BeginSection(SectionType::kSites);
-  SiteRecord s;
+  m.segments = {{0x555500001000, 0x555500005000, 0x1000, 5}};
+  Site s;
   s.stack_id = 7;
   s.live_count = 100;
   s.live_bytes = 4800;
   s.alloc_count = 150;
   s.alloc_bytes = 7200;
   s.live_samples = 100;
-  w.WriteSite(s);
-  SiteRecord t;  // a thread site: 3 joinable threads that ended, not joined
+  Site t;  // a thread site: 3 joinable threads that ended, not joined
   t.resource = Resource::kThread;
   t.stack_id = 7;
   t.live_count = t.alloc_count = 3;
   t.live_bytes = t.alloc_bytes = 3 * 8388608.0;
   t.live_samples = 3;
   t.label = "exited, not joined";
-  w.WriteSite(t);
-  w.EndSection();
-
-  w.BeginSection(SectionType::kHealth);
-  w.WriteHealth("dropped_stacks", 0);
-  w.EndSection();
-  EXPECT_TRUE(w.Finish());
-  return std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size());
+  const std::vector<uint8_t> bytes = DumpBuilder("server", 4242, 3)
+                                         .Exact()
+                                         .Trigger(Trigger::kInterval)
+                                         .SnapshotTime(1700000000123456789, 0)
+                                         .StartTime(1700000000000000000, 0)
+                                         .ExePath("/usr/bin/server")
+                                         .Argv({"server", "--port", "8080"})
+                                         .Module(std::move(m))
+                                         .Stack(7, {0x555500001234, 0x555500002345})
+                                         .Site(std::move(s))
+                                         .Site(std::move(t))
+                                         .Health("dropped_stacks", 0)
+                                         .Bytes();
+  EXPECT_FALSE(bytes.empty());
+  return bytes;
 }
 
 TEST(DumpFormat, RoundTripsEveryField) {
@@ -116,18 +92,12 @@ std::string ErrorOf(const std::vector<uint8_t>& bytes) {
 // The smallest module record is 24 bytes (two empty strings, load bias,
 // flags, no segments): a section of nothing else is whole, not corrupt.
 TEST(DumpFormat, ModulesOfTheSmallestSizeAreRead) {
-  DumpBuffer buffer;
-  DumpWriter w(buffer);
-  ProcessRecord p;
-  p.pid = 1;
-  p.sample_interval = 1;
-  p.program = "x";
-  w.WriteProcess(p);
-  w.BeginSection(SectionType::kModules);
-  for (int i = 0; i < 7; ++i) w.WriteModule(ModuleRecord{});
-  w.EndSection();
-  ASSERT_TRUE(w.Finish());
-  const Dump d = ParseDump(std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size()), "small.dump");
+  DumpBuilder b("x", 1);
+  b.SampleInterval(1);
+  for (int i = 0; i < 7; ++i) b.Module(Module{});
+  const std::vector<uint8_t> bytes = b.Bytes();
+  ASSERT_FALSE(bytes.empty());
+  const Dump d = ParseDump(bytes, "small.dump");
   ASSERT_EQ(d.modules.size(), 7u);
   EXPECT_EQ(d.modules[6].path, "");
   EXPECT_TRUE(d.modules[6].segments.empty());

@@ -9,48 +9,34 @@
 #include <vector>
 
 #include "format/dump_reader.h"
-#include "format/dump_writer.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::format {
 namespace {
 
-// A dump with one heap site, then `extra` written by `add` before the end.
-template <typename Add>
-std::vector<uint8_t> MakeDump(Add&& add) {
-  DumpBuffer buffer;
-  DumpWriter w(buffer);
-  ProcessRecord p;
-  p.pid = 7;
-  p.seq = 1;
-  p.sample_interval = 1;
-  p.program = "svc";
-  w.WriteProcess(p);
-  w.BeginSection(SectionType::kStacks);
-  const uint64_t pcs[] = {0x1000};
-  w.WriteStack(StackRecord{1, 0, pcs, 1});
-  w.EndSection();
-  w.BeginSection(SectionType::kSites);
-  SiteRecord heap;
-  heap.stack_id = 1;
-  heap.live_count = 2;
-  heap.live_bytes = 8192;
-  w.WriteSite(heap);
-  w.EndSection();
-  add(w, buffer);
-  EXPECT_TRUE(w.Finish());
-  return std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size());
+using test_support::DumpBuilder;
+
+// A dump of "svc" with one heap site.
+DumpBuilder OneSite() {
+  DumpBuilder b("svc", 7, 1);
+  b.SampleInterval(1).Stack(1, {0x1000}).Site(Resource::kHeap, 1, 8192, 2);
+  return b;
 }
 
-void WriteMemory(DumpWriter& w) {
-  w.BeginSection(SectionType::kMemory);
-  w.WriteMemoryFigure("rss", 300 << 20);
-  w.WriteMemoryFigure("allocator", 1);
-  w.WriteMemoryFigure("some_future_figure", 42);
-  w.EndSection();
+std::vector<uint8_t> BytesOf(const DumpBuilder& b) {
+  const std::vector<uint8_t> bytes = b.Bytes();
+  EXPECT_FALSE(bytes.empty());
+  return bytes;
+}
+
+DumpBuilder WithMemory() {
+  DumpBuilder b = OneSite();
+  b.Memory("rss", 300 << 20).Memory("allocator", 1).Memory("some_future_figure", 42);
+  return b;
 }
 
 TEST(MemorySection, FiguresComeBackByName) {
-  const Dump d = ParseDump(MakeDump([](DumpWriter& w, DumpBuffer&) { WriteMemory(w); }), "m.dump");
+  const Dump d = ParseDump(BytesOf(WithMemory()), "m.dump");
   EXPECT_TRUE(d.has_memory);
   EXPECT_EQ(d.MemoryFigure("rss"), uint64_t{300} << 20);
   EXPECT_EQ(d.MemoryFigure("allocator"), 1u);
@@ -61,7 +47,7 @@ TEST(MemorySection, FiguresComeBackByName) {
 }
 
 TEST(MemorySection, AbsentMeansUnknown) {
-  const Dump d = ParseDump(MakeDump([](DumpWriter&, DumpBuffer&) {}), "m.dump");
+  const Dump d = ParseDump(BytesOf(OneSite()), "m.dump");
   EXPECT_FALSE(d.has_memory);
   EXPECT_TRUE(d.memory.empty());
 }
@@ -69,25 +55,18 @@ TEST(MemorySection, AbsentMeansUnknown) {
 TEST(MemorySection, UnknownSectionsAreSkipped) {
   // Section type 99 with a payload no parser knows: as an older reader sees
   // the memory section.
-  const Dump d = ParseDump(MakeDump([](DumpWriter&, DumpBuffer& buffer) {
-                             const uint32_t type = 99, flags = 0;
-                             const uint64_t length = 5;
-                             buffer.Append(&type, 4);
-                             buffer.Append(&flags, 4);
-                             buffer.Append(&length, 8);
-                             buffer.Append("\1\2\3\4\5", 5);
-                           }),
-                           "m.dump");
+  const Dump d = ParseDump(BytesOf(OneSite().RawSection(99, {1, 2, 3, 4, 5})), "m.dump");
   EXPECT_FALSE(d.has_memory);
   ASSERT_EQ(d.sites.size(), 1u);
   EXPECT_EQ(d.sites[0].live_bytes, 8192);
 }
 
 TEST(MemorySection, RepeatedIsRefused) {
-  const auto bytes = MakeDump([](DumpWriter& w, DumpBuffer&) {
-    WriteMemory(w);
-    WriteMemory(w);
-  });
+  const auto bytes = BytesOf(WithMemory().Then([](DumpWriter& w, DumpBuffer&) {
+    w.BeginSection(SectionType::kMemory);
+    w.WriteMemoryFigure("rss", 300 << 20);
+    w.EndSection();
+  }));
   try {
     ParseDump(bytes, "m.dump");
     FAIL() << "a repeated memory section was accepted";

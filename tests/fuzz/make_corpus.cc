@@ -1,5 +1,6 @@
 // Writes the seed corpus of the dump fuzzer (tests/fuzz/corpus/): small valid
-// dumps made with the real DumpWriter, and damaged copies of them. Run by
+// dumps made with the shared DumpBuilder (the real DumpWriter), and damaged
+// copies of them. Run by
 // hand when the format changes:  build/tests/fuzz/make_fuzz_corpus tests/fuzz/corpus
 #include <cstdint>
 #include <cstring>
@@ -7,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "format/dump_buffer.h"
-#include "format/dump_writer.h"
+#include "tests/support/dump_builder.h"
 
 namespace {
 
 using namespace leaktrace::format;
+using leaktrace::test_support::DumpBuilder;
 
 struct Spec {
   bool exact = true;
@@ -29,58 +30,36 @@ struct Spec {
 };
 
 std::vector<uint8_t> Make(const Spec& spec, uint32_t seed) {
-  DumpBuffer buffer;
-  DumpWriter w(buffer);
-  ProcessRecord p;
-  p.pid = 1000 + seed;
-  p.ppid = 1;
-  p.seq = 1 + seed % 3;
-  p.flags = spec.exact ? kProcessExactMode : 0;
-  p.trigger = static_cast<Trigger>(1 + seed % 3);
-  p.sample_interval = spec.exact ? 1 : 524288;
-  p.snapshot_realtime_ns = 1700000000000000000 + seed;
-  p.snapshot_monotonic_ns = 5000000000 + seed;
-  p.start_realtime_ns = 1700000000000000000;
-  p.start_monotonic_ns = 1000;
-  p.program = "server";
-  p.exe_path = "/usr/bin/server";
-  static const char cmdline[] = "server\0--port\0" "8080";
-  p.cmdline = cmdline;
-  p.cmdline_size = sizeof cmdline - 1;
-  w.WriteProcess(p);
+  DumpBuilder b("server", 1000 + seed, 1 + seed % 3);
+  b.Exact(spec.exact)
+      .Trigger(static_cast<Trigger>(1 + seed % 3))
+      .SnapshotTime(1700000000000000000 + seed, 5000000000 + seed)
+      .StartTime(1700000000000000000, 1000)
+      .ExePath("/usr/bin/server")
+      .Argv({"server", "--port", "8080"});
 
-  w.BeginSection(SectionType::kModules);
-  const uint8_t build_id[20] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const std::string build_id = "\xde\xad\xbe\xef\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10";
   const char* paths[] = {"/usr/bin/server", "/lib/x86_64-linux-gnu/libc.so.6", "/opt/plugins/libplugin.so"};
   for (int i = 0; i < spec.modules; ++i) {
     const uint64_t bias = 0x555500000000ull + 0x10000000ull * i;
-    SegmentRecord segs[2] = {{bias, bias + 0x1000, 0, 1}, {bias + 0x1000, bias + 0x8000, 0x1000, 5}};
-    ModuleRecord m;
+    Module m;
     m.path = paths[i % 3];
-    m.build_id = build_id;
-    m.build_id_size = i == 1 ? 0 : 20;
+    m.build_id = i == 1 ? "" : build_id;
     m.load_bias = bias;
     m.flags = (i == 0 ? kModuleMainProgram : 0) | (spec.unloaded && i == 2 ? kModuleUnloaded : 0);
-    m.segments = segs;
-    m.segment_count = 2;
-    w.WriteModule(m);
+    m.segments = {{bias, bias + 0x1000, 0, 1}, {bias + 0x1000, bias + 0x8000, 0x1000, 5}};
+    b.Module(std::move(m));
   }
-  w.EndSection();
 
-  w.BeginSection(SectionType::kStacks);
-  std::vector<uint64_t> pcs;
   for (int s = 0; s < spec.stacks; ++s) {
-    pcs.clear();
+    std::vector<uint64_t> pcs;
     for (int d = 0; d < spec.depth; ++d)
       pcs.push_back(0x555500000000ull + 0x10000000ull * (d % spec.modules) + 0x1000 + 0x10 * s + d);
-    w.WriteStack(StackRecord{static_cast<uint32_t>(s + 1), static_cast<uint16_t>(spec.truncated ? kStackTruncated : 0),
-                             pcs.data(), static_cast<uint32_t>(pcs.size())});
+    b.Stack(static_cast<uint32_t>(s + 1), std::move(pcs), spec.truncated ? kStackTruncated : 0);
   }
-  w.EndSection();
 
-  w.BeginSection(SectionType::kSites);
   for (int s = 0; s < spec.stacks; ++s) {
-    SiteRecord r;
+    Site r;
     r.resource = spec.fd_sites && s % 2 ? (s % 4 == 1 ? Resource::kFd : Resource::kMmap) : Resource::kHeap;
     r.stack_id = static_cast<uint32_t>(s + 1);
     r.live_count = 10 + s;
@@ -91,26 +70,17 @@ std::vector<uint8_t> Make(const Spec& spec, uint32_t seed) {
     r.var_live_bytes = spec.exact ? 0 : 1234.5 * s;
     r.live_samples = spec.exact ? 0 : s;
     r.label = r.resource == Resource::kFd ? "socket" : r.resource == Resource::kMmap ? "/data/cache.bin" : "";
-    w.WriteSite(r);
+    b.Site(std::move(r));
   }
-  w.EndSection();
 
-  if (spec.health) {
-    w.BeginSection(SectionType::kHealth);
-    w.WriteHealth("stacks", spec.stacks);
-    w.WriteHealth("dropped_stacks", 0);
-    w.EndSection();
-  }
+  if (spec.health) b.Health("stacks", spec.stacks).Health("dropped_stacks", 0);
   if (spec.ages) {
-    w.BeginSection(SectionType::kAges);
     for (int s = 0; s < spec.stacks; ++s)
-      w.WriteAge(AgeRecord{static_cast<uint32_t>(s), 1000 + 1000000000ll * s, spec.exact ? 1.0 : 1.5 + s,
-                           static_cast<uint64_t>(48 * (s + 1))});
-    if (spec.bad_age_site) w.WriteAge(AgeRecord{static_cast<uint32_t>(spec.stacks), 1000, 1.0, 8});
-    w.EndSection();
+      b.Age(static_cast<uint32_t>(s), 1000 + 1000000000ll * s, spec.exact ? 1.0 : 1.5 + s,
+            static_cast<uint64_t>(48 * (s + 1)));
+    if (spec.bad_age_site) b.Age(static_cast<uint32_t>(spec.stacks), 1000, 1.0, 8);
   }
-  w.Finish();
-  return std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size());
+  return b.Bytes();
 }
 
 void Save(const std::string& dir, const std::string& name, const std::vector<uint8_t>& bytes) {

@@ -235,6 +235,40 @@ TEST(FdScenarios, Dup2OverAnOpenDescriptorClosesIt) {
   EXPECT_EQ(Total(diff, "fd").count, 2);
 }
 
+// A descriptor opened by an absolute path is recorded with a guessed kind,
+// checked (fstat) only at a snapshot that finds it open: every kind of path,
+// paths renamed or deleted after the open, copies, and numbers dup2 gave
+// something else before the snapshot must come out as docs/resources.md says.
+TEST(FdScenarios, LabelsOfOpenedPathsAreWhatWasOpened) {
+  TempDir dir;
+  const std::string files = dir.path() + "/files";
+  ASSERT_TRUE(std::filesystem::create_directory(files));
+  const std::string d = std::filesystem::canonical(files).string();
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "labels", d}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  using Labels = std::map<std::string, double>;
+  // The kind from fstat whatever the path looks like; a failed dup2 onto a
+  // descriptor leaves it as it was ("survivor").
+  EXPECT_EQ(LabelsAt(diff, "open_abs", "fd_scenarios", "fd"),
+            (Labels{{"file:" + d + "/plain", 1},
+                    {"dir:" + d + "/subdir", 1},
+                    {"fifo:" + d + "/fifo", 1},
+                    {"device:/dev/null", 1},
+                    {"file:" + d + "/survivor", 1}}));
+  // A relative path: the file's path when it was opened, not after its rename.
+  EXPECT_EQ(LabelsAt(diff, "open_relative", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/relative", 1}}));
+  // An absolute path: the one the program gave, renamed or deleted since.
+  EXPECT_EQ(LabelsAt(diff, "open_then_renamed", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/renamed-from", 1}}));
+  EXPECT_EQ(LabelsAt(diff, "open_then_deleted", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/deleted", 1}}));
+  // A copy is the file it copies, even after its source's number became a pipe.
+  EXPECT_EQ(LabelsAt(diff, "copy_with_dup2", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/copied", 1}}));
+  // Numbers dup2 gave something else: what is there now, at the dup2.
+  EXPECT_EQ(LabelsAt(diff, "pipe_over", "fd_scenarios", "fd"), (Labels{{"pipe", 2}}));
+  EXPECT_EQ(LabelsAt(diff, "untracked_over", "fd_scenarios", "fd"), (Labels{{"eventfd", 1}}));
+  EXPECT_EQ(Total(diff, "fd").count, 12);
+}
+
 TEST(FdScenarios, DescriptorsReceivedWithScmRightsBelongToTheReceiver) {
   TempDir dir;
   const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "scm-rights"}, dir);

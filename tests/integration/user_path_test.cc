@@ -163,6 +163,31 @@ TEST(UserPath, WrappersStartupFramesEmptySitesAndAllocationTotals) {
   EXPECT_NE(text.out.find("\nallocated since start: heap "), std::string::npos) << text.out;
 }
 
+// `report` and `export` add up dumps of different processes (the workers of
+// a server). Two snapshots of one process would count twice what stayed
+// live: only the newest counts, with a warning; the same dump twice counts
+// once.
+TEST(UserPath, ReportCountsEachProcessOnceAtItsNewestSnapshot) {
+  TempDir dir;
+  const CommandResult run = Leaktrace({"run", "-o", dir.path(), "--sample", "1", "--", ProgramPath("wrapped_alloc")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+  ASSERT_FALSE(dump.empty());
+  const nlohmann::json once = nlohmann::json::parse(Leaktrace({"report", "--format", "json", dump}).out);
+  const CommandResult twice = Leaktrace({"report", "--format", "json", dump, dump});
+  ASSERT_EQ(twice.exit_code, 0) << twice.err;
+  EXPECT_NE(twice.err.find("1 of the dumps is an earlier snapshot of a process given again (or the same dump twice)"),
+            std::string::npos) << twice.err;
+  const nlohmann::json merged = nlohmann::json::parse(twice.out);
+  EXPECT_GT(once["summary"]["heap"]["bytes"].get<double>(), 0);
+  EXPECT_EQ(merged["summary"]["heap"]["bytes"], once["summary"]["heap"]["bytes"]);
+  EXPECT_EQ(merged["summary"]["heap"]["count"], once["summary"]["heap"]["count"]);
+  const CommandResult pprof = Leaktrace({"export", "--format", "pprof", "-o", dir.path() + "/p.pb.gz", dump, dump});
+  EXPECT_EQ(pprof.exit_code, 0) << pprof.err;
+  EXPECT_NE(pprof.err.find("each process counts once"), std::string::npos) << pprof.err;
+}
+
 // issue 14, "what heaptrack users expect": the report's allocation rate
 // (bytes/s and allocations/s from process start to snapshot) and what was
 // freed again (allocated - live), on an exact dump whose counts are known.

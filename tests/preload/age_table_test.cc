@@ -45,6 +45,31 @@ TEST(AgeTable, RecordedBlocksAreWalkedUntilRemoved) {
   AgeTableRemove(0);  // "not aged": ignored
 }
 
+TEST(AgeTable, AnUpdatedEntryIsWalkedWithItsNewBookingInItsSlot) {
+  // A realloc that keeps its block rewrites its entry in place.
+  char block = 0;
+  const uint32_t slot = AgeTableInsert(&block, 6001, 64, 3.0, 5000);
+  ASSERT_NE(slot, 0u);
+  AgeTableUpdate(slot, 6002, 128, 2.0, 6000);
+  std::map<uint32_t, AgedBlock> seen = Seen(6001, 2);
+  ASSERT_EQ(seen.size(), 1u);
+  ASSERT_EQ(seen.count(6002), 1u);
+  EXPECT_EQ(seen[6002].size, 128u);
+  EXPECT_DOUBLE_EQ(seen[6002].weight, 2.0);
+  EXPECT_EQ(seen[6002].birth_ns, 6000u);
+  // The same birth again still tells the entries apart (a reader compares
+  // births): it moves on by a nanosecond.
+  AgeTableUpdate(slot, 6002, 192, 1.0, 6000);
+  seen = Seen(6001, 2);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[6002].size, 192u);
+  EXPECT_EQ(seen[6002].birth_ns, 6001u);
+  AgeTableRemove(slot);
+  EXPECT_TRUE(Seen(6001, 2).empty());
+  AgeTableUpdate(0, 6003, 1, 1.0, 7000);  // "not aged": ignored
+  EXPECT_TRUE(Seen(6003, 1).empty());
+}
+
 TEST(AgeTable, BirthTimesThatLookLikeSlotStatesAreKept) {
   // 0 and 1 mean "empty" and "being written" in a slot: a block born at
   // either time must still be walked.

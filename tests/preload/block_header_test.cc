@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <vector>
 
+// glibc's own allocator, whatever malloc is interposed in this test.
+extern "C" void* __libc_malloc(size_t);
+extern "C" void __libc_free(void*);
+
 namespace leaktrace::preload {
 namespace {
 
@@ -63,12 +67,31 @@ TEST(BlockHeader, ExactHeaderSitsRightBeforeTheBlockAndPacksTheAgeSlot) {
   }
   // The slot does not spill into its neighbours.
   h.stack_id = 7;
-  h.offset_log2 = 4;
+  SetExactOffsetLog2(h, 4);
   h.size = 12345;
   SetAgeSlot(h, (1u << 24) - 1);
   EXPECT_EQ(h.stack_id, 7u);
-  EXPECT_EQ(h.offset_log2, 4u);
+  EXPECT_EQ(ExactOffset(h), 16u);
   EXPECT_EQ(h.size, 12345u);
+  EXPECT_TRUE(IsExactHeader(h));
+}
+
+// A block glibc hands out directly keeps its chunk size in the 8 bytes before
+// the pointer: the tag byte reads 0 there, so such a block (a RTLD_DEEPBIND
+// library's constructor takes them) is never mistaken for an exact block.
+TEST(BlockHeader, ABlockFromTheRealAllocatorIsNotAnExactBlock) {
+  for (size_t size : {size_t{1}, size_t{24}, size_t{1000}, size_t{200000}, size_t{1} << 24}) {
+    void* p = __libc_malloc(size);
+    ASSERT_NE(p, nullptr);
+    EXPECT_FALSE(IsExactHeader(*ExactHeaderOf(p))) << size;
+    __libc_free(p);
+  }
+  ExactHeader h = {};
+  for (unsigned log2 : {4u, 6u, 12u, 20u}) {
+    SetExactOffsetLog2(h, log2);
+    EXPECT_TRUE(IsExactHeader(h));
+    EXPECT_EQ(ExactOffset(h), size_t{1} << log2);
+  }
 }
 
 }  // namespace

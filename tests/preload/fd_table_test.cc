@@ -8,6 +8,8 @@
 #include <map>
 #include <tuple>
 
+#include "preload/snapshot/process_info.h"
+
 namespace leaktrace::preload {
 namespace {
 
@@ -55,6 +57,42 @@ TEST(FdTable, ARecordOverAnOpenDescriptorReplacesIt) {
   EXPECT_EQ(seen[200].stack_id, 2u);
   EXPECT_EQ(seen[200].label_id, 5u);
   FdForget(200);
+}
+
+TEST(FdTable, TakeForgetsAndRestorePutsBackWithTheSameBirth) {
+  // dup2/dup3 take the target's record before the real call and put it back
+  // when the call fails.
+  FdRecord(250, 3, 6);
+  const Entry before = Seen(250, 250)[250];
+  const uint64_t taken = FdTake(250);
+  EXPECT_EQ(taken, (uint64_t{3} << 32) | 6);
+  EXPECT_FALSE(FdRecorded(250));
+  EXPECT_FALSE(FdStillHolds(250, 3, 6, before.birth));
+  FdRestore(250, taken);
+  std::map<int, Entry> seen = Seen(250, 250);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(std::tie(seen[250].stack_id, seen[250].label_id, seen[250].birth),
+            std::tie(before.stack_id, before.label_id, before.birth));
+  EXPECT_TRUE(FdStillHolds(250, 3, 6, before.birth));
+  EXPECT_EQ(FdTake(251), 0u) << "never recorded";
+  FdRestore(251, 0);
+  EXPECT_FALSE(FdRecorded(251));
+  FdForget(250);
+}
+
+TEST(FdTable, StillHoldsTellsAReplacementWithTheSameWordByItsBirth) {
+  // Closed and opened again from the same stack with the same label: the
+  // same word, another birth.
+  FdRecord(260, 4, 2);
+  const Entry first = Seen(260, 260)[260];
+  FdForget(260);
+  while (MonotonicNs() <= first.birth) {
+  }
+  FdRecord(260, 4, 2);
+  EXPECT_FALSE(FdStillHolds(260, 4, 2, first.birth));
+  EXPECT_TRUE(FdStillHolds(260, 4, 2, Seen(260, 260)[260].birth));
+  EXPECT_FALSE(FdStillHolds(260, 4, 3, Seen(260, 260)[260].birth));
+  FdForget(260);
 }
 
 TEST(FdTable, AStackIdOfZeroRecordsNothing) {

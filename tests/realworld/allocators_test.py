@@ -26,7 +26,11 @@ def body(ctx):
         "tcmalloc_minimal": find_system_library("libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"),
     }
 
+    def odd_alignment(err):
+        return [l for l in err.splitlines() if l.startswith("odd-alignment:")]
+
     expected = None
+    expected_odd = {}
     for name, lib in allocators.items():
         extra = (lib,) if lib else ()
         rc, out, err = ctx.run([program], env=ctx.env(None, preload_extra=extra), cwd=ctx.tmp, timeout=60,
@@ -35,6 +39,7 @@ def body(ctx):
         if expected is None:
             expected = out
         expect(out == expected, f"[{name}, no leaktrace] output differs from glibc's:\n{out}")
+        expected_odd[name] = odd_alignment(err)
     log("without leaktrace: glibc, jemalloc, tcmalloc, tcmalloc_minimal all pass, same output")
 
     for name, lib in allocators.items():
@@ -47,6 +52,9 @@ def body(ctx):
             rc, out, err = ctx.run([program], env=env, cwd=ctx.tmp, timeout=60, check=False)
             expect(rc == 0, f"[{tag}] alloc_extras exited {rc} under LD_PRELOAD={env['LD_PRELOAD']!r}:\n{out}\n{err}")
             expect(out == expected, f"[{tag}] output differs under leaktrace:\n--- without\n{expected}\n--- with\n{out}")
+            expect(odd_alignment(err) == expected_odd[name],
+                   f"[{tag}] aligned_alloc with odd alignments: {odd_alignment(err)}, without leaktrace "
+                   f"{expected_odd[name]}")
             if lib:
                 expect(any(os.path.basename(lib) in l for l in _maps_of_run(ctx, program, env)),
                        f"[{tag}] {lib} was not loaded")

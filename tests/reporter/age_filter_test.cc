@@ -8,6 +8,7 @@
 #include "format/dump_reader.h"
 #include "reporter/age_filter.h"
 #include "reporter/report_from_dump.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter {
 namespace {
@@ -17,37 +18,29 @@ constexpr int64_t kSecond = 1'000'000'000;
 // Snapshot at t = 100 s. Site 0: sampled heap, site 1: fd, site 2: mmap,
 // site 3: heap with nothing old.
 format::Dump AgedDump(bool exact) {
-  format::Dump d;
-  d.path = "aged.dump";
-  d.version = 1;
-  d.process.flags = exact ? format::kProcessExactMode : 0;
-  d.process.sample_interval = exact ? 1 : 65536;
-  d.process.snapshot_monotonic_ns = 100 * kSecond;
-  d.stacks = {{1, 0, {0x10}}, {2, 0, {0x20}}, {3, 0, {0x30}}, {4, 0, {0x40}}};
-  auto site = [](format::Resource r, uint32_t stack, double count, double bytes) {
-    format::Site s;
-    s.resource = r;
-    s.stack_id = stack;
-    s.live_count = count;
-    s.live_bytes = bytes;
-    return s;
-  };
-  d.sites = {site(format::Resource::kHeap, 1, 30, 30 * 1024), site(format::Resource::kFd, 2, 3, 0),
-             site(format::Resource::kMmap, 3, 2, 3 * 4096), site(format::Resource::kHeap, 4, 10, 100)};
-  d.health = {{"age_sample_interval", 16384}};
-  d.has_ages = true;
-  d.ages = {
-      {0, 10 * kSecond, 10, 1024},  // 90 s old
-      {0, 50 * kSecond, 4, 1024},   // 50 s old
-      {0, 99 * kSecond, 16, 1024},  // 1 s old
-      {1, 20 * kSecond, 1, 0},      // 80 s
-      {1, 30 * kSecond, 1, 0},      // 70 s
-      {1, 95 * kSecond, 1, 0},      // 5 s
-      {2, 1 * kSecond, 1, 8192},    // 99 s
-      {2, 98 * kSecond, 1, 4096},   // 2 s
-      {3, 99 * kSecond, 2, 50},     // 1 s
-  };
-  return d;
+  using format::Resource;
+  test_support::DumpBuilder b;
+  b.Path("aged.dump").Exact(exact).SnapshotTime(0, 100 * kSecond);
+  if (!exact) b.SampleInterval(65536);
+  return b.Stack(1, {0x10})
+      .Stack(2, {0x20})
+      .Stack(3, {0x30})
+      .Stack(4, {0x40})
+      .Site(Resource::kHeap, 1, 30 * 1024, 30)
+      .Site(Resource::kFd, 2, 0, 3)
+      .Site(Resource::kMmap, 3, 3 * 4096, 2)
+      .Site(Resource::kHeap, 4, 100, 10)
+      .Health("age_sample_interval", 16384)
+      .Age(0, 10 * kSecond, 10, 1024)  // 90 s old
+      .Age(0, 50 * kSecond, 4, 1024)   // 50 s old
+      .Age(0, 99 * kSecond, 16, 1024)  // 1 s old
+      .Age(1, 20 * kSecond, 1, 0)      // 80 s
+      .Age(1, 30 * kSecond, 1, 0)      // 70 s
+      .Age(1, 95 * kSecond, 1, 0)      // 5 s
+      .Age(2, 1 * kSecond, 1, 8192)    // 99 s
+      .Age(2, 98 * kSecond, 1, 4096)   // 2 s
+      .Age(3, 99 * kSecond, 2, 50)     // 1 s
+      .Build();
 }
 
 TEST(AgeFilter, KeepsOnlyObjectsOldEnoughWithTheirWeights) {

@@ -1,7 +1,8 @@
-// Suppressions and the check gate.
+// Suppressions, the check gate and its renderers (JSON, JUnit).
 #include <gtest/gtest.h>
 
 #include "reporter/check.h"
+#include "reporter/render.h"
 #include "reporter/suppressions.h"
 #include "tests/reporter/fake_symbols.h"
 
@@ -23,14 +24,27 @@ Site MakeSite(Resource r, double bytes, double count, double var, std::vector<Fr
   return s;
 }
 
+// Growth between dumps whose names need escaping in XML.
 Report Growth(std::vector<Site> sites, bool exact = true) {
   Report r;
   r.kind = ReportKind::kGrowth;
   r.exact = exact;
   r.sites = std::move(sites);
   SortSites(r.sites);
+  DumpInfo before, after;
+  before.path = "a<1>.dump";
+  after.path = "b&2.dump";
+  r.baseline.push_back(before);
+  r.dumps.push_back(after);
   return r;
 }
+
+Frame In(Frame f, const std::string& module) {
+  f.module = module;
+  return f;
+}
+
+const std::string kExe = "/usr/bin/server";
 
 TEST(WildcardMatch, LeakSanitizerSemantics) {
   EXPECT_TRUE(WildcardMatch("parse", "http::parse_header"));  // substring
@@ -186,6 +200,72 @@ TEST(Check, ExceedsUsesNoiseOnlyForSampledData) {
   EXPECT_FALSE(Exceeds(290, 100 * 100, 0));
   EXPECT_TRUE(Exceeds(310, 100 * 100, 0));
   EXPECT_FALSE(Exceeds(1100, 100 * 100, 1000));
+}
+
+TEST(CheckRender, XmlEscape) {
+  EXPECT_EQ(XmlEscape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+  EXPECT_EQ(XmlEscape("std::map<int, long>::find"), "std::map&lt;int, long&gt;::find");
+  EXPECT_EQ(XmlEscape(std::string("bell\x07 nul\0x", 11)), "bell? nul?x");
+  EXPECT_EQ(XmlEscape("caf\xc3\xa9 \xff\xfe ok"), "caf\xc3\xa9 ?? ok");  // valid UTF-8 kept
+  EXPECT_EQ(XmlEscape("line\nnext"), "line\nnext");
+}
+
+TEST(CheckRender, JunitHasOneCasePerRuleAndPerGrowingSite) {
+  Report d = Growth({MakeSite(Resource::kHeap, 4096, 2, 0, {In(Fn("std::vector<int, A<B>>::grow \"x\""), kExe), In(Fn("leaky", "src/a&b.c", 3), kExe)}),
+                     MakeSite(Resource::kHeap, 100, 1, 0, {In(Fn("small", "src/s.c", 4), kExe)}),
+                     MakeSite(Resource::kHeap, -50, -1, 0, {In(Fn("shrunk", "src/s.c", 9), kExe)}),
+                     MakeSite(Resource::kHeap, 64, 1, 0, {In(Fn("cache_fill", "src/c.c", 1), kExe)})});
+  Thresholds t;
+  t.max_site_bytes = 1000;
+  Suppressions supp = Suppressions::Parse("leak:cache_fill\n", "s");
+  CheckResult r = Check(d, t, supp);
+  ASSERT_FALSE(r.passed);
+  ASSERT_EQ(r.rules.size(), 1u);
+  EXPECT_EQ(r.rules[0].name, "max-site-bytes");
+  EXPECT_EQ(r.rules[0].value, 4096);
+  ASSERT_EQ(r.suppressed_sites.size(), 1u);
+  EXPECT_EQ(r.suppressed_sites[0].pattern, "cache_fill");
+
+  const std::string xml = RenderCheckJunit(r, d, RenderOptions{});
+  EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"leaktrace check\" tests=\"4\" failures=\"2\" errors=\"0\" skipped=\"1\"", 0), 0u) << xml;
+  EXPECT_NE(xml.find("name=\"max-site-bytes: heap growth of any one call site &lt;= 1000 B\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("classname=\"leaktrace.sites.heap\" name=\"leaky (src/a&amp;b.c:3)\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("message=\"heap grew by +4.0 KiB in +2 allocations\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("std::vector&lt;int, A&lt;B&gt;&gt;::grow &quot;x&quot;"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<skipped message=\"suppressed by leak:cache_fill"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("property name=\"before\" value=\"a&lt;1&gt;.dump\""), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("shrunk"), std::string::npos) << xml;  // only sites that grew are tests
+}
+
+TEST(CheckRender, JunitForSampledDataCarriesTheStandardError) {
+  Report d = Growth({MakeSite(Resource::kHeap, 1 << 20, 100, 1024.0 * 1024 * 16, {In(Fn("leaky", "src/a.c", 3), kExe)})}, false);
+  CheckResult r = Check(d, {}, {});
+  ASSERT_FALSE(r.passed);
+  const std::string xml = RenderCheckJunit(r, d, RenderOptions{});
+  EXPECT_NE(xml.find("heap grew by +1.0 MiB ± 4.0 KiB in ~+100 allocations"), std::string::npos) << xml;
+}
+
+TEST(CheckRender, Json) {
+  Report d = Growth({MakeSite(Resource::kHeap, 4096, 2, 0, {In(Fn("leaky", "src/a.c", 3), kExe)}),
+                     MakeSite(Resource::kHeap, 64, 1, 0, {In(Fn("cache_fill", "src/c.c", 1), kExe)})});
+  Thresholds t;
+  t.max_bytes = 8192;
+  t.max_site_bytes = 1024;
+  CheckResult r = Check(d, t, Suppressions::Parse("leak:cache_fill\n", "s"));
+  nlohmann::ordered_json j = CheckToJson(r, d, t, RenderOptions{});
+  EXPECT_EQ(j["kind"], "check");
+  EXPECT_EQ(j["passed"], false);
+  EXPECT_EQ(j["thresholds"]["max_bytes"], 8192);
+  ASSERT_EQ(j["rules"].size(), 2u);
+  EXPECT_EQ(j["rules"][0]["name"], "max-bytes");
+  EXPECT_EQ(j["rules"][0]["passed"], true);
+  EXPECT_EQ(j["rules"][0]["value"], 4096);
+  EXPECT_EQ(j["rules"][1]["name"], "max-site-bytes");
+  EXPECT_EQ(j["rules"][1]["passed"], false);
+  EXPECT_EQ(j["suppressed"], 1);
+  EXPECT_EQ(j["summary"]["heap"]["bytes"], 4096);
+  ASSERT_EQ(j["sites"].size(), 1u);
+  EXPECT_EQ(j["sites"][0]["frames"][0]["function"], "leaky");
 }
 
 }  // namespace

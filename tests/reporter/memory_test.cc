@@ -7,25 +7,21 @@
 #include "reporter/memory.h"
 #include "reporter/memory_chart.h"
 #include "reporter/render.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter {
 namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
 
-// A dump with one heap site of `heap` bytes and the memory figures given.
+// A dump of "svc" (pid 0) with one heap site of `heap` bytes and the memory
+// figures given.
 format::Dump MakeDump(double heap, std::vector<std::pair<std::string, uint64_t>> figures, double var = 0) {
-  format::Dump d;
-  d.process.sample_interval = var > 0 ? 65536 : 1;
-  d.process.flags = var > 0 ? 0 : format::kProcessExactMode;
-  format::Site s;
-  s.stack_id = 1;
-  s.live_bytes = heap;
-  s.var_live_bytes = var;
-  d.sites.push_back(s);
-  d.memory = std::move(figures);
-  d.has_memory = true;
-  return d;
+  test_support::DumpBuilder b("svc", 0);
+  b.Exact(var == 0).Stack(1, {0x1000}).Site(format::Resource::kHeap, 1, heap, 0, var).Memory();
+  if (var > 0) b.SampleInterval(65536);
+  for (auto& [name, value] : figures) b.Memory(std::move(name), value);
+  return b.Build();
 }
 
 format::Dump Glibc(uint64_t rss, double heap, uint64_t allocator_resident) {
@@ -172,6 +168,32 @@ TEST(Memory, TextTableAndReading) {
 namespace leaktrace::reporter {
 namespace {
 
+// A chart is one process over time: dumps of two processes, or one snapshot
+// given twice, are refused (the command exits 2), never drawn as one series.
+TEST(MemoryChart, RefusesDumpsOfTwoProcessesAndTheSameSnapshotTwice) {
+  auto info = [](uint32_t pid, int64_t t, const char* path) {
+    format::Dump d = Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB);
+    d.path = path;
+    d.process.pid = pid;
+    d.process.snapshot_monotonic_ns = t;
+    return DescribeDump(d);
+  };
+  try {
+    RenderMemoryChartHtml({info(7, 1, "a.dump"), info(8, 2, "b.dump")});
+    ADD_FAILURE() << "dumps of two processes were charted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "b.dump is from another process (pid 8) than a.dump (pid 7); a memory chart "
+                                     "shows the snapshots of one process");
+  }
+  try {
+    RenderMemoryChartHtml({info(7, 1, "a.dump"), info(7, 2, "b.dump"), info(7, 1, "c.dump")});
+    ADD_FAILURE() << "one snapshot was charted twice";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "a.dump and c.dump are the same snapshot; give each snapshot once");
+  }
+  EXPECT_NO_THROW(RenderMemoryChartHtml({info(7, 1, "a.dump"), info(7, 2, "b.dump")}));
+}
+
 TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
   std::vector<DumpInfo> dumps;
   for (int i = 0; i < 3; ++i) {
@@ -179,6 +201,7 @@ TEST(MemoryChart, DrawsEverySeriesAcrossTheDumps) {
     d.process.seq = static_cast<uint32_t>(i + 1);
     d.process.program = "svc<1>";
     d.process.snapshot_realtime_ns = (1000 + 10 * i) * 1000000000LL;
+    d.process.snapshot_monotonic_ns = (10 * i) * 1000000000LL;
     dumps.push_back(DescribeDump(d));
   }
   std::swap(dumps[0], dumps[2]);  // any order: drawn by time

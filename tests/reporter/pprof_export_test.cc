@@ -9,12 +9,13 @@
 #include "reporter/pprof/export_pprof.h"
 #include "reporter/pprof/gzip.h"
 #include "tests/reporter/fake_symbols.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter::pprof {
 namespace {
 
 using perftools::profiles::Profile;
-using testing::DumpBuilder;
+using test_support::DumpBuilder;
 using testing::FakeSymbols;
 using testing::Fn;
 
@@ -43,7 +44,7 @@ DumpBuilder Server(uint32_t pid = 100, uint64_t exe = kExe) {
       .Stack(3, {exe + 0x300, exe + 0x200})
       .Site(format::Resource::kHeap, 1, 4800.4, 100)
       .Site(format::Resource::kHeap, 2, 1000, 10)
-      .Site(format::Resource::kHeap, 99, 64, 1)  // stack id not in the dump
+      .Site(format::Resource::kHeap, 99, 64, 1)  // stack id not in the dump (so InMemory, not Build)
       .Site(format::Resource::kFd, 3, 0, 3, 0, "socket inet/stream");
   return b;
 }
@@ -142,7 +143,7 @@ void ExpectWellFormed(const Profile& p) {
 
 TEST(PprofExport, HeapSampleTypesValuesAndHeader) {
   const FakeSymbols symbols = Symbols();
-  const format::Dump d = WithAllocs(Server().Build());
+  const format::Dump d = WithAllocs(Server().InMemory());
   const Profile p = RoundTrip({&d}, {}, Resource::kHeap, symbols);
   ExpectWellFormed(p);
   EXPECT_EQ(SampleTypes(p), (std::vector<std::string>{"alloc_objects/count", "alloc_space/bytes",
@@ -173,7 +174,7 @@ TEST(PprofExport, HeapSampleTypesValuesAndHeader) {
 
 TEST(PprofExport, MappingsCarryBuildIdsAndTruthfulFlags) {
   const FakeSymbols symbols = Symbols();
-  const format::Dump d = Server().Build();
+  const format::Dump d = Server().InMemory();
   const Profile p = RoundTrip({&d}, {}, Resource::kHeap, symbols);
   ASSERT_EQ(p.mapping_size(), 3);
   std::map<std::string, const perftools::profiles::Mapping*> by_file;
@@ -201,8 +202,8 @@ TEST(PprofExport, MappingsCarryBuildIdsAndTruthfulFlags) {
 TEST(PprofExport, SeveralProcessesShareMappingsAndLocations) {
   const FakeSymbols symbols = Symbols();
   // A second process of the same build, loaded elsewhere (ASLR).
-  const format::Dump a = Server(100).Build();
-  const format::Dump b = Server(200, kExe + 0x40000000).Build();
+  const format::Dump a = Server(100).InMemory();
+  const format::Dump b = Server(200, kExe + 0x40000000).InMemory();
   const Profile p = RoundTrip({&a, &b}, {}, Resource::kHeap, symbols);
   ExpectWellFormed(p);
   EXPECT_EQ(p.mapping_size(), 3);
@@ -220,7 +221,7 @@ TEST(PprofExport, SeveralProcessesShareMappingsAndLocations) {
 TEST(PprofExport, BaseIsSubtractedAsGoToolPprofWould) {
   const FakeSymbols symbols = Symbols();
   DumpBuilder before_b = Server();
-  const format::Dump before = before_b.Build();
+  const format::Dump before = before_b.InMemory();
   DumpBuilder after_b("server", 100, 2);
   after_b.Module("/usr/bin/server", kExe, "\xab\xcd")
       .Module("/lib/libc.so.6", kLib, "\x01\x02")
@@ -229,7 +230,7 @@ TEST(PprofExport, BaseIsSubtractedAsGoToolPprofWould) {
       .Site(format::Resource::kHeap, 1, 9600, 200)
       .Site(format::Resource::kHeap, 2, 1000, 10)
       .Site(format::Resource::kHeap, 99, 32, 1);
-  const format::Dump after = after_b.Build();
+  const format::Dump after = after_b.InMemory();
   const Profile p = RoundTrip({&after}, {&before}, Resource::kHeap, symbols);
   ExpectWellFormed(p);
   std::map<std::vector<std::string>, int64_t> inuse;
@@ -243,7 +244,7 @@ TEST(PprofExport, BaseIsSubtractedAsGoToolPprofWould) {
 
 TEST(PprofExport, DescriptorsAndMappingsHaveTheirOwnTypesAndLabels) {
   const FakeSymbols symbols = Symbols();
-  const format::Dump d = Server().Build();
+  const format::Dump d = Server().InMemory();
   const Profile fd = RoundTrip({&d}, {}, Resource::kFd, symbols);
   ExpectWellFormed(fd);
   EXPECT_EQ(SampleTypes(fd), std::vector<std::string>{"inuse_fds/count"});
@@ -265,7 +266,7 @@ TEST(PprofExport, DescriptorsAndMappingsHaveTheirOwnTypesAndLabels) {
 
 TEST(PprofExport, ExactDumpsHavePeriodOne) {
   const FakeSymbols symbols = Symbols();
-  const format::Dump d = Server().Exact().Build();
+  const format::Dump d = Server().Exact().InMemory();
   const Profile p = RoundTrip({&d}, {}, Resource::kHeap, symbols);
   EXPECT_EQ(p.period(), 1);
 }

@@ -6,13 +6,14 @@
 #include "reporter/render.h"
 #include "reporter/report_from_dump.h"
 #include "tests/reporter/fake_symbols.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter {
 namespace {
 
 using format::Resource;
 using nlohmann::json;
-using testing::DumpBuilder;
+using test_support::DumpBuilder;
 using testing::FakeSymbols;
 using testing::Fn;
 

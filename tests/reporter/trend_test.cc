@@ -6,12 +6,13 @@
 #include "reporter/render_trend.h"
 #include "reporter/trend.h"
 #include "tests/reporter/fake_symbols.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::reporter {
 namespace {
 
 using format::Resource;
-using testing::DumpBuilder;
+using test_support::DumpBuilder;
 using testing::FakeSymbols;
 using testing::Fn;
 
@@ -108,6 +109,34 @@ TEST(TrendJudge, TheIssuesSubThresholdLeakIsNotSignificantAndBelowTheLimit) {
   };
   EXPECT_EQ(steady(limit * 1.01), Verdict::kLeak);
   EXPECT_NE(steady(limit * 0.9), Verdict::kLeak);
+}
+
+// `run --interval 1` of a 4 s program: snapshots at 1, 2, 3 and 4 s and the
+// exit snapshot 40 ms after the last. A 20 MiB/s leak at 512 KiB sampling
+// must be a leak with or without that exit snapshot, and the near-duplicate
+// must not inflate the detection limit (it read 1 GiB for 0, 1.00, 1.02 s).
+TEST(TrendJudge, AnExitSnapshotRightAfterTheLastIntervalChangesNothing) {
+  const double T = 512 * 1024, MiB = 1024 * 1024;
+  auto leak = [&](const std::vector<double>& t) {
+    std::vector<double> ys, vs;
+    for (double ti : t) {
+      ys.push_back(20 * MiB * ti);
+      vs.push_back(ys.back() * T);
+    }
+    double slope = 0, se = 0, recent = 0, recent_se = 0;
+    const Verdict v = Judge(t, ys, vs, ys, &slope, &se, &recent, &recent_se);
+    EXPECT_GT(recent / recent_se, 4) << "recent slope " << recent << " +- " << recent_se;
+    return v;
+  };
+  EXPECT_EQ(leak({1, 2, 3, 4}), Verdict::kLeak);
+  EXPECT_EQ(leak({1, 2, 3, 4, 4.04}), Verdict::kLeak);
+  EXPECT_EQ(leak({1, 2, 3, 3.98, 4, 4.04}), Verdict::kLeak);
+  EXPECT_DOUBLE_EQ(TrendDetectionLimit({1, 2, 3, 4, 4.04}, T), TrendDetectionLimit({1, 2, 3, 4.04}, T));
+  EXPECT_DOUBLE_EQ(TrendDetectionLimit({0, 0.9999, 1.0163}, T), TrendDetectionLimit({0, 1.0163}, T));
+  // Only near-duplicates go: a snapshot 0.3 s from its neighbour in a series
+  // spaced 0.7-1 s counts.
+  EXPECT_NE(TrendDetectionLimit({0, 1, 1.3, 2}, T), TrendDetectionLimit({0, 1, 2}, T));
+  EXPECT_NE(TrendDetectionLimit({0, 1, 1.3, 2}, T), TrendDetectionLimit({0, 1.3, 2}, T));
 }
 
 TEST(TrendJudge, ThreeSnapshotsAndUnevenTimes) {

@@ -1,6 +1,7 @@
 /* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
-   argument: "partial-munmap", "dup2", "scm-rights" (each between checkpoints
-   "before" and "after"), "fork", "vfork" and "exec" (judged from their exit dumps).
+   argument: "partial-munmap", "dup2", "scm-rights", "labels DIR" (each
+   between checkpoints "before" and "after"), "fork", "vfork" and "exec"
+   (judged from their exit dumps).
    Keep the constants in step with the test. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +97,103 @@ static void dup2_scenario(void) {
   int source2 = make_eventfd_source();
   dup3_over(source2, target2);
   close(source2);
+  checkpoint("after");
+}
+
+/* ---- labels ------------------------------------------------------------------
+   Descriptors opened by path keep open until the "after" snapshot, so their
+   kind is told at the snapshot (leaktrace checks a guessed kind only for
+   descriptors still open then): each kind of path, files renamed or deleted
+   after their open, copies, and numbers that dup2 gave something else. */
+static char labels_dir[4096];
+
+static const char* in_dir(const char* name) {
+  static char path[8][4200];
+  static int next;
+  char* p = path[next++ % 8];
+  snprintf(p, sizeof path[0], "%s/%s", labels_dir, name);
+  return p;
+}
+
+static void make_file(const char* path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  must(fd >= 0, "create");
+  close(fd);
+}
+
+__attribute__((noinline)) int open_abs(const char* path, int flags) {
+  int fd = open(path, flags);
+  must(fd >= 0, path);
+  return fd;
+}
+__attribute__((noinline)) int open_relative(const char* name) {
+  int fd = open(name, O_RDONLY);
+  must(fd >= 0, name);
+  return fd;
+}
+__attribute__((noinline)) int open_then_renamed(void) {
+  int fd = open(in_dir("renamed-from"), O_RDONLY);
+  must(fd >= 0, "open renamed-from");
+  return fd;
+}
+__attribute__((noinline)) int open_then_deleted(void) {
+  int fd = open(in_dir("deleted"), O_RDONLY);
+  must(fd >= 0, "open deleted");
+  return fd;
+}
+__attribute__((noinline)) int open_to_copy(void) { return open_abs(in_dir("copied"), O_RDONLY); }
+__attribute__((noinline)) int open_to_replace(void) { return open_abs(in_dir("replaced"), O_RDONLY); }
+__attribute__((noinline)) int open_to_replace_untracked(void) { return open_abs(in_dir("replaced-untracked"), O_RDONLY); }
+__attribute__((noinline)) void copy_with_dup2(int source, int target) { must(dup2(source, target) == target, "dup2 copy"); }
+__attribute__((noinline)) void pipe_over(int source, int target) { must(dup2(source, target) == target, "dup2 pipe"); }
+__attribute__((noinline)) void untracked_over(int source, int target) {
+  must(dup2(source, target) == target, "dup2 untracked");
+}
+__attribute__((noinline)) void dup2_fails(int target) { must(dup2(100000, target) < 0, "dup2 of a bad descriptor"); }
+__attribute__((noinline)) int open_dup2_survivor(void) { return open_abs(in_dir("survivor"), O_RDONLY); }
+
+static void labels(const char* dir) {
+  snprintf(labels_dir, sizeof labels_dir, "%s", dir);
+  must(mkdir(in_dir("subdir"), 0700) == 0, "mkdir");
+  must(mkfifo(in_dir("fifo"), 0600) == 0, "mkfifo");
+  const char* files[] = {"plain", "renamed-from", "deleted", "copied", "replaced", "replaced-untracked", "relative",
+                         "survivor"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; ++i) make_file(in_dir(files[i]));
+  must(chdir(labels_dir) == 0, "chdir");
+  /* A target number for the copy, far from the rest. */
+  const int copy_target = 70;
+  checkpoint("before");
+  open_abs(in_dir("plain"), O_RDONLY);                    /* file:DIR/plain */
+  open_abs(in_dir("subdir"), O_RDONLY);                   /* dir:DIR/subdir (no O_DIRECTORY) */
+  open_abs(in_dir("fifo"), O_RDWR | O_NONBLOCK);          /* fifo:DIR/fifo */
+  open_abs("/dev/null", O_RDONLY);                        /* device:/dev/null */
+  open_relative("relative");                              /* file:DIR/relative (resolved at the open) */
+  must(rename("relative", "relative-moved") == 0, "rename relative");
+  open_then_renamed();                                    /* file:DIR/renamed-from: the path the program gave */
+  must(rename(in_dir("renamed-from"), in_dir("renamed-to")) == 0, "rename");
+  open_then_deleted();                                    /* file:DIR/deleted */
+  must(unlink(in_dir("deleted")) == 0, "unlink");
+  int copied = open_to_copy();                            /* file:DIR/copied */
+  copy_with_dup2(copied, copy_target);                    /* file:DIR/copied, at the dup2 */
+  int fds[2];
+  must(pipe(fds) == 0, "pipe");
+  pipe_over(fds[0], copied);                              /* the copied file's number is now a pipe */
+  close(fds[0]);
+  close(fds[1]);                                          /* the pipe lives on as `copied` */
+  int replaced = open_to_replace();
+  must(pipe(fds) == 0, "pipe");
+  pipe_over(fds[1], replaced);
+  close(fds[0]);
+  close(fds[1]);
+  /* An eventfd made behind the hooks' back (a raw system call) dup2'd over
+     a file: the copy is probed now, an eventfd. */
+  int raw = (int)syscall(SYS_eventfd2, 0, 0);
+  must(raw >= 0, "raw eventfd");
+  int replaced_untracked = open_to_replace_untracked();
+  untracked_over(raw, replaced_untracked);
+  syscall(SYS_close, raw);
+  int survivor = open_dup2_survivor();                    /* a failed dup2 onto it leaves it as it was */
+  dup2_fails(survivor);
   checkpoint("after");
 }
 
@@ -214,6 +314,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "partial-munmap") == 0) partial_munmap();
   else if (strcmp(argv[1], "dup2") == 0) dup2_scenario();
   else if (strcmp(argv[1], "scm-rights") == 0) scm_rights();
+  else if (strcmp(argv[1], "labels") == 0 && argc > 2) labels(argv[2]);
   else if (strcmp(argv[1], "fork") == 0) fork_scenario();
   else if (strcmp(argv[1], "vfork") == 0) vfork_scenario();
   else if (strcmp(argv[1], "exec") == 0) {

@@ -1,42 +1,20 @@
-// Symbolize, merge and diff: the model side of the reporter.
+// A report from a dump (report_from_dump.h): frames expanded and cleaned
+// (CleanStack), sites keyed so that they match across runs and builds.
 #include <gtest/gtest.h>
 
-#include "reporter/diff.h"
-#include "reporter/merge.h"
 #include "reporter/report_from_dump.h"
-#include "tests/reporter/fake_symbols.h"
+#include "tests/reporter/server_runs.h"
 
 namespace leaktrace::reporter {
 namespace {
 
 using format::Resource;
-using testing::DumpBuilder;
-using testing::FakeSymbols;
-using testing::Fn;
-
-constexpr uint64_t kBiasA = 0x555500000000;
-constexpr uint64_t kBiasB = 0x563200000000;  // another run: ASLR moved everything
-constexpr uint64_t kLibBias = 0x7f0000000000;
-
-FakeSymbols Symbols() {
-  FakeSymbols s;
-  s.Add("server", 0x1000, {Fn("read_line", "src/io.h", 12, true), Fn("parse_header", "src/http.c", 120)});
-  s.Add("server", 0x1004, {Fn("read_line", "src/io.h", 12, true), Fn("parse_header", "src/http.c", 120)});
-  s.Add("server", 0x2000, {Fn("handle_conn", "src/server.c", 88)});
-  s.Add("server", 0x3000, {Fn("main", "src/main.c", 10)});
-  s.Add("libleaktrace.so", 0x500, {Fn("leaktrace::Hook", "preload/hooks.cc", 40)});
-  return s;
-}
-
-DumpBuilder Base(uint64_t bias, uint32_t pid = 100, uint32_t seq = 1) {
-  DumpBuilder b("server", pid, seq);
-  b.Exact().Module("/usr/bin/server", bias).Module("/usr/lib/leaktrace/libleaktrace.so", kLibBias);
-  return b;
-}
+using namespace testing;  // FakeSymbols, Fn, the server runs (server_runs.h)
+using test_support::DumpBuilder;
 
 TEST(Symbolize, ExpandsInlineFramesAndDropsLeaktraceFrames) {
-  FakeSymbols symbols = Symbols();
-  format::Dump dump = Base(kBiasA)
+  FakeSymbols symbols = ServerSymbols();
+  format::Dump dump = ServerRun(kBiasA)
                           .Stack(1, {kLibBias + 0x500, kBiasA + 0x1000, kBiasA + 0x2000, kBiasA + 0x3000})
                           .Site(Resource::kHeap, 1, 4800, 100)
                           .Build();
@@ -58,8 +36,8 @@ TEST(Symbolize, ExpandsInlineFramesAndDropsLeaktraceFrames) {
 
 TEST(Symbolize, SitesThatSymbolizeAlikeAreCombined) {
   // Two pcs on one source line: one call site for people.
-  FakeSymbols symbols = Symbols();
-  format::Dump dump = Base(kBiasA)
+  FakeSymbols symbols = ServerSymbols();
+  format::Dump dump = ServerRun(kBiasA)
                           .Stack(1, {kBiasA + 0x1000, kBiasA + 0x2000})
                           .Stack(2, {kBiasA + 0x1004, kBiasA + 0x2000})
                           .Site(Resource::kHeap, 1, 100, 1, 10)
@@ -73,8 +51,8 @@ TEST(Symbolize, SitesThatSymbolizeAlikeAreCombined) {
 }
 
 TEST(Symbolize, LabelAndResourceSeparateSites) {
-  FakeSymbols symbols = Symbols();
-  format::Dump dump = Base(kBiasA)
+  FakeSymbols symbols = ServerSymbols();
+  format::Dump dump = ServerRun(kBiasA)
                           .Stack(1, {kBiasA + 0x2000})
                           .Site(Resource::kFd, 1, 0, 2, 0, "socket")
                           .Site(Resource::kFd, 1, 0, 1, 0, "file")
@@ -85,8 +63,8 @@ TEST(Symbolize, LabelAndResourceSeparateSites) {
 }
 
 TEST(Symbolize, MissingStackGivesEmptyFrames) {
-  FakeSymbols symbols = Symbols();
-  format::Dump dump = Base(kBiasA).Site(Resource::kHeap, 42, 8, 1).Build();
+  FakeSymbols symbols = ServerSymbols();
+  format::Dump dump = ServerRun(kBiasA).Site(Resource::kHeap, 42, 8, 1).InMemory();  // the reader would refuse it
   Report r = FromDump(dump, symbols.Source());
   ASSERT_EQ(r.sites.size(), 1u);
   EXPECT_TRUE(r.sites[0].frames.empty());
@@ -95,8 +73,8 @@ TEST(Symbolize, MissingStackGivesEmptyFrames) {
 TEST(SiteKey, UnknownFunctionsMatchByModuleOffsetNotAddress) {
   // No symbols at all: frames are identified by module + build-id + offset.
   FakeSymbols none;
-  format::Dump a = Base(kBiasA).Stack(1, {kBiasA + 0x7777}).Site(Resource::kHeap, 1, 10, 1).Build();
-  format::Dump b = Base(kBiasB, 200).Stack(9, {kBiasB + 0x7777}).Site(Resource::kHeap, 9, 30, 3).Build();
+  format::Dump a = ServerRun(kBiasA).Stack(1, {kBiasA + 0x7777}).Site(Resource::kHeap, 1, 10, 1).Build();
+  format::Dump b = ServerRun(kBiasB, 200).Stack(9, {kBiasB + 0x7777}).Site(Resource::kHeap, 9, 30, 3).Build();
   Report ra = FromDump(a, none.Source());
   Report rb = FromDump(b, none.Source());
   ASSERT_EQ(ra.sites.size(), 1u);
@@ -126,115 +104,10 @@ TEST(SiteKey, KnownFunctionsMatchBySourceLineEvenIfModuleMoved) {
   EXPECT_NE(SiteKey(Resource::kHeap, "", frames), SiteKey(Resource::kHeap, "x", frames));
 }
 
-TEST(Merge, AddsUpWorkersAndKeepsDumps) {
-  FakeSymbols symbols = Symbols();
-  format::Dump w1 = Base(kBiasA, 101).Stack(1, {kBiasA + 0x1000}).Site(Resource::kHeap, 1, 1000, 10).Build();
-  format::Dump w2 = Base(kBiasB, 102)
-                        .Stack(5, {kBiasB + 0x1000})
-                        .Stack(6, {kBiasB + 0x2000})
-                        .Site(Resource::kHeap, 5, 500, 5)
-                        .Site(Resource::kHeap, 6, 9000, 1)
-                        .Build();
-  Report merged = Merge({FromDump(w1, symbols.Source()), FromDump(w2, symbols.Source())});
-  ASSERT_EQ(merged.sites.size(), 2u);
-  EXPECT_EQ(merged.dumps.size(), 2u);
-  EXPECT_EQ(merged.sites[0].bytes, 9000);  // biggest first
-  EXPECT_EQ(merged.sites[1].bytes, 1500);
-  EXPECT_EQ(merged.sites[1].count, 15);
-  EXPECT_TRUE(merged.exact);
-}
-
-TEST(Merge, SampledInputMakesReportInexact) {
-  FakeSymbols symbols = Symbols();
-  format::Dump exact = Base(kBiasA).Stack(1, {kBiasA + 0x1000}).Site(Resource::kHeap, 1, 10, 1).Build();
-  format::Dump sampled = Base(kBiasA, 2).Exact(false).Stack(1, {kBiasA + 0x1000}).Site(Resource::kHeap, 1, 10, 1).Build();
-  EXPECT_FALSE(Merge({FromDump(exact, symbols.Source()), FromDump(sampled, symbols.Source())}).exact);
-}
-
-TEST(Diff, GrowthAcrossRunsWithDifferentLoadBiases) {
-  FakeSymbols symbols = Symbols();
-  format::Dump before = Base(kBiasA, 100, 1)
-                            .Stack(1, {kBiasA + 0x1000, kBiasA + 0x2000})
-                            .Stack(2, {kBiasA + 0x3000})
-                            .Site(Resource::kHeap, 1, 1000, 10)
-                            .Site(Resource::kHeap, 2, 500, 5)
-                            .Build();
-  format::Dump after = Base(kBiasB, 200, 2)
-                           .Stack(7, {kBiasB + 0x1000, kBiasB + 0x2000})
-                           .Stack(8, {kBiasB + 0x3000})
-                           .Site(Resource::kHeap, 7, 5800, 110)
-                           .Site(Resource::kHeap, 8, 500, 5)
-                           .Build();
-  Report d = Diff(FromDump(before, symbols.Source()), FromDump(after, symbols.Source()));
-  EXPECT_EQ(d.kind, ReportKind::kGrowth);
-  ASSERT_EQ(d.sites.size(), 1u);  // the unchanged site is left out
-  EXPECT_EQ(d.sites[0].bytes, 4800);
-  EXPECT_EQ(d.sites[0].count, 100);
-  EXPECT_EQ(d.sites[0].frames[1].function, "parse_header");
-  EXPECT_EQ(d.baseline.size(), 1u);
-  EXPECT_EQ(d.dumps.size(), 1u);
-}
-
-TEST(Diff, SignsSortingAndVanishedSites) {
-  FakeSymbols symbols = Symbols();
-  format::Dump before = Base(kBiasA, 100, 1)
-                            .Stack(1, {kBiasA + 0x1000})
-                            .Stack(2, {kBiasA + 0x2000})
-                            .Stack(3, {kBiasA + 0x3000})
-                            .Site(Resource::kHeap, 1, 1000, 10, 4)
-                            .Site(Resource::kHeap, 2, 700, 7)
-                            .Site(Resource::kFd, 3, 0, 1, 0, "socket")
-                            .Build();
-  format::Dump after = Base(kBiasA, 100, 2)
-                           .Stack(1, {kBiasA + 0x1000})
-                           .Stack(3, {kBiasA + 0x3000})
-                           .Site(Resource::kHeap, 1, 3000, 30, 5)
-                           .Site(Resource::kFd, 3, 0, 4, 0, "socket")
-                           .Site(Resource::kMmap, 3, 8192, 1)
-                           .Site(Resource::kFd, 1, 0, 9, 0, "pipe")
-                           .Build();
-  Report d = Diff(FromDump(before, symbols.Source()), FromDump(after, symbols.Source()));
-  ASSERT_EQ(d.sites.size(), 5u);
-  // Byte resources by bytes, biggest growth first, shrinkage last; then fds by count.
-  EXPECT_EQ(d.sites[0].resource, Resource::kMmap);
-  EXPECT_EQ(d.sites[0].bytes, 8192);
-  EXPECT_EQ(d.sites[1].resource, Resource::kHeap);
-  EXPECT_EQ(d.sites[1].bytes, 2000);
-  EXPECT_EQ(d.sites[1].var_bytes, 9);  // variances add
-  EXPECT_EQ(d.sites[2].bytes, -700);   // vanished: shrank by all it had
-  EXPECT_EQ(d.sites[2].count, -7);
-  EXPECT_EQ(d.sites[3].resource, Resource::kFd);
-  EXPECT_EQ(d.sites[3].count, 9);
-  EXPECT_EQ(d.sites[3].label, "pipe");
-  EXPECT_EQ(d.sites[4].count, 3);
-
-  TotalsByResource t = ComputeTotals(d.sites);
-  EXPECT_EQ(t[0].bytes, 1300);
-  EXPECT_EQ(t[1].bytes, 8192);
-  EXPECT_EQ(t[2].count, 12);
-  EXPECT_DOUBLE_EQ(IntervalSeconds(d), 60.0);
-}
-
-TEST(Diff, IdenticalDumpsHaveNoGrowth) {
-  FakeSymbols symbols = Symbols();
-  format::Dump a = Base(kBiasA).Exact(false).Stack(1, {kBiasA + 0x1000}).Site(Resource::kHeap, 1, 1234.5, 3.2, 99).Build();
-  Report r = FromDump(a, symbols.Source());
-  EXPECT_TRUE(Diff(r, r).sites.empty());
-}
-
-}  // namespace
-}  // namespace leaktrace::reporter
-
 // issue 14: the one place frames leave a stack (CleanStack, used by FromDump):
 // leaktrace's own, allocator wrappers at the top (built-in list and
 // --alloc-fn), C start-up frames at the bottom unless --full-stacks.
-namespace leaktrace::reporter {
-namespace {
-
 TEST(CleanStack, WrappersAtTheTopAndStartupAtTheBottom) {
-  using testing::DumpBuilder;
-  using testing::FakeSymbols;
-  using testing::Fn;
   constexpr uint64_t kB = 0x555500000000, kLib = 0x7f0000000000, kC = 0x7f1000000000;
   FakeSymbols symbols;
   symbols.Add("libleaktrace.so", 0x10, {Fn("malloc")});

@@ -8,58 +8,35 @@
 #include <vector>
 
 #include "format/dump_reader.h"
-#include "format/dump_writer.h"
+#include "tests/support/dump_builder.h"
 
 namespace leaktrace::format {
 namespace {
+
+using test_support::DumpBuilder;
 
 enum class Ages { kNone, kWriter, kRaw };
 
 // A dump with two sites (heap on stack 1, fd on stack 2) and, per `ages`,
 // no ages section, one written by WriteAge, or `raw` as the ages payload.
 std::vector<uint8_t> MakeDump(Ages ages, const std::vector<uint8_t>& raw = {}) {
-  DumpBuffer buffer;
-  DumpWriter w(buffer);
-  ProcessRecord p;
-  p.pid = 77;
-  p.seq = 1;
-  p.sample_interval = 524288;
-  p.snapshot_monotonic_ns = 10'000'000'000;
-  p.program = "svc";
-  w.WriteProcess(p);
-  w.BeginSection(SectionType::kStacks);
-  const uint64_t pcs[] = {0x1000, 0x2000};
-  w.WriteStack(StackRecord{1, 0, pcs, 2});
-  w.WriteStack(StackRecord{2, 0, pcs + 1, 1});
-  w.EndSection();
-  w.BeginSection(SectionType::kSites);
-  SiteRecord heap;
-  heap.stack_id = 1;
-  heap.live_count = 3.5;
-  heap.live_bytes = 3.5 * 4096;
-  w.WriteSite(heap);
-  SiteRecord fd;
+  Site fd;
   fd.resource = Resource::kFd;
   fd.stack_id = 2;
   fd.live_count = 1;
   fd.label = "pipe";
-  w.WriteSite(fd);
-  w.EndSection();
-  if (ages == Ages::kWriter) {
-    w.BeginSection(SectionType::kAges);
-    w.WriteAge(AgeRecord{0, 1'000'000'000, 3.5, 4096});
-    w.WriteAge(AgeRecord{1, 9'000'000'000, 1, 0});
-    w.EndSection();
-  } else if (ages == Ages::kRaw) {
-    const uint32_t type = static_cast<uint32_t>(SectionType::kAges), flags = 0;
-    const uint64_t length = raw.size();
-    buffer.Append(&type, 4);
-    buffer.Append(&flags, 4);
-    buffer.Append(&length, 8);
-    buffer.Append(raw.data(), raw.size());
-  }
-  EXPECT_TRUE(w.Finish());
-  return std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size());
+  DumpBuilder b("svc", 77, 1);
+  b.SampleInterval(524288)
+      .SnapshotTime(0, 10'000'000'000)
+      .Stack(1, {0x1000, 0x2000})
+      .Stack(2, {0x2000})
+      .Site(Resource::kHeap, 1, 3.5 * 4096, 3.5)
+      .Site(std::move(fd));
+  if (ages == Ages::kWriter) b.Age(0, 1'000'000'000, 3.5, 4096).Age(1, 9'000'000'000, 1, 0);
+  if (ages == Ages::kRaw) b.RawSection(static_cast<uint32_t>(SectionType::kAges), raw);
+  const std::vector<uint8_t> bytes = b.Bytes();
+  EXPECT_FALSE(bytes.empty());
+  return bytes;
 }
 
 template <typename T>
@@ -179,17 +156,15 @@ TEST(DumpAges, DamagedSectionsAreRefusedWithOneLine) {
 }
 
 TEST(DumpAges, ARepeatedSectionIsRefused) {
-  DumpBuffer buffer;
-  DumpWriter w(buffer);
-  ProcessRecord p;
-  p.sample_interval = 1;
-  w.WriteProcess(p);
-  w.BeginSection(SectionType::kAges);
-  w.EndSection();
-  w.BeginSection(SectionType::kAges);
-  w.EndSection();
-  ASSERT_TRUE(w.Finish());
-  const std::string error = ErrorOf(std::vector<uint8_t>(buffer.data(), buffer.data() + buffer.size()));
+  const std::vector<uint8_t> bytes = DumpBuilder()
+                                         .Ages()
+                                         .Then([](DumpWriter& w, DumpBuffer&) {
+                                           w.BeginSection(SectionType::kAges);
+                                           w.EndSection();
+                                         })
+                                         .Bytes();
+  ASSERT_FALSE(bytes.empty());
+  const std::string error = ErrorOf(bytes);
   EXPECT_NE(error.find("a repeated section in the ages section"), std::string::npos) << error;
 }
 

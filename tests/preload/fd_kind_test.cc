@@ -1,0 +1,80 @@
+// Guessed kinds of descriptors opened by absolute path (preload/resources/
+// fd_kind.h): the open records the kind its path suggests, and the check a
+// snapshot makes gives exactly what an fstat at the open would have given.
+#include "preload/resources/fd_kind.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "preload/resources/label_table.h"
+
+namespace leaktrace::preload {
+namespace {
+
+std::string Text(uint32_t label) { return LabelText(label & ~kUnverifiedKind); }
+
+class FdKind : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/fd_kind_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    unlink((dir_ + "/fifo").c_str());
+    unlink((dir_ + "/file").c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_;
+};
+
+TEST_F(FdKind, AGuessIsCheckedAgainstWhatTheDescriptorIs) {
+  const std::string file = dir_ + "/file", fifo = dir_ + "/fifo";
+  close(open(file.c_str(), O_WRONLY | O_CREAT, 0600));
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  struct Case {
+    std::string path;
+    int flags;
+    std::string guessed, checked;
+  };
+  const Case cases[] = {
+      {file, O_RDONLY, "file:" + file, "file:" + file},
+      {dir_, O_RDONLY, "file:" + dir_, "dir:" + dir_},
+      {fifo, O_RDWR | O_NONBLOCK, "file:" + fifo, "fifo:" + fifo},
+      {"/dev/null", O_RDONLY, "device:/dev/null", "device:/dev/null"},
+  };
+  for (const Case& c : cases) {
+    const int fd = open(c.path.c_str(), c.flags);
+    ASSERT_GE(fd, 0) << c.path;
+    const uint32_t guess = GuessedOpenedLabel(c.path.c_str(), nullptr);
+    EXPECT_NE(guess & kUnverifiedKind, 0u);
+    EXPECT_EQ(Text(guess), c.guessed);
+    EXPECT_EQ(GuessedOpenedLabel(c.path.c_str(), nullptr), guess) << "the same path, the same label (cached)";
+    const uint32_t checked = VerifiedOpenedLabel(fd, guess);
+    EXPECT_EQ(checked & kUnverifiedKind, 0u);
+    EXPECT_EQ(Text(checked), c.checked);
+    EXPECT_EQ(checked, OpenedPathLabel(fd, c.path.c_str())) << "what an fstat at the open gives";
+    close(fd);
+  }
+}
+
+TEST_F(FdKind, ACallersGuessAndLabelsWithoutTheFlag) {
+  const int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  const uint32_t guess = GuessedOpenedLabel(dir_.c_str(), "dir");
+  EXPECT_EQ(Text(guess), "dir:" + dir_);
+  EXPECT_EQ(VerifiedOpenedLabel(fd, guess), guess & ~kUnverifiedKind);
+  const uint32_t pipe_label = KindLabel("pipe");
+  EXPECT_EQ(VerifiedOpenedLabel(fd, pipe_label), pipe_label) << "a label that is no guess is left alone";
+  close(fd);
+  // Closed behind the hooks' back: the guess stands.
+  EXPECT_EQ(VerifiedOpenedLabel(fd, guess), guess & ~kUnverifiedKind);
+}
+
+}  // namespace
+}  // namespace leaktrace::preload
