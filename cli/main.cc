@@ -120,7 +120,7 @@ int Main(int argc, char** argv) {
   }
   for (const auto& [name, action] : commands)
     if (app.get_subcommand(name)->parsed()) return action();
-  PrintError("a command is required (run, snapshot, report, diff, check, trend, export); see 'leaktrace --help'");
+  PrintError("a command is required (run, attach, snapshot, report, diff, check, trend, export); see 'leaktrace --help'");
   return cli::kExitUsage;
 }
 

@@ -157,7 +157,7 @@ const char* WhatName(Resource resource) {
     case Resource::kHeap: return "heap";
     case Resource::kMmap: return "mapped memory";
     case Resource::kFd: return "open file descriptors";
-    case Resource::kThread: return "live threads";
+    case Resource::kThread: return "threads";
   }
   return "";
 }

@@ -105,7 +105,10 @@ Loaded LoadDiff(const std::string& before_path, const std::string& after_path, c
   const DumpInfo b = DescribeDump(dumps[0]);
   const DumpInfo a = DescribeDump(dumps[1]);
   std::vector<std::string>& warn = loaded.warnings;
-  if (b.program != a.program) {
+  // One executable is one program, whatever name each run went by (argv[0],
+  // or an attached server's process title).
+  const bool same_exe = !b.exe_path.empty() && b.exe_path == a.exe_path;
+  if (b.program != a.program && !same_exe) {
     const std::string message =
         fmt::format("{} is from '{}' but {} is from '{}': different programs, only call sites in code they share "
                     "would match",

@@ -93,7 +93,11 @@ std::string MemoryText(const MemoryParts& m, bool growth, bool exact) {
                                  m.heap_peak_error > 0 ? " ± " + FormatBytes(m.heap_peak_error) : "");
   const std::pair<const char*, std::string> rows[] = {
       {"live heap", heap + "   (" + peak + ")"},
-      {"allocator free", bytes(m.allocator_free)},
+      // What the allocator holds minus the live heap: the heap estimate's error
+      // is its error too (it can read below 0 when the estimate is high).
+      {"allocator free", bytes(m.allocator_free) + (!exact && m.heap_var > 0 && !m.allocator.empty()
+                                                         ? " ± " + FormatBytes(std::sqrt(m.heap_var))
+                                                         : "")},
       {"mappings", bytes(m.mmap)},
       {"thread stacks", bytes(m.thread_stacks) + (m.threads_unlocated > 0 && !growth
                                                     ? fmt::format("   ({} running threads not located)",

@@ -252,10 +252,13 @@ void RenderSite(std::string& out, const Report& report, const Site& s, size_t ra
 std::string DetectionLimitText(double limit, double seconds, double sample_interval, const std::string& what) {
   if (limit <= 0) return "";
   std::string rate = seconds > 0 ? fmt::format(" ({}/s over {})", FormatBytes(limit / seconds), Seconds(seconds)) : "";
-  return fmt::format(
-      "detection limit {}: {}{} is not significant at {} sampling (3 standard errors); for smaller leaks use "
-      "LEAKTRACE_SAMPLE=64k (leaktrace run --sample 64k), or --sample 1 (exact)\n",
-      FormatBytes(limit), what, rate, FormatBytes(sample_interval));
+  // The way out: a finer interval than the one used, or exact mode.
+  const std::string finer = sample_interval > 64 * 1024
+                                ? "LEAKTRACE_SAMPLE=64k (leaktrace run --sample 64k), or --sample 1 (exact)"
+                                : "LEAKTRACE_SAMPLE=1 (exact: leaktrace run --sample 1)";
+  return fmt::format("detection limit {}: {}{} is not significant at {} sampling (3 standard errors); for smaller "
+                     "leaks use {}\n",
+                     FormatBytes(limit), what, rate, FormatBytes(sample_interval), finer);
 }
 
 std::string RenderText(const Report& report, const RenderOptions& options) {

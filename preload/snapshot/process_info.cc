@@ -57,11 +57,13 @@ void GatherProcessFacts() {
   if (g_process.cmdline_size > 0 && g_process.cmdline[0] != '\0') {
     const char* argv0 = g_process.cmdline;
     // Attached to a running program, argv[0] may be a process title it
-    // wrote over its arguments ("redis-server 127.0.0.1:6379"): its first word.
+    // wrote over its arguments ("redis-server 127.0.0.1:6379", "nginx:
+    // master process ..."): its first word, without a trailing colon.
     char first_word[sizeof g_process.program];
     if (g_attached) {
       size_t k = 0;
       while (k < sizeof first_word - 1 && argv0[k] != '\0' && argv0[k] != ' ') first_word[k] = argv0[k], ++k;
+      while (k > 1 && first_word[k - 1] == ':') --k;
       first_word[k] = '\0';
       argv0 = first_word;
     }

@@ -307,6 +307,24 @@ TEST_F(CliTest, DiffOfDifferentProgramsIsRefusedUnlessForced) {
   EXPECT_NE(forced.err.find("warning"), std::string::npos) << forced.err;
 }
 
+// One executable is one program whatever name a run went by: a server whose
+// process title ("nginx: master process") named the dumps of an attach.
+TEST_F(CliTest, DiffOfOneExecutableUnderTwoNamesIsNotRefused) {
+  std::string preloaded = Dump("nginx.1.1.dump", test_support::DumpBuilder("nginx")
+                                                     .Exact()
+                                                     .ExePath("/usr/sbin/nginx")
+                                                     .MainProgram(kServerModule, 0x555500000000, "\xde\xad\xbe\xef")
+                                                     .SiteAt(kHeap, 0x1000, 1, 1));
+  std::string titled = Dump("nginx-title.1.2.dump", test_support::DumpBuilder("nginx:", 1, 2)
+                                                        .Exact()
+                                                        .ExePath("/usr/sbin/nginx")
+                                                        .MainProgram(kServerModule, 0x555500000000, "\xde\xad\xbe\xef")
+                                                        .SiteAt(kHeap, 0x1000, 3, 1));
+  Result r = Run({"diff", preloaded, titled});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("different programs"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, DiffWarnsOnceAboutTwoRunsMixedModesAndSwappedArguments) {
   std::string run1 = Dump("s.100.1.dump", ServerDump().SiteAt(kHeap, 0x1000, 1, 1));
   std::string run2 = Dump("s.200.2.dump", ServerDump(200, 2).SiteAt(kHeap, 0x1000, 5, 1));

@@ -73,7 +73,7 @@ TEST(AgeTable, AnUpdatedEntryIsWalkedWithItsNewBookingInItsSlot) {
 TEST(AgeTable, BirthTimesThatLookLikeSlotStatesAreKept) {
   // 0 and 1 mean "empty" and "being written" in a slot: a block born at
   // either time must still be walked.
-  char a, b;
+  char a = 0, b = 0;  // only their addresses are used
   const uint32_t slot_a = AgeTableInsert(&a, 5001, 8, 1.0, 0);
   const uint32_t slot_b = AgeTableInsert(&b, 5002, 8, 1.0, 1);
   ASSERT_NE(slot_a, 0u);

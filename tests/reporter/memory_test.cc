@@ -162,6 +162,18 @@ TEST(Memory, TextTableAndReading) {
   EXPECT_NE(text.find("held free by the allocator"), std::string::npos) << text;
 }
 
+// Sampled: allocator free is what the allocator holds minus the heap
+// estimate, so it carries the estimate's error and says so.
+TEST(Memory, SampledAllocatorFreeCarriesTheHeapEstimatesError) {
+  MemoryParts m = MemoryOf(Glibc(400 * kMiB, 100 * kMiB, 300 * kMiB));
+  m.heap_var = 2.0 * kMiB * 2.0 * kMiB;
+  const std::string sampled = MemoryText(m, false, false);
+  EXPECT_NE(sampled.find("live heap       100.0 MiB ± 2.0 MiB"), std::string::npos) << sampled;
+  EXPECT_NE(sampled.find("allocator free  200.0 MiB ± 2.0 MiB"), std::string::npos) << sampled;
+  const std::string exact = MemoryText(m, false, true);
+  EXPECT_EQ(exact.find("±"), std::string::npos) << exact;
+}
+
 }  // namespace
 }  // namespace leaktrace::reporter
 
