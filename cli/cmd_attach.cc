@@ -80,8 +80,11 @@ Target Inspect(pid_t pid) {
     throw UsageError(fmt::format("process {} ({}) is not a dynamically linked program using glibc (a static binary "
                                  "cannot load a library); leaktrace cannot attach to it",
                                  pid, t.program));
-  std::optional<ControlHandle> control = ControlHandle::Find(pid);
-  if (control) {
+  // A fork child of a tracked process may still hold its parent's block
+  // only (the library makes the child's own when first needed): tracked too.
+  std::optional<ControlHandle> own = ControlHandle::Find(pid);
+  std::optional<ControlHandle> inherited = own ? std::nullopt : ControlHandle::FindInherited(pid);
+  if (const ControlHandle* control = own ? &*own : inherited ? &*inherited : nullptr) {
     std::string dir;
     if (std::optional<ControlBlock> block = control->Read()) dir = block->dir;
     throw UsageError(fmt::format("process {} ({}) is already tracked by leaktrace{}; use 'leaktrace snapshot {}'", pid,

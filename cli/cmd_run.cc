@@ -98,7 +98,9 @@ void ValidateInheritedSettings() {
     bad("LEAKTRACE_INTERVAL", v, "not a whole number of seconds");
   if (std::string v = get("LEAKTRACE_PROGRAMS"); v.size() >= 1024)
     bad("LEAKTRACE_PROGRAMS", v.substr(0, 40) + "...", "longer than 1023 bytes");
-  for (const char* key : {"LEAKTRACE_ON_EXIT", "LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_VERBOSE"})
+  if (std::string v = get("LEAKTRACE_ON_EXIT"); !v.empty() && v != "0" && v != "1" && v != "all")
+    bad("LEAKTRACE_ON_EXIT", v, "must be 0, 1 or all");
+  for (const char* key : {"LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_VERBOSE"})
     if (std::string v = get(key); !v.empty() && v != "0" && v != "1") bad(key, v, "must be 0 or 1");
 }
 
@@ -144,6 +146,8 @@ Action AddRunCommand(CLI::App& app) {
       "Each tracked process says on stderr what it tracks, where its dumps go and its snapshot signal\n"
       "(run sets LEAKTRACE_VERBOSE=1; set LEAKTRACE_VERBOSE=0 to silence it).\n"
       "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2).\n"
+      "Each process writes an exit dump when it exits normally, except fork children that never exec'd and exit\n"
+      "within 1 s of their fork (LEAKTRACE_ON_EXIT=all: those too; LEAKTRACE_ON_EXIT=0: none).\n"
       "Exit status: the program's own (128+N if it was killed by signal N); 2 if it could not be started.\n"
       "Example:\n  leaktrace run -o /tmp/lt --interval 10 -- ./server --port 8080\n"
       "  leaktrace run --only 'python3*' -- python3 app.py   # not the pyenv shim in front of it");

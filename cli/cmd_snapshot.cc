@@ -77,17 +77,19 @@ void SendSignal(pid_t pid, int sig, pid_t tid = 0) {
   throw CliError(kExitFailed, fmt::format("process {} exited before the snapshot was written", pid));
 }
 
-int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
+// The block, when it says the process takes a snapshot signal.
+ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
   std::optional<ControlBlock> block = control.Read();
   if (!block) throw UsageError(fmt::format("process {}: unreadable leaktrace control block", pid));
   if (block->signal == 0)
     throw UsageError(fmt::format("process {} takes no snapshot signal (LEAKTRACE_SIGNAL=0, or the program handles "
                                  "that signal itself; pick another with LEAKTRACE_SIGNAL)", pid));
-  // A dump already under way when we ask was started before the request:
-  // wait for one that starts after it.
-  uint64_t before = block->started;
-  SendSignal(pid, block->signal, block->signal_tid);
-  auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
+  return *block;
+}
+
+// Waits for a dump of `pid` beyond seq `before` in its own control block.
+int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t before, Clock::time_point deadline,
+                            double timeout) {
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     // The handle stays readable after the process exits: an exit dump still counts.
@@ -109,6 +111,65 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
       }
       Exited(pid);
     }
+    if (Clock::now() >= deadline) TimedOut(pid, timeout);
+  }
+}
+
+int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
+  const ControlBlock block = ReadWithSignal(pid, control);
+  // A dump already under way when we ask was started before the request:
+  // wait for one that starts after it.
+  SendSignal(pid, block.signal, block.signal_tid);
+  return WaitThroughControlBlock(pid, control, block.started,
+                                 Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double>(timeout)),
+                                 timeout);
+}
+
+// The path of the newest dump of `pid` in `dir`; empty when it has none.
+std::string NewestDumpOf(const std::string& dir, pid_t pid) {
+  std::string path;
+  uint32_t seq = 0;
+  for (const DumpFile& f : ListDumps(dir))
+    if (f.name.pid == static_cast<uint32_t>(pid) && f.name.seq > seq) seq = f.name.seq, path = f.path;
+  return path;
+}
+
+// The process's own block; nullopt also when the process is gone (its dump
+// file, if any, then tells).
+std::optional<ControlHandle> FindOwnBlock(pid_t pid) {
+  try {
+    return ControlHandle::Find(pid);
+  } catch (const CliError&) {
+    return std::nullopt;
+  }
+}
+
+// A fork child that has no block of its own yet, only its parent's
+// (ControlHandle::FindInherited): it has begun no dump, and has no dumper
+// thread either (the library starts both when first needed). The parent's
+// block gives the signal and the directory, which the child shares; the
+// signal goes to the child as a whole (its handler writes the dump on the
+// thread it interrupts), and the child's own block, made by that dump,
+// tells when it is done.
+int ViaInheritedBlock(pid_t pid, const ControlHandle& inherited, double timeout) {
+  const ControlBlock block = ReadWithSignal(pid, inherited);
+  const std::string& dir = block.dir;
+  const std::string earlier = NewestDumpOf(dir, pid);  // of an earlier process with this pid, if any
+  SendSignal(pid, block.signal);
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  for (;;) {
+    std::this_thread::sleep_for(kPollInterval);
+    if (std::optional<ControlHandle> own = FindOwnBlock(pid))
+      return WaitThroughControlBlock(pid, *own, 0, deadline, timeout);
+    // The child may have written its dump and exited before its block was
+    // seen (or could make none): its dump file says so.
+    if (const std::string path = NewestDumpOf(dir, pid); !path.empty() && path != earlier) {
+      WriteStdout(path + "\n");
+      return kExitOk;
+    }
+    if (!Alive(pid)) Exited(pid);
     if (Clock::now() >= deadline) TimedOut(pid, timeout);
   }
 }
@@ -287,6 +348,8 @@ Action AddSnapshotCommand(CLI::App& app) {
                              opts->timeout);
     if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
       return ViaControlBlock(pid, *control, opts->timeout);
+    if (std::optional<ControlHandle> inherited = ControlHandle::FindInherited(pid))
+      return ViaInheritedBlock(pid, *inherited, opts->timeout);
     return ViaEnvironment(pid, opts->timeout);
   };
 }

@@ -82,7 +82,11 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
   return b;
 }
 
-std::optional<ControlHandle> ControlHandle::Find(pid_t pid) {
+std::optional<ControlHandle> ControlHandle::Find(pid_t pid) { return Scan(pid, /*own=*/true); }
+
+std::optional<ControlHandle> ControlHandle::FindInherited(pid_t pid) { return Scan(pid, /*own=*/false); }
+
+std::optional<ControlHandle> ControlHandle::Scan(pid_t pid, bool own) {
   std::string fd_dir = fmt::format("/proc/{}/fd", pid);
   DIR* d = opendir(fd_dir.c_str());
   if (!d) {
@@ -102,8 +106,8 @@ std::optional<ControlHandle> ControlHandle::Find(pid_t pid) {
     if (fd < 0) continue;
     ControlHandle handle(fd);
     std::optional<ControlBlock> block = handle.Read();
-    // A block whose pid differs was inherited from a parent across fork: stale.
-    if (block && block->pid == pid) {
+    // A block whose pid differs was inherited from a parent across fork.
+    if (block && (block->pid == pid) == own) {
       found.emplace(std::move(handle));
       break;
     }

@@ -45,6 +45,12 @@ class ControlHandle {
   // across fork is skipped. nullopt when the process has none. Throws
   // CliError when /proc/PID/fd cannot be read (no such process, permission).
   static std::optional<ControlHandle> Find(pid_t pid);
+  // A block `pid` inherited from its parent across fork (pid= names the
+  // parent, or an earlier ancestor): a fork child that has not needed a
+  // block of its own yet (the library makes it at the child's first dump).
+  // Its signal, dir and program are the child's too; its signal_tid and
+  // dump counts are not. nullopt when there is none; throws as Find.
+  static std::optional<ControlHandle> FindInherited(pid_t pid);
 
   ControlHandle(ControlHandle&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   ControlHandle& operator=(ControlHandle&&) = delete;
@@ -55,6 +61,7 @@ class ControlHandle {
 
  private:
   explicit ControlHandle(int fd) : fd_(fd) {}
+  static std::optional<ControlHandle> Scan(pid_t pid, bool own);
   int fd_;
 };
 

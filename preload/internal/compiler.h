@@ -7,3 +7,12 @@
 #define LT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LT_EXPORT extern "C" __attribute__((visibility("default")))
 #define LT_INITIAL_EXEC __attribute__((tls_model("initial-exec")))
+// What the fork handlers write (the locks held across fork, the state a
+// child resets), gathered in one section of its own: after fork, every page
+// the parent writes (unlocking) or the child writes (resetting) costs a
+// copy-on-write fault and a page copy, and these variables, each in its own
+// file, otherwise sit on a dozen pages between the library's large tables.
+// LT_FORK_LOCK also gives its variable a cache line of its own (a lock, or
+// a counter threads touch); LT_FORK_STATE is for the rest.
+#define LT_FORK_LOCK __attribute__((section("leaktrace_fork_state"), aligned(64)))
+#define LT_FORK_STATE __attribute__((section("leaktrace_fork_state")))

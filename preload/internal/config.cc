@@ -133,11 +133,12 @@ void LoadConfig(Config& config, const char* settings) {
     config.interval_seconds = v < 0 ? 0 : static_cast<uint32_t>(v);
   }
   if (const char* s = Setting("LEAKTRACE_ON_EXIT"); s && *s) {
-    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
-      Log("LEAKTRACE_ON_EXIT=%s must be 0 or 1; tracking disabled", s);
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0 && strcmp(s, "all") != 0) {
+      Log("LEAKTRACE_ON_EXIT=%s must be 0, 1 or all; tracking disabled", s);
       config.valid = false;
     }
     config.dump_on_exit = strcmp(s, "0") != 0;
+    config.exit_dump_every_child = strcmp(s, "all") == 0;
   }
   if (const char* s = Setting("LEAKTRACE_FOLLOW_EXEC"); s && *s) {
     if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {

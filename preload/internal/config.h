@@ -10,7 +10,11 @@ struct Config {
   uint64_t sample_interval = 0;  // mean bytes between heap samples; 1 = every allocation
   int snapshot_signal = 0;       // 0: no snapshot signal
   uint32_t interval_seconds = 0; // 0: no periodic snapshots
+  // LEAKTRACE_ON_EXIT: 0 no exit dump; 1 (default) an exit dump from every
+  // process except a young fork child (lifecycle.cc, WantsExitDump); `all`
+  // an exit dump from every process.
   bool dump_on_exit = true;
+  bool exit_dump_every_child = false;  // LEAKTRACE_ON_EXIT=all
   bool follow_exec = true;       // programs this one execs inherit LD_PRELOAD
   char dump_dir[4096] = {};      // absolute, no trailing slash
   bool verbose = false;          // LEAKTRACE_VERBOSE=1: one line at start saying what is tracked

@@ -11,8 +11,8 @@
 namespace leaktrace::preload {
 namespace {
 
-std::atomic<uint32_t> g_inside{0};   // threads inside a scope (nested scopes count again)
-std::atomic<bool> g_closed{false};   // a fork is being prepared
+LT_FORK_LOCK std::atomic<uint32_t> g_inside{0};   // threads inside a scope (nested scopes count again)
+LT_FORK_LOCK std::atomic<bool> g_closed{false};   // a fork is being prepared
 __thread uint32_t t_depth LT_INITIAL_EXEC = 0;  // this thread's open scopes
 
 constexpr int64_t kMaxPrepareWaitNs = 1000 * 1000 * 1000;

@@ -34,9 +34,8 @@ void LowerFloor(int fd) {
   }
 }
 
-// A copy of `fd` at PrivateFdBase() or above, or -1.
-int HighCopy(int fd) {
-  const int base = PrivateFdBase();
+// A copy of `fd` at `base` (PrivateFdBase()) or above, or -1.
+int HighCopy(int fd, int base) {
   if (base == 0) return -1;
   return static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base));
 }
@@ -63,7 +62,7 @@ int AdoptPrivateFd(int fd, std::atomic<int>* home) {
   int use = fd;
   const int base = PrivateFdBase();
   if (base != 0 && fd < base) {
-    const int high = HighCopy(fd);
+    const int high = HighCopy(fd, base);  // one getrlimit per adoption
     if (high >= 0) {
       RawClose(fd);
       use = high;
@@ -104,7 +103,7 @@ void YieldPrivateFd(int target) {
   if (slot < 0) return;
   const int saved_errno = errno;
   std::atomic<int>* home = g_home[slot].load(std::memory_order_relaxed);
-  const int moved = home != nullptr ? HighCopy(target) : -1;
+  const int moved = home != nullptr ? HighCopy(target, PrivateFdBase()) : -1;
   int expected = target;
   if (moved >= 0) {
     // The user reads the new number from now on; the program's call then

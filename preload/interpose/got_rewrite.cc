@@ -1,4 +1,5 @@
 #include "preload/interpose/got_rewrite.h"
+#include "preload/internal/compiler.h"
 
 #include <elf.h>
 #include <sys/mman.h>
@@ -10,7 +11,7 @@ namespace {
 
 constexpr uintptr_t kPage = 4096;
 
-SpinLock g_rewrite_lock;
+LT_FORK_LOCK SpinLock g_rewrite_lock;
 
 uintptr_t Absolute(uintptr_t base, ElfW(Addr) ptr) {
   // glibc relocates these entries of the dynamic section in place on most

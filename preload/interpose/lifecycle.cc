@@ -1,10 +1,10 @@
 // Process start, fork and exit.
 #include "preload/interpose/lifecycle.h"
+#include "preload/internal/compiler.h"
 
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -58,18 +58,39 @@ void ParentAfterFork() {
   ForkGateParentAfterFork();
 }
 
-uint64_t ChildSeed() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t seed = 0;
-  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) seed = 0;
-  return seed ^ (static_cast<uint64_t>(getpid()) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
+// Exit dumps of fork children (LEAKTRACE_ON_EXIT=1). A fork child that
+// never exec'd (an exec loads the library afresh: it is then a program of
+// its own) and exits within its first second (a shell's `$(...)`, a
+// daemon's first fork, a test's worker) writes none: its dump would only
+// repeat what it inherited, and a shell script writes one per subshell.
+// Unless someone asked it for a snapshot: then its series goes on to its
+// exit. Long-lived fork children (a prefork server's workers) keep theirs.
+constexpr int64_t kYoungForkChildNs = 1000 * 1000 * 1000;
+LT_FORK_STATE bool g_fork_child = false;
+LT_FORK_STATE int64_t g_forked_ns = 0;  // CLOCK_MONOTONIC at the fork, in a fork child
+
+bool WantsExitDump() {
+  if (!g_config.dump_on_exit) return false;
+  if (!g_fork_child || g_config.exit_dump_every_child) return true;
+  if (MonotonicNs() - g_forked_ns >= kYoungForkChildNs) return true;
+  return SnapshotRequestPending() || SnapshotsBegun() > 0;
+}
+
+// The forking thread's random state, the child's pid and the time, which
+// SeedSampler mixes: no two children of one parent get the same seed (their
+// pids differ), and no system call is spent on it.
+uint64_t ChildSeed(const timespec& ts) {
+  return t_state.sampler.rng ^ (static_cast<uint64_t>(g_process.pid) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
          static_cast<uint64_t>(ts.tv_sec) * 0x9E3779B97F4A7C15ULL;
 }
 
 void ChildAfterFork() {
   if (!Active()) return;
   BusyScope busy;
+  timespec forked;
+  clock_gettime(CLOCK_MONOTONIC, &forked);
+  g_fork_child = true;
+  g_forked_ns = static_cast<int64_t>(forked.tv_sec) * 1000000000 + forked.tv_nsec;
   ForkGateChildAfterFork();
   GotRewriteChildAfterFork();
   // The child's descriptor and mapping tables are its copies of the
@@ -85,9 +106,12 @@ void ChildAfterFork() {
   // A child's own random sequence: children doing the same work would
   // otherwise sample the same allocations, and merged reports would add
   // their variances as if they were independent.
-  SeedSampler(t_state.sampler, ChildSeed());
+  SeedSampler(t_state.sampler, ChildSeed(forked));
+  // The child's own control block is made when it is first needed (its
+  // first dump, its dumper thread, a change of its settings): until then
+  // the parent's, inherited, tells `leaktrace snapshot` the child's signal
+  // and directory (control_block.h).
   ControlBlockChildAfterFork();
-  CreateControlBlock();
   DumperChildAfterFork();
 }
 
@@ -162,7 +186,11 @@ __attribute__((destructor(101))) void OnUnload() {
   if (!Active()) return;
   BusyScope busy;
   StopDumper();
-  if (g_config.dump_on_exit) WriteSnapshot(format::Trigger::kExit);
+  if (WantsExitDump()) {
+    WriteSnapshot(format::Trigger::kExit);
+  } else if (SnapshotRequestPending()) {
+    WriteSnapshot(format::Trigger::kSignal);  // asked for and not yet written: still written
+  }
 }
 
 }  // namespace

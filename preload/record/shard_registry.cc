@@ -1,4 +1,5 @@
 #include "preload/record/shard_registry.h"
+#include "preload/internal/compiler.h"
 
 #include <new>
 
@@ -8,16 +9,16 @@ std::atomic<Shard*> g_all_shards{nullptr};
 
 namespace {
 
-SpinLock g_pool_lock;
+LT_FORK_LOCK SpinLock g_pool_lock;
 Shard* g_pool = nullptr;
 // Shards themselves are small: packed into one arena rather than a page
 // each. Its lock is taken last (NewShard runs under the orphan lock).
-SpinLock g_memory_lock;
+LT_FORK_LOCK SpinLock g_memory_lock;
 Arena g_shard_memory;
 // Only if even mapping the orphan shard failed. Constant-initialised: no
 // guard variable, no static constructor (nothing from libstdc++).
 constinit Shard g_fallback_shard;
-SpinLock g_orphan_lock;
+LT_FORK_LOCK SpinLock g_orphan_lock;
 Shard* g_orphan = nullptr;
 std::atomic<uint64_t> g_shard_count{0};
 

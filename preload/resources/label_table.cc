@@ -1,4 +1,5 @@
 #include "preload/resources/label_table.h"
+#include "preload/internal/compiler.h"
 
 #include <atomic>
 #include <cstring>
@@ -25,7 +26,7 @@ struct Slot {
 // walks at every process start.
 constinit Slot g_slots[kCapacity];
 std::atomic<uint32_t> g_used{0};
-SpinLock g_insert_lock;
+LT_FORK_LOCK SpinLock g_insert_lock;
 Arena g_arena;  // owned by the holder of g_insert_lock
 
 uint64_t Hash(const char* text, size_t n) {

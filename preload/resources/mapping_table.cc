@@ -1,4 +1,5 @@
 #include "preload/resources/mapping_table.h"
+#include "preload/internal/compiler.h"
 
 #include <pthread.h>
 
@@ -23,7 +24,7 @@ struct Entry {
 
 using Map = std::map<uintptr_t, Entry, std::less<uintptr_t>, ArenaAllocator<std::pair<const uintptr_t, Entry>>>;
 
-pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+LT_FORK_LOCK pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 Arena g_arena;  // owned by the holder of g_lock
 alignas(Map) unsigned char g_map_storage[sizeof(Map)];
 Map* g_map = nullptr;  // built on first use: hooks can run before our constructors
@@ -111,6 +112,6 @@ uint64_t MappingFailures() { return g_failures.load(std::memory_order_relaxed); 
 
 void MappingTablePrepareFork() { pthread_mutex_lock(&g_lock); }
 void MappingTableParentAfterFork() { pthread_mutex_unlock(&g_lock); }
-void MappingTableChildAfterFork() { pthread_mutex_init(&g_lock, nullptr); }
+void MappingTableChildAfterFork() { g_lock = PTHREAD_MUTEX_INITIALIZER; }
 
 }  // namespace leaktrace::preload

@@ -31,7 +31,7 @@ struct Record {
   bool exited;
 };
 
-SpinLock g_lock;
+LT_FORK_LOCK SpinLock g_lock;
 Record* g_records = nullptr;
 uint32_t g_capacity = 0;   // records mapped
 uint32_t g_watermark = 0;  // records ever handed out

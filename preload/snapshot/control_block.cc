@@ -1,4 +1,5 @@
 #include "preload/snapshot/control_block.h"
+#include "preload/internal/compiler.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,11 +23,14 @@ namespace control = format::control;
 
 // A private descriptor (private_fds.h): moved if the program dup2s onto it.
 std::atomic<int> g_control_fd{-1};
+// In a fork child until it first writes: g_control_fd is the parent's block,
+// inherited, which the child must not write (control_block.h).
+LT_FORK_STATE bool g_inherited = false;
 size_t g_block_bytes = 0;      // the longest block written (callers serialise Write)
-uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
+LT_FORK_STATE uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
 char g_failed_reason[1024];    // and why
-uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
-int g_handover_fd = -1;
+LT_FORK_STATE uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
+LT_FORK_STATE int g_handover_fd = -1;
 char g_handover_path[4200];
 
 // key=value lines into a fixed buffer; what does not fit is cut off.
@@ -48,7 +52,18 @@ class Lines {
   size_t used_ = 0;
 };
 
+void CreateOwn() {
+  const int inherited = g_control_fd.exchange(-1, std::memory_order_acq_rel);
+  if (g_inherited && inherited >= 0) ClosePrivateFd(inherited);  // the parent's file: drop our reference
+  g_inherited = false;
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
+  if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
+  AdoptPrivateFd(fd, &g_control_fd);
+  g_block_bytes = 0;
+}
+
 void Write(uint32_t started, uint32_t completed, const char* path) {
+  if (g_inherited) CreateOwn();
   const int fd = g_control_fd.load(std::memory_order_acquire);
   if (fd < 0) return;
   char block[control::kBlockBytes];
@@ -83,10 +98,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
 }  // namespace
 
 void CreateControlBlock() {
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
-  if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
-  AdoptPrivateFd(fd, &g_control_fd);
-  g_block_bytes = 0;
+  CreateOwn();
   Write(0, 0, "");
 }
 
@@ -107,13 +119,13 @@ void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path) {
 
 void ControlBlockChildAfterFork() {
   g_failed_seq = 0;
-  g_failed_reason[0] = '\0';
+  if (g_failed_reason[0] != '\0') g_failed_reason[0] = '\0';  // pages not written are not copied
   g_handover_seq = 0;
   g_handover_fd = -1;
-  g_handover_path[0] = '\0';
-  // The inherited descriptor shares the parent's file: close ours, make anew.
-  const int fd = g_control_fd.exchange(-1, std::memory_order_acq_rel);
-  if (fd >= 0) ClosePrivateFd(fd);
+  if (g_handover_path[0] != '\0') g_handover_path[0] = '\0';
+  // The inherited descriptor shares the parent's file: kept, unwritten,
+  // until the child's first write makes the child's own (CreateOwn).
+  g_inherited = g_control_fd.load(std::memory_order_relaxed) >= 0;
 }
 
 }  // namespace leaktrace::preload

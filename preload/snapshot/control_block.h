@@ -12,7 +12,8 @@
 
 namespace leaktrace::preload {
 
-// Creates the block (or, in a fork child, replaces the inherited one).
+// Creates the block. Process start only (a fork child makes its own on its
+// first write, below).
 void CreateControlBlock();
 // Records that dump `started` has begun and that dump `completed` is done at
 // `path`. Dump lock held. A reader that saw `started` before asking for a
@@ -28,7 +29,15 @@ void NoteFailedSnapshot(uint32_t seq, const char* reason);
 // for `leaktrace snapshot` to write it (snapshot.cc, HandOver). Dump lock
 // held; the next UpdateControlBlock publishes it. Must not allocate.
 void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path);
-// Closes the inherited block's descriptor in a fork child before recreating.
+// Fork child: the block is the parent's. The child keeps that descriptor,
+// and writes nothing to it, until its first UpdateControlBlock (its first
+// dump, its dumper thread's start, a change of its snapshot signal), which
+// closes it and makes the child's own block (one memfd_create, as at process
+// start). Most fork children exec or exit before that, and skip the system
+// calls. Meanwhile `leaktrace snapshot CHILD` finds the parent's block in
+// the child (pid= says whose it is), takes the signal and directory from
+// it (the child's are its parent's until it changes them, which makes its
+// own block), and waits for the child's own block to show the dump.
 void ControlBlockChildAfterFork();
 
 }  // namespace leaktrace::preload

@@ -1,4 +1,5 @@
 #include "preload/snapshot/dumper.h"
+#include "preload/internal/compiler.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,34 +19,34 @@
 
 namespace leaktrace::preload {
 
-std::atomic<bool> g_lazy_start_armed{false};
+LT_FORK_LOCK std::atomic<bool> g_lazy_start_armed{false};
 
 namespace {
 
-sem_t g_wake;
+LT_FORK_LOCK sem_t g_wake;
 // Lazy start (dumper.h): due once CLOCK_MONOTONIC passes this, or at once
 // when g_start_wanted (a snapshot signal found no thread).
-std::atomic<int64_t> g_lazy_start_ns{0};
-std::atomic<bool> g_start_wanted{false};
-std::atomic<bool> g_stopping{false};
-std::atomic<int> g_pending_signals{0};
-std::atomic<int> g_dumper_tid{0};
+LT_FORK_STATE std::atomic<int64_t> g_lazy_start_ns{0};
+LT_FORK_STATE std::atomic<bool> g_start_wanted{false};
+LT_FORK_STATE std::atomic<bool> g_stopping{false};
+LT_FORK_STATE std::atomic<int> g_pending_signals{0};
+LT_FORK_STATE std::atomic<int> g_dumper_tid{0};
 // The dumper thread is joinable so it can be stopped around the program's
 // privilege changes (PauseDumper). Guarded by g_pause_lock after start-up.
 pthread_t g_thread;
-bool g_thread_running = false;
-bool g_thread_paused = false;
-pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
+LT_FORK_STATE bool g_thread_running = false;
+LT_FORK_STATE bool g_thread_paused = false;
+LT_FORK_LOCK pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
 bool g_handler_installed = false;  // leaktrace owns the snapshot signal (g_signal_lock)
 // The program's view of the snapshot signal while leaktrace owns it: what it
 // would find without leaktrace (captured at start), then what it set.
 struct sigaction g_program_action = {};
-pthread_mutex_t g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
+LT_FORK_LOCK pthread_mutex_t g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
 // A signal given up while the dumper thread runs: the thread blocks it in
 // itself (so the kernel no longer delivers it there), then, for `restore`,
 // puts the program's disposition back.
-std::atomic<bool> g_release_pending{false};
-bool g_fork_child = false;  // this process is a fork child of the one that started the library
+LT_FORK_STATE std::atomic<bool> g_release_pending{false};
+LT_FORK_STATE bool g_fork_child = false;  // this process is a fork child of the one that started the library
 int g_release_signal = 0;
 bool g_release_restore = false;
 
@@ -246,6 +247,8 @@ void RequestSnapshot() {
   errno = saved_errno;
 }
 
+bool SnapshotRequestPending() { return g_pending_signals.load(std::memory_order_acquire) > 0; }
+
 void StartDumper() {
   sem_init(&g_wake, 0, 0);
   const int sig = g_config.snapshot_signal;
@@ -315,8 +318,8 @@ void ResumeDumper() {
 }
 
 void DumperChildAfterFork() {
-  pthread_mutex_init(&g_pause_lock, nullptr);
-  pthread_mutex_init(&g_signal_lock, nullptr);
+  g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
+  g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
   g_fork_child = true;
   g_thread_running = false;

@@ -12,8 +12,9 @@
 //   - at the first tracked event (a sampled allocation, a descriptor or a
 //     mapping recorded) once the child is kLazyStartMs old;
 //   - at the first tracked event after a snapshot signal found no thread.
-// Until then the child's control block says signal_tid=0, so `leaktrace
-// snapshot` signals the child as a whole, and the handler writes that
+// Until then the child has no control block of its own (control_block.h:
+// it holds its parent's), so `leaktrace snapshot` signals the child as a
+// whole, and the handler writes that
 // snapshot itself, on the thread the signal interrupted, when that thread is
 // not inside leaktrace and no other dump is under way (else at the thread's
 // start, or in the exit dump). Such a process-directed signal may cut short
@@ -43,6 +44,10 @@ inline void MaybeStartDumper();
 
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();
+// True when a snapshot was asked for (the snapshot signal) and not yet
+// written: a fork child's signal that found no thread and no chance to
+// write from the handler. Any thread.
+bool SnapshotRequestPending();
 // Stops taking periodic/signal snapshots (process exit).
 void StopDumper();
 // The snapshot signal belongs to the program whenever the program wants it,

@@ -1,4 +1,5 @@
 #include "preload/snapshot/module_map.h"
+#include "preload/internal/compiler.h"
 
 #include <elf.h>
 #include <link.h>
@@ -29,7 +30,7 @@ struct KnownModule {
 // Guards the arena and the list. Lock order: g_module_lock, then the
 // loader's lock (dl_iterate_phdr); never the other way round, since nothing
 // here runs inside a dl_iterate_phdr callback of someone else's.
-pthread_mutex_t g_module_lock = PTHREAD_MUTEX_INITIALIZER;
+LT_FORK_LOCK pthread_mutex_t g_module_lock = PTHREAD_MUTEX_INITIALIZER;
 Arena g_module_arena;
 KnownModule* g_modules = nullptr;
 
@@ -109,7 +110,7 @@ void RecordModules() {
 
 void ModuleMapPrepareFork() { pthread_mutex_lock(&g_module_lock); }
 void ModuleMapParentAfterFork() { pthread_mutex_unlock(&g_module_lock); }
-void ModuleMapChildAfterFork() { pthread_mutex_init(&g_module_lock, nullptr); }
+void ModuleMapChildAfterFork() { g_module_lock = PTHREAD_MUTEX_INITIALIZER; }
 
 void WriteModules(format::DumpWriter& writer) {
   ModuleLock lock;

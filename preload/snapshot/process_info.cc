@@ -24,12 +24,13 @@ int64_t RealtimeNs() { return ClockNs(CLOCK_REALTIME); }
 int64_t MonotonicNs() { return ClockNs(CLOCK_MONOTONIC); }
 
 void RefreshProcessIds() {
+  g_process.ppid = g_process.pid;  // the process that forked this one
   g_process.pid = getpid();
-  g_process.ppid = getppid();
 }
 
 void GatherProcessFacts() {
-  RefreshProcessIds();
+  g_process.pid = getpid();
+  g_process.ppid = getppid();
   g_process.start_realtime_ns = RealtimeNs();
   g_process.start_monotonic_ns = MonotonicNs();
   const ssize_t n = readlink("/proc/self/exe", g_process.exe_path, sizeof g_process.exe_path - 1);

@@ -22,7 +22,9 @@ extern ProcessFacts g_process;
 
 // Fills g_process. No malloc; raw syscalls only.
 void GatherProcessFacts();
-// After fork: the child's own pid and parent, start time unchanged.
+// After fork, in the child: its own pid, and the forking process's as its
+// parent (no getppid: the parent is the process g_process described);
+// start time unchanged.
 void RefreshProcessIds();
 
 int64_t RealtimeNs();

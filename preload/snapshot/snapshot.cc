@@ -1,4 +1,5 @@
 #include "preload/snapshot/snapshot.h"
+#include "preload/internal/compiler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,11 +40,11 @@
 namespace leaktrace::preload {
 namespace {
 
-pthread_mutex_t g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
-uint32_t g_seq = 0;
-uint32_t g_last_seq = 0;
+LT_FORK_LOCK pthread_mutex_t g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
+LT_FORK_STATE uint32_t g_seq = 0;
+LT_FORK_STATE uint32_t g_last_seq = 0;
 char g_last_path[4096 + 300] = {};
-bool g_warned_write = false;
+LT_FORK_STATE bool g_warned_write = false;
 uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
 
 // One site's totals summed over all shards.
@@ -333,7 +334,7 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
 }
 
 // The last dump handed over (a private memfd), kept until the next one.
-std::atomic<int> g_handover_fd{-1};
+LT_FORK_STATE std::atomic<int> g_handover_fd{-1};
 
 // For a process that may not create files in its dump directory (it dropped
 // privileges; the directory is root's): keeps the dump in a memfd and says so
@@ -432,13 +433,20 @@ void RefreshControlBlock() {
 const char* LastDumpPath() { return g_last_path; }
 uint32_t LastDumpSeq() { return g_last_seq; }
 
+uint32_t SnapshotsBegun() {
+  pthread_mutex_lock(&g_dump_lock);
+  const uint32_t begun = g_seq;
+  pthread_mutex_unlock(&g_dump_lock);
+  return begun;
+}
+
 void SnapshotPrepareFork() { pthread_mutex_lock(&g_dump_lock); }
 void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
 void SnapshotChildAfterFork() {
-  pthread_mutex_init(&g_dump_lock, nullptr);
+  g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
   g_seq = 0;
   g_last_seq = 0;
-  g_last_path[0] = '\0';
+  if (g_last_path[0] != '\0') g_last_path[0] = '\0';  // a page not written is a page not copied
   const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
   if (handover >= 0) ClosePrivateFd(handover);
   g_warned_write = false;

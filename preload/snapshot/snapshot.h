@@ -33,6 +33,9 @@ void RefreshControlBlock();
 // The path of the last dump written (empty before the first).
 const char* LastDumpPath();
 uint32_t LastDumpSeq();
+// How many dumps this process has begun (written, failed or handed over).
+// Takes the dump lock.
+uint32_t SnapshotsBegun();
 
 // Fork handlers for the dump lock and sequence.
 void SnapshotPrepareFork();

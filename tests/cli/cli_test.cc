@@ -635,7 +635,8 @@ TEST_F(CliTest, RunValidatesEveryInheritedSetting) {
   // Good values, and an option that replaces a bad inherited one, run.
   for (const std::vector<std::string>& env :
        {std::vector<std::string>{lib, "LEAKTRACE_SAMPLE=64k", "LEAKTRACE_SIGNAL=SIGRTMIN+3", "LEAKTRACE_ON_EXIT=0"},
-        std::vector<std::string>{lib, "LEAKTRACE_SIGNAL=0", "LEAKTRACE_INTERVAL=5", "LEAKTRACE_FOLLOW_EXEC=1"}}) {
+        std::vector<std::string>{lib, "LEAKTRACE_SIGNAL=0", "LEAKTRACE_INTERVAL=5", "LEAKTRACE_FOLLOW_EXEC=1"},
+        std::vector<std::string>{lib, "LEAKTRACE_ON_EXIT=all"}}) {
     const Result r = Run(cmd, env);
     EXPECT_EQ(r.code, 0) << r.err;
   }

@@ -284,10 +284,11 @@ TEST(FdScenarios, DescriptorsReceivedWithScmRightsBelongToTheReceiver) {
 TEST(FdScenarios, AForkChildOwnsItsInheritedDescriptors) {
   TempDir dir;
   const CommandResult run =
-      testing::Run({ProgramPath("fd_scenarios"), "fork"}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+      testing::Run({ProgramPath("fd_scenarios"), "fork"},
+                   {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_ON_EXIT=all"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::vector<std::string> dumps = DumpsIn(dir.path());
-  ASSERT_EQ(dumps.size(), 2u);
+  ASSERT_EQ(dumps.size(), 2u);  // the young child's too (LEAKTRACE_ON_EXIT=all)
   // Which is which: the child's dump has the child's sockets.
   int seen_parent = 0, seen_child = 0;
   for (const std::string& dump : dumps) {

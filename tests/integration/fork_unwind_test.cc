@@ -20,7 +20,8 @@ TEST(ForkUnwind, ChildrenOfAParentUnwindingOnEveryThreadFinish) {
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
   const CommandResult r = testing::Run({ProgramPath("fork_unwind"), "40"},
-                                       {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=1"});
+                                       {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=1",
+                                        "LEAKTRACE_ON_EXIT=all"});  // the young children's exit dumps too
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Each child gets 10 s before the program calls it hung and kills it.

@@ -29,9 +29,12 @@ CommandResult RunTracked(const std::vector<std::string>& argv, const std::string
   return Run(argv, env);
 }
 
+// LEAKTRACE_ON_EXIT=all: the child exits young, and would write none by
+// default (YoungForkChildrenWriteNoExitDump).
 TEST(Lifecycle, ExitSnapshotIsWrittenPrivatelyAndAtomically) {
   TempDir dir;
-  const CommandResult r = RunTracked({ProgramPath("forker")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  const CommandResult r =
+      RunTracked({ProgramPath("forker")}, dir.path(), {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=all"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> files = FilesIn(dir.path());
   ASSERT_EQ(files.size(), 2u) << "one exit dump each from parent and child";
@@ -45,7 +48,8 @@ TEST(Lifecycle, ExitSnapshotIsWrittenPrivatelyAndAtomically) {
 
 TEST(Lifecycle, ForkChildTracksOnItsOwnAndWritesItsOwnDump) {
   TempDir dir;
-  const CommandResult r = RunTracked({ProgramPath("forker")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  const CommandResult r =
+      RunTracked({ProgramPath("forker")}, dir.path(), {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=all"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(parent ([0-9]+) child ([0-9]+))"))) << r.out;
@@ -101,7 +105,7 @@ TEST(Lifecycle, MalformedSettingIsReportedAndLeavesTheProgramAlone) {
 }
 
 TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
-  const CommandResult r = RunTracked({ProgramPath("forker")}, "/nonexistent/leaktrace-dumps");
+  const CommandResult r = RunTracked({ProgramPath("forker")}, "/nonexistent/leaktrace-dumps", {"LEAKTRACE_ON_EXIT=all"});
   EXPECT_EQ(r.exit_code, 0);
   // Parent and child each say it once.
   size_t warnings = 0;
@@ -195,7 +199,9 @@ TEST(Lifecycle, ProgramFilterTracksOnlyTheNamedPrograms) {
 // were independent).
 TEST(Lifecycle, ForkedWorkersSampleIndependently) {
   TempDir dir;
-  const CommandResult r = RunTracked({ProgramPath("prefork_workers")}, dir.path(), {"LEAKTRACE_SAMPLE=64k"});
+  // The workers exit young: LEAKTRACE_ON_EXIT=all keeps their exit dumps.
+  const CommandResult r =
+      RunTracked({ProgramPath("prefork_workers")}, dir.path(), {"LEAKTRACE_SAMPLE=64k", "LEAKTRACE_ON_EXIT=all"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<double> estimates;
   int workers = 0;

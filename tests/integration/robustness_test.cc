@@ -62,7 +62,9 @@ TEST(Robustness, ThousandsOfShortLivedThreadsKeepTheirData) {
 TEST(Robustness, ForkWhileThreadsAllocateNeverDeadlocks) {
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
-  const CommandResult r = RunTracked({ProgramPath("fork_storm"), "30"}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  // LEAKTRACE_ON_EXIT=all: the young children's exit dumps too.
+  const CommandResult r =
+      RunTracked({ProgramPath("fork_storm"), "30"}, dir.path(), {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=all"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("children 30 failures 0"), std::string::npos) << r.out;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));

@@ -198,7 +198,8 @@ TEST(ThreadTrend, ASteadilyGrowingPoolIsALeakInThreadsPerMinute) {
 TEST(ThreadFork, ChildCountsOnlyTheThreadThatForkedAndItsOwn) {
   TempDir dir;
   const CommandResult r = testing::Run({ProgramPath("thread_leaks"), "fork"},
-                              {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+                                       {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(),
+                                        "LEAKTRACE_ON_EXIT=all"});  // the young child's exit dump too
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(parent ([0-9]+) child ([0-9]+))"))) << r.out;

@@ -1,0 +1,34 @@
+/* A fork child that a test snapshots while it is young: the parent forks;
+   the child leaks CHILD_LEAKS blocks from child_leak(), stops at checkpoint
+   "child" (the test takes `leaktrace snapshot CHILD` there), then exits
+   normally; the parent waits for it and exits. Prints "parent P child C". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "step_protocol.h"
+
+#define CHILD_LEAKS 5
+#define CHILD_LEAK_SIZE 100
+
+static void* volatile sink;
+
+__attribute__((noinline)) static void child_leak(void) {
+  for (int i = 0; i < CHILD_LEAKS; ++i) sink = malloc(CHILD_LEAK_SIZE);
+}
+
+int main(void) {
+  fflush(stdout);
+  const pid_t child = fork();
+  if (child < 0) return 2;
+  if (child == 0) {
+    child_leak();
+    checkpoint("child");
+    exit(0);
+  }
+  int status = 0;
+  if (waitpid(child, &status, 0) != child) return 3;
+  printf("parent %d child %d\n", (int)getpid(), (int)child);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
