@@ -26,6 +26,7 @@
 #include "cli/library_path.h"
 #include "cli/signals.h"
 #include "format/attach.h"
+#include "format/snapshot_signal.h"
 #include "reporter/sizes.h"
 
 namespace leaktrace::cli {
@@ -167,7 +168,8 @@ Action AddAttachCommand(CLI::App& app) {
       throw UsageError(fmt::format("--interval: '{}' is not a whole number of seconds", opts->interval));
     if (const char* v = std::getenv("LEAKTRACE_SIGNAL"); v && *v) {
       const int sig = ParseSignal(v);
-      if (sig < 0 || sig == SIGKILL || sig == SIGSTOP) throw UsageError(fmt::format("LEAKTRACE_SIGNAL={}: not a usable signal", v));
+      if (!format::UsableSnapshotSignal(sig))
+        throw UsageError(fmt::format("LEAKTRACE_SIGNAL={}: not a usable snapshot signal", v));
     }
 
     const char* env_dir = std::getenv("LEAKTRACE_DIR");

@@ -22,6 +22,7 @@
 #include "cli/library_path.h"
 #include "cli/run_trend.h"
 #include "cli/signals.h"
+#include "format/snapshot_signal.h"
 #include "reporter/sizes.h"
 
 extern char** environ;
@@ -91,8 +92,10 @@ void ValidateInheritedSettings() {
     bad("LEAKTRACE_SAMPLE", v, "not a size (expected e.g. 1, 64k, 512k, 1m)");
   if (std::string v = get("LEAKTRACE_SIGNAL"); !v.empty()) {
     const int sig = ParseSignal(v);
-    if (sig < 0 || sig == SIGKILL || sig == SIGSTOP)
-      bad("LEAKTRACE_SIGNAL", v, "not a usable signal (expected e.g. SIGUSR2, SIGRTMIN+3, 12, or 0 to disable)");
+    if (!format::UsableSnapshotSignal(sig))
+      bad("LEAKTRACE_SIGNAL", v,
+          "not a usable snapshot signal (expected e.g. SIGUSR2, SIGRTMIN+3, 12, or 0 to disable; not one the "
+          "system sends by itself, such as SIGCHLD, nor a fault signal)");
   }
   if (std::string v = get("LEAKTRACE_INTERVAL"); !v.empty() && !WholeSeconds(v))
     bad("LEAKTRACE_INTERVAL", v, "not a whole number of seconds");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "format/snapshot_signal.h"
 #include "preload/internal/log.h"
 
 namespace leaktrace::preload {
@@ -118,8 +119,8 @@ void LoadConfig(Config& config, const char* settings) {
   }
   if (const char* s = Setting("LEAKTRACE_SIGNAL"); s && *s) {
     const int sig = ParseSignal(s);
-    if (sig < 0 || sig == SIGKILL || sig == SIGSTOP) {
-      Log("LEAKTRACE_SIGNAL=%s is not a usable signal; tracking disabled", s);
+    if (!format::UsableSnapshotSignal(sig)) {
+      Log("LEAKTRACE_SIGNAL=%s is not a usable snapshot signal; tracking disabled", s);
       config.valid = false;
     }
     config.snapshot_signal = sig < 0 ? 0 : sig;

@@ -624,7 +624,8 @@ TEST_F(CliTest, RunValidatesEveryInheritedSetting) {
   const std::string marker = Path("ran");
   const std::vector<std::string> cmd = {"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", ": > " + marker};
   for (const char* bad : {"LEAKTRACE_SAMPLE=banana", "LEAKTRACE_SAMPLE=0", "LEAKTRACE_SAMPLE=1.5k",
-                          "LEAKTRACE_SIGNAL=SIGNOPE", "LEAKTRACE_SIGNAL=9", "LEAKTRACE_INTERVAL=1.5",
+                          "LEAKTRACE_SIGNAL=SIGNOPE", "LEAKTRACE_SIGNAL=9", "LEAKTRACE_SIGNAL=SIGCHLD",
+                          "LEAKTRACE_SIGNAL=WINCH", "LEAKTRACE_SIGNAL=SIGSEGV", "LEAKTRACE_INTERVAL=1.5",
                           "LEAKTRACE_ON_EXIT=yes", "LEAKTRACE_FOLLOW_EXEC=2"}) {
     const Result r = Run(cmd, {lib, bad});
     const std::string key = std::string(bad).substr(0, std::string(bad).find('=') + 1);
