@@ -36,7 +36,11 @@ std::string ReadAll(int fd) {
     if (n <= 0) break;
     text.append(buf, static_cast<size_t>(n));
     offset += n;
-    if (text.size() > (1 << 20)) break;  // not ours; never read without bound
+    // The block, never what may follow it (a dump handed over after it).
+    if (text.size() >= control::kBlockBytes) {
+      text.resize(control::kBlockBytes);
+      break;
+    }
   }
   return text;
 }
@@ -76,6 +80,7 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == control::kKeyHandover) ToNumber(value, b.handover);
     else if (key == control::kKeyHandoverFd) ToNumber(value, b.handover_fd);
     else if (key == control::kKeyHandoverPath) b.handover_path = value;
+    else if (key == control::kKeyHandoverOffset) ToNumber(value, b.handover_offset);
   }
   if (!have_version || b.version != control::kVersion || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way

@@ -1,7 +1,7 @@
 // The preload library's control block: a memfd named "leaktrace-control" in
 // the tracked process, rewritten after every dump, holding key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
-// failed, error, handover, handover_fd, handover_path).
+// failed, error, handover, handover_fd, handover_path, handover_offset).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,7 @@ struct ControlBlock {
   uint64_t handover = 0;   // seq of the last dump left in a memfd for us to write (dump_handover.h), 0 if none
   int handover_fd = -1;    // that memfd's number in the process
   std::string handover_path;  // where the process meant to write it
+  uint64_t handover_offset = 0;  // where the dump starts in that memfd (after the block: the block's own memfd)
 };
 
 // True when `link` (what /proc/PID/fd/N points at) is a memfd named `name`:

@@ -23,21 +23,25 @@ namespace {
   throw CliError(kExitFailed, fmt::format("process {} handed its dump over, but {}", pid, what));
 }
 
-std::string ReadHandedOver(pid_t pid, int fd) {
+std::string ReadHandedOver(pid_t pid, int fd, uint64_t offset) {
   const std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
   char target[256];
   const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-  if (n < 0 || !IsMemfdNamed(std::string_view(target, static_cast<size_t>(n)), format::control::kHandoverMemfdName))
+  // In a memfd of its own, or after the control block in the block's memfd
+  // (a process with no descriptor left).
+  const std::string_view name = offset == 0 ? format::control::kHandoverMemfdName : format::control::kMemfdName;
+  if (n < 0 || !IsMemfdNamed(std::string_view(target, static_cast<size_t>(n)), name))
     Fail(pid, "it is gone (a newer dump replaced it, or the process exited)");
   const int in = open(link.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) Fail(pid, fmt::format("it cannot be read: {}", std::strerror(errno)));
   std::string data;
   char buf[1 << 16];
-  for (;;) {
-    const ssize_t got = read(in, buf, sizeof buf);
+  for (off_t at = static_cast<off_t>(offset);;) {
+    const ssize_t got = pread(in, buf, sizeof buf, at);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
     data.append(buf, static_cast<size_t>(got));
+    at += got;
   }
   close(in);
   if (data.size() < sizeof format::kMagic || std::memcmp(data.data(), format::kMagic, sizeof format::kMagic) != 0)
@@ -48,7 +52,7 @@ std::string ReadHandedOver(pid_t pid, int fd) {
 }  // namespace
 
 std::string WriteHandedOverDump(pid_t pid, const ControlBlock& block) {
-  const std::string data = ReadHandedOver(pid, block.handover_fd);
+  const std::string data = ReadHandedOver(pid, block.handover_fd, block.handover_offset);
   const std::string& path = block.handover_path;
   const std::string temp = format::TemporaryDumpPath(path);
   const int out = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -32,5 +32,9 @@ inline constexpr char kKeyError[] = "error";              // why (one line)
 inline constexpr char kKeyHandover[] = "handover";        // seq of the last dump left in a handover memfd
 inline constexpr char kKeyHandoverFd[] = "handover_fd";   // that memfd's number
 inline constexpr char kKeyHandoverPath[] = "handover_path";  // where it was meant to go
+// Where in that memfd the dump starts: 0 in a memfd of its own, kBlockBytes
+// when a process with no descriptor left (EMFILE) put it in its control
+// block's memfd, after the block. Readers of the block read kBlockBytes only.
+inline constexpr char kKeyHandoverOffset[] = "handover_offset";
 
 }  // namespace leaktrace::format::control

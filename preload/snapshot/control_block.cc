@@ -1,6 +1,7 @@
 #include "preload/snapshot/control_block.h"
 #include "preload/internal/compiler.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,7 @@ LT_FORK_STATE uint32_t g_failed_seq = 0;     // the last dump that could not be 
 char g_failed_reason[1024];    // and why
 LT_FORK_STATE uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
 LT_FORK_STATE int g_handover_fd = -1;
+LT_FORK_STATE size_t g_handover_offset = 0;  // where the dump starts in g_handover_fd's file
 char g_handover_path[4200];
 
 // key=value lines into a fixed buffer; what does not fit is cut off.
@@ -82,6 +84,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyHandover, g_handover_seq);
   lines.Add(control::kKeyHandoverFd, g_handover_fd);
   lines.Add(control::kKeyHandoverPath, g_handover_path);
+  lines.Add(control::kKeyHandoverOffset, static_cast<long long>(g_handover_offset));
   // Padded with newlines to the longest block written so far: the file never
   // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
   // rewrite costs what it holds, not the whole capacity.
@@ -114,7 +117,24 @@ void NoteFailedSnapshot(uint32_t seq, const char* reason) {
 void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path) {
   g_handover_seq = seq;
   g_handover_fd = fd;
+  g_handover_offset = 0;
   snprintf(g_handover_path, sizeof g_handover_path, "%s", path);
+}
+
+bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, const char* path) {
+  const int fd = g_control_fd.load(std::memory_order_acquire);
+  if (fd < 0 || g_inherited) return false;  // an inherited block is the parent's
+  // Cut what an earlier, larger dump left after the block.
+  if (ftruncate(fd, static_cast<off_t>(control::kBlockBytes + size)) != 0) return false;
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = pwrite(fd, data + done, size - done, static_cast<off_t>(control::kBlockBytes + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  NoteHandedOverSnapshot(seq, fd, path);
+  g_handover_offset = control::kBlockBytes;
+  return true;
 }
 
 void ControlBlockChildAfterFork() {
@@ -122,6 +142,7 @@ void ControlBlockChildAfterFork() {
   if (g_failed_reason[0] != '\0') g_failed_reason[0] = '\0';  // pages not written are not copied
   g_handover_seq = 0;
   g_handover_fd = -1;
+  g_handover_offset = 0;
   if (g_handover_path[0] != '\0') g_handover_path[0] = '\0';
   // The inherited descriptor shares the parent's file: kept, unwritten,
   // until the child's first write makes the child's own (CreateOwn).

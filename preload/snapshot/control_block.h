@@ -8,6 +8,7 @@
 // details.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace leaktrace::preload {
@@ -29,6 +30,13 @@ void NoteFailedSnapshot(uint32_t seq, const char* reason);
 // for `leaktrace snapshot` to write it (snapshot.cc, HandOver). Dump lock
 // held; the next UpdateControlBlock publishes it. Must not allocate.
 void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path);
+// For a process with no descriptor left (EMFILE: the fd leak leaktrace is
+// there to find), which can neither create its dump file nor a memfd: puts
+// dump `seq` in the control block's own memfd, after the block (at
+// control::kBlockBytes), and notes it as handed over there. False when the
+// process has no block of its own or the write fails. Dump lock held; must
+// not allocate.
+bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, const char* path);
 // Fork child: the block is the parent's. The child keeps that descriptor,
 // and writes nothing to it, until its first UpdateControlBlock (its first
 // dump, its dumper thread's start, a change of its snapshot signal), which

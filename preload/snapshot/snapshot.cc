@@ -367,10 +367,14 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
   int create_error = 0;
   const bool ok = built && Publish(buffer, seq, path, sizeof path, sync, why, sizeof why, create_error);
   const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
+  // No descriptor left (an fd leak: what the user came to find): no memfd
+  // either, so the dump waits in the control block's own memfd.
+  const bool no_fd = create_error == EMFILE || create_error == ENFILE;
   if (ok) {
     memcpy(g_last_path, path, sizeof path);
     g_last_seq = seq;
-  } else if (denied && HandOver(buffer, seq, path)) {
+  } else if ((denied || no_fd) &&
+             (HandOver(buffer, seq, path) || HandOverInControlBlock(buffer.data(), buffer.size(), seq, path))) {
     // Not written, not lost: `leaktrace snapshot` writes it. A signal or an
     // interval snapshot without a reader still warns, once.
     if (!g_warned_write) {

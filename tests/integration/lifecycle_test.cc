@@ -142,6 +142,38 @@ TEST(Lifecycle, ASnapshotTheProcessCannotWriteFailsAtOnceWithItsReason) {
   EXPECT_EQ(p.Wait(), 0);
 }
 
+// A process out of descriptors (the fd leak leaktrace is there to find) can
+// create neither its dump file nor a memfd: the dump waits in its control
+// block's memfd, after the block, and `leaktrace snapshot` writes it.
+TEST(Lifecycle, AProcessOutOfDescriptorsIsStillSnapshot) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("fd_exhaust")}, dir.path());
+  p.ExpectCheckpoint("exhausted");
+  const CommandResult r = Leaktrace({"snapshot", "--timeout", "30", std::to_string(p.pid())});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string dump = r.out.substr(0, r.out.find('\n'));
+  ASSERT_TRUE(fs::exists(dump)) << r.out;
+  const CommandResult report = Leaktrace({"report", "--format", "json", dump});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  double descriptors = 0;
+  const nlohmann::json doc = nlohmann::json::parse(report.out);
+  for (const auto& site : doc["sites"]) {
+    if (site["resource"] != "fd") continue;
+    for (const auto& frame : site["frames"])
+      if (frame.value("function", "") == "exhaust_descriptors") {
+        descriptors += site["count"].get<double>();
+        break;
+      }
+  }
+  // 64 numbers, less stdin, stdout and stderr: at least 55 from the loop.
+  EXPECT_GE(descriptors, 55) << report.out.substr(0, 2000);
+  EXPECT_LE(descriptors, 61);
+  p.Continue();
+  p.ExpectCheckpoint("closed");
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
   TempDir dir;
