@@ -36,14 +36,17 @@ double Now() {
 
 // System calls a thread waits in outside any lock the loader or malloc
 // could need (x86-64 numbers). Not futex: a thread waiting for one lock may
-// hold another.
+// hold another. Not restart_syscall: it resumes whatever a stop interrupted,
+// a timed futex wait included, and our own PTRACE_INTERRUPT of a thread we
+// then passed over is such a stop (a Python thread in Event().wait() was
+// borrowed that way).
 bool WaitingSyscall(long nr) {
   switch (nr) {
     case SYS_read: case SYS_readv: case SYS_poll: case SYS_select: case SYS_pause: case SYS_nanosleep:
     case SYS_accept: case SYS_accept4: case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
     case SYS_wait4: case SYS_waitid: case SYS_rt_sigsuspend: case SYS_rt_sigtimedwait:
     case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_clock_nanosleep: case SYS_ppoll: case SYS_pselect6:
-    case SYS_restart_syscall: case SYS_io_getevents:
+    case SYS_io_getevents:
 #ifdef SYS_epoll_pwait2
     case SYS_epoll_pwait2:
 #endif

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -92,6 +93,20 @@ TEST(AttachTest, TracksFromTheAttachOnAndLeavesTheProgramAlone) {
   // Freeing and reallocating the blocks from before the attach books
   // nothing: none of the heap's sites comes from allocate_old.
   EXPECT_EQ(GrowthThrough(diff, "allocate_old").sites, 0);
+}
+
+// A process whose only thread waits in a futex (with a timeout, so that the
+// kernel restarts it as restart_syscall after the attach's interrupt) offers
+// no safe thread: attach gives up (exit 2) and the program runs on untouched.
+TEST(AttachTest, NeverBorrowsAThreadWaitingInAFutex) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("futex_waiter")}, dir.path(), {}, /*preload=*/false);
+  p.ExpectCheckpoint("waiting");
+  const CommandResult r = Leaktrace({"attach", "-o", dir.path(), std::to_string(p.pid())});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("was waiting in a system call where loading a library is safe"), std::string::npos) << r.err;
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "the program wrote dumps: it was attached";
 }
 
 TEST(AttachTest, RefusesExactModeAndBadTargets) {
