@@ -49,6 +49,13 @@ LT_FORK_STATE std::atomic<bool> g_release_pending{false};
 LT_FORK_STATE bool g_fork_child = false;  // this process is a fork child of the one that started the library
 int g_release_signal = 0;
 bool g_release_restore = false;
+// When the program takes the snapshot signal, leaktrace moves once to a
+// real-time signal nobody uses (AdoptFallbackSignal), so that `leaktrace
+// snapshot` (which reads the signal from the control block) still reaches
+// the dumper thread. The thread unblocks it when g_adopt_pending is up.
+bool g_fallback_used = false;  // g_signal_lock
+int g_adopt_signal = 0;
+LT_FORK_STATE std::atomic<bool> g_adopt_pending{false};
 
 void StartThread();
 
@@ -59,14 +66,74 @@ void RestoreProgramDisposition(int sig) {
   --t_state.busy;
 }
 
-// On the dumper thread: stop taking a signal given up (GiveUpSnapshotSignal).
+// On the dumper thread: stop taking a signal given up (GiveUpSnapshotSignal),
+// then take the one adopted in its place (AdoptFallbackSignal).
 void ReleaseSignalInThread() {
-  if (!g_release_pending.exchange(false, std::memory_order_acq_rel)) return;
-  sigset_t one;
-  sigemptyset(&one);
-  sigaddset(&one, g_release_signal);
-  pthread_sigmask(SIG_BLOCK, &one, nullptr);
-  if (g_release_restore) RestoreProgramDisposition(g_release_signal);
+  if (g_release_pending.load(std::memory_order_acquire)) {
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, g_release_signal);
+    pthread_sigmask(SIG_BLOCK, &one, nullptr);
+    if (g_release_restore) RestoreProgramDisposition(g_release_signal);
+    g_release_pending.store(false, std::memory_order_release);
+  }
+  if (g_adopt_pending.exchange(false, std::memory_order_acq_rel)) {
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, g_adopt_signal);
+    pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  }
+}
+
+void OnSnapshotSignal(int);
+
+bool InstallSnapshotHandler(int sig) {
+  struct sigaction action = {};
+  action.sa_handler = OnSnapshotSignal;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  ++t_state.busy;  // our own sigaction call: the hook forwards it
+  const bool ok = sigaction(sig, &action, nullptr) == 0;
+  --t_state.busy;
+  return ok;
+}
+
+// A real-time signal at its default disposition (nobody handles it; sent to
+// a process it would kill it, so no program sends it expecting to live),
+// from SIGRTMAX down: programs that use real-time signals count up from
+// SIGRTMIN. 0 when none is free.
+int FreeRealtimeSignal(int taken) {
+  for (int sig = SIGRTMAX; sig >= SIGRTMIN + 4; --sig) {
+    if (sig == taken) continue;
+    struct sigaction current = {};
+    ++t_state.busy;
+    const int rc = sigaction(sig, nullptr, &current);
+    --t_state.busy;
+    if (rc == 0 && current.sa_handler == SIG_DFL) return sig;
+  }
+  return 0;
+}
+
+// The program took the snapshot signal `taken`: snapshots move, once, to a
+// free real-time signal; the control block tells `leaktrace snapshot`.
+// g_signal_lock held (or start-up, single-threaded). False when it stays off.
+bool AdoptFallbackSignal(int taken) {
+  if (g_fallback_used) return false;
+  g_fallback_used = true;
+  const int sig = FreeRealtimeSignal(taken);
+  if (sig == 0) return false;
+  struct sigaction current = {};
+  sigaction(sig, nullptr, &current);
+  if (!InstallSnapshotHandler(sig)) return false;
+  g_program_action = current;  // what the program would find: the default
+  g_config.snapshot_signal = sig;
+  g_handler_installed = true;
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
+    g_adopt_signal = sig;
+    g_adopt_pending.store(true, std::memory_order_release);
+    sem_post(&g_wake);
+  }
+  return true;
 }
 
 // The program takes the snapshot signal over (a handler of its own, SIG_IGN,
@@ -90,6 +157,7 @@ void GiveUpSnapshotSignal(bool restore) {
   } else if (restore) {
     RestoreProgramDisposition(sig);  // no thread of ours takes it
   }
+  AdoptFallbackSignal(sig);
   RefreshControlBlock();
 }
 
@@ -212,9 +280,14 @@ bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct siga
       *rc = next(sig, act, nullptr);
       if (*rc == 0) {
         GiveUpSnapshotSignal(/*restore=*/false);
-        if (handler != reinterpret_cast<void*>(SIG_IGN) && !g_fork_child)  // a child's stderr is its parent's
-          Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
-              "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+        if (handler != reinterpret_cast<void*>(SIG_IGN) && !g_fork_child) {  // a child's stderr is its parent's
+          if (g_config.snapshot_signal > 0)
+            Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
+                "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+          else
+            Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
+                "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+        }
       }
     }
   }
@@ -232,9 +305,15 @@ void ProgramWaitsForSignals(const sigset_t* set) {
   pthread_mutex_lock(&g_signal_lock);
   if (g_handler_installed) {
     GiveUpSnapshotSignal(/*restore=*/true);
-    if (!g_fork_child)
-      Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
-        "snapshots by signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+    if (!g_fork_child) {
+      if (g_config.snapshot_signal > 0)
+        Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
+            "takes snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+      else
+        Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
+            "snapshots by signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)",
+            sig);
+    }
   }
   pthread_mutex_unlock(&g_signal_lock);
   errno = saved_errno;
@@ -258,16 +337,18 @@ void StartDumper() {
     g_program_action = current;
     if (current.sa_handler != SIG_DFL) {
       // A handler, or SIG_IGN inherited across exec: the program's.
-      if (current.sa_handler != SIG_IGN)
-        Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick another)",
-            sig);
       g_config.snapshot_signal = 0;
+      const bool moved = AdoptFallbackSignal(sig);
+      if (current.sa_handler != SIG_IGN) {
+        if (moved)
+          Log("the program already handles signal %d; leaktrace leaves it alone and takes snapshots on signal %d "
+              "(leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+        else
+          Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick "
+              "another)", sig);
+      }
     } else {
-      struct sigaction action = {};
-      action.sa_handler = OnSnapshotSignal;
-      action.sa_flags = SA_RESTART;
-      sigemptyset(&action.sa_mask);
-      g_handler_installed = sigaction(sig, &action, nullptr) == 0;
+      g_handler_installed = InstallSnapshotHandler(sig);
     }
   }
   if (g_config.interval_seconds > 0 || sig > 0) StartThread();
@@ -321,6 +402,7 @@ void DumperChildAfterFork() {
   g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
+  g_adopt_pending.store(false, std::memory_order_relaxed);
   g_fork_child = true;
   g_thread_running = false;
   g_thread_paused = false;

@@ -57,8 +57,7 @@ void StopDumper();
 //    without leaktrace (the disposition at start, then what it set); setting
 //    SIG_DFL is remembered and leaktrace's handler stays (a shell probing its
 //    traps sets SIG_DFL and puts back what it found); a handler of its own or
-//    SIG_IGN goes through, and leaktrace steps aside (one line on stderr, no
-//    more snapshots by signal). Returns false when the call is not about a
+//    SIG_IGN goes through, and leaktrace steps aside (one line on stderr). Returns false when the call is not about a
 //    signal leaktrace holds (the hook forwards it); else true, with the
 //    call's result in *rc.
 //  - ProgramWaitsForSignals: the program reads signals synchronously
@@ -67,7 +66,11 @@ void StopDumper();
 //    snapshot signal: leaktrace steps aside and puts the program's
 //    disposition back, so the signal stays pending for the program.
 // Stepping aside also blocks the signal in the dumper thread, so the kernel
-// no longer delivers it there. Any thread; not from a signal handler.
+// no longer delivers it there. Then, once per process, snapshots move to a
+// real-time signal at its default disposition (from SIGRTMAX down), which
+// the control block publishes: `leaktrace snapshot` still reaches a program
+// that owns SIGUSR2 (nginx's master). A program that takes that one too
+// leaves snapshots by signal off. Any thread; not from a signal handler.
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc);
 void ProgramWaitsForSignals(const sigset_t* set);

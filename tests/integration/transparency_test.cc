@@ -112,6 +112,23 @@ TEST(SignalOwnership, TheProgramSeesTheDispositionItWouldWithoutLeaktrace) {
   EXPECT_EQ(p.Wait(), 0);
 }
 
+// A program with its own SIGUSR2 handler (nginx's master) keeps it, and
+// `leaktrace snapshot` still reaches it: snapshots move to a free real-time
+// signal that the control block names, sent to the dumper thread alone. The
+// program's handler never runs and its nanosleep is not cut short.
+TEST(SignalOwnership, AProgramOwningSigusr2CanStillBeSnapshot) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("signal_owner"), "serve"}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    p.ExpectCheckpoint("ready");
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "20", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(r.out.substr(0, r.out.find('\n')))) << r.out;
+    EXPECT_EQ(p.Wait(), 0) << "1: the program's sleep was cut short, 3: its SIGUSR2 handler ran (LEAKTRACE_SAMPLE="
+                           << sample << ")";
+  }
+}
+
 // unshare(CLONE_NEWUSER) needs a single-threaded process: the dumper thread
 // steps out of the way for the call.
 TEST(Transparency, UnshareIntoAUserNamespaceWorks) {

@@ -11,7 +11,11 @@
      signal_owner probe      sets SIG_DFL and puts back what it found, as a
                              shell listing its traps does, then prints
                              "sleeping", sleeps 2 s in one nanosleep (exit 1
-                             if cut short) and prints "woke" */
+                             if cut short) and prints "woke"
+     signal_owner serve      installs a SIGUSR2 handler (nginx's master
+                             does), prints "ready", sleeps 2 s in one
+                             nanosleep; exit 1 if cut short, 3 if its
+                             handler ran (nobody sent it SIGUSR2) */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <signal.h>
@@ -44,6 +48,16 @@ int main(int argc, char** argv) {
     if (nanosleep(&two_seconds, NULL) != 0) return 1;
     printf("woke\n");
     return 0;
+  }
+  if (strcmp(how, "serve") == 0) {
+    struct sigaction act = {0};
+    act.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &act, NULL);
+    printf("ready\n");
+    fflush(stdout);
+    const struct timespec two_seconds = {2, 0};
+    if (nanosleep(&two_seconds, NULL) != 0) return 1;
+    return handled ? 3 : 0;
   }
   sigset_t usr2;
   sigemptyset(&usr2);
@@ -83,6 +97,6 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGUSR2);
     return sigtimedwait(&usr2, &info, &two_seconds) == SIGUSR2 ? 0 : 1;
   }
-  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|query\n");
+  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|serve\n");
   return 2;
 }
