@@ -60,6 +60,25 @@ MemoryParts WithoutAllocator(MemoryParts m) {
 
 namespace {
 
+// Every figure of MemoryParts, once: processes add up in all of them; a
+// growth is after - before, but for a variance or an error bound (`error`),
+// which adds.
+struct Figure {
+  double MemoryParts::*member;
+  bool error;
+};
+constexpr Figure kFigures[] = {
+    {&MemoryParts::rss, false},          {&MemoryParts::heap, false},
+    {&MemoryParts::allocator_free, false}, {&MemoryParts::mmap, false},
+    {&MemoryParts::thread_stacks, false}, {&MemoryParts::leaktrace, false},
+    {&MemoryParts::unexplained, false},  {&MemoryParts::heap_var, true},
+    {&MemoryParts::heap_peak, false},    {&MemoryParts::heap_peak_error, true},
+    {&MemoryParts::rss_anon, false},     {&MemoryParts::rss_file, false},
+    {&MemoryParts::rss_shmem, false},    {&MemoryParts::rss_peak, false},
+    {&MemoryParts::allocator_in_use, false}, {&MemoryParts::threads, false},
+    {&MemoryParts::threads_unlocated, false},
+};
+
 bool AnyWithoutAllocator(const std::vector<MemoryParts>& parts) {
   for (const MemoryParts& m : parts)
     if (m.allocator.empty()) return true;
@@ -79,23 +98,7 @@ MemoryParts SumMemory(const std::vector<MemoryParts>& in) {
   for (const MemoryParts& m : parts) {
     if (!m.known) return MemoryParts{};
     if (m.allocator != sum.allocator) sum.allocator.clear();
-    sum.rss += m.rss;
-    sum.heap += m.heap;
-    sum.allocator_free += m.allocator_free;
-    sum.mmap += m.mmap;
-    sum.thread_stacks += m.thread_stacks;
-    sum.leaktrace += m.leaktrace;
-    sum.unexplained += m.unexplained;
-    sum.heap_var += m.heap_var;
-    sum.heap_peak += m.heap_peak;
-    sum.heap_peak_error += m.heap_peak_error;
-    sum.rss_anon += m.rss_anon;
-    sum.rss_file += m.rss_file;
-    sum.rss_shmem += m.rss_shmem;
-    sum.rss_peak += m.rss_peak;
-    sum.allocator_in_use += m.allocator_in_use;
-    sum.threads += m.threads;
-    sum.threads_unlocated += m.threads_unlocated;
+    for (const Figure& f : kFigures) sum.*f.member += m.*f.member;
   }
   return sum;
 }
@@ -108,23 +111,8 @@ MemoryParts MemoryGrowth(const MemoryParts& before_in, const MemoryParts& after_
   MemoryParts g;
   g.known = true;
   g.allocator = before.allocator == after.allocator ? after.allocator : "";  // mixed: neither's figures
-  g.rss = after.rss - before.rss;
-  g.heap = after.heap - before.heap;
-  g.allocator_free = after.allocator_free - before.allocator_free;
-  g.mmap = after.mmap - before.mmap;
-  g.thread_stacks = after.thread_stacks - before.thread_stacks;
-  g.leaktrace = after.leaktrace - before.leaktrace;
-  g.unexplained = after.unexplained - before.unexplained;
-  g.heap_var = after.heap_var + before.heap_var;
-  g.heap_peak = after.heap_peak - before.heap_peak;
-  g.heap_peak_error = after.heap_peak_error + before.heap_peak_error;
-  g.rss_anon = after.rss_anon - before.rss_anon;
-  g.rss_file = after.rss_file - before.rss_file;
-  g.rss_shmem = after.rss_shmem - before.rss_shmem;
-  g.rss_peak = after.rss_peak - before.rss_peak;
-  g.allocator_in_use = after.allocator_in_use - before.allocator_in_use;
-  g.threads = after.threads - before.threads;
-  g.threads_unlocated = after.threads_unlocated - before.threads_unlocated;
+  for (const Figure& f : kFigures)
+    g.*f.member = f.error ? after.*f.member + before.*f.member : after.*f.member - before.*f.member;
   return g;
 }
 

@@ -36,6 +36,7 @@ struct MemoryParts {
   double rss_anon = 0, rss_file = 0, rss_shmem = 0, rss_peak = 0;
   double allocator_in_use = 0;  // the allocator's own count of bytes handed out (0: unknown)
   double threads = 0, threads_unlocated = 0;
+  // A new figure also goes in kFigures (memory.cc), which sums and subtracts them.
   std::string allocator;  // "glibc", "jemalloc", "tcmalloc"; empty when unknown (or mixed)
 };
 

@@ -46,18 +46,8 @@ double NiceStep(double span, int ticks, double base) {
 }  // namespace
 
 std::string RenderMemoryChartHtml(std::vector<DumpInfo> dumps) {
-  for (const DumpInfo& d : dumps) {
-    const DumpInfo& first = dumps.front();
-    if (d.pid != first.pid || d.start_realtime_ns != first.start_realtime_ns)
-      throw std::invalid_argument(fmt::format("{} is from another process (pid {}) than {} (pid {}); a memory chart "
-                                              "shows the snapshots of one process",
-                                              d.path, d.pid, first.path, first.pid));
-  }
-  for (size_t i = 0; i < dumps.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (dumps[i].snapshot_monotonic_ns == dumps[j].snapshot_monotonic_ns)
-        throw std::invalid_argument(fmt::format("{} and {} are the same snapshot; give each snapshot once",
-                                                dumps[j].path, dumps[i].path));
+  if (std::optional<std::string> problem = NotOneProcess(dumps, "a memory chart"))
+    throw std::invalid_argument(*problem);
   std::erase_if(dumps, [](const DumpInfo& d) { return !d.memory.known; });
   if (dumps.size() < 2)
     throw std::invalid_argument("a memory chart needs two or more dumps with memory figures (written by this "

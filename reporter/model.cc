@@ -53,6 +53,26 @@ DumpInfo DescribeDump(const format::Dump& dump) {
   return info;
 }
 
+std::optional<std::string> NotOneProcess(const std::vector<DumpInfo>& dumps, const char* who) {
+  if (dumps.empty()) return std::nullopt;
+  const DumpInfo& first = dumps.front();
+  for (const DumpInfo& d : dumps) {
+    if (d.pid != first.pid || d.start_realtime_ns != first.start_realtime_ns)
+      return fmt::format("{} is from another process (pid {}) than {} (pid {}); {} needs snapshots of one process",
+                         d.path, d.pid, first.path, first.pid, who);
+  }
+  std::vector<const DumpInfo*> by_time;
+  for (const DumpInfo& d : dumps) by_time.push_back(&d);
+  std::stable_sort(by_time.begin(), by_time.end(), [](const DumpInfo* a, const DumpInfo* b) {
+    return a->snapshot_monotonic_ns < b->snapshot_monotonic_ns;
+  });
+  for (size_t i = 1; i < by_time.size(); ++i)
+    if (by_time[i]->snapshot_monotonic_ns == by_time[i - 1]->snapshot_monotonic_ns)
+      return fmt::format("{} and {} are the same snapshot; give each snapshot once", by_time[i - 1]->path,
+                         by_time[i]->path);
+  return std::nullopt;
+}
+
 MemoryParts ReportMemory(const Report& report) {
   auto sum = [](const std::vector<DumpInfo>& dumps) {
     std::vector<MemoryParts> parts;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,6 +78,12 @@ struct DumpInfo {
 };
 
 DumpInfo DescribeDump(const format::Dump& dump);
+
+// Why `dumps` are not snapshots of one process, each given once, or
+// nullopt: one is from another process (pid, or start of its image), or two
+// were taken at the same instant (one snapshot twice). `who` names what
+// needs them in the message ("trend", "a memory chart").
+std::optional<std::string> NotOneProcess(const std::vector<DumpInfo>& dumps, const char* who);
 const char* TriggerName(format::Trigger t);
 
 enum class ReportKind { kLive, kGrowth };

@@ -88,41 +88,12 @@ std::vector<double> Pick(const std::vector<double>& x, const std::vector<size_t>
   return out;
 }
 
-Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
-                    const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
-                    double* recent_stderr_out);
-
-double DetectionLimitSpaced(const std::vector<double>& t, double sample_interval);
-
 }  // namespace
 
 std::optional<std::string> SeriesProblem(const std::vector<DumpInfo>& dumps) {
   if (dumps.size() < 3)
     return fmt::format("trend needs three or more snapshots of one process, got {}", dumps.size());
-  const DumpInfo& first = dumps.front();
-  for (const DumpInfo& d : dumps) {
-    if (d.pid != first.pid || d.start_realtime_ns != first.start_realtime_ns)
-      return fmt::format("{} is from another process (pid {}) than {} (pid {}); trend needs snapshots of one process",
-                         d.path, d.pid, first.path, first.pid);
-  }
-  std::vector<int64_t> times;
-  for (const DumpInfo& d : dumps) times.push_back(d.snapshot_monotonic_ns);
-  std::sort(times.begin(), times.end());
-  if (std::adjacent_find(times.begin(), times.end()) != times.end())
-    return std::string("two of the dumps are the same snapshot (same time); give each snapshot once");
-  return std::nullopt;
-}
-
-Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
-              const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
-              double* recent_stderr_out) {
-  const std::vector<size_t> at = SpacedPoints(t);
-  return JudgeSpaced(Pick(t, at), Pick(y, at), Pick(v, at), a.size() == t.size() ? Pick(a, at) : std::vector<double>{},
-                     slope_out, stderr_out, recent_out, recent_stderr_out);
-}
-
-double TrendDetectionLimit(const std::vector<double>& t, double sample_interval) {
-  return DetectionLimitSpaced(Pick(t, SpacedPoints(t)), sample_interval);
+  return NotOneProcess(dumps, "trend");
 }
 
 namespace {
@@ -198,6 +169,18 @@ double DetectionLimitSpaced(const std::vector<double>& t, double sample_interval
 }
 
 }  // namespace
+
+Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
+              const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
+              double* recent_stderr_out) {
+  const std::vector<size_t> at = SpacedPoints(t);
+  return JudgeSpaced(Pick(t, at), Pick(y, at), Pick(v, at), a.size() == t.size() ? Pick(a, at) : std::vector<double>{},
+                     slope_out, stderr_out, recent_out, recent_stderr_out);
+}
+
+double TrendDetectionLimit(const std::vector<double>& t, double sample_interval) {
+  return DetectionLimitSpaced(Pick(t, SpacedPoints(t)), sample_interval);
+}
 
 Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options,
                        const ProgressFn& progress) {

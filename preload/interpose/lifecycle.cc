@@ -66,13 +66,11 @@ void ParentAfterFork() {
 // Unless someone asked it for a snapshot: then its series goes on to its
 // exit. Long-lived fork children (a prefork server's workers) keep theirs.
 constexpr int64_t kYoungForkChildNs = 1000 * 1000 * 1000;
-LT_FORK_STATE bool g_fork_child = false;
-LT_FORK_STATE int64_t g_forked_ns = 0;  // CLOCK_MONOTONIC at the fork, in a fork child
 
 bool WantsExitDump() {
   if (!g_config.dump_on_exit) return false;
-  if (!g_fork_child || g_config.exit_dump_every_child) return true;
-  if (MonotonicNs() - g_forked_ns >= kYoungForkChildNs) return true;
+  if (!IsForkChild() || g_config.exit_dump_every_child) return true;
+  if (MonotonicNs() - g_process.forked_monotonic_ns >= kYoungForkChildNs) return true;
   return SnapshotRequestPending() || SnapshotsBegun() > 0;
 }
 
@@ -89,8 +87,7 @@ void ChildAfterFork() {
   BusyScope busy;
   timespec forked;
   clock_gettime(CLOCK_MONOTONIC, &forked);
-  g_fork_child = true;
-  g_forked_ns = static_cast<int64_t>(forked.tv_sec) * 1000000000 + forked.tv_nsec;
+  g_process.forked_monotonic_ns = static_cast<int64_t>(forked.tv_sec) * 1000000000 + forked.tv_nsec;
   ForkGateChildAfterFork();
   GotRewriteChildAfterFork();
   // The child's descriptor and mapping tables are its copies of the

@@ -65,32 +65,28 @@ LT_ALWAYS_INLINE int64_t PeakShare(uint64_t size, double weight) {
   return static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
 }
 
+// Heap changes are passed to the global total in steps of this many bytes
+// per thread: batched in exact mode (heap_peak.h), at once in sampled mode
+// and on a thread that exits (no exit flush to come).
+LT_ALWAYS_INLINE int64_t PeakFlushBytes(const ThreadState& t) {
+  return CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited ? kPeakFlushBytes : 0;
+}
+
 LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int64_t sign) {
-  const int64_t bytes = PeakShare(size, weight);
-  const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;  // no exit flush to come
-  NoteHeapChange(t, sign * bytes, batch ? kPeakFlushBytes : 0);
+  NoteHeapChange(t, sign * PeakShare(size, weight), PeakFlushBytes(t));
 }
 
-LT_ALWAYS_INLINE void CountAlloc(SiteCounters& c, uint64_t size, double weight) {
-  Bump(c.alloc_count, weight);
-  Bump(c.alloc_bytes, weight * static_cast<double>(size));
+// An allocation booked at a site, or (`freed`) its free.
+LT_ALWAYS_INLINE void Count(SiteCounters& c, uint64_t size, double weight, bool freed) {
+  Bump(freed ? c.free_count : c.alloc_count, weight);
+  Bump(freed ? c.free_bytes : c.alloc_bytes, weight * static_cast<double>(size));
+  const double sign = freed ? -1.0 : 1.0;
   if (weight > 1) {
     const double v = weight * (weight - 1);
-    Bump(c.var_count, v);
-    Bump(c.var_bytes, v * static_cast<double>(size) * static_cast<double>(size));
+    Bump(c.var_count, sign * v);
+    Bump(c.var_bytes, sign * v * static_cast<double>(size) * static_cast<double>(size));
   }
-  Bump(c.live_samples, 1);
-}
-
-LT_ALWAYS_INLINE void CountFree(SiteCounters& c, uint64_t size, double weight) {
-  Bump(c.free_count, weight);
-  Bump(c.free_bytes, weight * static_cast<double>(size));
-  if (weight > 1) {
-    const double v = weight * (weight - 1);
-    Bump(c.var_count, -v);
-    Bump(c.var_bytes, -v * static_cast<double>(size) * static_cast<double>(size));
-  }
-  Bump(c.live_samples, -1);
+  Bump(c.live_samples, freed ? -1 : 1);
 }
 
 }  // namespace
@@ -118,13 +114,13 @@ uint32_t CaptureStackId(ThreadState& t) {
 
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
   if (stack_id == 0) return;
-  WithCounters(t, stack_id, [&](SiteCounters& c) { CountAlloc(c, size, weight); });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { Count(c, size, weight, /*freed=*/false); });
   NotePeak(t, size, weight, 1);
 }
 
 void RecordFree(ThreadState& t, uint32_t stack_id, uint64_t size, double weight) {
   if (stack_id == 0) return;
-  WithCounters(t, stack_id, [&](SiteCounters& c) { CountFree(c, size, weight); });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { Count(c, size, weight, /*freed=*/true); });
   NotePeak(t, size, weight, -1);
 }
 
@@ -136,13 +132,12 @@ void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, dou
     return;
   }
   WithCounters(t, stack_id, [&](SiteCounters& c) {
-    CountFree(c, old_size, old_weight);
-    CountAlloc(c, size, weight);
+    Count(c, old_size, old_weight, /*freed=*/true);
+    Count(c, size, weight, /*freed=*/false);
   });
   // The net change at once: the total between the two could only be lower,
   // which no peak is made of.
-  const bool batch = CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited;
-  NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), batch ? kPeakFlushBytes : 0);
+  NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), PeakFlushBytes(t));
 }
 
 void OnThreadExit(void* shard) {

@@ -46,7 +46,6 @@ LT_FORK_LOCK pthread_mutex_t g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
 // itself (so the kernel no longer delivers it there), then, for `restore`,
 // puts the program's disposition back.
 LT_FORK_STATE std::atomic<bool> g_release_pending{false};
-LT_FORK_STATE bool g_fork_child = false;  // this process is a fork child of the one that started the library
 int g_release_signal = 0;
 bool g_release_restore = false;
 // When the program takes the snapshot signal, leaktrace moves once to a
@@ -122,10 +121,9 @@ bool AdoptFallbackSignal(int taken) {
   g_fallback_used = true;
   const int sig = FreeRealtimeSignal(taken);
   if (sig == 0) return false;
-  struct sigaction current = {};
-  sigaction(sig, nullptr, &current);
   if (!InstallSnapshotHandler(sig)) return false;
-  g_program_action = current;  // what the program would find: the default
+  g_program_action = {};  // what the program would find there: the default (FreeRealtimeSignal)
+  g_program_action.sa_handler = SIG_DFL;
   g_config.snapshot_signal = sig;
   g_handler_installed = true;
   if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
@@ -280,7 +278,7 @@ bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct siga
       *rc = next(sig, act, nullptr);
       if (*rc == 0) {
         GiveUpSnapshotSignal(/*restore=*/false);
-        if (handler != reinterpret_cast<void*>(SIG_IGN) && !g_fork_child) {  // a child's stderr is its parent's
+        if (handler != reinterpret_cast<void*>(SIG_IGN) && !IsForkChild()) {  // a child's stderr is its parent's
           if (g_config.snapshot_signal > 0)
             Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
                 "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
@@ -305,7 +303,7 @@ void ProgramWaitsForSignals(const sigset_t* set) {
   pthread_mutex_lock(&g_signal_lock);
   if (g_handler_installed) {
     GiveUpSnapshotSignal(/*restore=*/true);
-    if (!g_fork_child) {
+    if (!IsForkChild()) {
       if (g_config.snapshot_signal > 0)
         Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
             "takes snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
@@ -403,7 +401,6 @@ void DumperChildAfterFork() {
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
   g_adopt_pending.store(false, std::memory_order_relaxed);
-  g_fork_child = true;
   g_thread_running = false;
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);

@@ -10,6 +10,10 @@ namespace leaktrace::preload {
 struct ProcessFacts {
   int pid = 0;
   int ppid = 0;
+  // CLOCK_MONOTONIC at the fork in a fork child of the process that started
+  // the library (next to pid: the fork handler writes both, one page); 0
+  // in the process that started it, and again after an exec.
+  int64_t forked_monotonic_ns = 0;
   char exe_path[4096] = {};
   char program[256] = {};   // base name of exe_path
   char cmdline[4096] = {};  // NUL-separated, possibly cut short
@@ -26,6 +30,9 @@ void GatherProcessFacts();
 // parent (no getppid: the parent is the process g_process described);
 // start time unchanged.
 void RefreshProcessIds();
+
+// A fork child that has not exec'd (see forked_monotonic_ns).
+inline bool IsForkChild() { return g_process.forked_monotonic_ns != 0; }
 
 int64_t RealtimeNs();
 int64_t MonotonicNs();

@@ -195,7 +195,7 @@ TEST(MemoryChart, RefusesDumpsOfTwoProcessesAndTheSameSnapshotTwice) {
     ADD_FAILURE() << "dumps of two processes were charted";
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()), "b.dump is from another process (pid 8) than a.dump (pid 7); a memory chart "
-                                     "shows the snapshots of one process");
+                                     "needs snapshots of one process");
   }
   try {
     RenderMemoryChartHtml({info(7, 1, "a.dump"), info(7, 2, "b.dump"), info(7, 1, "c.dump")});
