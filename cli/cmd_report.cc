@@ -36,7 +36,8 @@ Action AddReportCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "report",
       "Show what is live in one or more dumps, by call site, biggest first. Several dumps (e.g. the worker "
-      "processes of one server) are merged into one report. Above the sites, where the RSS went: live heap (and its "
+      "processes of one server) are merged into one report, each process once, at its newest snapshot (with a "
+      "warning when an earlier one was given too). Above the sites, where the RSS went: live heap (and its "
       "peak), memory the allocator holds free, mappings, thread stacks, leaktrace, and what none of them explains.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   AddOlderThanOption(*cmd, opts->older_than,

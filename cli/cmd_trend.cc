@@ -25,9 +25,12 @@ Action AddTrendCommand(CLI::App& app) {
       "(bytes/s for heap and mmap, descriptors/min for fd, threads/min for thread) with its standard error, and a verdict: leak (steady "
       "growth that goes on in the last half of the series), warm-up (grew, then stopped allocating), bounded "
       "(fills and keeps turning over within a bound, or oscillates), shrinking, not significant (changed, but "
-      "within sampling noise: sampled dumps state their detection limit), flat (never changed). Text lists every "
-      "site that is not flat, leaks first; JSON lists all. The process's RSS, live heap, allocator free memory and "
-      "unexplained memory are judged the same way and shown over time (a sparkline per series).");
+      "within sampling noise, or a sampled estimate that never moved: sampled dumps state their detection limit), "
+      "flat (exact figures that never changed). Text lists every site that is not flat, leaks first (sampled sites "
+      "that never moved are counted in one line); JSON lists all. The process's RSS, live heap, allocator free "
+      "memory and unexplained memory are judged the same way and shown over time (a sparkline per series). The "
+      "exit snapshot, given with three or more others, is left out of the series (it is taken after the program's "
+      "own teardown), and so is a snapshot taken much closer to the next than the others are.");
   AddOutputOptions(*cmd, opts->output, {"text", "json"});
   cmd->add_option("DUMP", opts->dumps, "Three or more dumps of one process (<program>.<pid>.<seq>.dump), any order")
       ->required();
