@@ -27,7 +27,7 @@ uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
   rng ^= rng << 17;
   // 53 random bits -> u in (0, 1]; -log(u) is Exp(1).
   const double u = (static_cast<double>(rng >> 11) + 1.0) * (1.0 / 9007199254740992.0);
-  const double d = -std::log(u) * static_cast<double>(mean);
+  const double d = NegLog(u) * static_cast<double>(mean);
   // Rounded up: the point lies in byte ceil(d), so an allocation of c bytes
   // holds it exactly when d <= c, with probability 1 - exp(-c/T). (Rounding
   // down would sample each allocation as if it were one byte larger.)

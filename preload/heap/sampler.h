@@ -28,10 +28,10 @@
 // no locks, no allocation, async-signal-safe, never throws.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/heap/sample_math.h"
 #include "preload/internal/compiler.h"
 
 namespace leaktrace::preload {
@@ -74,11 +74,7 @@ inline double SampleWeight(size_t size, uint64_t mean) {
   // exp(-38) < 2^-54, half an ulp below 1: p rounds to exactly 1 (and the
   // exponential costs as much as the rest).
   if (x >= 38) return 1.0;
-  // expm1 keeps p exact where 1 - exp(-x) would cancel (small x); from x =
-  // 1/2 on, exp(-x) <= 0.61 and 1 - exp(-x) loses under one ulp, and exp is
-  // about half the instructions of expm1 (a sampled buffer grown by realloc
-  // near and past the mean interval pays this at every step).
-  const double p = x < 0.5 ? -std::expm1(-x) : 1.0 - std::exp(-x);
+  const double p = OneMinusExpNeg(x);  // sample_math.h: exact where 1 - exp(-x) would cancel
   return p > 0 ? 1.0 / p : 1.0;
 }
 

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -170,6 +172,30 @@ TEST(Transparency, ASmallDescriptorLimitKeepsTheProgramsNumbers) {
       EXPECT_EQ(r.exit_code, 0) << "ulimit -n " << limit << ", LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
     }
   }
+}
+
+// Every library leaktrace needs is loaded into every process started under
+// it, and each costs that process's start (issue #12: libm alone was about
+// 80 us). A C program that links libc only shows, under the library, what
+// the library brings: libunwind and its liblzma, nothing else (no libm, no
+// C++ runtime). ld.so lists the objects it would load without running the
+// program (what ldd does).
+TEST(Transparency, TheLibraryBringsOnlyLibunwindIntoAProcess) {
+  const CommandResult r = leaktrace::testing::Run({"/bin/true"}, {"LD_PRELOAD=" + LibraryPath(), "LD_TRACE_LOADED_OBJECTS=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> loaded;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string path;
+    words >> path;
+    if (path.empty()) continue;
+    loaded.insert(path.substr(path.rfind('/') + 1));
+  }
+  const std::string self = LibraryPath().substr(LibraryPath().rfind('/') + 1);
+  const std::set<std::string> expected = {"linux-vdso.so.1", "ld-linux-x86-64.so.2", "libc.so.6", self,
+                                          "libunwind.so.8", "liblzma.so.5"};
+  EXPECT_EQ(loaded, expected) << r.out;
 }
 
 }  // namespace
