@@ -12,7 +12,13 @@
 // the parent writes (unlocking) or the child writes (resetting) costs a
 // copy-on-write fault and a page copy, and these variables, each in its own
 // file, otherwise sit on a dozen pages between the library's large tables.
-// LT_FORK_LOCK also gives its variable a cache line of its own (a lock, or
-// a counter threads touch); LT_FORK_STATE is for the rest.
+// The section sits on a page of its own (internal/fork_state.ld, which
+// fails the link if it outgrows the page). LT_FORK_LOCK also gives its
+// variable a cache line of its own (a lock, or a counter threads touch);
+// LT_FORK_STATE is for the rest.
+// LT_FORK_CHILD_CODE gathers the child's fork handlers the same way: a
+// fork child maps the library's code afresh, a fault per 64 KiB window it
+// runs code in, and the handlers sit in a dozen files.
+#define LT_FORK_CHILD_CODE __attribute__((section(".text.leaktrace_fork_child")))
 #define LT_FORK_LOCK __attribute__((section("leaktrace_fork_state"), aligned(64)))
 #define LT_FORK_STATE __attribute__((section("leaktrace_fork_state")))

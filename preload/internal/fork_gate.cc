@@ -59,7 +59,7 @@ void ForkGatePrepare() {
 
 void ForkGateParentAfterFork() { g_closed.store(false, std::memory_order_release); }
 
-void ForkGateChildAfterFork() {
+LT_FORK_CHILD_CODE void ForkGateChildAfterFork() {
   // Only this thread survives: its own scopes are all that is inside.
   g_inside.store(t_depth, std::memory_order_relaxed);
   g_closed.store(false, std::memory_order_release);

@@ -110,6 +110,6 @@ int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx, boo
 
 void GotRewritePrepareFork() { g_rewrite_lock.Lock(); }
 void GotRewriteParentAfterFork() { g_rewrite_lock.Unlock(); }
-void GotRewriteChildAfterFork() { g_rewrite_lock.Reset(); }
+LT_FORK_CHILD_CODE void GotRewriteChildAfterFork() { g_rewrite_lock.Reset(); }
 
 }  // namespace leaktrace::preload

@@ -34,8 +34,15 @@ namespace {
 
 bool Active() { return g_mode == Mode::kSampled || g_mode == Mode::kExact; }
 
+// CLOCK_MONOTONIC just before the fork, read by the forking thread in the
+// parent: the child's birth as a fork child (g_process.forked_monotonic_ns)
+// without a clock read in the child, whose first touch of the vDSO page
+// would be one more page fault per fork.
+LT_FORK_STATE int64_t g_fork_monotonic_ns = 0;
+
 void PrepareFork() {
   if (!Active()) return;
+  g_fork_monotonic_ns = MonotonicNs();
   ForkGatePrepare();  // first: no thread of ours inside libunwind or dl_iterate_phdr at fork
   SnapshotPrepareFork();
   ModuleMapPrepareFork();  // after the dump lock: the dumper takes them in this order
@@ -74,20 +81,18 @@ bool WantsExitDump() {
   return SnapshotRequestPending() || SnapshotsBegun() > 0;
 }
 
-// The forking thread's random state, the child's pid and the time, which
-// SeedSampler mixes: no two children of one parent get the same seed (their
-// pids differ), and no system call is spent on it.
-uint64_t ChildSeed(const timespec& ts) {
-  return t_state.sampler.rng ^ (static_cast<uint64_t>(g_process.pid) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^
-         static_cast<uint64_t>(ts.tv_sec) * 0x9E3779B97F4A7C15ULL;
+// The forking thread's random state, the child's pid and the time of the
+// fork, which SeedSampler mixes: no two children of one parent get the same
+// seed (their pids differ), and no system call is spent on it.
+uint64_t ChildSeed(int64_t forked_ns) {
+  return t_state.sampler.rng ^ (static_cast<uint64_t>(g_process.pid) << 32) ^
+         static_cast<uint64_t>(forked_ns) * 0x9E3779B97F4A7C15ULL;
 }
 
-void ChildAfterFork() {
+LT_FORK_CHILD_CODE void ChildAfterFork() {
   if (!Active()) return;
   BusyScope busy;
-  timespec forked;
-  clock_gettime(CLOCK_MONOTONIC, &forked);
-  g_process.forked_monotonic_ns = static_cast<int64_t>(forked.tv_sec) * 1000000000 + forked.tv_nsec;
+  g_process.forked_monotonic_ns = g_fork_monotonic_ns;
   ForkGateChildAfterFork();
   GotRewriteChildAfterFork();
   // The child's descriptor and mapping tables are its copies of the
@@ -103,7 +108,7 @@ void ChildAfterFork() {
   // A child's own random sequence: children doing the same work would
   // otherwise sample the same allocations, and merged reports would add
   // their variances as if they were independent.
-  SeedSampler(t_state.sampler, ChildSeed(forked));
+  SeedSampler(t_state.sampler, ChildSeed(g_fork_monotonic_ns));
   // The child's own control block is made when it is first needed (its
   // first dump, its dumper thread, a change of its settings): until then
   // the parent's, inherited, tells `leaktrace snapshot` the child's signal

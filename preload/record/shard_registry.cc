@@ -80,7 +80,7 @@ void RegistryParentAfterFork() {
   g_pool_lock.Unlock();
 }
 
-void RegistryChildAfterFork() {
+LT_FORK_CHILD_CODE void RegistryChildAfterFork() {
   // The shards of the parent's other threads stay in the list (their totals
   // are the child's inherited heap) but are never written again: they are not
   // in the pool, and no thread of the child owns them.

@@ -85,6 +85,6 @@ uint64_t LabelCount() { return g_used.load(std::memory_order_relaxed); }
 
 void LabelTablePrepareFork() { g_insert_lock.Lock(); }
 void LabelTableParentAfterFork() { g_insert_lock.Unlock(); }
-void LabelTableChildAfterFork() { g_insert_lock.Reset(); }
+LT_FORK_CHILD_CODE void LabelTableChildAfterFork() { g_insert_lock.Reset(); }
 
 }  // namespace leaktrace::preload

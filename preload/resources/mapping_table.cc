@@ -112,6 +112,6 @@ uint64_t MappingFailures() { return g_failures.load(std::memory_order_relaxed); 
 
 void MappingTablePrepareFork() { pthread_mutex_lock(&g_lock); }
 void MappingTableParentAfterFork() { pthread_mutex_unlock(&g_lock); }
-void MappingTableChildAfterFork() { g_lock = PTHREAD_MUTEX_INITIALIZER; }
+LT_FORK_CHILD_CODE void MappingTableChildAfterFork() { g_lock = PTHREAD_MUTEX_INITIALIZER; }
 
 }  // namespace leaktrace::preload

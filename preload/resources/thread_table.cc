@@ -347,7 +347,7 @@ uint64_t ThreadRecordFailures() {
 void ThreadTablePrepareFork() { g_lock.Lock(); }
 void ThreadTableParentAfterFork() { g_lock.Unlock(); }
 
-void ThreadTableChildAfterFork() {
+LT_FORK_CHILD_CODE void ThreadTableChildAfterFork() {
   g_lock.Reset();
   // Only the forking thread goes on in the child: every other record names a
   // thread the child does not have.

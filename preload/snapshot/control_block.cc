@@ -137,7 +137,7 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
   return true;
 }
 
-void ControlBlockChildAfterFork() {
+LT_FORK_CHILD_CODE void ControlBlockChildAfterFork() {
   g_failed_seq = 0;
   if (g_failed_reason[0] != '\0') g_failed_reason[0] = '\0';  // pages not written are not copied
   g_handover_seq = 0;

@@ -165,9 +165,13 @@ int64_t CoarseNowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// Counted from the fork (g_process.forked_monotonic_ns, read in the parent
+// before it): no clock read in the child, whose first touch of the vDSO
+// would cost a page fault on every fork. (The coarse clock it is compared
+// with is the same clock, a tick behind at most.)
 void ArmLazyStart() {
   g_start_wanted.store(false, std::memory_order_relaxed);
-  g_lazy_start_ns.store(CoarseNowNs() + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
+  g_lazy_start_ns.store(g_process.forked_monotonic_ns + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
   g_lazy_start_armed.store(true, std::memory_order_release);
 }
 
@@ -396,7 +400,7 @@ void ResumeDumper() {
   pthread_mutex_unlock(&g_pause_lock);
 }
 
-void DumperChildAfterFork() {
+LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);

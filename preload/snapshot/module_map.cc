@@ -110,7 +110,7 @@ void RecordModules() {
 
 void ModuleMapPrepareFork() { pthread_mutex_lock(&g_module_lock); }
 void ModuleMapParentAfterFork() { pthread_mutex_unlock(&g_module_lock); }
-void ModuleMapChildAfterFork() { g_module_lock = PTHREAD_MUTEX_INITIALIZER; }
+LT_FORK_CHILD_CODE void ModuleMapChildAfterFork() { g_module_lock = PTHREAD_MUTEX_INITIALIZER; }
 
 void WriteModules(format::DumpWriter& writer) {
   ModuleLock lock;

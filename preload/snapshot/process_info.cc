@@ -1,4 +1,5 @@
 #include "preload/snapshot/process_info.h"
+#include "preload/internal/compiler.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -23,7 +24,7 @@ int64_t ClockNs(clockid_t clock) {
 int64_t RealtimeNs() { return ClockNs(CLOCK_REALTIME); }
 int64_t MonotonicNs() { return ClockNs(CLOCK_MONOTONIC); }
 
-void RefreshProcessIds() {
+LT_FORK_CHILD_CODE void RefreshProcessIds() {
   g_process.ppid = g_process.pid;  // the process that forked this one
   g_process.pid = getpid();
 }

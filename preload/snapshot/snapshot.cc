@@ -446,7 +446,7 @@ uint32_t SnapshotsBegun() {
 
 void SnapshotPrepareFork() { pthread_mutex_lock(&g_dump_lock); }
 void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
-void SnapshotChildAfterFork() {
+LT_FORK_CHILD_CODE void SnapshotChildAfterFork() {
   g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
   g_seq = 0;
   g_last_seq = 0;
