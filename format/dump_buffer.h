@@ -20,6 +20,13 @@ class DumpBuffer {
   // Overwrites bytes already appended at `offset`.
   void Patch(size_t offset, const void* data, size_t size);
   void Clear() { size_ = 0; failed_ = false; }
+  // Forgets the memory without unmapping it, for a process about to end
+  // (its exit dump): exit frees every mapping at once, where an munmap of
+  // its own would cost a TLB shoot-down. The buffer is then empty.
+  void Abandon() {
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }

@@ -12,12 +12,40 @@
 
 namespace leaktrace::format {
 
-// DIR/<program>.<pid>.<seq>.dump, or its temporary twin; snprintf's result.
-// Must not allocate: the preload library calls it.
+// DIR/<program>.<pid>.<seq>.dump, or its temporary twin; the length
+// snprintf would return. Must not allocate: the preload library calls it.
+// Formatted by hand, as snprintf("%s/%s.%u.%u.dump") would (cut off to fit
+// `size`, NUL-terminated): a short process's exit dump is the first caller
+// of printf-style formatting in it, whose code would cost three page faults.
 inline int FormatDumpPath(char* out, size_t size, const char* dir, const char* program, uint32_t pid, uint32_t seq,
                           bool temporary) {
-  return temporary ? snprintf(out, size, "%s/.%s.%u.%u.dump.tmp", dir, program, pid, seq)
-                   : snprintf(out, size, "%s/%s.%u.%u.dump", dir, program, pid, seq);
+  size_t n = 0;  // the length of the whole path, written or not
+  auto put = [&](char c) {
+    if (n + 1 < size) out[n] = c;
+    ++n;
+  };
+  auto text = [&](const char* s) {
+    while (*s != '\0') put(*s++);
+  };
+  auto number = [&](uint32_t v) {
+    char digits[10];
+    int d = 0;
+    do {
+      digits[d++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (d > 0) put(digits[--d]);
+  };
+  text(dir);
+  text(temporary ? "/." : "/");
+  text(program);
+  put('.');
+  number(pid);
+  put('.');
+  number(seq);
+  text(temporary ? ".dump.tmp" : ".dump");
+  if (size > 0) out[n < size ? n : size - 1] = '\0';
+  return static_cast<int>(n);
 }
 
 struct DumpName {

@@ -7,12 +7,15 @@
 // figure the target is written in (<= 0.5 ms per process).
 //
 //   cc -O2 -o startup_cost bench/patterns/startup_cost.c
-//   ./startup_cost [-n ROUNDS] [-c] build/preload/libleaktrace.so
+//   ./startup_cost [-n ROUNDS] [-c] [-d DIR] build/preload/libleaktrace.so [OTHER.so]
 //
 // The do-nothing program is this binary itself, started with argv[1] ==
 // "--nothing": it links libc only and returns from main at once. Dumps go to
-// a temporary directory, emptied every round and removed at the end. -c
-// prints one CSV line per (round, variant) on stdout for a script to read.
+// a temporary directory (under /tmp, or DIR), emptied every round and
+// removed at the end. -c prints one CSV line per (round, variant) on stdout
+// for a script to read. With a second library (another build, to compare
+// with), every round runs its four variants too ("B ..."), interleaved with
+// the first library's ("A ...").
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -29,17 +32,22 @@ extern char** environ;
 struct Variant {
   const char* name;
   const char* env[4];  // added to the environment; LD_PRELOAD added when preload is set
-  int preload;
+  int preload;         // 0: plain; 1: the first library; 2: the second
 };
 
-static const struct Variant kVariants[] = {
+static struct Variant kVariants[] = {
     {"plain", {NULL}, 0},
     {"default", {NULL}, 1},
     {"default, LEAKTRACE_ON_EXIT=0", {"LEAKTRACE_ON_EXIT=0", NULL}, 1},
     {"exact", {"LEAKTRACE_SAMPLE=1", NULL}, 1},
     {"exact, LEAKTRACE_ON_EXIT=0", {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=0", NULL}, 1},
+    {"B default", {NULL}, 2},
+    {"B default, LEAKTRACE_ON_EXIT=0", {"LEAKTRACE_ON_EXIT=0", NULL}, 2},
+    {"B exact", {"LEAKTRACE_SAMPLE=1", NULL}, 2},
+    {"B exact, LEAKTRACE_ON_EXIT=0", {"LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=0", NULL}, 2},
 };
-enum { kVariantCount = sizeof kVariants / sizeof kVariants[0] };
+enum { kOneLibraryVariants = 5, kTwoLibraryVariants = sizeof kVariants / sizeof kVariants[0] };
+static int kVariantCount = kOneLibraryVariants;
 
 static double NowUs(void) {
   struct timespec ts;
@@ -94,32 +102,46 @@ static void EmptyDir(const char* dir) {
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "--nothing") == 0) return 0;
   int rounds = 200, csv = 0, opt;
-  while ((opt = getopt(argc, argv, "n:c")) != -1) {
+  const char* parent = "/tmp";
+  while ((opt = getopt(argc, argv, "n:cd:")) != -1) {
     if (opt == 'n') rounds = atoi(optarg);
     else if (opt == 'c') csv = 1;
+    else if (opt == 'd') parent = optarg;
     else return 2;
   }
-  if (optind + 1 != argc || rounds < 1) {
-    fprintf(stderr, "usage: %s [-n ROUNDS] [-c] path/to/libleaktrace.so\n", argv[0]);
+  if ((optind + 1 != argc && optind + 2 != argc) || rounds < 1) {
+    fprintf(stderr, "usage: %s [-n ROUNDS] [-c] [-d DIR] path/to/libleaktrace.so [other/libleaktrace.so]\n", argv[0]);
     return 2;
   }
-  char preload[4096];
-  if (!realpath(argv[optind], preload)) {
-    perror(argv[optind]);
-    return 2;
+  char preload[2][4096];
+  for (int i = 0; optind + i < argc; ++i) {
+    if (!realpath(argv[optind + i], preload[i])) {
+      perror(argv[optind + i]);
+      return 2;
+    }
+  }
+  if (optind + 2 == argc) {
+    kVariantCount = kTwoLibraryVariants;
+    for (int v = 1; v < kOneLibraryVariants; ++v) {  // "A ...": which is which
+      char* name;
+      if (asprintf(&name, "A %s", kVariants[v].name) < 0) return 1;
+      kVariants[v].name = name;
+    }
   }
   char self[4096];
   const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len <= 0) return 1;
   self[len] = '\0';
-  char dir[] = "/tmp/leaktrace-startup-XXXXXX";
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/leaktrace-startup-XXXXXX", parent);
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 1;
   }
 
-  char** envs[kVariantCount];
-  for (int v = 0; v < kVariantCount; ++v) envs[v] = MakeEnv(&kVariants[v], preload, dir);
+  char** envs[kTwoLibraryVariants];
+  for (int v = 0; v < kVariantCount; ++v)
+    envs[v] = MakeEnv(&kVariants[v], preload[kVariants[v].preload == 2 ? 1 : 0], dir);
   double* us = calloc((size_t)rounds * kVariantCount, sizeof *us);
   char* child_argv[] = {self, "--nothing", NULL};
 

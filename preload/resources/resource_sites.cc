@@ -4,7 +4,7 @@
 
 #include <atomic>
 
-#include "preload/internal/arena.h"
+#include "preload/internal/dump_scratch.h"
 #include "preload/resources/fd_kind.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/mapping_table.h"
@@ -33,16 +33,16 @@ uint64_t Mix(uint64_t v) {
 }  // namespace
 
 ResourceSites::~ResourceSites() {
-  if (sites_ != nullptr) UnmapMemory(sites_, capacity_ * sizeof(ResourceSite));
-  if (views_ != nullptr) UnmapMemory(views_, views_bytes_);
-  if (threads_ != nullptr) UnmapMemory(threads_, threads_bytes_);
-  if (fd_views_ != nullptr) UnmapMemory(fd_views_, fd_views_bytes_);
+  DumpScratchFree(sites_, capacity_ * sizeof(ResourceSite));
+  DumpScratchFree(views_, views_bytes_);
+  DumpScratchFree(threads_, threads_bytes_);
+  DumpScratchFree(fd_views_, fd_views_bytes_);
 }
 
 bool ResourceSites::Reserve(size_t entries) {
   size_t capacity = 64;
   while (capacity < entries * 2) capacity *= 2;
-  sites_ = static_cast<ResourceSite*>(MapMemory(capacity * sizeof(ResourceSite)));  // zeroed
+  sites_ = static_cast<ResourceSite*>(DumpScratchAllocate(capacity * sizeof(ResourceSite)));  // zeroed
   if (sites_ == nullptr) return false;
   capacity_ = capacity;
   return true;
@@ -81,7 +81,7 @@ bool ResourceSites::Collect() {
     m.capacity = MappingCount();
     if (m.capacity > 0) {
       views_bytes = m.capacity * sizeof(MappingView);
-      m.views = static_cast<MappingView*>(MapMemory(views_bytes));
+      m.views = static_cast<MappingView*>(DumpScratchAllocate(views_bytes));
       if (m.views == nullptr) return false;
       ForEachMapping(CopyMapping, &m);
     }
@@ -90,10 +90,10 @@ bool ResourceSites::Collect() {
   // may not fit: they are in the next snapshot).
   const size_t thread_room = ThreadCount() + 16;
   const size_t threads_bytes = thread_room * sizeof(ThreadView);
-  auto* threads = static_cast<ThreadView*>(MapMemory(threads_bytes));
+  auto* threads = static_cast<ThreadView*>(DumpScratchAllocate(threads_bytes));
   if (threads == nullptr || !Reserve(fds + fds / 8 + 64 + m.size + thread_room)) {
-    if (threads) UnmapMemory(threads, threads_bytes);
-    if (m.views) UnmapMemory(m.views, views_bytes);
+    DumpScratchFree(threads, threads_bytes);
+    DumpScratchFree(m.views, views_bytes);
     return false;
   }
   threads_ = threads;
@@ -115,8 +115,11 @@ bool ResourceSites::Collect() {
   // the program's forget precedes its close in the kernel's order.
   const size_t fd_room = fds + fds / 8 + 64;
   fd_views_bytes_ = fd_room * sizeof(FdView);
-  fd_views_ = static_cast<FdView*>(MapMemory(fd_views_bytes_));
-  if (fd_views_ == nullptr) return false;
+  fd_views_ = static_cast<FdView*>(DumpScratchAllocate(fd_views_bytes_));
+  if (fd_views_ == nullptr) {
+    DumpScratchFree(m.views, views_bytes);
+    return false;
+  }
   ForEachFdWithBirth([&](int fd, uint32_t stack_id, uint32_t label_id, int64_t birth) {
     uint32_t label = label_id;
     if (label_id & kUnverifiedKind) {

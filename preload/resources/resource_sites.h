@@ -1,7 +1,8 @@
 // Descriptor, mapping and thread sites for a snapshot: the live entries of
 // fd_table, mapping_table and thread_table summed by (resource, stack id,
 // label). Built by the
-// dumper (busy) in its own mapped memory; application threads go on.
+// dumper (busy, dump lock held) in the dump's working memory
+// (dump_scratch.h); application threads go on.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +35,7 @@ class ResourceSites {
 
   template <typename Fn>
   void ForEach(Fn&& fn) {  // fn(ResourceSite&): the dumper sets `index`
+    if (used_ == 0) return;  // a table never written is never read either (its pages stay untouched)
     for (size_t i = 0; i < capacity_; ++i)
       if (sites_[i].key != 0) fn(sites_[i]);
   }

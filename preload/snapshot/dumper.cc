@@ -31,6 +31,10 @@ LT_FORK_STATE std::atomic<bool> g_start_wanted{false};
 LT_FORK_STATE std::atomic<bool> g_stopping{false};
 LT_FORK_STATE std::atomic<int> g_pending_signals{0};
 LT_FORK_STATE std::atomic<int> g_dumper_tid{0};
+std::atomic<uintptr_t> g_dumper_stack{0};  // set before g_dumper_tid
+// Created (pthread_create returned) and not joined since: the thread may not
+// have published its id yet, but it is alive until it has.
+LT_FORK_STATE std::atomic<bool> g_thread_created{false};
 // The dumper thread is joinable so it can be stopped around the program's
 // privilege changes (PauseDumper). Guarded by g_pause_lock after start-up.
 pthread_t g_thread;
@@ -202,7 +206,8 @@ void* DumperMain(void*) {
   // The one signal this thread takes is the snapshot signal: sent to this
   // thread alone (`leaktrace snapshot` uses tgkill with the tid published in
   // the control block), it interrupts none of the program's system calls.
-  g_dumper_tid.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+  g_dumper_stack.store(reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), std::memory_order_relaxed);
+  g_dumper_tid.store(static_cast<int>(gettid()), std::memory_order_release);
   if (g_config.snapshot_signal > 0) {
     sigset_t only;
     sigemptyset(&only);
@@ -247,6 +252,7 @@ void StartThread() {
     Log("cannot start the dumper thread; only the exit snapshot will be written");
   } else {
     g_thread_running = true;
+    g_thread_created.store(true, std::memory_order_release);
   }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -254,7 +260,9 @@ void StartThread() {
 
 }  // namespace
 
-int DumperThreadId() { return g_dumper_tid.load(std::memory_order_relaxed); }
+int DumperThreadId() { return g_dumper_tid.load(std::memory_order_acquire); }
+uintptr_t DumperStackAddress() { return g_dumper_stack.load(std::memory_order_relaxed); }
+bool DumperThreadCreated() { return g_thread_created.load(std::memory_order_acquire); }
 
 bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc) {
   if (!g_handler_installed || sig != g_config.snapshot_signal || t_state.busy != 0) return false;
@@ -387,6 +395,7 @@ void PauseDumper() {
   sem_post(&g_wake);
   pthread_join(g_thread, nullptr);  // waits out a dump under way
   g_thread_running = false;
+  g_thread_created.store(false, std::memory_order_relaxed);
   g_thread_paused = true;
   g_dumper_tid.store(0, std::memory_order_relaxed);
 }
@@ -406,6 +415,7 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_release_pending.store(false, std::memory_order_relaxed);
   g_adopt_pending.store(false, std::memory_order_relaxed);
   g_thread_running = false;
+  g_thread_created.store(false, std::memory_order_relaxed);
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);
   g_dumper_tid.store(0, std::memory_order_relaxed);

@@ -25,6 +25,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdint>
 
 #include "preload/internal/compiler.h"
 
@@ -37,6 +38,16 @@ void StartDumper();
 // The dumper thread's kernel thread id (0 before it runs): the target for a
 // thread-directed snapshot signal.
 int DumperThreadId();
+// An address inside the dumper thread's stack, valid while DumperThreadId()
+// is not 0: how a dump written on another thread (the exit dump) tells
+// leaktrace's stack from the program's threads' without reading it from
+// /proc (process_memory.cc).
+uintptr_t DumperStackAddress();
+// True from the dumper thread's creation until it is joined (PauseDumper) or
+// the process forks. While DumperThreadId() is still 0 the thread is alive:
+// it publishes its id before anything else (a dump written at once, by a
+// program that exits at start, must not count it as the program's).
+bool DumperThreadCreated();
 
 // Any thread, on a tracked event's slow path, not busy: starts the thread
 // when the lazy start is due. One relaxed load when it is not armed.

@@ -4,7 +4,10 @@
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
+
+#include <type_traits>
 
 #include "preload/internal/arena.h"
 #include "preload/snapshot/process_info.h"
@@ -15,6 +18,10 @@ namespace {
 constexpr uint32_t kMaxSegments = 16;
 constexpr uint32_t kMaxBuildId = 64;
 
+// Allocated with room for its own segments only (SizeFor): a process's
+// modules then fit the arena's first chunk, one mapping and one page where
+// room for kMaxSegments each took three (a short process's exit dump is
+// where the module map is first made).
 struct KnownModule {
   KnownModule* next;
   char* path;
@@ -22,10 +29,13 @@ struct KnownModule {
   uint8_t build_id[kMaxBuildId];
   uint32_t build_id_size;
   uint32_t flags;
-  format::SegmentRecord segments[kMaxSegments];
   uint32_t segment_count;
   bool seen_now;
+  format::SegmentRecord segments[kMaxSegments];  // the first segment_count only are allocated
 };
+
+static_assert(std::is_standard_layout_v<KnownModule>, "offsetof(KnownModule, segments) must be defined");
+size_t SizeFor(uint32_t segments) { return offsetof(KnownModule, segments) + segments * sizeof(format::SegmentRecord); }
 
 // Guards the arena and the list. Lock order: g_module_lock, then the
 // loader's lock (dl_iterate_phdr); never the other way round, since nothing
@@ -74,11 +84,15 @@ int Visit(dl_phdr_info* info, size_t, void*) {
     known->flags &= ~format::kModuleUnloaded;
     return 0;
   }
-  auto* m = static_cast<KnownModule*>(g_module_arena.Allocate(sizeof(KnownModule)));
+  uint32_t loads = 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) loads += info->dlpi_phdr[i].p_type == PT_LOAD;
+  if (loads > kMaxSegments) loads = kMaxSegments;
+  const size_t module_size = SizeFor(loads);
+  auto* m = static_cast<KnownModule*>(g_module_arena.Allocate(module_size));
   const size_t path_size = strlen(path) + 1;
   char* path_copy = static_cast<char*>(g_module_arena.Allocate(path_size));
   if (m == nullptr || path_copy == nullptr) return 0;
-  *m = KnownModule{};
+  memset(static_cast<void*>(m), 0, module_size);  // an aggregate: its lifetime begins with the storage
   memcpy(path_copy, path, path_size);
   m->path = path_copy;
   m->load_bias = info->dlpi_addr;
@@ -87,7 +101,7 @@ int Visit(dl_phdr_info* info, size_t, void*) {
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type == PT_NOTE && m->build_id_size == 0) ReadBuildId(info, ph, *m);
-    if (ph.p_type != PT_LOAD || m->segment_count == kMaxSegments) continue;
+    if (ph.p_type != PT_LOAD || m->segment_count == loads) continue;
     format::SegmentRecord& s = m->segments[m->segment_count++];
     s.start = info->dlpi_addr + ph.p_vaddr;
     s.end = s.start + ph.p_memsz;

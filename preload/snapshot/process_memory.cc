@@ -9,12 +9,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "format/raw_mmap.h"
 #include "preload/heap/age_table.h"
 #include "preload/internal/arena.h"
+#include "preload/internal/dump_scratch.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/internal/private_fds.h"
+#include "preload/snapshot/stack_mappings.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -36,15 +37,43 @@ ssize_t ReadSmallFile(const char* path, char* buf, size_t size) {
   return static_cast<ssize_t>(used);
 }
 
-// "Key:   1234 kB" in /proc/self/status, in bytes; 0 when absent.
-uint64_t StatusField(const char* status, const char* key) {
-  const size_t len = strlen(key);
-  for (const char* p = status; p != nullptr && *p != '\0';) {
-    if (strncmp(p, key, len) == 0 && p[len] == ':') return strtoull(p + len + 1, nullptr, 10) * 1024;
-    p = strchr(p, '\n');
-    if (p != nullptr) ++p;
+// The figures of /proc/self/status ("Key:   1234 kB") in bytes, in one
+// pass over its lines; a figure absent stays 0. `threads`: its "Threads:"
+// count (0 when absent).
+void ReadStatusFields(const char* status, ProcessMemory& m, uint64_t* threads) {
+  struct Field {
+    const char* key;
+    uint64_t ProcessMemory::*figure;  // null: the thread count
+  };
+  static constexpr Field kFields[] = {
+      {"VmRSS", &ProcessMemory::rss},          {"RssAnon", &ProcessMemory::rss_anon},
+      {"RssFile", &ProcessMemory::rss_file},   {"RssShmem", &ProcessMemory::rss_shmem},
+      {"VmHWM", &ProcessMemory::rss_peak},     {"VmSwap", &ProcessMemory::swap},
+      {"Threads", nullptr},
+  };
+  *threads = 0;
+  bool found[sizeof kFields / sizeof kFields[0]] = {};
+  for (const char* line = status; *line != '\0';) {
+    const char* colon = line;
+    while (*colon != ':' && *colon != '\n' && *colon != '\0') ++colon;
+    if (*colon == ':') {
+      const size_t len = static_cast<size_t>(colon - line);
+      for (size_t i = 0; i < sizeof kFields / sizeof kFields[0]; ++i) {
+        if (found[i] || strncmp(line, kFields[i].key, len) != 0 || kFields[i].key[len] != '\0') continue;
+        const char* p = colon + 1;
+        while (*p == ' ' || *p == '\t') ++p;
+        uint64_t value = 0;
+        for (; *p >= '0' && *p <= '9'; ++p) value = value * 10 + static_cast<uint64_t>(*p - '0');
+        if (kFields[i].figure != nullptr) m.*kFields[i].figure = value * 1024;  // kB
+        else *threads = value;
+        found[i] = true;  // the first line of a key counts
+        break;
+      }
+    }
+    const char* next = strchr(colon, '\n');
+    if (next == nullptr) break;
+    line = next + 1;
   }
-  return 0;
 }
 
 // /proc/self/pagemap, and the page frame of the shared zero page (0 when
@@ -71,16 +100,21 @@ bool Counts(uint64_t entry, uint64_t zero_pfn) {
   return zero_pfn != 0 && pfn != 0 && pfn != zero_pfn;
 }
 
-// Reads one never-written anonymous page to learn the zero page's frame.
+// The zero page's frame, learnt once per process (it never changes) from a
+// never-written page of the dump's working memory, read: no mapping of its
+// own. 0 while unknown (frames hidden: asked again at the next dump).
+uint64_t g_zero_pfn = 0;  // dump lock
+
 uint64_t ZeroPageFrame(int fd) {
-  void* page = format::RawMapAnonymous(kPage);
-  if (page == MAP_FAILED) return 0;
+  if (g_zero_pfn != 0) return g_zero_pfn;
+  const void* page = DumpScratchNeverWrittenPage();
+  if (page == nullptr) return 0;
   (void)*static_cast<volatile const char*>(page);
   uint64_t entry = 0;
   const off_t offset = static_cast<off_t>(reinterpret_cast<uintptr_t>(page) / kPage * 8);
   const bool ok = pread(fd, &entry, sizeof entry, offset) == sizeof entry;
-  format::RawUnmap(page, kPage);
-  return ok && (entry & kPresent) != 0 ? entry & kPfnMask : 0;
+  if (ok && (entry & kPresent) != 0) g_zero_pfn = entry & kPfnMask;
+  return g_zero_pfn;
 }
 
 // The bytes of [start, end) that add to RSS, page by page.
@@ -128,21 +162,59 @@ uintptr_t StackPointerOf(const char* tid) {
   return count >= 3 ? static_cast<uintptr_t>(strtoull(fields[count - 2], nullptr, 16)) : 0;
 }
 
+constexpr size_t kMaxThreads = 16384;
+constexpr size_t kFewThreads = 128;
+
 struct StackPointers {
-  uintptr_t* sp = nullptr;  // sorted
+  uintptr_t few[kFewThreads];  // most processes: no mapping of its own
+  uintptr_t* sp = few;         // sorted; `few`, or a mapping for kMaxThreads
   size_t count = 0;
-  uintptr_t own_sp = 0;     // of leaktrace's dumper thread, when it is the caller
+  uintptr_t own_sp = 0;     // in the stack of leaktrace's dumper thread (0: none)
+  bool Add(uintptr_t p) {
+    if (count == kFewThreads && sp == few) {
+      auto* many = static_cast<uintptr_t*>(MapMemory(kMaxThreads * sizeof(uintptr_t)));
+      if (many == nullptr) return false;
+      memcpy(many, few, sizeof few);
+      sp = many;
+    }
+    if (count == kMaxThreads) return false;
+    sp[count++] = p;
+    return true;
+  }
+  ~StackPointers() {
+    if (sp != few) UnmapMemory(sp, kMaxThreads * sizeof(uintptr_t));
+  }
 };
 
-constexpr size_t kMaxThreads = 16384;
-
 // Every thread's stack pointer that can be read. The caller reads its own.
-void CollectStackPointers(StackPointers& out, ProcessMemory& m) {
-  out.sp = static_cast<uintptr_t*>(MapMemory(kMaxThreads * sizeof(uintptr_t)));
-  if (out.sp == nullptr) return;
+// leaktrace's dumper thread is not the program's: its stack goes to
+// own_sp, from the address it noted (or the caller's own frame, when it is
+// the caller), whichever thread writes the dump (the exit dump is written on
+// the program's thread): no /proc read for it. `status_threads`: the thread
+// count /proc/self/status gave (0: unknown).
+void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_threads) {
   const int self = static_cast<int>(syscall(SYS_gettid));
   const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  const bool caller_is_ours = self == DumperThreadId();
+  const int dumper = DumperThreadId();
+  // A program thread alone, or with the dumper thread (a short process at
+  // its exit dump): nothing to list (/proc/self/task and a read of each
+  // other thread's stack pointer: seven system calls).
+  // The dumper thread may be so young that it has not published its id (a
+  // program that exits at once): alive then, but its stack is unknown.
+  const bool alone = status_threads == 1;
+  const bool with_dumper =
+      status_threads == 2 && dumper != self && DumperThreadCreated() &&
+      (dumper == 0 || syscall(SYS_tgkill, static_cast<int>(syscall(SYS_getpid)), dumper, 0) == 0);
+  if (alone || with_dumper) {
+    if (self == dumper) {
+      out.own_sp = here;  // a dumper thread outliving the program's threads
+      return;
+    }
+    ++m.threads;
+    out.Add(here);
+    if (with_dumper && dumper != 0) out.own_sp = DumperStackAddress();
+    return;
+  }
   const int dir = OpenPrivateFd("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, nullptr);
   if (dir < 0) return;
   char buf[4096];
@@ -153,29 +225,30 @@ void CollectStackPointers(StackPointers& out, ProcessMemory& m) {
       const auto* d = reinterpret_cast<const dirent64*>(buf + off);
       off += d->d_reclen;
       if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      ++m.threads;
-      const int tid = atoi(d->d_name);
-      uintptr_t sp = 0;
-      if (tid == self) {
-        if (caller_is_ours) {
-          out.own_sp = here;
-          --m.threads;  // leaktrace's, not the program's
-          continue;
-        }
-        sp = here;
-      } else {
-        sp = StackPointerOf(d->d_name);
+      int tid = 0;  // not atoi: strtol's code and tables would be two more page faults
+      for (const char* c = d->d_name; *c >= '0' && *c <= '9'; ++c) tid = tid * 10 + (*c - '0');
+      if (tid == dumper && dumper != 0) {
+        out.own_sp = tid == self ? here : DumperStackAddress();
+        continue;
       }
+      ++m.threads;
+      const uintptr_t sp = tid == self ? here : StackPointerOf(d->d_name);
       if (sp == 0) {
         ++m.threads_unlocated;
-      } else if (out.count < kMaxThreads) {
-        out.sp[out.count++] = sp;
+      } else {
+        out.Add(sp);
       }
     }
   }
   ClosePrivateFd(dir);
   SortAddresses(out.sp, out.count);
 }
+
+struct StackSum {
+  const StackPointers* pointers;
+  const Pagemap* pagemap;
+  ProcessMemory* m;
+};
 
 bool AnyWithin(const StackPointers& s, uintptr_t start, uintptr_t end) {
   size_t lo = 0, hi = s.count;  // first sp >= start
@@ -186,39 +259,20 @@ bool AnyWithin(const StackPointers& s, uintptr_t start, uintptr_t end) {
   return lo < s.count && s.sp[lo] < end;
 }
 
-// Walks /proc/self/maps: every mapping holding a thread's stack pointer
-// counts once, its resident pages from pagemap.
+// Every mapping holding a thread's stack pointer counts once, its resident
+// pages from pagemap: the program's threads' in thread_stacks, the dumper
+// thread's (when it is the caller, in a mapping of its own) in leaktrace_stack.
 void MeasureStacks(const StackPointers& s, const Pagemap& pagemap, ProcessMemory& m) {
-  const int fd = OpenPrivateFd("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0, nullptr);
-  if (fd < 0) return;
-  char buf[16384];
-  size_t have = 0;
-  bool ok = true;
-  for (;;) {
-    const ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-    if (n < 0) ok = false;
-    if (n <= 0) break;
-    have += static_cast<size_t>(n);
-    buf[have] = '\0';
-    char* line = buf;
-    for (char* nl; (nl = strchr(line, '\n')) != nullptr; line = nl + 1) {
-      *nl = '\0';
-      char* dash = nullptr;
-      const uintptr_t start = strtoull(line, &dash, 16);
-      if (dash == nullptr || *dash != '-') continue;
-      const uintptr_t end = strtoull(dash + 1, nullptr, 16);
-      const bool program = AnyWithin(s, start, end);
-      const bool ours = s.own_sp >= start && s.own_sp < end;
-      if (!program && !ours) continue;
-      const uint64_t resident = ResidentBytes(pagemap, start, end);
-      if (program) m.thread_stacks += resident; else m.leaktrace_stack += resident;
-    }
-    have = static_cast<size_t>(buf + have - line);
-    memmove(buf, line, have);
-    if (have == sizeof buf - 1) have = 0;  // a line longer than the buffer: a path; skip it
-  }
-  ClosePrivateFd(fd);
-  m.stacks_measured = ok;
+  StackSum sum{&s, &pagemap, &m};
+  m.stacks_measured = ForEachMappingHolding(
+      s.sp, s.count, s.own_sp, MappingLookup::kAuto,
+      [](uintptr_t start, uintptr_t end, void* ctx) {
+        auto* sum = static_cast<StackSum*>(ctx);
+        const uint64_t resident = ResidentBytes(*sum->pagemap, start, end);
+        if (AnyWithin(*sum->pointers, start, end)) sum->m->thread_stacks += resident;
+        else sum->m->leaktrace_stack += resident;
+      },
+      &sum);
 }
 
 struct MappingSum {
@@ -231,14 +285,8 @@ struct MappingSum {
 ProcessMemory ReadProcessMemory() {
   ProcessMemory m;
   char status[8192];
-  if (ReadSmallFile("/proc/self/status", status, sizeof status) > 0) {
-    m.rss = StatusField(status, "VmRSS");
-    m.rss_anon = StatusField(status, "RssAnon");
-    m.rss_file = StatusField(status, "RssFile");
-    m.rss_shmem = StatusField(status, "RssShmem");
-    m.rss_peak = StatusField(status, "VmHWM");
-    m.swap = StatusField(status, "VmSwap");
-  }
+  uint64_t status_threads = 0;
+  if (ReadSmallFile("/proc/self/status", status, sizeof status) > 0) ReadStatusFields(status, m, &status_threads);
   Pagemap pagemap;
   pagemap.fd = OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, nullptr);
   if (pagemap.fd < 0) return m;
@@ -265,11 +313,8 @@ ProcessMemory ReadProcessMemory() {
   if (uintptr_t start = 0; AgeTableRange(&start))
     m.leaktrace_resident += ResidentBytes(pagemap, start, start + AgeTableBytes());
   StackPointers pointers;
-  CollectStackPointers(pointers, m);
-  if (pointers.sp != nullptr) {
-    MeasureStacks(pointers, pagemap, m);
-    UnmapMemory(pointers.sp, kMaxThreads * sizeof(uintptr_t));
-  }
+  CollectStackPointers(pointers, m, status_threads);
+  MeasureStacks(pointers, pagemap, m);
   ClosePrivateFd(pagemap.fd);
   return m;
 }

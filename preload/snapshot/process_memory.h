@@ -28,16 +28,20 @@ struct ProcessMemory {
 };
 
 // Reads /proc/self/status, /proc/self/task/*/syscall, /proc/self/maps and
-// /proc/self/pagemap with raw system calls on private descriptors, into
-// memory of its own (mmap): no malloc, no lock but the mapping table's.
-// For the thread writing a dump (busy); slow for a process with very many
-// mappings or threads, never for a hook.
+// /proc/self/pagemap with raw system calls on private descriptors, into the
+// stack and the dump's working memory (dump_scratch.h): no malloc, no lock
+// but the mapping table's. For the thread writing a dump (busy, dump lock
+// held); slow for a process with very many mappings or threads, never for
+// a hook.
 //
 // How a thread's stack is found: a thread blocked in the kernel shows its
 // stack pointer in /proc/self/task/TID/syscall; the mapping that holds it is
-// its stack (glibc maps thread stacks itself, out of sight of the mmap hook).
-// A thread running at that instant shows none ("running") and is counted in
-// threads_unlocated; the calling thread reads its own.
+// its stack (glibc maps thread stacks itself, out of sight of the mmap hook;
+// stack_mappings.h finds it). A thread running at that instant shows none
+// ("running") and is counted in threads_unlocated; the calling thread reads
+// its own, and the dumper thread's stack is known from an address it noted
+// (dumper.h). When /proc/self/status counts one thread (the caller), or two
+// of which the other is the dumper thread, /proc/self/task is not read.
 ProcessMemory ReadProcessMemory();
 
 }  // namespace leaktrace::preload

@@ -19,6 +19,7 @@
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
 #include "preload/internal/arena.h"
+#include "preload/internal/dump_scratch.h"
 #include "preload/snapshot/allocator_stats.h"
 #include "preload/snapshot/control_block.h"
 #include "preload/internal/log.h"
@@ -188,7 +189,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   // Sum every shard into one array indexed by stack id.
   const uint32_t max_id = MaxStackId();
   const size_t totals_bytes = (static_cast<size_t>(max_id) + 1) * sizeof(SiteTotals);
-  auto* totals = static_cast<SiteTotals*>(MapMemory(totals_bytes));
+  auto* totals = static_cast<SiteTotals*>(DumpScratchAllocate(totals_bytes));
   if (totals == nullptr) return false;
   // Shards are read while their owners go on writing: an allocation on one
   // thread freed on another between the two reads counts as live (or as a
@@ -279,7 +280,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   });
   w.EndSection();
   const uint64_t ages = AddAges(w, totals, max_id, resources, p.snapshot_monotonic_ns);
-  UnmapMemory(totals, totals_bytes);
+  DumpScratchFree(totals, totals_bytes);
   AddHealth(w, stacks_written, sites_written, ages, resources);
   AddMemory(w, buffer, heap_live, heap_blocks, heap_samples, allocator);
   return w.Finish();
@@ -360,10 +361,17 @@ constexpr int64_t kSlowAllocatorReadNs = 50 * 1000 * 1000;
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
   const uint32_t seq = ++g_seq;
   UpdateControlBlock(seq, g_last_seq, g_last_path);
+  BeginDumpScratch();
   format::DumpBuffer buffer;
   char path[sizeof g_last_path];
-  char why[2 * sizeof g_last_path + 64] = "out of memory";
+  // Written only when something fails: zero-filling it cost 8 KiB of
+  // stores, and a stack page touched is a page fault.
+  char why[2 * sizeof g_last_path + 64];
   const bool built = BuildDump(buffer, trigger, seq, allocator);
+  if (!built) {
+    static constexpr char kOutOfMemory[] = "out of memory";
+    memcpy(why, kOutOfMemory, sizeof kOutOfMemory);
+  }
   int create_error = 0;
   const bool ok = built && Publish(buffer, seq, path, sizeof path, sync, why, sizeof why, create_error);
   const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
@@ -371,7 +379,7 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
   // either, so the dump waits in the control block's own memfd.
   const bool no_fd = create_error == EMFILE || create_error == ENFILE;
   if (ok) {
-    memcpy(g_last_path, path, sizeof path);
+    memcpy(g_last_path, path, strnlen(path, sizeof path - 1) + 1);  // not all 4 KiB: pages untouched stay unfaulted
     g_last_seq = seq;
   } else if ((denied || no_fd) &&
              (HandOver(buffer, seq, path) || HandOverInControlBlock(buffer.data(), buffer.size(), seq, path))) {
@@ -391,6 +399,8 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
     }
   }
   UpdateControlBlock(seq, g_last_seq, g_last_path);
+  // The process ends right after its exit dump: its buffer is left to exit.
+  if (trigger == format::Trigger::kExit) buffer.Abandon();
   return ok ? seq : 0;
 }
 

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <string>
 
 #include "tests/integration/harness.h"
 
@@ -96,6 +98,31 @@ TEST(Memory, RssBreakdownOnJemalloc) {
   // (docs/cli.md), which the more samples the more pushes "unexplained" below 0.
   ExpectBreakdown({"LEAKTRACE_SAMPLE=256k", std::string("LD_PRELOAD=") + LEAKTRACE_TEST_JEMALLOC}, "jemalloc");
 }
+
+// The exit dump is written on the program's own thread while leaktrace's
+// dumper thread may still be there: the dumper thread is not the program's
+// (docs/dump-format.md, threads), whether the library finds the threads by
+// listing them (several) or from /proc/self/status alone (one).
+void ExpectExitDumpThreads(int threads) {
+  TempDir dir;
+  const CommandResult r = Run({ProgramPath("exit_threads"), std::to_string(threads)},
+                              {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+  ASSERT_FALSE(dump.empty()) << "no exit dump";
+  const CommandResult report = Leaktrace({"report", "--format", "json", dump});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const nlohmann::json memory = nlohmann::json::parse(report.out)["memory"];
+  SCOPED_TRACE(memory.dump());
+  EXPECT_EQ(memory["threads"].get<int>(), threads + 1) << "the program's threads, main included";
+  EXPECT_EQ(memory["threads_unlocated"].get<int>(), 0);
+  EXPECT_GE(memory["thread_stacks"].get<double>(), (threads + 1) * 4096.0);
+}
+
+TEST(Memory, TheExitDumpOfOneThreadCountsItAlone) { ExpectExitDumpThreads(0); }
+
+TEST(Memory, TheExitDumpCountsTheProgramsThreadsNotLeaktraces) { ExpectExitDumpThreads(3); }
 
 }  // namespace
 }  // namespace leaktrace::testing
