@@ -26,21 +26,34 @@ struct LargeMapping {
   std::atomic<size_t> bytes;
 };
 constexpr int kLargeSlots = 256;
-LargeMapping g_large[kLargeSlots];
+struct LargeTable {
+  // One more than the highest slot ever used: the walks stop there, so a
+  // process with few large mappings reads the table's first page only (a
+  // page read for the first time is a page fault). Beside the first slots.
+  std::atomic<int> used;
+  LargeMapping slots[kLargeSlots];
+};
+LargeTable g_large;
 
 void RegisterLarge(void* p, size_t bytes) {
-  for (LargeMapping& m : g_large) {
+  for (int i = 0; i < kLargeSlots; ++i) {
+    LargeMapping& m = g_large.slots[i];
     uintptr_t expected = 0;
     if (m.start.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(p), std::memory_order_acq_rel)) {
       m.bytes.store(bytes, std::memory_order_release);
+      int used = g_large.used.load(std::memory_order_relaxed);
+      while (used < i + 1 &&
+             !g_large.used.compare_exchange_weak(used, i + 1, std::memory_order_release, std::memory_order_relaxed)) {
+      }
       return;
     }
   }
 }
 
 void UnregisterLarge(void* p) {
-  for (LargeMapping& m : g_large)
-    if (m.start.load(std::memory_order_acquire) == reinterpret_cast<uintptr_t>(p)) {
+  const int used = g_large.used.load(std::memory_order_acquire);
+  for (int i = 0; i < used; ++i)
+    if (LargeMapping& m = g_large.slots[i]; m.start.load(std::memory_order_acquire) == reinterpret_cast<uintptr_t>(p)) {
       m.bytes.store(0, std::memory_order_release);
       m.start.store(0, std::memory_order_release);
       return;
@@ -66,7 +79,9 @@ void UnmapMemory(void* p, size_t bytes) {
 
 uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes, void* ctx), void* ctx) {
   uint64_t large = 0, large_resident = 0;
-  for (LargeMapping& m : g_large) {
+  const int used = g_large.used.load(std::memory_order_acquire);
+  for (int i = 0; i < used; ++i) {
+    LargeMapping& m = g_large.slots[i];
     const uintptr_t start = m.start.load(std::memory_order_acquire);
     const size_t bytes = m.bytes.load(std::memory_order_acquire);
     if (start == 0 || bytes == 0) continue;

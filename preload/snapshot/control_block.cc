@@ -103,10 +103,12 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyCompleted, completed);
   lines.Add(control::kKeyLast, path);
   lines.Add(control::kKeyFailed, g_failed_seq);
-  lines.Add(control::kKeyError, g_failed_reason);
+  // The texts are read only when set (with their seq): a page of them read
+  // for the first time is a page fault, in every process.
+  lines.Add(control::kKeyError, g_failed_seq != 0 ? g_failed_reason : "");
   lines.Add(control::kKeyHandover, g_handover_seq);
   lines.Add(control::kKeyHandoverFd, g_handover_fd);
-  lines.Add(control::kKeyHandoverPath, g_handover_path);
+  lines.Add(control::kKeyHandoverPath, g_handover_seq != 0 ? g_handover_path : "");
   lines.Add(control::kKeyHandoverOffset, static_cast<long long>(g_handover_offset));
   // Padded with newlines to the longest block written so far: the file never
   // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
@@ -161,12 +163,15 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
 }
 
 LT_FORK_CHILD_CODE void ControlBlockChildAfterFork() {
+  // Pages not written are not copied; nor read: the text is set only with
+  // its seq, so a parent that never failed nor handed over leaves pages the
+  // child need not touch (a first read is a page fault too).
+  if (g_failed_seq != 0) g_failed_reason[0] = '\0';
   g_failed_seq = 0;
-  if (g_failed_reason[0] != '\0') g_failed_reason[0] = '\0';  // pages not written are not copied
+  if (g_handover_seq != 0) g_handover_path[0] = '\0';
   g_handover_seq = 0;
   g_handover_fd = -1;
   g_handover_offset = 0;
-  if (g_handover_path[0] != '\0') g_handover_path[0] = '\0';
   // The inherited descriptor shares the parent's file: kept, unwritten,
   // until the child's first write makes the child's own (CreateOwn).
   g_inherited = g_control_fd.load(std::memory_order_relaxed) >= 0;

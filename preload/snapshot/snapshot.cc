@@ -44,9 +44,14 @@ namespace {
 LT_FORK_LOCK pthread_mutex_t g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
 LT_FORK_STATE uint32_t g_seq = 0;
 LT_FORK_STATE uint32_t g_last_seq = 0;
-char g_last_path[4096 + 300] = {};
+char g_last_path[4096 + 300] = {};  // empty while g_last_seq is 0
 LT_FORK_STATE bool g_warned_write = false;
 uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
+
+// g_last_path, not read before a dump has been written: a page of it read
+// for the first time is a page fault (at a short process's exit, or in a
+// fork child's handler), and empty is what it would hold.
+const char* LastPath() { return g_last_seq != 0 ? g_last_path : ""; }
 
 // One site's totals summed over all shards.
 struct SiteTotals {
@@ -360,13 +365,14 @@ constexpr int64_t kSlowAllocatorReadNs = 50 * 1000 * 1000;
 // The dump itself; g_dump_lock held.
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
   const uint32_t seq = ++g_seq;
-  UpdateControlBlock(seq, g_last_seq, g_last_path);
+  UpdateControlBlock(seq, g_last_seq, LastPath());
   BeginDumpScratch();
   format::DumpBuffer buffer;
   char path[sizeof g_last_path];
-  // Written only when something fails: zero-filling it cost 8 KiB of
-  // stores, and a stack page touched is a page fault.
-  char why[2 * sizeof g_last_path + 64];
+  // Written only when something fails, so never touched otherwise (a page
+  // touched is a page fault), and off the stack: 8 KiB less stack for the
+  // calls below, whose frames then land on pages already in use.
+  static char why[2 * sizeof g_last_path + 64];
   const bool built = BuildDump(buffer, trigger, seq, allocator);
   if (!built) {
     static constexpr char kOutOfMemory[] = "out of memory";
@@ -398,7 +404,7 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
       Log("cannot write snapshot %u (%s); the program goes on", seq, why);
     }
   }
-  UpdateControlBlock(seq, g_last_seq, g_last_path);
+  UpdateControlBlock(seq, g_last_seq, LastPath());
   // The process ends right after its exit dump: its buffer is left to exit.
   if (trigger == format::Trigger::kExit) buffer.Abandon();
   return ok ? seq : 0;
@@ -440,11 +446,11 @@ bool TryWriteSnapshotFromHandler() {
 
 void RefreshControlBlock() {
   pthread_mutex_lock(&g_dump_lock);
-  UpdateControlBlock(g_seq, g_last_seq, g_last_path);
+  UpdateControlBlock(g_seq, g_last_seq, LastPath());
   pthread_mutex_unlock(&g_dump_lock);
 }
 
-const char* LastDumpPath() { return g_last_path; }
+const char* LastDumpPath() { return LastPath(); }
 uint32_t LastDumpSeq() { return g_last_seq; }
 
 uint32_t SnapshotsBegun() {
@@ -459,8 +465,8 @@ void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
 LT_FORK_CHILD_CODE void SnapshotChildAfterFork() {
   g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
   g_seq = 0;
+  if (g_last_seq != 0) g_last_path[0] = '\0';  // a page not written is a page not copied (nor read: LastPath)
   g_last_seq = 0;
-  if (g_last_path[0] != '\0') g_last_path[0] = '\0';  // a page not written is a page not copied
   const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
   if (handover >= 0) ClosePrivateFd(handover);
   g_warned_write = false;
