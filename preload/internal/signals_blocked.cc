@@ -29,8 +29,13 @@ SignalsBlockedScope::SignalsBlockedScope() {
   if (t_all_blocked) return;  // an outer scope holds it
   EnsureReal();
   if (real.pthread_sigmask == nullptr) return;
+  // Every signal but the synchronous faults: a fault inside the walk (a
+  // bug) still reaches the program's own handler, as it did when libunwind
+  // blocked signals only around its lookups; blocked, the kernel would kill
+  // the process without it.
   sigset_t all;
   sigfillset(&all);
+  for (int fault : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, fault);
   if (real.pthread_sigmask(SIG_SETMASK, &all, &saved_) != 0) return;
   blocked_ = true;
   t_all_blocked = true;

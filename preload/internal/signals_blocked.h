@@ -10,13 +10,16 @@
 // unwinding.
 //
 // SignalsBlockedScope blocks every signal once (one system call) and puts the
-// mask back at its end (one more). Inside it, the thread takes no signal, so
-// every sigprocmask or pthread_sigmask call the thread makes there comes from
-// the code inside (libunwind), never from a handler: a request to block
-// everything (libunwind's) changes nothing and is answered without a system
-// call (AnswerBlockedMaskRequest); anything else is passed on. Signals are
-// then blocked over a superset of the windows libunwind blocks them for:
-// what it protects stays protected.
+// mask back at its end (one more). Inside it, the thread takes no
+// asynchronous signal, so every sigprocmask or pthread_sigmask call the
+// thread makes there comes from the code inside (libunwind), never from a
+// handler: a request to block everything (libunwind's) is answered without
+// a system call (AnswerBlockedMaskRequest); anything else is passed on.
+// Signals are then blocked over a superset of the windows libunwind blocks
+// them for: what it protects stays protected. The synchronous fault signals
+// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) stay unblocked: a fault is no
+// interleaving handler, and blocked, the kernel would kill the process
+// without running the program's own handler.
 //
 // Owner thread only; not for a signal handler's own use. Must not allocate.
 #pragma once
