@@ -29,11 +29,11 @@ std::atomic<int> g_control_fd{-1};
 LT_FORK_STATE bool g_inherited = false;
 size_t g_block_bytes = 0;      // the longest block written (callers serialise Write)
 LT_FORK_STATE uint32_t g_failed_seq = 0;     // the last dump that could not be written (dump lock)
-char g_failed_reason[1024];    // and why
+char g_failed_reason[1024];    // and why (read only while g_failed_seq is set)
 LT_FORK_STATE uint32_t g_handover_seq = 0;   // the last dump left in a memfd for the reader (dump lock)
 LT_FORK_STATE int g_handover_fd = -1;
 LT_FORK_STATE size_t g_handover_offset = 0;  // where the dump starts in g_handover_fd's file
-char g_handover_path[4200];
+char g_handover_path[4200];    // read only while g_handover_seq is set
 
 // key=value lines into a fixed buffer; what does not fit is cut off.
 // Formatted by hand: the block is rewritten twice per dump and once at
@@ -163,12 +163,10 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
 }
 
 LT_FORK_CHILD_CODE void ControlBlockChildAfterFork() {
-  // Pages not written are not copied; nor read: the text is set only with
-  // its seq, so a parent that never failed nor handed over leaves pages the
-  // child need not touch (a first read is a page fault too).
-  if (g_failed_seq != 0) g_failed_reason[0] = '\0';
+  // The texts are read only while their seq is set (Write), so clearing
+  // the seqs clears them, without a write (a page copied) or a read (a
+  // page fault too) of theirs.
   g_failed_seq = 0;
-  if (g_handover_seq != 0) g_handover_path[0] = '\0';
   g_handover_seq = 0;
   g_handover_fd = -1;
   g_handover_offset = 0;

@@ -465,8 +465,7 @@ void SnapshotParentAfterFork() { pthread_mutex_unlock(&g_dump_lock); }
 LT_FORK_CHILD_CODE void SnapshotChildAfterFork() {
   g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
   g_seq = 0;
-  if (g_last_seq != 0) g_last_path[0] = '\0';  // a page not written is a page not copied (nor read: LastPath)
-  g_last_seq = 0;
+  g_last_seq = 0;  // and g_last_path is not read (LastPath): its pages are neither copied nor touched
   const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
   if (handover >= 0) ClosePrivateFd(handover);
   g_warned_write = false;

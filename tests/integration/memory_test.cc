@@ -124,5 +124,8 @@ TEST(Memory, TheExitDumpOfOneThreadCountsItAlone) { ExpectExitDumpThreads(0); }
 
 TEST(Memory, TheExitDumpCountsTheProgramsThreadsNotLeaktraces) { ExpectExitDumpThreads(3); }
 
+// More threads than the library keeps stack pointers for on its stack (128).
+TEST(Memory, TheExitDumpOfManyThreadsCountsEach) { ExpectExitDumpThreads(200); }
+
 }  // namespace
 }  // namespace leaktrace::testing
