@@ -13,6 +13,7 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/internal/fork_gate.h"
+#include "preload/internal/signals_blocked.h"
 #include "preload/record/shard.h"
 #include "preload/record/stack_table.h"
 #include "preload/internal/health.h"
@@ -163,6 +164,7 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   bool cacheable = true, truncated = false;
   {
     ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
+    SignalsBlockedScope blocked;  // one mask change for the walk, not two per frame it looks up
     unw_context_t context;
     unw_cursor_t cursor;
     if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;

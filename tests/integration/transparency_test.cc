@@ -174,6 +174,20 @@ TEST(Transparency, ASmallDescriptorLimitKeepsTheProgramsNumbers) {
   }
 }
 
+// libunwind blocks every signal around each frame it looks up; leaktrace
+// blocks them once around a whole walk instead and answers libunwind's own
+// requests inside it (preload/internal/signals_blocked.h). The program's
+// mask must be its own after every allocation, and its own request to block
+// every signal must really block them.
+TEST(Transparency, TheProgramsSignalMaskIsItsOwn) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder({ProgramPath("signal_mask_kept")}, sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+  }
+}
+
 // Every library leaktrace needs is loaded into every process started under
 // it, and each costs that process's start (issue #12: libm alone was about
 // 80 us). A C program that links libc only shows, under the library, what
