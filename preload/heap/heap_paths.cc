@@ -13,6 +13,7 @@
 #include "preload/heap/sampler.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/health.h"
+#include "preload/record/exact_record.h"
 #include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
@@ -459,9 +460,9 @@ void ForgetBlock(void* p, const BlockRef& b) {
 // ---- exact mode, shared with the native wrappers ---------------------------------
 
 void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
-  // A new birth, like a free and a new allocation, with a fresh age decision;
-  // an entry the block had is rewritten in place when that decision keeps it
-  // aged (MaybeAgeExact), else removed.
+  // A new birth, like a free and a new allocation, with its age decision
+  // (ReageExact); an entry the block had is rewritten in place when that
+  // decision keeps it aged, else removed.
   const uint32_t old_slot = AgeSlotOf(old);
   void* q = moved + offset;
   ExactHeader* h = ExactHeaderOf(q);
@@ -469,16 +470,53 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
   h->size = size;
   uint32_t slot = 0;
   if (t.busy == 0) {
-    RecordRealloc(t, old.stack_id, old.size, 1.0, stack_id, size, 1.0);
-    if (stack_id != 0) slot = MaybeAgeExact(t, q, stack_id, size, old_slot);
+    RecordReallocExact(t, old.stack_id, old.size, stack_id, size);
+    if (stack_id != 0) {
+      SetAgeSlot(*h, ReageExact(t, q, stack_id, old.stack_id, old.size, size, old_slot));
+      return q;
+    }
   }
   if (slot != old_slot) AgeTableRemove(old_slot);
   SetAgeSlot(*h, slot);
   return q;
 }
 
-uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
-  if (LT_LIKELY(TryRecord(t.sampler, size))) return 0;
+// Exact mode's aged blocks are a Poisson sample over bytes (age_table.h):
+// a block of c bytes is aged with probability p = 1 - exp(-c/T), weight
+// 1/p. Deciding a realloc afresh at its new size, as for a malloc, offers
+// the sampler the whole block at every call: a buffer grown in 64-byte
+// steps past T = kExactAgeSampleInterval is drawn at nearly every step (a
+// third of such a realloc's cost). A growth instead continues the block's
+// decision, as sampled mode's realloc does (DecideRealloc): only the bytes
+// the block never held go to the sampler, and an aged block stays aged, its
+// weight recomputed for the new size. The line's points are a Poisson
+// process, so the block is then aged with probability exactly 1 -
+// exp(-size/T), as after a fresh decision, and weight x [aged] still has
+// expectation 1. That holds when the old decision was made at exactly
+// `old_size` bytes: true for every block booked at a stack (each malloc and
+// realloc decides at the size it books); a block that was not booked (stack
+// id 0: allocated or resized while leaktrace was busy) or held nothing
+// (size 0 is charged one byte) decides afresh, and so does a shrink.
+// A block whose decision aged it but found the table full (slot 0) is taken
+// for unaged: the table is then incomplete anyway (age_table_full).
+uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_stack_id, size_t old_size, size_t size,
+                    uint32_t old_slot) {
+  if (old_stack_id == 0 || old_size == 0 || size < old_size) {
+    const uint32_t slot = MaybeAgeExact(t, p, stack_id, size, old_slot);
+    if (slot != old_slot) AgeTableRemove(old_slot);
+    return slot;
+  }
+  if (old_slot != 0) {
+    AgeTableUpdate(old_slot, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+    return old_slot;
+  }
+  const size_t grown = size - old_size;
+  if (grown == 0 || TryRecord(t.sampler, grown)) return 0;
+  if (SampleSlow(t.sampler, grown, kExactAgeSampleInterval) == 0) return 0;
+  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+}
+
+uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
   const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
   if (weight == 0) return 0;
   if (reuse_slot != 0) {

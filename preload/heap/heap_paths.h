@@ -129,12 +129,26 @@ size_t UsableSizeSlow(void* p);
 
 // ---- exact mode ------------------------------------------------------------------
 
+// MaybeAgeExact once the thread's sampler found a point in the block.
+LT_NOINLINE uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot);
+
 // Whether the block `p` is one of exact mode's aged sample (age_table.h),
 // and then its age table slot + 1, else 0. Runs the thread's sampler at
 // kExactAgeSampleInterval, which exact mode has no other use for. Also used
 // by the wrappers of an allocator's own API (native_heap.cc). `reuse_slot`
 // (a realloc'd block's entry, or 0): rewritten in place when aged again.
-uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot = 0);
+LT_ALWAYS_INLINE uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_id, size_t size,
+                                        uint32_t reuse_slot = 0) {
+  if (LT_LIKELY(TryRecord(t.sampler, size))) return 0;
+  return AgeExactSlow(t, p, stack_id, size, reuse_slot);
+}
+
+// The age decision of a block resized from `old_size` to `size` bytes (a
+// realloc: a new birth at `stack_id`), whose entry was `old_slot` (0: not
+// aged). Returns its slot + 1, else 0; removes `old_slot` when it is not
+// kept. See heap_paths.cc for why a growth decides only its new bytes.
+uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_stack_id, size_t old_size, size_t size,
+                    uint32_t old_slot);
 
 // Exact mode, after the real allocator moved or resized the block whose
 // header was `old` to `moved` (its header `offset` bytes in): writes the new

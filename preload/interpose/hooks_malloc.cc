@@ -1,7 +1,8 @@
 // The malloc family as the program sees it. Each hook is the fast path only:
 // in sampled mode an allocation costs the sampler's countdown (TryRecord,
 // sampler.h) and the forwarded call, and a free costs one pointer test.
-// Everything else (samples, exact mode, start-up, aligned allocations, every
+// Exact mode goes straight to its own paths (exact_paths.h), by a tail
+// call. Everything else (samples, start-up, aligned allocations, every
 // block that might be tracked) is out of line in heap_paths.cc.
 #include <errno.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "preload/heap/block_header.h"
+#include "preload/heap/exact_paths.h"
 #include "preload/internal/compiler.h"
 #include "preload/heap/heap_paths.h"
 #include "preload/interpose/real_functions.h"
@@ -24,15 +26,18 @@ LT_ALWAYS_INLINE bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) ==
 }  // namespace
 
 LT_EXPORT void* malloc(size_t size) {
-  if (LT_LIKELY(CurrentMode() == Mode::kSampled)) {
+  const Mode mode = CurrentMode();
+  if (LT_LIKELY(mode == Mode::kSampled)) {
     if (LT_LIKELY(TryRecord(t_state.sampler, size))) return real.malloc(size);
     return AllocateSampledSlow(size, false);
   }
+  if (mode == Mode::kExact) return MallocExact(size, false);
   return AllocateSlow(size, false);
 }
 
 LT_EXPORT void free(void* p) {
   if (LT_LIKELY(SurelyPlain(p))) return real.free(p);
+  if (p != nullptr && CurrentMode() == Mode::kExact) return FreeExact(p);
   FreeSlow(p);
 }
 
@@ -42,10 +47,12 @@ LT_EXPORT void* calloc(size_t count, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  if (LT_LIKELY(CurrentMode() == Mode::kSampled)) {
+  const Mode mode = CurrentMode();
+  if (LT_LIKELY(mode == Mode::kSampled)) {
     if (LT_LIKELY(TryRecord(t_state.sampler, total))) return real.calloc(count, size);
     return AllocateSampledSlow(total, true);
   }
+  if (mode == Mode::kExact) return MallocExact(total, true);
   return AllocateSlow(total, true);
 }
 
@@ -54,6 +61,7 @@ LT_EXPORT void* realloc(void* p, size_t size) {
     if (LT_LIKELY(size <= kContinueAboveBytes && TryRecord(t_state.sampler, size))) return real.realloc(p, size);
     return ReallocatePlainSlow(p, size);
   }
+  if (CurrentMode() == Mode::kExact) return ReallocExact(p, size);
   return ReallocateSlow(p, size);
 }
 

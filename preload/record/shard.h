@@ -48,11 +48,15 @@ class Shard {
   // caller counts a drop). Never moves once created. The common case, a
   // site seen before, is one hashed probe of the index.
   SiteCounters* CountersFor(uint32_t stack_id) {
-    if (index_ != nullptr) {
-      const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];
-      if (e.stack_id == stack_id) return e.counters;
-    }
+    if (SiteCounters* c = IndexedCounters(stack_id)) return c;
     return CountersForSlow(stack_id);
+  }
+  // Owner only. The counters of `stack_id` when the first probe of the index
+  // finds them, else nullptr (then ask CountersFor). Never creates.
+  SiteCounters* IndexedCounters(uint32_t stack_id) const {
+    if (index_ == nullptr) return nullptr;
+    const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];
+    return e.stack_id == stack_id ? e.counters : nullptr;
   }
 
   // Owner only. A direct-mapped cache of stack -> id in front of the global

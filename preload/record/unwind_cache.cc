@@ -69,6 +69,8 @@ bool Reserve(uint64_t bytes) {
   return true;
 }
 
+uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets; }
+
 struct ThreadStack {
   uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
 };
@@ -113,11 +115,20 @@ void LearnStackBounds(UnwindCache& cache) {
   pthread_attr_destroy(&attr);
 }
 
+// Whether every slot of `e` still holds its return address. The common
+// outcome is a match, so the frames are compared four at a time with no
+// branch inside a group (a differing frame still ends the walk at its group).
 LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
   const CacheEntry::Frame* f = e.frames();
-  for (uint32_t i = 0; i < e.slot_count; ++i)
-    if (*reinterpret_cast<const uintptr_t*>(f[i].slot) != f[i].value) return false;
-  return true;
+  const CacheEntry::Frame* const end = f + e.slot_count;
+  auto differs = [](const CacheEntry::Frame& frame) {
+    return *reinterpret_cast<const uintptr_t*>(frame.slot) ^ frame.value;
+  };
+  for (; end - f >= 4; f += 4)
+    if ((differs(f[0]) | differs(f[1]) | differs(f[2]) | differs(f[3])) != 0) return false;
+  uintptr_t rest = 0;
+  for (; f != end; ++f) rest |= differs(*f);
+  return rest == 0;
 }
 
 // An entry that holds `frames` frames: `slot`'s own when big enough, else a
@@ -190,23 +201,29 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   if (id == 0) return 0;
 
   // Cache only what every later check can read safely: slots inside the
-  // thread's own stack, a complete chain, no signal frame. Frame 1 is
-  // CaptureStackIdCached itself, its return address the call to this
-  // function, which a later lookup does not make: checking starts at frame 2.
-  constexpr uint32_t kFirstChecked = 2;
-  if (!cacheable || truncated || cache.stack.high == 0 || n <= kFirstChecked) return id;
-  for (uint32_t i = kFirstChecked; i < n; ++i) {
+  // thread's own stack, a complete chain, no signal frame. The frames up to
+  // CaptureStackIdCached's own (this function, the miss path, and
+  // CaptureStackIdCached, whose stack pointers lie at or below the marker
+  // inside its frame) are calls a later lookup does not make: checking
+  // starts at the first frame above the marker, whose slot holds the return
+  // address into CaptureStackIdCached's caller. Found by stack pointer, not
+  // by count, so it holds whether or not the compiler made a call between
+  // them a tail call.
+  uint32_t first_checked = 1;
+  while (first_checked < n && sps[first_checked] <= marker) ++first_checked;
+  if (!cacheable || truncated || cache.stack.high == 0 || first_checked >= n) return id;
+  for (uint32_t i = first_checked; i < n; ++i) {
     const uintptr_t slot_address = sps[i] - sizeof(uintptr_t);
     if (slot_address < cache.stack.low || slot_address + sizeof(uintptr_t) > cache.stack.high) return id;
   }
-  CacheEntry* e = EntryFor(shard, slot, n - kFirstChecked);
+  CacheEntry* e = EntryFor(shard, slot, n - first_checked);
   if (e == nullptr) return id;
   e->marker = marker;
   e->stack_id = id;
   e->hits = 0;
-  e->slot_count = n - kFirstChecked;
+  e->slot_count = n - first_checked;
   CacheEntry::Frame* f = e->frames();
-  for (uint32_t i = kFirstChecked; i < n; ++i) f[i - kFirstChecked] = {sps[i] - sizeof(uintptr_t), ips[i]};
+  for (uint32_t i = first_checked; i < n; ++i) f[i - first_checked] = {sps[i] - sizeof(uintptr_t), ips[i]};
   return id;
 }
 
@@ -233,37 +250,31 @@ LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e, 
   const uint32_t id = CaptureUncached(shard);
   if (id == 0 || id == e.stack_id) return e.stack_id;
   g_health.unwind_cache_mismatches.fetch_add(1, std::memory_order_relaxed);
-  cache.distrusted[set] = e.marker;
-  e.marker = 0;
+  const uintptr_t marker = e.marker;
+  cache.distrusted[set] = marker;
+  // Every chain cached at this position goes: the lookup's hit path does not
+  // look at `distrusted`.
+  for (CacheEntry* way : cache.entries[set])
+    if (way != nullptr && way->marker == marker) way->marker = 0;
   return id;
 }
 
-}  // namespace
-
-LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
-  UnwindCache* cache = CacheOf(shard);
-  // The budget is spent. (Never defer making the cache to save its few KiB:
-  // unw_backtrace's first call on a thread maps libunwind's own per-thread
-  // frame cache, hundreds of KiB resident, which the cursor walk avoids.)
-  if (cache == nullptr) return CaptureUncached(shard);
-  if (!cache->stack_known) LearnStackBounds(*cache);
-  // The stack pointer at a fixed point of this function: same path, same value.
-  volatile char probe = 0;
-  const uintptr_t marker = reinterpret_cast<uintptr_t>(&probe);
-  if (marker < cache->stack.low || marker >= cache->stack.high) return CaptureUncached(shard);  // another stack
-  const uint32_t set = (marker >> 4) % kSets;
+// A lookup that found no matching way (or no cache, or another stack):
+// everything but the hit, out of line so the hit path stays short.
+// `marker` is 0 when the position cannot be cached.
+LT_NOINLINE uint32_t CaptureMissed(Shard& shard, UnwindCache* cache, uintptr_t marker) {
+  if (cache == nullptr || marker == 0) return CaptureUncached(shard);
+  const uint32_t set = SetOf(marker);
   if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
   CacheEntry** ways = cache->entries[set];
   uint32_t free_way = kWays;
   for (uint32_t w = 0; w < kWays; ++w) {
-    CacheEntry* e = ways[w];
-    if (e != nullptr && e->marker == marker && Matches(*e)) {
-      if (LT_UNLIKELY(ShouldVerify(++e->hits))) return VerifyHit(shard, *cache, *e, set);
-      return e->stack_id;
+    if (ways[w] == nullptr || ways[w]->marker == 0) {
+      free_way = w;
+      break;
     }
-    if ((e == nullptr || e->marker == 0) && free_way == kWays) free_way = w;
   }
-  // A miss. Learning a chain walks libunwind's cursor, which costs many
+  // Learning a chain walks libunwind's cursor, which costs many
   // times unw_backtrace (libunwind locks its register-state cache, with two
   // sigprocmask calls, at every frame). So learn only a chain likely to come
   // back: one that finds a free way, or the one that missed here last time.
@@ -280,6 +291,49 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   cache->last_miss[set] = 0;
   const uint32_t learned = UnwindAndRemember(shard, *cache, marker, ways[cache->next_victim[set]++ % kWays]);
   return learned != 0 ? learned : id;
+}
+
+// The cache before its first use on this thread: made, and the thread's
+// stack bounds learned. Null when the budget is spent.
+LT_NOINLINE UnwindCache* FirstUse(Shard& shard) {
+  UnwindCache* cache = CacheOf(shard);
+  if (cache != nullptr && !cache->stack_known) LearnStackBounds(*cache);
+  return cache;
+}
+
+}  // namespace
+
+LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
+  UnwindCache* cache = shard.unwind_cache;
+  // (Never defer making the cache to save its few KiB: unw_backtrace's first
+  // call on a thread maps libunwind's own per-thread frame cache, hundreds
+  // of KiB resident, which the cursor walk avoids.)
+  if (LT_UNLIKELY(cache == nullptr || !cache->stack_known)) {
+    cache = FirstUse(shard);
+    if (cache == nullptr) return CaptureMissed(shard, nullptr, 0);  // the budget is spent
+  }
+  // The stack pointer at a fixed point of this function: same path, same value.
+  volatile char probe = 0;
+  const uintptr_t marker = reinterpret_cast<uintptr_t>(&probe);
+  // Unsigned: one compare for both bounds (unknown bounds, high 0, never pass).
+  if (LT_UNLIKELY(marker - cache->stack.low >= cache->stack.high - cache->stack.low))
+    return CaptureMissed(shard, cache, 0);  // another stack
+  // A distrusted marker never has an entry (VerifyHit cleared it, and
+  // CaptureMissed never learns it again), so a hit needs no check of it.
+  CacheEntry** ways = cache->entries[SetOf(marker)];
+  for (uint32_t w = 0; w < kWays; ++w) {
+    CacheEntry* e = ways[w];
+    if (e == nullptr) break;  // ways fill in order and are never emptied
+    if (e->marker == marker && Matches(*e)) {
+      if (LT_UNLIKELY(ShouldVerify(++e->hits))) return VerifyHit(shard, *cache, *e, SetOf(marker));
+      return e->stack_id;
+    }
+  }
+  uint32_t id = CaptureMissed(shard, cache, marker);
+  // Not a tail call: this function's frame must stay below the miss path's
+  // (UnwindAndRemember finds the frames to check above the marker in it).
+  __asm__ volatile("" : "+r"(id));
+  return id;
 }
 
 uint64_t UnwindCacheBytes() { return g_cache_bytes.load(std::memory_order_relaxed); }

@@ -43,14 +43,16 @@ nlohmann::json Json(const std::vector<std::string>& args, int expected_exit = 0)
   }
 }
 
-// The one site of `resource` whose innermost program frame is `function`.
-nlohmann::json SiteAt(const nlohmann::json& doc, const std::string& function, const std::string& resource) {
+// The one site of `resource` whose innermost frame in `program` is `function`.
+nlohmann::json SiteAt(const nlohmann::json& doc, const std::string& function, const std::string& resource,
+                      const std::string& program = "aging") {
   nlohmann::json found;
   for (const auto& site : doc["sites"]) {
     if (site.value("resource", "") != resource) continue;
     for (const auto& frame : site["frames"]) {
       const std::string module = frame.value("module", "");
-      if (module.size() < 5 || module.compare(module.size() - 5, 5, "aging") != 0) continue;
+      const std::string tail = "/" + program;
+      if (module.size() < tail.size() || module.compare(module.size() - tail.size(), tail.size(), tail) != 0) continue;
       if (frame.value("function", "") == function) {
         EXPECT_TRUE(found.is_null()) << "two " << resource << " sites at " << function;
         found = site;
@@ -125,6 +127,39 @@ TEST(Ages, ExactModeKeepsExactCountsAndEstimatesTheOldHeap) {
   ExpectFirstHeapBatch(old);
   const nlohmann::json zero = Json({"report", "--format", "json", "--older-than", "0", s.second});
   EXPECT_EQ(zero["sites"], all["sites"]);
+}
+
+// A realloc's growth continues the block's age decision (heap_paths.cc,
+// ReageExact) instead of drawing afresh at every step: the old heap of
+// buffers grown in 64-byte steps must still be estimated within its error,
+// both for buffers that only grew and for buffers shrunk at the end.
+TEST(Ages, ExactModeEstimatesBuffersGrownByReallocWithinTheirError) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("aging_realloc")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("grown");
+  p.Continue();
+  p.ExpectCheckpoint("aged");
+  const std::string aged = p.Snapshot();
+  p.Continue();
+  ASSERT_EQ(p.Wait(), 0);
+  const nlohmann::json all = Json({"report", "--format", "json", aged});
+  const nlohmann::json old = Json({"report", "--format", "json", "--older-than", "1s", aged});
+  constexpr double kFinal = 4096;
+  for (const auto& [function, buffers] : {std::pair<std::string, double>{"grow_buffers", 2000},
+                                          std::pair<std::string, double>{"grow_then_shrink", 1000}}) {
+    SCOPED_TRACE(function);
+    // Exact: every realloc booked as a free and an allocation.
+    EXPECT_EQ(Count(SiteAt(all, function, "heap", "aging_realloc")), buffers);
+    EXPECT_EQ(Bytes(SiteAt(all, function, "heap", "aging_realloc")), buffers * kFinal);
+    const nlohmann::json heap = SiteAt(old, function, "heap", "aging_realloc");
+    ASSERT_FALSE(heap.is_null());
+    const double count = heap["count"].get<double>(), se = heap["stderr_count"].get<double>();
+    const double bytes = heap["bytes"].get<double>(), se_bytes = heap["stderr_bytes"].get<double>();
+    EXPECT_GT(se, 0);
+    EXPECT_LT(se, 0.3 * buffers) << "too few aged samples to say anything";
+    EXPECT_NEAR(count, buffers, 4 * se) << "older than 1 s: ~" << count << " ± " << se;
+    EXPECT_NEAR(bytes, buffers * kFinal, 4 * se_bytes);
+  }
 }
 
 TEST(Ages, DiffAndCheckJudgeTheOldPopulation) {

@@ -1,0 +1,96 @@
+// Exact mode's recording (LEAKTRACE_SAMPLE=1: every allocation, every
+// weight 1) with the common case inline, for the exact heap paths
+// (heap/exact_paths.cc). The stack: the thread has its shard, so the unwind
+// cache is asked at once (CaptureStackId does the rest). The bookings: the
+// site's counters are at the first probe of the shard's index. Anything else goes to RecordAlloc,
+// RecordFree or RecordRealloc (tracker.h), which book the same figures; so
+// do these: Count() in tracker.cc with weight 1 (no variance terms), and
+// the block's share of the live heap, 1 * size, batched per thread as
+// heap_peak.h says for exact mode.
+//
+// Contract: the calling thread is not busy; the bookings' `stack_id` is not
+// 0 unless said. The bookings' inline part touches only the thread's own
+// shard and never allocates.
+#pragma once
+
+#include <cstdint>
+
+#include "preload/internal/compiler.h"
+#include "preload/record/heap_peak.h"
+#include "preload/record/shard.h"
+#include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+#include "preload/record/unwind_cache.h"
+#include "preload/snapshot/dumper.h"
+
+namespace leaktrace::preload {
+
+// CaptureStackId(t), short when the thread has its shard and no lazy
+// dumper start is due.
+LT_ALWAYS_INLINE uint32_t CaptureStackIdExact(ThreadState& t) {
+  Shard* shard = t.shard;
+  if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
+    return CaptureStackId(t);
+  ++t.busy;  // libunwind may allocate when the cache misses
+  const uint32_t id = CaptureStackIdCached(*shard);
+  --t.busy;
+  return id;
+}
+
+// The counters of `stack_id` in the thread's shard when found at once, else
+// nullptr. A thread with a shard is attached (an exited one has none), so
+// its heap changes are batched.
+LT_ALWAYS_INLINE SiteCounters* ExactCountersOf(const ThreadState& t, uint32_t stack_id) {
+  return t.shard != nullptr ? t.shard->IndexedCounters(stack_id) : nullptr;
+}
+
+// After the counters changed: one more heap event in the shard (snapshot.cc
+// bounds what a snapshot may be off by with it) and the heap total.
+LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, int64_t heap_change) {
+  Shard& shard = *t.shard;
+  shard.events.store(shard.events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  NoteHeapChange(t, heap_change, kPeakFlushBytes);
+}
+
+// The counters move inside a busy scope, as in tracker.cc: a signal handler
+// that allocates on this thread meanwhile is not booked into the same
+// counters between a load and its store.
+LT_ALWAYS_INLINE void RecordAllocExact(ThreadState& t, uint32_t stack_id, uint64_t size) {
+  SiteCounters* c = ExactCountersOf(t, stack_id);
+  if (LT_UNLIKELY(c == nullptr)) return RecordAlloc(t, stack_id, size, 1.0);
+  ++t.busy;
+  Bump(c->alloc_count, 1.0);
+  Bump(c->alloc_bytes, static_cast<double>(size));
+  Bump(c->live_samples, 1);
+  ExactEventBooked(t, static_cast<int64_t>(size));
+  --t.busy;
+}
+
+LT_ALWAYS_INLINE void RecordFreeExact(ThreadState& t, uint32_t stack_id, uint64_t size) {
+  SiteCounters* c = ExactCountersOf(t, stack_id);
+  if (LT_UNLIKELY(c == nullptr)) return RecordFree(t, stack_id, size, 1.0);
+  ++t.busy;
+  Bump(c->free_count, 1.0);
+  Bump(c->free_bytes, static_cast<double>(size));
+  Bump(c->live_samples, -1);
+  ExactEventBooked(t, -static_cast<int64_t>(size));
+  --t.busy;
+}
+
+// A realloc's free of the old block and allocation of the new one, at the
+// same site (the common case: a buffer grown at one call site) in one go,
+// as RecordRealloc books them; either stack id may be 0 (not booked).
+LT_ALWAYS_INLINE void RecordReallocExact(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, uint32_t stack_id,
+                                         uint64_t size) {
+  SiteCounters* c = old_stack_id == stack_id && stack_id != 0 ? ExactCountersOf(t, stack_id) : nullptr;
+  if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
+  ++t.busy;
+  Bump(c->free_count, 1.0);
+  Bump(c->free_bytes, static_cast<double>(old_size));
+  Bump(c->alloc_count, 1.0);
+  Bump(c->alloc_bytes, static_cast<double>(size));
+  ExactEventBooked(t, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+  --t.busy;
+}
+
+}  // namespace leaktrace::preload
