@@ -115,8 +115,24 @@ int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t be
   }
 }
 
+// signal_tid -1: the process's dumper thread is starting (a process asked
+// right after it started). Its id comes within microseconds, or a few
+// milliseconds on a loaded machine; the signal waits for it, since sent to
+// the process as a whole it could cut one of the program's calls short.
+// After kDumperStartWait the process as a whole gets it after all.
+constexpr auto kDumperStartWait = std::chrono::seconds(2);
+
+ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block) {
+  const auto deadline = Clock::now() + kDumperStartWait;
+  while (block.signal_tid < 0 && Clock::now() < deadline && Alive(pid)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (std::optional<ControlBlock> now = control.Read()) block = *now;
+  }
+  return block;
+}
+
 int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
-  const ControlBlock block = ReadWithSignal(pid, control);
+  const ControlBlock block = WithDumperThreadId(pid, control, ReadWithSignal(pid, control));
   // A dump already under way when we ask was started before the request:
   // wait for one that starts after it.
   SendSignal(pid, block.signal, block.signal_tid);

@@ -16,7 +16,7 @@ struct ControlBlock {
   int version = 0;
   pid_t pid = 0;
   int signal = 0;          // 0: snapshots by signal are disabled
-  pid_t signal_tid = 0;    // the library's dumper thread: send the signal there (0: unknown)
+  pid_t signal_tid = 0;    // the library's dumper thread: send the signal there (0: none; -1: starting)
   std::string dir;         // absolute dump directory
   std::string program;
   uint64_t started = 0;    // seq of the last dump begun (== completed when none is under way)

@@ -204,6 +204,7 @@ void StartTracking() {
   StartNativeApi();  // before the program's code calls the allocator's own API
   // An attached process never had LD_PRELOAD from us: nothing to strip.
   if (!g_config.follow_exec && !g_attached) StopFollowingExec();
+  ExpectDumperThread();  // the block says "starting" until the thread publishes its id
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
   StartDumper();

@@ -96,7 +96,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyVersion, control::kVersion);
   lines.Add(control::kKeyPid, g_process.pid);
   lines.Add(control::kKeySignal, g_config.snapshot_signal);
-  lines.Add(control::kKeySignalTid, DumperThreadId());
+  lines.Add(control::kKeySignalTid, DumperThreadIdForControlBlock());
   lines.Add(control::kKeyDir, g_config.dump_dir);
   lines.Add(control::kKeyProgram, g_process.program);
   lines.Add(control::kKeyStarted, started);

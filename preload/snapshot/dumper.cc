@@ -31,6 +31,10 @@ LT_FORK_STATE std::atomic<bool> g_start_wanted{false};
 LT_FORK_STATE std::atomic<bool> g_stopping{false};
 LT_FORK_STATE std::atomic<int> g_pending_signals{0};
 LT_FORK_STATE std::atomic<int> g_dumper_tid{0};
+// A thread is on its way (DumperThreadIdForControlBlock): set before it is
+// created, cleared when creating it failed or in a fork child that starts
+// none at once.
+LT_FORK_STATE std::atomic<bool> g_thread_expected{false};
 std::atomic<uintptr_t> g_dumper_stack{0};  // set before g_dumper_tid
 // Created (pthread_create returned) and not joined since: the thread may not
 // have published its id yet, but it is alive until it has.
@@ -248,7 +252,9 @@ void StartThread() {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
+  g_thread_expected.store(true, std::memory_order_release);
   if (pthread_create(&g_thread, &attr, DumperMain, nullptr) != 0) {
+    g_thread_expected.store(false, std::memory_order_release);
     Log("cannot start the dumper thread; only the exit snapshot will be written");
   } else {
     g_thread_running = true;
@@ -261,6 +267,16 @@ void StartThread() {
 }  // namespace
 
 int DumperThreadId() { return g_dumper_tid.load(std::memory_order_acquire); }
+
+int DumperThreadIdForControlBlock() {
+  const int tid = g_dumper_tid.load(std::memory_order_acquire);
+  if (tid > 0) return tid;
+  return g_thread_expected.load(std::memory_order_acquire) ? -1 : 0;
+}
+
+void ExpectDumperThread() {
+  g_thread_expected.store(g_config.interval_seconds > 0 || g_config.snapshot_signal > 0, std::memory_order_release);
+}
 uintptr_t DumperStackAddress() { return g_dumper_stack.load(std::memory_order_relaxed); }
 bool DumperThreadCreated() { return g_thread_created.load(std::memory_order_acquire); }
 
@@ -361,7 +377,10 @@ void StartDumper() {
       g_handler_installed = InstallSnapshotHandler(sig);
     }
   }
-  if (g_config.interval_seconds > 0 || sig > 0) StartThread();
+  if (g_config.interval_seconds > 0 || sig > 0) {
+    StartThread();
+    if (!g_thread_running) RefreshControlBlock();  // no longer "starting" (ExpectDumperThread)
+  }
 }
 
 void MaybeStartDumperSlow() {
@@ -419,6 +438,7 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);
   g_dumper_tid.store(0, std::memory_order_relaxed);
+  g_thread_expected.store(false, std::memory_order_relaxed);  // StartThread sets it again
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
   g_pending_signals.store(0, std::memory_order_relaxed);

@@ -38,6 +38,16 @@ void StartDumper();
 // The dumper thread's kernel thread id (0 before it runs): the target for a
 // thread-directed snapshot signal.
 int DumperThreadId();
+// What the control block says of the thread (signal_tid): its id once it
+// runs; -1 while a thread that was started, or that start-up is about to
+// start, has not yet published it, so that `leaktrace snapshot` waits for
+// the id instead of signalling the process as a whole (which may cut one of
+// the program's calls short); 0 when no thread is coming (a fork child's
+// lazy start not yet due, no snapshot signal and no interval).
+int DumperThreadIdForControlBlock();
+// Start-up, before the control block is first written: StartDumper will
+// start the thread (the block then says -1 until it runs). Constructor only.
+void ExpectDumperThread();
 // An address inside the dumper thread's stack, valid while DumperThreadId()
 // is not 0: how a dump written on another thread (the exit dump) tells
 // leaktrace's stack from the program's threads' without reading it from
