@@ -52,29 +52,30 @@ LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, int64_t heap_change) {
   NoteHeapChange(t, heap_change, kPeakFlushBytes);
 }
 
-// The counters move inside a busy scope, as in tracker.cc: a signal handler
-// that allocates on this thread meanwhile is not booked into the same
-// counters between a load and its store.
-LT_ALWAYS_INLINE void RecordAllocExact(ThreadState& t, uint32_t stack_id, uint64_t size) {
+// An exact allocation booked at its site, or (`freed`) its free. The
+// counters move inside a busy scope, as in tracker.cc: a signal handler that
+// allocates on this thread meanwhile is not booked into the same counters
+// between a load and its store.
+LT_ALWAYS_INLINE void BookExact(ThreadState& t, uint32_t stack_id, uint64_t size, bool freed) {
   SiteCounters* c = ExactCountersOf(t, stack_id);
-  if (LT_UNLIKELY(c == nullptr)) return RecordAlloc(t, stack_id, size, 1.0);
+  if (LT_UNLIKELY(c == nullptr)) {
+    if (freed) return RecordFree(t, stack_id, size, 1.0);
+    return RecordAlloc(t, stack_id, size, 1.0);
+  }
   ++t.busy;
-  Bump(c->alloc_count, 1.0);
-  Bump(c->alloc_bytes, static_cast<double>(size));
-  Bump(c->live_samples, 1);
-  ExactEventBooked(t, static_cast<int64_t>(size));
+  Bump(freed ? c->free_count : c->alloc_count, 1.0);
+  Bump(freed ? c->free_bytes : c->alloc_bytes, static_cast<double>(size));
+  Bump(c->live_samples, freed ? -1 : 1);
+  ExactEventBooked(t, freed ? -static_cast<int64_t>(size) : static_cast<int64_t>(size));
   --t.busy;
 }
 
+LT_ALWAYS_INLINE void RecordAllocExact(ThreadState& t, uint32_t stack_id, uint64_t size) {
+  BookExact(t, stack_id, size, /*freed=*/false);
+}
+
 LT_ALWAYS_INLINE void RecordFreeExact(ThreadState& t, uint32_t stack_id, uint64_t size) {
-  SiteCounters* c = ExactCountersOf(t, stack_id);
-  if (LT_UNLIKELY(c == nullptr)) return RecordFree(t, stack_id, size, 1.0);
-  ++t.busy;
-  Bump(c->free_count, 1.0);
-  Bump(c->free_bytes, static_cast<double>(size));
-  Bump(c->live_samples, -1);
-  ExactEventBooked(t, -static_cast<int64_t>(size));
-  --t.busy;
+  BookExact(t, stack_id, size, /*freed=*/true);
 }
 
 // A realloc's free of the old block and allocation of the new one, at the
