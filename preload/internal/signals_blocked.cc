@@ -9,7 +9,8 @@
 namespace leaktrace::preload {
 namespace {
 
-// Inside a SignalsBlockedScope of this thread: every signal is blocked.
+// Inside a SignalsBlockedScope of this thread: every signal but the
+// synchronous faults is blocked.
 __thread bool t_all_blocked LT_INITIAL_EXEC = false;
 
 // What "every signal" means for a request: every signal 1..64 but the two

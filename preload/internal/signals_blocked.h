@@ -19,7 +19,10 @@
 // them for: what it protects stays protected. The synchronous fault signals
 // (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) stay unblocked: a fault is no
 // interleaving handler, and blocked, the kernel would kill the process
-// without running the program's own handler.
+// without running the program's own handler. (A fault inside the walk is
+// the one case where a handler runs in the scope; should it ask to block
+// every signal, it is answered as libunwind is, and its handler's own mask
+// holds meanwhile.)
 //
 // Owner thread only; not for a signal handler's own use. Must not allocate.
 #pragma once
