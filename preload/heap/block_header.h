@@ -58,6 +58,15 @@ inline void SetExactOffsetLog2(ExactHeader& h, unsigned log2) { h.offset_tag = s
 inline size_t ExactOffset(const ExactHeader& h) { return size_t{1} << (h.offset_tag & ~kExactTag); }
 inline bool IsExactHeader(const ExactHeader& h) { return (h.offset_tag & kExactTag) == kExactTag; }
 
+// A fresh exact block's header: `offset` (a power of two, >= 16) bytes
+// after its real block's start, not aged.
+inline void InitExactHeader(ExactHeader& h, uint64_t size, uint32_t stack_id, size_t offset) {
+  h.size = size;
+  h.stack_id = stack_id;
+  h.age_slot[0] = h.age_slot[1] = h.age_slot[2] = 0;
+  SetExactOffsetLog2(h, static_cast<unsigned>(63 - __builtin_clzll(offset)));
+}
+
 inline uint32_t AgeSlotOf(const ExactHeader& h) {
   return h.age_slot[0] | (uint32_t{h.age_slot[1]} << 8) | (uint32_t{h.age_slot[2]} << 16);
 }

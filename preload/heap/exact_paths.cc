@@ -24,10 +24,7 @@ void* MallocExact(size_t size, bool zero) {
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   void* p = base + kExactHeaderBytes;
   ExactHeader* h = ExactHeaderOf(p);
-  h->size = size;
-  h->stack_id = stack_id;
-  SetAgeSlot(*h, 0);
-  SetExactOffsetLog2(*h, 4);  // log2(kExactHeaderBytes)
+  InitExactHeader(*h, size, stack_id, kExactHeaderBytes);
   if (LT_LIKELY(stack_id != 0)) {
     RecordAllocExact(t, stack_id, size);
     SetAgeSlot(*h, MaybeAgeExact(t, p, stack_id, size));

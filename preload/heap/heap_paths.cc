@@ -131,8 +131,6 @@ void* PlainAllocate(size_t size, bool zero) { return zero ? real.calloc(1, size)
 
 // ---- exact mode ------------------------------------------------------------
 
-int Log2(size_t v) { return 63 - __builtin_clzll(v); }
-
 // `zero` only with alignment <= 16 (calloc has no alignment): the real
 // calloc clears, lazily where it can; nothing here clears by hand.
 void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id) {
@@ -147,11 +145,7 @@ void* NewExactBlock(size_t size, size_t alignment, bool zero, uint32_t stack_id)
   else base = static_cast<char*>(real.memalign(alignment, total));
   if (base == nullptr) return nullptr;
   void* p = base + offset;
-  ExactHeader* h = ExactHeaderOf(p);
-  h->stack_id = stack_id;
-  SetExactOffsetLog2(*h, Log2(offset));
-  SetAgeSlot(*h, 0);
-  h->size = size;
+  InitExactHeader(*ExactHeaderOf(p), size, stack_id, offset);
   return p;
 }
 
@@ -468,7 +462,6 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
   ExactHeader* h = ExactHeaderOf(q);
   h->stack_id = stack_id;
   h->size = size;
-  uint32_t slot = 0;
   if (t.busy == 0) {
     RecordReallocExact(t, old.stack_id, old.size, stack_id, size);
     if (stack_id != 0) {
@@ -476,8 +469,9 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
       return q;
     }
   }
-  if (slot != old_slot) AgeTableRemove(old_slot);
-  SetAgeSlot(*h, slot);
+  // Not booked (leaktrace busy, or no stack): not aged either.
+  AgeTableRemove(old_slot);
+  SetAgeSlot(*h, 0);
   return q;
 }
 

@@ -24,10 +24,7 @@ void* AllocateNativeExact(size_t size, size_t alignment, RawAlloc raw, uintptr_t
   if (base == nullptr) return nullptr;
   void* p = base + offset;
   ExactHeader* h = ExactHeaderOf(p);
-  h->stack_id = stack_id;
-  SetExactOffsetLog2(*h, 63 - __builtin_clzll(offset));
-  SetAgeSlot(*h, 0);
-  h->size = size;
+  InitExactHeader(*h, size, stack_id, offset);
   if (stack_id != 0) {
     RecordAlloc(t, stack_id, size, 1.0);
     SetAgeSlot(*h, MaybeAgeExact(t, p, stack_id, size));
