@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "format/decimal.h"
+
 namespace leaktrace::format {
 
 // DIR/<program>.<pid>.<seq>.dump, or its temporary twin; the length
@@ -28,13 +30,9 @@ inline int FormatDumpPath(char* out, size_t size, const char* dir, const char* p
     while (*s != '\0') put(*s++);
   };
   auto number = [&](uint32_t v) {
-    char digits[10];
-    int d = 0;
-    do {
-      digits[d++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    while (d > 0) put(digits[--d]);
+    char digits[20];
+    const size_t d = DecimalDigits(v, digits);
+    for (size_t i = 0; i < d; ++i) put(digits[i]);
   };
   text(dir);
   text(temporary ? "/." : "/");

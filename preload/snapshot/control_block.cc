@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include "format/control_block.h"
+#include "format/decimal.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
@@ -48,17 +49,13 @@ class Lines {
     Char('\n');
   }
   void Add(const char* key, long long value) {
-    char digits[24];  // a long long's decimal digits, backwards
-    size_t n = 0;
-    unsigned long long magnitude = value < 0 ? 0ull - static_cast<unsigned long long>(value) : value;
-    do {
-      digits[n++] = static_cast<char>('0' + magnitude % 10);
-      magnitude /= 10;
-    } while (magnitude != 0);
+    char digits[20];
+    const size_t n =
+        format::DecimalDigits(value < 0 ? 0ull - static_cast<unsigned long long>(value) : value, digits);
     Text(key);
     Char('=');
     if (value < 0) Char('-');
-    while (n > 0) Char(digits[--n]);
+    for (size_t i = 0; i < n; ++i) Char(digits[i]);
     Char('\n');
   }
   size_t size() const { return used_; }
