@@ -36,13 +36,13 @@ LT_FORK_STATE std::atomic<int> g_dumper_tid{0};
 // none at once.
 LT_FORK_STATE std::atomic<bool> g_thread_expected{false};
 std::atomic<uintptr_t> g_dumper_stack{0};  // set before g_dumper_tid
-// Created (pthread_create returned) and not joined since: the thread may not
-// have published its id yet, but it is alive until it has.
-LT_FORK_STATE std::atomic<bool> g_thread_created{false};
 // The dumper thread is joinable so it can be stopped around the program's
 // privilege changes (PauseDumper). Guarded by g_pause_lock after start-up.
 pthread_t g_thread;
-LT_FORK_STATE bool g_thread_running = false;
+// Created (pthread_create returned) and not joined since: the thread may not
+// have published its id yet, but it is alive until it has. Written under
+// g_pause_lock after start-up; read by any thread (DumperThreadCreated).
+LT_FORK_STATE std::atomic<bool> g_thread_running{false};
 LT_FORK_STATE bool g_thread_paused = false;
 LT_FORK_LOCK pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
 bool g_handler_installed = false;  // leaktrace owns the snapshot signal (g_signal_lock)
@@ -257,8 +257,7 @@ void StartThread() {
     g_thread_expected.store(false, std::memory_order_release);
     Log("cannot start the dumper thread; only the exit snapshot will be written");
   } else {
-    g_thread_running = true;
-    g_thread_created.store(true, std::memory_order_release);
+    g_thread_running.store(true, std::memory_order_release);
   }
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -278,7 +277,7 @@ void ExpectDumperThread() {
   g_thread_expected.store(g_config.interval_seconds > 0 || g_config.snapshot_signal > 0, std::memory_order_release);
 }
 uintptr_t DumperStackAddress() { return g_dumper_stack.load(std::memory_order_relaxed); }
-bool DumperThreadCreated() { return g_thread_created.load(std::memory_order_acquire); }
+bool DumperThreadCreated() { return g_thread_running.load(std::memory_order_acquire); }
 
 bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc) {
   if (!g_handler_installed || sig != g_config.snapshot_signal || t_state.busy != 0) return false;
@@ -413,8 +412,7 @@ void PauseDumper() {
   g_stopping.store(true, std::memory_order_release);
   sem_post(&g_wake);
   pthread_join(g_thread, nullptr);  // waits out a dump under way
-  g_thread_running = false;
-  g_thread_created.store(false, std::memory_order_relaxed);
+  g_thread_running.store(false, std::memory_order_relaxed);
   g_thread_paused = true;
   g_dumper_tid.store(0, std::memory_order_relaxed);
 }
@@ -433,8 +431,7 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
   g_adopt_pending.store(false, std::memory_order_relaxed);
-  g_thread_running = false;
-  g_thread_created.store(false, std::memory_order_relaxed);
+  g_thread_running.store(false, std::memory_order_relaxed);
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);
   g_dumper_tid.store(0, std::memory_order_relaxed);
