@@ -121,6 +121,9 @@ int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t be
 // the process as a whole it could cut one of the program's calls short.
 // After kDumperStartWait the process as a whole gets it after all.
 constexpr auto kDumperStartWait = std::chrono::seconds(2);
+// How long a process with no control block yet is given to start its
+// library (ViaEnvironment is for libraries that make none).
+constexpr auto kLibraryStartWait = std::chrono::seconds(2);
 
 ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block) {
   const auto deadline = Clock::now() + kDumperStartWait;
@@ -220,13 +223,37 @@ uint32_t NewestSeq(const std::string& dir, pid_t pid) {
   return seq;
 }
 
+// Whether `sig` sent to `pid` would kill it: neither caught nor ignored
+// (/proc/PID/status, SigCgt and SigIgn), its default action then ends the
+// process (SIGUSR2's does). The library installs its handler when it starts
+// tracking.
+bool SignalWouldKill(pid_t pid, int sig) {
+  if (sig < 1 || sig > 64) return false;
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  unsigned long long handled = 0;
+  int seen = 0;
+  for (std::string line; seen < 2 && std::getline(status, line);)
+    if (line.rfind("SigCgt:", 0) == 0 || line.rfind("SigIgn:", 0) == 0) {
+      handled |= std::strtoull(line.c_str() + 7, nullptr, 16);
+      ++seen;
+    }
+  return seen == 2 && ((handled >> (sig - 1)) & 1) == 0;
+}
+
+bool PreloadsLeaktrace(const std::map<std::string, std::string>& env) {
+  auto it = env.find("LD_PRELOAD");
+  return it != env.end() && it->second.find("libleaktrace") != std::string::npos;
+}
+
+bool PreloadsLeaktrace(pid_t pid) { return PreloadsLeaktrace(ReadEnviron(pid)); }
+
 int ViaEnvironment(pid_t pid, double timeout) {
   std::map<std::string, std::string> env = ReadEnviron(pid);
   auto get = [&](const char* key) -> std::string {
     auto it = env.find(key);
     return it == env.end() ? "" : it->second;
   };
-  if (get("LD_PRELOAD").find("libleaktrace") == std::string::npos)
+  if (!PreloadsLeaktrace(env))
     throw UsageError(fmt::format("process {} is not running under leaktrace", pid));
 
   std::string signal_text = get("LEAKTRACE_SIGNAL");
@@ -241,6 +268,13 @@ int ViaEnvironment(pid_t pid, double timeout) {
   if (ec) throw UsageError(fmt::format("cannot find the working directory of process {}: {}", pid, ec.message()));
   std::filesystem::path dir = get("LEAKTRACE_DIR").empty() ? cwd : cwd / get("LEAKTRACE_DIR");
 
+  // No control block and no handler: the library is not (or not yet)
+  // tracking this process: a program LEAKTRACE_PROGRAMS leaves out, a
+  // setuid one, a library that did not load. The signal would kill it.
+  if (SignalWouldKill(pid, sig))
+    throw UsageError(fmt::format("process {} has LD_PRELOAD set but leaktrace is not tracking it (no handler for "
+                                 "signal {}: left out by LEAKTRACE_PROGRAMS, setuid, or the library did not load)",
+                                 pid, sig));
   uint32_t before = NewestSeq(dir, pid);
   SendSignal(pid, sig);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
@@ -362,10 +396,21 @@ Action AddSnapshotCommand(CLI::App& app) {
       pid = ProgramOfWrapper(pid, Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                      std::chrono::duration<double>(opts->timeout)),
                              opts->timeout);
-    if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
-      return ViaControlBlock(pid, *control, opts->timeout);
-    if (std::optional<ControlHandle> inherited = ControlHandle::FindInherited(pid))
-      return ViaInheritedBlock(pid, *inherited, opts->timeout);
+    // A process asked for right after it started may not have its library
+    // up yet: its control block comes with it (before its signal handler;
+    // the block says when the handler's thread is ready, ViaControlBlock).
+    // Wait a little for it rather than signal a process that cannot take it.
+    const auto settle = Clock::now() + std::min(std::chrono::duration_cast<Clock::duration>(kLibraryStartWait),
+                                                std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double>(opts->timeout)));
+    for (;;) {
+      if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
+        return ViaControlBlock(pid, *control, opts->timeout);
+      if (std::optional<ControlHandle> inherited = ControlHandle::FindInherited(pid))
+        return ViaInheritedBlock(pid, *inherited, opts->timeout);
+      if (Clock::now() >= settle || !Alive(pid) || !PreloadsLeaktrace(pid)) break;
+      std::this_thread::sleep_for(kPollInterval);
+    }
     return ViaEnvironment(pid, opts->timeout);
   };
 }

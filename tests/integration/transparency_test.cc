@@ -174,6 +174,28 @@ TEST(Transparency, ASmallDescriptorLimitKeepsTheProgramsNumbers) {
   }
 }
 
+// `leaktrace snapshot PID` right after the program started, before its
+// library is up, must wait for it, not send a signal nobody handles yet
+// (SIGUSR2's default action kills: redis-server died so). A program that
+// has the library preloaded but is left out (LEAKTRACE_PROGRAMS) never
+// handles it: the command refuses (exit 2) and the program runs on.
+TEST(Transparency, ASnapshotNeverKillsAProgramThatCannotTakeItYet) {
+  TempDir dir;
+  {
+    TrackedProgram p({"/bin/sleep", "2"}, dir.path());
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "30", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(p.Wait(), 0);
+  }
+  {
+    TrackedProgram p({"/bin/sleep", "3"}, dir.path(), {"LEAKTRACE_PROGRAMS=not-this-one"});
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "30", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("leaktrace is not tracking it"), std::string::npos) << r.err;
+    EXPECT_EQ(p.Wait(), 0);  // not 128 + SIGUSR2
+  }
+}
+
 // libunwind blocks every signal around each frame it looks up; leaktrace
 // blocks them once around a whole walk instead and answers libunwind's own
 // requests inside it (preload/internal/signals_blocked.h). The program's
