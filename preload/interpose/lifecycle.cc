@@ -27,6 +27,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
 #include "preload/record/tracker.h"
+#include "preload/record/unwind_cache.h"
 #include "preload/resources/thread_table.h"
 
 namespace leaktrace::preload {
@@ -43,6 +44,7 @@ LT_FORK_STATE int64_t g_fork_monotonic_ns = 0;
 void PrepareFork() {
   if (!Active()) return;
   g_fork_monotonic_ns = MonotonicNs();
+  UnwindCachePrepareFork();  // interns what the children taught: before the gate closes
   ForkGatePrepare();  // first: no thread of ours inside libunwind or dl_iterate_phdr at fork
   SnapshotPrepareFork();
   ModuleMapPrepareFork();  // after the dump lock: the dumper takes them in this order
@@ -94,6 +96,7 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
   BusyScope busy;
   g_process.forked_monotonic_ns = g_fork_monotonic_ns;
   ForkGateChildAfterFork();
+  UnwindCacheChildAfterFork();
   GotRewriteChildAfterFork();
   // The child's descriptor and mapping tables are its copies of the
   // parent's: what it inherited is its own from now on. Of the threads,

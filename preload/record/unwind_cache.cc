@@ -1,6 +1,12 @@
 #include "preload/record/unwind_cache.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <new>
@@ -11,6 +17,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "preload/internal/arena.h"
 #include "preload/internal/compiler.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/signals_blocked.h"
@@ -19,6 +26,7 @@
 #include "preload/internal/health.h"
 #include "preload/internal/mode.h"
 #include "preload/record/stack_ids.h"
+#include "preload/record/thread_state.h"
 #include "preload/record/unwinder.h"
 
 namespace leaktrace::preload {
@@ -36,9 +44,10 @@ constexpr uint32_t kWays = 4;  // one stack position, several call chains (recur
 struct CacheEntry {
   uintptr_t marker;  // 0: empty
   uint32_t stack_id;
-  uint32_t slot_count;
-  uint32_t capacity;
-  uint32_t hits;     // since learned: decides which hits are checked (VerifyHit)
+  uint16_t slot_count;
+  uint16_t capacity;
+  uint32_t hits;        // since learned: decides which hits are checked (VerifyHit)
+  uint32_t taught_at;   // 0, or the fork count when a fork child taught it (lessons below)
   struct Frame {
     uintptr_t slot;   // where the return address sits
     uintptr_t value;  // the return address found there
@@ -47,6 +56,7 @@ struct CacheEntry {
   const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
 };
 static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
+static_assert(kMaxCachedFrames < 1024, "slot_count and capacity are 16 bits");
 
 size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
 
@@ -145,7 +155,8 @@ CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
     g_cache_bytes.fetch_sub(bytes, std::memory_order_relaxed);
     return nullptr;
   }
-  fresh->capacity = static_cast<uint32_t>((bytes - sizeof(CacheEntry)) / sizeof(CacheEntry::Frame));
+  fresh->capacity = static_cast<uint16_t>(
+      std::min<size_t>((bytes - sizeof(CacheEntry)) / sizeof(CacheEntry::Frame), UINT16_MAX));
   if (slot != nullptr) {
     const size_t old_bytes = Arena::BlockBytes(EntryBytes(slot->capacity));
     g_cache_bytes.fetch_sub(old_bytes, std::memory_order_relaxed);
@@ -153,6 +164,104 @@ CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
   }
   slot = fresh;
   return slot;
+}
+
+// ---- Lessons from fork children --------------------------------------------
+//
+// A chain that only fork children reach (a shell's child redirecting its
+// output before it runs a builtin: a dup2 in every `$(...)`) is learned by
+// each child afresh, with a full unwind, and forgotten at its exit: the
+// parent never runs it, so the cache it passes on never holds it. So a
+// child posts the first chains it learns on the thread that forked to a
+// board shared with its parent (MAP_SHARED, made at the parent's first
+// fork), and the parent, at its next fork on that thread, interns each one
+// and caches it for that thread: the children forked after it hit. Sound
+// for the reason the cache is (unwind_cache.h): a fork child's stack is its
+// parent's, at the same addresses, running the same code. The parent takes
+// only chains whose slots lie in the forking thread's stack, and only into
+// a free way (its own chains are never evicted for its children's). A lesson
+// is addressed to one process by a key, not by pid (pids are reused).
+
+constexpr uint32_t kLessonSlots = 8;
+constexpr uint32_t kLessonsPerChild = 4;
+
+enum : uint32_t { kLessonFree = 0, kLessonWriting, kLessonReady, kLessonReading };
+
+struct Lesson {
+  std::atomic<uint32_t> state;  // kLesson*: a child claims Free, fills it, marks it Ready
+  uint16_t slot_count;
+  uint16_t user_first;  // the frame (index into frames) the stack's first pc is
+  uint16_t user_depth;
+  uint16_t truncated;
+  uint64_t parent_key;  // g_lesson_key of the process that may learn it
+  uintptr_t shard;      // the forking thread's shard: the same address in both processes
+  uintptr_t marker;
+  CacheEntry::Frame frames[kMaxCachedFrames];
+};
+
+struct LessonBoard {
+  Lesson lessons[kLessonSlots];
+};
+
+std::atomic<LessonBoard*> g_lesson_board{nullptr};
+// Forks prepared by this process (its copy goes on counting from its parent's).
+LT_FORK_STATE std::atomic<uint32_t> g_fork_count{0};
+// This process's key for lessons (0 until its first fork), its parent's key in
+// a fork child (0 otherwise), the shard of the thread that forked it, and how
+// many lessons it posted.
+LT_FORK_STATE uint64_t g_lesson_key = 0;
+LT_FORK_STATE uint64_t g_lesson_parent_key = 0;
+LT_FORK_STATE uintptr_t g_forking_shard = 0;
+LT_FORK_STATE uint32_t g_lessons_posted = 0;
+
+LessonBoard* LessonBoardMade() {
+  LessonBoard* board = g_lesson_board.load(std::memory_order_acquire);
+  if (board != nullptr) return board;
+  // Shared, so that children write into their parent's copy; anonymous: no
+  // descriptor of ours in the program's way.
+  void* p = reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, sizeof(LessonBoard), PROT_READ | PROT_WRITE,
+                                            MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  if (p == MAP_FAILED) return nullptr;
+  auto* fresh = static_cast<LessonBoard*>(p);  // zeroed: every lesson kLessonFree
+  if (!g_lesson_board.compare_exchange_strong(board, fresh, std::memory_order_acq_rel)) {
+    syscall(SYS_munmap, p, sizeof(LessonBoard));
+    return board;
+  }
+  g_tracker_bytes.fetch_add(sizeof(LessonBoard), std::memory_order_relaxed);
+  return fresh;
+}
+
+// In a fork child, owner thread, busy: `e` (just learned, at frames
+// [user_first, user_first + user_depth) the stack interned) goes to the
+// parent when the child may still teach. Never waits.
+void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, uint32_t user_depth,
+                 bool truncated) {
+  if (LT_LIKELY(g_lesson_parent_key == 0) || reinterpret_cast<uintptr_t>(&shard) != g_forking_shard ||
+      g_lessons_posted >= kLessonsPerChild || user_first + user_depth > e.slot_count)
+    return;
+  LessonBoard* board = g_lesson_board.load(std::memory_order_acquire);
+  if (board == nullptr) return;
+  ++g_lessons_posted;
+  for (Lesson& l : board->lessons) {
+    uint32_t expected = kLessonFree;
+    if (!l.state.compare_exchange_strong(expected, kLessonWriting, std::memory_order_acquire)) continue;
+    l.slot_count = e.slot_count;
+    l.user_first = static_cast<uint16_t>(user_first);
+    l.user_depth = static_cast<uint16_t>(user_depth);
+    l.truncated = truncated ? 1 : 0;
+    l.parent_key = g_lesson_parent_key;
+    l.shard = g_forking_shard;
+    l.marker = e.marker;
+    __builtin_memcpy(l.frames, e.frames(), e.slot_count * sizeof(CacheEntry::Frame));
+    l.state.store(kLessonReady, std::memory_order_release);
+    return;
+  }
+}
+
+// Whether `e` holds the lesson's chain already.
+bool Knows(const CacheEntry& e, const Lesson& l) {
+  return e.marker == l.marker && e.slot_count == l.slot_count &&
+         __builtin_memcmp(e.frames(), l.frames, l.slot_count * sizeof(CacheEntry::Frame)) == 0;
 }
 
 // Learning a chain: unwind with the cursor (it gives stack pointers), intern
@@ -221,9 +330,11 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   e->marker = marker;
   e->stack_id = id;
   e->hits = 0;
-  e->slot_count = n - first_checked;
+  e->taught_at = 0;
+  e->slot_count = static_cast<uint16_t>(n - first_checked);
   CacheEntry::Frame* f = e->frames();
   for (uint32_t i = first_checked; i < n; ++i) f[i - first_checked] = {sps[i] - sizeof(uintptr_t), ips[i]};
+  if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
   return id;
 }
 
@@ -243,6 +354,16 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
 // in a thousand hits.
 LT_ALWAYS_INLINE bool ShouldVerify(uint32_t hits) { return (hits & (hits - 1)) == 0 || (hits & 1023) == 0; }
 
+// A chain a fork child taught (lessons above) is hit once by each of many
+// short-lived children, whose counts die with them: a child's first hit is
+// numbered by the forks since the lesson instead, so that the children
+// check it on the same schedule as one process would (the 1st, 2nd, 4th ...
+// child after the lesson); a child's later hits count as usual.
+LT_ALWAYS_INLINE bool ShouldVerifyHit(const CacheEntry& e, uint32_t hits) {
+  if (LT_LIKELY(e.taught_at == 0) || hits != 1) return ShouldVerify(hits);
+  return ShouldVerify(g_fork_count.load(std::memory_order_relaxed) - e.taught_at);
+}
+
 // A hit to check: the full unwind's answer stands. On a mismatch the entry
 // is dropped and its marker never cached again (counted in health as
 // unwind_cache_mismatches).
@@ -257,6 +378,49 @@ LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e, 
   for (CacheEntry* way : cache.entries[set])
     if (way != nullptr && way->marker == marker) way->marker = 0;
   return id;
+}
+
+LT_NOINLINE UnwindCache* FirstUse(Shard& shard);
+
+// The parent, on the forking thread (the shard's owner), busy: `l` goes into
+// the cache when it is sound here and finds a free way.
+void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
+  const uint32_t n = l.slot_count;
+  if (n == 0 || n > kMaxCachedFrames || l.user_depth > kMaxUserFrames || l.user_first + l.user_depth > n) return;
+  UnwindCache* cache = FirstUse(shard);
+  if (cache == nullptr || cache->stack.high == 0) return;
+  const uintptr_t low = cache->stack.low, high = cache->stack.high;
+  if (l.marker - low >= high - low) return;
+  for (uint32_t i = 0; i < n; ++i)
+    if (l.frames[i].slot < low || l.frames[i].slot + sizeof(uintptr_t) > high) return;
+  const uint32_t set = SetOf(l.marker);
+  if (cache->distrusted[set] == l.marker) return;
+  CacheEntry** ways = cache->entries[set];
+  uint32_t free_way = kWays;
+  for (uint32_t w = 0; w < kWays; ++w) {
+    if (ways[w] == nullptr || ways[w]->marker == 0) {
+      if (free_way == kWays) free_way = w;
+      if (ways[w] == nullptr) break;  // ways fill in order
+    } else if (Knows(*ways[w], l)) {
+      return;
+    }
+  }
+  if (free_way == kWays) return;
+  CapturedStack stack;
+  stack.depth = l.user_depth;
+  stack.truncated = l.truncated != 0;
+  for (uint32_t i = 0; i < l.user_depth; ++i) stack.pcs[i] = l.frames[l.user_first + i].value;
+  const uint32_t id = InternCaptured(&shard, stack);
+  if (id == 0) return;
+  CacheEntry* e = EntryFor(shard, ways[free_way], n);
+  if (e == nullptr) return;
+  e->marker = l.marker;
+  e->stack_id = id;
+  e->hits = 0;
+  // The first child to see it is the one this fork makes (ShouldVerifyHit).
+  e->taught_at = fork_count - 1;
+  e->slot_count = static_cast<uint16_t>(n);
+  __builtin_memcpy(e->frames(), l.frames, n * sizeof(CacheEntry::Frame));
 }
 
 // A lookup that found no matching way (or no cache, or another stack):
@@ -325,7 +489,7 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
     CacheEntry* e = ways[w];
     if (e == nullptr) break;  // ways fill in order and are never emptied
     if (e->marker == marker && Matches(*e)) {
-      if (LT_UNLIKELY(ShouldVerify(++e->hits))) return VerifyHit(shard, *cache, *e, SetOf(marker));
+      if (LT_UNLIKELY(ShouldVerifyHit(*e, ++e->hits))) return VerifyHit(shard, *cache, *e, SetOf(marker));
       return e->stack_id;
     }
   }
@@ -349,10 +513,46 @@ void ResetUnwindCache(Shard& shard) {
       if (e != nullptr) e->marker = 0;
 }
 
+void UnwindCachePrepareFork() {
+  const uint32_t fork_count = g_fork_count.fetch_add(1, std::memory_order_relaxed) + 1;
+  ThreadState& t = t_state;
+  // Not inside leaktrace on this thread (a fork from a signal handler that
+  // interrupted a capture): the shard's cache may be half changed.
+  if (t.busy != 0 || t.shard == nullptr) return;
+  BusyScope busy;
+  LessonBoard* board = LessonBoardMade();
+  if (board == nullptr) return;
+  if (g_lesson_key == 0) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    g_lesson_key = (static_cast<uint64_t>(getpid()) << 32) ^ static_cast<uint32_t>(now.tv_nsec) ^
+                   static_cast<uint64_t>(now.tv_sec) * 0x9E3779B97F4A7C15ULL;
+    if (g_lesson_key == 0) g_lesson_key = 1;
+  }
+  for (Lesson& l : board->lessons) {
+    if (l.state.load(std::memory_order_acquire) != kLessonReady || l.parent_key != g_lesson_key) continue;
+    uint32_t expected = kLessonReady;
+    if (!l.state.compare_exchange_strong(expected, kLessonReading, std::memory_order_acquire)) continue;
+    if (l.shard == reinterpret_cast<uintptr_t>(t.shard)) Learn(*t.shard, l, fork_count);
+    // Another thread's lesson is dropped: that thread learns the chain again
+    // from its next child.
+    l.state.store(kLessonFree, std::memory_order_release);
+  }
+}
+
+LT_FORK_CHILD_CODE void UnwindCacheChildAfterFork() {
+  g_lesson_parent_key = g_lesson_key;
+  g_lesson_key = 0;
+  g_forking_shard = reinterpret_cast<uintptr_t>(t_state.shard);
+  g_lessons_posted = 0;
+}
+
 #else  // not x86-64: CaptureStackId never calls the cache
 
 uint64_t UnwindCacheBytes() { return 0; }
 void ResetUnwindCache(Shard&) {}
+void UnwindCachePrepareFork() {}
+void UnwindCacheChildAfterFork() {}
 
 #endif
 

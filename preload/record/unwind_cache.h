@@ -49,4 +49,13 @@ uint64_t UnwindCacheBytes();
 // stack may be gone). Owner only.
 void ResetUnwindCache(Shard& shard);
 
+// Fork handlers (lifecycle.cc). A chain only fork children reach is learned
+// by each child and dies with it: a fork child posts the first chains it
+// learns on the forking thread to its parent, which caches them at its next
+// fork on that thread, so later children hit (unwind_cache.cc, "Lessons").
+// Prepare: the forking thread, before the other prepare steps (it interns
+// stacks and fills its own cache; no lock held). Child: first in the child.
+void UnwindCachePrepareFork();
+void UnwindCacheChildAfterFork();
+
 }  // namespace leaktrace::preload

@@ -252,7 +252,7 @@ void StartThread() {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
-  g_thread_expected.store(true, std::memory_order_release);
+  g_thread_expected.store(true, std::memory_order_seq_cst);
   if (pthread_create(&g_thread, &attr, DumperMain, nullptr) != 0) {
     g_thread_expected.store(false, std::memory_order_release);
     Log("cannot start the dumper thread; only the exit snapshot will be written");
@@ -402,8 +402,14 @@ void MaybeStartDumperSlow() {
 
 void StopDumper() {
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
-  g_stopping.store(true, std::memory_order_release);
-  sem_post(&g_wake);
+  g_stopping.store(true, std::memory_order_seq_cst);
+  // Only a thread to wake is posted: a process without one (a fork child
+  // before its lazy start, most of them) would otherwise bind sem_post
+  // lazily in every child's exit, a symbol lookup through every loaded
+  // library's tables. A thread being started meanwhile has g_thread_expected
+  // set before it exists (StartThread) and sees g_stopping when it starts.
+  if (g_thread_expected.load(std::memory_order_seq_cst) || g_thread_running.load(std::memory_order_seq_cst))
+    sem_post(&g_wake);
 }
 
 void PauseDumper() {

@@ -8,10 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "tests/integration/harness.h"
@@ -306,6 +308,59 @@ TEST(FdScenarios, AForkChildOwnsItsInheritedDescriptors) {
   }
   EXPECT_EQ(seen_parent, 1);
   EXPECT_EQ(seen_child, 1);
+}
+
+// Sites only fork children reach (a shell's `$(...)` redirecting its output):
+// the first child unwinds them in full, the later ones are answered by what
+// earlier children taught the parent (unwind_cache.cc, "Lessons"). Every
+// child's dump must still name both of its descriptors with the whole chain,
+// frame for frame the same in each child.
+TEST(FdScenarios, ForkChildrenAtChildOnlySitesKeepWholeStacks) {
+  constexpr int kChildren = 12;  // SERIES_CHILDREN in fd_scenarios.c
+  for (const bool exact : {false, true}) {
+    SCOPED_TRACE(exact ? "exact mode" : "default mode");
+    TempDir dir;
+    std::vector<std::string> env = {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(),
+                                    "LEAKTRACE_ON_EXIT=all"};
+    if (exact) env.push_back("LEAKTRACE_SAMPLE=1");
+    const CommandResult run = testing::Run({ProgramPath("fd_scenarios"), "fork-series"}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::vector<std::string> dumps = DumpsIn(dir.path());
+    ASSERT_EQ(dumps.size(), static_cast<size_t>(kChildren + 1));  // every child's, and the parent's
+    // Per child-only function: the frames of its site in each child's dump.
+    std::map<std::string, std::set<std::string>> chains;
+    int children = 0;
+    for (const std::string& dump : dumps) {
+      // Every frame, down to the program's entry (the report's default
+      // stops at main).
+      const CommandResult r = Leaktrace({"report", "--full-stacks", "--format", "json", dump});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      const nlohmann::json report = nlohmann::json::parse(r.out);
+      bool is_child = false;
+      for (const auto& site : report.value("sites", nlohmann::json::array())) {
+        if (site.value("resource", "") != "fd") continue;
+        std::vector<std::string> functions;
+        for (const auto& frame : site["frames"]) functions.push_back(frame.value("function", ""));
+        for (const char* leaf : {"series_child_opens", "series_child_copies"}) {
+          const auto at = std::find(functions.begin(), functions.end(), leaf);
+          if (at == functions.end()) continue;
+          is_child = true;
+          EXPECT_EQ(site.value("count", 0.0), 1) << dump << " " << leaf;
+          // The whole chain: through the scenario and main to the entry.
+          const auto scenario = std::find(at, functions.end(), "fork_series");
+          EXPECT_NE(scenario, functions.end()) << dump << " " << leaf << ": " << site["frames"].dump();
+          EXPECT_NE(std::find(scenario, functions.end(), "main"), functions.end()) << dump << " " << leaf;
+          EXPECT_EQ(functions.back(), "_start") << dump << " " << leaf << ": " << site["frames"].dump();
+          chains[leaf].insert(site["frames"].dump());
+        }
+      }
+      children += is_child ? 1 : 0;
+    }
+    EXPECT_EQ(children, kChildren);
+    for (const char* leaf : {"series_child_opens", "series_child_copies"}) {
+      EXPECT_EQ(chains[leaf].size(), 1u) << leaf << ": the children's chains differ";
+    }
+  }
 }
 
 // A vfork child runs on the parent's memory and thread state: its close and

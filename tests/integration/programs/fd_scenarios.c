@@ -1,7 +1,7 @@
 /* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
    argument: "partial-munmap", "dup2", "scm-rights", "labels DIR" (each
-   between checkpoints "before" and "after"), "fork", "vfork" and "exec"
-   (judged from their exit dumps).
+   between checkpoints "before" and "after"), "fork", "fork-series", "vfork"
+   and "exec" (judged from their exit dumps).
    Keep the constants in step with the test. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -278,6 +278,38 @@ static void fork_scenario(void) {
   must(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
 }
 
+/* ---- fork series ------------------------------------------------------------ */
+/* The parent forks SERIES_CHILDREN children one after another, each made
+   and waited for at the same place: each opens a socket and copies it
+   (dup2) at sites only the children reach, and exits with both open. The
+   first child unwinds these chains in full; the later ones are answered by
+   what the earlier ones taught the parent (unwind_cache.cc, "Lessons"). */
+#define SERIES_CHILDREN 12
+#define SERIES_COPY_FD 50
+
+__attribute__((noinline)) int series_child_opens(void) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  must(fd >= 0, "socket");
+  return fd;
+}
+__attribute__((noinline)) void series_child_copies(int fd) {
+  must(dup2(fd, SERIES_COPY_FD) == SERIES_COPY_FD, "dup2");
+}
+
+__attribute__((noinline)) static void fork_series(void) {
+  must(socket(AF_UNIX, SOCK_STREAM, 0) >= 0, "socket");  /* the parent's own, as a server's listener */
+  for (int i = 0; i < SERIES_CHILDREN; ++i) {
+    pid_t pid = fork();
+    must(pid >= 0, "fork");
+    if (pid == 0) {
+      series_child_copies(series_child_opens());
+      exit(0);
+    }
+    int status;
+    must(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child");
+  }
+}
+
 /* ---- vfork ----------------------------------------------------------------- */
 /* The child shares the parent's memory: its close and dup2 (made before
    _exit, as a shell or Python's subprocess does before exec) are its own.
@@ -317,6 +349,7 @@ int main(int argc, char** argv) {
   else if (strcmp(argv[1], "labels") == 0 && argc > 2) labels(argv[2]);
   else if (strcmp(argv[1], "fork") == 0) fork_scenario();
   else if (strcmp(argv[1], "vfork") == 0) vfork_scenario();
+  else if (strcmp(argv[1], "fork-series") == 0) fork_series();
   else if (strcmp(argv[1], "exec") == 0) {
     open_before_exec();
     execl("/proc/self/exe", argv[0], "exec-child", (char*)NULL);
