@@ -22,3 +22,7 @@
 #define LT_FORK_CHILD_CODE __attribute__((section(".text.leaktrace_fork_child")))
 #define LT_FORK_LOCK __attribute__((section("leaktrace_fork_state"), aligned(64)))
 #define LT_FORK_STATE __attribute__((section("leaktrace_fork_state")))
+// A structure, written by the child in its first 64 bytes only, whose head
+// goes on the fork state's page and whose tail runs on past it (one, at most:
+// the linker script puts it last).
+#define LT_FORK_STATE_HEAD __attribute__((section("leaktrace_fork_state_head")))

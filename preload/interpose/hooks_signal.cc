@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/internal/mode.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/internal/signals_blocked.h"
 #include "preload/snapshot/dumper.h"
@@ -23,7 +24,9 @@ LT_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* 
     return -1;
   }
   int rc;
-  if (ProgramSetsSnapshotSignal(sig, act, old, next, &rc)) return rc;
+  // Other signals go straight on (ProgramSetsSnapshotSignal would find the
+  // same, a page of code away: in a fork child, a fault).
+  if (sig == g_config.snapshot_signal && ProgramSetsSnapshotSignal(sig, act, old, next, &rc)) return rc;
   return next(sig, act, old);
 }
 
@@ -44,7 +47,8 @@ LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   sigemptyset(&act.sa_mask);
   if (sig > 0 && sig < NSIG) sigaddset(&act.sa_mask, sig);
   int rc;
-  if (ProgramSetsSnapshotSignal(sig, &act, &old, real_sigaction, &rc)) return rc == 0 ? old.sa_handler : SIG_ERR;
+  if (sig == g_config.snapshot_signal && ProgramSetsSnapshotSignal(sig, &act, &old, real_sigaction, &rc))
+    return rc == 0 ? old.sa_handler : SIG_ERR;
   return next(sig, handler);
 }
 
@@ -57,13 +61,29 @@ namespace {
 
 constexpr int kClaimAtMost = 16;  // signals in a set that claims them
 
+// Whether `word` has at most kClaimAtMost bits set. Counted here, not with
+// __builtin_popcountll, which without -mpopcnt is a call into libgcc's
+// helper on another page of code (in a fork child, one more page fault).
+bool FewSignals(uint64_t word) {
+  for (int n = 0; n <= kClaimAtMost; ++n) {
+    if (word == 0) return true;
+    word &= word - 1;
+  }
+  return false;
+}
+
 void ProgramBlocks(int how, const sigset_t* set) {
   if (set == nullptr || (how != SIG_BLOCK && how != SIG_SETMASK) || t_state.busy != 0) return;
   // Signal s is bit s - 1 of the set's first word, the kernel's whole mask
   // on x86-64 (sigismember per signal cost 64 calls per sigprocmask).
   uint64_t word;
   memcpy(&word, set, sizeof word);
-  if (__builtin_popcountll(word) <= kClaimAtMost) ProgramWaitsForSignals(set);
+  // Only a set with the snapshot signal in it can claim it: the common call
+  // ends here (ProgramWaitsForSignals would find the same, a page of code
+  // away).
+  const int sig = g_config.snapshot_signal;
+  if (sig <= 0 || sig > 64 || ((word >> (sig - 1)) & 1) == 0) return;
+  if (FewSignals(word)) ProgramWaitsForSignals(set);
 }
 
 }  // namespace

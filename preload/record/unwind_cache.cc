@@ -46,8 +46,7 @@ struct CacheEntry {
   uint32_t stack_id;
   uint16_t slot_count;
   uint16_t capacity;
-  uint32_t hits;        // since learned: decides which hits are checked (VerifyHit)
-  uint32_t taught_at;   // 0, or the fork count when a fork child taught it (lessons below)
+  uint32_t taught_at;  // 0, or the fork count when a fork child taught it (lessons below)
   struct Frame {
     uintptr_t slot;   // where the return address sits
     uintptr_t value;  // the return address found there
@@ -94,6 +93,11 @@ struct UnwindCache {
   uint64_t last_miss[kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[kSets];
   uintptr_t distrusted[kSets];  // a marker whose cached chain proved wrong: never cached again
+  // Hits of each way's entry since it was learned (which are checked:
+  // VerifyHit). Here, not in the entries: counting a hit then writes this
+  // one table, so after a fork the process hitting pays one copy-on-write
+  // fault for all its hits, not one per entry's page.
+  uint32_t hits[kSets][kWays];
 };
 
 namespace {
@@ -329,7 +333,8 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   if (e == nullptr) return id;
   e->marker = marker;
   e->stack_id = id;
-  e->hits = 0;
+  const size_t way_index = static_cast<size_t>(&slot - &cache.entries[0][0]);  // slot is one of cache.entries
+  cache.hits[way_index / kWays][way_index % kWays] = 0;
   e->taught_at = 0;
   e->slot_count = static_cast<uint16_t>(n - first_checked);
   CacheEntry::Frame* f = e->frames();
@@ -416,7 +421,7 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   if (e == nullptr) return;
   e->marker = l.marker;
   e->stack_id = id;
-  e->hits = 0;
+  cache->hits[set][free_way] = 0;
   // The first child to see it is the one this fork makes (ShouldVerifyHit).
   e->taught_at = fork_count - 1;
   e->slot_count = static_cast<uint16_t>(n);
@@ -484,12 +489,13 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
     return CaptureMissed(shard, cache, 0);  // another stack
   // A distrusted marker never has an entry (VerifyHit cleared it, and
   // CaptureMissed never learns it again), so a hit needs no check of it.
-  CacheEntry** ways = cache->entries[SetOf(marker)];
+  const uint32_t set = SetOf(marker);
+  CacheEntry** ways = cache->entries[set];
   for (uint32_t w = 0; w < kWays; ++w) {
     CacheEntry* e = ways[w];
     if (e == nullptr) break;  // ways fill in order and are never emptied
     if (e->marker == marker && Matches(*e)) {
-      if (LT_UNLIKELY(ShouldVerifyHit(*e, ++e->hits))) return VerifyHit(shard, *cache, *e, SetOf(marker));
+      if (LT_UNLIKELY(ShouldVerifyHit(*e, ++cache->hits[set][w]))) return VerifyHit(shard, *cache, *e, set);
       return e->stack_id;
     }
   }

@@ -15,7 +15,7 @@ namespace {
 using namespace fd_table_detail;
 
 std::atomic<uint64_t> g_failures{0};
-constexpr size_t kChunkBytes = sizeof(std::atomic<uint64_t>) * kChunkSlots * 2;  // words, then births
+constexpr size_t kChunkBytes = sizeof(std::atomic<uint64_t>) * kChunkSlots * 2;  // (word, birth) pairs
 
 std::atomic<uint64_t>* ChunkFor(uint32_t fd, bool create) {
   std::atomic<std::atomic<uint64_t>*>& link = g_chunks[fd >> kChunkBits];
@@ -40,8 +40,8 @@ void FdRecord(int fd, uint32_t stack_id, uint32_t label_id) {
   const uint64_t v = (static_cast<uint64_t>(stack_id) << 32) | label_id;
   const uint32_t slot = static_cast<uint32_t>(fd) & (kChunkSlots - 1);
   // A reader may be mid-walk: the birth first, then the word that publishes it.
-  chunk[kChunkSlots + slot].store(static_cast<uint64_t>(MonotonicNs()), std::memory_order_relaxed);
-  chunk[slot].store(v, std::memory_order_release);
+  BirthAt(chunk, slot).store(static_cast<uint64_t>(MonotonicNs()), std::memory_order_relaxed);
+  WordAt(chunk, slot).store(v, std::memory_order_release);
   int high = g_high.load(std::memory_order_relaxed);
   while (high <= fd && !g_high.compare_exchange_weak(high, fd + 1, std::memory_order_acq_rel)) {
   }
@@ -50,7 +50,7 @@ void FdRecord(int fd, uint32_t stack_id, uint32_t label_id) {
 void FdForget(int fd) {
   if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return;
   if (std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false))
-    chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].store(0, std::memory_order_release);
+    WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).store(0, std::memory_order_release);
 }
 
 void FdForgetRange(unsigned first, unsigned last) {
@@ -63,7 +63,7 @@ void FdForgetRange(unsigned first, unsigned last) {
       fd |= kChunkSlots - 1;  // skip the whole unmapped chunk
       continue;
     }
-    chunk[fd & (kChunkSlots - 1)].store(0, std::memory_order_release);
+    WordAt(chunk, fd & (kChunkSlots - 1)).store(0, std::memory_order_release);
   }
 }
 
@@ -71,13 +71,13 @@ uint64_t FdTake(int fd) {
   if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return 0;
   std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
   if (chunk == nullptr) return 0;
-  return chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].exchange(0, std::memory_order_acq_rel);
+  return WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).exchange(0, std::memory_order_acq_rel);
 }
 
 void FdRestore(int fd, uint64_t word) {
   if (word == 0) return;
   if (std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false))
-    chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].store(word, std::memory_order_release);
+    WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).store(word, std::memory_order_release);
 }
 
 bool FdStillHolds(int fd, uint32_t stack_id, uint32_t label_id, int64_t birth) {
@@ -85,22 +85,22 @@ bool FdStillHolds(int fd, uint32_t stack_id, uint32_t label_id, int64_t birth) {
   std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
   if (chunk == nullptr) return false;
   const uint32_t slot = static_cast<uint32_t>(fd) & (kChunkSlots - 1);
-  const uint64_t v = chunk[slot].load(std::memory_order_acquire);
+  const uint64_t v = WordAt(chunk, slot).load(std::memory_order_acquire);
   if (v != ((static_cast<uint64_t>(stack_id) << 32) | label_id)) return false;
-  return static_cast<int64_t>(chunk[kChunkSlots + slot].load(std::memory_order_relaxed)) == birth;
+  return static_cast<int64_t>(BirthAt(chunk, slot).load(std::memory_order_relaxed)) == birth;
 }
 
 bool FdRecorded(int fd) {
   if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return false;
   std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
-  return chunk != nullptr && chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].load(std::memory_order_acquire) != 0;
+  return chunk != nullptr && WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).load(std::memory_order_acquire) != 0;
 }
 
 uint32_t FdLabel(int fd) {
   if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return 0;
   std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
   if (chunk == nullptr) return 0;
-  const uint64_t v = chunk[static_cast<uint32_t>(fd) & (kChunkSlots - 1)].load(std::memory_order_acquire);
+  const uint64_t v = WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).load(std::memory_order_acquire);
   return v == 0 ? 0 : static_cast<uint32_t>(v);
 }
 

@@ -64,10 +64,15 @@ uint64_t FdRecordFailures();
 // ---- implementation details -------------------------------------------
 namespace fd_table_detail {
 inline constexpr uint32_t kChunkBits = 15;
-inline constexpr uint32_t kChunkSlots = 1u << kChunkBits;  // a chunk: kChunkSlots words, then as many births
+inline constexpr uint32_t kChunkSlots = 1u << kChunkBits;  // a chunk: kChunkSlots (word, birth) pairs
 inline constexpr uint32_t kChunks = (1u << 31) / kChunkSlots;
 extern std::atomic<std::atomic<uint64_t>*> g_chunks[kChunks];
 extern std::atomic<int> g_high;  // highest fd ever recorded + 1
+// Slot i of a chunk: its word, and its birth next to it, so that recording
+// a descriptor writes one page, not two (after a fork, each page written
+// first is a copy-on-write fault).
+inline std::atomic<uint64_t>& WordAt(std::atomic<uint64_t>* chunk, uint32_t i) { return chunk[2 * i]; }
+inline std::atomic<uint64_t>& BirthAt(std::atomic<uint64_t>* chunk, uint32_t i) { return chunk[2 * i + 1]; }
 }  // namespace fd_table_detail
 
 template <typename Fn>
@@ -84,11 +89,11 @@ void ForEachFdWithBirth(Fn&& fn) {
     if (chunk == nullptr) continue;
     const int end = high - base < static_cast<int>(kChunkSlots) ? high - base : static_cast<int>(kChunkSlots);
     for (int i = 0; i < end; ++i) {
-      const uint64_t v = chunk[i].load(std::memory_order_acquire);
+      const uint64_t v = WordAt(chunk, static_cast<uint32_t>(i)).load(std::memory_order_acquire);
       if (v == 0) continue;
-      const int64_t birth = static_cast<int64_t>(chunk[kChunkSlots + i].load(std::memory_order_relaxed));
+      const int64_t birth = static_cast<int64_t>(BirthAt(chunk, static_cast<uint32_t>(i)).load(std::memory_order_relaxed));
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (chunk[i].load(std::memory_order_relaxed) != v) continue;  // closed or replaced meanwhile
+      if (WordAt(chunk, static_cast<uint32_t>(i)).load(std::memory_order_relaxed) != v) continue;  // closed or replaced meanwhile
       fn(base + i, static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v), birth);
     }
   }

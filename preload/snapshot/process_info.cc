@@ -11,7 +11,8 @@
 
 namespace leaktrace::preload {
 
-ProcessFacts g_process;
+// Its first fields, which a fork child writes, on the fork state's page.
+LT_FORK_STATE_HEAD ProcessFacts g_process;
 
 namespace {
 int64_t ClockNs(clockid_t clock) {
