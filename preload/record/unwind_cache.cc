@@ -235,14 +235,18 @@ LessonBoard* LessonBoardMade() {
   return fresh;
 }
 
+// Whether this thread of a fork child may still teach its parent.
+bool MayTeach(const Shard& shard) {
+  return g_lesson_parent_key != 0 && reinterpret_cast<uintptr_t>(&shard) == g_forking_shard &&
+         g_lessons_posted < kLessonsPerChild;
+}
+
 // In a fork child, owner thread, busy: `e` (just learned, at frames
 // [user_first, user_first + user_depth) the stack interned) goes to the
 // parent when the child may still teach. Never waits.
 void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, uint32_t user_depth,
                  bool truncated) {
-  if (LT_LIKELY(g_lesson_parent_key == 0) || reinterpret_cast<uintptr_t>(&shard) != g_forking_shard ||
-      g_lessons_posted >= kLessonsPerChild || user_first + user_depth > e.slot_count)
-    return;
+  if (LT_LIKELY(g_lesson_parent_key == 0) || !MayTeach(shard) || user_first + user_depth > e.slot_count) return;
   LessonBoard* board = g_lesson_board.load(std::memory_order_acquire);
   if (board == nullptr) return;
   ++g_lessons_posted;
@@ -387,6 +391,16 @@ LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e, 
 
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard);
 
+// In a full set, a way whose entry was learned here and never hit since
+// (nor taught): what a lesson may take. kWays when there is none.
+uint32_t UnusedWay(const UnwindCache& cache, uint32_t set) {
+  for (uint32_t w = 0; w < kWays; ++w) {
+    const CacheEntry* e = cache.entries[set][w];
+    if (e != nullptr && cache.hits[set][w] == 0 && e->taught_at == 0) return w;
+  }
+  return kWays;
+}
+
 // The parent, on the forking thread (the shard's owner), busy: `l` goes into
 // the cache when it is sound here and finds a free way.
 void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
@@ -410,6 +424,9 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
       return;
     }
   }
+  // A full set gives up an entry of its own that was never hit, never one
+  // it uses (nor another lesson).
+  if (free_way == kWays) free_way = UnusedWay(*cache, set);
   if (free_way == kWays) return;
   CapturedStack stack;
   stack.depth = l.user_depth;
@@ -450,6 +467,13 @@ LT_NOINLINE uint32_t CaptureMissed(Shard& shard, UnwindCache* cache, uintptr_t m
   // A position reached by thousands of chains in turn is never learned and
   // costs one unw_backtrace per allocation, as without the cache.
   if (free_way < kWays) return UnwindAndRemember(shard, *cache, marker, ways[free_way]);
+  // A fork child that may still teach learns the chain over an entry never
+  // hit (in its own copy of the cache), so that it can teach it: its
+  // parent takes a lesson into such a way too (Learn).
+  if (LT_UNLIKELY(MayTeach(shard))) {
+    const uint32_t unused = UnusedWay(*cache, set);
+    if (unused < kWays) return UnwindAndRemember(shard, *cache, marker, ways[unused]);
+  }
   uint64_t hash = 0;
   const uint32_t id = CaptureUncached(shard, &hash);
   const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
