@@ -190,6 +190,9 @@ constexpr uint32_t kLessonSlots = 8;
 constexpr uint32_t kLessonsPerChild = 4;
 
 enum : uint32_t { kLessonFree = 0, kLessonWriting, kLessonReady, kLessonReading };
+// What a lesson says: a chain to cache, or a position whose cached chain a
+// child's check proved wrong (VerifyHit), never to be cached again.
+enum : uint16_t { kLessonChain = 0, kLessonDistrust = 1 };
 
 struct Lesson {
   std::atomic<uint32_t> state;  // kLesson*: a child claims Free, fills it, marks it Ready
@@ -197,6 +200,7 @@ struct Lesson {
   uint16_t user_first;  // the frame (index into frames) the stack's first pc is
   uint16_t user_depth;
   uint16_t truncated;
+  uint16_t kind;        // kLessonChain or kLessonDistrust (marker only)
   uint64_t parent_key;  // g_lesson_key of the process that may learn it
   uintptr_t shard;      // the forking thread's shard: the same address in both processes
   uintptr_t marker;
@@ -241,29 +245,54 @@ bool MayTeach(const Shard& shard) {
          g_lessons_posted < kLessonsPerChild;
 }
 
+// A free lesson of the board, claimed (kLessonWriting): the caller fills it
+// and marks it ready. Null when the board is full or missing.
+Lesson* ClaimLesson() {
+  LessonBoard* board = g_lesson_board.load(std::memory_order_acquire);
+  if (board == nullptr) return nullptr;
+  for (Lesson& l : board->lessons) {
+    uint32_t expected = kLessonFree;
+    if (l.state.compare_exchange_strong(expected, kLessonWriting, std::memory_order_acquire)) return &l;
+  }
+  return nullptr;
+}
+
 // In a fork child, owner thread, busy: `e` (just learned, at frames
 // [user_first, user_first + user_depth) the stack interned) goes to the
 // parent when the child may still teach. Never waits.
 void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, uint32_t user_depth,
                  bool truncated) {
   if (LT_LIKELY(g_lesson_parent_key == 0) || !MayTeach(shard) || user_first + user_depth > e.slot_count) return;
-  LessonBoard* board = g_lesson_board.load(std::memory_order_acquire);
-  if (board == nullptr) return;
   ++g_lessons_posted;
-  for (Lesson& l : board->lessons) {
-    uint32_t expected = kLessonFree;
-    if (!l.state.compare_exchange_strong(expected, kLessonWriting, std::memory_order_acquire)) continue;
-    l.slot_count = e.slot_count;
-    l.user_first = static_cast<uint16_t>(user_first);
-    l.user_depth = static_cast<uint16_t>(user_depth);
-    l.truncated = truncated ? 1 : 0;
-    l.parent_key = g_lesson_parent_key;
-    l.shard = g_forking_shard;
-    l.marker = e.marker;
-    __builtin_memcpy(l.frames, e.frames(), e.slot_count * sizeof(CacheEntry::Frame));
-    l.state.store(kLessonReady, std::memory_order_release);
-    return;
-  }
+  Lesson* l = ClaimLesson();
+  if (l == nullptr) return;
+  l->kind = kLessonChain;
+  l->slot_count = e.slot_count;
+  l->user_first = static_cast<uint16_t>(user_first);
+  l->user_depth = static_cast<uint16_t>(user_depth);
+  l->truncated = truncated ? 1 : 0;
+  l->parent_key = g_lesson_parent_key;
+  l->shard = g_forking_shard;
+  l->marker = e.marker;
+  __builtin_memcpy(l->frames, e.frames(), e.slot_count * sizeof(CacheEntry::Frame));
+  l->state.store(kLessonReady, std::memory_order_release);
+}
+
+// In a fork child, owner thread, busy: the chain cached at `marker` proved
+// wrong here (VerifyHit). The parent must drop it too: its cache is what
+// the next children start from, and their hits on it are checked only now
+// and then (ShouldVerifyHit). Not limited like TeachParent: it happens once
+// per position in a child.
+void WarnParent(const Shard& shard, uintptr_t marker) {
+  if (LT_LIKELY(g_lesson_parent_key == 0) || reinterpret_cast<uintptr_t>(&shard) != g_forking_shard) return;
+  Lesson* l = ClaimLesson();
+  if (l == nullptr) return;
+  l->kind = kLessonDistrust;
+  l->slot_count = 0;
+  l->parent_key = g_lesson_parent_key;
+  l->shard = g_forking_shard;
+  l->marker = marker;
+  l->state.store(kLessonReady, std::memory_order_release);
 }
 
 // Whether `e` holds the lesson's chain already.
@@ -373,19 +402,26 @@ LT_ALWAYS_INLINE bool ShouldVerifyHit(const CacheEntry& e, uint32_t hits) {
   return ShouldVerify(g_fork_count.load(std::memory_order_relaxed) - e.taught_at);
 }
 
+// `marker`'s cached chains are dropped and the position is never cached
+// again. Every chain cached there goes: the lookup's hit path does not look
+// at `distrusted`.
+void Distrust(UnwindCache& cache, uintptr_t marker) {
+  const uint32_t set = SetOf(marker);
+  cache.distrusted[set] = marker;
+  for (CacheEntry* way : cache.entries[set])
+    if (way != nullptr && way->marker == marker) way->marker = 0;
+}
+
 // A hit to check: the full unwind's answer stands. On a mismatch the entry
 // is dropped and its marker never cached again (counted in health as
 // unwind_cache_mismatches).
-LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e, uint32_t set) {
+LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e) {
   const uint32_t id = CaptureUncached(shard);
   if (id == 0 || id == e.stack_id) return e.stack_id;
   g_health.unwind_cache_mismatches.fetch_add(1, std::memory_order_relaxed);
   const uintptr_t marker = e.marker;
-  cache.distrusted[set] = marker;
-  // Every chain cached at this position goes: the lookup's hit path does not
-  // look at `distrusted`.
-  for (CacheEntry* way : cache.entries[set])
-    if (way != nullptr && way->marker == marker) way->marker = 0;
+  Distrust(cache, marker);
+  WarnParent(shard, marker);
   return id;
 }
 
@@ -519,7 +555,7 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
     CacheEntry* e = ways[w];
     if (e == nullptr) break;  // ways fill in order and are never emptied
     if (e->marker == marker && Matches(*e)) {
-      if (LT_UNLIKELY(ShouldVerifyHit(*e, ++cache->hits[set][w]))) return VerifyHit(shard, *cache, *e, set);
+      if (LT_UNLIKELY(ShouldVerifyHit(*e, ++cache->hits[set][w]))) return VerifyHit(shard, *cache, *e);
       return e->stack_id;
     }
   }
@@ -563,7 +599,13 @@ void UnwindCachePrepareFork() {
     if (l.state.load(std::memory_order_acquire) != kLessonReady || l.parent_key != g_lesson_key) continue;
     uint32_t expected = kLessonReady;
     if (!l.state.compare_exchange_strong(expected, kLessonReading, std::memory_order_acquire)) continue;
-    if (l.shard == reinterpret_cast<uintptr_t>(t.shard)) Learn(*t.shard, l, fork_count);
+    if (l.shard == reinterpret_cast<uintptr_t>(t.shard)) {
+      if (l.kind == kLessonDistrust) {
+        if (t.shard->unwind_cache != nullptr) Distrust(*t.shard->unwind_cache, l.marker);
+      } else {
+        Learn(*t.shard, l, fork_count);
+      }
+    }
     // Another thread's lesson is dropped: that thread learns the chain again
     // from its next child.
     l.state.store(kLessonFree, std::memory_order_release);

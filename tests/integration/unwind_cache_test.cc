@@ -4,6 +4,8 @@
 // there), and at every recursion depth. Exact mode, so counts are exact.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/integration/harness.h"
 
 namespace leaktrace::testing {
@@ -65,6 +67,39 @@ TEST(UnwindCache, AChainWithAllocaIsNeverChargedToAnother) {
   ASSERT_EQ(report.exit_code, 0) << report.err;
   const nlohmann::json health = nlohmann::json::parse(report.out)["dumps"][0]["health"];
   EXPECT_GE(health.value("unwind_cache_mismatches", 0), 1) << health.dump();
+}
+
+// The same two chains in fork children: the first children teach the parent
+// through_p's chain, and each later child's first hit on it is through_q's
+// allocation over the stale slot. A child that checks the hit (the 1st, 2nd,
+// 4th ... child after the lesson) and finds it wrong tells the parent, which
+// drops the chain: one child's mismatch must protect the children after it,
+// as one process's protects its later hits.
+TEST(UnwindCache, AChainWithAllocaInForkChildrenIsNeverChargedToAnother) {
+  constexpr int kTeachers = 3, kChildren = 20;  // FORK_TEACHERS, FORK_CHILDREN in alloca_chains.c
+  TempDir dir;
+  const CommandResult run = testing::Run(
+      {ProgramPath("alloca_chains"), "fork"},
+      {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=1", "LEAKTRACE_ON_EXIT=all"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  double through_p = 0, through_q = 0, leaf = 0;
+  int dumps = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() != ".dump") continue;
+    ++dumps;
+    const CommandResult r = Leaktrace({"report", "--format", "json", e.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json report = nlohmann::json::parse(r.out);
+    through_p += GrowthThrough(report, "through_p").count;
+    through_q += GrowthThrough(report, "through_q").count;
+    leaf += GrowthThrough(report, "leaf").count;
+  }
+  EXPECT_EQ(dumps, kTeachers + kChildren + 1);  // every child's, and the parent's
+  EXPECT_EQ(leaf, kTeachers + kChildren);
+  const double wrong = through_p - kTeachers;  // through_q's allocations charged to through_p
+  EXPECT_GE(wrong, 0);
+  EXPECT_LE(wrong, 2) << "through_q's allocations charged to through_p in fork children";
+  EXPECT_EQ(through_q, kChildren - wrong);
 }
 
 }  // namespace

@@ -9,18 +9,32 @@
    and the slot where the first chain kept its return address into
    through_p lies, in the second chain, inside dynamic()'s alloca area,
    untouched, still holding that address. Every leaf() leaks 48 bytes.
-   Checkpoints "before" and "after" around the calls. */
+   Checkpoints "before" and "after" around the calls.
+   With the argument "fork", the chains run in fork children instead, one
+   child after another (each exits with its leak; LEAKTRACE_ON_EXIT=all):
+   FORK_TEACHERS children run through_p, whose chain the parent then learns
+   from them (unwind_cache.cc, "Lessons"); each of the FORK_CHILDREN after
+   them runs through_p without allocating (which leaves the stale slot) and
+   then through_q, which allocates. */
 #include <alloca.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "step_protocol.h"
 
 #define P_ROUNDS 3
 #define ROUNDS 5000
+#define FORK_TEACHERS 3
+#define FORK_CHILDREN 20
 
 static void* volatile sink;
+static volatile int allocate = 1;
 
-__attribute__((noinline)) void leaf(void) { sink = malloc(48); }
+__attribute__((noinline)) void leaf(void) {
+  if (allocate) sink = malloc(48);
+}
 
 __attribute__((noinline)) void dynamic(size_t n) {
   volatile char* p = alloca(n);
@@ -49,7 +63,29 @@ __attribute__((noinline)) void call_through(void (*fn)(void)) {
   __asm__ volatile("" ::: "memory");
 }
 
-int main(void) {
+static int fork_children(void) {
+  sink = malloc(16); /* the parent's own tracked work, before its children */
+  for (int i = 0; i < FORK_TEACHERS + FORK_CHILDREN; ++i) {
+    const pid_t pid = fork();
+    if (pid < 0) return 2;
+    if (pid == 0) {
+      /* One call site for both chains, as in main. */
+      void (*const chains[2])(void) = {through_p, through_q};
+      const int steps = i < FORK_TEACHERS ? 1 : 2;
+      for (volatile int k = 0; k < steps; k = k + 1) {
+        allocate = steps == 1 || k == 1;
+        call_through(chains[k]);
+      }
+      exit(0);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 3;
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "fork") == 0) return fork_children();
   void (*const chains[2])(void) = {through_p, through_q};
   volatile int round = 0;
   checkpoint("before");
