@@ -20,6 +20,12 @@ struct CapturedStack {
 // unwind.
 void InitUnwinder();
 
+// Closes libunwind's memory-validation pipe (two descriptors), for a dump
+// that finds the process out of descriptors: libunwind, finding its pipe
+// gone, makes a new one at its next use (unwinder_fds.cc). True when a
+// descriptor was freed. Async-signal-safe, any thread.
+bool ReleaseUnwinderPipe();
+
 // True for an address inside libleaktrace.so, libunwind included (our own
 // frames).
 bool IsLeaktraceFrame(uintptr_t pc);

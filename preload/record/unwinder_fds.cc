@@ -21,9 +21,37 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "preload/internal/private_fds.h"
 
+#include "preload/record/unwinder.h"
+
 using namespace leaktrace::preload;
+
+namespace {
+
+// The ends of libunwind's pipe, as made by the last pipe2 (-1: none, or let
+// go). libunwind keeps its own copy of the numbers; these are for
+// ReleaseUnwinderPipe only.
+std::atomic<int> g_pipe_ends[2] = {-1, -1};
+
+}  // namespace
+
+namespace leaktrace::preload {
+
+bool ReleaseUnwinderPipe() {
+  bool released = false;
+  for (std::atomic<int>& end : g_pipe_ends) {
+    const int fd = end.exchange(-1, std::memory_order_acq_rel);
+    // Closes only while still registered as ours: a number the program took
+    // meanwhile (dup2 onto it) is left alone.
+    if (fd >= 0 && ClosePrivateFd(fd) == 0) released = true;
+  }
+  return released;
+}
+
+}  // namespace leaktrace::preload
 
 // The names libunwind's calls are renamed to (unwinder_imports.syms). They
 // are hidden like the rest of the library: only libunwind, linked in, calls
@@ -54,6 +82,8 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   }
   fds[0] = read_end;
   fds[1] = write_end;
+  g_pipe_ends[0].store(read_end, std::memory_order_release);
+  g_pipe_ends[1].store(write_end, std::memory_order_release);
   return 0;
 }
 
