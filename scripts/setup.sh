@@ -21,9 +21,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The static libunwind the preload library links in (scripts/build-unwinder.sh),
+# built once for every build directory of this checkout.
+unwinder_dir=${LEAKTRACE_UNWINDER_DIR:-$top/build-deps/unwinder}
+"$top/scripts/build-unwinder.sh" "$unwinder_dir"
+
 generator=()
 [ -f "$build_dir/CMakeCache.txt" ] || generator=(-G Ninja)
-cmake -S "$top" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
+cmake -S "$top" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="$build_type" \
+  -DLEAKTRACE_UNWINDER_DIR="$unwinder_dir" ${LEAKTRACE_CMAKE_ARGS:-} >/dev/null
 # LEAKTRACE_BUILD_TARGETS: build only these (space-separated), e.g. for the demo.
 targets=()
 for t in ${LEAKTRACE_BUILD_TARGETS:-}; do targets+=(--target "$t"); done

@@ -48,8 +48,6 @@ bool IsLeaktraceFrame(uintptr_t pc) {
 }
 
 void InitUnwinder() {
-  // Before libunwind's first use: its initialisation makes its pipe.
-  RedirectUnwinderDescriptors(reinterpret_cast<const void*>(&unw_backtrace));
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   uintptr_t probes[2] = {reinterpret_cast<uintptr_t>(&CaptureStack),
                          reinterpret_cast<uintptr_t>(&unw_backtrace)};

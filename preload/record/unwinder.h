@@ -14,18 +14,20 @@ struct CapturedStack {
   bool truncated;  // the stack was deeper than kMaxUserFrames
 };
 
-// Learns leaktrace's own address range and keeps libunwind's descriptors
-// private (RedirectUnwinderDescriptors). Called once at initialisation,
-// before the first unwind.
+// Learns leaktrace's own address range (libunwind is linked in, so it is
+// one range with the rest of the library; its descriptors are kept private
+// by unwinder_fds.cc). Called once at initialisation, before the first
+// unwind.
 void InitUnwinder();
 
-// Points the import slots of the module holding `unwinder_function`
-// (libunwind) for open, close, pipe2, read, write and syscall at wrappers
-// that keep its descriptors private and out of the program's (unwinder_fds.cc).
-// Returns false when the module is not found. Not for the malloc path.
-bool RedirectUnwinderDescriptors(const void* unwinder_function);
+// Closes libunwind's memory-validation pipe (two descriptors), for a dump
+// that finds the process out of descriptors: libunwind, finding its pipe
+// gone, makes a new one at its next use (unwinder_fds.cc). True when a
+// descriptor was freed. Async-signal-safe, any thread.
+bool ReleaseUnwinderPipe();
 
-// True for an address inside libleaktrace.so or libunwind (our own frames).
+// True for an address inside libleaktrace.so, libunwind included (our own
+// frames).
 bool IsLeaktraceFrame(uintptr_t pc);
 
 // Must be called with the thread busy (libunwind may allocate on first use).

@@ -6,28 +6,59 @@
 // program's lowest free numbers (3 and 4 in most programs) for the life of
 // the process: a program that closes every descriptor at start-up and
 // reuses those numbers would then have its own descriptors read from,
-// written to, closed and replaced by libunwind. So libunwind's imports of
-// open, close, pipe2, read, write and syscall are pointed at the functions
-// below (its import slots rewritten, got_rewrite.h): what libunwind creates
-// is parked and registered as private, and it may only read, write or close
-// what it created. When the program took one of its numbers meanwhile (a
-// dup2 onto it), libunwind gets EBADF, which it answers by making a new pipe.
+// written to, closed and replaced by libunwind. So libunwind's calls to
+// open, close, pipe2, read, write and syscall come here instead: the build
+// renames them in its archive (unwinder_imports.syms, applied by
+// preload/CMakeLists.txt to the libunwind scripts/build-unwinder.sh built).
+// What libunwind creates is parked and registered as private, and it may
+// only read, write or close what it created. When the program took one of
+// its numbers meanwhile (a dup2 onto it), libunwind gets EBADF, which it
+// answers by making a new pipe.
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "preload/interpose/got_rewrite.h"
+#include <atomic>
+
 #include "preload/internal/private_fds.h"
+
 #include "preload/record/unwinder.h"
 
-namespace leaktrace::preload {
+using namespace leaktrace::preload;
+
 namespace {
 
-int UnwOpen(const char* path, int flags, ...) {
+// The ends of libunwind's pipe, as made by the last pipe2 (-1: none, or let
+// go). libunwind keeps its own copy of the numbers; these are for
+// ReleaseUnwinderPipe only.
+std::atomic<int> g_pipe_ends[2] = {-1, -1};
+
+}  // namespace
+
+namespace leaktrace::preload {
+
+bool ReleaseUnwinderPipe() {
+  bool released = false;
+  for (std::atomic<int>& end : g_pipe_ends) {
+    const int fd = end.exchange(-1, std::memory_order_acq_rel);
+    // Closes only while still registered as ours: a number the program took
+    // meanwhile (dup2 onto it) is left alone.
+    if (fd >= 0 && ClosePrivateFd(fd) == 0) released = true;
+  }
+  return released;
+}
+
+}  // namespace leaktrace::preload
+
+// The names libunwind's calls are renamed to (unwinder_imports.syms). They
+// are hidden like the rest of the library: only libunwind, linked in, calls
+// them.
+extern "C" {
+
+int leaktrace_unwinder_open(const char* path, int flags, ...) {
   mode_t mode = 0;
   if (__OPEN_NEEDS_MODE(flags)) {
     va_list ap;
@@ -38,7 +69,7 @@ int UnwOpen(const char* path, int flags, ...) {
   return OpenPrivateFd(path, flags, mode, nullptr);
 }
 
-int UnwPipe2(int fds[2], int flags) {
+int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   int made[2];
   if (syscall(SYS_pipe2, made, flags | O_CLOEXEC) != 0) return -1;
   const int read_end = AdoptPrivateFd(made[0], nullptr);
@@ -51,12 +82,14 @@ int UnwPipe2(int fds[2], int flags) {
   }
   fds[0] = read_end;
   fds[1] = write_end;
+  g_pipe_ends[0].store(read_end, std::memory_order_release);
+  g_pipe_ends[1].store(write_end, std::memory_order_release);
   return 0;
 }
 
-int UnwClose(int fd) { return ClosePrivateFd(fd); }
+int leaktrace_unwinder_close(int fd) { return ClosePrivateFd(fd); }
 
-ssize_t UnwRead(int fd, void* buf, size_t size) {
+ssize_t leaktrace_unwinder_read(int fd, void* buf, size_t size) {
   if (!IsPrivateFd(fd)) {
     errno = EBADF;
     return -1;
@@ -64,7 +97,7 @@ ssize_t UnwRead(int fd, void* buf, size_t size) {
   return syscall(SYS_read, fd, buf, size);
 }
 
-ssize_t UnwWrite(int fd, const void* buf, size_t size) {
+ssize_t leaktrace_unwinder_write(int fd, const void* buf, size_t size) {
   if (!IsPrivateFd(fd)) {
     errno = EBADF;
     return -1;
@@ -74,7 +107,7 @@ ssize_t UnwWrite(int fd, const void* buf, size_t size) {
 
 // syscall(2) is variadic; on x86-64 its arguments travel in the same
 // registers as six longs.
-long UnwSyscall(long number, long a, long b, long c, long d, long e, long f) {
+long leaktrace_unwinder_syscall(long number, long a, long b, long c, long d, long e, long f) {
   if ((number == SYS_read || number == SYS_write) && !IsPrivateFd(static_cast<int>(a))) {
     errno = EBADF;
     return -1;
@@ -82,41 +115,5 @@ long UnwSyscall(long number, long a, long b, long c, long d, long e, long f) {
   return syscall(number, a, b, c, d, e, f);
 }
 
-void* UnwinderImport(const ImportSlot& slot, void*) {
-  const char* n = slot.name;
-  if (strcmp(n, "open") == 0 || strcmp(n, "open64") == 0) return reinterpret_cast<void*>(&UnwOpen);
-  if (strcmp(n, "pipe2") == 0) return reinterpret_cast<void*>(&UnwPipe2);
-  if (strcmp(n, "close") == 0) return reinterpret_cast<void*>(&UnwClose);
-  if (strcmp(n, "read") == 0) return reinterpret_cast<void*>(&UnwRead);
-  if (strcmp(n, "write") == 0) return reinterpret_cast<void*>(&UnwWrite);
-  if (strcmp(n, "syscall") == 0) return reinterpret_cast<void*>(&UnwSyscall);
-  return nullptr;
-}
+}  // extern "C"
 
-struct Find {
-  uintptr_t probe;
-  LoadedModule module;
-  bool found = false;
-};
-
-int FindModule(dl_phdr_info* info, size_t, void* data) {
-  auto* f = static_cast<Find*>(data);
-  LoadedModule m;
-  if (!DescribeModule(*info, m)) return 0;
-  if (f->probe < m.image_begin || f->probe >= m.image_end) return 0;
-  f->module = m;
-  f->found = true;
-  return 1;
-}
-
-}  // namespace
-
-bool RedirectUnwinderDescriptors(const void* unwinder_function) {
-  Find f{reinterpret_cast<uintptr_t>(unwinder_function), {}};
-  dl_iterate_phdr(FindModule, &f);
-  if (!f.found) return false;
-  RewriteImports(f.module, UnwinderImport, nullptr);
-  return true;
-}
-
-}  // namespace leaktrace::preload

@@ -174,6 +174,34 @@ TEST(Lifecycle, AProcessOutOfDescriptorsIsStillSnapshot) {
   EXPECT_EQ(p.Wait(), 0);
 }
 
+// The same leak, in a program that then exits holding every descriptor it
+// may have: its exit dump is the one that shows the leak, and nobody is
+// left to collect a dump kept in memory. libunwind's pipe makes way for the
+// dump file (snapshot.cc, Publish).
+TEST(Lifecycle, AProcessThatExitsOutOfDescriptorsStillWritesItsExitDump) {
+  TempDir dir;
+  const CommandResult r = RunTracked({ProgramPath("fd_exhaust"), "--exit"}, dir.path(), {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> files = FilesIn(dir.path());
+  ASSERT_EQ(files.size(), 1u) << r.err;
+  const CommandResult report = Leaktrace({"report", "--format", "json", dir.path() + "/" + files[0]});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  double descriptors = 0;
+  const nlohmann::json doc = nlohmann::json::parse(report.out);
+  for (const auto& site : doc["sites"]) {
+    if (site["resource"] != "fd") continue;
+    for (const auto& frame : site["frames"])
+      if (frame.value("function", "") == "exhaust_descriptors") {
+        descriptors += site["count"].get<double>();
+        break;
+      }
+  }
+  // 64 numbers, less stdin, stdout, stderr and leaktrace's own (the control
+  // block and libunwind's pipe, parked at 48 and up under this limit).
+  EXPECT_GE(descriptors, 55) << report.out.substr(0, 2000);
+  EXPECT_LE(descriptors, 61);
+}
+
 TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
   TempDir dir;
