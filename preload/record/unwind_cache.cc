@@ -183,8 +183,10 @@ CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
 // for the reason the cache is (unwind_cache.h): a fork child's stack is its
 // parent's, at the same addresses, running the same code. The parent takes
 // only chains whose slots lie in the forking thread's stack, and only into
-// a free way (its own chains are never evicted for its children's). A lesson
-// is addressed to one process by a key, not by pid (pids are reused).
+// a free way or over an entry of its own never hit since it was learned
+// (UnusedWay: never a chain it uses). A child whose check proves a chain
+// wrong tells the parent too (WarnParent). A lesson is addressed to one
+// process by a key, not by pid (pids are reused).
 
 constexpr uint32_t kLessonSlots = 8;
 constexpr uint32_t kLessonsPerChild = 4;
@@ -438,7 +440,7 @@ uint32_t UnusedWay(const UnwindCache& cache, uint32_t set) {
 }
 
 // The parent, on the forking thread (the shard's owner), busy: `l` goes into
-// the cache when it is sound here and finds a free way.
+// the cache when it is sound here and finds room.
 void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   const uint32_t n = l.slot_count;
   if (n == 0 || n > kMaxCachedFrames || l.user_depth > kMaxUserFrames || l.user_first + l.user_depth > n) return;

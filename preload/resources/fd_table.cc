@@ -93,7 +93,8 @@ bool FdStillHolds(int fd, uint32_t stack_id, uint32_t label_id, int64_t birth) {
 bool FdRecorded(int fd) {
   if (fd < 0 || fd >= g_high.load(std::memory_order_relaxed)) return false;
   std::atomic<uint64_t>* chunk = ChunkFor(static_cast<uint32_t>(fd), false);
-  return chunk != nullptr && WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).load(std::memory_order_acquire) != 0;
+  return chunk != nullptr &&
+         WordAt(chunk, static_cast<uint32_t>(fd) & (kChunkSlots - 1)).load(std::memory_order_acquire) != 0;
 }
 
 uint32_t FdLabel(int fd) {

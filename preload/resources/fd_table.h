@@ -88,13 +88,13 @@ void ForEachFdWithBirth(Fn&& fn) {
     std::atomic<uint64_t>* chunk = g_chunks[static_cast<uint32_t>(base) >> kChunkBits].load(std::memory_order_acquire);
     if (chunk == nullptr) continue;
     const int end = high - base < static_cast<int>(kChunkSlots) ? high - base : static_cast<int>(kChunkSlots);
-    for (int i = 0; i < end; ++i) {
-      const uint64_t v = WordAt(chunk, static_cast<uint32_t>(i)).load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < static_cast<uint32_t>(end); ++i) {
+      const uint64_t v = WordAt(chunk, i).load(std::memory_order_acquire);
       if (v == 0) continue;
-      const int64_t birth = static_cast<int64_t>(BirthAt(chunk, static_cast<uint32_t>(i)).load(std::memory_order_relaxed));
+      const int64_t birth = static_cast<int64_t>(BirthAt(chunk, i).load(std::memory_order_relaxed));
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (WordAt(chunk, static_cast<uint32_t>(i)).load(std::memory_order_relaxed) != v) continue;  // closed or replaced meanwhile
-      fn(base + i, static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v), birth);
+      if (WordAt(chunk, i).load(std::memory_order_relaxed) != v) continue;  // closed or replaced meanwhile
+      fn(base + static_cast<int>(i), static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v), birth);
     }
   }
 }
