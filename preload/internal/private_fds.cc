@@ -83,8 +83,20 @@ int AdoptPrivateFd(int fd, std::atomic<int>* home) {
   return -1;
 }
 
+namespace {
+std::atomic<bool (*)()> g_relief{nullptr};  // SetOutOfDescriptorsRelief
+}  // namespace
+
+void SetOutOfDescriptorsRelief(bool (*relieve)()) { g_relief.store(relieve, std::memory_order_release); }
+
 int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home) {
-  const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode));
+  const auto open_once = [&] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode)); };
+  int fd = open_once();
+  if (fd < 0 && errno == EMFILE) {
+    bool (*relieve)() = g_relief.load(std::memory_order_acquire);
+    if (relieve != nullptr && relieve()) fd = open_once();
+    else errno = EMFILE;
+  }
   return fd < 0 ? fd : AdoptPrivateFd(fd, home);
 }
 

@@ -59,6 +59,15 @@ int PrivateFdBase();
 // code we cannot update, so a dup2 onto it makes us let it go.
 int AdoptPrivateFd(int fd, std::atomic<int>* home);
 
+// When one of our opens (OpenPrivateFd) finds the process out of
+// descriptors (EMFILE), a descriptor of ours that can be remade makes way
+// and the open is tried once more: `relieve` closes such descriptors and
+// returns true when it freed one (libunwind's pipe, which libunwind makes
+// again at its next use: unwinder.h). A program that leaks descriptors
+// until it has none left is the one whose dumps matter most. Set once, at
+// initialisation; `relieve` must be async-signal-safe.
+void SetOutOfDescriptorsRelief(bool (*relieve)());
+
 // open(2) through raw system calls, O_CLOEXEC added, then AdoptPrivateFd.
 int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home);
 

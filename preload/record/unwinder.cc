@@ -6,6 +6,7 @@
 #include <libunwind.h>
 
 #include "preload/internal/fork_gate.h"
+#include "preload/internal/private_fds.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -48,6 +49,7 @@ bool IsLeaktraceFrame(uintptr_t pc) {
 }
 
 void InitUnwinder() {
+  SetOutOfDescriptorsRelief(&ReleaseUnwinderPipe);
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   uintptr_t probes[2] = {reinterpret_cast<uintptr_t>(&CaptureStack),
                          reinterpret_cast<uintptr_t>(&unw_backtrace)};

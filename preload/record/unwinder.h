@@ -16,14 +16,16 @@ struct CapturedStack {
 
 // Learns leaktrace's own address range (libunwind is linked in, so it is
 // one range with the rest of the library; its descriptors are kept private
-// by unwinder_fds.cc). Called once at initialisation, before the first
-// unwind.
+// by unwinder_fds.cc) and sets ReleaseUnwinderPipe as the relief of an open
+// that finds no descriptor free. Called once at initialisation, before the
+// first unwind.
 void InitUnwinder();
 
-// Closes libunwind's memory-validation pipe (two descriptors), for a dump
-// that finds the process out of descriptors: libunwind, finding its pipe
-// gone, makes a new one at its next use (unwinder_fds.cc). True when a
-// descriptor was freed. Async-signal-safe, any thread.
+// Closes libunwind's memory-validation pipe (two descriptors): libunwind,
+// finding its pipe gone, makes a new one at its next use (unwinder_fds.cc).
+// True when a descriptor was freed. InitUnwinder makes it the private
+// descriptors' relief when an open of ours finds the process out of
+// descriptors (SetOutOfDescriptorsRelief). Async-signal-safe, any thread.
 bool ReleaseUnwinderPipe();
 
 // True for an address inside libleaktrace.so, libunwind included (our own

@@ -28,7 +28,6 @@
 #include "preload/resources/label_table.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/internal/private_fds.h"
-#include "preload/record/unwinder.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/snapshot/process_memory.h"
 #include "preload/resources/resource_sites.h"
@@ -324,9 +323,6 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
     unlink(temp_path);  // a leftover of a crashed earlier attempt (O_EXCL refuses links)
     OpenPrivateFd(temp_path, kFlags, 0600, &fd);
   }
-  // A program that leaks descriptors until it has none left, and then
-  // exits, is the one whose dump matters most: libunwind's pipe makes way.
-  if (fd.load() < 0 && errno == EMFILE && ReleaseUnwinderPipe()) OpenPrivateFd(temp_path, kFlags, 0600, &fd);
   if (fd.load() < 0) {
     create_error = errno;
     snprintf(why, why_size, "cannot create %s: %s", temp_path, strerrordesc_np(errno));

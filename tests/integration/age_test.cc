@@ -84,16 +84,22 @@ void ExpectExactResources(const nlohmann::json& all, const nlohmann::json& old) 
   EXPECT_EQ(old.value("older_than_s", 0.0), 1.0);
 }
 
-// The heap estimate of the first batch, within 4 standard errors.
-void ExpectFirstHeapBatch(const nlohmann::json& old) {
-  const nlohmann::json heap = SiteAt(old, "leak_heap", "heap");
+// An aged site's estimate: `blocks` blocks of `bytes` in all, within 4
+// standard errors, the standard error of the count under `max_relative_se`
+// of it (else too few aged samples to say anything).
+void ExpectAgedEstimate(const nlohmann::json& heap, double blocks, double bytes, double max_relative_se) {
   ASSERT_FALSE(heap.is_null());
   const double count = heap["count"].get<double>(), se = heap["stderr_count"].get<double>();
-  const double bytes = heap["bytes"].get<double>(), se_bytes = heap["stderr_bytes"].get<double>();
+  const double estimate = heap["bytes"].get<double>(), se_bytes = heap["stderr_bytes"].get<double>();
   EXPECT_GT(se, 0);
-  EXPECT_LT(se, 0.25 * kBlocks) << "too few aged samples to say anything";
-  EXPECT_NEAR(count, kBlocks, 4 * se) << "older than 1 s: ~" << count << " ± " << se;
-  EXPECT_NEAR(bytes, kBlocks * kBlockSize, 4 * se_bytes);
+  EXPECT_LT(se, max_relative_se * blocks) << "too few aged samples to say anything";
+  EXPECT_NEAR(count, blocks, 4 * se) << "older than 1 s: ~" << count << " ± " << se;
+  EXPECT_NEAR(estimate, bytes, 4 * se_bytes);
+}
+
+// The heap estimate of the first batch.
+void ExpectFirstHeapBatch(const nlohmann::json& old) {
+  ExpectAgedEstimate(SiteAt(old, "leak_heap", "heap"), kBlocks, kBlocks * kBlockSize, 0.25);
 }
 
 TEST(Ages, SampledModeReportsOnlyTheFirstBatchAsOld) {
@@ -151,14 +157,7 @@ TEST(Ages, ExactModeEstimatesBuffersGrownByReallocWithinTheirError) {
     // Exact: every realloc booked as a free and an allocation.
     EXPECT_EQ(Count(SiteAt(all, function, "heap", "aging_realloc")), buffers);
     EXPECT_EQ(Bytes(SiteAt(all, function, "heap", "aging_realloc")), buffers * kFinal);
-    const nlohmann::json heap = SiteAt(old, function, "heap", "aging_realloc");
-    ASSERT_FALSE(heap.is_null());
-    const double count = heap["count"].get<double>(), se = heap["stderr_count"].get<double>();
-    const double bytes = heap["bytes"].get<double>(), se_bytes = heap["stderr_bytes"].get<double>();
-    EXPECT_GT(se, 0);
-    EXPECT_LT(se, 0.3 * buffers) << "too few aged samples to say anything";
-    EXPECT_NEAR(count, buffers, 4 * se) << "older than 1 s: ~" << count << " ± " << se;
-    EXPECT_NEAR(bytes, buffers * kFinal, 4 * se_bytes);
+    ExpectAgedEstimate(SiteAt(old, function, "heap", "aging_realloc"), buffers, buffers * kFinal, 0.3);
   }
 }
 
