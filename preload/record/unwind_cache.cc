@@ -264,7 +264,7 @@ Lesson* ClaimLesson() {
 // parent when the child may still teach. Never waits.
 void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, uint32_t user_depth,
                  bool truncated) {
-  if (LT_LIKELY(g_lesson_parent_key == 0) || !MayTeach(shard) || user_first + user_depth > e.slot_count) return;
+  if (LT_LIKELY(!MayTeach(shard)) || user_first + user_depth > e.slot_count) return;
   ++g_lessons_posted;
   Lesson* l = ClaimLesson();
   if (l == nullptr) return;
