@@ -1,6 +1,8 @@
 #include "preload/heap/exact_paths.h"
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
@@ -13,13 +15,31 @@
 
 namespace leaktrace::preload {
 
-void* MallocExact(size_t size, bool zero) {
+namespace {
+
+// A header's last four bytes, its age slot and its offset tag, in one load
+// (little-endian: the tag is the top byte). For the free path, which
+// needs both.
+static_assert(offsetof(ExactHeader, offset_tag) == offsetof(ExactHeader, age_slot) + 3);
+LT_ALWAYS_INLINE uint32_t HeaderTail(const ExactHeader& h) {
+  uint32_t tail;
+  memcpy(&tail, reinterpret_cast<const char*>(&h) + offsetof(ExactHeader, age_slot), sizeof(tail));
+  return tail;
+}
+constexpr uint32_t kTailTagMask = uint32_t{kExactTag} << 24;
+constexpr uint32_t kTailSlotMask = (uint32_t{1} << 24) - 1;
+
+}  // namespace
+
+// Not inlined nor cloned: each holds the unwind cache's lookup for its own
+// place (unwind_cache_lookup.h), which must live in one function.
+LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
   ThreadState& t = t_state;
   size_t total;
   // Busy: untracked, with a header (AllocateSlow). Overflow: ENOMEM there.
   if (LT_UNLIKELY(t.busy != 0 || __builtin_add_overflow(size, kExactHeaderBytes, &total)))
     return AllocateSlow(size, zero);
-  const uint32_t stack_id = CaptureStackIdExact(t);
+  const uint32_t stack_id = CaptureStackIdExact<unwind_cache_internal::kSiteMallocExact>(t);
   char* base = static_cast<char*>(zero ? real.calloc(1, total) : real.malloc(total));
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   void* p = base + kExactHeaderBytes;
@@ -27,27 +47,28 @@ void* MallocExact(size_t size, bool zero) {
   InitExactHeader(*h, size, stack_id, kExactHeaderBytes);
   if (LT_LIKELY(stack_id != 0)) {
     RecordAllocExact(t, stack_id, size);
-    SetAgeSlot(*h, MaybeAgeExact(t, p, stack_id, size));
+    if (const uint32_t slot = MaybeAgeExact(t, p, stack_id, size); LT_UNLIKELY(slot != 0)) SetAgeSlot(*h, slot);
   }
   return p;
 }
 
 void FreeExact(void* p) {
   const ExactHeader* h = ExactHeaderOf(p);
+  const uint32_t tail = HeaderTail(*h);
   // Not tagged: a bootstrap block, or one the real allocator handed out
   // directly (block_header.h, kExactTag).
-  if (LT_UNLIKELY(!IsExactHeader(*h))) return FreeSlow(p);
-  if (const uint32_t slot = AgeSlotOf(*h); LT_UNLIKELY(slot != 0)) AgeTableRemove(slot);
+  if (LT_UNLIKELY((tail & kTailTagMask) != kTailTagMask)) return FreeSlow(p);
+  if (const uint32_t slot = tail & kTailSlotMask; LT_UNLIKELY(slot != 0)) AgeTableRemove(slot);
   if (const uint32_t stack_id = h->stack_id; LT_LIKELY(stack_id != 0)) {
     ThreadState& t = t_state;
     // Booked before the real free: the address cannot be reused in between.
     if (LT_LIKELY(t.busy == 0)) RecordFreeExact(t, stack_id, h->size);
     else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
   }
-  real.free(static_cast<char*>(p) - ExactOffset(*h));
+  real.free(static_cast<char*>(p) - (size_t{1} << ((tail >> 24) & ~uint32_t{kExactTag})));
 }
 
-void* ReallocExact(void* p, size_t size) {
+LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   if (p == nullptr) return MallocExact(size, false);
   ThreadState& t = t_state;
   const ExactHeader old = *ExactHeaderOf(p);
@@ -56,7 +77,7 @@ void* ReallocExact(void* p, size_t size) {
   const size_t offset = ExactOffset(old);
   size_t total;
   if (LT_UNLIKELY(__builtin_add_overflow(size, offset, &total))) return ReallocateSlow(p, size);
-  const uint32_t stack_id = CaptureStackIdExact(t);
+  const uint32_t stack_id = CaptureStackIdExact<unwind_cache_internal::kSiteReallocExact>(t);
   char* moved = static_cast<char*>(real.realloc(static_cast<char*>(p) - offset, total));
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
   return RehomeExact(t, moved, offset, old, stack_id, size);

@@ -21,18 +21,22 @@
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
 #include "preload/record/unwind_cache.h"
+#include "preload/record/unwind_cache_lookup.h"
 #include "preload/snapshot/dumper.h"
 
 namespace leaktrace::preload {
 
 // CaptureStackId(t), short when the thread has its shard and no lazy
-// dumper start is due.
+// dumper start is due: the unwind cache's hit path inline (`Site`: the
+// calling function's own place, unwind_cache_lookup.h), so a hit costs no
+// call. The caller must not return this call's result as its last act.
+template <uintptr_t Site>
 LT_ALWAYS_INLINE uint32_t CaptureStackIdExact(ThreadState& t) {
   Shard* shard = t.shard;
   if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
     return CaptureStackId(t);
   ++t.busy;  // libunwind may allocate when the cache misses
-  const uint32_t id = CaptureStackIdCached(*shard);
+  const uint32_t id = unwind_cache_internal::LookupStackId<Site>(*shard, shard->unwind_cache);
   --t.busy;
   return id;
 }
@@ -52,6 +56,11 @@ LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, int64_t heap_change) {
   NoteHeapChange(t, heap_change, kPeakFlushBytes);
 }
 
+// A block's size as its counters add it. A block that exists is smaller
+// than 2^63 bytes (PTRDIFF_MAX), so the signed conversion, one instruction
+// shorter than the unsigned one, gives the same double.
+LT_ALWAYS_INLINE double ExactBytes(uint64_t size) { return static_cast<double>(static_cast<int64_t>(size)); }
+
 // An exact allocation booked at its site, or (`freed`) its free. The
 // counters move inside a busy scope, as in tracker.cc: a signal handler that
 // allocates on this thread meanwhile is not booked into the same counters
@@ -64,7 +73,7 @@ LT_ALWAYS_INLINE void BookExact(ThreadState& t, uint32_t stack_id, uint64_t size
   }
   ++t.busy;
   Bump(freed ? c->free_count : c->alloc_count, 1.0);
-  Bump(freed ? c->free_bytes : c->alloc_bytes, static_cast<double>(size));
+  Bump(freed ? c->free_bytes : c->alloc_bytes, ExactBytes(size));
   Bump(c->live_samples, freed ? -1 : 1);
   ExactEventBooked(t, freed ? -static_cast<int64_t>(size) : static_cast<int64_t>(size));
   --t.busy;
@@ -87,9 +96,9 @@ LT_ALWAYS_INLINE void RecordReallocExact(ThreadState& t, uint32_t old_stack_id, 
   if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
   ++t.busy;
   Bump(c->free_count, 1.0);
-  Bump(c->free_bytes, static_cast<double>(old_size));
+  Bump(c->free_bytes, ExactBytes(old_size));
   Bump(c->alloc_count, 1.0);
-  Bump(c->alloc_bytes, static_cast<double>(size));
+  Bump(c->alloc_bytes, ExactBytes(size));
   ExactEventBooked(t, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
   --t.busy;
 }

@@ -1,4 +1,5 @@
 #include "preload/record/unwind_cache.h"
+#include "preload/record/unwind_cache_lookup.h"
 
 #include <pthread.h>
 #include <sys/mman.h>
@@ -33,29 +34,12 @@ namespace leaktrace::preload {
 
 #if defined(__x86_64__)
 
+using namespace unwind_cache_internal;
+
 namespace {
 
 constexpr uint32_t kMaxCachedFrames = kMaxUserFrames + 16;  // user frames plus ours
-constexpr uint32_t kSets = 128;
-constexpr uint32_t kWays = 4;  // one stack position, several call chains (recursion, shared helpers)
-
-// One cached call chain. Sized to its chain: `capacity` frames follow the
-// header (most stacks are 10-30 frames deep, the limit is 80).
-struct CacheEntry {
-  uintptr_t marker;  // 0: empty
-  uint32_t stack_id;
-  uint16_t slot_count;
-  uint16_t capacity;
-  uint32_t taught_at;  // 0, or the fork count when a fork child taught it (lessons below)
-  struct Frame {
-    uintptr_t slot;   // where the return address sits
-    uintptr_t value;  // the return address found there
-  };
-  Frame* frames() { return reinterpret_cast<Frame*>(this + 1); }
-  const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
-};
-static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
-static_assert(kMaxCachedFrames < 1024, "slot_count and capacity are 16 bits");
+static_assert(kMaxCachedFrames + kFrameGroup < 1024, "slot_count and capacity are 16 bits");
 
 size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
 
@@ -77,30 +61,6 @@ bool Reserve(uint64_t bytes) {
   } while (!g_cache_bytes.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
   return true;
 }
-
-uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets; }
-
-struct ThreadStack {
-  uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
-};
-
-}  // namespace
-
-struct UnwindCache {
-  ThreadStack stack;
-  bool stack_known = false;
-  CacheEntry* entries[kSets][kWays];
-  uint64_t last_miss[kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
-  uint8_t next_victim[kSets];
-  uintptr_t distrusted[kSets];  // a marker whose cached chain proved wrong: never cached again
-  // Hits of each way's entry since it was learned (which are checked:
-  // VerifyHit). Here, not in the entries: counting a hit then writes this
-  // one table, so after a fork the process hitting pays one copy-on-write
-  // fault for all its hits, not one per entry's page.
-  uint32_t hits[kSets][kWays];
-};
-
-namespace {
 
 UnwindCache* CacheOf(Shard& shard) {
   if (shard.unwind_cache == nullptr) {
@@ -129,26 +89,53 @@ void LearnStackBounds(UnwindCache& cache) {
   pthread_attr_destroy(&attr);
 }
 
-// Whether every slot of `e` still holds its return address. The common
-// outcome is a match, so the frames are compared four at a time with no
-// branch inside a group (a differing frame still ends the walk at its group).
-LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
-  const CacheEntry::Frame* f = e.frames();
-  const CacheEntry::Frame* const end = f + e.slot_count;
-  auto differs = [](const CacheEntry::Frame& frame) {
-    return *reinterpret_cast<const uintptr_t*>(frame.slot) ^ frame.value;
-  };
-  for (; end - f >= 4; f += 4)
-    if ((differs(f[0]) | differs(f[1]) | differs(f[2]) | differs(f[3])) != 0) return false;
-  uintptr_t rest = 0;
-  for (; f != end; ++f) rest |= differs(*f);
-  return rest == 0;
+// The first frame at which `a` and `b` part (slot or return address), at
+// most a's last.
+uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
+  const uint32_t n = std::min(a.slot_count, b.slot_count);
+  const CacheEntry::Frame* fa = a.frames();
+  const CacheEntry::Frame* fb = b.frames();
+  uint32_t i = 0;
+  while (i < n && fa[i].slot == fb[i].slot && fa[i].value == fb[i].value) ++i;
+  return std::min<uint32_t>(i, a.slot_count - 1u);
 }
 
-// An entry that holds `frames` frames: `slot`'s own when big enough, else a
-// new one within the budget (the old one goes back to the arena). Null:
-// leave this chain uncached.
+// After a chain was cached at `marker` in `ways`: each chain cached there
+// gets the frame where it parts from the sibling it shares the most frames
+// with. Up to there both hold the same slots, so the other chain's return
+// address differs at that very slot: a lookup for it leaves this way after
+// one compare. Only the order of the compares changes (a hit is still
+// every frame equal).
+void SetProbes(CacheEntry* const* ways, uintptr_t marker) {
+  for (uint32_t w = 0; w < kWays; ++w) {
+    CacheEntry* e = ways[w];
+    if (e == nullptr || e->marker != marker) continue;
+    uint32_t probe = 0;
+    for (uint32_t v = 0; v < kWays; ++v)
+      if (v != w && ways[v] != nullptr && ways[v]->marker == marker)
+        probe = std::max(probe, FirstDifference(*e, *ways[v]));
+    e->probe = static_cast<uint16_t>(probe);
+  }
+}
+
+// What padding frames point at: a word that always holds their value.
+constexpr uintptr_t kPaddingWord = 0;
+
+uint32_t GroupsOf(uint32_t frames) { return (frames + kFrameGroup - 1) / kFrameGroup; }
+
+// `e`'s frames, set, padded to whole groups (Matches).
+void PadFrames(CacheEntry& e) {
+  e.groups = static_cast<uint16_t>(GroupsOf(e.slot_count));
+  CacheEntry::Frame* f = e.frames();
+  for (uint32_t i = e.slot_count; i < e.groups * kFrameGroup; ++i)
+    f[i] = {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord};
+}
+
+// An entry that holds `frames` frames (padded: PadFrames): `slot`'s own
+// when big enough, else a new one within the budget (the old one goes back
+// to the arena). Null: leave this chain uncached.
 CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
+  frames = GroupsOf(frames) * kFrameGroup;
   if (slot != nullptr && slot->capacity >= frames) return slot;
   // As many frames as the arena block holds anyway, so that a deeper chain
   // at the same place later reuses the entry.
@@ -303,6 +290,12 @@ bool Knows(const CacheEntry& e, const Lesson& l) {
          __builtin_memcmp(e.frames(), l.frames, l.slot_count * sizeof(CacheEntry::Frame)) == 0;
 }
 
+// A way just (re)learned: its first hit is checked.
+void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way) {
+  cache.hits_to_check[set][way] = 1;
+  cache.checked_hit[set][way] = 1;
+}
+
 // Learning a chain: unwind with the cursor (it gives stack pointers), intern
 // the user part, and fill `slot` when the stack can be cached. Returns the
 // stack id.
@@ -369,11 +362,14 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   e->marker = marker;
   e->stack_id = id;
   const size_t way_index = static_cast<size_t>(&slot - &cache.entries[0][0]);  // slot is one of cache.entries
-  cache.hits[way_index / kWays][way_index % kWays] = 0;
+  const uint32_t set = static_cast<uint32_t>(way_index / kWays);
+  ResetHits(cache, set, way_index % kWays);
   e->taught_at = 0;
   e->slot_count = static_cast<uint16_t>(n - first_checked);
   CacheEntry::Frame* f = e->frames();
   for (uint32_t i = first_checked; i < n; ++i) f[i - first_checked] = {sps[i] - sizeof(uintptr_t), ips[i]};
+  PadFrames(*e);
+  SetProbes(cache.entries[set], marker);
   if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
   return id;
 }
@@ -392,17 +388,10 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
 // chain can hold, stale, the very return address a cached chain expects
 // there. Such a chain is caught at its first hits; the rest cost one unwind
 // in a thousand hits.
-LT_ALWAYS_INLINE bool ShouldVerify(uint32_t hits) { return (hits & (hits - 1)) == 0 || (hits & 1023) == 0; }
+bool ShouldVerify(uint32_t hits) { return (hits & (hits - 1)) == 0 || (hits & 1023) == 0; }
 
-// A chain a fork child taught (lessons above) is hit once by each of many
-// short-lived children, whose counts die with them: a child's first hit is
-// numbered by the forks since the lesson instead, so that the children
-// check it on the same schedule as one process would (the 1st, 2nd, 4th ...
-// child after the lesson); a child's later hits count as usual.
-LT_ALWAYS_INLINE bool ShouldVerifyHit(const CacheEntry& e, uint32_t hits) {
-  if (LT_LIKELY(e.taught_at == 0) || hits != 1) return ShouldVerify(hits);
-  return ShouldVerify(g_fork_count.load(std::memory_order_relaxed) - e.taught_at);
-}
+// The hit after `hit` that ShouldVerify checks.
+uint32_t NextCheckedHit(uint32_t hit) { return hit < 1024 ? 2 * hit : hit + 1024; }
 
 // `marker`'s cached chains are dropped and the position is never cached
 // again. Every chain cached there goes: the lookup's hit path does not look
@@ -427,6 +416,30 @@ LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e) 
   return id;
 }
 
+// A hit whose countdown ran out (hits_to_check): the checked hit number of
+// ShouldVerify's schedule. The next one is set, and this one checked. A
+// chain a fork child taught (lessons above) is hit once by each of many
+// short-lived children, whose counts die with them: a child's first hit is
+// numbered by the forks since the lesson instead, so that the children
+// check it on the same schedule as one process would (the 1st, 2nd, 4th ...
+// child after the lesson); a child's later hits count as usual.
+}  // namespace
+
+LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache& cache, uint32_t set,
+                                                       uint32_t way) {
+  CacheEntry& e = *cache.entries[set][way];
+  const uint32_t hit = cache.checked_hit[set][way];
+  const uint32_t next = NextCheckedHit(hit);
+  cache.checked_hit[set][way] = next;
+  cache.hits_to_check[set][way] = next - hit;
+  if (LT_UNLIKELY(e.taught_at != 0 && hit == 1) &&
+      !ShouldVerify(g_fork_count.load(std::memory_order_relaxed) - e.taught_at))
+    return e.stack_id;
+  return VerifyHit(shard, cache, e);
+}
+
+namespace {
+
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard);
 
 // In a full set, a way whose entry was learned here and never hit since
@@ -434,7 +447,7 @@ LT_NOINLINE UnwindCache* FirstUse(Shard& shard);
 uint32_t UnusedWay(const UnwindCache& cache, uint32_t set) {
   for (uint32_t w = 0; w < kWays; ++w) {
     const CacheEntry* e = cache.entries[set][w];
-    if (e != nullptr && cache.hits[set][w] == 0 && e->taught_at == 0) return w;
+    if (e != nullptr && cache.checked_hit[set][w] == 1 && e->taught_at == 0) return w;
   }
   return kWays;
 }
@@ -476,18 +489,26 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   if (e == nullptr) return;
   e->marker = l.marker;
   e->stack_id = id;
-  cache->hits[set][free_way] = 0;
-  // The first child to see it is the one this fork makes (ShouldVerifyHit).
+  ResetHits(*cache, set, free_way);
+  // The first child to see it is the one this fork makes (CheckedHit).
   e->taught_at = fork_count - 1;
   e->slot_count = static_cast<uint16_t>(n);
   __builtin_memcpy(e->frames(), l.frames, n * sizeof(CacheEntry::Frame));
+  PadFrames(*e);
+  SetProbes(ways, l.marker);
 }
 
-// A lookup that found no matching way (or no cache, or another stack):
-// everything but the hit, out of line so the hit path stays short.
-// `marker` is 0 when the position cannot be cached.
-LT_NOINLINE uint32_t CaptureMissed(Shard& shard, UnwindCache* cache, uintptr_t marker) {
-  if (cache == nullptr || marker == 0) return CaptureUncached(shard);
+// A lookup that found no matching way (or no cache yet): everything but the
+// hit, out of line so the hit path stays short. The cache is made here at
+// the thread's first capture, and a marker outside the thread's stack
+// (another stack, or bounds unknown) is never cached.
+}  // namespace
+
+LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_t marker) {
+  UnwindCache* cache = FirstUse(shard);
+  // Unsigned: one compare for both bounds (unknown bounds, high 0, never pass).
+  if (cache == nullptr || marker - cache->stack.low >= cache->stack.high - cache->stack.low)
+    return CaptureUncached(shard);  // the budget is spent, or another stack
   const uint32_t set = SetOf(marker);
   if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
   CacheEntry** ways = cache->entries[set];
@@ -524,8 +545,10 @@ LT_NOINLINE uint32_t CaptureMissed(Shard& shard, UnwindCache* cache, uintptr_t m
   return learned != 0 ? learned : id;
 }
 
-// The cache before its first use on this thread: made, and the thread's
-// stack bounds learned. Null when the budget is spent.
+namespace {
+
+// The cache, made and the thread's stack bounds learned before its first use
+// on this thread. Null when the budget is spent.
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard) {
   UnwindCache* cache = CacheOf(shard);
   if (cache != nullptr && !cache->stack_known) LearnStackBounds(*cache);
@@ -535,37 +558,7 @@ LT_NOINLINE UnwindCache* FirstUse(Shard& shard) {
 }  // namespace
 
 LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
-  UnwindCache* cache = shard.unwind_cache;
-  // (Never defer making the cache to save its few KiB: unw_backtrace's first
-  // call on a thread maps libunwind's own per-thread frame cache, hundreds
-  // of KiB resident, which the cursor walk avoids.)
-  if (LT_UNLIKELY(cache == nullptr || !cache->stack_known)) {
-    cache = FirstUse(shard);
-    if (cache == nullptr) return CaptureMissed(shard, nullptr, 0);  // the budget is spent
-  }
-  // The stack pointer at a fixed point of this function: same path, same value.
-  volatile char probe = 0;
-  const uintptr_t marker = reinterpret_cast<uintptr_t>(&probe);
-  // Unsigned: one compare for both bounds (unknown bounds, high 0, never pass).
-  if (LT_UNLIKELY(marker - cache->stack.low >= cache->stack.high - cache->stack.low))
-    return CaptureMissed(shard, cache, 0);  // another stack
-  // A distrusted marker never has an entry (VerifyHit cleared it, and
-  // CaptureMissed never learns it again), so a hit needs no check of it.
-  const uint32_t set = SetOf(marker);
-  CacheEntry** ways = cache->entries[set];
-  for (uint32_t w = 0; w < kWays; ++w) {
-    CacheEntry* e = ways[w];
-    if (e == nullptr) break;  // ways fill in order and are never emptied
-    if (e->marker == marker && Matches(*e)) {
-      if (LT_UNLIKELY(ShouldVerifyHit(*e, ++cache->hits[set][w]))) return VerifyHit(shard, *cache, *e);
-      return e->stack_id;
-    }
-  }
-  uint32_t id = CaptureMissed(shard, cache, marker);
-  // Not a tail call: this function's frame must stay below the miss path's
-  // (UnwindAndRemember finds the frames to check above the marker in it).
-  __asm__ volatile("" : "+r"(id));
-  return id;
+  return LookupStackId<kSiteGeneric>(shard, shard.unwind_cache);
 }
 
 uint64_t UnwindCacheBytes() { return g_cache_bytes.load(std::memory_order_relaxed); }

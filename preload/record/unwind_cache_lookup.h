@@ -1,0 +1,156 @@
+// The unwind cache's layout and its hit path (unwind_cache.h says what the
+// cache is and why a hit is exact), inline so that exact mode's allocation
+// path (exact_record.h) looks up without a call: one frame fewer to compare
+// per allocation, and no call, no saved registers around the lookup.
+// Everything but a hit is out of line in unwind_cache.cc.
+//
+// A lookup's key is the stack pointer at a fixed point of the function the
+// lookup is inlined into (the "marker", 8-aligned) with the low 3 bits
+// naming that place (LookupSite): two places whose markers happen to be
+// equal never share an entry, so an entry's first slot is always the same
+// frame's return address. x86-64 only (kUnwindCacheAvailable).
+#pragma once
+
+#include <cstdint>
+
+#include "preload/internal/compiler.h"
+#include "preload/record/unwind_cache.h"
+
+namespace leaktrace::preload {
+
+class Shard;
+
+namespace unwind_cache_internal {
+
+inline constexpr uint32_t kSets = 128;
+inline constexpr uint32_t kWays = 4;  // one stack position, several call chains (recursion, shared helpers)
+// Frames are compared four at a time; an entry's frames are padded to a
+// multiple of four with frames that always match (PadFrames).
+inline constexpr uint32_t kFrameGroup = 4;
+
+// The places a lookup is made from (the key's low 3 bits).
+enum LookupSite : uintptr_t {
+  kSiteGeneric = 0,  // CaptureStackIdCached
+  kSiteMallocExact = 1,
+  kSiteReallocExact = 2,
+};
+
+// One cached call chain. Sized to its chain: `capacity` frames follow the
+// header (most stacks are 10-30 frames deep, the limit is 80).
+struct CacheEntry {
+  uintptr_t marker;  // the key (marker | site); 0: empty
+  uint32_t stack_id;
+  uint16_t slot_count;  // the chain's frames; then padding up to groups * kFrameGroup
+  uint16_t capacity;
+  uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
+  // The frame compared first (< slot_count): where this chain parts from
+  // the other chains cached at its marker (SetProbes), so that a lookup
+  // leaves a way that holds another chain after one compare instead of
+  // after the frames the two chains share.
+  uint16_t probe;
+  uint16_t groups;  // slot_count rounded up to groups of kFrameGroup frames
+  struct Frame {
+    uintptr_t slot;   // where the return address sits
+    uintptr_t value;  // the return address found there
+  };
+  Frame* frames() { return reinterpret_cast<Frame*>(this + 1); }
+  const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
+};
+static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
+
+struct ThreadStack {
+  uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
+};
+
+LT_ALWAYS_INLINE uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets; }
+
+}  // namespace unwind_cache_internal
+
+struct UnwindCache {
+  unwind_cache_internal::ThreadStack stack;
+  bool stack_known = false;
+  unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
+  uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
+  uint8_t next_victim[unwind_cache_internal::kSets];
+  uintptr_t distrusted[unwind_cache_internal::kSets];  // a marker whose cached chain proved wrong: never cached again
+  // Hits of each way's entry until its next check (VerifyHit), counted
+  // down by the hit path, and the number of that hit since the entry was
+  // learned (1: never hit). Here, not in the entries: counting a hit then
+  // writes this one table, so after a fork the process hitting pays one
+  // copy-on-write fault for all its hits, not one per entry's page.
+  uint32_t hits_to_check[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
+  uint32_t checked_hit[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
+};
+
+namespace unwind_cache_internal {
+
+// Owner thread, busy. A lookup that found no entry: learns or unwinds
+// (unwind_cache.cc). `key` as in LookupStackId.
+uint32_t CaptureMissed(Shard& shard, uintptr_t key);
+// Owner thread, busy. A hit whose countdown ran out: checks it when the
+// schedule says so (unwind_cache.cc) and returns the stack id.
+uint32_t CheckedHit(Shard& shard, UnwindCache& cache, uint32_t set, uint32_t way);
+
+// Whether every slot of `e` still holds its return address. The common
+// outcome is a match, so the frames are compared four at a time with no
+// branch inside a group (a differing frame still ends the walk at its
+// group); padding frames always match.
+LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
+  const CacheEntry::Frame* f = e.frames();
+  const CacheEntry::Frame* const end = f + e.groups * kFrameGroup;
+  auto differs = [](const CacheEntry::Frame& frame) {
+    return *reinterpret_cast<const uintptr_t*>(frame.slot) ^ frame.value;
+  };
+  do {  // groups >= 1: a cached chain has a frame
+    if ((differs(f[0]) | differs(f[1]) | differs(f[2]) | differs(f[3])) != 0) return false;
+    f += kFrameGroup;
+  } while (f != end);
+  return true;
+}
+
+// The probe frame of `e` still holds its return address.
+LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
+  const CacheEntry::Frame& f = e.frames()[e.probe];
+  return *reinterpret_cast<const uintptr_t*>(f.slot) == f.value;
+}
+
+// Owner thread, busy. The stack id of the calling stack (0 when it could not
+// be recorded), `Site` naming the place this is inlined into: each place a
+// constant, used from one function only (the marker is that function's).
+// Not in a function that calls it as its last act: the miss path's frames
+// must lie below the marker's (UnwindAndRemember), so the call to it is no
+// tail call.
+template <uintptr_t Site>
+LT_ALWAYS_INLINE uint32_t LookupStackId(Shard& shard, UnwindCache* cache) {
+  static_assert(Site < 8);
+  // The stack pointer at a fixed point of the caller: same path, same value.
+  alignas(8) volatile char probe = 0;
+  const uintptr_t key = reinterpret_cast<uintptr_t>(&probe) | Site;
+  // (Never defer making the cache to save its few KiB: unw_backtrace's first
+  // call on a thread maps libunwind's own per-thread frame cache, hundreds
+  // of KiB resident, which the cursor walk avoids. CaptureMissed makes it.)
+  if (LT_LIKELY(cache != nullptr)) {
+    // No bounds check here: an entry's marker lies in the thread's stack
+    // (learned so, and all of them forgotten when the shard changes thread),
+    // so equal markers mean this stack, whose slots are all readable. A
+    // distrusted marker never has an entry (VerifyHit cleared it, and
+    // CaptureMissed never learns it again), so a hit needs no check of it.
+    const uint32_t set = SetOf(key);
+    CacheEntry* const* ways = cache->entries[set];
+    for (uint32_t w = 0; w < kWays; ++w) {
+      const CacheEntry* e = ways[w];
+      if (e == nullptr) break;  // ways fill in order and are never emptied
+      if (e->marker == key && ProbeMatches(*e) && Matches(*e)) {
+        if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return CheckedHit(shard, *cache, set, w);
+        return e->stack_id;
+      }
+    }
+  }
+  uint32_t id = CaptureMissed(shard, key);
+  // Not a tail call: the caller's frame must stay below the miss path's.
+  __asm__ volatile("" : "+r"(id));
+  return id;
+}
+
+}  // namespace unwind_cache_internal
+}  // namespace leaktrace::preload
