@@ -36,8 +36,9 @@ LT_EXPORT void* malloc(size_t size) {
 }
 
 LT_EXPORT void free(void* p) {
-  if (LT_LIKELY(SurelyPlain(p))) return real.free(p);
-  if (p != nullptr && CurrentMode() == Mode::kExact) return FreeExact(p);
+  const Mode mode = CurrentMode();  // once: SurelyPlain's test with this load
+  if (LT_LIKELY(mode == Mode::kSampled && !MaybeSampled(p))) return real.free(p);
+  if (p != nullptr && mode == Mode::kExact) return FreeExact(p);
   FreeSlow(p);
 }
 

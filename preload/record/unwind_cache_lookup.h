@@ -70,6 +70,9 @@ struct UnwindCache {
   unwind_cache_internal::ThreadStack stack;
   bool stack_known = false;
   unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
+  // Each way's entry's marker (0: none, or no entry), for the hit path's
+  // first test without loading the entry. Kept by SetKey (unwind_cache.cc).
+  uintptr_t keys[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[unwind_cache_internal::kSets];
   uintptr_t distrusted[unwind_cache_internal::kSets];  // a marker whose cached chain proved wrong: never cached again
@@ -136,11 +139,11 @@ LT_ALWAYS_INLINE uint32_t LookupStackId(Shard& shard, UnwindCache* cache) {
     // distrusted marker never has an entry (VerifyHit cleared it, and
     // CaptureMissed never learns it again), so a hit needs no check of it.
     const uint32_t set = SetOf(key);
-    CacheEntry* const* ways = cache->entries[set];
+    const uintptr_t* keys = cache->keys[set];
     for (uint32_t w = 0; w < kWays; ++w) {
-      const CacheEntry* e = ways[w];
-      if (e == nullptr) break;  // ways fill in order and are never emptied
-      if (e->marker == key && ProbeMatches(*e) && Matches(*e)) {
+      if (keys[w] != key) continue;  // a key is never 0
+      const CacheEntry* e = cache->entries[set][w];
+      if (ProbeMatches(*e) && Matches(*e)) {
         if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return CheckedHit(shard, *cache, set, w);
         return e->stack_id;
       }
