@@ -114,7 +114,7 @@ void SetProbes(CacheEntry* const* ways, uintptr_t marker) {
     for (uint32_t v = 0; v < kWays; ++v)
       if (v != w && ways[v] != nullptr && ways[v]->marker == marker)
         probe = std::max(probe, FirstDifference(*e, *ways[v]));
-    e->probe = static_cast<uint16_t>(probe);
+    e->probe = e->frames()[probe];
   }
 }
 
@@ -290,13 +290,6 @@ bool Knows(const CacheEntry& e, const Lesson& l) {
          __builtin_memcmp(e.frames(), l.frames, l.slot_count * sizeof(CacheEntry::Frame)) == 0;
 }
 
-// The entry in way `way` of `set` now holds a chain cached at `key` (0:
-// none): the entry's marker and the hit path's copy of it.
-void SetKey(UnwindCache& cache, uint32_t set, uint32_t way, uintptr_t key) {
-  cache.entries[set][way]->marker = key;
-  cache.keys[set][way] = key;
-}
-
 // A way just (re)learned: its first hit is checked.
 void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way) {
   cache.hits_to_check[set][way] = 1;
@@ -366,10 +359,10 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   }
   CacheEntry* e = EntryFor(shard, slot, n - first_checked);
   if (e == nullptr) return id;
+  e->marker = marker;
+  e->stack_id = id;
   const size_t way_index = static_cast<size_t>(&slot - &cache.entries[0][0]);  // slot is one of cache.entries
   const uint32_t set = static_cast<uint32_t>(way_index / kWays);
-  SetKey(cache, set, way_index % kWays, marker);
-  e->stack_id = id;
   ResetHits(cache, set, way_index % kWays);
   e->taught_at = 0;
   e->slot_count = static_cast<uint16_t>(n - first_checked);
@@ -406,8 +399,8 @@ uint32_t NextCheckedHit(uint32_t hit) { return hit < 1024 ? 2 * hit : hit + 1024
 void Distrust(UnwindCache& cache, uintptr_t marker) {
   const uint32_t set = SetOf(marker);
   cache.distrusted[set] = marker;
-  for (uint32_t w = 0; w < kWays; ++w)
-    if (cache.entries[set][w] != nullptr && cache.entries[set][w]->marker == marker) SetKey(cache, set, w, 0);
+  for (CacheEntry* way : cache.entries[set])
+    if (way != nullptr && way->marker == marker) way->marker = 0;
 }
 
 // A hit to check: the full unwind's answer stands. On a mismatch the entry
@@ -494,7 +487,7 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   if (id == 0) return;
   CacheEntry* e = EntryFor(shard, ways[free_way], n);
   if (e == nullptr) return;
-  SetKey(*cache, set, free_way, l.marker);
+  e->marker = l.marker;
   e->stack_id = id;
   ResetHits(*cache, set, free_way);
   // The first child to see it is the one this fork makes (CheckedHit).
@@ -576,9 +569,9 @@ void ResetUnwindCache(Shard& shard) {
   cache.stack_known = false;
   cache.stack = ThreadStack{};
   for (uintptr_t& m : cache.distrusted) m = 0;
-  for (uint32_t set = 0; set < kSets; ++set)
-    for (uint32_t w = 0; w < kWays; ++w)
-      if (cache.entries[set][w] != nullptr) SetKey(cache, set, w, 0);
+  for (auto& ways : cache.entries)
+    for (CacheEntry* e : ways)
+      if (e != nullptr) e->marker = 0;
 }
 
 void UnwindCachePrepareFork() {

@@ -43,16 +43,16 @@ struct CacheEntry {
   uint16_t slot_count;  // the chain's frames; then padding up to groups * kFrameGroup
   uint16_t capacity;
   uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
-  // The frame compared first (< slot_count): where this chain parts from
-  // the other chains cached at its marker (SetProbes), so that a lookup
-  // leaves a way that holds another chain after one compare instead of
-  // after the frames the two chains share.
-  uint16_t probe;
   uint16_t groups;  // slot_count rounded up to groups of kFrameGroup frames
   struct Frame {
     uintptr_t slot;   // where the return address sits
     uintptr_t value;  // the return address found there
   };
+  // A copy of the frame compared first: where this chain parts from the
+  // other chains cached at its marker (SetProbes), so that a lookup leaves
+  // a way that holds another chain after one compare instead of after the
+  // frames the two chains share.
+  Frame probe;
   Frame* frames() { return reinterpret_cast<Frame*>(this + 1); }
   const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
 };
@@ -70,9 +70,6 @@ struct UnwindCache {
   unwind_cache_internal::ThreadStack stack;
   bool stack_known = false;
   unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
-  // Each way's entry's marker (0: none, or no entry), for the hit path's
-  // first test without loading the entry. Kept by SetKey (unwind_cache.cc).
-  uintptr_t keys[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[unwind_cache_internal::kSets];
   uintptr_t distrusted[unwind_cache_internal::kSets];  // a marker whose cached chain proved wrong: never cached again
@@ -113,8 +110,7 @@ LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
 
 // The probe frame of `e` still holds its return address.
 LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
-  const CacheEntry::Frame& f = e.frames()[e.probe];
-  return *reinterpret_cast<const uintptr_t*>(f.slot) == f.value;
+  return *reinterpret_cast<const uintptr_t*>(e.probe.slot) == e.probe.value;
 }
 
 // Owner thread, busy. The stack id of the calling stack (0 when it could not
@@ -139,11 +135,11 @@ LT_ALWAYS_INLINE uint32_t LookupStackId(Shard& shard, UnwindCache* cache) {
     // distrusted marker never has an entry (VerifyHit cleared it, and
     // CaptureMissed never learns it again), so a hit needs no check of it.
     const uint32_t set = SetOf(key);
-    const uintptr_t* keys = cache->keys[set];
+    CacheEntry* const* ways = cache->entries[set];
     for (uint32_t w = 0; w < kWays; ++w) {
-      if (keys[w] != key) continue;  // a key is never 0
-      const CacheEntry* e = cache->entries[set][w];
-      if (ProbeMatches(*e) && Matches(*e)) {
+      const CacheEntry* e = ways[w];
+      if (e == nullptr) break;  // ways fill in order and are never emptied
+      if (e->marker == key && ProbeMatches(*e) && Matches(*e)) {
         if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return CheckedHit(shard, *cache, set, w);
         return e->stack_id;
       }
