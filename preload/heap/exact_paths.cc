@@ -39,14 +39,15 @@ LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
   // Busy: untracked, with a header (AllocateSlow). Overflow: ENOMEM there.
   if (LT_UNLIKELY(t.busy != 0 || __builtin_add_overflow(size, kExactHeaderBytes, &total)))
     return AllocateSlow(size, zero);
-  const uint32_t stack_id = CaptureStackIdExact<unwind_cache_internal::kSiteMallocExact>(t);
+  const ExactCapture capture = CaptureStackIdExact<unwind_cache_internal::kSiteMallocExact>(t);
+  const uint32_t stack_id = capture.stack_id;
   char* base = static_cast<char*>(zero ? real.calloc(1, total) : real.malloc(total));
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   void* p = base + kExactHeaderBytes;
   ExactHeader* h = ExactHeaderOf(p);
   InitExactHeader(*h, size, stack_id, kExactHeaderBytes);
   if (LT_LIKELY(stack_id != 0)) {
-    RecordAllocExact(t, stack_id, size);
+    RecordAllocExact(t, stack_id, size, capture.counters);
     if (const uint32_t slot = MaybeAgeExact(t, p, stack_id, size); LT_UNLIKELY(slot != 0)) SetAgeSlot(*h, slot);
   }
   return p;
@@ -77,7 +78,7 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   const size_t offset = ExactOffset(old);
   size_t total;
   if (LT_UNLIKELY(__builtin_add_overflow(size, offset, &total))) return ReallocateSlow(p, size);
-  const uint32_t stack_id = CaptureStackIdExact<unwind_cache_internal::kSiteReallocExact>(t);
+  const uint32_t stack_id = CaptureStackIdExact<unwind_cache_internal::kSiteReallocExact>(t).stack_id;
   char* moved = static_cast<char*>(real.realloc(static_cast<char*>(p) - offset, total));
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
   return RehomeExact(t, moved, offset, old, stack_id, size);

@@ -29,16 +29,19 @@ namespace leaktrace::preload {
 // CaptureStackId(t), short when the thread has its shard and no lazy
 // dumper start is due: the unwind cache's hit path inline (`Site`: the
 // calling function's own place, unwind_cache_lookup.h), so a hit costs no
-// call. The caller must not return this call's result as its last act.
+// call. On a hit it also gives where the cache keeps the site's counters
+// (ExactCapture), which RecordAllocExact uses instead of the shard's index.
+// The caller must not return this call's result as its last act.
+using ExactCapture = unwind_cache_internal::CachedCapture;
 template <uintptr_t Site>
-LT_ALWAYS_INLINE uint32_t CaptureStackIdExact(ThreadState& t) {
+LT_ALWAYS_INLINE ExactCapture CaptureStackIdExact(ThreadState& t) {
   Shard* shard = t.shard;
   if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
-    return CaptureStackId(t);
+    return {CaptureStackId(t), nullptr};
   ++t.busy;  // libunwind may allocate when the cache misses
-  const uint32_t id = unwind_cache_internal::LookupStackId<Site>(*shard, shard->unwind_cache);
+  const ExactCapture capture = unwind_cache_internal::LookupStackId<Site>(*shard, shard->unwind_cache);
   --t.busy;
-  return id;
+  return capture;
 }
 
 // The counters of `stack_id` in the thread's shard when found at once, else
@@ -65,11 +68,18 @@ LT_ALWAYS_INLINE double ExactBytes(uint64_t size) { return static_cast<double>(s
 // counters move inside a busy scope, as in tracker.cc: a signal handler that
 // allocates on this thread meanwhile is not booked into the same counters
 // between a load and its store.
-LT_ALWAYS_INLINE void BookExact(ThreadState& t, uint32_t stack_id, uint64_t size, bool freed) {
-  SiteCounters* c = ExactCountersOf(t, stack_id);
-  if (LT_UNLIKELY(c == nullptr)) {
-    if (freed) return RecordFree(t, stack_id, size, 1.0);
-    return RecordAlloc(t, stack_id, size, 1.0);
+// `cached`: where the unwind cache keeps this site's counters for the
+// thread's shard (ExactCapture), or null.
+LT_ALWAYS_INLINE void BookExact(ThreadState& t, uint32_t stack_id, uint64_t size, bool freed,
+                                SiteCounters** cached = nullptr) {
+  SiteCounters* c = cached != nullptr ? *cached : nullptr;
+  if (c == nullptr) {
+    c = ExactCountersOf(t, stack_id);
+    if (LT_UNLIKELY(c == nullptr)) {
+      if (freed) return RecordFree(t, stack_id, size, 1.0);
+      return RecordAlloc(t, stack_id, size, 1.0);
+    }
+    if (cached != nullptr) *cached = c;
   }
   ++t.busy;
   Bump(freed ? c->free_count : c->alloc_count, 1.0);
@@ -79,8 +89,9 @@ LT_ALWAYS_INLINE void BookExact(ThreadState& t, uint32_t stack_id, uint64_t size
   --t.busy;
 }
 
-LT_ALWAYS_INLINE void RecordAllocExact(ThreadState& t, uint32_t stack_id, uint64_t size) {
-  BookExact(t, stack_id, size, /*freed=*/false);
+LT_ALWAYS_INLINE void RecordAllocExact(ThreadState& t, uint32_t stack_id, uint64_t size,
+                                      SiteCounters** cached = nullptr) {
+  BookExact(t, stack_id, size, /*freed=*/false, cached);
 }
 
 LT_ALWAYS_INLINE void RecordFreeExact(ThreadState& t, uint32_t stack_id, uint64_t size) {

@@ -361,6 +361,7 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   if (e == nullptr) return id;
   e->marker = marker;
   e->stack_id = id;
+  e->counters = nullptr;
   const size_t way_index = static_cast<size_t>(&slot - &cache.entries[0][0]);  // slot is one of cache.entries
   const uint32_t set = static_cast<uint32_t>(way_index / kWays);
   ResetHits(cache, set, way_index % kWays);
@@ -489,6 +490,7 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   if (e == nullptr) return;
   e->marker = l.marker;
   e->stack_id = id;
+  e->counters = nullptr;
   ResetHits(*cache, set, free_way);
   // The first child to see it is the one this fork makes (CheckedHit).
   e->taught_at = fork_count - 1;
@@ -558,7 +560,7 @@ LT_NOINLINE UnwindCache* FirstUse(Shard& shard) {
 }  // namespace
 
 LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
-  return LookupStackId<kSiteGeneric>(shard, shard.unwind_cache);
+  return LookupStackId<kSiteGeneric>(shard, shard.unwind_cache).stack_id;
 }
 
 uint64_t UnwindCacheBytes() { return g_cache_bytes.load(std::memory_order_relaxed); }

@@ -19,6 +19,9 @@
 // stacks), so some hits are checked against a full unwind (VerifyHit in
 // unwind_cache.cc) and a position that proved wrong is not cached again.
 //
+// The layout and the hit path are in unwind_cache_lookup.h, inline for
+// exact mode's allocation paths; everything else is in unwind_cache.cc.
+//
 // Only the thread's own pthread stack is cached (its bounds make every slot
 // read safe); stacks with a signal frame, or code running on another stack
 // (coroutines), take the uncached path every time. x86-64 only: elsewhere

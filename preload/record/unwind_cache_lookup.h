@@ -19,6 +19,7 @@
 namespace leaktrace::preload {
 
 class Shard;
+struct SiteCounters;
 
 namespace unwind_cache_internal {
 
@@ -44,6 +45,10 @@ struct CacheEntry {
   uint16_t capacity;
   uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
   uint16_t groups;  // slot_count rounded up to groups of kFrameGroup frames
+  // The counters of stack_id in the cache's shard, once a booking looked
+  // them up (exact_record.h); null until then. Counters never move
+  // (shard.h), and a chain learned anew starts from null.
+  SiteCounters* counters;
   struct Frame {
     uintptr_t slot;   // where the return address sits
     uintptr_t value;  // the return address found there
@@ -84,6 +89,13 @@ struct UnwindCache {
 
 namespace unwind_cache_internal {
 
+// A lookup's answer: the stack id (0 when the stack could not be recorded)
+// and, on a hit, the entry's counters slot (CacheEntry::counters), else null.
+struct CachedCapture {
+  uint32_t stack_id;
+  SiteCounters** counters;
+};
+
 // Owner thread, busy. A lookup that found no entry: learns or unwinds
 // (unwind_cache.cc). `key` as in LookupStackId.
 uint32_t CaptureMissed(Shard& shard, uintptr_t key);
@@ -113,14 +125,14 @@ LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
   return *reinterpret_cast<const uintptr_t*>(e.probe.slot) == e.probe.value;
 }
 
-// Owner thread, busy. The stack id of the calling stack (0 when it could not
-// be recorded), `Site` naming the place this is inlined into: each place a
+// Owner thread, busy. The stack id of the calling stack (CachedCapture),
+// `Site` naming the place this is inlined into: each place a
 // constant, used from one function only (the marker is that function's).
 // Not in a function that calls it as its last act: the miss path's frames
 // must lie below the marker's (UnwindAndRemember), so the call to it is no
 // tail call.
 template <uintptr_t Site>
-LT_ALWAYS_INLINE uint32_t LookupStackId(Shard& shard, UnwindCache* cache) {
+LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
   static_assert(Site < 8);
   // The stack pointer at a fixed point of the caller: same path, same value.
   alignas(8) volatile char probe = 0;
@@ -137,18 +149,18 @@ LT_ALWAYS_INLINE uint32_t LookupStackId(Shard& shard, UnwindCache* cache) {
     const uint32_t set = SetOf(key);
     CacheEntry* const* ways = cache->entries[set];
     for (uint32_t w = 0; w < kWays; ++w) {
-      const CacheEntry* e = ways[w];
+      CacheEntry* e = ways[w];
       if (e == nullptr) break;  // ways fill in order and are never emptied
       if (e->marker == key && ProbeMatches(*e) && Matches(*e)) {
-        if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return CheckedHit(shard, *cache, set, w);
-        return e->stack_id;
+        if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return {CheckedHit(shard, *cache, set, w), nullptr};
+        return {e->stack_id, &e->counters};
       }
     }
   }
   uint32_t id = CaptureMissed(shard, key);
   // Not a tail call: the caller's frame must stay below the miss path's.
   __asm__ volatile("" : "+r"(id));
-  return id;
+  return {id, nullptr};
 }
 
 }  // namespace unwind_cache_internal
