@@ -180,7 +180,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   p.start_realtime_ns = g_process.start_realtime_ns;
   p.start_monotonic_ns = g_process.start_monotonic_ns;
   p.program = g_process.program;
-  p.exe_path = g_process.exe_path;
+  p.exe_path = ExePath();
   p.cmdline = g_process.cmdline;
   p.cmdline_size = g_process.cmdline_size;
   w.WriteProcess(p);
