@@ -17,12 +17,15 @@ struct ProcessFacts {
   // the library (next to pid: the fork handler writes both, one page); 0
   // in the process that started it, and again after an exec.
   int64_t forked_monotonic_ns = 0;
-  char exe_path[4096] = {};  // read through ExePath() only
+  // What start-up writes comes next, on the fork state's page with the head
+  // (a page written for the first time is a page fault): the short fields,
+  // then the arguments (most command lines are far shorter than a page).
   char program[256] = {};   // base name of argv[0], else of the executable
-  char cmdline[4096] = {};  // NUL-separated, possibly cut short
   size_t cmdline_size = 0;
   int64_t start_realtime_ns = 0;
   int64_t start_monotonic_ns = 0;
+  char cmdline[4096] = {};  // NUL-separated, possibly cut short
+  char exe_path[4096] = {};  // read through ExePath() only, by the first dump
 };
 
 extern ProcessFacts g_process;
