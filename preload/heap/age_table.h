@@ -45,6 +45,10 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
 // the old entry or the new one, never a mix (the state passes through 1).
 void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
 
+// The weight of the entry under `slot_plus_one` (a value Insert returned,
+// not removed since); 0 for slot 0. For the thread that owns the block.
+double AgeTableWeight(uint32_t slot_plus_one);
+
 // Forgets the block recorded under `slot_plus_one` (a value Insert returned;
 // 0 is ignored). Lock-free, one store.
 void AgeTableRemove(uint32_t slot_plus_one);

@@ -14,6 +14,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/internal/health.h"
 #include "preload/record/exact_record.h"
+#include "preload/record/resize_record.h"
 #include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
@@ -263,8 +264,38 @@ double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64
     return h.weight;  // nothing new offered: the same draw, the same weight
   }
   *offered = size;
-  if (h.weight > 0) return SampleWeight(size, g_config.sample_interval);
+  if (h.weight > 0) return GrownWeight(h.weight, before, size, g_config.sample_interval, g_config.sample_per_byte);
   return DecideSample(t, size - before) > 0 ? SampleWeight(size, g_config.sample_interval) : 0;
+}
+
+// The realloc of a sampled block that is most of a buffer's life when it
+// grows in steps, done without the general path's detours: the block's
+// capacity holds `size` (the caller checked), the decision continues
+// (DecideRealloc) and the block was sampled, so it stays sampled with its
+// weight grown (GrownWeight), and the realloc's stack is the site the block
+// is booked at. Books what RebookSampled would and returns true; returns
+// false, having changed nothing, when any of that does not hold.
+bool GrowSampledInPlace(ThreadState& t, SampledHeader* h, size_t size) {
+  const uint64_t before = h->offered;
+  if (!(h->weight > 0) || before == 0 || h->size <= kContinueAboveBytes || size <= kContinueAboveBytes ||
+      h->stack_id == 0 || h->age_slot == 0 || t.busy != 0)
+    return false;
+  const uint32_t stack_id = CaptureStackIdExact(t);
+  if (stack_id != h->stack_id) {
+    // Another site: the general path captures again (a rare case, and the
+    // unwind cache answers it).
+    return false;
+  }
+  const double weight = size > before ? GrownWeight(h->weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
+                                      : h->weight;
+  RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);
+  h->size = size;
+  h->weight = weight;
+  if (size > before) h->offered = size;
+  h->birth_ns = NowMonotonicNs();
+  AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
+  h->usable_extra = kUsableUnknown;
+  return true;
 }
 
 // A block in the sampled layout resized by realloc beyond its headroom: a
@@ -293,6 +324,7 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   // growth's headroom is address space the program has not touched (not
   // resident); a shrink gives back all but at most a quarter of the block.
   const uint64_t capacity = h->capacity;
+  if (size <= capacity && size >= capacity - capacity / 4 && GrowSampledInPlace(t, h, size)) return p;
   uint64_t offered;
   const double weight = DecideRealloc(t, *h, size, &offered);
   const bool stays_sampled = weight > 0 || size > kBackToPlainBytes;
@@ -459,19 +491,11 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
   // decision keeps it aged, else removed.
   const uint32_t old_slot = AgeSlotOf(old);
   void* q = moved + offset;
-  ExactHeader* h = ExactHeaderOf(q);
-  h->stack_id = stack_id;
-  h->size = size;
-  if (t.busy == 0) {
-    RecordReallocExact(t, old.stack_id, old.size, stack_id, size);
-    if (stack_id != 0) {
-      SetAgeSlot(*h, ReageExact(t, q, stack_id, old.stack_id, old.size, size, old_slot));
-      return q;
-    }
-  }
-  // Not booked (leaktrace busy, or no stack): not aged either.
-  AgeTableRemove(old_slot);
-  SetAgeSlot(*h, 0);
+  uint32_t slot = 0;
+  if (t.busy == 0) RecordReallocExact(t, old.stack_id, old.size, stack_id, size);
+  if (t.busy == 0 && stack_id != 0) slot = ReageExact(t, q, stack_id, old.stack_id, old.size, size, old_slot);
+  else AgeTableRemove(old_slot);  // not booked (leaktrace busy, or no stack): not aged either
+  StoreExactHeader(*ExactHeaderOf(q), size, stack_id, slot, old.offset_tag);
   return q;
 }
 
@@ -501,7 +525,9 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
     return slot;
   }
   if (old_slot != 0) {
-    AgeTableUpdate(old_slot, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+    const double weight = GrownWeight(AgeTableWeight(old_slot), old_size, size, kExactAgeSampleInterval,
+                                      1.0 / kExactAgeSampleInterval);
+    AgeTableUpdate(old_slot, stack_id, size, weight, NowMonotonicNs());
     return old_slot;
   }
   const size_t grown = size - old_size;
@@ -609,6 +635,10 @@ void* ReallocatePlainSlow(void* p, size_t size) {
 
 void* ReallocateSlow(void* p, size_t size) {
   if (p == nullptr) return AllocateSlow(size, false);
+  // The common case first: a sampled block (a buffer grown in steps, once
+  // it is in the sampled layout, comes here at every step). A bootstrap
+  // block never carries a sampled header's check word.
+  if (CurrentMode() == Mode::kSampled && MaybeSampled(p) && IsSampledBlock(p)) return ReallocateSampled(t_state, p, size);
   const BlockRef b = ClassifyBlock(p);
   switch (b.kind) {
     case BlockRef::kBootstrap: {
