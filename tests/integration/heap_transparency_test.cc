@@ -5,6 +5,7 @@
 // (LEAKTRACE_SAMPLE=64), in the default mode, and in exact mode.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <regex>
 
@@ -79,6 +80,39 @@ TEST(HeapTransparency, ReallocChainReportsTheFinalBlock) {
     // interval: its weight is 1 to within 1e-6.
     EXPECT_NEAR(g.bytes, leaked, leaked * 1e-5) << "LEAKTRACE_SAMPLE=" << sample;
     EXPECT_NEAR(g.count, 1, 1e-5) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
+// A buffer grown in 64-byte steps at one site and then a little more at
+// another: a realloc is a free and a new allocation at the realloc's stack,
+// so the block left alive belongs to the second site alone, in every mode.
+// In sampled mode the second site's steps stay within the block's headroom,
+// where a step at the site the block is booked at takes a short path: a
+// step at another site must not.
+TEST(HeapTransparency, AGrownBufferBelongsToTheSiteOfItsLastRealloc) {
+  const double kept = 516 << 10;
+  for (const std::string sample : {"64k", "512k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunTracked({ProgramPath("realloc_two_sites")}, dir.path(), sample);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::vector<std::string> dumps;
+    for (const auto& e : fs::directory_iterator(dir.path())) dumps.push_back(e.path().string());
+    ASSERT_EQ(dumps.size(), 1u);
+    const CommandResult report = Leaktrace({"report", "--format", "json", dumps[0]});
+    ASSERT_EQ(report.exit_code, 0) << report.err;
+    const nlohmann::json parsed = nlohmann::json::parse(report.out);
+    const Growth there = GrowthThrough(parsed, "grow_there");
+    const Growth here = GrowthThrough(parsed, "grow_here");
+    EXPECT_EQ(here.count, 0) << "LEAKTRACE_SAMPLE=" << sample;
+    EXPECT_EQ(here.bytes, 0) << "LEAKTRACE_SAMPLE=" << sample;
+    // Sampled with p = 1 - exp(-516 KiB / interval), weight 1 / p: at
+    // 512 KiB p is 0.64, and when the block is not sampled nothing is
+    // booked anywhere.
+    if (sample == "512k" && there.count == 0) continue;
+    const double interval = sample == "512k" ? 512 << 10 : sample == "64k" ? 64 << 10 : 0;
+    const double weight = interval > 0 ? 1 / (1 - std::exp(-kept / interval)) : 1;
+    EXPECT_NEAR(there.count, weight, weight * 1e-6) << "LEAKTRACE_SAMPLE=" << sample;
+    EXPECT_NEAR(there.bytes, kept * weight, kept * weight * 1e-6) << "LEAKTRACE_SAMPLE=" << sample;
   }
 }
 
