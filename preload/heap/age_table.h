@@ -26,6 +26,8 @@
 // at the fork stays "being written" and is lost, nothing worse.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -33,6 +35,16 @@ namespace leaktrace::preload {
 
 // Mean bytes between the aged blocks of exact mode.
 inline constexpr uint64_t kExactAgeSampleInterval = 16 * 1024;
+
+// The birth time of an aged block. The coarse clock (a tick, 1-4 ms) is
+// enough for ages compared in seconds, never runs ahead of the dumper's
+// CLOCK_MONOTONIC, and costs a few ns where the precise one cost a fifth of
+// a big block's sampled realloc. Async-signal-safe.
+inline uint64_t AgeClockNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 // Records a live block. Returns its slot + 1, or 0 when it could not be
 // recorded (table full or unmappable; counted). Lock-free; never allocates

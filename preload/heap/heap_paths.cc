@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
@@ -14,21 +13,10 @@
 #include "preload/record/thread_state.h"
 #include "preload/internal/health.h"
 #include "preload/record/exact_record.h"
-#include "preload/record/resize_record.h"
 #include "preload/record/tracker.h"
 
 namespace leaktrace::preload {
 namespace {
-
-// Birth times of aged blocks. The coarse clock (a tick, 1-4 ms) is enough
-// for ages compared in seconds, never runs ahead of the dumper's
-// CLOCK_MONOTONIC, and costs a few ns where the precise one cost a fifth of
-// a big block's sampled realloc.
-uint64_t NowMonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 size_t Min(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -85,7 +73,7 @@ void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, dou
   h->weight = weight;
   h->offered = offered;
   h->capacity = capacity;
-  h->birth_ns = NowMonotonicNs();
+  h->birth_ns = AgeClockNs();
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
   h->usable_extra = UsableExtra(size, usable);
   h->check = SampledCheck(p);
@@ -207,7 +195,7 @@ void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double w
     h->size = size;
     h->weight = weight;
     h->offered = offered;
-    h->birth_ns = NowMonotonicNs();
+    h->birth_ns = AgeClockNs();
     AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
     h->usable_extra = UsableExtra(size, usable);
     return;
@@ -268,36 +256,6 @@ double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64
   return DecideSample(t, size - before) > 0 ? SampleWeight(size, g_config.sample_interval) : 0;
 }
 
-// The realloc of a sampled block that is most of a buffer's life when it
-// grows in steps, done without the general path's detours: the block's
-// capacity holds `size` (the caller checked), the decision continues
-// (DecideRealloc) and the block was sampled, so it stays sampled with its
-// weight grown (GrownWeight), and the realloc's stack is the site the block
-// is booked at. Books what RebookSampled would and returns true; returns
-// false, having changed nothing, when any of that does not hold.
-bool GrowSampledInPlace(ThreadState& t, SampledHeader* h, size_t size) {
-  const uint64_t before = h->offered;
-  if (!(h->weight > 0) || before == 0 || h->size <= kContinueAboveBytes || size <= kContinueAboveBytes ||
-      h->stack_id == 0 || h->age_slot == 0 || t.busy != 0)
-    return false;
-  const uint32_t stack_id = CaptureStackIdExact(t);
-  if (stack_id != h->stack_id) {
-    // Another site: the general path captures again (a rare case, and the
-    // unwind cache answers it).
-    return false;
-  }
-  const double weight = size > before ? GrownWeight(h->weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
-                                      : h->weight;
-  RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);
-  h->size = size;
-  h->weight = weight;
-  if (size > before) h->offered = size;
-  h->birth_ns = NowMonotonicNs();
-  AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
-  h->usable_extra = kUsableUnknown;
-  return true;
-}
-
 // A block in the sampled layout resized by realloc beyond its headroom: a
 // free of the old block and a new sampling decision at the new size, the
 // size booked being what the block then holds (ResizeSampled keeps the
@@ -324,7 +282,6 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   // growth's headroom is address space the program has not touched (not
   // resident); a shrink gives back all but at most a quarter of the block.
   const uint64_t capacity = h->capacity;
-  if (size <= capacity && size >= capacity - capacity / 4 && GrowSampledInPlace(t, h, size)) return p;
   uint64_t offered;
   const double weight = DecideRealloc(t, *h, size, &offered);
   const bool stays_sampled = weight > 0 || size > kBackToPlainBytes;
@@ -527,23 +484,23 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
   if (old_slot != 0) {
     const double weight = GrownWeight(AgeTableWeight(old_slot), old_size, size, kExactAgeSampleInterval,
                                       1.0 / kExactAgeSampleInterval);
-    AgeTableUpdate(old_slot, stack_id, size, weight, NowMonotonicNs());
+    AgeTableUpdate(old_slot, stack_id, size, weight, AgeClockNs());
     return old_slot;
   }
   const size_t grown = size - old_size;
   if (grown == 0 || TryRecord(t.sampler, grown)) return 0;
   if (SampleSlow(t.sampler, grown, kExactAgeSampleInterval) == 0) return 0;
-  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), AgeClockNs());
 }
 
 uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
   const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
   if (weight == 0) return 0;
   if (reuse_slot != 0) {
-    AgeTableUpdate(reuse_slot, stack_id, size, weight, NowMonotonicNs());
+    AgeTableUpdate(reuse_slot, stack_id, size, weight, AgeClockNs());
     return reuse_slot;
   }
-  return AgeTableInsert(p, stack_id, size, weight, NowMonotonicNs());
+  return AgeTableInsert(p, stack_id, size, weight, AgeClockNs());
 }
 
 // ---- the hooks' slow paths ----------------------------------------------------
