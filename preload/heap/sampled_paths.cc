@@ -36,12 +36,13 @@ void* ReallocSampled(void* p, size_t size) {
     return ReallocateSlow(p, size);
   if (h->weight > 0) {
     if (LT_UNLIKELY(h->stack_id == 0 || h->age_slot == 0)) return ReallocateSlow(p, size);
-    const uint32_t stack_id = CaptureStackIdExact(t);
-    // Another site (ReallocateSlow captures again; the cache answers).
-    if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSlow(p, size);
+    // The weight first: its division then runs while the stack is captured.
     const double weight =
         size > before ? GrownWeight(h->weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
                       : h->weight;
+    const uint32_t stack_id = CaptureStackIdExact(t);
+    // Another site (ReallocateSlow captures again; the cache answers).
+    if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSlow(p, size);
     RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);
     h->size = size;
     h->weight = weight;
