@@ -31,6 +31,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 // Mean bytes between the aged blocks of exact mode.
@@ -97,8 +99,8 @@ struct Slot {
 static_assert(sizeof(Slot) == 32);
 inline constexpr uint32_t kCapacity = 1u << 20;
 static_assert(kCapacity < (1u << 24), "slot numbers must fit ExactHeader::age_slot");
-extern std::atomic<Slot*> g_slots;
-extern std::atomic<uint32_t> g_limit;  // slots in use: a power of two <= kCapacity
+extern LT_HIDDEN std::atomic<Slot*> g_slots;
+extern LT_HIDDEN std::atomic<uint32_t> g_limit;  // slots in use: a power of two <= kCapacity
 }  // namespace age_table_detail
 
 template <typename Fn>

@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 inline constexpr uintptr_t kPageSize = 4096;
@@ -137,7 +139,7 @@ inline SampledHeader* SampledHeaderOf(void* p) {
 
 // Per-process secret mixed into the check word, so program data that happens
 // to sit before a block cannot pass for a header.
-extern uint64_t g_check_secret;
+extern LT_HIDDEN uint64_t g_check_secret;
 
 inline uint64_t SampledCheck(const void* p) {
   uint64_t x = reinterpret_cast<uintptr_t>(p) ^ g_check_secret;

@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 // Bytes leaktrace currently has mapped for itself (all arenas, all tables).
-extern std::atomic<uint64_t> g_tracker_bytes;
+extern LT_HIDDEN std::atomic<uint64_t> g_tracker_bytes;
 
 // Thin wrappers over mmap/munmap that keep g_tracker_bytes. Never allocate.
 // Mappings of kLargeMappingBytes or more are also registered (a fixed table,

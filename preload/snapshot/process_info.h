@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 struct ProcessFacts {
@@ -22,7 +24,7 @@ struct ProcessFacts {
   int64_t start_monotonic_ns = 0;
 };
 
-extern ProcessFacts g_process;
+extern LT_HIDDEN ProcessFacts g_process;
 
 // Fills g_process. No malloc; raw syscalls only.
 void GatherProcessFacts();
