@@ -20,6 +20,22 @@ CommandResult RunTracked(const std::vector<std::string>& argv, const std::string
   return Run(argv, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir, "LEAKTRACE_SAMPLE=" + sample});
 }
 
+// Runs `argv` tracked into a fresh directory, expects it to exit 0 and
+// leave its one exit dump, and returns `leaktrace report --format json` of
+// that dump (null after a failed expectation).
+nlohmann::json ReportOfTrackedRun(const std::vector<std::string>& argv, const std::string& sample) {
+  TempDir dir;
+  const CommandResult r = RunTracked(argv, dir.path(), sample);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<std::string> dumps;
+  for (const auto& e : fs::directory_iterator(dir.path())) dumps.push_back(e.path().string());
+  EXPECT_EQ(dumps.size(), 1u);
+  if (r.exit_code != 0 || dumps.size() != 1) return nullptr;
+  const CommandResult report = Leaktrace({"report", "--format", "json", dumps[0]});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  return report.exit_code == 0 ? nlohmann::json::parse(report.out) : nlohmann::json();
+}
+
 long RssKib(const std::string& out) {
   std::smatch m;
   return std::regex_search(out, m, std::regex("rss_kib (\\d+)")) ? std::stol(m[1]) : -1;
@@ -66,16 +82,10 @@ TEST(HeapTransparency, ReallocGrowthAndShrinkKeepEveryByte) {
 TEST(HeapTransparency, ReallocChainReportsTheFinalBlock) {
   const double leaked = 8 << 20;
   for (const std::string sample : {"64", "512k", "1"}) {
-    TempDir dir;
-    const CommandResult r =
-        RunTracked({ProgramPath("realloc_steps"), "4096", std::to_string(8 << 20), "60", "leak"}, dir.path(), sample);
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    std::vector<std::string> dumps;
-    for (const auto& e : fs::directory_iterator(dir.path())) dumps.push_back(e.path().string());
-    ASSERT_EQ(dumps.size(), 1u);
-    const CommandResult report = Leaktrace({"report", "--format", "json", dumps[0]});
-    ASSERT_EQ(report.exit_code, 0) << report.err;
-    const Growth g = GrowthAt(nlohmann::json::parse(report.out), "main", "realloc_steps");
+    const nlohmann::json report =
+        ReportOfTrackedRun({ProgramPath("realloc_steps"), "4096", std::to_string(8 << 20), "60", "leak"}, sample);
+    ASSERT_FALSE(report.is_null()) << "LEAKTRACE_SAMPLE=" << sample;
+    const Growth g = GrowthAt(report, "main", "realloc_steps");
     // A block of 8 MiB is sampled with p = 1 - exp(-16) at the default
     // interval: its weight is 1 to within 1e-6.
     EXPECT_NEAR(g.bytes, leaked, leaked * 1e-5) << "LEAKTRACE_SAMPLE=" << sample;
@@ -92,17 +102,10 @@ TEST(HeapTransparency, ReallocChainReportsTheFinalBlock) {
 TEST(HeapTransparency, AGrownBufferBelongsToTheSiteOfItsLastRealloc) {
   const double kept = 516 << 10;
   for (const std::string sample : {"64k", "512k", "1"}) {
-    TempDir dir;
-    const CommandResult r = RunTracked({ProgramPath("realloc_two_sites")}, dir.path(), sample);
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    std::vector<std::string> dumps;
-    for (const auto& e : fs::directory_iterator(dir.path())) dumps.push_back(e.path().string());
-    ASSERT_EQ(dumps.size(), 1u);
-    const CommandResult report = Leaktrace({"report", "--format", "json", dumps[0]});
-    ASSERT_EQ(report.exit_code, 0) << report.err;
-    const nlohmann::json parsed = nlohmann::json::parse(report.out);
-    const Growth there = GrowthThrough(parsed, "grow_there");
-    const Growth here = GrowthThrough(parsed, "grow_here");
+    const nlohmann::json report = ReportOfTrackedRun({ProgramPath("realloc_two_sites")}, sample);
+    ASSERT_FALSE(report.is_null()) << "LEAKTRACE_SAMPLE=" << sample;
+    const Growth there = GrowthThrough(report, "grow_there");
+    const Growth here = GrowthThrough(report, "grow_here");
     EXPECT_EQ(here.count, 0) << "LEAKTRACE_SAMPLE=" << sample;
     EXPECT_EQ(here.bytes, 0) << "LEAKTRACE_SAMPLE=" << sample;
     // Sampled with p = 1 - exp(-516 KiB / interval), weight 1 / p: at
