@@ -5,22 +5,30 @@
 // the Horvitz-Thompson estimate). Its peak needs a process-wide total, which
 // the malloc path must not pay a contended atomic for:
 //
-// Each thread adds its net change to its own t_state.heap_pending and moves
-// it to the process-wide total only when it reaches kPeakFlushBytes either
-// way (or the thread exits). The total then differs from the live heap by
-// less than kPeakFlushBytes per thread at every instant, and the peak it
-// reaches by as much either way: the dump states that bound (memory figure
-// heap_peak_error, kPeakFlushBytes times the threads that have shards). In
-// sampled mode a sampled allocation or free weighs about LEAKTRACE_SAMPLE
-// bytes or more and goes to the total at once; what waits there is the
-// small net change of a sampled block's realloc (a buffer grown in steps),
-// which would otherwise cost every step two contended atomics.
+//  - Exact mode: each thread adds its net change to its own
+//    t_state.heap_pending and moves it to the process-wide total only when
+//    it reaches kPeakFlushBytes either way (or the thread exits). The total
+//    then differs from the true live heap by less than kPeakFlushBytes per
+//    thread at every instant, and the peak it reaches by as much either way:
+//    the dump states that bound (memory figure heap_peak_error, kPeakFlushBytes
+//    times the threads that have shards).
+//  - Sampled mode: only sampled blocks are recorded, one in every
+//    LEAKTRACE_SAMPLE bytes or so, and each goes to the total at once: the
+//    peak is exactly the high-water mark of the estimate (bound 0). But for
+//    one case: a sampled block resized in place at its site (a buffer grown
+//    in steps, resize_record.h) nets a small change at every step, which
+//    waits like exact mode's rather than cost every step two contended
+//    atomics. A shard that ever did so is counted (CountBatchingShard), and
+//    the bound is kPeakFlushBytes times those: 0 in a program that never
+//    grows a sampled block in place. The next change flushed at once, or the
+//    thread's exit, takes what waits along.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
 #include "preload/internal/compiler.h"
+#include "preload/record/shard.h"
 #include "preload/record/thread_state.h"
 
 namespace leaktrace::preload {
@@ -55,6 +63,12 @@ inline void FlushThreadHeapPending(ThreadState& t) {
   t.heap_pending = 0;
   if (pending != 0) FlushHeapPending(pending);
 }
+
+// Sampled mode: `shard` batches resizes from now on (heap_peak.h); counted
+// once per shard, for the bound. Owner thread only.
+void CountBatchingShard(Shard& shard);
+// How many shards did (the dump's heap_peak_error in sampled mode).
+uint32_t BatchingShards();
 
 // The highest total seen so far (bytes), for the dump.
 int64_t HeapPeakBytes();

@@ -36,7 +36,8 @@ LT_ALWAYS_INLINE void CountResize(SiteCounters& c, uint64_t old_size, double old
 }
 
 // RecordRealloc(t, stack_id, old_size, old_weight, stack_id, size, weight),
-// short when the thread's shard finds the site at the first probe. The
+// short when the thread's shard finds the site at the first probe; the heap
+// total's change is batched (heap_peak.h says how that is bounded). The
 // counters move inside a busy scope, as in tracker.cc: a signal handler
 // that allocates on this thread meanwhile is not booked into the same
 // counters between a load and its store.
@@ -48,6 +49,8 @@ LT_ALWAYS_INLINE void RecordResizeAtSite(ThreadState& t, uint32_t stack_id, uint
   ++t.busy;
   CountResize(*c, old_size, old_weight, size, weight);
   shard->events.store(shard->events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  // The small net change waits in the thread's pending total (heap_peak.h).
+  if (LT_UNLIKELY(!shard->batches_resizes)) CountBatchingShard(*shard);
   NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), kPeakFlushBytes);
   --t.busy;
 }

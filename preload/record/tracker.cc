@@ -61,10 +61,10 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
 }
 
 // Heap changes are passed to the global total in steps of this many bytes
-// per thread (heap_peak.h), at once on a thread that exits (no exit flush
-// to come).
+// per thread: batched in exact mode (heap_peak.h), at once in sampled mode
+// and on a thread that exits (no exit flush to come).
 LT_ALWAYS_INLINE int64_t PeakFlushBytes(const ThreadState& t) {
-  return t.phase != ThreadPhase::kExited ? kPeakFlushBytes : 0;
+  return CurrentMode() == Mode::kExact && t.phase != ThreadPhase::kExited ? kPeakFlushBytes : 0;
 }
 
 LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int64_t sign) {
