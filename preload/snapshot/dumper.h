@@ -110,7 +110,7 @@ void ResumeDumper();
 void DumperChildAfterFork();
 
 // ---- implementation details -------------------------------------------
-extern std::atomic<bool> g_lazy_start_armed;
+extern LT_HIDDEN std::atomic<bool> g_lazy_start_armed;
 void MaybeStartDumperSlow();
 
 LT_ALWAYS_INLINE void MaybeStartDumper() {

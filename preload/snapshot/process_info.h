@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 struct ProcessFacts {
@@ -28,7 +30,7 @@ struct ProcessFacts {
   char exe_path[4096] = {};  // read through ExePath() only, by the first dump
 };
 
-extern ProcessFacts g_process;
+extern LT_HIDDEN ProcessFacts g_process;
 
 // Fills g_process. No malloc; raw syscalls only. `argv` (argc strings): the
 // program's arguments, as the constructor of a preloaded library receives

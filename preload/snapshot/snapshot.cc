@@ -137,7 +137,7 @@ void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double h
     w.WriteMemoryFigure("swap", m.swap);
   }
   w.WriteMemoryFigure("heap_peak", static_cast<uint64_t>(HeapPeakBytes()));
-  w.WriteMemoryFigure("heap_peak_error", exact ? static_cast<uint64_t>(kPeakFlushBytes) * ShardCount() : 0);
+  w.WriteMemoryFigure("heap_peak_error", static_cast<uint64_t>(kPeakFlushBytes) * (exact ? ShardCount() : BatchingShards()));
   // leaktrace's own bytes inside the allocator's blocks: exact mode's
   // 16-byte headers, sampled blocks' slack (block_header.h).
   const double in_heap = exact ? heap_blocks * kExactHeaderBytes : static_cast<double>(heap_samples) * kSampledSlack;
