@@ -346,7 +346,7 @@ int main(int argc, char** argv) {
   }
   {
     lp::BusyScope busy;
-    lp::GatherProcessFacts();
+    lp::GatherProcessFacts(0, nullptr);
   }
   snprintf(lp::g_config.dump_dir, sizeof lp::g_config.dump_dir, "%s", dir);
 

@@ -23,7 +23,7 @@ struct ProcessRecord {
   int64_t start_realtime_ns = 0;
   int64_t start_monotonic_ns = 0;
   const char* program = "";   // executable base name
-  const char* exe_path = "";  // /proc/self/exe at start
+  const char* exe_path = "";  // /proc/self/exe, read at the first dump (without " (deleted)")
   const char* cmdline = "";   // arguments separated by NUL bytes
   size_t cmdline_size = 0;
 };

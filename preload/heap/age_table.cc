@@ -106,6 +106,12 @@ void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, do
   s.state.store(birth_ns, std::memory_order_release);
 }
 
+double AgeTableWeight(uint32_t slot_plus_one) {
+  if (slot_plus_one == 0 || slot_plus_one > kCapacity) return 0;
+  Slot* slots = g_slots.load(std::memory_order_acquire);
+  return slots != nullptr ? slots[slot_plus_one - 1].weight.load(std::memory_order_relaxed) : 0;
+}
+
 void AgeTableRemove(uint32_t slot_plus_one) {
   if (slot_plus_one == 0 || slot_plus_one > kCapacity) return;
   Slot* slots = g_slots.load(std::memory_order_acquire);

@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 inline constexpr uintptr_t kPageSize = 4096;
@@ -76,6 +78,32 @@ inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age
   h.age_slot[2] = static_cast<uint8_t>(slot_plus_one >> 16);
 }
 
+// The header of the exact block `p` read in two 8-byte loads, and written
+// whole in two 8-byte stores (`slot_plus_one` < 2^24, `offset_tag` as
+// SetExactOffsetLog2 makes it). A realloc reads the header its previous
+// call wrote a moment before: a 16-byte copy, or byte-wise writes, would
+// span several stores still in flight, which the CPU cannot forward (a
+// stall of a dozen cycles on every realloc of a buffer grown in steps).
+inline ExactHeader LoadExactHeader(const void* p) {
+  // Relaxed atomic loads: the compiler must not merge them into one 16-byte
+  // load, which is exactly what cannot be forwarded. The header is 8-byte
+  // aligned (block_header.h: 16 bytes in front of a 16-aligned pointer).
+  const uint64_t* at = reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - sizeof(ExactHeader));
+  const uint64_t size = __atomic_load_n(at, __ATOMIC_RELAXED);
+  const uint64_t tail = __atomic_load_n(at + 1, __ATOMIC_RELAXED);
+  ExactHeader h;
+  h.size = size;
+  std::memcpy(reinterpret_cast<char*>(&h) + 8, &tail, sizeof tail);  // stack_id, age_slot, offset_tag
+  return h;
+}
+inline void StoreExactHeader(ExactHeader& h, uint64_t size, uint32_t stack_id, uint32_t slot_plus_one,
+                             uint8_t offset_tag) {
+  const uint64_t tail = stack_id | (uint64_t{slot_plus_one & 0xffffff} << 32) | (uint64_t{offset_tag} << 56);
+  h.size = size;
+  std::memcpy(reinterpret_cast<char*>(&h) + 8, &tail, sizeof tail);
+}
+static_assert(offsetof(ExactHeader, stack_id) == 8 && offsetof(ExactHeader, offset_tag) == 15);
+
 struct SampledHeader {   // occupies [p - 64, p)
   uint32_t stack_id;
   uint32_t base_offset;  // p - the real block's start: 64 .. kSampledSlack - 1
@@ -111,7 +139,7 @@ inline SampledHeader* SampledHeaderOf(void* p) {
 
 // Per-process secret mixed into the check word, so program data that happens
 // to sit before a block cannot pass for a header.
-extern uint64_t g_check_secret;
+extern LT_HIDDEN uint64_t g_check_secret;
 
 inline uint64_t SampledCheck(const void* p) {
   uint64_t x = reinterpret_cast<uintptr_t>(p) ^ g_check_secret;

@@ -72,7 +72,7 @@ void FreeExact(void* p) {
 LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   if (p == nullptr) return MallocExact(size, false);
   ThreadState& t = t_state;
-  const ExactHeader old = *ExactHeaderOf(p);
+  const ExactHeader old = LoadExactHeader(p);
   // realloc(p, 0) and blocks that are not exact mode's: ReallocateSlow.
   if (LT_UNLIKELY(!IsExactHeader(old) || size == 0 || t.busy != 0)) return ReallocateSlow(p, size);
   const size_t offset = ExactOffset(old);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
@@ -18,16 +17,6 @@
 
 namespace leaktrace::preload {
 namespace {
-
-// Birth times of aged blocks. The coarse clock (a tick, 1-4 ms) is enough
-// for ages compared in seconds, never runs ahead of the dumper's
-// CLOCK_MONOTONIC, and costs a few ns where the precise one cost a fifth of
-// a big block's sampled realloc.
-uint64_t NowMonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 size_t Min(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -84,7 +73,7 @@ void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, dou
   h->weight = weight;
   h->offered = offered;
   h->capacity = capacity;
-  h->birth_ns = NowMonotonicNs();
+  h->birth_ns = AgeClockNs();
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
   h->usable_extra = UsableExtra(size, usable);
   h->check = SampledCheck(p);
@@ -206,7 +195,7 @@ void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double w
     h->size = size;
     h->weight = weight;
     h->offered = offered;
-    h->birth_ns = NowMonotonicNs();
+    h->birth_ns = AgeClockNs();
     AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
     h->usable_extra = UsableExtra(size, usable);
     return;
@@ -263,7 +252,7 @@ double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64
     return h.weight;  // nothing new offered: the same draw, the same weight
   }
   *offered = size;
-  if (h.weight > 0) return SampleWeight(size, g_config.sample_interval);
+  if (h.weight > 0) return GrownWeight(h.weight, before, size, g_config.sample_interval, g_config.sample_per_byte);
   return DecideSample(t, size - before) > 0 ? SampleWeight(size, g_config.sample_interval) : 0;
 }
 
@@ -459,19 +448,11 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
   // decision keeps it aged, else removed.
   const uint32_t old_slot = AgeSlotOf(old);
   void* q = moved + offset;
-  ExactHeader* h = ExactHeaderOf(q);
-  h->stack_id = stack_id;
-  h->size = size;
-  if (t.busy == 0) {
-    RecordReallocExact(t, old.stack_id, old.size, stack_id, size);
-    if (stack_id != 0) {
-      SetAgeSlot(*h, ReageExact(t, q, stack_id, old.stack_id, old.size, size, old_slot));
-      return q;
-    }
-  }
-  // Not booked (leaktrace busy, or no stack): not aged either.
-  AgeTableRemove(old_slot);
-  SetAgeSlot(*h, 0);
+  uint32_t slot = 0;
+  if (t.busy == 0) RecordReallocExact(t, old.stack_id, old.size, stack_id, size);
+  if (t.busy == 0 && stack_id != 0) slot = ReageExact(t, q, stack_id, old.stack_id, old.size, size, old_slot);
+  else AgeTableRemove(old_slot);  // not booked (leaktrace busy, or no stack): not aged either
+  StoreExactHeader(*ExactHeaderOf(q), size, stack_id, slot, old.offset_tag);
   return q;
 }
 
@@ -501,23 +482,25 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
     return slot;
   }
   if (old_slot != 0) {
-    AgeTableUpdate(old_slot, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+    const double weight = GrownWeight(AgeTableWeight(old_slot), old_size, size, kExactAgeSampleInterval,
+                                      1.0 / kExactAgeSampleInterval);
+    AgeTableUpdate(old_slot, stack_id, size, weight, AgeClockNs());
     return old_slot;
   }
   const size_t grown = size - old_size;
   if (grown == 0 || TryRecord(t.sampler, grown)) return 0;
   if (SampleSlow(t.sampler, grown, kExactAgeSampleInterval) == 0) return 0;
-  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), NowMonotonicNs());
+  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), AgeClockNs());
 }
 
 uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
   const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
   if (weight == 0) return 0;
   if (reuse_slot != 0) {
-    AgeTableUpdate(reuse_slot, stack_id, size, weight, NowMonotonicNs());
+    AgeTableUpdate(reuse_slot, stack_id, size, weight, AgeClockNs());
     return reuse_slot;
   }
-  return AgeTableInsert(p, stack_id, size, weight, NowMonotonicNs());
+  return AgeTableInsert(p, stack_id, size, weight, AgeClockNs());
 }
 
 // ---- the hooks' slow paths ----------------------------------------------------
@@ -609,6 +592,10 @@ void* ReallocatePlainSlow(void* p, size_t size) {
 
 void* ReallocateSlow(void* p, size_t size) {
   if (p == nullptr) return AllocateSlow(size, false);
+  // The common case first: a sampled block (a buffer grown in steps, once
+  // it is in the sampled layout, comes here at every step). A bootstrap
+  // block never carries a sampled header's check word.
+  if (CurrentMode() == Mode::kSampled && MaybeSampled(p) && IsSampledBlock(p)) return ReallocateSampled(t_state, p, size);
   const BlockRef b = ClassifyBlock(p);
   switch (b.kind) {
     case BlockRef::kBootstrap: {

@@ -14,6 +14,11 @@ namespace {
 constexpr size_t kFirstChunkBytes = 4 << 10;
 constexpr size_t kChunkBytes = 64 << 10;  // the largest chunk
 constexpr size_t kMinClassBytes = 16;
+constexpr uintptr_t kPageBytes = 4096;
+// The pages of arena chunks that no block handed out has reached yet: the
+// tail of each chunk, the current one's and those dropped half used. Never
+// written, so never resident, and TrackerResidentBytes leaves them out.
+std::atomic<uint64_t> g_untouched_bytes{0};
 }  // namespace
 
 static_assert((kMinClassBytes << (Arena::kClassCount - 1)) <= kChunkBytes, "a size class must fit in a chunk");
@@ -89,7 +94,9 @@ uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes
     large_resident += resident(start, bytes, ctx);
   }
   const uint64_t all = g_tracker_bytes.load(std::memory_order_relaxed);
-  return (all > large ? all - large : 0) + large_resident;
+  const uint64_t small = all > large ? all - large : 0;
+  const uint64_t untouched = g_untouched_bytes.load(std::memory_order_relaxed);
+  return (small > untouched ? small - untouched : 0) + large_resident;
 }
 
 int Arena::ClassOf(size_t bytes) {
@@ -127,10 +134,19 @@ void* Arena::Allocate(size_t bytes) {
     }
     chunk_left_ = chunk_bytes;
     next_chunk_bytes_ = chunk_bytes < kChunkBytes ? chunk_bytes * 2 : kChunkBytes;
+    touched_end_ = chunk_;
+    g_untouched_bytes.fetch_add(chunk_bytes, std::memory_order_relaxed);
   }
   void* p = chunk_;
   chunk_ += size;
   chunk_left_ -= size;
+  // The pages the chunk has handed out now reach further: they are no
+  // longer untouched (a page past the last block handed out never is).
+  char* const end = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(chunk_) + kPageBytes - 1) & ~(kPageBytes - 1));
+  if (end > touched_end_) {
+    g_untouched_bytes.fetch_sub(static_cast<uint64_t>(end - touched_end_), std::memory_order_relaxed);
+    touched_end_ = end;
+  }
   return p;
 }
 

@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 // Bytes leaktrace currently has mapped for itself (all arenas, all tables).
-extern std::atomic<uint64_t> g_tracker_bytes;
+extern LT_HIDDEN std::atomic<uint64_t> g_tracker_bytes;
 
 // Thin wrappers over mmap/munmap that keep g_tracker_bytes. Never allocate.
 // Mappings of kLargeMappingBytes or more are also registered (a fixed table,
@@ -24,8 +26,10 @@ inline constexpr size_t kLargeMappingBytes = 256 * 1024;
 
 // What g_tracker_bytes stands for in resident memory: every registered large
 // mapping's resident bytes as `resident(start, bytes, ctx)` measures them, and
-// everything else whole (arena chunks, at most 64 KiB, written as they fill;
-// large mappings the full table could not register). Any thread; a mapping
+// everything else whole (large mappings the full table could not register,
+// blocks mapped alone) but for the pages of arena chunks no block has
+// reached yet (chunks are handed out from their start, and the tail a chunk
+// had when the next one was made is never written). Any thread; a mapping
 // made or dropped meanwhile may be counted either way.
 uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes, void* ctx), void* ctx);
 
@@ -55,6 +59,7 @@ class Arena {
   struct FreeBlock { FreeBlock* next; };
   FreeBlock* free_[kClasses] = {};
   char* chunk_ = nullptr;
+  char* touched_end_ = nullptr;  // the chunk's pages below this have been handed out
   size_t chunk_left_ = 0;
   size_t next_chunk_bytes_ = 0;  // 0: no chunk yet
 };

@@ -117,6 +117,7 @@ void LoadConfig(Config& config, const char* settings) {
     }
     config.sample_interval = v;
   }
+  if (config.sample_interval != 0) config.sample_per_byte = 1.0 / static_cast<double>(config.sample_interval);
   if (const char* s = Setting("LEAKTRACE_SIGNAL"); s && *s) {
     const int sig = ParseSignal(s);
     if (!format::UsableSnapshotSignal(sig)) {

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 struct HealthCounters {
@@ -16,6 +18,6 @@ struct HealthCounters {
   std::atomic<uint64_t> failed_dumps{0};
   std::atomic<uint64_t> unwind_cache_mismatches{0};  // cached chains a full unwind proved wrong
 };
-extern HealthCounters g_health;
+extern LT_HIDDEN HealthCounters g_health;
 
 }  // namespace leaktrace::preload

@@ -21,9 +21,9 @@ enum class Mode : uint8_t {
 // already be in the hooks; read with CurrentMode() (acquire: a plain load on
 // x86-64, and a thread that sees kSampled also sees `real` and g_config
 // filled in).
-extern std::atomic<Mode> g_mode;
+extern LT_HIDDEN std::atomic<Mode> g_mode;
 LT_ALWAYS_INLINE Mode CurrentMode() { return g_mode.load(std::memory_order_acquire); }
-extern Config g_config;
+extern LT_HIDDEN Config g_config;
 
 // leaktrace attach (interpose/attach.cc): set before initialisation when the
 // library was loaded into a running process. Initialisation then reads
@@ -32,9 +32,9 @@ extern Config g_config;
 // kInert (pass-through) until the attach has rewritten every module's
 // imports; the real functions are looked up in the global scope
 // (g_real_scope, interpose/real_functions.h).
-extern bool g_attached;
-extern const char* g_attach_settings;
-extern Mode g_attach_mode;
+extern LT_HIDDEN bool g_attached;
+extern LT_HIDDEN const char* g_attach_settings;
+extern LT_HIDDEN Mode g_attach_mode;
 
 // Resolves the real functions and reads the settings. Called from the first
 // hook of the process (on any thread); other threads wait until it is done.

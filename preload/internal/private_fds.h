@@ -27,6 +27,8 @@
 #include <atomic>
 #include <climits>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 inline constexpr int kMaxPrivateFds = 16;
@@ -34,7 +36,7 @@ inline constexpr int kMaxPrivateFds = 16;
 namespace detail {
 // The lowest number ever registered (INT_MAX while none is): a descriptor
 // below it is never private, which keeps the close hook's test to one load.
-extern std::atomic<int> g_lowest_private_fd;
+extern LT_HIDDEN std::atomic<int> g_lowest_private_fd;
 bool IsRegisteredPrivateFd(int fd);
 }  // namespace detail
 

@@ -1,5 +1,6 @@
 #include "preload/internal/signals_blocked.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -9,9 +10,8 @@
 namespace leaktrace::preload {
 namespace {
 
-// Inside a SignalsBlockedScope of this thread: every signal but the
-// synchronous faults is blocked.
-__thread bool t_all_blocked LT_INITIAL_EXEC = false;
+// The thread's outermost SignalsBlockedScope, or nullptr.
+__thread SignalsBlockedScope* t_scope LT_INITIAL_EXEC = nullptr;
 
 // What "every signal" means for a request: every signal 1..64 but the two
 // glibc keeps for itself (32 and 33, which its sigprocmask never blocks).
@@ -27,32 +27,46 @@ bool BlocksEverySignal(const sigset_t* set) {
 }  // namespace
 
 SignalsBlockedScope::SignalsBlockedScope() {
-  if (t_all_blocked) return;  // an outer scope holds it
-  EnsureReal();
-  if (real.pthread_sigmask == nullptr) return;
-  // Every signal but the synchronous faults: a fault inside the walk (a
-  // bug) still reaches the program's own handler, as it did when libunwind
-  // blocked signals only around its lookups; blocked, the kernel would kill
-  // the process without it.
-  sigset_t all;
-  sigfillset(&all);
-  for (int fault : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, fault);
-  if (real.pthread_sigmask(SIG_SETMASK, &all, &saved_) != 0) return;
-  blocked_ = true;
-  t_all_blocked = true;
+  if (t_scope != nullptr) return;  // an outer scope answers
+  outermost_ = true;
+  t_scope = this;
 }
 
 SignalsBlockedScope::~SignalsBlockedScope() {
-  if (!blocked_) return;
-  t_all_blocked = false;
-  real.pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+  if (!outermost_) return;
+  t_scope = nullptr;
+  if (blocked_) real.pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
 }
 
-bool AnswerBlockedMaskRequest(int how, const sigset_t* set, sigset_t* old) {
-  if (LT_LIKELY(!t_all_blocked)) return false;
+bool SignalsBlockedScope::Answer(int how, const sigset_t* set, sigset_t* old) {
   if (set == nullptr || (how != SIG_SETMASK && how != SIG_BLOCK) || !BlocksEverySignal(set)) return false;
+  if (!blocked_) {
+    EnsureReal();
+    if (real.pthread_sigmask == nullptr) return false;
+    // Every signal but the synchronous faults: a fault inside the walk (a
+    // bug) still reaches the program's own handler, as it did when
+    // libunwind blocked signals only around its lookups; blocked, the
+    // kernel would kill the process without it.
+    sigset_t all;
+    sigfillset(&all);
+    for (int fault : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, fault);
+    if (real.pthread_sigmask(SIG_SETMASK, &all, &saved_) != 0) return false;
+    blocked_ = true;
+  }
   if (old != nullptr) sigfillset(old);
   return true;
 }
 
 }  // namespace leaktrace::preload
+
+using namespace leaktrace::preload;
+
+extern "C" int leaktrace_unwinder_sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  if (SignalsBlockedScope* scope = t_scope; scope != nullptr && scope->Answer(how, set, old)) return 0;
+  EnsureReal();
+  if (real.sigprocmask == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return real.sigprocmask(how, set, old);
+}

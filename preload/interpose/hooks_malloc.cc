@@ -11,6 +11,7 @@
 
 #include "preload/heap/block_header.h"
 #include "preload/heap/exact_paths.h"
+#include "preload/heap/sampled_paths.h"
 #include "preload/internal/compiler.h"
 #include "preload/heap/heap_paths.h"
 #include "preload/interpose/real_functions.h"
@@ -62,7 +63,9 @@ LT_EXPORT void* realloc(void* p, size_t size) {
     if (LT_LIKELY(size <= kContinueAboveBytes && TryRecord(t_state.sampler, size))) return real.realloc(p, size);
     return ReallocatePlainSlow(p, size);
   }
-  if (CurrentMode() == Mode::kExact) return ReallocExact(p, size);
+  const Mode mode = CurrentMode();
+  if (mode == Mode::kSampled) return ReallocSampled(p, size);
+  if (mode == Mode::kExact) return ReallocExact(p, size);
   return ReallocateSlow(p, size);
 }
 

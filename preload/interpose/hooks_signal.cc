@@ -10,7 +10,6 @@
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
 #include "preload/interpose/real_functions.h"
-#include "preload/internal/signals_blocked.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/record/thread_state.h"
 
@@ -89,7 +88,6 @@ void ProgramBlocks(int how, const sigset_t* set) {
 }  // namespace
 
 LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
-  if (AnswerBlockedMaskRequest(how, set, old)) return 0;  // libunwind inside a SignalsBlockedScope
   EnsureReal();
   const auto next = real.sigprocmask;
   if (LT_UNLIKELY(next == nullptr)) {
@@ -101,7 +99,6 @@ LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
 }
 
 LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
-  if (AnswerBlockedMaskRequest(how, set, old)) return 0;
   EnsureReal();
   const auto next = real.pthread_sigmask;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;

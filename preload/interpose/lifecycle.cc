@@ -177,11 +177,18 @@ bool LoadedWithProgram() {
   return order.self < 0 || order.libc < 0 || order.self < order.libc;
 }
 
+// The program's arguments, as glibc hands them to a preloaded library's
+// constructor (GatherProcessFacts): nullptr when attached.
+int g_start_argc = 0;
+char** g_start_argv = nullptr;
+
 // Runs after libc is initialised and before the program's own constructors.
-__attribute__((constructor(101))) void OnLoad() {
+__attribute__((constructor(101))) void OnLoad(int argc, char** argv, char**) {
   if (g_attached || !LoadedWithProgram()) return;
   EnsureInitialized();
   if (!Active()) return;
+  g_start_argc = argc;
+  g_start_argv = argv;
   StartTracking();
 }
 
@@ -202,7 +209,7 @@ __attribute__((destructor(101))) void OnUnload() {
 
 void StartTracking() {
   BusyScope busy;
-  GatherProcessFacts();
+  GatherProcessFacts(g_start_argc, g_start_argv);
   ResolveRealDlopen();
   StartNativeApi();  // before the program's code calls the allocator's own API
   // An attached process never had LD_PRELOAD from us: nothing to strip.

@@ -23,6 +23,8 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "preload/internal/compiler.h"
+
 // X(member, symbol, type): every function leaktrace calls through. The
 // allocator comes first: the malloc hooks' fast paths read its members
 // without EnsureReal() (see `real` below).
@@ -138,7 +140,7 @@ struct RealFunctions {
 // there is one. The allocator's members are known to be filled once the
 // tracker has left Mode::kUninitialized (internal/mode.h), so the malloc hooks read
 // them without asking.
-extern RealFunctions real;
+extern LT_HIDDEN RealFunctions real;
 
 // Where the lookups look: RTLD_NEXT, the next definitions after
 // libleaktrace.so. A library that `leaktrace attach` dlopened into a running
@@ -147,10 +149,10 @@ extern RealFunctions real;
 // before the first lookup (nothing in such a library looks up anything
 // before leaktrace_attach: its constructor returns at once and no module is
 // bound to its hooks yet). Not changed afterwards.
-extern void* g_real_scope;
+extern LT_HIDDEN void* g_real_scope;
 
 namespace detail {
-extern std::atomic<int> g_real_state;
+extern LT_HIDDEN std::atomic<int> g_real_state;
 void ResolveRealSlow();
 }  // namespace detail
 

@@ -5,6 +5,7 @@ namespace {
 
 std::atomic<int64_t> g_heap_total{0};
 std::atomic<int64_t> g_heap_peak{0};
+std::atomic<uint32_t> g_batching_shards{0};
 
 }  // namespace
 
@@ -18,6 +19,14 @@ LT_NOINLINE void FlushHeapPending(int64_t pending) {
   const int64_t total = g_heap_total.fetch_add(pending, std::memory_order_relaxed) + pending;
   if (pending > 0) RaiseHeapPeak(total);
 }
+
+LT_NOINLINE void CountBatchingShard(Shard& shard) {
+  if (shard.batches_resizes) return;
+  shard.batches_resizes = true;
+  g_batching_shards.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint32_t BatchingShards() { return g_batching_shards.load(std::memory_order_relaxed); }
 
 int64_t HeapPeakBytes() { return g_heap_peak.load(std::memory_order_relaxed); }
 

@@ -14,13 +14,21 @@
 //    times the threads that have shards).
 //  - Sampled mode: only sampled blocks are recorded, one in every
 //    LEAKTRACE_SAMPLE bytes or so, and each goes to the total at once: the
-//    peak is exactly the high-water mark of the estimate (bound 0).
+//    peak is exactly the high-water mark of the estimate (bound 0). But for
+//    one case: a sampled block resized in place at its site (a buffer grown
+//    in steps, resize_record.h) nets a small change at every step, which
+//    waits like exact mode's rather than cost every step two contended
+//    atomics. A shard that ever did so is counted (CountBatchingShard), and
+//    the bound is kPeakFlushBytes times those: 0 in a program that never
+//    grows a sampled block in place. The next change flushed at once, or the
+//    thread's exit, takes what waits along.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
 #include "preload/internal/compiler.h"
+#include "preload/record/shard.h"
 #include "preload/record/thread_state.h"
 
 namespace leaktrace::preload {
@@ -30,9 +38,15 @@ inline constexpr int64_t kPeakFlushBytes = 64 * 1024;
 // Moves `pending` into the process-wide total and raises the peak. Out of line.
 void FlushHeapPending(int64_t pending);
 
-// A recorded allocation (+) or free (-) of `bytes` (weight * size, rounded
-// the same way for the allocation and the free of one block). `threshold`:
-// kPeakFlushBytes in exact mode, 0 in sampled mode.
+// The block's share of the live heap: weight * size, rounded the same way
+// for its allocation and its free.
+LT_ALWAYS_INLINE int64_t PeakShare(uint64_t size, double weight) {
+  return static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+}
+
+// A recorded allocation (+) or free (-) of `bytes` (PeakShare, or the
+// difference of two). `threshold`: kPeakFlushBytes, or 0 on a thread past
+// its exit (no exit flush to come).
 LT_ALWAYS_INLINE void NoteHeapChange(ThreadState& t, int64_t bytes, int64_t threshold) {
   const int64_t pending = t.heap_pending + bytes;
   if (LT_LIKELY(pending < threshold && pending > -threshold)) {
@@ -49,6 +63,12 @@ inline void FlushThreadHeapPending(ThreadState& t) {
   t.heap_pending = 0;
   if (pending != 0) FlushHeapPending(pending);
 }
+
+// Sampled mode: `shard` batches resizes from now on (heap_peak.h); counted
+// once per shard, for the bound. Owner thread only.
+void CountBatchingShard(Shard& shard);
+// How many shards did (the dump's heap_peak_error in sampled mode).
+uint32_t BatchingShards();
 
 // The highest total seen so far (bytes), for the dump.
 int64_t HeapPeakBytes();

@@ -87,6 +87,7 @@ class Shard {
   // what its figures may be off by (snapshot.cc, events_during_read).
   std::atomic<uint64_t> events{0};
   UnwindCache* unwind_cache = nullptr;  // owner only (unwind_cache.h)
+  bool batches_resizes = false;         // owner only, never cleared (heap_peak.h, CountBatchingShard)
   Shard* next_in_registry = nullptr;  // set once, before publication
   Shard* next_free = nullptr;         // registry's pool of shards of exited threads
 

@@ -4,8 +4,9 @@
 
 #include <atomic>
 
-#include "preload/record/shard.h"
+#include "preload/internal/compiler.h"
 #include "preload/internal/spin_lock.h"
+#include "preload/record/shard.h"
 
 namespace leaktrace::preload {
 
@@ -32,7 +33,7 @@ void RegistryParentAfterFork();
 void RegistryChildAfterFork();
 
 // ---- implementation details -------------------------------------------
-extern std::atomic<Shard*> g_all_shards;
+extern LT_HIDDEN std::atomic<Shard*> g_all_shards;
 
 template <typename Fn>
 void ForEachShard(Fn&& fn) {

@@ -7,6 +7,7 @@
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
 #include "preload/record/heap_peak.h"
+#include "preload/record/resize_record.h"
 #include "preload/record/shard.h"
 #include "preload/record/shard_registry.h"
 #include "preload/record/stack_ids.h"
@@ -57,12 +58,6 @@ void WithCounters(ThreadState& t, uint32_t stack_id, Update&& update) {
     update(*c);
     orphan.events.store(orphan.events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
-}
-
-// The block's share of the live heap: weight * size, rounded the same way
-// for its allocation and its free.
-LT_ALWAYS_INLINE int64_t PeakShare(uint64_t size, double weight) {
-  return static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
 }
 
 // Heap changes are passed to the global total in steps of this many bytes
@@ -131,10 +126,7 @@ void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, dou
     RecordAlloc(t, stack_id, size, weight);
     return;
   }
-  WithCounters(t, stack_id, [&](SiteCounters& c) {
-    Count(c, old_size, old_weight, /*freed=*/true);
-    Count(c, size, weight, /*freed=*/false);
-  });
+  WithCounters(t, stack_id, [&](SiteCounters& c) { CountResize(c, old_size, old_weight, size, weight); });
   // The net change at once: the total between the two could only be lower,
   // which no peak is made of.
   NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), PeakFlushBytes(t));

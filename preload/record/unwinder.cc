@@ -7,6 +7,7 @@
 
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/private_fds.h"
+#include "preload/internal/signals_blocked.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -63,6 +64,7 @@ void CaptureStack(CapturedStack& out) {
   int n;
   {
     ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
+    SignalsBlockedScope blocked;  // at most one mask change, not two per frame libunwind looks up
     n = unw_backtrace(frames, kMaxUserFrames + kSlack);
   }
   int first = 0;

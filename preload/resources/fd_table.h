@@ -23,6 +23,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 
 // Records descriptor `fd` as made now at `stack_id` with `label_id`,
@@ -66,8 +68,8 @@ namespace fd_table_detail {
 inline constexpr uint32_t kChunkBits = 15;
 inline constexpr uint32_t kChunkSlots = 1u << kChunkBits;  // a chunk: kChunkSlots (word, birth) pairs
 inline constexpr uint32_t kChunks = (1u << 31) / kChunkSlots;
-extern std::atomic<std::atomic<uint64_t>*> g_chunks[kChunks];
-extern std::atomic<int> g_high;  // highest fd ever recorded + 1
+extern LT_HIDDEN std::atomic<std::atomic<uint64_t>*> g_chunks[kChunks];
+extern LT_HIDDEN std::atomic<int> g_high;  // highest fd ever recorded + 1
 // Slot i of a chunk: its word, and its birth next to it, so that recording
 // a descriptor writes one page, not two (after a fork, each page written
 // first is a copy-on-write fault).

@@ -218,12 +218,18 @@ void* DumperMain(void*) {
     sigaddset(&only, g_config.snapshot_signal);
     pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
   }
-  RefreshControlBlock();
+  // Its id into the control block; not when the process is already exiting
+  // (a program that returns from main at once): the exit dump holds the
+  // dump lock, and waking this thread at its end only delays the exit.
+  if (!g_stopping.load(std::memory_order_acquire)) RefreshControlBlock();
   const uint32_t interval = g_config.interval_seconds;
   timespec next;
   clock_gettime(CLOCK_MONOTONIC, &next);
   next.tv_sec += interval;
-  while (!g_stopping.load(std::memory_order_acquire)) {
+  // Waits first, even when already stopping: at exit the thread is left
+  // waiting (StopDumper) for the exit to end it, so that the exit dump
+  // finds it alive and can count it without listing /proc/self/task.
+  for (;;) {
     int rc = interval ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &next) : sem_wait(&g_wake);
     if (g_stopping.load(std::memory_order_acquire)) break;
     ReleaseSignalInThread();
@@ -403,13 +409,12 @@ void MaybeStartDumperSlow() {
 void StopDumper() {
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
   g_stopping.store(true, std::memory_order_seq_cst);
-  // Only a thread to wake is posted: a process without one (a fork child
-  // before its lazy start, most of them) would otherwise bind sem_post
-  // lazily in every child's exit, a symbol lookup through every loaded
-  // library's tables. A thread being started meanwhile has g_thread_expected
-  // set before it exists (StartThread) and sees g_stopping when it starts.
-  if (g_thread_expected.load(std::memory_order_seq_cst) || g_thread_running.load(std::memory_order_seq_cst))
-    sem_post(&g_wake);
+  // The thread is not woken: the process's exit ends it wherever it waits.
+  // Woken, it would exit while the exit dump runs (a futex wake, a thread's
+  // exit on the other CPU), and the dump, finding one thread fewer than
+  // /proc/self/status said, would list /proc/self/task to count them. A
+  // wake-up that comes anyway (a snapshot signal, an interval) finds
+  // g_stopping set and takes no snapshot.
 }
 
 void PauseDumper() {

@@ -69,7 +69,8 @@ void RequestSnapshot();
 // written: a fork child's signal that found no thread and no chance to
 // write from the handler. Any thread.
 bool SnapshotRequestPending();
-// Stops taking periodic/signal snapshots (process exit).
+// Stops taking periodic/signal snapshots (process exit). The thread is left
+// waiting: the exit ends it.
 void StopDumper();
 // The snapshot signal belongs to the program whenever the program wants it,
 // and while leaktrace has it the program cannot tell:
@@ -109,7 +110,7 @@ void ResumeDumper();
 void DumperChildAfterFork();
 
 // ---- implementation details -------------------------------------------
-extern std::atomic<bool> g_lazy_start_armed;
+extern LT_HIDDEN std::atomic<bool> g_lazy_start_armed;
 void MaybeStartDumperSlow();
 
 LT_ALWAYS_INLINE void MaybeStartDumper() {

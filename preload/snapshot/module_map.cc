@@ -78,7 +78,7 @@ KnownModule* Find(const char* path, uint64_t bias) {
 
 int Visit(dl_phdr_info* info, size_t, void*) {
   const bool main_program = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
-  const char* path = main_program ? g_process.exe_path : info->dlpi_name;
+  const char* path = main_program ? ExePath() : info->dlpi_name;
   if (KnownModule* known = Find(path, info->dlpi_addr)) {
     known->seen_now = true;
     known->flags &= ~format::kModuleUnloaded;

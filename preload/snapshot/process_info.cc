@@ -2,9 +2,12 @@
 #include "preload/internal/compiler.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "preload/internal/private_fds.h"
 #include "preload/internal/mode.h"
@@ -15,6 +18,11 @@ namespace leaktrace::preload {
 LT_FORK_STATE_HEAD ProcessFacts g_process;
 
 namespace {
+
+// ExePath: 0 not read, 1 being read (by one thread), 2 read.
+constexpr int kExeUnread = 0, kExeReading = 1, kExeRead = 2;
+LT_FORK_STATE std::atomic<int> g_exe_state{kExeUnread};
+
 int64_t ClockNs(clockid_t clock) {
   timespec ts;
   clock_gettime(clock, &ts);
@@ -28,30 +36,57 @@ int64_t MonotonicNs() { return ClockNs(CLOCK_MONOTONIC); }
 LT_FORK_CHILD_CODE void RefreshProcessIds() {
   g_process.ppid = g_process.pid;  // the process that forked this one
   g_process.pid = getpid();
+  // The thread reading it in the parent is not in the child: read it again.
+  if (g_exe_state.load(std::memory_order_relaxed) == kExeReading)
+    g_exe_state.store(kExeUnread, std::memory_order_relaxed);
 }
 
-void GatherProcessFacts() {
+const char* ExePath() {
+  int state = g_exe_state.load(std::memory_order_acquire);
+  if (LT_LIKELY(state == kExeRead)) return g_process.exe_path;
+  if (state == kExeUnread &&
+      g_exe_state.compare_exchange_strong(state, kExeReading, std::memory_order_acq_rel)) {
+    const ssize_t n = readlink("/proc/self/exe", g_process.exe_path, sizeof g_process.exe_path - 1);
+    size_t size = n > 0 ? static_cast<size_t>(n) : 0;
+    // Read late, the link of an executable deleted or replaced since the
+    // start says so; the path it was started from is the one wanted.
+    static constexpr char kDeleted[] = " (deleted)";
+    constexpr size_t kDeletedSize = sizeof kDeleted - 1;
+    if (size > kDeletedSize && memcmp(g_process.exe_path + size - kDeletedSize, kDeleted, kDeletedSize) == 0)
+      size -= kDeletedSize;
+    g_process.exe_path[size] = '\0';
+    g_exe_state.store(kExeRead, std::memory_order_release);
+    return g_process.exe_path;
+  }
+  // Another thread is reading it: one system call's wait.
+  while (g_exe_state.load(std::memory_order_acquire) != kExeRead) sched_yield();
+  return g_process.exe_path;
+}
+
+void GatherProcessFacts(int argc, char** argv) {
   g_process.pid = getpid();
   g_process.ppid = getppid();
   g_process.start_realtime_ns = RealtimeNs();
   g_process.start_monotonic_ns = MonotonicNs();
-  const ssize_t n = readlink("/proc/self/exe", g_process.exe_path, sizeof g_process.exe_path - 1);
-  g_process.exe_path[n > 0 ? n : 0] = '\0';
-  const char* slash = strrchr(g_process.exe_path, '/');
-  const char* base = slash ? slash + 1 : g_process.exe_path;
-  const size_t base_size = strnlen(base, sizeof g_process.program - 1);
-  memcpy(g_process.program, base, base_size);
-  g_process.program[base_size] = '\0';
-  if (g_process.program[0] == '\0') strcpy(g_process.program, "unknown");
-  // Private: this may run on any thread of a running program (private_fds.h).
-  const int fd = OpenPrivateFd("/proc/self/cmdline", O_RDONLY, 0, nullptr);
-  if (fd >= 0) {
-    ssize_t got;
-    while (g_process.cmdline_size < sizeof g_process.cmdline &&
-           (got = read(fd, g_process.cmdline + g_process.cmdline_size,
-                       sizeof g_process.cmdline - g_process.cmdline_size)) > 0)
-      g_process.cmdline_size += static_cast<size_t>(got);
-    ClosePrivateFd(fd);
+  if (argv != nullptr) {
+    // The arguments as /proc/self/cmdline shows them: each with its NUL.
+    for (int i = 0; i < argc && argv[i] != nullptr && g_process.cmdline_size < sizeof g_process.cmdline; ++i) {
+      const size_t room = sizeof g_process.cmdline - g_process.cmdline_size;
+      const size_t size = strnlen(argv[i], room - 1) + 1;
+      memcpy(g_process.cmdline + g_process.cmdline_size, argv[i], size);
+      g_process.cmdline_size += size;
+    }
+  } else {
+    // Private: this may run on any thread of a running program (private_fds.h).
+    const int fd = OpenPrivateFd("/proc/self/cmdline", O_RDONLY, 0, nullptr);
+    if (fd >= 0) {
+      ssize_t got;
+      while (g_process.cmdline_size < sizeof g_process.cmdline &&
+             (got = read(fd, g_process.cmdline + g_process.cmdline_size,
+                         sizeof g_process.cmdline - g_process.cmdline_size)) > 0)
+        g_process.cmdline_size += static_cast<size_t>(got);
+      ClosePrivateFd(fd);
+    }
   }
   while (g_process.cmdline_size > 0 && g_process.cmdline[g_process.cmdline_size - 1] == '\0') --g_process.cmdline_size;
   // The name the program was started as (argv[0]) beats the file it resolves
@@ -79,6 +114,16 @@ void GatherProcessFacts() {
       }
       g_process.program[size] = '\0';
     }
+  }
+  if (g_process.program[0] == '\0') {
+    // No argv[0] (an exec with an empty argument list): the executable's name.
+    const char* exe = ExePath();
+    const char* slash = strrchr(exe, '/');
+    const char* base = slash ? slash + 1 : exe;
+    const size_t base_size = strnlen(base, sizeof g_process.program - 1);
+    memcpy(g_process.program, base, base_size);
+    g_process.program[base_size] = '\0';
+    if (g_process.program[0] == '\0') strcpy(g_process.program, "unknown");
   }
 }
 

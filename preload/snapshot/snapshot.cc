@@ -137,7 +137,7 @@ void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double h
     w.WriteMemoryFigure("swap", m.swap);
   }
   w.WriteMemoryFigure("heap_peak", static_cast<uint64_t>(HeapPeakBytes()));
-  w.WriteMemoryFigure("heap_peak_error", exact ? static_cast<uint64_t>(kPeakFlushBytes) * ShardCount() : 0);
+  w.WriteMemoryFigure("heap_peak_error", static_cast<uint64_t>(kPeakFlushBytes) * (exact ? ShardCount() : BatchingShards()));
   // leaktrace's own bytes inside the allocator's blocks: exact mode's
   // 16-byte headers, sampled blocks' slack (block_header.h).
   const double in_heap = exact ? heap_blocks * kExactHeaderBytes : static_cast<double>(heap_samples) * kSampledSlack;
@@ -180,7 +180,7 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
   p.start_realtime_ns = g_process.start_realtime_ns;
   p.start_monotonic_ns = g_process.start_monotonic_ns;
   p.program = g_process.program;
-  p.exe_path = g_process.exe_path;
+  p.exe_path = ExePath();
   p.cmdline = g_process.cmdline;
   p.cmdline_size = g_process.cmdline_size;
   w.WriteProcess(p);

@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "format/dump_reader.h"
 #include "tests/integration/harness.h"
 
 namespace leaktrace::testing {
@@ -65,6 +66,40 @@ TEST(Lifecycle, ExitSnapshotIsWrittenPrivatelyAndAtomically) {
     ASSERT_EQ(stat((dir.path() + "/" + f).c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
+}
+
+// The executable's path is read at the first dump, not at start (a process
+// that writes none never opens /proc), and the arguments come from the
+// constructor's argv: the dump still names the file the process was started
+// from, even when it was deleted meanwhile (its /proc link then says
+// "(deleted)"), and the arguments exactly, empty ones included.
+TEST(Lifecycle, TheDumpNamesTheExecutableItStartedFromAndItsArguments) {
+  TempDir dir, bin;
+  const std::string shell = bin.path() + "/own-sh";
+  fs::copy_file("/bin/bash", shell);  // bash, not dash: dash ends with _exit, which writes no exit dump
+  // Two commands: the shell forks rm (which writes a dump of its own) and
+  // writes its exit dump after its executable is gone.
+  const std::string script = "rm -f " + shell + "; exit 0";
+  const CommandResult r = RunTracked({shell, "-c", script, "arg zero", "", "last"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(fs::exists(shell));
+  int found = 0;
+  for (const std::string& f : FilesIn(dir.path())) {
+    if (f.rfind("own-sh.", 0) != 0) continue;
+    ++found;
+    const format::Dump dump = format::ReadDump(dir.path() + "/" + f);
+    EXPECT_EQ(dump.process.program, "own-sh");
+    EXPECT_EQ(dump.process.exe_path, shell);
+    EXPECT_EQ(dump.process.argv, (std::vector<std::string>{shell, "-c", script, "arg zero", "", "last"}));
+    int main_programs = 0;
+    for (const format::Module& m : dump.modules) {
+      if ((m.flags & format::kModuleMainProgram) == 0) continue;
+      ++main_programs;
+      EXPECT_EQ(m.path, shell);
+    }
+    EXPECT_EQ(main_programs, 1);
+  }
+  EXPECT_EQ(found, 1) << "the shell's exit dump";
 }
 
 TEST(Lifecycle, ForkChildTracksOnItsOwnAndWritesItsOwnDump) {

@@ -35,7 +35,7 @@ TEST(PreloadConcurrency, ShardsStackTableAndSnapshotsTogether) {
   setenv("LEAKTRACE_DIR", dir.c_str(), 1);
   EnsureInitialized();
   ASSERT_EQ(g_mode, Mode::kExact);
-  GatherProcessFacts();
+  GatherProcessFacts(0, nullptr);
 
   // Stack ids every thread agrees on: thread t's k-th stack is (t, k).
   std::vector<std::vector<uint32_t>> ids(kThreads, std::vector<uint32_t>(kStacksPerThread));

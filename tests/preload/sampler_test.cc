@@ -92,6 +92,31 @@ TEST(Sampler, WeightsAtZeroOneAndTheInterval) {
   EXPECT_EQ(SampleWeight(64 << 20, kT), 1.0);
 }
 
+// A weight grown step by step from the last one (a buffer grown by
+// realloc) stays the weight of its size: per step, and chained over a
+// million 64-byte steps, in both modes' intervals.
+TEST(Sampler, GrownWeightsAreTheWeightsOfTheirSize) {
+  for (const uint64_t mean : {uint64_t{16 * 1024}, kT}) {
+    for (const size_t from : {size_t{1}, size_t{100}, size_t{4096}, size_t{32 * 1024}, size_t{1} << 20}) {
+      for (const size_t step : {size_t{0}, size_t{1}, size_t{64}, size_t{4096}, size_t{1} << 20}) {
+        const double grown = GrownWeight(SampleWeight(from, mean), from, from + step, mean, 1.0 / mean);
+        EXPECT_NEAR(grown, SampleWeight(from + step, mean), 2e-15 * SampleWeight(from + step, mean))
+            << "mean " << mean << " from " << from << " step " << step;
+      }
+      // A shrink is computed afresh.
+      EXPECT_EQ(GrownWeight(SampleWeight(from + 10, mean), from + 10, from, mean, 1.0 / mean), SampleWeight(from, mean));
+    }
+    double w = SampleWeight(64, mean);
+    double worst = 0;
+    for (size_t size = 64; size < (size_t{64} << 20); size += 64) {
+      w = GrownWeight(w, size, size + 64, mean, 1.0 / static_cast<double>(mean));
+      worst = std::max(worst, std::fabs(w / SampleWeight(size + 64, mean) - 1));
+    }
+    EXPECT_LT(worst, 1e-10) << "mean " << mean;
+    EXPECT_NEAR(w, 1.0, 1e-12) << "mean " << mean;
+  }
+}
+
 TEST(Sampler, ZeroByteAllocationsAreSampledToo) {
   SamplerState s{};
   SeedSampler(s, 3);
