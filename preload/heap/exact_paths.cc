@@ -39,7 +39,7 @@ LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
   // Busy: untracked, with a header (AllocateSlow). Overflow: ENOMEM there.
   if (LT_UNLIKELY(t.busy != 0 || __builtin_add_overflow(size, kExactHeaderBytes, &total)))
     return AllocateSlow(size, zero);
-  const ExactCapture capture = CaptureStackIdExact<unwind_cache_internal::kSiteMallocExact>(t);
+  const ExactCapture capture = CaptureExactAt<unwind_cache_internal::kSiteMallocExact>(t);
   const uint32_t stack_id = capture.stack_id;
   char* base = static_cast<char*>(zero ? real.calloc(1, total) : real.malloc(total));
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
@@ -78,7 +78,7 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   const size_t offset = ExactOffset(old);
   size_t total;
   if (LT_UNLIKELY(__builtin_add_overflow(size, offset, &total))) return ReallocateSlow(p, size);
-  const uint32_t stack_id = CaptureStackIdExact<unwind_cache_internal::kSiteReallocExact>(t).stack_id;
+  const uint32_t stack_id = CaptureExactAt<unwind_cache_internal::kSiteReallocExact>(t).stack_id;
   char* moved = static_cast<char*>(real.realloc(static_cast<char*>(p) - offset, total));
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
   return RehomeExact(t, moved, offset, old, stack_id, size);

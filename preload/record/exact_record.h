@@ -27,14 +27,25 @@
 namespace leaktrace::preload {
 
 // CaptureStackId(t), short when the thread has its shard and no lazy
-// dumper start is due: the unwind cache's hit path inline (`Site`: the
-// calling function's own place, unwind_cache_lookup.h), so a hit costs no
-// call. On a hit it also gives where the cache keeps the site's counters
+// dumper start is due.
+LT_ALWAYS_INLINE uint32_t CaptureStackIdExact(ThreadState& t) {
+  Shard* shard = t.shard;
+  if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
+    return CaptureStackId(t);
+  ++t.busy;  // libunwind may allocate when the cache misses
+  const uint32_t id = CaptureStackIdCached(*shard);
+  --t.busy;
+  return id;
+}
+
+// The same with the unwind cache's hit path inline (`Site`: the calling
+// function's own place, unwind_cache_lookup.h), so a hit costs no call. On
+// a hit it also gives where the cache keeps the site's counters
 // (ExactCapture), which RecordAllocExact uses instead of the shard's index.
 // The caller must not return this call's result as its last act.
 using ExactCapture = unwind_cache_internal::CachedCapture;
 template <uintptr_t Site>
-LT_ALWAYS_INLINE ExactCapture CaptureStackIdExact(ThreadState& t) {
+LT_ALWAYS_INLINE ExactCapture CaptureExactAt(ThreadState& t) {
   Shard* shard = t.shard;
   if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
     return {CaptureStackId(t), nullptr};
