@@ -1,8 +1,6 @@
 #include "preload/heap/exact_paths.h"
 
-#include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
@@ -17,17 +15,18 @@ namespace leaktrace::preload {
 
 namespace {
 
-// A header's last four bytes, its age slot and its offset tag, in one load
-// (little-endian: the tag is the top byte). For the free path, which
-// needs both.
-static_assert(offsetof(ExactHeader, offset_tag) == offsetof(ExactHeader, age_slot) + 3);
-LT_ALWAYS_INLINE uint32_t HeaderTail(const ExactHeader& h) {
-  uint32_t tail;
-  memcpy(&tail, reinterpret_cast<const char*>(&h) + offsetof(ExactHeader, age_slot), sizeof(tail));
-  return tail;
+// The header's second word (stack id, age slot, offset tag: block_header.h,
+// StoreExactHeader) in one 8-byte load, which the 8-byte store that wrote
+// it forwards even when a free follows its malloc at once (byte-wise
+// reads or writes would each be their own store or load).
+LT_ALWAYS_INLINE uint64_t HeaderWord(const void* p) {
+  return __atomic_load_n(reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - 8), __ATOMIC_RELAXED);
 }
-constexpr uint32_t kTailTagMask = uint32_t{kExactTag} << 24;
-constexpr uint32_t kTailSlotMask = (uint32_t{1} << 24) - 1;
+constexpr uint64_t kWordTagMask = uint64_t{kExactTag} << 56;
+constexpr uint32_t kSlotMask = (uint32_t{1} << 24) - 1;
+// A malloc's header: the block kExactHeaderBytes (2^4) after its real start.
+static_assert(kExactHeaderBytes == 16);
+constexpr uint8_t kMallocOffsetTag = kExactTag | 4;
 
 }  // namespace
 
@@ -45,28 +44,30 @@ LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   void* p = base + kExactHeaderBytes;
   ExactHeader* h = ExactHeaderOf(p);
-  InitExactHeader(*h, size, stack_id, kExactHeaderBytes);
+  StoreExactHeader(*h, size, stack_id, 0, kMallocOffsetTag);
   if (LT_LIKELY(stack_id != 0)) {
     RecordAllocExact(t, stack_id, size, capture.counters);
-    if (const uint32_t slot = MaybeAgeExact(t, p, stack_id, size); LT_UNLIKELY(slot != 0)) SetAgeSlot(*h, slot);
+    if (const uint32_t slot = MaybeAgeExact(t, p, stack_id, size); LT_UNLIKELY(slot != 0))
+      StoreExactHeader(*h, size, stack_id, slot, kMallocOffsetTag);
   }
   return p;
 }
 
 void FreeExact(void* p) {
   const ExactHeader* h = ExactHeaderOf(p);
-  const uint32_t tail = HeaderTail(*h);
+  const uint64_t word = HeaderWord(p);
   // Not tagged: a bootstrap block, or one the real allocator handed out
   // directly (block_header.h, kExactTag).
-  if (LT_UNLIKELY((tail & kTailTagMask) != kTailTagMask)) return FreeSlow(p);
-  if (const uint32_t slot = tail & kTailSlotMask; LT_UNLIKELY(slot != 0)) AgeTableRemove(slot);
-  if (const uint32_t stack_id = h->stack_id; LT_LIKELY(stack_id != 0)) {
+  if (LT_UNLIKELY((word & kWordTagMask) != kWordTagMask)) return FreeSlow(p);
+  if (const uint32_t slot = static_cast<uint32_t>(word >> 32) & kSlotMask; LT_UNLIKELY(slot != 0))
+    AgeTableRemove(slot);
+  if (const uint32_t stack_id = static_cast<uint32_t>(word); LT_LIKELY(stack_id != 0)) {
     ThreadState& t = t_state;
     // Booked before the real free: the address cannot be reused in between.
     if (LT_LIKELY(t.busy == 0)) RecordFreeExact(t, stack_id, h->size);
     else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
   }
-  real.free(static_cast<char*>(p) - (size_t{1} << ((tail >> 24) & ~uint32_t{kExactTag})));
+  real.free(static_cast<char*>(p) - (size_t{1} << ((word >> 56) & ~uint64_t{kExactTag})));
 }
 
 LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
