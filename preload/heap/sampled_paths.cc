@@ -25,7 +25,9 @@ namespace leaktrace::preload {
 //    new birth in the block's age entry;
 //  - unsampled: the growth holds no point of the sampling line, and only
 //    the header's sizes change (nothing was booked, nothing is).
-void* ReallocSampled(void* p, size_t size) {
+// Not inlined nor cloned: it holds the unwind cache's lookup for its own
+// place (unwind_cache_lookup.h), which must live in one function.
+LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) {
   ThreadState& t = t_state;
   if (LT_UNLIKELY(p == nullptr || !MaybeSampled(p) || !IsSampledBlock(p) || t.busy != 0))
     return ReallocateSlow(p, size);
@@ -40,7 +42,7 @@ void* ReallocSampled(void* p, size_t size) {
     const double weight =
         size > before ? GrownWeight(h->weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
                       : h->weight;
-    const uint32_t stack_id = CaptureStackIdExact(t);
+    const uint32_t stack_id = CaptureExactAt<unwind_cache_internal::kSiteReallocSampled>(t).stack_id;
     // Another site (ReallocateSlow captures again; the cache answers).
     if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSlow(p, size);
     RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);

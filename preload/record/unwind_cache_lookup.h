@@ -34,6 +34,7 @@ enum LookupSite : uintptr_t {
   kSiteGeneric = 0,  // CaptureStackIdCached
   kSiteMallocExact = 1,
   kSiteReallocExact = 2,
+  kSiteReallocSampled = 3,  // sampled_paths.cc: a buffer grown in steps
 };
 
 // One cached call chain. Sized to its chain: `capacity` frames follow the
