@@ -56,7 +56,9 @@ static_assert(sizeof(ExactHeader) == kExactHeaderBytes);
 // RTLD_DEEPBIND library's constructor took from libc before leaktrace could
 // repoint its imports (deepbind.h) is told apart and given back to libc.
 inline constexpr uint8_t kExactTag = 0xC0;
-inline void SetExactOffsetLog2(ExactHeader& h, unsigned log2) { h.offset_tag = static_cast<uint8_t>(kExactTag | log2); }
+// The tag of a block whose header is 2^log2 bytes after its real block's start.
+inline constexpr uint8_t ExactOffsetTag(unsigned log2) { return static_cast<uint8_t>(kExactTag | log2); }
+inline void SetExactOffsetLog2(ExactHeader& h, unsigned log2) { h.offset_tag = ExactOffsetTag(log2); }
 inline size_t ExactOffset(const ExactHeader& h) { return size_t{1} << (h.offset_tag & ~kExactTag); }
 inline bool IsExactHeader(const ExactHeader& h) { return (h.offset_tag & kExactTag) == kExactTag; }
 
@@ -78,29 +80,48 @@ inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age
   h.age_slot[2] = static_cast<uint8_t>(slot_plus_one >> 16);
 }
 
-// The header of the exact block `p` read in two 8-byte loads, and written
-// whole in two 8-byte stores (`slot_plus_one` < 2^24, `offset_tag` as
-// SetExactOffsetLog2 makes it). A realloc reads the header its previous
-// call wrote a moment before: a 16-byte copy, or byte-wise writes, would
-// span several stores still in flight, which the CPU cannot forward (a
-// stall of a dozen cycles on every realloc of a buffer grown in steps).
+// The header's second 8 bytes as one word (little-endian): the stack id in
+// bits 0-31, the age slot + 1 in bits 32-55, the offset tag in bits 56-63.
+// A free or a realloc reads the header its malloc or previous realloc wrote
+// a moment before: read and written as whole words, each load is forwarded
+// from the one store that wrote it, where a 16-byte copy or byte-wise writes
+// would span several stores still in flight, which the CPU cannot forward
+// (a stall of a dozen cycles on every free after a malloc, and on every
+// realloc of a buffer grown in steps).
+inline uint64_t ExactHeaderWord(uint32_t stack_id, uint32_t slot_plus_one, uint8_t offset_tag) {
+  return stack_id | (uint64_t{slot_plus_one & 0xffffff} << 32) | (uint64_t{offset_tag} << 56);
+}
+// Relaxed atomic loads: the compiler must not merge the two words into one
+// 16-byte load, which is exactly what cannot be forwarded. The header is
+// 8-byte aligned (16 bytes in front of a 16-aligned pointer).
+inline uint64_t LoadExactHeaderWord(const void* p) {
+  return __atomic_load_n(reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - 8), __ATOMIC_RELAXED);
+}
+inline bool IsExactWord(uint64_t word) {
+  constexpr uint64_t kTagBits = uint64_t{kExactTag} << 56;
+  return (word & kTagBits) == kTagBits;
+}
+inline uint32_t StackIdOfWord(uint64_t word) { return static_cast<uint32_t>(word); }
+inline uint32_t AgeSlotOfWord(uint64_t word) { return static_cast<uint32_t>(word >> 32) & 0xffffff; }
+inline size_t OffsetOfWord(uint64_t word) { return size_t{1} << ((word >> 56) & ~uint64_t{kExactTag}); }
+
+// The header of the exact block `p` in two 8-byte loads, and written whole
+// in two 8-byte stores (`slot_plus_one` < 2^24, `offset_tag` as
+// ExactOffsetTag makes it).
 inline ExactHeader LoadExactHeader(const void* p) {
-  // Relaxed atomic loads: the compiler must not merge them into one 16-byte
-  // load, which is exactly what cannot be forwarded. The header is 8-byte
-  // aligned (block_header.h: 16 bytes in front of a 16-aligned pointer).
-  const uint64_t* at = reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - sizeof(ExactHeader));
-  const uint64_t size = __atomic_load_n(at, __ATOMIC_RELAXED);
-  const uint64_t tail = __atomic_load_n(at + 1, __ATOMIC_RELAXED);
+  const uint64_t size =
+      __atomic_load_n(reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - 16), __ATOMIC_RELAXED);
+  const uint64_t word = LoadExactHeaderWord(p);
   ExactHeader h;
   h.size = size;
-  std::memcpy(reinterpret_cast<char*>(&h) + 8, &tail, sizeof tail);  // stack_id, age_slot, offset_tag
+  std::memcpy(reinterpret_cast<char*>(&h) + 8, &word, sizeof word);  // stack_id, age_slot, offset_tag
   return h;
 }
 inline void StoreExactHeader(ExactHeader& h, uint64_t size, uint32_t stack_id, uint32_t slot_plus_one,
                              uint8_t offset_tag) {
-  const uint64_t tail = stack_id | (uint64_t{slot_plus_one & 0xffffff} << 32) | (uint64_t{offset_tag} << 56);
+  const uint64_t word = ExactHeaderWord(stack_id, slot_plus_one, offset_tag);
   h.size = size;
-  std::memcpy(reinterpret_cast<char*>(&h) + 8, &tail, sizeof tail);
+  std::memcpy(reinterpret_cast<char*>(&h) + 8, &word, sizeof word);
 }
 static_assert(offsetof(ExactHeader, stack_id) == 8 && offsetof(ExactHeader, offset_tag) == 15);
 

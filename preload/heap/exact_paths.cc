@@ -15,18 +15,9 @@ namespace leaktrace::preload {
 
 namespace {
 
-// The header's second word (stack id, age slot, offset tag: block_header.h,
-// StoreExactHeader) in one 8-byte load, which the 8-byte store that wrote
-// it forwards even when a free follows its malloc at once (byte-wise
-// reads or writes would each be their own store or load).
-LT_ALWAYS_INLINE uint64_t HeaderWord(const void* p) {
-  return __atomic_load_n(reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - 8), __ATOMIC_RELAXED);
-}
-constexpr uint64_t kWordTagMask = uint64_t{kExactTag} << 56;
-constexpr uint32_t kSlotMask = (uint32_t{1} << 24) - 1;
 // A malloc's header: the block kExactHeaderBytes (2^4) after its real start.
 static_assert(kExactHeaderBytes == 16);
-constexpr uint8_t kMallocOffsetTag = kExactTag | 4;
+constexpr uint8_t kMallocOffsetTag = ExactOffsetTag(4);
 
 }  // namespace
 
@@ -55,19 +46,18 @@ LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
 
 void FreeExact(void* p) {
   const ExactHeader* h = ExactHeaderOf(p);
-  const uint64_t word = HeaderWord(p);
+  const uint64_t word = LoadExactHeaderWord(p);  // one load: forwarded from malloc's store (block_header.h)
   // Not tagged: a bootstrap block, or one the real allocator handed out
   // directly (block_header.h, kExactTag).
-  if (LT_UNLIKELY((word & kWordTagMask) != kWordTagMask)) return FreeSlow(p);
-  if (const uint32_t slot = static_cast<uint32_t>(word >> 32) & kSlotMask; LT_UNLIKELY(slot != 0))
-    AgeTableRemove(slot);
-  if (const uint32_t stack_id = static_cast<uint32_t>(word); LT_LIKELY(stack_id != 0)) {
+  if (LT_UNLIKELY(!IsExactWord(word))) return FreeSlow(p);
+  if (const uint32_t slot = AgeSlotOfWord(word); LT_UNLIKELY(slot != 0)) AgeTableRemove(slot);
+  if (const uint32_t stack_id = StackIdOfWord(word); LT_LIKELY(stack_id != 0)) {
     ThreadState& t = t_state;
     // Booked before the real free: the address cannot be reused in between.
     if (LT_LIKELY(t.busy == 0)) RecordFreeExact(t, stack_id, h->size);
     else g_health.busy_frees.fetch_add(1, std::memory_order_relaxed);
   }
-  real.free(static_cast<char*>(p) - (size_t{1} << ((word >> 56) & ~uint64_t{kExactTag})));
+  real.free(static_cast<char*>(p) - OffsetOfWord(word));
 }
 
 LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {

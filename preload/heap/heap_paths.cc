@@ -590,12 +590,10 @@ void* ReallocatePlainSlow(void* p, size_t size) {
   return q;
 }
 
+void* ReallocateSampledBlock(void* p, size_t size) { return ReallocateSampled(t_state, p, size); }
+
 void* ReallocateSlow(void* p, size_t size) {
   if (p == nullptr) return AllocateSlow(size, false);
-  // The common case first: a sampled block (a buffer grown in steps, once
-  // it is in the sampled layout, comes here at every step). A bootstrap
-  // block never carries a sampled header's check word.
-  if (CurrentMode() == Mode::kSampled && MaybeSampled(p) && IsSampledBlock(p)) return ReallocateSampled(t_state, p, size);
   const BlockRef b = ClassifyBlock(p);
   switch (b.kind) {
     case BlockRef::kBootstrap: {

@@ -123,6 +123,9 @@ LT_NOINLINE void* AllocateSampledSlow(size_t size, bool zero);
 void* AllocateAlignedSlow(size_t size, size_t alignment);
 void FreeSlow(void* p);
 void* ReallocateSlow(void* p, size_t size);
+// Sampled mode, `p` a block in the sampled layout (IsSampledBlock): what
+// ReallocateSlow does with it, without classifying it again.
+void* ReallocateSampledBlock(void* p, size_t size);
 // Sampled mode, p is a plain block and TryRecord already returned false.
 LT_NOINLINE void* ReallocatePlainSlow(void* p, size_t size);
 size_t UsableSizeSlow(void* p);

@@ -29,22 +29,23 @@ namespace leaktrace::preload {
 // place (unwind_cache_lookup.h), which must live in one function.
 LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) {
   ThreadState& t = t_state;
-  if (LT_UNLIKELY(p == nullptr || !MaybeSampled(p) || !IsSampledBlock(p) || t.busy != 0))
-    return ReallocateSlow(p, size);
+  if (LT_UNLIKELY(p == nullptr || !MaybeSampled(p) || !IsSampledBlock(p))) return ReallocateSlow(p, size);
+  // From here on the block is known to be sampled: the general path of
+  // such a block (ReallocateSampledBlock) needs no second look at it.
   SampledHeader* h = SampledHeaderOf(p);
   const uint64_t capacity = h->capacity, before = h->offered;
-  if (LT_UNLIKELY(size > capacity || size < capacity - capacity / 4 || before == 0 ||
+  if (LT_UNLIKELY(t.busy != 0 || size > capacity || size < capacity - capacity / 4 || before == 0 ||
                   h->size <= kContinueAboveBytes || size <= kContinueAboveBytes))
-    return ReallocateSlow(p, size);
+    return ReallocateSampledBlock(p, size);
   if (h->weight > 0) {
-    if (LT_UNLIKELY(h->stack_id == 0 || h->age_slot == 0)) return ReallocateSlow(p, size);
+    if (LT_UNLIKELY(h->stack_id == 0 || h->age_slot == 0)) return ReallocateSampledBlock(p, size);
     // The weight first: its division then runs while the stack is captured.
     const double weight =
         size > before ? GrownWeight(h->weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
                       : h->weight;
     const uint32_t stack_id = CaptureExactAt<unwind_cache_internal::kSiteReallocSampled>(t).stack_id;
-    // Another site (ReallocateSlow captures again; the cache answers).
-    if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSlow(p, size);
+    // Another site (the general path captures again; the cache answers).
+    if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSampledBlock(p, size);
     RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);
     h->size = size;
     h->weight = weight;
@@ -54,7 +55,7 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
   } else {
     // A point in the growth: a fresh sample, on the slow path (the
     // countdown is left as it was).
-    if (size > before && !TryRecord(t.sampler, size - before)) return ReallocateSlow(p, size);
+    if (size > before && !TryRecord(t.sampler, size - before)) return ReallocateSampledBlock(p, size);
     h->size = size;
     if (size > before) h->offered = size;
   }

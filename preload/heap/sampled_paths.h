@@ -3,12 +3,13 @@
 // resized within its headroom, and each step comes here. The realloc hook
 // calls it once the mode is known to be sampled and the block is not surely
 // plain; it does the common steps in a few lines and hands everything else
-// (a null or ordinary block, a size outside the block's headroom, a fresh
-// sampling decision, a point of the sampling line in the growth, another
-// call site, a busy thread) to ReallocateSlow (heap_paths.h), which books
-// the same things.
+// to the general paths of heap_paths.h, which book the same things: a null
+// or ordinary block to ReallocateSlow; a sampled block resized outside its
+// headroom, a fresh sampling decision, a point of the sampling line in the
+// growth, another call site or a busy thread to ReallocateSampledBlock.
 //
-// Contract: never throws; never allocates; any thread. The hook calls it as
+// Contract: never throws; allocates only through those general paths (the
+// real allocator's block, when it is resized); any thread. The hook calls it as
 // its last act (a tail call), so the unwind cache checks no hook frame.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "preload/record/heap_peak.h"
 
+#include "preload/record/shard.h"
+
 namespace leaktrace::preload {
 namespace {
 

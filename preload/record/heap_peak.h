@@ -28,7 +28,6 @@
 #include <cstdint>
 
 #include "preload/internal/compiler.h"
-#include "preload/record/shard.h"
 #include "preload/record/thread_state.h"
 
 namespace leaktrace::preload {

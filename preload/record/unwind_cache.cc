@@ -91,7 +91,7 @@ void LearnStackBounds(UnwindCache& cache) {
   // The process's main thread: glibc's pthread_getattr_np reads the whole
   // of /proc/self/maps for it (and asks for its CPU affinity), which made
   // the first stack a process captures cost some 100 us more. The kernel
-  // says which mapping holds this frame in one PROCMAP_QUERY instead. That
+  // says which mapping holds the stack in one PROCMAP_QUERY instead. That
   // is the stack as deep as it has grown so far (a chain reaching deeper
   // later is not cached: unwound each time, as before it was learned); on
   // a kernel without the query, pthread_getattr_np as for other threads.
