@@ -182,7 +182,7 @@ void* ReallocateExact(void* p, size_t size) {
 // A realloc that the block's capacity holds: the old booking goes, the new
 // size is booked with `weight` (0: it stays in the sampled layout,
 // unrecorded). Must not allocate.
-void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double weight, uint64_t offered) {
+void RebookSampled(ThreadState& t, void* p, size_t size, double weight, uint64_t offered) {
   const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   SampledHeader* h = SampledHeaderOf(p);
   if (stack_id != 0 && h->stack_id != 0 && h->age_slot != 0 && t.busy == 0) {
@@ -191,19 +191,13 @@ void RebookSampled(ThreadState& t, void* p, size_t size, size_t usable, double w
     // once when the stack is the same, and the block's age entry rewritten
     // in its slot instead of removed and inserted again.
     RecordRealloc(t, h->stack_id, h->size, h->weight, stack_id, size, weight);
-    h->stack_id = stack_id;
-    h->size = size;
-    h->weight = weight;
-    h->offered = offered;
-    h->birth_ns = AgeClockNs();
-    AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
-    h->usable_extra = UsableExtra(size, usable);
+    RewriteSampledBooking(h, stack_id, size, weight, offered);
     return;
   }
   const size_t capacity = h->capacity;
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
-  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, offered, capacity, usable);
+  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, offered, capacity, 0);
   RecordAlloc(t, stack_id, size, weight);
 }
 
@@ -295,7 +289,7 @@ void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
       h->usable_extra = kUsableUnknown;
       return p;
     }
-    RebookSampled(t, p, size, 0, weight, offered);
+    RebookSampled(t, p, size, weight, offered);
     return p;
   }
   size_t want = size;

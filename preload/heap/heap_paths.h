@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
 #include "preload/internal/compiler.h"
 #include "preload/heap/sampler.h"
@@ -105,6 +106,21 @@ using RawUsable = size_t (*)(void* base, uintptr_t arg);
 // anywhere else).
 void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, uint64_t offered, bool zero,
                     RawResize resize, RawUsable usable, uintptr_t arg);
+
+// A sampled block resized in place and booked again at `stack_id` (its
+// site's counters already moved): the header's new booking, and a new
+// birth in the block's age entry, rewritten in its slot. The usable size is
+// measured when asked for (heap_paths.cc, UsableOf). Must not allocate.
+LT_ALWAYS_INLINE void RewriteSampledBooking(SampledHeader* h, uint32_t stack_id, size_t size, double weight,
+                                            uint64_t offered) {
+  h->stack_id = stack_id;
+  h->size = size;
+  h->weight = weight;
+  h->offered = offered;
+  h->birth_ns = AgeClockNs();
+  AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
+  h->usable_extra = kUsableUnknown;
+}
 
 // Books the free of a tracked block (kExact, kSampled) and makes a stale
 // copy of its header unrecognisable, before the caller gives `b.base` back

@@ -47,18 +47,14 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
     // Another site (the general path captures again; the cache answers).
     if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSampledBlock(p, size);
     RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);
-    h->size = size;
-    h->weight = weight;
-    if (size > before) h->offered = size;
-    h->birth_ns = AgeClockNs();
-    AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
-  } else {
-    // A point in the growth: a fresh sample, on the slow path (the
-    // countdown is left as it was).
-    if (size > before && !TryRecord(t.sampler, size - before)) return ReallocateSampledBlock(p, size);
-    h->size = size;
-    if (size > before) h->offered = size;
+    RewriteSampledBooking(h, stack_id, size, weight, size > before ? size : before);
+    return p;
   }
+  // A point in the growth: a fresh sample, on the slow path (the countdown
+  // is left as it was).
+  if (size > before && !TryRecord(t.sampler, size - before)) return ReallocateSampledBlock(p, size);
+  h->size = size;
+  if (size > before) h->offered = size;
   h->usable_extra = kUsableUnknown;  // measured when asked for (heap_paths.cc, UsableOf)
   return p;
 }
