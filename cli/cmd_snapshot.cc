@@ -25,6 +25,7 @@
 
 #include "cli/commands.h"
 #include "cli/control_block.h"
+#include "format/control_block.h"
 #include "cli/dump_files.h"
 #include "cli/dump_handover.h"
 #include "cli/errors.h"
@@ -81,6 +82,8 @@ void SendSignal(pid_t pid, int sig, pid_t tid = 0) {
 ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
   std::optional<ControlBlock> block = control.Read();
   if (!block) throw UsageError(fmt::format("process {}: unreadable leaktrace control block", pid));
+  if (block->failed == format::control::kFailedForGood)
+    throw UsageError(fmt::format("process {} takes no snapshots: {}", pid, block->error));
   if (block->signal == 0)
     throw UsageError(fmt::format("process {} takes no snapshot signal (LEAKTRACE_SIGNAL=0, or the program handles "
                                  "that signal itself; pick another with LEAKTRACE_SIGNAL)", pid));

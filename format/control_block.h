@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace leaktrace::format::control {
 
@@ -29,6 +30,8 @@ inline constexpr char kKeyCompleted[] = "completed";      // seq of the last dum
 inline constexpr char kKeyLast[] = "last";                // its path
 inline constexpr char kKeyFailed[] = "failed";            // seq of the last dump that could not be written
 inline constexpr char kKeyError[] = "error";              // why (one line)
+// `failed` when the process writes no snapshot any more (a seccomp sandbox).
+inline constexpr uint32_t kFailedForGood = 0xFFFFFFFFu;
 inline constexpr char kKeyHandover[] = "handover";        // seq of the last dump left in a handover memfd
 inline constexpr char kKeyHandoverFd[] = "handover_fd";   // that memfd's number
 inline constexpr char kKeyHandoverPath[] = "handover_path";  // where it was meant to go

@@ -7,10 +7,12 @@
 
 // The next vfork and clone after ours (glibc's, or an interposer's such as a
 // sanitizer's), for interpose/vfork_entry.S; null until resolved, when the
-// entry falls back to glibc's __vfork / __clone.
+// entry falls back to glibc's __vfork / __clone. The next syscall, for
+// interpose/syscall_entry.S, which makes the call itself until then.
 extern "C" {
 __attribute__((visibility("hidden"))) void* leaktrace_real_vfork = nullptr;
 __attribute__((visibility("hidden"))) void* leaktrace_real_clone = nullptr;
+__attribute__((visibility("hidden"))) void* leaktrace_real_syscall = nullptr;
 }
 
 namespace leaktrace::preload {
@@ -41,6 +43,7 @@ void detail::ResolveRealSlow() {
 #undef LEAKTRACE_REAL_LOOKUP
     __atomic_store_n(&leaktrace_real_vfork, dlsym(g_real_scope, "vfork"), __ATOMIC_RELEASE);
     __atomic_store_n(&leaktrace_real_clone, dlsym(g_real_scope, "clone"), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaktrace_real_syscall, dlsym(g_real_scope, "syscall"), __ATOMIC_RELEASE);
   }
   t_resolving = false;
   g_real_state.store(2, std::memory_order_release);

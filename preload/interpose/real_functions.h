@@ -115,6 +115,7 @@
   X(setgroups, "setgroups", int (*)(size_t, const gid_t*))                          \
   X(unshare, "unshare", int (*)(int))                                               \
   X(setns, "setns", int (*)(int, int))                                              \
+  X(prctl, "prctl", int (*)(int, ...))                                              \
   /* threads */                                                                     \
   X(pthread_create, "pthread_create", int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)) \
   X(pthread_join, "pthread_join", int (*)(pthread_t, void**))                       \

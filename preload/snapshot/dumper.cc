@@ -437,6 +437,31 @@ void ResumeDumper() {
   pthread_mutex_unlock(&g_pause_lock);
 }
 
+void StopSnapshotsForSandbox() {
+  RefuseSnapshots("the process is in a seccomp sandbox: leaktrace writes no snapshot there (its system calls could "
+                  "kill the process)");
+  pthread_mutex_lock(&g_signal_lock);
+  if (g_handler_installed) {
+    g_fallback_used = true;  // no real-time signal in its place: nobody would answer it
+    GiveUpSnapshotSignal(/*restore=*/true);
+  }
+  pthread_mutex_unlock(&g_signal_lock);
+  pthread_mutex_lock(&g_pause_lock);
+  g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  g_stopping.store(true, std::memory_order_release);
+  if (g_thread_running) {
+    sem_post(&g_wake);
+    pthread_join(g_thread, nullptr);
+    g_thread_running.store(false, std::memory_order_relaxed);
+    g_dumper_tid.store(0, std::memory_order_relaxed);
+  }
+  g_thread_expected.store(false, std::memory_order_release);
+  pthread_mutex_unlock(&g_pause_lock);
+  RefreshControlBlock();  // no thread, no signal
+  if (g_config.verbose)
+    Log("the program enters a seccomp sandbox: leaktrace takes no more snapshots (tracking goes on in memory)");
+}
+
 LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;

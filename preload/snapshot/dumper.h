@@ -105,6 +105,15 @@ void ProgramWaitsForSignals(const sigset_t* set);
 void PauseDumper();
 void ResumeDumper();
 
+// Before the program locks itself into a seccomp sandbox (hooks_sandbox.cc),
+// while every system call is still allowed: snapshots are refused from now
+// on (RefuseSnapshots), the snapshot signal goes back to the program (its
+// disposition restored, no fallback signal), and the dumper thread is
+// stopped for good (a lazy start disarmed), so that nothing of leaktrace's
+// makes a system call the filter might punish. Tracking goes on in memory.
+// Any thread but the dumper's; not from a signal handler.
+void StopSnapshotsForSandbox();
+
 // Fork child: the thread is gone; arm the lazy start again (or start it,
 // with an interval).
 void DumperChildAfterFork();

@@ -46,6 +46,8 @@ LT_FORK_STATE uint32_t g_seq = 0;
 LT_FORK_STATE uint32_t g_last_seq = 0;
 char g_last_path[4096 + 300] = {};  // empty while g_last_seq is 0
 LT_FORK_STATE bool g_warned_write = false;
+// RefuseSnapshots: set for good (a fork child inherits the sandbox too).
+std::atomic<bool> g_refused{false};
 uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
 
 // g_last_path, not read before a dump has been written: a page of it read
@@ -413,6 +415,7 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
 }  // namespace
 
 uint32_t WriteSnapshot(format::Trigger trigger) {
+  if (g_refused.load(std::memory_order_acquire)) return 0;
   // The allocator's locks are taken outside the dump lock: an allocator's
   // fork handler (jemalloc's) may run before ours and hold them all while
   // ours waits for the dump lock.
@@ -432,16 +435,30 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   }
   allocator.skipped = skipped;
   pthread_mutex_lock(&g_dump_lock);
-  const uint32_t seq = WriteLocked(trigger, trigger != format::Trigger::kExit, allocator);
+  const uint32_t seq =
+      g_refused.load(std::memory_order_relaxed) ? 0 : WriteLocked(trigger, trigger != format::Trigger::kExit, allocator);
   pthread_mutex_unlock(&g_dump_lock);
   return seq;
 }
 
 bool TryWriteSnapshotFromHandler() {
+  if (g_refused.load(std::memory_order_acquire)) return true;  // nothing to write, nothing left pending
   if (pthread_mutex_trylock(&g_dump_lock) != 0) return false;
+  if (g_refused.load(std::memory_order_relaxed)) {
+    pthread_mutex_unlock(&g_dump_lock);
+    return true;
+  }
   WriteLocked(format::Trigger::kSignal, false, AllocatorStats{});  // the interrupted thread may hold the allocator's locks
   pthread_mutex_unlock(&g_dump_lock);
   return true;
+}
+
+void RefuseSnapshots(const char* reason) {
+  pthread_mutex_lock(&g_dump_lock);  // a dump under way ends first
+  g_refused.store(true, std::memory_order_release);
+  NoteFailedSnapshot(format::control::kFailedForGood, reason);  // every snapshot from now on
+  UpdateControlBlock(g_seq, g_last_seq, LastPath());
+  pthread_mutex_unlock(&g_dump_lock);
 }
 
 void RefreshControlBlock() {

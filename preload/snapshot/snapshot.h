@@ -27,6 +27,14 @@ uint32_t WriteSnapshot(format::Trigger trigger);
 // under way on this very thread): the caller leaves the request pending.
 bool TryWriteSnapshotFromHandler();
 
+// From now on, and in fork children too, no snapshot is written (the
+// process is entering a seccomp sandbox: hooks_sandbox.cc): WriteSnapshot
+// returns 0 and TryWriteSnapshotFromHandler true, at once and without a
+// system call. `reason` goes into the control block, so that `leaktrace
+// snapshot` fails at once with it. Waits out a dump under way (takes the
+// dump lock). Any thread but the dumper's.
+void RefuseSnapshots(const char* reason);
+
 // Rewrites the control block (after a setting it shows changed). Takes the dump lock.
 void RefreshControlBlock();
 

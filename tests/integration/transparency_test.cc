@@ -196,6 +196,48 @@ TEST(Transparency, ASnapshotNeverKillsAProgramThatCannotTakeItYet) {
   }
 }
 
+// A program that locks itself into a seccomp sandbox whose filter kills the
+// process on any system call it does not list (OpenSSH's pre-auth child, a
+// browser's renderer) ends as it would without leaktrace: leaktrace writes
+// no snapshot from inside the sandbox (the exit dump's openat would have it
+// killed by SIGSYS, 128 + 31). libseccomp's probe (a NULL filter, EFAULT)
+// installs nothing and leaves the exit dump alone. (The filter allows the
+// unwinder's mincore: a sample at a stack not seen before still makes that
+// call inside the sandbox.)
+TEST(Transparency, AProgramInASeccompSandboxEndsAsWithoutLeaktrace) {
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("seccomp_sandbox"), "prctl"});
+  if (plain.exit_code != 5) GTEST_SKIP() << "seccomp filters are not allowed here: " << plain.exit_code << " " << plain.err;
+  for (const char* how : {"prctl", "tsync"}) {
+    for (const std::string& sample : kModes) {
+      TempDir dir;
+      const CommandResult r = RunUnder({ProgramPath("seccomp_sandbox"), how}, sample, dir.path());
+      EXPECT_EQ(r.exit_code, 5) << how << ", LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+      EXPECT_EQ(r.out, plain.out) << how << ", LEAKTRACE_SAMPLE=" << sample;
+      EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << how << ": nothing is written from the sandbox";
+    }
+  }
+  {
+    // Asked for a snapshot meanwhile, it fails at once, saying why (and
+    // sends no signal the program would have to take).
+    TempDir dir;
+    TrackedProgram p({ProgramPath("seccomp_sandbox"), "wait"}, dir.path());
+    p.ExpectCheckpoint("sandboxed");
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "30", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("seccomp sandbox"), std::string::npos) << r.err;
+    p.Continue();
+    EXPECT_EQ(p.Wait(), 5);
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  }
+  TempDir dir;
+  const CommandResult probe = RunUnder({ProgramPath("seccomp_sandbox"), "probe"}, "64k", dir.path());
+  EXPECT_EQ(probe.exit_code, 0) << probe.err;
+  EXPECT_EQ(probe.out, "probe -1 EFAULT\n");
+  int dumps = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dumps += e.path().extension() == ".dump";
+  EXPECT_EQ(dumps, 1) << "a probe is no sandbox: the exit dump is written";
+}
+
 // libunwind blocks every signal around each frame it looks up; leaktrace
 // blocks them once around a whole walk instead and answers libunwind's own
 // requests inside it (preload/internal/signals_blocked.h). The program's
