@@ -24,6 +24,7 @@
 #include "cli/control_block.h"
 #include "cli/errors.h"
 #include "cli/library_path.h"
+#include "cli/process_state.h"
 #include "cli/signals.h"
 #include "format/attach.h"
 #include "format/snapshot_signal.h"
@@ -64,6 +65,9 @@ struct Target {
 Target Inspect(pid_t pid) {
   struct stat st;
   if (stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0) throw UsageError(fmt::format("no process {}", pid));
+  // A zombie has no program left to load into; a stopped one has no thread
+  // that could take the library until it runs again.
+  if (std::string why = StateObstacle(pid, ProcessState(pid)); !why.empty()) throw UsageError(why);
   if (std::string why = attach::PtraceObstacle(pid); !why.empty()) throw UsageError(why);
   Target t;
   t.pid = pid;

@@ -28,6 +28,7 @@
 #include "format/control_block.h"
 #include "cli/dump_files.h"
 #include "cli/dump_handover.h"
+#include "cli/process_state.h"
 #include "cli/errors.h"
 #include "cli/output.h"
 #include "cli/signals.h"
@@ -53,11 +54,7 @@ pid_t ParsePid(const std::string& text) {
 bool Alive(pid_t pid) {
   if (kill(pid, 0) != 0 && errno == ESRCH) return false;
   // A zombie still answers kill(0) but will never write anything.
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  std::getline(stat, line);
-  size_t paren = line.rfind(')');
-  return !(paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z');
+  return ProcessState(pid) != 'Z';
 }
 
 // To the library's dumper thread when we know it, so the signal interrupts
@@ -71,7 +68,11 @@ void SendSignal(pid_t pid, int sig, pid_t tid = 0) {
 }
 
 [[noreturn]] void TimedOut(pid_t pid, double timeout) {
-  throw CliError(kExitFailed, fmt::format("timed out after {:g} s waiting for process {} to write a snapshot", timeout, pid));
+  std::string message = fmt::format("timed out after {:g} s waiting for process {} to write a snapshot", timeout, pid);
+  // A stopped process takes the request when it runs again: say why it has not.
+  if (const std::string why = StateObstacle(pid, ProcessState(pid)); !why.empty())
+    message += fmt::format(": {}; it writes the snapshot once it runs again", why);
+  throw CliError(kExitFailed, message);
 }
 
 [[noreturn]] void Exited(pid_t pid) {
@@ -393,6 +394,7 @@ Action AddSnapshotCommand(CLI::App& app) {
       opts->timeout = v;
     }
     pid_t pid = ParsePid(opts->pid);
+    if (ProcessState(pid) == 'Z') throw UsageError(StateObstacle(pid, 'Z'));
     // `leaktrace run -- ./server &` then `leaktrace snapshot $!`: $! is the
     // wrapper, the program its child. The wrapper itself is never tracked.
     if (IsRunWrapper(pid))
@@ -414,6 +416,10 @@ Action AddSnapshotCommand(CLI::App& app) {
       if (Clock::now() >= settle || !Alive(pid) || !PreloadsLeaktrace(pid)) break;
       std::this_thread::sleep_for(kPollInterval);
     }
+    // Stopped before its library came up: it is not "not tracked".
+    if (const char state = ProcessState(pid); state == 'T' || state == 't')
+      throw CliError(kExitFailed, fmt::format("{} before leaktrace started in it; it can be snapshot once it runs again",
+                                              StateObstacle(pid, state)));
     return ViaEnvironment(pid, opts->timeout);
   };
 }

@@ -1,7 +1,9 @@
 // The library's life in a process: exit and interval snapshots, fork, bad
 // settings, unwritable directories, file modes.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -201,6 +203,42 @@ TEST(Lifecycle, ASnapshotTheProcessCannotWriteFailsAtOnceWithItsReason) {
 // A process out of descriptors (the fd leak leaktrace is there to find) can
 // create neither its dump file nor a memfd: the dump waits in its control
 // block's memfd, after the block, and `leaktrace snapshot` writes it.
+// A process that cannot answer now is named as such: a stopped one (SIGSTOP,
+// a debugger) by the snapshot's timeout and by attach, a zombie by both at
+// once (before: a bare timeout, "no thread was waiting in a system call",
+// "cannot read /proc/PID/environ: No such process").
+TEST(Lifecycle, ASnapshotOrAttachOfAStoppedOrExitedProcessSaysWhy) {
+  TempDir dir;
+  {
+    TrackedProgram p({"/bin/sleep", "30"}, dir.path());
+    ASSERT_EQ(Leaktrace({"snapshot", std::to_string(p.pid())}).exit_code, 0);  // its library is up
+    ASSERT_EQ(kill(p.pid(), SIGSTOP), 0);
+    const CommandResult snap = Leaktrace({"snapshot", "--timeout", "1", std::to_string(p.pid())});
+    EXPECT_EQ(snap.exit_code, 1) << snap.err;
+    EXPECT_NE(snap.err.find("is stopped (SIGSTOP, or a debugger holds it)"), std::string::npos) << snap.err;
+    const CommandResult attach = Leaktrace({"attach", std::to_string(p.pid())});
+    EXPECT_EQ(attach.exit_code, 2) << attach.err;
+    EXPECT_NE(attach.err.find("is stopped"), std::string::npos) << attach.err;
+    kill(p.pid(), SIGCONT);
+    kill(p.pid(), SIGTERM);
+    p.Wait();
+  }
+  const pid_t zombie = fork();
+  ASSERT_GE(zombie, 0);
+  if (zombie == 0) _exit(0);
+  for (int i = 0; i < 200; ++i) {  // until the kernel shows it as a zombie
+    siginfo_t info = {};
+    if (waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == zombie) break;
+    usleep(10000);
+  }
+  for (const char* command : {"snapshot", "attach"}) {
+    const CommandResult r = Leaktrace({command, std::to_string(zombie)});
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("has exited (a zombie its parent has not reaped yet)"), std::string::npos) << command << ": " << r.err;
+  }
+  waitpid(zombie, nullptr, 0);
+}
+
 TEST(Lifecycle, AProcessOutOfDescriptorsIsStillSnapshot) {
   TempDir dir;
   TrackedProgram p({ProgramPath("fd_exhaust")}, dir.path());
