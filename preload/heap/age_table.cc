@@ -20,13 +20,24 @@ constexpr size_t kTableBytes = sizeof(Slot) * kCapacity;
 std::atomic<uint64_t> g_full{0};
 
 // Like format::RawMapAnonymous (raw syscall: mmap is hooked), but reserving
-// no swap: most of the table is never touched.
+// no swap: most of the table is never touched. And never locked: under the
+// program's mlockall(MCL_FUTURE) a new mapping is locked, so made resident,
+// as it is created: all 32 MiB of it. So the table is mapped PROT_NONE
+// (never populated), unlocked, and only then opened (mprotect of a locked
+// mapping to writable would populate it).
 void* MapTable() {
 #if defined(__SANITIZE_THREAD__)
   void* p = mmap(nullptr, kTableBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 #else
-  void* p = reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, kTableBytes, PROT_READ | PROT_WRITE,
-                                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  void* p = reinterpret_cast<void*>(
+      syscall(SYS_mmap, nullptr, kTableBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  if (p != MAP_FAILED) {
+    syscall(SYS_munlock, p, kTableBytes);
+    if (syscall(SYS_mprotect, p, kTableBytes, PROT_READ | PROT_WRITE) != 0) {
+      syscall(SYS_munmap, p, kTableBytes);
+      p = MAP_FAILED;
+    }
+  }
 #endif
   return p == MAP_FAILED ? nullptr : p;
 }
