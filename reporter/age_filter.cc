@@ -47,6 +47,9 @@ std::optional<double> ParseDuration(std::string_view text) {
 }
 
 std::string FormatDuration(double seconds) {
+  // Under a second in ms or us: "{:.3g} s" printed 8.67e-05 s.
+  if (seconds < 0.001) return fmt::format("{:.0f} us", seconds * 1e6);
+  if (seconds < 1) return fmt::format("{:.3g} ms", seconds * 1e3);
   if (seconds < 60) return fmt::format("{:.3g} s", seconds);
   if (seconds < 3600) return fmt::format("{:.1f} min", seconds / 60);
   if (seconds < 86400) return fmt::format("{:.1f} h", seconds / 3600);

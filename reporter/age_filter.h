@@ -18,7 +18,7 @@ namespace leaktrace::reporter {
 // after the number.
 std::optional<double> ParseDuration(std::string_view text);
 
-// "45 s", "12.5 min", "3.0 h", "2.0 d" for people.
+// "87 us", "115 ms", "45 s", "12.5 min", "3.0 h", "2.0 d" for people.
 std::string FormatDuration(double seconds);
 
 // The dump with each site's live figures recomputed from the age records

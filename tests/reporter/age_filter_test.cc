@@ -43,6 +43,19 @@ format::Dump AgedDump(bool exact) {
       .Build();
 }
 
+// Young objects (a short-lived program's) read in ms or us, never in
+// scientific notation ("8.67e-05 s").
+TEST(AgeFilter, DurationsReadAsPeopleWriteThem) {
+  EXPECT_EQ(FormatDuration(0), "0 us");
+  EXPECT_EQ(FormatDuration(8.67e-05), "87 us");
+  EXPECT_EQ(FormatDuration(0.000115), "115 us");
+  EXPECT_EQ(FormatDuration(0.0123), "12.3 ms");
+  EXPECT_EQ(FormatDuration(0.5), "500 ms");
+  EXPECT_EQ(FormatDuration(17), "17 s");
+  EXPECT_EQ(FormatDuration(90), "1.5 min");
+  EXPECT_EQ(FormatDuration(7200), "2.0 h");
+}
+
 TEST(AgeFilter, KeepsOnlyObjectsOldEnoughWithTheirWeights) {
   const format::Dump out = KeepOlderThan(AgedDump(false), 60);
   ASSERT_EQ(out.sites.size(), 3u);  // the heap site with nothing old is gone
