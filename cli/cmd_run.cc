@@ -1,5 +1,6 @@
 // leaktrace run [-o DIR] [--sample N] [--interval S] -- CMD ARGS...
-// Runs CMD with the library preloaded, passes on SIGINT/SIGTERM/SIGHUP, exits
+// Runs CMD with the library preloaded, passes on the signals a supervisor
+// sends (SIGTERM, SIGHUP, SIGUSR1 ...: kForwardedSignals), exits
 // with CMD's status and lists the dumps it wrote; with --interval, also the
 // trend of each process's series (run_trend.h).
 #include <cerrno>
@@ -33,7 +34,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+// What a user or a supervisor sends to the program it started, whose pid is
+// this wrapper's (`$!`, systemd's MAINPID): stop (SIGINT, SIGTERM, SIGQUIT),
+// reload (SIGHUP), reopen logs or the like (SIGUSR1, SIGUSR2, SIGALRM, and
+// the real-time signals, added by ForwardedSignals). At their default
+// action, any of these would end the wrapper alone and leave the program
+// running, orphaned.
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
+
+sigset_t ForwardedSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kForwardedSignals) sigaddset(&set, sig);
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaddset(&set, sig);
+  return set;
+}
 
 volatile sig_atomic_t g_child = 0;
 
@@ -120,8 +135,8 @@ Action AddRunCommand(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "run",
-      "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP and "
-      "SIGQUIT. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
+      "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP, "
+      "SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM and the real-time signals. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
       "stderr. With --interval S (S > 0), after CMD exits it also prints on stderr the trend (as 'leaktrace trend' "
       "shows it) of every process that wrote three or more snapshots, or one line saying none did. The library is $LEAKTRACE_LIBRARY, else the one from the build tree, else "
       "<bindir>/../lib/leaktrace/libleaktrace.so.");
@@ -222,9 +237,7 @@ Action AddRunCommand(CLI::App& app) {
 
     // Block the forwarded signals until the handler knows the child's pid;
     // the child starts with them unblocked and at their defaults.
-    sigset_t forwarded, old_mask;
-    sigemptyset(&forwarded);
-    for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+    sigset_t forwarded = ForwardedSignals(), old_mask;
     sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
 
     posix_spawnattr_t attr;
@@ -253,7 +266,8 @@ Action AddRunCommand(CLI::App& app) {
     sa.sa_sigaction = Forward;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    for (int sig : kForwardedSignals) sigaction(sig, &sa, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig)
+      if (sigismember(&forwarded, sig) == 1) sigaction(sig, &sa, nullptr);
     sigprocmask(SIG_SETMASK, &old_mask, nullptr);
 
     int status = 0;

@@ -608,6 +608,21 @@ TEST_F(CliTest, RunPrependsToExistingPreloadAndReportsSignals) {
   EXPECT_EQ(Slurp(out), std::string(fs::canonical(TEST_PRELOAD_DUMMY)) + ":/other/lib.so\n");
 }
 
+// A supervisor knows the wrapper's pid only (`$!`, MAINPID): a log reopen on
+// SIGUSR1 must reach the program, not end the wrapper (its default action)
+// and leave the program running, orphaned. The program here signals its
+// parent, the wrapper, then waits for the signal to come back.
+TEST_F(CliTest, RunPassesOnTheSignalsASupervisorSends) {
+  std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY};
+  for (const char* sig : {"USR1", "USR2", "ALRM"}) {
+    const std::string script = std::string("trap 'echo got " + std::string(sig) + "; exit 7' ") + sig +
+                               "; kill -" + sig + " $PPID; i=0; while [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; exit 3";
+    Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", script}, env);
+    EXPECT_EQ(r.code, 7) << sig << ": " << r.err;
+    EXPECT_EQ(r.out, std::string("got ") + sig + "\n");
+  }
+}
+
 TEST_F(CliTest, RunErrors) {
   ExpectError(Run({"run", "--", "/nonexistent/program"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "/nonexistent/program");
   ExpectError(Run({"run", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=/nonexistent/libleaktrace.so"}), 2, "LEAKTRACE_LIBRARY");
