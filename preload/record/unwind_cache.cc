@@ -325,13 +325,14 @@ void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way) {
   cache.checked_hit[set][way] = 1;
 }
 
-// Learning a chain: unwind with the cursor (it gives stack pointers), intern
-// the user part, and fill `slot` when the stack can be cached. Returns the
-// stack id.
-LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
-  uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
+// The calling chain by libunwind's cursor, frame by frame: what the fast
+// trace (TraceWithSlots) cannot follow. Fills ips and sps (each frame's
+// stack pointer, its return address read from just below it) from frame 0,
+// WalkFrames itself; returns the frame count. Clears `cacheable` at a
+// signal frame; sets `truncated` when the chain is deeper than
+// kMaxCachedFrames + 1.
+LT_NOINLINE uint32_t WalkFrames(uintptr_t* ips, uintptr_t* sps, bool& cacheable, bool& truncated) {
   uint32_t n = 0;
-  bool cacheable = true, truncated = false;
   {
     ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
     SignalsBlockedScope blocked;  // one mask change for the walk, not two per frame it looks up
@@ -353,9 +354,31 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
       ++n;
     } while (unw_step(&cursor) > 0);
   }
+  return n;
+}
 
-  // Frame 0 is this function; the user's frames follow ours.
-  uint32_t first = 1;
+// Learning a chain: trace it with each return address's slot, intern the
+// user part, and fill `slot` when the stack can be cached. Returns the
+// stack id.
+LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
+  uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
+  uint32_t n = 0;
+  bool cacheable = true, truncated = false;
+  const int traced = TraceWithSlots(ips, sps, kMaxCachedFrames + 1);
+  if (LT_LIKELY(traced >= 0)) {
+    n = static_cast<uint32_t>(traced);
+    truncated = n == kMaxCachedFrames + 1;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (sps[i] == 0) cacheable = false;  // read from a signal context
+      sps[i] += sizeof(uintptr_t);  // the frame's stack pointer: its return address sits just below
+    }
+  } else {
+    n = WalkFrames(ips, sps, cacheable, truncated);
+  }
+
+  // Our frames come first (the cursor's frame 0 is WalkFrames itself); the
+  // user's follow.
+  uint32_t first = 0;
   while (first < n && IsLeaktraceFrame(ips[first])) ++first;
   CapturedStack stack;
   stack.depth = 0;
@@ -379,7 +402,7 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   // address into CaptureStackIdCached's caller. Found by stack pointer, not
   // by count, so it holds whether or not the compiler made a call between
   // them a tail call.
-  uint32_t first_checked = 1;
+  uint32_t first_checked = 0;
   while (first_checked < n && sps[first_checked] <= marker) ++first_checked;
   if (!cacheable || truncated || cache.stack.high == 0 || first_checked >= n) return id;
   for (uint32_t i = first_checked; i < n; ++i) {
