@@ -23,7 +23,7 @@
 # and a C compiler.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-dest=${1:?usage: build-unwinder.sh DEST}
+dest=$(realpath -m "${1:?usage: build-unwinder.sh DEST}")  # configure wants an absolute prefix
 pins=$top/deps/unwinder.txt
 version=$(awk '$1 == "version" {print $2}' "$pins")
 archive=$(awk '$1 == "archive" {print $2}' "$pins")
