@@ -88,6 +88,7 @@ void KeepMapping(uintptr_t start, uintptr_t end, void* ctx) {
 
 void LearnStackBounds(UnwindCache& cache) {
   cache.stack_known = true;
+  cache.main_stack = false;
   // The process's main thread: glibc's pthread_getattr_np reads the whole
   // of /proc/self/maps for it (and asks for its CPU affinity), which made
   // the first stack a process captures cost some 100 us more. The kernel
@@ -104,6 +105,7 @@ void LearnStackBounds(UnwindCache& cache) {
     if (ForEachMappingHolding(&here, 1, 0, MappingLookup::kQuery, KeepMapping, bounds) && bounds[1] != 0) {
       cache.stack.low = bounds[0];
       cache.stack.high = bounds[1];
+      cache.main_stack = true;
       return;
     }
   }
@@ -534,6 +536,7 @@ LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache
 namespace {
 
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard);
+LT_NOINLINE bool GrownMainStack(UnwindCache& cache, uintptr_t marker);
 
 // In a full set, a way whose entry was learned here and never hit since
 // (nor taught): what a lesson may take. kWays when there is none.
@@ -602,7 +605,8 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
 LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_t marker) {
   UnwindCache* cache = FirstUse(shard);
   // Unsigned: one compare for both bounds (unknown bounds, high 0, never pass).
-  if (cache == nullptr || marker - cache->stack.low >= cache->stack.high - cache->stack.low)
+  if (cache == nullptr ||
+      (marker - cache->stack.low >= cache->stack.high - cache->stack.low && !GrownMainStack(*cache, marker)))
     return CaptureUncached(shard);  // the budget is spent, or another stack
   const uint32_t set = SetOf(marker);
   if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
@@ -643,6 +647,23 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
 
 namespace {
 
+// The main stack grows as the program calls deeper; its bounds are the
+// mapping as it was when learned. A marker just below them (within
+// kMainStackReach) is asked about again, at most kMaxStackRegrowths times a
+// thread (each costs a PROCMAP_QUERY): true when the stack has grown to hold
+// it. A marker further away is on another stack (a coroutine's, say).
+constexpr uintptr_t kMainStackReach = 64u << 20;
+constexpr uint8_t kMaxStackRegrowths = 8;
+
+LT_NOINLINE bool GrownMainStack(UnwindCache& cache, uintptr_t marker) {
+  if (!cache.main_stack || marker >= cache.stack.low || cache.stack.low - marker > kMainStackReach ||
+      cache.stack_regrowths >= kMaxStackRegrowths)
+    return false;
+  ++cache.stack_regrowths;
+  LearnStackBounds(cache);
+  return marker - cache.stack.low < cache.stack.high - cache.stack.low;
+}
+
 // The cache, made and the thread's stack bounds learned before its first use
 // on this thread. Null when the budget is spent.
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard) {
@@ -663,6 +684,7 @@ void ResetUnwindCache(Shard& shard) {
   if (shard.unwind_cache == nullptr) return;
   UnwindCache& cache = *shard.unwind_cache;
   cache.stack_known = false;
+  cache.stack_regrowths = 0;
   cache.stack = ThreadStack{};
   for (uintptr_t& m : cache.distrusted) m = 0;
   for (auto& ways : cache.entries)

@@ -80,6 +80,11 @@ LT_ALWAYS_INLINE uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets
 struct UnwindCache {
   unwind_cache_internal::ThreadStack stack;
   bool stack_known = false;
+  // The stack is the process's main stack, known only as deep as it had
+  // grown when learned (unwind_cache.cc, LearnStackBounds), and how many
+  // times it was learned again since, deeper (GrownMainStack).
+  bool main_stack = false;
+  uint8_t stack_regrowths = 0;
   unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[unwind_cache_internal::kSets];
