@@ -18,8 +18,15 @@ struct CapturedStack {
 // one range with the rest of the library; its descriptors are kept private
 // by unwinder_fds.cc) and sets ReleaseUnwinderPipe as the relief of an open
 // that finds no descriptor free. Called once at initialisation, before the
-// first unwind.
+// first unwind. libunwind itself is set up at the first capture
+// (PrepareUnwinder).
 void InitUnwinder();
+
+// Sets libunwind up (its per-thread caching policy; libunwind makes its
+// memory-validation pipe then) unless that was done. Every use of
+// libunwind's unwinding calls it first, inside the capture's fork gate and
+// with signals blocked. Thread busy.
+void PrepareUnwinder();
 
 // Closes libunwind's memory-validation pipe (two descriptors): libunwind,
 // finding its pipe gone, makes a new one at its next use (unwinder_fds.cc).
@@ -34,5 +41,15 @@ bool IsLeaktraceFrame(uintptr_t pc);
 
 // Must be called with the thread busy (libunwind may allocate on first use).
 void CaptureStack(CapturedStack& out);
+
+// The calling stack's return addresses, innermost first and our own frames
+// included, at most `max`, and for each the stack address it was read from
+// (0: taken from a signal context, not from a slot of the stack): what the
+// unwind cache remembers of a chain. Costs what CaptureStack costs (the
+// fast trace, deps/unwinder-patches/01-trace-with-slots.patch). Returns the
+// number of frames, or -1 when the fast trace cannot follow this stack
+// (the caller walks libunwind's cursor instead). Thread busy, as
+// CaptureStack.
+int TraceWithSlots(uintptr_t* pcs, uintptr_t* slots, int max);
 
 }  // namespace leaktrace::preload
