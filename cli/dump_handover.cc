@@ -56,6 +56,9 @@ std::string WriteHandedOverDump(pid_t pid, const ControlBlock& block) {
   const std::string& path = block.handover_path;
   const std::string temp = format::TemporaryDumpPath(path);
   const int out = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0 && errno == ENOENT)  // the directory is gone for us too, not only as the process sees it (chroot)
+    throw CliError(kExitFailed, fmt::format("process {} cannot write its dump to {}: cannot create {}: {}", pid,
+                                            block.dir, temp, std::strerror(ENOENT)));
   if (out < 0) Fail(pid, fmt::format("{} cannot be created: {}", temp, std::strerror(errno)));
   size_t done = 0;
   while (done < data.size()) {

@@ -382,7 +382,10 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
   }
   int create_error = 0;
   const bool ok = built && Publish(buffer, seq, path, sizeof path, sync, why, sizeof why, create_error);
-  const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS;
+  // ENOENT: the directory is not there as the process sees it now (it
+  // chroot'ed, or entered another mount namespace), though `leaktrace
+  // snapshot`, outside, finds it.
+  const bool denied = create_error == EACCES || create_error == EPERM || create_error == EROFS || create_error == ENOENT;
   // No descriptor left (an fd leak: what the user came to find): no memfd
   // either, so the dump waits in the control block's own memfd.
   const bool no_fd = create_error == EMFILE || create_error == ENFILE;

@@ -239,6 +239,24 @@ TEST(Lifecycle, ASnapshotOrAttachOfAStoppedOrExitedProcessSaysWhy) {
   waitpid(zombie, nullptr, 0);
 }
 
+// A process that chroot()s after start-up no longer sees its dump directory
+// (ENOENT at the create): like one that may not write there, it keeps the
+// dump in memory and `leaktrace snapshot`, outside the jail, writes it.
+TEST(Lifecycle, AProcessThatChrootedIsStillSnapshot) {
+  if (geteuid() != 0) GTEST_SKIP() << "chroot needs root";
+  TempDir dir, jail;
+  TrackedProgram p({ProgramPath("chroot_jail"), jail.path()}, dir.path());
+  p.ExpectCheckpoint("jailed");
+  const CommandResult snap = Leaktrace({"snapshot", "--timeout", "30", std::to_string(p.pid())});
+  EXPECT_EQ(snap.exit_code, 0) << snap.err;
+  const std::string path = snap.out.substr(0, snap.out.find('\n'));
+  EXPECT_EQ(fs::path(path).parent_path(), fs::path(dir.path())) << snap.out;
+  const CommandResult report = Leaktrace({"report", "--format", "json", path});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 TEST(Lifecycle, AProcessOutOfDescriptorsIsStillSnapshot) {
   TempDir dir;
   TrackedProgram p({ProgramPath("fd_exhaust")}, dir.path());
