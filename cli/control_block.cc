@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/errors.h"
+#include "cli/process_state.h"
 #include "format/control_block.h"
 
 namespace leaktrace::cli {
@@ -99,6 +100,9 @@ std::optional<ControlHandle> ControlHandle::Scan(pid_t pid, bool own) {
     if (err == ENOENT) throw UsageError(fmt::format("process {} does not exist", pid));
     throw UsageError(fmt::format("cannot inspect process {}: {}", pid, std::strerror(err)));
   }
+  // In a pid namespace (a container, unshare --pid) the library knows
+  // itself by its pid there: 1, say, where we see 4740.
+  const pid_t self = PidInOwnNamespace(pid);
   std::optional<ControlHandle> found;
   while (struct dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
@@ -112,7 +116,7 @@ std::optional<ControlHandle> ControlHandle::Scan(pid_t pid, bool own) {
     ControlHandle handle(fd);
     std::optional<ControlBlock> block = handle.Read();
     // A block whose pid differs was inherited from a parent across fork.
-    if (block && (block->pid == pid) == own) {
+    if (block && (block->pid == self) == own) {
       found.emplace(std::move(handle));
       break;
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <sstream>
 
 namespace leaktrace::cli {
 
@@ -20,6 +21,18 @@ std::string StateObstacle(pid_t pid, char state) {
   if (state == 'Z') return fmt::format("process {} has exited (a zombie its parent has not reaped yet)", pid);
   if (state == 'T' || state == 't') return fmt::format("process {} is stopped (SIGSTOP, or a debugger holds it)", pid);
   return "";
+}
+
+pid_t PidInOwnNamespace(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("NSpid:", 0) != 0) continue;
+    std::istringstream fields(line.substr(6));
+    long last = 0;
+    for (long v; fields >> v;) last = v;
+    return last > 0 ? static_cast<pid_t>(last) : pid;
+  }
+  return pid;
 }
 
 }  // namespace leaktrace::cli

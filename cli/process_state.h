@@ -20,4 +20,10 @@ char ProcessState(pid_t pid);
 // and 't'.
 std::string StateObstacle(pid_t pid, char state);
 
+// The process's id as it knows itself (getpid() inside its own pid
+// namespace: the last field of NSpid in /proc/PID/status), which is what
+// its library writes into its control block and its dump names. `pid`
+// itself outside a pid namespace, or when that line cannot be read.
+pid_t PidInOwnNamespace(pid_t pid);
+
 }  // namespace leaktrace::cli

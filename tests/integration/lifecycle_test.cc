@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -255,6 +256,32 @@ TEST(Lifecycle, AProcessThatChrootedIsStillSnapshot) {
   EXPECT_EQ(report.exit_code, 0) << report.err;
   p.Continue();
   EXPECT_EQ(p.Wait(), 0);
+}
+
+// In a pid namespace of its own (a container, `unshare --pid`) the process
+// is pid 1 to itself, and so in its control block; `leaktrace snapshot`,
+// outside, knows it by another pid. Before: its block was taken for one
+// inherited from a parent, and the command waited for a dump named with the
+// outer pid until the process exited.
+TEST(Lifecycle, ASnapshotReachesAProcessInAPidNamespaceOfItsOwn) {
+  const std::vector<std::string> argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "/bin/sleep", "5"};
+  if (access(argv[0].c_str(), X_OK) != 0) GTEST_SKIP() << "no unshare(1)";
+  const CommandResult probe = leaktrace::testing::Run({argv[0], "--pid", "--fork", "--mount-proc", "/bin/true"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "pid namespaces are not allowed here: " << probe.err;
+  TempDir dir;
+  TrackedProgram p(argv, dir.path());
+  pid_t sleeper = 0;  // unshare's child: pid 1 in the new namespace
+  for (int i = 0; i < 200 && sleeper == 0; ++i) {
+    std::ifstream children("/proc/" + std::to_string(p.pid()) + "/task/" + std::to_string(p.pid()) + "/children");
+    children >> sleeper;
+    if (sleeper == 0) usleep(10000);
+  }
+  ASSERT_GT(sleeper, 0);
+  const CommandResult snap = Leaktrace({"snapshot", "--timeout", "30", std::to_string(sleeper)});
+  EXPECT_EQ(snap.exit_code, 0) << snap.err;
+  EXPECT_NE(snap.out.find("/sleep.1.1.dump"), std::string::npos) << snap.out;
+  kill(sleeper, SIGTERM);
+  p.Wait();
 }
 
 TEST(Lifecycle, AProcessOutOfDescriptorsIsStillSnapshot) {
