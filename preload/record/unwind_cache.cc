@@ -406,7 +406,7 @@ bool Knows(const CacheEntry& e, const Lesson& l) {
 // below the marker, more guards than kMaxGuards) on the schedule below
 // (ShouldVerify).
 constexpr uint32_t kRigidHitsPerCheck = 1u << 16;
-constexpr uint32_t kMaxGuards = 8;
+constexpr uint32_t kMaxGuards = kMaxCachedFrames;  // a program built with frame pointers: one a frame
 
 // The guards that make the chain traced in `frames` (n of them, the cached
 // part from `first_checked` up) rigid, written to `guards`; their count, or
