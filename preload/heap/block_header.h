@@ -88,7 +88,7 @@ inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age
 // would span several stores still in flight, which the CPU cannot forward
 // (a stall of a dozen cycles on every free after a malloc, and on every
 // realloc of a buffer grown in steps).
-inline uint64_t ExactHeaderWord(uint32_t stack_id, uint32_t slot_plus_one, uint8_t offset_tag) {
+inline constexpr uint64_t ExactHeaderWord(uint32_t stack_id, uint32_t slot_plus_one, uint8_t offset_tag) {
   return stack_id | (uint64_t{slot_plus_one & 0xffffff} << 32) | (uint64_t{offset_tag} << 56);
 }
 // Relaxed atomic loads: the compiler must not merge the two words into one
