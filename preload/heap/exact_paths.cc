@@ -127,19 +127,63 @@ void FreeExact(void* p) {
   return FlushThenFree(pending, static_cast<char*>(p) - kExactHeaderBytes);
 }
 
+namespace {
+
+// ReallocExact's end when the block stays at its site (the same stack
+// before and after, the bookings done), `word` the old header's second
+// word: RehomeExact's age decision and header. An unaged block grown
+// continues its decision with the new bytes alone (ReageExact), inline;
+// everything else is ReageExact's.
+LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
+  const uint32_t stack_id = StackIdOfWord(word);
+  const uint32_t old_slot = AgeSlotOfWord(word);
+  uint32_t slot = 0;
+  if (LT_UNLIKELY(old_slot != 0 || size <= old_size || old_size == 0 || !TryRecord(t.sampler, size - old_size)))
+    slot = ReageExact(t, q, stack_id, stack_id, old_size, size, old_slot);
+  StoreExactHeader(*ExactHeaderOf(q), size, stack_id, slot, static_cast<uint8_t>(word >> 56));
+  return q;
+}
+
+}  // namespace
+
+// As MallocExact, the real call comes first and the lookup and the booking
+// share one busy scope. The common case, a buffer grown at one call site,
+// is booked at the counters the unwind cache keeps for the realloc's stack.
+// The real realloc keeps the header (the first bytes of the real block), so
+// it is read again after the lookup rather than held in registers across
+// it: the lookup then spills nothing.
 LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   if (p == nullptr) return MallocExact(size, false);
   ThreadState& t = t_state;
-  const ExactHeader old = LoadExactHeader(p);
+  const uint64_t old_word = LoadExactHeaderWord(p);
   // realloc(p, 0) and blocks that are not exact mode's: ReallocateSlow.
-  if (LT_UNLIKELY(!IsExactHeader(old) || size == 0 || t.busy != 0)) return ReallocateSlow(p, size);
-  const size_t offset = ExactOffset(old);
+  if (LT_UNLIKELY(!IsExactWord(old_word) || size == 0 || t.busy != 0)) return ReallocateSlow(p, size);
+  const size_t offset = OffsetOfWord(old_word);
   size_t total;
   if (LT_UNLIKELY(__builtin_add_overflow(size, offset, &total))) return ReallocateSlow(p, size);
-  const uint32_t stack_id = CaptureExactAt<unwind_cache_internal::kSiteReallocExact>(t).stack_id;
   char* moved = static_cast<char*>(real.realloc(static_cast<char*>(p) - offset, total));
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
-  return RehomeExact(t, moved, offset, old, stack_id, size);
+  char* const q = moved + offset;
+  Shard* shard = t.shard;
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
+    return RehomeExact(t, moved, offset, LoadExactHeader(q), CaptureStackId(t), size);
+  ++t.busy;  // libunwind may allocate when the cache misses
+  const ExactCapture capture =
+      unwind_cache_internal::LookupStackId<unwind_cache_internal::kSiteReallocExact>(*shard, shard->unwind_cache);
+  const uint64_t word = LoadExactHeaderWord(q), old_size = LoadExactHeaderSize(q);  // the old header, kept
+  SiteCounters* const c = capture.counters != nullptr ? *capture.counters : nullptr;
+  // Cached counters belong to a booked stack (stack_id != 0).
+  if (LT_LIKELY(c != nullptr && capture.stack_id == StackIdOfWord(word))) {
+    CountExactResize(t, *shard, *c, old_size, size);
+    --t.busy;
+    return ResizedAtSite(t, q, word, old_size, size);
+  }
+  --t.busy;
+  // Where the cache keeps the site's counters, once they exist (BookExact).
+  if (capture.counters != nullptr && c == nullptr && capture.stack_id != 0)
+    *capture.counters = ExactCountersOf(t, capture.stack_id);
+  return RehomeExact(t, q - OffsetOfWord(word), OffsetOfWord(word), ExactHeaderOfWords(old_size, word),
+                     capture.stack_id, size);
 }
 
 }  // namespace leaktrace::preload

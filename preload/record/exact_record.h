@@ -124,6 +124,17 @@ LT_ALWAYS_INLINE void RecordFreeExact(ThreadState& t, uint32_t stack_id, uint64_
   BookExact(t, stack_id, size, /*freed=*/true);
 }
 
+// RecordReallocExact's bookings at the counters `c` of the thread's shard
+// `shard`, for a caller that holds a busy scope already (as CountExact).
+LT_ALWAYS_INLINE void CountExactResize(ThreadState& t, Shard& shard, SiteCounters& c, uint64_t old_size,
+                                       uint64_t size) {
+  Bump(c.free_count, 1.0);
+  Bump(c.free_bytes, ExactBytes(old_size));
+  Bump(c.alloc_count, 1.0);
+  Bump(c.alloc_bytes, ExactBytes(size));
+  ExactEventBooked(t, shard, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+}
+
 // A realloc's free of the old block and allocation of the new one, at the
 // same site (the common case: a buffer grown at one call site) in one go,
 // as RecordRealloc books them; either stack id may be 0 (not booked).
@@ -132,11 +143,7 @@ LT_ALWAYS_INLINE void RecordReallocExact(ThreadState& t, uint32_t old_stack_id, 
   SiteCounters* c = old_stack_id == stack_id && stack_id != 0 ? ExactCountersOf(t, stack_id) : nullptr;
   if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
   ++t.busy;
-  Bump(c->free_count, 1.0);
-  Bump(c->free_bytes, ExactBytes(old_size));
-  Bump(c->alloc_count, 1.0);
-  Bump(c->alloc_bytes, ExactBytes(size));
-  ExactEventBooked(t, *t.shard, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+  CountExactResize(t, *t.shard, *c, old_size, size);
   --t.busy;
 }
 
