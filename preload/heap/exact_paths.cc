@@ -19,6 +19,24 @@ namespace {
 static_assert(kExactHeaderBytes == 16);
 constexpr uint8_t kMallocOffsetTag = ExactOffsetTag(4);
 
+// ++t.busy and --t.busy around a lookup, each one add to the count in
+// memory that the compiler does not follow: it then keeps no copy of the
+// count in a register across the lookup (which it spilled and reloaded).
+LT_ALWAYS_INLINE void EnterBusy(ThreadState& t) {
+#if defined(__x86_64__)
+  __asm__ volatile("addl $1, %0" : "+m"(t.busy));
+#else
+  ++t.busy;
+#endif
+}
+LT_ALWAYS_INLINE void LeaveBusy(ThreadState& t) {
+#if defined(__x86_64__)
+  __asm__ volatile("subl $1, %0" : "+m"(t.busy));
+#else
+  --t.busy;
+#endif
+}
+
 }  // namespace
 
 // Not inlined nor cloned: each holds the unwind cache's lookup for its own
@@ -41,16 +59,16 @@ LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
     // CaptureExactAt and RecordAllocExact in one busy scope (libunwind may
     // allocate when the cache misses; exact_record.h says why the counters
     // move inside one).
-    ++t.busy;
+    EnterBusy(t);
     const ExactCapture capture =
         unwind_cache_internal::LookupStackId<unwind_cache_internal::kSiteMallocExact>(*shard, shard->unwind_cache);
     stack_id = capture.stack_id;
     SiteCounters* const c = capture.counters != nullptr ? *capture.counters : nullptr;
     if (LT_LIKELY(c != nullptr)) {  // counters are only ever cached for a booked stack: stack_id != 0
       CountExact(t, *shard, *c, size, /*freed=*/false);
-      --t.busy;
+      LeaveBusy(t);
     } else {
-      --t.busy;
+      LeaveBusy(t);
       if (stack_id != 0) RecordAllocExact(t, stack_id, size, capture.counters);
     }
   } else {

@@ -80,8 +80,9 @@ class Shard {
     if (SiteCounters* c = IndexedCounters(stack_id)) return c;
     return CountersForSlow(stack_id);
   }
-  // Owner only. The counters of `stack_id` when the first probe of the index
-  // finds them, else nullptr (then ask CountersFor). Never creates.
+  // Owner only. The counters of `stack_id` (never 0) when the first probe
+  // of the index finds them, else nullptr (then ask CountersFor). Never
+  // creates.
   SiteCounters* IndexedCounters(uint32_t stack_id) const {
     const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];  // no index yet: kNoIndex
     if (e.stack_id != stack_id) return nullptr;
