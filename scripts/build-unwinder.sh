@@ -15,16 +15,23 @@
 # (liblzma, zlib), the C++ exception ABI, remote unwinding (ptrace,
 # coredump), setjmp, and the weak `backtrace` alias.
 #
+# leaktrace's own changes to it are the patches in deps/unwinder-patches/,
+# applied after Debian's (each file says what it changes and why).
+#
 # Usage: scripts/build-unwinder.sh DEST. Does nothing when DEST already holds
-# this version. Needs curl, dpkg-source (dpkg-dev) and a C compiler.
+# this version with these patches. Needs curl, dpkg-source (dpkg-dev), patch
+# and a C compiler.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-dest=${1:?usage: build-unwinder.sh DEST}
+dest=$(realpath -m "${1:?usage: build-unwinder.sh DEST}")  # configure wants an absolute prefix
 pins=$top/deps/unwinder.txt
 version=$(awk '$1 == "version" {print $2}' "$pins")
 archive=$(awk '$1 == "archive" {print $2}' "$pins")
+patches=$(find "$top/deps/unwinder-patches" -name '*.patch' 2>/dev/null | LC_ALL=C sort)
+# The version stamp names the patches' contents too: a changed patch rebuilds.
+stamp="$version $(cat /dev/null $patches | sha256sum | cut -c1-16)"
 
-if [ -f "$dest/lib/libunwind.a" ] && [ "$(cat "$dest/VERSION" 2>/dev/null)" = "$version" ]; then
+if [ -f "$dest/lib/libunwind.a" ] && [ "$(cat "$dest/VERSION" 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi
 
@@ -42,6 +49,9 @@ while read -r kind sum file; do
 done < "$pins"
 # The checksums above stand for the signature dpkg-source would check.
 (cd "$work" && dpkg-source --no-check -x "$dsc" src >/dev/null)
+for p in $patches; do
+  patch -s -d "$work/src" -p1 < "$p" || { echo "build-unwinder: $p does not apply" >&2; exit 1; }
+done
 
 cd "$work/src"
 log=$work/build.log
@@ -55,7 +65,7 @@ fail() { tail -n 40 "$log" >&2; echo "build-unwinder: $1 failed (the log's end i
 make -j "$(nproc)" >>"$log" 2>&1 || fail make
 rm -rf "$dest.partial"
 make install >>"$log" 2>&1 || fail "make install"
-echo "$version" > "$dest.partial/VERSION"
+echo "$stamp" > "$dest.partial/VERSION"
 rm -rf "$dest"
 mv "$dest.partial" "$dest"
 echo "build-unwinder: installed into $dest" >&2

@@ -42,7 +42,7 @@ using namespace unwind_cache_internal;
 namespace {
 
 constexpr uint32_t kMaxCachedFrames = kMaxUserFrames + 16;  // user frames plus ours
-static_assert(kMaxCachedFrames + kFrameGroup < 1024, "slot_count and capacity are 16 bits");
+static_assert(kMaxCachedFrames + kFrameGroup < 256, "probe_index is 8 bits");
 
 size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
 
@@ -88,6 +88,7 @@ void KeepMapping(uintptr_t start, uintptr_t end, void* ctx) {
 
 void LearnStackBounds(UnwindCache& cache) {
   cache.stack_known = true;
+  cache.main_stack = false;
   // The process's main thread: glibc's pthread_getattr_np reads the whole
   // of /proc/self/maps for it (and asks for its CPU affinity), which made
   // the first stack a process captures cost some 100 us more. The kernel
@@ -104,6 +105,7 @@ void LearnStackBounds(UnwindCache& cache) {
     if (ForEachMappingHolding(&here, 1, 0, MappingLookup::kQuery, KeepMapping, bounds) && bounds[1] != 0) {
       cache.stack.low = bounds[0];
       cache.stack.high = bounds[1];
+      cache.main_stack = true;
       return;
     }
   }
@@ -129,22 +131,31 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
   return std::min<uint32_t>(i, a.slot_count - 1u);
 }
 
-// After a chain was cached at `marker` in `ways`: each chain cached there
-// gets the frame where it parts from the sibling it shares the most frames
-// with. Up to there both hold the same slots, so the other chain's return
-// address differs at that very slot: a lookup for it leaves this way after
-// one compare. Only the order of the compares changes (a hit is still
-// every frame equal).
-void SetProbes(CacheEntry* const* ways, uintptr_t marker) {
-  for (uint32_t w = 0; w < kWays; ++w) {
-    CacheEntry* e = ways[w];
-    if (e == nullptr || e->marker != marker) continue;
-    uint32_t probe = 0;
-    for (uint32_t v = 0; v < kWays; ++v)
-      if (v != w && ways[v] != nullptr && ways[v]->marker == marker)
-        probe = std::max(probe, FirstDifference(*e, *ways[v]));
-    e->probe = e->frames()[probe];
+// After a chain was cached in `ways[fresh]`: it gets the frame where it
+// parts from the sibling (a chain cached at the same marker) it shares the
+// most frames with, and each sibling moves its own probe no earlier than
+// where it parts from the fresh chain. Up to there two chains hold the same
+// slots, so the other chain's return address differs at that very slot: a
+// lookup for it leaves this way after one compare. Only the order of the
+// compares changes (a hit is still every frame equal), so a probe left
+// deeper than needed by a chain since replaced costs time, never a wrong
+// answer. One pass over the ways, not all pairs: a crowded position learns
+// often.
+void SetProbes(CacheEntry* const* ways, uint32_t fresh) {
+  CacheEntry* e = ways[fresh];
+  uint32_t probe = 0;
+  for (uint32_t v = 0; v < kWays; ++v) {
+    CacheEntry* sibling = ways[v];
+    if (v == fresh || sibling == nullptr || sibling->marker != e->marker) continue;
+    probe = std::max(probe, FirstDifference(*e, *sibling));
+    const uint32_t theirs = FirstDifference(*sibling, *e);
+    if (theirs > sibling->probe_index) {
+      sibling->probe_index = static_cast<uint8_t>(theirs);
+      sibling->probe = sibling->frames()[theirs];
+    }
   }
+  e->probe_index = static_cast<uint8_t>(probe);
+  e->probe = e->frames()[probe];
 }
 
 // What padding frames point at: a word that always holds their value.
@@ -217,7 +228,8 @@ struct Lesson {
   uint16_t slot_count;
   uint16_t user_first;  // the frame (index into frames) the stack's first pc is
   uint16_t user_depth;
-  uint16_t truncated;
+  uint8_t truncated;
+  uint8_t rigid;        // CacheEntry::rigid of the child's entry
   uint16_t kind;        // kLessonChain or kLessonDistrust (marker only)
   uint64_t parent_key;  // g_lesson_key of the process that may learn it
   uintptr_t shard;      // the forking thread's shard: the same address in both processes
@@ -289,6 +301,7 @@ void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, u
   l->user_first = static_cast<uint16_t>(user_first);
   l->user_depth = static_cast<uint16_t>(user_depth);
   l->truncated = truncated ? 1 : 0;
+  l->rigid = e.rigid;
   l->parent_key = g_lesson_parent_key;
   l->shard = g_forking_shard;
   l->marker = e.marker;
@@ -319,19 +332,45 @@ bool Knows(const CacheEntry& e, const Lesson& l) {
          __builtin_memcmp(e.frames(), l.frames, l.slot_count * sizeof(CacheEntry::Frame)) == 0;
 }
 
-// A way just (re)learned: its first hit is checked.
-void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way) {
-  cache.hits_to_check[set][way] = 1;
-  cache.checked_hit[set][way] = 1;
+// ---- Rigid chains ------------------------------------------------------------
+//
+// A slot's place follows from the frame below it: its return address names
+// the code, the code's unwind rule gives the frame's CFA from its stack
+// pointer (the place just above the slot below) plus a constant, and the
+// next slot is just below that CFA. When every rule in a chain is such
+// "stack pointer plus a constant" (the fast trace flags a slot found from a
+// frame pointer, a realigned stack or a guessed frame), equal return
+// addresses at the cached places, up from the same marker, are the same
+// chain: nothing of dynamic size (alloca, variable-length arrays) lies
+// between them to move a slot. Such a chain's hits are checked against a
+// full unwind once every kRigidHitsPerCheck hits, as a safety net; the other
+// chains' on the schedule below (ShouldVerify). Most call chains of a
+// program built without frame pointers are rigid; in one with frame
+// pointers everywhere none is, and every chain keeps the full schedule.
+constexpr uint32_t kRigidHitsPerCheck = 1u << 16;
+
+// A way just (re)learned: its first hit is checked, or a rigid chain's
+// kRigidHitsPerCheck-th.
+void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way, bool rigid) {
+  const uint32_t first = rigid ? kRigidHitsPerCheck : 1;
+  cache.hits_to_check[set][way] = first;
+  cache.checked_hit[set][way] = first;
 }
 
-// Learning a chain: unwind with the cursor (it gives stack pointers), intern
-// the user part, and fill `slot` when the stack can be cached. Returns the
-// stack id.
-LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
-  uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
+// Whether the way was never hit since ResetHits.
+bool NeverHit(const UnwindCache& cache, uint32_t set, uint32_t way) {
+  const uint32_t checked = cache.checked_hit[set][way];
+  return checked == cache.hits_to_check[set][way] && (checked == 1 || checked == kRigidHitsPerCheck);
+}
+
+// The calling chain by libunwind's cursor, frame by frame: what the fast
+// trace (TraceWithSlots) cannot follow. Fills ips and sps (each frame's
+// stack pointer, its return address read from just below it) from frame 0,
+// WalkFrames itself; returns the frame count. Clears `cacheable` at a
+// signal frame; sets `truncated` when the chain is deeper than
+// kMaxCachedFrames + 1.
+LT_NOINLINE uint32_t WalkFrames(uintptr_t* ips, uintptr_t* sps, bool& cacheable, bool& truncated) {
   uint32_t n = 0;
-  bool cacheable = true, truncated = false;
   {
     ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
     SignalsBlockedScope blocked;  // one mask change for the walk, not two per frame it looks up
@@ -353,9 +392,34 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
       ++n;
     } while (unw_step(&cursor) > 0);
   }
+  return n;
+}
 
-  // Frame 0 is this function; the user's frames follow ours.
-  uint32_t first = 1;
+// Learning a chain: trace it with each return address's slot, intern the
+// user part, and fill `slot` when the stack can be cached. Returns the
+// stack id.
+LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
+  uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
+  uint32_t n = 0;
+  bool cacheable = true, truncated = false;
+  int last_loose = -1;  // the last frame whose slot the fast trace flagged (Rigid chains)
+  const int traced = TraceWithSlots(ips, sps, kMaxCachedFrames + 1);
+  if (LT_LIKELY(traced >= 0)) {
+    n = static_cast<uint32_t>(traced);
+    truncated = n == kMaxCachedFrames + 1;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (sps[i] == 0) cacheable = false;  // read from a signal context
+      if (sps[i] & 1) last_loose = static_cast<int>(i);  // a place not fixed by the frame below
+      sps[i] = (sps[i] & ~uintptr_t{1}) + sizeof(uintptr_t);  // the frame's stack pointer: its return address sits just below
+    }
+  } else {
+    n = WalkFrames(ips, sps, cacheable, truncated);
+    last_loose = static_cast<int>(n);  // the cursor does not say: no chain it finds is rigid
+  }
+
+  // Our frames come first (the cursor's frame 0 is WalkFrames itself); the
+  // user's follow.
+  uint32_t first = 0;
   while (first < n && IsLeaktraceFrame(ips[first])) ++first;
   CapturedStack stack;
   stack.depth = 0;
@@ -379,7 +443,7 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   // address into CaptureStackIdCached's caller. Found by stack pointer, not
   // by count, so it holds whether or not the compiler made a call between
   // them a tail call.
-  uint32_t first_checked = 1;
+  uint32_t first_checked = 0;
   while (first_checked < n && sps[first_checked] <= marker) ++first_checked;
   if (!cacheable || truncated || cache.stack.high == 0 || first_checked >= n) return id;
   for (uint32_t i = first_checked; i < n; ++i) {
@@ -393,13 +457,14 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   e->counters = nullptr;
   const size_t way_index = static_cast<size_t>(&slot - &cache.entries[0][0]);  // slot is one of cache.entries
   const uint32_t set = static_cast<uint32_t>(way_index / kWays);
-  ResetHits(cache, set, way_index % kWays);
+  e->rigid = last_loose < static_cast<int>(first_checked) ? 1 : 0;
+  ResetHits(cache, set, way_index % kWays, e->rigid != 0);
   e->taught_at = 0;
   e->slot_count = static_cast<uint16_t>(n - first_checked);
   CacheEntry::Frame* f = e->frames();
   for (uint32_t i = first_checked; i < n; ++i) f[i - first_checked] = {sps[i] - sizeof(uintptr_t), ips[i]};
   PadFrames(*e);
-  SetProbes(cache.entries[set], marker);
+  SetProbes(cache.entries[set], static_cast<uint32_t>(way_index % kWays));
   if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
   return id;
 }
@@ -411,13 +476,13 @@ LT_NOINLINE uint32_t CaptureUncached(Shard& shard, uint64_t* hash_out = nullptr)
   return InternCaptured(&shard, stack, hash_out);
 }
 
-// Which hits of an entry are checked against a full unwind: the 1st, 2nd,
-// 4th ... 1024th, then every 1024th. The cache's argument (each frame's CFA
-// follows from its IP and the frame below) fails for frames of dynamic size
-// (alloca, variable-length arrays, realigned stacks): a slot of another
-// chain can hold, stale, the very return address a cached chain expects
-// there. Such a chain is caught at its first hits; the rest cost one unwind
-// in a thousand hits.
+// Which hits of an entry that is not rigid (Rigid chains, above) are
+// checked against a full unwind: the 1st, 2nd, 4th ... 1024th, then every
+// 1024th. The cache's argument (each frame's CFA follows from its IP and the
+// frame below) fails for frames of dynamic size (alloca, variable-length
+// arrays, realigned stacks): a slot of another chain can hold, stale, the
+// very return address a cached chain expects there. Such a chain is caught
+// at its first hits; the rest cost one unwind in a thousand hits.
 bool ShouldVerify(uint32_t hits) { return (hits & (hits - 1)) == 0 || (hits & 1023) == 0; }
 
 // The hit after `hit` that ShouldVerify checks.
@@ -459,7 +524,7 @@ LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache
                                                        uint32_t way) {
   CacheEntry& e = *cache.entries[set][way];
   const uint32_t hit = cache.checked_hit[set][way];
-  const uint32_t next = NextCheckedHit(hit);
+  const uint32_t next = e.rigid ? hit + kRigidHitsPerCheck : NextCheckedHit(hit);
   cache.checked_hit[set][way] = next;
   cache.hits_to_check[set][way] = next - hit;
   if (LT_UNLIKELY(e.taught_at != 0 && hit == 1) &&
@@ -471,13 +536,14 @@ LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache
 namespace {
 
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard);
+LT_NOINLINE bool GrownMainStack(UnwindCache& cache, uintptr_t marker);
 
 // In a full set, a way whose entry was learned here and never hit since
 // (nor taught): what a lesson may take. kWays when there is none.
 uint32_t UnusedWay(const UnwindCache& cache, uint32_t set) {
   for (uint32_t w = 0; w < kWays; ++w) {
     const CacheEntry* e = cache.entries[set][w];
-    if (e != nullptr && cache.checked_hit[set][w] == 1 && e->taught_at == 0) return w;
+    if (e != nullptr && NeverHit(cache, set, w) && e->taught_at == 0) return w;
   }
   return kWays;
 }
@@ -520,13 +586,14 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   e->marker = l.marker;
   e->stack_id = id;
   e->counters = nullptr;
-  ResetHits(*cache, set, free_way);
+  e->rigid = l.rigid;
+  ResetHits(*cache, set, free_way, e->rigid != 0);
   // The first child to see it is the one this fork makes (CheckedHit).
   e->taught_at = fork_count - 1;
   e->slot_count = static_cast<uint16_t>(n);
   __builtin_memcpy(e->frames(), l.frames, n * sizeof(CacheEntry::Frame));
   PadFrames(*e);
-  SetProbes(ways, l.marker);
+  SetProbes(ways, free_way);
 }
 
 // A lookup that found no matching way (or no cache yet): everything but the
@@ -538,7 +605,8 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
 LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_t marker) {
   UnwindCache* cache = FirstUse(shard);
   // Unsigned: one compare for both bounds (unknown bounds, high 0, never pass).
-  if (cache == nullptr || marker - cache->stack.low >= cache->stack.high - cache->stack.low)
+  if (cache == nullptr ||
+      (marker - cache->stack.low >= cache->stack.high - cache->stack.low && !GrownMainStack(*cache, marker)))
     return CaptureUncached(shard);  // the budget is spent, or another stack
   const uint32_t set = SetOf(marker);
   if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
@@ -550,12 +618,13 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
       break;
     }
   }
-  // Learning a chain walks libunwind's cursor, which costs many
-  // times unw_backtrace (libunwind locks its register-state cache, with two
-  // sigprocmask calls, at every frame). So learn only a chain likely to come
-  // back: one that finds a free way, or the one that missed here last time.
-  // A position reached by thousands of chains in turn is never learned and
-  // costs one unw_backtrace per allocation, as without the cache.
+  // Learn only a chain likely to come back: one that finds a free way, or
+  // the one that missed here last time. Learning one costs about what an
+  // unw_backtrace does, but learning every miss in a crowded set pushes out
+  // chains still in use for chains seen once (cc1 compiling a small file:
+  // 387 million instructions so, 351 million this way). A position reached
+  // by thousands of chains in turn is never learned and costs one
+  // unw_backtrace per allocation, as without the cache.
   if (free_way < kWays) return UnwindAndRemember(shard, *cache, marker, ways[free_way]);
   // A fork child that may still teach learns the chain over an entry never
   // hit (in its own copy of the cache), so that it can teach it: its
@@ -578,6 +647,23 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
 
 namespace {
 
+// The main stack grows as the program calls deeper; its bounds are the
+// mapping as it was when learned. A marker just below them (within
+// kMainStackReach) is asked about again, at most kMaxStackRegrowths times a
+// thread (each costs a PROCMAP_QUERY): true when the stack has grown to hold
+// it. A marker further away is on another stack (a coroutine's, say).
+constexpr uintptr_t kMainStackReach = 64u << 20;
+constexpr uint8_t kMaxStackRegrowths = 8;
+
+LT_NOINLINE bool GrownMainStack(UnwindCache& cache, uintptr_t marker) {
+  if (!cache.main_stack || marker >= cache.stack.low || cache.stack.low - marker > kMainStackReach ||
+      cache.stack_regrowths >= kMaxStackRegrowths)
+    return false;
+  ++cache.stack_regrowths;
+  LearnStackBounds(cache);
+  return marker - cache.stack.low < cache.stack.high - cache.stack.low;
+}
+
 // The cache, made and the thread's stack bounds learned before its first use
 // on this thread. Null when the budget is spent.
 LT_NOINLINE UnwindCache* FirstUse(Shard& shard) {
@@ -598,6 +684,7 @@ void ResetUnwindCache(Shard& shard) {
   if (shard.unwind_cache == nullptr) return;
   UnwindCache& cache = *shard.unwind_cache;
   cache.stack_known = false;
+  cache.stack_regrowths = 0;
   cache.stack = ThreadStack{};
   for (uintptr_t& m : cache.distrusted) m = 0;
   for (auto& ways : cache.entries)

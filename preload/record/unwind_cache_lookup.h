@@ -24,7 +24,7 @@ struct SiteCounters;
 namespace unwind_cache_internal {
 
 inline constexpr uint32_t kSets = 128;
-inline constexpr uint32_t kWays = 4;  // one stack position, several call chains (recursion, shared helpers)
+inline constexpr uint32_t kWays = 8;  // one stack position, several call chains (recursion, shared helpers)
 // Frames are compared four at a time; an entry's frames are padded to a
 // multiple of four with frames that always match (PadFrames).
 inline constexpr uint32_t kFrameGroup = 4;
@@ -46,6 +46,11 @@ struct CacheEntry {
   uint16_t capacity;
   uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
   uint16_t groups;  // slot_count rounded up to groups of kFrameGroup frames
+  uint8_t probe_index;  // which of frames() `probe` copies (SetProbes)
+  // Every slot's place followed from the one below by the stack pointer and
+  // its frame's unwind rule (unwind_cache.cc, "Rigid chains"): checked
+  // against a full unwind only now and then.
+  uint8_t rigid;
   // The counters of stack_id in the cache's shard, once a booking looked
   // them up (exact_record.h); null until then. Counters never move
   // (shard.h), and a chain learned anew starts from null.
@@ -75,6 +80,11 @@ LT_ALWAYS_INLINE uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets
 struct UnwindCache {
   unwind_cache_internal::ThreadStack stack;
   bool stack_known = false;
+  // The stack is the process's main stack, known only as deep as it had
+  // grown when learned (unwind_cache.cc, LearnStackBounds), and how many
+  // times it was learned again since, deeper (GrownMainStack).
+  bool main_stack = false;
+  uint8_t stack_regrowths = 0;
   unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[unwind_cache_internal::kSets];
@@ -138,9 +148,7 @@ LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
   // The stack pointer at a fixed point of the caller: same path, same value.
   alignas(8) volatile char probe = 0;
   const uintptr_t key = reinterpret_cast<uintptr_t>(&probe) | Site;
-  // (Never defer making the cache to save its few KiB: unw_backtrace's first
-  // call on a thread maps libunwind's own per-thread frame cache, hundreds
-  // of KiB resident, which the cursor walk avoids. CaptureMissed makes it.)
+  // (CaptureMissed makes the cache at the thread's first capture.)
   if (LT_LIKELY(cache != nullptr)) {
     // No bounds check here: an entry's marker lies in the thread's stack
     // (learned so, and all of them forgotten when the shard changes thread),

@@ -79,4 +79,11 @@ void CaptureStack(CapturedStack& out) {
   for (uint32_t i = 0; i < out.depth; ++i) out.pcs[i] = reinterpret_cast<uintptr_t>(frames[first + i]);
 }
 
+int TraceWithSlots(uintptr_t* pcs, uintptr_t* slots, int max) {
+  static_assert(sizeof(uintptr_t) == sizeof(void*) && sizeof(unw_word_t) == sizeof(uintptr_t));
+  ForkGateScope gate;  // as in CaptureStack
+  SignalsBlockedScope blocked;
+  return unw_backtrace_with_slots(reinterpret_cast<void**>(pcs), reinterpret_cast<unw_word_t*>(slots), max);
+}
+
 }  // namespace leaktrace::preload

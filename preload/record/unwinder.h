@@ -35,4 +35,14 @@ bool IsLeaktraceFrame(uintptr_t pc);
 // Must be called with the thread busy (libunwind may allocate on first use).
 void CaptureStack(CapturedStack& out);
 
+// The calling stack's return addresses, innermost first and our own frames
+// included, at most `max`, and for each the stack address it was read from
+// (0: taken from a signal context, not from a slot of the stack): what the
+// unwind cache remembers of a chain. Costs what CaptureStack costs (the
+// fast trace, deps/unwinder-patches/01-trace-with-slots.patch). Returns the
+// number of frames, or -1 when the fast trace cannot follow this stack
+// (the caller walks libunwind's cursor instead). Thread busy, as
+// CaptureStack.
+int TraceWithSlots(uintptr_t* pcs, uintptr_t* slots, int max);
+
 }  // namespace leaktrace::preload
