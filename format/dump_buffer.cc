@@ -24,7 +24,7 @@ bool DumpBuffer::Reserve(size_t wanted) {
   return true;
 }
 
-bool DumpBuffer::Append(const void* data, size_t size) {
+bool DumpBuffer::AppendSlow(const void* data, size_t size) {
   if (failed_ || !Reserve(size_ + size)) {
     failed_ = true;
     return false;

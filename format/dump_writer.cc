@@ -22,10 +22,6 @@ DumpWriter::DumpWriter(DumpBuffer& out) : out_(out) {
   PutU32(kFileHeaderBytes);
 }
 
-void DumpWriter::PutU16(uint16_t v) { out_.Append(&v, sizeof v); }
-void DumpWriter::PutU32(uint32_t v) { out_.Append(&v, sizeof v); }
-void DumpWriter::PutU64(uint64_t v) { out_.Append(&v, sizeof v); }
-void DumpWriter::PutF64(double v) { out_.Append(&v, sizeof v); }
 
 void DumpWriter::PutString(const char* s, size_t size) {
   PutU32(static_cast<uint32_t>(size));

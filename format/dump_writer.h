@@ -102,10 +102,10 @@ class DumpWriter {
 
  private:
   void PutU8(uint8_t v) { out_.Append(&v, 1); }
-  void PutU16(uint16_t v);
-  void PutU32(uint32_t v);
-  void PutU64(uint64_t v);
-  void PutF64(double v);
+  void PutU16(uint16_t v) { out_.Append(&v, sizeof v); }
+  void PutU32(uint32_t v) { out_.Append(&v, sizeof v); }
+  void PutU64(uint64_t v) { out_.Append(&v, sizeof v); }
+  void PutF64(double v) { out_.Append(&v, sizeof v); }
   void PutString(const char* s, size_t size);
   void PutString(const char* s);
 

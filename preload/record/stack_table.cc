@@ -13,7 +13,7 @@ std::atomic<StackGeneration*> g_first{nullptr};
 std::atomic<uint32_t> g_next_id{1};
 
 size_t GenerationBytes(uint64_t capacity) {
-  return sizeof(StackGeneration) + (capacity - 1) * sizeof(StackSlot);
+  return sizeof(StackGeneration) + (capacity - 1) * sizeof(StackSlot) + capacity * sizeof(uint32_t);
 }
 
 StackGeneration* NewGeneration(uint64_t capacity) {
@@ -99,6 +99,9 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
       s.flags = flags;
       s.pcs = copy;
       s.id.store(id, std::memory_order_release);
+      // Each slot is claimed once, so the list (capacity entries) has room.
+      g->list()[g->listed.fetch_add(1, std::memory_order_acq_rel)].store(static_cast<uint32_t>(i + 1),
+                                                                       std::memory_order_release);
       if (stored != nullptr) *stored = copy;
       return id;
     }

@@ -10,6 +10,7 @@
 // reporter folds together (it keys sites by their frames).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -59,7 +60,14 @@ struct StackGeneration {
   uint64_t capacity;  // power of two
   std::atomic<uint64_t> used;
   std::atomic<StackGeneration*> next;
-  StackSlot slots[1];  // capacity entries follow
+  // The slots given an id, in the order they got it (index + 1; 0: being
+  // written): what ForEachStack visits, so that a dump reads the slots in
+  // use, not the whole table (mostly never touched: reading it faulted in
+  // a zero page per 4 KiB, some 100 of them at every process's exit dump).
+  // `listed` entries of the array after the slots are claimed.
+  std::atomic<uint64_t> listed;
+  StackSlot slots[1];  // capacity entries follow, then capacity uint32 list entries
+  std::atomic<uint32_t>* list() { return reinterpret_cast<std::atomic<uint32_t>*>(slots + capacity); }
 };
 
 StackGeneration* FirstStackGeneration();
@@ -67,8 +75,12 @@ StackGeneration* FirstStackGeneration();
 template <typename Fn>
 void ForEachStack(Fn&& fn) {
   for (StackGeneration* g = FirstStackGeneration(); g != nullptr; g = g->next.load(std::memory_order_acquire)) {
-    for (uint64_t i = 0; i < g->capacity; ++i) {
-      const StackSlot& s = g->slots[i];
+    const uint64_t listed = std::min(g->listed.load(std::memory_order_acquire), g->capacity);
+    std::atomic<uint32_t>* list = g->list();
+    for (uint64_t k = 0; k < listed; ++k) {
+      const uint32_t index = list[k].load(std::memory_order_relaxed);
+      if (index == 0) continue;  // a stack still being interned: as if it came after this walk
+      const StackSlot& s = g->slots[index - 1];
       const uint32_t id = s.id.load(std::memory_order_acquire);
       if (id != 0 && id != kPoisonedId) fn(StackView{id, s.depth, s.flags, s.pcs});
     }

@@ -376,6 +376,7 @@ LT_NOINLINE uint32_t WalkFrames(uintptr_t* ips, uintptr_t* sps, bool& cacheable,
     SignalsBlockedScope blocked;  // one mask change for the walk, not two per frame it looks up
     unw_context_t context;
     unw_cursor_t cursor;
+    PrepareUnwinder();
     if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
     do {
       if (n == kMaxCachedFrames + 1) {

@@ -2,9 +2,12 @@
 
 #include <link.h>
 
+#include <atomic>
+
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "preload/internal/compiler.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/private_fds.h"
 #include "preload/internal/signals_blocked.h"
@@ -49,9 +52,21 @@ bool IsLeaktraceFrame(uintptr_t pc) {
   return false;
 }
 
+// Set once libunwind has been set up (PrepareUnwinder).
+std::atomic<bool> g_unwinder_ready{false};
+
+void PrepareUnwinder() {
+  if (LT_LIKELY(g_unwinder_ready.load(std::memory_order_acquire))) return;
+  // libunwind sets itself up here (its memory-validation pipe, checked with
+  // mincore, and its pools): nine system calls, at the first capture rather
+  // than at every process start, most of which never capture a stack in
+  // sampled mode. Two threads may both get here; the call is idempotent.
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  g_unwinder_ready.store(true, std::memory_order_release);
+}
+
 void InitUnwinder() {
   SetOutOfDescriptorsRelief(&ReleaseUnwinderPipe);
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   uintptr_t probes[2] = {reinterpret_cast<uintptr_t>(&CaptureStack),
                          reinterpret_cast<uintptr_t>(&unw_backtrace)};
   g_own_count = 0;
@@ -65,6 +80,7 @@ void CaptureStack(CapturedStack& out) {
   {
     ForkGateScope gate;  // libunwind's locks and the loader's must not be held across fork
     SignalsBlockedScope blocked;  // at most one mask change, not two per frame libunwind looks up
+    PrepareUnwinder();
     n = unw_backtrace(frames, kMaxUserFrames + kSlack);
   }
   int first = 0;
@@ -83,6 +99,7 @@ int TraceWithSlots(uintptr_t* pcs, uintptr_t* slots, int max) {
   static_assert(sizeof(uintptr_t) == sizeof(void*) && sizeof(unw_word_t) == sizeof(uintptr_t));
   ForkGateScope gate;  // as in CaptureStack
   SignalsBlockedScope blocked;
+  PrepareUnwinder();
   return unw_backtrace_with_slots(reinterpret_cast<void**>(pcs), reinterpret_cast<unw_word_t*>(slots), max);
 }
 

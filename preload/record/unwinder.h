@@ -18,8 +18,15 @@ struct CapturedStack {
 // one range with the rest of the library; its descriptors are kept private
 // by unwinder_fds.cc) and sets ReleaseUnwinderPipe as the relief of an open
 // that finds no descriptor free. Called once at initialisation, before the
-// first unwind.
+// first unwind. libunwind itself is set up at the first capture
+// (PrepareUnwinder).
 void InitUnwinder();
+
+// Sets libunwind up (its per-thread caching policy; libunwind makes its
+// memory-validation pipe then) unless that was done. Every use of
+// libunwind's unwinding calls it first, inside the capture's fork gate and
+// with signals blocked. Thread busy.
+void PrepareUnwinder();
 
 // Closes libunwind's memory-validation pipe (two descriptors): libunwind,
 // finding its pipe gone, makes a new one at its next use (unwinder_fds.cc).
