@@ -102,25 +102,7 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
 }
 
 void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns) {
-  if (slot_plus_one == 0 || slot_plus_one > kCapacity) return;
-  Slot* slots = g_slots.load(std::memory_order_acquire);
-  if (slots == nullptr) return;
-  if (birth_ns <= 1) birth_ns = 2;  // 0 and 1 are states, not times
-  Slot& s = slots[slot_plus_one - 1];
-  // A reader tells the entries apart by their birth: never the old one again.
-  if (s.state.load(std::memory_order_relaxed) == birth_ns) ++birth_ns;
-  s.state.store(1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);  // "being written" before the fields change
-  s.stack_id.store(stack_id, std::memory_order_relaxed);
-  s.size.store(size, std::memory_order_relaxed);
-  s.weight.store(weight, std::memory_order_relaxed);
-  s.state.store(birth_ns, std::memory_order_release);
-}
-
-double AgeTableWeight(uint32_t slot_plus_one) {
-  if (slot_plus_one == 0 || slot_plus_one > kCapacity) return 0;
-  Slot* slots = g_slots.load(std::memory_order_acquire);
-  return slots != nullptr ? slots[slot_plus_one - 1].weight.load(std::memory_order_relaxed) : 0;
+  if (Slot* s = SlotOf(slot_plus_one)) RewriteSlot(*s, stack_id, size, weight, birth_ns);
 }
 
 void AgeTableRemove(uint32_t slot_plus_one) {

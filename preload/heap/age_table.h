@@ -59,9 +59,11 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
 // the old entry or the new one, never a mix (the state passes through 1).
 void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
 
-// The weight of the entry under `slot_plus_one` (a value Insert returned,
-// not removed since); 0 for slot 0. For the thread that owns the block.
-double AgeTableWeight(uint32_t slot_plus_one);
+// AgeTableUpdate with the weight computed from the entry's own weight w:
+// reweigh(w), in one visit of the slot. Only for the thread that owns the
+// block (which alone writes its entry). Inline, below.
+template <typename Reweigh>
+void AgeTableReweigh(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, Reweigh&& reweigh, uint64_t birth_ns);
 
 // Forgets the block recorded under `slot_plus_one` (a value Insert returned;
 // 0 is ignored). Lock-free, one store.
@@ -101,7 +103,35 @@ inline constexpr uint32_t kCapacity = 1u << 20;
 static_assert(kCapacity < (1u << 24), "slot numbers must fit ExactHeader::age_slot");
 extern LT_HIDDEN std::atomic<Slot*> g_slots;
 extern LT_HIDDEN std::atomic<uint32_t> g_limit;  // slots in use: a power of two <= kCapacity
+
+// The slot of `slot_plus_one`, or null (0, out of range, no table).
+LT_ALWAYS_INLINE Slot* SlotOf(uint32_t slot_plus_one) {
+  if (slot_plus_one == 0 || slot_plus_one > kCapacity) return nullptr;
+  Slot* slots = g_slots.load(std::memory_order_acquire);
+  return slots != nullptr ? &slots[slot_plus_one - 1] : nullptr;
+}
+
+// AgeTableUpdate's writing of a slot it found.
+LT_ALWAYS_INLINE void RewriteSlot(Slot& s, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns) {
+  if (birth_ns <= 1) birth_ns = 2;  // 0 and 1 are states, not times
+  // A reader tells the entries apart by their birth: never the old one again.
+  if (s.state.load(std::memory_order_relaxed) == birth_ns) ++birth_ns;
+  s.state.store(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);  // "being written" before the fields change
+  s.stack_id.store(stack_id, std::memory_order_relaxed);
+  s.size.store(size, std::memory_order_relaxed);
+  s.weight.store(weight, std::memory_order_relaxed);
+  s.state.store(birth_ns, std::memory_order_release);
+}
 }  // namespace age_table_detail
+
+template <typename Reweigh>
+void AgeTableReweigh(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, Reweigh&& reweigh, uint64_t birth_ns) {
+  using namespace age_table_detail;
+  Slot* s = SlotOf(slot_plus_one);
+  if (s == nullptr) return;
+  RewriteSlot(*s, stack_id, size, reweigh(s->weight.load(std::memory_order_relaxed)), birth_ns);
+}
 
 template <typename Fn>
 void ForEachAgedBlock(Fn&& fn) {

@@ -88,7 +88,7 @@ inline void SetAgeSlot(ExactHeader& h, uint32_t slot_plus_one) {  // < 2^24 (age
 // would span several stores still in flight, which the CPU cannot forward
 // (a stall of a dozen cycles on every free after a malloc, and on every
 // realloc of a buffer grown in steps).
-inline uint64_t ExactHeaderWord(uint32_t stack_id, uint32_t slot_plus_one, uint8_t offset_tag) {
+inline constexpr uint64_t ExactHeaderWord(uint32_t stack_id, uint32_t slot_plus_one, uint8_t offset_tag) {
   return stack_id | (uint64_t{slot_plus_one & 0xffffff} << 32) | (uint64_t{offset_tag} << 56);
 }
 // Relaxed atomic loads: the compiler must not merge the two words into one
@@ -108,14 +108,19 @@ inline size_t OffsetOfWord(uint64_t word) { return size_t{1} << ((word >> 56) & 
 // The header of the exact block `p` in two 8-byte loads, and written whole
 // in two 8-byte stores (`slot_plus_one` < 2^24, `offset_tag` as
 // ExactOffsetTag makes it).
-inline ExactHeader LoadExactHeader(const void* p) {
-  const uint64_t size =
-      __atomic_load_n(reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - 16), __ATOMIC_RELAXED);
-  const uint64_t word = LoadExactHeaderWord(p);
+inline uint64_t LoadExactHeaderSize(const void* p) {
+  return __atomic_load_n(reinterpret_cast<const uint64_t*>(static_cast<const char*>(p) - 16), __ATOMIC_RELAXED);
+}
+// The header of `size` and the second word `word`.
+inline ExactHeader ExactHeaderOfWords(uint64_t size, uint64_t word) {
   ExactHeader h;
   h.size = size;
   std::memcpy(reinterpret_cast<char*>(&h) + 8, &word, sizeof word);  // stack_id, age_slot, offset_tag
   return h;
+}
+inline ExactHeader LoadExactHeader(const void* p) {
+  const uint64_t size = LoadExactHeaderSize(p);
+  return ExactHeaderOfWords(size, LoadExactHeaderWord(p));
 }
 inline void StoreExactHeader(ExactHeader& h, uint64_t size, uint32_t stack_id, uint32_t slot_plus_one,
                              uint8_t offset_tag) {

@@ -476,9 +476,12 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
     return slot;
   }
   if (old_slot != 0) {
-    const double weight = GrownWeight(AgeTableWeight(old_slot), old_size, size, kExactAgeSampleInterval,
-                                      1.0 / kExactAgeSampleInterval);
-    AgeTableUpdate(old_slot, stack_id, size, weight, AgeClockNs());
+    AgeTableReweigh(
+        old_slot, stack_id, size,
+        [&](double old_weight) {
+          return GrownWeight(old_weight, old_size, size, kExactAgeSampleInterval, 1.0 / kExactAgeSampleInterval);
+        },
+        AgeClockNs());
     return old_slot;
   }
   const size_t grown = size - old_size;

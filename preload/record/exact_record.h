@@ -62,11 +62,11 @@ LT_ALWAYS_INLINE SiteCounters* ExactCountersOf(const ThreadState& t, uint32_t st
   return t.shard != nullptr ? t.shard->IndexedCounters(stack_id) : nullptr;
 }
 
-// After the counters changed: one more heap event in the shard (snapshot.cc
-// bounds what a snapshot may be off by with it) and the heap total.
-LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, int64_t heap_change) {
-  Shard& shard = *t.shard;
-  shard.events.store(shard.events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+// After the counters changed: one more heap event in the thread's shard
+// (snapshot.cc bounds what a snapshot may be off by with it) and the heap
+// total.
+LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, Shard& shard, int64_t heap_change) {
+  BumpRelease(shard.events, 1);
   NoteHeapChange(t, heap_change, kPeakFlushBytes);
 }
 
@@ -74,6 +74,24 @@ LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, int64_t heap_change) {
 // than 2^63 bytes (PTRDIFF_MAX), so the signed conversion, one instruction
 // shorter than the unsigned one, gives the same double.
 LT_ALWAYS_INLINE double ExactBytes(uint64_t size) { return static_cast<double>(static_cast<int64_t>(size)); }
+
+// The site's counters and the shard's event of an exact allocation, or
+// (`freed`) its free, at the counters `c` of the thread's shard `shard`;
+// the heap total is the caller's (CountExact). The thread busy.
+LT_ALWAYS_INLINE void CountExactBlock(Shard& shard, SiteCounters& c, uint64_t size, bool freed) {
+  Bump(freed ? c.free_count : c.alloc_count, 1.0);
+  Bump(freed ? c.free_bytes : c.alloc_bytes, ExactBytes(size));
+  Bump(c.live_samples, freed ? -1 : 1);
+  BumpRelease(shard.events, 1);  // after the counters (snapshot.cc)
+}
+
+// The bookings of an exact allocation, or (`freed`) its free, at the
+// counters `c` of the thread's shard `shard`: the part of BookExact inside
+// its busy scope, for a caller that holds one already.
+LT_ALWAYS_INLINE void CountExact(ThreadState& t, Shard& shard, SiteCounters& c, uint64_t size, bool freed) {
+  CountExactBlock(shard, c, size, freed);
+  NoteHeapChange(t, freed ? -static_cast<int64_t>(size) : static_cast<int64_t>(size), kPeakFlushBytes);
+}
 
 // An exact allocation booked at its site, or (`freed`) its free. The
 // counters move inside a busy scope, as in tracker.cc: a signal handler that
@@ -93,10 +111,7 @@ LT_ALWAYS_INLINE void BookExact(ThreadState& t, uint32_t stack_id, uint64_t size
     if (cached != nullptr) *cached = c;
   }
   ++t.busy;
-  Bump(freed ? c->free_count : c->alloc_count, 1.0);
-  Bump(freed ? c->free_bytes : c->alloc_bytes, ExactBytes(size));
-  Bump(c->live_samples, freed ? -1 : 1);
-  ExactEventBooked(t, freed ? -static_cast<int64_t>(size) : static_cast<int64_t>(size));
+  CountExact(t, *t.shard, *c, size, freed);
   --t.busy;
 }
 
@@ -109,6 +124,17 @@ LT_ALWAYS_INLINE void RecordFreeExact(ThreadState& t, uint32_t stack_id, uint64_
   BookExact(t, stack_id, size, /*freed=*/true);
 }
 
+// RecordReallocExact's bookings at the counters `c` of the thread's shard
+// `shard`, for a caller that holds a busy scope already (as CountExact).
+LT_ALWAYS_INLINE void CountExactResize(ThreadState& t, Shard& shard, SiteCounters& c, uint64_t old_size,
+                                       uint64_t size) {
+  Bump(c.free_count, 1.0);
+  Bump(c.free_bytes, ExactBytes(old_size));
+  Bump(c.alloc_count, 1.0);
+  Bump(c.alloc_bytes, ExactBytes(size));
+  ExactEventBooked(t, shard, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+}
+
 // A realloc's free of the old block and allocation of the new one, at the
 // same site (the common case: a buffer grown at one call site) in one go,
 // as RecordRealloc books them; either stack id may be 0 (not booked).
@@ -117,11 +143,7 @@ LT_ALWAYS_INLINE void RecordReallocExact(ThreadState& t, uint32_t old_stack_id, 
   SiteCounters* c = old_stack_id == stack_id && stack_id != 0 ? ExactCountersOf(t, stack_id) : nullptr;
   if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
   ++t.busy;
-  Bump(c->free_count, 1.0);
-  Bump(c->free_bytes, ExactBytes(old_size));
-  Bump(c->alloc_count, 1.0);
-  Bump(c->alloc_bytes, ExactBytes(size));
-  ExactEventBooked(t, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
+  CountExactResize(t, *t.shard, *c, old_size, size);
   --t.busy;
 }
 

@@ -30,30 +30,28 @@ void Shard::CacheStackId(uint64_t hash, uint32_t id, const uint64_t* stored_pcs,
 }
 
 SiteCounters* Shard::CountersForSlow(uint32_t stack_id) {
-  if (index_ != nullptr) {
-    for (uint32_t i = IndexHash(stack_id) & index_mask_;; i = (i + 1) & index_mask_) {
-      const IndexEntry& e = index_[i];
-      if (e.stack_id == stack_id) return e.counters;
-      if (e.stack_id == 0) break;
-    }
+  for (uint32_t i = IndexHash(stack_id) & index_mask_;; i = (i + 1) & index_mask_) {  // kNoIndex: empty
+    const IndexEntry& e = index_[i];
+    if (e.stack_id == stack_id) return e.counters;
+    if (e.stack_id == 0) break;
   }
   return NewCounters(stack_id);
 }
 
 bool Shard::GrowIndex() {
-  const uint32_t capacity = index_ == nullptr ? kFirstIndexSize : (index_mask_ + 1) * 2;
+  const uint32_t capacity = index_ == kNoIndex ? kFirstIndexSize : (index_mask_ + 1) * 2;
   auto* fresh = static_cast<IndexEntry*>(arena_.Allocate(sizeof(IndexEntry) * capacity));
   if (fresh == nullptr) return false;
   // A reused arena block holds old bytes; a block mapped on its own is zero.
   if (!Arena::MappedAlone(sizeof(IndexEntry) * capacity)) memset(static_cast<void*>(fresh), 0, sizeof(IndexEntry) * capacity);
   IndexEntry* old = index_;
-  const uint32_t old_capacity = old == nullptr ? 0 : index_mask_ + 1;
+  const uint32_t old_capacity = old == kNoIndex ? 0 : index_mask_ + 1;
   index_ = fresh;
   index_mask_ = capacity - 1;
   index_used_ = 0;
   for (uint32_t i = 0; i < old_capacity; ++i)
     if (old[i].stack_id != 0) InsertIndex(old[i].stack_id, old[i].counters);
-  if (old != nullptr) arena_.Deallocate(old, sizeof(IndexEntry) * old_capacity);
+  if (old != kNoIndex) arena_.Deallocate(old, sizeof(IndexEntry) * old_capacity);
   return true;
 }
 
@@ -66,7 +64,7 @@ void Shard::InsertIndex(uint32_t stack_id, SiteCounters* counters) {
 
 SiteCounters* Shard::NewCounters(uint32_t stack_id) {
   // At most half full: probes stay short, and an empty entry always ends one.
-  if ((index_ == nullptr || (index_used_ + 1) * 2 > index_mask_ + 1) && !GrowIndex()) return nullptr;
+  if ((index_used_ + 1) * 2 > index_mask_ + 1 && !GrowIndex()) return nullptr;  // kNoIndex: 2 > 1
   const uint32_t i = published_.load(std::memory_order_relaxed);
   const int k = ChunkOf(i, kFirstChunkSlots);
   if (k >= kChunks) return nullptr;

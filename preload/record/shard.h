@@ -27,13 +27,42 @@ struct SiteCounters {
 };
 static_assert(sizeof(SiteCounters) == 64);
 
-// Owner-thread helpers: single writer, so load+store is enough.
+// Owner-thread helpers: single writer, so a load and a store are enough
+// (no read-modify-write). On x86-64 each is one instruction on the
+// counter itself: GCC moves a relaxed atomic<double> through a general
+// register (two moves more per bump), and an integer bump becomes one add
+// to memory. An aligned 8-byte access is atomic there, so a reader's
+// relaxed load sees the old value or the new one, never a mix; the inline
+// asm keeps the compiler from splitting, merging or dropping them.
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+inline void Bump(std::atomic<double>& a, double v) {
+  static_assert(sizeof a == 8 && alignof(std::atomic<double>) == 8);
+  double x;
+  __asm__("movsd %1, %0" : "=x"(x) : "m"(a));
+  x += v;
+  __asm__ volatile("movsd %1, %0" : "=m"(a) : "x"(x));
+}
+inline void Bump(std::atomic<int64_t>& a, int64_t v) {
+  static_assert(sizeof a == 8 && alignof(std::atomic<int64_t>) == 8);
+  __asm__ volatile("addq %1, %0" : "+m"(a) : "er"(v));
+}
+// The same with release order (the counters' stores before it), as
+// shard.events is published.
+inline void BumpRelease(std::atomic<uint64_t>& a, uint64_t v) {
+  static_assert(sizeof a == 8 && alignof(std::atomic<uint64_t>) == 8);
+  __asm__ volatile("addq %1, %0" : "+m"(a) : "er"(v) : "memory");
+}
+#else
 inline void Bump(std::atomic<double>& a, double v) {
   a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
 }
 inline void Bump(std::atomic<int64_t>& a, int64_t v) {
   a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
 }
+inline void BumpRelease(std::atomic<uint64_t>& a, uint64_t v) {
+  a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_release);
+}
+#endif
 
 // Memory grows with use: a thread that touches one call site costs a few
 // hundred bytes of shard and the first 4 KiB chunk of its arena (the index,
@@ -51,12 +80,16 @@ class Shard {
     if (SiteCounters* c = IndexedCounters(stack_id)) return c;
     return CountersForSlow(stack_id);
   }
-  // Owner only. The counters of `stack_id` when the first probe of the index
-  // finds them, else nullptr (then ask CountersFor). Never creates.
+  // Owner only. The counters of `stack_id` (never 0) when the first probe
+  // of the index finds them, else nullptr (then ask CountersFor). Never
+  // creates.
   SiteCounters* IndexedCounters(uint32_t stack_id) const {
-    if (index_ == nullptr) return nullptr;
-    const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];
-    return e.stack_id == stack_id ? e.counters : nullptr;
+    const IndexEntry& e = index_[IndexHash(stack_id) & index_mask_];  // no index yet: kNoIndex
+    if (e.stack_id != stack_id) return nullptr;
+    // An entry with a stack id always has its counters (InsertIndex), and
+    // stack_id is not 0: saying so spares the caller's test of the result.
+    if (e.counters == nullptr) __builtin_unreachable();
+    return e.counters;
   }
 
   // Owner only. A direct-mapped cache of stack -> id in front of the global
@@ -119,8 +152,12 @@ class Shard {
   bool GrowIndex();
   void InsertIndex(uint32_t stack_id, SiteCounters* counters);
 
+  // The index before its first entry: one empty entry (index_mask_ 0), so
+  // a lookup needs no test for a missing index. Never written.
+  inline static IndexEntry kNoIndex[1] = {};
+
   Arena arena_;
-  IndexEntry* index_ = nullptr;
+  IndexEntry* index_ = kNoIndex;
   uint32_t index_mask_ = 0;   // capacity - 1
   uint32_t index_used_ = 0;
   StackCacheEntry* stack_cache_ = nullptr;

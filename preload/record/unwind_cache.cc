@@ -42,7 +42,7 @@ using namespace unwind_cache_internal;
 namespace {
 
 constexpr uint32_t kMaxCachedFrames = kMaxUserFrames + 16;  // user frames plus ours
-static_assert(kMaxCachedFrames + kFrameGroup < 256, "probe_index is 8 bits");
+static_assert(kMaxCachedFrames + kFrameGroup < 256, "probe_index and slot_count are 8 bits");
 
 size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
 
@@ -131,6 +131,54 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
   return std::min<uint32_t>(i, a.slot_count - 1u);
 }
 
+// ---- Crowded sets --------------------------------------------------------------
+//
+// A stack position that many call chains reach in turn (a compiler's
+// allocation wrapper, called from hundreds of places at one depth) keeps
+// missing with only its set's kWays: cc1 compiling a small file missed on
+// two lookups in three. A set whose ways are full and that goes on learning
+// gets kOverflowWays more (OverflowWays, made then), looked through on a
+// miss before anything is unwound: ways 0..kWays-1 of a set are its own,
+// the hit path's, and kWays.. are its overflow's.
+
+struct Way {
+  CacheEntry** entry;
+  uint32_t* hits_to_check;
+  uint32_t* checked_hit;
+};
+
+Way WayOf(UnwindCache& cache, uint32_t set, uint32_t way) {
+  if (way < kWays) return {&cache.entries[set][way], &cache.hits_to_check[set][way], &cache.checked_hit[set][way]};
+  OverflowWays& o = *cache.overflow[set];
+  const uint32_t i = way - kWays;
+  return {&o.entries[i], &o.hits_to_check[i], &o.checked_hit[i]};
+}
+
+// The ways of `set`: its own, and its overflow's once made.
+uint32_t WayCount(const UnwindCache& cache, uint32_t set) {
+  return kWays + (cache.overflow[set] != nullptr ? kOverflowWays : 0);
+}
+
+// The way a chain learned in the full `set` goes to: a free way of its
+// overflow (made now if need be, within the budget), else the overflow's
+// next in turn; one of the set's own in turn when no overflow can be made.
+uint32_t CrowdedWay(Shard& shard, UnwindCache& cache, uint32_t set) {
+  OverflowWays* o = cache.overflow[set];
+  if (o == nullptr) {
+    const size_t bytes = Arena::BlockBytes(sizeof(OverflowWays));
+    if (!Reserve(bytes)) return cache.next_victim[set]++ % kWays;
+    void* memory = shard.arena().Allocate(sizeof(OverflowWays));
+    if (memory == nullptr) {
+      g_cache_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+      return cache.next_victim[set]++ % kWays;
+    }
+    o = cache.overflow[set] = new (memory) OverflowWays();
+  }
+  for (uint32_t i = 0; i < kOverflowWays; ++i)
+    if (o->entries[i] == nullptr || o->entries[i]->marker == 0) return kWays + i;
+  return kWays + o->next_victim++ % kOverflowWays;
+}
+
 // After a chain was cached in `ways[fresh]`: it gets the frame where it
 // parts from the sibling (a chain cached at the same marker) it shares the
 // most frames with, and each sibling moves its own probe no earlier than
@@ -141,15 +189,20 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
 // deeper than needed by a chain since replaced costs time, never a wrong
 // answer. One pass over the ways, not all pairs: a crowded position learns
 // often.
-void SetProbes(CacheEntry* const* ways, uint32_t fresh) {
-  CacheEntry* e = ways[fresh];
+void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
+  CacheEntry* e = *WayOf(cache, set, fresh).entry;
   uint32_t probe = 0;
+  // The set's own ways only: with its overflow's too, a crowded set's every
+  // learn would compare each of 64 chains with the new one frame by frame
+  // (cc1: ~10,000 instructions a learn). An overflow way's probe parts it
+  // from the own ways' chains; a lookup through the overflow (a miss path)
+  // may compare a few more frames.
   for (uint32_t v = 0; v < kWays; ++v) {
-    CacheEntry* sibling = ways[v];
+    CacheEntry* sibling = *WayOf(cache, set, v).entry;
     if (v == fresh || sibling == nullptr || sibling->marker != e->marker) continue;
     probe = std::max(probe, FirstDifference(*e, *sibling));
     const uint32_t theirs = FirstDifference(*sibling, *e);
-    if (theirs > sibling->probe_index) {
+    if (fresh < kWays && theirs > sibling->probe_index) {
       sibling->probe_index = static_cast<uint8_t>(theirs);
       sibling->probe = sibling->frames()[theirs];
     }
@@ -165,9 +218,10 @@ uint32_t GroupsOf(uint32_t frames) { return (frames + kFrameGroup - 1) / kFrameG
 
 // `e`'s frames, set, padded to whole groups (Matches).
 void PadFrames(CacheEntry& e) {
-  e.groups = static_cast<uint16_t>(GroupsOf(e.slot_count));
+  const uint32_t compared = e.slot_count + e.guard_count;
+  e.groups = static_cast<uint16_t>(GroupsOf(compared));
   CacheEntry::Frame* f = e.frames();
-  for (uint32_t i = e.slot_count; i < e.groups * kFrameGroup; ++i)
+  for (uint32_t i = compared; i < e.groups * kFrameGroup; ++i)
     f[i] = {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord};
 }
 
@@ -301,7 +355,7 @@ void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, u
   l->user_first = static_cast<uint16_t>(user_first);
   l->user_depth = static_cast<uint16_t>(user_depth);
   l->truncated = truncated ? 1 : 0;
-  l->rigid = e.rigid;
+  l->rigid = e.rigid != 0 && e.guard_count == 0;  // a lesson carries the return addresses only
   l->parent_key = g_lesson_parent_key;
   l->shard = g_forking_shard;
   l->marker = e.marker;
@@ -337,30 +391,65 @@ bool Knows(const CacheEntry& e, const Lesson& l) {
 // A slot's place follows from the frame below it: its return address names
 // the code, the code's unwind rule gives the frame's CFA from its stack
 // pointer (the place just above the slot below) plus a constant, and the
-// next slot is just below that CFA. When every rule in a chain is such
-// "stack pointer plus a constant" (the fast trace flags a slot found from a
-// frame pointer, a realigned stack or a guessed frame), equal return
-// addresses at the cached places, up from the same marker, are the same
-// chain: nothing of dynamic size (alloca, variable-length arrays) lies
-// between them to move a slot. Such a chain's hits are checked against a
-// full unwind once every kRigidHitsPerCheck hits, as a safety net; the other
-// chains' on the schedule below (ShouldVerify). Most call chains of a
-// program built without frame pointers are rigid; in one with frame
-// pointers everywhere none is, and every chain keeps the full schedule.
+// next slot is just below that CFA. A rule may instead take the CFA from
+// the frame pointer (a function with alloca or variable-length arrays, or
+// any function of a program built with frame pointers): then the place
+// follows from the frame pointer's value, which a frame below saved on the
+// stack (the fast trace says where it read it). An entry also compares
+// that saved value at its place, a "guard" (kept after the return
+// addresses). When every slot's place follows so, from the stack pointer or
+// from a guarded frame pointer, equal words at the cached places, up from
+// the same marker, are the same chain: nothing can have moved a slot. Such
+// a rigid chain's hits are checked against a full unwind once every
+// kRigidHitsPerCheck hits, as a safety net; other chains' (a realigned
+// stack, a guessed frame, a frame pointer taken from a register or from
+// below the marker, more guards than kMaxGuards) on the schedule below
+// (ShouldVerify).
 constexpr uint32_t kRigidHitsPerCheck = 1u << 16;
+constexpr uint32_t kMaxGuards = kMaxCachedFrames;  // a program built with frame pointers: one a frame
+
+// The guards that make the chain traced in `frames` (n of them, the cached
+// part from `first_checked` up) rigid, written to `guards`; their count, or
+// -1 when the chain is not rigid. frames[i] tells how slot i was found: by
+// the rule of frame i - 1, from the frame pointer as the steps below left it
+// when flagged kTraceLooseSlot; a step that read a frame pointer says where
+// (fp_slot).
+int RigidGuards(const TraceFrame* frames, uint32_t n, uint32_t first_checked, uintptr_t marker,
+                const ThreadStack& stack, CacheEntry::Frame* guards) {
+  int count = 0;
+  int origin = -1;  // the step that read the frame pointer in use, -1: none yet (a register's)
+  int guarded = -1;  // the origin the last guard compares
+  for (uint32_t i = 0; i < n; ++i) {
+    const TraceFrame& f = frames[i];
+    if (i >= first_checked) {
+      if ((f.flags & kTraceOtherReads) != 0) return -1;
+      if ((f.flags & kTraceLooseSlot) != 0 && origin != guarded) {
+        const uintptr_t at = origin < 0 ? 0 : frames[origin].fp_slot;
+        // Compared at every lookup: above the marker, inside the stack.
+        if (origin < 0 || at < marker || at + sizeof(uintptr_t) > stack.high || count == kMaxGuards) return -1;
+        guards[count++] = {at, frames[origin].fp};
+        guarded = origin;
+      }
+    }
+    if (f.fp_slot != 0) origin = static_cast<int>(i);
+  }
+  return count;
+}
 
 // A way just (re)learned: its first hit is checked, or a rigid chain's
 // kRigidHitsPerCheck-th.
 void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way, bool rigid) {
   const uint32_t first = rigid ? kRigidHitsPerCheck : 1;
-  cache.hits_to_check[set][way] = first;
-  cache.checked_hit[set][way] = first;
+  const Way w = WayOf(cache, set, way);
+  *w.hits_to_check = first;
+  *w.checked_hit = first;
 }
 
 // Whether the way was never hit since ResetHits.
-bool NeverHit(const UnwindCache& cache, uint32_t set, uint32_t way) {
-  const uint32_t checked = cache.checked_hit[set][way];
-  return checked == cache.hits_to_check[set][way] && (checked == 1 || checked == kRigidHitsPerCheck);
+bool NeverHit(UnwindCache& cache, uint32_t set, uint32_t way) {
+  const Way w = WayOf(cache, set, way);
+  const uint32_t checked = *w.checked_hit;
+  return checked == *w.hits_to_check && (checked == 1 || checked == kRigidHitsPerCheck);
 }
 
 // The calling chain by libunwind's cursor, frame by frame: what the fast
@@ -399,23 +488,23 @@ LT_NOINLINE uint32_t WalkFrames(uintptr_t* ips, uintptr_t* sps, bool& cacheable,
 // Learning a chain: trace it with each return address's slot, intern the
 // user part, and fill `slot` when the stack can be cached. Returns the
 // stack id.
-LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, CacheEntry*& slot) {
+LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set,
+                                       uint32_t way) {
   uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
+  TraceFrame traced_frames[kMaxCachedFrames + 1];
   uint32_t n = 0;
   bool cacheable = true, truncated = false;
-  int last_loose = -1;  // the last frame whose slot the fast trace flagged (Rigid chains)
-  const int traced = TraceWithSlots(ips, sps, kMaxCachedFrames + 1);
-  if (LT_LIKELY(traced >= 0)) {
+  const int traced = TraceWithSlots(ips, traced_frames, kMaxCachedFrames + 1);
+  const bool fast = traced >= 0;
+  if (LT_LIKELY(fast)) {
     n = static_cast<uint32_t>(traced);
     truncated = n == kMaxCachedFrames + 1;
     for (uint32_t i = 0; i < n; ++i) {
-      if (sps[i] == 0) cacheable = false;  // read from a signal context
-      if (sps[i] & 1) last_loose = static_cast<int>(i);  // a place not fixed by the frame below
-      sps[i] = (sps[i] & ~uintptr_t{1}) + sizeof(uintptr_t);  // the frame's stack pointer: its return address sits just below
+      if (traced_frames[i].slot == 0) cacheable = false;  // read from a signal context
+      sps[i] = traced_frames[i].slot + sizeof(uintptr_t);  // the frame's stack pointer: its return address sits just below
     }
   } else {
     n = WalkFrames(ips, sps, cacheable, truncated);
-    last_loose = static_cast<int>(n);  // the cursor does not say: no chain it finds is rigid
   }
 
   // Our frames come first (the cursor's frame 0 is WalkFrames itself); the
@@ -451,21 +540,24 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
     const uintptr_t slot_address = sps[i] - sizeof(uintptr_t);
     if (slot_address < cache.stack.low || slot_address + sizeof(uintptr_t) > cache.stack.high) return id;
   }
-  CacheEntry* e = EntryFor(shard, slot, n - first_checked);
+  CacheEntry::Frame guards[kMaxGuards];
+  const int guard_count = fast ? RigidGuards(traced_frames, n, first_checked, marker, cache.stack, guards) : -1;
+  const uint32_t slots = n - first_checked;
+  CacheEntry* e = EntryFor(shard, *WayOf(cache, set, way).entry, slots + (guard_count > 0 ? guard_count : 0));
   if (e == nullptr) return id;
   e->marker = marker;
   e->stack_id = id;
   e->counters = nullptr;
-  const size_t way_index = static_cast<size_t>(&slot - &cache.entries[0][0]);  // slot is one of cache.entries
-  const uint32_t set = static_cast<uint32_t>(way_index / kWays);
-  e->rigid = last_loose < static_cast<int>(first_checked) ? 1 : 0;
-  ResetHits(cache, set, way_index % kWays, e->rigid != 0);
+  e->rigid = guard_count >= 0 ? 1 : 0;
+  ResetHits(cache, set, way, e->rigid != 0);
   e->taught_at = 0;
-  e->slot_count = static_cast<uint16_t>(n - first_checked);
+  e->slot_count = static_cast<uint8_t>(slots);
+  e->guard_count = static_cast<uint8_t>(guard_count > 0 ? guard_count : 0);
   CacheEntry::Frame* f = e->frames();
   for (uint32_t i = first_checked; i < n; ++i) f[i - first_checked] = {sps[i] - sizeof(uintptr_t), ips[i]};
+  for (uint32_t g = 0; g < e->guard_count; ++g) f[slots + g] = guards[g];
   PadFrames(*e);
-  SetProbes(cache.entries[set], static_cast<uint32_t>(way_index % kWays));
+  SetProbes(cache, set, way);
   if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
   return id;
 }
@@ -495,8 +587,10 @@ uint32_t NextCheckedHit(uint32_t hit) { return hit < 1024 ? 2 * hit : hit + 1024
 void Distrust(UnwindCache& cache, uintptr_t marker) {
   const uint32_t set = SetOf(marker);
   cache.distrusted[set] = marker;
-  for (CacheEntry* way : cache.entries[set])
-    if (way != nullptr && way->marker == marker) way->marker = 0;
+  for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w) {
+    CacheEntry* e = *WayOf(cache, set, w).entry;
+    if (e != nullptr && e->marker == marker) e->marker = 0;
+  }
 }
 
 // A hit to check: the full unwind's answer stands. On a mismatch the entry
@@ -523,11 +617,12 @@ LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e) 
 
 LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache& cache, uint32_t set,
                                                        uint32_t way) {
-  CacheEntry& e = *cache.entries[set][way];
-  const uint32_t hit = cache.checked_hit[set][way];
+  const Way w = WayOf(cache, set, way);
+  CacheEntry& e = **w.entry;
+  const uint32_t hit = *w.checked_hit;
   const uint32_t next = e.rigid ? hit + kRigidHitsPerCheck : NextCheckedHit(hit);
-  cache.checked_hit[set][way] = next;
-  cache.hits_to_check[set][way] = next - hit;
+  *w.checked_hit = next;
+  *w.hits_to_check = next - hit;
   if (LT_UNLIKELY(e.taught_at != 0 && hit == 1) &&
       !ShouldVerify(g_fork_count.load(std::memory_order_relaxed) - e.taught_at))
     return e.stack_id;
@@ -541,7 +636,7 @@ LT_NOINLINE bool GrownMainStack(UnwindCache& cache, uintptr_t marker);
 
 // In a full set, a way whose entry was learned here and never hit since
 // (nor taught): what a lesson may take. kWays when there is none.
-uint32_t UnusedWay(const UnwindCache& cache, uint32_t set) {
+uint32_t UnusedWay(UnwindCache& cache, uint32_t set) {
   for (uint32_t w = 0; w < kWays; ++w) {
     const CacheEntry* e = cache.entries[set][w];
     if (e != nullptr && NeverHit(cache, set, w) && e->taught_at == 0) return w;
@@ -591,10 +686,11 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   ResetHits(*cache, set, free_way, e->rigid != 0);
   // The first child to see it is the one this fork makes (CheckedHit).
   e->taught_at = fork_count - 1;
-  e->slot_count = static_cast<uint16_t>(n);
+  e->slot_count = static_cast<uint8_t>(n);
+  e->guard_count = 0;
   __builtin_memcpy(e->frames(), l.frames, n * sizeof(CacheEntry::Frame));
   PadFrames(*e);
-  SetProbes(ways, free_way);
+  SetProbes(*cache, set, free_way);
 }
 
 // A lookup that found no matching way (or no cache yet): everything but the
@@ -611,6 +707,17 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
     return CaptureUncached(shard);  // the budget is spent, or another stack
   const uint32_t set = SetOf(marker);
   if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
+  if (OverflowWays* overflow = cache->overflow[set]; overflow != nullptr) {
+    // The set's other ways, as the hit path looks through its own.
+    for (uint32_t i = 0; i < kOverflowWays; ++i) {
+      CacheEntry* e = overflow->entries[i];
+      if (e == nullptr) break;  // filled in order, never emptied
+      if (e->marker == marker && ProbeMatches(*e) && Matches(*e)) {
+        if (LT_UNLIKELY(--overflow->hits_to_check[i] == 0)) return CheckedHit(shard, *cache, set, kWays + i);
+        return e->stack_id;
+      }
+    }
+  }
   CacheEntry** ways = cache->entries[set];
   uint32_t free_way = kWays;
   for (uint32_t w = 0; w < kWays; ++w) {
@@ -626,14 +733,18 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   // 387 million instructions so, 351 million this way). A position reached
   // by thousands of chains in turn is never learned and costs one
   // unw_backtrace per allocation, as without the cache.
-  if (free_way < kWays) return UnwindAndRemember(shard, *cache, marker, ways[free_way]);
+  if (free_way < kWays) return UnwindAndRemember(shard, *cache, marker, set, free_way);
   // A fork child that may still teach learns the chain over an entry never
   // hit (in its own copy of the cache), so that it can teach it: its
   // parent takes a lesson into such a way too (Learn).
   if (LT_UNLIKELY(MayTeach(shard))) {
     const uint32_t unused = UnusedWay(*cache, set);
-    if (unused < kWays) return UnwindAndRemember(shard, *cache, marker, ways[unused]);
+    if (unused < kWays) return UnwindAndRemember(shard, *cache, marker, set, unused);
   }
+  // A crowded set (one with overflow ways) learns every chain that misses:
+  // with 64 ways a chain seen once pushes out one seen long ago, not one in
+  // use.
+  if (cache->overflow[set] != nullptr) return UnwindAndRemember(shard, *cache, marker, set, CrowdedWay(shard, *cache, set));
   uint64_t hash = 0;
   const uint32_t id = CaptureUncached(shard, &hash);
   const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
@@ -642,7 +753,7 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
     return id;
   }
   cache->last_miss[set] = 0;
-  const uint32_t learned = UnwindAndRemember(shard, *cache, marker, ways[cache->next_victim[set]++ % kWays]);
+  const uint32_t learned = UnwindAndRemember(shard, *cache, marker, set, CrowdedWay(shard, *cache, set));
   return learned != 0 ? learned : id;
 }
 
@@ -688,9 +799,9 @@ void ResetUnwindCache(Shard& shard) {
   cache.stack_regrowths = 0;
   cache.stack = ThreadStack{};
   for (uintptr_t& m : cache.distrusted) m = 0;
-  for (auto& ways : cache.entries)
-    for (CacheEntry* e : ways)
-      if (e != nullptr) e->marker = 0;
+  for (uint32_t set = 0; set < kSets; ++set)
+    for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w)
+      if (CacheEntry* e = *WayOf(cache, set, w).entry; e != nullptr) e->marker = 0;
 }
 
 void UnwindCachePrepareFork() {

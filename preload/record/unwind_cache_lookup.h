@@ -42,7 +42,8 @@ enum LookupSite : uintptr_t {
 struct CacheEntry {
   uintptr_t marker;  // the key (marker | site); 0: empty
   uint32_t stack_id;
-  uint16_t slot_count;  // the chain's frames; then padding up to groups * kFrameGroup
+  uint8_t slot_count;   // the chain's frames; then guard_count guards, then padding up to groups * kFrameGroup
+  uint8_t guard_count;  // saved frame pointers compared too (unwind_cache.cc, "Rigid chains")
   uint16_t capacity;
   uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
   uint16_t groups;  // slot_count rounded up to groups of kFrameGroup frames
@@ -68,6 +69,17 @@ struct CacheEntry {
   const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
 };
 static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
+
+// More ways for a set that more chains reach in turn than its kWays hold
+// (unwind_cache.cc, "Crowded sets"): made for such a set only, and looked
+// through on a miss, out of line, so the hit path stays as it is.
+inline constexpr uint32_t kOverflowWays = 120;
+struct OverflowWays {
+  CacheEntry* entries[kOverflowWays];  // filled in order, never emptied (as the set's own ways)
+  uint32_t hits_to_check[kOverflowWays];
+  uint32_t checked_hit[kOverflowWays];
+  uint32_t next_victim;
+};
 
 struct ThreadStack {
   uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
@@ -96,6 +108,7 @@ struct UnwindCache {
   // copy-on-write fault for all its hits, not one per entry's page.
   uint32_t hits_to_check[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint32_t checked_hit[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
+  unwind_cache_internal::OverflowWays* overflow[unwind_cache_internal::kSets];  // null until the set is crowded
 };
 
 namespace unwind_cache_internal {

@@ -3,6 +3,7 @@
 #include <link.h>
 
 #include <atomic>
+#include <cstddef>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -95,12 +96,19 @@ void CaptureStack(CapturedStack& out) {
   for (uint32_t i = 0; i < out.depth; ++i) out.pcs[i] = reinterpret_cast<uintptr_t>(frames[first + i]);
 }
 
-int TraceWithSlots(uintptr_t* pcs, uintptr_t* slots, int max) {
-  static_assert(sizeof(uintptr_t) == sizeof(void*) && sizeof(unw_word_t) == sizeof(uintptr_t));
+static_assert(sizeof(TraceFrame) == sizeof(unw_trace_frame_t) &&
+              offsetof(unw_trace_frame_t, slot) == offsetof(TraceFrame, slot) &&
+              offsetof(unw_trace_frame_t, rbp) == offsetof(TraceFrame, fp) &&
+              offsetof(unw_trace_frame_t, rbp_slot) == offsetof(TraceFrame, fp_slot) &&
+              offsetof(unw_trace_frame_t, flags) == offsetof(TraceFrame, flags));
+static_assert(kTraceLooseSlot == UNW_TRACE_LOOSE_SLOT && kTraceOtherReads == UNW_TRACE_OTHER_READS);
+
+int TraceWithSlots(uintptr_t* pcs, TraceFrame* frames, int max) {
+  static_assert(sizeof(uintptr_t) == sizeof(void*));
   ForkGateScope gate;  // as in CaptureStack
   SignalsBlockedScope blocked;
   PrepareUnwinder();
-  return unw_backtrace_with_slots(reinterpret_cast<void**>(pcs), reinterpret_cast<unw_word_t*>(slots), max);
+  return unw_backtrace_with_slots(reinterpret_cast<void**>(pcs), reinterpret_cast<unw_trace_frame_t*>(frames), max);
 }
 
 }  // namespace leaktrace::preload

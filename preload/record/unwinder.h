@@ -42,14 +42,26 @@ bool IsLeaktraceFrame(uintptr_t pc);
 // Must be called with the thread busy (libunwind may allocate on first use).
 void CaptureStack(CapturedStack& out);
 
+// What a trace says of one frame beside its return address (libunwind's
+// unw_trace_frame_t, deps/unwinder-patches/01-trace-with-slots.patch).
+struct TraceFrame {
+  uintptr_t slot;     // where the return address was read from; 0: from a signal context
+  uintptr_t fp;       // the frame pointer (RBP) once the frame's caller was reached
+  uintptr_t fp_slot;  // where this step read that frame pointer; 0: carried over from below
+  uintptr_t flags;    // kTraceLooseSlot, kTraceOtherReads
+};
+// The slot's place followed from a frame pointer, a realigned stack or a
+// guessed frame, not from the stack pointer and the unwind rule alone.
+inline constexpr uintptr_t kTraceLooseSlot = 1;
+// The step read more than the slot and the frame pointer's save slot.
+inline constexpr uintptr_t kTraceOtherReads = 2;
+
 // The calling stack's return addresses, innermost first and our own frames
-// included, at most `max`, and for each the stack address it was read from
-// (0: taken from a signal context, not from a slot of the stack): what the
-// unwind cache remembers of a chain. Costs what CaptureStack costs (the
-// fast trace, deps/unwinder-patches/01-trace-with-slots.patch). Returns the
-// number of frames, or -1 when the fast trace cannot follow this stack
-// (the caller walks libunwind's cursor instead). Thread busy, as
-// CaptureStack.
-int TraceWithSlots(uintptr_t* pcs, uintptr_t* slots, int max);
+// included, at most `max`, and what the trace says of each (TraceFrame):
+// what the unwind cache remembers of a chain. Costs what CaptureStack costs
+// (the fast trace). Returns the number of frames, or -1 when the fast
+// trace cannot follow this stack (the caller walks libunwind's cursor
+// instead). Thread busy, as CaptureStack.
+int TraceWithSlots(uintptr_t* pcs, TraceFrame* frames, int max);
 
 }  // namespace leaktrace::preload

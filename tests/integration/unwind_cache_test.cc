@@ -49,10 +49,16 @@ TEST(UnwindCache, SameStackPositionDifferentChainsAreKeptApart) {
 // Frames of dynamic size: in alloca_chains the second chain's stack holds,
 // stale, every return address the first chain's cache entry checks (the
 // library before this check charged all 5,000 of through_q's allocations to
-// through_p). The cache checks hits 1, 2, 4 ... 1024 of an entry, then every
-// 1024th, against a full unwind; on the mismatch it never trusts that
-// position again. So a wrong hit is caught within as many hits as the entry
-// had before it (here 3 + 1), and the dump's health counts it.
+// through_p). Two things stop it. An entry whose slots were found from a
+// frame pointer also compares the saved frame pointer each depends on
+// ("guards", unwind_cache.cc "Rigid chains"), which differs between the two
+// chains: no wrong hit at all. Where the frame pointer cannot be guarded
+// (taken from a register, or saved below the lookup's frame: it depends on
+// how the library was compiled), the cache checks hits 1, 2, 4 ... 1024 of
+// the entry, then every 1024th, against a full unwind, and on the mismatch
+// never trusts that position again: a wrong hit is then caught within as
+// many hits as the entry had before it (here 3 + 1), and the dump's health
+// counts it.
 TEST(UnwindCache, AChainWithAllocaIsNeverChargedToAnother) {
   TempDir dir;
   const Snapshots s = RunBetweenCheckpoints({ProgramPath("alloca_chains")}, dir, {"LEAKTRACE_SAMPLE=1"});
@@ -66,7 +72,9 @@ TEST(UnwindCache, AChainWithAllocaIsNeverChargedToAnother) {
   const CommandResult report = Leaktrace({"report", "--format", "json", s.after});
   ASSERT_EQ(report.exit_code, 0) << report.err;
   const nlohmann::json health = nlohmann::json::parse(report.out)["dumps"][0]["health"];
-  EXPECT_GE(health.value("unwind_cache_mismatches", 0), 1) << health.dump();
+  // Guarded: nothing charged wrongly. Checked: the mismatch is counted.
+  EXPECT_TRUE(wrong == 0 || health.value("unwind_cache_mismatches", 0) >= 1)
+      << "wrong " << wrong << ", " << health.dump();
 }
 
 // The same two chains in fork children: the first children teach the parent
