@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "preload/heap/block_header.h"
+#include "preload/internal/errno_kept.h"
 #include "preload/internal/health.h"
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
@@ -96,6 +97,7 @@ void StartRecording() {
 }
 
 uint32_t CaptureStackId(ThreadState& t) {
+  ErrnoKept errno_kept;  // the unwind and its first-use setup make system calls that may fail
   // Every tracked event (sampled allocation, descriptor, mapping) comes
   // through here: the one place the lazy dumper start needs to look.
   MaybeStartDumper();

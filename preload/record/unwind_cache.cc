@@ -20,6 +20,7 @@
 
 #include "preload/internal/arena.h"
 #include "preload/internal/compiler.h"
+#include "preload/internal/errno_kept.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/signals_blocked.h"
 #include "preload/record/shard.h"
@@ -700,6 +701,7 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
 }  // namespace
 
 LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_t marker) {
+  ErrnoKept errno_kept;  // the unwind and the cache's first use make system calls that may fail
   UnwindCache* cache = FirstUse(shard);
   // Unsigned: one compare for both bounds (unknown bounds, high 0, never pass).
   if (cache == nullptr ||

@@ -204,6 +204,19 @@ TEST(Transparency, ASnapshotNeverKillsAProgramThatCannotTakeItYet) {
 // installs nothing and leaves the exit dump alone. (The filter allows the
 // unwinder's mincore: a sample at a stack not seen before still makes that
 // call inside the sandbox.)
+// errno is the program's: a call that succeeds leaves it as the program set
+// it, whatever leaktrace did inside (the first unwind's validation pipe read
+// failed EAGAIN and left errno at 11 after the first malloc in exact mode,
+// or the first sample in sampled mode).
+TEST(Transparency, ACallThatSucceedsLeavesErrnoAlone) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder({ProgramPath("errno_kept")}, sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+    EXPECT_EQ(r.out, "kept\n") << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 TEST(Transparency, AProgramInASeccompSandboxEndsAsWithoutLeaktrace) {
   const CommandResult plain = leaktrace::testing::Run({ProgramPath("seccomp_sandbox"), "prctl"});
   if (plain.exit_code != 5) GTEST_SKIP() << "seccomp filters are not allowed here: " << plain.exit_code << " " << plain.err;
