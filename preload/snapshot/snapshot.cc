@@ -20,6 +20,7 @@
 #include "preload/heap/block_header.h"
 #include "preload/internal/arena.h"
 #include "preload/internal/dump_scratch.h"
+#include "preload/internal/errno_kept.h"
 #include "preload/snapshot/allocator_stats.h"
 #include "preload/snapshot/control_block.h"
 #include "preload/internal/log.h"
@@ -333,7 +334,10 @@ bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, s
   bool ok = WriteAll(fd, buffer.data(), buffer.size()) && (!sync || fsync(fd.load()) == 0);
   if (!ok) snprintf(why, why_size, "cannot write %s: %s", temp_path, strerrordesc_np(errno));
   ClosePrivateFd(fd.load());
-  if (ok && rename(temp_path, final_path) != 0) {
+  // Never over another process's dump of the same name (NextFreeSeq looked;
+  // this closes the race); a file system that cannot say so renames plainly.
+  if (ok && renameat2(AT_FDCWD, temp_path, AT_FDCWD, final_path, RENAME_NOREPLACE) != 0 &&
+      (errno != EINVAL || rename(temp_path, final_path) != 0)) {
     snprintf(why, why_size, "cannot rename %s to %s: %s", temp_path, final_path, strerrordesc_np(errno));
     ok = false;
   }
@@ -364,9 +368,27 @@ bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_
 // An allocator that took longer than this to answer is not asked again for a while.
 constexpr int64_t kSlowAllocatorReadNs = 50 * 1000 * 1000;
 
+// The seq of the next dump: the next whose name is free. A dump of the same
+// name is another process's with this pid (an earlier one whose pid was
+// reused, the image this one exec'd from, a process of another pid
+// namespace writing to the same directory) and is never replaced: this
+// process's count goes on past it. Dump lock held.
+uint32_t NextFreeSeq() {
+  ErrnoKept errno_kept;  // a snapshot may run in a signal handler, inside any call of the program's
+  char path[sizeof g_last_path];
+  uint32_t seq = ++g_seq;
+  for (int tries = 0; tries < 64; ++tries) {
+    format::FormatDumpPath(path, sizeof path, g_config.dump_dir, g_process.program,
+                           static_cast<uint32_t>(g_process.pid), seq, false);
+    if (access(path, F_OK) != 0) break;  // free (or not for us to know: the rename says)
+    seq = ++g_seq;
+  }
+  return seq;
+}
+
 // The dump itself; g_dump_lock held.
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
-  const uint32_t seq = ++g_seq;
+  const uint32_t seq = NextFreeSeq();
   UpdateControlBlock(seq, g_last_seq, LastPath());
   BeginDumpScratch();
   format::DumpBuffer buffer;

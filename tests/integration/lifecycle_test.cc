@@ -105,6 +105,28 @@ TEST(Lifecycle, TheDumpNamesTheExecutableItStartedFromAndItsArguments) {
   EXPECT_EQ(found, 1) << "the shell's exit dump";
 }
 
+// A dump of the same name is another process's (this pid's earlier owner,
+// the image that exec'd this one, a process of another pid namespace
+// writing to the same directory) and is never replaced: the count goes on
+// past it. Before, the rename put the new dump over it.
+TEST(Lifecycle, ADumpOfTheSameNameIsNeverReplaced) {
+  TempDir dir;
+  // The shell writes a file under the name the program's first dump will
+  // have (exec keeps the pid), then becomes the program.
+  const std::string script = "echo earlier > " + dir.path() + "/errno_kept.$$.1.dump; echo $$; exec env LD_PRELOAD=" +
+                             LibraryPath() + " LEAKTRACE_DIR=" + dir.path() + " " + ProgramPath("errno_kept");
+  const CommandResult r = leaktrace::testing::Run({"/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string pid = r.out.substr(0, r.out.find('\n'));
+  std::ifstream earlier(dir.path() + "/errno_kept." + pid + ".1.dump");
+  std::string line;
+  std::getline(earlier, line);
+  EXPECT_EQ(line, "earlier");
+  const std::string dump = dir.path() + "/errno_kept." + pid + ".2.dump";
+  ASSERT_TRUE(fs::exists(dump)) << "files: " << ::testing::PrintToString(FilesIn(dir.path()));
+  EXPECT_EQ(format::ReadDump(dump).process.seq, 2u);
+}
+
 TEST(Lifecycle, ForkChildTracksOnItsOwnAndWritesItsOwnDump) {
   TempDir dir;
   const CommandResult r =
