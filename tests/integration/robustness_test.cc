@@ -184,7 +184,10 @@ TEST(Robustness, DlopenDlcloseChurn) {
 }
 
 // Files planted in the dump directory under the names leaktrace will use
-// are never followed: the dump replaces the link, the targets stay as they were.
+// are never followed: a link under the temporary name is replaced by the
+// dump's own file; a link under a final name is another's dump as far as
+// the process can tell, left alone, and the dump takes the next name. The
+// targets stay as they were.
 TEST(Robustness, PlantedSymlinksAreNeverFollowed) {
   TempDir dir, elsewhere;
   const std::string victim_temp = elsewhere.path() + "/victim-temp";
@@ -197,19 +200,26 @@ TEST(Robustness, PlantedSymlinksAreNeverFollowed) {
   }
   TrackedProgram p({ProgramPath("leaky_c")}, dir.path(), {"LEAKTRACE_SAMPLE=1"});
   p.ExpectCheckpoint("before");
-  const std::string stem = "leaky_c." + std::to_string(p.pid()) + ".1.dump";
-  ASSERT_EQ(symlink(victim_temp.c_str(), (dir.path() + "/." + stem + ".tmp").c_str()), 0);
-  ASSERT_EQ(symlink(victim_final.c_str(), (dir.path() + "/" + stem).c_str()), 0);
+  const std::string pid = std::to_string(p.pid());
+  auto stem = [&](int seq) { return "leaky_c." + pid + "." + std::to_string(seq) + ".dump"; };
+  // The snapshot's temporary name, and the exit dump's final one.
+  ASSERT_EQ(symlink(victim_temp.c_str(), (dir.path() + "/." + stem(1) + ".tmp").c_str()), 0);
+  ASSERT_EQ(symlink(victim_final.c_str(), (dir.path() + "/" + stem(2)).c_str()), 0);
   const std::string dump = p.Snapshot();
   p.Continue();
   p.ExpectCheckpoint("after");
   p.Continue();
   EXPECT_EQ(p.Wait(), 0);
-  EXPECT_EQ(dump, dir.path() + "/" + stem);
-  struct stat st;
-  ASSERT_EQ(lstat(dump.c_str(), &st), 0);
-  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the dump is a file of its own, not the planted link";
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(dump, dir.path() + "/" + stem(1));
+  for (const std::string& written : {dump, dir.path() + "/" + stem(3)}) {
+    struct stat st;
+    ASSERT_EQ(lstat(written.c_str(), &st), 0) << written;
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << written << " is a file of its own, not a planted link";
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+  struct stat planted;
+  ASSERT_EQ(lstat((dir.path() + "/" + stem(2)).c_str(), &planted), 0);
+  EXPECT_TRUE(S_ISLNK(planted.st_mode)) << "the link under a final name is left alone";
   for (const std::string& v : {victim_temp, victim_final}) {
     std::ifstream in(v);
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
