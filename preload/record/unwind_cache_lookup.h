@@ -97,6 +97,9 @@ struct UnwindCache {
   // times it was learned again since, deeper (GrownMainStack).
   bool main_stack = false;
   uint8_t stack_regrowths = 0;
+  // Chains learned on this thread so far, up to kCursorLearns
+  // (unwind_cache.cc, UnwindAndRemember).
+  uint8_t learned = 0;
   unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[unwind_cache_internal::kSets];
