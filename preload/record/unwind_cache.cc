@@ -410,6 +410,8 @@ constexpr uint32_t kRigidHitsPerCheck = 1u << 16;
 // Chains each thread learns with libunwind's cursor before the fast trace
 // (UnwindAndRemember).
 constexpr uint8_t kCursorLearns = 2;
+// Misses of a full set, none learned, that make it crowded (CaptureMissed).
+constexpr uint8_t kCrowdedAfter = 16;
 constexpr uint32_t kMaxGuards = kMaxCachedFrames;  // a program built with frame pointers: one a frame
 
 // The guards that make the chain traced in `frames` (n of them, the cached
@@ -763,7 +765,9 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   uint64_t hash = 0;
   const uint32_t id = CaptureUncached(shard, &hash);
   const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
-  if (cache->last_miss[set] != key) {
+  // A full set that keeps missing with other chains each time (many chains
+  // in turn, none twice in a row) is crowded too: it gets its overflow.
+  if (cache->last_miss[set] != key && ++cache->full_misses[set] < kCrowdedAfter) {
     cache->last_miss[set] = key;
     return id;
   }
@@ -815,6 +819,7 @@ void ResetUnwindCache(Shard& shard) {
   cache.learned = 0;
   cache.stack = ThreadStack{};
   for (uintptr_t& m : cache.distrusted) m = 0;
+  for (uint8_t& n : cache.full_misses) n = 0;
   for (uint32_t set = 0; set < kSets; ++set)
     for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w)
       if (CacheEntry* e = *WayOf(cache, set, w).entry; e != nullptr) e->marker = 0;

@@ -103,6 +103,7 @@ struct UnwindCache {
   unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
   uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
   uint8_t next_victim[unwind_cache_internal::kSets];
+  uint8_t full_misses[unwind_cache_internal::kSets];  // misses of the full set not learned, up to kCrowdedAfter
   uintptr_t distrusted[unwind_cache_internal::kSets];  // a marker whose cached chain proved wrong: never cached again
   // Hits of each way's entry until its next check (VerifyHit), counted
   // down by the hit path, and the number of that hit since the entry was

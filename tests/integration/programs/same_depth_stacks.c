@@ -22,6 +22,19 @@ __attribute__((noinline)) void route_f(size_t size) { common_alloc(size); __asm_
 __attribute__((noinline)) void route_g(size_t size) { common_alloc(size); __asm__ volatile(""); }
 __attribute__((noinline)) void route_h(size_t size) { common_alloc(size); __asm__ volatile(""); }
 
+/* A crowd: CROWD more chains in turn at that position, far more than a set
+   of the cache holds (8 ways), so that its overflow ways take them. */
+#define CROWD 24
+#define CROWD_ROUTE(n) \
+  __attribute__((noinline)) void crowd_##n(size_t size) { common_alloc(size); __asm__ volatile(""); }
+CROWD_ROUTE(00) CROWD_ROUTE(01) CROWD_ROUTE(02) CROWD_ROUTE(03) CROWD_ROUTE(04) CROWD_ROUTE(05)
+CROWD_ROUTE(06) CROWD_ROUTE(07) CROWD_ROUTE(08) CROWD_ROUTE(09) CROWD_ROUTE(10) CROWD_ROUTE(11)
+CROWD_ROUTE(12) CROWD_ROUTE(13) CROWD_ROUTE(14) CROWD_ROUTE(15) CROWD_ROUTE(16) CROWD_ROUTE(17)
+CROWD_ROUTE(18) CROWD_ROUTE(19) CROWD_ROUTE(20) CROWD_ROUTE(21) CROWD_ROUTE(22) CROWD_ROUTE(23)
+static void (*const crowd[CROWD])(size_t) = {
+    crowd_00, crowd_01, crowd_02, crowd_03, crowd_04, crowd_05, crowd_06, crowd_07, crowd_08, crowd_09, crowd_10, crowd_11,
+    crowd_12, crowd_13, crowd_14, crowd_15, crowd_16, crowd_17, crowd_18, crowd_19, crowd_20, crowd_21, crowd_22, crowd_23};
+
 __attribute__((noinline)) void recurse(int depth) {
   if (depth == 0) {
     common_alloc(40);
@@ -48,6 +61,9 @@ int main(void) {
       route_f(24);
       route_g(24);
       route_h(24);
+      /* The crowd, each route twice in a row now and then, so that the set
+         fills, then overflows, then learns every chain that misses. */
+      for (int r = 0; r < CROWD; ++r) crowd[r](32);
     }
   }
   checkpoint("after");
