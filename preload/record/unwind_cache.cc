@@ -759,9 +759,10 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
     if (unused < kWays) return UnwindAndRemember(shard, *cache, marker, set, unused);
   }
   // A crowded set (one with overflow ways) learns every chain that misses:
-  // with 64 ways a chain seen once pushes out one seen long ago, not one in
+  // with 128 ways a chain seen once pushes out one seen long ago, not one in
   // use.
-  if (cache->overflow[set] != nullptr) return UnwindAndRemember(shard, *cache, marker, set, CrowdedWay(shard, *cache, set));
+  if (cache->overflow[set] != nullptr)
+    return UnwindAndRemember(shard, *cache, marker, set, CrowdedWay(shard, *cache, set));
   uint64_t hash = 0;
   const uint32_t id = CaptureUncached(shard, &hash);
   const uint64_t key = (hash ^ marker) | 1;  // never 0, the "nothing missed" value
