@@ -517,7 +517,8 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
     truncated = n == kMaxCachedFrames + 1;
     for (uint32_t i = 0; i < n; ++i) {
       if (traced_frames[i].slot == 0) cacheable = false;  // read from a signal context
-      sps[i] = traced_frames[i].slot + sizeof(uintptr_t);  // the frame's stack pointer: its return address sits just below
+      // The frame's stack pointer: its return address sits just below.
+      sps[i] = traced_frames[i].slot + sizeof(uintptr_t);
     }
   } else {
     n = WalkFrames(ips, sps, cacheable, truncated);
