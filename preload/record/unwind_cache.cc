@@ -137,10 +137,11 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
 // A stack position that many call chains reach in turn (a compiler's
 // allocation wrapper, called from hundreds of places at one depth) keeps
 // missing with only its set's kWays: cc1 compiling a small file missed on
-// two lookups in three. A set whose ways are full and that goes on learning
-// gets kOverflowWays more (OverflowWays, made then), looked through on a
-// miss before anything is unwound: ways 0..kWays-1 of a set are its own,
-// the hit path's, and kWays.. are its overflow's.
+// nearly three lookups in four. A set whose ways are full and that goes on
+// learning, or misses kCrowdedAfter times with no chain learned, gets
+// kOverflowWays more (OverflowWays, made then), looked through on a miss
+// before anything is unwound: ways 0..kWays-1 of a set are its own, the hit
+// path's, and kWays.. are its overflow's.
 
 struct Way {
   CacheEntry** entry;
@@ -194,7 +195,7 @@ void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
   CacheEntry* e = *WayOf(cache, set, fresh).entry;
   uint32_t probe = 0;
   // The set's own ways only: with its overflow's too, a crowded set's every
-  // learn would compare each of 64 chains with the new one frame by frame
+  // learn would compare each of 128 chains with the new one frame by frame
   // (cc1: ~10,000 instructions a learn). An overflow way's probe parts it
   // from the own ways' chains; a lookup through the overflow (a miss path)
   // may compare a few more frames.
@@ -404,8 +405,7 @@ bool Knows(const CacheEntry& e, const Lesson& l) {
 // a rigid chain's hits are checked against a full unwind once every
 // kRigidHitsPerCheck hits, as a safety net; other chains' (a realigned
 // stack, a guessed frame, a frame pointer taken from a register or from
-// below the marker, more guards than kMaxGuards) on the schedule below
-// (ShouldVerify).
+// below the marker) on the schedule below (ShouldVerify).
 constexpr uint32_t kRigidHitsPerCheck = 1u << 16;
 // Chains each thread learns with libunwind's cursor before the fast trace
 // (UnwindAndRemember).
@@ -727,13 +727,10 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   if (LT_UNLIKELY(cache->distrusted[set] == marker)) return CaptureUncached(shard);
   if (OverflowWays* overflow = cache->overflow[set]; overflow != nullptr) {
     // The set's other ways, as the hit path looks through its own.
-    for (uint32_t i = 0; i < kOverflowWays; ++i) {
-      CacheEntry* e = overflow->entries[i];
-      if (e == nullptr) break;  // filled in order, never emptied
-      if (e->marker == marker && ProbeMatches(*e) && Matches(*e)) {
-        if (LT_UNLIKELY(--overflow->hits_to_check[i] == 0)) return CheckedHit(shard, *cache, set, kWays + i);
-        return e->stack_id;
-      }
+    const uint32_t i = MatchingWay(overflow->entries, kOverflowWays, marker);
+    if (i < kOverflowWays) {
+      if (LT_UNLIKELY(--overflow->hits_to_check[i] == 0)) return CheckedHit(shard, *cache, set, kWays + i);
+      return overflow->entries[i]->stack_id;
     }
   }
   CacheEntry** ways = cache->entries[set];

@@ -153,6 +153,19 @@ LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
   return *reinterpret_cast<const uintptr_t*>(e.probe.slot) == e.probe.value;
 }
 
+// The way among `ways` (`count` of them, filled in order and never
+// emptied) whose chain is the one on this stack at `key`, or `count`. Both
+// the set's own ways (the hit path) and its overflow ways (the miss path,
+// unwind_cache.cc) are looked through with it.
+LT_ALWAYS_INLINE uint32_t MatchingWay(CacheEntry* const* ways, uint32_t count, uintptr_t key) {
+  for (uint32_t w = 0; w < count; ++w) {
+    const CacheEntry* e = ways[w];
+    if (e == nullptr) break;
+    if (e->marker == key && ProbeMatches(*e) && Matches(*e)) return w;
+  }
+  return count;
+}
+
 // Owner thread, busy. The stack id of the calling stack (CachedCapture),
 // `Site` naming the place this is inlined into: each place a
 // constant, used from one function only (the marker is that function's).
@@ -173,14 +186,11 @@ LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
     // distrusted marker never has an entry (VerifyHit cleared it, and
     // CaptureMissed never learns it again), so a hit needs no check of it.
     const uint32_t set = SetOf(key);
-    CacheEntry* const* ways = cache->entries[set];
-    for (uint32_t w = 0; w < kWays; ++w) {
-      CacheEntry* e = ways[w];
-      if (e == nullptr) break;  // ways fill in order and are never emptied
-      if (e->marker == key && ProbeMatches(*e) && Matches(*e)) {
-        if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return {CheckedHit(shard, *cache, set, w), nullptr};
-        return {e->stack_id, &e->counters};
-      }
+    const uint32_t w = MatchingWay(cache->entries[set], kWays, key);
+    if (w < kWays) {
+      CacheEntry* e = cache->entries[set][w];
+      if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return {CheckedHit(shard, *cache, set, w), nullptr};
+      return {e->stack_id, &e->counters};
     }
   }
   uint32_t id = CaptureMissed(shard, key);
