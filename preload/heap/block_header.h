@@ -5,17 +5,23 @@
 // ExactHeader in the 16 bytes before it. The real block starts `offset` bytes
 // earlier (16, or the alignment asked for when larger).
 //
-// Sampled mode: only sampled blocks carry a header. They are placed 64 bytes
-// into a page, so a free can rule "sampled" out with one test on the
-// pointer's low bits. A pointer that passes the test is confirmed by a
-// 64-bit check word right before it, which always lies in the same page as
-// the pointer and so is safe to read for any block.
+// Sampled mode: only sampled blocks carry a header. They are placed 64 or
+// 80 bytes into a page, so a free can rule "sampled" out with one test on
+// the pointer's low bits (the two offsets differ in one bit, which the test
+// masks). A pointer that passes the test is confirmed by a 64-bit check word
+// right before it, which always lies in the same page as the pointer and so
+// is safe to read for any block.
 //
 // A sampled block is carved from an ordinary block of the real allocator
 // (malloc, or calloc for calloc: never memalign + memset, which would make a
 // lazily zeroed block resident) that is kSampledSlack bytes larger than asked:
-// the program's pointer is the first page + 64 inside it, and the header
-// records how far into the real block that is. A resize is the real
+// the program's pointer is the first place at page + 64 or page + 80 with
+// the 64-byte header inside the real block, and the header records how far
+// into the real block that is. Page + 80 is there for glibc's mmapped chunks,
+// which start 16 bytes into a page: the header then shares the page the
+// allocator's own chunk header already made resident, and a big sampled
+// calloc faults no page more than without leaktrace. A block aligned to
+// more than 16 always sits at page + 64 (aligned to 64). A resize is the real
 // realloc of the real block plus, only when the real allocator moved it to
 // another page offset, one memmove (rare for big blocks: glibc's mmapped
 // chunks keep their offset through mremap).
@@ -30,16 +36,20 @@
 namespace leaktrace::preload {
 
 inline constexpr uintptr_t kPageSize = 4096;
-inline constexpr uintptr_t kSampledOffset = 64;  // sampled blocks sit here in their page
+inline constexpr uintptr_t kSampledOffset = 64;  // sampled blocks sit here in their page, or at
+inline constexpr uintptr_t kSampledOffsetNear = 80;  // this one, just past a 16-byte chunk header
+inline constexpr size_t kSampledAlignment = 64;  // what page + 64 is aligned to: the most a sampled block has
 inline constexpr uintptr_t kExactHeaderBytes = 16;
 // A sampled block's real block is the program's size plus this: the header,
 // and up to a page to reach the next page + 64 from wherever the real
-// allocator's block starts.
+// allocator's block starts (page + 80 is chosen only when nearer).
 inline constexpr size_t kSampledSlack = kPageSize + kSampledOffset;
 
 // True when `p` might be a sampled block (or a bootstrap block).
+// One and, one compare: the mask drops the bit in which 64 and 80 differ.
 inline bool MaybeSampled(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) == kSampledOffset;
+  static_assert((kSampledOffset ^ kSampledOffsetNear) == 16 && (kSampledOffset & 16) == 0);
+  return (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1) & ~uintptr_t{16}) == kSampledOffset;
 }
 
 struct ExactHeader {
@@ -145,22 +155,30 @@ struct SampledHeader {   // occupies [p - 64, p)
   uint64_t check;        // SampledCheck(p): marks the block as ours
 };
 static_assert(sizeof(SampledHeader) == kSampledOffset);
+static_assert(kSampledSlack >= kPageSize + sizeof(SampledHeader), "room for the farthest pointer");
 
 // SampledHeader::usable_extra before anyone asked (heap_paths.cc, UsableOf).
 inline constexpr uint32_t kUsableUnknown = UINT32_MAX;
 
-// The program's pointer inside a real block of a sampled allocation: the
-// first address 64 bytes into a page with the whole header inside the block.
-inline char* SampledPointerIn(void* base) {
-  const uintptr_t b = reinterpret_cast<uintptr_t>(base);
-  return reinterpret_cast<char*>(((b + kPageSize - 1) & ~(kPageSize - 1)) + kSampledOffset);
+// The program's pointer inside a real block of a sampled allocation (`base`,
+// aligned to 16 at least): the first address at page + 64 or page + 80 with
+// the whole header inside the block; with `aligned` (the program asked for
+// more than 16), the first at page + 64.
+inline char* SampledPointerIn(void* base, bool aligned = false) {
+  const uintptr_t lowest = reinterpret_cast<uintptr_t>(base) + sizeof(SampledHeader);
+  const uintptr_t page = lowest & ~(kPageSize - 1), offset = lowest & (kPageSize - 1);
+  uintptr_t p;
+  if (offset <= kSampledOffset) p = page + kSampledOffset;
+  else if (offset <= kSampledOffsetNear && !aligned) p = page + kSampledOffsetNear;
+  else p = page + kPageSize + kSampledOffset;
+  return reinterpret_cast<char*>(p);
 }
 
 inline ExactHeader* ExactHeaderOf(void* p) {
   return reinterpret_cast<ExactHeader*>(static_cast<char*>(p) - kExactHeaderBytes);
 }
 inline SampledHeader* SampledHeaderOf(void* p) {
-  return reinterpret_cast<SampledHeader*>(static_cast<char*>(p) - kSampledOffset);
+  return reinterpret_cast<SampledHeader*>(static_cast<char*>(p) - sizeof(SampledHeader));
 }
 
 // Per-process secret mixed into the check word, so program data that happens

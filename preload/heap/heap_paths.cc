@@ -33,13 +33,24 @@ size_t Min(size_t a, size_t b) { return a < b ? a : b; }
 // than the rest, and the sample would no longer stand for them.
 //
 // Cheaper in two cases. From 4 T on nearly every block of the size is a
-// sample (p > 98 %): there are no plain blocks to look like, and a probe
-// that large is an mmap and a munmap; such a block says its size. And every
-// allocator rounds a size up to a grid (size classes, 16 bytes, pages), so a
-// measured block of usable size u answers for every size from the one
-// measured up to u: the thread remembers its last measurement.
+// sample (p > 98 %): there are no plain blocks to look like; such a block
+// says its size. And every allocator rounds a size up to a grid (size
+// classes, 16 bytes, pages), so a measured block of usable size u answers
+// for every size from the one measured up to u: the thread remembers its
+// last measurement.
+//
+// Never probed from kProbeBelowBytes on, where the block says its size too.
+// There glibc may map a block of its own: the probe would be an mmap and a
+// munmap, and the free of a mapped block raises glibc's dynamic mmap
+// threshold, so the program's later blocks of that size would come from the
+// heap rather than mappings of their own (a calloc there is cleared by
+// hand, made resident: 256 calloc(1, 1 MiB) grew the resident set by 6.9
+// MiB instead of 2). Telling a program less than it could use is allowed;
+// for blocks this large it costs at most an earlier realloc.
+constexpr size_t kProbeBelowBytes = size_t{128} << 10;  // glibc's default M_MMAP_THRESHOLD
+
 size_t PlainUsable(size_t size) {
-  if (size / 4 >= g_config.sample_interval) return size;
+  if (size / 4 >= g_config.sample_interval || size >= kProbeBelowBytes) return size;
   ThreadState& t = t_state;
   if (t.usable != 0 && size >= t.usable_from && size <= t.usable) return t.usable;
   void* probe = real.malloc(size);
@@ -365,7 +376,7 @@ double DecideSampleSlow(ThreadState& t, size_t size) {
   return SampleSlow(t.sampler, size, g_config.sample_interval);
 }
 
-void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight) {
+void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight, size_t alignment) {
   size_t total;
   if (__builtin_add_overflow(size, kSampledSlack, &total)) return nullptr;
   const size_t usable = PlainUsable(size);
@@ -373,14 +384,14 @@ void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight) {
   const uint32_t stack_id = CaptureStackId(t);
   char* base = static_cast<char*>(PlainAllocate(total, zero));
   if (base == nullptr) return nullptr;
-  char* p = SampledPointerIn(base);
+  char* p = SampledPointerIn(base, alignment > 16);
   WriteSampledHeader(p, base, stack_id, size, weight, 0, usable, usable);
   RecordAlloc(t, stack_id, size, weight);
   return p;
 }
 
 void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, uint64_t offered, bool zero,
-                    RawResize resize, RawUsable usable, uintptr_t arg) {
+                    RawResize resize, RawUsable usable, uintptr_t arg, size_t alignment) {
   size_t total;
   const size_t plain_usable = size <= SIZE_MAX - kSampledSlack ? PlainUsable(size) : size;
   if (capacity < plain_usable) capacity = plain_usable;
@@ -405,7 +416,7 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, doubl
     errno = ENOMEM;
     return nullptr;
   }
-  char* q = SampledPointerIn(moved);
+  char* q = SampledPointerIn(moved, alignment > 16);
   const size_t kept = Min(old_usable, size);
   if (static_cast<size_t>(q - moved) != old.base_offset) {
     // The real block moved to another page offset (a small block, copied by
@@ -530,11 +541,11 @@ void* AllocateAlignedSlow(size_t size, size_t alignment) {
     case Mode::kExact:
       return AllocateExact(size, alignment, false);
     case Mode::kSampled:
-      // A sampled block sits at page + 64: aligned to 64, no more.
-      if (alignment <= kSampledOffset) {
+      // An aligned sampled block sits at page + 64: aligned to 64, no more.
+      if (alignment <= kSampledAlignment) {
         ThreadState& t = t_state;
         if (const double weight = DecideSample(t, size); weight > 0) {
-          if (void* p = NewSampledBlock(t, size, false, weight)) return p;
+          if (void* p = NewSampledBlock(t, size, false, weight, alignment)) return p;
         }
       } else {
         g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);

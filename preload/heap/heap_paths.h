@@ -61,12 +61,13 @@ LT_ALWAYS_INLINE double DecideSample(ThreadState& t, size_t size) {
   return DecideSampleSlow(t, size);
 }
 
-// A new sampled block of `size` bytes drawn with `weight`: captures the
+// A new sampled block of `size` bytes drawn with `weight`, aligned to
+// `alignment` (at most kSampledAlignment; 0 for malloc's own): captures the
 // stack, carves the block from the real malloc (calloc when `zero`: the
 // memory stays as lazily zeroed as the real calloc left it) and records it.
 // nullptr (nothing recorded) when the real allocator fails or size + slack
 // overflows; the caller then falls back to a plain block.
-void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight);
+void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight, size_t alignment = 0);
 
 // Resizes the block `p` in the sampled layout to `size` bytes, drawn again
 // with `weight` (0: not drawn; it keeps the layout and records nothing):
@@ -103,9 +104,9 @@ using RawUsable = size_t (*)(void* base, uintptr_t arg);
 // `offered`: the bytes of the sampling line behind `weight` (SampledHeader;
 // ChargedBytes(size) after a fresh decision at `size` by realloc; 0 when
 // the next realloc must decide afresh, as after a fresh decision made
-// anywhere else).
+// anywhere else). `alignment`: as for NewSampledBlock.
 void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, double weight, uint64_t offered, bool zero,
-                    RawResize resize, RawUsable usable, uintptr_t arg);
+                    RawResize resize, RawUsable usable, uintptr_t arg, size_t alignment = 0);
 
 // A sampled block resized in place and booked again at `stack_id` (its
 // site's counters already moved): the header's new booking, and a new

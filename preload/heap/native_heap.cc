@@ -36,12 +36,12 @@ void* AllocateNativeExact(size_t size, size_t alignment, RawAlloc raw, uintptr_t
 
 void* NativeAllocate(size_t size, size_t alignment, bool zero, bool may_sample, RawAlloc raw, uintptr_t arg) {
   if (CurrentMode() == Mode::kExact) return AllocateNativeExact(size, alignment, raw, arg);
-  // A sampled block sits at page + 64: aligned to 64, no more. A block in
-  // an arena the program chose (may_sample false) stays the allocator's.
-  if (may_sample && alignment <= kSampledOffset) {
+  // An aligned sampled block sits at page + 64: aligned to 64, no more. A
+  // block in an arena the program chose (may_sample false) stays the allocator's.
+  if (may_sample && alignment <= kSampledAlignment) {
     ThreadState& t = t_state;
     if (const double weight = DecideSample(t, size); weight > 0) {
-      if (void* p = NewSampledBlock(t, size, zero, weight)) return p;
+      if (void* p = NewSampledBlock(t, size, zero, weight, alignment)) return p;
     }
   } else if (may_sample) {
     g_health.unsampled_aligned.fetch_add(1, std::memory_order_relaxed);

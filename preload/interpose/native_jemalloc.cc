@@ -116,13 +116,13 @@ void* Rallocx(void* p, size_t size, int flags) {
   const bool zero = (flags & kZero) != 0;
   // Sampled mode: a resize is a free and a new allocation, with its own
   // sampling decision (alignment and arena rules as for mallocx).
-  const bool may_sample = CurrentMode() == Mode::kSampled && alignment <= kSampledOffset && !HasArena(flags);
+  const bool may_sample = CurrentMode() == Mode::kSampled && alignment <= kSampledAlignment && !HasArena(flags);
   switch (b.kind) {
     case BlockRef::kPlain: {
       if (may_sample) {
         ThreadState& t = t_state;
         if (const double weight = DecideSample(t, size); weight > 0) {
-          if (void* fresh = NewSampledBlock(t, size, zero, weight)) return MoveBlock(p, b, fresh, size, flags);
+          if (void* fresh = NewSampledBlock(t, size, zero, weight, alignment)) return MoveBlock(p, b, fresh, size, flags);
         }
       }
       return real_rallocx(p, size, flags);
@@ -146,7 +146,7 @@ void* Rallocx(void* p, size_t size, int flags) {
       // new decision; only a small unsampled one moves to a plain block.
       if (const double weight = DecideSample(t, size); weight > 0 || size > kBackToPlainBytes)
         return ResizeSampled(t, p, size, size, weight, 0, zero, ResizeRealBlock, RealBlockUsable,
-                             static_cast<uintptr_t>(flags));
+                             static_cast<uintptr_t>(flags), alignment);
       return MoveBlock(p, b, real_mallocx(size, flags), size, flags);
     }
     default:  // a bootstrap block: a new block and a sampling decision

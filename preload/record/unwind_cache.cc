@@ -505,9 +505,11 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   // of its own, made while every other new thread maps too), which a thread
   // that learns a chain or two and never unwinds again does not need (1,000
   // threads allocating twice each: 0.16 s by the cursor, 0.28 s by the fast
-  // trace). A thread that goes on learning makes it then.
+  // trace). A thread that goes on learning makes it then. The main thread
+  // lives as long as the process: it makes its table at once, as the
+  // cursor's eight-trace walk would cost more (a process's first capture).
   int traced = -1;
-  if (cache.learned >= kCursorLearns)
+  if (cache.learned >= kCursorLearns || cache.main_stack)
     traced = TraceWithSlots(ips, traced_frames, kMaxCachedFrames + 1);
   else
     ++cache.learned;

@@ -15,27 +15,49 @@ extern "C" void __libc_free(void*);
 namespace leaktrace::preload {
 namespace {
 
-TEST(BlockHeader, OnlyPage64PointersMayBeSampled) {
-  EXPECT_TRUE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + kSampledOffset)));
-  EXPECT_FALSE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000)));
-  EXPECT_FALSE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + 16)));
-  EXPECT_FALSE(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + kSampledOffset + 16)));
+TEST(BlockHeader, OnlyPage64AndPage80PointersMayBeSampled) {
+  for (uintptr_t offset = 0; offset < kPageSize; offset += 16) {
+    const bool expected = offset == kSampledOffset || offset == kSampledOffsetNear;
+    EXPECT_EQ(MaybeSampled(reinterpret_cast<void*>(0x7f0000001000 + offset)), expected) << "offset " << offset;
+  }
 }
 
 TEST(BlockHeader, SampledPointerAndHeaderLieInsideTheRealBlock) {
   // A real block of size + kSampledSlack bytes, wherever the allocator put
-  // it: the pointer is page + 64, its header fits before it, its `size`
-  // bytes after it, all inside the real block.
+  // it: the pointer is page + 64 or page + 80 (page + 64 when aligned),
+  // its header fits before it, its `size` bytes after it, all inside the
+  // real block.
   constexpr size_t kSize = 100;
-  std::vector<char> arena(3 * kPageSize + kSampledSlack + kSize);
-  for (uintptr_t shift = 0; shift < kPageSize + 16; shift += 8) {
-    char* base = arena.data() + shift;
-    char* p = SampledPointerIn(base);
-    EXPECT_TRUE(MaybeSampled(p)) << "shift " << shift;
-    EXPECT_GE(p - kSampledOffset, base) << "shift " << shift;
-    EXPECT_LE(p + kSize, base + kSize + kSampledSlack) << "shift " << shift;
-    EXPECT_EQ(reinterpret_cast<char*>(SampledHeaderOf(p)), p - kSampledOffset);
+  std::vector<char> arena(4 * kPageSize + kSampledSlack + kSize);
+  char* const page = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(arena.data()) + kPageSize - 1) & ~(kPageSize - 1));
+  for (uintptr_t shift = 0; shift < kPageSize + 32; shift += 16) {
+    for (const bool aligned : {false, true}) {
+      char* base = page + shift;
+      char* p = SampledPointerIn(base, aligned);
+      const uintptr_t offset = reinterpret_cast<uintptr_t>(p) & (kPageSize - 1);
+      EXPECT_TRUE(MaybeSampled(p)) << "shift " << shift;
+      EXPECT_TRUE(offset == kSampledOffset || (!aligned && offset == kSampledOffsetNear)) << "shift " << shift;
+      if (aligned) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kSampledAlignment, 0u) << "shift " << shift;
+      }
+      EXPECT_GE(p - sizeof(SampledHeader), base) << "shift " << shift;
+      EXPECT_LE(p + kSize, base + kSize + kSampledSlack) << "shift " << shift;
+      EXPECT_EQ(reinterpret_cast<char*>(SampledHeaderOf(p)), p - sizeof(SampledHeader));
+      // The nearest place: one page lower would not hold the header.
+      EXPECT_LT(p - kPageSize - sizeof(SampledHeader), base) << "shift " << shift;
+    }
   }
+}
+
+// glibc's mmapped chunks start 16 bytes into a page: the header then shares
+// that page (page + 80), so a big sampled calloc makes no page resident that
+// the real calloc did not.
+TEST(BlockHeader, AChunkSixteenBytesIntoAPageKeepsItsHeaderInThatPage) {
+  alignas(4096) static char pages[3 * kPageSize];
+  EXPECT_EQ(SampledPointerIn(pages + 16), pages + kSampledOffsetNear);
+  EXPECT_EQ(SampledPointerIn(pages + 16, true), pages + kPageSize + kSampledOffset);
+  EXPECT_EQ(SampledPointerIn(pages), pages + kSampledOffset);
+  EXPECT_EQ(SampledPointerIn(pages + 32), pages + kPageSize + kSampledOffset);
 }
 
 TEST(BlockHeader, CheckWordConfirmsOnlyTheBlockItWasWrittenFor) {
