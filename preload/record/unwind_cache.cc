@@ -107,6 +107,7 @@ void LearnStackBounds(UnwindCache& cache) {
       cache.stack.low = bounds[0];
       cache.stack.high = bounds[1];
       cache.main_stack = true;
+      MarkStackReadable(cache.stack.low, cache.stack.high);
       return;
     }
   }
@@ -117,6 +118,7 @@ void LearnStackBounds(UnwindCache& cache) {
   if (pthread_attr_getstack(&attr, &low, &size) == 0) {
     cache.stack.low = reinterpret_cast<uintptr_t>(low);
     cache.stack.high = cache.stack.low + size;
+    MarkStackReadable(cache.stack.low, cache.stack.high);
   }
   pthread_attr_destroy(&attr);
 }
