@@ -284,7 +284,7 @@ int Attach(const char* settings) {
     BusyScope busy;
     StartAttachedRewrite(HookResolver, HookFor);
   }
-  g_mode.store(g_attach_mode, std::memory_order_release);
+  PublishMode(g_attach_mode);
   const uint32_t stack_id = BeforeAttachStack();
   BusyScope busy;
   if (stack_id != 0) {
