@@ -30,6 +30,7 @@
 #include "preload/internal/mode.h"
 #include "preload/record/stack_ids.h"
 #include "preload/record/thread_state.h"
+#include "preload/record/main_stack.h"
 #include "preload/record/unwinder.h"
 #include "preload/snapshot/stack_mappings.h"
 
@@ -120,18 +121,24 @@ void LearnStackBounds(UnwindCache& cache) {
   cache.main_stack = false;
   // The process's main thread: glibc's pthread_getattr_np reads the whole
   // of /proc/self/maps for it (and asks for its CPU affinity), which made
-  // the first stack a process captures cost some 100 us more. The kernel
-  // says which mapping holds the stack in one PROCMAP_QUERY instead. That
-  // is the stack as deep as it has grown so far (a chain reaching deeper
-  // later is not cached: unwound each time, as before it was learned); on
-  // a kernel without the query, pthread_getattr_np as for other threads.
-  // The mapping asked about is the one glibc's answer starts from, the one
-  // holding __libc_stack_end, not this frame's: a program may be running
-  // on a stack of its own making (a coroutine's), never to be cached.
+  // the first stack a process captures cost some 100 us more. What exec
+  // laid out, checked with one mincore, says where it is in most processes
+  // (main_stack.h: from the top down to 64 KiB below this frame); else the
+  // kernel says which mapping holds the stack in one PROCMAP_QUERY (opening
+  // /proc/self/maps, some 30 us of a process's first capture). Either is
+  // the stack as deep as known so far (a chain reaching deeper later is
+  // learned again, GrownMainStack, or not cached: unwound each time, as
+  // before it was learned); on a kernel without the query,
+  // pthread_getattr_np as for other threads. The mapping asked about is
+  // the one glibc's answer starts from, the one holding __libc_stack_end,
+  // not this frame's: a program may be running on a stack of its own
+  // making (a coroutine's), never to be cached.
   if (syscall(SYS_gettid) == getpid()) {
     uintptr_t bounds[2] = {0, 0};
     const uintptr_t here = reinterpret_cast<uintptr_t>(__libc_stack_end);
-    if (ForEachMappingHolding(&here, 1, 0, MappingLookup::kQuery, KeepMapping, bounds) && bounds[1] != 0) {
+    const uintptr_t sp = reinterpret_cast<uintptr_t>(&bounds);
+    if (MainStackAroundExecFn(sp, &bounds[0], &bounds[1]) ||
+        (ForEachMappingHolding(&here, 1, 0, MappingLookup::kQuery, KeepMapping, bounds) && bounds[1] != 0)) {
       cache.stack.low = bounds[0];
       cache.stack.high = bounds[1];
       cache.main_stack = true;
