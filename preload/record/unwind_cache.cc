@@ -133,7 +133,8 @@ void LearnStackBounds(UnwindCache& cache) {
   // the one glibc's answer starts from, the one holding __libc_stack_end,
   // not this frame's: a program may be running on a stack of its own
   // making (a coroutine's), never to be cached.
-  if (syscall(SYS_gettid) == getpid()) {
+  const bool main_thread = syscall(SYS_gettid) == getpid();
+  if (main_thread) {
     uintptr_t bounds[2] = {0, 0};
     const uintptr_t here = reinterpret_cast<uintptr_t>(__libc_stack_end);
     const uintptr_t sp = reinterpret_cast<uintptr_t>(&bounds);
@@ -153,7 +154,11 @@ void LearnStackBounds(UnwindCache& cache) {
   if (pthread_attr_getstack(&attr, &low, &size) == 0) {
     cache.stack.low = reinterpret_cast<uintptr_t>(low);
     cache.stack.high = cache.stack.low + size;
-    MarkStackReadable(cache.stack.low, cache.stack.high);
+    // Another thread's stack is mapped whole when the thread is made. Not
+    // the main thread's: glibc reports it as deep as its limit allows,
+    // pages not mapped yet and maybe never mappable (the guard gap above
+    // the mapping below it), which libunwind must go on checking.
+    if (!main_thread) MarkStackReadable(cache.stack.low, cache.stack.high);
   }
   pthread_attr_destroy(&attr);
 }

@@ -40,8 +40,9 @@ bool ReleaseUnwinderPipe();
 bool IsLeaktraceFrame(uintptr_t pc);
 
 // Tells libunwind that [low, high) is the calling thread's stack, mapped
-// and readable while the thread lives (the main thread's mapping as the
-// kernel reported it, another thread's pthread stack without its guard):
+// and readable while the thread lives (a part of the main thread's mapping
+// found mapped, never glibc's guess of how deep it may grow; another
+// thread's pthread stack without its guard):
 // the checks of what it reads there then make no system call (mincore and a
 // write through its pipe for each page; deps/unwinder-patches/03). Only
 // for bounds known so: a word inside them is read unchecked, and an unwind
