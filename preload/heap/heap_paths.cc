@@ -556,6 +556,11 @@ void* AllocateAlignedSlow(size_t size, size_t alignment) {
   }
 }
 
+void FreeMaybeSampled(void* p) {
+  if (LT_LIKELY(!IsSampledBlock(p) && !IsBootstrapBlock(p))) return real.free(p);
+  FreeSlow(p);
+}
+
 void FreeSlow(void* p) {
   if (p == nullptr) return;
   const BlockRef b = ClassifyBlock(p);

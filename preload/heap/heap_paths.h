@@ -139,6 +139,10 @@ LT_NOINLINE void* AllocateSampledSlow(size_t size, bool zero);
 // no aligned calloc, so no path here clears memory by hand.
 void* AllocateAlignedSlow(size_t size, size_t alignment);
 void FreeSlow(void* p);
+// Sampled mode, MaybeSampled(p): most such pointers are plain blocks that
+// happen to sit at page + 64 or + 80 (1 in 128), given back at once after
+// the check word says so; a sampled or start-up block goes on to FreeSlow.
+LT_NOINLINE void FreeMaybeSampled(void* p);
 void* ReallocateSlow(void* p, size_t size);
 // Sampled mode, `p` a block in the sampled layout (IsSampledBlock): what
 // ReallocateSlow does with it, without classifying it again.

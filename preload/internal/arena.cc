@@ -99,6 +99,10 @@ uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes
   return (small > untouched ? small - untouched : 0) + large_resident;
 }
 
+void NoteUntouchedBytes(int64_t delta) {
+  g_untouched_bytes.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+}
+
 int Arena::ClassOf(size_t bytes) {
   size_t size = kMinClassBytes;
   int c = 0;

@@ -33,6 +33,12 @@ inline constexpr size_t kLargeMappingBytes = 256 * 1024;
 // made or dropped meanwhile may be counted either way.
 uint64_t TrackerResidentBytes(uint64_t (*resident)(uintptr_t start, size_t bytes, void* ctx), void* ctx);
 
+// Pages of a block mapped alone (zero) that its owner has not written yet
+// (`delta` > 0) or has now written (< 0): left out of TrackerResidentBytes
+// like an arena chunk's untouched tail. A thread's unwind cache says so of
+// the sets it has not used. Any thread; lock-free.
+void NoteUntouchedBytes(int64_t delta);
+
 // Not thread-safe: one owner at a time (a shard's thread, or the dumper).
 class Arena {
  public:
@@ -44,7 +50,7 @@ class Arena {
   // largest class, `bytes`). For callers that budget their memory.
   static size_t BlockBytes(size_t bytes);
   // True when Allocate(bytes) maps a block of its own, which is all zero.
-  static bool MappedAlone(size_t bytes) { return bytes > kLargestClassBytes; }
+  static constexpr bool MappedAlone(size_t bytes) { return bytes > kLargestClassBytes; }
 
  public:
   static constexpr int kClassCount = 12;

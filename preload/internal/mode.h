@@ -36,6 +36,11 @@ extern LT_HIDDEN bool g_attached;
 extern LT_HIDDEN const char* g_attach_settings;
 extern LT_HIDDEN Mode g_attach_mode;
 
+// Sets the mode: first the malloc family's functions for it
+// (interpose/malloc_dispatch.h), then g_mode (release). The only writer of
+// g_mode.
+void PublishMode(Mode mode);
+
 // Resolves the real functions and reads the settings. Called from the first
 // hook of the process (on any thread); other threads wait until it is done.
 // Afterwards g_mode is never kUninitialized.

@@ -1,5 +1,7 @@
 #include "preload/internal/private_fds.h"
 
+#include "preload/internal/raw_syscall.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -18,7 +20,7 @@ namespace {
 std::atomic<int> g_fd[kMaxPrivateFds] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 std::atomic<std::atomic<int>*> g_home[kMaxPrivateFds];
 
-int RawClose(int fd) { return static_cast<int>(syscall(SYS_close, fd)); }
+int RawClose(int fd) { return static_cast<int>(RawSyscall(SYS_close, fd)); }
 
 int SlotOf(int fd) {
   for (int i = 0; i < kMaxPrivateFds; ++i)

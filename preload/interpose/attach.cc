@@ -34,6 +34,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
 #include "preload/internal/private_fds.h"
+#include "preload/internal/raw_syscall.h"
 #include "preload/interpose/deepbind.h"
 #include "preload/interpose/lifecycle.h"
 #include "preload/interpose/native_api.h"
@@ -165,7 +166,7 @@ void ListDescriptors(uint32_t stack_id) {
       FdRecord(number, stack_id, BeforeAttachLabel(ProbeFdLabel(number)));
     }
   }
-  syscall(SYS_close, dir);
+  RawSyscall(SYS_close, dir);
 }
 
 // Loaded modules' images, to leave them out of the mappings (the loader's
@@ -222,7 +223,7 @@ void CaptureMapsText() {
     g_maps_size += static_cast<size_t>(n);
   }
   g_maps_text[g_maps_size] = '\0';
-  syscall(SYS_close, fd);
+  RawSyscall(SYS_close, fd);
 }
 
 // Anonymous and file mappings that are not a module's image, a kernel
@@ -284,7 +285,7 @@ int Attach(const char* settings) {
     BusyScope busy;
     StartAttachedRewrite(HookResolver, HookFor);
   }
-  g_mode.store(g_attach_mode, std::memory_order_release);
+  PublishMode(g_attach_mode);
   const uint32_t stack_id = BeforeAttachStack();
   BusyScope busy;
   if (stack_id != 0) {

@@ -23,6 +23,7 @@
 #include "preload/snapshot/dumper.h"
 #include "preload/resources/fd_kind.h"
 #include "preload/internal/private_fds.h"
+#include "preload/internal/raw_syscall.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
 
@@ -158,7 +159,7 @@ LT_EXPORT int close(int fd) {
   }
   EnsureReal();
   if (TrackingThisCall()) ForgetFd(fd);
-  return real.close ? real.close(fd) : static_cast<int>(syscall(SYS_close, fd));
+  return real.close ? real.close(fd) : static_cast<int>(RawSyscall(SYS_close, fd));
 }
 
 // close_range and closefrom close the program's descriptors around
@@ -176,6 +177,16 @@ LT_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   return ForEachPublicRange(first, last, close_part, &flags);
 }
 
+// syscall(SYS_close, fd) and syscall(SYS_close_range, first, last, flags)
+// as the program makes them (code older than glibc's close_range calls it
+// so), from syscall_entry.S: the same as close and close_range, so the
+// descriptors leave the table (they stayed counted as open) and leaktrace's
+// private ones stay out of reach.
+extern "C" LT_HIDDEN long leaktrace_close_syscall(long, long fd) { return close(static_cast<int>(fd)); }
+extern "C" LT_HIDDEN long leaktrace_close_range_syscall(long, long first, long last, long flags) {
+  return close_range(static_cast<unsigned>(first), static_cast<unsigned>(last), static_cast<int>(flags));
+}
+
 LT_EXPORT void closefrom(int lowfd) {
   EnsureReal();
   if (real.closefrom == nullptr || lowfd < 0) return;
@@ -185,8 +196,8 @@ LT_EXPORT void closefrom(int lowfd) {
   auto close_part = [](unsigned a, unsigned b, void*) {
     if (b == ~0u) {
       real.closefrom(static_cast<int>(a));
-    } else if (syscall(SYS_close_range, a, b, 0) != 0) {
-      for (unsigned fd = a; fd <= b; ++fd) syscall(SYS_close, fd);
+    } else if (RawSyscall(SYS_close_range, a, b, 0) != 0) {
+      for (unsigned fd = a; fd <= b; ++fd) RawSyscall(SYS_close, fd);
     }
     return 0;
   };

@@ -1,9 +1,8 @@
-// The malloc family as the program sees it. Each hook is the fast path only:
-// in sampled mode an allocation costs the sampler's countdown (TryRecord,
-// sampler.h) and the forwarded call, and a free costs one pointer test.
-// Exact mode goes straight to its own paths (exact_paths.h), by a tail
-// call. Everything else (samples, start-up, aligned allocations, every
-// block that might be tracked) is out of line in heap_paths.cc.
+// The malloc family as the program sees it, but for malloc, free, calloc and
+// realloc: those enter by malloc_entry.S, one jump through the table of
+// malloc_dispatch.h to their mode's functions (malloc_dispatch.cc).
+// Everything here tests the mode and goes to heap_paths.cc (aligned
+// allocations, usable sizes).
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,49 +24,6 @@ namespace {
 LT_ALWAYS_INLINE bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 }  // namespace
-
-LT_EXPORT void* malloc(size_t size) {
-  const Mode mode = CurrentMode();
-  if (LT_LIKELY(mode == Mode::kSampled)) {
-    if (LT_LIKELY(TryRecord(t_state.sampler, size))) return real.malloc(size);
-    return AllocateSampledSlow(size, false);
-  }
-  if (mode == Mode::kExact) return MallocExact(size, false);
-  return AllocateSlow(size, false);
-}
-
-LT_EXPORT void free(void* p) {
-  const Mode mode = CurrentMode();  // once: SurelyPlain's test with this load
-  if (LT_LIKELY(mode == Mode::kSampled && !MaybeSampled(p))) return real.free(p);
-  if (p != nullptr && mode == Mode::kExact) return FreeExact(p);
-  FreeSlow(p);
-}
-
-LT_EXPORT void* calloc(size_t count, size_t size) {
-  size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  const Mode mode = CurrentMode();
-  if (LT_LIKELY(mode == Mode::kSampled)) {
-    if (LT_LIKELY(TryRecord(t_state.sampler, total))) return real.calloc(count, size);
-    return AllocateSampledSlow(total, true);
-  }
-  if (mode == Mode::kExact) return MallocExact(total, true);
-  return AllocateSlow(total, true);
-}
-
-LT_EXPORT void* realloc(void* p, size_t size) {
-  if (LT_LIKELY(p != nullptr && SurelyPlain(p))) {
-    if (LT_LIKELY(size <= kContinueAboveBytes && TryRecord(t_state.sampler, size))) return real.realloc(p, size);
-    return ReallocatePlainSlow(p, size);
-  }
-  const Mode mode = CurrentMode();
-  if (mode == Mode::kSampled) return ReallocSampled(p, size);
-  if (mode == Mode::kExact) return ReallocExact(p, size);
-  return ReallocateSlow(p, size);
-}
 
 LT_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
   size_t total;

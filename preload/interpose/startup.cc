@@ -11,6 +11,7 @@
 #include "preload/heap/block_header.h"
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
+#include "preload/interpose/malloc_dispatch.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
@@ -23,6 +24,11 @@ uint64_t g_check_secret = 0;
 bool g_attached = false;
 const char* g_attach_settings = nullptr;
 Mode g_attach_mode = Mode::kUninitialized;
+
+void PublishMode(Mode mode) {
+  SelectMallocHooks(mode);
+  g_mode.store(mode, std::memory_order_release);
+}
 
 namespace {
 
@@ -56,19 +62,19 @@ void Initialize() {
   EnsureReal();
   if (!RealAllocatorFound()) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
-    g_mode.store(Mode::kInert, std::memory_order_release);
+    PublishMode(Mode::kInert);
     return;
   }
   if (getauxval(AT_SECURE) != 0) {
     // setuid/setgid or file capabilities: never write files for this
     // process, never read its environment's settings.
-    g_mode.store(Mode::kInert, std::memory_order_release);
+    PublishMode(Mode::kInert);
     return;
   }
   LoadConfig(g_config, g_attached ? g_attach_settings : nullptr);
   g_check_secret = MakeSecret();
   if (!g_config.valid || !ThisProgramSelected()) {
-    g_mode.store(Mode::kInert, std::memory_order_release);
+    PublishMode(Mode::kInert);
     return;
   }
   const Mode mode = g_config.sample_interval == 1 ? Mode::kExact : Mode::kSampled;
@@ -76,13 +82,13 @@ void Initialize() {
   if (g_attached && mode == Mode::kExact) {
     // Exact mode needs a header on every block, and the blocks allocated
     // before the attach have none (attach.cc refuses it).
-    g_mode.store(Mode::kInert, std::memory_order_release);
+    PublishMode(Mode::kInert);
     return;
   }
   StartRecording();
   // Attached: everything passes through until every module's imports point
   // at the hooks (attach.cc then stores g_attach_mode).
-  g_mode.store(g_attached ? Mode::kInert : mode, std::memory_order_release);
+  PublishMode(g_attached ? Mode::kInert : mode);
 }
 
 }  // namespace

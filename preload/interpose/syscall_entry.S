@@ -1,8 +1,11 @@
-/* syscall(3) as the program sees it. One number matters to leaktrace:
+/* syscall(3) as the program sees it. Three numbers matter to leaktrace:
    SYS_seccomp, which can lock the process into a sandbox whose filter kills
    it at the first system call it does not allow; such a call goes to
    leaktrace_seccomp_syscall (hooks_sandbox.cc), which turns snapshots off
-   first. Every other call jumps on to the next syscall (glibc's, resolved
+   first. SYS_close and SYS_close_range go to the close and close_range
+   hooks (hooks_fd.cc), so a descriptor closed so leaves the table.
+   leaktrace's own raw calls never come here (internal/raw_syscall.h).
+   Every other call jumps on to the next syscall (glibc's, resolved
    into leaktrace_real_syscall by real_functions.cc) with every register and
    the stack untouched: a raw clone or vfork through syscall(3) returns as
    it would without leaktrace. Before that pointer is resolved (leaktrace's
@@ -18,6 +21,10 @@ syscall:
 #endif
         cmpq    $317, %rdi              /* SYS_seccomp on x86-64 */
         je      leaktrace_seccomp_syscall
+        cmpq    $3, %rdi                /* SYS_close */
+        je      leaktrace_close_syscall
+        cmpq    $436, %rdi              /* SYS_close_range */
+        je      leaktrace_close_range_syscall
         movq    leaktrace_real_syscall(%rip), %r11
         testq   %r11, %r11
         jz      1f

@@ -85,6 +85,26 @@ struct ThreadStack {
   uintptr_t low = 0, high = 0;  // the pthread stack of the owner; high == 0: unknown
 };
 
+// One set: everything the cache keeps for it side by side, 256 bytes, so a
+// thread that uses a few sets (most threads of a thread-per-connection
+// server) makes a page or two of its cache resident, not every table's.
+struct alignas(256) CacheSet {
+  CacheEntry* entries[kWays];
+  // Hits of each way's entry until its next check (VerifyHit), counted
+  // down by the hit path, and the number of that hit since the entry was
+  // learned (1: never hit). Here, not in the entries: counting a hit
+  // writes the set only, so after a fork the process hitting pays one
+  // copy-on-write fault per set it hits in, not one per entry's page.
+  uint32_t hits_to_check[kWays];
+  uint32_t checked_hit[kWays];
+  uint64_t last_miss;   // (stack hash ^ marker) | 1 of the last chain not learned
+  uintptr_t distrusted; // a marker whose cached chain proved wrong: never cached again
+  OverflowWays* overflow;  // null until the set is crowded
+  uint8_t next_victim;
+  uint8_t full_misses;  // misses of the full set not learned, up to kCrowdedAfter
+};
+static_assert(sizeof(CacheSet) == 256);
+
 LT_ALWAYS_INLINE uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets; }
 
 }  // namespace unwind_cache_internal
@@ -100,19 +120,11 @@ struct UnwindCache {
   // Chains learned on this thread so far, up to kCursorLearns
   // (unwind_cache.cc, UnwindAndRemember).
   uint8_t learned = 0;
-  unwind_cache_internal::CacheEntry* entries[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
-  uint64_t last_miss[unwind_cache_internal::kSets];  // (stack hash ^ marker) | 1 of the last chain not learned, per set
-  uint8_t next_victim[unwind_cache_internal::kSets];
-  uint8_t full_misses[unwind_cache_internal::kSets];  // misses of the full set not learned, up to kCrowdedAfter
-  uintptr_t distrusted[unwind_cache_internal::kSets];  // a marker whose cached chain proved wrong: never cached again
-  // Hits of each way's entry until its next check (VerifyHit), counted
-  // down by the hit path, and the number of that hit since the entry was
-  // learned (1: never hit). Here, not in the entries: counting a hit then
-  // writes this one table, so after a fork the process hitting pays one
-  // copy-on-write fault for all its hits, not one per entry's page.
-  uint32_t hits_to_check[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
-  uint32_t checked_hit[unwind_cache_internal::kSets][unwind_cache_internal::kWays];
-  unwind_cache_internal::OverflowWays* overflow[unwind_cache_internal::kSets];  // null until the set is crowded
+  // The cache's pages written so far, a bit each (unwind_cache.cc, TouchSet).
+  uint16_t touched_pages = 0;
+  // Made zero (a mapping of its own: unwind_cache.cc, CacheOf) and never
+  // cleared by hand, so only the sets a thread uses become resident.
+  unwind_cache_internal::CacheSet sets[unwind_cache_internal::kSets];
 };
 
 namespace unwind_cache_internal {
@@ -186,10 +198,11 @@ LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
     // distrusted marker never has an entry (VerifyHit cleared it, and
     // CaptureMissed never learns it again), so a hit needs no check of it.
     const uint32_t set = SetOf(key);
-    const uint32_t w = MatchingWay(cache->entries[set], kWays, key);
+    CacheSet& s = cache->sets[set];
+    const uint32_t w = MatchingWay(s.entries, kWays, key);
     if (w < kWays) {
-      CacheEntry* e = cache->entries[set][w];
-      if (LT_UNLIKELY(--cache->hits_to_check[set][w] == 0)) return {CheckedHit(shard, *cache, set, w), nullptr};
+      CacheEntry* e = s.entries[w];
+      if (LT_UNLIKELY(--s.hits_to_check[w] == 0)) return {CheckedHit(shard, *cache, set, w), nullptr};
       return {e->stack_id, &e->counters};
     }
   }

@@ -237,6 +237,20 @@ TEST(FdScenarios, Dup2OverAnOpenDescriptorClosesIt) {
   EXPECT_EQ(Total(diff, "fd").count, 2);
 }
 
+// Descriptors closed by syscall(SYS_close) and syscall(SYS_close_range)
+// (code that predates glibc's close_range calls it so) are closed for the
+// report too; they used to stay counted as open, a leak that was not there.
+TEST(FdScenarios, DescriptorsClosedByARawSystemCallAreClosed) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "raw-close"}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  EXPECT_EQ(GrowthAt(diff, "move_for_close", "fd_scenarios", "fd").count, 0);
+  EXPECT_EQ(GrowthAt(diff, "move_for_range", "fd_scenarios", "fd").count, 0);
+  EXPECT_EQ(GrowthAt(diff, "open_raw_kept", "fd_scenarios", "fd").count, 2);  // RAW_KEPT
+  EXPECT_EQ(Total(diff, "fd").count, 2);
+}
+
 // A descriptor opened by an absolute path is recorded with a guessed kind,
 // checked (fstat) only at a snapshot that finds it open: every kind of path,
 // paths renamed or deleted after the open, copies, and numbers dup2 gave

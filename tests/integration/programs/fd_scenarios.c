@@ -1,9 +1,10 @@
 /* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
-   argument: "partial-munmap", "dup2", "scm-rights", "labels DIR" (each
-   between checkpoints "before" and "after"), "fork", "fork-series", "vfork"
+   argument: "partial-munmap", "dup2", "scm-rights", "labels DIR",
+   "raw-close" (each between checkpoints "before" and "after"), "fork", "fork-series", "vfork"
    and "exec" (judged from their exit dumps).
    Keep the constants in step with the test. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,11 +341,55 @@ __attribute__((noinline)) void open_before_exec(void) {
   for (int i = 0; i < 3; ++i) must(open(FILE_PATH, O_RDONLY) >= 0, "open"); /* not close-on-exec */
 }
 
+/* ---- raw-close -------------------------------------------------------------
+   Descriptors closed through syscall(2), as code written before glibc had
+   close_range does: RAW_CLOSED by SYS_close, RAW_RANGE by SYS_close_range
+   over a range of their own; the RAW_KEPT opened after them stay open.
+   Each is moved to a number of its own first (800.., 900..), so no later
+   open reuses its number (a reuse would replace the stale record anyway). */
+#define RAW_CLOSED 3
+#define RAW_RANGE 4
+#define RAW_KEPT 2
+__attribute__((noinline)) int move_for_close(int i) {
+  int fd = open(FILE_PATH, O_RDONLY | O_CLOEXEC);
+  must(fd >= 0, "open");
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 800 + i);
+  must(moved >= 800, "F_DUPFD_CLOEXEC");
+  close(fd);
+  return moved;
+}
+__attribute__((noinline)) int move_for_range(int i) {
+  int fd = open(FILE_PATH, O_RDONLY | O_CLOEXEC);
+  must(fd >= 0, "open");
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 900 + i);
+  must(moved >= 900, "F_DUPFD_CLOEXEC");
+  close(fd);
+  return moved;
+}
+__attribute__((noinline)) int open_raw_kept(void) {
+  int fd = open(FILE_PATH, O_RDONLY | O_CLOEXEC);
+  must(fd >= 0, "open"); /* after the call: no tail call, so this frame is on the stack */
+  return fd;
+}
+
+static void raw_close(void) {
+  checkpoint("before");
+  for (int i = 0; i < RAW_CLOSED; ++i) must(syscall(SYS_close, move_for_close(i)) == 0, "syscall(SYS_close)");
+  for (int i = 0; i < RAW_RANGE; ++i) move_for_range(i);
+  must(syscall(SYS_close_range, 900u, 900u + RAW_RANGE + 10, 0u) == 0, "syscall(SYS_close_range)");
+  for (int i = 0; i < RAW_KEPT; ++i) open_raw_kept();
+  /* A close of a descriptor that is not open fails as without leaktrace. */
+  errno = 0;
+  must(syscall(SYS_close, 12345) == -1 && errno == EBADF, "syscall(SYS_close) of a closed descriptor");
+  checkpoint("after");
+}
+
 int main(int argc, char** argv) {
   page = sysconf(_SC_PAGESIZE);
   if (argc < 2) return 2;
   if (strcmp(argv[1], "partial-munmap") == 0) partial_munmap();
   else if (strcmp(argv[1], "dup2") == 0) dup2_scenario();
+  else if (strcmp(argv[1], "raw-close") == 0) raw_close();
   else if (strcmp(argv[1], "scm-rights") == 0) scm_rights();
   else if (strcmp(argv[1], "labels") == 0 && argc > 2) labels(argv[2]);
   else if (strcmp(argv[1], "fork") == 0) fork_scenario();
