@@ -81,10 +81,12 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
     for (uint32_t i = 0; i < kProbe; ++i) {
       const uint32_t index = (start + i) & (limit - 1);
       Slot& s = slots[index];
+      // The compare-and-swap alone, no load before it: a load of a slot in
+      // a page never touched maps the zero page, and the swap then faults
+      // again to write (two faults for each page the table reaches, where
+      // most slots probed are empty).
       uint64_t empty = 0;
-      if (s.state.load(std::memory_order_relaxed) != 0 ||
-          !s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed))
-        continue;
+      if (!s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed)) continue;
       s.stack_id.store(stack_id, std::memory_order_relaxed);
       s.size.store(size, std::memory_order_relaxed);
       s.weight.store(weight, std::memory_order_relaxed);

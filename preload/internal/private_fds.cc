@@ -36,17 +36,12 @@ void LowerFloor(int fd) {
   }
 }
 
-// A copy of `fd` at `base` (PrivateFdBase()) or above, or -1.
-int HighCopy(int fd, int base) {
-  if (base == 0) return -1;
-  return static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base));
-}
+// PrivateFdBase's answer as last computed (-1: not yet): the soft limit is
+// read once, not at every private descriptor made (read again while it was
+// too small to park anything).
+std::atomic<int> g_base{-1};
 
-}  // namespace
-
-bool detail::IsRegisteredPrivateFd(int fd) { return fd >= 0 && SlotOf(fd) >= 0; }
-
-int PrivateFdBase() {
+int ComputeBase() {
   constexpr long kCeiling = 1024;  // a table of 1024 entries is what most processes have anyway
   rlimit limit;
   long top = kCeiling;
@@ -55,7 +50,34 @@ int PrivateFdBase() {
   // 32 numbers below the top (a quarter of a small table): room for ours
   // (at most kMaxPrivateFds) without reaching down to the program's.
   const long base = top - (top / 4 < 32 ? top / 4 : 32);
-  return base >= 8 ? static_cast<int>(base) : 0;
+  const int result = base >= 8 ? static_cast<int>(base) : 0;
+  g_base.store(result, std::memory_order_relaxed);
+  return result;
+}
+
+// A copy of `fd` at PrivateFdBase() or above, or -1. The base is the one
+// cached; when the program has lowered its limit below it since (EINVAL),
+// it is computed again and the copy tried once more. A limit raised since
+// leaves the base where it was: still 32 below a limit the process had.
+int HighCopy(int fd) {
+  int base = g_base.load(std::memory_order_relaxed);
+  if (base <= 0) base = ComputeBase();  // unknown, or a limit too small then
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (base == 0) return -1;
+    const int high = static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base));
+    if (high >= 0 || errno != EINVAL) return high;
+    base = ComputeBase();
+  }
+  return -1;
+}
+
+}  // namespace
+
+bool detail::IsRegisteredPrivateFd(int fd) { return fd >= 0 && SlotOf(fd) >= 0; }
+
+int PrivateFdBase() {
+  const int base = g_base.load(std::memory_order_relaxed);
+  return base > 0 ? base : ComputeBase();
 }
 
 int AdoptPrivateFd(int fd, std::atomic<int>* home) {
@@ -64,7 +86,7 @@ int AdoptPrivateFd(int fd, std::atomic<int>* home) {
   int use = fd;
   const int base = PrivateFdBase();
   if (base != 0 && fd < base) {
-    const int high = HighCopy(fd, base);  // one getrlimit per adoption
+    const int high = HighCopy(fd);
     if (high >= 0) {
       RawClose(fd);
       use = high;
@@ -117,7 +139,7 @@ void YieldPrivateFd(int target) {
   if (slot < 0) return;
   const int saved_errno = errno;
   std::atomic<int>* home = g_home[slot].load(std::memory_order_relaxed);
-  const int moved = home != nullptr ? HighCopy(target, PrivateFdBase()) : -1;
+  const int moved = home != nullptr ? HighCopy(target) : -1;
   int expected = target;
   if (moved >= 0) {
     // The user reads the new number from now on; the program's call then

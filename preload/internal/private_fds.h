@@ -49,7 +49,10 @@ inline bool IsPrivateFd(int fd) {
 // The first number private descriptors are parked at: 32 below the soft
 // RLIMIT_NOFILE (a quarter of it below 128), and never above 992 (a larger
 // number would make the kernel grow the descriptor table that every fork
-// copies). 0 when the limit is too small (under 11) to park anything.
+// copies). 0 when the limit is too small (under 11) to park anything. The
+// limit is read once (a system call saved at every descriptor parked) and
+// again when a parking finds it lowered below the base; a limit raised
+// later keeps the base it had.
 int PrivateFdBase();
 
 // Takes `fd` (just made by leaktrace or libunwind): moves it to a high number,

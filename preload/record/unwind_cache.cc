@@ -30,6 +30,7 @@
 #include "preload/internal/mode.h"
 #include "preload/record/stack_ids.h"
 #include "preload/record/thread_state.h"
+#include "preload/record/main_stack.h"
 #include "preload/record/unwinder.h"
 #include "preload/snapshot/stack_mappings.h"
 
@@ -120,21 +121,29 @@ void LearnStackBounds(UnwindCache& cache) {
   cache.main_stack = false;
   // The process's main thread: glibc's pthread_getattr_np reads the whole
   // of /proc/self/maps for it (and asks for its CPU affinity), which made
-  // the first stack a process captures cost some 100 us more. The kernel
-  // says which mapping holds the stack in one PROCMAP_QUERY instead. That
-  // is the stack as deep as it has grown so far (a chain reaching deeper
-  // later is not cached: unwound each time, as before it was learned); on
-  // a kernel without the query, pthread_getattr_np as for other threads.
-  // The mapping asked about is the one glibc's answer starts from, the one
-  // holding __libc_stack_end, not this frame's: a program may be running
-  // on a stack of its own making (a coroutine's), never to be cached.
-  if (syscall(SYS_gettid) == getpid()) {
+  // the first stack a process captures cost some 100 us more. What exec
+  // laid out, checked with one mincore, says where it is in most processes
+  // (main_stack.h: from the top down to 64 KiB below this frame); else the
+  // kernel says which mapping holds the stack in one PROCMAP_QUERY (opening
+  // /proc/self/maps, some 30 us of a process's first capture). Either is
+  // the stack as deep as known so far (a chain reaching deeper later is
+  // learned again, GrownMainStack, or not cached: unwound each time, as
+  // before it was learned); on a kernel without the query,
+  // pthread_getattr_np as for other threads. The mapping asked about is
+  // the one glibc's answer starts from, the one holding __libc_stack_end,
+  // not this frame's: a program may be running on a stack of its own
+  // making (a coroutine's), never to be cached.
+  const bool main_thread = syscall(SYS_gettid) == getpid();
+  if (main_thread) {
     uintptr_t bounds[2] = {0, 0};
     const uintptr_t here = reinterpret_cast<uintptr_t>(__libc_stack_end);
-    if (ForEachMappingHolding(&here, 1, 0, MappingLookup::kQuery, KeepMapping, bounds) && bounds[1] != 0) {
+    const uintptr_t sp = reinterpret_cast<uintptr_t>(&bounds);
+    if (MainStackAroundExecFn(sp, &bounds[0], &bounds[1]) ||
+        (ForEachMappingHolding(&here, 1, 0, MappingLookup::kQuery, KeepMapping, bounds) && bounds[1] != 0)) {
       cache.stack.low = bounds[0];
       cache.stack.high = bounds[1];
       cache.main_stack = true;
+      MarkStackReadable(cache.stack.low, cache.stack.high);
       return;
     }
   }
@@ -145,6 +154,11 @@ void LearnStackBounds(UnwindCache& cache) {
   if (pthread_attr_getstack(&attr, &low, &size) == 0) {
     cache.stack.low = reinterpret_cast<uintptr_t>(low);
     cache.stack.high = cache.stack.low + size;
+    // Another thread's stack is mapped whole when the thread is made. Not
+    // the main thread's: glibc reports it as deep as its limit allows,
+    // pages not mapped yet and maybe never mappable (the guard gap above
+    // the mapping below it), which libunwind must go on checking.
+    if (!main_thread) MarkStackReadable(cache.stack.low, cache.stack.high);
   }
   pthread_attr_destroy(&attr);
 }

@@ -74,6 +74,8 @@ void InitUnwinder() {
   dl_iterate_phdr(CollectOwnRanges, probes);
 }
 
+void MarkStackReadable(uintptr_t low, uintptr_t high) { unw_set_readable_stack(low, high); }
+
 void CaptureStack(CapturedStack& out) {
   constexpr int kSlack = 16;  // room for our own frames, stripped below
   void* frames[kMaxUserFrames + kSlack];

@@ -39,6 +39,17 @@ bool ReleaseUnwinderPipe();
 // frames).
 bool IsLeaktraceFrame(uintptr_t pc);
 
+// Tells libunwind that [low, high) is the calling thread's stack, mapped
+// and readable while the thread lives (a part of the main thread's mapping
+// found mapped, never glibc's guess of how deep it may grow; another
+// thread's pthread stack without its guard):
+// the checks of what it reads there then make no system call (mincore and a
+// write through its pipe for each page; deps/unwinder-patches/03). Only
+// for bounds known so: a word inside them is read unchecked, and an unwind
+// led astray by bad unwind tables would fault on a hole there. Calling
+// thread only; async-signal-safe.
+void MarkStackReadable(uintptr_t low, uintptr_t high);
+
 // Must be called with the thread busy (libunwind may allocate on first use).
 void CaptureStack(CapturedStack& out);
 

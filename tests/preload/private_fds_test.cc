@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <climits>
@@ -115,6 +116,30 @@ TEST(PrivateFds, Dup2OntoAForeignDescriptorLetsItGo) {
   EXPECT_FALSE(IsPrivateFd(fd));
   EXPECT_TRUE(IsOpen(fd)) << "the program's dup2 replaces it, not us";
   close(fd);
+}
+
+// The soft limit is read once; a program that lowers it below the number
+// learned then still gets ours parked under its new limit (fd_exhaust does
+// so before it leaks every descriptor it may have).
+TEST(PrivateFds, ALimitLoweredAfterTheFirstParkingIsFollowed) {
+  rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_cur < 1024) GTEST_SKIP() << "needs a soft limit of 1024 or more, not " << saved.rlim_cur;
+  const int first = AdoptPrivateFd(MakePipeEnd(), nullptr);
+  ASSERT_GE(first, 992) << "parked at 992 and up under a limit of 1024 or more";
+  rlimit lowered = saved;
+  lowered.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  const int low = MakePipeEnd();
+  const int second = AdoptPrivateFd(low, nullptr);
+  const int base = PrivateFdBase();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(base, 48) << "a quarter of a limit under 128 below it";
+  EXPECT_GE(second, 48);
+  EXPECT_LT(second, 64);
+  EXPECT_FALSE(IsOpen(low)) << "moved, its low original closed";
+  EXPECT_EQ(ClosePrivateFd(first), 0);
+  EXPECT_EQ(ClosePrivateFd(second), 0);
 }
 
 }  // namespace
