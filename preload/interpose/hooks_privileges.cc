@@ -2,7 +2,10 @@
 // and aborts the process if any thread fails; leaktrace's dumper thread may
 // lack what the calling thread has (capabilities and PR_SET_KEEPCAPS are per
 // thread: setpriv, libcap-ng's privilege drops). So the dumper thread is
-// stopped for the duration of the call and started again afterwards.
+// stopped for the duration of the call and started again afterwards. A
+// drop from root also makes the process non-dumpable, which closes
+// /proc/self/pagemap to it: it is opened before the call and kept
+// (process_memory.h).
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -15,6 +18,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/snapshot/dumper.h"
+#include "preload/snapshot/process_memory.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/record/thread_state.h"
@@ -39,6 +43,23 @@ int WithoutDumper(Call&& call) {
   return result;
 }
 
+// The set*id family: WithoutDumper, and /proc/self/pagemap kept open when
+// the call leaves the process non-dumpable.
+template <typename Call>
+int ChangingIds(Call&& call) {
+  const bool active = (g_mode == Mode::kSampled || g_mode == Mode::kExact) && t_state.busy == 0 &&
+                      getpid() == g_process.pid;
+  if (!active) return call();
+  const int saved_errno = errno;
+  KeepPagemapBeforeIdChange();
+  errno = saved_errno;
+  const int result = WithoutDumper(call);
+  const int call_errno = errno;
+  SettlePagemapAfterIdChange();
+  errno = call_errno;
+  return result;
+}
+
 }  // namespace
 
 #define LT_FORWARD_ID_CALL(name, params, args)                          \
@@ -49,7 +70,7 @@ int WithoutDumper(Call&& call) {
       errno = ENOSYS;                                                   \
       return -1;                                                        \
     }                                                                   \
-    return WithoutDumper([&] { return next args; });                    \
+    return ChangingIds([&] { return next args; });                      \
   }
 
 LT_FORWARD_ID_CALL(setuid, (uid_t uid), (uid))

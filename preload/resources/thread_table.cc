@@ -24,6 +24,7 @@ struct Record {
   int64_t birth_ns;
   ThreadStart start;  // read by the trampoline
   void* arg;
+  uintptr_t stack_address;  // in the thread's stack, noted by the trampoline (0: not yet)
   uint32_t next_free;  // index + 1 of the next free record, 0: none
   bool live;
   bool indexed;   // its handle is in the index
@@ -246,6 +247,7 @@ void* ThreadReserve(uint32_t stack_id, const pthread_attr_t* attr, ThreadStart s
   r.birth_ns = birth;
   r.start = start;
   r.arg = arg;
+  r.stack_address = 0;
   r.next_free = 0;
   r.live = true;
   r.indexed = false;
@@ -280,6 +282,7 @@ void* ThreadTrampoline(void* token_arg) {
     if (Record* r = Resolve(token)) {
       start = r->start;
       arg = r->arg;
+      r->stack_address = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
       // Indexed here too: the thread may detach itself before its creator's
       // ThreadCreated runs.
       Index(static_cast<uint32_t>(r - g_records), static_cast<uint64_t>(pthread_self()));
@@ -335,6 +338,18 @@ size_t CopyThreads(ThreadView* out, size_t capacity) {
     const Record& r = g_records[i];
     if (!r.live) continue;
     out[n++] = ThreadView{r.stack_id, r.exited ? zombie : 0, r.stack_bytes, r.birth_ns};
+  }
+  return n;
+}
+
+size_t ForEachRunningThreadStack(void (*fn)(uintptr_t address, void* ctx), void* ctx) {
+  SpinGuard guard(g_lock);
+  size_t n = 0;
+  for (uint32_t i = 0; i < g_watermark; ++i) {
+    const Record& r = g_records[i];
+    if (!r.live || r.exited || r.stack_address == 0) continue;
+    fn(r.stack_address, ctx);
+    ++n;
   }
   return n;
 }

@@ -74,6 +74,12 @@ size_t ThreadCount();
 // Copies up to `capacity` live records into `out` under the table lock;
 // returns how many.
 size_t CopyThreads(ThreadView* out, size_t capacity);
+// Calls fn(address, ctx) under the table lock with an address inside the
+// stack of every tracked thread that has started and not ended (noted by
+// its trampoline), for the memory section when the kernel will not show a
+// thread's stack pointer (process_memory.cc); returns how many. `fn` must
+// not take the table lock.
+size_t ForEachRunningThreadStack(void (*fn)(uintptr_t address, void* ctx), void* ctx);
 // Threads created untracked because the table could not grow.
 uint64_t ThreadRecordFailures();
 

@@ -35,6 +35,10 @@ LT_FORK_STATE std::atomic<int> g_dumper_tid{0};
 // created, cleared when creating it failed or in a fork child that starts
 // none at once.
 LT_FORK_STATE std::atomic<bool> g_thread_expected{false};
+// Creating the thread failed (EAGAIN: haproxy's workers set RLIMIT_NPROC to
+// 0, which forbids threads too): the handler writes each snapshot itself,
+// as before a lazy start, rather than leave it to a thread that never comes.
+LT_FORK_STATE std::atomic<bool> g_thread_failed{false};
 std::atomic<uintptr_t> g_dumper_stack{0};  // set before g_dumper_tid
 // The dumper thread is joinable so it can be stopped around the program's
 // privilege changes (PauseDumper). Guarded by g_pause_lock after start-up.
@@ -184,13 +188,15 @@ void ArmLazyStart() {
 }
 
 void OnSnapshotSignal(int) {
-  if (g_dumper_tid.load(std::memory_order_acquire) != 0 || !g_lazy_start_armed.load(std::memory_order_acquire)) {
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0 ||
+      (!g_lazy_start_armed.load(std::memory_order_acquire) && !g_thread_failed.load(std::memory_order_acquire))) {
     RequestSnapshot();  // the thread runs (or is paused, and takes it when it resumes)
     return;
   }
-  // No thread yet (dumper.h): write this one here, unless this thread is
-  // inside leaktrace or another dump is under way; either way the thread
-  // starts at the next tracked event.
+  // No thread yet (dumper.h), or none can be made: write this one here,
+  // unless this thread is inside leaktrace or another dump is under way;
+  // either way the thread starts at the next tracked event (if it can; if
+  // not, the next signal or the exit dump takes the request).
   const int saved_errno = errno;
   g_start_wanted.store(true, std::memory_order_relaxed);
   ThreadState& t = t_state;
@@ -259,10 +265,13 @@ void StartThread() {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   g_thread_expected.store(true, std::memory_order_seq_cst);
-  if (pthread_create(&g_thread, &attr, DumperMain, nullptr) != 0) {
+  if (const int err = pthread_create(&g_thread, &attr, DumperMain, nullptr); err != 0) {
     g_thread_expected.store(false, std::memory_order_release);
-    Log("cannot start the dumper thread; only the exit snapshot will be written");
+    if (!g_thread_failed.exchange(true, std::memory_order_acq_rel))
+      Log("cannot start the dumper thread (error %d%s): snapshots by signal are written on the thread the signal "
+          "interrupts, no interval snapshots", err, err == EAGAIN ? ", a limit on processes or threads" : "");
   } else {
+    g_thread_failed.store(false, std::memory_order_release);
     g_thread_running.store(true, std::memory_order_release);
   }
   pthread_attr_destroy(&attr);
@@ -472,6 +481,7 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_stopping.store(false, std::memory_order_relaxed);
   g_dumper_tid.store(0, std::memory_order_relaxed);
   g_thread_expected.store(false, std::memory_order_relaxed);  // StartThread sets it again
+  g_thread_failed.store(false, std::memory_order_relaxed);
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
   g_pending_signals.store(0, std::memory_order_relaxed);

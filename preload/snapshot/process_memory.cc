@@ -6,16 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "preload/heap/age_table.h"
 #include "preload/internal/arena.h"
 #include "preload/internal/dump_scratch.h"
 #include "preload/snapshot/dumper.h"
+#include "preload/snapshot/snapshot.h"
 #include "preload/resources/mapping_table.h"
+#include "preload/resources/thread_table.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/stack_mappings.h"
+
+extern "C" void* __libc_stack_end;  // glibc: the top of the main thread's stack
 
 namespace leaktrace::preload {
 namespace {
@@ -100,6 +107,39 @@ bool Counts(uint64_t entry, uint64_t zero_pfn) {
   return zero_pfn != 0 && pfn != 0 && pfn != zero_pfn;
 }
 
+// The pagemap descriptor kept across a privilege drop (KeepPagemap...), the
+// process that opened it (it reads the memory of that process, so a fork
+// child must not use its parent's; 0: none kept), and whether the dumps read
+// through it (the process came out of the drop non-dumpable).
+std::atomic<int> g_kept_pagemap{-1};
+std::atomic<pid_t> g_kept_pagemap_pid{0};
+std::atomic<bool> g_kept_pagemap_used{false};
+
+pid_t CurrentPid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
+
+void ForgetKeptPagemap() {
+  g_kept_pagemap_used.store(false, std::memory_order_release);
+  g_kept_pagemap_pid.store(0, std::memory_order_release);
+  const int fd = g_kept_pagemap.exchange(-1, std::memory_order_acq_rel);
+  if (fd >= 0) ClosePrivateFd(fd);
+}
+
+// Drops a kept descriptor inherited from a fork parent.
+void ForgetInheritedPagemap(pid_t pid) {
+  const pid_t owner = g_kept_pagemap_pid.load(std::memory_order_acquire);
+  if (owner != 0 && owner != pid) ForgetKeptPagemap();
+}
+
+// This process's kept pagemap descriptor, or -1.
+int KeptPagemap() {
+  const pid_t pid = CurrentPid();
+  ForgetInheritedPagemap(pid);
+  if (!g_kept_pagemap_used.load(std::memory_order_acquire) ||
+      g_kept_pagemap_pid.load(std::memory_order_acquire) != pid)
+    return -1;
+  return g_kept_pagemap.load(std::memory_order_acquire);
+}
+
 // The zero page's frame, learnt once per process (it never changes) from a
 // never-written page of the dump's working memory, read: no mapping of its
 // own. 0 while unknown (frames hidden: asked again at the next dump).
@@ -143,12 +183,15 @@ void SortAddresses(uintptr_t* a, size_t n) {  // insertion sort: a few hundred t
 }
 
 // The stack pointer of thread `tid` from /proc/self/task/TID/syscall, or 0
-// when it is running (no stack pointer to read).
-uintptr_t StackPointerOf(const char* tid) {
+// when it is running (no stack pointer to read). `*denied`: the file could
+// not be read at all (a non-dumpable process: the kernel gives it to root).
+uintptr_t StackPointerOf(const char* tid, bool* denied) {
   char path[sizeof "/proc/self/task//syscall" + NAME_MAX];  // tid: a directory entry's name
   snprintf(path, sizeof path, "/proc/self/task/%s/syscall", tid);
   char buf[256];
-  if (ReadSmallFile(path, buf, sizeof buf) <= 0 || strncmp(buf, "running", 7) == 0) return 0;
+  const ssize_t n = ReadSmallFile(path, buf, sizeof buf);
+  *denied = n < 0;
+  if (n <= 0 || strncmp(buf, "running", 7) == 0) return 0;
   // "NR arg1 .. arg6 SP PC" or "-1 SP PC": the stack pointer is the
   // next-to-last field.
   const char* fields[10];
@@ -217,6 +260,8 @@ void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_
   }
   const int dir = OpenPrivateFd("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, nullptr);
   if (dir < 0) return;
+  const int pid = static_cast<int>(syscall(SYS_getpid));
+  uint64_t unreadable = 0;  // threads whose stack pointer the kernel would not show
   char buf[4096];
   for (;;) {
     const long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
@@ -232,15 +277,30 @@ void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_
         continue;
       }
       ++m.threads;
-      const uintptr_t sp = tid == self ? here : StackPointerOf(d->d_name);
-      if (sp == 0) {
-        ++m.threads_unlocated;
-      } else {
+      bool denied = false;
+      uintptr_t sp = tid == self ? here : StackPointerOf(d->d_name, &denied);
+      if (denied && tid == pid) sp = reinterpret_cast<uintptr_t>(__libc_stack_end);  // the main thread's stack
+      if (sp != 0) {
         out.Add(sp);
+      } else if (denied) {
+        ++unreadable;
+      } else {
+        ++m.threads_unlocated;
       }
     }
   }
   ClosePrivateFd(dir);
+  if (unreadable > 0) {
+    // A process that dropped privileges may not read its threads' stack
+    // pointers: the threads it started through pthread_create noted an
+    // address in their stacks (thread_table.h). Each stack counts once
+    // however many addresses it holds, so noting the caller's or a read
+    // thread's again costs nothing; the threads not accounted for (not
+    // started by a tracked pthread_create) stay unlocated.
+    const size_t noted = ForEachRunningThreadStack(
+        [](uintptr_t address, void* ctx) { static_cast<StackPointers*>(ctx)->Add(address); }, &out);
+    if (noted < unreadable) m.threads_unlocated += unreadable - noted;
+  }
   SortAddresses(out.sp, out.count);
 }
 
@@ -288,7 +348,8 @@ ProcessMemory ReadProcessMemory() {
   uint64_t status_threads = 0;
   if (ReadSmallFile("/proc/self/status", status, sizeof status) > 0) ReadStatusFields(status, m, &status_threads);
   Pagemap pagemap;
-  pagemap.fd = OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, nullptr);
+  const int kept = KeptPagemap();
+  pagemap.fd = kept >= 0 ? kept : OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, nullptr);
   if (pagemap.fd < 0) return m;
   pagemap.zero_pfn = ZeroPageFrame(pagemap.fd);
   {
@@ -315,8 +376,35 @@ ProcessMemory ReadProcessMemory() {
   StackPointers pointers;
   CollectStackPointers(pointers, m, status_threads);
   MeasureStacks(pointers, pagemap, m);
-  ClosePrivateFd(pagemap.fd);
+  if (pagemap.fd != kept) ClosePrivateFd(pagemap.fd);
   return m;
+}
+
+void KeepPagemapBeforeIdChange() {
+  const pid_t pid = CurrentPid();
+  ForgetInheritedPagemap(pid);
+  if (g_kept_pagemap_pid.load(std::memory_order_acquire) == pid) return;  // kept at an earlier call
+  // In a seccomp sandbox no dump is written, and the filter may punish the open.
+  if (SnapshotsRefused()) return;
+  // Already non-dumpable: nothing left to keep.
+  if (syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) return;
+  // The number lives in g_kept_pagemap (AdoptPrivateFd sets it, and moves
+  // it should the program dup2 onto it).
+  if (OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, &g_kept_pagemap) >= 0)
+    g_kept_pagemap_pid.store(pid, std::memory_order_release);
+}
+
+void SettlePagemapAfterIdChange() {
+  if (g_kept_pagemap_pid.load(std::memory_order_acquire) != CurrentPid() ||
+      g_kept_pagemap_used.load(std::memory_order_acquire))
+    return;
+  if (syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 0) {
+    g_kept_pagemap_used.store(true, std::memory_order_release);  // from now on the dumps read through it
+    return;
+  }
+  // Still dumpable (a change that kept the process's access): the dumps
+  // open the file as before; no descriptor of ours stays.
+  ForgetKeptPagemap();
 }
 
 }  // namespace leaktrace::preload

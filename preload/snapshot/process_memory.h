@@ -40,8 +40,24 @@ struct ProcessMemory {
 // stack_mappings.h finds it). A thread running at that instant shows none
 // ("running") and is counted in threads_unlocated; the calling thread reads
 // its own, and the dumper thread's stack is known from an address it noted
-// (dumper.h). When /proc/self/status counts one thread (the caller), or two
+// (dumper.h). When the kernel will not show the file (a process that dropped
+// privileges), the main thread's stack holds __libc_stack_end and the
+// others' hold the addresses the tracked threads noted (thread_table.h). When /proc/self/status counts one thread (the caller), or two
 // of which the other is the dumper thread, /proc/self/task is not read.
 ProcessMemory ReadProcessMemory();
+
+// A process that drops privileges (setuid from root: memcached -u nobody,
+// haproxy's `user`, lighttpd's server.username) becomes non-dumpable, and
+// the kernel then gives its /proc/self/pagemap to root: it can no longer
+// open it, and its dumps would lose every resident figure. A descriptor
+// opened before the drop keeps working (the kernel checks at open). So the
+// set*id hooks call KeepPagemapBeforeIdChange before the real call and
+// SettlePagemapAfterIdChange after it: the descriptor is kept (private,
+// private_fds.h) only when the process came out of the call non-dumpable,
+// and only in the process that opened it (a fork child's pagemap is its
+// own: it drops an inherited one). Program's thread, in the set*id hooks
+// only; raw system calls, no allocation.
+void KeepPagemapBeforeIdChange();
+void SettlePagemapAfterIdChange();
 
 }  // namespace leaktrace::preload

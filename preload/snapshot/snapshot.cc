@@ -478,6 +478,8 @@ bool TryWriteSnapshotFromHandler() {
   return true;
 }
 
+bool SnapshotsRefused() { return g_refused.load(std::memory_order_acquire); }
+
 void RefuseSnapshots(const char* reason) {
   pthread_mutex_lock(&g_dump_lock);  // a dump under way ends first
   g_refused.store(true, std::memory_order_release);

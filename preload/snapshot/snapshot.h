@@ -34,6 +34,8 @@ bool TryWriteSnapshotFromHandler();
 // snapshot` fails at once with it. Waits out a dump under way (takes the
 // dump lock). Any thread but the dumper's.
 void RefuseSnapshots(const char* reason);
+// True once RefuseSnapshots ran (in this process or a fork parent).
+bool SnapshotsRefused();
 
 // Rewrites the control block (after a setting it shows changed). Takes the dump lock.
 void RefreshControlBlock();

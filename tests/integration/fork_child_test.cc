@@ -161,6 +161,36 @@ TEST(ForkChildExitDumps, AYoungChildIsSnapshotThroughItsParentsBlock) {
       << "the parent's exit dump; the child's snapshot and, as it was asked for one, its exit dump";
 }
 
+// A worker that may start no thread (haproxy's workers set RLIMIT_NPROC to
+// 0 after dropping to nobody) cannot have leaktrace's dumper thread either.
+// Each snapshot is then written by the signal's handler on the thread it
+// interrupts, as in a young child; the request used to wait for a thread
+// that never came (haproxy -W: `leaktrace snapshot WORKER` timed out once
+// the worker had served a request, 5 of 5).
+TEST(ForkChildExitDumps, AWorkerThatMayStartNoThreadIsStillSnapshot) {
+  TempDir dumps;
+  TrackedProgram p({ProgramPath("threadless_worker")}, dumps.path(), {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("worker");
+  const pid_t child = OnlyChildOf(p.pid());
+  ASSERT_GT(child, 0);
+  std::string first;
+  for (int round = 1; round <= 2; ++round) {
+    SCOPED_TRACE(round);
+    const CommandResult snap = Leaktrace({"snapshot", "--timeout", "10", std::to_string(child)});
+    ASSERT_EQ(snap.exit_code, 0) << snap.err;
+    const std::string expected = dumps.path() + "/threadless_worker." + std::to_string(child) + "." +
+                                 std::to_string(round) + ".dump";
+    EXPECT_EQ(snap.out, expected + "\n");
+    const CommandResult report = Leaktrace({"report", "--format", "json", expected});
+    ASSERT_EQ(report.exit_code, 0) << report.err;
+    const Growth leak = GrowthAt(nlohmann::json::parse(report.out), "worker_leak", "threadless_worker");
+    EXPECT_EQ(leak.count, 5);
+    p.Continue();
+    if (round == 1) p.ExpectCheckpoint("worker");
+  }
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 // A young fork child holding only its parent's block is tracked all the
 // same: `leaktrace attach` refuses it, as it refuses the parent.
 TEST(ForkChildExitDumps, AttachRefusesAYoungChildOfATrackedProcess) {

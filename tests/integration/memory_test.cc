@@ -6,6 +6,7 @@
 // fragmentation, "thread_stacks" the new threads, and "unexplained" must
 // stay small.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -141,6 +142,38 @@ void ExpectExitDumpThreads(int threads) {
   EXPECT_EQ(memory["threads"].get<int>(), threads + 1) << "the program's threads, main included";
   EXPECT_EQ(memory["threads_unlocated"].get<int>(), 0);
   EXPECT_GE(memory["thread_stacks"].get<double>(), (threads + 1) * 4096.0);
+}
+
+// A daemon started as root that drops to nobody (memcached -u nobody,
+// haproxy, lighttpd) is no longer dumpable, and the kernel gives its
+// /proc/self/pagemap to root: the memory section lost its mappings and
+// thread stacks (written as "not measured", shown as 0 B, the bytes moved
+// to "unexplained", "threads" 0). memcached -u nobody: mappings 0 B,
+// thread stacks 0 B and threads 0 for its 10 threads.
+TEST(Memory, ADaemonThatDroppedPrivilegesStillMeasuresItsMappingsAndThreads) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("dropped_memory")}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  ASSERT_TRUE(diff.contains("memory") && diff["memory"].is_object()) << diff.dump();
+  const nlohmann::json& memory = diff["memory"];
+  SCOPED_TRACE(memory.dump());
+  const Parts p = PartsOf(memory);
+  // dropped_memory.c: 8 MiB mapped and written, 4 threads that block.
+  EXPECT_GE(p.mmap, 8 * kMiB);
+  EXPECT_LT(p.mmap, 8 * kMiB + 64 * 1024);
+  EXPECT_EQ(p.threads, 4);
+  EXPECT_EQ(memory["threads_unlocated"], 0);
+  EXPECT_GE(p.thread_stacks, 4 * 4096);
+  EXPECT_LT(p.thread_stacks, 4 * kMiB);
+  EXPECT_LT(std::fabs(p.unexplained), 2 * kMiB) << "the mapping fell to unexplained";
+  // The snapshot "after" itself: the program's five threads, each found.
+  const CommandResult report = Leaktrace({"report", "--format", "json", s.after});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const nlohmann::json live = nlohmann::json::parse(report.out)["memory"];
+  EXPECT_EQ(live["threads"].get<int>(), 5) << live.dump();
+  EXPECT_EQ(live["threads_unlocated"].get<int>(), 0) << live.dump();
 }
 
 TEST(Memory, TheExitDumpOfOneThreadCountsItAlone) { ExpectExitDumpThreads(0); }
