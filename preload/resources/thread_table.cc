@@ -148,6 +148,21 @@ void Index(uint32_t index, uint64_t handle) {
   IndexPut(index + 1);
 }
 
+// The table's lock, held by a thread marked busy: a snapshot that the
+// snapshot signal has a thread write itself (no dumper thread: dumper.cc)
+// reads this table, so it must never interrupt the lock's holder; marked
+// busy, the holder leaves the request to the next chance instead.
+class TableLock {
+ public:
+  TableLock() { g_lock.Lock(); }
+  ~TableLock() { g_lock.Unlock(); }
+  TableLock(const TableLock&) = delete;
+  TableLock& operator=(const TableLock&) = delete;
+
+ private:
+  BusyScope busy_;  // first: marked before the lock is taken, cleared after it is given back
+};
+
 // Gives a record back. Lock held.
 void Release(uint32_t index) {
   Record& r = g_records[index];
@@ -179,7 +194,7 @@ bool GrowRecords() {
 // A thread of ours ended (returned, pthread_exit, cancelled). Detached: gone;
 // joinable: a zombie until joined.
 void Ended(uint64_t token) {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   Record* r = Resolve(token);
   if (r == nullptr) return;
   if (r->detached) {
@@ -228,7 +243,7 @@ void* ThreadReserve(uint32_t stack_id, const pthread_attr_t* attr, ThreadStart s
   CreationAttributes(attr, &stack_bytes, &detached);
   const int64_t birth = MonotonicNs();
 
-  SpinGuard guard(g_lock);
+  TableLock guard;
   uint32_t index;
   if (g_free != 0) {
     index = g_free - 1;
@@ -258,7 +273,7 @@ void* ThreadReserve(uint32_t stack_id, const pthread_attr_t* attr, ThreadStart s
 }
 
 void ThreadCreated(void* token, int rc, pthread_t handle) {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   Record* r = Resolve(reinterpret_cast<uintptr_t>(token));
   if (r == nullptr) return;  // a detached thread that already ended
   const auto index = static_cast<uint32_t>(r - g_records);
@@ -277,7 +292,7 @@ void* ThreadTrampoline(void* token_arg) {
   ThreadStart start = nullptr;
   void* arg = nullptr;
   {
-    SpinGuard guard(g_lock);
+    TableLock guard;
     // The record stays live at least until this thread ends, so it is there.
     if (Record* r = Resolve(token)) {
       start = r->start;
@@ -304,18 +319,18 @@ void* ThreadTrampoline(void* token_arg) {
 }
 
 uint64_t ThreadLookup(pthread_t handle) {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   const uint32_t e = IndexFind(static_cast<uint64_t>(handle));
   return e == 0 ? 0 : TokenOf(e - 1);
 }
 
 void ThreadJoined(uint64_t token) {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   if (Record* r = Resolve(token)) Release(static_cast<uint32_t>(r - g_records));
 }
 
 void ThreadDetached(uint64_t token) {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   Record* r = Resolve(token);
   if (r == nullptr) return;
   if (r->exited) {
@@ -326,13 +341,13 @@ void ThreadDetached(uint64_t token) {
 }
 
 size_t ThreadCount() {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   return g_live;
 }
 
 size_t CopyThreads(ThreadView* out, size_t capacity) {
   const uint32_t zombie = g_zombie_label.load(std::memory_order_relaxed);
-  SpinGuard guard(g_lock);
+  TableLock guard;
   size_t n = 0;
   for (uint32_t i = 0; i < g_watermark && n < capacity; ++i) {
     const Record& r = g_records[i];
@@ -343,7 +358,7 @@ size_t CopyThreads(ThreadView* out, size_t capacity) {
 }
 
 size_t ForEachRunningThreadStack(void (*fn)(uintptr_t address, void* ctx), void* ctx) {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   size_t n = 0;
   for (uint32_t i = 0; i < g_watermark; ++i) {
     const Record& r = g_records[i];
@@ -355,7 +370,7 @@ size_t ForEachRunningThreadStack(void (*fn)(uintptr_t address, void* ctx), void*
 }
 
 uint64_t ThreadRecordFailures() {
-  SpinGuard guard(g_lock);
+  TableLock guard;
   return g_failures;
 }
 
