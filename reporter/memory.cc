@@ -43,6 +43,8 @@ MemoryParts MemoryOf(const format::Dump& dump) {
     m.allocator_free = figure("allocator_resident") - m.heap - in_heap;
   }
   m.mmap = figure("mmap_resident");
+  m.mmap_measured = dump.HasMemoryFigure("mmap_resident");
+  m.stacks_measured = dump.HasMemoryFigure("thread_stacks");
   m.thread_stacks = figure("thread_stacks");
   m.threads = figure("threads");
   m.threads_unlocated = figure("threads_unlocated");
@@ -98,6 +100,8 @@ MemoryParts SumMemory(const std::vector<MemoryParts>& in) {
   for (const MemoryParts& m : parts) {
     if (!m.known) return MemoryParts{};
     if (m.allocator != sum.allocator) sum.allocator.clear();
+    sum.mmap_measured = sum.mmap_measured && m.mmap_measured;
+    sum.stacks_measured = sum.stacks_measured && m.stacks_measured;
     for (const Figure& f : kFigures) sum.*f.member += m.*f.member;
   }
   return sum;
@@ -111,6 +115,8 @@ MemoryParts MemoryGrowth(const MemoryParts& before_in, const MemoryParts& after_
   MemoryParts g;
   g.known = true;
   g.allocator = before.allocator == after.allocator ? after.allocator : "";  // mixed: neither's figures
+  g.mmap_measured = before.mmap_measured && after.mmap_measured;
+  g.stacks_measured = before.stacks_measured && after.stacks_measured;
   for (const Figure& f : kFigures)
     g.*f.member = f.error ? after.*f.member + before.*f.member : after.*f.member - before.*f.member;
   return g;

@@ -36,6 +36,11 @@ struct MemoryParts {
   double rss_anon = 0, rss_file = 0, rss_shmem = 0, rss_peak = 0;
   double allocator_in_use = 0;  // the allocator's own count of bytes handed out (0: unknown)
   double threads = 0, threads_unlocated = 0;
+  // Whether the dump measured the mappings (mmap_resident) and the thread
+  // stacks: a process that cannot read its own pagemap (forked after its
+  // parent dropped privileges) writes neither; the parts then read 0 and
+  // their bytes are in `unexplained`. Sums and growths: all of them did.
+  bool mmap_measured = true, stacks_measured = true;
   // A new figure also goes in kFigures (memory.cc), which sums and subtracts them.
   std::string allocator;  // "glibc", "jemalloc", "tcmalloc"; empty when unknown (or mixed)
 };

@@ -22,6 +22,8 @@ json Bytes(double v) { return static_cast<int64_t>(std::llround(v)); }
 constexpr double kReadingMinBytes = 1 << 20;
 // A part "carries" the growth when it is at least half of it.
 constexpr double kDominantShare = 0.5;
+// A part the process could not measure (MemoryParts::mmap_measured).
+constexpr const char* kNotMeasured = "not measured (in unexplained: the process could not read its pagemap)";
 
 std::string Advice(const std::string& allocator) {
   if (allocator == "jemalloc") return "see MALLOC_CONF dirty_decay_ms / narenas";
@@ -55,6 +57,12 @@ nlohmann::ordered_json MemoryJson(const MemoryParts& m, bool exact) {
   if (!m.allocator.empty()) j["allocator_in_use"] = Bytes(m.allocator_in_use);
   j["threads"] = Bytes(m.threads);
   j["threads_unlocated"] = Bytes(m.threads_unlocated);
+  // Parts the process could not measure (0 above, their bytes in
+  // unexplained): named, so a 0 is never read as a measurement.
+  json not_measured = json::array();
+  if (!m.mmap_measured) not_measured.push_back("mmap");
+  if (!m.stacks_measured) not_measured.push_back("thread_stacks");
+  if (!not_measured.empty()) j["not_measured"] = not_measured;
   return j;
 }
 
@@ -66,6 +74,12 @@ std::string MemoryReading(const MemoryParts& m) {
   if (m.allocator_free >= half)
     return fmt::format("{}: {}, held free by the allocator {} (fragmentation, not a leak: {})", rss, heap,
                        FormatSignedBytes(m.allocator_free), Advice(m.allocator));
+  if (m.unexplained >= half && (!m.mmap_measured || !m.stacks_measured))
+    return fmt::format("{} of which {} unexplained, with the {} this process could not measure", rss,
+                       FormatSignedBytes(m.unexplained),
+                       !m.mmap_measured && !m.stacks_measured ? "mappings and thread stacks"
+                       : !m.mmap_measured                     ? "mappings"
+                                                              : "thread stacks");
   if (m.unexplained >= half)
     return fmt::format("{} of which {} unexplained: memory leaktrace does not see (static allocator? raw mmap "
                        "syscalls? code and data of libraries loaded since?)",
@@ -98,11 +112,12 @@ std::string MemoryText(const MemoryParts& m, bool growth, bool exact) {
       {"allocator free", bytes(m.allocator_free) + (!exact && m.heap_var > 0 && !m.allocator.empty()
                                                          ? " ± " + FormatBytes(std::sqrt(m.heap_var))
                                                          : "")},
-      {"mappings", bytes(m.mmap)},
-      {"thread stacks", bytes(m.thread_stacks) + (m.threads_unlocated > 0 && !growth
-                                                    ? fmt::format("   ({} running threads not located)",
-                                                                  FormatCount(m.threads_unlocated))
-                                                    : "")},
+      {"mappings", m.mmap_measured ? bytes(m.mmap) : std::string(kNotMeasured)},
+      {"thread stacks", !m.stacks_measured ? std::string(kNotMeasured)
+                        : bytes(m.thread_stacks) + (m.threads_unlocated > 0 && !growth
+                                                        ? fmt::format("   ({} running threads not located)",
+                                                                      FormatCount(m.threads_unlocated))
+                                                        : "")},
       {"leaktrace", bytes(m.leaktrace)},
       {"unexplained", bytes(m.unexplained)},
   };

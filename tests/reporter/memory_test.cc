@@ -74,6 +74,41 @@ Report DiffOf(const format::Dump& before, const format::Dump& after) {
   return r;
 }
 
+// A process that could not read its own pagemap (forked after its parent
+// dropped privileges) writes no mmap_resident and no thread figures: those
+// parts read 0, their bytes are unexplained, and text and JSON say they were
+// not measured rather than show a 0 as if measured.
+TEST(Memory, PartsTheProcessCouldNotMeasureSaySo) {
+  const format::Dump unmeasured = MakeDump(10 * kMiB, {{"rss", 50 * kMiB}, {"leaktrace_mapped", kMiB}});
+  const MemoryParts m = MemoryOf(unmeasured);
+  EXPECT_FALSE(m.mmap_measured);
+  EXPECT_FALSE(m.stacks_measured);
+  EXPECT_EQ(m.mmap, 0);
+  EXPECT_EQ(m.unexplained, 39.0 * kMiB);
+  const std::string text = MemoryText(m, false, true);
+  EXPECT_NE(text.find("mappings        not measured"), std::string::npos) << text;
+  EXPECT_NE(text.find("thread stacks   not measured"), std::string::npos) << text;
+  const nlohmann::ordered_json j = MemoryJson(m, true);
+  EXPECT_EQ(j["mmap"], 0);
+  EXPECT_EQ(j["not_measured"], nlohmann::ordered_json({"mmap", "thread_stacks"}));
+
+  // A dump that measured them says nothing of the kind.
+  const MemoryParts measured = MemoryOf(Glibc(400 * kMiB, 100 * kMiB, 300 * kMiB));
+  EXPECT_TRUE(measured.mmap_measured && measured.stacks_measured);
+  EXPECT_FALSE(MemoryJson(measured, true).contains("not_measured"));
+  EXPECT_EQ(MemoryText(measured, false, true).find("not measured"), std::string::npos);
+
+  // Growth, and sums: not measured when either side was not.
+  const Report diff = DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB),
+                             MakeDump(20 * kMiB, {{"rss", 200 * kMiB}, {"leaktrace_mapped", kMiB}}));
+  const MemoryParts g = ReportMemory(diff);
+  EXPECT_FALSE(g.mmap_measured);
+  const std::string reading = MemoryText(g, true, true);
+  EXPECT_NE(reading.find("with the mappings and thread stacks this process could not measure"), std::string::npos)
+      << reading;
+  EXPECT_FALSE(SumMemory({measured, m}).mmap_measured);
+}
+
 TEST(Memory, FragmentationReading) {
   const Report diff = DiffOf(Glibc(100 * kMiB, 20 * kMiB, 60 * kMiB), Glibc(500 * kMiB, 60 * kMiB, 460 * kMiB));
   const MemoryParts g = ReportMemory(diff);
