@@ -17,6 +17,7 @@
 #include "preload/interpose/got_rewrite.h"
 #include "preload/resources/label_table.h"
 #include "preload/internal/log.h"
+#include "preload/interpose/malloc_reach.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/snapshot/module_map.h"
 #include "preload/interpose/native_api.h"
@@ -190,6 +191,7 @@ __attribute__((constructor(101))) void OnLoad(int argc, char** argv, char**) {
   g_start_argc = argc;
   g_start_argv = argv;
   StartTracking();
+  SayIfMallocDoesNotReachTheHooks();
 }
 
 // Runs after the program's destructors (we were loaded first, so we are

@@ -1,0 +1,65 @@
+// Another library preloaded in front of libleaktrace.so: an allocator there
+// (jemalloc) takes every malloc call, so leaktrace sees no heap at all and
+// must say so instead of writing dumps that read 0 B of heap as if measured;
+// an interposer there that forwards (dlsym(RTLD_NEXT, "malloc")) still
+// reaches the hooks, and nothing is said.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+constexpr const char* kNotTracked = "the heap is not tracked";
+
+CommandResult RunWithPreload(const std::string& preload, const std::string& sample, const TempDir& dir) {
+  return Run({ProgramPath("usable_growth")},
+             {"LD_PRELOAD=" + preload, "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=" + sample});
+}
+
+double LiveHeap(const TempDir& dir) {
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+  EXPECT_FALSE(dump.empty()) << "no exit dump";
+  const CommandResult report = Leaktrace({"report", "--format", "json", dump});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  return nlohmann::json::parse(report.out)["summary"]["heap"]["bytes"].get<double>();
+}
+
+TEST(PreloadOrder, AnAllocatorAheadOfLeaktraceIsSaidNotSilentlyZero) {
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir ahead;
+    const CommandResult r = RunWithPreload(std::string(LEAKTRACE_TEST_JEMALLOC) + ":" + LibraryPath(), sample, ahead);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    EXPECT_NE(r.err.find(std::string("malloc is libjemalloc.so.2's, loaded ahead of libleaktrace.so")),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(LiveHeap(ahead), 0) << "jemalloc in front: leaktrace's hooks never ran";
+
+    TempDir behind;  // the documented order: tracked, nothing said
+    const CommandResult b = RunWithPreload(LibraryPath() + ":" + LEAKTRACE_TEST_JEMALLOC, sample, behind);
+    EXPECT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_EQ(b.err.find(kNotTracked), std::string::npos) << b.err;
+    EXPECT_GT(LiveHeap(behind), 10e6) << "5000 buffers of 7000 bytes kept";
+  }
+}
+
+TEST(PreloadOrder, AForwardingInterposerAheadStillReachesTheHooks) {
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    const CommandResult r =
+        RunWithPreload(std::string(LEAKTRACE_TEST_PROGRAM_DIR) + "/libforwarding_malloc.so:" + LibraryPath(), sample, dir);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    EXPECT_EQ(r.err.find(kNotTracked), std::string::npos) << r.err;
+    EXPECT_GT(LiveHeap(dir), 10e6) << "5000 buffers of 7000 bytes kept";
+  }
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
