@@ -17,7 +17,8 @@ uint64_t Mix(uint64_t x) {  // splitmix64 finaliser: nearby seeds give unrelated
 void SeedSampler(SamplerState& s, uint64_t seed) {
   s.rng = Mix(seed);
   if (s.rng == 0) s.rng = 0x9E3779B97F4A7C15ULL;
-  s.countdown = 0;
+  s.gap = 0;
+  s.drawn = false;
 }
 
 uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
@@ -39,7 +40,7 @@ uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
 
 double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {
   const uint64_t c = ChargedBytes(size);
-  if (s.countdown == 0) {
+  if (!s.drawn) {
     // The thread's first decision: seed (the state's address tells threads
     // apart, the clock tells processes and runs apart), draw the first
     // point, then decide this allocation against it like any other.
@@ -49,13 +50,16 @@ double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {
       const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
       SeedSampler(s, reinterpret_cast<uintptr_t>(&s) * 0x9E3779B97F4A7C15ULL ^ now);
     }
-    s.countdown = DrawSampleDistance(s.rng, mean);
-    if (c < s.countdown) {
-      s.countdown -= c;
-      return 0;
-    }
+    s.gap = DrawSampleDistance(s.rng, mean) - 1;
+    s.drawn = true;
   }
-  s.countdown = DrawSampleDistance(s.rng, mean);
+  // c < countdown: the point lies beyond this allocation (a malloc(0),
+  // which TryRecord always sends here, and a first decision land here).
+  if (c <= s.gap) {
+    s.gap -= c;
+    return 0;
+  }
+  s.gap = DrawSampleDistance(s.rng, mean) - 1;
   return SampleWeight(size, mean);
 }
 

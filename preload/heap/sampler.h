@@ -5,9 +5,10 @@
 // Poisson process with mean spacing T (LEAKTRACE_SAMPLE). An allocation that
 // occupies `c` bytes of the line is sampled when at least one point falls
 // inside it, which happens with probability p = 1 - exp(-c / T). Each thread
-// keeps the distance to its next point (`countdown`, an Exp(T) draw) and
-// counts it down by each allocation's bytes: the hot path is one compare, one
-// subtraction and one branch (TryRecord). When a point falls inside an
+// keeps the distance to its next point (the countdown, an Exp(T) draw; kept
+// less one, SamplerState::gap) and counts it down by each allocation's
+// bytes: the hot path is one compare, one subtraction and one branch
+// (TryRecord). When a point falls inside an
 // allocation the next distance is a fresh Exp(T) draw measured from the end
 // of that allocation: points beyond it are independent of those inside it
 // (the process is memoryless), so several points in one allocation still
@@ -37,11 +38,15 @@
 namespace leaktrace::preload {
 
 struct SamplerState {
-  // Bytes that pass before the next sample point, >= 1 once drawn. 0: no
-  // point drawn yet (a new thread), which sends its first allocation to the
-  // slow path without a separate flag on the hot path.
-  uint64_t countdown;
+  // The countdown less one: the next sample point lies in byte `gap` + 1
+  // from here. Kept so because TryRecord's test is then size - 1 < gap (one
+  // instruction to charge max(size, 1), where the countdown itself took
+  // three): a malloc(0) wraps to the largest size and goes to the slow path,
+  // which charges it its byte. 0 and `drawn` false: no point drawn yet (a
+  // new thread, or reseeded), which also sends every allocation there.
+  uint64_t gap;
   uint64_t rng;  // xorshift64 state; 0: not seeded yet
+  bool drawn;
 };
 
 // Bytes of the sampling line an allocation of `size` occupies (see above).
@@ -52,9 +57,9 @@ LT_ALWAYS_INLINE uint64_t ChargedBytes(size_t size) { return static_cast<uint64_
 // falls inside it, or the thread's first point is still to be drawn); the
 // countdown is then left as it was. Unsigned compare: any size_t is fine.
 LT_ALWAYS_INLINE bool TryRecord(SamplerState& s, size_t size) {
-  const uint64_t c = ChargedBytes(size);
-  if (LT_LIKELY(c < s.countdown)) {
-    s.countdown -= c;
+  // size >= 1: size < countdown, i.e. size - 1 < gap. size 0 wraps: slow path.
+  if (LT_LIKELY(static_cast<uint64_t>(size) - 1 < s.gap)) {
+    s.gap -= size;
     return true;
   }
   return false;

@@ -22,6 +22,14 @@ using namespace leaktrace::preload;
 
 namespace {
 
+// calloc's count * size, or false with errno ENOMEM when it overflows (the
+// real calloc's own failure, before anything is counted).
+LT_ALWAYS_INLINE bool CallocBytes(size_t count, size_t size, size_t* total) {
+  if (LT_LIKELY(!__builtin_mul_overflow(count, size, total))) return true;
+  errno = ENOMEM;
+  return false;
+}
+
 // ---- sampled mode ------------------------------------------------------------------
 
 void* SampledMalloc(size_t size) {
@@ -36,10 +44,7 @@ void SampledFree(void* p) {
 
 void* SampledCalloc(size_t count, size_t size) {
   size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
+  if (!CallocBytes(count, size, &total)) return nullptr;
   if (LT_LIKELY(TryRecord(t_state.sampler, total))) return real.calloc(count, size);
   return AllocateSampledSlow(total, true);
 }
@@ -62,10 +67,7 @@ void ExactFree(void* p) {
 
 void* ExactCalloc(size_t count, size_t size) {
   size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
+  if (!CallocBytes(count, size, &total)) return nullptr;
   return MallocExact(total, true);
 }
 
@@ -79,10 +81,7 @@ void* StartupMalloc(size_t size) { return AllocateSlow(size, false); }
 
 void* StartupCalloc(size_t count, size_t size) {
   size_t total;
-  if (__builtin_mul_overflow(count, size, &total)) {
-    errno = ENOMEM;
-    return nullptr;
-  }
+  if (!CallocBytes(count, size, &total)) return nullptr;
   return AllocateSlow(total, true);
 }
 

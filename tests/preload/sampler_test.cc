@@ -128,15 +128,34 @@ TEST(Sampler, ZeroByteAllocationsAreSampledToo) {
   EXPECT_NEAR(static_cast<double>(sampled) / kN, p, 5 * std::sqrt(p * (1 - p) / kN));
 }
 
+// The countdown kept as one less (SamplerState::gap): an allocation is
+// charged max(size, 1) bytes exactly, by TryRecord for size >= 1 and by the
+// slow path for a malloc(0).
+TEST(Sampler, EachAllocationIsChargedItsSizeOrOneByte) {
+  SamplerState s{};
+  SeedSampler(s, 6);
+  s.drawn = true;
+  s.gap = 9;  // the point lies in the 10th byte from here
+  EXPECT_FALSE(TryRecord(s, 10)) << "10 bytes hold the point";
+  EXPECT_FALSE(TryRecord(s, 0)) << "a malloc(0) always takes the slow path";
+  EXPECT_EQ(SampleSlow(s, 0, kT), 0.0) << "its one byte does not reach the point";
+  EXPECT_EQ(s.gap, 8u);
+  EXPECT_TRUE(TryRecord(s, 8));
+  EXPECT_EQ(s.gap, 0u);
+  EXPECT_FALSE(TryRecord(s, 1)) << "the next byte is the point";
+  EXPECT_GT(SampleSlow(s, 1, kT), 0.0);
+  EXPECT_TRUE(s.drawn);
+}
+
 TEST(Sampler, SizesAboveInt64MaxAreFine) {
   SamplerState s{};
   SeedSampler(s, 4);
   Decide(s, 1);  // the first point is drawn
-  const uint64_t before = s.countdown;
+  const uint64_t before = s.gap;
   EXPECT_FALSE(TryRecord(s, SIZE_MAX));
-  EXPECT_EQ(s.countdown, before) << "a refused TryRecord leaves the countdown";
+  EXPECT_EQ(s.gap, before) << "a refused TryRecord leaves the countdown";
   EXPECT_EQ(SampleSlow(s, SIZE_MAX, kT), 1.0);
-  EXPECT_GE(s.countdown, 1u);
+  EXPECT_TRUE(s.drawn);
 }
 
 TEST(Sampler, ANewThreadsFirstAllocationDrawsItsFirstPoint) {
@@ -144,7 +163,7 @@ TEST(Sampler, ANewThreadsFirstAllocationDrawsItsFirstPoint) {
   EXPECT_FALSE(TryRecord(s, 1)) << "no point drawn yet: the slow path must run";
   SampleSlow(s, 1, kT);
   EXPECT_NE(s.rng, 0u) << "seeded on first use";
-  EXPECT_GE(s.countdown, 1u);
+  EXPECT_TRUE(s.drawn);
 }
 
 TEST(Sampler, SeedingIsReproducibleAndSeedsDiffer) {
@@ -164,7 +183,9 @@ TEST(Sampler, SeedingIsReproducibleAndSeedsDiffer) {
   SeedSampler(s, 5);
   Decide(s, 10);
   SeedSampler(s, 5);
-  EXPECT_EQ(s.countdown, 0u);
+  EXPECT_FALSE(s.drawn);
+  EXPECT_EQ(s.gap, 0u);
+  EXPECT_FALSE(TryRecord(s, 1)) << "a forgotten point sends the next allocation to the slow path";
 }
 
 }  // namespace

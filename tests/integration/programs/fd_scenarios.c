@@ -350,22 +350,17 @@ __attribute__((noinline)) void open_before_exec(void) {
 #define RAW_CLOSED 3
 #define RAW_RANGE 4
 #define RAW_KEPT 2
-__attribute__((noinline)) int move_for_close(int i) {
+/* Inlined into each caller below, so each is a site of its own. */
+static inline __attribute__((always_inline)) int open_moved_to(int lowest) {
   int fd = open(FILE_PATH, O_RDONLY | O_CLOEXEC);
   must(fd >= 0, "open");
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 800 + i);
-  must(moved >= 800, "F_DUPFD_CLOEXEC");
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, lowest);
+  must(moved >= lowest, "F_DUPFD_CLOEXEC");
   close(fd);
   return moved;
 }
-__attribute__((noinline)) int move_for_range(int i) {
-  int fd = open(FILE_PATH, O_RDONLY | O_CLOEXEC);
-  must(fd >= 0, "open");
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 900 + i);
-  must(moved >= 900, "F_DUPFD_CLOEXEC");
-  close(fd);
-  return moved;
-}
+__attribute__((noinline)) int move_for_close(int i) { return open_moved_to(800 + i); }
+__attribute__((noinline)) int move_for_range(int i) { return open_moved_to(900 + i); }
 __attribute__((noinline)) int open_raw_kept(void) {
   int fd = open(FILE_PATH, O_RDONLY | O_CLOEXEC);
   must(fd >= 0, "open"); /* after the call: no tail call, so this frame is on the stack */
