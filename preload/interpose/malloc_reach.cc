@@ -17,14 +17,14 @@ void SayIfMallocDoesNotReachTheHooks() {
   auto* global_free = reinterpret_cast<void (*)(void*)>(dlsym(RTLD_DEFAULT, "free"));
   if (global_malloc == nullptr || global_free == nullptr) return;
   // A call through the hooks moves this thread's state: sampled mode counts
-  // its bytes down or draws the next sample point; exact mode adds them to
+  // its bytes down (SamplerState::gap) or draws the next sample point; exact mode adds them to
   // the thread's pending heap total (heap_peak.h). Read, never the memory
   // around the block (a foreign allocator's neighbour may be unmapped).
   ThreadState& t = t_state;
   const bool exact = CurrentMode() == Mode::kExact;
-  const uint64_t before = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.countdown;
+  const uint64_t before = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.gap;
   void* p = global_malloc(24);
-  const uint64_t after = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.countdown;
+  const uint64_t after = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.gap;
   global_free(p);
   if (p == nullptr || after != before) return;
   Dl_info info;
