@@ -16,6 +16,15 @@ void SayIfMallocDoesNotReachTheHooks() {
   auto* global_malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(RTLD_DEFAULT, "malloc"));
   auto* global_free = reinterpret_cast<void (*)(void*)>(dlsym(RTLD_DEFAULT, "free"));
   if (global_malloc == nullptr || global_free == nullptr) return;
+  Dl_info info;
+  const bool known = dladdr(reinterpret_cast<void*>(global_malloc), &info) != 0;
+  const bool ours = known && info.dli_fbase == static_cast<const void*>(__ehdr_start);
+  // The program's malloc is this library's (the usual case): only a tool
+  // that redirects calls (valgrind) can still take them, which the block
+  // below shows in sampled mode; in exact mode that block would be a stack
+  // capture of its own in every process's start (some 100 us), so it is
+  // not made there.
+  if (ours && CurrentMode() == Mode::kExact) return;
   // A call through the hooks moves this thread's state: sampled mode counts
   // its bytes down (SamplerState::gap) or draws the next sample point; exact mode adds them to
   // the thread's pending heap total (heap_peak.h). Read, never the memory
@@ -27,9 +36,7 @@ void SayIfMallocDoesNotReachTheHooks() {
   const uint64_t after = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.gap;
   global_free(p);
   if (p == nullptr || after != before) return;
-  Dl_info info;
-  const bool known = dladdr(reinterpret_cast<void*>(global_malloc), &info) != 0;
-  if (known && info.dli_fbase == static_cast<const void*>(__ehdr_start)) {
+  if (ours) {
     // The program's malloc is this library's, yet the call went elsewhere:
     // a tool redirects it (valgrind replaces malloc under every name).
     Log("malloc calls do not reach libleaktrace.so (a tool such as valgrind replaces malloc): the heap is not "

@@ -11,8 +11,9 @@ namespace leaktrace::preload {
 // allocates one block through the program's own malloc and sees whether it
 // came through the hooks; if not, it says so on stderr whatever
 // LEAKTRACE_VERBOSE is (also when malloc is this library's and the call
-// still went elsewhere: valgrind redirects it). Preload only (attach.cc rewrites the program's
-// imports instead). Call when tracking has started, outside BusyScope
+// still went elsewhere: valgrind redirects it; sampled mode only, as in
+// exact mode that block would cost a stack capture at every start).
+// Preload only (attach.cc rewrites the program's imports instead). Call when tracking has started, outside BusyScope
 // (a busy thread's calls bypass the hooks' records).
 void SayIfMallocDoesNotReachTheHooks();
 
