@@ -17,6 +17,7 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
+#include "preload/internal/raw_syscall.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 #include "preload/snapshot/dumper.h"
@@ -45,13 +46,7 @@ extern "C" LT_HIDDEN long leaktrace_seccomp_syscall(long nr, unsigned long op, u
   const bool installs = (op == SECCOMP_SET_MODE_STRICT && flags == 0 && args == nullptr) ||
                         (op == SECCOMP_SET_MODE_FILTER && args != nullptr);
   if (installs) BeforeSandbox();
-  long rc;
-  __asm__ volatile("syscall" : "=a"(rc) : "0"(nr), "D"(op), "S"(flags), "d"(args) : "rcx", "r11", "memory");
-  if (rc < 0 && rc >= -4095) {
-    errno = static_cast<int>(-rc);
-    return -1;
-  }
-  return rc;
+  return RawSyscall(nr, static_cast<long>(op), static_cast<long>(flags), reinterpret_cast<long>(args));
 }
 
 // syscall_entry.S's own calls that failed: -errno in `rc`.

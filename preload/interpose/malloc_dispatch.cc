@@ -85,9 +85,11 @@ void* StartupCalloc(size_t count, size_t size) {
   return AllocateSlow(total, true);
 }
 
+constexpr MallocHooks kStartupHooks = {StartupMalloc, FreeSlow, StartupCalloc, ReallocateSlow};
+
 }  // namespace
 
-LT_HIDDEN MallocHooks leaktrace_malloc_hooks = {StartupMalloc, FreeSlow, StartupCalloc, ReallocateSlow};
+LT_HIDDEN MallocHooks leaktrace_malloc_hooks = kStartupHooks;
 
 namespace leaktrace::preload {
 
@@ -101,7 +103,7 @@ void SelectMallocHooks(Mode mode) {
       hooks = {ExactMalloc, ExactFree, ExactCalloc, ReallocExact};
       break;
     default:
-      hooks = {StartupMalloc, FreeSlow, StartupCalloc, ReallocateSlow};
+      hooks = kStartupHooks;
       break;
   }
   // Release: a thread that jumps through a new pointer sees what was set up

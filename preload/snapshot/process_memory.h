@@ -42,8 +42,9 @@ struct ProcessMemory {
 // its own, and the dumper thread's stack is known from an address it noted
 // (dumper.h). When the kernel will not show the file (a process that dropped
 // privileges), the main thread's stack holds __libc_stack_end and the
-// others' hold the addresses the tracked threads noted (thread_table.h). When /proc/self/status counts one thread (the caller), or two
-// of which the other is the dumper thread, /proc/self/task is not read.
+// others' hold the addresses the tracked threads noted (thread_table.h).
+// When /proc/self/status counts one thread (the caller), or two of which
+// the other is the dumper thread, /proc/self/task is not read.
 ProcessMemory ReadProcessMemory();
 
 // A process that drops privileges (setuid from root: memcached -u nobody,
