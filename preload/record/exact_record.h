@@ -70,18 +70,14 @@ LT_ALWAYS_INLINE void ExactEventBooked(ThreadState& t, Shard& shard, int64_t hea
   NoteHeapChange(t, heap_change, kPeakFlushBytes);
 }
 
-// A block's size as its counters add it. A block that exists is smaller
-// than 2^63 bytes (PTRDIFF_MAX), so the signed conversion, one instruction
-// shorter than the unsigned one, gives the same double.
-LT_ALWAYS_INLINE double ExactBytes(uint64_t size) { return static_cast<double>(static_cast<int64_t>(size)); }
-
 // The site's counters and the shard's event of an exact allocation, or
 // (`freed`) its free, at the counters `c` of the thread's shard `shard`;
-// the heap total is the caller's (CountExact). The thread busy.
+// the heap total is the caller's (CountExact). The thread busy. Whole
+// numbers (shard.h, Figure): the live blocks are the allocations less the
+// frees, no count of their own.
 LT_ALWAYS_INLINE void CountExactBlock(Shard& shard, SiteCounters& c, uint64_t size, bool freed) {
-  Bump(freed ? c.free_count : c.alloc_count, 1.0);
-  Bump(freed ? c.free_bytes : c.alloc_bytes, ExactBytes(size));
-  Bump(c.live_samples, freed ? -1 : 1);
+  BumpWhole(freed ? c.free_count : c.alloc_count, 1);
+  BumpWhole(freed ? c.free_bytes : c.alloc_bytes, size);
   BumpRelease(shard.events, 1);  // after the counters (snapshot.cc)
 }
 
@@ -128,10 +124,10 @@ LT_ALWAYS_INLINE void RecordFreeExact(ThreadState& t, uint32_t stack_id, uint64_
 // `shard`, for a caller that holds a busy scope already (as CountExact).
 LT_ALWAYS_INLINE void CountExactResize(ThreadState& t, Shard& shard, SiteCounters& c, uint64_t old_size,
                                        uint64_t size) {
-  Bump(c.free_count, 1.0);
-  Bump(c.free_bytes, ExactBytes(old_size));
-  Bump(c.alloc_count, 1.0);
-  Bump(c.alloc_bytes, ExactBytes(size));
+  BumpWhole(c.free_count, 1);
+  BumpWhole(c.free_bytes, old_size);
+  BumpWhole(c.alloc_count, 1);
+  BumpWhole(c.alloc_bytes, size);
   ExactEventBooked(t, shard, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
 }
 

@@ -20,8 +20,17 @@ namespace leaktrace::preload {
 // Count(old, freed) then Count(new) of tracker.cc on the same counters: the
 // variance terms w(w - 1) are netted before they are added, and the live
 // samples do not change.
+// Exact mode's figures (whole numbers, shard.h) are CountExactResize's
+// (exact_record.h): RecordRealloc books them here in either mode.
 LT_ALWAYS_INLINE void CountResize(SiteCounters& c, uint64_t old_size, double old_weight, uint64_t size,
                                   double weight) {
+  if (ExactFigures()) {
+    BumpWhole(c.free_count, 1);
+    BumpWhole(c.free_bytes, old_size);
+    BumpWhole(c.alloc_count, 1);
+    BumpWhole(c.alloc_bytes, size);
+    return;
+  }
   const double old_bytes = static_cast<double>(old_size), bytes = static_cast<double>(size);
   Bump(c.free_count, old_weight);
   Bump(c.free_bytes, old_weight * old_bytes);

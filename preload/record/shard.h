@@ -6,26 +6,72 @@
 #include <cstdint>
 
 #include "preload/internal/arena.h"
+#include "preload/internal/compiler.h"
+#include "preload/internal/mode.h"
 
 namespace leaktrace::preload {
 
 struct UnwindCache;
 
+// One figure of a site's totals: 8 bytes, read and written whole. In
+// sampled mode a weighted sum (a double: every sample counts its
+// Horvitz-Thompson weight); in exact mode, where every weight is 1, the
+// whole number itself (an integer: one add to memory books it, where a
+// double took a load, an add and a store, and a size's conversion two
+// more). Which of the two follows the process's mode (ExactFigures), fixed
+// before the first booking; the readers (snapshot.cc) ask the same.
+struct Figure {
+  std::atomic<uint64_t> bits{0};
+};
+static_assert(sizeof(Figure) == 8);
+
 // One call site's running totals in one shard. Single writer (the owner, with
 // relaxed load+store, no read-modify-write); any reader. Figures are weighted
-// sums: in exact mode every weight is 1.
+// sums: in exact mode every weight is 1, and the figures are whole numbers
+// (Figure); var_count, var_bytes and live_samples are then not kept (no
+// variance, and the live samples are alloc_count - free_count:
+// ReadSiteFigures).
 struct SiteCounters {
   std::atomic<uint32_t> stack_id;
   uint32_t reserved;
-  std::atomic<double> alloc_count;
-  std::atomic<double> alloc_bytes;
-  std::atomic<double> free_count;
-  std::atomic<double> free_bytes;
-  std::atomic<double> var_count;  // sum of w(w-1) over live samples
-  std::atomic<double> var_bytes;  // sum of w(w-1)size^2 over live samples
+  Figure alloc_count;
+  Figure alloc_bytes;
+  Figure free_count;
+  Figure free_bytes;
+  Figure var_count;  // sum of w(w-1) over live samples
+  Figure var_bytes;  // sum of w(w-1)size^2 over live samples
   std::atomic<int64_t> live_samples;
 };
 static_assert(sizeof(SiteCounters) == 64);
+
+// Whether the figures hold whole numbers (exact mode, LEAKTRACE_SAMPLE=1)
+// rather than weighted sums. The mode is published before any booking and
+// never leaves exact mode (attach refuses it), so writers and readers agree.
+LT_ALWAYS_INLINE bool ExactFigures() { return CurrentMode() == Mode::kExact; }
+
+// A site's figures as numbers, read once each (any thread; `exact` as
+// ExactFigures() says).
+struct SiteFigures {
+  double alloc_count, alloc_bytes, free_count, free_bytes, var_count, var_bytes;
+  int64_t live_samples;  // exact mode: alloc_count - free_count, from the same reads
+};
+inline SiteFigures ReadSiteFigures(const SiteCounters& c, bool exact) {
+  auto load = [](const Figure& f) { return f.bits.load(std::memory_order_relaxed); };
+  auto weighted = [&](const Figure& f) {
+    const uint64_t bits = load(f);
+    double d;
+    __builtin_memcpy(&d, &bits, sizeof d);
+    return d;
+  };
+  if (exact) {
+    const uint64_t allocs = load(c.alloc_count), frees = load(c.free_count);
+    return {static_cast<double>(allocs), static_cast<double>(load(c.alloc_bytes)),
+            static_cast<double>(frees),  static_cast<double>(load(c.free_bytes)),
+            0, 0, static_cast<int64_t>(allocs - frees)};
+  }
+  return {weighted(c.alloc_count), weighted(c.alloc_bytes), weighted(c.free_count), weighted(c.free_bytes),
+          weighted(c.var_count),   weighted(c.var_bytes),   c.live_samples.load(std::memory_order_relaxed)};
+}
 
 // Owner-thread helpers: single writer, so a load and a store are enough
 // (no read-modify-write). On x86-64 each is one instruction on the
@@ -34,13 +80,17 @@ static_assert(sizeof(SiteCounters) == 64);
 // to memory. An aligned 8-byte access is atomic there, so a reader's
 // relaxed load sees the old value or the new one, never a mix; the inline
 // asm keeps the compiler from splitting, merging or dropping them.
+// Bump(Figure&, double) is sampled mode's, BumpWhole exact mode's.
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-inline void Bump(std::atomic<double>& a, double v) {
-  static_assert(sizeof a == 8 && alignof(std::atomic<double>) == 8);
+inline void Bump(Figure& a, double v) {
+  static_assert(alignof(Figure) == 8);
   double x;
-  __asm__("movsd %1, %0" : "=x"(x) : "m"(a));
+  __asm__("movsd %1, %0" : "=x"(x) : "m"(a.bits));
   x += v;
-  __asm__ volatile("movsd %1, %0" : "=m"(a) : "x"(x));
+  __asm__ volatile("movsd %1, %0" : "=m"(a.bits) : "x"(x));
+}
+inline void BumpWhole(Figure& a, uint64_t v) {
+  __asm__ volatile("addq %1, %0" : "+m"(a.bits) : "er"(v));
 }
 inline void Bump(std::atomic<int64_t>& a, int64_t v) {
   static_assert(sizeof a == 8 && alignof(std::atomic<int64_t>) == 8);
@@ -53,8 +103,17 @@ inline void BumpRelease(std::atomic<uint64_t>& a, uint64_t v) {
   __asm__ volatile("addq %1, %0" : "+m"(a) : "er"(v) : "memory");
 }
 #else
-inline void Bump(std::atomic<double>& a, double v) {
-  a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+inline void Bump(Figure& a, double v) {
+  const uint64_t bits = a.bits.load(std::memory_order_relaxed);
+  double x;
+  __builtin_memcpy(&x, &bits, sizeof x);
+  x += v;
+  uint64_t out;
+  __builtin_memcpy(&out, &x, sizeof out);
+  a.bits.store(out, std::memory_order_relaxed);
+}
+inline void BumpWhole(Figure& a, uint64_t v) {
+  a.bits.store(a.bits.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
 }
 inline void Bump(std::atomic<int64_t>& a, int64_t v) {
   a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);

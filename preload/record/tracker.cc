@@ -72,8 +72,15 @@ LT_ALWAYS_INLINE void NotePeak(ThreadState& t, uint64_t size, double weight, int
   NoteHeapChange(t, sign * PeakShare(size, weight), PeakFlushBytes(t));
 }
 
-// An allocation booked at a site, or (`freed`) its free.
+// An allocation booked at a site, or (`freed`) its free. Exact mode's
+// figures are whole numbers (shard.h, Figure), booked as CountExactBlock
+// (exact_record.h) books them.
 LT_ALWAYS_INLINE void Count(SiteCounters& c, uint64_t size, double weight, bool freed) {
+  if (ExactFigures()) {
+    BumpWhole(freed ? c.free_count : c.alloc_count, 1);
+    BumpWhole(freed ? c.free_bytes : c.alloc_bytes, size);
+    return;
+  }
   Bump(freed ? c.free_count : c.alloc_count, weight);
   Bump(freed ? c.free_bytes : c.alloc_bytes, weight * static_cast<double>(size));
   const double sign = freed ? -1.0 : 1.0;

@@ -209,18 +209,20 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     return n;
   };
   const uint64_t events_before = events_now();
+  const bool exact = ExactFigures();  // whole numbers or weighted sums (shard.h)
   ForEachShard([&](const Shard& shard) {
     shard.ForEachSite([&](const SiteCounters& c) {
       const uint32_t id = c.stack_id.load(std::memory_order_relaxed);
       if (id == 0 || id > max_id) return;  // a stack newer than this snapshot
       SiteTotals& t = totals[id];
-      t.alloc_count += c.alloc_count.load(std::memory_order_relaxed);
-      t.alloc_bytes += c.alloc_bytes.load(std::memory_order_relaxed);
-      t.free_count += c.free_count.load(std::memory_order_relaxed);
-      t.free_bytes += c.free_bytes.load(std::memory_order_relaxed);
-      t.var_count += c.var_count.load(std::memory_order_relaxed);
-      t.var_bytes += c.var_bytes.load(std::memory_order_relaxed);
-      t.live_samples += c.live_samples.load(std::memory_order_relaxed);
+      const SiteFigures f = ReadSiteFigures(c, exact);
+      t.alloc_count += f.alloc_count;
+      t.alloc_bytes += f.alloc_bytes;
+      t.free_count += f.free_count;
+      t.free_bytes += f.free_bytes;
+      t.var_count += f.var_count;
+      t.var_bytes += f.var_bytes;
+      t.live_samples += f.live_samples;
       t.state = kUsed;
       t.heap = true;
     });
