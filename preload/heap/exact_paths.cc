@@ -39,42 +39,19 @@ LT_ALWAYS_INLINE void LeaveBusy(ThreadState& t) {
 
 }  // namespace
 
-// Not inlined nor cloned: each holds the unwind cache's lookup for its own
-// place (unwind_cache_lookup.h), which must live in one function.
-// The real allocation comes first, so the lookup and the booking share one
-// busy scope and the values live across the allocator's call are few (no
-// spills around the lookup).
-LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
+// MallocExact's ends out of line, each its last act (a tail call), so
+// that the common case saves no register for them: the values they need
+// are their arguments. `base` is the real block, its header's size written
+// already; the thread busy where said.
+namespace {
+
+// Everything after the stack's id but the common case: the booking by
+// RecordAllocExact (`cached`: where the unwind cache keeps the site's
+// counters, or null), the header, the age decision. The thread not busy.
+LT_NOINLINE void* MallocBooked(char* base, size_t size, uint32_t stack_id, SiteCounters** cached) {
   ThreadState& t = t_state;
-  size_t total;
-  // Busy: untracked, with a header (AllocateSlow). Overflow: ENOMEM there.
-  if (LT_UNLIKELY(t.busy != 0 || __builtin_add_overflow(size, kExactHeaderBytes, &total)))
-    return AllocateSlow(size, zero);
-  char* base = static_cast<char*>(zero ? real.calloc(1, total) : real.malloc(total));
-  if (LT_UNLIKELY(base == nullptr)) return nullptr;
   void* p = base + kExactHeaderBytes;
-  uint32_t stack_id;
-  Shard* shard = t.shard;
-  if (LT_LIKELY(kUnwindCacheAvailable && shard != nullptr && !g_lazy_start_armed.load(std::memory_order_relaxed))) {
-    // CaptureExactAt and RecordAllocExact in one busy scope (libunwind may
-    // allocate when the cache misses; exact_record.h says why the counters
-    // move inside one).
-    EnterBusy(t);
-    const ExactCapture capture =
-        unwind_cache_internal::LookupStackId<unwind_cache_internal::kSiteMallocExact>(*shard, shard->unwind_cache);
-    stack_id = capture.stack_id;
-    SiteCounters* const c = capture.counters != nullptr ? *capture.counters : nullptr;
-    if (LT_LIKELY(c != nullptr)) {  // counters are only ever cached for a booked stack: stack_id != 0
-      CountExact(t, *shard, *c, size, /*freed=*/false);
-      LeaveBusy(t);
-    } else {
-      LeaveBusy(t);
-      if (stack_id != 0) RecordAllocExact(t, stack_id, size, capture.counters);
-    }
-  } else {
-    stack_id = CaptureStackId(t);
-    if (stack_id != 0) RecordAllocExact(t, stack_id, size);
-  }
+  if (stack_id != 0) RecordAllocExact(t, stack_id, size, cached);
   ExactHeader* h = ExactHeaderOf(p);
   StoreExactHeader(*h, size, stack_id, 0, kMallocOffsetTag);
   if (LT_LIKELY(stack_id != 0)) {
@@ -82,6 +59,113 @@ LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size, bool zero) {
       StoreExactHeader(*h, size, stack_id, slot, kMallocOffsetTag);
   }
   return p;
+}
+
+// No unwind cache to ask (no shard yet, a lazy dumper start due, or not
+// x86-64): CaptureStackId. The thread not busy.
+LT_NOINLINE void* MallocUncached(char* base, size_t size) {
+  return MallocBooked(base, size, CaptureStackId(t_state), nullptr);
+}
+
+// A hit whose check is due (CheckedHit): the thread busy, as the lookup
+// left it.
+LT_NOINLINE void* MallocCheckedHit(Shard& shard, UnwindCache& cache, unwind_cache_internal::Way& way, char* base,
+                                   size_t size) {
+  const uint32_t stack_id = unwind_cache_internal::CheckedHit(shard, cache, way);
+  LeaveBusy(t_state);
+  return MallocBooked(base, size, stack_id, nullptr);
+}
+
+// The common case's end when the thread's pending heap change is due to go
+// to the process-wide total (heap_peak.h): the thread busy, its counters
+// booked, the header written.
+LT_NOINLINE void* MallocFlushed(char* base, int64_t pending, uint32_t stack_id, size_t size) {
+  ThreadState& t = t_state;
+  t.heap_pending = 0;
+  LeaveBusy(t);
+  FlushHeapPending(pending);
+  void* p = base + kExactHeaderBytes;
+  if (const uint32_t slot = MaybeAgeExact(t, p, stack_id, size); LT_UNLIKELY(slot != 0))
+    StoreExactHeader(*ExactHeaderOf(p), size, stack_id, slot, kMallocOffsetTag);
+  return p;
+}
+
+// The common case's end when the block is one of the aged sample
+// (MaybeAgeExact): its entry, and the header again with its slot.
+LT_NOINLINE void* MallocAged(void* p, uint32_t stack_id, size_t size) {
+  ThreadState& t = t_state;
+  if (const uint32_t slot = AgeExactSlow(t, p, stack_id, size, 0); slot != 0)
+    StoreExactHeader(*ExactHeaderOf(p), size, stack_id, slot, kMallocOffsetTag);
+  return p;
+}
+
+}  // namespace
+
+// MallocExact and CallocExact: the real allocation comes first, so the
+// lookup and the booking share one busy scope. The common case (the cache
+// hits and holds the site's counters, no flush of the heap total due, the
+// block not aged) makes no call but the real allocator's; every other case
+// ends in a tail call to one of the functions above, so the common case
+// saves and restores only what lives across the real allocator's call and
+// the miss path's. `Site`: the calling function's own (LookupKey).
+template <uintptr_t Site, bool kZero>
+LT_ALWAYS_INLINE void* AllocateExactAt(size_t size) {
+  ThreadState& t = t_state;
+  size_t total;
+  // Busy: untracked, with a header (AllocateSlow). Overflow: ENOMEM there.
+  if (LT_UNLIKELY(t.busy != 0 || __builtin_add_overflow(size, kExactHeaderBytes, &total)))
+    return AllocateSlow(size, kZero);
+  char* base = static_cast<char*>(kZero ? real.calloc(1, total) : real.malloc(total));
+  if (LT_UNLIKELY(base == nullptr)) return nullptr;
+  Shard* shard = t.shard;
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
+    return MallocUncached(base, size);
+  // The lookup and the booking in one busy scope (libunwind may allocate
+  // when the cache misses; exact_record.h says why the counters move
+  // inside one).
+  EnterBusy(t);
+  UnwindCache* const cache = shard->unwind_cache;
+  const uintptr_t key = unwind_cache_internal::LookupKey<Site>();
+  if (LT_LIKELY(cache != nullptr)) {  // (CaptureMissed makes it at the thread's first capture)
+    if (unwind_cache_internal::Way* w = unwind_cache_internal::HitWay(*cache, key); LT_LIKELY(w != nullptr)) {
+      unwind_cache_internal::CacheEntry* const e = w->entry;
+      if (LT_UNLIKELY(--w->hits_to_check == 0)) return MallocCheckedHit(*shard, *cache, *w, base, size);
+      const uint32_t stack_id = e->stack_id;
+      SiteCounters* const c = e->counters;
+      if (LT_LIKELY(c != nullptr)) {
+        if (stack_id == 0) __builtin_unreachable();  // counters are only ever cached for a booked stack
+        CountExactBlock(*shard, *c, size, /*freed=*/false);
+        StoreExactHeader(*reinterpret_cast<ExactHeader*>(base), size, stack_id, 0, kMallocOffsetTag);
+        // NoteHeapChange, its flush out of line.
+        const int64_t pending = t.heap_pending + static_cast<int64_t>(size);
+        if (LT_UNLIKELY(pending >= kPeakFlushBytes || pending <= -kPeakFlushBytes))
+          return MallocFlushed(base, pending, stack_id, size);
+        t.heap_pending = pending;
+        LeaveBusy(t);
+        void* p = base + kExactHeaderBytes;
+        // MaybeAgeExact, its slow path out of line.
+        if (LT_UNLIKELY(!TryRecord(t.sampler, size))) return MallocAged(p, stack_id, size);
+        return p;
+      }
+      LeaveBusy(t);
+      return MallocBooked(base, size, stack_id, &e->counters);
+    }
+  }
+  // Not a tail call (LeaveBusy follows): the miss path's frames lie below
+  // this function's, whose place the key names.
+  const uint32_t stack_id = unwind_cache_internal::CaptureMissed(*shard, key);
+  LeaveBusy(t);
+  return MallocBooked(base, size, stack_id, nullptr);
+}
+
+// Not inlined nor cloned: each holds the unwind cache's lookup for its own
+// place (unwind_cache_lookup.h), which must live in one function.
+LT_NOINLINE __attribute__((noclone)) void* MallocExact(size_t size) {
+  return AllocateExactAt<unwind_cache_internal::kSiteMallocExact, false>(size);
+}
+
+LT_NOINLINE __attribute__((noclone)) void* CallocExact(size_t size) {
+  return AllocateExactAt<unwind_cache_internal::kSiteCallocExact, true>(size);
 }
 
 // FreeExact's every other case, `word` the header word it read: what the
@@ -171,7 +255,7 @@ LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uin
 // it is read again after the lookup rather than held in registers across
 // it: the lookup then spills nothing.
 LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
-  if (p == nullptr) return MallocExact(size, false);
+  if (p == nullptr) return MallocExact(size);
   ThreadState& t = t_state;
   const uint64_t old_word = LoadExactHeaderWord(p);
   // realloc(p, 0) and blocks that are not exact mode's: ReallocateSlow.

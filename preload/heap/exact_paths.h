@@ -15,8 +15,10 @@
 
 namespace leaktrace::preload {
 
-// malloc (`zero`: calloc of `size` bytes in all).
-void* MallocExact(size_t size, bool zero);
+// malloc.
+void* MallocExact(size_t size);
+// calloc of `size` bytes in all (the caller checked the product).
+void* CallocExact(size_t size);
 // free of a non-null `p`.
 void FreeExact(void* p);
 // realloc, any `p` (null: an allocation).

@@ -59,7 +59,7 @@ void* SampledRealloc(void* p, size_t size) {
 
 // ---- exact mode --------------------------------------------------------------------
 
-void* ExactMalloc(size_t size) { return MallocExact(size, false); }
+// MallocExact and ReallocExact themselves.
 
 void ExactFree(void* p) {
   if (LT_LIKELY(p != nullptr)) FreeExact(p);
@@ -68,10 +68,8 @@ void ExactFree(void* p) {
 void* ExactCalloc(size_t count, size_t size) {
   size_t total;
   if (!CallocBytes(count, size, &total)) return nullptr;
-  return MallocExact(total, true);
+  return CallocExact(total);
 }
-
-// ReallocExact itself: it takes any p.
 
 // ---- start-up and inert --------------------------------------------------------------
 // AllocateSlow and the others initialise the library, serve start-up from
@@ -100,7 +98,7 @@ void SelectMallocHooks(Mode mode) {
       hooks = {SampledMalloc, SampledFree, SampledCalloc, SampledRealloc};
       break;
     case Mode::kExact:
-      hooks = {ExactMalloc, ExactFree, ExactCalloc, ReallocExact};
+      hooks = {MallocExact, ExactFree, ExactCalloc, ReallocExact};
       break;
     default:
       hooks = kStartupHooks;

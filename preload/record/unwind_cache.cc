@@ -185,18 +185,10 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
 // before anything is unwound: ways 0..kWays-1 of a set are its own, the hit
 // path's, and kWays.. are its overflow's.
 
-struct Way {
-  CacheEntry** entry;
-  uint32_t* hits_to_check;
-  uint32_t* checked_hit;
-};
-
-Way WayOf(UnwindCache& cache, uint32_t set, uint32_t way) {
+Way& WayOf(UnwindCache& cache, uint32_t set, uint32_t way) {
   CacheSet& s = cache.sets[set];
-  if (way < kWays) return {&s.entries[way], &s.hits_to_check[way], &s.checked_hit[way]};
-  OverflowWays& o = *s.overflow;
-  const uint32_t i = way - kWays;
-  return {&o.entries[i], &o.hits_to_check[i], &o.checked_hit[i]};
+  if (way < kWays) return s.ways[way];
+  return s.overflow->ways[way - kWays];
 }
 
 // The ways of `set`: its own, and its overflow's once made.
@@ -222,7 +214,7 @@ uint32_t CrowdedWay(Shard& shard, UnwindCache& cache, uint32_t set) {
     o = s.overflow = new (memory) OverflowWays();
   }
   for (uint32_t i = 0; i < kOverflowWays; ++i)
-    if (o->entries[i] == nullptr || o->entries[i]->marker == 0) return kWays + i;
+    if (o->ways[i].entry == nullptr || o->ways[i].entry->marker == 0) return kWays + i;
   return kWays + o->next_victim++ % kOverflowWays;
 }
 
@@ -237,7 +229,7 @@ uint32_t CrowdedWay(Shard& shard, UnwindCache& cache, uint32_t set) {
 // answer. One pass over the ways, not all pairs: a crowded position learns
 // often.
 void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
-  CacheEntry* e = *WayOf(cache, set, fresh).entry;
+  CacheEntry* e = WayOf(cache, set, fresh).entry;
   uint32_t probe = 0;
   // The set's own ways only: with its overflow's too, a crowded set's every
   // learn would compare each of 128 chains with the new one frame by frame
@@ -245,7 +237,7 @@ void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
   // from the own ways' chains; a lookup through the overflow (a miss path)
   // may compare a few more frames.
   for (uint32_t v = 0; v < kWays; ++v) {
-    CacheEntry* sibling = *WayOf(cache, set, v).entry;
+    CacheEntry* sibling = WayOf(cache, set, v).entry;
     if (v == fresh || sibling == nullptr || sibling->marker != e->marker) continue;
     probe = std::max(probe, FirstDifference(*e, *sibling));
     const uint32_t theirs = FirstDifference(*sibling, *e);
@@ -492,16 +484,16 @@ int RigidGuards(const TraceFrame* frames, uint32_t n, uint32_t first_checked, ui
 void ResetHits(UnwindCache& cache, uint32_t set, uint32_t way, bool rigid) {
   TouchSet(cache, set);
   const uint32_t first = rigid ? kRigidHitsPerCheck : 1;
-  const Way w = WayOf(cache, set, way);
-  *w.hits_to_check = first;
-  *w.checked_hit = first;
+  Way& w = WayOf(cache, set, way);
+  w.hits_to_check = first;
+  w.checked_hit = first;
 }
 
 // Whether the way was never hit since ResetHits.
 bool NeverHit(UnwindCache& cache, uint32_t set, uint32_t way) {
-  const Way w = WayOf(cache, set, way);
-  const uint32_t checked = *w.checked_hit;
-  return checked == *w.hits_to_check && (checked == 1 || checked == kRigidHitsPerCheck);
+  const Way& w = WayOf(cache, set, way);
+  const uint32_t checked = w.checked_hit;
+  return checked == w.hits_to_check && (checked == 1 || checked == kRigidHitsPerCheck);
 }
 
 // The calling chain by libunwind's cursor, frame by frame: what the fast
@@ -608,7 +600,7 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   CacheEntry::Frame guards[kMaxGuards];
   const int guard_count = fast ? RigidGuards(traced_frames, n, first_checked, marker, cache.stack, guards) : -1;
   const uint32_t slots = n - first_checked;
-  CacheEntry* e = EntryFor(shard, *WayOf(cache, set, way).entry, slots + (guard_count > 0 ? guard_count : 0));
+  CacheEntry* e = EntryFor(shard, WayOf(cache, set, way).entry, slots + (guard_count > 0 ? guard_count : 0));
   if (e == nullptr) return id;
   e->marker = marker;
   e->stack_id = id;
@@ -654,7 +646,7 @@ void Distrust(UnwindCache& cache, uintptr_t marker) {
   TouchSet(cache, set);
   cache.sets[set].distrusted = marker;
   for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w) {
-    CacheEntry* e = *WayOf(cache, set, w).entry;
+    CacheEntry* e = WayOf(cache, set, w).entry;
     if (e != nullptr && e->marker == marker) e->marker = 0;
   }
 }
@@ -681,14 +673,12 @@ LT_NOINLINE uint32_t VerifyHit(Shard& shard, UnwindCache& cache, CacheEntry& e) 
 // child after the lesson); a child's later hits count as usual.
 }  // namespace
 
-LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache& cache, uint32_t set,
-                                                       uint32_t way) {
-  const Way w = WayOf(cache, set, way);
-  CacheEntry& e = **w.entry;
-  const uint32_t hit = *w.checked_hit;
+LT_NOINLINE uint32_t unwind_cache_internal::CheckedHit(Shard& shard, UnwindCache& cache, Way& w) {
+  CacheEntry& e = *w.entry;
+  const uint32_t hit = w.checked_hit;
   const uint32_t next = e.rigid ? hit + kRigidHitsPerCheck : NextCheckedHit(hit);
-  *w.checked_hit = next;
-  *w.hits_to_check = next - hit;
+  w.checked_hit = next;
+  w.hits_to_check = next - hit;
   if (LT_UNLIKELY(e.taught_at != 0 && hit == 1) &&
       !ShouldVerify(g_fork_count.load(std::memory_order_relaxed) - e.taught_at))
     return e.stack_id;
@@ -704,7 +694,7 @@ LT_NOINLINE bool GrownMainStack(UnwindCache& cache, uintptr_t marker);
 // (nor taught): what a lesson may take. kWays when there is none.
 uint32_t UnusedWay(UnwindCache& cache, uint32_t set) {
   for (uint32_t w = 0; w < kWays; ++w) {
-    const CacheEntry* e = cache.sets[set].entries[w];
+    const CacheEntry* e = cache.sets[set].ways[w].entry;
     if (e != nullptr && NeverHit(cache, set, w) && e->taught_at == 0) return w;
   }
   return kWays;
@@ -723,13 +713,14 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
     if (l.frames[i].slot < low || l.frames[i].slot + sizeof(uintptr_t) > high) return;
   const uint32_t set = SetOf(l.marker);
   if (cache->sets[set].distrusted == l.marker) return;
-  CacheEntry** ways = cache->sets[set].entries;
+  Way* ways = cache->sets[set].ways;
   uint32_t free_way = kWays;
   for (uint32_t w = 0; w < kWays; ++w) {
-    if (ways[w] == nullptr || ways[w]->marker == 0) {
+    const CacheEntry* e = ways[w].entry;
+    if (e == nullptr || e->marker == 0) {
       if (free_way == kWays) free_way = w;
-      if (ways[w] == nullptr) break;  // ways fill in order
-    } else if (Knows(*ways[w], l)) {
+      if (e == nullptr) break;  // ways fill in order
+    } else if (Knows(*e, l)) {
       return;
     }
   }
@@ -743,7 +734,7 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   for (uint32_t i = 0; i < l.user_depth; ++i) stack.pcs[i] = l.frames[l.user_first + i].value;
   const uint32_t id = InternCaptured(&shard, stack);
   if (id == 0) return;
-  CacheEntry* e = EntryFor(shard, ways[free_way], n);
+  CacheEntry* e = EntryFor(shard, ways[free_way].entry, n);
   if (e == nullptr) return;
   e->marker = l.marker;
   e->stack_id = id;
@@ -777,16 +768,15 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   if (LT_UNLIKELY(s.distrusted == marker)) return CaptureUncached(shard);
   if (OverflowWays* overflow = s.overflow; overflow != nullptr) {
     // The set's other ways, as the hit path looks through its own.
-    const uint32_t i = MatchingWay(overflow->entries, kOverflowWays, marker);
-    if (i < kOverflowWays) {
-      if (LT_UNLIKELY(--overflow->hits_to_check[i] == 0)) return CheckedHit(shard, *cache, set, kWays + i);
-      return overflow->entries[i]->stack_id;
+    if (Way* w = MatchingWay(overflow->ways, marker); w != nullptr) {
+      if (LT_UNLIKELY(--w->hits_to_check == 0))
+        return CheckedHit(shard, *cache, *w);
+      return w->entry->stack_id;
     }
   }
-  CacheEntry** ways = s.entries;
   uint32_t free_way = kWays;
   for (uint32_t w = 0; w < kWays; ++w) {
-    if (ways[w] == nullptr || ways[w]->marker == 0) {
+    if (s.ways[w].entry == nullptr || s.ways[w].entry->marker == 0) {
       free_way = w;
       break;
     }
@@ -874,7 +864,7 @@ void ResetUnwindCache(Shard& shard) {
   }
   for (uint32_t set = 0; set < kSets; ++set)
     for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w)
-      if (CacheEntry* e = *WayOf(cache, set, w).entry; e != nullptr) e->marker = 0;
+      if (CacheEntry* e = WayOf(cache, set, w).entry; e != nullptr) e->marker = 0;
 }
 
 void UnwindCachePrepareFork() {

@@ -35,6 +35,7 @@ enum LookupSite : uintptr_t {
   kSiteMallocExact = 1,
   kSiteReallocExact = 2,
   kSiteReallocSampled = 3,  // sampled_paths.cc: a buffer grown in steps
+  kSiteCallocExact = 4,
 };
 
 // One cached call chain. Sized to its chain: `capacity` frames follow the
@@ -70,14 +71,28 @@ struct CacheEntry {
 };
 static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
 
+// One way of a set: the chain cached there, the hits of it until its next
+// check (VerifyHit), counted down by the hit path, and the number of that
+// hit since the chain was learned (1: never hit). Side by side, so the hit
+// path finds the count at the way it matched. The counts live here, not in
+// the entries: counting a hit writes the set only, so after a fork the
+// process hitting pays one copy-on-write fault per set it hits in, not one
+// per entry's page.
+struct Way {
+  CacheEntry* entry;
+  uint32_t hits_to_check;
+  uint32_t checked_hit;
+};
+static_assert(sizeof(Way) == 16);
+
 // More ways for a set that more chains reach in turn than its kWays hold
 // (unwind_cache.cc, "Crowded sets"): made for such a set only, and looked
 // through on a miss, out of line, so the hit path stays as it is.
 inline constexpr uint32_t kOverflowWays = 120;
 struct OverflowWays {
-  CacheEntry* entries[kOverflowWays];  // filled in order, never emptied (as the set's own ways)
-  uint32_t hits_to_check[kOverflowWays];
-  uint32_t checked_hit[kOverflowWays];
+  // Filled in order, never emptied (as the set's own ways); one more that
+  // stays empty ends MatchingWay's walk.
+  Way ways[kOverflowWays + 1];
   uint32_t next_victim;
 };
 
@@ -89,14 +104,10 @@ struct ThreadStack {
 // thread that uses a few sets (most threads of a thread-per-connection
 // server) makes a page or two of its cache resident, not every table's.
 struct alignas(256) CacheSet {
-  CacheEntry* entries[kWays];
-  // Hits of each way's entry until its next check (VerifyHit), counted
-  // down by the hit path, and the number of that hit since the entry was
-  // learned (1: never hit). Here, not in the entries: counting a hit
-  // writes the set only, so after a fork the process hitting pays one
-  // copy-on-write fault per set it hits in, not one per entry's page.
-  uint32_t hits_to_check[kWays];
-  uint32_t checked_hit[kWays];
+  // Filled in order, never emptied; ways[kWays] stays empty (the cache is
+  // a zero mapping and nothing writes it), which ends MatchingWay's walk
+  // with no count of the ways.
+  Way ways[kWays + 1];
   uint64_t last_miss;   // (stack hash ^ marker) | 1 of the last chain not learned
   uintptr_t distrusted; // a marker whose cached chain proved wrong: never cached again
   OverflowWays* overflow;  // null until the set is crowded
@@ -139,9 +150,11 @@ struct CachedCapture {
 // Owner thread, busy. A lookup that found no entry: learns or unwinds
 // (unwind_cache.cc). `key` as in LookupStackId.
 uint32_t CaptureMissed(Shard& shard, uintptr_t key);
-// Owner thread, busy. A hit whose countdown ran out: checks it when the
-// schedule says so (unwind_cache.cc) and returns the stack id.
-uint32_t CheckedHit(Shard& shard, UnwindCache& cache, uint32_t set, uint32_t way);
+// Owner thread, busy. A hit at `way` of `cache` whose countdown ran out:
+// checks it when the schedule says so (unwind_cache.cc) and returns the
+// stack id. Needs no frame of the lookup's (a full unwind skips the
+// library's frames), so a caller may make it from a tail call.
+uint32_t CheckedHit(Shard& shard, UnwindCache& cache, Way& way);
 
 // Whether every slot of `e` still holds its return address. The common
 // outcome is a match, so the frames are compared four at a time with no
@@ -165,44 +178,54 @@ LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
   return *reinterpret_cast<const uintptr_t*>(e.probe.slot) == e.probe.value;
 }
 
-// The way among `ways` (`count` of them, filled in order and never
-// emptied) whose chain is the one on this stack at `key`, or `count`. Both
-// the set's own ways (the hit path) and its overflow ways (the miss path,
+// The way of `ways` (filled in order, never emptied, and ended by an empty
+// way) whose chain is the one on this stack at `key`, or null. Both the
+// set's own ways (the hit path) and its overflow ways (the miss path,
 // unwind_cache.cc) are looked through with it.
-LT_ALWAYS_INLINE uint32_t MatchingWay(CacheEntry* const* ways, uint32_t count, uintptr_t key) {
-  for (uint32_t w = 0; w < count; ++w) {
-    const CacheEntry* e = ways[w];
-    if (e == nullptr) break;
+LT_ALWAYS_INLINE Way* MatchingWay(Way* ways, uintptr_t key) {
+  for (Way* w = ways;; ++w) {
+    const CacheEntry* e = w->entry;
+    if (e == nullptr) return nullptr;
     if (e->marker == key && ProbeMatches(*e) && Matches(*e)) return w;
   }
-  return count;
+}
+
+// A lookup's key: the stack pointer at a fixed point of the function this
+// is inlined into (same path, same value), `Site` naming that place: each
+// place a constant, used from one function only (the marker is that
+// function's).
+template <uintptr_t Site>
+LT_ALWAYS_INLINE uintptr_t LookupKey() {
+  static_assert(Site < 8);
+  alignas(8) volatile char probe = 0;
+  return reinterpret_cast<uintptr_t>(&probe) | Site;
+}
+
+// The hit path: the way of `cache` whose chain is the one on this stack at
+// `key`, or null (then CaptureMissed). No bounds check here: an entry's
+// marker lies in the thread's stack (learned so, and all of them forgotten
+// when the shard changes thread), so equal markers mean this stack, whose
+// slots are all readable. A distrusted marker never has an entry
+// (VerifyHit cleared it, and CaptureMissed never learns it again), so a hit
+// needs no check of it. The caller counts the hit down (Way::hits_to_check)
+// and calls CheckedHit when it reaches 0.
+LT_ALWAYS_INLINE Way* HitWay(UnwindCache& cache, uintptr_t key) {
+  return MatchingWay(cache.sets[SetOf(key)].ways, key);
 }
 
 // Owner thread, busy. The stack id of the calling stack (CachedCapture),
-// `Site` naming the place this is inlined into: each place a
-// constant, used from one function only (the marker is that function's).
+// `Site` as in LookupKey.
 // Not in a function that calls it as its last act: the miss path's frames
 // must lie below the marker's (UnwindAndRemember), so the call to it is no
 // tail call.
 template <uintptr_t Site>
 LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
-  static_assert(Site < 8);
-  // The stack pointer at a fixed point of the caller: same path, same value.
-  alignas(8) volatile char probe = 0;
-  const uintptr_t key = reinterpret_cast<uintptr_t>(&probe) | Site;
+  const uintptr_t key = LookupKey<Site>();
   // (CaptureMissed makes the cache at the thread's first capture.)
   if (LT_LIKELY(cache != nullptr)) {
-    // No bounds check here: an entry's marker lies in the thread's stack
-    // (learned so, and all of them forgotten when the shard changes thread),
-    // so equal markers mean this stack, whose slots are all readable. A
-    // distrusted marker never has an entry (VerifyHit cleared it, and
-    // CaptureMissed never learns it again), so a hit needs no check of it.
-    const uint32_t set = SetOf(key);
-    CacheSet& s = cache->sets[set];
-    const uint32_t w = MatchingWay(s.entries, kWays, key);
-    if (w < kWays) {
-      CacheEntry* e = s.entries[w];
-      if (LT_UNLIKELY(--s.hits_to_check[w] == 0)) return {CheckedHit(shard, *cache, set, w), nullptr};
+    if (Way* w = HitWay(*cache, key); w != nullptr) {
+      CacheEntry* e = w->entry;
+      if (LT_UNLIKELY(--w->hits_to_check == 0)) return {CheckedHit(shard, *cache, *w), nullptr};
       return {e->stack_id, &e->counters};
     }
   }
