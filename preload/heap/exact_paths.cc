@@ -200,6 +200,7 @@ LT_NOINLINE void FlushThenFree(int64_t pending, void* real_block) {
 }  // namespace
 
 void FreeExact(void* p) {
+  if (LT_UNLIKELY(p == nullptr)) return;
   const uint64_t word = LoadExactHeaderWord(p);  // one load: forwarded from malloc's store (block_header.h)
   ThreadState& t = t_state;
   Shard* const shard = t.shard;
@@ -208,9 +209,11 @@ void FreeExact(void* p) {
   // The common case: a malloc's block (its header 16 bytes into the real
   // block) booked at a stack and not aged, freed by a thread that is not
   // busy and whose shard finds the site's counters at the first probe. The
-  // tag and the age slot are the word's high half: one test.
+  // tag and the age slot are the word's high half: one 32-bit compare.
   static_assert(ExactHeaderWord(0, 0, kMallocOffsetTag) >> 32 == uint32_t{kMallocOffsetTag} << 24);
-  if (LT_UNLIKELY((word >> 32) != uint32_t{kMallocOffsetTag} << 24 || stack_id == 0 || t.busy != 0 ||
+  if (LT_UNLIKELY(static_cast<int32_t>(word >> 32) != static_cast<int32_t>(uint32_t{kMallocOffsetTag} << 24) ||
+                  stack_id == 0 ||
+                  t.busy != 0 ||
                   shard == nullptr || (c = shard->IndexedCounters(stack_id)) == nullptr))
     return FreeExactSlow(p, word);
   // Booked before the real free: the address cannot be reused in between.

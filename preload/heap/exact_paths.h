@@ -19,7 +19,7 @@ namespace leaktrace::preload {
 void* MallocExact(size_t size);
 // calloc of `size` bytes in all (the caller checked the product).
 void* CallocExact(size_t size);
-// free of a non-null `p`.
+// free, any `p` (null: nothing).
 void FreeExact(void* p);
 // realloc, any `p` (null: an allocation).
 void* ReallocExact(void* p, size_t size);

@@ -1,8 +1,9 @@
 // The functions malloc, free, calloc and realloc run in each mode
 // (malloc_dispatch.h). Each is the fast path only: in sampled mode an
 // allocation costs the sampler's countdown (TryRecord, sampler.h) and the
-// forwarded call, and a free costs one pointer test. Exact mode goes
-// straight to its own paths (exact_paths.h), by a tail call. Everything
+// forwarded call, and a free costs one pointer test. Exact mode's table
+// holds its own paths (exact_paths.h), but for calloc's product check,
+// which goes to them by a tail call. Everything
 // else (samples, start-up, every block that might be tracked) is out of line
 // in heap_paths.cc. Here, not beside the entries, so the library's tests
 // link the table without exporting a malloc.
@@ -59,11 +60,7 @@ void* SampledRealloc(void* p, size_t size) {
 
 // ---- exact mode --------------------------------------------------------------------
 
-// MallocExact and ReallocExact themselves.
-
-void ExactFree(void* p) {
-  if (LT_LIKELY(p != nullptr)) FreeExact(p);
-}
+// MallocExact, FreeExact and ReallocExact themselves.
 
 void* ExactCalloc(size_t count, size_t size) {
   size_t total;
@@ -98,7 +95,7 @@ void SelectMallocHooks(Mode mode) {
       hooks = {SampledMalloc, SampledFree, SampledCalloc, SampledRealloc};
       break;
     case Mode::kExact:
-      hooks = {MallocExact, ExactFree, ExactCalloc, ReallocExact};
+      hooks = {MallocExact, FreeExact, ExactCalloc, ReallocExact};
       break;
     default:
       hooks = kStartupHooks;

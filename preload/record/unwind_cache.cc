@@ -102,8 +102,9 @@ UnwindCache* CacheOf(Shard& shard) {
       return nullptr;
     }
     shard.unwind_cache = new (memory) UnwindCache;  // default-initialised: the sets stay the mapping's zeros
-    // The header's page is written; the others wait for a set's first entry.
-    shard.unwind_cache->touched_pages = 1;
+    // The header's page is written (after the sets); the others wait for a
+    // set's first entry.
+    shard.unwind_cache->touched_pages = static_cast<uint16_t>(1u << (offsetof(UnwindCache, stack) / kPageBytes));
     NoteUntouchedBytes(static_cast<int64_t>((kCachePages - 1) * kPageBytes));
   }
   return shard.unwind_cache;
@@ -258,9 +259,11 @@ uint32_t GroupsOf(uint32_t frames) { return (frames + kFrameGroup - 1) / kFrameG
 // `e`'s frames, set, padded to whole groups (Matches).
 void PadFrames(CacheEntry& e) {
   const uint32_t compared = e.slot_count + e.guard_count;
-  e.groups = static_cast<uint16_t>(GroupsOf(compared));
+  const uint32_t padded = GroupsOf(compared) * kFrameGroup;
+  static_assert((2 * kMaxCachedFrames + kFrameGroup) * sizeof(CacheEntry::Frame) <= UINT16_MAX, "slots and guards");
+  e.compared_bytes = static_cast<uint16_t>(padded * sizeof(CacheEntry::Frame));
   CacheEntry::Frame* f = e.frames();
-  for (uint32_t i = compared; i < e.groups * kFrameGroup; ++i)
+  for (uint32_t i = compared; i < padded; ++i)
     f[i] = {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord};
 }
 

@@ -11,6 +11,7 @@
 // frame's return address. x86-64 only (kUnwindCacheAvailable).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "preload/internal/compiler.h"
@@ -47,7 +48,9 @@ struct CacheEntry {
   uint8_t guard_count;  // saved frame pointers compared too (unwind_cache.cc, "Rigid chains")
   uint16_t capacity;
   uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
-  uint16_t groups;  // slot_count rounded up to groups of kFrameGroup frames
+  // The bytes of frames() compared: slot_count + guard_count frames rounded
+  // up to groups of kFrameGroup (in bytes, so the hit path adds it as it is).
+  uint16_t compared_bytes;
   uint8_t probe_index;  // which of frames() `probe` copies (SetProbes)
   // Every slot's place followed from the one below by the stack pointer and
   // its frame's unwind rule (unwind_cache.cc, "Rigid chains"): checked
@@ -121,6 +124,10 @@ LT_ALWAYS_INLINE uint32_t SetOf(uintptr_t marker) { return (marker >> 4) % kSets
 }  // namespace unwind_cache_internal
 
 struct UnwindCache {
+  // Made zero (a mapping of its own: unwind_cache.cc, CacheOf) and never
+  // cleared by hand, so only the sets a thread uses become resident. First,
+  // so that a set's place is the cache's address plus its index * 256.
+  unwind_cache_internal::CacheSet sets[unwind_cache_internal::kSets];
   unwind_cache_internal::ThreadStack stack;
   bool stack_known = false;
   // The stack is the process's main stack, known only as deep as it had
@@ -133,10 +140,8 @@ struct UnwindCache {
   uint8_t learned = 0;
   // The cache's pages written so far, a bit each (unwind_cache.cc, TouchSet).
   uint16_t touched_pages = 0;
-  // Made zero (a mapping of its own: unwind_cache.cc, CacheOf) and never
-  // cleared by hand, so only the sets a thread uses become resident.
-  unwind_cache_internal::CacheSet sets[unwind_cache_internal::kSets];
 };
+static_assert(offsetof(UnwindCache, sets) == 0);
 
 namespace unwind_cache_internal {
 
@@ -162,11 +167,12 @@ uint32_t CheckedHit(Shard& shard, UnwindCache& cache, Way& way);
 // group); padding frames always match.
 LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
   const CacheEntry::Frame* f = e.frames();
-  const CacheEntry::Frame* const end = f + e.groups * kFrameGroup;
+  const auto* const end =
+      reinterpret_cast<const CacheEntry::Frame*>(reinterpret_cast<const char*>(f) + e.compared_bytes);
   auto differs = [](const CacheEntry::Frame& frame) {
     return *reinterpret_cast<const uintptr_t*>(frame.slot) ^ frame.value;
   };
-  do {  // groups >= 1: a cached chain has a frame
+  do {  // a group at least: a cached chain has a frame
     if ((differs(f[0]) | differs(f[1]) | differs(f[2]) | differs(f[3])) != 0) return false;
     f += kFrameGroup;
   } while (f != end);
