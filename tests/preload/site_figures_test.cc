@@ -10,14 +10,12 @@
 namespace leaktrace::preload {
 namespace {
 
-SiteCounters Zeroed() {
-  SiteCounters c;
-  std::memset(static_cast<void*>(&c), 0, sizeof c);  // as a shard's chunk starts
-  return c;
-}
+// As a shard's chunk of counters starts.
+void Zero(SiteCounters& c) { std::memset(static_cast<void*>(&c), 0, sizeof c); }
 
 TEST(SiteFigures, ExactFiguresAreWholeNumbersAndLiveBlocksAreAllocationsLessFrees) {
-  SiteCounters c = Zeroed();
+  SiteCounters c;
+  Zero(c);
   for (int i = 0; i < 5; ++i) {
     BumpWhole(c.alloc_count, 1);
     BumpWhole(c.alloc_bytes, 100 + i);
@@ -37,7 +35,9 @@ TEST(SiteFigures, ExactFiguresAreWholeNumbersAndLiveBlocksAreAllocationsLessFree
 // A thread that frees blocks another thread allocated books only frees:
 // its shard's live blocks are negative, and the sum over shards is right.
 TEST(SiteFigures, ExactFreesOnAnotherShardAreNegativeLiveBlocks) {
-  SiteCounters allocating = Zeroed(), freeing = Zeroed();
+  SiteCounters allocating, freeing;
+  Zero(allocating);
+  Zero(freeing);
   BumpWhole(allocating.alloc_count, 4);
   BumpWhole(freeing.free_count, 3);
   EXPECT_EQ(ReadSiteFigures(allocating, true).live_samples, 4);
@@ -46,14 +46,16 @@ TEST(SiteFigures, ExactFreesOnAnotherShardAreNegativeLiveBlocks) {
 
 // Whole numbers stay exact past 2^53, where a double sum would round.
 TEST(SiteFigures, ExactBytesAreIntegers) {
-  SiteCounters c = Zeroed();
+  SiteCounters c;
+  Zero(c);
   BumpWhole(c.alloc_bytes, uint64_t{1} << 53);
   BumpWhole(c.alloc_bytes, 1);
   EXPECT_EQ(c.alloc_bytes.bits.load(), (uint64_t{1} << 53) + 1);
 }
 
 TEST(SiteFigures, SampledFiguresAreWeightedSums) {
-  SiteCounters c = Zeroed();
+  SiteCounters c;
+  Zero(c);
   Bump(c.alloc_count, 2.5);
   Bump(c.alloc_count, 1.25);
   Bump(c.alloc_bytes, 2.5 * 4096);
