@@ -47,7 +47,8 @@ namespace {
 constexpr uint32_t kMaxCachedFrames = kMaxUserFrames + 16;  // user frames plus ours
 static_assert(kMaxCachedFrames + kFrameGroup < 256, "probe_index and slot_count are 8 bits");
 
-size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames * sizeof(CacheEntry::Frame); }
+// `frames` a multiple of kFrameGroup.
+size_t EntryBytes(uint32_t frames) { return sizeof(CacheEntry) + frames / kFrameGroup * sizeof(FrameGroup); }
 
 // What all threads' caches may hold together. The cache only saves time, so
 // past the budget chains are unwound every time rather than remembered.
@@ -168,10 +169,8 @@ void LearnStackBounds(UnwindCache& cache) {
 // most a's last.
 uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
   const uint32_t n = std::min(a.slot_count, b.slot_count);
-  const CacheEntry::Frame* fa = a.frames();
-  const CacheEntry::Frame* fb = b.frames();
   uint32_t i = 0;
-  while (i < n && fa[i].slot == fb[i].slot && fa[i].value == fb[i].value) ++i;
+  while (i < n && a.frame(i).slot == b.frame(i).slot && a.frame(i).value == b.frame(i).value) ++i;
   return std::min<uint32_t>(i, a.slot_count - 1u);
 }
 
@@ -244,11 +243,11 @@ void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
     const uint32_t theirs = FirstDifference(*sibling, *e);
     if (fresh < kWays && theirs > sibling->probe_index) {
       sibling->probe_index = static_cast<uint8_t>(theirs);
-      sibling->probe = sibling->frames()[theirs];
+      sibling->probe = sibling->frame(theirs);
     }
   }
   e->probe_index = static_cast<uint8_t>(probe);
-  e->probe = e->frames()[probe];
+  e->probe = e->frame(probe);
 }
 
 // What padding frames point at: a word that always holds their value.
@@ -260,11 +259,9 @@ uint32_t GroupsOf(uint32_t frames) { return (frames + kFrameGroup - 1) / kFrameG
 void PadFrames(CacheEntry& e) {
   const uint32_t compared = e.slot_count + e.guard_count;
   const uint32_t padded = GroupsOf(compared) * kFrameGroup;
-  static_assert((2 * kMaxCachedFrames + kFrameGroup) * sizeof(CacheEntry::Frame) <= UINT16_MAX, "slots and guards");
-  e.compared_bytes = static_cast<uint16_t>(padded * sizeof(CacheEntry::Frame));
-  CacheEntry::Frame* f = e.frames();
-  for (uint32_t i = compared; i < padded; ++i)
-    f[i] = {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord};
+  static_assert((2 * kMaxCachedFrames / kFrameGroup + 1) * sizeof(FrameGroup) <= UINT16_MAX, "slots and guards");
+  e.compared_bytes = static_cast<uint16_t>(padded / kFrameGroup * sizeof(FrameGroup));
+  for (uint32_t i = compared; i < padded; ++i) e.set_frame(i, {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord});
 }
 
 // An entry that holds `frames` frames (padded: PadFrames): `slot`'s own
@@ -283,7 +280,7 @@ CacheEntry* EntryFor(Shard& shard, CacheEntry*& slot, uint32_t frames) {
     return nullptr;
   }
   fresh->capacity = static_cast<uint16_t>(
-      std::min<size_t>((bytes - sizeof(CacheEntry)) / sizeof(CacheEntry::Frame), UINT16_MAX));
+      std::min<size_t>((bytes - sizeof(CacheEntry)) / sizeof(FrameGroup) * kFrameGroup, UINT16_MAX));
   if (slot != nullptr) {
     const size_t old_bytes = Arena::BlockBytes(EntryBytes(slot->capacity));
     g_cache_bytes.fetch_sub(old_bytes, std::memory_order_relaxed);
@@ -401,7 +398,7 @@ void TeachParent(const Shard& shard, const CacheEntry& e, uint32_t user_first, u
   l->parent_key = g_lesson_parent_key;
   l->shard = g_forking_shard;
   l->marker = e.marker;
-  __builtin_memcpy(l->frames, e.frames(), e.slot_count * sizeof(CacheEntry::Frame));
+  for (uint32_t i = 0; i < e.slot_count; ++i) l->frames[i] = e.frame(i);
   l->state.store(kLessonReady, std::memory_order_release);
 }
 
@@ -424,8 +421,10 @@ void WarnParent(const Shard& shard, uintptr_t marker) {
 
 // Whether `e` holds the lesson's chain already.
 bool Knows(const CacheEntry& e, const Lesson& l) {
-  return e.marker == l.marker && e.slot_count == l.slot_count &&
-         __builtin_memcmp(e.frames(), l.frames, l.slot_count * sizeof(CacheEntry::Frame)) == 0;
+  if (e.marker != l.marker || e.slot_count != l.slot_count) return false;
+  for (uint32_t i = 0; i < l.slot_count; ++i)
+    if (e.frame(i).slot != l.frames[i].slot || e.frame(i).value != l.frames[i].value) return false;
+  return true;
 }
 
 // ---- Rigid chains ------------------------------------------------------------
@@ -613,9 +612,8 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   e->taught_at = 0;
   e->slot_count = static_cast<uint8_t>(slots);
   e->guard_count = static_cast<uint8_t>(guard_count > 0 ? guard_count : 0);
-  CacheEntry::Frame* f = e->frames();
-  for (uint32_t i = first_checked; i < n; ++i) f[i - first_checked] = {sps[i] - sizeof(uintptr_t), ips[i]};
-  for (uint32_t g = 0; g < e->guard_count; ++g) f[slots + g] = guards[g];
+  for (uint32_t i = first_checked; i < n; ++i) e->set_frame(i - first_checked, {sps[i] - sizeof(uintptr_t), ips[i]});
+  for (uint32_t g = 0; g < e->guard_count; ++g) e->set_frame(slots + g, guards[g]);
   PadFrames(*e);
   SetProbes(cache, set, way);
   if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
@@ -748,7 +746,7 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   e->taught_at = fork_count - 1;
   e->slot_count = static_cast<uint8_t>(n);
   e->guard_count = 0;
-  __builtin_memcpy(e->frames(), l.frames, n * sizeof(CacheEntry::Frame));
+  for (uint32_t i = 0; i < n; ++i) e->set_frame(i, l.frames[i]);
   PadFrames(*e);
   SetProbes(*cache, set, free_way);
 }
@@ -771,7 +769,7 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   if (LT_UNLIKELY(s.distrusted == marker)) return CaptureUncached(shard);
   if (OverflowWays* overflow = s.overflow; overflow != nullptr) {
     // The set's other ways, as the hit path looks through its own.
-    if (Way* w = MatchingWay(overflow->ways, marker); w != nullptr) {
+    if (Way* w = MatchingWay</*kByGroup=*/true>(overflow->ways, marker); w != nullptr) {
       if (LT_UNLIKELY(--w->hits_to_check == 0))
         return CheckedHit(shard, *cache, *w);
       return w->entry->stack_id;

@@ -14,6 +14,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 #include "preload/internal/compiler.h"
 #include "preload/record/unwind_cache.h"
 
@@ -39,19 +43,30 @@ enum LookupSite : uintptr_t {
   kSiteCallocExact = 4,
 };
 
-// One cached call chain. Sized to its chain: `capacity` frames follow the
-// header (most stacks are 10-30 frames deep, the limit is 80).
-struct CacheEntry {
+// A chain's frames by groups of kFrameGroup: the group's slot addresses,
+// then the return addresses found there, so that the hit path compares the
+// return addresses two at a time (Matches: the words at two slots loaded
+// into one SSE2 register, compared with the two expected side by side).
+struct alignas(16) FrameGroup {
+  uintptr_t slot[kFrameGroup];   // where each return address sits
+  uintptr_t value[kFrameGroup];  // the return address found there
+};
+static_assert(sizeof(FrameGroup) == 64);
+
+// One cached call chain. Sized to its chain: `capacity` frames (whole
+// groups) follow the header (most stacks are 10-30 frames deep, the limit
+// is 80).
+struct alignas(16) CacheEntry {
   uintptr_t marker;  // the key (marker | site); 0: empty
   uint32_t stack_id;
   uint8_t slot_count;   // the chain's frames; then guard_count guards, then padding up to groups * kFrameGroup
   uint8_t guard_count;  // saved frame pointers compared too (unwind_cache.cc, "Rigid chains")
   uint16_t capacity;
   uint32_t taught_at;  // 0, or the fork count when a fork child taught it (unwind_cache.cc, "Lessons")
-  // The bytes of frames() compared: slot_count + guard_count frames rounded
+  // The bytes of groups() compared: slot_count + guard_count frames rounded
   // up to groups of kFrameGroup (in bytes, so the hit path adds it as it is).
   uint16_t compared_bytes;
-  uint8_t probe_index;  // which of frames() `probe` copies (SetProbes)
+  uint8_t probe_index;  // which frame `probe` copies (SetProbes)
   // Every slot's place followed from the one below by the stack pointer and
   // its frame's unwind rule (unwind_cache.cc, "Rigid chains"): checked
   // against a full unwind only now and then.
@@ -69,10 +84,19 @@ struct CacheEntry {
   // a way that holds another chain after one compare instead of after the
   // frames the two chains share.
   Frame probe;
-  Frame* frames() { return reinterpret_cast<Frame*>(this + 1); }
-  const Frame* frames() const { return reinterpret_cast<const Frame*>(this + 1); }
+  FrameGroup* groups() { return reinterpret_cast<FrameGroup*>(this + 1); }
+  const FrameGroup* groups() const { return reinterpret_cast<const FrameGroup*>(this + 1); }
+  Frame frame(uint32_t i) const {
+    const FrameGroup& g = groups()[i / kFrameGroup];
+    return {g.slot[i % kFrameGroup], g.value[i % kFrameGroup]};
+  }
+  void set_frame(uint32_t i, Frame f) {
+    FrameGroup& g = groups()[i / kFrameGroup];
+    g.slot[i % kFrameGroup] = f.slot;
+    g.value[i % kFrameGroup] = f.value;
+  }
 };
-static_assert(sizeof(CacheEntry) % alignof(CacheEntry::Frame) == 0);
+static_assert(sizeof(CacheEntry) % alignof(FrameGroup) == 0, "the groups aligned as the entry");
 
 // One way of a set: the chain cached there, the hits of it until its next
 // check (VerifyHit), counted down by the hit path, and the number of that
@@ -161,22 +185,47 @@ uint32_t CaptureMissed(Shard& shard, uintptr_t key);
 // library's frames), so a caller may make it from a tail call.
 uint32_t CheckedHit(Shard& shard, UnwindCache& cache, Way& way);
 
-// Whether every slot of `e` still holds its return address. The common
-// outcome is a match, so the frames are compared four at a time with no
-// branch inside a group (a differing frame still ends the walk at its
-// group); padding frames always match.
-LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
-  const CacheEntry::Frame* f = e.frames();
-  const auto* const end =
-      reinterpret_cast<const CacheEntry::Frame*>(reinterpret_cast<const char*>(f) + e.compared_bytes);
-  auto differs = [](const CacheEntry::Frame& frame) {
-    return *reinterpret_cast<const uintptr_t*>(frame.slot) ^ frame.value;
+// Whether every slot of `e` still holds its return address, a group of
+// kFrameGroup frames at a time, the walk ended at the first group that
+// differs; padding frames always match. For the overflow ways of a crowded
+// set (the miss path), where most chains looked at differ somewhere.
+LT_ALWAYS_INLINE bool MatchesByGroup(const CacheEntry& e) {
+  const FrameGroup* g = e.groups();
+  const auto* const end = reinterpret_cast<const FrameGroup*>(reinterpret_cast<const char*>(g) + e.compared_bytes);
+  auto differs = [](const FrameGroup& group, uint32_t i) {
+    return *reinterpret_cast<const uintptr_t*>(group.slot[i]) ^ group.value[i];
   };
   do {  // a group at least: a cached chain has a frame
-    if ((differs(f[0]) | differs(f[1]) | differs(f[2]) | differs(f[3])) != 0) return false;
-    f += kFrameGroup;
-  } while (f != end);
+    if ((differs(*g, 0) | differs(*g, 1) | differs(*g, 2) | differs(*g, 3)) != 0) return false;
+    ++g;
+  } while (g != end);
   return true;
+}
+
+// The same for the hit path, whose common outcome is a match: the whole
+// chain is compared with no branch but the loop's (SSE2: two slots' words
+// a register, an exclusive or with the two expected, all or-ed together,
+// tested once).
+LT_ALWAYS_INLINE bool Matches(const CacheEntry& e) {
+#if defined(__x86_64__)
+  const FrameGroup* g = e.groups();
+  const auto* const end = reinterpret_cast<const FrameGroup*>(reinterpret_cast<const char*>(g) + e.compared_bytes);
+  // The words at slots `a` and `b`, low and high half.
+  auto words_at = [](uintptr_t a, uintptr_t b) {
+    const __m128i low = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(a));
+    return _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(low), reinterpret_cast<const double*>(b)));
+  };
+  __m128i differs = _mm_setzero_si128();
+  do {  // a group at least: a cached chain has a frame
+    const auto* expected = reinterpret_cast<const __m128i*>(g->value);
+    differs = _mm_or_si128(differs, _mm_xor_si128(words_at(g->slot[0], g->slot[1]), _mm_load_si128(expected)));
+    differs = _mm_or_si128(differs, _mm_xor_si128(words_at(g->slot[2], g->slot[3]), _mm_load_si128(expected + 1)));
+    ++g;
+  } while (g != end);
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(differs, _mm_setzero_si128())) == 0xffff;
+#else
+  return MatchesByGroup(e);  // never called there (kUnwindCacheAvailable)
+#endif
 }
 
 // The probe frame of `e` still holds its return address.
@@ -186,13 +235,14 @@ LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
 
 // The way of `ways` (filled in order, never emptied, and ended by an empty
 // way) whose chain is the one on this stack at `key`, or null. Both the
-// set's own ways (the hit path) and its overflow ways (the miss path,
-// unwind_cache.cc) are looked through with it.
+// set's own ways (the hit path: Matches) and its overflow ways (the miss
+// path, unwind_cache.cc: MatchesByGroup) are looked through with it.
+template <bool kByGroup = false>
 LT_ALWAYS_INLINE Way* MatchingWay(Way* ways, uintptr_t key) {
   for (Way* w = ways;; ++w) {
     const CacheEntry* e = w->entry;
     if (e == nullptr) return nullptr;
-    if (e->marker == key && ProbeMatches(*e) && Matches(*e)) return w;
+    if (e->marker == key && ProbeMatches(*e) && (kByGroup ? MatchesByGroup(*e) : Matches(*e))) return w;
   }
 }
 
