@@ -7,7 +7,7 @@
 namespace leaktrace::preload {
 
 namespace age_table_detail {
-alignas(4096) Slot g_static_slots[kStaticSlots];
+LT_LARGE_STATIC alignas(4096) Slot g_static_slots[kStaticSlots];
 std::atomic<Slot*> g_slots{nullptr};
 std::atomic<uint32_t> g_limit{kStaticSlots | kLimitUnused};
 }  // namespace age_table_detail

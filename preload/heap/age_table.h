@@ -21,7 +21,7 @@
 // Memory: only the first `limit` slots are probed, and the limit doubles
 // when a probe finds them crowded, so the memory touched follows the peak
 // number of aged blocks. The first kStaticSlots slots (the limit's first
-// value) are static, in the library's .bss: a process's first aged block
+// value) are static, in the library's .lbss: a process's first aged block
 // maps nothing. The rest are one MAP_NORESERVE mapping, made when the
 // limit first grows past them. A full table is counted (age_table_full) and the block goes on
 // unaged. A fork child keeps its copy: a slot some other thread was writing

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 namespace {
 
@@ -24,11 +26,11 @@ constexpr size_t kFirstFramesBytes = kPageBytes / 2 - sizeof(StackGeneration);
 constexpr size_t kFirstGenerationBytes = GenerationBytes(kFirstCapacity, kFirstFramesBytes);
 static_assert(sizeof(StackGeneration) % alignof(uint64_t) == 0 && kFirstFramesBytes % alignof(StackSlot) == 0);
 
-// The first generation is static (zero, in the library's .bss): every
+// The first generation is static (zero, in the library's .lbss): every
 // process that captures a stack needs it, and a mapping of its own cost
 // the first capture an mmap. Untouched pages of it cost nothing, as those
 // of a mapping.
-alignas(kPageBytes) char g_first_storage[kFirstGenerationBytes];
+LT_LARGE_STATIC alignas(kPageBytes) char g_first_storage[kFirstGenerationBytes];
 
 // The first generation, set up (any thread may get here first: each
 // writes the same values before the publication in Publish).
