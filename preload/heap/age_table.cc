@@ -80,22 +80,32 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
     limit = g_limit.load(std::memory_order_acquire);
   }
   for (;;) {
-    for (uint32_t i = 0; i < kProbe; ++i) {
-      const uint32_t index = (start + i) & (limit - 1);
-      Slot* slot = SlotAt(index);  // the limit passed kStaticSlots only once the mapping was there
-      if (slot == nullptr) break;
-      Slot& s = *slot;
-      // The compare-and-swap alone, no load before it: a load of a slot in
-      // a page never touched maps the zero page, and the swap then faults
-      // again to write (two faults for each page the table reaches, where
-      // most slots probed are empty).
-      uint64_t empty = 0;
-      if (!s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed)) continue;
-      s.stack_id.store(stack_id, std::memory_order_relaxed);
-      s.size.store(size, std::memory_order_relaxed);
-      s.weight.store(weight, std::memory_order_relaxed);
-      s.state.store(birth_ns, std::memory_order_release);
-      return index + 1;
+    // The window from the block's hash, then the same window in the newest
+    // half of the part in use: slots are never moved, so after the limit
+    // doubles the older half stays as crowded as it was, and a block whose
+    // window falls there would double the limit again at once (1,200 aged
+    // blocks drove it to the whole table, a page touched for each block
+    // from then on). The newest half fills before the limit grows again.
+    const uint32_t windows[2] = {start & (limit - 1), (start | (limit >> 1)) & (limit - 1)};
+    for (int w = 0; w < 2; ++w) {
+      if (w == 1 && windows[1] == windows[0]) break;
+      for (uint32_t i = 0; i < kProbe; ++i) {
+        const uint32_t index = (windows[w] + i) & (limit - 1);
+        Slot* slot = SlotAt(index);  // the limit passed kStaticSlots only once the mapping was there
+        if (slot == nullptr) break;
+        Slot& s = *slot;
+        // The compare-and-swap alone, no load before it: a load of a slot in
+        // a page never touched maps the zero page, and the swap then faults
+        // again to write (two faults for each page the table reaches, where
+        // most slots probed are empty).
+        uint64_t empty = 0;
+        if (!s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed)) continue;
+        s.stack_id.store(stack_id, std::memory_order_relaxed);
+        s.size.store(size, std::memory_order_relaxed);
+        s.weight.store(weight, std::memory_order_relaxed);
+        s.state.store(birth_ns, std::memory_order_release);
+        return index + 1;
+      }
     }
     // Past the static slots, the mapping first (published before the limit
     // that reaches into it).
