@@ -7,7 +7,9 @@
 namespace leaktrace::preload {
 
 namespace age_table_detail {
-LT_LARGE_STATIC alignas(4096) Slot g_static_slots[kStaticSlots];
+// constinit: zero in .lbss, no constructor at start-up (one that cleared the
+// slots faulted in all eight pages of every process).
+alignas(4096) LT_LARGE_STATIC constinit Slot g_static_slots[kStaticSlots];
 std::atomic<Slot*> g_slots{nullptr};
 std::atomic<uint32_t> g_limit{kStaticSlots | kLimitUnused};
 }  // namespace age_table_detail

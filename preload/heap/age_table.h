@@ -98,7 +98,7 @@ namespace age_table_detail {
 struct Slot {
   std::atomic<uint64_t> state;  // 0 empty, 1 being written, else birth_ns
   std::atomic<uint32_t> stack_id;
-  uint32_t reserved;
+  uint32_t reserved = 0;  // initialised: the static slots must be constant-initialised (no constructor writing them at start-up)
   std::atomic<uint64_t> size;
   std::atomic<double> weight;
 };
