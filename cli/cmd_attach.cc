@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -62,6 +63,20 @@ struct Target {
   std::vector<ProcessModule> modules;
 };
 
+// The name the program was started as: the first word of its argv[0]
+// (a server that sets a process title, as redis does, keeps its name there),
+// without directories; else its executable's file name. The dumps are named
+// the same way by the library. redis-server is a symbolic link to
+// redis-check-rdb: the executable alone would name the wrong program.
+std::string ProgramName(pid_t pid, const fs::path& exe) {
+  std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
+  std::string first;
+  std::getline(in, first, '\0');
+  first = first.substr(0, first.find_first_of(" \t\n"));
+  first = first.substr(first.rfind('/') == std::string::npos ? 0 : first.rfind('/') + 1);
+  return first.empty() ? exe.filename().string() : first;
+}
+
 Target Inspect(pid_t pid) {
   struct stat st;
   if (stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0) throw UsageError(fmt::format("no process {}", pid));
@@ -74,7 +89,7 @@ Target Inspect(pid_t pid) {
   std::error_code ec;
   const fs::path exe = fs::read_symlink(fmt::format("/proc/{}/exe", pid), ec);
   if (ec) throw UsageError(fmt::format("cannot read /proc/{}/exe: {} (a kernel thread, or no permission)", pid, ec.message()));
-  t.program = exe.filename().string();
+  t.program = ProgramName(pid, exe);
   const std::optional<attach::ElfImage> image = attach::ReadElfImage(fmt::format("/proc/{}/exe", pid));
   if (!image) throw UsageError(fmt::format("process {} ({}): its executable is not a readable ELF file", pid, t.program));
   if (!image->is_64 || !image->x86_64)

@@ -12,6 +12,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/heap/sampler.h"
+#include "preload/heap/spare_block.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/health.h"
 #include "preload/record/exact_record.h"
@@ -412,7 +413,8 @@ void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight, siz
   const size_t usable = PlainUsable(size);
   if (__builtin_add_overflow(usable, kSampledSlack, &total)) return nullptr;
   const uint32_t stack_id = CaptureStackId(t);
-  char* base = static_cast<char*>(PlainAllocate(total, zero));
+  char* base = TakeSpareBase(usable, alignment > 16, zero);
+  if (base == nullptr) base = static_cast<char*>(PlainAllocate(total, zero));
   if (base == nullptr) return nullptr;
   char* p = SampledPointerIn(base, alignment > 16);
   WriteSampledHeader(p, base, stack_id, size, weight, 0, usable, usable);
@@ -587,8 +589,14 @@ void* AllocateAlignedSlow(size_t size, size_t alignment) {
 }
 
 void FreeMaybeSampled(void* p) {
-  if (LT_LIKELY(!IsSampledBlock(p) && !IsBootstrapBlock(p))) return real.free(p);
-  FreeSlow(p);
+  if (LT_LIKELY(!IsSampledBlock(p))) {
+    if (LT_LIKELY(!IsBootstrapBlock(p))) return real.free(p);
+    return;  // a start-up block: never reused
+  }
+  // The classifier's answer for p, known already (sampled mode, check word).
+  char* base = SampledBase(p);
+  UnrecordSampled(t_state, SampledHeaderOf(p));  // before the real block is reused, here or by the allocator
+  KeepOrFreeSampledBase(base);
 }
 
 void FreeSlow(void* p) {
@@ -599,6 +607,9 @@ void FreeSlow(void* p) {
       return;  // never reused
     case BlockRef::kPlain:
       return real.free(p);
+    case BlockRef::kSampled:
+      ForgetBlock(p, b);  // before the real block is reused, here or by the real allocator
+      return KeepOrFreeSampledBase(b.base);
     default:
       ForgetBlock(p, b);  // before the real free: the address cannot be reused in between
       return real.free(b.base);

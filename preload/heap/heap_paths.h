@@ -141,7 +141,9 @@ void* AllocateAlignedSlow(size_t size, size_t alignment);
 void FreeSlow(void* p);
 // Sampled mode, MaybeSampled(p): most such pointers are plain blocks that
 // happen to sit at page + 64 or + 80 (1 in 128), given back at once after
-// the check word says so; a sampled or start-up block goes on to FreeSlow.
+// the check word says so. A sampled block's free is booked and its real
+// block kept as a spare for a later sample or freed (spare_block.h); a
+// start-up block is left alone.
 LT_NOINLINE void FreeMaybeSampled(void* p);
 void* ReallocateSlow(void* p, size_t size);
 // Sampled mode, `p` a block in the sampled layout (IsSampledBlock): what

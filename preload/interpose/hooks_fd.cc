@@ -273,7 +273,8 @@ LT_EXPORT int dup(int fd) {
 }
 
 // dup2/dup3 onto one of leaktrace's private descriptors moves ours away
-// first (private_fds.h): the program gets the number it asked for.
+// first (private_fds.h): the program gets the number it asked for. Not in a
+// vfork child, whose descriptors are not ours (CallSharesOurDescriptors).
 // dup2/dup3 onto an open descriptor close it: recording the copy over its
 // slot forgets it. The number stays taken throughout, so no other thread can
 // be handed it in between.
@@ -282,7 +283,7 @@ LT_EXPORT int dup(int fd) {
 // (fd_kind.h, kUnverifiedKind) never looks at the copy in its place.
 LT_EXPORT int dup2(int fd, int target) {
   REAL_OR_ENOSYS(dup2);
-  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
+  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target && CallSharesOurDescriptors()) YieldPrivateFd(target);
   if (fd == target || !TrackingThisCall()) return real.dup2(fd, target);  // dup2(fd, fd): nothing happens
   const uint64_t taken = TakeFdForReplace(target);
   const int rc = real.dup2(fd, target);
@@ -296,7 +297,7 @@ LT_EXPORT int dup2(int fd, int target) {
 
 LT_EXPORT int dup3(int fd, int target, int flags) {
   REAL_OR_ENOSYS(dup3);
-  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target) YieldPrivateFd(target);
+  if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target && CallSharesOurDescriptors()) YieldPrivateFd(target);
   if (fd == target || !TrackingThisCall()) return real.dup3(fd, target, flags);  // EINVAL, nothing closed
   const uint64_t taken = TakeFdForReplace(target);
   const int rc = real.dup3(fd, target, flags);

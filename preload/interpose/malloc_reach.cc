@@ -12,6 +12,54 @@ namespace leaktrace::preload {
 // This library's first byte (the linker defines it).
 extern "C" const char __ehdr_start[] __attribute__((visibility("hidden")));
 
+namespace {
+
+using MallocFn = void* (*)(size_t);
+using FreeFn = void (*)(void*);
+
+// Whether a malloc and free through these pointers went through the hooks,
+// told by what a call through them does to this thread's state: read,
+// never the memory around the block (a foreign allocator's neighbour may be
+// unmapped). True when it cannot be told: only a sure "no" is said aloud.
+//
+// Sampled mode: the sampler's countdown (SamplerState). A thread's first
+// call through the hooks draws it (`drawn`); once drawn, malloc(1) counts
+// it down by exactly one while it is above zero (TryRecord). Anything else
+// the call does (a sample: a new random draw) could by chance leave the
+// countdown where it was, which a plain before/after test took for a call
+// that never came: 1 process in ~40 at LEAKTRACE_SAMPLE=64, and python3
+// starts dozens.
+bool SampledMallocMovesTheThread(MallocFn global_malloc, FreeFn global_free) {
+  ThreadState& t = t_state;
+  if (t.busy != 0) return true;  // the hooks would pass the call through untouched
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const bool drawn = t.sampler.drawn;
+    const uint64_t before = t.sampler.gap;
+    global_free(global_malloc(1));
+    if (!drawn) {
+      if (!t.sampler.drawn) return false;  // only the hooks draw
+      continue;                            // drawn now: count it down next
+    }
+    if (before >= 1) return t.sampler.gap != before;
+    // A countdown at zero: that call was a sample, the next one can tell.
+  }
+  return true;
+}
+
+// Exact mode: the bytes the thread books and has not yet added to the
+// process's total (heap_peak.h), which a malloc through the hooks raises.
+bool ExactMallocMovesTheThread(MallocFn global_malloc, FreeFn global_free) {
+  ThreadState& t = t_state;
+  if (t.busy != 0) return true;
+  const int64_t before = t.heap_pending;
+  void* p = global_malloc(24);
+  const int64_t after = t.heap_pending;
+  global_free(p);
+  return p == nullptr || after != before;
+}
+
+}  // namespace
+
 void SayIfMallocDoesNotReachTheHooks() {
   auto* global_malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(RTLD_DEFAULT, "malloc"));
   auto* global_free = reinterpret_cast<void (*)(void*)>(dlsym(RTLD_DEFAULT, "free"));
@@ -25,17 +73,9 @@ void SayIfMallocDoesNotReachTheHooks() {
   // capture of its own in every process's start (some 100 us), so it is
   // not made there.
   if (ours && CurrentMode() == Mode::kExact) return;
-  // A call through the hooks moves this thread's state: sampled mode counts
-  // its bytes down (SamplerState::gap) or draws the next sample point; exact mode adds them to
-  // the thread's pending heap total (heap_peak.h). Read, never the memory
-  // around the block (a foreign allocator's neighbour may be unmapped).
-  ThreadState& t = t_state;
-  const bool exact = CurrentMode() == Mode::kExact;
-  const uint64_t before = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.gap;
-  void* p = global_malloc(24);
-  const uint64_t after = exact ? static_cast<uint64_t>(t.heap_pending) : t.sampler.gap;
-  global_free(p);
-  if (p == nullptr || after != before) return;
+  const bool reached = CurrentMode() == Mode::kExact ? ExactMallocMovesTheThread(global_malloc, global_free)
+                                                     : SampledMallocMovesTheThread(global_malloc, global_free);
+  if (reached) return;
   if (ours) {
     // The program's malloc is this library's, yet the call went elsewhere:
     // a tool redirects it (valgrind replaces malloc under every name).

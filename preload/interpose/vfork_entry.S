@@ -51,6 +51,10 @@ clone:
         testl   $0x10000, %edx
         jnz     2f
         movb    $1, leaktrace_shared_vm_child(%rip)
+        /* CLONE_FILES 0x400: the child shares our descriptor table too. */
+        testl   $0x400, %edx
+        jz      2f
+        movb    $1, leaktrace_shared_files_child(%rip)
 2:
         movq    leaktrace_real_clone(%rip), %r11
         testq   %r11, %r11

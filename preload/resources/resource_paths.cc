@@ -23,6 +23,7 @@
 
 LT_HIDDEN_SYMBOL __thread unsigned char leaktrace_vfork_pending LT_INITIAL_EXEC = 0;
 LT_HIDDEN_SYMBOL unsigned char leaktrace_shared_vm_child = 0;
+LT_HIDDEN_SYMBOL unsigned char leaktrace_shared_files_child = 0;
 
 namespace leaktrace::preload {
 

@@ -21,9 +21,11 @@
 #define LT_HIDDEN_SYMBOL __attribute__((visibility("hidden")))
 
 // Raised by vfork (this thread) and by clone with CLONE_VM but not
-// CLONE_THREAD (the process, for good); see interpose/vfork_entry.S.
+// CLONE_THREAD (the process, for good); see interpose/vfork_entry.S. The
+// last also when such a clone had CLONE_FILES.
 extern "C" LT_HIDDEN_SYMBOL __thread unsigned char leaktrace_vfork_pending LT_INITIAL_EXEC;
 extern "C" LT_HIDDEN_SYMBOL unsigned char leaktrace_shared_vm_child;
+extern "C" LT_HIDDEN_SYMBOL unsigned char leaktrace_shared_files_child;
 
 namespace leaktrace::preload {
 
@@ -50,6 +52,17 @@ LT_ALWAYS_INLINE bool TrackingThisCall() {
   if (g_mode != Mode::kSampled && g_mode != Mode::kExact) return false;
   if (LT_LIKELY((leaktrace_vfork_pending | leaktrace_shared_vm_child) == 0)) return true;
   return OutsideSharedMemoryChild();
+}
+
+// False when this call comes from a child that shares our memory but has a
+// descriptor table of its own (a vfork child; a clone with CLONE_VM and
+// without CLONE_FILES): its dup2 onto the number of one of leaktrace's
+// descriptors replaces only its own copy, and must leave leaktrace's
+// tables, which are the parent's, alone. Any thread, any mode.
+LT_ALWAYS_INLINE bool CallSharesOurDescriptors() {
+  if (LT_LIKELY((leaktrace_vfork_pending | leaktrace_shared_vm_child) == 0)) return true;
+  if (OutsideSharedMemoryChild()) return true;
+  return leaktrace_vfork_pending == 0 && leaktrace_shared_files_child != 0;
 }
 
 // Restores errno on scope exit.

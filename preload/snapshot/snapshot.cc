@@ -18,6 +18,7 @@
 #include "format/dump_writer.h"
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
+#include "preload/heap/spare_block.h"
 #include "preload/internal/arena.h"
 #include "preload/internal/dump_scratch.h"
 #include "preload/internal/errno_kept.h"
@@ -142,8 +143,10 @@ void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double h
   w.WriteMemoryFigure("heap_peak", static_cast<uint64_t>(HeapPeakBytes()));
   w.WriteMemoryFigure("heap_peak_error", static_cast<uint64_t>(kPeakFlushBytes) * (exact ? ShardCount() : BatchingShards()));
   // leaktrace's own bytes inside the allocator's blocks: exact mode's
-  // 16-byte headers, sampled blocks' slack (block_header.h).
-  const double in_heap = exact ? heap_blocks * kExactHeaderBytes : static_cast<double>(heap_samples) * kSampledSlack;
+  // 16-byte headers, sampled blocks' slack (block_header.h) and the spare
+  // real blocks kept for later samples (spare_block.h).
+  const double in_heap = exact ? heap_blocks * kExactHeaderBytes
+                               : static_cast<double>(heap_samples) * kSampledSlack + SpareBytesHeld();
   w.WriteMemoryFigure("leaktrace_in_heap", in_heap > 0 ? static_cast<uint64_t>(in_heap) : 0);
   w.WriteMemoryFigure("leaktrace_mapped", g_tracker_bytes.load(std::memory_order_relaxed) + AgeTableBytes());
   w.WriteMemoryFigure("leaktrace_resident", m.leaktrace_resident);

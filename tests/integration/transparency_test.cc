@@ -86,6 +86,29 @@ TEST(FdTakeover, ASnapshotAfterClosefromInterruptsNoCall) {
   }
 }
 
+// A vfork child runs on the parent's memory, leaktrace's tables included,
+// but has a descriptor table of its own: its dup2 onto the number of one of
+// leaktrace's descriptors replaces the child's copy only. Had the child's
+// call moved "ours" away, the parent's tables would name numbers that are
+// not leaktrace's in the parent: libunwind's pipe unprotected, the control
+// block's memfd lost.
+TEST(FdTakeover, AVforkChildsDup2LeavesTheParentsDescriptorsAlone) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder({ProgramPath("fd_takeover"), "vfork", "server", "closefrom"}, sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+  }
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("fd_takeover"), "vfork", "sleep"}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    p.ExpectCheckpoint("sleeping");
+    const std::string dump = p.Snapshot();
+    EXPECT_TRUE(std::filesystem::exists(dump)) << dump;
+    EXPECT_EQ(p.Wait(), 0) << "the program's nanosleep was cut short (LEAKTRACE_SAMPLE=" << sample << ")";
+  }
+}
+
 // ---- the snapshot signal is the program's whenever it wants it -------------
 
 TEST(SignalOwnership, AProgramTakingSigusr2ForItselfGetsIt) {

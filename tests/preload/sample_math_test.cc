@@ -46,7 +46,7 @@ TEST(SampleMath, OneMinusExpNegKeepsItsDigitsForTinyX) {
   }
   EXPECT_EQ(OneMinusExpNeg(0), 0.0);
   EXPECT_EQ(OneMinusExpNeg(1e-300), 1e-300);
-  for (double x : {0.4999999999999999, 0.5, 1.0 / 524288})
+  for (double x : {0.4999999999999999, 0.5, 1.0 / 524288, 1.0 / 64, std::nextafter(1.0 / 64, 0.0)})
     EXPECT_LE(Ulps(OneMinusExpNeg(x), -std::expm1(-x)), kMaxUlps) << "x " << x;
 }
 

@@ -15,7 +15,12 @@
      fd_takeover sleep
          closes every descriptor from 3 on, prints "sleeping", and sleeps 2 s
          in one nanosleep; the test takes a snapshot meanwhile. Exit 1 if the
-         sleep was cut short. */
+         sleep was cut short.
+     fd_takeover vfork server closefrom | vfork sleep
+         first unwinds, then vforks a child that dup2s a file onto every
+         number from 3 up to the soft limit minus one (over leaktrace's
+         descriptors in the child's own table, which are not the parent's)
+         and exits; then does the rest in the parent. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,10 +175,34 @@ static int sleep_through_snapshot(void) {
   return 0;
 }
 
+/* A vfork child shares the parent's memory, not its descriptor table: what
+   it dup2s onto replaces only its own copies. */
+static void vfork_child_dup2_everywhere(void) {
+  unwind_some(20);
+  const int file = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+  if (file < 0) fail("open");
+  const long max = open_max() > 4096 ? 4096 : open_max();
+  const pid_t child = vfork();
+  if (child < 0) fail("vfork");
+  if (child == 0) {
+    for (long fd = 3; fd < max; ++fd)
+      if (fd != file && dup2(file, (int)fd) != (int)fd) _exit(3);
+    _exit(0);
+  }
+  int status = 0;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the vfork child");
+  close(file);
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && strcmp(argv[1], "vfork") == 0) {
+    vfork_child_dup2_everywhere();
+    ++argv;
+    --argc;
+  }
   if (argc >= 3 && strcmp(argv[1], "server") == 0) return server(argv[2]);
   if (argc >= 2 && strcmp(argv[1], "dup2") == 0) return dup2_everywhere();
   if (argc >= 2 && strcmp(argv[1], "sleep") == 0) return sleep_through_snapshot();
-  fprintf(stderr, "usage: fd_takeover server closefrom|loop|close_range | dup2 | sleep\n");
+  fprintf(stderr, "usage: fd_takeover [vfork] server closefrom|loop|close_range | dup2 | sleep\n");
   return 2;
 }

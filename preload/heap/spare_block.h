@@ -1,0 +1,48 @@
+// Spare real blocks for sampled allocations.
+//
+// A sampled block is the program's size plus up to a page of slack
+// (block_header.h, kSampledSlack), so even a sampled malloc(16) is a real
+// block of 4-5 KiB: past glibc's tcache and small bins, and a request of
+// that size makes glibc consolidate its fast bins and sort its unsorted
+// chunks first. That malloc was more than a third of a sample's whole cost
+// on churn (~1,700 of ~4,600 instructions, against ~130 for the stack). So
+// the real blocks of small sampled blocks the program frees are kept in a
+// few process-wide slots, and later samples are carved from them when they
+// fit: steady sampling then calls the real allocator rarely.
+//
+// What the program sees does not change: a sampled block's size, usable
+// size, capacity (realloc's headroom) and placement are those a fresh real
+// block gives; only which real block holds it differs. At most kSpareSlots
+// blocks of at most kSpareMaxBytes are held (160 KiB), and counted as
+// leaktrace's own bytes in the heap (SpareBytesHeld).
+//
+// Contract: any thread; async-signal-safe with respect to the slots (each
+// is taken and filled by one atomic exchange, so a block is never held
+// twice, even when a signal handler frees a sampled block meanwhile). A
+// thread looks at the slots from one of its own on, so that threads
+// sampling at once mostly touch different cache lines.
+// Never throws; allocates nothing (frees through the real allocator).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+inline constexpr int kSpareSlots = 10;
+// The largest real block kept: sampled blocks of up to ~12 KiB.
+inline constexpr size_t kSpareMaxBytes = size_t{16} << 10;
+
+// The real block `base` of a sampled block just forgotten (its check word
+// cleared): kept in a free slot when it is small enough, else freed.
+void KeepOrFreeSampledBase(char* base);
+
+// A spare in which a sampled block of `usable` bytes fits at
+// SampledPointerIn(base, aligned), taken; cleared from there to its end
+// when `zero`, as a calloc'd block is. nullptr when none fits.
+char* TakeSpareBase(size_t usable, bool aligned, bool zero);
+
+// Bytes held in spares now (a snapshot's leaktrace_in_heap).
+uint64_t SpareBytesHeld();
+
+}  // namespace leaktrace::preload
