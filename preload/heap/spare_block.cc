@@ -5,21 +5,25 @@
 
 #include "preload/heap/block_header.h"
 #include "preload/interpose/real_functions.h"
+#include "preload/record/thread_state.h"
 
 namespace leaktrace::preload {
 namespace {
 
-// Each slot on a cache line of its own: threads that sample at once do
-// not contend on one line.
+// Each slot on a cache line of its own, and each thread starts its search
+// at a slot of its own (HomeSlot): threads that sample at once mostly
+// touch different lines. `bytes` is the held block's size for a snapshot's
+// sum (SpareBytesHeld), written before the block is put in and never
+// cleared: a slot's block is counted only while `base` holds one.
 struct alignas(64) SpareSlot {
   std::atomic<char*> base{nullptr};
+  std::atomic<uint64_t> bytes{0};
 };
 SpareSlot g_slots[kSpareSlots];
-std::atomic<uint64_t> g_held_bytes{0};
 
-// A spare's usable size sits in its own first 8 bytes: dead memory (the
-// sampled block it held was forgotten, and its check word, right before
-// the old pointer, is left cleared), so a slot is one pointer, swapped whole.
+// A spare's usable size also sits in its own first 8 bytes: dead memory
+// (the sampled block it held was forgotten, and its check word, right
+// before the old pointer, is left cleared), which only its holder reads.
 size_t SpareBytes(const char* base) {
   size_t bytes;
   std::memcpy(&bytes, base, sizeof bytes);
@@ -32,32 +36,41 @@ bool Fits(char* base, size_t usable, bool aligned) {
 
 char* Swap(int slot, char* base) { return g_slots[slot].base.exchange(base, std::memory_order_acq_rel); }
 
+// Threads' states lie a stack apart (megabytes, page-aligned strides):
+// their page numbers, mixed, spread the threads over the slots.
+int HomeSlot() {
+  const uint64_t page = reinterpret_cast<uintptr_t>(&t_state) >> 12;
+  return static_cast<int>(((page * 0x9E3779B97F4A7C15ULL) >> 32) % kSpareSlots);
+}
+
 }  // namespace
 
 void KeepOrFreeSampledBase(char* base) {
   const size_t bytes = real.malloc_usable_size(base);
   if (bytes <= kSpareMaxBytes && bytes >= kSampledSlack) {
     std::memcpy(base, &bytes, sizeof bytes);
-    for (int slot = 0; slot < kSpareSlots; ++slot) {
+    const int home = HomeSlot();
+    for (int i = 0; i < kSpareSlots; ++i) {
+      const int slot = (home + i) % kSpareSlots;
       if (g_slots[slot].base.load(std::memory_order_relaxed) != nullptr) continue;
-      g_held_bytes.fetch_add(bytes, std::memory_order_relaxed);
+      g_slots[slot].bytes.store(SpareBytes(base), std::memory_order_relaxed);
       char* displaced = Swap(slot, base);
       if (displaced == nullptr) return;
       // Another thread filled the slot in between: go on with its block.
       base = displaced;
-      g_held_bytes.fetch_sub(SpareBytes(base), std::memory_order_relaxed);
     }
   }
   real.free(base);
 }
 
 char* TakeSpareBase(size_t usable, bool aligned, bool zero) {
-  for (int slot = 0; slot < kSpareSlots; ++slot) {
+  const int home = HomeSlot();
+  for (int i = 0; i < kSpareSlots; ++i) {
+    const int slot = (home + i) % kSpareSlots;
     if (g_slots[slot].base.load(std::memory_order_relaxed) == nullptr) continue;
     char* base = Swap(slot, nullptr);
     if (base == nullptr) continue;
     if (Fits(base, usable, aligned)) {
-      g_held_bytes.fetch_sub(SpareBytes(base), std::memory_order_relaxed);
       // All of it from the block on, not just `usable`: a fresh calloc'd
       // block is zero to its end, and a resize that zeroes only what it
       // adds (jemalloc's rallocx with MALLOCX_ZERO) relies on that.
@@ -67,16 +80,21 @@ char* TakeSpareBase(size_t usable, bool aligned, bool zero) {
       }
       return base;
     }
-    // Too small for this block: back in its slot (one that another
-    // thread put there meanwhile is given back to the real allocator).
-    if (char* displaced = Swap(slot, base)) {
-      g_held_bytes.fetch_sub(SpareBytes(displaced), std::memory_order_relaxed);
-      real.free(displaced);
-    }
+    // Too small for this block: back in its slot (one that another thread
+    // put there meanwhile is given back to the real allocator).
+    g_slots[slot].bytes.store(SpareBytes(base), std::memory_order_relaxed);
+    if (char* displaced = Swap(slot, base)) real.free(displaced);
   }
   return nullptr;
 }
 
-uint64_t SpareBytesHeld() { return g_held_bytes.load(std::memory_order_relaxed); }
+uint64_t SpareBytesHeld() {
+  // Racy by design (a block put in or taken meanwhile): off by a block or
+  // two at most, for a figure that is an estimate anyway.
+  uint64_t held = 0;
+  for (const SpareSlot& slot : g_slots)
+    if (slot.base.load(std::memory_order_relaxed) != nullptr) held += slot.bytes.load(std::memory_order_relaxed);
+  return held;
+}
 
 }  // namespace leaktrace::preload

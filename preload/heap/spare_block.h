@@ -18,7 +18,9 @@
 //
 // Contract: any thread; async-signal-safe with respect to the slots (each
 // is taken and filled by one atomic exchange, so a block is never held
-// twice, even when a signal handler frees a sampled block meanwhile).
+// twice, even when a signal handler frees a sampled block meanwhile). A
+// thread looks at the slots from one of its own on, so that threads
+// sampling at once mostly touch different cache lines.
 // Never throws; allocates nothing (frees through the real allocator).
 #pragma once
 
