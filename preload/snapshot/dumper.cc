@@ -73,8 +73,7 @@ LT_FORK_STATE std::atomic<bool> g_adopt_pending{false};
 // to the whole process meanwhile, to be given back to the program by the
 // dumper thread (HandBackInThread).
 LT_FORK_STATE std::atomic<int> g_threads_blocking{0};
-LT_FORK_STATE std::atomic<bool> g_hand_back_pending{false};
-int g_hand_back_signal = 0;
+LT_FORK_STATE std::atomic<int> g_hand_back_signal{0};  // 0: none
 
 void StartThread();
 
@@ -185,8 +184,8 @@ void GiveUpSnapshotSignal(bool restore) {
 // signal is raised again for the program: pending for a thread that blocks
 // it, or acted on by one that does not, as without leaktrace.
 void HandBackInThread() {
-  if (!g_hand_back_pending.load(std::memory_order_acquire)) return;
-  const int sig = g_hand_back_signal;
+  const int sig = g_hand_back_signal.load(std::memory_order_acquire);
+  if (sig == 0) return;
   pthread_mutex_lock(&g_signal_lock);
   if (g_handler_installed && g_config.snapshot_signal == sig) {
     sigset_t one;
@@ -203,7 +202,7 @@ void HandBackInThread() {
           "on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
   }
   pthread_mutex_unlock(&g_signal_lock);
-  g_hand_back_pending.store(false, std::memory_order_release);
+  g_hand_back_signal.store(0, std::memory_order_release);
   kill(getpid(), sig);
 }
 
@@ -236,8 +235,8 @@ bool HandedBackToProgram(int sig, const siginfo_t* info) {
   if (g_threads_blocking.load(std::memory_order_acquire) <= 0 || info == nullptr || info->si_code == SI_TKILL)
     return false;
   ErrnoKept errno_kept;  // sem_post, kill
-  if (g_hand_back_pending.exchange(true, std::memory_order_acq_rel)) return true;  // one on its way already
-  g_hand_back_signal = sig;
+  int none = 0;
+  if (!g_hand_back_signal.compare_exchange_strong(none, sig, std::memory_order_acq_rel)) return true;  // on its way
   if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
     sem_post(&g_wake);
     return true;
@@ -245,7 +244,7 @@ bool HandedBackToProgram(int sig, const siginfo_t* info) {
   g_handler_installed = false;
   g_config.snapshot_signal = 0;
   RestoreProgramDisposition(sig);
-  g_hand_back_pending.store(false, std::memory_order_release);
+  g_hand_back_signal.store(0, std::memory_order_release);
   kill(getpid(), sig);
   return true;
 }
@@ -549,7 +548,7 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
   g_adopt_pending.store(false, std::memory_order_relaxed);
-  g_hand_back_pending.store(false, std::memory_order_relaxed);
+  g_hand_back_signal.store(0, std::memory_order_relaxed);
   g_threads_blocking.store(0, std::memory_order_relaxed);  // the other threads are gone
   g_thread_running.store(false, std::memory_order_relaxed);
   g_thread_paused = false;
