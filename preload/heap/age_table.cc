@@ -7,8 +7,11 @@
 namespace leaktrace::preload {
 
 namespace age_table_detail {
+// constinit: zero in .lbss, no constructor at start-up (one that cleared the
+// slots faulted in all eight pages of every process).
+alignas(4096) LT_LARGE_STATIC constinit Slot g_static_slots[kStaticSlots];
 std::atomic<Slot*> g_slots{nullptr};
-std::atomic<uint32_t> g_limit{1024};
+std::atomic<uint32_t> g_limit{kStaticSlots | kLimitUnused};
 }  // namespace age_table_detail
 
 namespace {
@@ -50,7 +53,8 @@ void UnmapTable(void* p) {
 #endif
 }
 
-Slot* Slots() {
+// The mapping for the slots past the static ones, made if not yet.
+Slot* MappedSlots() {
   Slot* slots = g_slots.load(std::memory_order_acquire);
   if (slots != nullptr) return slots;
   auto* fresh = static_cast<Slot*>(MapTable());  // zeroed: every slot empty
@@ -69,31 +73,45 @@ uint32_t Hash(const void* p) {
 }  // namespace
 
 uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns) {
-  Slot* slots = Slots();
-  if (slots == nullptr) {
-    g_full.fetch_add(1, std::memory_order_relaxed);
-    return 0;
-  }
   if (birth_ns <= 1) birth_ns = 2;  // 0 and 1 are states, not times
   const uint32_t start = Hash(block);
   uint32_t limit = g_limit.load(std::memory_order_acquire);
+  if (LT_UNLIKELY(limit & kLimitUnused)) {
+    // The first insert: the static slots are in use from now on.
+    g_limit.compare_exchange_strong(limit, limit & ~kLimitUnused, std::memory_order_acq_rel);
+    limit = g_limit.load(std::memory_order_acquire);
+  }
   for (;;) {
-    for (uint32_t i = 0; i < kProbe; ++i) {
-      const uint32_t index = (start + i) & (limit - 1);
-      Slot& s = slots[index];
-      // The compare-and-swap alone, no load before it: a load of a slot in
-      // a page never touched maps the zero page, and the swap then faults
-      // again to write (two faults for each page the table reaches, where
-      // most slots probed are empty).
-      uint64_t empty = 0;
-      if (!s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed)) continue;
-      s.stack_id.store(stack_id, std::memory_order_relaxed);
-      s.size.store(size, std::memory_order_relaxed);
-      s.weight.store(weight, std::memory_order_relaxed);
-      s.state.store(birth_ns, std::memory_order_release);
-      return index + 1;
+    // The window from the block's hash, then the same window in the newest
+    // half of the part in use: slots are never moved, so after the limit
+    // doubles the older half stays as crowded as it was, and a block whose
+    // window falls there would double the limit again at once (1,200 aged
+    // blocks drove it to the whole table, a page touched for each block
+    // from then on). The newest half fills before the limit grows again.
+    const uint32_t windows[2] = {start & (limit - 1), (start | (limit >> 1)) & (limit - 1)};
+    for (int w = 0; w < 2; ++w) {
+      if (w == 1 && windows[1] == windows[0]) break;
+      for (uint32_t i = 0; i < kProbe; ++i) {
+        const uint32_t index = (windows[w] + i) & (limit - 1);
+        Slot* slot = SlotAt(index);  // the limit passed kStaticSlots only once the mapping was there
+        if (slot == nullptr) break;
+        Slot& s = *slot;
+        // The compare-and-swap alone, no load before it: a load of a slot in
+        // a page never touched maps the zero page, and the swap then faults
+        // again to write (two faults for each page the table reaches, where
+        // most slots probed are empty).
+        uint64_t empty = 0;
+        if (!s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed)) continue;
+        s.stack_id.store(stack_id, std::memory_order_relaxed);
+        s.size.store(size, std::memory_order_relaxed);
+        s.weight.store(weight, std::memory_order_relaxed);
+        s.state.store(birth_ns, std::memory_order_release);
+        return index + 1;
+      }
     }
-    if (limit >= kCapacity) {
+    // Past the static slots, the mapping first (published before the limit
+    // that reaches into it).
+    if (limit >= kCapacity || (limit >= kStaticSlots && MappedSlots() == nullptr)) {
       g_full.fetch_add(1, std::memory_order_relaxed);
       return 0;
     }
@@ -108,22 +126,26 @@ void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, do
 }
 
 void AgeTableRemove(uint32_t slot_plus_one) {
-  if (slot_plus_one == 0 || slot_plus_one > kCapacity) return;
-  Slot* slots = g_slots.load(std::memory_order_acquire);
-  if (slots != nullptr) slots[slot_plus_one - 1].state.store(0, std::memory_order_release);
+  if (Slot* s = SlotOf(slot_plus_one)) s->state.store(0, std::memory_order_release);
 }
 
 uint64_t AgeTableFull() { return g_full.load(std::memory_order_relaxed); }
 
-bool AgeTableRange(uintptr_t* start) {
-  Slot* slots = g_slots.load(std::memory_order_acquire);
-  *start = reinterpret_cast<uintptr_t>(slots);
-  return slots != nullptr;
+int AgeTableRanges(uintptr_t start[2], uint64_t bytes[2]) {
+  const uint32_t limit = g_limit.load(std::memory_order_acquire);
+  if (limit & kLimitUnused) return 0;
+  start[0] = reinterpret_cast<uintptr_t>(g_static_slots);
+  bytes[0] = sizeof(g_static_slots);
+  Slot* mapped = g_slots.load(std::memory_order_acquire);
+  if (limit <= kStaticSlots || mapped == nullptr) return 1;
+  start[1] = reinterpret_cast<uintptr_t>(mapped + kStaticSlots);
+  bytes[1] = static_cast<uint64_t>(limit - kStaticSlots) * sizeof(Slot);
+  return 2;
 }
 
 uint64_t AgeTableBytes() {
-  if (g_slots.load(std::memory_order_relaxed) == nullptr) return 0;
-  return static_cast<uint64_t>(g_limit.load(std::memory_order_relaxed)) * sizeof(Slot);
+  const uint32_t limit = g_limit.load(std::memory_order_relaxed);
+  return (limit & kLimitUnused) ? 0 : static_cast<uint64_t>(limit) * sizeof(Slot);
 }
 
 }  // namespace leaktrace::preload

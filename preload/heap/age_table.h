@@ -18,10 +18,12 @@
 // keeps the entry only when both reads agree: a slot freed and refilled in
 // between gets another birth time.
 //
-// Memory: the slots are one MAP_NORESERVE mapping made on first use; only
-// the first `limit` slots are probed, and the limit doubles when a probe
-// finds them crowded, so the memory touched follows the peak number of aged
-// blocks. A full table is counted (age_table_full) and the block goes on
+// Memory: only the first `limit` slots are probed, and the limit doubles
+// when a probe finds them crowded, so the memory touched follows the peak
+// number of aged blocks. The first kStaticSlots slots (the limit's first
+// value) are static, in the library's .lbss: a process's first aged block
+// maps nothing. The rest are one MAP_NORESERVE mapping, made when the
+// limit first grows past them. A full table is counted (age_table_full) and the block goes on
 // unaged. A fork child keeps its copy: a slot some other thread was writing
 // at the fork stays "being written" and is lost, nothing worse.
 #pragma once
@@ -85,30 +87,49 @@ void ForEachAgedBlock(Fn&& fn);
 uint64_t AgeTableFull();
 // Bytes of the table that may have been touched (what it costs in memory).
 uint64_t AgeTableBytes();
-// Where those bytes are: [*start, *start + AgeTableBytes()); false before
-// the table exists. For measuring what of it is resident (process_memory.h).
-bool AgeTableRange(uintptr_t* start);
+// Where those bytes are: `n` ranges [start[i], start[i] + bytes[i]) (the
+// static slots, then the mapping's part in use), returns n (0 before the
+// first insert, at most 2). For measuring what of it is resident
+// (process_memory.h).
+int AgeTableRanges(uintptr_t start[2], uint64_t bytes[2]);
 
 // ---- implementation details -------------------------------------------
 namespace age_table_detail {
 struct Slot {
   std::atomic<uint64_t> state;  // 0 empty, 1 being written, else birth_ns
   std::atomic<uint32_t> stack_id;
-  uint32_t reserved;
+  uint32_t reserved = 0;  // initialised: the static slots must be constant-initialised (no constructor writing them at start-up)
   std::atomic<uint64_t> size;
   std::atomic<double> weight;
 };
 static_assert(sizeof(Slot) == 32);
 inline constexpr uint32_t kCapacity = 1u << 20;
+inline constexpr uint32_t kStaticSlots = 1024;  // the limit's first value
 static_assert(kCapacity < (1u << 24), "slot numbers must fit ExactHeader::age_slot");
+extern LT_HIDDEN Slot g_static_slots[kStaticSlots];
+// The mapping that holds slots kStaticSlots and up (its first kStaticSlots
+// entries unused), made when the limit first grows past kStaticSlots.
 extern LT_HIDDEN std::atomic<Slot*> g_slots;
-extern LT_HIDDEN std::atomic<uint32_t> g_limit;  // slots in use: a power of two <= kCapacity
+// Slots in use: a power of two in [kStaticSlots, kCapacity], above
+// kStaticSlots only once g_slots is set; with kLimitUnused added before the
+// first insert (the table then counts no bytes). Never 0, so in .data,
+// whose page every process has written already: a variable of .bss alone
+// on its page cost the first insert two page faults (read, then written).
+inline constexpr uint32_t kLimitUnused = 1u << 31;
+extern LT_HIDDEN std::atomic<uint32_t> g_limit;
+
+// Slot `index` (< the limit, which the caller has read with acquire), or
+// null (a mapping not there).
+LT_ALWAYS_INLINE Slot* SlotAt(uint32_t index) {
+  if (index < kStaticSlots) return &g_static_slots[index];
+  Slot* slots = g_slots.load(std::memory_order_acquire);
+  return slots != nullptr ? &slots[index] : nullptr;
+}
 
 // The slot of `slot_plus_one`, or null (0, out of range, no table).
 LT_ALWAYS_INLINE Slot* SlotOf(uint32_t slot_plus_one) {
   if (slot_plus_one == 0 || slot_plus_one > kCapacity) return nullptr;
-  Slot* slots = g_slots.load(std::memory_order_acquire);
-  return slots != nullptr ? &slots[slot_plus_one - 1] : nullptr;
+  return SlotAt(slot_plus_one - 1);
 }
 
 // AgeTableUpdate's writing of a slot it found.
@@ -136,11 +157,12 @@ void AgeTableReweigh(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, R
 template <typename Fn>
 void ForEachAgedBlock(Fn&& fn) {
   using namespace age_table_detail;
-  Slot* slots = g_slots.load(std::memory_order_acquire);
-  if (slots == nullptr) return;
   const uint32_t limit = g_limit.load(std::memory_order_acquire);
+  if (limit & kLimitUnused) return;
+  Slot* const mapped = g_slots.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < limit; ++i) {
-    Slot& s = slots[i];
+    if (i >= kStaticSlots && mapped == nullptr) break;
+    Slot& s = i < kStaticSlots ? g_static_slots[i] : mapped[i];
     const uint64_t state = s.state.load(std::memory_order_acquire);
     if (state <= 1) continue;
     AgedBlock b;

@@ -75,6 +75,11 @@ void* MapMemory(size_t bytes) {
   return p;
 }
 
+void CountStaticMemory(void* p, size_t bytes) {
+  if (bytes >= kLargeMappingBytes) RegisterLarge(p, bytes);
+  g_tracker_bytes.fetch_add(bytes, std::memory_order_relaxed);
+}
+
 void UnmapMemory(void* p, size_t bytes) {
   if (p == nullptr) return;
   if (bytes >= kLargeMappingBytes) UnregisterLarge(p);

@@ -24,6 +24,13 @@ void* MapMemory(size_t bytes);
 void UnmapMemory(void* p, size_t bytes);
 inline constexpr size_t kLargeMappingBytes = 256 * 1024;
 
+// Counts `bytes` of the library's own static memory at `p` (zero, in its
+// .bss) as the tracker's, as MapMemory counts a mapping: a table that
+// starts there rather than in a mapping of its own (one system call less
+// where the first one is used) is in the figures all the same. Called once
+// for each such region, when it is first used. Never allocates.
+void CountStaticMemory(void* p, size_t bytes);
+
 // What g_tracker_bytes stands for in resident memory: every registered large
 // mapping's resident bytes as `resident(start, bytes, ctx)` measures them, and
 // everything else whole (large mappings the full table could not register,

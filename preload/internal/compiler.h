@@ -31,3 +31,10 @@
 // goes on the fork state's page and whose tail runs on past it (one, at most:
 // the linker script puts it last).
 #define LT_FORK_STATE_HEAD __attribute__((section("leaktrace_fork_state_head")))
+// A large table of zeros that starts static rather than mapped (the stack
+// table's first generation, the age table's first slots): in .lbss, which
+// the linker puts after all of .bss (zero-filled too, no bytes in the
+// file), so that its size moves none of the other variables onto pages
+// of their own (a variable alone on a page costs a fault where it once
+// shared a page already touched).
+#define LT_LARGE_STATIC __attribute__((section(".lbss")))

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -109,16 +110,49 @@ int AdoptPrivateFd(int fd, std::atomic<int>* home) {
 
 namespace {
 std::atomic<bool (*)()> g_relief{nullptr};  // SetOutOfDescriptorsRelief
+// The spare (KeepSpareFd) and the sandbox flag, together: a page written
+// already when the spare is made (.data, beside g_fd), where a flag alone
+// in .bss cost a process's first capture a page fault to read it.
+struct Spare {
+  std::atomic<int> fd{-1};             // -1 while there is none; its registration's home cell
+  std::atomic<bool> made{false};       // made once: a released spare is not made again
+  std::atomic<bool> sandboxed{false};  // NoteSandboxEntered
+};
+Spare g_spare_state;
+std::atomic<int>& g_spare = g_spare_state.fd;
+
+// Closes the spare and asks the relief: true when a descriptor was freed.
+bool MakeWay() {
+  bool freed = false;
+  const int spare = g_spare.exchange(-1, std::memory_order_acq_rel);
+  if (spare >= 0 && ClosePrivateFd(spare) == 0) freed = true;
+  bool (*relieve)() = g_relief.load(std::memory_order_acquire);
+  if (relieve != nullptr && relieve()) freed = true;
+  return freed;
+}
 }  // namespace
 
 void SetOutOfDescriptorsRelief(bool (*relieve)()) { g_relief.store(relieve, std::memory_order_release); }
+
+void NoteSandboxEntered() { g_spare_state.sandboxed.store(true, std::memory_order_release); }
+
+bool SandboxEntered() { return g_spare_state.sandboxed.load(std::memory_order_acquire); }
+
+bool KeepSpareFd() {
+  if (SandboxEntered()) return false;
+  if (g_spare_state.made.exchange(true, std::memory_order_acq_rel)) return g_spare.load(std::memory_order_acquire) >= 0;
+  const int saved_errno = errno;
+  const int fd = static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC));
+  const bool kept = fd >= 0 && AdoptPrivateFd(fd, &g_spare) >= 0;
+  errno = saved_errno;
+  return kept;
+}
 
 int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home) {
   const auto open_once = [&] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode)); };
   int fd = open_once();
   if (fd < 0 && errno == EMFILE) {
-    bool (*relieve)() = g_relief.load(std::memory_order_acquire);
-    if (relieve != nullptr && relieve()) fd = open_once();
+    if (MakeWay()) fd = open_once();
     else errno = EMFILE;
   }
   return fd < 0 ? fd : AdoptPrivateFd(fd, home);

@@ -65,13 +65,31 @@ int PrivateFdBase();
 int AdoptPrivateFd(int fd, std::atomic<int>* home);
 
 // When one of our opens (OpenPrivateFd) finds the process out of
-// descriptors (EMFILE), a descriptor of ours that can be remade makes way
-// and the open is tried once more: `relieve` closes such descriptors and
-// returns true when it freed one (libunwind's pipe, which libunwind makes
-// again at its next use: unwinder.h). A program that leaks descriptors
+// descriptors (EMFILE), descriptors of ours that can be done without make
+// way and the open is tried once more: the spare (KeepSpareFd), and what
+// `relieve` closes; it returns true when it freed one (libunwind's pipe,
+// which libunwind makes again at its next use: unwinder.h). A program that leaks descriptors
 // until it has none left is the one whose dumps matter most. Set once, at
 // initialisation; `relieve` must be async-signal-safe.
 void SetOutOfDescriptorsRelief(bool (*relieve)());
+
+// Makes the spare descriptor unless there is one: a descriptor of no use
+// but to be closed when one of our opens finds the process out of
+// descriptors (before the relief above is asked), so that a process that
+// leaked every descriptor it may have still writes its dump. An eventfd
+// (it pins no file, no pipe buffers), parked high like the others, and
+// moved, not let go, should the program dup2 onto it. Three system calls,
+// once; a fork child keeps its parent's. False when it could not be made
+// (or the process is in a sandbox).
+bool KeepSpareFd();
+
+// The program is entering a seccomp sandbox (hooks_sandbox.cc), whose
+// filter may kill it for a call it does not list: from now on, and in fork
+// children too, KeepSpareFd makes nothing (no dump is written there) and
+// SandboxEntered is true (libunwind's pipe is then refused:
+// unwinder_fds.cc). Any thread; one store.
+void NoteSandboxEntered();
+bool SandboxEntered();
 
 // open(2) through raw system calls, O_CLOEXEC added, then AdoptPrivateFd.
 int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home);

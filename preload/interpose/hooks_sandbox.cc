@@ -17,6 +17,7 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
+#include "preload/internal/private_fds.h"
 #include "preload/internal/raw_syscall.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
@@ -33,6 +34,7 @@ void BeforeSandbox() {
   if ((g_mode != Mode::kSampled && g_mode != Mode::kExact) || t_state.busy != 0) return;
   if (getpid() != g_process.pid) return;
   const int saved_errno = errno;
+  NoteSandboxEntered();  // no descriptor of ours made from now on (private_fds.h)
   StopSnapshotsForSandbox();
   errno = saved_errno;
 }

@@ -53,12 +53,21 @@ LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
 
 // Blocking a handful of signals, the snapshot signal among them, is how a
 // program starts taking them for itself (signalfd or sigwait later, or
-// sigpending): leaktrace steps aside at once, so that a signal sent in
-// between stays pending for the program. A (nearly) full set is a moment's
-// masking (around a critical section, in a new worker thread), not a claim.
+// sigpending), and also how glibc's user and group lookups through systemd
+// (libnss_systemd: getpwnam of a name not in /etc/passwd, initgroups) guard
+// each lookup, putting the mask back at once. So a block is not a claim by
+// itself: the thread is counted while it holds one (dumper.h,
+// ProgramHoldsSnapshotSignalBlocked), and a signal sent to the process
+// meanwhile goes back to the program. The claim is the wait (signalfd,
+// sigwait and friends: ProgramWaitsForSignals). A (nearly) full set is a
+// moment's masking (around a critical section, in a new worker thread), not
+// even that.
 namespace {
 
-constexpr int kClaimAtMost = 16;  // signals in a set that claims them
+constexpr int kClaimAtMost = 16;  // signals in a set that may claim them
+
+// This thread holds the snapshot signal blocked in a set of a handful.
+__thread bool t_holds_snapshot_signal LT_INITIAL_EXEC = false;
 
 // Whether `word` has at most kClaimAtMost bits set. Counted here, not with
 // __builtin_popcountll, which without -mpopcnt is a call into libgcc's
@@ -71,18 +80,27 @@ bool FewSignals(uint64_t word) {
   return false;
 }
 
-void ProgramBlocks(int how, const sigset_t* set) {
-  if (set == nullptr || (how != SIG_BLOCK && how != SIG_SETMASK) || t_state.busy != 0) return;
+void Hold(bool holds) {
+  if (holds == t_holds_snapshot_signal) return;
+  t_holds_snapshot_signal = holds;
+  ProgramHoldsSnapshotSignalBlocked(holds);
+}
+
+void ProgramChangesMask(int how, const sigset_t* set) {
+  if (set == nullptr || t_state.busy != 0) return;
+  const int sig = g_config.snapshot_signal;
+  if (sig <= 0 || sig > 64) return;
   // Signal s is bit s - 1 of the set's first word, the kernel's whole mask
   // on x86-64 (sigismember per signal cost 64 calls per sigprocmask).
   uint64_t word;
   memcpy(&word, set, sizeof word);
-  // Only a set with the snapshot signal in it can claim it: the common call
-  // ends here (ProgramWaitsForSignals would find the same, a page of code
-  // away).
-  const int sig = g_config.snapshot_signal;
-  if (sig <= 0 || sig > 64 || ((word >> (sig - 1)) & 1) == 0) return;
-  if (FewSignals(word)) ProgramWaitsForSignals(set);
+  const bool in_set = ((word >> (sig - 1)) & 1) != 0;
+  if (how == SIG_UNBLOCK) {
+    if (in_set) Hold(false);
+  } else if (how == SIG_BLOCK || how == SIG_SETMASK) {
+    if (in_set && FewSignals(word)) Hold(true);
+    else if (!in_set && how == SIG_SETMASK) Hold(false);
+  }
 }
 
 }  // namespace
@@ -94,7 +112,7 @@ LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
     errno = ENOSYS;
     return -1;
   }
-  ProgramBlocks(how, set);
+  ProgramChangesMask(how, set);
   return next(how, set, old);
 }
 
@@ -102,7 +120,7 @@ LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
   EnsureReal();
   const auto next = real.pthread_sigmask;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
-  ProgramBlocks(how, set);
+  ProgramChangesMask(how, set);
   return next(how, set, old);
 }
 

@@ -4,22 +4,47 @@
 
 #include <cstring>
 
+#include "preload/internal/compiler.h"
+
 namespace leaktrace::preload {
 namespace {
 
 constexpr uint64_t kFirstCapacity = 1 << 14;
+constexpr size_t kPageBytes = 4096;
 
 std::atomic<StackGeneration*> g_first{nullptr};
 std::atomic<uint32_t> g_next_id{1};
 
-size_t GenerationBytes(uint64_t capacity) {
-  return sizeof(StackGeneration) + (capacity - 1) * sizeof(StackSlot) + capacity * sizeof(uint32_t);
+constexpr size_t GenerationBytes(uint64_t capacity, size_t frames_bytes) {
+  return sizeof(StackGeneration) + frames_bytes + capacity * (sizeof(uint32_t) + sizeof(StackSlot));
+}
+
+// The first generation's frames: the rest of the header's first half-page
+// (a few dozen stacks' worth), so that the list's first 512 entries share
+// the header's page too.
+constexpr size_t kFirstFramesBytes = kPageBytes / 2 - sizeof(StackGeneration);
+constexpr size_t kFirstGenerationBytes = GenerationBytes(kFirstCapacity, kFirstFramesBytes);
+static_assert(sizeof(StackGeneration) % alignof(uint64_t) == 0 && kFirstFramesBytes % alignof(StackSlot) == 0);
+
+// The first generation is static (zero, in the library's .lbss): every
+// process that captures a stack needs it, and a mapping of its own cost
+// the first capture an mmap. Untouched pages of it cost nothing, as those
+// of a mapping.
+LT_LARGE_STATIC alignas(kPageBytes) char g_first_storage[kFirstGenerationBytes];
+
+// The first generation, set up (any thread may get here first: each
+// writes the same values before the publication in Publish).
+StackGeneration* FirstGenerationStorage() {
+  auto* g = reinterpret_cast<StackGeneration*>(g_first_storage);
+  g->capacity.store(kFirstCapacity, std::memory_order_relaxed);
+  g->frames_bytes.store(kFirstFramesBytes, std::memory_order_relaxed);
+  return g;
 }
 
 StackGeneration* NewGeneration(uint64_t capacity) {
   // mmap'd memory is zeroed: every slot starts empty.
-  auto* g = static_cast<StackGeneration*>(MapMemory(GenerationBytes(capacity)));
-  if (g != nullptr) g->capacity = capacity;
+  auto* g = static_cast<StackGeneration*>(MapMemory(GenerationBytes(capacity, 0)));
+  if (g != nullptr) g->capacity.store(capacity, std::memory_order_relaxed);
   return g;
 }
 
@@ -27,9 +52,29 @@ StackGeneration* NewGeneration(uint64_t capacity) {
 // thread got there first. Returns the generation now in that place.
 StackGeneration* Publish(std::atomic<StackGeneration*>& link, StackGeneration* fresh) {
   StackGeneration* expected = nullptr;
-  if (link.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return fresh;
-  UnmapMemory(fresh, GenerationBytes(fresh->capacity));
+  if (link.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
+    // Counted as the tracker's memory as a mapping would be (health, the
+    // memory section's leaktrace figures), measured page by page.
+    if (fresh == reinterpret_cast<StackGeneration*>(g_first_storage)) CountStaticMemory(fresh, kFirstGenerationBytes);
+    return fresh;
+  }
+  if (fresh != reinterpret_cast<StackGeneration*>(g_first_storage))
+    UnmapMemory(fresh, GenerationBytes(fresh->capacity.load(std::memory_order_relaxed), 0));
   return expected;
+}
+
+// A copy of a stack's frames: from the generation's own frames while they
+// last (the first generation's, on its header's page), else from `arena`.
+uint64_t* CopyFrames(StackGeneration& g, const uint64_t* pcs, uint32_t depth, Arena& arena) {
+  const size_t bytes = depth * sizeof(uint64_t);
+  uint64_t* copy = nullptr;
+  if (g.frames_used.load(std::memory_order_relaxed) + bytes <= g.FramesBytes()) {
+    const uint64_t at = g.frames_used.fetch_add(bytes, std::memory_order_relaxed);
+    if (at + bytes <= g.FramesBytes()) copy = g.frames() + at / sizeof(uint64_t);
+  }
+  if (copy == nullptr) copy = static_cast<uint64_t*>(arena.Allocate(bytes));
+  if (copy != nullptr) std::memcpy(copy, pcs, bytes);
+  return copy;
 }
 
 // Waits for a slot claimed by another thread to get its id (a few stores away).
@@ -52,7 +97,8 @@ uint32_t MaxStackId() { return g_next_id.load(std::memory_order_relaxed) - 1; }
 
 uint64_t StackTableSlots() {
   uint64_t n = 0;
-  for (StackGeneration* g = FirstStackGeneration(); g; g = g->next.load(std::memory_order_acquire)) n += g->capacity;
+  for (StackGeneration* g = FirstStackGeneration(); g; g = g->next.load(std::memory_order_acquire))
+    n += g->capacity.load(std::memory_order_relaxed);
   return n;
 }
 
@@ -61,20 +107,26 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
   if (hash == 0) hash = 1;
   StackGeneration* g = FirstStackGeneration();
   if (g == nullptr) {
-    StackGeneration* fresh = NewGeneration(kFirstCapacity);
-    if (fresh == nullptr) return 0;
-    g = Publish(g_first, fresh);
+    g = Publish(g_first, FirstGenerationStorage());
   }
   for (;;) {
     StackGeneration* next = g->next.load(std::memory_order_acquire);
-    const uint64_t mask = g->capacity - 1;
+    const uint64_t capacity = g->capacity.load(std::memory_order_relaxed);
+    const uint64_t mask = capacity - 1;
+    StackSlot* const slots = g->slots();
+    // A generation nothing was put in yet (a process's first stack, and
+    // each new generation's): its slot is empty, so no load before the
+    // swap (a load of a page never touched maps the zero page, and the
+    // swap then faults again to write).
+    bool empty = next == nullptr && g->used.load(std::memory_order_relaxed) == 0;
     for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
-      StackSlot& s = g->slots[i];
-      uint64_t h = s.hash.load(std::memory_order_acquire);
+      StackSlot& s = slots[i];
+      uint64_t h = empty ? 0 : s.hash.load(std::memory_order_acquire);
+      empty = false;
       if (h == 0) {
         if (next != nullptr) break;  // not here; older generations take no inserts
         // Keep every generation at most half full so probes stay short.
-        if (g->used.load(std::memory_order_relaxed) * 2 >= g->capacity) break;
+        if (g->used.load(std::memory_order_relaxed) * 2 >= capacity) break;
         if (s.hash.compare_exchange_strong(h, hash, std::memory_order_acq_rel)) h = 0;  // ours: fill it below
       }
       if (h != 0) {
@@ -88,13 +140,12 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
         continue;  // a collision (or a poisoned slot): keep probing
       }
       g->used.fetch_add(1, std::memory_order_relaxed);
-      auto* copy = static_cast<uint64_t*>(arena.Allocate(depth * sizeof(uint64_t)));
+      uint64_t* copy = CopyFrames(*g, pcs, depth, arena);
       const uint32_t id = g_next_id.fetch_add(1, std::memory_order_relaxed);
       if (copy == nullptr || id >= kMaxStacks) {
         s.id.store(kPoisonedId, std::memory_order_release);
         return 0;
       }
-      std::memcpy(copy, pcs, depth * sizeof(uint64_t));
       s.depth = static_cast<uint16_t>(depth);
       s.flags = flags;
       s.pcs = copy;
@@ -106,7 +157,7 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
       return id;
     }
     if (next == nullptr) {
-      StackGeneration* fresh = NewGeneration(g->capacity * 2);
+      StackGeneration* fresh = NewGeneration(capacity * 2);
       if (fresh == nullptr) return 0;
       next = Publish(g->next, fresh);
     }

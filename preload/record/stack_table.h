@@ -57,30 +57,43 @@ struct StackSlot {
 };
 
 struct StackGeneration {
-  uint64_t capacity;  // power of two
+  std::atomic<uint64_t> capacity;  // power of two; set before the generation is published
   std::atomic<uint64_t> used;
   std::atomic<StackGeneration*> next;
   // The slots given an id, in the order they got it (index + 1; 0: being
   // written): what ForEachStack visits, so that a dump reads the slots in
   // use, not the whole table (mostly never touched: reading it faulted in
   // a zero page per 4 KiB, some 100 of them at every process's exit dump).
-  // `listed` entries of the array after the slots are claimed.
+  // `listed` entries of list() are claimed.
   std::atomic<uint64_t> listed;
-  StackSlot slots[1];  // capacity entries follow, then capacity uint32 list entries
-  std::atomic<uint32_t>* list() { return reinterpret_cast<std::atomic<uint32_t>*>(slots + capacity); }
+  std::atomic<uint64_t> frames_bytes;  // of frames(): 0 but in the first generation
+  std::atomic<uint64_t> frames_used;   // bytes of frames() handed out (may run past frames_bytes)
+  // Then: kFirstFramesBytes of frames (the first generation only: the
+  // frames of its first stacks, on the header's page), capacity uint32
+  // list entries (the first ones on the header's page too), capacity
+  // slots. A process's first stack so touches two pages of the table (the
+  // header's and its slot's), not four, and maps nothing.
+  uint64_t* frames() { return reinterpret_cast<uint64_t*>(this + 1); }
+  std::atomic<uint32_t>* list() {
+    return reinterpret_cast<std::atomic<uint32_t>*>(reinterpret_cast<char*>(this + 1) + FramesBytes());
+  }
+  StackSlot* slots() { return reinterpret_cast<StackSlot*>(list() + capacity.load(std::memory_order_relaxed)); }
+  size_t FramesBytes() const { return frames_bytes.load(std::memory_order_relaxed); }
 };
 
+StackGeneration* FirstStackGeneration();
 StackGeneration* FirstStackGeneration();
 
 template <typename Fn>
 void ForEachStack(Fn&& fn) {
   for (StackGeneration* g = FirstStackGeneration(); g != nullptr; g = g->next.load(std::memory_order_acquire)) {
-    const uint64_t listed = std::min(g->listed.load(std::memory_order_acquire), g->capacity);
+    const uint64_t listed = std::min(g->listed.load(std::memory_order_acquire), g->capacity.load(std::memory_order_relaxed));
     std::atomic<uint32_t>* list = g->list();
+    const StackSlot* slots = g->slots();
     for (uint64_t k = 0; k < listed; ++k) {
       const uint32_t index = list[k].load(std::memory_order_relaxed);
       if (index == 0) continue;  // a stack still being interned: as if it came after this walk
-      const StackSlot& s = g->slots[index - 1];
+      const StackSlot& s = slots[index - 1];
       const uint32_t id = s.id.load(std::memory_order_acquire);
       if (id != 0 && id != kPoisonedId) fn(StackView{id, s.depth, s.flags, s.pcs});
     }

@@ -58,11 +58,16 @@ std::atomic<bool> g_unwinder_ready{false};
 
 void PrepareUnwinder() {
   if (LT_LIKELY(g_unwinder_ready.load(std::memory_order_acquire))) return;
-  // libunwind sets itself up here (its memory-validation pipe, checked with
-  // mincore, and its pools): nine system calls, at the first capture rather
-  // than at every process start, most of which never capture a stack in
-  // sampled mode. Two threads may both get here; the call is idempotent.
+  // libunwind sets itself up here (its pools, its static data), at the
+  // first capture rather than at every process start, most of which never
+  // capture a stack in sampled mode. Two threads may both get here; the
+  // call is idempotent. Its memory-validation pipe is made when first
+  // needed (deps/unwinder-patches/05), if ever; what the pipe also was,
+  // two descriptors an out-of-descriptors dump could free, is the spare
+  // now (one eventfd: three system calls where the pipe took five; none in
+  // a sandbox).
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  KeepSpareFd();
   g_unwinder_ready.store(true, std::memory_order_release);
 }
 

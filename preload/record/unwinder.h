@@ -22,14 +22,15 @@ struct CapturedStack {
 // (PrepareUnwinder).
 void InitUnwinder();
 
-// Sets libunwind up (its per-thread caching policy; libunwind makes its
-// memory-validation pipe then) unless that was done. Every use of
+// Sets libunwind up (its per-thread caching policy) and makes the private
+// descriptors' spare (KeepSpareFd) unless that was done. Every use of
 // libunwind's unwinding calls it first, inside the capture's fork gate and
 // with signals blocked. Thread busy.
 void PrepareUnwinder();
 
-// Closes libunwind's memory-validation pipe (two descriptors): libunwind,
-// finding its pipe gone, makes a new one at its next use (unwinder_fds.cc).
+// Closes libunwind's memory-validation pipe (two descriptors), if it was
+// made: libunwind, finding its pipe gone, makes a new one at its next use
+// (unwinder_fds.cc).
 // True when a descriptor was freed. InitUnwinder makes it the private
 // descriptors' relief when an open of ours finds the process out of
 // descriptors (SetOutOfDescriptorsRelief). Async-signal-safe, any thread.

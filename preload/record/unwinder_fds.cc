@@ -1,7 +1,8 @@
 // libunwind's descriptors, made private (private_fds.h).
 //
-// libunwind keeps a pipe for its memory validation (created at the first
-// unwind; every access through it is a read and a write of one byte), and
+// libunwind keeps a pipe for its memory validation (made when a check of a
+// word outside the thread's stack first needs it; every access through it
+// is a read and a write of one byte), and
 // opens ELF files it reads unwind tables from. Left alone, the pipe takes the
 // program's lowest free numbers (3 and 4 in most programs) for the life of
 // the process: a program that closes every descriptor at start-up and
@@ -70,6 +71,14 @@ int leaktrace_unwinder_open(const char* path, int flags, ...) {
 }
 
 int leaktrace_unwinder_pipe2(int fds[2], int flags) {
+  // The pipe is made when a validation first needs it (unwinder-patches/05),
+  // which may be after the program entered a seccomp sandbox whose filter
+  // kills it for a pipe2: refused then, without the call. libunwind then
+  // counts the address as unreadable and the unwind stops there.
+  if (SandboxEntered()) {
+    errno = EPERM;
+    return -1;
+  }
   int made[2];
   if (syscall(SYS_pipe2, made, flags | O_CLOEXEC) != 0) return -1;
   const int read_end = AdoptPrivateFd(made[0], nullptr);

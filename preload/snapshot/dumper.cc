@@ -11,6 +11,7 @@
 
 #include <atomic>
 
+#include "preload/internal/errno_kept.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/snapshot/snapshot.h"
@@ -67,6 +68,12 @@ bool g_release_restore = false;
 bool g_fallback_used = false;  // g_signal_lock
 int g_adopt_signal = 0;
 LT_FORK_STATE std::atomic<bool> g_adopt_pending{false};
+// Program threads holding the snapshot signal blocked now, in a set of a
+// handful of signals (ProgramHoldsSnapshotSignalBlocked), and a signal sent
+// to the whole process meanwhile, to be given back to the program by the
+// dumper thread (HandBackInThread).
+LT_FORK_STATE std::atomic<int> g_threads_blocking{0};
+LT_FORK_STATE std::atomic<int> g_hand_back_signal{0};  // 0: none
 
 void StartThread();
 
@@ -96,12 +103,12 @@ void ReleaseSignalInThread() {
   }
 }
 
-void OnSnapshotSignal(int);
+void OnSnapshotSignal(int, siginfo_t*, void*);
 
 bool InstallSnapshotHandler(int sig) {
   struct sigaction action = {};
-  action.sa_handler = OnSnapshotSignal;
-  action.sa_flags = SA_RESTART;
+  action.sa_sigaction = OnSnapshotSignal;
+  action.sa_flags = SA_RESTART | SA_SIGINFO;
   sigemptyset(&action.sa_mask);
   ++t_state.busy;  // our own sigaction call: the hook forwards it
   const bool ok = sigaction(sig, &action, nullptr) == 0;
@@ -171,6 +178,34 @@ void GiveUpSnapshotSignal(bool restore) {
   RefreshControlBlock();
 }
 
+// On the dumper thread: a snapshot signal the handler gave back to the
+// program (HandedBackToProgram). The thread stops taking it, the program's
+// disposition goes back, snapshots move to the fallback signal, and the
+// signal is raised again for the program: pending for a thread that blocks
+// it, or acted on by one that does not, as without leaktrace.
+void HandBackInThread() {
+  const int sig = g_hand_back_signal.load(std::memory_order_acquire);
+  if (sig == 0) return;
+  pthread_mutex_lock(&g_signal_lock);
+  if (g_handler_installed && g_config.snapshot_signal == sig) {
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_BLOCK, &one, nullptr);
+    RestoreProgramDisposition(sig);
+    g_handler_installed = false;
+    g_config.snapshot_signal = 0;
+    AdoptFallbackSignal(sig);
+    RefreshControlBlock();
+    if (g_config.snapshot_signal > 0)
+      Log("the program takes signal %d for itself (it had it blocked when one arrived): leaktrace takes snapshots "
+          "on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+  }
+  pthread_mutex_unlock(&g_signal_lock);
+  g_hand_back_signal.store(0, std::memory_order_release);
+  kill(getpid(), sig);
+}
+
 int64_t CoarseNowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -187,7 +222,35 @@ void ArmLazyStart() {
   g_lazy_start_armed.store(true, std::memory_order_release);
 }
 
-void OnSnapshotSignal(int) {
+// A snapshot signal sent to the whole process (kill, not the dumper thread's
+// tgkill) while a program thread holds it blocked may be the program's: it
+// gets it back, raised again once nothing of leaktrace's takes it. With the
+// dumper thread running, that thread does it (HandBackInThread: it blocks
+// the signal in itself first, so the signal stays pending for the program).
+// Without one, this thread does not block it, and the kernel would have
+// given the signal to it without leaktrace too: the program's disposition
+// back, the signal raised again, acted on when this handler returns.
+// Async-signal-safe.
+bool HandedBackToProgram(int sig, const siginfo_t* info) {
+  if (g_threads_blocking.load(std::memory_order_acquire) <= 0 || info == nullptr || info->si_code == SI_TKILL)
+    return false;
+  ErrnoKept errno_kept;  // sem_post, kill
+  int none = 0;
+  if (!g_hand_back_signal.compare_exchange_strong(none, sig, std::memory_order_acq_rel)) return true;  // on its way
+  if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
+    sem_post(&g_wake);
+    return true;
+  }
+  g_handler_installed = false;
+  g_config.snapshot_signal = 0;
+  RestoreProgramDisposition(sig);
+  g_hand_back_signal.store(0, std::memory_order_release);
+  kill(getpid(), sig);
+  return true;
+}
+
+void OnSnapshotSignal(int sig, siginfo_t* info, void*) {
+  if (HandedBackToProgram(sig, info)) return;
   if (g_dumper_tid.load(std::memory_order_acquire) != 0 ||
       (!g_lazy_start_armed.load(std::memory_order_acquire) && !g_thread_failed.load(std::memory_order_acquire))) {
     RequestSnapshot();  // the thread runs (or is paused, and takes it when it resumes)
@@ -238,6 +301,7 @@ void* DumperMain(void*) {
   for (;;) {
     int rc = interval ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &next) : sem_wait(&g_wake);
     if (g_stopping.load(std::memory_order_acquire)) break;
+    HandBackInThread();
     ReleaseSignalInThread();
     if (rc == 0) {
       // Several signals while one dump was written ask for one more dump; a
@@ -347,16 +411,24 @@ void ProgramWaitsForSignals(const sigset_t* set) {
     GiveUpSnapshotSignal(/*restore=*/true);
     if (!IsForkChild()) {
       if (g_config.snapshot_signal > 0)
-        Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
-            "takes snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+        Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace takes "
+            "snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
       else
-        Log("the program takes signal %d for itself (blocks it, or reads it with signalfd or sigwait): leaktrace "
-            "snapshots by signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)",
+        Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace snapshots by "
+            "signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)",
             sig);
     }
   }
   pthread_mutex_unlock(&g_signal_lock);
   errno = saved_errno;
+}
+
+void ProgramHoldsSnapshotSignalBlocked(bool blocked) {
+  if (blocked) {
+    g_threads_blocking.fetch_add(1, std::memory_order_acq_rel);
+  } else if (g_threads_blocking.fetch_sub(1, std::memory_order_acq_rel) <= 0) {
+    g_threads_blocking.store(0, std::memory_order_release);  // a thread's block from before a fork
+  }
 }
 
 void RequestSnapshot() {
@@ -476,6 +548,8 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_signal_lock = PTHREAD_MUTEX_INITIALIZER;
   g_release_pending.store(false, std::memory_order_relaxed);
   g_adopt_pending.store(false, std::memory_order_relaxed);
+  g_hand_back_signal.store(0, std::memory_order_relaxed);
+  g_threads_blocking.store(0, std::memory_order_relaxed);  // the other threads are gone
   g_thread_running.store(false, std::memory_order_relaxed);
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);

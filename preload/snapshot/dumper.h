@@ -83,10 +83,19 @@ void StopDumper();
 //    signal leaktrace holds (the hook forwards it); else true, with the
 //    call's result in *rc.
 //  - ProgramWaitsForSignals: the program reads signals synchronously
-//    (signalfd, sigwait and friends), or blocks a handful of them
-//    (sigprocmask, pthread_sigmask: hooks_signal.cc), for a set holding the
-//    snapshot signal: leaktrace steps aside and puts the program's
-//    disposition back, so the signal stays pending for the program.
+//    (signalfd, sigwait and friends) for a set holding the snapshot signal:
+//    leaktrace steps aside and puts the program's disposition back, so the
+//    signal stays pending for the program.
+//  - ProgramHoldsSnapshotSignalBlocked: a program thread starts (true) or
+//    stops (false) holding the snapshot signal blocked in a set of a
+//    handful (sigprocmask, pthread_sigmask: hooks_signal.cc). That is how a
+//    program starts taking signals for itself, and also how glibc's lookups
+//    through systemd guard each lookup: not a claim by itself. While any
+//    thread holds one, a snapshot signal sent to the whole process (kill,
+//    not `leaktrace snapshot`'s tgkill to the dumper thread) is given back
+//    to the program: leaktrace steps aside as above and raises it again,
+//    so it is pending for the program, or acted on by a thread that does
+//    not block it, as without leaktrace.
 // Stepping aside also blocks the signal in the dumper thread, so the kernel
 // no longer delivers it there. Then, once per process, snapshots move to a
 // real-time signal at its default disposition (from SIGRTMAX down), which
@@ -96,6 +105,7 @@ void StopDumper();
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc);
 void ProgramWaitsForSignals(const sigset_t* set);
+void ProgramHoldsSnapshotSignalBlocked(bool blocked);
 
 // Around the program's privilege changes (setuid and friends, hooks_privileges.cc):
 // glibc applies those to every thread and aborts if one thread cannot follow

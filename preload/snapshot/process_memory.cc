@@ -371,8 +371,10 @@ ProcessMemory ReadProcessMemory() {
       &pagemap);
   // The age table: its part in use, page by page (it is probed by hash, so
   // touched sparsely at first).
-  if (uintptr_t start = 0; AgeTableRange(&start))
-    m.leaktrace_resident += ResidentBytes(pagemap, start, start + AgeTableBytes());
+  uintptr_t age_start[2];
+  uint64_t age_bytes[2];
+  for (int i = 0, n = AgeTableRanges(age_start, age_bytes); i < n; ++i)
+    m.leaktrace_resident += ResidentBytes(pagemap, age_start[i], age_start[i] + age_bytes[i]);
   StackPointers pointers;
   CollectStackPointers(pointers, m, status_threads);
   MeasureStacks(pointers, pagemap, m);

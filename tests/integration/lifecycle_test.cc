@@ -327,8 +327,9 @@ TEST(Lifecycle, AProcessOutOfDescriptorsIsStillSnapshot) {
 
 // The same leak, in a program that then exits holding every descriptor it
 // may have: its exit dump is the one that shows the leak, and nobody is
-// left to collect a dump kept in memory. libunwind's pipe makes way for the
-// files the dump opens (private_fds.h, SetOutOfDescriptorsRelief).
+// left to collect a dump kept in memory. The spare descriptor, kept since
+// the first capture, makes way for the files the dump opens (private_fds.h,
+// KeepSpareFd).
 TEST(Lifecycle, AProcessThatExitsOutOfDescriptorsStillWritesItsExitDump) {
   TempDir dir;
   const CommandResult r = RunTracked({ProgramPath("fd_exhaust"), "--exit"}, dir.path(), {});
@@ -338,11 +339,11 @@ TEST(Lifecycle, AProcessThatExitsOutOfDescriptorsStillWritesItsExitDump) {
   const nlohmann::json report = ReportJson(dir.path() + "/" + files[0]);
   const double descriptors = DescriptorsFromExhaust(report);
   // 64 numbers, less stdin, stdout, stderr and leaktrace's own (the control
-  // block and libunwind's pipe, parked at 48 and up under this limit).
+  // block and the spare, parked at 48 and up under this limit).
   EXPECT_GE(descriptors, 55) << report.dump().substr(0, 2000);
   EXPECT_LE(descriptors, 61);
   // The dump is whole: its memory section comes from /proc files it had to
-  // open too, after the pipe made way.
+  // open too, after the spare made way.
   EXPECT_TRUE(report["dumps"][0].contains("memory")) << report["dumps"][0].dump();
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -84,6 +85,38 @@ TEST(AgeTable, BirthTimesThatLookLikeSlotStatesAreKept) {
   EXPECT_GT(seen[5002].birth_ns, 1u);
   AgeTableRemove(slot_a);
   AgeTableRemove(slot_b);
+}
+
+TEST(AgeTable, EntriesPastTheStaticSlotsAreWalkedAndMeasuredToo) {
+  // Many more blocks than the static slots hold (1,024): the limit grows
+  // into the mapping, every entry is walked with what it
+  // was recorded with wherever it landed, and the ranges the resident
+  // figure is measured over cover the table's bytes in use. The blocks'
+  // addresses are made up (the table never reads a block), spread as heap
+  // blocks are, and fixed: the slots they get are the same at every run.
+  constexpr uint32_t kFirst = 20000, kBlocks = 4000;
+  std::vector<uint32_t> slots;
+  for (uint32_t i = 0; i < kBlocks; ++i) {
+    const uintptr_t address = 0x7f0000000000ULL + (i * 2654435761ULL) % 1000003ULL * 4096 + (i % 7) * 16;
+    const uint32_t slot = AgeTableInsert(reinterpret_cast<const void*>(address), kFirst + i, 10 + i, 1.0, 3000000 + i);
+    ASSERT_NE(slot, 0u) << "block " << i;
+    slots.push_back(slot);
+  }
+  EXPECT_GT(*std::max_element(slots.begin(), slots.end()), age_table_detail::kStaticSlots);
+  // The part in use follows the number of blocks (slots are never moved, so
+  // a limit that doubled at every crowded window once reached the whole
+  // table with 1,200 blocks: a page touched for each block from then on).
+  EXPECT_LE(AgeTableBytes(), 4 * kBlocks * sizeof(age_table_detail::Slot));
+  std::map<uint32_t, AgedBlock> seen = Seen(kFirst, kBlocks);
+  ASSERT_EQ(seen.size(), kBlocks);
+  for (uint32_t i = 0; i < kBlocks; ++i) EXPECT_EQ(seen[kFirst + i].size, 10u + i) << "block " << i;
+  uintptr_t start[2];
+  uint64_t bytes[2];
+  ASSERT_EQ(AgeTableRanges(start, bytes), 2);
+  EXPECT_EQ(bytes[0] + bytes[1], AgeTableBytes());
+  EXPECT_EQ(bytes[0], age_table_detail::kStaticSlots * sizeof(age_table_detail::Slot));
+  for (const uint32_t slot : slots) AgeTableRemove(slot);
+  EXPECT_TRUE(Seen(kFirst, kBlocks).empty());
 }
 
 }  // namespace

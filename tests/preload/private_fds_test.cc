@@ -2,9 +2,11 @@
 // close_range/closefrom splitting, moved or let go when a dup2 targets them.
 #include "preload/internal/private_fds.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
@@ -140,6 +142,53 @@ TEST(PrivateFds, ALimitLoweredAfterTheFirstParkingIsFollowed) {
   EXPECT_FALSE(IsOpen(low)) << "moved, its low original closed";
   EXPECT_EQ(ClosePrivateFd(first), 0);
   EXPECT_EQ(ClosePrivateFd(second), 0);
+}
+
+TEST(PrivateFds, TheSpareMakesWayForAnOpenWhenNoDescriptorIsLeft) {
+  // A process that has leaked every descriptor it may have: the spare
+  // (kept since the first capture) is closed so that an open of ours (the
+  // dump's file, /proc reads) still gets one; without it that open fails.
+  // In a child: the test lowers the limit and fills the table.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(10);
+    limit.rlim_cur = 64;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(11);
+    if (!KeepSpareFd()) _exit(12);
+    if (!KeepSpareFd()) _exit(13);  // kept once: the second call makes none
+    while (open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0) {
+    }
+    if (errno != EMFILE) _exit(14);
+    const int fd = OpenPrivateFd("/dev/null", O_RDONLY, 0, nullptr);
+    if (fd < 0) _exit(15);  // nothing made way
+    // The spare is spent, and not made again: another open finds no way.
+    if (OpenPrivateFd("/dev/null", O_RDONLY, 0, nullptr) >= 0 || errno != EMFILE) _exit(16);
+    if (KeepSpareFd()) _exit(17);
+    _exit(ClosePrivateFd(fd) == 0 ? 0 : 18);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10-11: limit, 12-13: spare, 14: fill, 15: no way made, 16-17: the spare again, 18: close";
+}
+
+TEST(PrivateFds, NoSpareIsMadeInASandbox) {
+  // After the program entered a seccomp sandbox (whose filter may kill it
+  // for an eventfd2), no spare: KeepSpareFd makes none, and says so.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    NoteSandboxEntered();
+    if (!SandboxEntered()) _exit(10);
+    if (KeepSpareFd()) _exit(11);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

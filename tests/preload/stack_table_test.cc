@@ -59,5 +59,34 @@ TEST(StackTable, GrowsPastItsFirstGenerationKeepingEveryId) {
   }
 }
 
+TEST(StackTable, EveryStackKeepsItsFramesWhereverTheyAreCopied) {
+  // The first generation keeps its first stacks' frames beside its header,
+  // the rest go to the caller's arena: each stack is walked with its own
+  // frames either way, and its stored copy is the table's, not the caller's.
+  Arena arena;
+  constexpr uint32_t kStacks = 200, kDepth = 7;
+  std::vector<uint32_t> ids(kStacks);
+  for (uint32_t i = 0; i < kStacks; ++i) {
+    uint64_t pcs[kDepth];
+    for (uint32_t k = 0; k < kDepth; ++k) pcs[k] = 0x5000000 + i * 64 + k;
+    const uint64_t* stored = nullptr;
+    ids[i] = InternStack(0xfeed0000ULL + i * 0x9E3779B97F4A7C15ULL, pcs, kDepth, 0, arena, &stored);
+    ASSERT_NE(ids[i], 0u) << "stack " << i;
+    ASSERT_NE(stored, nullptr);
+    EXPECT_NE(stored, pcs);
+    EXPECT_EQ(stored[kDepth - 1], pcs[kDepth - 1]);
+  }
+  uint32_t checked = 0;
+  ForEachStack([&](const StackView& s) {
+    for (uint32_t i = 0; i < kStacks; ++i) {
+      if (s.id != ids[i]) continue;
+      ++checked;
+      ASSERT_EQ(s.depth, kDepth);
+      for (uint32_t k = 0; k < kDepth; ++k) EXPECT_EQ(s.pcs[k], 0x5000000 + i * 64 + k) << "stack " << i;
+    }
+  });
+  EXPECT_EQ(checked, kStacks);
+}
+
 }  // namespace
 }  // namespace leaktrace::preload

@@ -12,6 +12,11 @@
                              shell listing its traps does, then prints
                              "sleeping", sleeps 2 s in one nanosleep (exit 1
                              if cut short) and prints "woke"
+     signal_owner lookup     blocks and unblocks the twelve signals glibc's
+                             user lookups through systemd (libnss_systemd)
+                             block around each lookup, SIGUSR2 among them,
+                             prints "sleeping" and sleeps 2 s (through
+                             interruptions), then prints "woke"
      signal_owner serve      installs a SIGUSR2 handler (nginx's master
                              does), prints "ready", sleeps 2 s in one
                              nanosleep; exit 1 if cut short, 3 if its
@@ -46,6 +51,23 @@ int main(int argc, char** argv) {
     fflush(stdout);
     const struct timespec two_seconds = {2, 0};
     if (nanosleep(&two_seconds, NULL) != 0) return 1;
+    printf("woke\n");
+    return 0;
+  }
+  if (strcmp(how, "lookup") == 0) {
+    /* systemd's NSS_SIGNALS_BLOCK */
+    const int guarded[] = {SIGALRM, SIGVTALRM, SIGPIPE, SIGCHLD, SIGTSTP, SIGIO,
+                           SIGHUP, SIGUSR1, SIGUSR2, SIGPROF, SIGURG, SIGWINCH};
+    sigset_t set, old;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; ++i) sigaddset(&set, guarded[i]);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("sleeping\n");
+    fflush(stdout);
+    struct timespec left = {2, 0};
+    while (nanosleep(&left, &left) != 0) {
+    }
     printf("woke\n");
     return 0;
   }
@@ -97,6 +119,6 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGUSR2);
     return sigtimedwait(&usr2, &info, &two_seconds) == SIGUSR2 ? 0 : 1;
   }
-  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|serve\n");
+  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|lookup|serve\n");
   return 2;
 }
