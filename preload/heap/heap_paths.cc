@@ -155,6 +155,14 @@ void UnrecordSampled(ThreadState& t, SampledHeader* h) {
 
 char* SampledBase(void* p) { return static_cast<char*>(p) - SampledHeaderOf(p)->base_offset; }
 
+// The free of the sampled block `p` in the real block `base`: booked before
+// the real block is reused (kept as a spare for a later sample, or given
+// back to the real allocator).
+void FreeSampled(void* p, char* base) {
+  UnrecordSampled(t_state, SampledHeaderOf(p));
+  KeepOrFreeSampledBase(base);
+}
+
 void* RealRealloc(void* base, size_t total, uintptr_t) { return real.realloc(base, total); }
 size_t RealUsable(void* base, uintptr_t) { return real.malloc_usable_size(base); }
 
@@ -593,10 +601,7 @@ void FreeMaybeSampled(void* p) {
     if (LT_LIKELY(!IsBootstrapBlock(p))) return real.free(p);
     return;  // a start-up block: never reused
   }
-  // The classifier's answer for p, known already (sampled mode, check word).
-  char* base = SampledBase(p);
-  UnrecordSampled(t_state, SampledHeaderOf(p));  // before the real block is reused, here or by the allocator
-  KeepOrFreeSampledBase(base);
+  FreeSampled(p, SampledBase(p));  // the classifier's answer, known already (sampled mode, check word)
 }
 
 void FreeSlow(void* p) {
@@ -608,8 +613,7 @@ void FreeSlow(void* p) {
     case BlockRef::kPlain:
       return real.free(p);
     case BlockRef::kSampled:
-      ForgetBlock(p, b);  // before the real block is reused, here or by the real allocator
-      return KeepOrFreeSampledBase(b.base);
+      return FreeSampled(p, b.base);
     default:
       ForgetBlock(p, b);  // before the real free: the address cannot be reused in between
       return real.free(b.base);
