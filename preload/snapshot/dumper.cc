@@ -69,7 +69,8 @@ bool g_fallback_used = false;  // g_signal_lock
 int g_adopt_signal = 0;
 LT_FORK_STATE std::atomic<bool> g_adopt_pending{false};
 // Program threads holding the snapshot signal blocked now, in a set of a
-// handful of signals (ProgramHoldsSnapshotSignalBlocked), and a signal sent
+// handful of signals (ProgramHoldsSnapshotSignalBlocked; counted from 0
+// again whenever the snapshot signal changes), and a signal sent
 // to the whole process meanwhile, to be given back to the program by the
 // dumper thread (HandBackInThread).
 LT_FORK_STATE std::atomic<int> g_threads_blocking{0};
@@ -159,6 +160,7 @@ void GiveUpSnapshotSignal(bool restore) {
   const int sig = g_config.snapshot_signal;
   g_handler_installed = false;
   g_config.snapshot_signal = 0;
+  g_threads_blocking.store(0, std::memory_order_release);  // blocks of the old signal: no longer ours to weigh
   if (g_dumper_tid.load(std::memory_order_acquire) != 0) {
     g_release_signal = sig;
     g_release_restore = restore;
@@ -195,6 +197,7 @@ void HandBackInThread() {
     RestoreProgramDisposition(sig);
     g_handler_installed = false;
     g_config.snapshot_signal = 0;
+    g_threads_blocking.store(0, std::memory_order_release);  // as GiveUpSnapshotSignal
     AdoptFallbackSignal(sig);
     RefreshControlBlock();
     if (g_config.snapshot_signal > 0)
@@ -427,7 +430,7 @@ void ProgramHoldsSnapshotSignalBlocked(bool blocked) {
   if (blocked) {
     g_threads_blocking.fetch_add(1, std::memory_order_acq_rel);
   } else if (g_threads_blocking.fetch_sub(1, std::memory_order_acq_rel) <= 0) {
-    g_threads_blocking.store(0, std::memory_order_release);  // a thread's block from before a fork
+    g_threads_blocking.store(0, std::memory_order_release);  // a block from before a fork, or of a signal since given up
   }
 }
 
