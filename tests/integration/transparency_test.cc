@@ -146,6 +146,23 @@ TEST(SignalOwnership, AMomentaryBlockOfSigusr2IsNoClaim) {
   }
 }
 
+// The same block held across a fork: the child's only thread holds it, and
+// a SIGUSR2 sent to the child meanwhile is the child's (its default action
+// ends it, as without leaktrace), not a snapshot. The child has no dumper
+// thread yet to take the signal at once: it is delivered as the child puts
+// its mask back. (The child's count started from 0, and a release was
+// counted before the mask call: the child took a snapshot and lived on.)
+TEST(SignalOwnership, ABlockHeldAcrossAForkStaysTheChilds) {
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("signal_owner"), "forkblocked"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder({ProgramPath("signal_owner"), "forkblocked"}, sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+    EXPECT_EQ(r.out, plain.out) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 TEST(SignalOwnership, TheProgramSeesTheDispositionItWouldWithoutLeaktrace) {
   TempDir dir;
   const CommandResult plain = leaktrace::testing::Run({ProgramPath("signal_owner"), "query"});
