@@ -42,6 +42,17 @@ static volatile sig_atomic_t handled;
 
 static void on_usr2(int sig) { handled = sig; }
 
+/* Blocks what systemd's NSS_SIGNALS_BLOCK blocks around each user lookup
+   (SIGUSR2 among twelve); the mask before in *old. */
+static void block_as_nss_lookups_do(sigset_t* old) {
+  const int guarded[] = {SIGALRM, SIGVTALRM, SIGPIPE, SIGCHLD, SIGTSTP, SIGIO,
+                         SIGHUP, SIGUSR1, SIGUSR2, SIGPROF, SIGURG, SIGWINCH};
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; ++i) sigaddset(&set, guarded[i]);
+  sigprocmask(SIG_BLOCK, &set, old);
+}
+
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "";
   if (strcmp(how, "query") == 0) {
@@ -63,13 +74,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(how, "lookup") == 0) {
-    /* systemd's NSS_SIGNALS_BLOCK */
-    const int guarded[] = {SIGALRM, SIGVTALRM, SIGPIPE, SIGCHLD, SIGTSTP, SIGIO,
-                           SIGHUP, SIGUSR1, SIGUSR2, SIGPROF, SIGURG, SIGWINCH};
-    sigset_t set, old;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; ++i) sigaddset(&set, guarded[i]);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    sigset_t old;
+    block_as_nss_lookups_do(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
     printf("sleeping\n");
     fflush(stdout);
@@ -80,12 +86,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(how, "forkblocked") == 0) {
-    const int guarded[] = {SIGALRM, SIGVTALRM, SIGPIPE, SIGCHLD, SIGTSTP, SIGIO,
-                           SIGHUP, SIGUSR1, SIGUSR2, SIGPROF, SIGURG, SIGWINCH};
-    sigset_t set, old;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; ++i) sigaddset(&set, guarded[i]);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    sigset_t old;
+    block_as_nss_lookups_do(&old);
     const pid_t child = fork();
     if (child == 0) {
       kill(getpid(), SIGUSR2);
