@@ -23,6 +23,11 @@ struct ThreadState {
   SamplerState sampler;
   uint32_t busy;      // > 0 while leaktrace itself runs on this thread
   ThreadPhase phase;
+  // > 0 while the program is inside pthread_getattr_np on this thread
+  // (hooks_thread.cc): glibc then holds a thread's lock while it allocates,
+  // so leaktrace must not ask it for this thread's stack (unwind_cache.cc,
+  // LearnStackBounds). In the padding after `phase`.
+  uint8_t in_getattr;
   Shard* shard;
   // The last plain usable size measured (heap_paths.cc, PlainUsable): a
   // plain block of any size in [usable_from, usable] has `usable` bytes.
