@@ -23,6 +23,11 @@ struct ThreadState {
   SamplerState sampler;
   uint32_t busy;      // > 0 while leaktrace itself runs on this thread
   ThreadPhase phase;
+  // Set while the thread runs its start routine inside leaktrace's thread
+  // trampoline (thread_table.h): a thread pthread_create made, never the
+  // process's first one, so its stack is the one pthread mapped for it
+  // (unwind_cache.cc asks no system call to tell).
+  bool created_thread;
   Shard* shard;
   // The last plain usable size measured (heap_paths.cc, PlainUsable): a
   // plain block of any size in [usable_from, usable] has `usable` bytes.

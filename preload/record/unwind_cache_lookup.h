@@ -138,7 +138,7 @@ struct alignas(256) CacheSet {
   uint64_t last_miss;   // (stack hash ^ marker) | 1 of the last chain not learned
   uintptr_t distrusted; // a marker whose cached chain proved wrong: never cached again
   OverflowWays* overflow;  // null until the set is crowded
-  uint8_t next_victim;
+  uint8_t next_victim;  // the own way to give up next (a set without overflow learning; Promote)
   uint8_t full_misses;  // misses of the full set not learned, up to kCrowdedAfter
 };
 static_assert(sizeof(CacheSet) == 256);
