@@ -203,6 +203,11 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
 // before anything is unwound: ways 0..kWays-1 of a set are its own, the hit
 // path's, and kWays.. are its overflow's.
 
+// What padding frames point at: a word that always holds their value.
+constexpr uintptr_t kPaddingWord = 0;
+// A probe copy that always matches (OverflowWays::probes).
+constexpr CacheEntry::Frame kNoProbe = {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord};
+
 Way& WayOf(UnwindCache& cache, uint32_t set, uint32_t way) {
   CacheSet& s = cache.sets[set];
   if (way < kWays) return s.ways[way];
@@ -230,10 +235,19 @@ uint32_t CrowdedWay(Shard& shard, UnwindCache& cache, uint32_t set) {
       return s.next_victim++ % kWays;
     }
     o = s.overflow = new (memory) OverflowWays();
+    for (CacheEntry::Frame& p : o->probes) p = kNoProbe;
   }
   for (uint32_t i = 0; i < kOverflowWays; ++i)
     if (o->ways[i].entry == nullptr || o->ways[i].entry->marker == 0) return kWays + i;
   return kWays + o->next_victim++ % kOverflowWays;
+}
+
+// What an overflow way holding `e` keeps as its probe's copy: the probe of
+// a chain cached now (marker not 0), whose slot is in this thread's stack;
+// kNoProbe for none, or for an entry forgotten (its slot may be in the
+// stack of the thread that owned the shard before).
+CacheEntry::Frame ProbeCopy(const CacheEntry* e) {
+  return e != nullptr && e->marker != 0 ? e->probe : kNoProbe;
 }
 
 // A chain found in the overflow of its crowded set moves into one of the
@@ -253,7 +267,30 @@ Way& Promote(CacheSet& s, Way& found) {
   const Way demoted = own;
   own = found;
   found = demoted;
+  s.overflow->probes[&found - s.overflow->ways] = ProbeCopy(demoted.entry);
   return own;
+}
+
+// After `way` of `set` got its chain or its probe: an overflow way's copy
+// of the probe (OverflowWays::probes).
+void CopyProbe(UnwindCache& cache, uint32_t set, uint32_t way) {
+  if (way < kWays) return;
+  cache.sets[set].overflow->probes[way - kWays] = ProbeCopy(WayOf(cache, set, way).entry);
+}
+
+// The way of a crowded set's overflow `o` whose chain is the one on this
+// stack at `key`, or null: MatchingWay's walk, from the probes' copies
+// alone until one matches. An empty way's copy (and the one past the last
+// way, never written) always matches, so the walk needs no test of its own
+// to end: the first empty way ends it.
+Way* OverflowMatch(OverflowWays& o, uintptr_t key) {
+  for (const CacheEntry::Frame* p = o.probes;; ++p) {
+    if (*reinterpret_cast<const uintptr_t*>(p->slot) != p->value) continue;
+    Way& w = o.ways[p - o.probes];
+    const CacheEntry* e = w.entry;
+    if (e == nullptr) return nullptr;
+    if (e->marker == key && ProbeMatches(*e) && MatchesByGroup(*e)) return &w;
+  }
 }
 
 // After a chain was cached in `ways[fresh]`: it gets the frame where it
@@ -287,9 +324,6 @@ void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
   e->probe_index = static_cast<uint8_t>(probe);
   e->probe = e->frame(probe);
 }
-
-// What padding frames point at: a word that always holds their value.
-constexpr uintptr_t kPaddingWord = 0;
 
 uint32_t GroupsOf(uint32_t frames) { return (frames + kFrameGroup - 1) / kFrameGroup; }
 
@@ -577,7 +611,7 @@ LT_NOINLINE uint32_t WalkFrames(uintptr_t* ips, uintptr_t* sps, bool& cacheable,
 // on its stack's first pages, and one more page of stack is one more fault
 // at every thread's start.
 template <bool kFast>
-LT_NOINLINE uint32_t Learn(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set, uint32_t way) {
+LT_NOINLINE uint32_t LearnChain(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set, uint32_t way) {
   uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
   TraceFrame traced_frames[kFast ? kMaxCachedFrames + 1 : 1];
   uint32_t n = 0;
@@ -647,6 +681,7 @@ LT_NOINLINE uint32_t Learn(Shard& shard, UnwindCache& cache, uintptr_t marker, u
     for (uint32_t g = 0; g < e->guard_count; ++g) e->set_frame(slots + g, guards[g]);
   PadFrames(*e);
   SetProbes(cache, set, way);
+  CopyProbe(cache, set, way);
   if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
   return id;
 }
@@ -661,9 +696,9 @@ LT_NOINLINE uint32_t Learn(Shard& shard, UnwindCache& cache, uintptr_t marker, u
 // cursor's eight-trace walk would cost more (a process's first capture).
 LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set,
                                        uint32_t way) {
-  if (cache.learned >= kCursorLearns || cache.main_stack) return Learn<true>(shard, cache, marker, set, way);
+  if (cache.learned >= kCursorLearns || cache.main_stack) return LearnChain<true>(shard, cache, marker, set, way);
   ++cache.learned;
-  return Learn<false>(shard, cache, marker, set, way);
+  return LearnChain<false>(shard, cache, marker, set, way);
 }
 
 // Without the cache: unw_backtrace, which keeps its own per-frame cache.
@@ -816,7 +851,7 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   if (LT_UNLIKELY(s.distrusted == marker)) return CaptureUncached(shard);
   if (OverflowWays* overflow = s.overflow; overflow != nullptr) {
     // The set's other ways, as the hit path looks through its own.
-    if (Way* w = MatchingWay</*kByGroup=*/true>(overflow->ways, marker); w != nullptr) {
+    if (Way* w = OverflowMatch(*overflow, marker); w != nullptr) {
       Way& own = Promote(s, *w);
       if (LT_UNLIKELY(--own.hits_to_check == 0))
         return CheckedHit(shard, *cache, own);
@@ -910,6 +945,9 @@ void ResetUnwindCache(Shard& shard) {
   for (CacheSet& s : cache.sets) {
     if (s.distrusted != 0) s.distrusted = 0;
     if (s.full_misses != 0) s.full_misses = 0;
+    // The copies' slots were in the old thread's stack.
+    if (s.overflow != nullptr)
+      for (CacheEntry::Frame& p : s.overflow->probes) p = kNoProbe;
   }
   for (uint32_t set = 0; set < kSets; ++set)
     for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w)
