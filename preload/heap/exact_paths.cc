@@ -118,8 +118,14 @@ LT_ALWAYS_INLINE void* AllocateExactAt(size_t size) {
   char* base = static_cast<char*>(kZero ? real.calloc(1, total) : real.malloc(total));
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   Shard* shard = t.shard;
-  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || g_lazy_start_armed.load(std::memory_order_relaxed)))
     return MallocUncached(base, size);
+  // A thread's first allocation attaches its shard and goes on here: its
+  // chain learned under this place's key is the one its later allocations
+  // from the same place look up (the generic capture's key, another
+  // place's, would learn it in a set they never look in, a page and an
+  // unwind more at every thread's start).
+  if (LT_UNLIKELY(shard == nullptr) && (shard = ThreadShard(t)) == nullptr) return MallocUncached(base, size);
   // The lookup and the booking in one busy scope (libunwind may allocate
   // when the cache misses; exact_record.h says why the counters move
   // inside one).

@@ -28,6 +28,11 @@ struct ThreadState {
   // so leaktrace must not ask it for this thread's stack (unwind_cache.cc,
   // LearnStackBounds). In the padding after `phase`.
   uint8_t in_getattr;
+  // Set while the thread runs its start routine inside leaktrace's thread
+  // trampoline (thread_table.h): a thread pthread_create made, never the
+  // process's first one, so its stack is the one pthread mapped for it
+  // (unwind_cache.cc asks no system call to tell).
+  bool created_thread;
   Shard* shard;
   // The last plain usable size measured (heap_paths.cc, PlainUsable): a
   // plain block of any size in [usable_from, usable] has `usable` bytes.

@@ -94,6 +94,8 @@ LT_ALWAYS_INLINE void Count(SiteCounters& c, uint64_t size, double weight, bool 
 
 }  // namespace
 
+LT_NOINLINE Shard* ThreadShard(ThreadState& t) { return ShardOf(t); }
+
 void StartRecording() {
   // libunwind is set up now, not at the first stack captured: that first
   // capture may come from inside libunwind itself (an allocator that unwinds

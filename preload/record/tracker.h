@@ -19,6 +19,12 @@ void StartRecording();
 // recorded). The thread must not be busy.
 uint32_t CaptureStackId(ThreadState& t);
 
+// The calling thread's shard, attached at its first use (a thread's first
+// tracked event); nullptr for a thread past its exit hooks. The thread
+// must not be busy.
+class Shard;
+Shard* ThreadShard(ThreadState& t);
+
 // Adds one allocation / free of weight `weight` to the calling thread's
 // shard. Must not be called while the thread is busy.
 void RecordAlloc(ThreadState& t, uint32_t stack_id, uint64_t size, double weight);

@@ -84,6 +84,11 @@ uint32_t PageOfSet(uint32_t set) {
   return static_cast<uint32_t>((offsetof(UnwindCache, sets) + set * sizeof(CacheSet)) / kPageBytes);
 }
 
+// Whether `set`'s page has been written (TouchSet).
+bool SetTouched(const UnwindCache& cache, uint32_t set) {
+  return (cache.touched_pages & (1u << PageOfSet(set))) != 0;
+}
+
 // Before the first write to `set`: its page is written now, and leaves the
 // bytes TrackerResidentBytes leaves out (arena.h). Owner thread.
 void TouchSet(UnwindCache& cache, uint32_t set) {
@@ -91,6 +96,16 @@ void TouchSet(UnwindCache& cache, uint32_t set) {
   if (LT_LIKELY((cache.touched_pages & bit) != 0)) return;
   cache.touched_pages = static_cast<uint16_t>(cache.touched_pages | bit);
   NoteUntouchedBytes(-static_cast<int64_t>(kPageBytes));
+}
+
+// Before the miss path first reads a set on a page never written: a miss
+// there learns, which writes the set, and a page of fresh anonymous memory
+// that is read first costs two faults (the kernel maps its shared zero page,
+// then copies it at the write), one when written first. A locked or of 0
+// is a write that changes no byte. Owner thread.
+LT_NOINLINE void WriteFirst(UnwindCache& cache, uint32_t set) {
+  TouchSet(cache, set);
+  __atomic_fetch_or(&cache.sets[set].full_misses, static_cast<uint8_t>(0), __ATOMIC_RELAXED);
 }
 
 UnwindCache* CacheOf(Shard& shard) {
@@ -135,7 +150,10 @@ void LearnStackBounds(UnwindCache& cache) {
   // the one glibc's answer starts from, the one holding __libc_stack_end,
   // not this frame's: a program may be running on a stack of its own
   // making (a coroutine's), never to be cached.
-  const bool main_thread = syscall(SYS_gettid) == getpid();
+  // A thread leaktrace's trampoline started is not the main thread (nor,
+  // in a fork child, on the main stack): two system calls fewer at each
+  // new thread's first capture.
+  const bool main_thread = !t_state.created_thread && syscall(SYS_gettid) == getpid();
   if (main_thread) {
     uintptr_t bounds[2] = {0, 0};
     const uintptr_t here = reinterpret_cast<uintptr_t>(__libc_stack_end);
@@ -192,6 +210,11 @@ uint32_t FirstDifference(const CacheEntry& a, const CacheEntry& b) {
 // before anything is unwound: ways 0..kWays-1 of a set are its own, the hit
 // path's, and kWays.. are its overflow's.
 
+// What padding frames point at: a word that always holds their value.
+constexpr uintptr_t kPaddingWord = 0;
+// A probe copy that always matches (OverflowWays::probes).
+constexpr CacheEntry::Frame kNoProbe = {reinterpret_cast<uintptr_t>(&kPaddingWord), kPaddingWord};
+
 Way& WayOf(UnwindCache& cache, uint32_t set, uint32_t way) {
   CacheSet& s = cache.sets[set];
   if (way < kWays) return s.ways[way];
@@ -219,10 +242,62 @@ uint32_t CrowdedWay(Shard& shard, UnwindCache& cache, uint32_t set) {
       return s.next_victim++ % kWays;
     }
     o = s.overflow = new (memory) OverflowWays();
+    for (CacheEntry::Frame& p : o->probes) p = kNoProbe;
   }
   for (uint32_t i = 0; i < kOverflowWays; ++i)
     if (o->ways[i].entry == nullptr || o->ways[i].entry->marker == 0) return kWays + i;
   return kWays + o->next_victim++ % kOverflowWays;
+}
+
+// What an overflow way holding `e` keeps as its probe's copy: the probe of
+// a chain cached now (marker not 0), whose slot is in this thread's stack;
+// kNoProbe for none, or for an entry forgotten (its slot may be in the
+// stack of the thread that owned the shard before).
+CacheEntry::Frame ProbeCopy(const CacheEntry* e) {
+  return e != nullptr && e->marker != 0 ? e->probe : kNoProbe;
+}
+
+// A chain found in the overflow of its crowded set moves into one of the
+// set's own ways, whose chain takes its place there (the own ways in turn):
+// the next lookup of it is a hit on the hit path instead of another walk
+// through up to kOverflowWays chains. A crowded position is most often
+// reached by the same few chains for a while (cc1 allocating through
+// xmalloc: a pass calls it from a few places many times, then the next
+// pass from others), so the chains in use gather in the own ways. The Way
+// moves whole (entry and hit counts, as unwind_cache_lookup.h keeps them
+// side by side); no way is emptied, so both lists stay filled in order.
+// An entry's probe is one of its own frames wherever it sits, so a probe
+// set against other siblings only makes a lookup compare more frames of
+// it, never answers wrongly. Owner thread. Returns the own way.
+Way& Promote(CacheSet& s, Way& found) {
+  Way& own = s.ways[s.next_victim++ % kWays];
+  const Way demoted = own;
+  own = found;
+  found = demoted;
+  s.overflow->probes[&found - s.overflow->ways] = ProbeCopy(demoted.entry);
+  return own;
+}
+
+// After `way` of `set` got its chain or its probe: an overflow way's copy
+// of the probe (OverflowWays::probes).
+void CopyProbe(UnwindCache& cache, uint32_t set, uint32_t way) {
+  if (way < kWays) return;
+  cache.sets[set].overflow->probes[way - kWays] = ProbeCopy(WayOf(cache, set, way).entry);
+}
+
+// The way of a crowded set's overflow `o` whose chain is the one on this
+// stack at `key`, or null: MatchingWay's walk, from the probes' copies
+// alone until one matches. An empty way's copy (and the one past the last
+// way, never written) always matches, so the walk needs no test of its own
+// to end: the first empty way ends it.
+Way* OverflowMatch(OverflowWays& o, uintptr_t key) {
+  for (const CacheEntry::Frame* p = o.probes;; ++p) {
+    if (*reinterpret_cast<const uintptr_t*>(p->slot) != p->value) continue;
+    Way& w = o.ways[p - o.probes];
+    const CacheEntry* e = w.entry;
+    if (e == nullptr) return nullptr;
+    if (e->marker == key && ProbeMatches(*e) && MatchesByGroup(*e)) return &w;
+  }
 }
 
 // After a chain was cached in `ways[fresh]`: it gets the frame where it
@@ -256,9 +331,6 @@ void SetProbes(UnwindCache& cache, uint32_t set, uint32_t fresh) {
   e->probe_index = static_cast<uint8_t>(probe);
   e->probe = e->frame(probe);
 }
-
-// What padding frames point at: a word that always holds their value.
-constexpr uintptr_t kPaddingWord = 0;
 
 uint32_t GroupsOf(uint32_t frames) { return (frames + kFrameGroup - 1) / kFrameGroup; }
 
@@ -538,29 +610,21 @@ LT_NOINLINE uint32_t WalkFrames(uintptr_t* ips, uintptr_t* sps, bool& cacheable,
   return n;
 }
 
-// Learning a chain: trace it with each return address's slot, intern the
-// user part, and fill `slot` when the stack can be cached. Returns the
-// stack id.
-LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set,
-                                       uint32_t way) {
+// Learning a chain: trace it with each return address's slot (kFast: the
+// fast trace; else libunwind's cursor, WalkFrames), intern the user part,
+// and fill `slot` when the stack can be cached. Returns the stack id. The
+// cursor's variant keeps no room for the fast trace's frames or the rigid
+// chains' guards (4.6 KiB of its frame): a new thread's first learns run
+// on its stack's first pages, and one more page of stack is one more fault
+// at every thread's start.
+template <bool kFast>
+LT_NOINLINE uint32_t LearnChain(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set, uint32_t way) {
   uintptr_t ips[kMaxCachedFrames + 1], sps[kMaxCachedFrames + 1];
-  TraceFrame traced_frames[kMaxCachedFrames + 1];
+  TraceFrame traced_frames[kFast ? kMaxCachedFrames + 1 : 1];
   uint32_t n = 0;
   bool cacheable = true, truncated = false;
-  // A thread's first chains are walked with the cursor: the fast trace's
-  // first use on a thread makes libunwind's frame table for it (a mapping
-  // of its own, made while every other new thread maps too), which a thread
-  // that learns a chain or two and never unwinds again does not need (1,000
-  // threads allocating twice each: 0.16 s by the cursor, 0.28 s by the fast
-  // trace). A thread that goes on learning makes it then. The main thread
-  // lives as long as the process: it makes its table at once, as the
-  // cursor's eight-trace walk would cost more (a process's first capture).
-  int traced = -1;
-  if (cache.learned >= kCursorLearns || cache.main_stack)
-    traced = TraceWithSlots(ips, traced_frames, kMaxCachedFrames + 1);
-  else
-    ++cache.learned;
-  const bool fast = traced >= 0;
+  const int traced = kFast ? TraceWithSlots(ips, traced_frames, kMaxCachedFrames + 1) : -1;
+  const bool fast = kFast && traced >= 0;
   if (LT_LIKELY(fast)) {
     n = static_cast<uint32_t>(traced);
     truncated = n == kMaxCachedFrames + 1;
@@ -606,8 +670,8 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
     const uintptr_t slot_address = sps[i] - sizeof(uintptr_t);
     if (slot_address < cache.stack.low || slot_address + sizeof(uintptr_t) > cache.stack.high) return id;
   }
-  CacheEntry::Frame guards[kMaxGuards];
-  const int guard_count = fast ? RigidGuards(traced_frames, n, first_checked, marker, cache.stack, guards) : -1;
+  CacheEntry::Frame guards[kFast ? kMaxGuards : 1];
+  const int guard_count = kFast && fast ? RigidGuards(traced_frames, n, first_checked, marker, cache.stack, guards) : -1;
   const uint32_t slots = n - first_checked;
   CacheEntry* e = EntryFor(shard, WayOf(cache, set, way).entry, slots + (guard_count > 0 ? guard_count : 0));
   if (e == nullptr) return id;
@@ -620,11 +684,28 @@ LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr
   e->slot_count = static_cast<uint8_t>(slots);
   e->guard_count = static_cast<uint8_t>(guard_count > 0 ? guard_count : 0);
   for (uint32_t i = first_checked; i < n; ++i) e->set_frame(i - first_checked, {sps[i] - sizeof(uintptr_t), ips[i]});
-  for (uint32_t g = 0; g < e->guard_count; ++g) e->set_frame(slots + g, guards[g]);
+  if constexpr (kFast)
+    for (uint32_t g = 0; g < e->guard_count; ++g) e->set_frame(slots + g, guards[g]);
   PadFrames(*e);
   SetProbes(cache, set, way);
+  CopyProbe(cache, set, way);
   if (first >= first_checked) TeachParent(shard, *e, first - first_checked, stack.depth, stack.truncated);
   return id;
+}
+
+// A thread's first chains are walked with the cursor: the fast trace's
+// first use on a thread makes libunwind's frame table for it (a mapping of
+// its own, made while every other new thread maps too), which a thread that
+// learns a chain or two and never unwinds again does not need (1,000
+// threads allocating twice each: 0.16 s by the cursor, 0.28 s by the fast
+// trace). A thread that goes on learning makes it then. The main thread
+// lives as long as the process: it makes its table at once, as the
+// cursor's eight-trace walk would cost more (a process's first capture).
+LT_NOINLINE uint32_t UnwindAndRemember(Shard& shard, UnwindCache& cache, uintptr_t marker, uint32_t set,
+                                       uint32_t way) {
+  if (cache.learned >= kCursorLearns || cache.main_stack) return LearnChain<true>(shard, cache, marker, set, way);
+  ++cache.learned;
+  return LearnChain<false>(shard, cache, marker, set, way);
 }
 
 // Without the cache: unw_backtrace, which keeps its own per-frame cache.
@@ -773,13 +854,15 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
     return CaptureUncached(shard);  // the budget is spent, or another stack
   const uint32_t set = SetOf(marker);
   CacheSet& s = cache->sets[set];
+  if (LT_UNLIKELY(!SetTouched(*cache, set))) WriteFirst(*cache, set);
   if (LT_UNLIKELY(s.distrusted == marker)) return CaptureUncached(shard);
   if (OverflowWays* overflow = s.overflow; overflow != nullptr) {
     // The set's other ways, as the hit path looks through its own.
-    if (Way* w = MatchingWay</*kByGroup=*/true>(overflow->ways, marker); w != nullptr) {
-      if (LT_UNLIKELY(--w->hits_to_check == 0))
-        return CheckedHit(shard, *cache, *w);
-      return w->entry->stack_id;
+    if (Way* w = OverflowMatch(*overflow, marker); w != nullptr) {
+      Way& own = Promote(s, *w);
+      if (LT_UNLIKELY(--own.hits_to_check == 0))
+        return CheckedHit(shard, *cache, own);
+      return own.entry->stack_id;
     }
   }
   uint32_t free_way = kWays;
@@ -869,6 +952,9 @@ void ResetUnwindCache(Shard& shard) {
   for (CacheSet& s : cache.sets) {
     if (s.distrusted != 0) s.distrusted = 0;
     if (s.full_misses != 0) s.full_misses = 0;
+    // The copies' slots were in the old thread's stack.
+    if (s.overflow != nullptr)
+      for (CacheEntry::Frame& p : s.overflow->probes) p = kNoProbe;
   }
   for (uint32_t set = 0; set < kSets; ++set)
     for (uint32_t w = 0, ways = WayCount(cache, set); w < ways; ++w)

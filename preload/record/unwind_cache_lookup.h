@@ -118,9 +118,18 @@ static_assert(sizeof(Way) == 16);
 inline constexpr uint32_t kOverflowWays = 120;
 struct OverflowWays {
   // Filled in order, never emptied (as the set's own ways); one more that
-  // stays empty ends MatchingWay's walk.
+  // stays empty ends the walk.
   Way ways[kOverflowWays + 1];
   uint32_t next_victim;
+  // A copy of each way's entry's probe frame, side by side (unwind_cache.cc,
+  // OverflowMatch): the walk through up to kOverflowWays chains reads these
+  // and the stack, not every entry, scattered in the arena (cc1: the
+  // miss path's cache misses were a twelfth of its time). A way with no
+  // copy yet holds one that always matches. Every slot is in the owner's
+  // stack (copied from entries learned there since the cache was last
+  // reset, which resets the copies too), so reading it is safe. One more,
+  // never written, as `ways`.
+  CacheEntry::Frame probes[kOverflowWays + 1];
 };
 
 struct ThreadStack {
@@ -138,7 +147,7 @@ struct alignas(256) CacheSet {
   uint64_t last_miss;   // (stack hash ^ marker) | 1 of the last chain not learned
   uintptr_t distrusted; // a marker whose cached chain proved wrong: never cached again
   OverflowWays* overflow;  // null until the set is crowded
-  uint8_t next_victim;
+  uint8_t next_victim;  // the own way to give up next (a set without overflow learning; Promote)
   uint8_t full_misses;  // misses of the full set not learned, up to kCrowdedAfter
 };
 static_assert(sizeof(CacheSet) == 256);
@@ -188,7 +197,8 @@ uint32_t CheckedHit(Shard& shard, UnwindCache& cache, Way& way);
 // Whether every slot of `e` still holds its return address, a group of
 // kFrameGroup frames at a time, the walk ended at the first group that
 // differs; padding frames always match. For the overflow ways of a crowded
-// set (the miss path), where most chains looked at differ somewhere.
+// set (the miss path, unwind_cache.cc: OverflowMatch), where most chains
+// looked at differ somewhere.
 LT_ALWAYS_INLINE bool MatchesByGroup(const CacheEntry& e) {
   const FrameGroup* g = e.groups();
   const auto* const end = reinterpret_cast<const FrameGroup*>(reinterpret_cast<const char*>(g) + e.compared_bytes);
@@ -233,16 +243,14 @@ LT_ALWAYS_INLINE bool ProbeMatches(const CacheEntry& e) {
   return *reinterpret_cast<const uintptr_t*>(e.probe.slot) == e.probe.value;
 }
 
-// The way of `ways` (filled in order, never emptied, and ended by an empty
-// way) whose chain is the one on this stack at `key`, or null. Both the
-// set's own ways (the hit path: Matches) and its overflow ways (the miss
-// path, unwind_cache.cc: MatchesByGroup) are looked through with it.
-template <bool kByGroup = false>
+// The way of a set's own `ways` (filled in order, never emptied, and ended
+// by an empty way) whose chain is the one on this stack at `key`, or null.
+// (Its overflow ways are looked through by OverflowMatch, unwind_cache.cc.)
 LT_ALWAYS_INLINE Way* MatchingWay(Way* ways, uintptr_t key) {
   for (Way* w = ways;; ++w) {
     const CacheEntry* e = w->entry;
     if (e == nullptr) return nullptr;
-    if (e->marker == key && ProbeMatches(*e) && (kByGroup ? MatchesByGroup(*e) : Matches(*e))) return w;
+    if (e->marker == key && ProbeMatches(*e) && Matches(*e)) return w;
   }
 }
 

@@ -305,6 +305,7 @@ void* ThreadTrampoline(void* token_arg) {
   }
   if (start == nullptr) return nullptr;  // cannot happen: see above
   t_token = token;
+  t_state.created_thread = true;
   {
     BusyScope busy;  // a key past the first 32 gets its block from calloc
     pthread_setspecific(g_key, token_arg);
@@ -315,6 +316,7 @@ void* ThreadTrampoline(void* token_arg) {
   pthread_setspecific(g_key, nullptr);
   Ended(token);
   t_token = 0;
+  t_state.created_thread = false;
   return result;
 }
 

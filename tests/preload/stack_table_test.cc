@@ -38,7 +38,7 @@ TEST(StackTable, StacksSharingAHashGetTheirOwnIds) {
 }
 
 TEST(StackTable, GrowsPastItsFirstGenerationKeepingEveryId) {
-  // More stacks than the first generation holds (16,384 slots, grown when
+  // More stacks than the first generation holds (1,024 slots, grown when
   // crowded): every stack keeps the id it was given, ids are distinct and
   // dense, and a second lookup finds each one wherever it went.
   Arena arena;
