@@ -27,7 +27,7 @@ constexpr const char* kHooked[] = {
     "__openat_2", "__openat64_2", "creat", "creat64", "close", "close_range", "closefrom", "socket", "socketpair",
     "accept", "accept4", "recvmsg", "pipe", "pipe2", "dup", "dup2", "dup3", "fcntl", "fcntl64", "epoll_create",
     "epoll_create1", "eventfd", "timerfd_create", "signalfd", "inotify_init", "inotify_init1", "memfd_create",
-    "posix_openpt", "shm_open", "mkstemp", "mkostemp", "mkstemps", "mkostemps", "tmpfile", "fopen", "fopen64", "fdopen", "freopen", "freopen64", "fclose", "popen", "pclose", "opendir",
+    "posix_openpt", "openpty", "forkpty", "shm_open", "mkstemp", "mkostemp", "mkstemps", "mkostemps", "tmpfile", "fopen", "fopen64", "fdopen", "freopen", "freopen64", "fclose", "popen", "pclose", "opendir",
     "fdopendir", "closedir", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal", "sigwait", "sigwaitinfo", "sigtimedwait", "sigprocmask", "pthread_sigmask",
     "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "unshare", "setns",
     "pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np", "pthread_detach",

@@ -408,3 +408,26 @@ LT_EXPORT int posix_openpt(int flags) {
   REAL_OR_ENOSYS(posix_openpt);
   return Made(real.posix_openpt(flags), "pty");
 }
+
+// openpty and forkpty open the pair inside libc (its own posix_openpt and
+// open, which no hook sees): recorded here, both ends of openpty's, and the
+// master forkpty leaves the parent (it closes the other end itself; the
+// child keeps neither under those numbers).
+LT_EXPORT int openpty(int* master, int* slave, char* name, const struct termios* termp,
+                      const struct winsize* winp) {
+  REAL_OR_ENOSYS(openpty);
+  const int rc = real.openpty(master, slave, name, termp, winp);
+  if (rc == 0 && TrackingThisCall()) {
+    ErrnoKeeper keep;
+    const int fds[2] = {*master, *slave};
+    RecordFdPair(fds, KindLabel("pty"));
+  }
+  return rc;
+}
+
+LT_EXPORT pid_t forkpty(int* master, char* name, const struct termios* termp, const struct winsize* winp) {
+  REAL_OR_ENOSYS(forkpty);
+  const pid_t pid = real.forkpty(master, name, termp, winp);
+  if (pid > 0) Made(*master, "pty");
+  return pid;
+}

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -71,6 +72,8 @@
   X(inotify_init1, "inotify_init1", int (*)(int))                                   \
   X(memfd_create, "memfd_create", int (*)(const char*, unsigned))                   \
   X(posix_openpt, "posix_openpt", int (*)(int))                                     \
+  X(openpty, "openpty", int (*)(int*, int*, char*, const struct termios*, const struct winsize*)) \
+  X(forkpty, "forkpty", pid_t (*)(int*, char*, const struct termios*, const struct winsize*)) \
   X(shm_open, "shm_open", int (*)(const char*, int, mode_t))                        \
   X(mkstemp, "mkstemp", int (*)(char*))                                             \
   X(mkostemp, "mkostemp", int (*)(char*, int))                                      \

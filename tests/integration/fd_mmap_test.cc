@@ -251,6 +251,18 @@ TEST(FdScenarios, DescriptorsClosedByARawSystemCallAreClosed) {
   EXPECT_EQ(Total(diff, "fd").count, 2);
 }
 
+// openpty and forkpty open their ptys inside libc, where no other hook sees
+// them: a terminal server's panes (tmux) were in no dump.
+TEST(FdScenarios, PtysOfOpenptyAndForkptyAreCounted) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "pty"}, dir);
+  ASSERT_EQ(s.exit_code, 0);
+  const nlohmann::json diff = DiffJson(s.before, s.after);
+  EXPECT_EQ(GrowthAt(diff, "open_pty_pair", "fd_scenarios", "fd").count, 2);
+  EXPECT_EQ(GrowthAt(diff, "fork_pty", "fd_scenarios", "fd").count, 1);
+  EXPECT_EQ(Total(diff, "fd").count, 3);
+}
+
 // A descriptor opened by an absolute path is recorded with a guessed kind,
 // checked (fstat) only at a snapshot that finds it open: every kind of path,
 // paths renamed or deleted after the open, copies, and numbers dup2 gave

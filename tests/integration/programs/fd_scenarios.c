@@ -1,11 +1,12 @@
 /* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
    argument: "partial-munmap", "dup2", "scm-rights", "labels DIR",
-   "raw-close" (each between checkpoints "before" and "after"), "fork", "fork-series", "vfork"
+   "raw-close", "pty" (each between checkpoints "before" and "after"), "fork", "fork-series", "vfork"
    and "exec" (judged from their exit dumps).
    Keep the constants in step with the test. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,12 +380,36 @@ static void raw_close(void) {
   checkpoint("after");
 }
 
+/* ---- pty ---------------------------------------------------------------------
+   Ptys made by openpty (both ends kept) and forkpty (the parent keeps the
+   master; the child ends at once), which open them inside libc. */
+__attribute__((noinline)) void open_pty_pair(void) {
+  int master, slave;
+  must(openpty(&master, &slave, NULL, NULL, NULL) == 0, "openpty");
+}
+__attribute__((noinline)) void fork_pty(void) {
+  int master;
+  const pid_t pid = forkpty(&master, NULL, NULL, NULL);
+  must(pid >= 0, "forkpty");
+  if (pid == 0) _exit(0);
+  int status;
+  must(waitpid(pid, &status, 0) == pid, "waitpid");
+}
+
+static void pty_scenario(void) {
+  checkpoint("before");
+  open_pty_pair();
+  fork_pty();
+  checkpoint("after");
+}
+
 int main(int argc, char** argv) {
   page = sysconf(_SC_PAGESIZE);
   if (argc < 2) return 2;
   if (strcmp(argv[1], "partial-munmap") == 0) partial_munmap();
   else if (strcmp(argv[1], "dup2") == 0) dup2_scenario();
   else if (strcmp(argv[1], "raw-close") == 0) raw_close();
+  else if (strcmp(argv[1], "pty") == 0) pty_scenario();
   else if (strcmp(argv[1], "scm-rights") == 0) scm_rights();
   else if (strcmp(argv[1], "labels") == 0 && argc > 2) labels(argv[2]);
   else if (strcmp(argv[1], "fork") == 0) fork_scenario();
