@@ -196,6 +196,13 @@ Report AllocatedReport(const format::Dump& dump, const FrameSource& source, cons
 
 namespace {
 
+// A heap figure of sampled dumps is never "flat", not even one with no
+// sample in any dump (a heap of 0 B all along: growth below what the
+// sampling sees took no sample): "not significant", as the contract has it.
+Verdict SampledHeapVerdict(Verdict v, bool sampled_heap) {
+  return sampled_heap && v == Verdict::kFlat ? Verdict::kNotSignificant : v;
+}
+
 void JudgeMemory(Trend& trend) {
   for (const DumpInfo& d : trend.dumps)
     if (!d.memory.known) return;
@@ -224,8 +231,9 @@ void JudgeMemory(Trend& trend) {
       m.variances.push_back(part.figure == &MemoryParts::heap ? dm.heap_var : noise * noise);
     }
     // Allocations unknown: a series that rose and then stayed is warm-up.
-    m.verdict = Judge(trend.seconds, m.values, m.variances, {}, &m.slope, &m.slope_stderr, &m.recent_slope,
-                      &m.recent_slope_stderr);
+    m.verdict = SampledHeapVerdict(Judge(trend.seconds, m.values, m.variances, {}, &m.slope, &m.slope_stderr,
+                                         &m.recent_slope, &m.recent_slope_stderr),
+                                   !trend.exact && part.figure == &MemoryParts::heap);
   }
 }
 
@@ -292,9 +300,11 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
     // fd, thread and mmap figures are exact; only heap bytes carry a variance
     // that matters here (count variances are not used for fds and threads).
     const std::vector<double> zero(n, 0);
-    ts.verdict = Judge(trend.seconds, fd ? ts.counts : ts.bytes, fd ? zero : ts.var_bytes,
-                       allocated.size() == n ? ts.allocated : std::vector<double>{}, &ts.slope, &ts.slope_stderr,
-                       &ts.recent_slope, &ts.recent_slope_stderr);
+    ts.verdict = SampledHeapVerdict(
+        Judge(trend.seconds, fd ? ts.counts : ts.bytes, fd ? zero : ts.var_bytes,
+              allocated.size() == n ? ts.allocated : std::vector<double>{}, &ts.slope, &ts.slope_stderr,
+              &ts.recent_slope, &ts.recent_slope_stderr),
+        !trend.exact && ts.site.resource == format::Resource::kHeap);
     Site& s = ts.site;
     s.bytes = ts.bytes[n - 1] - ts.bytes[0];
     s.count = ts.counts[n - 1] - ts.counts[0];

@@ -23,7 +23,8 @@
 //              b_r >= b / 2; and no value is significantly above the last one.
 //   shrinking  b < 0 significantly and the last value significantly below the first.
 //   flat       the figure never changed at all, and has no sampling
-//              variance (exact data, or nothing sampled live).
+//              variance (exact data; ComputeTrend calls a heap figure of
+//              sampled dumps "not significant" even with nothing sampled).
 //   not significant  sampled, and no value differs significantly from the
 //              first: sampling cannot tell this from noise, even when the
 //              estimate never moved (exact data has no noise, so any change

@@ -263,6 +263,40 @@ TEST(TrendSeries, SampledSeriesStatesItsDetectionLimit) {
   EXPECT_EQ(json["verdicts"]["flat"], 0);
 }
 
+// A sampled series whose heap took no sample at all (0 B in every dump: a
+// quiet server at 512 KiB sampling) is "not significant", never "flat"; an
+// exact figure beside it (a descriptor site) may be flat.
+TEST(TrendSeries, ASampledHeapWithNoSampleIsNotSignificantNeverFlat) {
+  FakeSymbols symbols;
+  symbols.Add("server", 0x10, {Fn("open_once", "s.c", 1)});
+  std::vector<Report> live;
+  for (uint32_t seq : {1u, 2u, 3u, 4u}) {
+    format::Dump d = DumpBuilder("server", 7, seq)
+                         .Exact(false)
+                         .SampleInterval(512 * 1024)
+                         .Module("/usr/bin/server", 0x1000000)
+                         .Stack(1, {0x1000010})
+                         .Site(Resource::kFd, 1, 0, 1)
+                         .Memory()
+                         .Memory("rss", 8 << 20)
+                         .Build();
+    live.push_back(FromDump(d, symbols.Source()));
+  }
+  const Trend trend = ComputeTrend(live, {});
+  ASSERT_FALSE(trend.exact);
+  ASSERT_EQ(trend.memory.size(), 4u);
+  for (const MemorySeries& m : trend.memory)
+    if (m.name == "heap") EXPECT_EQ(m.verdict, Verdict::kNotSignificant);
+  ASSERT_EQ(trend.sites.size(), 1u);
+  EXPECT_EQ(trend.sites[0].verdict, Verdict::kFlat);  // descriptors are counted exactly
+  const std::string text = RenderTrendText(trend, RenderOptions{});
+  const size_t heap = text.find("  live heap ");
+  ASSERT_NE(heap, std::string::npos) << text;
+  const std::string line = text.substr(heap, text.find('\n', heap) - heap);
+  EXPECT_NE(line.find("not significant"), std::string::npos) << line;
+  EXPECT_EQ(line.find("flat"), std::string::npos) << line;
+}
+
 // "oldest" is the age at the later snapshot, in a trend as in a diff.
 TEST(TrendSeries, OldestIsTheAgeAtTheLastSnapshot) {
   std::vector<Report> live;
