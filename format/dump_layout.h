@@ -36,6 +36,9 @@ inline constexpr uint32_t kProcessAttached = 1u << 1;
 // Module.flags
 inline constexpr uint32_t kModuleUnloaded = 1u << 0;
 inline constexpr uint32_t kModuleMainProgram = 1u << 1;
+// The module is libleaktrace itself, whatever its file is called (a copy
+// under another name): the tools drop its frames from every stack.
+inline constexpr uint32_t kModuleLeaktrace = 1u << 2;
 // Stack.flags
 inline constexpr uint16_t kStackTruncated = 1u << 0;
 

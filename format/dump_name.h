@@ -1,7 +1,7 @@
 // Dump file names, defined once for both sides: the library names its files,
 // the tools find and parse them (docs/dump-format.md).
 //   <program>.<pid>.<seq>.dump        a complete dump
-//   .<program>.<pid>.<seq>.dump.tmp   one being written (never a dump to readers)
+//   .<program>.<pid>.<seq>.dump.tmp   one being written where no unnamed file can be (never a dump to readers)
 #pragma once
 
 #include <cstdint>

@@ -40,7 +40,7 @@ struct ModuleRecord {
   const uint8_t* build_id = nullptr;
   uint32_t build_id_size = 0;
   uint64_t load_bias = 0;  // runtime address = link-time address + load_bias
-  uint32_t flags = 0;      // kModuleUnloaded, kModuleMainProgram
+  uint32_t flags = 0;      // kModuleUnloaded, kModuleMainProgram, kModuleLeaktrace
   const SegmentRecord* segments = nullptr;
   uint32_t segment_count = 0;
 };

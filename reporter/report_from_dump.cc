@@ -26,6 +26,22 @@ namespace {
 
 bool Glob(std::string_view pattern, std::string_view text) { return WildcardMatch("^" + std::string(pattern) + "$", text); }
 
+// The address ranges of the modules the dump flags as libleaktrace itself:
+// a copy of the library under another file name, whose frames
+// IsLeaktraceFrame cannot tell by the name.
+std::vector<format::Segment> LeaktraceSegments(const format::Dump& dump) {
+  std::vector<format::Segment> segments;
+  for (const format::Module& m : dump.modules)
+    if ((m.flags & format::kModuleLeaktrace) != 0) segments.insert(segments.end(), m.segments.begin(), m.segments.end());
+  return segments;
+}
+
+bool InSegments(const std::vector<format::Segment>& segments, uint64_t pc) {
+  for (const format::Segment& s : segments)
+    if (pc >= s.start && pc < s.end) return true;
+  return false;
+}
+
 }  // namespace
 
 bool IsAllocatorWrapper(const Frame& f, const StackOptions& options) {
@@ -93,9 +109,11 @@ void CleanStack(std::vector<std::vector<Frame>>& pcs, const StackOptions& option
 }
 
 void CleanDumpStacks(format::Dump& dump, const FrameSource& source, const StackOptions& options) {
+  const std::vector<format::Segment> own = LeaktraceSegments(dump);
   for (format::Stack& stack : dump.stacks) {
     std::vector<std::vector<Frame>> pcs;
     for (size_t i = 0; i < stack.pcs.size(); ++i) {
+      if (InSegments(own, stack.pcs[i])) continue;
       pcs.push_back(source(dump, stack.pcs[i]));
       // CleanStack judges by function and module only: `line` can carry the
       // address's index, so the survivors are found again.
@@ -118,6 +136,7 @@ Report FromDump(const format::Dump& dump, const FrameSource& source, const Stack
     return it->second;
   };
 
+  const std::vector<format::Segment> own = LeaktraceSegments(dump);
   std::vector<Site> sites;
   sites.reserve(dump.sites.size());
   const std::vector<double> oldest = OldestAges(dump);  // indexed like dump.sites, as `sites` fills
@@ -138,7 +157,8 @@ Report FromDump(const format::Dump& dump, const FrameSource& source, const Stack
       site.truncated = stack->truncated();
       std::vector<std::vector<Frame>> pcs;
       pcs.reserve(stack->pcs.size());
-      for (uint64_t pc : stack->pcs) pcs.push_back(frames_of(pc));
+      for (uint64_t pc : stack->pcs)
+        if (!InSegments(own, pc)) pcs.push_back(frames_of(pc));
       CleanStack(pcs, options);
       for (std::vector<Frame>& g : pcs)
         for (Frame& f : g) site.frames.push_back(std::move(f));

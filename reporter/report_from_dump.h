@@ -58,7 +58,9 @@ Report FromDump(const format::Dump& dump, const FrameSource& source, const Stack
                 const ProgressFn& progress = {});
 
 // True for frames that belong to leaktrace itself (module libleaktrace*).
-// CleanStack is the one place that asks.
+// CleanStack is the one place that asks. A copy of the library under another
+// name is told by the dump's module flag instead (kModuleLeaktrace): FromDump
+// and CleanDumpStacks leave its addresses out before symbolizing.
 bool IsLeaktraceFrame(const Frame& f);
 
 }  // namespace leaktrace::reporter

@@ -11,7 +11,7 @@ namespace age_table_detail {
 // slots faulted in all eight pages of every process).
 alignas(4096) LT_LARGE_STATIC constinit Slot g_static_slots[kStaticSlots];
 std::atomic<Slot*> g_slots{nullptr};
-std::atomic<uint32_t> g_limit{kStaticSlots | kLimitUnused};
+std::atomic<uint32_t> g_limit{kFirstLimit | kLimitUnused};
 }  // namespace age_table_detail
 
 namespace {
@@ -135,7 +135,7 @@ int AgeTableRanges(uintptr_t start[2], uint64_t bytes[2]) {
   const uint32_t limit = g_limit.load(std::memory_order_acquire);
   if (limit & kLimitUnused) return 0;
   start[0] = reinterpret_cast<uintptr_t>(g_static_slots);
-  bytes[0] = sizeof(g_static_slots);
+  bytes[0] = static_cast<uint64_t>(limit < kStaticSlots ? limit : kStaticSlots) * sizeof(Slot);
   Slot* mapped = g_slots.load(std::memory_order_acquire);
   if (limit <= kStaticSlots || mapped == nullptr) return 1;
   start[1] = reinterpret_cast<uintptr_t>(mapped + kStaticSlots);

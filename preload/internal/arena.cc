@@ -18,7 +18,7 @@ constexpr uintptr_t kPageBytes = 4096;
 // The pages of arena chunks that no block handed out has reached yet: the
 // tail of each chunk, the current one's and those dropped half used. Never
 // written, so never resident, and TrackerResidentBytes leaves them out.
-std::atomic<uint64_t> g_untouched_bytes{0};
+LT_EARLY_STATE std::atomic<uint64_t> g_untouched_bytes{0};
 }  // namespace
 
 static_assert((kMinClassBytes << (Arena::kClassCount - 1)) <= kChunkBytes, "a size class must fit in a chunk");

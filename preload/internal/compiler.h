@@ -31,6 +31,13 @@
 // goes on the fork state's page and whose tail runs on past it (one, at most:
 // the linker script puts it last).
 #define LT_FORK_STATE_HEAD __attribute__((section("leaktrace_fork_state_head")))
+// A small variable every process's first sampled allocation (or first
+// unwind) reads or writes, which in .bss sat alone on a page no earlier work
+// had touched (a fault, 1-2 us; two when read before it is written):
+// gathered with the fork state, on the page every process's start-up has
+// written already (internal/fork_state.ld). libunwind's own such variables
+// go there too (deps/unwinder-patches/08).
+#define LT_EARLY_STATE __attribute__((section("leaktrace_early_state")))
 // A large table of zeros that starts static rather than mapped (the stack
 // table's first generation, the age table's first slots): in .lbss, which
 // the linker puts after all of .bss (zero-filled too, no bytes in the

@@ -31,6 +31,7 @@ constexpr const char* kHooked[] = {
     "fdopendir", "closedir", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal", "sigwait", "sigwaitinfo", "sigtimedwait", "sigprocmask", "pthread_sigmask",
     "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "unshare", "setns",
     "pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np", "pthread_detach",
+    "pthread_getattr_np",
     "vfork", "clone",
 };
 

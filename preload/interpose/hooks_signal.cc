@@ -9,6 +9,7 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
+#include "preload/interpose/hooks_signal.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/record/thread_state.h"
@@ -86,24 +87,55 @@ void Hold(bool holds) {
   ProgramHoldsSnapshotSignalBlocked(holds);
 }
 
-void ProgramChangesMask(int how, const sigset_t* set) {
-  if (set == nullptr || t_state.busy != 0) return;
+// What a mask change does to this thread's hold. A new hold counts before
+// the call (a signal arriving as it blocks is the program's already); a
+// release counts after it (ReleaseAfter): a signal left pending while the
+// block held is delivered inside the call that lifts it, and must still be
+// found the program's. Without a dumper thread of ours to take it at once
+// (a fork child before its thread starts), that is when it arrives.
+enum class MaskChange { kNone, kRelease };
+
+MaskChange ProgramChangesMask(int how, const sigset_t* set) {
+  if (set == nullptr || t_state.busy != 0) return MaskChange::kNone;
   const int sig = g_config.snapshot_signal;
-  if (sig <= 0 || sig > 64) return;
+  if (sig <= 0 || sig > 64) return MaskChange::kNone;
   // Signal s is bit s - 1 of the set's first word, the kernel's whole mask
   // on x86-64 (sigismember per signal cost 64 calls per sigprocmask).
   uint64_t word;
   memcpy(&word, set, sizeof word);
   const bool in_set = ((word >> (sig - 1)) & 1) != 0;
   if (how == SIG_UNBLOCK) {
-    if (in_set) Hold(false);
+    if (in_set && t_holds_snapshot_signal) return MaskChange::kRelease;
   } else if (how == SIG_BLOCK || how == SIG_SETMASK) {
     if (in_set && FewSignals(word)) Hold(true);
-    else if (!in_set && how == SIG_SETMASK) Hold(false);
+    else if (!in_set && how == SIG_SETMASK && t_holds_snapshot_signal) return MaskChange::kRelease;
   }
+  return MaskChange::kNone;
+}
+
+// The mask call itself, then a release counted (ProgramChangesMask).
+template <typename Call>
+int ChangingMask(int how, const sigset_t* set, Call&& call) {
+  const MaskChange change = ProgramChangesMask(how, set);
+  const int rc = call();
+  if (change == MaskChange::kRelease) {
+    const int saved_errno = errno;
+    Hold(false);
+    errno = saved_errno;
+  }
+  return rc;
 }
 
 }  // namespace
+
+// The forking thread is the child's only thread, and may hold a block of
+// the snapshot signal: the child's count (DumperChildAfterFork clears it,
+// the other threads being gone) starts from that.
+namespace leaktrace::preload {
+LT_FORK_CHILD_CODE void SignalHooksChildAfterFork() {
+  if (t_holds_snapshot_signal) ProgramHoldsSnapshotSignalBlocked(true);
+}
+}  // namespace leaktrace::preload
 
 LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
   EnsureReal();
@@ -112,16 +144,14 @@ LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
     errno = ENOSYS;
     return -1;
   }
-  ProgramChangesMask(how, set);
-  return next(how, set, old);
+  return ChangingMask(how, set, [&] { return next(how, set, old); });
 }
 
 LT_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
   EnsureReal();
   const auto next = real.pthread_sigmask;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
-  ProgramChangesMask(how, set);
-  return next(how, set, old);
+  return ChangingMask(how, set, [&] { return next(how, set, old); });
 }
 
 // The synchronous ways to take a signal: the program blocked it and reads it

@@ -95,3 +95,20 @@ LT_EXPORT int pthread_detach(pthread_t thread) {
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   return Reap(thread, false, [&] { return next(thread); });
 }
+
+// glibc's pthread_getattr_np holds `thread`'s lock while it allocates (the
+// CPU set it copies; for the main thread, /proc/self/maps read with stdio).
+// An allocation recorded meanwhile may be this thread's first capture, which
+// learns the thread's stack with pthread_getattr_np on itself: the same lock
+// again (a JVM thread's start hung so), or, when two threads ask about each
+// other, the other's lock in the opposite order. The count makes that
+// capture leave the stack to a later one (unwind_cache.cc, LearnStackBounds).
+LT_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr) {
+  EnsureReal();
+  const auto next = real.pthread_getattr_np;
+  if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
+  ++t_state.in_getattr;
+  const int rc = next(thread, attr);
+  --t_state.in_getattr;
+  return rc;
+}

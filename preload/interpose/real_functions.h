@@ -123,6 +123,7 @@
   X(pthread_timedjoin_np, "pthread_timedjoin_np", int (*)(pthread_t, void**, const struct timespec*)) \
   X(pthread_clockjoin_np, "pthread_clockjoin_np", int (*)(pthread_t, void**, clockid_t, const struct timespec*)) \
   X(pthread_detach, "pthread_detach", int (*)(pthread_t))                           \
+  X(pthread_getattr_np, "pthread_getattr_np", int (*)(pthread_t, pthread_attr_t*))  \
   /* the loader (dlopen_entry.S reads leaktrace_real_dlopen, a copy) */             \
   X(dlopen, "dlopen", void* (*)(const char*, int))                                  \
   X(dlclose, "dlclose", int (*)(void*))

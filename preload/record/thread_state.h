@@ -23,10 +23,15 @@ struct ThreadState {
   SamplerState sampler;
   uint32_t busy;      // > 0 while leaktrace itself runs on this thread
   ThreadPhase phase;
+  // > 0 while the program is inside pthread_getattr_np on this thread
+  // (hooks_thread.cc): glibc then holds a thread's lock while it allocates,
+  // so leaktrace must not ask it for this thread's stack (unwind_cache.cc,
+  // LearnStackBounds). In the padding after `phase`.
+  uint8_t in_getattr;
   // Set while the thread runs its start routine inside leaktrace's thread
   // trampoline (thread_table.h): a thread pthread_create made, never the
   // process's first one, so its stack is the one pthread mapped for it
-  // (unwind_cache.cc asks no system call to tell).
+  // (unwind_cache.cc asks no system call to tell). In the padding too.
   bool created_thread;
   Shard* shard;
   // The last plain usable size measured (heap_paths.cc, PlainUsable): a

@@ -167,6 +167,13 @@ void LearnStackBounds(UnwindCache& cache) {
       return;
     }
   }
+  // Inside the program's own pthread_getattr_np, whose lock asking again
+  // would wait for forever (hooks_thread.cc): unknown for now, learned at
+  // the thread's next capture (this one is unwound without the cache).
+  if (t_state.in_getattr != 0) {
+    cache.stack_known = false;
+    return;
+  }
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) != 0) return;  // may allocate: we are busy
   void* low = nullptr;

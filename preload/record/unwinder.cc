@@ -66,7 +66,17 @@ void PrepareUnwinder() {
   // two descriptors an out-of-descriptors dump could free, is the spare
   // now (one eventfd: three system calls where the pipe took five; none in
   // a sandbox).
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  //
+  // The global caching policy, under its lock: the libunwind we build has no
+  // per-thread register-state cache (--enable-per-thread-cache, off, would
+  // put ~40 KiB of TLS in every thread the program starts), and asked for
+  // per-thread caching it then shares its one global cache among threads
+  // without taking the lock (get_rs_cache locks for UNW_CACHE_GLOBAL only):
+  // two threads' first unwinds could corrupt its hash chains, and a lookup
+  // loop forever in the program's thread. The lock is taken only when a
+  // frame misses the per-thread frame table, and blocks no signal here (the
+  // capture has them blocked already: leaktrace_unwinder_sigprocmask).
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_GLOBAL);
   KeepSpareFd();
   g_unwinder_ready.store(true, std::memory_order_release);
 }

@@ -22,7 +22,7 @@ struct CapturedStack {
 // (PrepareUnwinder).
 void InitUnwinder();
 
-// Sets libunwind up (its per-thread caching policy) and makes the private
+// Sets libunwind up (its global caching policy, under its lock) and makes the private
 // descriptors' spare (KeepSpareFd) unless that was done. Every use of
 // libunwind's unwinding calls it first, inside the capture's fork gate and
 // with signals blocked. Thread busy.

@@ -108,6 +108,11 @@ int Visit(dl_phdr_info* info, size_t, void*) {
     s.file_offset = ph.p_offset;
     s.prot = ((ph.p_flags & PF_R) ? 1u : 0u) | ((ph.p_flags & PF_W) ? 2u : 0u) | ((ph.p_flags & PF_X) ? 4u : 0u);
   }
+  // This very function's code lies in libleaktrace's module, whatever the
+  // file is called.
+  const uint64_t here = reinterpret_cast<uintptr_t>(&Visit);
+  for (uint32_t i = 0; i < m->segment_count; ++i)
+    if (here >= m->segments[i].start && here < m->segments[i].end) m->flags |= format::kModuleLeaktrace;
   m->next = g_modules;
   g_modules = m;
   return 0;

@@ -312,18 +312,68 @@ bool WriteAll(const std::atomic<int>& fd, const uint8_t* data, size_t size) {
   return true;
 }
 
-// Writes the buffer under a temporary name in the dump directory and renames
-// it into place, so no reader ever sees a partial file under the final name.
-// On failure, says in `why` which step failed and the system's reason;
-// `create_error` is errno when the file could not even be created, else 0.
-// `sync`: fsync before the rename (not for the exit dump, which the
-// program's exit waits for).
+enum class Unnamed { kPublished, kFailed, kNotHere };
+
+// Writes the buffer into a file with no name in the dump directory
+// (O_TMPFILE), then links it in under `final_path`: no reader ever sees a
+// partial file under that name, and a process killed while it writes (the
+// OOM killer, during a big dump) leaves nothing behind, where a temporary
+// name stayed in the directory. kNotHere when the file system makes no
+// unnamed files, or the file cannot be linked (no /proc: a chroot); the
+// caller then goes by a temporary name. Never over an existing name.
+Unnamed PublishUnnamed(const format::DumpBuffer& buffer, const char* final_path, bool sync, char* why,
+                       size_t why_size, int& create_error) {
+  static std::atomic<bool> not_here{false};  // learned once: the directory does not change
+  if (not_here.load(std::memory_order_relaxed)) return Unnamed::kNotHere;
+  std::atomic<int> fd{-1};
+  if (OpenPrivateFd(g_config.dump_dir, O_TMPFILE | O_WRONLY, 0600, &fd) < 0) {
+    // EISDIR: a kernel older than O_TMPFILE, which reads it as O_DIRECTORY.
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+      not_here.store(true, std::memory_order_relaxed);
+      return Unnamed::kNotHere;
+    }
+    create_error = errno;
+    snprintf(why, why_size, "cannot create %s: %s", final_path, strerrordesc_np(errno));
+    return Unnamed::kFailed;
+  }
+  if (!WriteAll(fd, buffer.data(), buffer.size()) || (sync && fsync(fd.load()) != 0)) {
+    snprintf(why, why_size, "cannot write %s: %s", final_path, strerrordesc_np(errno));
+    ClosePrivateFd(fd.load());
+    return Unnamed::kFailed;
+  }
+  char unnamed[32];
+  snprintf(unnamed, sizeof unnamed, "/proc/self/fd/%d", fd.load());
+  const int rc = linkat(AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW);
+  const int link_errno = errno;
+  ClosePrivateFd(fd.load());
+  if (rc == 0) return Unnamed::kPublished;
+  if (link_errno == EEXIST) {
+    snprintf(why, why_size, "cannot link %s: %s", final_path, strerrordesc_np(link_errno));
+    return Unnamed::kFailed;
+  }
+  if (link_errno == ENOENT || link_errno == EPERM || link_errno == EACCES || link_errno == EXDEV)
+    not_here.store(true, std::memory_order_relaxed);
+  return Unnamed::kNotHere;
+}
+
+// Writes the buffer into the dump directory under its final name, never
+// partly visible there: as an unnamed file linked in (PublishUnnamed), or
+// where that cannot be, under a temporary name then renamed. On failure,
+// says in `why` which step failed and the system's reason; `create_error`
+// is errno when the file could not even be created, else 0. `sync`: fsync
+// before the link or rename (not for the exit dump, which the program's
+// exit waits for).
 bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, bool sync,
              char* why, size_t why_size, int& create_error) {
   create_error = 0;
   char temp_path[sizeof g_last_path];
   const auto pid = static_cast<uint32_t>(g_process.pid);
   format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program, pid, seq, false);
+  switch (PublishUnnamed(buffer, final_path, sync, why, why_size, create_error)) {
+    case Unnamed::kPublished: return true;
+    case Unnamed::kFailed: return false;
+    case Unnamed::kNotHere: break;
+  }
   format::FormatDumpPath(temp_path, sizeof temp_path, g_config.dump_dir, g_process.program, pid, seq, true);
   constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
   std::atomic<int> fd{-1};

@@ -2,6 +2,7 @@
 // settings, unwritable directories, file modes.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -195,6 +196,36 @@ TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
        at = r.err.find("cannot write snapshot", at + 1))
     ++warnings;
   EXPECT_EQ(warnings, 2u) << r.err;
+}
+
+// A dump is never in the directory under any name until it is whole, and
+// then only under its final one: no temporary file is made that a process
+// killed while writing (the OOM killer, during a big dump) would leave
+// behind. Every name created in the directory, watched with inotify while
+// a process writes a snapshot and its exit dump, is a final dump name.
+TEST(Lifecycle, ADumpAppearsOnlyWholeUnderItsFinalName) {
+  TempDir dir;
+  const int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(inotify_add_watch(watch, dir.path().c_str(), IN_CREATE | IN_MOVED_TO), 0);
+  Snapshots s = RunBetweenCheckpoints({ProgramPath("leaky_c")}, dir, {"LEAKTRACE_SAMPLE=1"});
+  EXPECT_EQ(s.exit_code, 0);
+  std::vector<std::string> created;
+  alignas(inotify_event) char events[64 * 1024];
+  for (ssize_t n; (n = read(watch, events, sizeof events)) > 0;) {
+    for (char* at = events; at < events + n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(at);
+      if (e->len > 0) created.emplace_back(e->name);
+      at += sizeof(inotify_event) + e->len;
+    }
+  }
+  close(watch);
+  ASSERT_EQ(created.size(), 3u) << "a snapshot before, one after, the exit dump";
+  for (const std::string& name : created) {
+    EXPECT_NE(name[0], '.') << name << ": a temporary name";
+    EXPECT_TRUE(name.size() > 5 && name.compare(name.size() - 5, 5, ".dump") == 0) << name;
+  }
+  EXPECT_EQ(FilesIn(dir.path()), std::vector<std::string>(created.begin(), created.end()));
 }
 
 TEST(Lifecycle, ASnapshotTheProcessCannotWriteFailsAtOnceWithItsReason) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <string>
@@ -161,6 +162,46 @@ TEST(UserPath, WrappersStartupFramesEmptySitesAndAllocationTotals) {
 
   const CommandResult text = Leaktrace({"report", dump});
   EXPECT_NE(text.out.find("\nallocated since start: heap "), std::string::npos) << text.out;
+}
+
+// A copy of the library under another name (what bench/ab_libraries.py and
+// a packager's rename make) is still leaktrace: no frame of it in a report
+// or an export, though the name no longer says libleaktrace. Its thread
+// start (ThreadTrampoline) was the outermost frame of every site allocated
+// on a thread the program started.
+TEST(UserPath, ACopyOfTheLibraryUnderAnotherNameLeavesNoFrameOfIt) {
+  TempDir dir;
+  const std::string copy = dir.path() + "/tracker-copy.so";
+  std::filesystem::copy_file(LibraryPath(), copy);
+  const std::string dumps = dir.path() + "/dumps";
+  std::filesystem::create_directory(dumps);
+  const CommandResult run = testing::Run({ProgramPath("thread_keeps_block")},
+                                         {"LD_PRELOAD=" + copy, "LEAKTRACE_SAMPLE=1", "LEAKTRACE_DIR=" + dumps});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string dump;
+  for (const auto& e : std::filesystem::directory_iterator(dumps)) dump = e.path().string();
+  ASSERT_FALSE(dump.empty()) << run.err;
+
+  const CommandResult report = Leaktrace({"report", "--format", "json", "--full-stacks", dump});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const nlohmann::json r = nlohmann::json::parse(report.out);
+  bool found = false;
+  for (const auto& site : r["sites"]) {
+    for (const auto& frame : site["frames"]) {
+      EXPECT_NE(frame.value("module", ""), copy) << site.dump();
+      EXPECT_EQ(frame.value("function", "").find("leaktrace::"), std::string::npos) << site.dump();
+      found = found || frame.value("function", "") == "KeepBlockInThread";
+    }
+  }
+  EXPECT_TRUE(found) << report.out;
+
+  const std::string folded = dir.path() + "/stacks.folded";
+  const CommandResult exported = Leaktrace({"export", "--format", "folded", "-o", folded, dump});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::ifstream in(folded);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("KeepBlockInThread"), std::string::npos) << text;
+  EXPECT_EQ(text.find("leaktrace::"), std::string::npos) << text;
 }
 
 // `report` and `export` add up dumps of different processes (the workers of

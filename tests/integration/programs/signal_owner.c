@@ -17,6 +17,13 @@
                              block around each lookup, SIGUSR2 among them,
                              prints "sleeping" and sleeps 2 s (through
                              interruptions), then prints "woke"
+     signal_owner forkblocked
+                             blocks the same twelve signals, forks; the
+                             child raises SIGUSR2 while it holds the block,
+                             then puts the mask back, which without anyone
+                             else taking SIGUSR2 ends it (the default
+                             action); the parent prints how the child ended
+                             and exits 0 when SIGUSR2 ended it
      signal_owner serve      installs a SIGUSR2 handler (nginx's master
                              does), prints "ready", sleeps 2 s in one
                              nanosleep; exit 1 if cut short, 3 if its
@@ -27,12 +34,24 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t handled;
 
 static void on_usr2(int sig) { handled = sig; }
+
+/* Blocks what systemd's NSS_SIGNALS_BLOCK blocks around each user lookup
+   (SIGUSR2 among twelve); the mask before in *old. */
+static void block_as_nss_lookups_do(sigset_t* old) {
+  const int guarded[] = {SIGALRM, SIGVTALRM, SIGPIPE, SIGCHLD, SIGTSTP, SIGIO,
+                         SIGHUP, SIGUSR1, SIGUSR2, SIGPROF, SIGURG, SIGWINCH};
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; ++i) sigaddset(&set, guarded[i]);
+  sigprocmask(SIG_BLOCK, &set, old);
+}
 
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "";
@@ -55,13 +74,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(how, "lookup") == 0) {
-    /* systemd's NSS_SIGNALS_BLOCK */
-    const int guarded[] = {SIGALRM, SIGVTALRM, SIGPIPE, SIGCHLD, SIGTSTP, SIGIO,
-                           SIGHUP, SIGUSR1, SIGUSR2, SIGPROF, SIGURG, SIGWINCH};
-    sigset_t set, old;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; ++i) sigaddset(&set, guarded[i]);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    sigset_t old;
+    block_as_nss_lookups_do(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
     printf("sleeping\n");
     fflush(stdout);
@@ -70,6 +84,22 @@ int main(int argc, char** argv) {
     }
     printf("woke\n");
     return 0;
+  }
+  if (strcmp(how, "forkblocked") == 0) {
+    sigset_t old;
+    block_as_nss_lookups_do(&old);
+    const pid_t child = fork();
+    if (child == 0) {
+      kill(getpid(), SIGUSR2);
+      sigprocmask(SIG_SETMASK, &old, NULL);
+      _exit(0);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child) return 2;
+    if (WIFSIGNALED(status)) printf("child killed by signal %d\n", WTERMSIG(status));
+    else printf("child exited %d\n", WEXITSTATUS(status));
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR2 ? 0 : 1;
   }
   if (strcmp(how, "serve") == 0) {
     struct sigaction act = {0};
@@ -119,6 +149,6 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGUSR2);
     return sigtimedwait(&usr2, &info, &two_seconds) == SIGUSR2 ? 0 : 1;
   }
-  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|lookup|serve\n");
+  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|lookup|forkblocked|serve\n");
   return 2;
 }
