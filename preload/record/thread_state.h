@@ -31,7 +31,7 @@ struct ThreadState {
   // Set while the thread runs its start routine inside leaktrace's thread
   // trampoline (thread_table.h): a thread pthread_create made, never the
   // process's first one, so its stack is the one pthread mapped for it
-  // (unwind_cache.cc asks no system call to tell).
+  // (unwind_cache.cc asks no system call to tell). In the padding too.
   bool created_thread;
   Shard* shard;
   // The last plain usable size measured (heap_paths.cc, PlainUsable): a
