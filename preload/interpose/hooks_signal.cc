@@ -135,6 +135,8 @@ namespace leaktrace::preload {
 LT_FORK_CHILD_CODE void SignalHooksChildAfterFork() {
   if (t_holds_snapshot_signal) ProgramHoldsSnapshotSignalBlocked(true);
 }
+
+void SignalHooksThreadEnds() { Hold(false); }
 }  // namespace leaktrace::preload
 
 LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {

@@ -4,6 +4,7 @@
 
 #include "preload/internal/arena.h"
 #include "preload/internal/compiler.h"
+#include "preload/interpose/hooks_signal.h"
 #include "preload/resources/label_table.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/internal/spin_lock.h"
@@ -206,7 +207,10 @@ void Ended(uint64_t token) {
 
 // Runs on every way out of a thread of ours, after its start routine is done
 // with: return, pthread_exit, cancellation.
-void KeyDestructor(void* token) { Ended(reinterpret_cast<uintptr_t>(token)); }
+void KeyDestructor(void* token) {
+  SignalHooksThreadEnds();
+  Ended(reinterpret_cast<uintptr_t>(token));
+}
 
 void CreateKey() { g_key_ok = pthread_key_create(&g_key, KeyDestructor) == 0; }
 
@@ -314,6 +318,7 @@ void* ThreadTrampoline(void* token_arg) {
   // Returned: ended now. The key (cleared, so its destructor does nothing)
   // covers the other ways out.
   pthread_setspecific(g_key, nullptr);
+  SignalHooksThreadEnds();
   Ended(token);
   t_token = 0;
   t_state.created_thread = false;

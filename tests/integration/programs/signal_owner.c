@@ -17,6 +17,11 @@
                              block around each lookup, SIGUSR2 among them,
                              prints "sleeping" and sleeps 2 s (through
                              interruptions), then prints "woke"
+     signal_owner threadended
+                             a thread blocks the same twelve signals and
+                             ends holding the block, as a worker leaving
+                             signals to the main thread does; then as
+                             "lookup"
      signal_owner forkblocked
                              blocks the same twelve signals, forks; the
                              child raises SIGUSR2 while it holds the block,
@@ -30,6 +35,7 @@
                              handler ran (nobody sent it SIGUSR2) */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +59,12 @@ static void block_as_nss_lookups_do(sigset_t* old) {
   sigprocmask(SIG_BLOCK, &set, old);
 }
 
+static void* block_and_end(void* arg) {
+  sigset_t old;
+  block_as_nss_lookups_do(&old);
+  return arg;
+}
+
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "";
   if (strcmp(how, "query") == 0) {
@@ -73,10 +85,15 @@ int main(int argc, char** argv) {
     printf("woke\n");
     return 0;
   }
-  if (strcmp(how, "lookup") == 0) {
-    sigset_t old;
-    block_as_nss_lookups_do(&old);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+  if (strcmp(how, "lookup") == 0 || strcmp(how, "threadended") == 0) {
+    if (how[0] == 'l') {
+      sigset_t old;
+      block_as_nss_lookups_do(&old);
+      sigprocmask(SIG_SETMASK, &old, NULL);
+    } else {
+      pthread_t thread;
+      if (pthread_create(&thread, NULL, block_and_end, NULL) != 0 || pthread_join(thread, NULL) != 0) return 2;
+    }
     printf("sleeping\n");
     fflush(stdout);
     struct timespec left = {2, 0};
@@ -149,6 +166,6 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGUSR2);
     return sigtimedwait(&usr2, &info, &two_seconds) == SIGUSR2 ? 0 : 1;
   }
-  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|lookup|forkblocked|serve\n");
+  fprintf(stderr, "usage: signal_owner signalfd|sigwait|handler|blockfirst|query|probe|lookup|threadended|forkblocked|serve\n");
   return 2;
 }
