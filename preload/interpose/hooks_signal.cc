@@ -9,7 +9,6 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
-#include "preload/interpose/hooks_signal.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/record/thread_state.h"
@@ -58,7 +57,7 @@ LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
 // (libnss_systemd: getpwnam of a name not in /etc/passwd, initgroups) guard
 // each lookup, putting the mask back at once. So a block is not a claim by
 // itself: the thread is counted while it holds one (dumper.h,
-// ProgramHoldsSnapshotSignalBlocked), and a signal sent to the process
+// ThisThreadHoldsSnapshotSignalBlocked), and a signal sent to the process
 // meanwhile goes back to the program. The claim is the wait (signalfd,
 // sigwait and friends: ProgramWaitsForSignals). A (nearly) full set is a
 // moment's masking (around a critical section, in a new worker thread), not
@@ -66,9 +65,6 @@ LT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
 namespace {
 
 constexpr int kClaimAtMost = 16;  // signals in a set that may claim them
-
-// This thread holds the snapshot signal blocked in a set of a handful.
-__thread bool t_holds_snapshot_signal LT_INITIAL_EXEC = false;
 
 // Whether `word` has at most kClaimAtMost bits set. Counted here, not with
 // __builtin_popcountll, which without -mpopcnt is a call into libgcc's
@@ -79,12 +75,6 @@ bool FewSignals(uint64_t word) {
     word &= word - 1;
   }
   return false;
-}
-
-void Hold(bool holds) {
-  if (holds == t_holds_snapshot_signal) return;
-  t_holds_snapshot_signal = holds;
-  ProgramHoldsSnapshotSignalBlocked(holds);
 }
 
 // What a mask change does to this thread's hold. A new hold counts before
@@ -105,10 +95,10 @@ MaskChange ProgramChangesMask(int how, const sigset_t* set) {
   memcpy(&word, set, sizeof word);
   const bool in_set = ((word >> (sig - 1)) & 1) != 0;
   if (how == SIG_UNBLOCK) {
-    if (in_set && t_holds_snapshot_signal) return MaskChange::kRelease;
+    if (in_set && ThisThreadHoldsSnapshotSignal()) return MaskChange::kRelease;
   } else if (how == SIG_BLOCK || how == SIG_SETMASK) {
-    if (in_set && FewSignals(word)) Hold(true);
-    else if (!in_set && how == SIG_SETMASK && t_holds_snapshot_signal) return MaskChange::kRelease;
+    if (in_set && FewSignals(word)) ThisThreadHoldsSnapshotSignalBlocked(true);
+    else if (!in_set && how == SIG_SETMASK && ThisThreadHoldsSnapshotSignal()) return MaskChange::kRelease;
   }
   return MaskChange::kNone;
 }
@@ -120,24 +110,13 @@ int ChangingMask(int how, const sigset_t* set, Call&& call) {
   const int rc = call();
   if (change == MaskChange::kRelease) {
     const int saved_errno = errno;
-    Hold(false);
+    ThisThreadHoldsSnapshotSignalBlocked(false);
     errno = saved_errno;
   }
   return rc;
 }
 
 }  // namespace
-
-// The forking thread is the child's only thread, and may hold a block of
-// the snapshot signal: the child's count (DumperChildAfterFork clears it,
-// the other threads being gone) starts from that.
-namespace leaktrace::preload {
-LT_FORK_CHILD_CODE void SignalHooksChildAfterFork() {
-  if (t_holds_snapshot_signal) ProgramHoldsSnapshotSignalBlocked(true);
-}
-
-void SignalHooksThreadEnds() { Hold(false); }
-}  // namespace leaktrace::preload
 
 LT_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
   EnsureReal();

@@ -15,7 +15,6 @@
 #include "preload/interpose/exec_policy.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/interpose/got_rewrite.h"
-#include "preload/interpose/hooks_signal.h"
 #include "preload/resources/label_table.h"
 #include "preload/internal/log.h"
 #include "preload/interpose/malloc_reach.h"
@@ -120,7 +119,6 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
   // and directory (control_block.h).
   ControlBlockChildAfterFork();
   DumperChildAfterFork();
-  SignalHooksChildAfterFork();
 }
 
 // LEAKTRACE_VERBOSE=1 (`leaktrace run` sets it): one line, so that a user

@@ -4,8 +4,8 @@
 
 #include "preload/internal/arena.h"
 #include "preload/internal/compiler.h"
-#include "preload/interpose/hooks_signal.h"
 #include "preload/resources/label_table.h"
+#include "preload/snapshot/dumper.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/internal/spin_lock.h"
 #include "preload/record/thread_state.h"
@@ -208,7 +208,7 @@ void Ended(uint64_t token) {
 // Runs on every way out of a thread of ours, after its start routine is done
 // with: return, pthread_exit, cancellation.
 void KeyDestructor(void* token) {
-  SignalHooksThreadEnds();
+  ThisThreadHoldsSnapshotSignalBlocked(false);  // a block ends with its thread
   Ended(reinterpret_cast<uintptr_t>(token));
 }
 
@@ -318,7 +318,7 @@ void* ThreadTrampoline(void* token_arg) {
   // Returned: ended now. The key (cleared, so its destructor does nothing)
   // covers the other ways out.
   pthread_setspecific(g_key, nullptr);
-  SignalHooksThreadEnds();
+  ThisThreadHoldsSnapshotSignalBlocked(false);  // a block ends with its thread
   Ended(token);
   t_token = 0;
   t_state.created_thread = false;

@@ -69,11 +69,13 @@ bool g_fallback_used = false;  // g_signal_lock
 int g_adopt_signal = 0;
 LT_FORK_STATE std::atomic<bool> g_adopt_pending{false};
 // Program threads holding the snapshot signal blocked now, in a set of a
-// handful of signals (ProgramHoldsSnapshotSignalBlocked; counted from 0
+// handful of signals (ThisThreadHoldsSnapshotSignalBlocked; counted from 0
 // again whenever the snapshot signal changes), and a signal sent
 // to the whole process meanwhile, to be given back to the program by the
 // dumper thread (HandBackInThread).
 LT_FORK_STATE std::atomic<int> g_threads_blocking{0};
+// Whether this thread is one of those g_threads_blocking counts.
+__thread bool t_holds_snapshot_signal LT_INITIAL_EXEC = false;
 LT_FORK_STATE std::atomic<int> g_hand_back_signal{0};  // 0: none
 
 void StartThread();
@@ -426,13 +428,17 @@ void ProgramWaitsForSignals(const sigset_t* set) {
   errno = saved_errno;
 }
 
-void ProgramHoldsSnapshotSignalBlocked(bool blocked) {
-  if (blocked) {
+void ThisThreadHoldsSnapshotSignalBlocked(bool holds) {
+  if (holds == t_holds_snapshot_signal) return;
+  t_holds_snapshot_signal = holds;
+  if (holds) {
     g_threads_blocking.fetch_add(1, std::memory_order_acq_rel);
   } else if (g_threads_blocking.fetch_sub(1, std::memory_order_acq_rel) <= 0) {
-    g_threads_blocking.store(0, std::memory_order_release);  // a block from before a fork, or of a signal since given up
+    g_threads_blocking.store(0, std::memory_order_release);  // a hold counted before a reset (of a signal since given up)
   }
 }
+
+bool ThisThreadHoldsSnapshotSignal() { return t_holds_snapshot_signal; }
 
 void RequestSnapshot() {
   const int saved_errno = errno;
@@ -552,7 +558,8 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_release_pending.store(false, std::memory_order_relaxed);
   g_adopt_pending.store(false, std::memory_order_relaxed);
   g_hand_back_signal.store(0, std::memory_order_relaxed);
-  g_threads_blocking.store(0, std::memory_order_relaxed);  // the other threads are gone
+  // The other threads are gone; the forking thread's hold stays.
+  g_threads_blocking.store(t_holds_snapshot_signal ? 1 : 0, std::memory_order_relaxed);
   g_thread_running.store(false, std::memory_order_relaxed);
   g_thread_paused = false;
   g_stopping.store(false, std::memory_order_relaxed);

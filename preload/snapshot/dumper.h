@@ -86,9 +86,12 @@ void StopDumper();
 //    (signalfd, sigwait and friends) for a set holding the snapshot signal:
 //    leaktrace steps aside and puts the program's disposition back, so the
 //    signal stays pending for the program.
-//  - ProgramHoldsSnapshotSignalBlocked: a program thread starts (true) or
-//    stops (false) holding the snapshot signal blocked in a set of a
-//    handful (sigprocmask, pthread_sigmask: hooks_signal.cc). That is how a
+//  - ThisThreadHoldsSnapshotSignalBlocked: the calling program thread
+//    starts (true) or stops (false) holding the snapshot signal blocked in
+//    a set of a handful (sigprocmask, pthread_sigmask: hooks_signal.cc);
+//    the thread's end stops it too (ThreadTrampoline: a worker that exits
+//    with the signal blocked holds nothing any more), and a fork child's
+//    one thread keeps the hold it forked with. That is how a
 //    program starts taking signals for itself, and also how glibc's lookups
 //    through systemd guard each lookup: not a claim by itself. While any
 //    thread holds one, a snapshot signal sent to the whole process (kill,
@@ -105,7 +108,8 @@ void StopDumper();
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc);
 void ProgramWaitsForSignals(const sigset_t* set);
-void ProgramHoldsSnapshotSignalBlocked(bool blocked);
+void ThisThreadHoldsSnapshotSignalBlocked(bool holds);
+bool ThisThreadHoldsSnapshotSignal();
 
 // Around the program's privilege changes (setuid and friends, hooks_privileges.cc):
 // glibc applies those to every thread and aborts if one thread cannot follow
