@@ -70,12 +70,7 @@ const char* PrefixOf(mode_t mode) {
 
 }  // namespace
 
-uint32_t KindLabel(const char* kind) {
-  const uint32_t id = InternLabel(kind);
-  // The table is full only after thousands of distinct paths; the fixed
-  // kinds are interned long before, so 0 here means out of memory.
-  return id;
-}
+uint32_t KindLabel(const char* kind) { return InternKindLabel(kind); }
 
 uint32_t OpenedPathLabel(int fd, const char* path) {
   struct stat st;

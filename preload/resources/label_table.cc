@@ -23,6 +23,10 @@ namespace {
 // faults a postgres backend took beyond plain's.
 constexpr uint32_t kIndexSlots = 1 << 14;       // power of two; at most half used
 constexpr uint32_t kMaxLabels = kIndexSlots / 2;  // entry numbers fit the index's 16 bits
+// The last entries are for kinds alone (InternKindLabel): a path that finds
+// the table full falls back to its bare kind ("file"), which must then
+// still be there to be had, whether or not it was interned before.
+constexpr uint32_t kKindReserve = 256;
 constexpr size_t kMaxLabelBytes = 4096 + 64;
 
 struct Entry {
@@ -64,9 +68,8 @@ uint32_t Find(uint64_t h, const char* text, size_t n, uint32_t* empty) {
   return 0;
 }
 
-}  // namespace
-
-uint32_t InternLabel(const char* text, size_t n) {
+// InternLabel, with entries up to `limit`.
+uint32_t Intern(const char* text, size_t n, uint32_t limit) {
   if (n > kMaxLabelBytes) n = kMaxLabelBytes;
   const uint64_t h = Hash(text, n);
   uint32_t empty;
@@ -74,7 +77,7 @@ uint32_t InternLabel(const char* text, size_t n) {
   SpinGuard guard(g_insert_lock);
   if (uint32_t id = Find(h, text, n, &empty)) return id;  // inserted meanwhile
   const uint32_t used = g_used.load(std::memory_order_relaxed);
-  if (empty == kIndexSlots || used >= kMaxLabels) return 0;
+  if (empty == kIndexSlots || used >= limit) return 0;
   char* copy = static_cast<char*>(g_arena.Allocate(n + 1));
   if (copy == nullptr) return 0;
   std::memcpy(copy, text, n);
@@ -86,7 +89,11 @@ uint32_t InternLabel(const char* text, size_t n) {
   return used + 1;
 }
 
+}  // namespace
+
+uint32_t InternLabel(const char* text, size_t n) { return Intern(text, n, kMaxLabels - kKindReserve); }
 uint32_t InternLabel(const char* text) { return InternLabel(text, std::strlen(text)); }
+uint32_t InternKindLabel(const char* kind) { return Intern(kind, std::strlen(kind), kMaxLabels); }
 
 const char* LabelText(uint32_t id) {
   // An id handed out was published (Find's acquire, or the inserting

@@ -5,9 +5,10 @@
 //
 // Lookups are lock-free; inserting a label never seen before takes a spin
 // lock (rare after warm-up). Insert-only: an id, once handed out, names its
-// string for the life of the process. Capacity is bounded: when the table is
-// half full, InternLabel returns 0 and callers fall back to a label without
-// the path (the kind alone), which is always interned early.
+// string for the life of the process. Capacity is bounded (8,192 labels):
+// when the table is full, InternLabel returns 0 and callers fall back to a
+// label without the path (the kind alone, InternKindLabel), for which the
+// table keeps its last entries.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,11 @@ namespace leaktrace::preload {
 // is full or out of memory. Never allocates through malloc. Any thread.
 uint32_t InternLabel(const char* text, size_t n);
 uint32_t InternLabel(const char* text);
+
+// The same for a kind ("file", "pipe", "socket inet/stream": a bounded set
+// of short texts), which may take the entries InternLabel leaves: 0 only
+// out of memory.
+uint32_t InternKindLabel(const char* kind);
 
 // The NUL-terminated string of an id handed out by InternLabel; "" for 0.
 const char* LabelText(uint32_t id);

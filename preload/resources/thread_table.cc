@@ -241,7 +241,7 @@ void* ThreadReserve(uint32_t stack_id, const pthread_attr_t* attr, ThreadStart s
   pthread_once(&g_key_once, CreateKey);
   if (!g_key_ok) return nullptr;  // could not see the thread end
   if (g_zombie_label.load(std::memory_order_relaxed) == 0)
-    g_zombie_label.store(InternLabel("exited, not joined"), std::memory_order_relaxed);
+    g_zombie_label.store(InternKindLabel("exited, not joined"), std::memory_order_relaxed);
   uint64_t stack_bytes;
   bool detached;
   CreationAttributes(attr, &stack_bytes, &detached);

@@ -48,6 +48,33 @@ TEST(LabelTable, AProcesssFirstLabelsTouchAFewPages) {
   EXPECT_STREQ(LabelText(kLabels + 1), "") << "an id not handed out names nothing";
 }
 
+TEST(LabelTable, AFullTableStillNamesTheKinds) {
+  // A program that opens many thousands of distinct paths fills the table;
+  // a path then falls back to its bare kind ("file"), which must still be
+  // there to be had although nothing interned it before. (It was not: such
+  // descriptors went without any label.)
+  char text[64];
+  uint32_t paths = 0;
+  for (int i = 0; i < 20000; ++i) {
+    snprintf(text, sizeof text, "file:/tmp/many/f%d", i);
+    if (InternLabel(text) == 0) break;
+    ++paths;
+  }
+  EXPECT_GT(paths, 7000u);
+  EXPECT_LT(paths, 20000u) << "the table is bounded";
+  snprintf(text, sizeof text, "file:/tmp/many/g%d", 1);
+  EXPECT_EQ(InternLabel(text), 0u) << "full for paths";
+  for (const char* kind : {"file", "dir", "device", "fifo", "pipe", "socket inet/stream", "unknown"}) {
+    const uint32_t id = InternKindLabel(kind);
+    ASSERT_NE(id, 0u) << kind;
+    EXPECT_STREQ(LabelText(id), kind);
+    EXPECT_EQ(InternKindLabel(kind), id);
+    EXPECT_EQ(InternLabel(kind), id) << "a kind interned is found by InternLabel too";
+  }
+  snprintf(text, sizeof text, "file:/tmp/many/f%d", 0);
+  EXPECT_NE(InternLabel(text), 0u) << "labels interned before stay";
+}
+
 TEST(LabelTable, ALongTextIsCutAndStillFoundAgain) {
   std::string text(5000, 'x');
   text += "tail";
