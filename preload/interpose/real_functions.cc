@@ -39,7 +39,7 @@ void detail::ResolveRealSlow() {
     // Preloaded, the modules' own tables answer most lookups (next_symbol.h:
     // dlsym costs about 50 us of every process start for these); attached
     // (RTLD_DEFAULT), dlsym answers all.
-    static NextSymbols next;  // not on the stack: the first hook may run on a small one
+    NextSymbols next;  // 2.5 KiB of stack, once: in .bss it cost a page fault
     const bool direct = g_real_scope == RTLD_NEXT && next.Open();
     auto lookup = [&](const char* symbol) {
       void* found = direct ? next.Find(symbol) : nullptr;
