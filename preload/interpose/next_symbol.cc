@@ -29,6 +29,8 @@ struct Collect {
   bool ok = true;
 };
 
+bool IsLibc(const char* base) { return strncmp(base, "libc.so", 7) == 0; }
+
 uint32_t GnuHash(const char* name) {
   uint32_t h = 5381;
   for (const unsigned char* c = reinterpret_cast<const unsigned char*>(name); *c != '\0'; ++c) h = h * 33 + *c;
@@ -49,13 +51,20 @@ bool NextSymbols::Open() {
         [](dl_phdr_info* info, size_t, void* data) {
           auto* x = static_cast<Context*>(data);
           if (!x->c.ok) return 1;
-          if (!x->c.self_seen) {
-            x->c.self_seen = Contains(*info, reinterpret_cast<uintptr_t>(__ehdr_start));
-            return 0;
-          }
           const char* name = info->dlpi_name ? info->dlpi_name : "";
           const char* base = strrchr(name, '/');
           base = base ? base + 1 : name;
+          if (!x->c.self_seen) {
+            // Loaded after libc (dlopen'd: `leaktrace attach`), dlsym's
+            // RTLD_NEXT searches this library's own scope, not the load
+            // order after it: not ours to answer.
+            if (IsLibc(base)) {
+              x->c.ok = false;
+              return 1;
+            }
+            x->c.self_seen = Contains(*info, reinterpret_cast<uintptr_t>(__ehdr_start));
+            return 0;
+          }
           // The vDSO is not in the scope dlsym searches.
           if (strncmp(base, "linux-vdso", 10) == 0 || strncmp(base, "linux-gate", 10) == 0) return 0;
           const ElfW(Dyn)* dynamic = nullptr;

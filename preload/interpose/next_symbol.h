@@ -23,8 +23,9 @@ class NextSymbols {
  public:
   // Collects the modules after this library in load order (the global
   // scope's order for the modules loaded with the program). False when it
-  // cannot stand in for dlsym here (this library not found among them, a
-  // module without a GNU hash table, too many modules): ask dlsym for all.
+  // cannot stand in for dlsym here (this library not found among them or
+  // loaded after libc, a module without a GNU hash table, too many
+  // modules): ask dlsym for all.
   bool Open();
   // The definition dlsym(RTLD_NEXT, name) would return: the first global or
   // weak function of that name in those modules, at its default version.
