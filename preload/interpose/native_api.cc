@@ -1,6 +1,7 @@
 #include "preload/interpose/native_api.h"
 
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <link.h>
 #include <string.h>
 
@@ -182,6 +183,14 @@ void StartNativeApi() {
   if (!ImageOf(reinterpret_cast<const void*>(&StartNativeApi), g_self_begin, g_self_end)) return;
   if (!ImageOf(reinterpret_cast<const void*>(real.malloc), g_allocator_begin, g_allocator_end)) return;
   if (g_allocator_begin == g_self_begin) return;
+  // glibc's malloc has neither family, and a failed dlsym allocates its
+  // error message through malloc: in a program that allocates nothing
+  // itself, that alone set glibc's malloc up (getrandom, two brk, a heap
+  // mapping that every fork then copies and every fork child unmaps).
+  uintptr_t libc_begin = 0, libc_end = 0;
+  if (ImageOf(reinterpret_cast<const void*>(&gnu_get_libc_version), libc_begin, libc_end) &&
+      libc_begin == g_allocator_begin)
+    return;
   g_families[0] = JemallocFamily();
   g_families[1] = TcmallocFamily();
   bool any = false;

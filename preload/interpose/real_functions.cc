@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/interpose/next_symbol.h"
 #include "preload/record/thread_state.h"
 
 // The next vfork and clone after ours (glibc's, or an interposer's such as a
@@ -35,15 +36,24 @@ void detail::ResolveRealSlow() {
   t_resolving = true;
   {
     BusyScope busy;  // dlsym may allocate: those go through untracked
+    // Preloaded, the modules' own tables answer most lookups (next_symbol.h:
+    // dlsym costs about 50 us of every process start for these); attached
+    // (RTLD_DEFAULT), dlsym answers all.
+    NextSymbols next;  // 2.5 KiB of stack, once: in .bss it cost a page fault
+    const bool direct = g_real_scope == RTLD_NEXT && next.Open();
+    auto lookup = [&](const char* symbol) {
+      void* found = direct ? next.Find(symbol) : nullptr;
+      return found != nullptr ? found : dlsym(g_real_scope, symbol);
+    };
     // One word at a time: a second thread resolving at the same moment
     // stores the same values into words other threads may be reading.
 #define LEAKTRACE_REAL_LOOKUP(member, symbol, ...) \
-  __atomic_store_n(&real.member, reinterpret_cast<__VA_ARGS__>(dlsym(g_real_scope, symbol)), __ATOMIC_RELAXED);
+  __atomic_store_n(&real.member, reinterpret_cast<__VA_ARGS__>(lookup(symbol)), __ATOMIC_RELAXED);
     LEAKTRACE_REAL_FUNCTIONS(LEAKTRACE_REAL_LOOKUP)
 #undef LEAKTRACE_REAL_LOOKUP
-    __atomic_store_n(&leaktrace_real_vfork, dlsym(g_real_scope, "vfork"), __ATOMIC_RELEASE);
-    __atomic_store_n(&leaktrace_real_clone, dlsym(g_real_scope, "clone"), __ATOMIC_RELEASE);
-    __atomic_store_n(&leaktrace_real_syscall, dlsym(g_real_scope, "syscall"), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaktrace_real_vfork, lookup("vfork"), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaktrace_real_clone, lookup("clone"), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaktrace_real_syscall, lookup("syscall"), __ATOMIC_RELEASE);
   }
   t_resolving = false;
   g_real_state.store(2, std::memory_order_release);

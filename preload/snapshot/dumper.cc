@@ -41,6 +41,16 @@ LT_FORK_STATE std::atomic<bool> g_thread_expected{false};
 // as before a lazy start, rather than leave it to a thread that never comes.
 LT_FORK_STATE std::atomic<bool> g_thread_failed{false};
 std::atomic<uintptr_t> g_dumper_stack{0};  // set before g_dumper_tid
+// The thread's stack, in .bss rather than a mapping of its own: glibc maps
+// a thread's stack with a guard page, two more mappings that every fork
+// copies and every fork child unmaps at its exit (each about 1 % of a
+// fork + _exit), and two more system calls at every start. No guard page
+// then: the thread's frames are small and bounded (a dump keeps its big
+// buffers off the stack), far from this size. Only one dumper thread at a
+// time uses it (a paused one is joined before the next starts; a fork
+// child has its own copy).
+constexpr size_t kDumperStackBytes = 256 * 1024;
+alignas(4096) char g_dumper_stack_memory[kDumperStackBytes];
 // The dumper thread is joinable so it can be stopped around the program's
 // privilege changes (PauseDumper). Guarded by g_pause_lock after start-up.
 pthread_t g_thread;
@@ -326,13 +336,15 @@ void* DumperMain(void*) {
 }
 
 void StartThread() {
-  // The thread must not take the program's signals: block them all in it.
-  sigset_t all, old;
+  // The thread must not take the program's signals: it starts with them all
+  // blocked (set through its attributes: the caller's mask is left alone,
+  // two system calls fewer than blocking them here around the creation).
+  sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setsigmask_np(&attr, &all);
+  pthread_attr_setstack(&attr, g_dumper_stack_memory, sizeof g_dumper_stack_memory);
   g_thread_expected.store(true, std::memory_order_seq_cst);
   if (const int err = pthread_create(&g_thread, &attr, DumperMain, nullptr); err != 0) {
     g_thread_expected.store(false, std::memory_order_release);
@@ -344,7 +356,6 @@ void StartThread() {
     g_thread_running.store(true, std::memory_order_release);
   }
   pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 }  // namespace
@@ -361,6 +372,10 @@ void ExpectDumperThread() {
   g_thread_expected.store(g_config.interval_seconds > 0 || g_config.snapshot_signal > 0, std::memory_order_release);
 }
 uintptr_t DumperStackAddress() { return g_dumper_stack.load(std::memory_order_relaxed); }
+void DumperStackRange(uintptr_t* begin, uintptr_t* end) {
+  *begin = reinterpret_cast<uintptr_t>(g_dumper_stack_memory);
+  *end = *begin + sizeof g_dumper_stack_memory;
+}
 bool DumperThreadCreated() { return g_thread_running.load(std::memory_order_acquire); }
 
 bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct sigaction* old, SigactionFn next, int* rc) {

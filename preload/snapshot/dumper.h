@@ -53,6 +53,10 @@ void ExpectDumperThread();
 // leaktrace's stack from the program's threads' without reading it from
 // /proc (process_memory.cc).
 uintptr_t DumperStackAddress();
+// The memory the dumper thread's stack lives in (its TLS and thread
+// descriptor at the top): part of the library's .bss, not a mapping of its
+// own, so a dump measures this range, not the mapping that holds it.
+void DumperStackRange(uintptr_t* begin, uintptr_t* end);
 // True from the dumper thread's creation until it is joined (PauseDumper) or
 // the process forks. While DumperThreadId() is still 0 the thread is alive:
 // it publishes its id before anything else (a dump written at once, by a

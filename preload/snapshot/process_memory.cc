@@ -305,34 +305,30 @@ void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_
 }
 
 struct StackSum {
-  const StackPointers* pointers;
   const Pagemap* pagemap;
   ProcessMemory* m;
 };
 
-bool AnyWithin(const StackPointers& s, uintptr_t start, uintptr_t end) {
-  size_t lo = 0, hi = s.count;  // first sp >= start
-  while (lo < hi) {
-    const size_t mid = (lo + hi) / 2;
-    if (s.sp[mid] < start) lo = mid + 1; else hi = mid;
-  }
-  return lo < s.count && s.sp[lo] < end;
-}
-
 // Every mapping holding a thread's stack pointer counts once, its resident
-// pages from pagemap: the program's threads' in thread_stacks, the dumper
-// thread's (when it is the caller, in a mapping of its own) in leaktrace_stack.
+// pages from pagemap: the program's threads' in thread_stacks. The dumper
+// thread's stack is part of the library's .bss (dumper.h): its own range
+// goes to leaktrace_stack, not the mapping around it, and it is measured
+// apart from the program's (a program thread's stack pointer is never in
+// it, and the mapping holding it holds no program stack).
 void MeasureStacks(const StackPointers& s, const Pagemap& pagemap, ProcessMemory& m) {
-  StackSum sum{&s, &pagemap, &m};
+  StackSum sum{&pagemap, &m};
   m.stacks_measured = ForEachMappingHolding(
-      s.sp, s.count, s.own_sp, MappingLookup::kAuto,
+      s.sp, s.count, 0, MappingLookup::kAuto,
       [](uintptr_t start, uintptr_t end, void* ctx) {
         auto* sum = static_cast<StackSum*>(ctx);
-        const uint64_t resident = ResidentBytes(*sum->pagemap, start, end);
-        if (AnyWithin(*sum->pointers, start, end)) sum->m->thread_stacks += resident;
-        else sum->m->leaktrace_stack += resident;
+        sum->m->thread_stacks += ResidentBytes(*sum->pagemap, start, end);
       },
       &sum);
+  if (s.own_sp != 0) {
+    uintptr_t begin = 0, end = 0;
+    DumperStackRange(&begin, &end);
+    if (s.own_sp >= begin && s.own_sp < end) m.leaktrace_stack += ResidentBytes(pagemap, begin, end);
+  }
 }
 
 struct MappingSum {

@@ -1,0 +1,50 @@
+// What dlsym(RTLD_NEXT, name) finds for this library, without dlsym.
+//
+// The library resolves about a hundred real functions at its start
+// (real_functions.cc). Through dlsym each lookup costs about half a
+// microsecond (the loader's error catching, its search for the caller's
+// module, a walk of the scope), some 50 us of every process start in all.
+// This reads the hash tables of the modules loaded after this library
+// directly, in the order the loader searches them, and answers the common
+// case; whatever it is not sure of, it leaves to dlsym.
+//
+// Not thread-safe: one caller, at initialisation, on the thread resolving.
+// Must not allocate (it runs inside the first hook of the process).
+#pragma once
+
+#include <link.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace leaktrace::preload {
+
+class NextSymbols {
+ public:
+  // Collects the modules after this library in load order (the global
+  // scope's order for the modules loaded with the program). False when it
+  // cannot stand in for dlsym here (this library not found among them or
+  // loaded after libc, a module without a GNU hash table, too many
+  // modules): ask dlsym for all.
+  bool Open();
+  // The definition dlsym(RTLD_NEXT, name) would return: the first global or
+  // weak function of that name in those modules, at its default version.
+  // nullptr when none has it or when the answer needs the loader (an IFUNC,
+  // whose resolver picks the implementation; several default versions):
+  // the caller then asks dlsym.
+  void* Find(const char* name) const;
+
+ private:
+  struct Module {
+    uintptr_t base;
+    const ElfW(Sym)* symtab;
+    const char* strtab;
+    const uint32_t* gnu_hash;
+    const ElfW(Half)* versym;  // nullptr: no versions
+  };
+  static constexpr size_t kMaxModules = 64;
+  Module modules_[kMaxModules];
+  size_t count_ = 0;
+};
+
+}  // namespace leaktrace::preload
