@@ -412,8 +412,11 @@ LT_FORK_STATE std::atomic<int> g_handover_fd{-1};
 bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_path) {
   const int previous = g_handover_fd.exchange(-1, std::memory_order_acq_rel);
   if (previous >= 0) ClosePrivateFd(previous);
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
-  if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
+  {
+    PrivateFdMaking making;
+    const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
+    if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
+  }
   if (!WriteAll(g_handover_fd, buffer.data(), buffer.size())) {
     ClosePrivateFd(g_handover_fd.exchange(-1, std::memory_order_acq_rel));
     return false;
