@@ -18,11 +18,12 @@ namespace {
 
 // True when this process is the first of its group to say it for this
 // program and these signals (it made the marker), or when no marker can be
-// made (a directory it may not write: better said twice than never).
+// made (no writable /tmp, as in a chroot: better said twice than never).
 bool FirstToSay(int from, int to) {
   char marker[4096 + 320];
-  const int n = snprintf(marker, sizeof marker, "%s/.%s.pgrp%ld.signal%d-%d", g_config.dump_dir, g_process.program,
-                         static_cast<long>(RawSyscall(SYS_getpgid, 0)), from, to);
+  const int n = snprintf(marker, sizeof marker, "/tmp/.leaktrace-%ld-pgrp%ld-%s-signal%d-%d",
+                         static_cast<long>(RawSyscall(SYS_geteuid)), static_cast<long>(RawSyscall(SYS_getpgid, 0)),
+                         g_process.program, from, to);
   if (n <= 0 || static_cast<size_t>(n) >= sizeof marker) return true;
   char said_by[24];
   snprintf(said_by, sizeof said_by, "%d", g_process.pid);

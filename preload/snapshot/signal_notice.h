@@ -7,11 +7,12 @@
 // handler, says it once. The first process of its group (getpgrp: a command
 // line and everything it starts, unless a daemon makes its own group) to
 // move a given program's snapshots from signal `from` to signal `to` says it
-// and leaves a marker in the dump directory,
-//   .<program>.pgrp<pgid>.signal<from>-<to>
+// and leaves a marker,
+//   /tmp/.leaktrace-<euid>-pgrp<pgid>-<program>-signal<from>-<to>
 // (a symbolic link to the pid that said it: made in one system call, with no
-// descriptor); a process that finds the marker there says nothing, its
-// control block naming its signal all the same (`leaktrace snapshot PID`).
+// descriptor; not in the dump directory, which holds dumps alone); a
+// process that finds the marker says nothing, its control block naming its
+// signal all the same (`leaktrace snapshot PID`).
 // With LEAKTRACE_VERBOSE=1 (`leaktrace run`), where every process already
 // said its snapshot signal at start, every process says it. A fork child
 // never says it: its stderr is its parent's.
