@@ -40,7 +40,11 @@ bool FirstToSay(int from, int to) {
 void SaySnapshotSignalMoved(const char* why, int from, int to) {
   if (IsForkChild()) return;  // its stderr is its parent's
   if (!g_config.verbose && !FirstToSay(from, to)) return;
-  if (to > 0)
+  if (to > 0 && g_config.verbose)
+    Log("%s (pid %d) takes signal %d for itself (%s): leaktrace takes snapshots on signal %d instead (leaktrace "
+        "snapshot PID knows it)",
+        g_process.program, g_process.pid, from, why, to);
+  else if (to > 0)
     Log("%s (pid %d) takes signal %d for itself (%s): leaktrace takes snapshots on signal %d instead (leaktrace "
         "snapshot PID knows it; said once for the %s processes of this process group)",
         g_process.program, g_process.pid, from, why, to, g_process.program);
