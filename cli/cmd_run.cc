@@ -165,7 +165,9 @@ Action AddRunCommand(CLI::App& app) {
       "(run sets LEAKTRACE_VERBOSE=1; set LEAKTRACE_VERBOSE=0 to silence it).\n"
       "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2).\n"
       "Each process writes an exit dump when it exits normally, except fork children that never exec'd and exit\n"
-      "within 1 s of their fork (LEAKTRACE_ON_EXIT=all: those too; LEAKTRACE_ON_EXIT=0: none).\n"
+      "within 1 s of their fork (LEAKTRACE_ON_EXIT=all: those too; LEAKTRACE_ON_EXIT=0: none). A process that\n"
+      "ends in _exit (dash does) writes none: use --interval or 'leaktrace snapshot' while it runs.\n"
+      "A process that takes SIGUSR2 for itself is snapshot on another signal ('leaktrace snapshot' finds it).\n"
       "Exit status: the program's own (128+N if it was killed by signal N); 2 if it could not be started.\n"
       "Example:\n  leaktrace run -o /tmp/lt --interval 10 -- ./server --port 8080\n"
       "  leaktrace run --only 'python3*' -- python3 app.py   # not the pyenv shim in front of it");

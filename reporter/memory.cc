@@ -41,6 +41,10 @@ MemoryParts MemoryOf(const format::Dump& dump) {
   if (!m.allocator.empty()) {
     m.allocator_in_use = figure("allocator_in_use");
     m.allocator_free = figure("allocator_resident") - m.heap - in_heap;
+  } else if (dump.HasMemoryFigure("written_in_handler")) {
+    m.allocator_not_asked = kNotAskedInHandler;
+  } else if (dump.HasMemoryFigure("allocator_skipped")) {
+    m.allocator_not_asked = kNotAskedAfterSlowAnswer;
   }
   m.mmap = figure("mmap_resident");
   m.mmap_measured = dump.HasMemoryFigure("mmap_resident");
@@ -100,6 +104,7 @@ MemoryParts SumMemory(const std::vector<MemoryParts>& in) {
   for (const MemoryParts& m : parts) {
     if (!m.known) return MemoryParts{};
     if (m.allocator != sum.allocator) sum.allocator.clear();
+    if (sum.allocator_not_asked.empty()) sum.allocator_not_asked = m.allocator_not_asked;
     sum.mmap_measured = sum.mmap_measured && m.mmap_measured;
     sum.stacks_measured = sum.stacks_measured && m.stacks_measured;
     for (const Figure& f : kFigures) sum.*f.member += m.*f.member;
@@ -117,6 +122,7 @@ MemoryParts MemoryGrowth(const MemoryParts& before_in, const MemoryParts& after_
   g.allocator = before.allocator == after.allocator ? after.allocator : "";  // mixed: neither's figures
   g.mmap_measured = before.mmap_measured && after.mmap_measured;
   g.stacks_measured = before.stacks_measured && after.stacks_measured;
+  g.allocator_not_asked = !after.allocator_not_asked.empty() ? after.allocator_not_asked : before.allocator_not_asked;
   for (const Figure& f : kFigures)
     g.*f.member = f.error ? after.*f.member + before.*f.member : after.*f.member - before.*f.member;
   return g;

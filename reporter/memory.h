@@ -25,6 +25,13 @@
 
 namespace leaktrace::reporter {
 
+// MemoryParts::allocator_not_asked: why a dump has no allocator figures
+// although its allocator could have answered (docs/dump-format.md, memory).
+inline constexpr const char* kNotAskedInHandler =
+    "the snapshot was written in the signal handler (no dumper thread, e.g. a fork child), where the allocator "
+    "cannot be asked";
+inline constexpr const char* kNotAskedAfterSlowAnswer = "the allocator answered slowly just before and was not asked";
+
 struct MemoryParts {
   bool known = false;  // every dump had a memory section with RSS
   // The parts (integral bytes; `unexplained` is the remainder, so they add
@@ -41,6 +48,12 @@ struct MemoryParts {
   // parent dropped privileges) writes neither; the parts then read 0 and
   // their bytes are in `unexplained`. Sums and growths: all of them did.
   bool mmap_measured = true, stacks_measured = true;
+  // Why the allocator was not asked (empty when it was, or when it is
+  // another allocator, which cannot be asked): a dump written from the
+  // snapshot signal's handler (a process with no dumper thread, e.g. a fork
+  // child), or right after a slow answer. allocator_free then reads 0, its
+  // bytes in `unexplained`. Sums and growths: the first reason of any dump.
+  std::string allocator_not_asked;
   // A new figure also goes in kFigures (memory.cc), which sums and subtracts them.
   std::string allocator;  // "glibc", "jemalloc", "tcmalloc"; empty when unknown (or mixed)
 };

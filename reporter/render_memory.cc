@@ -3,6 +3,8 @@
 // one-line reading.
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -62,6 +64,7 @@ nlohmann::ordered_json MemoryJson(const MemoryParts& m, bool exact) {
   json not_measured = json::array();
   if (!m.mmap_measured) not_measured.push_back("mmap");
   if (!m.stacks_measured) not_measured.push_back("thread_stacks");
+  if (!m.allocator_not_asked.empty()) not_measured.push_back("allocator_free");
   if (!not_measured.empty()) j["not_measured"] = not_measured;
   return j;
 }
@@ -74,12 +77,16 @@ std::string MemoryReading(const MemoryParts& m) {
   if (m.allocator_free >= half)
     return fmt::format("{}: {}, held free by the allocator {} (fragmentation, not a leak: {})", rss, heap,
                        FormatSignedBytes(m.allocator_free), Advice(m.allocator));
-  if (m.unexplained >= half && (!m.mmap_measured || !m.stacks_measured))
+  if (m.unexplained >= half && (!m.mmap_measured || !m.stacks_measured || !m.allocator_not_asked.empty())) {
+    std::vector<std::string> parts;
+    if (!m.allocator_not_asked.empty()) parts.push_back("allocator's free memory");
+    if (!m.mmap_measured) parts.push_back("mappings");
+    if (!m.stacks_measured) parts.push_back("thread stacks");
+    std::string named = parts[0];
+    for (size_t i = 1; i < parts.size(); ++i) named += (i + 1 == parts.size() ? " and " : ", ") + parts[i];
     return fmt::format("{} of which {} unexplained, with the {} this process could not measure", rss,
-                       FormatSignedBytes(m.unexplained),
-                       !m.mmap_measured && !m.stacks_measured ? "mappings and thread stacks"
-                       : !m.mmap_measured                     ? "mappings"
-                                                              : "thread stacks");
+                       FormatSignedBytes(m.unexplained), named);
+  }
   if (m.unexplained >= half)
     return fmt::format("{} of which {} unexplained: memory leaktrace does not see (static allocator? raw mmap "
                        "syscalls? code and data of libraries loaded since?)",
@@ -100,7 +107,9 @@ std::string MemoryText(const MemoryParts& m, bool growth, bool exact) {
   std::string out = fmt::format("memory: RSS {} (anon {}, file {}, shmem {})", bytes(m.rss), bytes(m.rss_anon),
                                 bytes(m.rss_file), bytes(m.rss_shmem));
   if (!growth) out += fmt::format(", peak RSS {}", FormatBytes(m.rss_peak));
-  out += m.allocator.empty() ? ", allocator not known\n" : fmt::format(", allocator {}\n", m.allocator);
+  out += !m.allocator.empty()              ? fmt::format(", allocator {}\n", m.allocator)
+         : !m.allocator_not_asked.empty() ? ", allocator not asked\n"
+                                          : ", allocator not known\n";
   std::string heap = bytes(m.heap);
   if (!exact && m.heap_var > 0) heap += " ± " + FormatBytes(std::sqrt(m.heap_var));
   std::string peak = fmt::format("peak {}{}", growth ? "moved " + FormatSignedBytes(m.heap_peak) : FormatBytes(m.heap_peak),
@@ -109,9 +118,11 @@ std::string MemoryText(const MemoryParts& m, bool growth, bool exact) {
       {"live heap", heap + "   (" + peak + ")"},
       // What the allocator holds minus the live heap: the heap estimate's error
       // is its error too (it can read below 0 when the estimate is high).
-      {"allocator free", bytes(m.allocator_free) + (!exact && m.heap_var > 0 && !m.allocator.empty()
-                                                         ? " ± " + FormatBytes(std::sqrt(m.heap_var))
-                                                         : "")},
+      {"allocator free", !m.allocator_not_asked.empty()
+                             ? "not measured (in unexplained: " + m.allocator_not_asked + ")"
+                             : bytes(m.allocator_free) + (!exact && m.heap_var > 0 && !m.allocator.empty()
+                                                              ? " ± " + FormatBytes(std::sqrt(m.heap_var))
+                                                              : "")},
       {"mappings", m.mmap_measured ? bytes(m.mmap) : std::string(kNotMeasured)},
       {"thread stacks", !m.stacks_measured ? std::string(kNotMeasured)
                         : bytes(m.thread_stacks) + (m.threads_unlocated > 0 && !growth

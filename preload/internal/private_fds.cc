@@ -81,6 +81,24 @@ int PrivateFdBase() {
   return base > 0 ? base : ComputeBase();
 }
 
+namespace {
+// PrivateFdMaking: makings begun, and makings in progress.
+std::atomic<long> g_makings_begun{0};
+std::atomic<int> g_makings_in_progress{0};
+}  // namespace
+
+PrivateFdMaking::PrivateFdMaking() {
+  g_makings_in_progress.fetch_add(1, std::memory_order_seq_cst);
+  g_makings_begun.fetch_add(1, std::memory_order_seq_cst);
+}
+
+PrivateFdMaking::~PrivateFdMaking() { g_makings_in_progress.fetch_sub(1, std::memory_order_seq_cst); }
+
+long PrivateFdMakingsSettled() {
+  const long begun = g_makings_begun.load(std::memory_order_seq_cst);
+  return g_makings_in_progress.load(std::memory_order_seq_cst) == 0 ? begun : -1;
+}
+
 int AdoptPrivateFd(int fd, std::atomic<int>* home) {
   if (fd < 0) return fd;
   const int saved_errno = errno;
@@ -142,6 +160,7 @@ bool KeepSpareFd() {
   if (SandboxEntered()) return false;
   if (g_spare_state.made.exchange(true, std::memory_order_acq_rel)) return g_spare.load(std::memory_order_acquire) >= 0;
   const int saved_errno = errno;
+  PrivateFdMaking making;
   const int fd = static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC));
   const bool kept = fd >= 0 && AdoptPrivateFd(fd, &g_spare) >= 0;
   errno = saved_errno;
@@ -150,6 +169,7 @@ bool KeepSpareFd() {
 
 int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home) {
   const auto open_once = [&] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode)); };
+  PrivateFdMaking making;
   int fd = open_once();
   if (fd < 0 && errno == EMFILE) {
     if (MakeWay()) fd = open_once();

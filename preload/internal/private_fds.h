@@ -55,6 +55,27 @@ inline bool IsPrivateFd(int fd) {
 // later keeps the base it had.
 int PrivateFdBase();
 
+// Brackets the making of a descriptor of ours, from the system call that
+// makes it (at the lowest free number, where the program's own would be) to
+// its adoption (AdoptPrivateFd, which moves it high). Every maker of a
+// private descriptor holds one. A listing of the process's descriptors
+// that must tell the program's from ours (attach.cc, what was open before
+// the attach) takes its listing while no making is in progress and none
+// began meanwhile (PrivateFdMakingsSettled), so that one of ours, still at
+// its low number on another thread, is never taken for the program's.
+class PrivateFdMaking {
+ public:
+  PrivateFdMaking();
+  ~PrivateFdMaking();
+  PrivateFdMaking(const PrivateFdMaking&) = delete;
+  PrivateFdMaking& operator=(const PrivateFdMaking&) = delete;
+};
+
+// How many makings began so far, when none is in progress now; -1 while
+// one is. A listing is clean when this gave the same number >= 0 before and
+// after it.
+long PrivateFdMakingsSettled();
+
 // Takes `fd` (just made by leaktrace or libunwind): moves it to a high number,
 // closes the original and registers the result. Returns the number to use
 // from now on: `fd` itself when it could not be moved (still registered), -1

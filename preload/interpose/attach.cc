@@ -46,6 +46,7 @@
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
 #include "preload/resources/mapping_table.h"
+#include "preload/resources/open_fds.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -149,24 +150,24 @@ int OpenProc(const char* path, int flags) {
 }
 
 void ListDescriptors(uint32_t stack_id) {
-  const int dir = OpenProc("/proc/self/fd", O_DIRECTORY);
-  if (dir < 0) return;
-  alignas(8) char buffer[8192];
-  for (;;) {
-    const long n = syscall(SYS_getdents64, dir, buffer, sizeof buffer);
-    if (n <= 0) break;
-    for (long off = 0; off < n;) {
-      const auto* d = reinterpret_cast<const struct dirent64*>(buffer + off);
-      off += d->d_reclen;
-      char* end = nullptr;
-      const long fd = strtol(d->d_name, &end, 10);
-      if (end == d->d_name || *end != '\0' || fd == dir || fd < 0 || fd > INT32_MAX) continue;
-      const int number = static_cast<int>(fd);
-      if (IsPrivateFd(number) || FdRecorded(number)) continue;  // ours, or made since step 4
-      FdRecord(number, stack_id, BeforeAttachLabel(ProbeFdLabel(number)));
-    }
+  // Program threads start tracking at PublishMode: their first captures
+  // make leaktrace's and libunwind's descriptors (the spare, libunwind's
+  // pipe), each at the lowest free number until it is moved high. A listing
+  // taken meanwhile booked one of them as the program's, "before attach",
+  // and the program's next open of that number as a close of it (-11
+  // descriptors from before the attach closed where the program closed 10).
+  // ListProgramFds waits for a listing no such making overlapped.
+  constexpr long kCapacity = 1 << 20;  // the kernel's default nr_open
+  constexpr size_t kBytes = kCapacity * sizeof(int);
+  void* mapped = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mapped == MAP_FAILED) return;
+  int* numbers = static_cast<int*>(mapped);
+  const long count = ListProgramFds(numbers, kCapacity, 1000);
+  for (long i = 0; i < count && i < kCapacity; ++i) {
+    if (FdRecorded(numbers[i])) continue;  // made since step 4
+    FdRecord(numbers[i], stack_id, BeforeAttachLabel(ProbeFdLabel(numbers[i])));
   }
-  RawSyscall(SYS_close, dir);
+  munmap(mapped, kBytes);
 }
 
 // Loaded modules' images, to leave them out of the mappings (the loader's

@@ -80,6 +80,7 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
     return -1;
   }
   int made[2];
+  PrivateFdMaking making;
   if (syscall(SYS_pipe2, made, flags | O_CLOEXEC) != 0) return -1;
   const int read_end = AdoptPrivateFd(made[0], nullptr);
   const int write_end = AdoptPrivateFd(made[1], nullptr);

@@ -25,7 +25,7 @@ struct Record {
   int64_t birth_ns;
   ThreadStart start;  // read by the trampoline
   void* arg;
-  uintptr_t stack_address;  // in the thread's stack, noted by the trampoline (0: not yet)
+  uintptr_t stack_address;  // in the thread's stack: its pthread_t (ThreadCreated), then noted by the trampoline (0: not yet)
   uint32_t next_free;  // index + 1 of the next free record, 0: none
   bool live;
   bool indexed;   // its handle is in the index
@@ -285,6 +285,13 @@ void ThreadCreated(void* token, int rc, pthread_t handle) {
     Release(index);  // no thread (the C library never ran the start routine)
   } else {
     Index(index, static_cast<uint64_t>(handle));
+    // Until its trampoline runs (a thread not yet scheduled: a busy
+    // machine, a snapshot right after pthread_create returned), the thread
+    // has noted no address in its stack. glibc's pthread_t is the address
+    // of the thread's descriptor, which it places at the top of the
+    // thread's stack (its own mapping, or the stack given with
+    // pthread_attr_setstack): an address in the stack already.
+    if (r->stack_address == 0) r->stack_address = static_cast<uintptr_t>(handle);
   }
 }
 

@@ -75,8 +75,8 @@ size_t ThreadCount();
 // returns how many.
 size_t CopyThreads(ThreadView* out, size_t capacity);
 // Calls fn(address, ctx) under the table lock with an address inside the
-// stack of every tracked thread that has started and not ended (noted by
-// its trampoline), for the memory section when the kernel will not show a
+// stack of every tracked thread that was created and has not ended (noted
+// by its creator's ThreadCreated, then by its trampoline), for the memory section when the kernel will not show a
 // thread's stack pointer (process_memory.cc); returns how many. `fn` must
 // not take the table lock.
 size_t ForEachRunningThreadStack(void (*fn)(uintptr_t address, void* ctx), void* ctx);

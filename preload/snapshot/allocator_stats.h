@@ -16,6 +16,7 @@ struct AllocatorStats {
   uint64_t mapped = 0;    // what it has mapped (virtual), for information
   uint64_t read_ns = 0;   // how long asking took (set by the caller)
   bool skipped = false;   // not asked: the last answer was slow (snapshot.cc)
+  bool in_handler = false;  // not asked: the dump is written from the snapshot signal's handler (snapshot.cc)
 };
 
 // Asks the allocator behind malloc (native_api.h finds it): glibc's

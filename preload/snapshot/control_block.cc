@@ -76,9 +76,12 @@ void CreateOwn() {
   const int inherited = g_control_fd.exchange(-1, std::memory_order_acq_rel);
   if (g_inherited && inherited >= 0) ClosePrivateFd(inherited);  // the parent's file: drop our reference
   g_inherited = false;
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
-  if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
-  AdoptPrivateFd(fd, &g_control_fd);
+  {
+    PrivateFdMaking making;
+    const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
+    if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
+    AdoptPrivateFd(fd, &g_control_fd);
+  }
   g_block_bytes = 0;
 }
 

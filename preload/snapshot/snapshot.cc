@@ -168,6 +168,8 @@ void AddMemory(format::DumpWriter& w, const format::DumpBuffer& buffer, double h
   w.WriteMemoryFigure("read_ns", read_ns > 0 ? static_cast<uint64_t>(read_ns) : 0);
   w.WriteMemoryFigure("allocator_read_ns", a.read_ns);
   if (a.skipped) w.WriteMemoryFigure("allocator_skipped", 1);
+  // Said, so that a reader tells "not asked" from "another allocator".
+  if (a.in_handler) w.WriteMemoryFigure("written_in_handler", 1);
   w.EndSection();
 }
 
@@ -410,8 +412,11 @@ LT_FORK_STATE std::atomic<int> g_handover_fd{-1};
 bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_path) {
   const int previous = g_handover_fd.exchange(-1, std::memory_order_acq_rel);
   if (previous >= 0) ClosePrivateFd(previous);
-  const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
-  if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
+  {
+    PrivateFdMaking making;
+    const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
+    if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
+  }
   if (!WriteAll(g_handover_fd, buffer.data(), buffer.size())) {
     ClosePrivateFd(g_handover_fd.exchange(-1, std::memory_order_acq_rel));
     return false;
@@ -528,7 +533,12 @@ bool TryWriteSnapshotFromHandler() {
     pthread_mutex_unlock(&g_dump_lock);
     return true;
   }
-  WriteLocked(format::Trigger::kSignal, false, AllocatorStats{});  // the interrupted thread may hold the allocator's locks
+  // The interrupted thread may hold the allocator's locks (glibc's
+  // mallinfo2 takes every arena's): the allocator is not asked, and the
+  // dump says why (written_in_handler).
+  AllocatorStats not_asked;
+  not_asked.in_handler = true;
+  WriteLocked(format::Trigger::kSignal, false, not_asked);
   pthread_mutex_unlock(&g_dump_lock);
   return true;
 }

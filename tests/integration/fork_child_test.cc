@@ -151,9 +151,28 @@ TEST(ForkChildExitDumps, AYoungChildIsSnapshotThroughItsParentsBlock) {
   const Growth leak = GrowthAt(nlohmann::json::parse(report.out), "child_leak", "young_child");
   EXPECT_EQ(leak.count, 5) << "the snapshot is the child's";
   EXPECT_EQ(leak.bytes, 5 * 100);
+  // With no dumper thread, the snapshot was written in the signal handler,
+  // where the allocator may not be asked: the report says so, rather than
+  // "allocator not known" with its free memory silently in "unexplained".
+  const nlohmann::json memory = nlohmann::json::parse(report.out)["memory"];
+  EXPECT_TRUE(memory["allocator"].is_null()) << memory.dump();
+  EXPECT_NE(memory.value("not_measured", nlohmann::json::array()).dump().find("allocator_free"), std::string::npos)
+      << memory.dump();
+  const CommandResult text = Leaktrace({"report", expected});
+  EXPECT_NE(text.out.find("allocator not asked"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("not measured (in unexplained: the snapshot was written in the signal handler"),
+            std::string::npos)
+      << text.out;
 
   p.Continue();
   EXPECT_EQ(p.Wait(), 0);
+  // Its exit dump is written by its own thread, which asks the allocator.
+  const CommandResult exit_report =
+      Leaktrace({"report", "--format", "json", dumps.path() + "/young_child." + std::to_string(child) + ".2.dump"});
+  ASSERT_EQ(exit_report.exit_code, 0) << exit_report.err;
+  const nlohmann::json exit_memory = nlohmann::json::parse(exit_report.out)["memory"];
+  EXPECT_EQ(exit_memory["allocator"], "glibc") << exit_memory.dump();
+  EXPECT_FALSE(exit_memory.contains("not_measured")) << exit_memory.dump();
   EXPECT_EQ(DumpNames(dumps.path()),
             (std::set<std::string>{"young_child." + std::to_string(parent) + ".1.dump",
                                    "young_child." + std::to_string(child) + ".1.dump",

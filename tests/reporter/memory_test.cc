@@ -284,3 +284,41 @@ TEST(Memory, GrowthAgainstADumpWithoutAllocatorFigures) {
 
 }  // namespace
 }  // namespace leaktrace::reporter
+
+namespace leaktrace::reporter {
+namespace {
+
+// A dump written in the snapshot signal's handler (a fork child with no
+// dumper thread: postgres's backends) could not ask its allocator. Its
+// free memory lands in `unexplained`; text and JSON say why rather than
+// read "allocator not known, allocator free 0 B".
+TEST(Memory, ADumpWrittenInTheSignalHandlerSaysTheAllocatorWasNotAsked) {
+  const format::Dump in_handler =
+      MakeDump(10 * kMiB, {{"rss", 50 * kMiB}, {"mmap_resident", 0}, {"thread_stacks", 0}, {"written_in_handler", 1}});
+  const MemoryParts m = MemoryOf(in_handler);
+  EXPECT_EQ(m.allocator_not_asked, kNotAskedInHandler);
+  EXPECT_EQ(m.allocator_free, 0);
+  EXPECT_EQ(m.unexplained, 40.0 * kMiB);
+  const std::string text = MemoryText(m, false, true);
+  EXPECT_NE(text.find("allocator not asked"), std::string::npos) << text;
+  EXPECT_NE(text.find("allocator free  not measured (in unexplained: the snapshot was written in the signal handler"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(MemoryJson(m, true)["not_measured"], nlohmann::ordered_json({"allocator_free"}));
+
+  // Against a dump whose allocator answered: both go without, and say why.
+  const MemoryParts g = ReportMemory(DiffOf(Glibc(40 * kMiB, 10 * kMiB, 30 * kMiB), in_handler));
+  EXPECT_EQ(g.allocator_not_asked, kNotAskedInHandler);
+  EXPECT_NE(MemoryText(g, true, true).find("allocator's free memory this process could not measure"), std::string::npos)
+      << MemoryText(g, true, true);
+  EXPECT_EQ(SumMemory({MemoryOf(Glibc(40 * kMiB, 10 * kMiB, 30 * kMiB)), m}).allocator_not_asked, kNotAskedInHandler);
+
+  // Another allocator, asked or not, is "not known", and nothing is said missing.
+  const MemoryParts other = MemoryOf(MakeDump(10 * kMiB, {{"rss", 50 * kMiB}, {"mmap_resident", 0}, {"thread_stacks", 0}}));
+  EXPECT_TRUE(other.allocator_not_asked.empty());
+  EXPECT_NE(MemoryText(other, false, true).find("allocator not known"), std::string::npos);
+  EXPECT_FALSE(MemoryJson(other, true).contains("not_measured"));
+}
+
+}  // namespace
+}  // namespace leaktrace::reporter
