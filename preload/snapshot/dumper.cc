@@ -14,7 +14,6 @@
 #include "preload/internal/errno_kept.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/process_info.h"
-#include "preload/snapshot/signal_notice.h"
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
@@ -214,7 +213,8 @@ void HandBackInThread() {
     AdoptFallbackSignal(sig);
     RefreshControlBlock();
     if (g_config.snapshot_signal > 0)
-      SaySnapshotSignalMoved("it had it blocked when one arrived", sig, g_config.snapshot_signal);
+      Log("the program takes signal %d for itself (it had it blocked when one arrived): leaktrace takes snapshots "
+          "on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
   }
   pthread_mutex_unlock(&g_signal_lock);
   g_hand_back_signal.store(0, std::memory_order_release);
@@ -404,8 +404,14 @@ bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct siga
       *rc = next(sig, act, nullptr);
       if (*rc == 0) {
         GiveUpSnapshotSignal(/*restore=*/false);
-        if (handler != reinterpret_cast<void*>(SIG_IGN))
-          SaySnapshotSignalMoved("its own handler", sig, g_config.snapshot_signal);
+        if (handler != reinterpret_cast<void*>(SIG_IGN) && !IsForkChild()) {  // a child's stderr is its parent's
+          if (g_config.snapshot_signal > 0)
+            Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
+                "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+          else
+            Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
+                "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+        }
       }
     }
   }
@@ -423,7 +429,15 @@ void ProgramWaitsForSignals(const sigset_t* set) {
   pthread_mutex_lock(&g_signal_lock);
   if (g_handler_installed) {
     GiveUpSnapshotSignal(/*restore=*/true);
-    SaySnapshotSignalMoved("reads it with signalfd or sigwait", sig, g_config.snapshot_signal);
+    if (!IsForkChild()) {
+      if (g_config.snapshot_signal > 0)
+        Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace takes "
+            "snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+      else
+        Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace snapshots by "
+            "signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)",
+            sig);
+    }
   }
   pthread_mutex_unlock(&g_signal_lock);
   errno = saved_errno;
@@ -461,8 +475,14 @@ void StartDumper() {
       // A handler, or SIG_IGN inherited across exec: the program's.
       g_config.snapshot_signal = 0;
       const bool moved = AdoptFallbackSignal(sig);
-      if (current.sa_handler != SIG_IGN)
-        SaySnapshotSignalMoved("a handler from before leaktrace started", sig, moved ? g_config.snapshot_signal : 0);
+      if (current.sa_handler != SIG_IGN) {
+        if (moved)
+          Log("the program already handles signal %d; leaktrace leaves it alone and takes snapshots on signal %d "
+              "(leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+        else
+          Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick "
+              "another)", sig);
+      }
     } else {
       g_handler_installed = InstallSnapshotHandler(sig);
     }

@@ -199,44 +199,6 @@ TEST(SignalOwnership, AProgramOwningSigusr2CanStillBeSnapshot) {
   }
 }
 
-size_t CountOf(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-// A script whose commands each take SIGUSR2 for themselves (each tmux
-// client command installs its own handler) used to print "takes snapshots
-// on signal N instead" once per command: 3 lines here. The first process of
-// the group says it, with its pid; the others say nothing, and each is
-// still snapshot on its new signal (its control block names it).
-TEST(SignalOwnership, TheMoveOffSigusr2IsSaidOncePerProcessGroup) {
-  const std::string owner = ProgramPath("signal_owner");
-  const std::string script = owner + " handler && " + owner + " handler && " + owner + " handler";
-  // setsid: a process group of its own, as a command line typed in a shell
-  // gets (the test binary's group saw signal_owner move in other tests).
-  TempDir dir;
-  const CommandResult quiet = RunUnder({"/usr/bin/setsid", "--wait", "/bin/sh", "-c", script}, "512k", dir.path());
-  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
-  EXPECT_EQ(CountOf(quiet.err, "takes snapshots on signal"), 1u) << quiet.err;
-  EXPECT_NE(quiet.err.find("signal_owner (pid "), std::string::npos) << quiet.err;
-  EXPECT_NE(quiet.err.find("takes signal 12 for itself (its own handler)"), std::string::npos) << quiet.err;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
-    const std::string name = e.path().filename().string();
-    EXPECT_TRUE(name.size() > 5 && name.compare(name.size() - 5, 5, ".dump") == 0)
-        << "the dump directory holds dumps alone: " << name;
-  }
-
-  // LEAKTRACE_VERBOSE=1 (leaktrace run), where every process says its
-  // signal at start, says each move too.
-  TempDir verbose_dir;
-  const CommandResult verbose = leaktrace::testing::Run(
-      {"/usr/bin/setsid", "--wait", "/bin/sh", "-c", script},
-      {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + verbose_dir.path(), "LEAKTRACE_VERBOSE=1"});
-  EXPECT_EQ(verbose.exit_code, 0) << verbose.err;
-  EXPECT_EQ(CountOf(verbose.err, "takes snapshots on signal"), 3u) << verbose.err;
-}
-
 // unshare(CLONE_NEWUSER) needs a single-threaded process: the dumper thread
 // steps out of the way for the call.
 TEST(Transparency, UnshareIntoAUserNamespaceWorks) {
