@@ -102,6 +102,27 @@ TEST(HeapTransparency, ReallocGrowthAndShrinkKeepEveryByte) {
   }
 }
 
+// A buffer grown in 64-byte steps past 32 KiB, then shrunk by a quarter and
+// by a half: in both modes malloc_usable_size says after each realloc what
+// it says without leaktrace (below glibc's mmap threshold a plain block's
+// usable size follows from its size), though the real block of a big block
+// that realloc grows is given headroom (sampled layout; exact mode:
+// exact_paths.cc, ResizeBigExact). A program that fills its usable size
+// (redis) then reallocs exactly when it would without leaktrace.
+TEST(HeapTransparency, AGrownBlockTellsTheUsableSizeOfAPlainOne) {
+  const std::vector<std::string> argv = {ProgramPath("grown_usable"), "40000", "100000", "120000"};
+  const CommandResult plain = testing::Run(argv);
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  // Not at LEAKTRACE_SAMPLE=64, where every block from 256 bytes on is a
+  // sample, with no plain block of its size to look like: it says its size.
+  for (const std::string sample : {"512k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunTracked(argv, dir.path(), sample);
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    EXPECT_EQ(r.out, plain.out) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 // The bookkeeping of a realloc (a free of the old block, a new sampling
 // decision at the new size) adds up: after thousands of resizes, the one
 // block left alive is reported at its final size and nothing else remains.
