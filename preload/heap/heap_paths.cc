@@ -70,10 +70,27 @@ LT_ALWAYS_INLINE size_t GlibcHeapUsable(size_t size) {
 // debugging wrapper's): 0 not known yet, 1 glibc, 2 another.
 std::atomic<int> g_real_malloc_is_glibc{0};
 
+// The name alone does not tell: gperftools' tcmalloc defines __libc_malloc
+// too (as its own malloc), and a library loaded before libc wins the
+// name. So a real malloc of that name is also asked what it gives two
+// sizes that no size-class allocator rounds as glibc's heap does.
+bool RoundsAsGlibcHeap() {
+  for (const size_t size : {size_t{1000}, size_t{40000}}) {
+    void* p = real.malloc(size);
+    if (p == nullptr) return false;
+    const bool glibc = real.malloc_usable_size(p) == GlibcHeapUsable(size);
+    real.free(p);
+    if (!glibc) return false;
+  }
+  return true;
+}
+
 bool RealMallocIsGlibc() {
   int known = g_real_malloc_is_glibc.load(std::memory_order_relaxed);
   if (LT_UNLIKELY(known == 0)) {
-    known = reinterpret_cast<void*>(real.malloc) == reinterpret_cast<void*>(&__libc_malloc) ? 1 : 2;
+    known = reinterpret_cast<void*>(real.malloc) == reinterpret_cast<void*>(&__libc_malloc) && RoundsAsGlibcHeap()
+                ? 1
+                : 2;
     g_real_malloc_is_glibc.store(known, std::memory_order_relaxed);
   }
   return known == 1;
