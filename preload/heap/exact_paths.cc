@@ -1,5 +1,6 @@
 #include "preload/heap/exact_paths.h"
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "preload/heap/age_table.h"
@@ -287,8 +288,15 @@ LT_NOINLINE char* ResizeBigExact(char* base, size_t offset, size_t size) {
   if (size <= capacity && size >= capacity - capacity / 4) return base;
   size_t want = size, total;
   if (size > capacity && capacity + capacity / 4 > size) want = capacity + capacity / 4;
-  if (__builtin_add_overflow(want, offset, &total)) total = size + offset;
-  return static_cast<char*>(real.realloc(base, total));
+  if (want != size && !__builtin_add_overflow(want, offset, &total)) {
+    // The headroom is ours to ask for, not the program's: when the real
+    // allocator refuses it (a memory limit), the size asked, and the errno
+    // of a call that succeeds as it was.
+    const int saved_errno = errno;
+    if (void* moved = real.realloc(base, total)) return static_cast<char*>(moved);
+    errno = saved_errno;
+  }
+  return static_cast<char*>(real.realloc(base, size + offset));
 }
 
 }  // namespace

@@ -155,6 +155,22 @@ TEST(HeapTransparency, ASampledBlockTellsTcmallocsUsableSizeOnTcmalloc) {
   EXPECT_EQ(fresh_column(r.out), fresh_column(plain.out)) << r.out << "without leaktrace:\n" << plain.out;
 }
 
+// A buffer grown in 1 MiB steps to 90 MiB under an address-space limit
+// 91 MiB above the program's start: every realloc succeeds without
+// leaktrace, so it must with it. Exact mode's big blocks are given headroom
+// (exact_paths.cc, ResizeBigExact): a growth to 73 MiB asked for 91.2, was
+// refused, and the program's realloc failed, until a refused headroom fell
+// back to the size asked.
+TEST(HeapTransparency, AReallocThatFitsALimitPlainlyFitsItTracked) {
+  const CommandResult plain = testing::Run({ProgramPath("realloc_near_limit")});
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  for (const std::string sample : {"512k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunTracked({ProgramPath("realloc_near_limit")}, dir.path(), sample);
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+  }
+}
+
 // The bookkeeping of a realloc (a free of the old block, a new sampling
 // decision at the new size) adds up: after thousands of resizes, the one
 // block left alive is reported at its final size and nothing else remains.
