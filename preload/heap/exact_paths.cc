@@ -267,6 +267,21 @@ LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uin
   return q;
 }
 
+// The real realloc to `want` (>= size) bytes, out of line so that the
+// common case (the block kept) saves few registers. The headroom is ours to
+// ask for, not the program's: when the real allocator refuses it (an
+// address-space limit), the size asked, and the errno of a call that
+// succeeds as it was.
+LT_NOINLINE char* ResizeBigExactTo(char* base, size_t offset, size_t size, size_t want) {
+  size_t total;
+  if (want != size && !__builtin_add_overflow(want, offset, &total)) {
+    const int saved_errno = errno;
+    if (void* moved = real.realloc(base, total)) return static_cast<char*>(moved);
+    errno = saved_errno;
+  }
+  return static_cast<char*>(real.realloc(base, size + offset));
+}
+
 // The real block of a big exact block (more than kContinueAboveBytes)
 // resized to hold `size` bytes, amortised as sampled mode's big blocks are
 // (heap_paths.cc, ReallocateSampled): a size that the real block holds, and
@@ -286,17 +301,8 @@ LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uin
 LT_NOINLINE char* ResizeBigExact(char* base, size_t offset, size_t size) {
   const size_t capacity = real.malloc_usable_size(base) - offset;
   if (size <= capacity && size >= capacity - capacity / 4) return base;
-  size_t want = size, total;
-  if (size > capacity && capacity + capacity / 4 > size) want = capacity + capacity / 4;
-  if (want != size && !__builtin_add_overflow(want, offset, &total)) {
-    // The headroom is ours to ask for, not the program's: when the real
-    // allocator refuses it (a memory limit), the size asked, and the errno
-    // of a call that succeeds as it was.
-    const int saved_errno = errno;
-    if (void* moved = real.realloc(base, total)) return static_cast<char*>(moved);
-    errno = saved_errno;
-  }
-  return static_cast<char*>(real.realloc(base, size + offset));
+  const size_t want = size > capacity && capacity + capacity / 4 > size ? capacity + capacity / 4 : size;
+  return ResizeBigExactTo(base, offset, size, want);
 }
 
 }  // namespace
