@@ -241,14 +241,8 @@ void FreeExact(void* p) {
 
 namespace {
 
-// ReallocExact's end when the block stays at its site (the same stack
-// before and after, the bookings done), `word` the old header's second
-// word, still in place in front of `q` (the real realloc keeps a block's
-// first bytes): RehomeExact's age decision and header. A growth continues
-// the block's decision (ReageExact), inline: an aged block stays aged, its
-// entry's size and birth rewritten (its weight follows from its size,
-// age_table.h); an unaged one offers the sampler its new bytes alone. The
-// header then changes in its size only. Everything else is ReageExact's.
+// ResizedAtSite's other cases (a shrink, an empty block, a point of the
+// sampling line in the growth): ReageExact's decision, the whole header.
 LT_NOINLINE void* ReagedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
   const uint32_t stack_id = StackIdOfWord(word);
   const uint32_t slot = ReageExact(t, q, stack_id, stack_id, old_size, size, AgeSlotOfWord(word));
@@ -256,6 +250,14 @@ LT_NOINLINE void* ReagedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t 
   return q;
 }
 
+// ReallocExact's end when the block stays at its site (the same stack
+// before and after, the bookings done), `word` the old header's second
+// word, still in place in front of `q` (the real realloc keeps a block's
+// first bytes): RehomeExact's age decision and header. A growth continues
+// the block's decision (ReageExact), inline: an aged block stays aged, its
+// entry's size and birth rewritten (its weight follows from its size,
+// age_table.h); an unaged one offers the sampler its new bytes alone. The
+// header then changes in its size only.
 LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
   if (LT_UNLIKELY(size <= old_size || old_size == 0)) return ReagedAtSite(t, q, word, old_size, size);
   if (const uint32_t old_slot = AgeSlotOfWord(word); old_slot != 0) {
@@ -307,7 +309,8 @@ LT_NOINLINE char* ResizeBigExact(char* base, size_t offset, size_t size) {
 
 }  // namespace
 
-// As MallocExact, the real call comes first and the lookup and the booking
+// As MallocExact, the real call (when a big block's headroom does not hold
+// the size: ResizeBigExact) comes first and the lookup and the booking
 // share one busy scope. The common case, a buffer grown at one call site,
 // is booked at the counters the unwind cache keeps for the realloc's stack.
 // The real realloc keeps the header (the first bytes of the real block), so
