@@ -5,8 +5,10 @@
 // site figures come from); in exact mode a Poisson sample of its own, drawn
 // with the sampled mode's countdown at kExactAgeSampleInterval (a table entry
 // for every block would cost every allocation a shared write). Each entry
-// carries its block's Horvitz-Thompson weight, so figures computed from the
-// ages are unbiased in both modes.
+// stands for its block's Horvitz-Thompson weight, so figures computed from the
+// ages are unbiased in both modes: in sampled mode the entry carries it; in
+// exact mode every aged block was drawn at exactly its size, so its weight
+// is a function of the size (ExactAgedWeight), which the reader computes.
 //
 // One global table of fixed-size slots, lock-free. A slot's `state` is 0
 // (empty), 1 (being written) or the block's birth time (CLOCK_MONOTONIC ns,
@@ -33,12 +35,20 @@
 #include <atomic>
 #include <cstdint>
 
+#include "preload/heap/sampler.h"
 #include "preload/internal/compiler.h"
 
 namespace leaktrace::preload {
 
 // Mean bytes between the aged blocks of exact mode.
 inline constexpr uint64_t kExactAgeSampleInterval = 16 * 1024;
+
+// The weight of an exact-mode entry of `size` bytes: every such entry was
+// drawn at exactly that size (a malloc's or a realloc's draw, or a growth
+// that continued the block's draw: heap_paths.cc, ReageExact), so it is the
+// weight the draw gave, 1/p of that size. The reader computes it (snapshot.cc);
+// a growth that keeps a block aged rewrites only its size (AgeTableRegrow).
+inline double ExactAgedWeight(uint64_t size) { return SampleWeight(size, kExactAgeSampleInterval); }
 
 // The birth time of an aged block. The coarse clock (a tick, 1-4 ms) is
 // enough for ages compared in seconds, never runs ahead of the dumper's
@@ -61,11 +71,18 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
 // the old entry or the new one, never a mix (the state passes through 1).
 void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
 
-// AgeTableUpdate with the weight computed from the entry's own weight w:
-// reweigh(w), in one visit of the slot. Only for the thread that owns the
-// block (which alone writes its entry). Inline, below.
-template <typename Reweigh>
-void AgeTableReweigh(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, Reweigh&& reweigh, uint64_t birth_ns);
+// Sampled mode: the entry under `slot_plus_one` (0: nothing) gets a new
+// size, weight and birth, its stack id kept: a realloc that keeps a sampled
+// block at its site. Only for the thread that owns the block. Inline,
+// below; must not allocate.
+inline void AgeTableRebook(uint32_t slot_plus_one, uint64_t size, double weight, uint64_t birth_ns);
+
+// Exact mode: the entry under `slot_plus_one` (0: nothing) gets a new size
+// and birth, its stack id kept, its weight left to the reader
+// (ExactAgedWeight): a realloc that grows an aged block at its site. Only
+// for the thread that owns the block (which alone writes its entry). Inline,
+// below; must not allocate.
+inline void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size, uint64_t birth_ns);
 
 // Forgets the block recorded under `slot_plus_one` (a value Insert returned;
 // 0 is ignored). Lock-free, one store.
@@ -100,7 +117,7 @@ struct Slot {
   std::atomic<uint32_t> stack_id;
   uint32_t reserved = 0;  // initialised: the static slots must be constant-initialised (no constructor writing them at start-up)
   std::atomic<uint64_t> size;
-  std::atomic<double> weight;
+  std::atomic<double> weight;  // sampled mode's; exact mode's readers use ExactAgedWeight(size)
 };
 static_assert(sizeof(Slot) == 32);
 inline constexpr uint32_t kCapacity = 1u << 20;
@@ -138,26 +155,45 @@ LT_ALWAYS_INLINE Slot* SlotOf(uint32_t slot_plus_one) {
   return SlotAt(slot_plus_one - 1);
 }
 
-// AgeTableUpdate's writing of a slot it found.
-LT_ALWAYS_INLINE void RewriteSlot(Slot& s, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns) {
+// A rewrite of a slot in use begins: marks it "being written" and returns
+// the birth to publish when done (FinishRewrite), never the slot's old one:
+// a reader tells the entries apart by their birth.
+LT_ALWAYS_INLINE uint64_t BeginRewrite(Slot& s, uint64_t birth_ns) {
   if (birth_ns <= 1) birth_ns = 2;  // 0 and 1 are states, not times
-  // A reader tells the entries apart by their birth: never the old one again.
   if (s.state.load(std::memory_order_relaxed) == birth_ns) ++birth_ns;
   s.state.store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);  // "being written" before the fields change
+  return birth_ns;
+}
+LT_ALWAYS_INLINE void FinishRewrite(Slot& s, uint64_t birth_ns) { s.state.store(birth_ns, std::memory_order_release); }
+
+// AgeTableUpdate's writing of a slot it found.
+LT_ALWAYS_INLINE void RewriteSlot(Slot& s, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns) {
+  birth_ns = BeginRewrite(s, birth_ns);
   s.stack_id.store(stack_id, std::memory_order_relaxed);
   s.size.store(size, std::memory_order_relaxed);
   s.weight.store(weight, std::memory_order_relaxed);
-  s.state.store(birth_ns, std::memory_order_release);
+  FinishRewrite(s, birth_ns);
 }
 }  // namespace age_table_detail
 
-template <typename Reweigh>
-void AgeTableReweigh(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, Reweigh&& reweigh, uint64_t birth_ns) {
+LT_ALWAYS_INLINE void AgeTableRebook(uint32_t slot_plus_one, uint64_t size, double weight, uint64_t birth_ns) {
   using namespace age_table_detail;
   Slot* s = SlotOf(slot_plus_one);
   if (s == nullptr) return;
-  RewriteSlot(*s, stack_id, size, reweigh(s->weight.load(std::memory_order_relaxed)), birth_ns);
+  birth_ns = BeginRewrite(*s, birth_ns);
+  s->size.store(size, std::memory_order_relaxed);
+  s->weight.store(weight, std::memory_order_relaxed);
+  FinishRewrite(*s, birth_ns);
+}
+
+LT_ALWAYS_INLINE void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size, uint64_t birth_ns) {
+  using namespace age_table_detail;
+  Slot* s = SlotOf(slot_plus_one);
+  if (s == nullptr) return;
+  birth_ns = BeginRewrite(*s, birth_ns);
+  s->size.store(size, std::memory_order_relaxed);
+  FinishRewrite(*s, birth_ns);
 }
 
 template <typename Fn>

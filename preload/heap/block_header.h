@@ -138,6 +138,10 @@ inline void StoreExactHeader(ExactHeader& h, uint64_t size, uint32_t stack_id, u
   h.size = size;
   std::memcpy(reinterpret_cast<char*>(&h) + 8, &word, sizeof word);
 }
+// The size alone, the second word as it is (a block resized at its site).
+inline void StoreExactHeaderSize(void* p, uint64_t size) {
+  __atomic_store_n(reinterpret_cast<uint64_t*>(static_cast<char*>(p) - 16), size, __ATOMIC_RELAXED);
+}
 static_assert(offsetof(ExactHeader, stack_id) == 8 && offsetof(ExactHeader, offset_tag) == 15);
 
 struct SampledHeader {   // occupies [p - 64, p)

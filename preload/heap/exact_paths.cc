@@ -1,5 +1,6 @@
 #include "preload/heap/exact_paths.h"
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "preload/heap/age_table.h"
@@ -240,24 +241,76 @@ void FreeExact(void* p) {
 
 namespace {
 
-// ReallocExact's end when the block stays at its site (the same stack
-// before and after, the bookings done), `word` the old header's second
-// word: RehomeExact's age decision and header. An unaged block grown
-// continues its decision with the new bytes alone (ReageExact), inline;
-// everything else is ReageExact's.
-LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
+// ResizedAtSite's other cases (a shrink, an empty block, a point of the
+// sampling line in the growth): ReageExact's decision, the whole header.
+LT_NOINLINE void* ReagedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
   const uint32_t stack_id = StackIdOfWord(word);
-  const uint32_t old_slot = AgeSlotOfWord(word);
-  uint32_t slot = 0;
-  if (LT_UNLIKELY(old_slot != 0 || size <= old_size || old_size == 0 || !TryRecord(t.sampler, size - old_size)))
-    slot = ReageExact(t, q, stack_id, stack_id, old_size, size, old_slot);
+  const uint32_t slot = ReageExact(t, q, stack_id, stack_id, old_size, size, AgeSlotOfWord(word));
   StoreExactHeader(*ExactHeaderOf(q), size, stack_id, slot, static_cast<uint8_t>(word >> 56));
   return q;
 }
 
+// ReallocExact's end when the block stays at its site (the same stack
+// before and after, the bookings done), `word` the old header's second
+// word, still in place in front of `q` (the real realloc keeps a block's
+// first bytes): RehomeExact's age decision and header. A growth continues
+// the block's decision (ReageExact), inline: an aged block stays aged, its
+// entry's size and birth rewritten (its weight follows from its size,
+// age_table.h); an unaged one offers the sampler its new bytes alone. The
+// header then changes in its size only.
+LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
+  if (LT_UNLIKELY(size <= old_size || old_size == 0)) return ReagedAtSite(t, q, word, old_size, size);
+  if (const uint32_t old_slot = AgeSlotOfWord(word); old_slot != 0) {
+    AgeTableRegrow(old_slot, size, AgeClockNs());
+  } else if (LT_UNLIKELY(!TryRecord(t.sampler, size - old_size))) {
+    return ReagedAtSite(t, q, word, old_size, size);
+  }
+  StoreExactHeaderSize(q, size);
+  return q;
+}
+
+// The real realloc to `want` (>= size) bytes, out of line so that the
+// common case (the block kept) saves few registers. The headroom is ours to
+// ask for, not the program's: when the real allocator refuses it (an
+// address-space limit), the size asked, and the errno of a call that
+// succeeds as it was.
+LT_NOINLINE char* ResizeBigExactTo(char* base, size_t offset, size_t size, size_t want) {
+  size_t total;
+  if (want != size && !__builtin_add_overflow(want, offset, &total)) {
+    const int saved_errno = errno;
+    if (void* moved = real.realloc(base, total)) return static_cast<char*>(moved);
+    errno = saved_errno;
+  }
+  return static_cast<char*>(real.realloc(base, size + offset));
+}
+
+// The real block of a big exact block (more than kContinueAboveBytes)
+// resized to hold `size` bytes, amortised as sampled mode's big blocks are
+// (heap_paths.cc, ReallocateSampled): a size that the real block holds, and
+// at least 3/4 of what it holds, keeps it as it is, with no call to the real
+// realloc at all; a growth past it sizes the real block at least 25 % larger.
+// A buffer grown in small steps then calls the real realloc a few dozen
+// times on its way to a gigabyte, not at every step: each of those calls
+// takes the real allocator's arena lock (glibc locks whenever the process
+// has a second thread, and leaktrace's dumper thread is one), which cost
+// more than all of leaktrace's own bookkeeping of the step. The headroom is
+// address space the program has not written (not resident); a shrink gives
+// back all but at most a quarter; malloc_usable_size tells the program no
+// more than a plain block of its size would have (heap_paths.cc,
+// UsableSizeSlow). `offset`: the header's distance from the real block's
+// start; size + offset does not overflow. The real block (`base` when
+// kept), or null with the real realloc's errno, `base` untouched.
+LT_NOINLINE char* ResizeBigExact(char* base, size_t offset, size_t size) {
+  const size_t capacity = real.malloc_usable_size(base) - offset;
+  if (size <= capacity && size >= capacity - capacity / 4) return base;
+  const size_t want = size > capacity && capacity + capacity / 4 > size ? capacity + capacity / 4 : size;
+  return ResizeBigExactTo(base, offset, size, want);
+}
+
 }  // namespace
 
-// As MallocExact, the real call comes first and the lookup and the booking
+// As MallocExact, the real call (when a big block's headroom does not hold
+// the size: ResizeBigExact) comes first and the lookup and the booking
 // share one busy scope. The common case, a buffer grown at one call site,
 // is booked at the counters the unwind cache keeps for the realloc's stack.
 // The real realloc keeps the header (the first bytes of the real block), so
@@ -272,7 +325,9 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   const size_t offset = OffsetOfWord(old_word);
   size_t total;
   if (LT_UNLIKELY(__builtin_add_overflow(size, offset, &total))) return ReallocateSlow(p, size);
-  char* moved = static_cast<char*>(real.realloc(static_cast<char*>(p) - offset, total));
+  char* const base = static_cast<char*>(p) - offset;
+  char* moved = size > kContinueAboveBytes ? ResizeBigExact(base, offset, size)
+                                           : static_cast<char*>(real.realloc(base, total));
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
   char* const q = moved + offset;
   Shard* shard = t.shard;

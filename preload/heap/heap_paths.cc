@@ -70,17 +70,36 @@ LT_ALWAYS_INLINE size_t GlibcHeapUsable(size_t size) {
 // debugging wrapper's): 0 not known yet, 1 glibc, 2 another.
 std::atomic<int> g_real_malloc_is_glibc{0};
 
+// The name alone does not tell: gperftools' tcmalloc defines __libc_malloc
+// too (as its own malloc), and a library loaded before libc wins the
+// name. So a real malloc of that name is also asked what it gives two
+// sizes that no size-class allocator rounds as glibc's heap does.
+bool RoundsAsGlibcHeap() {
+  for (const size_t size : {size_t{1000}, size_t{40000}}) {
+    void* p = real.malloc(size);
+    if (p == nullptr) return false;
+    const bool glibc = real.malloc_usable_size(p) == GlibcHeapUsable(size);
+    real.free(p);
+    if (!glibc) return false;
+  }
+  return true;
+}
+
 bool RealMallocIsGlibc() {
   int known = g_real_malloc_is_glibc.load(std::memory_order_relaxed);
   if (LT_UNLIKELY(known == 0)) {
-    known = reinterpret_cast<void*>(real.malloc) == reinterpret_cast<void*>(&__libc_malloc) ? 1 : 2;
+    known = reinterpret_cast<void*>(real.malloc) == reinterpret_cast<void*>(&__libc_malloc) && RoundsAsGlibcHeap()
+                ? 1
+                : 2;
     g_real_malloc_is_glibc.store(known, std::memory_order_relaxed);
   }
   return known == 1;
 }
 
-size_t PlainUsable(size_t size) {
-  if (size / 4 >= g_config.sample_interval || size >= kProbeBelowBytes) return size;
+// What the real allocator gives a plain block of `size` below
+// kProbeBelowBytes (computed for glibc's, else measured), from there `size`.
+size_t PlainBlockUsable(size_t size) {
+  if (size >= kProbeBelowBytes) return size;
   if (LT_LIKELY(RealMallocIsGlibc())) return GlibcHeapUsable(size);
   ThreadState& t = t_state;
   if (t.usable != 0 && size >= t.usable_from && size <= t.usable) return t.usable;
@@ -92,6 +111,12 @@ size_t PlainUsable(size_t size) {
   t.usable_from = size;
   t.usable = usable;
   return usable;
+}
+
+// What a sampled block of `size` tells the program (see above).
+size_t PlainUsable(size_t size) {
+  if (size / 4 >= g_config.sample_interval) return size;
+  return PlainBlockUsable(size);
 }
 
 // usable - size as SampledHeader::usable_extra keeps it; `usable` 0: not
@@ -509,7 +534,7 @@ void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader&
 // third of such a realloc's cost). A growth instead continues the block's
 // decision, as sampled mode's realloc does (DecideRealloc): only the bytes
 // the block never held go to the sampler, and an aged block stays aged, its
-// weight recomputed for the new size. The line's points are a Poisson
+// weight that of the new size (ExactAgedWeight). The line's points are a Poisson
 // process, so the block is then aged with probability exactly 1 -
 // exp(-size/T), as after a fresh decision, and weight x [aged] still has
 // expectation 1. That holds when the old decision was made at exactly
@@ -527,12 +552,9 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
     return slot;
   }
   if (old_slot != 0) {
-    AgeTableReweigh(
-        old_slot, stack_id, size,
-        [&](double old_weight) {
-          return GrownWeight(old_weight, old_size, size, kExactAgeSampleInterval, 1.0 / kExactAgeSampleInterval);
-        },
-        AgeClockNs());
+    // Its weight, 1/p of the new size, is the reader's (ExactAgedWeight).
+    if (stack_id == old_stack_id) AgeTableRegrow(old_slot, size, AgeClockNs());
+    else AgeTableUpdate(old_slot, stack_id, size, ExactAgedWeight(size), AgeClockNs());
     return old_slot;
   }
   const size_t grown = size - old_size;
@@ -689,8 +711,13 @@ size_t UsableSizeSlow(void* p) {
       // before it reallocs (redis's listpacks) must see the same thing
       // whether its block is sampled or not.
       return UsableOf(SampledHeaderOf(p));
-    default:
-      return real.malloc_usable_size(b.base) - b.offset;
+    default: {
+      const size_t usable = real.malloc_usable_size(b.base) - b.offset;
+      // A big block that realloc resized may have headroom (exact_paths.cc,
+      // ResizeBigExact): what a plain block of its size would have, as for
+      // sampled blocks, never more than there is.
+      return b.size > kContinueAboveBytes ? Min(usable, PlainBlockUsable(b.size)) : usable;
+    }
   }
 }
 

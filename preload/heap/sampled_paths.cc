@@ -21,8 +21,9 @@ namespace leaktrace::preload {
 // cases:
 //  - sampled: it stays sampled, its weight grown for the bytes it was never
 //    offered (GrownWeight); the realloc's stack must be the site the block
-//    is booked at, and the booking moves there (resize_record.h), with a
-//    new birth in the block's age entry;
+//    is booked at, and the booking moves there (resize_record.h), at the
+//    counters the unwind cache keeps for that stack, in the lookup's busy
+//    scope, with a new birth in the block's age entry;
 //  - unsampled: the growth holds no point of the sampling line, and only
 //    the header's sizes change (nothing was booked, nothing is).
 // Not inlined nor cloned: it holds the unwind cache's lookup for its own
@@ -38,16 +39,40 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
                   h->size <= kContinueAboveBytes || size <= kContinueAboveBytes))
     return ReallocateSampledBlock(p, size);
   if (h->weight > 0) {
-    if (LT_UNLIKELY(h->stack_id == 0 || h->age_slot == 0)) return ReallocateSampledBlock(p, size);
+    Shard* const shard = t.shard;
+    if (LT_UNLIKELY(h->stack_id == 0 || h->age_slot == 0 || !kUnwindCacheAvailable || shard == nullptr ||
+                    g_lazy_start_armed.load(std::memory_order_relaxed)))
+      return ReallocateSampledBlock(p, size);
     // The weight first: its division then runs while the stack is captured.
-    const double weight =
-        size > before ? GrownWeight(h->weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
-                      : h->weight;
-    const uint32_t stack_id = CaptureExactAt<unwind_cache_internal::kSiteReallocSampled>(t).stack_id;
-    // Another site (the general path captures again; the cache answers).
-    if (LT_UNLIKELY(stack_id != h->stack_id)) return ReallocateSampledBlock(p, size);
-    RecordResizeAtSite(t, stack_id, h->size, h->weight, size, weight);
-    RewriteSampledBooking(h, stack_id, size, weight, size > before ? size : before);
+    const double old_weight = h->weight;
+    const double weight = size > before
+                              ? GrownWeight(old_weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
+                              : old_weight;
+    ++t.busy;  // libunwind may allocate when the cache misses
+    const ExactCapture capture =
+        unwind_cache_internal::LookupStackId<unwind_cache_internal::kSiteReallocSampled>(*shard, shard->unwind_cache);
+    SiteCounters* c = capture.counters != nullptr ? *capture.counters : nullptr;
+    if (LT_UNLIKELY(c == nullptr) && capture.counters != nullptr && capture.stack_id != 0) {
+      // Where the cache keeps the site's counters, once they exist.
+      c = shard->IndexedCounters(capture.stack_id);
+      *capture.counters = c;
+    }
+    // Another site, or no counters at hand: the general path (it captures
+    // again; the cache answers).
+    if (LT_UNLIKELY(c == nullptr || capture.stack_id != h->stack_id)) {
+      --t.busy;
+      return ReallocateSampledBlock(p, size);
+    }
+    CountSampledResizeAt(t, *shard, *c, h->size, old_weight, size, weight);
+    --t.busy;
+    // RewriteSampledBooking, the stack id kept.
+    const uint64_t birth_ns = AgeClockNs();
+    h->size = size;
+    h->weight = weight;
+    h->offered = size > before ? size : before;
+    h->birth_ns = birth_ns;
+    h->usable_extra = kUsableUnknown;  // measured when asked for (heap_paths.cc, UsableOf)
+    AgeTableRebook(h->age_slot, size, weight, birth_ns);
     return p;
   }
   // A point in the growth: a fresh sample, on the slow path (the countdown

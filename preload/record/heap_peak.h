@@ -38,9 +38,10 @@ inline constexpr int64_t kPeakFlushBytes = 64 * 1024;
 void FlushHeapPending(int64_t pending);
 
 // The block's share of the live heap: weight * size, rounded the same way
-// for its allocation and its free.
+// for its allocation and its free. `size` is below 2^63 (a real block's),
+// converted as a signed number (one instruction).
 LT_ALWAYS_INLINE int64_t PeakShare(uint64_t size, double weight) {
-  return static_cast<int64_t>(weight * static_cast<double>(size) + 0.5);
+  return static_cast<int64_t>(weight * static_cast<double>(static_cast<int64_t>(size)) + 0.5);
 }
 
 // A recorded allocation (+) or free (-) of `bytes` (PeakShare, or the

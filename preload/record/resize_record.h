@@ -3,8 +3,8 @@
 // after), inline: the free of the old size and the allocation of the new one
 // that RecordRealloc (tracker.h) books, in one pass over the site's counters.
 //
-// Contract: the calling thread is not busy; `stack_id` is not 0. The inline
-// part touches only the thread's own shard and never allocates.
+// Contract: the calling thread holds a busy scope where said; the
+// counters are those of the thread's own shard. Never allocates.
 #pragma once
 
 #include <cstdint>
@@ -17,21 +17,16 @@
 
 namespace leaktrace::preload {
 
-// Count(old, freed) then Count(new) of tracker.cc on the same counters: the
-// variance terms w(w - 1) are netted before they are added, and the live
-// samples do not change.
-// Exact mode's figures (whole numbers, shard.h) are CountExactResize's
-// (exact_record.h): RecordRealloc books them here in either mode.
-LT_ALWAYS_INLINE void CountResize(SiteCounters& c, uint64_t old_size, double old_weight, uint64_t size,
-                                  double weight) {
-  if (ExactFigures()) {
-    BumpWhole(c.free_count, 1);
-    BumpWhole(c.free_bytes, old_size);
-    BumpWhole(c.alloc_count, 1);
-    BumpWhole(c.alloc_bytes, size);
-    return;
-  }
-  const double old_bytes = static_cast<double>(old_size), bytes = static_cast<double>(size);
+// Sampled mode's figures (weighted sums, shard.h) of a free of `old_size`
+// with `old_weight` and an allocation of `size` with `weight` on the same
+// counters: Count(old, freed) then Count(new) of tracker.cc, the variance
+// terms w(w - 1) netted before they are added; the live samples do not
+// change. Sizes are below 2^63 (the size of a real block), converted as
+// signed numbers: one instruction each.
+LT_ALWAYS_INLINE void CountSampledResize(SiteCounters& c, uint64_t old_size, double old_weight, uint64_t size,
+                                         double weight) {
+  const double old_bytes = static_cast<double>(static_cast<int64_t>(old_size));
+  const double bytes = static_cast<double>(static_cast<int64_t>(size));
   Bump(c.free_count, old_weight);
   Bump(c.free_bytes, old_weight * old_bytes);
   Bump(c.alloc_count, weight);
@@ -44,24 +39,30 @@ LT_ALWAYS_INLINE void CountResize(SiteCounters& c, uint64_t old_size, double old
   }
 }
 
-// RecordRealloc(t, stack_id, old_size, old_weight, stack_id, size, weight),
-// short when the thread's shard finds the site at the first probe; the heap
-// total's change is batched (heap_peak.h says how that is bounded). The
-// counters move inside a busy scope, as in tracker.cc: a signal handler
-// that allocates on this thread meanwhile is not booked into the same
-// counters between a load and its store.
-LT_ALWAYS_INLINE void RecordResizeAtSite(ThreadState& t, uint32_t stack_id, uint64_t old_size, double old_weight,
-                                         uint64_t size, double weight) {
-  Shard* shard = t.shard;
-  SiteCounters* c = shard != nullptr ? shard->IndexedCounters(stack_id) : nullptr;
-  if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, stack_id, old_size, old_weight, stack_id, size, weight);
-  ++t.busy;
-  CountResize(*c, old_size, old_weight, size, weight);
-  shard->events.store(shard->events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  // The small net change waits in the thread's pending total (heap_peak.h).
-  if (LT_UNLIKELY(!shard->batches_resizes)) CountBatchingShard(*shard);
+// Either mode's: exact mode's figures (whole numbers, shard.h) are
+// CountExactResize's (exact_record.h); RecordRealloc books them here.
+LT_ALWAYS_INLINE void CountResize(SiteCounters& c, uint64_t old_size, double old_weight, uint64_t size,
+                                  double weight) {
+  if (ExactFigures()) {
+    BumpWhole(c.free_count, 1);
+    BumpWhole(c.free_bytes, old_size);
+    BumpWhole(c.alloc_count, 1);
+    BumpWhole(c.alloc_bytes, size);
+    return;
+  }
+  CountSampledResize(c, old_size, old_weight, size, weight);
+}
+
+// A sampled block's realloc at its site booked at the site's counters `c`
+// in the thread's shard `shard`, the thread busy (the caller's scope, which
+// also holds the lookup that found `c`): the figures, the shard's event,
+// and the net change of the heap total, batched (heap_peak.h).
+LT_ALWAYS_INLINE void CountSampledResizeAt(ThreadState& t, Shard& shard, SiteCounters& c, uint64_t old_size,
+                                           double old_weight, uint64_t size, double weight) {
+  CountSampledResize(c, old_size, old_weight, size, weight);
+  shard.events.store(shard.events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (LT_UNLIKELY(!shard.batches_resizes)) CountBatchingShard(shard);
   NoteHeapChange(t, PeakShare(size, weight) - PeakShare(old_size, old_weight), kPeakFlushBytes);
-  --t.busy;
 }
 
 }  // namespace leaktrace::preload

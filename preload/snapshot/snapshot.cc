@@ -103,11 +103,13 @@ uint64_t AddAges(format::DumpWriter& w, const SiteTotals* totals, uint32_t max_i
                  int64_t snapshot_ns) {
   uint64_t written = 0;
   w.BeginSection(format::SectionType::kAges);
+  const bool exact = g_mode == Mode::kExact;  // entries without their weight (age_table.h)
   ForEachAgedBlock([&](const AgedBlock& b) {
     if (b.stack_id == 0 || b.stack_id > max_id || static_cast<int64_t>(b.birth_ns) > snapshot_ns) return;
     const SiteTotals& t = totals[b.stack_id];
     if (t.state != kWritten || !t.heap) return;
-    w.WriteAge(format::AgeRecord{t.site_index, static_cast<int64_t>(b.birth_ns), b.weight, b.size});
+    const double weight = exact ? ExactAgedWeight(b.size) : b.weight;
+    w.WriteAge(format::AgeRecord{t.site_index, static_cast<int64_t>(b.birth_ns), weight, b.size});
     ++written;
   });
   resources.ForEachObject([&](const ResourceSite& site, int64_t birth_ns, double bytes) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -99,6 +100,74 @@ TEST(HeapTransparency, ReallocGrowthAndShrinkKeepEveryByte) {
       EXPECT_EQ(r.exit_code, 0) << "realloc_steps " << args[0] << " " << args[1] << ", LEAKTRACE_SAMPLE=" << sample
                                 << ": " << r.out << r.err;
     }
+  }
+}
+
+// A buffer grown in 64-byte steps past 32 KiB, then shrunk by a quarter and
+// by a half: in both modes malloc_usable_size says after each realloc what
+// it says without leaktrace (below glibc's mmap threshold a plain block's
+// usable size follows from its size), though the real block of a big block
+// that realloc grows is given headroom (sampled layout; exact mode:
+// exact_paths.cc, ResizeBigExact). A program that fills its usable size
+// (redis) then reallocs exactly when it would without leaktrace.
+TEST(HeapTransparency, AGrownBlockTellsTheUsableSizeOfAPlainOne) {
+  const std::vector<std::string> argv = {ProgramPath("grown_usable"), "40000", "100000", "120000"};
+  const CommandResult plain = testing::Run(argv);
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  // Not at LEAKTRACE_SAMPLE=64, where every block from 256 bytes on is a
+  // sample, with no plain block of its size to look like: it says its size.
+  for (const std::string sample : {"512k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunTracked(argv, dir.path(), sample);
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    EXPECT_EQ(r.out, plain.out) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
+// On tcmalloc (gperftools), whose size classes round otherwise, a sampled
+// block tells what a plain block of its size has there. tcmalloc's library
+// defines glibc's __libc_malloc too, which once made leaktrace take it for
+// glibc and tell glibc's usable sizes (40,008 bytes for a block of 40,000,
+// where tcmalloc gives 40,960). The program's third column is the least
+// usable size of eight blocks just malloc'ed at each size: at a mean of
+// 64 KiB between samples, some of them are sampled at every size.
+TEST(HeapTransparency, ASampledBlockTellsTcmallocsUsableSizeOnTcmalloc) {
+  std::string tcmalloc;
+  for (const std::string dir : {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
+    if (tcmalloc.empty() && fs::exists(dir + "/libtcmalloc.so.4")) tcmalloc = dir + "/libtcmalloc.so.4";
+  }
+  if (tcmalloc.empty()) GTEST_SKIP() << "libtcmalloc.so.4 (libgoogle-perftools4) not installed";
+  const std::vector<std::string> argv = {ProgramPath("grown_usable"), "40000", "100000", "120000"};
+  const CommandResult plain = testing::Run(argv, {"LD_PRELOAD=" + tcmalloc});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  TempDir dir;
+  const CommandResult r = testing::Run(
+      argv, {"LD_PRELOAD=" + LibraryPath() + " " + tcmalloc, "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=64k"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto fresh_column = [](const std::string& out) {
+    std::istringstream lines(out);
+    std::vector<size_t> fresh;
+    size_t size, usable, least;
+    while (lines >> size >> usable >> least) fresh.push_back(least);
+    return fresh;
+  };
+  EXPECT_EQ(fresh_column(plain.out).size(), 9u) << plain.out;
+  EXPECT_EQ(fresh_column(r.out), fresh_column(plain.out)) << r.out << "without leaktrace:\n" << plain.out;
+}
+
+// A buffer grown in 1 MiB steps to 90 MiB under an address-space limit
+// 91 MiB above the program's start: every realloc succeeds without
+// leaktrace, so it must with it. Exact mode's big blocks are given headroom
+// (exact_paths.cc, ResizeBigExact): a growth to 73 MiB asked for 91.2, was
+// refused, and the program's realloc failed, until a refused headroom fell
+// back to the size asked.
+TEST(HeapTransparency, AReallocThatFitsALimitPlainlyFitsItTracked) {
+  const CommandResult plain = testing::Run({ProgramPath("realloc_near_limit")});
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  for (const std::string sample : {"512k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunTracked({ProgramPath("realloc_near_limit")}, dir.path(), sample);
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
   }
 }
 
