@@ -285,8 +285,11 @@ TEST(TrendSeries, ASampledHeapWithNoSampleIsNotSignificantNeverFlat) {
   const Trend trend = ComputeTrend(live, {});
   ASSERT_FALSE(trend.exact);
   ASSERT_EQ(trend.memory.size(), 4u);
-  for (const MemorySeries& m : trend.memory)
-    if (m.name == "heap") EXPECT_EQ(m.verdict, Verdict::kNotSignificant);
+  for (const MemorySeries& m : trend.memory) {
+    if (m.name == "heap") {
+      EXPECT_EQ(m.verdict, Verdict::kNotSignificant);
+    }
+  }
   ASSERT_EQ(trend.sites.size(), 1u);
   EXPECT_EQ(trend.sites[0].verdict, Verdict::kFlat);  // descriptors are counted exactly
   const std::string text = RenderTrendText(trend, RenderOptions{});
