@@ -119,7 +119,7 @@ LT_ALWAYS_INLINE void* AllocateExactAt(size_t size) {
   char* base = static_cast<char*>(kZero ? real.calloc(1, total) : real.malloc(total));
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   Shard* shard = t.shard;
-  if (LT_UNLIKELY(!kUnwindCacheAvailable || g_lazy_start_armed.load(std::memory_order_relaxed)))
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || g_lazy_start_due.load(std::memory_order_relaxed)))
     return MallocUncached(base, size);
   // A thread's first allocation attaches its shard and goes on here: its
   // chain learned under this place's key is the one its later allocations
@@ -331,7 +331,7 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
   char* const q = moved + offset;
   Shard* shard = t.shard;
-  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr || g_lazy_start_armed.load(std::memory_order_relaxed)))
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr || g_lazy_start_due.load(std::memory_order_relaxed)))
     return RehomeExact(t, moved, offset, LoadExactHeader(q), CaptureStackId(t), size);
   ++t.busy;  // libunwind may allocate when the cache misses
   const ExactCapture capture =

@@ -216,10 +216,14 @@ void StartTracking() {
   StartNativeApi();  // before the program's code calls the allocator's own API
   // An attached process never had LD_PRELOAD from us: nothing to strip.
   if (!g_config.follow_exec && !g_attached) StopFollowingExec();
-  ExpectDumperThread();  // the block says "starting" until the thread publishes its id
+  // The dumper thread starts lazily (dumper.h), except in a process
+  // attached to: already running, most likely waiting where a signal would
+  // cut its call short.
+  const bool dumper_at_once = g_attached;
+  ExpectDumperThread(dumper_at_once);  // then the block says "starting" until the thread publishes its id
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
-  StartDumper();
+  StartDumper(dumper_at_once, g_process.start_monotonic_ns);
   if (g_config.verbose) SayWhatIsTracked();
 }
 

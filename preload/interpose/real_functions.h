@@ -13,12 +13,17 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <poll.h>
 #include <pty.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -106,6 +111,25 @@
   X(sigwait, "sigwait", int (*)(const sigset_t*, int*))                             \
   X(sigwaitinfo, "sigwaitinfo", int (*)(const sigset_t*, siginfo_t*))               \
   X(sigtimedwait, "sigtimedwait", int (*)(const sigset_t*, siginfo_t*, const struct timespec*)) \
+  /* waits a signal handler would cut short (hooks_wait.cc) */                      \
+  X(nanosleep, "nanosleep", int (*)(const struct timespec*, struct timespec*))     \
+  X(clock_nanosleep, "clock_nanosleep", int (*)(clockid_t, int, const struct timespec*, struct timespec*)) \
+  X(sleep, "sleep", unsigned (*)(unsigned))                                        \
+  X(usleep, "usleep", int (*)(useconds_t))                                         \
+  X(pause, "pause", int (*)())                                                     \
+  X(sigsuspend, "sigsuspend", int (*)(const sigset_t*))                            \
+  X(poll, "poll", int (*)(struct pollfd*, nfds_t, int))                            \
+  X(poll_chk, "__poll_chk", int (*)(struct pollfd*, nfds_t, int, size_t)) /* _FORTIFY_SOURCE */ \
+  X(ppoll, "ppoll", int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*)) \
+  X(ppoll_chk, "__ppoll_chk", int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*, size_t)) \
+  X(select, "select", int (*)(int, fd_set*, fd_set*, fd_set*, struct timeval*))    \
+  X(pselect, "pselect", int (*)(int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*)) \
+  X(epoll_wait, "epoll_wait", int (*)(int, struct epoll_event*, int, int))         \
+  X(epoll_pwait, "epoll_pwait", int (*)(int, struct epoll_event*, int, int, const sigset_t*)) \
+  X(epoll_pwait2, "epoll_pwait2", int (*)(int, struct epoll_event*, int, const struct timespec*, const sigset_t*)) \
+  X(sem_wait, "sem_wait", int (*)(sem_t*))                                         \
+  X(sem_timedwait, "sem_timedwait", int (*)(sem_t*, const struct timespec*))       \
+  X(sem_clockwait, "sem_clockwait", int (*)(sem_t*, clockid_t, const struct timespec*)) \
   /* privileges and namespaces */                                                   \
   X(setuid, "setuid", int (*)(uid_t))                                               \
   X(setgid, "setgid", int (*)(gid_t))                                               \

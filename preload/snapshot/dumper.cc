@@ -13,6 +13,7 @@
 
 #include "preload/internal/errno_kept.h"
 #include "preload/internal/log.h"
+#include "preload/snapshot/interrupted_wait.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
@@ -21,6 +22,7 @@
 namespace leaktrace::preload {
 
 LT_FORK_LOCK std::atomic<bool> g_lazy_start_armed{false};
+LT_FORK_STATE std::atomic<bool> g_lazy_start_due{false};
 
 namespace {
 
@@ -227,13 +229,13 @@ int64_t CoarseNowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Counted from the fork (g_process.forked_monotonic_ns, read in the parent
-// before it): no clock read in the child, whose first touch of the vDSO
-// would cost a page fault on every fork. (The coarse clock it is compared
-// with is the same clock, a tick behind at most.)
-void ArmLazyStart() {
+// Counted from `born_ns`: in a fork child the fork (g_process.forked_monotonic_ns,
+// read in the parent before it), so no clock read in the child, whose first
+// touch of the vDSO would cost a page fault on every fork. (The coarse clock
+// it is compared with is the same clock, a tick behind at most.)
+void ArmLazyStart(int64_t born_ns) {
   g_start_wanted.store(false, std::memory_order_relaxed);
-  g_lazy_start_ns.store(g_process.forked_monotonic_ns + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
+  g_lazy_start_ns.store(born_ns + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
   g_lazy_start_armed.store(true, std::memory_order_release);
 }
 
@@ -264,24 +266,51 @@ bool HandedBackToProgram(int sig, const siginfo_t* info) {
   return true;
 }
 
-void OnSnapshotSignal(int sig, siginfo_t* info, void*) {
+// From the snapshot signal's handler, before the lazy start: starts the
+// thread now when the interrupted thread is in a wait that holds no lock
+// starting a thread needs (InterruptedInARestartedWait: a server idle in
+// accept or read, a test's step reading its stdin). The thread then writes
+// the snapshot, the allocator asked, as it would have from the start.
+bool StartThreadFromHandler(const void* ucontext) {
+  if (!InterruptedInARestartedWait(ucontext) || getpid() != g_process.pid) return false;
+  if (pthread_mutex_trylock(&g_pause_lock) != 0) return false;
+  if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
+      !g_stopping.load(std::memory_order_relaxed)) {
+    g_lazy_start_armed.store(false, std::memory_order_relaxed);
+    g_lazy_start_due.store(false, std::memory_order_relaxed);
+    StartThread();
+  }
+  pthread_mutex_unlock(&g_pause_lock);
+  return g_thread_running.load(std::memory_order_acquire);
+}
+
+void OnSnapshotSignal(int sig, siginfo_t* info, void* ucontext) {
   if (HandedBackToProgram(sig, info)) return;
   if (g_dumper_tid.load(std::memory_order_acquire) != 0 ||
       (!g_lazy_start_armed.load(std::memory_order_acquire) && !g_thread_failed.load(std::memory_order_acquire))) {
     RequestSnapshot();  // the thread runs (or is paused, and takes it when it resumes)
     return;
   }
-  // No thread yet (dumper.h), or none can be made: write this one here,
-  // unless this thread is inside leaktrace or another dump is under way;
-  // either way the thread starts at the next tracked event (if it can; if
-  // not, the next signal or the exit dump takes the request).
+  // No thread yet (dumper.h), or none can be made: start it here if the
+  // interrupted thread allows, else write this one here, unless this thread
+  // is inside leaktrace or another dump is under way; either way the thread
+  // starts at the next tracked event (if it can; if not, the next signal or
+  // the exit dump takes the request).
   const int saved_errno = errno;
   g_start_wanted.store(true, std::memory_order_relaxed);
+  // The fast paths of exact mode and of a sampled block's resize skip the
+  // lazy start's check until now (dumper.h, g_lazy_start_due).
+  if (g_lazy_start_armed.load(std::memory_order_relaxed)) g_lazy_start_due.store(true, std::memory_order_relaxed);
   ThreadState& t = t_state;
   bool written = false;
   if (t.busy == 0) {
-    ++t.busy;
-    written = TryWriteSnapshotFromHandler();
+    ++t.busy;  // pthread_create allocates
+    written = StartThreadFromHandler(ucontext);
+    if (written) {
+      RequestSnapshot();  // the new thread writes it
+    } else {
+      written = TryWriteSnapshotFromHandler();
+    }
     --t.busy;
   }
   if (!written) RequestSnapshot();  // the thread takes it when it starts
@@ -368,8 +397,9 @@ int DumperThreadIdForControlBlock() {
   return g_thread_expected.load(std::memory_order_acquire) ? -1 : 0;
 }
 
-void ExpectDumperThread() {
-  g_thread_expected.store(g_config.interval_seconds > 0 || g_config.snapshot_signal > 0, std::memory_order_release);
+void ExpectDumperThread(bool at_once) {
+  g_thread_expected.store(at_once && (g_config.interval_seconds > 0 || g_config.snapshot_signal > 0),
+                          std::memory_order_release);
 }
 uintptr_t DumperStackAddress() { return g_dumper_stack.load(std::memory_order_relaxed); }
 void DumperStackRange(uintptr_t* begin, uintptr_t* end) {
@@ -464,7 +494,7 @@ void RequestSnapshot() {
 
 bool SnapshotRequestPending() { return g_pending_signals.load(std::memory_order_acquire) > 0; }
 
-void StartDumper() {
+void StartDumper(bool at_once, int64_t born_ns) {
   sem_init(&g_wake, 0, 0);
   const int sig = g_config.snapshot_signal;
   if (sig > 0 && !g_handler_installed) {
@@ -487,9 +517,11 @@ void StartDumper() {
       g_handler_installed = InstallSnapshotHandler(sig);
     }
   }
-  if (g_config.interval_seconds > 0 || sig > 0) {
+  if (g_config.interval_seconds > 0 || (at_once && sig > 0)) {
     StartThread();
     if (!g_thread_running) RefreshControlBlock();  // no longer "starting" (ExpectDumperThread)
+  } else if (g_config.snapshot_signal > 0) {
+    ArmLazyStart(born_ns);
   }
 }
 
@@ -505,14 +537,30 @@ void MaybeStartDumperSlow() {
   if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
       !g_stopping.load(std::memory_order_relaxed)) {
     g_lazy_start_armed.store(false, std::memory_order_relaxed);
+    g_lazy_start_due.store(false, std::memory_order_relaxed);
     BusyScope busy;  // pthread_create allocates
     StartThread();
   }
   pthread_mutex_unlock(&g_pause_lock);
 }
 
+void StartDumperBeforeWaitSlow() {
+  if (t_state.busy != 0) return;  // our own waits, the dumper thread's
+  ErrnoKept errno_kept;  // the wait's errno is the program's
+  if (getpid() != g_process.pid) return;  // a vfork child: not for us to start
+  g_start_wanted.store(true, std::memory_order_relaxed);
+  MaybeStartDumperSlow();
+  // The block says -1 from now until the thread publishes its id (it may
+  // not have run yet when this thread is already waiting).
+  if (g_thread_running.load(std::memory_order_acquire) && g_dumper_tid.load(std::memory_order_acquire) == 0) {
+    BusyScope busy;  // a fork child's first write makes its own block (memfd_create, mmap)
+    RefreshControlBlock();
+  }
+}
+
 void StopDumper() {
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  g_lazy_start_due.store(false, std::memory_order_relaxed);
   g_stopping.store(true, std::memory_order_seq_cst);
   // The thread is not woken: the process's exit ends it wherever it waits.
   // Woken, it would exit while the exit dump runs (a futex wake, a thread's
@@ -553,6 +601,7 @@ void StopSnapshotsForSandbox() {
   pthread_mutex_unlock(&g_signal_lock);
   pthread_mutex_lock(&g_pause_lock);
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  g_lazy_start_due.store(false, std::memory_order_relaxed);
   g_stopping.store(true, std::memory_order_release);
   if (g_thread_running) {
     sem_post(&g_wake);
@@ -582,12 +631,13 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_thread_expected.store(false, std::memory_order_relaxed);  // StartThread sets it again
   g_thread_failed.store(false, std::memory_order_relaxed);
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  g_lazy_start_due.store(false, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
   g_pending_signals.store(0, std::memory_order_relaxed);
   if (g_config.interval_seconds > 0) {
     StartThread();
   } else if (g_config.snapshot_signal > 0) {
-    ArmLazyStart();
+    ArmLazyStart(g_process.forked_monotonic_ns);
   }
 }
 

@@ -3,23 +3,30 @@
 // LEAKTRACE_INTERVAL seconds.
 //
 // When the thread starts. A snapshot must interrupt none of the program's
-// calls, which only a thread of ours, waiting for the signal, can promise:
-// so the process started with the library starts it at once (about 0.1 ms
-// of its start-up). A fork child starts it lazily instead, because most fork
-// children exec or exit within milliseconds (a shell's commands, make's
-// recipes) and would pay for a thread they never use:
+// calls, which only a thread of ours, waiting for the signal, can promise.
+// But a second thread costs every process that never needs it: glibc's
+// fork takes its multi-threaded path from then on (locks, resets, ~11 more
+// page faults per fork), and an exec or exit must first kill and reap it
+// (a wake-up on the other CPU). Most processes under leaktrace are a
+// script's or a build's commands that exec or exit within milliseconds.
+// So every process starts it lazily (attached ones at once):
 //   - at once when LEAKTRACE_INTERVAL is set (it is the timer);
+//   - before the program first waits in a call that a signal handler would
+//     cut short, restarted or not (sleep, poll, select, epoll_wait, pause,
+//     sigsuspend, sem_wait and their kin: hooks_wait.cc). A process idle in
+//     one of those has the thread, so a snapshot interrupts none of them;
 //   - at the first tracked event (a sampled allocation, a descriptor or a
-//     mapping recorded) once the child is kLazyStartMs old;
+//     mapping recorded) once the process is kLazyStartMs old;
 //   - at the first tracked event after a snapshot signal found no thread.
-// Until then the child has no control block of its own (control_block.h:
-// it holds its parent's), so `leaktrace snapshot` signals the child as a
-// whole, and the handler writes that
+// Until then the control block says signal_tid=0 (a fork child has no block
+// of its own: control_block.h, it holds its parent's), so `leaktrace
+// snapshot` signals the process as a whole, and the handler writes that
 // snapshot itself, on the thread the signal interrupted, when that thread is
 // not inside leaktrace and no other dump is under way (else at the thread's
-// start, or in the exit dump). Such a process-directed signal may cut short
-// a sleep or poll of the program: the price, paid only by a fork child that
-// has tracked nothing since its first 100 ms (docs/preload.md).
+// start, or in the exit dump). The interrupted thread is then running, or
+// waiting in a call the signal's SA_RESTART restarts unseen (read, accept,
+// waitpid): the signal cuts short none of the waits above, since a process
+// waiting in one has its thread (docs/preload.md).
 #pragma once
 
 #include <signal.h>
@@ -33,8 +40,10 @@ namespace leaktrace::preload {
 
 inline constexpr int kLazyStartMs = 100;
 
-// Installs the signal handler and starts the thread. Constructor only.
-void StartDumper();
+// Installs the signal handler and starts the thread (`at_once`: an attached
+// process, or LEAKTRACE_INTERVAL) or arms its lazy start, counted from
+// `born_ns` (CLOCK_MONOTONIC). Constructor only.
+void StartDumper(bool at_once, int64_t born_ns);
 // The dumper thread's kernel thread id (0 before it runs): the target for a
 // thread-directed snapshot signal.
 int DumperThreadId();
@@ -45,9 +54,10 @@ int DumperThreadId();
 // the program's calls short); 0 when no thread is coming (a fork child's
 // lazy start not yet due, no snapshot signal and no interval).
 int DumperThreadIdForControlBlock();
-// Start-up, before the control block is first written: StartDumper will
-// start the thread (the block then says -1 until it runs). Constructor only.
-void ExpectDumperThread();
+// Start-up, before the control block is first written: whether StartDumper
+// will start the thread at once (the block then says -1 until it runs).
+// Constructor only.
+void ExpectDumperThread(bool at_once);
 // An address inside the dumper thread's stack, valid while DumperThreadId()
 // is not 0: how a dump written on another thread (the exit dump) tells
 // leaktrace's stack from the program's threads' without reading it from
@@ -66,6 +76,15 @@ bool DumperThreadCreated();
 // Any thread, on a tracked event's slow path, not busy: starts the thread
 // when the lazy start is due. One relaxed load when it is not armed.
 inline void MaybeStartDumper();
+// Any program thread, just before it waits in a call a signal handler would
+// cut short (hooks_wait.cc): starts the thread now if it is still to come,
+// and publishes that it is coming (signal_tid=-1), so that `leaktrace
+// snapshot` waits for it rather than signal the process. Does nothing
+// inside leaktrace (busy) or in a vfork child. One relaxed load when the
+// lazy start is not armed. Not async-signal-safe when armed (the program's
+// handler that sleeps before any thread started starts it: as a tracked
+// event in a handler does).
+inline void StartDumperBeforeWait();
 
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();
@@ -132,16 +151,30 @@ void ResumeDumper();
 // Any thread but the dumper's; not from a signal handler.
 void StopSnapshotsForSandbox();
 
-// Fork child: the thread is gone; arm the lazy start again (or start it,
-// with an interval).
+// Fork child: the thread is gone; arm the lazy start again, counted from
+// the fork (or start it, with an interval).
 void DumperChildAfterFork();
 
 // ---- implementation details -------------------------------------------
+// The lazy start is armed: tracked events' slow paths check whether it is
+// due (MaybeStartDumper: the process's age, or a snapshot signal that found
+// no thread).
 extern LT_HIDDEN std::atomic<bool> g_lazy_start_armed;
+// A snapshot signal found no thread and the start is still to come: the
+// fast paths that skip MaybeStartDumper (exact mode's cached stacks, a
+// sampled block resized at its site) take their slow paths while this is
+// up, so the thread starts at the next tracked event. The process's age
+// alone does not raise it: a process whose every event takes a fast path
+// starts the thread at its next slow-path event or wait (hooks_wait.cc).
+extern LT_HIDDEN std::atomic<bool> g_lazy_start_due;
 void MaybeStartDumperSlow();
+void StartDumperBeforeWaitSlow();
 
 LT_ALWAYS_INLINE void MaybeStartDumper() {
   if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) MaybeStartDumperSlow();
+}
+LT_ALWAYS_INLINE void StartDumperBeforeWait() {
+  if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) StartDumperBeforeWaitSlow();
 }
 
 }  // namespace leaktrace::preload

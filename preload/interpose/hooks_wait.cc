@@ -1,0 +1,142 @@
+// The program's waits that a signal handler would cut short: sleeps, poll,
+// select, epoll_wait, pause, sigsuspend, sem_wait and their kin. With a
+// handler installed, these return EINTR (or early) when a signal arrives,
+// SA_RESTART or not; the other blocking calls (read, accept, waitpid ...)
+// are restarted unseen. leaktrace's dumper thread starts lazily (dumper.h):
+// until it runs, a snapshot signal goes to the process as a whole and may
+// land on any thread. So the thread starts before the program first waits
+// in one of these, and a process idle in one of them has it: the snapshot
+// signal goes to that thread alone and interrupts nothing.
+//
+// Each hook is one relaxed load and a tail call once the thread runs (or
+// will never run). Not covered: the same waits made as raw system calls
+// (syscall(SYS_nanosleep), inline assembly), and the rarer ones (semop,
+// msgrcv, io_getevents, a socket's receive timeout): a snapshot asked for
+// in a process's first moments, before any covered wait or its first 100
+// ms of tracked events, may cut those short.
+#include <errno.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload/internal/compiler.h"
+#include "preload/interpose/real_functions.h"
+#include "preload/snapshot/dumper.h"
+
+using namespace leaktrace::preload;
+
+namespace {
+
+// The real function, after the dumper thread's start if it is due; nullptr
+// when the C library has none (the hook then fails with ENOSYS, as the
+// missing function would have failed to link).
+template <typename Fn>
+LT_ALWAYS_INLINE Fn BeforeWait(Fn RealFunctions::*member) {
+  EnsureReal();
+  StartDumperBeforeWait();
+  return real.*member;
+}
+
+int NoFunction() {
+  errno = ENOSYS;
+  return -1;
+}
+
+}  // namespace
+
+LT_EXPORT int nanosleep(const struct timespec* request, struct timespec* remaining) {
+  const auto next = BeforeWait(&RealFunctions::nanosleep);
+  return LT_LIKELY(next != nullptr) ? next(request, remaining) : NoFunction();
+}
+
+LT_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec* request, struct timespec* remaining) {
+  const auto next = BeforeWait(&RealFunctions::clock_nanosleep);
+  return LT_LIKELY(next != nullptr) ? next(clock, flags, request, remaining) : ENOSYS;  // returns the error
+}
+
+LT_EXPORT unsigned sleep(unsigned seconds) {
+  const auto next = BeforeWait(&RealFunctions::sleep);
+  return LT_LIKELY(next != nullptr) ? next(seconds) : seconds;
+}
+
+LT_EXPORT int usleep(useconds_t microseconds) {
+  const auto next = BeforeWait(&RealFunctions::usleep);
+  return LT_LIKELY(next != nullptr) ? next(microseconds) : NoFunction();
+}
+
+LT_EXPORT int pause() {
+  const auto next = BeforeWait(&RealFunctions::pause);
+  return LT_LIKELY(next != nullptr) ? next() : NoFunction();
+}
+
+LT_EXPORT int sigsuspend(const sigset_t* mask) {
+  const auto next = BeforeWait(&RealFunctions::sigsuspend);
+  return LT_LIKELY(next != nullptr) ? next(mask) : NoFunction();
+}
+
+LT_EXPORT int poll(struct pollfd* fds, nfds_t count, int timeout_ms) {
+  const auto next = BeforeWait(&RealFunctions::poll);
+  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout_ms) : NoFunction();
+}
+
+LT_EXPORT int __poll_chk(struct pollfd* fds, nfds_t count, int timeout_ms, size_t fds_size) {
+  const auto next = BeforeWait(&RealFunctions::poll_chk);
+  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout_ms, fds_size) : NoFunction();
+}
+
+LT_EXPORT int ppoll(struct pollfd* fds, nfds_t count, const struct timespec* timeout, const sigset_t* mask) {
+  const auto next = BeforeWait(&RealFunctions::ppoll);
+  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout, mask) : NoFunction();
+}
+
+LT_EXPORT int __ppoll_chk(struct pollfd* fds, nfds_t count, const struct timespec* timeout,
+                                     const sigset_t* mask, size_t fds_size) {
+  const auto next = BeforeWait(&RealFunctions::ppoll_chk);
+  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout, mask, fds_size) : NoFunction();
+}
+
+LT_EXPORT int select(int count, fd_set* read, fd_set* write, fd_set* except, struct timeval* timeout) {
+  const auto next = BeforeWait(&RealFunctions::select);
+  return LT_LIKELY(next != nullptr) ? next(count, read, write, except, timeout) : NoFunction();
+}
+
+LT_EXPORT int pselect(int count, fd_set* read, fd_set* write, fd_set* except, const struct timespec* timeout,
+                      const sigset_t* mask) {
+  const auto next = BeforeWait(&RealFunctions::pselect);
+  return LT_LIKELY(next != nullptr) ? next(count, read, write, except, timeout, mask) : NoFunction();
+}
+
+LT_EXPORT int epoll_wait(int epfd, struct epoll_event* events, int count, int timeout_ms) {
+  const auto next = BeforeWait(&RealFunctions::epoll_wait);
+  return LT_LIKELY(next != nullptr) ? next(epfd, events, count, timeout_ms) : NoFunction();
+}
+
+LT_EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int count, int timeout_ms, const sigset_t* mask) {
+  const auto next = BeforeWait(&RealFunctions::epoll_pwait);
+  return LT_LIKELY(next != nullptr) ? next(epfd, events, count, timeout_ms, mask) : NoFunction();
+}
+
+LT_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int count, const struct timespec* timeout,
+                           const sigset_t* mask) {
+  const auto next = BeforeWait(&RealFunctions::epoll_pwait2);
+  return LT_LIKELY(next != nullptr) ? next(epfd, events, count, timeout, mask) : NoFunction();
+}
+
+LT_EXPORT int sem_wait(sem_t* sem) {
+  const auto next = BeforeWait(&RealFunctions::sem_wait);
+  return LT_LIKELY(next != nullptr) ? next(sem) : NoFunction();
+}
+
+LT_EXPORT int sem_timedwait(sem_t* sem, const struct timespec* deadline) {
+  const auto next = BeforeWait(&RealFunctions::sem_timedwait);
+  return LT_LIKELY(next != nullptr) ? next(sem, deadline) : NoFunction();
+}
+
+LT_EXPORT int sem_clockwait(sem_t* sem, clockid_t clock, const struct timespec* deadline) {
+  const auto next = BeforeWait(&RealFunctions::sem_clockwait);
+  return LT_LIKELY(next != nullptr) ? next(sem, clock, deadline) : NoFunction();
+}
