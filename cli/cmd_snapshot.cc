@@ -129,7 +129,21 @@ constexpr auto kDumperStartWait = std::chrono::seconds(2);
 // library (ViaEnvironment is for libraries that make none).
 constexpr auto kLibraryStartWait = std::chrono::seconds(2);
 
+// signal_tid 0 in a process's own block: no dumper thread yet (it starts
+// lazily: docs/preload.md). A program that is about to wait where a signal
+// would cut its call short starts it first and says -1; this short second
+// look covers a program that printed "ready" and was then descheduled just
+// before its wait, which the signal would otherwise interrupt.
+constexpr auto kLazyStartGrace = std::chrono::milliseconds(20);
+
 ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block) {
+  if (block.signal_tid == 0 && block.pid == pid) {
+    const auto grace = Clock::now() + kLazyStartGrace;
+    while (block.signal_tid == 0 && Clock::now() < grace) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (std::optional<ControlBlock> now = control.Read()) block = *now;
+    }
+  }
   const auto deadline = Clock::now() + kDumperStartWait;
   while (block.signal_tid < 0 && Clock::now() < deadline && Alive(pid)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -1,0 +1,75 @@
+// When leaktrace's dumper thread starts (preload/snapshot/dumper.h): not in
+// a process that only runs and exits (a second thread would make every
+// fork, exec and exit of a short process dearer), but before the program
+// first waits in a call a signal handler would cut short, so that a
+// snapshot of a program idle there goes to that thread and interrupts
+// nothing; at the first tracked event once the process is 100 ms old; and
+// at once with an interval.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+
+namespace leaktrace::testing {
+namespace {
+
+CommandResult RunLazyDumper(const std::string& wait, const std::string& sample, const std::string& dir,
+                            const std::vector<std::string>& more_env = {}) {
+  std::vector<std::string> env = {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_SAMPLE=" + sample,
+                                  "LEAKTRACE_DIR=" + dir};
+  env.insert(env.end(), more_env.begin(), more_env.end());
+  return Run({ProgramPath("lazy_dumper"), wait}, env);
+}
+
+class DumperStartsBeforeAWait : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DumperStartsBeforeAWait, NotBefore) {
+  for (const std::string sample : {"64k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunLazyDumper(GetParam(), sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "threads 1\nthreads 2\n") << "LEAKTRACE_SAMPLE=" << sample << ", " << GetParam();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryWaitASignalCutsShort, DumperStartsBeforeAWait,
+                         ::testing::Values("nanosleep", "clock_nanosleep", "usleep", "sleep", "poll", "ppoll",
+                                           "select", "pselect", "epoll_wait", "epoll_pwait", "sem_timedwait",
+                                           "pause", "sigsuspend"));
+
+TEST(DumperStart, AProcessThatOnlyRunsHasNone) {
+  for (const std::string sample : {"64k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunLazyDumper("none", sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "threads 1\nthreads 1\n") << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
+TEST(DumperStart, AtATrackedEventOnceTheProcessIsATenthOfASecondOld) {
+  for (const std::string sample : {"64k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunLazyDumper("late", sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "threads 1\nthreads 2\n") << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
+TEST(DumperStart, AtOnceWithAnInterval) {
+  TempDir dir;
+  const CommandResult r = RunLazyDumper("none", "64k", dir.path(), {"LEAKTRACE_INTERVAL=3600"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "threads 2\nthreads 2\n");
+}
+
+TEST(DumperStart, NeverWithoutASnapshotSignalOrAnInterval) {
+  TempDir dir;
+  const CommandResult r = RunLazyDumper("nanosleep", "64k", dir.path(), {"LEAKTRACE_SIGNAL=0"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "threads 1\nthreads 1\n");
+}
+
+}  // namespace
+}  // namespace leaktrace::testing
