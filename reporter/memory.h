@@ -28,7 +28,7 @@ namespace leaktrace::reporter {
 // MemoryParts::allocator_not_asked: why a dump has no allocator figures
 // although its allocator could have answered (docs/dump-format.md, memory).
 inline constexpr const char* kNotAskedInHandler =
-    "the snapshot was written in the signal handler (no dumper thread, e.g. a fork child), where the allocator "
+    "the snapshot was written in the signal handler (the dumper thread not started yet), where the allocator "
     "cannot be asked";
 inline constexpr const char* kNotAskedAfterSlowAnswer = "the allocator answered slowly just before and was not asked";
 
