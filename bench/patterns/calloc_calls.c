@@ -4,7 +4,7 @@
    ("first_us F rest_us R free_us X"). With "thread", a thread that only
    waits is started first (and given a millisecond to be waiting): what a
    process pays for having a second thread at all, as leaktrace's dumper
-   thread is (the kernel frees a multithreaded process's page tables by
+   thread is once it runs (the kernel frees a multithreaded process's page tables by
    RCU, so each munmap of a big block costs more). */
 #include <pthread.h>
 #include <semaphore.h>

@@ -62,8 +62,8 @@ LT_NOINLINE void* MallocBooked(char* base, size_t size, uint32_t stack_id, SiteC
   return p;
 }
 
-// No unwind cache to ask (no shard yet, a lazy dumper start due, or not
-// x86-64): CaptureStackId. The thread not busy.
+// No unwind cache to ask (no shard yet, every event checking the lazy
+// dumper start: dumper.h, or not x86-64): CaptureStackId. The thread not busy.
 LT_NOINLINE void* MallocUncached(char* base, size_t size) {
   return MallocBooked(base, size, CaptureStackId(t_state), nullptr);
 }
@@ -119,7 +119,7 @@ LT_ALWAYS_INLINE void* AllocateExactAt(size_t size) {
   char* base = static_cast<char*>(kZero ? real.calloc(1, total) : real.malloc(total));
   if (LT_UNLIKELY(base == nullptr)) return nullptr;
   Shard* shard = t.shard;
-  if (LT_UNLIKELY(!kUnwindCacheAvailable || g_lazy_start_due.load(std::memory_order_relaxed)))
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || g_every_event_checks_lazy_start.load(std::memory_order_relaxed)))
     return MallocUncached(base, size);
   // A thread's first allocation attaches its shard and goes on here: its
   // chain learned under this place's key is the one its later allocations
@@ -331,7 +331,8 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   if (LT_UNLIKELY(moved == nullptr)) return nullptr;  // the old block is untouched
   char* const q = moved + offset;
   Shard* shard = t.shard;
-  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr || g_lazy_start_due.load(std::memory_order_relaxed)))
+  if (LT_UNLIKELY(!kUnwindCacheAvailable || shard == nullptr ||
+                  g_every_event_checks_lazy_start.load(std::memory_order_relaxed)))
     return RehomeExact(t, moved, offset, LoadExactHeader(q), CaptureStackId(t), size);
   ++t.busy;  // libunwind may allocate when the cache misses
   const ExactCapture capture =

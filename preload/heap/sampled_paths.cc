@@ -41,7 +41,7 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
   if (h->weight > 0) {
     Shard* const shard = t.shard;
     if (LT_UNLIKELY(h->stack_id == 0 || h->age_slot == 0 || !kUnwindCacheAvailable || shard == nullptr ||
-                    g_lazy_start_due.load(std::memory_order_relaxed)))
+                    g_every_event_checks_lazy_start.load(std::memory_order_relaxed)))
       return ReallocateSampledBlock(p, size);
     // The weight first: its division then runs while the stack is captured.
     const double old_weight = h->weight;

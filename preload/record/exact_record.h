@@ -30,7 +30,8 @@ namespace leaktrace::preload {
 // dumper start is due.
 LT_ALWAYS_INLINE uint32_t CaptureStackIdExact(ThreadState& t) {
   Shard* shard = t.shard;
-  if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_due.load(std::memory_order_relaxed)))
+  if (!kUnwindCacheAvailable ||
+      LT_UNLIKELY(shard == nullptr || g_every_event_checks_lazy_start.load(std::memory_order_relaxed)))
     return CaptureStackId(t);
   ++t.busy;  // libunwind may allocate when the cache misses
   const uint32_t id = CaptureStackIdCached(*shard);
@@ -47,7 +48,8 @@ using ExactCapture = unwind_cache_internal::CachedCapture;
 template <uintptr_t Site>
 LT_ALWAYS_INLINE ExactCapture CaptureExactAt(ThreadState& t) {
   Shard* shard = t.shard;
-  if (!kUnwindCacheAvailable || LT_UNLIKELY(shard == nullptr || g_lazy_start_due.load(std::memory_order_relaxed)))
+  if (!kUnwindCacheAvailable ||
+      LT_UNLIKELY(shard == nullptr || g_every_event_checks_lazy_start.load(std::memory_order_relaxed)))
     return {CaptureStackId(t), nullptr};
   ++t.busy;  // libunwind may allocate when the cache misses
   const ExactCapture capture = unwind_cache_internal::LookupStackId<Site>(*shard, shard->unwind_cache);

@@ -22,7 +22,7 @@
 namespace leaktrace::preload {
 
 LT_FORK_LOCK std::atomic<bool> g_lazy_start_armed{false};
-LT_FORK_STATE std::atomic<bool> g_lazy_start_due{false};
+LT_FORK_STATE std::atomic<bool> g_every_event_checks_lazy_start{false};
 
 namespace {
 
@@ -277,7 +277,7 @@ bool StartThreadFromHandler(const void* ucontext) {
   if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
       !g_stopping.load(std::memory_order_relaxed)) {
     g_lazy_start_armed.store(false, std::memory_order_relaxed);
-    g_lazy_start_due.store(false, std::memory_order_relaxed);
+    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
     StartThread();
   }
   pthread_mutex_unlock(&g_pause_lock);
@@ -299,8 +299,9 @@ void OnSnapshotSignal(int sig, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
   g_start_wanted.store(true, std::memory_order_relaxed);
   // The fast paths of exact mode and of a sampled block's resize skip the
-  // lazy start's check until now (dumper.h, g_lazy_start_due).
-  if (g_lazy_start_armed.load(std::memory_order_relaxed)) g_lazy_start_due.store(true, std::memory_order_relaxed);
+  // lazy start's check until now (dumper.h).
+  if (g_lazy_start_armed.load(std::memory_order_relaxed))
+    g_every_event_checks_lazy_start.store(true, std::memory_order_relaxed);
   ThreadState& t = t_state;
   bool written = false;
   if (t.busy == 0) {
@@ -537,7 +538,7 @@ void MaybeStartDumperSlow() {
   if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
       !g_stopping.load(std::memory_order_relaxed)) {
     g_lazy_start_armed.store(false, std::memory_order_relaxed);
-    g_lazy_start_due.store(false, std::memory_order_relaxed);
+    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
     BusyScope busy;  // pthread_create allocates
     StartThread();
   }
@@ -560,7 +561,7 @@ void StartDumperBeforeWaitSlow() {
 
 void StopDumper() {
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
-  g_lazy_start_due.store(false, std::memory_order_relaxed);
+  g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
   g_stopping.store(true, std::memory_order_seq_cst);
   // The thread is not woken: the process's exit ends it wherever it waits.
   // Woken, it would exit while the exit dump runs (a futex wake, a thread's
@@ -601,7 +602,7 @@ void StopSnapshotsForSandbox() {
   pthread_mutex_unlock(&g_signal_lock);
   pthread_mutex_lock(&g_pause_lock);
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
-  g_lazy_start_due.store(false, std::memory_order_relaxed);
+  g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
   g_stopping.store(true, std::memory_order_release);
   if (g_thread_running) {
     sem_post(&g_wake);
@@ -631,13 +632,14 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_thread_expected.store(false, std::memory_order_relaxed);  // StartThread sets it again
   g_thread_failed.store(false, std::memory_order_relaxed);
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
-  g_lazy_start_due.store(false, std::memory_order_relaxed);
+  g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
   g_pending_signals.store(0, std::memory_order_relaxed);
   if (g_config.interval_seconds > 0) {
     StartThread();
   } else if (g_config.snapshot_signal > 0) {
     ArmLazyStart(g_process.forked_monotonic_ns);
+    g_every_event_checks_lazy_start.store(true, std::memory_order_relaxed);  // dumper.h says why
   }
 }
 

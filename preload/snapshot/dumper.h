@@ -160,13 +160,17 @@ void DumperChildAfterFork();
 // due (MaybeStartDumper: the process's age, or a snapshot signal that found
 // no thread).
 extern LT_HIDDEN std::atomic<bool> g_lazy_start_armed;
-// A snapshot signal found no thread and the start is still to come: the
-// fast paths that skip MaybeStartDumper (exact mode's cached stacks, a
+// The fast paths that skip MaybeStartDumper (exact mode's cached stacks, a
 // sampled block resized at its site) take their slow paths while this is
-// up, so the thread starts at the next tracked event. The process's age
-// alone does not raise it: a process whose every event takes a fast path
-// starts the thread at its next slow-path event or wait (hooks_wait.cc).
-extern LT_HIDDEN std::atomic<bool> g_lazy_start_due;
+// up, so every tracked event checks the lazy start. Up in a fork child for
+// its whole lazy period (its exact-mode fast paths would learn, entry by
+// entry, stacks the general path finds in the cache inherited from the
+// parent: 35 more page faults per bash subshell, bench/RESULTS.md), and in
+// any process once a snapshot signal found no thread. Otherwise the
+// process's age alone does not raise it: a process whose every event takes
+// a fast path starts the thread at its next slow-path event or wait
+// (hooks_wait.cc).
+extern LT_HIDDEN std::atomic<bool> g_every_event_checks_lazy_start;
 void MaybeStartDumperSlow();
 void StartDumperBeforeWaitSlow();
 
