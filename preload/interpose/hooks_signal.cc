@@ -142,6 +142,7 @@ LT_EXPORT int sigwait(const sigset_t* set, int* sig) {
   const auto next = real.sigwait;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
   ProgramWaitsForSignals(set);
+  StartDumperBeforeWait();  // a wait a signal handler cuts short (hooks_wait.cc)
   return next(set, sig);
 }
 
@@ -153,6 +154,7 @@ LT_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
     return -1;
   }
   ProgramWaitsForSignals(set);
+  StartDumperBeforeWait();  // a wait a signal handler cuts short (hooks_wait.cc)
   return next(set, info);
 }
 
@@ -164,5 +166,6 @@ LT_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct ti
     return -1;
   }
   ProgramWaitsForSignals(set);
+  StartDumperBeforeWait();  // a wait a signal handler cuts short (hooks_wait.cc)
   return next(set, info, timeout);
 }

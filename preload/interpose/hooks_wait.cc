@@ -8,12 +8,15 @@
 // in one of these, and a process idle in one of them has it: the snapshot
 // signal goes to that thread alone and interrupts nothing.
 //
+// (sigwait, sigwaitinfo and sigtimedwait do the same in hooks_signal.cc.)
 // Each hook is one relaxed load and a tail call once the thread runs (or
 // will never run). Not covered: the same waits made as raw system calls
-// (syscall(SYS_nanosleep), inline assembly), and the rarer ones (semop,
-// msgrcv, io_getevents, a socket's receive timeout): a snapshot asked for
-// in a process's first moments, before any covered wait or its first 100
-// ms of tracked events, may cut those short.
+// (syscall(SYS_nanosleep), inline assembly), the rarer ones (semop,
+// msgrcv, io_getevents, a socket's receive timeout), and a blocking write
+// that has moved part of its data (it returns the part): a snapshot asked
+// for in a process that has made no covered wait and tracked nothing since
+// it was 100 ms old may cut those short (docs/preload.md). A wait made in
+// a signal handler starts no thread (dumper.cc: pthread_create allocates).
 #include <errno.h>
 #include <poll.h>
 #include <semaphore.h>

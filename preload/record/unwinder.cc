@@ -1,6 +1,7 @@
 #include "preload/record/unwinder.h"
 
 #include <link.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstddef>
@@ -90,6 +91,24 @@ void InitUnwinder() {
 }
 
 void MarkStackReadable(uintptr_t low, uintptr_t high) { unw_set_readable_stack(low, high); }
+
+bool MayBeInASignalHandler() {
+  stack_t alternate;
+  if (sigaltstack(nullptr, &alternate) == 0 && (alternate.ss_flags & SS_ONSTACK) != 0) return true;
+  ForkGateScope gate;
+  SignalsBlockedScope blocked;
+  PrepareUnwinder();
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return true;
+  for (int frames = 0; frames < 512; ++frames) {
+    if (unw_is_signal_frame(&cursor) > 0) return true;
+    const int step = unw_step(&cursor);
+    if (step == 0) return false;  // the outermost frame, no handler below it
+    if (step < 0) return true;
+  }
+  return true;
+}
 
 void CaptureStack(CapturedStack& out) {
   constexpr int kSlack = 16;  // room for our own frames, stripped below

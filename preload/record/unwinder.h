@@ -54,6 +54,15 @@ void MarkStackReadable(uintptr_t low, uintptr_t high);
 // Must be called with the thread busy (libunwind may allocate on first use).
 void CaptureStack(CapturedStack& out);
 
+// Whether the calling thread may be running a signal handler: it runs on
+// its alternate signal stack, its chain holds a signal frame, or the chain
+// could not be followed to its outermost frame within a few hundred frames
+// (then nobody can say). What must not start a thread: pthread_create
+// allocates, and the handler may have interrupted the allocator (the
+// dumper's lazy start, dumper.cc). One walk of libunwind's cursor. Thread
+// busy, as CaptureStack.
+bool MayBeInASignalHandler();
+
 // What a trace says of one frame beside its return address (libunwind's
 // unw_trace_frame_t, deps/unwinder-patches/01-trace-with-slots.patch).
 struct TraceFrame {

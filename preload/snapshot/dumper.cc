@@ -18,6 +18,7 @@
 #include "preload/snapshot/snapshot.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
+#include "preload/record/unwinder.h"
 
 namespace leaktrace::preload {
 
@@ -526,12 +527,37 @@ void StartDumper(bool at_once, int64_t born_ns) {
   }
 }
 
-void MaybeStartDumperSlow() {
-  if (!g_start_wanted.load(std::memory_order_relaxed) &&
-      CoarseNowNs() < g_lazy_start_ns.load(std::memory_order_relaxed))
-    return;
+namespace {
+
+// A lazy start refused (the thread may be running a signal handler) is
+// not tried again before this CLOCK_MONOTONIC_COARSE time: each try walks
+// the thread's stack once, and a program may wait or track events in
+// handlers, or in code without unwind tables, many times a second.
+LT_FORK_STATE std::atomic<int64_t> g_start_refused_until_ns{0};
+constexpr int64_t kStartRefusedForNs = 100 * 1000 * 1000;
+
+// The lazy start, when due (dumper.h): `before_wait`, the program is about
+// to wait (hooks_wait.cc); otherwise a tracked event, due once the process
+// is kLazyStartMs old or a snapshot signal found no thread. The thread not
+// busy.
+void TryLazyStart(bool before_wait) {
+  const bool wanted = before_wait || g_start_wanted.load(std::memory_order_relaxed);
+  const int64_t refused_until = g_start_refused_until_ns.load(std::memory_order_relaxed);
+  if (!wanted || refused_until != 0) {
+    const int64_t now = CoarseNowNs();
+    if (!wanted && now < g_lazy_start_ns.load(std::memory_order_relaxed)) return;
+    if (now < refused_until) return;
+  }
   // A vfork child shares our memory: it must not start threads for us.
   if (getpid() != g_process.pid) return;
+  BusyScope busy;  // the walk below (libunwind), pthread_create (allocates)
+  // pthread_create allocates (the new thread's TLS vector, its attributes):
+  // never from a signal handler, which may have interrupted the allocator
+  // (a program's handler that sleeps, or opens a file).
+  if (MayBeInASignalHandler()) {
+    g_start_refused_until_ns.store(CoarseNowNs() + kStartRefusedForNs, std::memory_order_relaxed);
+    return;
+  }
   // Never wait in a hook: a privilege change holds the lock (PauseDumper)
   // and another thread may be starting it right now.
   if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
@@ -539,18 +565,19 @@ void MaybeStartDumperSlow() {
       !g_stopping.load(std::memory_order_relaxed)) {
     g_lazy_start_armed.store(false, std::memory_order_relaxed);
     g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
-    BusyScope busy;  // pthread_create allocates
     StartThread();
   }
   pthread_mutex_unlock(&g_pause_lock);
 }
 
+}  // namespace
+
+void MaybeStartDumperSlow() { TryLazyStart(/*before_wait=*/false); }
+
 void StartDumperBeforeWaitSlow() {
   if (t_state.busy != 0) return;  // our own waits, the dumper thread's
   ErrnoKept errno_kept;  // the wait's errno is the program's
-  if (getpid() != g_process.pid) return;  // a vfork child: not for us to start
-  g_start_wanted.store(true, std::memory_order_relaxed);
-  MaybeStartDumperSlow();
+  TryLazyStart(/*before_wait=*/true);
   // The block says -1 from now until the thread publishes its id (it may
   // not have run yet when this thread is already waiting).
   if (g_thread_running.load(std::memory_order_acquire) && g_dumper_tid.load(std::memory_order_acquire) == 0) {

@@ -71,5 +71,25 @@ TEST(DumperStart, NeverWithoutASnapshotSignalOrAnInterval) {
   EXPECT_EQ(r.out, "threads 1\nthreads 1\n");
 }
 
+// A program's signal handler that waits (poll), run 400 times during 0.2 s
+// of malloc and free: the wait must not start the dumper thread there,
+// since pthread_create allocates and the handler may have interrupted
+// malloc (hung, or aborted with a corrupted heap, in 6 to 14 of 20 runs
+// when it did). `timeout` ends a hung run (exit 124).
+TEST(DumperStart, NeverFromAWaitInASignalHandler) {
+  for (const std::string sample : {"512k", "1"}) {
+    for (const std::string threads : {"0", "1"}) {
+      for (int run = 0; run < 5; ++run) {
+        TempDir dir;
+        const CommandResult r =
+            leaktrace::testing::Run({"/usr/bin/timeout", "20", ProgramPath("handler_waits"), threads},
+                {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_SAMPLE=" + sample, "LEAKTRACE_DIR=" + dir.path()});
+        EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ", threads " << threads << ": " << r.err;
+        EXPECT_EQ(r.out, "ok\n") << "LEAKTRACE_SAMPLE=" << sample << ", threads " << threads;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
