@@ -58,9 +58,11 @@ bool Alive(pid_t pid) {
 }
 
 // To the library's dumper thread when we know it, so the signal interrupts
-// none of the program's own system calls; to the process otherwise.
+// none of the program's own system calls; else to the one thread
+// ThreadToSignal picks; to the process when that fails.
 void SendSignal(pid_t pid, int sig, pid_t tid = 0) {
   if (tid > 0 && syscall(SYS_tgkill, pid, tid, sig) == 0) return;
+  if (const pid_t chosen = ThreadToSignal(pid, sig); chosen > 0 && syscall(SYS_tgkill, pid, chosen, sig) == 0) return;
   if (kill(pid, sig) != 0) {
     if (errno == ESRCH) throw UsageError(fmt::format("process {} does not exist", pid));
     throw UsageError(fmt::format("cannot signal process {}: {}", pid, std::strerror(errno)));

@@ -26,4 +26,16 @@ std::string StateObstacle(pid_t pid, char state);
 // itself outside a pid namespace, or when that line cannot be read.
 pid_t PidInOwnNamespace(pid_t pid);
 
+// The thread of `pid` to send the snapshot signal `sig` to when its
+// library has no dumper thread yet (docs/preload.md, "Snapshots"): sent to
+// one thread (tgkill), the library takes it for a snapshot, never for the
+// program's own signal (a process-directed one, while a program thread
+// holds the signal blocked, is handed back to the program, whose default
+// action for SIGUSR2 ends it). A thread that does not block `sig`, a
+// running one first (it is in no call the signal could cut short), then
+// the main thread, then any; the main thread when every thread blocks it
+// (the signal then waits until it unblocks). 0 when /proc/PID/task cannot
+// be read.
+pid_t ThreadToSignal(pid_t pid, int sig);
+
 }  // namespace leaktrace::cli

@@ -151,6 +151,25 @@ TEST(SignalOwnership, ABlockNoLongerHeldIsNoClaim) {
   }
 }
 
+// `leaktrace snapshot` of a process whose dumper thread has not started
+// (it starts lazily: a program that only reads its stdin so far) while a
+// worker holds SIGUSR2 blocked among a few signals: the signal goes to one
+// thread that does not block it, so the library knows it for its own and
+// takes the snapshot. (Sent to the whole process, it was taken for the
+// program's own kill and handed back: SIGUSR2's default action ended the
+// program, exit 140, and no dump.)
+TEST(SignalOwnership, ASnapshotBeforeTheDumperThreadStartsIsNeverHandedBack) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("signal_owner"), "blockedworker"}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    p.ExpectCheckpoint("ready");
+    const std::string dump = p.Snapshot();
+    EXPECT_TRUE(std::filesystem::exists(dump)) << "LEAKTRACE_SAMPLE=" << sample << ": " << dump;
+    p.Continue();
+    EXPECT_EQ(p.Wait(), 0) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 // The same block held across a fork: the child's only thread holds it, and
 // a SIGUSR2 sent to the child meanwhile is the child's (its default action
 // ends it, as without leaktrace), not a snapshot. The child has no dumper

@@ -29,6 +29,11 @@
                              else taking SIGUSR2 ends it (the default
                              action); the parent prints how the child ended
                              and exits 0 when SIGUSR2 ended it
+     signal_owner blockedworker
+                             a worker thread blocks the same twelve signals
+                             and waits reading a pipe; the main thread
+                             prints "ready" and reads its stdin; at a line
+                             it lets the worker go, joins it and exits 0
      signal_owner serve      installs a SIGUSR2 handler (nginx's master
                              does), prints "ready", sleeps 2 s in one
                              nanosleep; exit 1 if cut short, 3 if its
@@ -65,8 +70,33 @@ static void* block_and_end(void* arg) {
   return arg;
 }
 
+static int g_worker_pipe[2], g_blocked_pipe[2];
+
+/* Told through pipes, not a semaphore: leaktrace starts its dumper thread
+   before a sem_wait, and this program is about a process without one. */
+static void* block_and_wait(void* arg) {
+  sigset_t old;
+  block_as_nss_lookups_do(&old);
+  char c = 'b';
+  if (write(g_blocked_pipe[1], &c, 1) != 1 || read(g_worker_pipe[0], &c, 1) != 1) exit(4);
+  return arg;
+}
+
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "";
+  if (strcmp(how, "blockedworker") == 0) {
+    pthread_t worker;
+    char c;
+    if (pipe(g_worker_pipe) != 0 || pipe(g_blocked_pipe) != 0 ||
+        pthread_create(&worker, NULL, block_and_wait, NULL) != 0 || read(g_blocked_pipe[0], &c, 1) != 1)
+      return 2;
+    printf("ready\n");
+    fflush(stdout);
+    char line[64];
+    if (fgets(line, sizeof line, stdin) == NULL) return 3;
+    if (write(g_worker_pipe[1], "x", 1) != 1 || pthread_join(worker, NULL) != 0) return 2;
+    return 0;
+  }
   if (strcmp(how, "query") == 0) {
     struct sigaction old;
     sigaction(SIGUSR2, NULL, &old);
