@@ -58,11 +58,32 @@ bool Alive(pid_t pid) {
 }
 
 // To the library's dumper thread when we know it, so the signal interrupts
-// none of the program's own system calls; else to the one thread
-// ThreadToSignal picks; to the process when that fails.
-void SendSignal(pid_t pid, int sig, pid_t tid = 0) {
-  if (tid > 0 && syscall(SYS_tgkill, pid, tid, sig) == 0) return;
-  if (const pid_t chosen = ThreadToSignal(pid, sig); chosen > 0 && syscall(SYS_tgkill, pid, chosen, sig) == 0) return;
+// none of the program's own system calls. Without one (it starts lazily),
+// to the one thread ThreadToSignal picks, once no thread it could pick
+// waits in a call the signal would cut short (a blocking write that has
+// moved part of its data would return the part): until `deadline`,
+// watching `control` (when given) for a dumper thread meanwhile; then
+// fails, the program left alone. To the process when no thread can be
+// read.
+void SendSignal(pid_t pid, int sig, pid_t tid, Clock::time_point deadline, double timeout,
+                const ControlHandle* control = nullptr) {
+  for (;;) {
+    if (tid > 0 && syscall(SYS_tgkill, pid, tid, sig) == 0) return;
+    const ThreadChoice choice = ThreadToSignal(pid, sig);
+    if (choice.tid > 0 && !choice.cuts_short && syscall(SYS_tgkill, pid, choice.tid, sig) == 0) return;
+    if (choice.tid <= 0 || !choice.cuts_short) break;
+    if (!Alive(pid)) return;  // the caller's wait tells: an exit dump, or "exited before"
+    if (Clock::now() >= deadline)
+      throw CliError(kExitFailed,
+                     fmt::format("process {} was not signalled: it has no leaktrace dumper thread yet, and for {:g} s "
+                                 "every thread that could take the signal waited in a call the signal would cut "
+                                 "short ({}); its thread starts at the program's next wait or tracked event",
+                                 pid, timeout, choice.waiting_in));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (control != nullptr)
+      if (std::optional<ControlBlock> now = control->Read()) tid = now->signal_tid;
+  }
+  if (!Alive(pid)) return;  // gone while we looked: the caller's wait tells
   if (kill(pid, sig) != 0) {
     if (errno == ESRCH) throw UsageError(fmt::format("process {} does not exist", pid));
     throw UsageError(fmt::format("cannot signal process {}: {}", pid, std::strerror(errno)));
@@ -158,11 +179,10 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   const ControlBlock block = WithDumperThreadId(pid, control, ReadWithSignal(pid, control));
   // A dump already under way when we ask was started before the request:
   // wait for one that starts after it.
-  SendSignal(pid, block.signal, block.signal_tid);
-  return WaitThroughControlBlock(pid, control, block.started,
-                                 Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                    std::chrono::duration<double>(timeout)),
-                                 timeout);
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  SendSignal(pid, block.signal, block.signal_tid, deadline, timeout, &control);
+  return WaitThroughControlBlock(pid, control, block.started, deadline, timeout);
 }
 
 // The path of the newest dump of `pid` in `dir`; empty when it has none.
@@ -195,9 +215,9 @@ int ViaInheritedBlock(pid_t pid, const ControlHandle& inherited, double timeout)
   const ControlBlock block = ReadWithSignal(pid, inherited);
   const std::string& dir = block.dir;
   const std::string earlier = NewestDumpOf(dir, pid);  // of an earlier process with this pid, if any
-  SendSignal(pid, block.signal);
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  SendSignal(pid, block.signal, 0, deadline, timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     if (std::optional<ControlHandle> own = FindOwnBlock(pid))
@@ -296,8 +316,8 @@ int ViaEnvironment(pid_t pid, double timeout) {
                                  "signal {}: left out by LEAKTRACE_PROGRAMS, setuid, or the library did not load)",
                                  pid, sig));
   uint32_t before = NewestSeq(dir, pid);
-  SendSignal(pid, sig);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
+  SendSignal(pid, sig, 0, std::chrono::time_point_cast<Clock::duration>(deadline), timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     for (const DumpFile& f : ListDumps(dir))

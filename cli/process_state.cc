@@ -1,6 +1,7 @@
 #include "cli/process_state.h"
 
 #include <fmt/format.h>
+#include <sys/syscall.h>
 
 #include <filesystem>
 #include <fstream>
@@ -36,12 +37,69 @@ pid_t PidInOwnNamespace(pid_t pid) {
   return pid;
 }
 
-pid_t ThreadToSignal(pid_t pid, int sig) {
+namespace {
+
+// Calls the kernel restarts after a handler installed with SA_RESTART (the
+// library's): a signal cuts none of them short. The same list as the
+// library's (preload/snapshot/interrupted_wait.cc).
+bool RestartedAfterHandler(long nr) {
+  switch (nr) {
+    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
+    case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
+    case SYS_accept: case SYS_accept4:
+    case SYS_wait4: case SYS_waitid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string CallName(long nr) {
+  switch (nr) {
+    case SYS_write: return "write";
+    case SYS_writev: return "writev";
+    case SYS_pwrite64: return "pwrite";
+    case SYS_sendto: return "send";
+    case SYS_sendmsg: return "sendmsg";
+    case SYS_nanosleep: return "nanosleep";
+    case SYS_clock_nanosleep: return "clock_nanosleep";
+    case SYS_futex: return "futex";
+    case SYS_semop: return "semop";
+    case SYS_semtimedop: return "semtimedop";
+    case SYS_msgrcv: return "msgrcv";
+    case SYS_msgsnd: return "msgsnd";
+    case SYS_rt_sigtimedwait: return "sigtimedwait";
+    case SYS_io_getevents: return "io_getevents";
+    case SYS_connect: return "connect";
+    default: return fmt::format("system call {}", nr);
+  }
+}
+
+// What /proc/PID/task/TID/syscall says: 1 running, 0 blocked in a call
+// restarted after a handler (or not in a call), -1 in another call (its
+// number in *nr), -2 unreadable.
+int InCall(const std::filesystem::path& task, long* nr) {
+  std::ifstream file(task / "syscall");
+  std::string first;
+  if (!(file >> first)) return -2;
+  if (first == "running") return 1;
+  try {
+    *nr = std::stol(first);
+  } catch (const std::exception&) {
+    return -2;
+  }
+  if (*nr < 0) return 0;  // blocked, not in a system call
+  return RestartedAfterHandler(*nr) ? 0 : -1;
+}
+
+}  // namespace
+
+ThreadChoice ThreadToSignal(pid_t pid, int sig) {
   std::error_code ec;
   std::filesystem::directory_iterator tasks(fmt::format("/proc/{}/task", pid), ec);
-  if (ec) return 0;
-  pid_t running = 0, other = 0;
-  bool main_takes_it = false;
+  if (ec) return {};
+  pid_t running = 0, restarted = 0, unknown_main = 0, unknown = 0, cut = 0;
+  long cut_nr = 0;
   for (const auto& task : tasks) {
     pid_t tid = 0;
     try {
@@ -63,13 +121,26 @@ pid_t ThreadToSignal(pid_t pid, int sig) {
       }
     }
     if (!have_mask || sig < 1 || sig > 64 || (blocked >> (sig - 1) & 1) != 0) continue;
-    if (state == 'R' && running == 0) running = tid;
-    if (tid == pid) main_takes_it = true;
-    if (other == 0) other = tid;
+    long nr = 0;
+    const int in_call = InCall(task.path(), &nr);
+    if (in_call == 1 || (in_call == -2 && state == 'R')) {
+      if (running == 0) running = tid;
+    } else if (in_call == 0) {
+      if (restarted == 0 || tid == pid) restarted = tid;
+    } else if (in_call == -2) {
+      if (tid == pid) unknown_main = tid;
+      if (unknown == 0) unknown = tid;
+    } else if (cut == 0 || tid == pid) {
+      cut = tid;
+      cut_nr = nr;
+    }
   }
-  if (running != 0) return running;
-  if (main_takes_it) return pid;
-  return other != 0 ? other : pid;
+  if (running != 0) return {running, false, ""};
+  if (restarted != 0) return {restarted, false, ""};
+  if (unknown_main != 0) return {unknown_main, false, ""};
+  if (unknown != 0) return {unknown, false, ""};
+  if (cut != 0) return {cut, true, CallName(cut_nr)};
+  return {pid, false, ""};  // every thread blocks it: pending for the main thread until it unblocks
 }
 
 }  // namespace leaktrace::cli

@@ -31,11 +31,19 @@ pid_t PidInOwnNamespace(pid_t pid);
 // one thread (tgkill), the library takes it for a snapshot, never for the
 // program's own signal (a process-directed one, while a program thread
 // holds the signal blocked, is handed back to the program, whose default
-// action for SIGUSR2 ends it). A thread that does not block `sig`, a
-// running one first (it is in no call the signal could cut short), then
+// action for SIGUSR2 ends it). Among the threads that do not block `sig`:
+// one running (it is in no call the signal could cut short), then one
+// waiting in a call the kernel restarts after the handler (read, accept,
+// waitpid and their kin: there the library starts its dumper thread), then
 // the main thread, then any; the main thread when every thread blocks it
-// (the signal then waits until it unblocks). 0 when /proc/PID/task cannot
-// be read.
-pid_t ThreadToSignal(pid_t pid, int sig);
+// (the signal then waits until it unblocks). What a thread waits in is read
+// from /proc/PID/task/TID/syscall, which needs the access a debugger needs;
+// without it, a running thread is told by its state alone.
+struct ThreadChoice {
+  pid_t tid = 0;             // 0: /proc/PID/task cannot be read
+  bool cuts_short = false;   // every candidate is known to wait in a call the signal would cut short
+  std::string waiting_in;    // then the call, e.g. "write" or "system call 220"
+};
+ThreadChoice ThreadToSignal(pid_t pid, int sig);
 
 }  // namespace leaktrace::cli

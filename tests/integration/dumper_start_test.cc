@@ -6,6 +6,7 @@
 // nothing; at the first tracked event once the process is 100 ms old; and
 // at once with an interval.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -88,6 +89,26 @@ TEST(DumperStart, NeverFromAWaitInASignalHandler) {
         EXPECT_EQ(r.out, "ok\n") << "LEAKTRACE_SAMPLE=" << sample << ", threads " << threads;
       }
     }
+  }
+}
+
+// `leaktrace snapshot` of a process with no dumper thread, whose one
+// thread waits in a call the signal would cut short (a raw nanosleep
+// system call, no hook before it; a blocking write that has moved part of
+// its data, which would return the part): the command does not signal it,
+// says why, and fails once its timeout is over; the program goes on as
+// without leaktrace.
+TEST(DumperStart, ASnapshotNeverCutsShortACallOfAProcessWithoutTheThread) {
+  for (const std::string how : {"rawsleep", "bigwrite"}) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("lazy_dumper"), how}, dir.path());
+    p.ExpectCheckpoint("ready");
+    usleep(100 * 1000);  // into its call
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "0.5", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 1) << how << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("was not signalled"), std::string::npos) << how << ": " << r.err;
+    if (how == "bigwrite") EXPECT_EQ(p.RestOfOutput().size(), size_t{1} << 20);
+    EXPECT_EQ(p.Wait(), 0) << how << ": the call was cut short";
   }
 }
 

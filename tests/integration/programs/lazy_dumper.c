@@ -6,7 +6,12 @@
    clock_nanosleep, usleep, sleep, poll, ppoll, select, pselect, epoll_wait,
    epoll_pwait, sem_timedwait, pause, sigsuspend (the last two woken by a
    timer's SIGALRM), or late: runs its own code for 150 ms, then opens a
-   file. Exit 1 on a failed call. */
+   file. Exit 1 on a failed call.
+     lazy_dumper rawsleep | bigwrite
+   print "ready", then sleep 2 s in one raw nanosleep system call (exit 1
+   if cut short), or write 1 MiB of 'x' to stdout in one write (exit 1 if
+   it wrote less): calls a snapshot signal would cut short, in a process
+   with no dumper thread. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,8 +113,23 @@ static int wait_in(const char* wait) {
   exit(2);
 }
 
+static int cut_short_calls(const char* how) {
+  printf("ready\n");
+  fflush(stdout);
+  if (strcmp(how, "rawsleep") == 0) {
+    const struct timespec two_seconds = {2, 0};
+    return syscall(SYS_nanosleep, &two_seconds, NULL) == 0 ? 0 : 1;
+  }
+  enum { kBytes = 1 << 20 };
+  char* data = malloc(kBytes);
+  if (data == NULL) return 1;
+  memset(data, 'x', kBytes);
+  return write(1, data, kBytes) == kBytes ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
+  if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0) return cut_short_calls(argv[1]);
   for (int i = 0; i < 100; ++i) sink = malloc(1000 + i);
   const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 1;
