@@ -13,10 +13,12 @@
 // will never run). Not covered: the same waits made as raw system calls
 // (syscall(SYS_nanosleep), inline assembly), the rarer ones (semop,
 // msgrcv, io_getevents, a socket's receive timeout), and a blocking write
-// that has moved part of its data (it returns the part): a snapshot asked
-// for in a process that has made no covered wait and tracked nothing since
-// it was 100 ms old may cut those short (docs/preload.md). A wait made in
-// a signal handler starts no thread (dumper.cc: pthread_create allocates).
+// that has moved part of its data (it returns the part): in a process that
+// has made no covered wait and tracked nothing since it was 100 ms old,
+// `leaktrace snapshot` signals no thread it sees in one of those (it waits
+// for a better moment, docs/cli.md), but `kill -USR2` may cut one short. A
+// wait made in a signal handler starts no thread (dumper.cc:
+// pthread_create allocates).
 #include <errno.h>
 #include <poll.h>
 #include <semaphore.h>
