@@ -405,7 +405,9 @@ Action AddSnapshotCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "snapshot",
       "Make a running, tracked process write a snapshot now (it finds the process's signal and dump directory "
-      "itself), wait until the dump is complete, and print its path. Exit 1 when the wait times out.");
+      "itself), wait until the dump is complete, and print its path. The signal interrupts none of the program's "
+      "calls: it goes to leaktrace's thread in the process, or, before that thread has started, to a program "
+      "thread in no call the signal would cut short, waiting for one if need be. Exit 1 when the wait times out.");
   cmd->add_option("--timeout", opts->timeout_text, "Seconds to wait for the dump (fractions allowed)")
       ->type_name("S")
       ->default_str("30");
@@ -415,7 +417,8 @@ Action AddSnapshotCommand(CLI::App& app) {
       ->required()
       ->type_name("");
   cmd->footer(
-      "Exit status: 0 the dump is complete (its path is on stdout); 1 timed out, or the process exited first; 2 no "
+      "Exit status: 0 the dump is complete (its path is on stdout); 1 timed out (waiting for the dump, or for a "
+      "moment to signal the process without cutting one of its calls short), or the process exited first; 2 no "
       "such process, not tracked, or snapshots by signal disabled.\n"
       "Example:\n  leaktrace run -- ./server &\n  before=$(leaktrace snapshot $!)");
   return [opts] {
