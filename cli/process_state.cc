@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "format/restarted_calls.h"
+
 namespace leaktrace::cli {
 
 char ProcessState(pid_t pid) {
@@ -38,21 +40,6 @@ pid_t PidInOwnNamespace(pid_t pid) {
 }
 
 namespace {
-
-// Calls the kernel restarts after a handler installed with SA_RESTART (the
-// library's): a signal cuts none of them short. The same list as the
-// library's (preload/snapshot/interrupted_wait.cc).
-bool RestartedAfterHandler(long nr) {
-  switch (nr) {
-    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
-    case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
-    case SYS_accept: case SYS_accept4:
-    case SYS_wait4: case SYS_waitid:
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string CallName(long nr) {
   switch (nr) {
@@ -89,7 +76,7 @@ int InCall(const std::filesystem::path& task, long* nr) {
     return -2;
   }
   if (*nr < 0) return 0;  // blocked, not in a system call
-  return RestartedAfterHandler(*nr) ? 0 : -1;
+  return format::RestartedAfterHandler(*nr) ? 0 : -1;
 }
 
 }  // namespace

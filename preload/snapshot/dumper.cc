@@ -267,14 +267,12 @@ bool HandedBackToProgram(int sig, const siginfo_t* info) {
   return true;
 }
 
-// From the snapshot signal's handler, before the lazy start: starts the
-// thread now when the interrupted thread is in a wait that holds no lock
-// starting a thread needs (InterruptedInARestartedWait: a server idle in
-// accept or read, a test's step reading its stdin). The thread then writes
-// the snapshot, the allocator asked, as it would have from the start.
-bool StartThreadFromHandler(const void* ucontext) {
-  if (!InterruptedInARestartedWait(ucontext) || getpid() != g_process.pid) return false;
-  if (pthread_mutex_trylock(&g_pause_lock) != 0) return false;
+// The lazy start itself, once its caller judged it due and safe: starts
+// the thread unless it runs, is paused or stopped for good, or was started
+// meanwhile. Never waits: a privilege change holds g_pause_lock
+// (PauseDumper) and another thread may be starting it right now.
+void StartArmedThread() {
+  if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
   if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
       !g_stopping.load(std::memory_order_relaxed)) {
     g_lazy_start_armed.store(false, std::memory_order_relaxed);
@@ -282,6 +280,16 @@ bool StartThreadFromHandler(const void* ucontext) {
     StartThread();
   }
   pthread_mutex_unlock(&g_pause_lock);
+}
+
+// From the snapshot signal's handler, before the lazy start: starts the
+// thread now when the interrupted thread is in a wait that holds no lock
+// starting a thread needs (InterruptedInARestartedWait: a server idle in
+// accept or read, a test's step reading its stdin). The thread then writes
+// the snapshot, the allocator asked, as it would have from the start.
+bool StartThreadFromHandler(const void* ucontext) {
+  if (!InterruptedInARestartedWait(ucontext) || getpid() != g_process.pid) return false;
+  StartArmedThread();
   return g_thread_running.load(std::memory_order_acquire);
 }
 
@@ -558,16 +566,7 @@ void TryLazyStart(bool before_wait) {
     g_start_refused_until_ns.store(CoarseNowNs() + kStartRefusedForNs, std::memory_order_relaxed);
     return;
   }
-  // Never wait in a hook: a privilege change holds the lock (PauseDumper)
-  // and another thread may be starting it right now.
-  if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
-  if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
-      !g_stopping.load(std::memory_order_relaxed)) {
-    g_lazy_start_armed.store(false, std::memory_order_relaxed);
-    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
-    StartThread();
-  }
-  pthread_mutex_unlock(&g_pause_lock);
+  StartArmedThread();
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 #include "preload/snapshot/interrupted_wait.h"
 
-#include <sys/syscall.h>
 #include <ucontext.h>
 
 #include <cstdint>
+
+#include "format/restarted_calls.h"
 
 namespace leaktrace::preload {
 
@@ -19,15 +20,7 @@ bool InterruptedInARestartedWait(const void* ucontext) {
   // instruction of two bytes at least, so when it is 0f the next one is too.
   const auto* ip = reinterpret_cast<const volatile uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]);
   if (ip[0] != 0x0f || ip[1] != 0x05) return false;
-  switch (uc->uc_mcontext.gregs[REG_RAX]) {
-    case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
-    case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg:
-    case SYS_accept: case SYS_accept4:
-    case SYS_wait4: case SYS_waitid:
-      return true;
-    default:
-      return false;
-  }
+  return format::RestartedAfterHandler(uc->uc_mcontext.gregs[REG_RAX]);
 #else
   (void)ucontext;
   return false;
