@@ -9,8 +9,8 @@
 // signal goes to that thread alone and interrupts nothing.
 //
 // (sigwait, sigwaitinfo and sigtimedwait do the same in hooks_signal.cc.)
-// Each hook is one relaxed load and a tail call once the thread runs (or
-// will never run). Not covered: the same waits made as raw system calls
+// Once the thread runs (or will never run), each hook is two loads (the
+// real functions' state, the lazy start's flag) and a call. Not covered: the same waits made as raw system calls
 // (syscall(SYS_nanosleep), inline assembly), the rarer ones (semop,
 // msgrcv, io_getevents, a socket's receive timeout), and a blocking write
 // that has moved part of its data (it returns the part): in a process that
@@ -98,8 +98,8 @@ LT_EXPORT int ppoll(struct pollfd* fds, nfds_t count, const struct timespec* tim
   return LT_LIKELY(next != nullptr) ? next(fds, count, timeout, mask) : NoFunction();
 }
 
-LT_EXPORT int __ppoll_chk(struct pollfd* fds, nfds_t count, const struct timespec* timeout,
-                                     const sigset_t* mask, size_t fds_size) {
+LT_EXPORT int __ppoll_chk(struct pollfd* fds, nfds_t count, const struct timespec* timeout, const sigset_t* mask,
+                          size_t fds_size) {
   const auto next = BeforeWait(&RealFunctions::ppoll_chk);
   return LT_LIKELY(next != nullptr) ? next(fds, count, timeout, mask, fds_size) : NoFunction();
 }

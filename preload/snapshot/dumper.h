@@ -74,16 +74,18 @@ void DumperStackRange(uintptr_t* begin, uintptr_t* end);
 bool DumperThreadCreated();
 
 // Any thread, on a tracked event's slow path, not busy: starts the thread
-// when the lazy start is due. One relaxed load when it is not armed.
+// when the lazy start is due, unless the calling thread may be running a
+// signal handler (MayBeInASignalHandler: pthread_create allocates, and the
+// handler may have interrupted the allocator), in which case it is not
+// tried again for 100 ms. One relaxed load when it is not armed.
 inline void MaybeStartDumper();
 // Any program thread, just before it waits in a call a signal handler would
 // cut short (hooks_wait.cc): starts the thread now if it is still to come,
 // and publishes that it is coming (signal_tid=-1), so that `leaktrace
 // snapshot` waits for it rather than signal the process. Does nothing
-// inside leaktrace (busy) or in a vfork child. One relaxed load when the
-// lazy start is not armed. Not async-signal-safe when armed (the program's
-// handler that sleeps before any thread started starts it: as a tracked
-// event in a handler does).
+// inside leaktrace (busy) or in a vfork child, and starts nothing from a
+// signal handler (as MaybeStartDumper). One relaxed load when the lazy
+// start is not armed; when armed, one walk of the thread's stack.
 inline void StartDumperBeforeWait();
 
 // Async-signal-safe: asks the dumper thread for a snapshot.
