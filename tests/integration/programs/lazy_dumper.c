@@ -43,13 +43,22 @@ static int threads(void) {
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* Every 2 ms until alarm_off: a single alarm may fire before the wait is
+   entered (the dumper thread's start comes first), and then the wait would
+   never end. */
 static void alarm_soon(void) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = on_alarm;
   sigaction(SIGALRM, &action, NULL);
-  const struct itimerval soon = {{0, 0}, {0, 2000}};
+  const struct itimerval soon = {{0, 2000}, {0, 2000}};
   setitimer(ITIMER_REAL, &soon, NULL);
+}
+
+static int alarm_off(int rc) {
+  const struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &off, NULL);
+  return rc;
 }
 
 static double now(void) {
@@ -92,13 +101,13 @@ static int wait_in(const char* wait) {
   }
   if (strcmp(wait, "pause") == 0) {
     alarm_soon();
-    return pause() == -1 && errno == EINTR ? 0 : -1;
+    return alarm_off(pause() == -1 && errno == EINTR ? 0 : -1);
   }
   if (strcmp(wait, "sigsuspend") == 0) {
     sigset_t none;
     sigemptyset(&none);
     alarm_soon();
-    return sigsuspend(&none) == -1 && errno == EINTR ? 0 : -1;
+    return alarm_off(sigsuspend(&none) == -1 && errno == EINTR ? 0 : -1);
   }
   if (strcmp(wait, "late") == 0) {
     const double until = now() + 0.15;
