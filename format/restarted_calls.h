@@ -14,7 +14,9 @@ namespace leaktrace::format {
 // The waits for input or for a child: read, readv, pread, recvfrom,
 // recvmsg, recvmmsg, accept, accept4, wait4, waitid. No allocator makes
 // them with its locks held. (A socket read with a receive timeout is cut
-// short all the same: nothing outside the call tells.)
+// short all the same, and nothing outside the call tells: the library
+// starts its dumper thread when the program sets such a timeout,
+// preload/interpose/hooks_wait.cc.)
 inline bool RestartedAfterHandler(long nr) {
   switch (nr) {
     case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:

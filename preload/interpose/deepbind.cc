@@ -31,7 +31,7 @@ constexpr const char* kHooked[] = {
     "fdopendir", "closedir", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal", "sigwait", "sigwaitinfo", "sigtimedwait", "sigprocmask", "pthread_sigmask",
     "nanosleep", "clock_nanosleep", "sleep", "usleep", "pause", "sigsuspend", "poll", "__poll_chk", "ppoll",
     "__ppoll_chk", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2", "sem_wait", "sem_timedwait",
-    "sem_clockwait",
+    "sem_clockwait", "semop", "semtimedop", "msgrcv", "msgsnd", "recvmmsg", "setsockopt",
     "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "unshare", "setns",
     "pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np", "pthread_detach",
     "pthread_getattr_np",

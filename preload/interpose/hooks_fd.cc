@@ -245,6 +245,20 @@ LT_EXPORT ssize_t recvmsg(int sockfd, struct msghdr* msg, int flags) {
   return n;
 }
 
+// The descriptors each message brings, as recvmsg's. With a timeout the
+// call is a wait a signal handler cuts short (hooks_wait.cc): the dumper
+// thread starts first.
+LT_EXPORT int recvmmsg(int sockfd, struct mmsghdr* messages, unsigned count, int flags, struct timespec* timeout) {
+  REAL_OR_ENOSYS(recvmmsg);
+  if (timeout != nullptr) StartDumperBeforeWait();
+  const int n = real.recvmmsg(sockfd, messages, count, flags, timeout);
+  if (n > 0 && messages != nullptr && TrackingThisCall()) {
+    for (int i = 0; i < n; ++i)
+      if (messages[i].msg_hdr.msg_controllen > 0) RecordReceivedFds(&messages[i].msg_hdr);
+  }
+  return n;
+}
+
 // ---- pipes and copies --------------------------------------------------------
 
 LT_EXPORT int pipe(int fds[2]) {

@@ -1,34 +1,45 @@
 // The program's waits that a signal handler would cut short: sleeps, poll,
-// select, epoll_wait, pause, sigsuspend, sem_wait and their kin. With a
-// handler installed, these return EINTR (or early) when a signal arrives,
-// SA_RESTART or not; the other blocking calls (read, accept, waitpid ...)
-// are restarted unseen. leaktrace's dumper thread starts lazily (dumper.h):
-// until it runs, a snapshot signal goes to the process as a whole and may
-// land on any thread. So the thread starts before the program first waits
-// in one of these, and a process idle in one of them has it: the snapshot
-// signal goes to that thread alone and interrupts nothing.
+// select, epoll_wait, pause, sigsuspend, sem_wait, System V semaphores and
+// message queues, and a socket given a timeout. With a handler installed,
+// these return EINTR (or early) when a signal arrives, SA_RESTART or not
+// (signal(7)); the other blocking calls (read, accept, waitpid ...) are
+// restarted unseen. leaktrace's dumper thread starts lazily (dumper.h):
+// until it runs, a snapshot signal goes to one thread of the program. So
+// the thread starts before the program first waits in one of these, and a
+// process idle in one of them has it: the snapshot signal goes to that
+// thread alone and interrupts nothing.
 //
-// (sigwait, sigwaitinfo and sigtimedwait do the same in hooks_signal.cc.)
-// Once the thread runs (or will never run), each hook is two loads (the
-// real functions' state, the lazy start's flag) and a call. Not covered: the same waits made as raw system calls
-// (syscall(SYS_nanosleep), inline assembly), the rarer ones (semop,
-// msgrcv, io_getevents, a socket's receive timeout), and a blocking write
-// that has moved part of its data (it returns the part): in a process that
-// has made no covered wait and tracked nothing since it was 100 ms old,
-// `leaktrace snapshot` signals no thread it sees in one of those (it waits
-// for a better moment, docs/cli.md), but `kill -USR2` may cut one short. A
-// wait made in a signal handler starts no thread (dumper.cc:
-// pthread_create allocates).
+// (sigwait, sigwaitinfo and sigtimedwait do the same in hooks_signal.cc;
+// recvmmsg with a timeout in hooks_fd.cc.) A socket's receive or send
+// timeout (SO_RCVTIMEO, SO_SNDTIMEO) makes its recv, send, accept and
+// connect calls waits of this kind, in a call that looks like any other:
+// the thread starts when the program sets the timeout. Once the thread
+// runs (or will never run), each hook is two loads (the real functions'
+// state, the lazy start's flag) and a call. Not covered: the same waits
+// made as raw system calls (syscall(SYS_nanosleep), inline assembly),
+// io_getevents (libaio's, not the C library's), a timeout set before a
+// fork on a socket the child then waits on, and a blocking write that has
+// moved part of its data (it returns the part): in a process that has made
+// no covered wait and tracked nothing since it was 100 ms old, `leaktrace
+// snapshot` signals no thread it sees in one of those (it waits for a
+// better moment, docs/cli.md), but `kill -USR2` may cut one short. A wait
+// made in a signal handler starts no thread (dumper.cc: pthread_create
+// allocates).
 #include <errno.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/select.h>
+#include <sys/sem.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/internal/errno_kept.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/snapshot/dumper.h"
 
@@ -144,4 +155,78 @@ LT_EXPORT int sem_timedwait(sem_t* sem, const struct timespec* deadline) {
 LT_EXPORT int sem_clockwait(sem_t* sem, clockid_t clock, const struct timespec* deadline) {
   const auto next = BeforeWait(&RealFunctions::sem_clockwait);
   return LT_LIKELY(next != nullptr) ? next(sem, clock, deadline) : NoFunction();
+}
+
+// System V IPC: never restarted after a handler. A call that cannot wait
+// (IPC_NOWAIT on every operation) starts nothing.
+namespace {
+
+bool MayWait(const struct sembuf* operations, size_t count) {
+  if (operations == nullptr) return false;  // fails with EFAULT
+  for (size_t i = 0; i < count; ++i)
+    if ((operations[i].sem_flg & IPC_NOWAIT) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+LT_EXPORT int semop(int id, struct sembuf* operations, size_t count) {
+  EnsureReal();
+  if (MayWait(operations, count)) StartDumperBeforeWait();
+  return LT_LIKELY(real.semop != nullptr) ? real.semop(id, operations, count) : NoFunction();
+}
+
+LT_EXPORT int semtimedop(int id, struct sembuf* operations, size_t count, const struct timespec* timeout) {
+  EnsureReal();
+  if (MayWait(operations, count)) StartDumperBeforeWait();
+  return LT_LIKELY(real.semtimedop != nullptr) ? real.semtimedop(id, operations, count, timeout) : NoFunction();
+}
+
+LT_EXPORT ssize_t msgrcv(int id, void* message, size_t size, long type, int flags) {
+  EnsureReal();
+  if ((flags & IPC_NOWAIT) == 0) StartDumperBeforeWait();
+  return LT_LIKELY(real.msgrcv != nullptr) ? real.msgrcv(id, message, size, type, flags) : NoFunction();
+}
+
+LT_EXPORT int msgsnd(int id, const void* message, size_t size, int flags) {
+  EnsureReal();
+  if ((flags & IPC_NOWAIT) == 0) StartDumperBeforeWait();  // waits while the queue is full
+  return LT_LIKELY(real.msgsnd != nullptr) ? real.msgsnd(id, message, size, flags) : NoFunction();
+}
+
+namespace {
+
+// Whether a successful setsockopt gave the socket a receive or send
+// timeout (a zero one means none). The kernel has read the value, so it is
+// there to read. SO_RCVTIMEO_NEW's value has the layout of a timeval on
+// 64-bit targets; elsewhere its 64-bit seconds are read as much of it as
+// fits, which tells zero from non-zero all the same.
+bool SetsATimeout(int level, int option, const void* value, socklen_t length) {
+  if (level != SOL_SOCKET || value == nullptr || length < sizeof(struct timeval)) return false;
+  switch (option) {
+    case SO_RCVTIMEO: case SO_SNDTIMEO:
+#if defined(SO_RCVTIMEO_NEW) && SO_RCVTIMEO_NEW != SO_RCVTIMEO
+    case SO_RCVTIMEO_NEW: case SO_SNDTIMEO_NEW:
+#endif
+      break;
+    default:
+      return false;
+  }
+  struct timeval timeout;
+  memcpy(&timeout, value, sizeof timeout);
+  return timeout.tv_sec != 0 || timeout.tv_usec != 0;
+}
+
+}  // namespace
+
+// A socket given a timeout: its later calls are waits a handler cuts short.
+LT_EXPORT int setsockopt(int fd, int level, int option, const void* value, socklen_t length) {
+  EnsureReal();
+  if (LT_UNLIKELY(real.setsockopt == nullptr)) return NoFunction();
+  const int rc = real.setsockopt(fd, level, option, value, length);
+  if (rc == 0 && SetsATimeout(level, option, value, length)) {
+    ErrnoKept keep;
+    StartDumperBeforeWait();
+  }
+  return rc;
 }

@@ -19,7 +19,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -130,6 +132,12 @@
   X(sem_wait, "sem_wait", int (*)(sem_t*))                                         \
   X(sem_timedwait, "sem_timedwait", int (*)(sem_t*, const struct timespec*))       \
   X(sem_clockwait, "sem_clockwait", int (*)(sem_t*, clockid_t, const struct timespec*)) \
+  X(semop, "semop", int (*)(int, struct sembuf*, size_t))                           \
+  X(semtimedop, "semtimedop", int (*)(int, struct sembuf*, size_t, const struct timespec*)) \
+  X(msgrcv, "msgrcv", ssize_t (*)(int, void*, size_t, long, int))                  \
+  X(msgsnd, "msgsnd", int (*)(int, const void*, size_t, int))                      \
+  X(recvmmsg, "recvmmsg", int (*)(int, struct mmsghdr*, unsigned, int, struct timespec*)) \
+  X(setsockopt, "setsockopt", int (*)(int, int, int, const void*, socklen_t))      \
   /* privileges and namespaces */                                                   \
   X(setuid, "setuid", int (*)(uid_t))                                               \
   X(setgid, "setgid", int (*)(gid_t))                                               \

@@ -38,7 +38,20 @@ TEST_P(DumperStartsBeforeAWait, NotBefore) {
 INSTANTIATE_TEST_SUITE_P(EveryWaitASignalCutsShort, DumperStartsBeforeAWait,
                          ::testing::Values("nanosleep", "clock_nanosleep", "usleep", "sleep", "poll", "ppoll",
                                            "select", "pselect", "epoll_wait", "epoll_pwait", "sem_timedwait",
-                                           "pause", "sigsuspend"));
+                                           "pause", "sigsuspend", "semop", "semtimedop", "msgrcv", "msgsnd",
+                                           "recvmmsg", "setsockopt"));
+
+// The same calls made so that they cannot wait (IPC_NOWAIT, MSG_DONTWAIT
+// without a timeout, a zero receive timeout, another socket option): no
+// thread is due.
+TEST(DumperStart, NotForACallThatCannotWait) {
+  for (const std::string sample : {"64k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunLazyDumper("nowait", sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "threads 1\nthreads 1\n") << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
 
 TEST(DumperStart, AProcessThatOnlyRunsHasNone) {
   for (const std::string sample : {"64k", "1"}) {
@@ -107,8 +120,27 @@ TEST(DumperStart, ASnapshotNeverCutsShortACallOfAProcessWithoutTheThread) {
     const CommandResult r = Leaktrace({"snapshot", "--timeout", "0.5", std::to_string(p.pid())});
     EXPECT_EQ(r.exit_code, 1) << how << ": " << r.out << r.err;
     EXPECT_NE(r.err.find("was not signalled"), std::string::npos) << how << ": " << r.err;
-    if (how == "bigwrite") EXPECT_EQ(p.RestOfOutput().size(), size_t{1} << 20);
+    if (how == "bigwrite") {
+      EXPECT_EQ(p.RestOfOutput().size(), size_t{1} << 20);
+    }
     EXPECT_EQ(p.Wait(), 0) << how << ": the call was cut short";
+  }
+}
+
+// Waits the kernel never restarts after a signal handler, made in a call
+// that looks like any other from outside: a recv on a socket with a
+// receive timeout (the timeout set earlier, by setsockopt), and a
+// semtimedop. A snapshot taken while the program waits there, early in its
+// life, must leave the wait whole: the dumper thread started before it.
+TEST(DumperStart, ASnapshotNeverCutsShortAWaitTheKernelNeverRestarts) {
+  for (const std::string how : {"rcvtimeo", "semwait"}) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("lazy_dumper"), how}, dir.path());
+    p.ExpectCheckpoint("ready");
+    usleep(100 * 1000);  // into its wait
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "1", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 0) << how << ": " << r.out << r.err;
+    EXPECT_EQ(p.Wait(), 0) << how << ": the wait was cut short";
   }
 }
 

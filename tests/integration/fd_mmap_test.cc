@@ -297,16 +297,20 @@ TEST(FdScenarios, LabelsOfOpenedPathsAreWhatWasOpened) {
   EXPECT_EQ(Total(diff, "fd").count, 12);
 }
 
+// Received by recvmsg, and by recvmmsg.
 TEST(FdScenarios, DescriptorsReceivedWithScmRightsBelongToTheReceiver) {
-  TempDir dir;
-  const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), "scm-rights"}, dir);
-  ASSERT_EQ(s.exit_code, 0);
-  const nlohmann::json diff = DiffJson(s.before, s.after);
-  EXPECT_EQ(GrowthAt(diff, "send_fds", "fd_scenarios", "fd").count, 0);
-  EXPECT_EQ(GrowthAt(diff, "receive_fds", "fd_scenarios", "fd").count, 6);
-  EXPECT_EQ(LabelsAt(diff, "receive_fds", "fd_scenarios", "fd"),
-            (std::map<std::string, double>{{"file:/etc/passwd", 3}, {"pipe", 2}, {"socket inet/dgram", 1}}));
-  EXPECT_EQ(Total(diff, "fd").count, 6);
+  for (const std::string how : {"scm-rights", "scm-rights-mmsg"}) {
+    TempDir dir;
+    const Snapshots s = RunBetweenCheckpoints({ProgramPath("fd_scenarios"), how}, dir);
+    ASSERT_EQ(s.exit_code, 0) << how;
+    const nlohmann::json diff = DiffJson(s.before, s.after);
+    EXPECT_EQ(GrowthAt(diff, "send_fds", "fd_scenarios", "fd").count, 0) << how;
+    EXPECT_EQ(GrowthAt(diff, "receive_fds", "fd_scenarios", "fd").count, 6) << how;
+    EXPECT_EQ(LabelsAt(diff, "receive_fds", "fd_scenarios", "fd"),
+              (std::map<std::string, double>{{"file:/etc/passwd", 3}, {"pipe", 2}, {"socket inet/dgram", 1}}))
+        << how;
+    EXPECT_EQ(Total(diff, "fd").count, 6) << how;
+  }
 }
 
 TEST(FdScenarios, AForkChildOwnsItsInheritedDescriptors) {

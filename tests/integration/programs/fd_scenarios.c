@@ -1,5 +1,6 @@
 /* Small descriptor and mapping scenarios for fd_mmap_test.cc, one per
-   argument: "partial-munmap", "dup2", "scm-rights", "labels DIR",
+   argument: "partial-munmap", "dup2", "scm-rights" (received by recvmsg;
+   "scm-rights-mmsg": by recvmmsg), "labels DIR",
    "raw-close", "pty" (each between checkpoints "before" and "after"), "fork", "fork-series", "vfork"
    and "exec" (judged from their exit dumps).
    Keep the constants in step with the test. */
@@ -229,6 +230,8 @@ __attribute__((noinline)) void send_fds(int channel) {
   for (int i = 0; i < SENT_TOTAL; ++i) close(fds[i]); /* the receiver's copies stay */
 }
 
+static int receive_with_recvmmsg; /* "scm-rights-mmsg" */
+
 __attribute__((noinline)) void receive_fds(int channel) {
   char byte;
   struct iovec iov = {&byte, 1};
@@ -241,7 +244,13 @@ __attribute__((noinline)) void receive_fds(int channel) {
   msg.msg_iovlen = 1;
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
-  must(recvmsg(channel, &msg, 0) == 1, "recvmsg");
+  if (receive_with_recvmmsg) {
+    struct mmsghdr one = {msg, 0};
+    must(recvmmsg(channel, &one, 1, 0, NULL) == 1 && one.msg_len == 1, "recvmmsg");
+    msg = one.msg_hdr;
+  } else {
+    must(recvmsg(channel, &msg, 0) == 1, "recvmsg");
+  }
   must(!(msg.msg_flags & MSG_CTRUNC), "truncated control message");
 }
 
@@ -411,6 +420,10 @@ int main(int argc, char** argv) {
   else if (strcmp(argv[1], "raw-close") == 0) raw_close();
   else if (strcmp(argv[1], "pty") == 0) pty_scenario();
   else if (strcmp(argv[1], "scm-rights") == 0) scm_rights();
+  else if (strcmp(argv[1], "scm-rights-mmsg") == 0) {
+    receive_with_recvmmsg = 1;
+    scm_rights();
+  }
   else if (strcmp(argv[1], "labels") == 0 && argc > 2) labels(argv[2]);
   else if (strcmp(argv[1], "fork") == 0) fork_scenario();
   else if (strcmp(argv[1], "vfork") == 0) vfork_scenario();

@@ -5,16 +5,25 @@
    timeout, and prints "threads N" again. WAIT: none, nanosleep,
    clock_nanosleep, usleep, sleep, poll, ppoll, select, pselect, epoll_wait,
    epoll_pwait, sem_timedwait, pause, sigsuspend (the last two woken by a
-   timer's SIGALRM), or late: runs its own code for 150 ms, then opens a
+   timer's SIGALRM), semop, semtimedop, msgrcv, msgsnd (System V IPC),
+   recvmmsg (with a timeout), setsockopt (a receive timeout, no call made
+   with it), nowait (each of the last five made so that it cannot wait: no
+   thread is due), or late: runs its own code for 150 ms, then opens a
    file. Exit 1 on a failed call.
      lazy_dumper rawsleep | bigwrite
    print "ready", then sleep 2 s in one raw nanosleep system call (exit 1
    if cut short), or write 1 MiB of 'x' to stdout in one write (exit 1 if
    it wrote less): calls a snapshot signal would cut short, in a process
-   with no dumper thread. */
+   with no dumper thread.
+     lazy_dumper rcvtimeo | semwait
+   print "ready", then wait 2 s in a recv on a socket with a 2 s receive
+   timeout, or in a semtimedop with a 2 s timeout: waits the kernel never
+   restarts after a signal handler. Exit 0 when the wait timed out, 1 when
+   it was cut short. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -22,7 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/select.h>
+#include <sys/sem.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -109,6 +122,92 @@ static int wait_in(const char* wait) {
     alarm_soon();
     return alarm_off(sigsuspend(&none) == -1 && errno == EINTR ? 0 : -1);
   }
+  if (strcmp(wait, "semop") == 0 || strcmp(wait, "semtimedop") == 0) {
+    const int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (id < 0) return -1;
+    int rc;
+    if (strcmp(wait, "semop") == 0) {
+      struct sembuf up = {0, 1, 0}, down = {0, -1, 0};
+      rc = semop(id, &up, 1) == 0 && semop(id, &down, 1) == 0 ? 0 : -1;
+    } else {
+      struct sembuf down = {0, -1, 0};
+      rc = semtimedop(id, &down, 1, &ms) == -1 && errno == EAGAIN ? 0 : -1;
+    }
+    semctl(id, 0, IPC_RMID);
+    return rc;
+  }
+  if (strcmp(wait, "msgrcv") == 0 || strcmp(wait, "msgsnd") == 0) {
+    const int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (id < 0) return -1;
+    struct {
+      long type;
+      char text[8];
+    } message = {1, "x"};
+    int rc;
+    if (strcmp(wait, "msgrcv") == 0)
+      rc = msgsnd(id, &message, sizeof message.text, IPC_NOWAIT) == 0 &&
+                   msgrcv(id, &message, sizeof message.text, 0, 0) == (ssize_t)sizeof message.text
+               ? 0
+               : -1;
+    else
+      rc = msgsnd(id, &message, sizeof message.text, 0);
+    msgctl(id, IPC_RMID, NULL);
+    return rc;
+  }
+  if (strcmp(wait, "recvmmsg") == 0) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    char byte = 'x';
+    struct iovec iov = {&byte, 1};
+    struct mmsghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_hdr.msg_iov = &iov;
+    message.msg_hdr.msg_iovlen = 1;
+    struct timespec timeout = ms;
+    const int rc = send(sv[0], "y", 1, 0) == 1 && recvmmsg(sv[1], &message, 1, 0, &timeout) == 1 ? 0 : -1;
+    close(sv[0]);
+    close(sv[1]);
+    return rc;
+  }
+  if (strcmp(wait, "setsockopt") == 0) {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    const struct timeval timeout = {1, 0};
+    const int rc = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    close(fd);
+    return rc;
+  }
+  if (strcmp(wait, "nowait") == 0) {
+    /* The same calls, none of which can wait. */
+    const int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    const int queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    int sv[2];
+    if (sem < 0 || queue < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    struct sembuf down = {0, -1, IPC_NOWAIT};
+    int ok = semop(sem, &down, 1) == -1 && errno == EAGAIN;
+    struct {
+      long type;
+      char text[8];
+    } message = {1, "x"};
+    ok = ok && msgsnd(queue, &message, sizeof message.text, IPC_NOWAIT) == 0;
+    ok = ok && msgrcv(queue, &message, sizeof message.text, 0, IPC_NOWAIT) == (ssize_t)sizeof message.text;
+    const struct timeval none = {0, 0};
+    const int one = 1;
+    ok = ok && setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none) == 0;
+    ok = ok && setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &one, sizeof one) == 0;
+    char byte;
+    struct iovec iov = {&byte, 1};
+    struct mmsghdr received;
+    memset(&received, 0, sizeof received);
+    received.msg_hdr.msg_iov = &iov;
+    received.msg_hdr.msg_iovlen = 1;
+    ok = ok && recvmmsg(sv[1], &received, 1, MSG_DONTWAIT, NULL) == -1 && errno == EAGAIN;
+    semctl(sem, 0, IPC_RMID);
+    msgctl(queue, IPC_RMID, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    return ok ? 0 : -1;
+  }
   if (strcmp(wait, "late") == 0) {
     const double until = now() + 0.15;
     while (now() < until) {
@@ -129,6 +228,28 @@ static int cut_short_calls(const char* how) {
     const struct timespec two_seconds = {2, 0};
     return syscall(SYS_nanosleep, &two_seconds, NULL) == 0 ? 0 : 1;
   }
+  if (strcmp(how, "rcvtimeo") == 0) {
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const struct timeval two_seconds = {2, 0};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds) != 0) return 1;
+    struct sockaddr_in any;
+    memset(&any, 0, sizeof any);
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr*)&any, sizeof any) != 0) return 1;
+    char byte;
+    const ssize_t n = recv(fd, &byte, 1, 0);
+    return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : 1;
+  }
+  if (strcmp(how, "semwait") == 0) {
+    const int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (id < 0) return 1;
+    struct sembuf down = {0, -1, 0};
+    const struct timespec two_seconds = {2, 0};
+    const int timed_out = semtimedop(id, &down, 1, &two_seconds) == -1 && errno == EAGAIN;
+    semctl(id, 0, IPC_RMID);
+    return timed_out ? 0 : 1;
+  }
   enum { kBytes = 1 << 20 };
   char* data = malloc(kBytes);
   if (data == NULL) return 1;
@@ -138,7 +259,9 @@ static int cut_short_calls(const char* how) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0) return cut_short_calls(argv[1]);
+  if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0 || strcmp(argv[1], "rcvtimeo") == 0 ||
+      strcmp(argv[1], "semwait") == 0)
+    return cut_short_calls(argv[1]);
   for (int i = 0; i < 100; ++i) sink = malloc(1000 + i);
   const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 1;
