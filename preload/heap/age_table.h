@@ -72,17 +72,23 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
 void AgeTableUpdate(uint32_t slot_plus_one, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns);
 
 // Sampled mode: the entry under `slot_plus_one` (0: nothing) gets a new
-// size, weight and birth, its stack id kept: a realloc that keeps a sampled
+// size and weight, its stack id kept, `birth_ns` the block's birth (a
+// realloc keeps it: docs/cli.md, "Age"): a realloc that keeps a sampled
 // block at its site. Only for the thread that owns the block. Inline,
 // below; must not allocate.
 inline void AgeTableRebook(uint32_t slot_plus_one, uint64_t size, double weight, uint64_t birth_ns);
 
-// Exact mode: the entry under `slot_plus_one` (0: nothing) gets a new size
-// and birth, its stack id kept, its weight left to the reader
+// Exact mode: the entry under `slot_plus_one` (0: nothing) gets a new size,
+// its stack id and birth kept, its weight left to the reader
 // (ExactAgedWeight): a realloc that grows an aged block at its site. Only
 // for the thread that owns the block (which alone writes its entry). Inline,
 // below; must not allocate.
-inline void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size, uint64_t birth_ns);
+inline void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size);
+
+// The birth recorded under `slot_plus_one`, for a realloc that rewrites
+// the entry and keeps it; 0 when there is none (0, out of range). Only for
+// the thread that owns the block. Inline, below.
+inline uint64_t AgeTableBirth(uint32_t slot_plus_one);
 
 // Forgets the block recorded under `slot_plus_one` (a value Insert returned;
 // 0 is ignored). Lock-free, one store.
@@ -157,10 +163,13 @@ LT_ALWAYS_INLINE Slot* SlotOf(uint32_t slot_plus_one) {
 
 // A rewrite of a slot in use begins: marks it "being written" and returns
 // the birth to publish when done (FinishRewrite), never the slot's old one:
-// a reader tells the entries apart by their birth.
+// a reader tells the entries apart by their birth. A birth kept across
+// rewrites (a realloc keeps the block's) is published 1 ns apart every
+// other time, never further off (its low bit flips; AgeTableBirth reads it
+// back with that bit clear).
 LT_ALWAYS_INLINE uint64_t BeginRewrite(Slot& s, uint64_t birth_ns) {
   if (birth_ns <= 1) birth_ns = 2;  // 0 and 1 are states, not times
-  if (s.state.load(std::memory_order_relaxed) == birth_ns) ++birth_ns;
+  if (s.state.load(std::memory_order_relaxed) == birth_ns) birth_ns ^= 1;
   s.state.store(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);  // "being written" before the fields change
   return birth_ns;
@@ -187,11 +196,19 @@ LT_ALWAYS_INLINE void AgeTableRebook(uint32_t slot_plus_one, uint64_t size, doub
   FinishRewrite(*s, birth_ns);
 }
 
-LT_ALWAYS_INLINE void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size, uint64_t birth_ns) {
+LT_ALWAYS_INLINE uint64_t AgeTableBirth(uint32_t slot_plus_one) {
+  using namespace age_table_detail;
+  const Slot* s = SlotOf(slot_plus_one);
+  if (s == nullptr) return 0;
+  const uint64_t state = s->state.load(std::memory_order_relaxed);  // the owner's own entry: a birth
+  return state > 1 ? state & ~uint64_t{1} : 0;
+}
+
+LT_ALWAYS_INLINE void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size) {
   using namespace age_table_detail;
   Slot* s = SlotOf(slot_plus_one);
   if (s == nullptr) return;
-  birth_ns = BeginRewrite(*s, birth_ns);
+  const uint64_t birth_ns = BeginRewrite(*s, s->state.load(std::memory_order_relaxed) & ~uint64_t{1});
   s->size.store(size, std::memory_order_relaxed);
   FinishRewrite(*s, birth_ns);
 }

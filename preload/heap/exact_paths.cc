@@ -255,13 +255,13 @@ LT_NOINLINE void* ReagedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t 
 // word, still in place in front of `q` (the real realloc keeps a block's
 // first bytes): RehomeExact's age decision and header. A growth continues
 // the block's decision (ReageExact), inline: an aged block stays aged, its
-// entry's size and birth rewritten (its weight follows from its size,
+// entry's size rewritten, its birth kept (its weight follows from its size,
 // age_table.h); an unaged one offers the sampler its new bytes alone. The
 // header then changes in its size only.
 LT_ALWAYS_INLINE void* ResizedAtSite(ThreadState& t, char* q, uint64_t word, uint64_t old_size, size_t size) {
   if (LT_UNLIKELY(size <= old_size || old_size == 0)) return ReagedAtSite(t, q, word, old_size, size);
   if (const uint32_t old_slot = AgeSlotOfWord(word); old_slot != 0) {
-    AgeTableRegrow(old_slot, size, AgeClockNs());
+    AgeTableRegrow(old_slot, size);
   } else if (LT_UNLIKELY(!TryRecord(t.sampler, size - old_size))) {
     return ReagedAtSite(t, q, word, old_size, size);
   }

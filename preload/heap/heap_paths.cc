@@ -131,8 +131,10 @@ uint32_t UsableExtra(size_t size, size_t usable) {
 // `capacity`: what the real block was sized for, >= `usable` >= size
 // (`usable` 0: not measured yet, UsableOf measures it).
 // `offered`: the bytes of the sampling line behind `weight` (SampledHeader).
+// `birth_ns`: the block's allocation (AgeClockNs() for a new one; a
+// realloc keeps the birth the block's header had).
 void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, double weight, uint64_t offered,
-                        size_t capacity, size_t usable) {
+                        size_t capacity, size_t usable, uint64_t birth_ns) {
   SampledHeader* h = SampledHeaderOf(p);
   h->stack_id = stack_id;
   h->base_offset = static_cast<uint32_t>(p - base);
@@ -140,7 +142,7 @@ void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, dou
   h->weight = weight;
   h->offered = offered;
   h->capacity = capacity;
-  h->birth_ns = AgeClockNs();
+  h->birth_ns = birth_ns;
   h->age_slot = stack_id != 0 ? AgeTableInsert(p, stack_id, size, weight, h->birth_ns) : 0;
   h->usable_extra = UsableExtra(size, usable);
   h->check = SampledCheck(p);
@@ -270,9 +272,10 @@ void RebookSampled(ThreadState& t, void* p, size_t size, double weight, uint64_t
     return;
   }
   const size_t capacity = h->capacity;
+  const uint64_t birth_ns = h->birth_ns;
   char* base = SampledBase(p);
   UnrecordSampled(t, h);
-  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, offered, capacity, 0);
+  WriteSampledHeader(static_cast<char*>(p), base, stack_id, size, weight, offered, capacity, 0, birth_ns);
   RecordAlloc(t, stack_id, size, weight);
 }
 
@@ -307,7 +310,8 @@ void RebookSampled(ThreadState& t, void* p, size_t size, double weight, uint64_t
 // realloc decided yet (`h.offered` 0: sampled by malloc, or by the wrappers
 // of an allocator's API) decides afresh at its first realloc, as its
 // ordinary siblings do. The rest of the booking is still that of a free and
-// a new allocation: the stack is the realloc's, the birth is new.
+// a new allocation: the stack is the realloc's (the birth is the block's:
+// a realloc keeps it, docs/cli.md "Age").
 // sampling_accuracy_test.cc (ReallocatedBuffersAreEstimatedWithinTheirError)
 // checks the estimate against what a program keeps.
 double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64_t* offered) {
@@ -450,7 +454,7 @@ void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight, siz
   if (base == nullptr) base = static_cast<char*>(PlainAllocate(total, zero));
   if (base == nullptr) return nullptr;
   char* p = SampledPointerIn(base, alignment > 16);
-  WriteSampledHeader(p, base, stack_id, size, weight, 0, usable, usable);
+  WriteSampledHeader(p, base, stack_id, size, weight, 0, usable, usable, AgeClockNs());
   RecordAlloc(t, stack_id, size, weight);
   return p;
 }
@@ -492,7 +496,7 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, doubl
     if (zero && q < moved + old.base_offset && size > kept)
       memset(q + kept, 0, Min(size - kept, static_cast<size_t>(moved + old.base_offset - q)));
   }
-  WriteSampledHeader(q, moved, stack_id, size, weight, offered, capacity, plain_usable);
+  WriteSampledHeader(q, moved, stack_id, size, weight, offered, capacity, plain_usable, old.birth_ns);
   RecordAlloc(t, stack_id, size, weight);
   return q;
 }
@@ -513,7 +517,7 @@ void ForgetBlock(void* p, const BlockRef& b) {
 // ---- exact mode, shared with the native wrappers ---------------------------------
 
 void* RehomeExact(ThreadState& t, char* moved, size_t offset, const ExactHeader& old, uint32_t stack_id, size_t size) {
-  // A new birth, like a free and a new allocation, with its age decision
+  // A free and a new allocation (the birth kept), with its age decision
   // (ReageExact); an entry the block had is rewritten in place when that
   // decision keeps it aged, else removed.
   const uint32_t old_slot = AgeSlotOf(old);
@@ -553,8 +557,8 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
   }
   if (old_slot != 0) {
     // Its weight, 1/p of the new size, is the reader's (ExactAgedWeight).
-    if (stack_id == old_stack_id) AgeTableRegrow(old_slot, size, AgeClockNs());
-    else AgeTableUpdate(old_slot, stack_id, size, ExactAgedWeight(size), AgeClockNs());
+    if (stack_id == old_stack_id) AgeTableRegrow(old_slot, size);
+    else AgeTableUpdate(old_slot, stack_id, size, ExactAgedWeight(size), AgeTableBirth(old_slot));
     return old_slot;
   }
   const size_t grown = size - old_size;
@@ -567,7 +571,8 @@ uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, u
   const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
   if (weight == 0) return 0;
   if (reuse_slot != 0) {
-    AgeTableUpdate(reuse_slot, stack_id, size, weight, AgeClockNs());
+    // A realloc's fresh decision that keeps the block aged: its birth too.
+    AgeTableUpdate(reuse_slot, stack_id, size, weight, AgeTableBirth(reuse_slot));
     return reuse_slot;
   }
   return AgeTableInsert(p, stack_id, size, weight, AgeClockNs());
@@ -665,7 +670,8 @@ void* ReallocatePlainSlow(void* p, size_t size) {
   if (moved == nullptr) return nullptr;  // the old block is untouched
   char* q = SampledPointerIn(moved);
   memmove(q, moved, Min(old_usable, size));
-  WriteSampledHeader(q, moved, stack_id, size, weight, ChargedBytes(size), usable, usable);
+  // A plain block has no birth on record: its age counts from here.
+  WriteSampledHeader(q, moved, stack_id, size, weight, ChargedBytes(size), usable, usable, AgeClockNs());
   RecordAlloc(t, stack_id, size, weight);
   return q;
 }

@@ -73,7 +73,7 @@ void* NewSampledBlock(ThreadState& t, size_t size, bool zero, double weight, siz
 // with `weight` (0: not drawn; it keeps the layout and records nothing):
 // `resize(base, total, arg)` is the real allocator's realloc of the real
 // block, `usable(base, arg)` its usable size. Books the old block's free and
-// the new allocation (a new birth). `zero`: bytes past the old block's end
+// the new allocation (the birth kept). `zero`: bytes past the old block's end
 // must read as zeros (jemalloc's MALLOCX_ZERO; `resize` zeroes its own).
 // nullptr when the resize fails or overflows (errno ENOMEM): `p` is then
 // unchanged and still recorded.
@@ -118,8 +118,7 @@ LT_ALWAYS_INLINE void RewriteSampledBooking(SampledHeader* h, uint32_t stack_id,
   h->size = size;
   h->weight = weight;
   h->offered = offered;
-  h->birth_ns = AgeClockNs();
-  AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);
+  AgeTableUpdate(h->age_slot, stack_id, size, weight, h->birth_ns);  // the birth kept, as a realloc keeps it
   h->usable_extra = kUsableUnknown;
 }
 
@@ -170,7 +169,7 @@ LT_ALWAYS_INLINE uint32_t MaybeAgeExact(ThreadState& t, void* p, uint32_t stack_
 }
 
 // The age decision of a block resized from `old_size` to `size` bytes (a
-// realloc: a new birth at `stack_id`), whose entry was `old_slot` (0: not
+// realloc: a new booking at `stack_id`, the birth kept), whose entry was `old_slot` (0: not
 // aged). Returns its slot + 1, else 0; removes `old_slot` when it is not
 // kept. See heap_paths.cc for why a growth decides only its new bytes.
 uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_stack_id, size_t old_size, size_t size,

@@ -53,8 +53,9 @@ void ResizedInPlace(void* p, uint64_t new_size) {
   ThreadState& t = t_state;
   ExactHeader* h = ExactHeaderOf(p);
   if (h->stack_id != 0 && t.busy == 0) {
-    // Booked as a realloc: a free, a new birth, and the age decision a
-    // realloc makes (ReageExact), so a later realloc may continue it.
+    // Booked as a realloc: a free and an allocation (the birth kept), and
+    // the age decision a realloc makes (ReageExact), so a later realloc may
+    // continue it.
     RecordFree(t, h->stack_id, h->size, 1.0);
     RecordAlloc(t, h->stack_id, new_size, 1.0);
     SetAgeSlot(*h, ReageExact(t, p, h->stack_id, h->stack_id, h->size, new_size, AgeSlotOf(*h)));

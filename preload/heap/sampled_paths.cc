@@ -23,7 +23,7 @@ namespace leaktrace::preload {
 //    offered (GrownWeight); the realloc's stack must be the site the block
 //    is booked at, and the booking moves there (resize_record.h), at the
 //    counters the unwind cache keeps for that stack, in the lookup's busy
-//    scope, with a new birth in the block's age entry;
+//    scope, its age entry rewritten (the birth kept: a realloc keeps it);
 //  - unsampled: the growth holds no point of the sampling line, and only
 //    the header's sizes change (nothing was booked, nothing is).
 // Not inlined nor cloned: it holds the unwind cache's lookup for its own
@@ -65,14 +65,12 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
     }
     CountSampledResizeAt(t, *shard, *c, h->size, old_weight, size, weight);
     --t.busy;
-    // RewriteSampledBooking, the stack id kept.
-    const uint64_t birth_ns = AgeClockNs();
+    // RewriteSampledBooking, the stack id and the birth kept.
     h->size = size;
     h->weight = weight;
     h->offered = size > before ? size : before;
-    h->birth_ns = birth_ns;
     h->usable_extra = kUsableUnknown;  // measured when asked for (heap_paths.cc, UsableOf)
-    AgeTableRebook(h->age_slot, size, weight, birth_ns);
+    AgeTableRebook(h->age_slot, size, weight, h->birth_ns);
     return p;
   }
   // A point in the growth: a fresh sample, on the slow path (the countdown

@@ -5,6 +5,8 @@
 // within the stated standard errors for the heap.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 
 #include "tests/integration/harness.h"
@@ -158,6 +160,34 @@ TEST(Ages, ExactModeEstimatesBuffersGrownByReallocWithinTheirError) {
     EXPECT_EQ(Count(SiteAt(all, function, "heap", "aging_realloc")), buffers);
     EXPECT_EQ(Bytes(SiteAt(all, function, "heap", "aging_realloc")), buffers * kFinal);
     ExpectAgedEstimate(SiteAt(old, function, "heap", "aging_realloc"), buffers, buffers * kFinal, 0.3);
+  }
+}
+
+// A realloc keeps the block's birth (docs/cli.md, "Age"): buffers
+// allocated, then grown by realloc more than a second later (in place
+// within their headroom and moved), are as old as their allocation, so a
+// leak that grows buffers shows under --older-than. In both modes, at the
+// realloc's site. The buffers are large enough for every one to be
+// sampled (aged) at its allocation: all of them are old, with weights of
+// 1 + 1e-14.
+TEST(Ages, ABufferGrownByReallocKeepsTheBirthOfItsAllocation) {
+  constexpr double kLateBuffers = 50, kLateFinal = 640 * 1024;
+  for (const std::string sample : {"16k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    TrackedProgram p({ProgramPath("aging_realloc"), "late"}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    p.ExpectCheckpoint("allocated");
+    usleep(1500 * 1000);
+    p.Continue();
+    p.ExpectCheckpoint("grown");
+    const std::string grown = p.Snapshot();
+    p.Continue();
+    ASSERT_EQ(p.Wait(), 0);
+    const nlohmann::json old = Json({"report", "--format", "json", "--older-than", "1s", grown});
+    const nlohmann::json site = SiteAt(old, "grow_late", "heap", "aging_realloc");
+    ASSERT_FALSE(site.is_null()) << "no buffer older than 1 s";
+    EXPECT_NEAR(Count(site), kLateBuffers, 1e-6);
+    EXPECT_NEAR(Bytes(site), kLateBuffers * kLateFinal, 1);
   }
 }
 
