@@ -24,6 +24,7 @@
 #include "preload/internal/errno_kept.h"
 #include "preload/snapshot/allocator_stats.h"
 #include "preload/snapshot/control_block.h"
+#include "preload/snapshot/handler_stack.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/module_map.h"
 #include "preload/resources/fd_table.h"
@@ -528,6 +529,20 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   return seq;
 }
 
+namespace {
+
+// TryWriteSnapshotFromHandler's write, on the handler stack, the dump lock
+// held. The interrupted thread may hold the allocator's locks (glibc's
+// mallinfo2 takes every arena's): the allocator is not asked, and the
+// dump says why (written_in_handler).
+void WriteFromHandler(void*) {
+  AllocatorStats not_asked;
+  not_asked.in_handler = true;
+  WriteLocked(format::Trigger::kSignal, false, not_asked);
+}
+
+}  // namespace
+
 bool TryWriteSnapshotFromHandler() {
   if (g_refused.load(std::memory_order_acquire)) return true;  // nothing to write, nothing left pending
   if (pthread_mutex_trylock(&g_dump_lock) != 0) return false;
@@ -535,14 +550,11 @@ bool TryWriteSnapshotFromHandler() {
     pthread_mutex_unlock(&g_dump_lock);
     return true;
   }
-  // The interrupted thread may hold the allocator's locks (glibc's
-  // mallinfo2 takes every arena's): the allocator is not asked, and the
-  // dump says why (written_in_handler).
-  AllocatorStats not_asked;
-  not_asked.in_handler = true;
-  WriteLocked(format::Trigger::kSignal, false, not_asked);
+  // On leaktrace's own stack (handler_stack.h): the interrupted thread's
+  // may be too small for the writer.
+  const bool written = RunOnHandlerStack(WriteFromHandler, nullptr);
   pthread_mutex_unlock(&g_dump_lock);
-  return true;
+  return written;
 }
 
 bool SnapshotsRefused() { return g_refused.load(std::memory_order_acquire); }

@@ -144,5 +144,26 @@ TEST(DumperStart, ASnapshotNeverCutsShortAWaitTheKernelNeverRestarts) {
   }
 }
 
+// A snapshot that the handler writes on the thread it interrupted (no
+// dumper thread yet, a thread busy in its own code) writes it on a stack of
+// leaktrace's own: a thread made with a 16 KiB stack crashed (the writer
+// takes ~30 KiB), and a coroutine on a 16 KiB stack the program allocated
+// had the memory below that stack overwritten.
+TEST(DumperStart, ASnapshotWrittenInTheHandlerFitsASmallStack) {
+  for (const std::string how : {"thread", "coroutine"}) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("small_stack"), how}, dir.path());
+    p.ExpectCheckpoint("ready");
+    usleep(50 * 1000);
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "2", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 0) << how << ": " << r.out << r.err;
+    EXPECT_EQ(p.Wait(), 0) << how;
+    const std::string dump = r.out.substr(0, r.out.find('\n'));
+    ASSERT_FALSE(dump.empty()) << how;
+    const CommandResult report = Leaktrace({"report", dump});
+    EXPECT_EQ(report.exit_code, 0) << how << ": " << report.err;
+  }
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
