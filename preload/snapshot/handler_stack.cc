@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "format/raw_mmap.h"
+#include "preload/internal/arena.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -21,8 +21,9 @@ char* g_stack_top = nullptr;  // under the dump lock
 
 char* StackTop() {
   if (g_stack_top != nullptr) return g_stack_top;
-  void* base = format::RawMapAnonymous(kGuardBytes + kStackBytes);
-  if (base == MAP_FAILED || base == nullptr) return nullptr;
+  // Counted as leaktrace's own memory (the dump's leaktrace_mapped).
+  void* base = MapMemory(kGuardBytes + kStackBytes);
+  if (base == nullptr) return nullptr;
   // The guard: a write past the stack's end faults here rather than
   // landing in whatever is mapped below.
   syscall(SYS_mprotect, base, kGuardBytes, PROT_NONE);
