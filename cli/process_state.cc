@@ -58,6 +58,19 @@ std::string CallName(long nr) {
     case SYS_rt_sigtimedwait: return "sigtimedwait";
     case SYS_io_getevents: return "io_getevents";
     case SYS_connect: return "connect";
+    case SYS_epoll_wait: return "epoll_wait";
+    case SYS_epoll_pwait: return "epoll_pwait";
+    case SYS_poll: return "poll";
+    case SYS_ppoll: return "ppoll";
+    case SYS_select: return "select";
+    case SYS_pselect6: return "pselect";
+    case SYS_pause: return "pause";
+    case SYS_rt_sigsuspend: return "sigsuspend";
+    case SYS_flock: return "flock";
+    case SYS_fcntl: return "fcntl";
+    case SYS_io_uring_enter: return "io_uring_enter";
+    case SYS_splice: return "splice";
+    case SYS_sendfile: return "sendfile";
     default: return fmt::format("system call {}", nr);
   }
 }

@@ -11,6 +11,7 @@
 
 #include "preload/snapshot/control_block.h"
 #include "preload/interpose/deepbind.h"
+#include "preload/record/unwinder.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/interpose/exec_policy.h"
 #include "preload/internal/fork_gate.h"
@@ -95,6 +96,9 @@ uint64_t ChildSeed(int64_t forked_ns) {
 LT_FORK_CHILD_CODE void ChildAfterFork() {
   if (!Active()) return;
   BusyScope busy;
+  // Every frame above this one on this stack predates the fork.
+  char here;
+  MarkForkingStack(reinterpret_cast<uintptr_t>(&here));
   g_process.forked_monotonic_ns = g_fork_monotonic_ns;
   ForkGateChildAfterFork();
   UnwindCacheChildAfterFork();

@@ -2,6 +2,8 @@
 
 #include <link.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -92,6 +94,30 @@ void InitUnwinder() {
 
 void MarkStackReadable(uintptr_t low, uintptr_t high) { unw_set_readable_stack(low, high); }
 
+namespace {
+
+// MarkForkingStack's: the mark and the thread it holds for (0: none). On
+// the page the fork child writes anyway (LT_FORK_STATE).
+LT_FORK_STATE std::atomic<uintptr_t> g_forking_stack_mark{0};
+LT_FORK_STATE std::atomic<long> g_forking_tid{0};
+
+// Whether the signal frame at `cursor` was on the stack before this
+// process was forked from it (MayBeInASignalHandler says why it may be
+// passed over).
+bool FrameOlderThanTheFork(unw_cursor_t& cursor) {
+  const uintptr_t mark = g_forking_stack_mark.load(std::memory_order_relaxed);
+  if (mark == 0 || syscall(SYS_gettid) != g_forking_tid.load(std::memory_order_relaxed)) return false;
+  unw_word_t sp = 0;
+  return unw_get_reg(&cursor, UNW_REG_SP, &sp) == 0 && sp > mark;
+}
+
+}  // namespace
+
+LT_FORK_CHILD_CODE void MarkForkingStack(uintptr_t stack_mark) {
+  g_forking_tid.store(syscall(SYS_gettid), std::memory_order_relaxed);
+  g_forking_stack_mark.store(stack_mark, std::memory_order_relaxed);
+}
+
 bool MayBeInASignalHandler() {
   stack_t alternate;
   if (sigaltstack(nullptr, &alternate) == 0 && (alternate.ss_flags & SS_ONSTACK) != 0) return true;
@@ -102,7 +128,7 @@ bool MayBeInASignalHandler() {
   unw_cursor_t cursor;
   if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return true;
   for (int frames = 0; frames < 512; ++frames) {
-    if (unw_is_signal_frame(&cursor) > 0) return true;
+    if (unw_is_signal_frame(&cursor) > 0 && !FrameOlderThanTheFork(cursor)) return true;
     const int step = unw_step(&cursor);
     if (step == 0) return false;  // the outermost frame, no handler below it
     if (step < 0) return true;

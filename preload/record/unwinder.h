@@ -61,7 +61,20 @@ void CaptureStack(CapturedStack& out);
 // allocates, and the handler may have interrupted the allocator (the
 // dumper's lazy start, dumper.cc). One walk of libunwind's cursor. Thread
 // busy, as CaptureStack.
+//
+// Not a signal frame older than the fork that made this process, on the
+// thread that forked (MarkForkingStack): a program that forks in a signal
+// handler and lets the child live on in it (postgres's postmaster starts
+// some of its processes so) would otherwise never have the thread. glibc's
+// fork takes every malloc lock before it forks (and the child's copies are
+// reset): had that handler interrupted code holding one, the fork would
+// never have returned.
 bool MayBeInASignalHandler();
+
+// In a fork child, from the fork (lifecycle.cc): `stack_mark` is an
+// address in the calling frame; every frame above it on this thread's
+// stack was there before the fork. Async-signal-safe.
+void MarkForkingStack(uintptr_t stack_mark);
 
 // What a trace says of one frame beside its return address (libunwind's
 // unw_trace_frame_t, deps/unwinder-patches/01-trace-with-slots.patch).

@@ -254,5 +254,24 @@ TEST(ForkChildExitDumps, AttachRefusesAYoungChildOfATrackedProcess) {
   EXPECT_EQ(p.Wait(), 0);
 }
 
+// A child forked inside its parent's signal handler lives on in it (as
+// postgres's walwriter and autovacuum launcher do): the signal frame on its
+// stack predates the fork, so its waits start its dumper thread, and a
+// snapshot of it is taken (before: refused for good, and `leaktrace
+// snapshot` failed after its timeout).
+TEST(ForkChildExitDumps, AChildForkedInASignalHandlerIsSnapshot) {
+  TempDir dumps;
+  TrackedProgram p({ProgramPath("fork_in_handler")}, dumps.path());
+  p.ExpectCheckpoint("child");
+  const pid_t child = OnlyChildOf(p.pid());
+  ASSERT_GT(child, 0);
+  usleep(200 * 1000);  // into its waits
+  const CommandResult snap = Leaktrace({"snapshot", "--timeout", "2", std::to_string(child)});
+  EXPECT_EQ(snap.exit_code, 0) << snap.err;
+  EXPECT_EQ(snap.out, dumps.path() + "/fork_in_handler." + std::to_string(child) + ".1.dump\n");
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
