@@ -32,10 +32,11 @@ pid_t PidInOwnNamespace(pid_t pid);
 // program's own signal (a process-directed one, while a program thread
 // holds the signal blocked, is handed back to the program, whose default
 // action for SIGUSR2 ends it). Among the threads that do not block `sig`:
-// one running (it is in no call the signal could cut short), then one
-// waiting in a call the kernel restarts after the handler (read, accept,
-// waitpid and their kin: there the library starts its dumper thread), then
-// the main thread, then any; the main thread when every thread blocks it
+// one waiting in a call the kernel restarts after the handler (read,
+// accept, waitpid and their kin: there the library starts its dumper
+// thread), then one running that stays so while looked at 20 times over
+// 20 ms ("running" may be inside a call, a write copying its data, which
+// the signal would cut short), then the main thread, then any; the main thread when every thread blocks it
 // (the signal then waits until it unblocks). What a thread waits in is read
 // from /proc/PID/task/TID/syscall, which needs the access a debugger needs;
 // without it, a running thread is told by its state alone.

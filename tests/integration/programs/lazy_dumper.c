@@ -15,6 +15,11 @@
    if cut short), or write 1 MiB of 'x' to stdout in one write (exit 1 if
    it wrote less): calls a snapshot signal would cut short, in a process
    with no dumper thread.
+     lazy_dumper pipewrites
+   print "ready", then for 1.5 s alternate 100 us of its own work and a
+   blocking write of 256 KiB to a pipe a child drains: a thread that is
+   "running" in /proc while inside a write about half of the time. Exit 1
+   when a write was cut short (a part written, or EINTR).
      lazy_dumper rcvtimeo | semwait
    print "ready", then wait 2 s in a recv on a socket with a 2 s receive
    timeout, or in a semtimedop with a 2 s timeout: waits the kernel never
@@ -38,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,6 +227,40 @@ static int wait_in(const char* wait) {
   exit(2);
 }
 
+static int pipe_writes(void) {
+  static char data[256 * 1024];
+  int fds[2];
+  if (pipe(fds) != 0) return 1;
+  const pid_t child = fork();
+  if (child < 0) return 1;
+  if (child == 0) {
+    close(fds[1]);
+    static char drained[64 * 1024];
+    while (read(fds[0], drained, sizeof drained) > 0) {
+      const double until = now() + 0.0002;
+      while (now() < until) {
+      }
+    }
+    _exit(0);
+  }
+  close(fds[0]);
+  printf("ready\n");
+  fflush(stdout);
+  long cut = 0;
+  const double end = now() + 1.5;
+  while (now() < end) {
+    const double until = now() + 0.0001;
+    while (now() < until) {
+    }
+    const ssize_t written = write(fds[1], data, sizeof data);
+    if (written != (ssize_t)sizeof data) ++cut;
+  }
+  close(fds[1]);
+  waitpid(child, NULL, 0);
+  printf("cut short %ld\n", cut);
+  return cut == 0 ? 0 : 1;
+}
+
 static int cut_short_calls(const char* how) {
   printf("ready\n");
   fflush(stdout);
@@ -259,6 +299,7 @@ static int cut_short_calls(const char* how) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
+  if (strcmp(argv[1], "pipewrites") == 0) return pipe_writes();
   if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0 || strcmp(argv[1], "rcvtimeo") == 0 ||
       strcmp(argv[1], "semwait") == 0)
     return cut_short_calls(argv[1]);
