@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "preload/interpose/next_symbol.h"
 #include "preload/interpose/real_functions.h"
 
 namespace leaktrace::preload {
@@ -39,8 +40,15 @@ const void* ModuleOf(void* address) {
 // (`allocator`) defines it (the way native_api.cc tells the allocator's
 // functions from another library's): glibc's mallinfo2 says nothing of a
 // jemalloc heap.
-void* AllocatorSymbol(const char* name, const void* allocator) {
-  void* fn = dlsym(g_real_scope, name);
+//
+// Preloaded, the modules' own tables are read (`next`, next_symbol.h), and
+// a name they do not answer is taken as undefined: dlsym, asked for a name
+// no module defines, mallocs its error message, and on the dumper thread
+// (this runs at the first dump) that made jemalloc give the thread an arena
+// of its own, whose background thread (redis: background_thread on) then
+// stayed in the program. Attached, dlsym answers.
+void* AllocatorSymbol(const NextSymbols* next, const char* name, const void* allocator) {
+  void* fn = next != nullptr ? next->Find(name) : dlsym(g_real_scope, name);
   if (fn == nullptr || allocator == nullptr) return nullptr;
   return ModuleOf(fn) == allocator ? fn : nullptr;
 }
@@ -48,9 +56,11 @@ void* AllocatorSymbol(const char* name, const void* allocator) {
 void Resolve() {
   if (g_resolved.load(std::memory_order_acquire)) return;
   const void* allocator = real.malloc != nullptr ? ModuleOf(reinterpret_cast<void*>(real.malloc)) : nullptr;
-  g_mallctl = reinterpret_cast<Mallctl>(AllocatorSymbol("mallctl", allocator));
-  g_tc_property = reinterpret_cast<TcProperty>(AllocatorSymbol("MallocExtension_GetNumericProperty", allocator));
-  g_mallinfo2 = reinterpret_cast<Mallinfo2>(AllocatorSymbol("mallinfo2", allocator));
+  NextSymbols modules;
+  const NextSymbols* next = g_real_scope == RTLD_NEXT && modules.Open() ? &modules : nullptr;
+  g_mallctl = reinterpret_cast<Mallctl>(AllocatorSymbol(next, "mallctl", allocator));
+  g_tc_property = reinterpret_cast<TcProperty>(AllocatorSymbol(next, "MallocExtension_GetNumericProperty", allocator));
+  g_mallinfo2 = reinterpret_cast<Mallinfo2>(AllocatorSymbol(next, "mallinfo2", allocator));
   g_resolved.store(true, std::memory_order_release);
 }
 
