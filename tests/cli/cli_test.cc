@@ -531,8 +531,9 @@ def on_signal(s, f):
 signal.signal(signal.SIGUSR1, on_signal)
 publish()
 open(ready, "w").close()
+idle, _ = os.pipe()  # waits in a read, which the signal does not cut short (a sleep it would)
 while True:
-    time.sleep(0.01)
+    os.read(idle, 1)
 )";
   Child child({"/usr/bin/python3", "-c", script, dir_.string(), ready}, {"PATH=/usr/bin:/bin"});
   ASSERT_TRUE(WaitForFile(ready));
@@ -561,8 +562,9 @@ def publish(failed):
 signal.signal(signal.SIGUSR1, lambda s, f: publish(1))
 publish(0)
 open(ready, "w").close()
+idle, _ = os.pipe()  # waits in a read, which the signal does not cut short (a sleep it would)
 while True:
-    time.sleep(0.01)
+    os.read(idle, 1)
 )";
   Child child({"/usr/bin/python3", "-c", script, dir_.string(), ready}, {"PATH=/usr/bin:/bin"});
   ASSERT_TRUE(WaitForFile(ready));
