@@ -1,6 +1,9 @@
 #include "preload/record/unwinder.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
+#include <string.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,6 +14,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "format/restarted_calls.h"
 #include "preload/internal/compiler.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/private_fds.h"
@@ -101,14 +105,59 @@ namespace {
 LT_FORK_STATE std::atomic<uintptr_t> g_forking_stack_mark{0};
 LT_FORK_STATE std::atomic<long> g_forking_tid{0};
 
-// Whether the signal frame at `cursor` was on the stack before this
-// process was forked from it (MayBeInASignalHandler says why it may be
-// passed over).
-bool FrameOlderThanTheFork(unw_cursor_t& cursor) {
+// Whether `ip` lies in the C library's function for one of the waits a
+// signal cuts short (by its dynamic symbol and size): select, poll,
+// epoll_wait, a sleep, pause, sigsuspend and their kin. A futex wait that
+// also returns EINTR may be a lock's, taken while another is held.
+bool InAWaitFunction(uintptr_t ip) {
+  Dl_info info;
+  void* entry = nullptr;
+  if (dladdr1(reinterpret_cast<void*>(ip), &info, &entry, RTLD_DL_SYMENT) == 0 || info.dli_sname == nullptr ||
+      entry == nullptr)
+    return false;
+  const auto* symbol = static_cast<const ElfW(Sym)*>(entry);
+  if (ELF64_ST_TYPE(symbol->st_info) != STT_FUNC) return false;
+  if (ip >= reinterpret_cast<uintptr_t>(info.dli_saddr) + symbol->st_size) return false;
+  static constexpr const char* kWaits[] = {
+      "select", "__select", "pselect", "poll", "__poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+      "nanosleep", "__nanosleep", "clock_nanosleep", "__clock_nanosleep", "pause", "sigsuspend", "__sigsuspend",
+      "sigtimedwait", "sigwaitinfo"};
+  for (const char* name : kWaits)
+    if (strcmp(info.dli_sname, name) == 0) return true;
+  return false;
+}
+
+// Whether the frame at `cursor`, one a signal interrupted, waited in a
+// system call: its instruction pointer just past a `syscall` instruction
+// in one of the C library's waits, with -EINTR in rax (a wait the signal
+// cut short), or on one with a restarted wait's number in rax
+// (format/restarted_calls.h: read, accept, waitpid ...). Such a thread holds
+// no lock an allocator or the loader takes to start a thread. x86-64.
+bool InterruptedAWait(unw_cursor_t& cursor) {
+#if defined(__x86_64__)
+  unw_word_t ip = 0, rax = 0;
+  if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cursor, UNW_X86_64_RAX, &rax) != 0) return false;
+  const uintptr_t in_page = ip & 4095;
+  if (in_page < 2 || in_page > 4094) return false;  // the two bytes read must lie in ip's own page
+  const auto* code = reinterpret_cast<const unsigned char*>(ip);
+  if (static_cast<long>(rax) == -EINTR) return code[-2] == 0x0f && code[-1] == 0x05 && InAWaitFunction(ip);
+  return code[0] == 0x0f && code[1] == 0x05 && format::RestartedAfterHandler(static_cast<long>(rax));
+#else
+  (void)cursor;
+  return false;
+#endif
+}
+
+// Whether the signal frame at `cursor` (libunwind's: the interrupted frame,
+// with the registers the signal saved) was on the stack before this
+// process was forked from it, and interrupted a wait (MayBeInASignalHandler
+// says why it may then be passed over).
+bool PassedOverFromBeforeTheFork(unw_cursor_t& cursor) {
   const uintptr_t mark = g_forking_stack_mark.load(std::memory_order_relaxed);
   if (mark == 0 || syscall(SYS_gettid) != g_forking_tid.load(std::memory_order_relaxed)) return false;
   unw_word_t sp = 0;
-  return unw_get_reg(&cursor, UNW_REG_SP, &sp) == 0 && sp > mark;
+  if (unw_get_reg(&cursor, UNW_REG_SP, &sp) != 0 || sp <= mark) return false;
+  return InterruptedAWait(cursor);
 }
 
 }  // namespace
@@ -128,7 +177,7 @@ bool MayBeInASignalHandler() {
   unw_cursor_t cursor;
   if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return true;
   for (int frames = 0; frames < 512; ++frames) {
-    if (unw_is_signal_frame(&cursor) > 0 && !FrameOlderThanTheFork(cursor)) return true;
+    if (unw_is_signal_frame(&cursor) > 0 && !PassedOverFromBeforeTheFork(cursor)) return true;
     const int step = unw_step(&cursor);
     if (step == 0) return false;  // the outermost frame, no handler below it
     if (step < 0) return true;

@@ -63,12 +63,16 @@ void CaptureStack(CapturedStack& out);
 // busy, as CaptureStack.
 //
 // Not a signal frame older than the fork that made this process, on the
-// thread that forked (MarkForkingStack): a program that forks in a signal
-// handler and lets the child live on in it (postgres's postmaster starts
-// some of its processes so) would otherwise never have the thread. glibc's
-// fork takes every malloc lock before it forks (and the child's copies are
-// reset): had that handler interrupted code holding one, the fork would
-// never have returned.
+// thread that forked (MarkForkingStack), when it interrupted a wait (a
+// system call the signal cut short, EINTR, or one the kernel restarts): a
+// program that forks in a signal handler and lets the child live on in it
+// (postgres's postmaster starts some of its processes so, its handlers
+// taking signals only while it waits) would otherwise never have the
+// thread. A thread waiting in a system call holds no lock an allocator
+// takes (no allocator's call returns EINTR), and glibc's fork took every
+// malloc lock before it forked. A frame above the fork's place on the stack
+// may also be a newer one, pushed after the child returned past it: the
+// wait is what makes it safe either way.
 bool MayBeInASignalHandler();
 
 // In a fork child, from the fork (lifecycle.cc): `stack_mark` is an
