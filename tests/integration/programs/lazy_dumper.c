@@ -16,7 +16,7 @@
    it wrote less): calls a snapshot signal would cut short, in a process
    with no dumper thread.
      lazy_dumper pipewrites
-   print "ready", then for 1.5 s alternate 100 us of its own work and a
+   print "ready", then for 3 s alternate 100 us of its own work and a
    blocking write of 256 KiB to a pipe a child drains: a thread that is
    "running" in /proc while inside a write about half of the time. Exit 1
    when a write was cut short (a part written, or EINTR).
@@ -247,7 +247,7 @@ static int pipe_writes(void) {
   printf("ready\n");
   fflush(stdout);
   long cut = 0;
-  const double end = now() + 1.5;
+  const double end = now() + 3.0;
   while (now() < end) {
     const double until = now() + 0.0001;
     while (now() < until) {
