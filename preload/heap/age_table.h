@@ -176,6 +176,13 @@ LT_ALWAYS_INLINE uint64_t BeginRewrite(Slot& s, uint64_t birth_ns) {
 }
 LT_ALWAYS_INLINE void FinishRewrite(Slot& s, uint64_t birth_ns) { s.state.store(birth_ns, std::memory_order_release); }
 
+// The birth of the owner's own entry in `s`, its flipped low bit cleared
+// (BeginRewrite); 0 when the slot holds none.
+LT_ALWAYS_INLINE uint64_t KeptBirth(const Slot& s) {
+  const uint64_t state = s.state.load(std::memory_order_relaxed);
+  return state > 1 ? state & ~uint64_t{1} : 0;
+}
+
 // AgeTableUpdate's writing of a slot it found.
 LT_ALWAYS_INLINE void RewriteSlot(Slot& s, uint32_t stack_id, uint64_t size, double weight, uint64_t birth_ns) {
   birth_ns = BeginRewrite(s, birth_ns);
@@ -199,16 +206,14 @@ LT_ALWAYS_INLINE void AgeTableRebook(uint32_t slot_plus_one, uint64_t size, doub
 LT_ALWAYS_INLINE uint64_t AgeTableBirth(uint32_t slot_plus_one) {
   using namespace age_table_detail;
   const Slot* s = SlotOf(slot_plus_one);
-  if (s == nullptr) return 0;
-  const uint64_t state = s->state.load(std::memory_order_relaxed);  // the owner's own entry: a birth
-  return state > 1 ? state & ~uint64_t{1} : 0;
+  return s != nullptr ? KeptBirth(*s) : 0;
 }
 
 LT_ALWAYS_INLINE void AgeTableRegrow(uint32_t slot_plus_one, uint64_t size) {
   using namespace age_table_detail;
   Slot* s = SlotOf(slot_plus_one);
   if (s == nullptr) return;
-  const uint64_t birth_ns = BeginRewrite(*s, s->state.load(std::memory_order_relaxed) & ~uint64_t{1});
+  const uint64_t birth_ns = BeginRewrite(*s, KeptBirth(*s));
   s->size.store(size, std::memory_order_relaxed);
   FinishRewrite(*s, birth_ns);
 }

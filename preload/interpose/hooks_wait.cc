@@ -47,13 +47,13 @@ using namespace leaktrace::preload;
 
 namespace {
 
-// The real function, after the dumper thread's start if it is due; nullptr
-// when the C library has none (the hook then fails with ENOSYS, as the
-// missing function would have failed to link).
+// The real function, after the dumper thread's start if it is due (and
+// the call `may_wait`); nullptr when the C library has none (the hook then
+// fails with ENOSYS, as the missing function would have failed to link).
 template <typename Fn>
-LT_ALWAYS_INLINE Fn BeforeWait(Fn RealFunctions::*member) {
+LT_ALWAYS_INLINE Fn BeforeWait(Fn RealFunctions::*member, bool may_wait = true) {
   EnsureReal();
-  StartDumperBeforeWait();
+  if (may_wait) StartDumperBeforeWait();
   return real.*member;
 }
 
@@ -171,27 +171,23 @@ bool MayWait(const struct sembuf* operations, size_t count) {
 }  // namespace
 
 LT_EXPORT int semop(int id, struct sembuf* operations, size_t count) {
-  EnsureReal();
-  if (MayWait(operations, count)) StartDumperBeforeWait();
-  return LT_LIKELY(real.semop != nullptr) ? real.semop(id, operations, count) : NoFunction();
+  const auto next = BeforeWait(&RealFunctions::semop, MayWait(operations, count));
+  return LT_LIKELY(next != nullptr) ? next(id, operations, count) : NoFunction();
 }
 
 LT_EXPORT int semtimedop(int id, struct sembuf* operations, size_t count, const struct timespec* timeout) {
-  EnsureReal();
-  if (MayWait(operations, count)) StartDumperBeforeWait();
-  return LT_LIKELY(real.semtimedop != nullptr) ? real.semtimedop(id, operations, count, timeout) : NoFunction();
+  const auto next = BeforeWait(&RealFunctions::semtimedop, MayWait(operations, count));
+  return LT_LIKELY(next != nullptr) ? next(id, operations, count, timeout) : NoFunction();
 }
 
 LT_EXPORT ssize_t msgrcv(int id, void* message, size_t size, long type, int flags) {
-  EnsureReal();
-  if ((flags & IPC_NOWAIT) == 0) StartDumperBeforeWait();
-  return LT_LIKELY(real.msgrcv != nullptr) ? real.msgrcv(id, message, size, type, flags) : NoFunction();
+  const auto next = BeforeWait(&RealFunctions::msgrcv, (flags & IPC_NOWAIT) == 0);
+  return LT_LIKELY(next != nullptr) ? next(id, message, size, type, flags) : NoFunction();
 }
 
 LT_EXPORT int msgsnd(int id, const void* message, size_t size, int flags) {
-  EnsureReal();
-  if ((flags & IPC_NOWAIT) == 0) StartDumperBeforeWait();  // waits while the queue is full
-  return LT_LIKELY(real.msgsnd != nullptr) ? real.msgsnd(id, message, size, flags) : NoFunction();
+  const auto next = BeforeWait(&RealFunctions::msgsnd, (flags & IPC_NOWAIT) == 0);  // waits while the queue is full
+  return LT_LIKELY(next != nullptr) ? next(id, message, size, flags) : NoFunction();
 }
 
 namespace {
