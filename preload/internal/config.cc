@@ -176,14 +176,25 @@ void LoadConfig(Config& config, const char* settings) {
       config.valid = false;
       return;
     }
-    if (dir != nullptr && *dir != '\0') {
-      if (strlen(cwd) + 1 + strlen(dir) >= sizeof config.dump_dir) {
+    // "." and leading "./" name the working directory itself: the dumps'
+    // paths then read /srv/app/x.dump, not /srv/app/./x.dump.
+    const char* rest = dir == nullptr ? "" : dir;
+    for (;;) {
+      if (rest[0] == '.' && rest[1] == '/') rest += 2;
+      else if (rest[0] == '/') ++rest;
+      else if (rest[0] == '.' && rest[1] == '\0') ++rest;
+      else break;
+    }
+    if (*rest != '\0') {
+      if (strlen(cwd) + 1 + strlen(rest) >= sizeof config.dump_dir) {
+        Log("LEAKTRACE_DIR=%s is longer than %u bytes from the working directory; tracking disabled", dir,
+            unsigned{sizeof config.dump_dir - 1});
         config.valid = false;
         return;
       }
       strcpy(config.dump_dir, cwd);
-      strcat(config.dump_dir, "/");
-      strcat(config.dump_dir, dir);
+      if (strcmp(cwd, "/") != 0) strcat(config.dump_dir, "/");
+      strcat(config.dump_dir, rest);
     } else {
       strcpy(config.dump_dir, cwd);
     }

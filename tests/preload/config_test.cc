@@ -1,9 +1,13 @@
-// Settings: the program filter's globs (LEAKTRACE_PROGRAMS).
+// Settings: the program filter's globs (LEAKTRACE_PROGRAMS), and where the
+// dumps go (LEAKTRACE_DIR).
 #include "preload/internal/config.h"
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <string>
 
 namespace leaktrace::preload {
 namespace {
@@ -37,6 +41,38 @@ TEST(ProgramFilter, AnyPatternMatchingEitherNameSelects) {
   EXPECT_FALSE(ProgramSelected(c, "ngin", "nginx-debug"));
   std::strcpy(c.programs, ",,");
   EXPECT_FALSE(ProgramSelected(c, "x", "x")) << "empty patterns match nothing";
+}
+
+// The dump directory LEAKTRACE_DIR names, as LoadConfig resolves it.
+std::string DumpDir(const std::string& dir, bool* valid = nullptr) {
+  Config c;
+  LoadConfig(c, ("LEAKTRACE_DIR=" + dir + "\n").c_str());
+  if (valid != nullptr) *valid = c.valid;
+  return c.dump_dir;
+}
+
+TEST(DumpDirectory, ARelativeDirectoryIsResolvedAgainstTheWorkingDirectoryWithoutDotSegments) {
+  char cwd[4096];
+  ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
+  const std::string here = cwd;
+  const std::string prefix = here == "/" ? "/" : here + "/";
+  EXPECT_EQ(DumpDir("."), here);
+  EXPECT_EQ(DumpDir("./"), here);
+  EXPECT_EQ(DumpDir("out"), prefix + "out");
+  EXPECT_EQ(DumpDir("./out"), prefix + "out");
+  EXPECT_EQ(DumpDir(".//./out/"), prefix + "out");
+  EXPECT_EQ(DumpDir(".hidden"), prefix + ".hidden") << "a name starting with a dot is a name";
+  EXPECT_EQ(DumpDir("../up"), prefix + "../up");
+  EXPECT_EQ(DumpDir("/var/tmp/dumps/"), "/var/tmp/dumps");
+}
+
+TEST(DumpDirectory, OneTooLongDisablesTrackingAndSaysSo) {
+  bool valid = true;
+  DumpDir(std::string(5000, 'd'), &valid);
+  EXPECT_FALSE(valid);
+  valid = false;
+  DumpDir("out", &valid);
+  EXPECT_TRUE(valid);
 }
 
 }  // namespace
