@@ -26,10 +26,13 @@ Report Diff(const Report& before, const Report& after) {
   old_sites.reserve(before.sites.size());
   for (const Site& s : before.sites) old_sites.emplace(s.key, &s);
 
+  out.heap_growth_var = 0;
   auto keep = [&](Site s) {
     if (IsZero(s.bytes)) s.bytes = 0;
     if (IsZero(s.count)) s.count = 0;
-    if (s.bytes != 0 || s.count != 0) out.sites.push_back(std::move(s));
+    if (s.bytes == 0 && s.count == 0) return;
+    if (s.resource == Resource::kHeap) out.heap_growth_var += s.var_bytes;
+    out.sites.push_back(std::move(s));
   };
 
   for (const Site& a : after.sites) {

@@ -80,7 +80,11 @@ MemoryParts ReportMemory(const Report& report) {
     return SumMemory(parts);
   };
   if (report.kind == ReportKind::kLive) return sum(report.dumps);
-  return MemoryGrowth(sum(report.baseline), sum(report.dumps));
+  MemoryParts growth = MemoryGrowth(sum(report.baseline), sum(report.dumps));
+  // Not under --older-than: the sites then count old objects only, the
+  // table every one.
+  if (growth.known && report.heap_growth_var >= 0 && report.older_than_s <= 0) growth.heap_var = report.heap_growth_var;
+  return growth;
 }
 
 const char* TriggerName(format::Trigger t) {

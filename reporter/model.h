@@ -100,6 +100,13 @@ struct Report {
   // which replaces a two-snapshot diff's. 0: a plain diff.
   size_t series_snapshots = 0;
   double series_detection_limit = 0;
+  // A diff (Diff): the variance of the live heap's growth, over its heap
+  // sites before any filter, what the headline's "±" says (without
+  // --older-than). The memory
+  // table's live heap takes it rather than adding both snapshots' whole
+  // variances, which counts again every site that did not change (those
+  // the diff leaves out as no growth). < 0: not a diff.
+  double heap_growth_var = -1;
 };
 
 struct Totals {

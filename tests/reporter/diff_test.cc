@@ -2,7 +2,12 @@
 // signs, sorting, vanished sites, variances that add.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "reporter/diff.h"
+#include "reporter/memory.h"
+#include "reporter/model.h"
+#include "reporter/render.h"
 #include "reporter/report_from_dump.h"
 #include "tests/reporter/server_runs.h"
 
@@ -81,6 +86,44 @@ TEST(Diff, IdenticalDumpsHaveNoGrowth) {
   format::Dump a = ServerRun(kBiasA).Exact(false).Stack(1, {kBiasA + 0x1000}).Site(Resource::kHeap, 1, 1234.5, 3.2, 99).Build();
   Report r = FromDump(a, symbols.Source());
   EXPECT_TRUE(Diff(r, r).sites.empty());
+}
+
+// The headline's heap growth and the memory table's live heap are one
+// figure: they carry one "±". A site that did not change is no growth and
+// no error in either (before, the table added both snapshots' whole
+// variances: an unchanged 100 MiB site's error counted twice).
+TEST(Diff, TheMemoryTablesHeapErrorIsTheHeadlines) {
+  FakeSymbols symbols = ServerSymbols();
+  constexpr double kMiB = 1 << 20;
+  auto run = [&](uint32_t seq, double grown_bytes, double grown_var, uint64_t rss) {
+    return ServerRun(kBiasA, 100, seq)
+        .SampleInterval(512 * 1024)
+        .Stack(1, {kBiasA + 0x1000})
+        .Stack(2, {kBiasA + 0x3000})
+        .Site(Resource::kHeap, 1, 100 * kMiB, 1000, 9 * kMiB * kMiB)  // unchanged: the same samples
+        .Site(Resource::kHeap, 2, grown_bytes, 100, grown_var)
+        .Memory()
+        .Memory("rss", rss)
+        .Build();
+  };
+  const format::Dump before = run(1, 1 * kMiB, 1 * kMiB * kMiB, 200 << 20);
+  const format::Dump after = run(2, 5 * kMiB, 3 * kMiB * kMiB, 300 << 20);
+  const Report d = Diff(FromDump(before, symbols.Source()), FromDump(after, symbols.Source()));
+  ASSERT_EQ(d.sites.size(), 1u);
+  const double headline_var = ComputeTotals(d.sites)[static_cast<size_t>(Resource::kHeap)].var_bytes;
+  EXPECT_DOUBLE_EQ(headline_var, 4 * kMiB * kMiB);
+  const MemoryParts m = ReportMemory(d);
+  ASSERT_TRUE(m.known);
+  EXPECT_DOUBLE_EQ(m.heap, 4 * kMiB);
+  EXPECT_DOUBLE_EQ(m.heap_var, headline_var);
+  const std::string table = MemoryText(m, true, false);
+  EXPECT_NE(table.find("live heap       +4.0 MiB ± 2.0 MiB"), std::string::npos) << table;
+
+  // Under --older-than the sites count old objects only, the table every
+  // one: each keeps its own error.
+  Report old = FromDump(before, symbols.Source()), newer = FromDump(after, symbols.Source());
+  old.older_than_s = newer.older_than_s = 60;
+  EXPECT_DOUBLE_EQ(ReportMemory(Diff(old, newer)).heap_var, 22 * kMiB * kMiB);
 }
 
 }  // namespace
