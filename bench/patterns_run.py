@@ -41,6 +41,8 @@ PATTERNS = [
     ("live_threads", "live_threads", [1000], "1,000 threads alive at once, each having allocated"),
     ("big_align", "big_align", [200000], "200,000 posix_memalign, alignment 4096 / 64 KiB, 1-64 KiB"),
     ("fd_churn", "fd_churn", [200000], "open + close of /dev/null x 200,000"),
+    ("fd_churn_relative", "fd_churn", [200000, "relative"], "open + close of \"null\" from /dev x 200,000"),
+    ("fd_churn_at", "fd_churn", [200000, "at"], "openat(/dev's descriptor, \"null\") + close x 200,000"),
     ("mmap_churn", "mmap_churn", [50000, 64], "mmap + touch + munmap of 64 KiB x 50,000"),
     ("fork_exit", "fork_exit", [2000], "fork + _exit + waitpid x 2,000"),
     ("exec_chain", "exec_chain", [200], "sh -c \"sh -c true\" x 200"),

@@ -42,8 +42,9 @@ namespace {
 
 mode_t ModeArg(int flags, va_list ap) { return __OPEN_NEEDS_MODE(flags) ? va_arg(ap, mode_t) : 0; }
 
-LT_ALWAYS_INLINE int Opened(int fd, const char* path) {
-  if (fd >= 0 && TrackingThisCall()) RecordOpenedFd(fd, path);
+// `path` relative to `dirfd` (openat) or to the working directory.
+LT_ALWAYS_INLINE int Opened(int fd, const char* path, int dirfd = AT_FDCWD) {
+  if (fd >= 0 && TrackingThisCall()) RecordOpenedFd(fd, path, nullptr, dirfd);
   return fd;
 }
 
@@ -63,7 +64,7 @@ LT_ALWAYS_INLINE int Copied(int fd, int source) {
 int OpenAt(int dirfd, const char* path, int flags, mode_t mode,
            int (*fn)(int, const char*, int, ...)) {
   const int fd = fn ? fn(dirfd, path, flags, mode) : static_cast<int>(syscall(SYS_openat, dirfd, path, flags, mode));
-  return Opened(fd, path);
+  return Opened(fd, path, dirfd);
 }
 
 int DupFcntl(int (*fn)(int, int, ...), int fd, int cmd, va_list ap) {
@@ -132,12 +133,12 @@ LT_EXPORT int __open64_2(const char* path, int flags) {
 
 LT_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
   REAL_OR_ENOSYS(openat_2);
-  return Opened(real.openat_2(dirfd, path, flags), path);
+  return Opened(real.openat_2(dirfd, path, flags), path, dirfd);
 }
 
 LT_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
   REAL_OR_ENOSYS(openat64_2);
-  return Opened(real.openat64_2(dirfd, path, flags), path);
+  return Opened(real.openat64_2(dirfd, path, flags), path, dirfd);
 }
 
 LT_EXPORT int creat(const char* path, mode_t mode) {

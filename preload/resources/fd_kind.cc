@@ -1,13 +1,17 @@
 #include "preload/resources/fd_kind.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 
+#include "preload/internal/raw_syscall.h"
+#include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
 
 namespace leaktrace::preload {
@@ -109,6 +113,66 @@ uint32_t GuessedOpenedLabel(const char* path, const char* kind_guess) {
   const uint32_t label = WithPath(kind_guess, path, strlen(path));
   if (label != 0) entry.store(label, std::memory_order_relaxed);
   return label | kUnverifiedKind;
+}
+
+namespace {
+
+// `base` (absolute, `base_size` bytes) joined with `rel` into `out`: its
+// length, or 0 when `rel` has a ".." segment or the result does not fit.
+size_t JoinPath(const char* base, size_t base_size, const char* rel, char* out, size_t out_size) {
+  while (base_size > 1 && base[base_size - 1] == '/') --base_size;
+  if (base_size >= out_size) return 0;
+  memcpy(out, base, base_size);
+  size_t n = base_size;
+  for (const char* p = rel; *p != '\0';) {
+    const char* end = p;
+    while (*end != '\0' && *end != '/') ++end;
+    const size_t segment = static_cast<size_t>(end - p);
+    if (segment == 2 && p[0] == '.' && p[1] == '.') return 0;
+    if (segment > 0 && !(segment == 1 && p[0] == '.')) {
+      const bool slash = n == 0 || out[n - 1] != '/';
+      if (n + slash + segment >= out_size) return 0;
+      if (slash) out[n++] = '/';
+      memcpy(out + n, p, segment);
+      n += segment;
+    }
+    p = *end == '/' ? end + 1 : end;
+  }
+  out[n] = '\0';
+  return n;
+}
+
+}  // namespace
+
+uint32_t RelativeOpenedLabel(int dirfd, const char* path, const char* kind_guess) {
+  char base[kPathBytes];
+  size_t base_size = 0;
+  if (dirfd == AT_FDCWD) {
+    // The system call, not libc's getcwd, which may allocate. It returns
+    // the length with the terminating NUL; a directory outside the root
+    // reads "(unreachable)...".
+    const long n = RawSyscall(SYS_getcwd, reinterpret_cast<long>(base), sizeof base);
+    if (n <= 1 || base[0] != '/') return 0;
+    base_size = static_cast<size_t>(n - 1);
+  } else {
+    // The openat succeeded, so `dirfd` is a directory; its label's path is
+    // its path whatever kind the label guessed ("file:" for an open by
+    // absolute path not checked yet).
+    const uint32_t dir_label = FdLabel(dirfd) & ~kUnverifiedKind;
+    if (dir_label == 0) return 0;
+    const char* text = LabelText(dir_label);
+    const char* colon = strchr(text, ':');
+    if (colon == nullptr || colon[1] != '/') return 0;
+    const size_t kind_size = static_cast<size_t>(colon - text);
+    if (!((kind_size == 3 && memcmp(text, "dir", 3) == 0) || (kind_size == 4 && memcmp(text, "file", 4) == 0)))
+      return 0;
+    base_size = strlen(colon + 1);
+    if (base_size >= sizeof base) return 0;
+    memcpy(base, colon + 1, base_size);
+  }
+  char joined[kPathBytes];
+  if (JoinPath(base, base_size, path, joined, sizeof joined) == 0) return 0;
+  return GuessedOpenedLabel(joined, kind_guess);
 }
 
 uint32_t VerifiedOpenedLabel(int fd, uint32_t label) {

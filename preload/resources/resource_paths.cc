@@ -117,13 +117,15 @@ void RecordFdPair(const int fds[2], uint32_t label_id) {
   FdRecord(fds[1], stack, label_id);
 }
 
-void RecordOpenedFd(int fd, const char* path, const char* kind_guess) {
+void RecordOpenedFd(int fd, const char* path, const char* kind_guess, int dirfd) {
   ErrnoKeeper keep;
   const uint32_t stack = Stack();
-  uint32_t label;
+  uint32_t label = 0;
   {
     BusyScope busy;
-    label = path != nullptr && path[0] == '/' ? GuessedOpenedLabel(path, kind_guess) : OpenedPathLabel(fd, path);
+    if (path != nullptr && path[0] == '/') label = GuessedOpenedLabel(path, kind_guess);
+    else if (path != nullptr && path[0] != '\0') label = RelativeOpenedLabel(dirfd, path, kind_guess);
+    if (label == 0) label = OpenedPathLabel(fd, path);
   }
   FdRecord(fd, stack, label);
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,10 +84,13 @@ void RecordFd(int fd, uint32_t label_id);
 void RecordFdPair(const int fds[2], uint32_t label_id);
 // Opened by path. An absolute path gets a guessed kind, checked by fstat
 // only if the descriptor is still open at a snapshot (GuessedOpenedLabel;
-// `kind_guess` is the caller's guess, e.g. "dir" for opendir, or nullptr);
-// a relative one is resolved now (fstat, readlink of /proc/self/fd/N), as
-// the path it names is the one of this moment.
-void RecordOpenedFd(int fd, const char* path, const char* kind_guess = nullptr);
+// `kind_guess` is the caller's guess, e.g. "dir" for opendir, or nullptr).
+// A relative one is made absolute now, as the path it names is the one of
+// this moment: joined to the working directory (`dirfd` AT_FDCWD) or to
+// `dirfd`'s path (RelativeOpenedLabel), then guessed as an absolute one;
+// when that cannot be told, resolved by the descriptor (fstat, readlink of
+// /proc/self/fd/N).
+void RecordOpenedFd(int fd, const char* path, const char* kind_guess = nullptr, int dirfd = AT_FDCWD);
 // Before a dup2/dup3 onto `target`: forgets it and returns what its slot
 // held, for RestoreFd if the call fails. The number stays open throughout,
 // so a snapshot never checks a guessed kind against the copy.

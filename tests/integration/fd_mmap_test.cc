@@ -285,7 +285,12 @@ TEST(FdScenarios, LabelsOfOpenedPathsAreWhatWasOpened) {
                     {"device:/dev/null", 1},
                     {"file:" + d + "/survivor", 1}}));
   // A relative path: the file's path when it was opened, not after its rename.
-  EXPECT_EQ(LabelsAt(diff, "open_relative", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/relative", 1}}));
+  // "./" segments dropped; ".." left to the descriptor (a symbolic link's
+  // parent is not the lexical one).
+  EXPECT_EQ(LabelsAt(diff, "open_relative", "fd_scenarios", "fd"),
+            (Labels{{"file:" + d + "/relative", 1}, {"file:" + d + "/subdir/dotted", 1}, {"file:" + d + "/outer", 1}}));
+  // Relative to a directory descriptor: that directory's path.
+  EXPECT_EQ(LabelsAt(diff, "open_at_dir", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/subdir/inner", 1}}));
   // An absolute path: the one the program gave, renamed or deleted since.
   EXPECT_EQ(LabelsAt(diff, "open_then_renamed", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/renamed-from", 1}}));
   EXPECT_EQ(LabelsAt(diff, "open_then_deleted", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/deleted", 1}}));
@@ -294,7 +299,7 @@ TEST(FdScenarios, LabelsOfOpenedPathsAreWhatWasOpened) {
   // Numbers dup2 gave something else: what is there now, at the dup2.
   EXPECT_EQ(LabelsAt(diff, "pipe_over", "fd_scenarios", "fd"), (Labels{{"pipe", 2}}));
   EXPECT_EQ(LabelsAt(diff, "untracked_over", "fd_scenarios", "fd"), (Labels{{"eventfd", 1}}));
-  EXPECT_EQ(Total(diff, "fd").count, 12);
+  EXPECT_EQ(Total(diff, "fd").count, 15);
 }
 
 // Received by recvmsg, and by recvmmsg.

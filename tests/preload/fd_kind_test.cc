@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
 
 namespace leaktrace::preload {
@@ -74,6 +75,36 @@ TEST_F(FdKind, ACallersGuessAndLabelsWithoutTheFlag) {
   close(fd);
   // Closed behind the hooks' back: the guess stands.
   EXPECT_EQ(VerifiedOpenedLabel(fd, guess), guess & ~kUnverifiedKind);
+}
+
+// An open by relative path is labelled with the absolute path it named at
+// that moment, without asking /proc/self/fd: the working directory joined
+// with the path, or the directory descriptor's own path for an openat.
+TEST_F(FdKind, ARelativePathIsJoinedToWhereItWasOpened) {
+  const std::string file = dir_ + "/file";
+  close(open(file.c_str(), O_WRONLY | O_CREAT, 0600));
+  char here[4096];
+  ASSERT_NE(getcwd(here, sizeof here), nullptr);
+  ASSERT_EQ(chdir(dir_.c_str()), 0);
+  EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, "file", nullptr)), "file:" + file);
+  EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, "./file", nullptr)), "file:" + file);
+  EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, ".//./file", nullptr)), "file:" + file);
+  EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, ".", "dir")), "dir:" + dir_);
+  EXPECT_NE(RelativeOpenedLabel(AT_FDCWD, "file", nullptr) & kUnverifiedKind, 0u) << "a guess, as for an absolute path";
+  EXPECT_EQ(RelativeOpenedLabel(AT_FDCWD, "../x/file", nullptr), 0u) << "'..' is left to the descriptor";
+  ASSERT_EQ(chdir(here), 0);
+
+  // openat: the directory descriptor's label holds its path (a guessed
+  // "file:" one too, as an open of a directory by absolute path records).
+  const int dirfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dirfd, 0);
+  EXPECT_EQ(RelativeOpenedLabel(dirfd, "file", nullptr), 0u) << "a directory descriptor never recorded";
+  FdRecord(dirfd, 1, GuessedOpenedLabel(dir_.c_str(), nullptr));
+  EXPECT_EQ(Text(RelativeOpenedLabel(dirfd, "file", nullptr)), "file:" + file);
+  EXPECT_EQ(Text(RelativeOpenedLabel(dirfd, "sub/x", nullptr)), "file:" + dir_ + "/sub/x");
+  FdRecord(dirfd, 1, KindLabel("pipe"));
+  EXPECT_EQ(RelativeOpenedLabel(dirfd, "file", nullptr), 0u) << "a label without a path";
+  close(dirfd);
 }
 
 }  // namespace

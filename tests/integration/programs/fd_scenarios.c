@@ -134,6 +134,12 @@ __attribute__((noinline)) int open_relative(const char* name) {
   must(fd >= 0, name);
   return fd;
 }
+/* Relative to a directory descriptor, not to the working directory. */
+__attribute__((noinline)) int open_at_dir(int dirfd, const char* name) {
+  int fd = openat(dirfd, name, O_RDONLY);
+  must(fd >= 0, name);
+  return fd;
+}
 __attribute__((noinline)) int open_then_renamed(void) {
   int fd = open(in_dir("renamed-from"), O_RDONLY);
   must(fd >= 0, "open renamed-from");
@@ -159,8 +165,8 @@ static void labels(const char* dir) {
   snprintf(labels_dir, sizeof labels_dir, "%s", dir);
   must(mkdir(in_dir("subdir"), 0700) == 0, "mkdir");
   must(mkfifo(in_dir("fifo"), 0600) == 0, "mkfifo");
-  const char* files[] = {"plain", "renamed-from", "deleted", "copied", "replaced", "replaced-untracked", "relative",
-                         "survivor"};
+  const char* files[] = {"plain",    "renamed-from", "deleted",      "copied",       "replaced", "replaced-untracked",
+                         "relative", "survivor",     "subdir/inner", "subdir/dotted", "outer"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; ++i) make_file(in_dir(files[i]));
   must(chdir(labels_dir) == 0, "chdir");
   /* A target number for the copy, far from the rest. */
@@ -172,6 +178,12 @@ static void labels(const char* dir) {
   open_abs("/dev/null", O_RDONLY);                        /* device:/dev/null */
   open_relative("relative");                              /* file:DIR/relative (resolved at the open) */
   must(rename("relative", "relative-moved") == 0, "rename relative");
+  open_relative("./subdir/./dotted");                     /* file:DIR/subdir/dotted ("./" dropped) */
+  open_relative("subdir/../outer");                       /* file:DIR/outer (".." resolved by the descriptor) */
+  int subdir = open(in_dir("subdir"), O_RDONLY | O_DIRECTORY);
+  must(subdir >= 0, "open subdir");
+  open_at_dir(subdir, "inner");                           /* file:DIR/subdir/inner, not DIR/inner */
+  close(subdir);
   open_then_renamed();                                    /* file:DIR/renamed-from: the path the program gave */
   must(rename(in_dir("renamed-from"), in_dir("renamed-to")) == 0, "rename");
   open_then_deleted();                                    /* file:DIR/deleted */
