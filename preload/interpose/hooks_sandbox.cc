@@ -21,6 +21,8 @@
 #include "preload/internal/raw_syscall.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
+#include "preload/record/tracker.h"
+#include "preload/record/unwind_cache.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/snapshot/process_info.h"
 
@@ -34,6 +36,15 @@ void BeforeSandbox() {
   if ((g_mode != Mode::kSampled && g_mode != Mode::kExact) || t_state.busy != 0) return;
   if (getpid() != g_process.pid) return;
   const int saved_errno = errno;
+  // The calling thread's captures readied while every call is allowed
+  // (libunwind's set-up, the main stack's mincore); descriptors opened
+  // later are labelled without asking the kernel (fd_kind.h).
+  if (kUnwindCacheAvailable) {
+    if (Shard* shard = ThreadShard(t_state)) {
+      BusyScope busy;
+      PrepareCapturesForSandbox(*shard);
+    }
+  }
   NoteSandboxEntered();  // no descriptor of ours made from now on (private_fds.h)
   StopSnapshotsForSandbox();
   errno = saved_errno;

@@ -939,6 +939,15 @@ LT_NOINLINE uint32_t CaptureStackIdCached(Shard& shard) {
   return LookupStackId<kSiteGeneric>(shard, shard.unwind_cache).stack_id;
 }
 
+void PrepareCapturesForSandbox(Shard& shard) {
+  {
+    ForkGateScope gate;
+    SignalsBlockedScope blocked;
+    PrepareUnwinder();
+  }
+  FirstUse(shard);
+}
+
 uint64_t UnwindCacheBytes() { return g_cache_bytes.load(std::memory_order_relaxed); }
 
 void ResetUnwindCache(Shard& shard) {

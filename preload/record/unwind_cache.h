@@ -45,6 +45,13 @@ inline constexpr bool kUnwindCacheAvailable = false;
 // (0 when it could not be recorded). Uses and fills the shard's cache.
 uint32_t CaptureStackIdCached(Shard& shard);
 
+// Before the program enters a seccomp sandbox (hooks_sandbox.cc): sets
+// libunwind up and learns the calling thread's stack bounds now, while
+// every system call is still allowed (the main thread's take a mincore,
+// which a filter listing what the program itself calls kills; so does
+// libunwind's own set-up). Owner thread, thread busy.
+void PrepareCapturesForSandbox(Shard& shard);
+
 // Bytes all threads' caches hold now (within the budget). Any thread.
 uint64_t UnwindCacheBytes();
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 
+#include "preload/internal/private_fds.h"
 #include "preload/internal/raw_syscall.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
@@ -77,6 +78,7 @@ const char* PrefixOf(mode_t mode) {
 uint32_t KindLabel(const char* kind) { return InternKindLabel(kind); }
 
 uint32_t OpenedPathLabel(int fd, const char* path) {
+  if (SandboxEntered()) return KindLabel("file");  // no call the program's filter may not list
   struct stat st;
   if (fstat(fd, &st) != 0) return KindLabel("unknown");
   if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
@@ -148,6 +150,7 @@ uint32_t RelativeOpenedLabel(int dirfd, const char* path, const char* kind_guess
   char base[kPathBytes];
   size_t base_size = 0;
   if (dirfd == AT_FDCWD) {
+    if (SandboxEntered()) return 0;  // no call the program's filter may not list
     // The system call, not libc's getcwd, which may allocate. It returns
     // the length with the terminating NUL; a directory outside the root
     // reads "(unreachable)...".
@@ -200,6 +203,7 @@ uint32_t SocketLabel(int family, int type) {
 }
 
 uint32_t SocketFdLabel(int fd) {
+  if (SandboxEntered()) return KindLabel("socket");  // no call the program's filter may not list
   int family = 0, type = 0;
   socklen_t len = sizeof family;
   if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) return KindLabel("socket");
@@ -209,6 +213,7 @@ uint32_t SocketFdLabel(int fd) {
 }
 
 uint32_t ProbeFdLabel(int fd) {
+  if (SandboxEntered()) return KindLabel("unknown");  // no call the program's filter may not list
   struct stat st;
   if (fstat(fd, &st) != 0) return KindLabel("unknown");
   if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);

@@ -12,6 +12,9 @@
 // readlink of /proc/self/fd/N (so does an open by a relative path that
 // RelativeOpenedLabel cannot join). Nothing here allocates or takes a lock but
 // the label table's insert lock; errno is not preserved (the hooks do that).
+// Inside a seccomp sandbox (SandboxEntered, private_fds.h) nothing here asks
+// the kernel: a label it would have asked for is the kind alone ("file",
+// "socket", "unknown"), as no snapshot is written there anyway.
 #pragma once
 
 #include <cstdint>

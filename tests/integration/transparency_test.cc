@@ -291,9 +291,11 @@ TEST(Transparency, ASnapshotNeverKillsAProgramThatCannotTakeItYet) {
 // browser's renderer) ends as it would without leaktrace: leaktrace writes
 // no snapshot from inside the sandbox (the exit dump's openat would have it
 // killed by SIGSYS, 128 + 31). libseccomp's probe (a NULL filter, EFAULT)
-// installs nothing and leaves the exit dump alone. (The filter allows the
-// unwinder's mincore: a sample at a stack not seen before still makes that
-// call inside the sandbox.)
+// installs nothing and leaves the exit dump alone. Nor does the recording
+// make a call of its own there: the filter lists only what the program
+// calls (the unwinder's mincore on the main stack and libunwind's set-up are
+// done before the filter goes in; a descriptor opened by a relative path is
+// named without getcwd or readlink: killed before, 159).
 // errno is the program's: a call that succeeds leaves it as the program set
 // it, whatever leaktrace did inside (the first unwind's validation pipe read
 // failed EAGAIN and left errno at 11 after the first malloc in exact mode,

@@ -1,9 +1,12 @@
 /* A program that locks itself into a seccomp sandbox, as sandboxed workers
    do (OpenSSH's pre-authentication child, a browser's renderer): a filter
    that allows a short list of system calls and kills the process on any
-   other. Then it allocates, prints and exits with status 5. Under leaktrace
-   it must end the same way: a dump written after the filter is in place
-   (its openat, rename ...) would have the process killed by SIGSYS.
+   other. Then it allocates, opens its working directory and a file in it
+   by relative paths, prints and exits with status 5. Under leaktrace it must
+   end the same way: a dump written after the filter is in place (its
+   openat, rename ...) would have the process killed by SIGSYS, and so would
+   a call the recording makes that the program does not (the unwinder's
+   mincore, a readlink or getcwd to name a descriptor).
      seccomp_sandbox prctl  the filter by prctl(PR_SET_SECCOMP), this thread
      seccomp_sandbox tsync  the filter by the seccomp system call, on every
                             thread (SECCOMP_FILTER_FLAG_TSYNC), as libseccomp
@@ -14,6 +17,7 @@
                             fails with EFAULT), then exits 0: no sandbox */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -43,11 +47,8 @@ int main(int argc, char** argv) {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
       ALLOW(__NR_read), ALLOW(__NR_write), ALLOW(__NR_exit), ALLOW(__NR_exit_group), ALLOW(__NR_brk),
       ALLOW(__NR_mmap), ALLOW(__NR_munmap), ALLOW(__NR_futex), ALLOW(__NR_rt_sigprocmask),
-      ALLOW(__NR_rt_sigreturn), ALLOW(__NR_newfstatat), ALLOW(__NR_fstat),
-      /* What the unwinder needs when it meets a stack it has not seen: its
-         memory checks (mincore). Not yet kept out of a sandbox (see the
-         test); this program is about the snapshots. */
-      ALLOW(__NR_mincore),
+      ALLOW(__NR_rt_sigreturn), ALLOW(__NR_newfstatat), ALLOW(__NR_fstat), ALLOW(__NR_openat),
+      ALLOW(__NR_close),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
   };
   struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
@@ -73,6 +74,16 @@ int main(int argc, char** argv) {
     sum += p[0];
     free(p);
   }
+  /* Descriptors opened by relative paths, in the working directory and
+     under a directory descriptor. */
+  const int dir = open(".", O_RDONLY | O_DIRECTORY);
+  const int inner = dir >= 0 ? openat(dir, ".", O_RDONLY | O_DIRECTORY) : -1;
+  if (dir < 0 || inner < 0) {
+    perror("open .");
+    return 12;
+  }
+  close(inner);
+  close(dir);
   printf("sandboxed %ld\n", sum);
   fflush(stdout);
   return 5;
