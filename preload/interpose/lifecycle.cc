@@ -3,6 +3,8 @@
 #include "preload/internal/compiler.h"
 
 #include <link.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +20,7 @@
 #include "preload/interpose/got_rewrite.h"
 #include "preload/resources/label_table.h"
 #include "preload/internal/log.h"
+#include "preload/internal/raw_syscall.h"
 #include "preload/interpose/malloc_reach.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/snapshot/module_map.h"
@@ -78,11 +81,22 @@ void ParentAfterFork() {
 // exit. Long-lived fork children (a prefork server's workers) keep theirs.
 constexpr int64_t kYoungForkChildNs = 1000 * 1000 * 1000;
 
+// Whether the process runs under a seccomp filter leaktrace did not see go
+// in: one it inherited across exec (man-db runs col, groff and the like so).
+// Such a filter lists what the program calls and refuses the exit dump's
+// calls (the dump is lost, with a line on the program's stderr) or kills
+// the process. One raw prctl: PR_GET_SECCOMP says 2 under a filter, and a
+// filter that refuses prctl too fails it. Not asked after a filter
+// leaktrace saw go in, which refused snapshots then (hooks_sandbox.cc) and
+// may kill on prctl.
+bool InASandboxNotSeen() { return RawSyscall(SYS_prctl, PR_GET_SECCOMP) != 0; }
+
 bool WantsExitDump() {
   if (!g_config.dump_on_exit) return false;
-  if (!IsForkChild() || g_config.exit_dump_every_child) return true;
-  if (MonotonicNs() - g_process.forked_monotonic_ns >= kYoungForkChildNs) return true;
-  return SnapshotRequestPending() || SnapshotsBegun() > 0;
+  const bool wanted = !IsForkChild() || g_config.exit_dump_every_child ||
+                      MonotonicNs() - g_process.forked_monotonic_ns >= kYoungForkChildNs ||
+                      SnapshotRequestPending() || SnapshotsBegun() > 0;
+  return wanted && !SnapshotsRefused() && !InASandboxNotSeen();
 }
 
 // The forking thread's random state, the child's pid and the time of the

@@ -334,6 +334,21 @@ TEST(Transparency, AProgramInASeccompSandboxEndsAsWithoutLeaktrace) {
     EXPECT_EQ(p.Wait(), 5);
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
   }
+  {
+    // A sandbox inherited across exec, which the new program's library did
+    // not see go in (man-db runs col so): no exit dump is tried, so the
+    // program's stderr stays its own (before: "leaktrace: cannot write
+    // snapshot 1 (... Function not implemented)").
+    const CommandResult plain_exec = leaktrace::testing::Run({ProgramPath("seccomp_sandbox"), "exec"});
+    ASSERT_EQ(plain_exec.exit_code, 5) << plain_exec.err;
+    for (const std::string& sample : kModes) {
+      TempDir dir;
+      const CommandResult r = RunUnder({ProgramPath("seccomp_sandbox"), "exec"}, sample, dir.path());
+      EXPECT_EQ(r.exit_code, 5) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+      EXPECT_EQ(r.out, plain_exec.out) << "LEAKTRACE_SAMPLE=" << sample;
+      EXPECT_EQ(r.err, "") << "LEAKTRACE_SAMPLE=" << sample;
+    }
+  }
   TempDir dir;
   const CommandResult probe = RunUnder({ProgramPath("seccomp_sandbox"), "probe"}, "64k", dir.path());
   EXPECT_EQ(probe.exit_code, 0) << probe.err;

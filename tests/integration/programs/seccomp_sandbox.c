@@ -14,7 +14,12 @@
      seccomp_sandbox wait   as tsync, then stops at checkpoint "sandboxed"
                             (step_protocol.h) before its work
      seccomp_sandbox probe  only libseccomp's probe (a filter of NULL, which
-                            fails with EFAULT), then exits 0: no sandbox */
+                            fails with EFAULT), then exits 0: no sandbox
+     seccomp_sandbox exec   a filter that refuses (ENOSYS) the calls that
+                            link or rename a file, then execs itself as
+                            "child", which allocates, prints and exits 5:
+                            a sandbox the new program inherits, as man-db
+                            runs col and groff */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,26 @@
 #include "step_protocol.h"
 
 #define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define REFUSE(nr) \
+  BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS)
+
+/* The filter of "exec": everything but linking and renaming files. */
+static int exec_in_sandbox(char* self) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      REFUSE(__NR_linkat), REFUSE(__NR_link), REFUSE(__NR_rename), REFUSE(__NR_renameat), REFUSE(__NR_renameat2),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    perror("seccomp");
+    return 11;
+  }
+  char* child[] = {self, "child", NULL};
+  execv(self, child);
+  perror("execv");
+  return 13;
+}
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "prctl";
@@ -39,6 +64,14 @@ int main(int argc, char** argv) {
     const long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
     printf("probe %ld %s\n", rc, rc == -1 && errno == EFAULT ? "EFAULT" : strerror(errno));
     return 0;
+  }
+  if (strcmp(mode, "exec") == 0) return exec_in_sandbox(argv[0]);
+  if (strcmp(mode, "child") == 0) {
+    char* p = malloc(100000);
+    memset(p, 2, 100000);
+    printf("child %d\n", p[99999]);
+    free(p);
+    return 5;
   }
   struct sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
