@@ -100,12 +100,13 @@ struct Report {
   // which replaces a two-snapshot diff's. 0: a plain diff.
   size_t series_snapshots = 0;
   double series_detection_limit = 0;
-  // A diff (Diff): the variance of the live heap's growth, over its heap
-  // sites before any filter, what the headline's "±" says (without
-  // --older-than). The memory
-  // table's live heap takes it rather than adding both snapshots' whole
-  // variances, which counts again every site that did not change (those
-  // the diff leaves out as no growth). < 0: not a diff.
+  // A diff (Diff): the variance of the live heap's growth over its heap
+  // sites, before any filter: what the headline's "±" says. The memory
+  // table's live heap takes it (not under --older-than) rather than adding
+  // both snapshots' whole variances, which counts again every site that did
+  // not change (those the diff leaves out as no growth). < 0: not a diff.
+  // Kept, not derived from `sites`: a report of a check's offending sites
+  // only still describes the whole process's memory.
   double heap_growth_var = -1;
 };
 

@@ -18,7 +18,7 @@ constexpr size_t kBlockOffset = 64;
 // Mapped at the first bootstrap allocation, which most processes never make
 // (only an allocation re-entered from leaktrace's own initialisation comes
 // here). Not in .bss: the library's whole span must stay under 2 MiB
-// (library_span_test.cc says why).
+// (Transparency.TheLibrarySpansLessThanTwoMiB says why).
 std::atomic<unsigned char*> g_heap{nullptr};
 std::atomic<size_t> g_used{0};
 

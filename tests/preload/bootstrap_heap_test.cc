@@ -19,7 +19,9 @@ namespace {
 
 TEST(BootstrapHeap, NothingIsABootstrapBlockBeforeTheFirstOne) {
   // The heap is mapped at the first allocation; until then no pointer is
-  // one of its blocks. (gtest runs this file's tests in order, this first.)
+  // one of its blocks, nullptr and low addresses included. (ctest runs each
+  // test in a process of its own; a whole run of the binary runs this file's
+  // tests in order, this one first.)
   int local = 0;
   void* heap_block = std::malloc(64);
   EXPECT_FALSE(IsBootstrapBlock(&local));

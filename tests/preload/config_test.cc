@@ -68,7 +68,21 @@ TEST(DumpDirectory, ARelativeDirectoryIsResolvedAgainstTheWorkingDirectoryWithou
 
 TEST(DumpDirectory, OneTooLongDisablesTrackingAndSaysSo) {
   bool valid = true;
+  // What leaktrace writes on stderr meanwhile, through a pipe.
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const int saved_stderr = dup(2);
+  ASSERT_GE(saved_stderr, 0);
+  dup2(pipe_fds[1], 2);
   DumpDir(std::string(5000, 'd'), &valid);
+  dup2(saved_stderr, 2);
+  close(saved_stderr);
+  close(pipe_fds[1]);
+  char said[1024] = {};
+  const ssize_t n = read(pipe_fds[0], said, sizeof said - 1);
+  close(pipe_fds[0]);
+  EXPECT_GT(n, 0) << "nothing said";
+  EXPECT_NE(std::string(said).find("LEAKTRACE_DIR=ddd"), std::string::npos) << said;
   EXPECT_FALSE(valid);
   valid = false;
   DumpDir("out", &valid);
