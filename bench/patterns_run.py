@@ -37,6 +37,7 @@ PATTERNS = [
     ("calloc_256m_x8", "calloc_big", [8, 256, "keep"], "8 x calloc(1, 256 MiB) kept live, one page touched each"),
     ("calloc_64m_x50", "calloc_big", [50, 64, "free"], "50 x calloc(1, 64 MiB), one page touched, freed"),
     ("calloc_64m_head_x2000", "calloc_big", [2000, 64, "head"], "2,000 x calloc(1, 64 MiB), its first bytes written, freed"),
+    ("malloc_1_200k", "malloc_sizes", [1000000, 200000], "1,000,000 x malloc(1..200,000 B), first byte written, freed"),
     ("string_builder", "string_builder", [64, 4], "doubling string builder to 64 MiB, 4 times"),
     ("thread_churn", "thread_churn", [5000], "5,000 threads created and joined one by one"),
     ("live_threads", "live_threads", [1000], "1,000 threads alive at once, each having allocated"),
