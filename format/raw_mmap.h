@@ -5,39 +5,41 @@
 // nor show up as the program's. Under ThreadSanitizer (the tests' TSan build,
 // which has no hooks) the libc functions are used instead, so the sanitizer
 // sees memory being unmapped and reused.
+//
+// Placed out of the program's way. Asked for no address, the kernel puts a
+// mapping in the highest gap that holds it, which is often a range the
+// program has just unmapped; and a program may map its own range back with
+// MAP_FIXED (stress-ng --mmap unmaps 64 MiB page by page and maps every page
+// back; an allocator releases and retakes its own ranges so), which would
+// overwrite leaktrace's tables under it. So every mapping of leaktrace's own
+// is asked for at an address of a zone of its own, below the program's
+// mappings (OwnZone in raw_mmap.cc); a range the zone finds taken is passed
+// over, and only when the zone cannot be used (a kernel that ignores the
+// address) does the kernel choose.
+//
+// Contract: any thread, async-signal-safe (one atomic and system calls), no
+// allocation, errno may change.
 #pragma once
 
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstddef>
 
 namespace leaktrace::format {
 
-inline void* RawMapAnonymous(size_t bytes) {
-#if defined(__SANITIZE_THREAD__)
-  return mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-#else
-  return reinterpret_cast<void*>(
-      syscall(SYS_mmap, nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-#endif
-}
+// An anonymous mapping of `bytes` with `prot` and `flags` (MAP_PRIVATE or
+// MAP_SHARED, with MAP_NORESERVE as wanted; MAP_ANONYMOUS is added), placed
+// in leaktrace's own zone. MAP_FAILED when the kernel refuses.
+void* RawMapOwn(size_t bytes, int prot, int flags);
 
-inline void RawUnmap(void* p, size_t bytes) {
-#if defined(__SANITIZE_THREAD__)
-  munmap(p, bytes);
-#else
-  syscall(SYS_munmap, p, bytes);
-#endif
-}
+// Read-write, private: the common case.
+inline void* RawMapAnonymous(size_t bytes) { return RawMapOwn(bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE); }
 
-inline void* RawRemap(void* p, size_t old_bytes, size_t new_bytes) {
-#if defined(__SANITIZE_THREAD__)
-  return mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
-#else
-  return reinterpret_cast<void*>(syscall(SYS_mremap, p, old_bytes, new_bytes, MREMAP_MAYMOVE));
-#endif
-}
+void RawUnmap(void* p, size_t bytes);
+
+// `p` (a RawMapOwn mapping of `old_bytes`) grown to `new_bytes`: in place
+// when the range above it is free, else moved, without copying, to a new
+// range of the zone. MAP_FAILED (and `p` untouched) when neither can be had.
+void* RawRemap(void* p, size_t old_bytes, size_t new_bytes);
 
 }  // namespace leaktrace::format

@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "format/raw_mmap.h"
+
 namespace leaktrace::preload {
 
 namespace age_table_detail {
@@ -22,7 +24,8 @@ constexpr uint32_t kProbe = 16;  // slots tried before the limit grows
 constexpr size_t kTableBytes = sizeof(Slot) * kCapacity;
 std::atomic<uint64_t> g_full{0};
 
-// Like format::RawMapAnonymous (raw syscall: mmap is hooked), but reserving
+// Like format::RawMapAnonymous (raw syscall: mmap is hooked; placed out of
+// the program's way), but reserving
 // no swap: most of the table is never touched. And never locked: under the
 // program's mlockall(MCL_FUTURE) a new mapping is locked, so made resident,
 // as it is created: all 32 MiB of it. So the table is mapped PROT_NONE
@@ -32,8 +35,7 @@ void* MapTable() {
 #if defined(__SANITIZE_THREAD__)
   void* p = mmap(nullptr, kTableBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 #else
-  void* p = reinterpret_cast<void*>(
-      syscall(SYS_mmap, nullptr, kTableBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  void* p = format::RawMapOwn(kTableBytes, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
   if (p != MAP_FAILED) {
     syscall(SYS_munlock, p, kTableBytes);
     if (syscall(SYS_mprotect, p, kTableBytes, PROT_READ | PROT_WRITE) != 0) {

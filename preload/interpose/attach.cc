@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "format/attach.h"
+#include "format/raw_mmap.h"
 #include "preload/internal/compiler.h"
 #include "preload/internal/mode.h"
 #include "preload/internal/private_fds.h"
@@ -159,7 +160,7 @@ void ListDescriptors(uint32_t stack_id) {
   // ListProgramFds waits for a listing no such making overlapped.
   constexpr long kCapacity = 1 << 20;  // the kernel's default nr_open
   constexpr size_t kBytes = kCapacity * sizeof(int);
-  void* mapped = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* mapped = format::RawMapOwn(kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE);
   if (mapped == MAP_FAILED) return;
   int* numbers = static_cast<int*>(mapped);
   const long count = ListProgramFds(numbers, kCapacity, 1000);
@@ -167,7 +168,7 @@ void ListDescriptors(uint32_t stack_id) {
     if (FdRecorded(numbers[i])) continue;  // made since step 4
     FdRecord(numbers[i], stack_id, BeforeAttachLabel(ProbeFdLabel(numbers[i])));
   }
-  munmap(mapped, kBytes);
+  format::RawUnmap(mapped, kBytes);
 }
 
 // Loaded modules' images, to leave them out of the mappings (the loader's
@@ -213,7 +214,7 @@ size_t g_maps_size = 0, g_maps_capacity = 0;
 
 void CaptureMapsText() {
   g_maps_capacity = 4 << 20;
-  void* buffer = mmap(nullptr, g_maps_capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* buffer = format::RawMapOwn(g_maps_capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE);
   if (buffer == MAP_FAILED) return;
   g_maps_text = static_cast<char*>(buffer);
   const int fd = OpenProc("/proc/self/maps", 0);
@@ -260,7 +261,7 @@ void ListMappings(uint32_t stack_id) {
     if (next == nullptr) break;
     line = next + 1;
   }
-  munmap(g_maps_text, g_maps_capacity);
+  format::RawUnmap(g_maps_text, g_maps_capacity);
   g_maps_text = nullptr;
 }
 

@@ -19,6 +19,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "format/raw_mmap.h"
 #include "preload/internal/arena.h"
 #include "preload/internal/compiler.h"
 #include "preload/internal/errno_kept.h"
@@ -429,8 +430,7 @@ LessonBoard* LessonBoardMade() {
   if (board != nullptr) return board;
   // Shared, so that children write into their parent's copy; anonymous: no
   // descriptor of ours in the program's way.
-  void* p = reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, sizeof(LessonBoard), PROT_READ | PROT_WRITE,
-                                            MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  void* p = format::RawMapOwn(sizeof(LessonBoard), PROT_READ | PROT_WRITE, MAP_SHARED);
   if (p == MAP_FAILED) return nullptr;
   auto* fresh = static_cast<LessonBoard*>(p);  // zeroed: every lesson kLessonFree
   if (!g_lesson_board.compare_exchange_strong(board, fresh, std::memory_order_acq_rel)) {

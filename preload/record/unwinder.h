@@ -2,6 +2,9 @@
 // so code built without frame pointers works), minus leaktrace's own frames.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 
 namespace leaktrace::preload {
@@ -35,6 +38,12 @@ void PrepareUnwinder();
 // descriptors' relief when an open of ours finds the process out of
 // descriptors (SetOutOfDescriptorsRelief). Async-signal-safe, any thread.
 bool ReleaseUnwinderPipe();
+
+// libunwind's mmap (leaktrace_unwinder_mmap, and its syscall(SYS_mmap)):
+// a mapping that asks for no address goes to leaktrace's own zone
+// (format/raw_mmap.h), never into a range the program may map again.
+// Async-signal-safe; allocates nothing.
+void* UnwinderMap(void* addr, size_t length, int prot, int flags, int fd, off_t offset);
 
 // True for an address inside libleaktrace.so, libunwind included (our own
 // frames).

@@ -122,6 +122,11 @@ long leaktrace_unwinder_syscall(long number, long a, long b, long c, long d, lon
     errno = EBADF;
     return -1;
   }
+  if (number == SYS_mmap) {
+    void* p = UnwinderMap(reinterpret_cast<void*>(a), static_cast<size_t>(b), static_cast<int>(c), static_cast<int>(d),
+                          static_cast<int>(e), static_cast<off_t>(f));
+    return reinterpret_cast<long>(p);
+  }
   return syscall(number, a, b, c, d, e, f);
 }
 
