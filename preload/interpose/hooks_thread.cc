@@ -107,8 +107,8 @@ LT_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr) {
   EnsureReal();
   const auto next = real.pthread_getattr_np;
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;
-  ++t_state.in_getattr;
+  ++t_state.stack_query_barred;
   const int rc = next(thread, attr);
-  --t_state.in_getattr;
+  --t_state.stack_query_barred;
   return rc;
 }

@@ -23,11 +23,15 @@ struct ThreadState {
   SamplerState sampler;
   uint32_t busy;      // > 0 while leaktrace itself runs on this thread
   ThreadPhase phase;
-  // > 0 while the program is inside pthread_getattr_np on this thread
-  // (hooks_thread.cc): glibc then holds a thread's lock while it allocates,
-  // so leaktrace must not ask it for this thread's stack (unwind_cache.cc,
-  // LearnStackBounds). In the padding after `phase`.
-  uint8_t in_getattr;
+  // > 0 while asking glibc for this thread's stack (pthread_getattr_np,
+  // which reallocs) could wait forever, so a capture leaves the stack to a
+  // later one (unwind_cache.cc, LearnStackBounds): inside the program's own
+  // pthread_getattr_np on this thread (hooks_thread.cc: glibc holds a
+  // thread's lock while it allocates), and while a mapping call is recorded
+  // (resource_paths.cc: an allocator ahead of leaktrace, jemalloc, maps its
+  // chunks holding its own lock, which the realloc would wait for). In the
+  // padding after `phase`.
+  uint8_t stack_query_barred;
   // Set while the thread runs its start routine inside leaktrace's thread
   // trampoline (thread_table.h): a thread pthread_create made, never the
   // process's first one, so its stack is the one pthread mapped for it

@@ -169,9 +169,11 @@ void LearnStackBounds(UnwindCache& cache) {
     }
   }
   // Inside the program's own pthread_getattr_np, whose lock asking again
-  // would wait for forever (hooks_thread.cc): unknown for now, learned at
-  // the thread's next capture (this one is unwound without the cache).
-  if (t_state.in_getattr != 0) {
+  // would wait for forever (hooks_thread.cc), or inside a mapping call an
+  // allocator may make holding its lock (thread_state.h): unknown for now,
+  // learned at the thread's next capture (this one is unwound without the
+  // cache).
+  if (t_state.stack_query_barred != 0) {
     cache.stack_known = false;
     return;
   }

@@ -206,7 +206,12 @@ bool TrackingMappingFrom(const void* caller) {
 void RecordMapping(void* addr, size_t length, int flags, int fd) {
   if (length == 0) return;
   ErrnoKeeper keep;
+  // The caller may be an allocator holding its own lock (jemalloc ahead of
+  // leaktrace in LD_PRELOAD maps its chunks so): the capture must not
+  // allocate (thread_state.h, stack_query_barred).
+  ++t_state.stack_query_barred;
   const uint32_t stack = Stack();
+  --t_state.stack_query_barred;
   if (stack == 0) return;
   BusyScope busy;
   uint32_t label;

@@ -48,6 +48,24 @@ TEST(PreloadOrder, AnAllocatorAheadOfLeaktraceIsSaidNotSilentlyZero) {
   }
 }
 
+// jemalloc ahead maps the extent of a big block while it holds a lock of
+// its own, and leaktrace records the mapping with its stack; a thread's
+// first capture used to ask glibc for the thread's stack
+// (pthread_getattr_np), which reallocs: into jemalloc, onto the lock its
+// caller held. Every run of four threads allocating 1-8 MiB blocks hung.
+TEST(PreloadOrder, AnAllocatorAheadMappingUnderItsLockDoesNotHang) {
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    const CommandResult r =
+        leaktrace::testing::Run({"/usr/bin/timeout", "30", ProgramPath("big_block_threads")},
+            {std::string("LD_PRELOAD=") + LEAKTRACE_TEST_JEMALLOC + ":" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(),
+             "LEAKTRACE_SAMPLE=" + sample});
+    EXPECT_EQ(r.exit_code, 0) << "124: it hung. " << r.err;
+    EXPECT_EQ(r.out.rfind("ok ", 0), 0u) << r.out;
+  }
+}
+
 TEST(PreloadOrder, AForwardingInterposerAheadStillReachesTheHooks) {
   for (const std::string sample : {"512k", "1"}) {
     SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
