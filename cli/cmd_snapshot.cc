@@ -77,7 +77,8 @@ void SendSignal(pid_t pid, int sig, pid_t tid, Clock::time_point deadline, doubl
       throw CliError(kExitFailed,
                      fmt::format("process {} was not signalled: it has no leaktrace dumper thread yet, and for {:g} s "
                                  "every thread that could take the signal waited in a call the signal would cut "
-                                 "short ({}); its thread starts at the program's next wait or tracked event",
+                                 "short ({}); its thread starts at the program's next wait or tracked event, unless "
+                                 "the program may start no thread (leaktrace then said so on its stderr)",
                                  pid, timeout, choice.waiting_in));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (control != nullptr)

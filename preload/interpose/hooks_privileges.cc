@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,3 +147,57 @@ LT_EXPORT int setns(int fd, int nstype) {
   if (nstype != 0 && (nstype & CLONE_NEWUSER) == 0) return next(fd, nstype);
   return WithoutDumperAlone([&] { return next(fd, nstype); });
 }
+
+// A limit on processes (RLIMIT_NPROC) set for this process: haproxy's
+// workers set it to 0 once they run as nobody, and from then on no thread
+// can start (pthread_create fails with EAGAIN). The dumper thread, started
+// lazily (dumper.h), starts first if it is still to come; one that exists
+// is not touched by the limit.
+namespace {
+
+void BeforeProcessLimit(int resource, pid_t pid) {
+  if (resource == RLIMIT_NPROC && (pid == 0 || pid == getpid())) StartDumperBeforeProcessLimit();
+}
+
+int SetLimit(__rlimit_resource_t resource, const struct rlimit* limit) {
+  EnsureReal();
+  const auto next = real.setrlimit;
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (limit != nullptr) BeforeProcessLimit(resource, 0);
+  return next(resource, limit);
+}
+
+int SetProcessLimit(pid_t pid, enum __rlimit_resource resource, const struct rlimit* limit, struct rlimit* old) {
+  EnsureReal();
+  const auto next = real.prlimit;
+  if (LT_UNLIKELY(next == nullptr)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (limit != nullptr) BeforeProcessLimit(resource, pid);
+  return next(pid, resource, limit, old);
+}
+
+}  // namespace
+
+// The 64 variants take the same structures on 64-bit targets (glibc makes
+// them aliases there).
+static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64));
+
+LT_EXPORT int setrlimit(__rlimit_resource_t resource, const struct rlimit* limit) { return SetLimit(resource, limit); }
+
+LT_EXPORT int setrlimit64(__rlimit_resource_t resource, const struct rlimit64* limit) {
+  return SetLimit(resource, reinterpret_cast<const struct rlimit*>(limit));
+}
+
+LT_EXPORT int prlimit(pid_t pid, enum __rlimit_resource resource, const struct rlimit* limit, struct rlimit* old) {
+  return SetProcessLimit(pid, resource, limit, old);
+}
+
+LT_EXPORT int prlimit64(pid_t pid, enum __rlimit_resource resource, const struct rlimit64* limit, struct rlimit64* old) {
+  return SetProcessLimit(pid, resource, reinterpret_cast<const struct rlimit*>(limit), reinterpret_cast<struct rlimit*>(old));
+}
+

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/msg.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
@@ -151,6 +152,8 @@
   X(unshare, "unshare", int (*)(int))                                               \
   X(setns, "setns", int (*)(int, int))                                              \
   X(prctl, "prctl", int (*)(int, ...))                                              \
+  X(setrlimit, "setrlimit", int (*)(__rlimit_resource_t, const struct rlimit*))     \
+  X(prlimit, "prlimit", int (*)(pid_t, enum __rlimit_resource, const struct rlimit*, struct rlimit*)) \
   /* threads */                                                                     \
   X(pthread_create, "pthread_create", int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)) \
   X(pthread_join, "pthread_join", int (*)(pthread_t, void**))                       \

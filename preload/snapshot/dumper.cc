@@ -585,6 +585,24 @@ void StartDumperBeforeWaitSlow() {
   }
 }
 
+void StartDumperBeforeProcessLimit() {
+  if (t_state.busy != 0 || getpid() != g_process.pid) return;  // ours, or a vfork child's
+  ErrnoKept errno_kept;
+  BusyScope busy;  // the walk below (libunwind), pthread_create (allocates)
+  if (MayBeInASignalHandler()) return;
+  // Blocking, unlike a lazy start: a start another thread has under way
+  // (haproxy's threads each set the limit at once) must be finished before
+  // the limit goes in, or its clone fails.
+  pthread_mutex_lock(&g_pause_lock);
+  if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
+      !g_stopping.load(std::memory_order_relaxed)) {
+    g_lazy_start_armed.store(false, std::memory_order_relaxed);
+    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
+    StartThread();
+  }
+  pthread_mutex_unlock(&g_pause_lock);
+}
+
 void StopDumper() {
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
   g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);

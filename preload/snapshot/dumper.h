@@ -17,7 +17,9 @@
 //     one of those has the thread, so a snapshot interrupts none of them;
 //   - at the first tracked event (a sampled allocation, a descriptor or a
 //     mapping recorded) once the process is kLazyStartMs old;
-//   - at the first tracked event after a snapshot signal found no thread.
+//   - at the first tracked event after a snapshot signal found no thread;
+//   - before the program sets its limit on processes (RLIMIT_NPROC), after
+//     which no thread may start.
 // Until then the control block says signal_tid=0 (a fork child has no block
 // of its own: control_block.h, it holds its parent's), so `leaktrace
 // snapshot` signals the process as a whole, and the handler writes that
@@ -87,6 +89,14 @@ inline void MaybeStartDumper();
 // signal handler (as MaybeStartDumper). One relaxed load when the lazy
 // start is not armed; when armed, one walk of the thread's stack.
 inline void StartDumperBeforeWait();
+
+// Any program thread, just before the program sets its limit on processes
+// (RLIMIT_NPROC: hooks_privileges.cc), after which no thread may start
+// (haproxy's workers set it to 0): starts the thread now if it is still to
+// come, after waiting for a start another thread has under way. Does
+// nothing inside leaktrace (busy), in a vfork child or from a signal
+// handler.
+void StartDumperBeforeProcessLimit();
 
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();

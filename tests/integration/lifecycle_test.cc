@@ -403,6 +403,34 @@ TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory
   EXPECT_EQ(leak.bytes, 100 * 4096);
 }
 
+int ThreadsOf(pid_t pid) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) ++n;
+  return n;
+}
+
+// haproxy's workers drop to nobody and then set RLIMIT_NPROC to 0, after
+// which no thread can start. The dumper thread, started lazily, came too
+// late: "cannot start the dumper thread" on the program's stderr, and
+// `leaktrace snapshot` of the worker idle in epoll_wait timed out. It now
+// starts before the limit is set.
+TEST(Lifecycle, TheDumperThreadStartsBeforeTheProgramForbidsThreads) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    fs::permissions(dir.path(), fs::perms::all, fs::perm_options::replace);  // nobody writes its dumps here
+    TrackedProgram p({ProgramPath("process_limit")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    p.ExpectCheckpoint("limited");
+    const int threads = ThreadsOf(p.pid());
+    EXPECT_EQ(threads, 2) << "the program's and the dumper thread";
+    // Without the thread the command waits out its timeout (30 s).
+    if (threads == 2) EXPECT_FALSE(p.Snapshot().empty());
+    p.Continue();
+    EXPECT_EQ(p.Wait(), 0);
+  }
+}
+
 // A launcher (a shell here, a pyenv shim in real life) runs other programs
 // before it execs the one the user wants: LEAKTRACE_PROGRAMS keeps the
 // library on in every process but tracks only the programs named.
