@@ -67,9 +67,20 @@ int OpenAt(int dirfd, const char* path, int flags, mode_t mode,
   return Opened(fd, path, dirfd);
 }
 
+// A call on one of leaktrace's private descriptors, from the program: as if
+// the number were free (private_fds.h), as close says too. bash probes a
+// number with fcntl(F_GETFD) before `exec 993>file` and, finding it open,
+// saved a copy of it and put that back over its own file: the file stayed
+// empty and what the script wrote went into leaktrace's descriptor.
+int NotTheProgramsFd() {
+  errno = EBADF;
+  return -1;
+}
+
 int DupFcntl(int (*fn)(int, int, ...), int fd, int cmd, va_list ap) {
   // Every fcntl argument is an int, a pointer or nothing: pass one word on.
   void* arg = va_arg(ap, void*);
+  if (LT_UNLIKELY(IsPrivateFd(fd))) return NotTheProgramsFd();
   int result = fn ? fn(fd, cmd, arg) : static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
   if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && result >= 0) return Copied(result, fd);
   return result;
@@ -284,6 +295,7 @@ LT_EXPORT int pipe2(int fds[2], int flags) {
 
 LT_EXPORT int dup(int fd) {
   REAL_OR_ENOSYS(dup);
+  if (LT_UNLIKELY(IsPrivateFd(fd))) return NotTheProgramsFd();
   return Copied(real.dup(fd), fd);
 }
 
@@ -298,6 +310,7 @@ LT_EXPORT int dup(int fd) {
 // (fd_kind.h, kUnverifiedKind) never looks at the copy in its place.
 LT_EXPORT int dup2(int fd, int target) {
   REAL_OR_ENOSYS(dup2);
+  if (LT_UNLIKELY(IsPrivateFd(fd))) return NotTheProgramsFd();
   if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target && CallSharesOurDescriptors()) YieldPrivateFd(target);
   if (fd == target || !TrackingThisCall()) return real.dup2(fd, target);  // dup2(fd, fd): nothing happens
   const uint64_t taken = TakeFdForReplace(target);
@@ -312,6 +325,7 @@ LT_EXPORT int dup2(int fd, int target) {
 
 LT_EXPORT int dup3(int fd, int target, int flags) {
   REAL_OR_ENOSYS(dup3);
+  if (LT_UNLIKELY(IsPrivateFd(fd))) return NotTheProgramsFd();
   if (LT_UNLIKELY(IsPrivateFd(target)) && fd != target && CallSharesOurDescriptors()) YieldPrivateFd(target);
   if (fd == target || !TrackingThisCall()) return real.dup3(fd, target, flags);  // EINVAL, nothing closed
   const uint64_t taken = TakeFdForReplace(target);

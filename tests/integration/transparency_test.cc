@@ -398,6 +398,31 @@ TEST(Transparency, LeaktracesMemoryNeverLandsWhereTheProgramUnmapped) {
   }
 }
 
+// bash, before `exec N>file`, probes N with fcntl(F_GETFD); finding it open
+// it saved a copy and later put that copy back over its own file. On
+// leaktrace's numbers (parked at 992 and up under the default 1,024
+// descriptors: the control block, the spare) the file stayed empty and the
+// script's output went into leaktrace's descriptor. Every number must take
+// the script's redirection as it does without leaktrace.
+TEST(Transparency, AShellRedirectionOntoLeaktracesNumbersIsTheShells) {
+  if (access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "needs bash";
+  TempDir files;
+  const std::string script =
+      "ulimit -n 1024; for n in $(seq 985 1000); do eval \"exec $n>\\\"$0/f$n\\\"\"; eval \"echo $n >&$n\"; "
+      "eval \"exec $n>&-\"; done";
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder({"/bin/bash", "-c", script, files.path()}, sample, dir.path());
+    ASSERT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    for (int n = 985; n <= 1000; ++n) {
+      std::ifstream f(files.path() + "/f" + std::to_string(n));
+      std::string line;
+      std::getline(f, line);
+      EXPECT_EQ(line, std::to_string(n)) << "LEAKTRACE_SAMPLE=" << sample << ": what bash wrote through " << n;
+    }
+  }
+}
+
 // libunwind blocks every signal around each frame it looks up; leaktrace
 // blocks them once around a whole walk instead and answers libunwind's own
 // requests inside it (preload/internal/signals_blocked.h). The program's
