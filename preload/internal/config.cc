@@ -125,7 +125,6 @@ void LoadConfig(Config& config, const char* settings) {
       config.valid = false;
     }
     config.snapshot_signal = sig < 0 ? 0 : sig;
-    config.signal_chosen = true;
   }
   if (const char* s = Setting("LEAKTRACE_INTERVAL"); s && *s) {
     const long v = ParseDecimal(s);

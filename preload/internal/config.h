@@ -10,7 +10,6 @@ struct Config {
   uint64_t sample_interval = 0;  // mean bytes between heap samples; 1 = every allocation
   double sample_per_byte = 0;    // 1 / sample_interval (GrownWeight multiplies by it)
   int snapshot_signal = 0;       // 0: no snapshot signal
-  bool signal_chosen = false;    // LEAKTRACE_SIGNAL was set (not the default)
   uint32_t interval_seconds = 0; // 0: no periodic snapshots
   // LEAKTRACE_ON_EXIT: 0 no exit dump; 1 (default) an exit dump from every
   // process except a young fork child (lifecycle.cc, WantsExitDump); `all`

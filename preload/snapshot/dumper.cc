@@ -445,19 +445,12 @@ bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct siga
       if (*rc == 0) {
         GiveUpSnapshotSignal(/*restore=*/false);
         if (handler != reinterpret_cast<void*>(SIG_IGN) && !IsForkChild()) {  // a child's stderr is its parent's
-          // The move is said only to a user who chose the signal or asked
-          // to be told (LEAKTRACE_VERBOSE, which leaktrace run sets): ruby,
-          // php, dnsmasq and postgres each take SIGUSR2, and a line in every
-          // run's stderr or log changed what the program shows for nothing
-          // (leaktrace snapshot finds the new signal by itself).
-          if (g_config.snapshot_signal > 0) {
-            if (g_config.signal_chosen || g_config.verbose)
-              Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
-                  "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
-          } else {
+          if (g_config.snapshot_signal > 0)
+            Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
+                "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
+          else
             Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
                 "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
-          }
         }
       }
     }
