@@ -31,6 +31,7 @@ void* Map(void* addr, size_t bytes, int prot, int flags) {
 #endif
 }
 
+#if !defined(__SANITIZE_THREAD__)
 // The zone's top and the next free address below it (0: not chosen yet).
 // The top is a quarter of the way from this library's own code down to
 // address 0, less a random number of 2 MiB steps (up to 64 GiB): far below
@@ -47,7 +48,7 @@ uintptr_t ZoneTop() {
   const uintptr_t anchor = reinterpret_cast<uintptr_t>(&ZoneTop);
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
-  uint64_t mix = (static_cast<uint64_t>(now.tv_nsec) ^ reinterpret_cast<uintptr_t>(&now)) * 0x9E3779B97F4A7C15ULL;
+  const uint64_t mix = (static_cast<uint64_t>(now.tv_nsec) ^ reinterpret_cast<uintptr_t>(&now)) * 0x9E3779B97F4A7C15ULL;
   const uintptr_t jitter = ((mix >> 32) % (64 * kGiB / (2 << 20))) * (2 << 20);
   uintptr_t chosen = (anchor - anchor / 4) & ~(kGiB - 1);
   chosen = chosen > jitter + kZoneSpan / 4 ? chosen - jitter : chosen;
@@ -71,16 +72,13 @@ uintptr_t NextRange(uintptr_t top, uintptr_t bytes) {
     if (g_zone_next.compare_exchange_weak(next, start, std::memory_order_relaxed)) return start;
   }
 }
+#endif
 
 }  // namespace
 
 void* RawMapOwn(size_t bytes, int prot, int flags) {
   flags |= MAP_ANONYMOUS;
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer keeps to its own map of where the program's memory may
-  // lie; the zone is not in it.
-  return Map(nullptr, bytes, prot, flags);
-#endif
+#if !defined(__SANITIZE_THREAD__)  // ThreadSanitizer keeps to its own map of where memory may lie
   const uintptr_t whole = (bytes + kPage - 1) & ~(kPage - 1);
   const uintptr_t top = ZoneTop();
   for (int i = 0; whole != 0 && i < kTries; ++i) {
@@ -98,6 +96,7 @@ void* RawMapOwn(size_t bytes, int prot, int flags) {
     // Taken (the program's, or a mapping made in the zone since): passed
     // over; the next try is below it.
   }
+#endif
   return Map(nullptr, bytes, prot, flags);
 }
 

@@ -13,7 +13,7 @@
 // back; an allocator releases and retakes its own ranges so), which would
 // overwrite leaktrace's tables under it. So every mapping of leaktrace's own
 // is asked for at an address of a zone of its own, below the program's
-// mappings (OwnZone in raw_mmap.cc); a range the zone finds taken is passed
+// mappings (ZoneTop in raw_mmap.cc); a range the zone finds taken is passed
 // over, and only when the zone cannot be used (a kernel that ignores the
 // address) does the kernel choose.
 //

@@ -6,10 +6,10 @@
 int main(int argc, char** argv) {
   const long count = pattern_arg(argc, argv, 1, 200000);
   void* live[64] = {0};
-  unsigned long long x = 0x9E3779B97F4A7C15ULL;
+  unsigned long long state = 0x9E3779B97F4A7C15ULL;
   const double start = pattern_now();
   for (long i = 0; i < count; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const unsigned long long x = pattern_random(&state);
     const size_t slot = x % 64, size = 1024 + (x >> 8) % (63 << 10);
     free(live[slot]);
     void* p;

@@ -3,20 +3,16 @@
    100 KB, so at the default sampling interval about a fifth of them are
    samples: what a sample costs, start to end, at a rate no churn of small
    blocks reaches. */
-#include <stdint.h>
-
 #include "pattern.h"
 
 int main(int argc, char** argv) {
   const long n = pattern_arg(argc, argv, 1, 1000000);
   const long max = pattern_arg(argc, argv, 2, 200000);
-  uint64_t x = 88172645463325252ULL;
+  unsigned long long state = 88172645463325252ULL;
   const double start = pattern_now();
   for (long i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    char* p = malloc(1 + x % (uint64_t)max);
+    const unsigned long long x = pattern_random(&state);
+    char* p = malloc(1 + x % (unsigned long long)max);
     if (!p) pattern_die("malloc");
     p[0] = 1;
     pattern_sink = p;

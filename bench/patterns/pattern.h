@@ -22,6 +22,17 @@ static inline long pattern_arg(int argc, char** argv, int i, long fallback) {
   return argc > i ? strtol(argv[i], NULL, 0) : fallback;
 }
 
+/* The next of a fixed sequence of pseudo-random numbers (xorshift64), the
+   same in every run and under every library: sizes and slots chosen without
+   a library call. `state` must not start at 0. */
+static inline unsigned long long pattern_random(unsigned long long* state) {
+  unsigned long long x = *state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *state = x;
+}
+
 /* The one line scripts/bench.sh reads: seconds spent in the pattern. */
 static inline void pattern_report(double start) { printf("work_s %.6f\n", pattern_now() - start); }
 

@@ -4,24 +4,20 @@
    LO + SPAN - 1 bytes, its last byte written, then freed. The allocator
    grows most of them in place at the heap's top; anything a tracker holds
    there makes every one move (a copy, and the heap's top walks). */
-#include <stdint.h>
-
 #include "pattern.h"
 
 int main(int argc, char** argv) {
   const long n = pattern_arg(argc, argv, 1, 1000000);
   const long lo = pattern_arg(argc, argv, 2, 5000);
   const long span = pattern_arg(argc, argv, 3, 20000);
-  uint64_t x = 88172645463325252ULL;
+  unsigned long long state = 88172645463325252ULL;
   const double start = pattern_now();
   for (long i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
+    const unsigned long long x = pattern_random(&state);
     char* p = malloc(64 + x % 2000);
     if (!p) pattern_die("malloc");
     p[0] = 1;
-    const size_t size = (size_t)lo + (x >> 20) % (uint64_t)span;
+    const size_t size = (size_t)lo + (x >> 20) % (unsigned long long)span;
     p = realloc(p, size);
     if (!p) pattern_die("realloc");
     p[size - 1] = 2;

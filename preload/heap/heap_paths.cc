@@ -184,17 +184,13 @@ char* SampledBase(void* p) { return static_cast<char*>(p) - SampledHeaderOf(p)->
 
 // The free of the sampled block `p` in the real block `base`: booked before
 // the real block is reused (kept as a spare for a later sample, or given
-// back to the real allocator). A block realloc resized (`offered` set) goes
-// back: the program grows blocks of that site, and a held block lies where
-// their growth in place would go (a block of 64-2,063 bytes realloc'd to
-// 2-3.5 KB and freed, over and over: 85 % of them moved, against 48 %
-// plainly; HeapTransparency.ReallocGrowsInPlaceWherePlainDoes).
+// back to the real allocator). A realloc that decided the block's sampling
+// left `offered` set: it was resized (spare_block.h says why that matters).
 void FreeSampled(void* p, char* base) {
   SampledHeader* h = SampledHeaderOf(p);
   const bool resized = h->offered != 0;
   UnrecordSampled(t_state, h);
-  if (resized) real.free(base);
-  else KeepOrFreeSampledBase(base);
+  KeepOrFreeSampledBase(base, resized);
 }
 
 void* RealRealloc(void* base, size_t total, uintptr_t) { return real.realloc(base, total); }

@@ -45,7 +45,11 @@ int HomeSlot() {
 
 }  // namespace
 
-void KeepOrFreeSampledBase(char* base) {
+void KeepOrFreeSampledBase(char* base, bool resized) {
+  if (resized) {
+    real.free(base);
+    return;
+  }
   const size_t bytes = real.malloc_usable_size(base);
   if (bytes <= kSpareMaxBytes && bytes >= kSampledSlack) {
     std::memcpy(base, &bytes, sizeof bytes);

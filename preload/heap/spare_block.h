@@ -39,8 +39,13 @@ inline constexpr int kSpareSlots = 10;
 inline constexpr size_t kSpareMaxBytes = size_t{8} << 10;
 
 // The real block `base` of a sampled block just forgotten (its check word
-// cleared): kept in a free slot when it is small enough, else freed.
-void KeepOrFreeSampledBase(char* base);
+// cleared): kept in a free slot when it is small enough and the program
+// never `resized` the block by realloc, else freed. A resized block goes
+// back: the program grows blocks of that site, and a held block lies where
+// their growth in place would go (a block of 64-2,063 bytes realloc'd to
+// 2-3.5 KB and freed, over and over: 85 % of them moved, against 48 %
+// plainly; HeapTransparency.ReallocGrowsInPlaceWherePlainDoes).
+void KeepOrFreeSampledBase(char* base, bool resized);
 
 // A spare in which a sampled block of `usable` bytes fits at
 // SampledPointerIn(base, aligned), taken; cleared from there to its end

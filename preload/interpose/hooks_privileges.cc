@@ -205,4 +205,3 @@ LT_EXPORT int prlimit(pid_t pid, enum __rlimit_resource resource, const struct r
 LT_EXPORT int prlimit64(pid_t pid, enum __rlimit_resource resource, const struct rlimit64* limit, struct rlimit64* old) {
   return SetProcessLimit(pid, resource, reinterpret_cast<const struct rlimit*>(limit), reinterpret_cast<struct rlimit*>(old));
 }
-

@@ -267,18 +267,23 @@ bool HandedBackToProgram(int sig, const siginfo_t* info) {
   return true;
 }
 
-// The lazy start itself, once its caller judged it due and safe: starts
-// the thread unless it runs, is paused or stopped for good, or was started
-// meanwhile. Never waits: a privilege change holds g_pause_lock
-// (PauseDumper) and another thread may be starting it right now.
-void StartArmedThread() {
-  if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
+// Starts the thread unless it runs, is paused or stopped for good, or was
+// started meanwhile (the lazy start no longer armed). g_pause_lock held.
+void StartIfStillArmed() {
   if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
       !g_stopping.load(std::memory_order_relaxed)) {
     g_lazy_start_armed.store(false, std::memory_order_relaxed);
     g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
     StartThread();
   }
+}
+
+// The lazy start itself, once its caller judged it due and safe. Never
+// waits: a privilege change holds g_pause_lock (PauseDumper) and another
+// thread may be starting it right now.
+void StartArmedThread() {
+  if (pthread_mutex_trylock(&g_pause_lock) != 0) return;
+  StartIfStillArmed();
   pthread_mutex_unlock(&g_pause_lock);
 }
 
@@ -594,12 +599,7 @@ void StartDumperBeforeProcessLimit() {
   // (haproxy's threads each set the limit at once) must be finished before
   // the limit goes in, or its clone fails.
   pthread_mutex_lock(&g_pause_lock);
-  if (g_lazy_start_armed.load(std::memory_order_relaxed) && !g_thread_running && !g_thread_paused &&
-      !g_stopping.load(std::memory_order_relaxed)) {
-    g_lazy_start_armed.store(false, std::memory_order_relaxed);
-    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
-    StartThread();
-  }
+  StartIfStillArmed();
   pthread_mutex_unlock(&g_pause_lock);
 }
 
