@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -43,6 +44,10 @@ pid_t PidInOwnNamespace(pid_t pid) {
 
 namespace {
 
+// StaysRunning's "call" for a running thread it could not take for one
+// busy in its own code.
+constexpr long kNotSeenBusy = -1;
+
 std::string CallName(long nr) {
   switch (nr) {
     case SYS_write: return "write";
@@ -73,6 +78,7 @@ std::string CallName(long nr) {
     case SYS_io_uring_enter: return "io_uring_enter";
     case SYS_splice: return "splice";
     case SYS_sendfile: return "sendfile";
+    case kNotSeenBusy: return "running, maybe inside such a call or waiting for a CPU";
     default: return fmt::format("system call {}", nr);
   }
 }
@@ -94,18 +100,53 @@ int InCall(const std::filesystem::path& task, long* nr) {
   return format::RestartedAfterHandler(*nr) ? 0 : -1;
 }
 
+// What the scheduler counted for a thread: its voluntary context switches
+// (each a sleep: a wait, a blocking call) and its time on a CPU in ns
+// (-1 when /proc/.../schedstat cannot be read).
+struct SchedulerCounts {
+  long long sleeps = -1;
+  long long on_cpu_ns = -1;
+};
+
+SchedulerCounts CountsOf(const std::filesystem::path& task) {
+  SchedulerCounts counts;
+  std::ifstream status(task / "status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) counts.sleeps = std::atoll(line.c_str() + 24);
+  std::ifstream schedstat(task / "schedstat");
+  if (long long ns = 0; schedstat >> ns) counts.on_cpu_ns = ns;
+  return counts;
+}
+
 // "running" says nothing of where: the thread may be in its own code, or
 // in the kernel inside a call (a write copying its data, a wait about to
-// sleep), which the signal would then cut short. A thread that is seen
-// running 20 times over 20 ms is taken for one busy in its own code; one
-// seen in a call the signal would cut short meanwhile is not (its call's
-// number in *nr).
+// sleep), which the signal would then cut short; and it says the same of a
+// thread woken inside a call that waits for a CPU. A call the signal cuts
+// short is one that sleeps, so a thread is taken for one busy in its own
+// code when, over 20 looks in 20 ms, it is never seen in such a call,
+// never slept (its voluntary context switches unchanged) and ran on a CPU
+// for at least 2 ms of them (so it was not just waiting for one). One seen
+// in a call the signal would cut short meanwhile is not (its call's number
+// in *nr; kNotSeenBusy when none was seen but the rest does not hold).
+// Without schedstat the time on a CPU is not asked.
+
 bool StaysRunning(const std::filesystem::path& task, long* nr) {
+  const SchedulerCounts before = CountsOf(task);
   for (int look = 0; look < 20; ++look) {
     if (InCall(task, nr) == -1) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return true;
+  constexpr long long kBusyNs = 2'000'000;
+  const SchedulerCounts after = CountsOf(task);
+  long last = 0;
+  const int now = InCall(task, &last);
+  if (now == -1) {
+    *nr = last;
+    return false;
+  }
+  *nr = kNotSeenBusy;
+  if (now != 1 || before.sleeps < 0 || after.sleeps != before.sleeps) return false;
+  return before.on_cpu_ns < 0 || after.on_cpu_ns < 0 || after.on_cpu_ns - before.on_cpu_ns >= kBusyNs;
 }
 
 }  // namespace

@@ -34,9 +34,11 @@ pid_t PidInOwnNamespace(pid_t pid);
 // action for SIGUSR2 ends it). Among the threads that do not block `sig`:
 // one waiting in a call the kernel restarts after the handler (read,
 // accept, waitpid and their kin: there the library starts its dumper
-// thread), then one running that stays so while looked at 20 times over
-// 20 ms ("running" may be inside a call, a write copying its data, which
-// the signal would cut short), then the main thread, then any; the main thread when every thread blocks it
+// thread), then one seen busy in its own code: "running" at 20 looks over
+// 20 ms, with no sleep meanwhile and 2 ms on a CPU ("running" alone may be
+// inside a call, a write copying its data or one woken and waiting for a
+// CPU, which the signal would cut short), then the main thread, then any;
+// the main thread when every thread blocks it
 // (the signal then waits until it unblocks). What a thread waits in is read
 // from /proc/PID/task/TID/syscall, which needs the access a debugger needs;
 // without it, a running thread is told by its state alone.

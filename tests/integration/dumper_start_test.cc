@@ -146,22 +146,28 @@ TEST(DumperStart, ASnapshotNeverCutsShortAWaitTheKernelNeverRestarts) {
 }
 
 // A thread that /proc shows "running" may be inside a call: here a
-// blocking write that copies 256 KiB into a pipe, about half of the time.
-// Snapshots taken while the process has no dumper thread (the command then
-// picks a program thread) must never cut one short: the command looks at
-// the thread 20 times before it signals it (before: 45 of ~55 snapshots cut
-// a write short). Those it cannot take (exit 1) leave the program alone.
+// blocking write that copies 256 KiB into a pipe, about half of the time
+// ("pipewrites"); and a writer starved of CPU ("starvedwrites"), which
+// /proc shows "running" for long stretches while it waits for a CPU inside
+// its write. Snapshots taken while the process has no dumper thread (the
+// command then picks a program thread) must never cut one short: the
+// command signals a running thread only once it has seen it run, and never
+// sleep, over 20 ms (before: 45 of ~55 snapshots cut a pipewrites write
+// short; looks at "running" alone cut the starved writer short in N of N
+// runs). Those it cannot take (exit 1) leave the program alone.
 TEST(DumperStart, ASnapshotNeverCutsShortACallOfARunningThread) {
-  TempDir dir;
-  TrackedProgram p({ProgramPath("lazy_dumper"), "pipewrites"}, dir.path());
-  p.ExpectCheckpoint("ready");
-  // Up to 10 snapshots in its first 1.5 s of 3 (a sanitized command is slower).
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-  for (int i = 0; i < 10 && std::chrono::steady_clock::now() < until; ++i) {
-    const CommandResult r = Leaktrace({"snapshot", "--timeout", "0.1", std::to_string(p.pid())});
-    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+  for (const std::string how : {"pipewrites", "starvedwrites"}) {
+    TempDir dir;
+    TrackedProgram p({ProgramPath("lazy_dumper"), how}, dir.path());
+    p.ExpectCheckpoint("ready");
+    // Up to 10 snapshots in its first 1.5 s of 3 (a sanitized command is slower).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    for (int i = 0; i < 10 && std::chrono::steady_clock::now() < until; ++i) {
+      const CommandResult r = Leaktrace({"snapshot", "--timeout", "0.1", std::to_string(p.pid())});
+      EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << how << ": " << r.err;
+    }
+    EXPECT_EQ(p.Wait(), 0) << how << ": a write was cut short: " << p.RestOfOutput();
   }
-  EXPECT_EQ(p.Wait(), 0) << "a write was cut short: " << p.RestOfOutput();
 }
 
 // A snapshot that the handler writes on the thread it interrupted (no

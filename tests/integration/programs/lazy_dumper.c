@@ -20,6 +20,10 @@
    blocking write of 256 KiB to a pipe a child drains: a thread that is
    "running" in /proc while inside a write about half of the time. Exit 1
    when a write was cut short (a part written, or EINTR).
+     lazy_dumper starvedwrites
+   the same, but starved of CPU: pinned to one CPU with a child spinning
+   there, itself at SCHED_IDLE. Woken in a write, it waits for the CPU
+   for long stretches, "running" in /proc all the while.
      lazy_dumper rcvtimeo | semwait
    print "ready", then wait 2 s in a recv on a socket with a 2 s receive
    timeout, or in a semtimedop with a 2 s timeout: waits the kernel never
@@ -30,6 +34,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
@@ -227,7 +233,29 @@ static int wait_in(const char* wait) {
   exit(2);
 }
 
-static int pipe_writes(void) {
+static void pin_to_cpu0(void) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0) exit(1);
+}
+
+// A child spinning on CPU 0 for the writer's 3 s, ended by the writer.
+static pid_t start_hog(void) {
+  const pid_t hog = fork();
+  if (hog < 0) exit(1);
+  if (hog == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pin_to_cpu0();
+    const double until = now() + 5.0;
+    while (now() < until) {
+    }
+    _exit(0);
+  }
+  return hog;
+}
+
+static int pipe_writes(int starved) {
   static char data[256 * 1024];
   int fds[2];
   if (pipe(fds) != 0) return 1;
@@ -244,6 +272,13 @@ static int pipe_writes(void) {
     _exit(0);
   }
   close(fds[0]);
+  pid_t hog = 0;
+  if (starved) {  // the drain child, forked before, runs free
+    pin_to_cpu0();
+    hog = start_hog();
+    const struct sched_param none = {0};
+    if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) return 1;
+  }
   printf("ready\n");
   fflush(stdout);
   long cut = 0;
@@ -257,6 +292,10 @@ static int pipe_writes(void) {
   }
   close(fds[1]);
   waitpid(child, NULL, 0);
+  if (hog > 0) {
+    kill(hog, SIGKILL);
+    waitpid(hog, NULL, 0);
+  }
   printf("cut short %ld\n", cut);
   return cut == 0 ? 0 : 1;
 }
@@ -299,7 +338,8 @@ static int cut_short_calls(const char* how) {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  if (strcmp(argv[1], "pipewrites") == 0) return pipe_writes();
+  if (strcmp(argv[1], "pipewrites") == 0) return pipe_writes(0);
+  if (strcmp(argv[1], "starvedwrites") == 0) return pipe_writes(1);
   if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0 || strcmp(argv[1], "rcvtimeo") == 0 ||
       strcmp(argv[1], "semwait") == 0)
     return cut_short_calls(argv[1]);
