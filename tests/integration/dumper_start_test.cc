@@ -153,8 +153,9 @@ TEST(DumperStart, ASnapshotNeverCutsShortAWaitTheKernelNeverRestarts) {
 // command then picks a program thread) must never cut one short: the
 // command signals a running thread only once it has seen it run, and never
 // sleep, over 20 ms (before: 45 of ~55 snapshots cut a pipewrites write
-// short; looks at "running" alone cut the starved writer short in N of N
-// runs). Those it cannot take (exit 1) leave the program alone.
+// short; looks at "running" alone cut 8-9 of the starved writer's writes
+// short in 5 of 5 runs). Those it cannot take (exit 1) leave the program
+// alone.
 TEST(DumperStart, ASnapshotNeverCutsShortACallOfARunningThread) {
   for (const std::string how : {"pipewrites", "starvedwrites"}) {
     TempDir dir;
