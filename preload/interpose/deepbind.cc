@@ -28,7 +28,7 @@ constexpr const char* kHooked[] = {
     "accept", "accept4", "recvmsg", "pipe", "pipe2", "dup", "dup2", "dup3", "fcntl", "fcntl64", "epoll_create",
     "epoll_create1", "eventfd", "timerfd_create", "signalfd", "inotify_init", "inotify_init1", "memfd_create",
     "posix_openpt", "openpty", "forkpty", "shm_open", "mkstemp", "mkostemp", "mkstemps", "mkostemps", "tmpfile", "fopen", "fopen64", "fdopen", "freopen", "freopen64", "fclose", "popen", "pclose", "opendir",
-    "fdopendir", "closedir", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal", "sigwait", "sigwaitinfo", "sigtimedwait", "sigprocmask", "pthread_sigmask",
+    "fdopendir", "closedir", "chdir", "fchdir", "chroot", "mmap", "mmap64", "munmap", "mremap", "dlclose", "sigaction", "signal", "sigwait", "sigwaitinfo", "sigtimedwait", "sigprocmask", "pthread_sigmask",
     "nanosleep", "clock_nanosleep", "sleep", "usleep", "pause", "sigsuspend", "poll", "__poll_chk", "ppoll",
     "__ppoll_chk", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2", "sem_wait", "sem_timedwait",
     "sem_clockwait", "semop", "semtimedop", "msgrcv", "msgsnd", "recvmmsg", "setsockopt",

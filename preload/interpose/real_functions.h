@@ -149,6 +149,10 @@
   X(setresuid, "setresuid", int (*)(uid_t, uid_t, uid_t))                           \
   X(setresgid, "setresgid", int (*)(gid_t, gid_t, gid_t))                           \
   X(setgroups, "setgroups", int (*)(size_t, const gid_t*))                          \
+  /* the working directory and root */                                             \
+  X(chdir, "chdir", int (*)(const char*))                                           \
+  X(fchdir, "fchdir", int (*)(int))                                                 \
+  X(chroot, "chroot", int (*)(const char*))                                         \
   X(unshare, "unshare", int (*)(int))                                               \
   X(setns, "setns", int (*)(int, int))                                              \
   X(prctl, "prctl", int (*)(int, ...))                                              \

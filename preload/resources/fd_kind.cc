@@ -11,9 +11,9 @@
 #include <atomic>
 
 #include "preload/internal/private_fds.h"
-#include "preload/internal/raw_syscall.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
+#include "preload/resources/working_dir.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -150,13 +150,9 @@ uint32_t RelativeOpenedLabel(int dirfd, const char* path, const char* kind_guess
   char base[kPathBytes];
   size_t base_size = 0;
   if (dirfd == AT_FDCWD) {
-    if (SandboxEntered()) return 0;  // no call the program's filter may not list
-    // The system call, not libc's getcwd, which may allocate. It returns
-    // the length with the terminating NUL; a directory outside the root
-    // reads "(unreachable)...".
-    const long n = RawSyscall(SYS_getcwd, reinterpret_cast<long>(base), sizeof base);
-    if (n <= 1 || base[0] != '/') return 0;
-    base_size = static_cast<size_t>(n - 1);
+    // No call the program's filter may not list.
+    base_size = WorkingDirectory(base, sizeof base, !SandboxEntered());
+    if (base_size == 0) return 0;
   } else {
     // The openat succeeded, so `dirfd` is a directory; its label's path is
     // its path whatever kind the label guessed ("file:" for an open by

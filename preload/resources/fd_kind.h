@@ -42,9 +42,9 @@ inline constexpr uint32_t kUnverifiedKind = 1u << 31;
 uint32_t GuessedOpenedLabel(const char* path, const char* kind_guess);
 
 // The guessed label (as GuessedOpenedLabel) of a descriptor opened by the
-// relative path `path` under `dirfd`: the working directory (AT_FDCWD, one
-// getcwd system call, ~0.2 us, where /proc/self/fd/N cost ~1.3 us and an
-// fstat), or a directory descriptor whose label holds its absolute path (no
+// relative path `path` under `dirfd`: the working directory (AT_FDCWD, kept
+// by working_dir.h: one getcwd system call, ~0.2 us, after each change of
+// it, where /proc/self/fd/N cost ~1.3 us and an fstat), or a directory descriptor whose label holds its absolute path (no
 // system call). "./" segments are dropped. 0 when that cannot be told
 // without the descriptor itself: a path with a ".." segment (a symbolic
 // link's parent is not the lexical one), a working directory removed or

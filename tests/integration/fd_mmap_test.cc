@@ -289,6 +289,11 @@ TEST(FdScenarios, LabelsOfOpenedPathsAreWhatWasOpened) {
   // parent is not the lexical one).
   EXPECT_EQ(LabelsAt(diff, "open_relative", "fd_scenarios", "fd"),
             (Labels{{"file:" + d + "/relative", 1}, {"file:" + d + "/subdir/dotted", 1}, {"file:" + d + "/outer", 1}}));
+  // Relative to the working directory after a chdir, then an fchdir: each
+  // the one the open was relative to (leaktrace keeps the working
+  // directory's path between changes).
+  EXPECT_EQ(LabelsAt(diff, "open_after_chdir", "fd_scenarios", "fd"),
+            (Labels{{"file:" + d + "/subdir/inner", 1}, {"file:" + d + "/plain", 1}}));
   // Relative to a directory descriptor: that directory's path.
   EXPECT_EQ(LabelsAt(diff, "open_at_dir", "fd_scenarios", "fd"), (Labels{{"file:" + d + "/subdir/inner", 1}}));
   // An absolute path: the one the program gave, renamed or deleted since.
@@ -299,7 +304,7 @@ TEST(FdScenarios, LabelsOfOpenedPathsAreWhatWasOpened) {
   // Numbers dup2 gave something else: what is there now, at the dup2.
   EXPECT_EQ(LabelsAt(diff, "pipe_over", "fd_scenarios", "fd"), (Labels{{"pipe", 2}}));
   EXPECT_EQ(LabelsAt(diff, "untracked_over", "fd_scenarios", "fd"), (Labels{{"eventfd", 1}}));
-  EXPECT_EQ(Total(diff, "fd").count, 15);
+  EXPECT_EQ(Total(diff, "fd").count, 17);
 }
 
 // Received by recvmsg, and by recvmmsg.

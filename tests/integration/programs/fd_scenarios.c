@@ -134,6 +134,12 @@ __attribute__((noinline)) int open_relative(const char* name) {
   must(fd >= 0, name);
   return fd;
 }
+/* Relative to the working directory after a chdir or fchdir. */
+__attribute__((noinline)) int open_after_chdir(const char* name) {
+  int fd = open(name, O_RDONLY);
+  must(fd >= 0, name);
+  return fd;
+}
 /* Relative to a directory descriptor, not to the working directory. */
 __attribute__((noinline)) int open_at_dir(int dirfd, const char* name) {
   int fd = openat(dirfd, name, O_RDONLY);
@@ -180,6 +186,12 @@ static void labels(const char* dir) {
   must(rename("relative", "relative-moved") == 0, "rename relative");
   open_relative("./subdir/./dotted");                     /* file:DIR/subdir/dotted ("./" dropped) */
   open_relative("subdir/../outer");                       /* file:DIR/outer (".." resolved by the descriptor) */
+  must(chdir("subdir") == 0, "chdir subdir");
+  open_after_chdir("inner");                              /* file:DIR/subdir/inner: where it is now */
+  int top = open(labels_dir, O_RDONLY | O_DIRECTORY);
+  must(top >= 0 && fchdir(top) == 0, "fchdir");
+  close(top);
+  open_after_chdir("plain");                              /* file:DIR/plain: back at DIR */
   int subdir = open(in_dir("subdir"), O_RDONLY | O_DIRECTORY);
   must(subdir >= 0, "open subdir");
   open_at_dir(subdir, "inner");                           /* file:DIR/subdir/inner, not DIR/inner */

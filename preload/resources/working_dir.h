@@ -1,0 +1,36 @@
+// The working directory's absolute path, for labelling a descriptor opened
+// by a path relative to it (fd_kind.h, RelativeOpenedLabel), without a
+// getcwd system call at each such open (~0.2 us, half of what leaktrace
+// added to an open+close by relative path).
+//
+// The path is kept as an interned label (label_table.h: insert-only, so a
+// reader needs no lock), with a generation in the same atomic word. The
+// chdir, fchdir and chroot hooks (hooks_fs.cc) mark a change under way
+// before the real call and bump the generation after it: a reader, asking
+// after its open returned, uses the kept path only when no change is under
+// way and the path was kept in the current generation, so the path it gets
+// is the one its open was relative to (as getcwd right after the open
+// gave). Not seen: a change made by a raw system call, by a process sharing
+// this one's working directory (clone with CLONE_FS), or a rename of the
+// directory or one above it; the label then names the path of before.
+#pragma once
+
+#include <cstddef>
+
+namespace leaktrace::preload {
+
+// The working directory's absolute path into buf (NUL-terminated): its
+// length, or 0 when it is not known so (removed, outside the root: getcwd
+// says "(unreachable)", too long, or not kept while `may_call` is false).
+// At most one getcwd system call, none when kept or `may_call` is false (a
+// sandbox's filter may not list it). Never allocates through malloc. Any
+// thread.
+size_t WorkingDirectory(char* buf, size_t size, bool may_call);
+
+// Around a call that may change the working directory or the root:
+// WorkingDirectoryChanging() before it, WorkingDirectoryChanged() after it
+// (whatever it returned). Async-signal-safe.
+void WorkingDirectoryChanging();
+void WorkingDirectoryChanged();
+
+}  // namespace leaktrace::preload
