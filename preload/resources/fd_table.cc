@@ -1,7 +1,7 @@
 #include "preload/resources/fd_table.h"
 
 #include "preload/internal/arena.h"
-#include "preload/snapshot/process_info.h"
+#include "preload/internal/coarse_clock.h"
 
 namespace leaktrace::preload {
 
@@ -40,7 +40,7 @@ void FdRecord(int fd, uint32_t stack_id, uint32_t label_id) {
   const uint64_t v = (static_cast<uint64_t>(stack_id) << 32) | label_id;
   const uint32_t slot = static_cast<uint32_t>(fd) & (kChunkSlots - 1);
   // A reader may be mid-walk: the birth first, then the word that publishes it.
-  BirthAt(chunk, slot).store(static_cast<uint64_t>(MonotonicNs()), std::memory_order_relaxed);
+  BirthAt(chunk, slot).store(CoarseMonotonicNs(), std::memory_order_relaxed);
   WordAt(chunk, slot).store(v, std::memory_order_release);
   int high = g_high.load(std::memory_order_relaxed);
   while (high <= fd && !g_high.compare_exchange_weak(high, fd + 1, std::memory_order_acq_rel)) {

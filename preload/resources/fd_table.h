@@ -11,9 +11,10 @@
 // (MapMemory, zeroed) and published with a CAS. Readers (the dumper) walk up
 // to the highest descriptor ever recorded without stopping anyone.
 //
-// Each slot also keeps its birth: CLOCK_MONOTONIC ns when it was recorded
-// (a dup is a new descriptor with a new birth). Births sit in the second
-// half of each chunk, written before the slot's word is published.
+// Each slot also keeps its birth: CLOCK_MONOTONIC_COARSE ns when it was
+// recorded (coarse_clock.h; a dup is a new descriptor with a new birth).
+// Births sit in the second half of each chunk, written before the slot's
+// word is published.
 //
 // A fork child's table is its copy of the parent's: inherited descriptors
 // keep their creating stacks, and are the child's from then on. exec starts
@@ -43,7 +44,9 @@ uint64_t FdTake(int fd);
 void FdRestore(int fd, uint64_t word);
 // True when `fd` still holds the record ForEachFdWithBirth reported (same
 // stack, label and birth): for a reader that looked at the descriptor itself
-// in between (a snapshot checking a guessed kind).
+// in between (a snapshot checking a guessed kind). A close and an open of
+// the same number by the same stack with the same label within one tick of
+// the coarse clock look unchanged: the same site, the same labelled file.
 bool FdStillHolds(int fd, uint32_t stack_id, uint32_t label_id, int64_t birth);
 // True when `fd` is recorded.
 bool FdRecorded(int fd);
