@@ -41,6 +41,8 @@ void LowerFloor(int fd) {
 // read once, not at every private descriptor made (read again while it was
 // too small to park anything).
 std::atomic<int> g_base{-1};
+// The soft limit ComputeBase read, capped at its ceiling (-1: not yet).
+std::atomic<long> g_top{-1};
 
 int ComputeBase() {
   constexpr long kCeiling = 1024;  // a table of 1024 entries is what most processes have anyway
@@ -48,6 +50,7 @@ int ComputeBase() {
   long top = kCeiling;
   if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < static_cast<rlim_t>(kCeiling))
     top = static_cast<long>(limit.rlim_cur);
+  g_top.store(top, std::memory_order_relaxed);
   // 32 numbers below the top (a quarter of a small table): room for ours
   // (at most kMaxPrivateFds) without reaching down to the program's.
   const long base = top - (top / 4 < 32 ? top / 4 : 32);
@@ -79,6 +82,16 @@ bool detail::IsRegisteredPrivateFd(int fd) { return fd >= 0 && SlotOf(fd) >= 0; 
 int PrivateFdBase() {
   const int base = g_base.load(std::memory_order_relaxed);
   return base > 0 ? base : ComputeBase();
+}
+
+bool DescriptorLimitIsTight() {
+  constexpr long kTight = 64;
+  long top = g_top.load(std::memory_order_relaxed);
+  if (top < 0) {
+    ComputeBase();
+    top = g_top.load(std::memory_order_relaxed);
+  }
+  return top < kTight;
 }
 
 namespace {
@@ -156,13 +169,23 @@ void NoteSandboxEntered() { g_spare_state.sandboxed.store(true, std::memory_orde
 
 bool SandboxEntered() { return g_spare_state.sandboxed.load(std::memory_order_acquire); }
 
+int KeepPrivateFd(int fd, std::atomic<int>* home) {
+  const int kept = AdoptPrivateFd(fd, home);
+  if (kept < 0 || !DescriptorLimitIsTight()) return kept;
+  if (home != nullptr) home->store(-1, std::memory_order_release);
+  ClosePrivateFd(kept);
+  errno = EMFILE;
+  return -1;
+}
+
 bool KeepSpareFd() {
-  if (SandboxEntered()) return false;
+  // Under a tight limit the spare would hold one of the program's numbers.
+  if (SandboxEntered() || DescriptorLimitIsTight()) return false;
   if (g_spare_state.made.exchange(true, std::memory_order_acq_rel)) return g_spare.load(std::memory_order_acquire) >= 0;
   const int saved_errno = errno;
   PrivateFdMaking making;
   const int fd = static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC));
-  const bool kept = fd >= 0 && AdoptPrivateFd(fd, &g_spare) >= 0;
+  const bool kept = fd >= 0 && KeepPrivateFd(fd, &g_spare) >= 0;
   errno = saved_errno;
   return kept;
 }

@@ -55,6 +55,17 @@ inline bool IsPrivateFd(int fd) {
 // later keeps the base it had.
 int PrivateFdBase();
 
+// True when the soft RLIMIT_NOFILE (as PrivateFdBase last read it) is below
+// 64: a limit a program or its caller chose, where every number may be one
+// the program counts on. No descriptor leaktrace would keep open between
+// its own calls is then made: not the control block (`prlimit --nofile=4
+// cat FILE` failed with EMFILE, the control memfd holding the one number
+// left), not the spare (KeepSpareFd). libunwind's validation pipe is still
+// made when first needed (refused, an unwind stops short and the dumper
+// thread would not start: MayBeInASignalHandler). Dumps still open their
+// files for the time of the dump.
+bool DescriptorLimitIsTight();
+
 // Brackets the making of a descriptor of ours, from the system call that
 // makes it (at the lowest free number, where the program's own would be) to
 // its adoption (AdoptPrivateFd, which moves it high). Every maker of a
@@ -85,6 +96,12 @@ long PrivateFdMakingsSettled();
 // code we cannot update, so a dup2 onto it makes us let it go.
 int AdoptPrivateFd(int fd, std::atomic<int>* home);
 
+// AdoptPrivateFd for a descriptor leaktrace would keep open between its own
+// calls (the control block, the spare): closed again, and -1 with EMFILE,
+// when the limit is tight (DescriptorLimitIsTight) as the adoption read it,
+// which may be lower than at start-up (a program that lowered its own).
+int KeepPrivateFd(int fd, std::atomic<int>* home);
+
 // When one of our opens (OpenPrivateFd) finds the process out of
 // descriptors (EMFILE), descriptors of ours that can be done without make
 // way and the open is tried once more: the spare (KeepSpareFd), and what
@@ -101,7 +118,7 @@ void SetOutOfDescriptorsRelief(bool (*relieve)());
 // (it pins no file, no pipe buffers), parked high like the others, and
 // moved, not let go, should the program dup2 onto it. Three system calls,
 // once; a fork child keeps its parent's. False when it could not be made
-// (or the process is in a sandbox).
+// (or the process is in a sandbox, or under a tight limit).
 bool KeepSpareFd();
 
 // The program is entering a seccomp sandbox (hooks_sandbox.cc), whose

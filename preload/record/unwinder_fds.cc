@@ -15,11 +15,21 @@
 // only read, write or close what it created. When the program took one of
 // its numbers meanwhile (a dup2 onto it), libunwind gets EBADF, which it
 // answers by making a new pipe.
+//
+// The pipe itself is only pretended: its two numbers are ones no
+// descriptor can have, a check of an address (libunwind writes one byte
+// from it into the pipe) is a process_vm_readv of that byte from this very
+// process (EFAULT: unreadable, as the write's), and the drain before it
+// (a read) finds the pipe empty. So libunwind holds no descriptor at all:
+// none of the program's numbers is taken, even under a limit of 8
+// descriptors. Where process_vm_readv is refused (a kernel or container
+// without it), the next check makes a real pipe, as before.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -36,6 +46,42 @@ namespace {
 // go). libunwind keeps its own copy of the numbers; these are for
 // ReleaseUnwinderPipe only.
 std::atomic<int> g_pipe_ends[2] = {-1, -1};
+
+// The pretended pipe's ends: above any descriptor number the kernel hands
+// out (its table never grows past fs.nr_open, at most 2^30 here).
+constexpr int kPretendedRead = 0x7ffffff0;
+constexpr int kPretendedWrite = 0x7ffffff1;
+bool Pretended(int fd) { return fd == kPretendedRead || fd == kPretendedWrite; }
+// Set when process_vm_readv was refused (not EFAULT): real pipes from then on.
+std::atomic<bool> g_readv_refused{false};
+
+// libunwind's write of one byte at `addr` into the pretended pipe: 1 when
+// the byte is readable; -1 with EFAULT when not, or with EBADF when
+// process_vm_readv is refused (the next check then finds the pipe gone,
+// and makes a real one). errno is left alone on success, as a write's.
+long PretendedWrite(const void* addr) {
+  char byte;
+  iovec local = {&byte, 1};
+  iovec remote = {const_cast<void*>(addr), 1};
+  const int saved_errno = errno;
+  const long n = syscall(SYS_process_vm_readv, static_cast<long>(syscall(SYS_getpid)), &local, 1, &remote, 1, 0);
+  if (n == 1) {
+    errno = saved_errno;
+    return 1;
+  }
+  if (errno != EFAULT) {
+    g_readv_refused.store(true, std::memory_order_relaxed);
+    errno = EBADF;
+  }
+  return -1;
+}
+
+// libunwind's drain of the pretended pipe: empty (EAGAIN), or gone (EBADF)
+// once process_vm_readv was refused.
+long PretendedRead() {
+  errno = g_readv_refused.load(std::memory_order_relaxed) ? EBADF : EAGAIN;
+  return -1;
+}
 
 }  // namespace
 
@@ -74,10 +120,17 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   // The pipe is made when a validation first needs it (unwinder-patches/05),
   // which may be after the program entered a seccomp sandbox whose filter
   // kills it for a pipe2: refused then, without the call. libunwind then
-  // counts the address as unreadable and the unwind stops there.
+  // counts the address as unreadable and the unwind stops there. (Not so
+  // under a tight descriptor limit: an unwind cut short there also keeps
+  // the dumper thread from starting, MayBeInASignalHandler.)
   if (SandboxEntered()) {
     errno = EPERM;
     return -1;
+  }
+  if (!g_readv_refused.load(std::memory_order_relaxed)) {
+    fds[0] = kPretendedRead;
+    fds[1] = kPretendedWrite;
+    return 0;
   }
   int made[2];
   PrivateFdMaking making;
@@ -97,9 +150,10 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   return 0;
 }
 
-int leaktrace_unwinder_close(int fd) { return ClosePrivateFd(fd); }
+int leaktrace_unwinder_close(int fd) { return Pretended(fd) ? 0 : ClosePrivateFd(fd); }
 
 ssize_t leaktrace_unwinder_read(int fd, void* buf, size_t size) {
+  if (Pretended(fd)) return PretendedRead();
   if (!IsPrivateFd(fd)) {
     errno = EBADF;
     return -1;
@@ -108,6 +162,7 @@ ssize_t leaktrace_unwinder_read(int fd, void* buf, size_t size) {
 }
 
 ssize_t leaktrace_unwinder_write(int fd, const void* buf, size_t size) {
+  if (Pretended(fd)) return size == 0 ? 0 : PretendedWrite(buf);
   if (!IsPrivateFd(fd)) {
     errno = EBADF;
     return -1;
@@ -118,6 +173,10 @@ ssize_t leaktrace_unwinder_write(int fd, const void* buf, size_t size) {
 // syscall(2) is variadic; on x86-64 its arguments travel in the same
 // registers as six longs.
 long leaktrace_unwinder_syscall(long number, long a, long b, long c, long d, long e, long f) {
+  if ((number == SYS_read || number == SYS_write) && Pretended(static_cast<int>(a))) {
+    if (number == SYS_read) return PretendedRead();
+    return c == 0 ? 0 : PretendedWrite(reinterpret_cast<const void*>(b));
+  }
   if ((number == SYS_read || number == SYS_write) && !IsPrivateFd(static_cast<int>(a))) {
     errno = EBADF;
     return -1;

@@ -76,11 +76,15 @@ void CreateOwn() {
   const int inherited = g_control_fd.exchange(-1, std::memory_order_acq_rel);
   if (g_inherited && inherited >= 0) ClosePrivateFd(inherited);  // the parent's file: drop our reference
   g_inherited = false;
+  // Under a tight descriptor limit the block would hold a number the
+  // program may need (private_fds.h): `leaktrace snapshot` then finds the
+  // process by /proc/PID/environ, as on an old kernel.
+  if (DescriptorLimitIsTight()) return;
   {
     PrivateFdMaking making;
     const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
     if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
-    AdoptPrivateFd(fd, &g_control_fd);
+    KeepPrivateFd(fd, &g_control_fd);
   }
   g_block_bytes = 0;
 }
