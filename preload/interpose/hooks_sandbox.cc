@@ -23,6 +23,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
 #include "preload/record/unwind_cache.h"
+#include "preload/record/unwinder.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/snapshot/process_info.h"
 
@@ -44,6 +45,10 @@ void BeforeSandbox() {
       BusyScope busy;
       PrepareCapturesForSandbox(*shard);
     }
+  }
+  {
+    BusyScope busy;
+    PrepareUnwinderPipeForSandbox();  // checks without process_vm_readv inside
   }
   NoteSandboxEntered();  // no descriptor of ours made from now on (private_fds.h)
   StopSnapshotsForSandbox();

@@ -39,6 +39,14 @@ void PrepareUnwinder();
 // descriptors (SetOutOfDescriptorsRelief). Async-signal-safe, any thread.
 bool ReleaseUnwinderPipe();
 
+// Before the program installs a seccomp filter, which may kill it for a
+// process_vm_readv: libunwind's pretended pipe (unwinder_fds.cc) gets a
+// real one behind it, made now while every call is allowed, so that its
+// checks inside the sandbox are a write and a read of that pipe. Nothing
+// under a tight descriptor limit (private_fds.h); the checks then count
+// every address as unreadable. Thread busy.
+void PrepareUnwinderPipeForSandbox();
+
 // libunwind's mmap (leaktrace_unwinder_mmap, and its syscall(SYS_mmap)):
 // a mapping that asks for no address goes to leaktrace's own zone
 // (format/raw_mmap.h), never into a range the program may map again.

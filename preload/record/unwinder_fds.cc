@@ -55,11 +55,23 @@ bool Pretended(int fd) { return fd == kPretendedRead || fd == kPretendedWrite; }
 // Set when process_vm_readv was refused (not EFAULT): real pipes from then on.
 std::atomic<bool> g_readv_refused{false};
 
+// The real pipe behind the pretended one in a sandbox
+// (PrepareUnwinderPipeForSandbox): its read and write ends, -1 for none.
+std::atomic<int> g_behind[2] = {-1, -1};
+
 // libunwind's write of one byte at `addr` into the pretended pipe: 1 when
 // the byte is readable; -1 with EFAULT when not, or with EBADF when
 // process_vm_readv is refused (the next check then finds the pipe gone,
 // and makes a real one). errno is left alone on success, as a write's.
 long PretendedWrite(const void* addr) {
+  if (SandboxEntered()) {
+    // No process_vm_readv under the program's filter: the pipe behind, or
+    // the address counts as unreadable.
+    const int behind = g_behind[1].load(std::memory_order_acquire);
+    if (behind >= 0 && IsPrivateFd(behind)) return syscall(SYS_write, behind, addr, 1);
+    errno = EFAULT;
+    return -1;
+  }
   char byte;
   iovec local = {&byte, 1};
   iovec remote = {const_cast<void*>(addr), 1};
@@ -79,6 +91,13 @@ long PretendedWrite(const void* addr) {
 // libunwind's drain of the pretended pipe: empty (EAGAIN), or gone (EBADF)
 // once process_vm_readv was refused.
 long PretendedRead() {
+  if (SandboxEntered()) {
+    const int behind = g_behind[0].load(std::memory_order_acquire);
+    char byte;
+    if (behind >= 0 && IsPrivateFd(behind)) return syscall(SYS_read, behind, &byte, 1);
+    errno = EAGAIN;  // as empty: no new pipe asked for inside the sandbox
+    return -1;
+  }
   errno = g_readv_refused.load(std::memory_order_relaxed) ? EBADF : EAGAIN;
   return -1;
 }
@@ -86,6 +105,27 @@ long PretendedRead() {
 }  // namespace
 
 namespace leaktrace::preload {
+
+void PrepareUnwinderPipeForSandbox() {
+  if (g_readv_refused.load(std::memory_order_relaxed) || g_behind[0].load(std::memory_order_acquire) >= 0 ||
+      DescriptorLimitIsTight())
+    return;
+  const int saved_errno = errno;
+  int made[2];
+  PrivateFdMaking making;
+  if (syscall(SYS_pipe2, made, O_CLOEXEC | O_NONBLOCK) == 0) {
+    const int read_end = AdoptPrivateFd(made[0], nullptr);
+    const int write_end = AdoptPrivateFd(made[1], nullptr);
+    if (read_end >= 0 && write_end >= 0) {
+      g_behind[0].store(read_end, std::memory_order_release);
+      g_behind[1].store(write_end, std::memory_order_release);
+    } else {
+      if (read_end >= 0) ClosePrivateFd(read_end);
+      if (write_end >= 0) ClosePrivateFd(write_end);
+    }
+  }
+  errno = saved_errno;
+}
 
 bool ReleaseUnwinderPipe() {
   bool released = false;
@@ -123,11 +163,11 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   // counts the address as unreadable and the unwind stops there. (Not so
   // under a tight descriptor limit: an unwind cut short there also keeps
   // the dumper thread from starting, MayBeInASignalHandler.)
-  if (SandboxEntered()) {
+  if (SandboxEntered() && g_behind[0].load(std::memory_order_acquire) < 0) {
     errno = EPERM;
     return -1;
   }
-  if (!g_readv_refused.load(std::memory_order_relaxed)) {
+  if (!g_readv_refused.load(std::memory_order_relaxed) || SandboxEntered()) {
     fds[0] = kPretendedRead;
     fds[1] = kPretendedWrite;
     return 0;
