@@ -159,10 +159,11 @@ int leaktrace_unwinder_open(const char* path, int flags, ...) {
 int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   // The pipe is made when a validation first needs it (unwinder-patches/05),
   // which may be after the program entered a seccomp sandbox whose filter
-  // kills it for a pipe2: refused then, without the call. libunwind then
-  // counts the address as unreadable and the unwind stops there. (Not so
-  // under a tight descriptor limit: an unwind cut short there also keeps
-  // the dumper thread from starting, MayBeInASignalHandler.)
+  // kills it for a pipe2: refused then, without the call, unless a pipe
+  // was made behind the pretended one before the filter went in. libunwind
+  // then counts the address as unreadable and the unwind stops there.
+  // Otherwise the pretended pipe, or a real one once process_vm_readv was
+  // refused.
   if (SandboxEntered() && g_behind[0].load(std::memory_order_acquire) < 0) {
     errno = EPERM;
     return -1;
