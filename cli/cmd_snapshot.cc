@@ -26,9 +26,11 @@
 #include "cli/commands.h"
 #include "cli/control_block.h"
 #include "format/control_block.h"
+#include "format/dump_reader.h"
 #include "cli/dump_files.h"
 #include "cli/dump_handover.h"
 #include "cli/process_state.h"
+#include "cli/warnings.h"
 #include "cli/errors.h"
 #include "cli/output.h"
 #include "cli/signals.h"
@@ -103,6 +105,20 @@ void SendSignal(pid_t pid, int sig, pid_t tid, Clock::time_point deadline, doubl
   throw CliError(kExitFailed, fmt::format("process {} exited before the snapshot was written", pid));
 }
 
+// Prints the dump's path; when it is the process's exit dump (the process
+// exited before it took the snapshot, which the path alone does not tell),
+// says so on stderr too.
+int PrintDump(pid_t pid, const std::string& path) {
+  WriteStdout(path + "\n");
+  try {
+    if (format::ReadDump(path).process.trigger == format::Trigger::kExit)
+      Warn(fmt::format("process {} exited before it took the snapshot; {} is its exit dump", pid, path));
+  } catch (const std::exception&) {
+    // Unreadable now (removed meanwhile): the path is all there is to say.
+  }
+  return kExitOk;
+}
+
 // The block, when it says the process takes a snapshot signal.
 ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
   std::optional<ControlBlock> block = control.Read();
@@ -122,21 +138,16 @@ int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t be
     std::this_thread::sleep_for(kPollInterval);
     // The handle stays readable after the process exits: an exit dump still counts.
     if (std::optional<ControlBlock> now = control.Read(); now && now->completed > before) {
-      WriteStdout(now->last + "\n");
-      return kExitOk;
+      return PrintDump(pid, now->last);
     } else if (now && now->handover > before && !now->handover_path.empty()) {
-      WriteStdout(WriteHandedOverDump(pid, *now) + "\n");
-      return kExitOk;
+      return PrintDump(pid, WriteHandedOverDump(pid, *now));
     } else if (now && now->failed > before) {
       throw CliError(kExitFailed, fmt::format("process {} cannot write its dump to {}: {}", pid, now->dir,
                                               now->error.empty() ? "unknown reason" : now->error));
     }
     if (!Alive(pid)) {
       std::optional<ControlBlock> last = control.Read();
-      if (last && last->completed > before) {
-        WriteStdout(last->last + "\n");
-        return kExitOk;
-      }
+      if (last && last->completed > before) return PrintDump(pid, last->last);
       Exited(pid);
     }
     if (Clock::now() >= deadline) TimedOut(pid, timeout);
@@ -225,10 +236,7 @@ int ViaInheritedBlock(pid_t pid, const ControlHandle& inherited, double timeout)
       return WaitThroughControlBlock(pid, *own, 0, deadline, timeout);
     // The child may have written its dump and exited before its block was
     // seen (or could make none): its dump file says so.
-    if (const std::string path = NewestDumpOf(dir, pid); !path.empty() && path != earlier) {
-      WriteStdout(path + "\n");
-      return kExitOk;
-    }
+    if (const std::string path = NewestDumpOf(dir, pid); !path.empty() && path != earlier) return PrintDump(pid, path);
     if (!Alive(pid)) Exited(pid);
     if (Clock::now() >= deadline) TimedOut(pid, timeout);
   }
@@ -322,10 +330,7 @@ int ViaEnvironment(pid_t pid, double timeout) {
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     for (const DumpFile& f : ListDumps(dir))
-      if (f.name.pid == static_cast<uint32_t>(pid) && f.name.seq > before) {
-        WriteStdout(f.path + "\n");
-        return kExitOk;
-      }
+      if (f.name.pid == static_cast<uint32_t>(pid) && f.name.seq > before) return PrintDump(pid, f.path);
     if (!Alive(pid)) Exited(pid);
     if (Clock::now() >= deadline) TimedOut(pid, timeout);
   }

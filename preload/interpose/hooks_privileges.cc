@@ -24,6 +24,7 @@
 #include "preload/snapshot/process_info.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
+#include "preload/resources/working_dir.h"
 
 using namespace leaktrace::preload;
 
@@ -136,6 +137,9 @@ LT_EXPORT int unshare(int flags) {
     errno = ENOSYS;
     return -1;
   }
+  // A thread that unshares its working directory may move it alone:
+  // leaktrace keeps no process-wide one from then on (working_dir.h).
+  if (flags & CLONE_FS) WorkingDirectoryNeverKept();
   constexpr int kNeedsOneThread = CLONE_NEWUSER | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
   if ((flags & kNeedsOneThread) == 0) return next(flags);
   return WithoutDumperAlone([&] { return next(flags); });
@@ -148,9 +152,14 @@ LT_EXPORT int setns(int fd, int nstype) {
     errno = ENOSYS;
     return -1;
   }
+  // Entering a mount namespace moves the working directory and the root.
+  WorkingDirectoryChanging();
+  int result;
   // 0: whatever namespace `fd` is, a user namespace perhaps.
-  if (nstype != 0 && (nstype & CLONE_NEWUSER) == 0) return next(fd, nstype);
-  return WithoutDumperAlone([&] { return next(fd, nstype); });
+  if (nstype != 0 && (nstype & CLONE_NEWUSER) == 0) result = next(fd, nstype);
+  else result = WithoutDumperAlone([&] { return next(fd, nstype); });
+  WorkingDirectoryChanged();  // atomics only: errno stays the call's
+  return result;
 }
 
 // A limit on processes (RLIMIT_NPROC) set for this process: haproxy's

@@ -10,6 +10,8 @@
      that finds its own pid again is the parent's, and clears the flag.
    - clone with CLONE_VM, not CLONE_THREAD: leaktrace_shared_vm_child, the
      whole process and for good (such a child may run alongside the parent).
+   clone also raises leaktrace_cwd_unshared for good when the child shares
+   the working directory without being a thread, or the reverse.
    Then they jump to the next vfork / clone (leaktrace_real_vfork and
    leaktrace_real_clone, real_functions.cc: glibc's, or a sanitizer's
    that comes after us), or to glibc's own entries (__vfork, __clone, which
@@ -45,6 +47,17 @@ clone:
 #if defined(__CET__)
         endbr64
 #endif
+        /* CLONE_FS 0x200 without CLONE_THREAD 0x10000 (a process sharing
+           our working directory), or the reverse (a thread with one of its
+           own): the working directory's path is kept no more
+           (resources/working_dir.h). */
+        movl    %edx, %r11d
+        andl    $0x10200, %r11d
+        jz      4f
+        cmpl    $0x10200, %r11d
+        je      4f
+        movb    $1, leaktrace_cwd_unshared(%rip)
+4:
         /* flags: the third argument. CLONE_VM 0x100, CLONE_THREAD 0x10000. */
         testl   $0x100, %edx
         jz      2f

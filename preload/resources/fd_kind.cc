@@ -149,16 +149,21 @@ size_t JoinPath(const char* base, size_t base_size, const char* rel, char* out, 
 uint32_t RelativeOpenedLabel(int dirfd, const char* path, const char* kind_guess) {
   char base[kPathBytes];
   size_t base_size = 0;
+  uint32_t flags = 0;
   if (dirfd == AT_FDCWD) {
     // No call the program's filter may not list.
-    base_size = WorkingDirectory(base, sizeof base, !SandboxEntered());
+    bool unsure = false;
+    base_size = WorkingDirectory(base, sizeof base, !SandboxEntered(), &unsure);
     if (base_size == 0) return 0;
+    if (unsure) flags = kOnKeptCwd;
   } else {
     // The openat succeeded, so `dirfd` is a directory; its label's path is
     // its path whatever kind the label guessed ("file:" for an open by
     // absolute path not checked yet).
-    const uint32_t dir_label = FdLabel(dirfd) & ~kUnverifiedKind;
+    const uint32_t dir_word = FdLabel(dirfd);
+    const uint32_t dir_label = dir_word & ~kLabelFlags;
     if (dir_label == 0) return 0;
+    flags = dir_word & kOnKeptCwd;  // a path built on a kept one is checked too
     const char* text = LabelText(dir_label);
     const char* colon = strchr(text, ':');
     if (colon == nullptr || colon[1] != '/') return 0;
@@ -171,12 +176,14 @@ uint32_t RelativeOpenedLabel(int dirfd, const char* path, const char* kind_guess
   }
   char joined[kPathBytes];
   if (JoinPath(base, base_size, path, joined, sizeof joined) == 0) return 0;
-  return GuessedOpenedLabel(joined, kind_guess);
+  const uint32_t label = GuessedOpenedLabel(joined, kind_guess);
+  return label == 0 ? 0 : label | flags;
 }
 
 uint32_t VerifiedOpenedLabel(int fd, uint32_t label) {
   if ((label & kUnverifiedKind) == 0) return label;
-  label &= ~kUnverifiedKind;
+  const bool on_kept_cwd = (label & kOnKeptCwd) != 0;
+  label &= ~kLabelFlags;
   struct stat st;
   if (fstat(fd, &st) != 0) return label;
   if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
@@ -186,6 +193,21 @@ uint32_t VerifiedOpenedLabel(int fd, uint32_t label) {
   // room for the path.
   const char* text = LabelText(label);
   const char* colon = strchr(text, ':');
+  if (on_kept_cwd && colon != nullptr && !SandboxEntered()) {
+    char now[kPathBytes];
+    size_t n = FdPath(fd, now, sizeof now - 1);
+    constexpr char kDeleted[] = " (deleted)";
+    constexpr size_t kDeletedSize = sizeof kDeleted - 1;
+    if (n > kDeletedSize && memcmp(now + n - kDeletedSize, kDeleted, kDeletedSize) == 0) n -= kDeletedSize;
+    // Only its directory is compared: a file renamed in place since keeps
+    // the name it was opened by, as one opened by absolute path does.
+    const char* guessed = colon + 1;
+    const char* guessed_slash = strrchr(guessed, '/');
+    const char* now_slash = n > 0 ? static_cast<const char*>(memrchr(now, '/', n)) : nullptr;
+    if (now_slash != nullptr && now[0] == '/' && guessed_slash != nullptr &&
+        (guessed_slash - guessed != now_slash - now || memcmp(guessed, now, static_cast<size_t>(now_slash - now)) != 0))
+      return WithPath(prefix, now, n);
+  }
   const size_t kind_size = colon ? static_cast<size_t>(colon - text) : strlen(text);
   if (kind_size == strlen(prefix) && memcmp(text, prefix, kind_size) == 0) return label;
   return colon ? WithPath(prefix, colon + 1, strlen(colon + 1)) : KindLabel(prefix);

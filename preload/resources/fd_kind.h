@@ -35,6 +35,14 @@ uint32_t OpenedPathLabel(int fd, const char* path);
 // costs one system call fewer); only a descriptor still open at a snapshot,
 // or mapped, is checked, with VerifiedOpenedLabel.
 inline constexpr uint32_t kUnverifiedKind = 1u << 31;
+// Set, with kUnverifiedKind, in a guess whose path was joined to the
+// working directory's path as working_dir.h kept it, which a change it
+// does not see may have made stale, or as read while a change was under
+// way: its path too is checked at a snapshot (VerifiedOpenedLabel),
+// against /proc/self/fd/N.
+inline constexpr uint32_t kOnKeptCwd = 1u << 30;
+// Both flags: a label id without them is the one LabelText takes.
+inline constexpr uint32_t kLabelFlags = kUnverifiedKind | kOnKeptCwd;
 
 // The guessed label of a descriptor opened by the absolute path `path`
 // (`kind_guess`, or from the path: "device" under /dev/ but /dev/shm/,
@@ -55,7 +63,12 @@ uint32_t RelativeOpenedLabel(int dirfd, const char* path, const char* kind_guess
 // `label` (a GuessedOpenedLabel) checked against what `fd` is now: the label
 // OpenedPathLabel(fd, <its path>) gives, that is the guess itself when the
 // guessed kind is right, else the label with the kind fstat tells (and
-// "socket ..." / "unknown" as there). A label without kUnverifiedKind is
+// "socket ..." / "unknown" as there). With kOnKeptCwd, the path is the one
+// /proc/self/fd/N gives (" (deleted)" left out) when its directory differs:
+// the working directory had moved unseen, or the file was moved to another
+// directory since (kept as it is in a sandbox, or when /proc cannot say;
+// a file renamed in place keeps the name it was opened by). A label
+// without kUnverifiedKind is
 // returned as is. When fstat fails (closed behind the hooks' back), the
 // guess without the flag.
 uint32_t VerifiedOpenedLabel(int fd, uint32_t label);

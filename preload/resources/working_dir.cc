@@ -9,6 +9,8 @@
 #include "preload/internal/raw_syscall.h"
 #include "preload/resources/label_table.h"
 
+__attribute__((visibility("hidden"))) unsigned char leaktrace_cwd_unshared = 0;
+
 namespace leaktrace::preload {
 namespace {
 
@@ -22,15 +24,18 @@ uint32_t KeptId(uint64_t word) { return static_cast<uint32_t>(word); }
 
 }  // namespace
 
-size_t WorkingDirectory(char* buf, size_t size, bool may_call) {
+size_t WorkingDirectory(char* buf, size_t size, bool may_call, bool* unsure) {
+  *unsure = false;
   if (size == 0) return 0;
-  const bool changing = g_changing.load(std::memory_order_seq_cst) != 0;
+  const bool changing =
+      g_changing.load(std::memory_order_seq_cst) != 0 || __atomic_load_n(&leaktrace_cwd_unshared, __ATOMIC_RELAXED) != 0;
   const uint64_t kept = g_kept.load(std::memory_order_acquire);
   if (!changing && KeptId(kept) != 0) {
     const char* path = LabelText(KeptId(kept));
     const size_t n = strlen(path);
     if (n < size) {
       memcpy(buf, path, n + 1);
+      *unsure = true;
       return n;
     }
     return 0;
@@ -42,7 +47,10 @@ size_t WorkingDirectory(char* buf, size_t size, bool may_call) {
   const long n = RawSyscall(SYS_getcwd, reinterpret_cast<long>(buf), static_cast<long>(size));
   if (n <= 1 || buf[0] != '/') return 0;
   const size_t length = static_cast<size_t>(n - 1);
-  if (changing) return length;
+  if (changing) {
+    *unsure = true;
+    return length;
+  }
   // Kept only if no change began or ended since `kept` was read: a change
   // bumps the generation, so the exchange then fails.
   if (const uint32_t id = InternLabel(buf, length); id != 0) {
@@ -65,5 +73,7 @@ void WorkingDirectoryChanged() {
   }
   g_changing.fetch_sub(1, std::memory_order_seq_cst);
 }
+
+void WorkingDirectoryNeverKept() { g_changing.fetch_add(1, std::memory_order_seq_cst); }
 
 }  // namespace leaktrace::preload

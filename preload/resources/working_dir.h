@@ -10,12 +10,21 @@
 // after its open returned, uses the kept path only when no change is under
 // way and the path was kept in the current generation, so the path it gets
 // is the one its open was relative to (as getcwd right after the open
-// gave). Not seen: a change made by a raw system call, by a process sharing
-// this one's working directory (clone with CLONE_FS), or a rename of the
-// directory or one above it; the label then names the path of before.
+// gave). Not seen: a change made by a raw system call (glibc's own daemon,
+// nftw with FTW_CHDIR and fts make theirs so), by a process sharing this
+// one's working directory (clone with CLONE_FS) or by a thread that
+// unshared it (unshare(CLONE_FS): from then on nothing is kept), or a
+// rename of the directory or one above it. So a label built on a kept
+// path is checked against the descriptor at a snapshot (fd_kind.h,
+// kOnKeptCwd).
 #pragma once
 
 #include <cstddef>
+
+// Raised for good by clone (interpose/vfork_entry.S) when the child is a
+// process sharing the working directory, or a thread with one of its own:
+// nothing is kept from then on.
+extern "C" __attribute__((visibility("hidden"))) unsigned char leaktrace_cwd_unshared;
 
 namespace leaktrace::preload {
 
@@ -25,12 +34,19 @@ namespace leaktrace::preload {
 // At most one getcwd system call, none when kept or `may_call` is false (a
 // sandbox's filter may not list it). Never allocates through malloc. Any
 // thread.
-size_t WorkingDirectory(char* buf, size_t size, bool may_call);
+// *unsure says the path may not be the one an open just made was relative
+// to: it came from what was kept (a change this file does not see, below,
+// may have made it stale), or a change was under way.
+size_t WorkingDirectory(char* buf, size_t size, bool may_call, bool* unsure);
 
 // Around a call that may change the working directory or the root:
 // WorkingDirectoryChanging() before it, WorkingDirectoryChanged() after it
 // (whatever it returned). Async-signal-safe.
 void WorkingDirectoryChanging();
 void WorkingDirectoryChanged();
+
+// From now on nothing is kept: a thread has a working directory of its own
+// (unshare(CLONE_FS)), or another process shares this one's. Async-signal-safe.
+void WorkingDirectoryNeverKept();
 
 }  // namespace leaktrace::preload

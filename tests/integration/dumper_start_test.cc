@@ -145,6 +145,24 @@ TEST(DumperStart, ASnapshotNeverCutsShortAWaitTheKernelNeverRestarts) {
   }
 }
 
+// The same process given time to end: it exits with no safe moment to
+// signal it, and the dump the command then finds is the exit dump. The
+// command prints its path and says on stderr that it is the exit dump
+// (before: the path alone, as if a snapshot had been taken).
+TEST(DumperStart, ASnapshotThatEndsInTheExitDumpSaysSo) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("lazy_dumper"), "rawsleep"}, dir.path());
+  p.ExpectCheckpoint("ready");
+  usleep(100 * 1000);  // into its 2 s sleep
+  const CommandResult r = Leaktrace({"snapshot", "--timeout", "20", std::to_string(p.pid())});
+  EXPECT_EQ(p.Wait(), 0) << "the sleep was cut short";
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string path = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(path.rfind(dir.path(), 0), 0u) << r.out;
+  EXPECT_NE(r.err.find("exited before it took the snapshot; " + path + " is its exit dump"), std::string::npos)
+      << r.err;
+}
+
 // A thread that /proc shows "running" may be inside a call: here a
 // blocking write that copies 256 KiB into a pipe, about half of the time
 // ("pipewrites"); and a writer starved of CPU ("starvedwrites"), which

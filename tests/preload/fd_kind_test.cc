@@ -13,11 +13,20 @@
 
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
+#include "preload/resources/working_dir.h"
 
 namespace leaktrace::preload {
 namespace {
 
-std::string Text(uint32_t label) { return LabelText(label & ~kUnverifiedKind); }
+std::string Text(uint32_t label) { return LabelText(label & ~kLabelFlags); }
+
+// chdir as the hooks make it (interpose/hooks_cwd.cc): the change marked.
+int MarkedChdir(const char* path) {
+  WorkingDirectoryChanging();
+  const int rc = chdir(path);
+  WorkingDirectoryChanged();
+  return rc;
+}
 
 class FdKind : public ::testing::Test {
  protected:
@@ -85,14 +94,14 @@ TEST_F(FdKind, ARelativePathIsJoinedToWhereItWasOpened) {
   close(open(file.c_str(), O_WRONLY | O_CREAT, 0600));
   char here[4096];
   ASSERT_NE(getcwd(here, sizeof here), nullptr);
-  ASSERT_EQ(chdir(dir_.c_str()), 0);
+  ASSERT_EQ(MarkedChdir(dir_.c_str()), 0);
   EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, "file", nullptr)), "file:" + file);
   EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, "./file", nullptr)), "file:" + file);
   EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, ".//./file", nullptr)), "file:" + file);
   EXPECT_EQ(Text(RelativeOpenedLabel(AT_FDCWD, ".", "dir")), "dir:" + dir_);
   EXPECT_NE(RelativeOpenedLabel(AT_FDCWD, "file", nullptr) & kUnverifiedKind, 0u) << "a guess, as for an absolute path";
   EXPECT_EQ(RelativeOpenedLabel(AT_FDCWD, "../x/file", nullptr), 0u) << "'..' is left to the descriptor";
-  ASSERT_EQ(chdir(here), 0);
+  ASSERT_EQ(MarkedChdir(here), 0);
 
   // openat: the directory descriptor's label holds its path (a guessed
   // "file:" one too, as an open of a directory by absolute path records).
@@ -105,6 +114,42 @@ TEST_F(FdKind, ARelativePathIsJoinedToWhereItWasOpened) {
   FdRecord(dirfd, 1, KindLabel("pipe"));
   EXPECT_EQ(RelativeOpenedLabel(dirfd, "file", nullptr), 0u) << "a label without a path";
   close(dirfd);
+}
+
+// The working directory's path is kept between marked changes; one made
+// behind the hooks' back (glibc's daemon, nftw and fts change it by raw
+// system calls) leaves it stale. A label built on a kept path says so, and
+// the check a snapshot makes then reads the directory from the descriptor,
+// while a file renamed in place keeps the name it was opened by.
+TEST_F(FdKind, ALabelOnAKeptWorkingDirectoryIsCheckedAtTheSnapshot) {
+  const std::string sub = dir_ + "/sub", file = dir_ + "/sub/file";
+  ASSERT_EQ(mkdir(sub.c_str(), 0700), 0);
+  close(open(file.c_str(), O_WRONLY | O_CREAT, 0600));
+  char here[4096];
+  ASSERT_NE(getcwd(here, sizeof here), nullptr);
+  ASSERT_EQ(MarkedChdir(dir_.c_str()), 0);
+  const uint32_t fresh = RelativeOpenedLabel(AT_FDCWD, "x", nullptr);
+  EXPECT_EQ(fresh & kOnKeptCwd, 0u) << "the first after a change asks the kernel";
+  EXPECT_EQ(Text(fresh), "file:" + dir_ + "/x");
+  ASSERT_EQ(chdir(sub.c_str()), 0);  // unmarked: as glibc's own code moves it
+  const uint32_t stale = RelativeOpenedLabel(AT_FDCWD, "file", nullptr);
+  EXPECT_EQ(stale & kLabelFlags, kLabelFlags) << "built on the kept path";
+  EXPECT_EQ(Text(stale), "file:" + dir_ + "/file") << "the kept path is the one of before";
+  const int fd = open("file", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(Text(VerifiedOpenedLabel(fd, stale)), "file:" + file) << "the descriptor tells the real directory";
+  // Renamed in place after an open on the right path: the name it was opened by.
+  ASSERT_EQ(MarkedChdir(sub.c_str()), 0);
+  RelativeOpenedLabel(AT_FDCWD, "y", nullptr);  // kept from here
+  const uint32_t right = RelativeOpenedLabel(AT_FDCWD, "file", nullptr);
+  EXPECT_NE(right & kOnKeptCwd, 0u);
+  ASSERT_EQ(rename(file.c_str(), (sub + "/moved").c_str()), 0);
+  EXPECT_EQ(Text(VerifiedOpenedLabel(fd, right)), "file:" + file);
+  ASSERT_EQ(rename((sub + "/moved").c_str(), file.c_str()), 0);
+  close(fd);
+  ASSERT_EQ(MarkedChdir(here), 0);
+  unlink(file.c_str());
+  rmdir(sub.c_str());
 }
 
 }  // namespace
