@@ -23,11 +23,13 @@
 // (a read) finds the pipe empty. So libunwind holds no descriptor at all:
 // none of the program's numbers is taken, even under a limit of 8
 // descriptors. Where process_vm_readv is refused (a kernel or container
-// without it), the next check makes a real pipe, as before.
+// without it), the next check makes a real pipe, as before; so from the
+// start under a seccomp filter the process inherited.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -168,6 +170,13 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
     errno = EPERM;
     return -1;
   }
+  // Under a filter the process inherited (a systemd unit's
+  // SystemCallFilter=, a container's profile), which may kill it for a
+  // process_vm_readv where it allows a pipe's calls: a real pipe, as
+  // before the pretended one. One prctl, at the first check only.
+  if (!g_readv_refused.load(std::memory_order_relaxed) && !SandboxEntered() &&
+      syscall(SYS_prctl, PR_GET_SECCOMP) != 0)
+    g_readv_refused.store(true, std::memory_order_relaxed);
   if (!g_readv_refused.load(std::memory_order_relaxed) || SandboxEntered()) {
     fds[0] = kPretendedRead;
     fds[1] = kPretendedWrite;

@@ -287,6 +287,23 @@ TEST(Transparency, ASmallDescriptorLimitKeepsTheProgramsNumbers) {
   }
 }
 
+// libunwind's checks of addresses off the thread's stack are a
+// process_vm_readv of the process itself (record/unwinder_fds.cc), which a
+// filter the process inherited may kill for (a systemd unit's
+// SystemCallFilter= need not list it): there a real pipe does them. Unwinds
+// through a coroutine's stack (small_stack coroutine) need such checks
+// (strace: 4 process_vm_readv in exact mode without the filter); killed by
+// SIGSYS before.
+TEST(Transparency, AnInheritedFilterWithoutProcessVmReadvIsNeverMet) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder(
+        {ProgramPath("seccomp_sandbox"), "noreadv", ProgramPath("small_stack"), "coroutine"}, sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
+    EXPECT_EQ(r.out, "ready\n") << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 // Under a descriptor limit below 64 every number is the program's: bash
 // opens files until the limit refuses one, and gets as many as plainly.
 // Before, leaktrace's control memfd and spare eventfd took two of them

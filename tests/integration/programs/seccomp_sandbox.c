@@ -19,7 +19,12 @@
                             link or rename a file, then execs itself as
                             "child", which allocates, prints and exits 5:
                             a sandbox the new program inherits, as man-db
-                            runs col and groff */
+                            runs col and groff
+     seccomp_sandbox noreadv PROGRAM ARGS...
+                            a filter that kills the process on
+                            process_vm_readv and allows the rest (a
+                            systemd unit's SystemCallFilter= may leave it
+                            out), then execs PROGRAM: a sandbox it inherits */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -58,8 +63,27 @@ static int exec_in_sandbox(char* self) {
   return 13;
 }
 
+/* The filter of "noreadv": everything but process_vm_readv, which kills. */
+static int exec_without_readv(char** program) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    perror("seccomp");
+    return 11;
+  }
+  execv(program[0], program);
+  perror("execv");
+  return 13;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "prctl";
+  if (strcmp(mode, "noreadv") == 0 && argc > 2) return exec_without_readv(argv + 2);
   if (strcmp(mode, "probe") == 0) {
     const long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
     printf("probe %ld %s\n", rc, rc == -1 && errno == EFAULT ? "EFAULT" : strerror(errno));
