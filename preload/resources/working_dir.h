@@ -5,15 +5,16 @@
 //
 // The path is kept as an interned label (label_table.h: insert-only, so a
 // reader needs no lock), with a generation in the same atomic word. The
-// chdir, fchdir and chroot hooks (hooks_fs.cc) mark a change under way
-// before the real call and bump the generation after it: a reader, asking
-// after its open returned, uses the kept path only when no change is under
-// way and the path was kept in the current generation, so the path it gets
-// is the one its open was relative to (as getcwd right after the open
-// gave). Not seen: a change made by a raw system call (glibc's own daemon,
-// nftw with FTW_CHDIR and fts make theirs so), by a process sharing this
-// one's working directory (clone with CLONE_FS) or by a thread that
-// unshared it (unshare(CLONE_FS): from then on nothing is kept), or a
+// chdir, fchdir and chroot hooks (interpose/hooks_cwd.cc) and setns
+// (interpose/hooks_privileges.cc) mark a change under way before the real
+// call and bump the generation after it: a reader, asking after its open
+// returned, uses the kept path only when no change is under way and the
+// path was kept in the current generation, so the path it gets is the one
+// its open was relative to (as getcwd right after the open gave). Nothing
+// is kept from the moment a thread unshares its working directory
+// (unshare(CLONE_FS)) or a clone makes a process sharing it (or a thread
+// with one of its own). Not seen: a change made by a raw system call
+// (glibc's own daemon, nftw with FTW_CHDIR and fts make theirs so), or a
 // rename of the directory or one above it. So a label built on a kept
 // path is checked against the descriptor at a snapshot (fd_kind.h,
 // kOnKeptCwd).
