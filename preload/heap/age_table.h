@@ -50,6 +50,9 @@ inline constexpr uint64_t kExactAgeSampleInterval = 16 * 1024;
 // weight the draw gave, 1/p of that size. The reader computes it (snapshot.cc);
 // a growth that keeps a block aged rewrites only its size (AgeTableRegrow).
 inline double ExactAgedWeight(uint64_t size) { return SampleWeight(size, kExactAgeSampleInterval); }
+// What exact mode stores as an entry's weight: nothing reads it (the
+// writer uses ExactAgedWeight), so the paths that age a block compute none.
+inline constexpr double kExactEntryWeight = 0;
 
 // The birth time of an aged block, on the coarse clock (coarse_clock.h): the
 // precise one cost a fifth of a big block's sampled realloc.

@@ -561,24 +561,23 @@ uint32_t ReageExact(ThreadState& t, void* p, uint32_t stack_id, uint32_t old_sta
   if (old_slot != 0) {
     // Its weight, 1/p of the new size, is the reader's (ExactAgedWeight).
     if (stack_id == old_stack_id) AgeTableRegrow(old_slot, size);
-    else AgeTableUpdate(old_slot, stack_id, size, ExactAgedWeight(size), AgeTableBirth(old_slot));
+    else AgeTableUpdate(old_slot, stack_id, size, kExactEntryWeight, AgeTableBirth(old_slot));
     return old_slot;
   }
   const size_t grown = size - old_size;
   if (grown == 0 || TryRecord(t.sampler, grown)) return 0;
-  if (SampleSlow(t.sampler, grown, kExactAgeSampleInterval) == 0) return 0;
-  return AgeTableInsert(p, stack_id, size, SampleWeight(size, kExactAgeSampleInterval), AgeClockNs());
+  if (!SampleHitSlow(t.sampler, grown, kExactAgeSampleInterval)) return 0;
+  return AgeTableInsert(p, stack_id, size, kExactEntryWeight, AgeClockNs());
 }
 
 uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, uint32_t reuse_slot) {
-  const double weight = SampleSlow(t.sampler, size, kExactAgeSampleInterval);
-  if (weight == 0) return 0;
+  if (!SampleHitSlow(t.sampler, size, kExactAgeSampleInterval)) return 0;
   if (reuse_slot != 0) {
     // A realloc's fresh decision that keeps the block aged: its birth too.
-    AgeTableUpdate(reuse_slot, stack_id, size, weight, AgeTableBirth(reuse_slot));
+    AgeTableUpdate(reuse_slot, stack_id, size, kExactEntryWeight, AgeTableBirth(reuse_slot));
     return reuse_slot;
   }
-  return AgeTableInsert(p, stack_id, size, weight, AgeClockNs());
+  return AgeTableInsert(p, stack_id, size, kExactEntryWeight, AgeClockNs());
 }
 
 // ---- the hooks' slow paths ----------------------------------------------------

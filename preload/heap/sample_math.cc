@@ -76,29 +76,33 @@ double OneMinusExpNeg(double x) {
 }
 
 double NegLog(double u) {
+  // u = 2^k m with m in [sqrt(2)/2, sqrt(2)), found by integer arithmetic on
+  // the high word and without a branch: a test of m against sqrt(2) goes
+  // either way at random on the sampler's u and mispredicts about half the
+  // time. Adding 1 - 0x3fe6a09e to the high word carries into the exponent
+  // exactly when the mantissa reaches sqrt(2)'s.
   const uint64_t bits = ToBits(u);
-  int64_t e = static_cast<int64_t>((bits >> 52) & 0x7ff) - 1023;
-  double m = FromBits((bits & ((uint64_t{1} << 52) - 1)) | (uint64_t{1023} << 52));  // in [1, 2)
-  if (m > 1.4142135623730951) {
-    m *= 0.5;
-    ++e;
-  }
-  // log m = log(1 + f) = 2 atanh(s), s = f / (2 + f), |s| <= 0.1716; written
-  // as f - (f^2/2 - s (f^2/2 + R)) with R = 2/3 s^2 + 2/5 s^4 + ..., whose
-  // series to s^20 leaves under 1e-18; evaluated in a tree (Estrin's
-  // scheme) rather than nested, for a third of the latency.
-  const double f = m - 1.0;  // exact
+  const uint32_t high = static_cast<uint32_t>(bits >> 32) + (0x3ff00000u - 0x3fe6a09eu);
+  const int64_t k = static_cast<int64_t>(high >> 20) - 0x3ff;
+  const uint64_t m_bits = (static_cast<uint64_t>((high & 0x000fffffu) + 0x3fe6a09eu) << 32) | (bits & 0xffffffffu);
+  // log m = log(1 + f) = 2 atanh(s), s = f / (2 + f), |s| < 0.1716; written
+  // as f - (f^2/2 - s (f^2/2 + R)) with R = z P(z), z = s^2, P the degree-6
+  // minimax polynomial for (2 atanh(s)/s - 2) / z on that interval (error
+  // under 2^-58 of log m), evaluated as a tree (Estrin's scheme) for latency.
+  constexpr double c1 = 6.666666666666735130e-01, c2 = 3.999999999940941908e-01;
+  constexpr double c3 = 2.857142874366239149e-01, c4 = 2.222219843214978396e-01;
+  constexpr double c5 = 1.818357216161805012e-01, c6 = 1.531383769920937332e-01;
+  constexpr double c7 = 1.479819860511658591e-01;
+  const double f = FromBits(m_bits) - 1.0;  // exact
   const double s = f / (2.0 + f);
   const double z = s * s;
-  const double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
-  const double q0 = 2.0 / 3 + 2.0 / 5 * z, q1 = 2.0 / 7 + 2.0 / 9 * z, q2 = 2.0 / 11 + 2.0 / 13 * z;
-  const double q3 = 2.0 / 15 + 2.0 / 17 * z, q4 = 2.0 / 19 + 2.0 / 21 * z;
-  const double series = (q0 + q1 * z2) + (q2 + q3 * z2) * z4 + q4 * z8;
-  const double r = z * series;
+  const double w = z * z;
+  const double p = (c1 + c2 * z) + w * (c3 + c4 * z) + (w * w) * ((c5 + c6 * z) + w * c7);
+  const double r = z * p;
   const double half_f2 = 0.5 * f * f;
   const double log_m = f - (half_f2 - s * (half_f2 + r));
-  const double ed = static_cast<double>(e);
-  return (0.0 - ed) * kLn2Hi - (log_m + ed * kLn2Lo);  // 0.0 - ed: +0, not -0, at u = 1
+  const double kd = static_cast<double>(k);
+  return (0.0 - kd) * kLn2Hi - (log_m + kd * kLn2Lo);  // 0.0 - kd: +0, not -0, at u = 1
 }
 
 }  // namespace leaktrace::preload

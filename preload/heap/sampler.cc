@@ -38,7 +38,12 @@ uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
   return static_cast<double>(k) < d ? k + 1 : k;
 }
 
-double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {
+namespace {
+
+// The decision both slow paths share: true when a point falls in the
+// allocation (the countdown then restarts), false when it lies beyond it
+// (the countdown then moves past the allocation).
+LT_ALWAYS_INLINE bool PointFallsIn(SamplerState& s, size_t size, uint64_t mean) {
   const uint64_t c = ChargedBytes(size);
   if (!s.drawn) {
     // The thread's first decision: seed (the state's address tells threads
@@ -57,10 +62,18 @@ double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {
   // which TryRecord always sends here, and a first decision land here).
   if (c <= s.gap) {
     s.gap -= c;
-    return 0;
+    return false;
   }
   s.gap = DrawSampleDistance(s.rng, mean) - 1;
-  return SampleWeight(size, mean);
+  return true;
 }
+
+}  // namespace
+
+double SampleSlow(SamplerState& s, size_t size, uint64_t mean) {
+  return PointFallsIn(s, size, mean) ? SampleWeight(size, mean) : 0;
+}
+
+bool SampleHitSlow(SamplerState& s, size_t size, uint64_t mean) { return PointFallsIn(s, size, mean); }
 
 }  // namespace leaktrace::preload

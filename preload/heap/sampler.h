@@ -72,6 +72,12 @@ LT_ALWAYS_INLINE bool TryRecord(SamplerState& s, size_t size) {
 // and then restarts the countdown; 0 when it is not. Out of line.
 LT_NOINLINE double SampleSlow(SamplerState& s, size_t size, uint64_t mean);
 
+// SampleSlow's decision without its weight: true when the allocation is
+// sampled. For exact mode's aged blocks, whose weight is a function of the
+// size that the dump's writer computes (ExactAgedWeight, age_table.h): the
+// exponential would be spent on a number nobody reads. Out of line.
+LT_NOINLINE bool SampleHitSlow(SamplerState& s, size_t size, uint64_t mean);
+
 // Horvitz-Thompson weight 1/p of an allocation of `size` bytes (charged as
 // ChargedBytes(size)) at mean interval `mean`. Exposed for tests.
 inline double SampleWeight(size_t size, uint64_t mean) {
