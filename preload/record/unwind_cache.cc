@@ -818,14 +818,23 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   // A full set gives up an entry of its own that was never hit, never one
   // it uses (nor another lesson).
   if (free_way == kWays) free_way = UnusedWay(*cache, set);
-  if (free_way == kWays) return;
+  if (free_way == kWays) {
+    // Every chain of the set in use: the lesson goes to the set's overflow
+    // (made now, within the budget), where a child's miss finds it
+    // (OverflowMatch) without an unwind; never over an own way.
+    if (const OverflowWays* o = cache->sets[set].overflow; o != nullptr)
+      for (uint32_t i = 0; i < kOverflowWays; ++i)
+        if (const CacheEntry* e = o->ways[i].entry; e != nullptr && e->marker != 0 && Knows(*e, l)) return;
+    free_way = CrowdedWay(shard, *cache, set);
+    if (free_way < kWays) return;
+  }
   CapturedStack stack;
   stack.depth = l.user_depth;
   stack.truncated = l.truncated != 0;
   for (uint32_t i = 0; i < l.user_depth; ++i) stack.pcs[i] = l.frames[l.user_first + i].value;
   const uint32_t id = InternCaptured(&shard, stack);
   if (id == 0) return;
-  CacheEntry* e = EntryFor(shard, ways[free_way].entry, n);
+  CacheEntry* e = EntryFor(shard, WayOf(*cache, set, free_way).entry, n);
   if (e == nullptr) return;
   e->marker = l.marker;
   e->stack_id = id;
@@ -839,6 +848,13 @@ void Learn(Shard& shard, const Lesson& l, uint32_t fork_count) {
   for (uint32_t i = 0; i < n; ++i) e->set_frame(i, l.frames[i]);
   PadFrames(*e);
   SetProbes(*cache, set, free_way);
+  CopyProbe(*cache, set, free_way);
+  // The site's counters too, made here: a child that books at this stack
+  // then finds them in the index it shares with its parent, where making
+  // them itself wrote the index and a fresh slot (copy-on-write faults in
+  // every child). Never booked here, they stay zero, and a dump writes no
+  // site for zero counters (snapshot.cc).
+  if (CurrentMode() == Mode::kExact) shard.CountersFor(id);
 }
 
 // A lookup that found no matching way (or no cache yet): everything but the
@@ -888,6 +904,14 @@ LT_NOINLINE uint32_t unwind_cache_internal::CaptureMissed(Shard& shard, uintptr_
   if (LT_UNLIKELY(MayTeach(shard))) {
     const uint32_t unused = UnusedWay(*cache, set);
     if (unused < kWays) return UnwindAndRemember(shard, *cache, marker, set, unused);
+    // Every chain of the set in use: the child learns this one in the
+    // set's overflow (made in its own copy if need be) to teach it, and its
+    // parent takes the lesson into its overflow too (Learn). Otherwise such
+    // a chain is unwound afresh in every child (a bash subshell's
+    // parse_and_execute: an unw_backtrace, its stack interned, a dozen
+    // page faults in each `$(...)`).
+    const uint32_t way = CrowdedWay(shard, *cache, set);
+    if (way >= kWays) return UnwindAndRemember(shard, *cache, marker, set, way);
   }
   // A crowded set (one with overflow ways) learns every chain that misses:
   // with 128 ways a chain seen once pushes out one seen long ago, not one in

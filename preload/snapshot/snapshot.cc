@@ -222,8 +222,11 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     shard.ForEachSite([&](const SiteCounters& c) {
       const uint32_t id = c.stack_id.load(std::memory_order_relaxed);
       if (id == 0 || id > max_id) return;  // a stack newer than this snapshot
-      SiteTotals& t = totals[id];
       const SiteFigures f = ReadSiteFigures(c, exact);
+      // Counters made ahead for a fork child's stack (unwind_cache.cc,
+      // Learn) that no booking reached: no site.
+      if (f.alloc_count == 0 && f.free_count == 0) return;
+      SiteTotals& t = totals[id];
       t.alloc_count += f.alloc_count;
       t.alloc_bytes += f.alloc_bytes;
       t.free_count += f.free_count;
