@@ -1,12 +1,15 @@
 // chdir, fchdir and chroot: forwarded, with the kept working directory
 // (resources/working_dir.h) marked as changing around the real call, so an
 // open by a relative path is labelled with the directory it was relative to.
+// chroot first reads the executable's path, which the new root may hide
+// (ReadExePathBeforeRootMoves).
 #include <errno.h>
 #include <unistd.h>
 
 #include "preload/internal/compiler.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/resources/working_dir.h"
+#include "preload/snapshot/process_info.h"
 
 using namespace leaktrace::preload;
 
@@ -49,5 +52,6 @@ LT_EXPORT int chroot(const char* path) {
     errno = ENOSYS;
     return -1;
   }
+  ReadExePathBeforeRootMoves();
   return Changing([&] { return next(path); });
 }

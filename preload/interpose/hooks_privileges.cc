@@ -140,6 +140,8 @@ LT_EXPORT int unshare(int flags) {
   // A thread that unshares its working directory may move it alone:
   // leaktrace keeps no process-wide one from then on (working_dir.h).
   if (flags & CLONE_FS) WorkingDirectoryNeverKept();
+  // A mount namespace of its own: the program may unmount /proc next.
+  if (flags & CLONE_NEWNS) ReadExePathBeforeRootMoves();
   constexpr int kNeedsOneThread = CLONE_NEWUSER | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
   if ((flags & kNeedsOneThread) == 0) return next(flags);
   return WithoutDumperAlone([&] { return next(flags); });
@@ -153,6 +155,7 @@ LT_EXPORT int setns(int fd, int nstype) {
     return -1;
   }
   // Entering a mount namespace moves the working directory and the root.
+  if (nstype == 0 || (nstype & CLONE_NEWNS) != 0) ReadExePathBeforeRootMoves();
   WorkingDirectoryChanging();
   int result;
   // 0: whatever namespace `fd` is, a user namespace perhaps.

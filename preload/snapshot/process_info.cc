@@ -10,7 +10,9 @@
 #include <atomic>
 
 #include "preload/internal/private_fds.h"
+#include "preload/internal/errno_kept.h"
 #include "preload/internal/mode.h"
+#include "preload/record/thread_state.h"
 
 namespace leaktrace::preload {
 
@@ -61,6 +63,13 @@ const char* ExePath() {
   // Another thread is reading it: one system call's wait.
   while (g_exe_state.load(std::memory_order_acquire) != kExeRead) sched_yield();
   return g_process.exe_path;
+}
+
+void ReadExePathBeforeRootMoves() {
+  if (LT_LIKELY(g_exe_state.load(std::memory_order_acquire) == kExeRead)) return;
+  ErrnoKept errno_kept;  // readlink's failure is not the call's
+  BusyScope busy;        // a snapshot from a signal handler must not wait for this read (ExePath)
+  ExePath();
 }
 
 void GatherProcessFacts(int argc, char** argv) {

@@ -44,6 +44,11 @@ void GatherProcessFacts(int argc, char** argv);
 // thread that may have been interrupted inside it (callers are busy: a
 // dump, a module record); no malloc. "" when it cannot be read.
 const char* ExePath();
+// Before the process moves its root (chroot, or a mount namespace entered or
+// made): reads the executable's path now if it was not read yet, since the
+// new root may have no /proc (a jail), and a dump would then name no file
+// for the program's own frames. Any thread, not busy; errno kept.
+void ReadExePathBeforeRootMoves();
 // After fork, in the child: its own pid, and the forking process's as its
 // parent (no getppid: the parent is the process g_process described);
 // start time unchanged; an executable's path another thread of the parent

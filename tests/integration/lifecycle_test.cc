@@ -307,6 +307,16 @@ TEST(Lifecycle, AProcessThatChrootedIsStillSnapshot) {
   EXPECT_EQ(fs::path(path).parent_path(), fs::path(dir.path())) << snap.out;
   const CommandResult report = Leaktrace({"report", "--format", "json", path});
   EXPECT_EQ(report.exit_code, 0) << report.err;
+  // The program's own frames are named: its path was read before the new
+  // root hid /proc (before: an empty path, "cannot open a module with an
+  // empty path", and main's 4 MiB under an address).
+  EXPECT_EQ(report.err.find("empty path"), std::string::npos) << report.err;
+  const nlohmann::json sites = nlohmann::json::parse(report.out)["sites"];
+  bool main_named = false;
+  for (const auto& site : sites)
+    if (site.value("bytes", 0.0) >= (4 << 20))
+      for (const auto& frame : site["frames"]) main_named |= frame.dump().find("\"main\"") != std::string::npos;
+  EXPECT_TRUE(main_named) << sites.dump();
   p.Continue();
   EXPECT_EQ(p.Wait(), 0);
 }
