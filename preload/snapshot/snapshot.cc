@@ -48,7 +48,8 @@ LT_FORK_LOCK pthread_mutex_t g_dump_lock = PTHREAD_MUTEX_INITIALIZER;
 LT_FORK_STATE uint32_t g_seq = 0;
 LT_FORK_STATE uint32_t g_last_seq = 0;
 char g_last_path[4096 + 300] = {};  // empty while g_last_seq is 0
-LT_FORK_STATE bool g_warned_write = false;
+// A line about a dump not written was printed (once a process).
+LT_FORK_STATE std::atomic<bool> g_warned_write{false};
 // RefuseSnapshots: set for good (a fork child inherits the sandbox too).
 std::atomic<bool> g_refused{false};
 uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
@@ -483,19 +484,20 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
   } else if ((denied || no_fd) &&
              (HandOver(buffer, seq, path) || HandOverInControlBlock(buffer.data(), buffer.size(), seq, path))) {
     // Not written, not lost: `leaktrace snapshot` writes it. A signal or an
-    // interval snapshot without a reader still warns, once.
-    if (!g_warned_write) {
-      g_warned_write = true;
-      Log("cannot write snapshot %u (%s); leaktrace snapshot PID, run by root or the owner, can still fetch it", seq,
-          why);
+    // interval snapshot without a reader still warns, once. The exit dump
+    // is lost with the process, whose memory holds it: said so.
+    if (!g_warned_write.exchange(true, std::memory_order_relaxed)) {
+      if (trigger == format::Trigger::kExit)
+        Log("cannot write the exit dump (%s); it is lost: give LEAKTRACE_DIR a directory the process can write", why);
+      else
+        Log("cannot write snapshot %u (%s); leaktrace snapshot PID, run by root or the owner, can still fetch it", seq,
+            why);
     }
   } else {
     g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
     NoteFailedSnapshot(seq, why);
-    if (!g_warned_write) {
-      g_warned_write = true;
+    if (!g_warned_write.exchange(true, std::memory_order_relaxed))
       Log("cannot write snapshot %u (%s); the program goes on", seq, why);
-    }
   }
   UpdateControlBlock(seq, g_last_seq, LastPath());
   // The process ends right after its exit dump: its buffer is left to exit.
@@ -594,7 +596,7 @@ LT_FORK_CHILD_CODE void SnapshotChildAfterFork() {
   g_last_seq = 0;  // and g_last_path is not read (LastPath): its pages are neither copied nor touched
   const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
   if (handover >= 0) ClosePrivateFd(handover);
-  g_warned_write = false;
+  g_warned_write.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace leaktrace::preload

@@ -190,12 +190,34 @@ TEST(Lifecycle, MalformedSettingIsReportedAndLeavesTheProgramAlone) {
 TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
   const CommandResult r = RunTracked({ProgramPath("forker")}, "/nonexistent/leaktrace-dumps", {"LEAKTRACE_ON_EXIT=all"});
   EXPECT_EQ(r.exit_code, 0);
-  // Parent and child each say it once.
+  // Parent and child each say it once: their exit dumps, lost with them.
   size_t warnings = 0;
-  for (size_t at = r.err.find("cannot write snapshot"); at != std::string::npos;
-       at = r.err.find("cannot write snapshot", at + 1))
+  for (size_t at = r.err.find("cannot write the exit dump"); at != std::string::npos;
+       at = r.err.find("cannot write the exit dump", at + 1))
     ++warnings;
   EXPECT_EQ(warnings, 2u) << r.err;
+  EXPECT_EQ(r.err.find("can still fetch"), std::string::npos) << r.err;
+}
+
+// A process that dropped privileges cannot create its exit dump in its
+// root-owned directory, and nothing can fetch a dump from a process that is
+// gone: its line says the dump is lost and what to do, where it used to
+// say that `leaktrace snapshot PID` could still fetch it.
+TEST(Lifecycle, AnExitDumpThatCannotBeWrittenIsSaidLost) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
+  TempDir dir;
+  const std::string dumps = dir.path() + "/root-only";
+  fs::create_directory(dumps);
+  fs::permissions(dumps, fs::perms::owner_all, fs::perm_options::replace);  // 0700, root's
+  // Two lines on stdin: past both checkpoints.
+  const CommandResult r = leaktrace::testing::Run({"/bin/sh", "-c", "printf '\\n\\n' | \"$0\"", ProgramPath("drop_privileges")},
+                              {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dumps});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("leaktrace: cannot write the exit dump (cannot create " + dumps), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("it is lost: give LEAKTRACE_DIR a directory the process can write"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("can still fetch"), std::string::npos) << r.err;
+  EXPECT_TRUE(FilesIn(dumps).empty());
 }
 
 // A dump is never in the directory under any name until it is whole, and
