@@ -449,7 +449,12 @@ bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct siga
       *rc = next(sig, act, nullptr);
       if (*rc == 0) {
         GiveUpSnapshotSignal(/*restore=*/false);
-        if (handler != reinterpret_cast<void*>(SIG_IGN) && !IsForkChild()) {  // a child's stderr is its parent's
+        // Said only when asked (LEAKTRACE_VERBOSE, which `leaktrace run`
+        // sets): otherwise it was a line in every interactive bash, every
+        // tmux command and every xargs -P, whose stderr is the user's.
+        // `leaktrace snapshot` finds the new signal in the control block.
+        // Not in a fork child: its stderr is its parent's.
+        if (handler != reinterpret_cast<void*>(SIG_IGN) && g_config.verbose && !IsForkChild()) {
           if (g_config.snapshot_signal > 0)
             Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
                 "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);

@@ -127,6 +127,27 @@ TEST(SignalOwnership, AProgramTakingSigusr2ForItselfGetsIt) {
   }
 }
 
+// A program that takes SIGUSR2 for itself writes to stderr what it writes
+// without leaktrace: every interactive bash, every tmux command and xargs -P
+// install their own handler, and each printed a line about where snapshots
+// moved. With LEAKTRACE_VERBOSE=1 (as `leaktrace run` sets) the line is said.
+TEST(SignalOwnership, TakingSigusr2AddsNothingToTheProgramsStderr) {
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("signal_owner"), "handler"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = RunUnder({ProgramPath("signal_owner"), "handler"}, sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, plain.err) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+  TempDir dir;
+  const CommandResult verbose = leaktrace::testing::Run(
+      {ProgramPath("signal_owner"), "handler"},
+      {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_VERBOSE=1"});
+  EXPECT_EQ(verbose.exit_code, 0) << verbose.err;
+  EXPECT_NE(verbose.err.find("the program installs its own handler for signal 12"), std::string::npos) << verbose.err;
+}
+
 // glibc's user and group lookups through systemd (getpwnam of a name not in
 // /etc/passwd, initgroups: nginx's workers, any daemon dropping privileges)
 // block twelve signals, SIGUSR2 among them, around each lookup. That is not
