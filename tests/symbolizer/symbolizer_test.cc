@@ -4,6 +4,7 @@
 // line of every frame. Expected lines come from "LINE:<name>" markers in the
 // fixture sources.
 #include "symbolizer/symbolizer.h"
+#include "symbolizer/demangle.h"
 
 #include <gtest/gtest.h>
 #include <link.h>
@@ -132,6 +133,32 @@ bool HasWarningContaining(const std::vector<std::string>& warnings, const std::s
 
 // (1) Inlined bodies are frames of their own, innermost first, each with its
 // own location; the outer frames show where the inlined call was made.
+// Names as rustc 1.95 writes them (a release build's std and a program of
+// its own): v0 names and legacy ones were shown raw or half-read before
+// ("_RNvNtCs..._5alloc5alloc12alloc_zeroed", "RawVecInner$LT$A$GT$::...::h716f1bbe2d1a6ba8").
+TEST(Demangle, RustNamesReadAsRustWritesThem) {
+  EXPECT_EQ(Demangle("_RNvNtCslNYArtu3iFV_5alloc5alloc12alloc_zeroed"), "alloc::alloc::alloc_zeroed");
+  EXPECT_EQ(Demangle("_RNCNCNCNvNtCsjrHSEGnQ3l9_3std2rt19lang_start_internal00s_0B9_"),
+            "std::rt::lang_start_internal::{closure#0}::{closure#0}::{closure#1}");
+  EXPECT_EQ(Demangle("_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecINtB5_11RawVecInnerNtNtCsjrHSEGnQ3l9_3std5alloc6SystemE11finish_growBW_"),
+            "<alloc::raw_vec::RawVecInner<std::alloc::System>>::finish_grow");
+  EXPECT_EQ(Demangle("_ZN8rustleak4main17hf6d7f17c39e23fe9E"), "rustleak::main");
+  EXPECT_EQ(Demangle("_ZN5alloc7raw_vec20RawVecInner$LT$A$GT$15try_allocate_in17h716f1bbe2d1a6ba8E"),
+            "alloc::raw_vec::RawVecInner<A>::try_allocate_in");
+}
+
+// C++ and C names are read as before; what is not a mangled name, or is a
+// broken one, comes back as it was.
+TEST(Demangle, CxxAndCNamesAsBefore) {
+  EXPECT_EQ(Demangle("_ZNSt6vectorIiSaIiEE9push_backERKi"), "std::vector<int, std::allocator<int> >::push_back(int const&)");
+  EXPECT_EQ(Demangle("_ZN2ns5CacheIiE4growEm"), "ns::Cache<int>::grow(unsigned long)");
+  EXPECT_EQ(Demangle("main"), "main");
+  EXPECT_EQ(Demangle("i"), "i");
+  EXPECT_EQ(Demangle("_ZN3foo"), "_ZN3foo");
+  EXPECT_EQ(Demangle("_RNvC"), "_RNvC");
+  EXPECT_EQ(Demangle(nullptr), "");
+}
+
 TEST(SymbolizerGolden, InlinedCallsAreTheirOwnFrames) {
   Dump dump = Fixture().dump;
   Symbolizer s;
