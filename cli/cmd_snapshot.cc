@@ -20,7 +20,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -296,6 +298,48 @@ bool PreloadsLeaktrace(const std::map<std::string, std::string>& env) {
 
 bool PreloadsLeaktrace(pid_t pid) { return PreloadsLeaktrace(ReadEnviron(pid)); }
 
+// Whether the library LD_PRELOAD names is mapped in `pid` (/proc/PID/maps):
+// the same file (device and inode, as the process resolved the name
+// against its working directory at start), or one named libleaktrace.
+// LD_PRELOAD in the environment alone says nothing: the loader ignores it
+// for a setuid or file-capability program (squid's helpers), and skips a
+// path it cannot open, and such a program may have a SIGUSR2 handler of its
+// own that a snapshot's signal would run. Throws when the maps cannot be read.
+bool LibraryMapped(pid_t pid, const std::string& preload) {
+  const std::string maps_path = fmt::format("/proc/{}/maps", pid);
+  std::ifstream maps(maps_path);
+  if (!maps) throw UsageError(fmt::format("cannot tell whether leaktrace tracks process {}: cannot read {}: {}", pid,
+                                          maps_path, std::strerror(errno)));
+  std::vector<std::pair<dev_t, ino_t>> files;
+  const std::filesystem::path cwd = fmt::format("/proc/{}/cwd", pid);
+  for (size_t start = 0; start <= preload.size();) {
+    size_t end = preload.find_first_of(": ", start);
+    if (end == std::string::npos) end = preload.size();
+    const std::string entry = preload.substr(start, end - start);
+    start = end + 1;
+    if (entry.find("libleaktrace") == std::string::npos) continue;
+    struct stat st;
+    const std::string resolved = entry[0] == '/' ? entry : (cwd / entry).string();
+    if (stat(resolved.c_str(), &st) == 0) files.emplace_back(st.st_dev, st.st_ino);
+  }
+  for (std::string line; std::getline(maps, line);) {
+    // start-end perms offset major:minor inode path
+    std::istringstream fields(line);
+    std::string range, perms, offset, device, path;
+    unsigned long long inode = 0;
+    if (!(fields >> range >> perms >> offset >> device >> inode) || inode == 0) continue;
+    std::getline(fields >> std::ws, path);
+    if (std::filesystem::path(path).filename().string().find("libleaktrace") != std::string::npos) return true;
+    const size_t colon = device.find(':');
+    if (colon == std::string::npos) continue;
+    const unsigned major_number = std::stoul(device.substr(0, colon), nullptr, 16);
+    const unsigned minor_number = std::stoul(device.substr(colon + 1), nullptr, 16);
+    for (const auto& [dev, ino] : files)
+      if (ino == inode && major(dev) == major_number && minor(dev) == minor_number) return true;
+  }
+  return false;
+}
+
 int ViaEnvironment(pid_t pid, double timeout) {
   std::map<std::string, std::string> env = ReadEnviron(pid);
   auto get = [&](const char* key) -> std::string {
@@ -304,6 +348,11 @@ int ViaEnvironment(pid_t pid, double timeout) {
   };
   if (!PreloadsLeaktrace(env))
     throw UsageError(fmt::format("process {} is not running under leaktrace", pid));
+  if (!LibraryMapped(pid, get("LD_PRELOAD")))
+    throw UsageError(fmt::format("process {} is not running under leaktrace: its LD_PRELOAD names the library, but "
+                                 "the library is not loaded (a setuid or file-capability program, whose loader "
+                                 "ignores LD_PRELOAD, or a path it could not open)",
+                                 pid));
 
   std::string signal_text = get("LEAKTRACE_SIGNAL");
   int sig = signal_text.empty() ? SIGUSR2 : ParseSignal(signal_text);

@@ -34,8 +34,8 @@
                              and waits reading a pipe; the main thread
                              prints "ready" and reads its stdin; at a line
                              it lets the worker go, joins it and exits 0
-     signal_owner serve      installs a SIGUSR2 handler (nginx's master
-                             does), prints "ready", sleeps 2 s in one
+     signal_owner serve [S]  installs a SIGUSR2 handler (nginx's master
+                             does), prints "ready", sleeps S s (2) in one
                              nanosleep; exit 1 if cut short, 3 if its
                              handler ran (nobody sent it SIGUSR2) */
 #define _GNU_SOURCE
@@ -43,6 +43,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -154,8 +155,8 @@ int main(int argc, char** argv) {
     sigaction(SIGUSR2, &act, NULL);
     printf("ready\n");
     fflush(stdout);
-    const struct timespec two_seconds = {2, 0};
-    if (nanosleep(&two_seconds, NULL) != 0) return 1;
+    const struct timespec sleep_for = {argc > 2 ? atoi(argv[2]) : 2, 0};
+    if (nanosleep(&sleep_for, NULL) != 0) return 1;
     return handled ? 3 : 0;
   }
   sigset_t usr2;
