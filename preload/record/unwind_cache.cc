@@ -247,8 +247,15 @@ uint32_t CrowdedWay(Shard& shard, UnwindCache& cache, uint32_t set) {
     o = s.overflow = new (memory) OverflowWays();
     for (CacheEntry::Frame& p : o->probes) p = kNoProbe;
   }
-  for (uint32_t i = 0; i < kOverflowWays; ++i)
-    if (o->ways[i].entry == nullptr || o->ways[i].entry->marker == 0) return kWays + i;
+  // The first way with no entry (ways are never emptied, so it only moves
+  // up), else the next in turn. An entry forgotten in place (marker 0) is not
+  // looked for: finding one read every entry, scattered in the arena, at
+  // every learn of a full overflow (node, exact mode: a tenth of leaktrace's
+  // time); it is given up in its turn.
+  uint32_t i = o->filled;
+  while (i < kOverflowWays && o->ways[i].entry != nullptr) ++i;
+  o->filled = i;
+  if (i < kOverflowWays) return kWays + i;
   return kWays + o->next_victim++ % kOverflowWays;
 }
 

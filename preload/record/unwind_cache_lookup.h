@@ -121,6 +121,10 @@ struct OverflowWays {
   // stays empty ends the walk.
   Way ways[kOverflowWays + 1];
   uint32_t next_victim;
+  // Ways below it hold an entry (a bound, moved up by CrowdedWay): the
+  // search for the first empty one starts here rather than read every way
+  // of a full overflow at every learn.
+  uint32_t filled;
   // A copy of each way's entry's probe frame, side by side (unwind_cache.cc,
   // OverflowMatch): the walk through up to kOverflowWays chains reads these
   // and the stack, not every entry, scattered in the arena (cc1: the
