@@ -155,11 +155,8 @@ std::vector<Frame> ElfModule::Resolve(uint64_t addr) {
 }
 
 std::string ElfModule::SymbolName(uint64_t addr) {
-  GElf_Off offset = 0;
-  GElf_Sym sym;
-  const char* name =
-      dwfl_module_addrinfo(module_, addr, &offset, &sym, nullptr, nullptr, nullptr);
-  return Demangle(name);
+  if (!symbols_) symbols_.emplace(module_);
+  return Demangle(symbols_->NameAt(addr));
 }
 
 }  // namespace leaktrace::symbolizer

@@ -4,11 +4,13 @@
 #include <elfutils/libdwfl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "symbolizer/dwarf_index.h"
+#include "symbolizer/symbol_table.h"
 #include "symbolizer/symbolizer.h"
 
 namespace leaktrace::symbolizer {
@@ -62,6 +64,7 @@ class ElfModule {
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* module_ = nullptr;
   DwarfIndex dwarf_index_;  // after module_: destroyed before dwfl_end
+  std::optional<SymbolTable> symbols_;  // read at the first name DWARF did not give
   absl::flat_hash_map<uint64_t, std::vector<Frame>> cache_;
 };
 
