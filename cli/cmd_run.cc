@@ -3,8 +3,10 @@
 // sends (SIGTERM, SIGHUP, SIGUSR1 ...: kForwardedSignals), exits
 // with CMD's status and lists the dumps it wrote; with --interval, also the
 // trend of each process's series (run_trend.h).
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -122,6 +124,47 @@ void ValidateInheritedSettings() {
     if (std::string v = get(key); !v.empty() && v != "0" && v != "1") bad(key, v, "must be 0 or 1");
 }
 
+// A LEAKTRACE_* name in our environment that is none of the library's
+// settings nor a tool's: a warning on our stderr (not the program's), with
+// the setting it most likely meant. A misspelled setting (LEAKTRACE_DUMP_ON_EXIT
+// for LEAKTRACE_ON_EXIT) is otherwise silently ignored. Not an error: the
+// build and test scripts keep names of their own in the environment.
+void WarnOfUnknownSettings() {
+  static constexpr const char* kLibrarySettings[] = {
+      "LEAKTRACE_DIR",       "LEAKTRACE_SAMPLE",      "LEAKTRACE_SIGNAL",   "LEAKTRACE_INTERVAL",
+      "LEAKTRACE_ON_EXIT",   "LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_PROGRAMS", "LEAKTRACE_VERBOSE"};
+  // The tools' own: the CLI's, and the build's, tests' and benchmarks'.
+  static constexpr const char* kToolNames[] = {
+      "LEAKTRACE_LIBRARY", "LEAKTRACE_PROGRESS_DELAY", "LEAKTRACE_SKIP_ASAN", "LEAKTRACE_SANITIZE",
+      "LEAKTRACE_PYTHON",  "LEAKTRACE_BASH",           "LEAKTRACE_GO",        "LEAKTRACE_JEMALLOC",
+      "LEAKTRACE_BINARY",  "LEAKTRACE_UNWINDER_DIR"};
+  static constexpr const char* kToolPrefixes[] = {"LEAKTRACE_BUILD_", "LEAKTRACE_TEST_", "LEAKTRACE_BENCH_",
+                                                  "LEAKTRACE_RW_",    "LEAKTRACE_FUZZ",  "LEAKTRACE_ASAN_",
+                                                  "LEAKTRACE_CMAKE_"};
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    if (entry.rfind("LEAKTRACE_", 0) != 0) continue;
+    const std::string name = entry.substr(0, entry.find('='));
+    auto is = [&](const char* known) { return name == known; };
+    auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
+    if (std::any_of(std::begin(kLibrarySettings), std::end(kLibrarySettings), is) ||
+        std::any_of(std::begin(kToolNames), std::end(kToolNames), is) ||
+        std::any_of(std::begin(kToolPrefixes), std::end(kToolPrefixes), starts))
+      continue;
+    // The setting whose own part ("ON_EXIT") the name holds, or that holds
+    // the name's ("SAMPLE" in "LEAKTRACE_SAMPLES" does not: "SAMPLES" holds it).
+    std::string meant;
+    const std::string part = name.substr(std::strlen("LEAKTRACE_"));
+    for (const char* known : kLibrarySettings) {
+      const std::string known_part = std::string(known).substr(std::strlen("LEAKTRACE_"));
+      if (!part.empty() && (part.find(known_part) != std::string::npos || known_part.find(part) != std::string::npos))
+        meant = known;
+    }
+    std::fprintf(stderr, "leaktrace: warning: %s is not a leaktrace setting, and is ignored%s\n", name.c_str(),
+                 meant.empty() ? " (the settings: leaktrace run --help)" : (" (did you mean " + meant + "?)").c_str());
+  }
+}
+
 }  // namespace
 
 Action AddRunCommand(CLI::App& app) {
@@ -163,7 +206,8 @@ Action AddRunCommand(CLI::App& app) {
       "On start, run says the program's pid on stderr; 'leaktrace snapshot' takes that pid or run's own ($!).\n"
       "Each tracked process says on stderr what it tracks, where its dumps go and its snapshot signal\n"
       "(run sets LEAKTRACE_VERBOSE=1; set LEAKTRACE_VERBOSE=0 to silence it).\n"
-      "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2).\n"
+      "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2); an unknown "
+      "LEAKTRACE_* name (a misspelling) gets a warning.\n"
       "Each process writes an exit dump when it exits normally, except fork children that never exec'd and exit\n"
       "within 1 s of their fork (LEAKTRACE_ON_EXIT=all: those too; LEAKTRACE_ON_EXIT=0: none). A process that\n"
       "ends in _exit (dash does) writes none: use --interval or 'leaktrace snapshot' while it runs.\n"
@@ -179,6 +223,7 @@ Action AddRunCommand(CLI::App& app) {
     if (!opts->interval.empty()) unsetenv("LEAKTRACE_INTERVAL");
     if (!opts->only.empty()) unsetenv("LEAKTRACE_PROGRAMS");
     ValidateInheritedSettings();
+    WarnOfUnknownSettings();
 
     std::string library = FindPreloadLibrary();
     const char* old_preload = std::getenv("LD_PRELOAD");

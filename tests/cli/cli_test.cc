@@ -590,6 +590,22 @@ TEST_F(CliTest, RunPassesEnvironmentAndExitStatus) {
   EXPECT_NE(r.err.find(".1.dump"), std::string::npos) << r.err;  // the dumps it wrote
 }
 
+// A misspelled setting, which the library would silently ignore, is named
+// with the setting it most likely meant; the run goes on. The tools' own
+// names pass without a word.
+TEST_F(CliTest, RunWarnsOfAnUnknownSetting) {
+  std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=", "LEAKTRACE_DUMP_ON_EXIT=0",
+                                  "LEAKTRACE_SKIP_ASAN=1"};
+  Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/true"}, env);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("leaktrace: warning: LEAKTRACE_DUMP_ON_EXIT is not a leaktrace setting, and is ignored (did "
+                       "you mean LEAKTRACE_ON_EXIT?)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("LEAKTRACE_SKIP_ASAN"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("LEAKTRACE_LIBRARY"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, RunOnlySetsTheProgramFilter) {
   std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=", "LEAKTRACE_PROGRAMS=inherited"};
   std::string out = Path("programs.txt");
