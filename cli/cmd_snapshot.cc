@@ -2,9 +2,12 @@
 // until it is complete, print its path.
 //
 // Preferred path: the library's control block (control_block.h) names the
-// signal and counts completed dumps. Fallback for a library without one: the
+// signal and counts completed dumps. Fallback for a process that keeps none
+// (under a descriptor limit below 64, every number is the program's): the
 // process's environment gives signal and directory, and we wait for a new
-// <program>.<pid>.<seq>.dump there (dumps appear atomically, by rename).
+// <program>.<pid>.<seq>.dump there (dumps appear atomically, by rename). A
+// process with no block under a wider limit, or without the library mapped,
+// is not tracked and never signalled.
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -340,6 +344,22 @@ bool LibraryMapped(pid_t pid, const std::string& preload) {
   return false;
 }
 
+// The soft RLIMIT_NOFILE of `pid` (/proc/PID/limits), or -1 when unknown.
+long SoftDescriptorLimit(pid_t pid) {
+  std::ifstream limits(fmt::format("/proc/{}/limits", pid));
+  for (std::string line; std::getline(limits, line);) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream fields(line.substr(std::strlen("Max open files")));
+    std::string soft;
+    fields >> soft;
+    if (soft == "unlimited") return std::numeric_limits<long>::max();
+    char* end = nullptr;
+    const long value = std::strtol(soft.c_str(), &end, 10);
+    return end != soft.c_str() && *end == '\0' ? value : -1;
+  }
+  return -1;
+}
+
 int ViaEnvironment(pid_t pid, double timeout) {
   std::map<std::string, std::string> env = ReadEnviron(pid);
   auto get = [&](const char* key) -> std::string {
@@ -373,6 +393,13 @@ int ViaEnvironment(pid_t pid, double timeout) {
     throw UsageError(fmt::format("process {} has LD_PRELOAD set but leaktrace is not tracking it (no handler for "
                                  "signal {}: left out by LEAKTRACE_PROGRAMS, setuid, or the library did not load)",
                                  pid, sig));
+  // With a handler of its own (nginx's, squid's), a left-out program passes
+  // the check above. Only a process under a tight descriptor limit tracks
+  // without a control block: one under a wider limit is not tracked.
+  if (SoftDescriptorLimit(pid) >= format::control::kTightDescriptorLimit)
+    throw UsageError(fmt::format("process {} has LD_PRELOAD set but leaktrace is not tracking it (it keeps no control "
+                                 "block: left out by LEAKTRACE_PROGRAMS, or the library could not start)",
+                                 pid));
   uint32_t before = NewestSeq(dir, pid);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
   SendSignal(pid, sig, 0, std::chrono::time_point_cast<Clock::duration>(deadline), timeout);

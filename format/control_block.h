@@ -17,6 +17,11 @@ inline constexpr char kMemfdName[] = "leaktrace-control";
 // A dump the process could not write itself waits in a memfd of this name.
 inline constexpr char kHandoverMemfdName[] = "leaktrace-dump";
 inline constexpr size_t kBlockBytes = 16384;  // three paths of up to 4 KiB fit
+// Under a soft RLIMIT_NOFILE below this, a tracked process keeps no
+// descriptor of its own, the block's neither (every number is the
+// program's): `leaktrace snapshot` then goes by its environment. At or above
+// it, a process with the library loaded and no block is not tracked.
+inline constexpr long kTightDescriptorLimit = 64;
 inline constexpr int kVersion = 1;
 
 inline constexpr char kKeyVersion[] = "version";

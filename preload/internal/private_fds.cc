@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "format/control_block.h"
+
 namespace leaktrace::preload {
 namespace detail {
 std::atomic<int> g_lowest_private_fd{INT_MAX};
@@ -85,7 +87,7 @@ int PrivateFdBase() {
 }
 
 bool DescriptorLimitIsTight() {
-  constexpr long kTight = 64;
+  constexpr long kTight = format::control::kTightDescriptorLimit;
   long top = g_top.load(std::memory_order_relaxed);
   if (top < 0) {
     ComputeBase();

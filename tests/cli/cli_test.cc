@@ -473,12 +473,13 @@ TEST_F(CliTest, SnapshotRefusesUntrackedProcess) {
   ExpectError(Run({"snapshot", std::to_string(sleeper.pid())}), 2, "not running under leaktrace");
 }
 
-// Without a control block: the environment names signal and directory, and a
-// new <program>.<pid>.<seq>.dump is what we wait for.
+// Without a control block (a process under a descriptor limit below 64,
+// where the library keeps none): the environment names signal and
+// directory, and a new <program>.<pid>.<seq>.dump is what we wait for.
 TEST_F(CliTest, SnapshotFallbackThroughEnvironment) {
   std::string ready = Path("ready");
-  std::string script = "trap 'n=$((n+1)); : > \"$LEAKTRACE_DIR/sh.$$.$n.dump\"' USR1; n=3; : > " + ready +
-                       "; while :; do sleep 0.01; done";
+  std::string script = "ulimit -n 32; trap 'n=$((n+1)); : > \"$LEAKTRACE_DIR/sh.$$.$n.dump\"' USR1; n=3; : > " +
+                       ready + "; while :; do sleep 0.01; done";
   Child child({"/bin/sh", "-c", script},
               {"PATH=/usr/bin:/bin", "LD_PRELOAD=" TEST_PRELOAD_DUMMY, "LEAKTRACE_SIGNAL=SIGUSR1",
                "LEAKTRACE_DIR=" + dir_.string()});
@@ -491,7 +492,7 @@ TEST_F(CliTest, SnapshotFallbackThroughEnvironment) {
 
 TEST_F(CliTest, SnapshotTimesOut) {
   std::string ready = Path("ready");
-  Child child({"/bin/sh", "-c", "trap '' USR1; : > " + ready + "; while :; do sleep 0.01; done"},
+  Child child({"/bin/sh", "-c", "ulimit -n 32; trap '' USR1; : > " + ready + "; while :; do sleep 0.01; done"},
               {"PATH=/usr/bin:/bin", "LD_PRELOAD=" TEST_PRELOAD_DUMMY, "LEAKTRACE_SIGNAL=10",
                "LEAKTRACE_DIR=" + dir_.string()});
   ASSERT_TRUE(WaitForFile(ready));

@@ -373,23 +373,34 @@ TEST(Transparency, ASnapshotNeverKillsAProgramThatCannotTakeItYet) {
   }
 }
 
-// A program whose LD_PRELOAD names the library but in which it never
-// loaded (a setuid or file-capability program, whose loader ignores
-// LD_PRELOAD: squid's helpers; here a path that does not exist), with a
-// SIGUSR2 handler of its own: the command refuses (exit 2) and never
+// A program with a SIGUSR2 handler of its own that the library does not
+// track: its LD_PRELOAD names the library but the library never loaded (a
+// setuid or file-capability program, whose loader ignores LD_PRELOAD:
+// squid's helpers; here a path that does not exist), or it loaded and was
+// left out (LEAKTRACE_PROGRAMS). The command refuses (exit 2) and never
 // signals it. Before, the environment alone sent the signal, and the
 // program's handler ran (squid toggles its debug log; nginx upgrades).
-TEST(Transparency, ASnapshotNeverSignalsAProgramTheLibraryDidNotLoadInto) {
+TEST(Transparency, ASnapshotNeverSignalsAProgramTheLibraryDoesNotTrack) {
   TempDir dir;
-  // env(1) execs the program in its own process, with that LD_PRELOAD alone.
-  TrackedProgram p({"/usr/bin/env", "LD_PRELOAD=" + dir.path() + "/missing/libleaktrace.so",
-                    "LEAKTRACE_DIR=" + dir.path(), ProgramPath("signal_owner"), "serve", "6"},
-                   dir.path(), {}, /*preload=*/false);
-  p.ExpectCheckpoint("ready");
-  const CommandResult r = Leaktrace({"snapshot", "--timeout", "5", std::to_string(p.pid())});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("the library is not loaded"), std::string::npos) << r.err;
-  EXPECT_EQ(p.Wait(), 0) << "1: the program's sleep was cut short, 3: its SIGUSR2 handler ran";
+  {
+    // env(1) execs the program in its own process, with that LD_PRELOAD alone.
+    TrackedProgram p({"/usr/bin/env", "LD_PRELOAD=" + dir.path() + "/missing/libleaktrace.so",
+                      "LEAKTRACE_DIR=" + dir.path(), ProgramPath("signal_owner"), "serve", "6"},
+                     dir.path(), {}, /*preload=*/false);
+    p.ExpectCheckpoint("ready");
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "5", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("the library is not loaded"), std::string::npos) << r.err;
+    EXPECT_EQ(p.Wait(), 0) << "1: the program's sleep was cut short, 3: its SIGUSR2 handler ran";
+  }
+  {
+    TrackedProgram p({ProgramPath("signal_owner"), "serve", "6"}, dir.path(), {"LEAKTRACE_PROGRAMS=not-this-one"});
+    p.ExpectCheckpoint("ready");
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "5", std::to_string(p.pid())});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("leaktrace is not tracking it"), std::string::npos) << r.err;
+    EXPECT_EQ(p.Wait(), 0) << "left out: 1: the program's sleep was cut short, 3: its SIGUSR2 handler ran";
+  }
 }
 
 // A program that locks itself into a seccomp sandbox whose filter kills the
