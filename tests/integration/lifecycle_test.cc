@@ -199,6 +199,15 @@ TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
   EXPECT_EQ(r.err.find("can still fetch"), std::string::npos) << r.err;
 }
 
+// A directory in `dir` that only root may write (0700): the dump directory
+// of a process that then drops to nobody.
+std::string RootOnlyDirectoryIn(const TempDir& dir) {
+  const std::string path = dir.path() + "/root-only";
+  fs::create_directory(path);
+  fs::permissions(path, fs::perms::owner_all, fs::perm_options::replace);
+  return path;
+}
+
 // A process that dropped privileges cannot create its exit dump in its
 // root-owned directory, and nothing can fetch a dump from a process that is
 // gone: its line says the dump is lost and what to do, where it used to
@@ -206,11 +215,10 @@ TEST(Lifecycle, UnwritableDirectoryWarnsOnceAndTheProgramRunsOn) {
 TEST(Lifecycle, AnExitDumpThatCannotBeWrittenIsSaidLost) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
   TempDir dir;
-  const std::string dumps = dir.path() + "/root-only";
-  fs::create_directory(dumps);
-  fs::permissions(dumps, fs::perms::owner_all, fs::perm_options::replace);  // 0700, root's
+  const std::string dumps = RootOnlyDirectoryIn(dir);
   // Two lines on stdin: past both checkpoints.
-  const CommandResult r = leaktrace::testing::Run({"/bin/sh", "-c", "printf '\\n\\n' | \"$0\"", ProgramPath("drop_privileges")},
+  const CommandResult r =
+      leaktrace::testing::Run({"/bin/sh", "-c", "printf '\\n\\n' | \"$0\"", ProgramPath("drop_privileges")},
                               {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dumps});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("leaktrace: cannot write the exit dump (cannot create " + dumps), std::string::npos) << r.err;
@@ -413,9 +421,7 @@ TEST(Lifecycle, AProcessThatExitsOutOfDescriptorsStillWritesItsExitDump) {
 TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
   TempDir dir;
-  const std::string dumps = dir.path() + "/root-only";
-  fs::create_directory(dumps);
-  fs::permissions(dumps, fs::perms::owner_all, fs::perm_options::replace);  // 0700, root's
+  const std::string dumps = RootOnlyDirectoryIn(dir);
   TrackedProgram p({ProgramPath("drop_privileges")}, dumps, {"LEAKTRACE_SAMPLE=1"});
   p.ExpectCheckpoint("dropped");
   const std::string before = p.Snapshot();  // the process cannot create it: the command writes it
