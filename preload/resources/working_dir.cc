@@ -74,6 +74,6 @@ void WorkingDirectoryChanged() {
   g_changing.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-void WorkingDirectoryNeverKept() { g_changing.fetch_add(1, std::memory_order_seq_cst); }
+void WorkingDirectoryNeverKept() { __atomic_store_n(&leaktrace_cwd_unshared, 1, __ATOMIC_SEQ_CST); }
 
 }  // namespace leaktrace::preload

@@ -23,8 +23,8 @@
 #include <cstddef>
 
 // Raised for good by clone (interpose/vfork_entry.S) when the child is a
-// process sharing the working directory, or a thread with one of its own:
-// nothing is kept from then on.
+// process sharing the working directory, or a thread with one of its own,
+// and by WorkingDirectoryNeverKept: nothing is kept from then on.
 extern "C" __attribute__((visibility("hidden"))) unsigned char leaktrace_cwd_unshared;
 
 namespace leaktrace::preload {
