@@ -28,7 +28,12 @@
 #                              exact, output checked identical: redis, nginx,
 #                              python3, sqlite3, git, gcc, bash (subshells;
 #                              reading through fd 3), make -j2 (~11 minutes)
-#   scripts/bench.sh all       all of the above (about 50 minutes)
+#   scripts/bench.sh attach    leaktrace attach: how long it stops the borrowed
+#                              thread (bench/attach/attach_stop.py), and a
+#                              loaded redis-server's throughput after it against
+#                              before, relative to a never-attached control
+#                              (bench/attach/attach_throughput.py; ~5 minutes)
+#   scripts/bench.sh all       all of the above (about 55 minutes)
 #
 # Every verdict is a ratio of runs made in the same invocation, alternating the
 # variants round by round (A B C D A B C D ...), and the median of the
@@ -50,16 +55,16 @@
 # "noop" for the start-up runs), BENCH_REALWORLD_ROUNDS (5),
 # BENCH_REALWORLD_TIMEOUT (300 s a run), BENCH_REALWORLD (comma-separated
 # programs: only those), BENCH_REALWORLD_REDIS_REQUESTS (200000),
-# BENCH_WRK_SECONDS (4).
+# BENCH_WRK_SECONDS (4), BENCH_ATTACH_RUNS (5).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${LEAKTRACE_BUILD_DIR:-$top/build}
 build_type=${LEAKTRACE_BUILD_TYPE:-RelWithDebInfo}
 mode=${1:-all}
 case "$mode" in
-  micro | e2e | redis | sweep | stall | profile | patterns | realworld | all) ;;
+  micro | e2e | redis | sweep | stall | profile | patterns | realworld | attach | all) ;;
   *)
-    echo "usage: scripts/bench.sh [micro|e2e|redis|sweep|stall|profile|patterns|realworld|all]" >&2
+    echo "usage: scripts/bench.sh [micro|e2e|redis|sweep|stall|profile|patterns|realworld|attach|all]" >&2
     exit 2
     ;;
 esac
@@ -108,7 +113,7 @@ build() {
     stall) targets+=(snapshot_stall) ;;
     patterns) targets+=(bench_patterns) ;;
     realworld) targets+=(measure_run) ;;
-    redis) ;;
+    redis | attach) ;;
     all) targets+=(churn_workload bench_hooks bench_core snapshot_stall interpose_floor bench_patterns) ;;
   esac
   # Build chatter to stderr: stdout is the tables.
@@ -549,6 +554,23 @@ run_realworld() {
   "${report[@]}" realworld "$out/realworld" | emit
 }
 
+run_attach() {
+  local runs=${BENCH_ATTACH_RUNS:-5}
+  {
+    echo "## leaktrace attach: stop time, and a loaded server's throughput after it"
+    echo
+    echo '```sh'
+    echo "python3 bench/attach/attach_stop.py --cli CLI --lib LIB --runs 15"
+    echo "python3 bench/attach/attach_throughput.py --cli CLI --lib LIB --runs $runs"
+    echo '```'
+    echo
+    python3 "$top/bench/attach/attach_stop.py" --cli "$build_dir/cli/leaktrace" --lib "$lib" --runs 15
+    echo
+    python3 "$top/bench/attach/attach_throughput.py" --cli "$build_dir/cli/leaktrace" --lib "$lib" --runs "$runs"
+    echo
+  } | emit
+}
+
 case "$mode" in
   micro) run_micro ;;
   e2e) run_e2e ;;
@@ -558,6 +580,7 @@ case "$mode" in
   profile) run_profile ;;
   patterns) run_patterns ;;
   realworld) run_realworld ;;
+  attach) run_attach ;;
   all)
     run_micro
     run_e2e
@@ -567,6 +590,7 @@ case "$mode" in
     run_profile
     run_patterns
     run_realworld
+    run_attach
     ;;
 esac
 log "summary: $summary"

