@@ -33,6 +33,7 @@
 #include "cli/control_block.h"
 #include "format/control_block.h"
 #include "format/dump_reader.h"
+#include "format/snapshot_signal.h"
 #include "cli/dump_files.h"
 #include "cli/dump_handover.h"
 #include "cli/process_state.h"
@@ -65,6 +66,24 @@ bool Alive(pid_t pid) {
   return ProcessState(pid) != 'Z';
 }
 
+// The snapshot signal, marked as ours (format::AskedByReader): the process
+// then knows a reader waits for the dump. To thread `tid` of `pid`, or to
+// the process as a whole when `tid` is 0. Falls back to a plain signal when
+// the kernel refuses a queued one (EAGAIN: the target user's queue of
+// pending signals is full). 0 or -1 with errno, as kill.
+int SendMarked(pid_t pid, pid_t tid, int sig) {
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = SI_QUEUE;
+  info.si_pid = getpid();
+  info.si_uid = getuid();
+  info.si_value.sival_int = format::kReaderAsksValue;
+  const long rc = tid > 0 ? syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &info)
+                          : syscall(SYS_rt_sigqueueinfo, pid, sig, &info);
+  if (rc == 0 || errno != EAGAIN) return static_cast<int>(rc);
+  return static_cast<int>(tid > 0 ? syscall(SYS_tgkill, pid, tid, sig) : kill(pid, sig));
+}
+
 // To the library's dumper thread when we know it, so the signal interrupts
 // none of the program's own system calls. Without one (it starts lazily),
 // to the one thread ThreadToSignal picks, once no thread it could pick
@@ -73,12 +92,18 @@ bool Alive(pid_t pid) {
 // watching `control` (when given) for a dumper thread meanwhile; then
 // fails, the program left alone. To the process when no thread can be
 // read.
-void SendSignal(pid_t pid, int sig, pid_t tid, Clock::time_point deadline, double timeout,
+// `marked`: the process's control block says its library knows our mark
+// (SendMarked); else a plain tgkill or kill.
+void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point deadline, double timeout,
                 const ControlHandle* control = nullptr) {
+  const auto send = [&](pid_t to) {
+    if (marked) return SendMarked(pid, to, sig);
+    return static_cast<int>(to > 0 ? syscall(SYS_tgkill, pid, to, sig) : kill(pid, sig));
+  };
   for (;;) {
-    if (tid > 0 && syscall(SYS_tgkill, pid, tid, sig) == 0) return;
+    if (tid > 0 && send(tid) == 0) return;
     const ThreadChoice choice = ThreadToSignal(pid, sig);
-    if (choice.tid > 0 && !choice.cuts_short && syscall(SYS_tgkill, pid, choice.tid, sig) == 0) return;
+    if (choice.tid > 0 && !choice.cuts_short && send(choice.tid) == 0) return;
     if (choice.tid <= 0 || !choice.cuts_short) break;
     if (!Alive(pid)) return;  // the caller's wait tells: an exit dump, or "exited before"
     if (Clock::now() >= deadline)
@@ -93,7 +118,7 @@ void SendSignal(pid_t pid, int sig, pid_t tid, Clock::time_point deadline, doubl
       if (std::optional<ControlBlock> now = control->Read()) tid = now->signal_tid;
   }
   if (!Alive(pid)) return;  // gone while we looked: the caller's wait tells
-  if (kill(pid, sig) != 0) {
+  if (send(0) != 0) {
     if (errno == ESRCH) throw UsageError(fmt::format("process {} does not exist", pid));
     throw UsageError(fmt::format("cannot signal process {}: {}", pid, std::strerror(errno)));
   }
@@ -199,7 +224,7 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   // wait for one that starts after it.
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
-  SendSignal(pid, block.signal, block.signal_tid, deadline, timeout, &control);
+  SendSignal(pid, block.signal, block.signal_tid, block.reader_mark, deadline, timeout, &control);
   return WaitThroughControlBlock(pid, control, block.started, deadline, timeout);
 }
 
@@ -235,7 +260,7 @@ int ViaInheritedBlock(pid_t pid, const ControlHandle& inherited, double timeout)
   const std::string earlier = NewestDumpOf(dir, pid);  // of an earlier process with this pid, if any
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
-  SendSignal(pid, block.signal, 0, deadline, timeout);
+  SendSignal(pid, block.signal, 0, block.reader_mark, deadline, timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     if (std::optional<ControlHandle> own = FindOwnBlock(pid))
@@ -402,7 +427,7 @@ int ViaEnvironment(pid_t pid, double timeout) {
                                  pid));
   uint32_t before = NewestSeq(dir, pid);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
-  SendSignal(pid, sig, 0, std::chrono::time_point_cast<Clock::duration>(deadline), timeout);
+  SendSignal(pid, sig, 0, false, std::chrono::time_point_cast<Clock::duration>(deadline), timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     for (const DumpFile& f : ListDumps(dir))

@@ -82,6 +82,7 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == control::kKeyHandoverFd) ToNumber(value, b.handover_fd);
     else if (key == control::kKeyHandoverPath) b.handover_path = value;
     else if (key == control::kKeyHandoverOffset) ToNumber(value, b.handover_offset);
+    else if (key == control::kKeyReaderMark) b.reader_mark = value == "1";
   }
   if (!have_version || b.version != control::kVersion || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way

@@ -28,6 +28,7 @@ struct ControlBlock {
   int handover_fd = -1;    // that memfd's number in the process
   std::string handover_path;  // where the process meant to write it
   uint64_t handover_offset = 0;  // where the dump starts in that memfd (after the block: the block's own memfd)
+  bool reader_mark = false;  // the library knows our marked signal (format::AskedByReader)
 };
 
 // True when `link` (what /proc/PID/fd/N points at) is a memfd named `name`:

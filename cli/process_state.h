@@ -28,8 +28,8 @@ pid_t PidInOwnNamespace(pid_t pid);
 
 // The thread of `pid` to send the snapshot signal `sig` to when its
 // library has no dumper thread yet (docs/preload.md, "Snapshots"): sent to
-// one thread (tgkill), the library takes it for a snapshot, never for the
-// program's own signal (a process-directed one, while a program thread
+// one thread (tgkill, or marked as `leaktrace snapshot`'s), the library
+// takes it for a snapshot, never for the program's own signal (a process-directed one, while a program thread
 // holds the signal blocked, is handed back to the program, whose default
 // action for SIGUSR2 ends it). Among the threads that do not block `sig`:
 // one waiting in a call the kernel restarts after the handler (read,

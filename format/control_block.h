@@ -27,7 +27,7 @@ inline constexpr int kVersion = 1;
 inline constexpr char kKeyVersion[] = "version";
 inline constexpr char kKeyPid[] = "pid";
 inline constexpr char kKeySignal[] = "signal";            // 0: snapshots by signal are off
-inline constexpr char kKeySignalTid[] = "signal_tid";     // the dumper thread: tgkill there
+inline constexpr char kKeySignalTid[] = "signal_tid";     // the dumper thread: signal it there
 inline constexpr char kKeyDir[] = "dir";
 inline constexpr char kKeyProgram[] = "program";
 inline constexpr char kKeyStarted[] = "started";          // seq of the last dump begun
@@ -44,5 +44,9 @@ inline constexpr char kKeyHandoverPath[] = "handover_path";  // where it was mea
 // when a process with no descriptor left (EMFILE) put it in its control
 // block's memfd, after the block. Readers of the block read kBlockBytes only.
 inline constexpr char kKeyHandoverOffset[] = "handover_offset";
+// 1: the library tells `leaktrace snapshot`'s marked signal
+// (format::AskedByReader) from anyone else's. A block without it (an older
+// library) gets a plain signal, which such a library takes as a reader's.
+inline constexpr char kKeyReaderMark[] = "reader_mark";
 
 }  // namespace leaktrace::format::control

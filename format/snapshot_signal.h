@@ -26,4 +26,16 @@ inline bool UsableSnapshotSignal(int sig) {
   }
 }
 
+// `leaktrace snapshot` sends the snapshot signal with rt_tgsigqueueinfo (or
+// rt_sigqueueinfo), si_code SI_QUEUE and this value: the library then knows
+// that a reader waits for the dump, and writes it from the memfd the
+// process hands it over in when the process cannot write it itself (the
+// process owns no line on its stderr about that dump). Anything else
+// (kill, raise, the program's own sigqueue) is a signal from someone else.
+inline constexpr int kReaderAsksValue = 0x4c54736e;  // "LTsn"
+
+inline bool AskedByReader(const siginfo_t* info) {
+  return info != nullptr && info->si_code == SI_QUEUE && info->si_value.sival_int == kReaderAsksValue;
+}
+
 }  // namespace leaktrace::format

@@ -114,6 +114,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyHandoverFd, g_handover_fd);
   lines.Add(control::kKeyHandoverPath, g_handover_seq != 0 ? g_handover_path : "");
   lines.Add(control::kKeyHandoverOffset, static_cast<long long>(g_handover_offset));
+  lines.Add(control::kKeyReaderMark, 1);
   // Padded with newlines to the longest block written so far: the file never
   // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
   // rewrite costs what it holds, not the whole capacity.

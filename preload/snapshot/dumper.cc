@@ -11,6 +11,7 @@
 
 #include <atomic>
 
+#include "format/snapshot_signal.h"
 #include "preload/internal/errno_kept.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/interrupted_wait.h"
@@ -241,7 +242,8 @@ void ArmLazyStart(int64_t born_ns) {
 }
 
 // A snapshot signal sent to the whole process (kill, not the dumper thread's
-// tgkill) while a program thread holds it blocked may be the program's: it
+// tgkill, nor `leaktrace snapshot`'s marked one: format::AskedByReader)
+// while a program thread holds it blocked may be the program's: it
 // gets it back, raised again once nothing of leaktrace's takes it. With the
 // dumper thread running, that thread does it (HandBackInThread: it blocks
 // the signal in itself first, so the signal stays pending for the program).
@@ -250,7 +252,8 @@ void ArmLazyStart(int64_t born_ns) {
 // back, the signal raised again, acted on when this handler returns.
 // Async-signal-safe.
 bool HandedBackToProgram(int sig, const siginfo_t* info) {
-  if (g_threads_blocking.load(std::memory_order_acquire) <= 0 || info == nullptr || info->si_code == SI_TKILL)
+  if (g_threads_blocking.load(std::memory_order_acquire) <= 0 || info == nullptr || info->si_code == SI_TKILL ||
+      format::AskedByReader(info))
     return false;
   ErrnoKept errno_kept;  // sem_post, kill
   int none = 0;
@@ -300,6 +303,7 @@ bool StartThreadFromHandler(const void* ucontext) {
 
 void OnSnapshotSignal(int sig, siginfo_t* info, void* ucontext) {
   if (HandedBackToProgram(sig, info)) return;
+  if (format::AskedByReader(info)) NoteReaderWaits();
   if (g_dumper_tid.load(std::memory_order_acquire) != 0 ||
       (!g_lazy_start_armed.load(std::memory_order_acquire) && !g_thread_failed.load(std::memory_order_acquire))) {
     RequestSnapshot();  // the thread runs (or is paused, and takes it when it resumes)
@@ -336,8 +340,9 @@ void* DumperMain(void*) {
   ++t_state.busy;  // nothing this thread allocates is the program's
   prctl(PR_SET_NAME, "leaktrace-dump");  // its own name: no /proc write by the thread that started it
   // The one signal this thread takes is the snapshot signal: sent to this
-  // thread alone (`leaktrace snapshot` uses tgkill with the tid published in
-  // the control block), it interrupts none of the program's system calls.
+  // thread alone (`leaktrace snapshot` uses rt_tgsigqueueinfo with the tid
+  // published in the control block), it interrupts none of the program's
+  // system calls.
   g_dumper_stack.store(reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), std::memory_order_relaxed);
   g_dumper_tid.store(static_cast<int>(gettid()), std::memory_order_release);
   if (g_config.snapshot_signal > 0) {

@@ -130,7 +130,8 @@ void StopDumper();
 //    program starts taking signals for itself, and also how glibc's lookups
 //    through systemd guard each lookup: not a claim by itself. While any
 //    thread holds one, a snapshot signal sent to the whole process (kill,
-//    not `leaktrace snapshot`'s tgkill to the dumper thread) is given back
+//    not a tgkill to the dumper thread, nor a signal `leaktrace snapshot`
+//    marked as its own: format::AskedByReader) is given back
 //    to the program: leaktrace steps aside as above and raises it again,
 //    so it is pending for the program, or acted on by a thread that does
 //    not block it, as without leaktrace.

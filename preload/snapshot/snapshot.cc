@@ -50,6 +50,8 @@ LT_FORK_STATE uint32_t g_last_seq = 0;
 char g_last_path[4096 + 300] = {};  // empty while g_last_seq is 0
 // A line about a dump not written was printed (once a process).
 LT_FORK_STATE std::atomic<bool> g_warned_write{false};
+// NoteReaderWaits: the next kSignal dump has `leaktrace snapshot` waiting.
+LT_FORK_STATE std::atomic<bool> g_reader_waits{false};
 // RefuseSnapshots: set for good (a fork child inherits the sandbox too).
 std::atomic<bool> g_refused{false};
 uint64_t g_events_during_read = 0;  // of the dump being built (dump lock)
@@ -455,6 +457,10 @@ uint32_t NextFreeSeq() {
 
 // The dump itself; g_dump_lock held.
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
+  // Taken by this dump whatever becomes of it, so a later dump nobody waits
+  // for still warns.
+  const bool reader_waits =
+      trigger == format::Trigger::kSignal && g_reader_waits.exchange(false, std::memory_order_relaxed);
   const uint32_t seq = NextFreeSeq();
   UpdateControlBlock(seq, g_last_seq, LastPath());
   BeginDumpScratch();
@@ -483,10 +489,11 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
     g_last_seq = seq;
   } else if ((denied || no_fd) &&
              (HandOver(buffer, seq, path) || HandOverInControlBlock(buffer.data(), buffer.size(), seq, path))) {
-    // Not written, not lost: `leaktrace snapshot` writes it. A signal or an
+    // Not written, not lost: `leaktrace snapshot` writes it. When it asked
+    // for this one, nothing is said (its own output tells). A signal or an
     // interval snapshot without a reader still warns, once. The exit dump
     // is lost with the process, whose memory holds it: said so.
-    if (!g_warned_write.exchange(true, std::memory_order_relaxed)) {
+    if (!reader_waits && !g_warned_write.exchange(true, std::memory_order_relaxed)) {
       if (trigger == format::Trigger::kExit)
         Log("cannot write the exit dump (%s); it is lost: give LEAKTRACE_DIR a directory the process can write", why);
       else
@@ -506,6 +513,8 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
 }
 
 }  // namespace
+
+void NoteReaderWaits() { g_reader_waits.store(true, std::memory_order_relaxed); }
 
 uint32_t WriteSnapshot(format::Trigger trigger) {
   if (g_refused.load(std::memory_order_acquire)) return 0;
@@ -597,6 +606,7 @@ LT_FORK_CHILD_CODE void SnapshotChildAfterFork() {
   const int handover = g_handover_fd.exchange(-1, std::memory_order_acq_rel);  // the parent's
   if (handover >= 0) ClosePrivateFd(handover);
   g_warned_write.store(false, std::memory_order_relaxed);
+  g_reader_waits.store(false, std::memory_order_relaxed);  // the parent's reader waits for the parent
 }
 
 }  // namespace leaktrace::preload

@@ -29,6 +29,12 @@ uint32_t WriteSnapshot(format::Trigger trigger);
 // request pending.
 bool TryWriteSnapshotFromHandler();
 
+// The snapshot signal just taken came from `leaktrace snapshot`
+// (format::AskedByReader): the next signal-triggered dump has a reader
+// waiting, so one this process cannot write is handed over without a line
+// on the program's stderr (the reader writes it). Async-signal-safe.
+void NoteReaderWaits();
+
 // From now on, and in fork children too, no snapshot is written (the
 // process is entering a seccomp sandbox: hooks_sandbox.cc): WriteSnapshot
 // returns 0 and TryWriteSnapshotFromHandler true, at once and without a

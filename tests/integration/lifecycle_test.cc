@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "format/dump_reader.h"
 #include "tests/integration/harness.h"
@@ -439,6 +440,45 @@ TEST(Lifecycle, RootSnapshotsAProcessThatDroppedPrivilegesIntoARootOnlyDirectory
   const Growth leak = GrowthAt(DiffJson(before, after), "leak_as_nobody", "drop_privileges");
   EXPECT_EQ(leak.count, 100);
   EXPECT_EQ(leak.bytes, 100 * 4096);
+}
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The snapshots `leaktrace snapshot` asks for and writes itself put no line
+// on the program's stderr (an nginx worker's is its error.log); a snapshot
+// asked for by a plain `kill`, which nobody fetches, still says once that
+// it was not written.
+TEST(Lifecycle, SnapshotsTheCommandWritesLeaveTheProgramsStderrAlone) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the program drops from root to nobody";
+  TempDir dir;
+  const std::string dumps = RootOnlyDirectoryIn(dir);
+  const std::string err = dir.path() + "/stderr";
+  TrackedProgram p({"/bin/sh", "-c", "exec \"$0\" 2>\"$1\"", ProgramPath("drop_privileges"), err}, dumps,
+                   {"LEAKTRACE_SAMPLE=1"});
+  p.ExpectCheckpoint("dropped");
+  p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  p.Snapshot();
+  EXPECT_EQ(FilesIn(dumps).size(), 2u);
+  EXPECT_EQ(FileText(err), "");
+
+  ASSERT_EQ(kill(p.pid(), SIGUSR2), 0);
+  std::string said;
+  for (int i = 0; i < 1000 && said.find('\n') == std::string::npos; ++i) {
+    usleep(10000);
+    said = FileText(err);
+  }
+  EXPECT_NE(said.find("leaktrace: cannot write snapshot 3 ("), std::string::npos) << said;
+  EXPECT_NE(said.find("leaktrace snapshot PID, run by root or the owner, can still fetch it"), std::string::npos)
+      << said;
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
 }
 
 int ThreadsOf(pid_t pid) {
