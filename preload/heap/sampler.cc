@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "preload/heap/exp_ziggurat.h"
+
 namespace leaktrace::preload {
 namespace {
 
@@ -23,12 +25,7 @@ void SeedSampler(SamplerState& s, uint64_t seed) {
 
 uint64_t DrawSampleDistance(uint64_t& rng, uint64_t mean) {
   if (rng == 0) rng = 0x9E3779B97F4A7C15ULL;
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  // 53 random bits -> u in (0, 1]; -log(u) is Exp(1).
-  const double u = (static_cast<double>(rng >> 11) + 1.0) * (1.0 / 9007199254740992.0);
-  const double d = NegLog(u) * static_cast<double>(mean);
+  const double d = StandardExponential(rng) * static_cast<double>(mean);  // exp_ziggurat.h
   // Rounded up: the point lies in byte ceil(d), so an allocation of c bytes
   // holds it exactly when d <= c, with probability 1 - exp(-c/T). (Rounding
   // down would sample each allocation as if it were one byte larger.)

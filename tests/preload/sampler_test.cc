@@ -2,6 +2,7 @@
 // allocations are sampled with p = 1 - exp(-max(size, 1)/T), the weights make
 // totals unbiased, and seeding is reproducible. Fixed seeds: deterministic.
 #include "preload/heap/sampler.h"
+#include "preload/heap/exp_ziggurat.h"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,61 @@ TEST(Sampler, DistancesAreExponentialWithMeanT) {
     ks = std::max({ks, f - static_cast<double>(i) / kN, static_cast<double>(i + 1) / kN - f});
   }
   EXPECT_LT(ks, 1.95 / std::sqrt(static_cast<double>(kN)));
+}
+
+// The ziggurat's tables (exp_ziggurat.h), built at compile time from
+// sample_math.h's own exponential and logarithm, are those libm builds.
+TEST(Sampler, ZigguratTablesAreTheOnesLibmBuilds) {
+  constexpr double kTwo53 = 9007199254740992.0;
+  double de = kZigguratR, te = kZigguratR;
+  const double q = kZigguratV / std::exp(-de);
+  const auto near = [](double a, double b) { return std::abs(a - b) <= 1e-13 * std::abs(b); };
+  EXPECT_TRUE(near(static_cast<double>(kExpZiggurat.k[0]), (de / q) * kTwo53));
+  EXPECT_EQ(kExpZiggurat.k[1], 0u);
+  EXPECT_TRUE(near(kExpZiggurat.w[0], q / kTwo53));
+  EXPECT_TRUE(near(kExpZiggurat.f[255], std::exp(-de)));
+  for (int i = 254; i >= 1; --i) {
+    de = -std::log(kZigguratV / de + std::exp(-de));
+    EXPECT_TRUE(near(static_cast<double>(kExpZiggurat.k[i + 1]), (de / te) * kTwo53)) << i;
+    te = de;
+    EXPECT_TRUE(near(kExpZiggurat.f[i], std::exp(-de))) << i;
+    EXPECT_TRUE(near(kExpZiggurat.w[i], de / kTwo53)) << i;
+  }
+  // The top layer reaches x = 0 with the area of every other: the
+  // recurrence closed.
+  EXPECT_NEAR(de * (1 - std::exp(-de)), kZigguratV, 1e-9);
+}
+
+// Every part of the ziggurat at its share: 4,000,000 draws in 250 bins of
+// equal probability under Exp(1) (chi-square, 249 degrees of freedom), and
+// the tail beyond kZigguratR (a fresh draw) and far beyond it.
+TEST(Sampler, ExponentialDrawsFillEveryBinAndTheTail) {
+  uint64_t rng = 0x1234567;
+  constexpr int kN = 4000000, kBins = 250;
+  std::vector<int> bins(kBins);
+  int beyond_r = 0, beyond_12 = 0;
+  double sum = 0;
+  for (int i = 0; i < kN; ++i) {
+    const double x = StandardExponential(rng);
+    ASSERT_GE(x, 0);
+    sum += x;
+    // F(x) = 1 - exp(-x): the bin of equal probability it falls in.
+    const int bin = std::min(kBins - 1, static_cast<int>((1 - std::exp(-x)) * kBins));
+    ++bins[bin];
+    if (x > kZigguratR) ++beyond_r;
+    if (x > 12) ++beyond_12;
+  }
+  double chi2 = 0;
+  const double expected = static_cast<double>(kN) / kBins;
+  for (int b : bins) chi2 += (b - expected) * (b - expected) / expected;
+  // 249 degrees of freedom: mean 249, sd 22.3; 350 is beyond the 0.001 % point.
+  EXPECT_LT(chi2, 350) << "chi-square";
+  EXPECT_GT(chi2, 160) << "chi-square: too regular for random draws";
+  EXPECT_NEAR(sum / kN, 1.0, 5 * 1.0 / std::sqrt(static_cast<double>(kN)));
+  // P(x > r) = exp(-r) = 4.53e-4: 1,812 expected, sd 43.
+  EXPECT_NEAR(beyond_r, kN * std::exp(-kZigguratR), 5 * std::sqrt(kN * std::exp(-kZigguratR)));
+  // P(x > 12) = 6.1e-6: 24.6 expected, sd 5.
+  EXPECT_NEAR(beyond_12, kN * std::exp(-12.0), 5 * std::sqrt(kN * std::exp(-12.0)));
 }
 
 TEST(Sampler, DistancesAreAtLeastOneByte) {
