@@ -41,7 +41,7 @@ TEST_P(ServerClosingEveryDescriptor, KeepsItsSocketAndFile) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryWayToClose, ServerClosingEveryDescriptor, ::testing::Values("closefrom", "loop", "close_range"));
+INSTANTIATE_TEST_SUITE_P(EveryWayToClose, ServerClosingEveryDescriptor, ::testing::Values("closefrom", "loop", "close_range", "listed"));
 
 TEST(FdTakeover, Dup2OntoEveryNumberLeavesEachOneTheProgramsFile) {
   for (const std::string& sample : kModes) {

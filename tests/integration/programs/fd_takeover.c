@@ -3,9 +3,10 @@
    Exit 0: all good; 1: a descriptor of the program was read, written,
    closed or replaced by someone else (the reason on stderr).
 
-     fd_takeover server closefrom|loop|close_range
+     fd_takeover server closefrom|loop|close_range|listed
          unwinds (allocates under sampling), closes every descriptor from 3 on
-         in the named way, then listens on 127.0.0.1 (fd 3), writes a file
+         in the named way (listed: each number /proc/self/fd lists, every
+         close checked), then listens on 127.0.0.1 (fd 3), writes a file
          through fd 4, unwinds again and checks that fd 3 still accepts a
          connection and that the file holds what was written.
      fd_takeover dup2
@@ -23,6 +24,7 @@
          and exits; then does the rest in the parent. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -75,6 +77,23 @@ static void close_all_from_3(const char* how) {
     for (long fd = 3; fd < max; ++fd) close((int)fd);
   } else if (strcmp(how, "close_range") == 0) {
     if (close_range(3, ~0u, 0) != 0) fail("close_range");
+  } else if (strcmp(how, "listed") == 0) {
+    /* As chromium's crash handler and many daemons do: every number the
+       directory lists, but the directory's own, each close checked. */
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) fail("opendir /proc/self/fd");
+    struct dirent* e;
+    while ((e = readdir(dir)) != NULL) {
+      if (e->d_name[0] == '.') continue;
+      const int fd = atoi(e->d_name);
+      if (fd < 3 || fd == dirfd(dir)) continue;
+      if (close(fd) != 0) {
+        fprintf(stderr, "fd_takeover: close(%d), listed in /proc/self/fd (errno %d: %s)\n", fd, errno,
+                strerror(errno));
+        exit(1);
+      }
+    }
+    closedir(dir);
   } else {
     fprintf(stderr, "fd_takeover: unknown way to close: %s\n", how);
     exit(2);
@@ -203,6 +222,6 @@ int main(int argc, char** argv) {
   if (argc >= 3 && strcmp(argv[1], "server") == 0) return server(argv[2]);
   if (argc >= 2 && strcmp(argv[1], "dup2") == 0) return dup2_everywhere();
   if (argc >= 2 && strcmp(argv[1], "sleep") == 0) return sleep_through_snapshot();
-  fprintf(stderr, "usage: fd_takeover [vfork] server closefrom|loop|close_range | dup2 | sleep\n");
+  fprintf(stderr, "usage: fd_takeover [vfork] server closefrom|loop|close_range|listed | dup2 | sleep\n");
   return 2;
 }
