@@ -139,6 +139,21 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
   DumperChildAfterFork();
 }
 
+// A child made by the clone system call itself (bwrap's child in a new pid
+// namespace, syscall(SYS_clone, SIGCHLD, ...)) ran no fork handler: it still
+// takes itself for its parent, whose pid would name its exit dump (the
+// parent's name: one of the two dumps lost, with a line on stderr, or two
+// dumps claiming one process) and whose control block it would write. At
+// its exit it becomes the fork child the handlers would have made it. Its
+// clone's time was never noted: it counts as old, so its exit dump is
+// written as a long-lived fork child's is. One getpid. Single-threaded (a
+// clone without CLONE_THREAD has one thread), not busy.
+void BecomeTheCloneChildItIs() {
+  if (LT_LIKELY(static_cast<pid_t>(RawSyscall(SYS_getpid)) == g_process.pid)) return;
+  g_fork_monotonic_ns = 1;  // long ago, and not 0: IsForkChild
+  ChildAfterFork();
+}
+
 // LEAKTRACE_VERBOSE=1 (`leaktrace run` sets it): one line, so that a user
 // sees that the library is there and what it will do.
 void SayWhatIsTracked() {
@@ -216,6 +231,7 @@ __attribute__((constructor(101))) void OnLoad(int argc, char** argv, char**) {
 // finalised last), so their frees are already counted.
 __attribute__((destructor(101))) void OnUnload() {
   if (!Active()) return;
+  BecomeTheCloneChildItIs();
   BusyScope busy;
   StopDumper();
   if (WantsExitDump()) {
