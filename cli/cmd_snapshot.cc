@@ -385,6 +385,23 @@ long SoftDescriptorLimit(pid_t pid) {
   return -1;
 }
 
+// A process under a seccomp filter ("Seccomp: 2" in /proc/PID/status) with
+// a libleaktrace.so mapped: the library writes no snapshot there, and says
+// so in its control block, unless it could make none (a soft descriptor
+// limit of 0, as OpenSSH's pre-authentication child sets before its
+// filter), and the environment may be rewritten (setproctitle).
+bool SandboxedWithTheLibrary(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  bool filtered = false;
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Seccomp:", 0) == 0) filtered = line.find('2') != std::string::npos;
+  if (!filtered) return false;
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("/libleaktrace") != std::string::npos) return true;
+  return false;
+}
+
 int ViaEnvironment(pid_t pid, double timeout) {
   std::map<std::string, std::string> env = ReadEnviron(pid);
   auto get = [&](const char* key) -> std::string {
@@ -567,6 +584,10 @@ Action AddSnapshotCommand(CLI::App& app) {
     if (const char state = ProcessState(pid); state == 'T' || state == 't')
       throw CliError(kExitFailed, fmt::format("{} before leaktrace started in it; it can be snapshot once it runs again",
                                               StateObstacle(pid, state)));
+    if (SandboxedWithTheLibrary(pid))
+      throw UsageError(fmt::format("process {} takes no snapshots: it is in a seccomp sandbox (leaktrace writes no "
+                                   "snapshot there: its system calls could kill the process)",
+                                   pid));
     return ViaEnvironment(pid, opts->timeout);
   };
 }

@@ -146,9 +146,12 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
 // dumps claiming one process) and whose control block it would write. At
 // its exit it becomes the fork child the handlers would have made it. Its
 // clone's time was never noted: it counts as old, so its exit dump is
-// written as a long-lived fork child's is. One getpid. Single-threaded (a
-// clone without CLONE_THREAD has one thread), not busy.
+// written as a long-lived fork child's is. One getpid, not made in a
+// seccomp sandbox the library saw go in (which writes no dump, and whose
+// filter may kill the process on it). Single-threaded (a clone without
+// CLONE_THREAD has one thread), not busy.
 void BecomeTheCloneChildItIs() {
+  if (SnapshotsRefused()) return;
   if (LT_LIKELY(static_cast<pid_t>(RawSyscall(SYS_getpid)) == g_process.pid)) return;
   g_fork_monotonic_ns = 1;  // long ago, and not 0: IsForkChild
   ChildAfterFork();

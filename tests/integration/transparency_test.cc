@@ -452,6 +452,27 @@ TEST(Transparency, AProgramInASeccompSandboxEndsAsWithoutLeaktrace) {
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
   }
   {
+    // The same in a fork child with no descriptor allowed, as OpenSSH's
+    // pre-authentication child: it lets its parent's control block go at
+    // the sandbox and can make none of its own, and the command tells it
+    // from the outside (before: "not tracking it ... left out by
+    // LEAKTRACE_PROGRAMS").
+    TempDir dir;
+    TrackedProgram p({ProgramPath("seccomp_sandbox"), "nofile"}, dir.path());
+    p.ExpectCheckpoint("sandboxed");
+    std::ifstream children("/proc/" + std::to_string(p.pid()) + "/task/" + std::to_string(p.pid()) + "/children");
+    pid_t child = 0;
+    ASSERT_TRUE(children >> child) << "the sandboxed child of " << p.pid();
+    const CommandResult r = Leaktrace({"snapshot", "--timeout", "30", std::to_string(child)});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("takes no snapshots: it is in a seccomp sandbox"), std::string::npos) << r.err;
+    p.Continue();
+    EXPECT_EQ(p.Wait(), 5);
+    // The parent's exit dump only.
+    for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+      EXPECT_EQ(f.path().filename().string().find("." + std::to_string(child) + "."), std::string::npos) << f.path();
+  }
+  {
     // A sandbox inherited across exec, which the new program's library did
     // not see go in (man-db runs col so): no exit dump is tried, so the
     // program's stderr stays its own (before: "leaktrace: cannot write

@@ -13,6 +13,11 @@
                             installs it
      seccomp_sandbox wait   as tsync, then stops at checkpoint "sandboxed"
                             (step_protocol.h) before its work
+     seccomp_sandbox nofile as wait, in a fork child that sets its soft
+                            RLIMIT_NOFILE to 0 before the filter (OpenSSH's
+                            pre-authentication child does so) and opens
+                            nothing after the checkpoint; the parent waits
+                            for it and exits with its status
      seccomp_sandbox probe  only libseccomp's probe (a filter of NULL, which
                             fails with EFAULT), then exits 0: no sandbox
      seccomp_sandbox exec   a filter that refuses (ENOSYS) the calls that
@@ -36,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -115,7 +122,19 @@ int main(int argc, char** argv) {
     perror("PR_SET_NO_NEW_PRIVS");
     return 10;
   }
-  const int wait = strcmp(mode, "wait") == 0;
+  const int nofile = strcmp(mode, "nofile") == 0;
+  const int wait = strcmp(mode, "wait") == 0 || nofile;
+  if (nofile) {
+    const pid_t child = fork();
+    if (child < 0) return 15;
+    int status = 0;
+    if (child > 0) return waitpid(child, &status, 0) == child && WIFEXITED(status) ? WEXITSTATUS(status) : 16;
+  }
+  struct rlimit files;
+  if (nofile && (getrlimit(RLIMIT_NOFILE, &files) != 0 || (files.rlim_cur = 0, setrlimit(RLIMIT_NOFILE, &files)) != 0)) {
+    perror("RLIMIT_NOFILE");
+    return 14;
+  }
   const long rc = strcmp(mode, "tsync") == 0 || wait
                       ? syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog)
                       : prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
@@ -132,7 +151,12 @@ int main(int argc, char** argv) {
     free(p);
   }
   /* Descriptors opened by relative paths, in the working directory and
-     under a directory descriptor. */
+     under a directory descriptor (none under a limit of 0). */
+  if (nofile) {
+    printf("sandboxed %ld\n", sum);
+    fflush(stdout);
+    return 5;
+  }
   const int dir = open(".", O_RDONLY | O_DIRECTORY);
   const int inner = dir >= 0 ? openat(dir, ".", O_RDONLY | O_DIRECTORY) : -1;
   if (dir < 0 || inner < 0) {
