@@ -1,6 +1,7 @@
 #include "preload/interpose/malloc_reach.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <string.h>
 
 #include "preload/internal/log.h"
@@ -58,6 +59,28 @@ bool ExactMallocMovesTheThread(MallocFn global_malloc, FreeFn global_free) {
   return p == nullptr || after != before;
 }
 
+// True when `address` lies in a loaded segment of the main program (the
+// first object dl_iterate_phdr lists): a program that defines malloc
+// itself, which no LD_PRELOAD order can put leaktrace in front of.
+bool InTheMainProgram(const void* address) {
+  struct Query {
+    uintptr_t address;
+    bool inside;
+  } query{reinterpret_cast<uintptr_t>(address), false};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* q = static_cast<Query*>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          const uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+          if (ph.p_type == PT_LOAD && q->address >= start && q->address < start + ph.p_memsz) q->inside = true;
+        }
+        return 1;  // the main program only
+      },
+      &query);
+  return query.inside;
+}
+
 }  // namespace
 
 void SayIfMallocDoesNotReachTheHooks() {
@@ -85,6 +108,12 @@ void SayIfMallocDoesNotReachTheHooks() {
   }
   const char* name = known && info.dli_fname ? info.dli_fname : "";
   const char* base = strrchr(name, '/');
+  if (InTheMainProgram(reinterpret_cast<void*>(global_malloc))) {
+    Log("malloc is the program's own (%s defines it): the heap is not tracked (dumps show 0 B of heap); descriptors, "
+        "mappings and threads are",
+        base ? base + 1 : (*name ? name : "the executable"));
+    return;
+  }
   Log("malloc is %s's, loaded ahead of libleaktrace.so in LD_PRELOAD: the heap is not tracked (dumps show 0 B of "
       "heap); list libleaktrace.so first (leaktrace run does)",
       base ? base + 1 : (*name ? name : "the program"));

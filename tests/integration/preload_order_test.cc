@@ -28,6 +28,21 @@ double LiveHeap(const TempDir& dir) {
   return nlohmann::json::parse(report.out)["summary"]["heap"]["bytes"].get<double>();
 }
 
+// A program that defines malloc itself: the line says so, rather than
+// advise an LD_PRELOAD order that cannot help (libleaktrace.so was the only
+// entry, and `leaktrace run` lists it first anyway).
+TEST(PreloadOrder, AProgramsOwnMallocIsSaidToBeItsOwn) {
+  TempDir dir;
+  const CommandResult r = leaktrace::testing::Run(
+      {ProgramPath("own_malloc")}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok\n");
+  EXPECT_NE(r.err.find("leaktrace: malloc is the program's own (own_malloc defines it): the heap is not tracked"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("loaded ahead of"), std::string::npos) << r.err;
+}
+
 TEST(PreloadOrder, AnAllocatorAheadOfLeaktraceIsSaidNotSilentlyZero) {
   for (const std::string sample : {"512k", "1"}) {
     SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
