@@ -72,7 +72,10 @@ int main(int argc, char** argv) {
     struct timespec pause = {0, 10 * 1000 * 1000};
     nanosleep(&pause, NULL);
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (seconds > 0 && now.tv_sec - start.tv_sec >= seconds) break;
+    /* Whole seconds of the clock would end the run up to a second early. */
+    const long long elapsed_ns =
+        (long long)(now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec);
+    if (seconds > 0 && elapsed_ns >= seconds * 1000000000LL) break;
   }
   for (int i = 0; i < CACHE_SLOTS; ++i) free(response_cache[i]);
   printf("leaky_service: served %u requests\n", request);

@@ -38,8 +38,8 @@ std::string VerdictLineOf(const std::string& text, const std::string& function) 
 
 TEST(RunInterval, PrintsTheTrendOnStderrAfterTheProgramExits) {
   TempDir dir;
-  // leaky_service counts whole seconds, so "--seconds 4" runs 3 to 4 s:
-  // interval snapshots at 1, 2 (and maybe 3) s, then the exit snapshot.
+  // "--seconds 4": interval snapshots at 1, 2, 3 (and maybe 4) s, then the
+  // exit snapshot.
   const CommandResult r = Leaktrace({"run", "-o", dir.path(), "--sample", "1", "--interval", "1", "--",
                                      LEAKTRACE_TEST_SERVICE, "--rate", "1000", "--seconds", "4"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
