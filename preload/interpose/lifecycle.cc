@@ -3,6 +3,7 @@
 #include "preload/internal/compiler.h"
 
 #include <link.h>
+#include <linux/kcmp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <pthread.h>
@@ -139,22 +140,33 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
   DumperChildAfterFork();
 }
 
-// A child made by the clone system call itself (bwrap's child in a new pid
-// namespace, syscall(SYS_clone, SIGCHLD, ...)) ran no fork handler: it still
-// takes itself for its parent, whose pid would name its exit dump (the
-// parent's name: one of the two dumps lost, with a line on stderr, or two
-// dumps claiming one process) and whose control block it would write. At
-// its exit it becomes the fork child the handlers would have made it. Its
-// clone's time was never noted: it counts as old, so its exit dump is
-// written as a long-lived fork child's is. One getpid, not made in a
-// seccomp sandbox the library saw go in (which writes no dump, and whose
-// filter may kill the process on it). Single-threaded (a clone without
-// CLONE_THREAD has one thread), not busy.
-void BecomeTheCloneChildItIs() {
-  if (SnapshotsRefused()) return;
-  if (LT_LIKELY(static_cast<pid_t>(RawSyscall(SYS_getpid)) == g_process.pid)) return;
+// At exit, whether this process is the one the library's state describes,
+// and may stop its dumper and write its exit dump. A process of another
+// pid ran no fork handler:
+//   - a child made by the clone system call itself, with memory of its own
+//     (bwrap's child in a new pid namespace, syscall(SYS_clone, SIGCHLD,
+//     ...)) still takes itself for its parent, whose pid would name its
+//     exit dump (the parent's name: one of the two dumps lost, with a line
+//     on stderr, or two dumps claiming one process) and whose control
+//     block it would write. It becomes the fork child the handlers would
+//     have made it. Its clone's time was never noted: it counts as old, so
+//     its exit dump is written as a long-lived fork child's is;
+//   - a child that shares the parent's memory (a vfork child, or a
+//     CLONE_VM clone, that calls exit rather than _exit) would write into
+//     the parent's state: it touches nothing (false). So does a child the
+//     kernel cannot compare with its parent (kcmp refused).
+// One getpid (kcmp only for another pid), not made in a seccomp sandbox
+// the library saw go in (which writes no dump, and whose filter may kill
+// the process on it). Not busy.
+bool ExitIsThisProcesses() {
+  if (SnapshotsRefused()) return true;
+  const long pid = RawSyscall(SYS_getpid);
+  if (LT_LIKELY(pid == g_process.pid)) return true;
+  // 0: one address space; 1, 2, 3: two (ordered, or not comparable).
+  if (RawSyscall(SYS_kcmp, pid, g_process.pid, KCMP_VM) <= 0) return false;  // (its two indexes unused)
   g_fork_monotonic_ns = 1;  // long ago, and not 0: IsForkChild
   ChildAfterFork();
+  return true;
 }
 
 // LEAKTRACE_VERBOSE=1 (`leaktrace run` sets it): one line, so that a user
@@ -233,8 +245,7 @@ __attribute__((constructor(101))) void OnLoad(int argc, char** argv, char**) {
 // Runs after the program's destructors (we were loaded first, so we are
 // finalised last), so their frees are already counted.
 __attribute__((destructor(101))) void OnUnload() {
-  if (!Active()) return;
-  BecomeTheCloneChildItIs();
+  if (!Active() || !ExitIsThisProcesses()) return;
   BusyScope busy;
   StopDumper();
   if (WantsExitDump()) {

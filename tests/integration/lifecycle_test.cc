@@ -181,6 +181,24 @@ TEST(Lifecycle, AChildOfARawCloneWritesItsOwnExitDump) {
       << "the child's leak shows in the parent";
 }
 
+// A child sharing the parent's memory that ends by exit() (a vfork or
+// CLONE_VM child that should have called _exit) runs the library's exit
+// on the parent's state: it stopped the parent's dumper thread there, and
+// the parent could not be snapshot any more. Now it touches nothing.
+TEST(Lifecycle, AChildSharingTheParentsMemoryLeavesItsStateAlone) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("raw_clone"), "vm"}, dir.path());
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();  // its dumper thread starts
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const CommandResult after = Leaktrace({"snapshot", "--timeout", "10", std::to_string(p.pid())});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_NE(after.out, before + "\n");
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 TEST(Lifecycle, IntervalSnapshotsComeOnTheirOwn) {
   TempDir dir;
   const CommandResult r = RunTracked({LEAKTRACE_TEST_SERVICE, "--seconds", "3", "--rate", "2000"}, dir.path(),

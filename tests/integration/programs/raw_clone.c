@@ -1,16 +1,25 @@
-/* A child made by the clone system call itself, not fork (bwrap's child in a
-   new pid namespace, a runtime's own process start): no fork handler runs
-   in it. The child leaks 3 MiB from leak_in_clone_child and exits; the
-   parent waits for it, prints "child PID parent PID" and exits
-   (lifecycle_test.cc). Exit 2 when a call fails. */
+/* Children no fork handler runs in (lifecycle_test.cc). Exit 2 when a call
+   fails.
+     raw_clone      a child made by the clone system call itself, not fork
+                    (bwrap's child in a new pid namespace, a runtime's own
+                    process start): it leaks 3 MiB from leak_in_clone_child
+                    and exits; the parent waits for it, prints "child PID
+                    parent PID" and exits.
+     raw_clone vm   checkpoint "before"; then a child that shares the
+                    parent's memory (clone with CLONE_VM) and ends by exit(),
+                    not _exit, running the exit handlers on that memory;
+                    the parent waits for it, then checkpoint "after". */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "step_protocol.h"
 
 void* volatile keep;
 
@@ -19,7 +28,27 @@ __attribute__((noinline)) void leak_in_clone_child(void) {
   if (keep) memset(keep, 1, 3 << 20);
 }
 
-int main(void) {
+static int vm_child(void* arg) {
+  (void)arg;
+  exit(0);
+}
+
+static int shared_memory_child(void) {
+  checkpoint("before");
+  const size_t size = 256 * 1024;
+  char* stack = malloc(size);
+  if (!stack) return 2;
+  const int child = clone(vm_child, stack + size, CLONE_VM | SIGCHLD, NULL);
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status)) return 2;
+  free(stack);
+  keep = malloc(1000);
+  checkpoint("after");
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "vm") == 0) return shared_memory_child();
   for (int i = 0; i < 50; ++i) {
     keep = malloc(200000);
     free(keep);
