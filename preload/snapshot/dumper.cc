@@ -542,10 +542,11 @@ void StartDumper(bool at_once, int64_t born_ns) {
       g_handler_installed = InstallSnapshotHandler(sig);
     }
   }
-  if (g_config.interval_seconds > 0 || (at_once && sig > 0)) {
+  const bool wanted = g_config.interval_seconds > 0 || g_config.snapshot_signal > 0;
+  if (at_once && wanted) {
     StartThread();
     if (!g_thread_running) RefreshControlBlock();  // no longer "starting" (ExpectDumperThread)
-  } else if (g_config.snapshot_signal > 0) {
+  } else if (wanted) {
     ArmLazyStart(born_ns);
   }
 }
@@ -689,9 +690,7 @@ LT_FORK_CHILD_CODE void DumperChildAfterFork() {
   g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
   sem_init(&g_wake, 0, 0);
   g_pending_signals.store(0, std::memory_order_relaxed);
-  if (g_config.interval_seconds > 0) {
-    StartThread();
-  } else if (g_config.snapshot_signal > 0) {
+  if (g_config.interval_seconds > 0 || g_config.snapshot_signal > 0) {
     ArmLazyStart(g_process.forked_monotonic_ns);
     g_every_event_checks_lazy_start.store(true, std::memory_order_relaxed);  // dumper.h says why
   }

@@ -9,8 +9,12 @@
 // page faults per fork), and an exec or exit must first kill and reap it
 // (a wake-up on the other CPU). Most processes under leaktrace are a
 // script's or a build's commands that exec or exit within milliseconds.
-// So every process starts it lazily (attached ones at once):
-//   - at once when LEAKTRACE_INTERVAL is set (it is the timer);
+// So every process starts it lazily (attached ones at once), with
+// LEAKTRACE_INTERVAL too (the thread is its timer: the first interval
+// snapshot comes an interval after the thread's start). Started at once,
+// it made a program that checks it is single-threaded before it sandboxes
+// itself abort (chromium's zygote, and its fork children: /proc/self/task
+// counted one thread too many). The thread starts:
 //   - before the program first waits in a call that a signal handler would
 //     cut short, restarted or not (sleep, poll, select, epoll_wait, pause,
 //     sigsuspend, sem_wait and their kin: hooks_wait.cc). A process idle in

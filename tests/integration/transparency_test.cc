@@ -245,6 +245,21 @@ TEST(SignalOwnership, AProgramOwningSigusr2CanStillBeSnapshot) {
 
 // unshare(CLONE_NEWUSER) needs a single-threaded process: the dumper thread
 // steps out of the way for the call.
+// A program that checks it is single-threaded before it sandboxes itself
+// (chromium's zygote) found leaktrace's dumper thread there when
+// LEAKTRACE_INTERVAL was set (started at once, and in every fork child), and
+// aborted (exit 134). The thread starts lazily with an interval too.
+TEST(Transparency, AnIntervalLeavesAStartingProgramSingleThreaded) {
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = leaktrace::testing::Run(
+        {ProgramPath("single_threaded")}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_SAMPLE=" + sample,
+                                           "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_INTERVAL=1"});
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+    EXPECT_EQ(r.out, "threads 1 child 1\n") << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 TEST(Transparency, UnshareIntoAUserNamespaceWorks) {
   const std::vector<std::string> argv = {"/usr/bin/unshare", "--user", "--map-root-user", "/usr/bin/id", "-u"};
   if (access(argv[0].c_str(), X_OK) != 0) GTEST_SKIP() << "no unshare(1)";
