@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "preload/snapshot/dumper.h"
 #include "preload/snapshot/process_memory.h"
 #include "preload/internal/private_fds.h"
+#include "preload/internal/raw_syscall.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
@@ -128,6 +130,12 @@ int WithoutDumperAlone(Call&& call) {
   });
 }
 
+// NoThreadsAfterPidNamespace, for the process the library's state is: a
+// vfork child's unshare (its memory is the parent's) leaves it alone.
+void NoThreadsAfterOwnPidNamespace() {
+  if (static_cast<pid_t>(RawSyscall(SYS_getpid)) == g_process.pid) NoThreadsAfterPidNamespace();
+}
+
 }  // namespace
 
 LT_EXPORT int unshare(int flags) {
@@ -143,8 +151,18 @@ LT_EXPORT int unshare(int flags) {
   // A mount namespace of its own: the program may unmount /proc next.
   if (flags & CLONE_NEWNS) ReadExePathBeforeRootMoves();
   constexpr int kNeedsOneThread = CLONE_NEWUSER | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
-  if ((flags & kNeedsOneThread) == 0) return next(flags);
-  return WithoutDumperAlone([&] { return next(flags); });
+  // A pid namespace for its children: no thread can start after it, so the
+  // dumper thread starts first if it is still to come (as before
+  // RLIMIT_NPROC), unless the call needs the process alone.
+  if ((flags & CLONE_NEWPID) && (flags & kNeedsOneThread) == 0) StartDumperBeforeProcessLimit();
+  // Noted before a paused dumper thread is started again (WithoutDumper).
+  const auto call = [&] {
+    const int result = next(flags);
+    if (result == 0 && (flags & CLONE_NEWPID)) NoThreadsAfterOwnPidNamespace();
+    return result;
+  };
+  if ((flags & kNeedsOneThread) == 0) return call();
+  return WithoutDumperAlone(call);
 }
 
 LT_EXPORT int setns(int fd, int nstype) {
@@ -159,8 +177,10 @@ LT_EXPORT int setns(int fd, int nstype) {
   WorkingDirectoryChanging();
   int result;
   // 0: whatever namespace `fd` is, a user namespace perhaps.
+  if (nstype == CLONE_NEWPID) StartDumperBeforeProcessLimit();  // as unshare's
   if (nstype != 0 && (nstype & CLONE_NEWUSER) == 0) result = next(fd, nstype);
   else result = WithoutDumperAlone([&] { return next(fd, nstype); });
+  if (result == 0 && nstype == CLONE_NEWPID) NoThreadsAfterOwnPidNamespace();
   WorkingDirectoryChanged();  // atomics only: errno stays the call's
   return result;
 }

@@ -614,6 +614,14 @@ void StartDumperBeforeProcessLimit() {
   pthread_mutex_unlock(&g_pause_lock);
 }
 
+void NoThreadsAfterPidNamespace() {
+  // Failed already, as far as the lazy start and the handler are concerned,
+  // so a start tried later (a resume after a user namespace) says nothing.
+  g_thread_failed.store(true, std::memory_order_release);
+  g_lazy_start_armed.store(false, std::memory_order_relaxed);
+  g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
+}
+
 void StopDumper() {
   g_lazy_start_armed.store(false, std::memory_order_relaxed);
   g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);

@@ -102,6 +102,15 @@ inline void StartDumperBeforeWait();
 // handler.
 void StartDumperBeforeProcessLimit();
 
+// The process put its future children into another pid namespace (unshare
+// or setns with CLONE_NEWPID: `unshare --pid --fork`, bwrap): from then on
+// it can start no thread (the kernel refuses CLONE_THREAD, EINVAL). A thread
+// not yet started is given up without a word (snapshots by signal are then
+// written on the thread the signal interrupts, as when a start fails);
+// nothing was asked of the program. Its fork children, inside the new
+// namespace, start theirs as usual. Any thread.
+void NoThreadsAfterPidNamespace();
+
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();
 // True when a snapshot was asked for (the snapshot signal) and not yet
