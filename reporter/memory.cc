@@ -40,7 +40,8 @@ MemoryParts MemoryOf(const format::Dump& dump) {
   m.allocator = AllocatorName(dump.MemoryFigure("allocator"));
   if (!m.allocator.empty()) {
     m.allocator_in_use = figure("allocator_in_use");
-    m.allocator_free = figure("allocator_resident") - m.heap - in_heap;
+    m.allocator_held = figure("allocator_resident") - m.heap - in_heap;
+    m.allocator_free = m.allocator_held;
   } else if (dump.HasMemoryFigure("written_in_handler")) {
     m.allocator_not_asked = kNotAskedInHandler;
   } else if (dump.HasMemoryFigure("allocator_skipped")) {
@@ -52,6 +53,12 @@ MemoryParts MemoryOf(const format::Dump& dump) {
   m.thread_stacks = figure("thread_stacks");
   m.threads = figure("threads");
   m.threads_unlocated = figure("threads_unlocated");
+  // Resident at most what anonymous memory the other parts leave, and what
+  // the RSS leaves (the mappings may be anonymous too): the rest of what
+  // the allocator holds was never touched, or was paged out.
+  double room = m.rss - m.heap - m.mmap - m.thread_stacks - m.leaktrace;
+  if (dump.HasMemoryFigure("rss_anon")) room = std::min(room, m.rss_anon - m.heap - m.thread_stacks - m.leaktrace);
+  if (m.allocator_free > std::max(0.0, room)) m.allocator_free = std::max(0.0, room);
   m.unexplained = m.rss - m.heap - m.allocator_free - m.mmap - m.thread_stacks - m.leaktrace;
   return m;
 }
@@ -59,6 +66,7 @@ MemoryParts MemoryOf(const format::Dump& dump) {
 MemoryParts WithoutAllocator(MemoryParts m) {
   m.unexplained += m.allocator_free;
   m.allocator_free = 0;
+  m.allocator_held = 0;
   m.allocator_in_use = 0;
   m.allocator.clear();
   return m;
@@ -82,7 +90,7 @@ constexpr Figure kFigures[] = {
     {&MemoryParts::rss_anon, false},     {&MemoryParts::rss_file, false},
     {&MemoryParts::rss_shmem, false},    {&MemoryParts::rss_peak, false},
     {&MemoryParts::allocator_in_use, false}, {&MemoryParts::threads, false},
-    {&MemoryParts::threads_unlocated, false},
+    {&MemoryParts::threads_unlocated, false}, {&MemoryParts::allocator_held, false},
 };
 
 bool AnyWithoutAllocator(const std::vector<MemoryParts>& parts) {

@@ -9,7 +9,8 @@
 //   allocator_free  what the allocator holds resident beyond the live heap
 //                   and leaktrace's bytes inside its blocks: free chunks,
 //                   caches, headers, rounding, its metadata; 0 when the
-//                   allocator is unknown
+//                   allocator is unknown. At most the anonymous RSS the
+//                   other parts leave (allocator_held says why)
 //   mmap            resident pages of the mappings the program made (pagemap)
 //   thread_stacks   resident pages of the program's thread stacks
 //   leaktrace       leaktrace's own memory: its mappings, its headers inside
@@ -38,6 +39,12 @@ struct MemoryParts {
   // up to rss exactly).
   double rss = 0, heap = 0, allocator_free = 0, mmap = 0, thread_stacks = 0, leaktrace = 0, unexplained = 0;
   double heap_var = 0;  // variance of the heap estimate (0 when exact)
+  // What the allocator holds beyond the live heap by its own count, before
+  // allocator_free's cap. glibc counts every page of its arena it has not
+  // given back, touched or not: a big block used at its start and freed
+  // (GNU file's buffer) leaves megabytes that were never resident, which
+  // exceeded the whole anonymous RSS and drove unexplained below 0.
+  double allocator_held = 0;
   // Beside the parts.
   double heap_peak = 0, heap_peak_error = 0;  // high-water mark of the tracked heap, and its bound either way
   double rss_anon = 0, rss_file = 0, rss_shmem = 0, rss_peak = 0;

@@ -33,6 +33,15 @@ std::string Advice(const std::string& allocator) {
   return "see MALLOC_ARENA_MAX / malloc_trim";
 }
 
+// Beside allocator free, when the allocator holds more than can be resident
+// (memory.h, allocator_held): "(it holds 9.9 MiB, the rest not resident)",
+// or in a growth "(held +9.9 MiB)".
+std::string HeldBeyond(const MemoryParts& m, bool growth) {
+  if (m.allocator.empty() || std::abs(m.allocator_held - m.allocator_free) < 4096) return "";
+  if (growth) return fmt::format("   (held {})", FormatSignedBytes(m.allocator_held));
+  return fmt::format("   (it holds {}, the rest not resident)", FormatBytes(m.allocator_held));
+}
+
 }  // namespace
 
 nlohmann::ordered_json MemoryJson(const MemoryParts& m, bool exact) {
@@ -57,6 +66,7 @@ nlohmann::ordered_json MemoryJson(const MemoryParts& m, bool exact) {
   j["rss_peak"] = Bytes(m.rss_peak);
   j["allocator"] = m.allocator.empty() ? json(nullptr) : json(m.allocator);
   if (!m.allocator.empty()) j["allocator_in_use"] = Bytes(m.allocator_in_use);
+  if (!m.allocator.empty()) j["allocator_held"] = Bytes(m.allocator_held);
   j["threads"] = Bytes(m.threads);
   j["threads_unlocated"] = Bytes(m.threads_unlocated);
   // Parts the process could not measure (0 above, their bytes in
@@ -122,7 +132,7 @@ std::string MemoryText(const MemoryParts& m, bool growth, bool exact) {
                              ? "not measured (in unexplained: " + m.allocator_not_asked + ")"
                              : bytes(m.allocator_free) + (!exact && m.heap_var > 0 && !m.allocator.empty()
                                                               ? " ± " + FormatBytes(std::sqrt(m.heap_var))
-                                                              : "")},
+                                                              : "") + HeldBeyond(m, growth)},
       {"mappings", m.mmap_measured ? bytes(m.mmap) : std::string(kNotMeasured)},
       {"thread stacks", !m.stacks_measured ? std::string(kNotMeasured)
                         : bytes(m.thread_stacks) + (m.threads_unlocated > 0 && !growth
