@@ -139,4 +139,17 @@ bool DumpWriter::Finish() {
   return !out_.failed();
 }
 
+bool RenumberDump(DumpBuffer& buffer, uint32_t seq) {
+  constexpr size_t kEndBytes = kSectionHeaderBytes + DumpWriter::kChecksumBytes;
+  if (buffer.size() < DumpWriter::kSeqOffset + sizeof seq + kEndBytes) return false;
+  uint32_t first_section;
+  std::memcpy(&first_section, buffer.data() + kFileHeaderBytes, sizeof first_section);
+  if (first_section != static_cast<uint32_t>(SectionType::kProcess)) return false;
+  buffer.Patch(DumpWriter::kSeqOffset, &seq, sizeof seq);
+  const size_t content = buffer.size() - kEndBytes;
+  const uint64_t checksum = XXH3_64bits(buffer.data(), content);
+  buffer.Patch(buffer.size() - DumpWriter::kChecksumBytes, &checksum, sizeof checksum);
+  return true;
+}
+
 }  // namespace leaktrace::format

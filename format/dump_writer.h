@@ -100,6 +100,12 @@ class DumpWriter {
   // out of memory at any point: the content must then not be written out.
   bool Finish();
 
+  // The process section is the first (WriteProcess comes before any
+  // other), so its seq lies here in every dump this writer makes.
+  static constexpr size_t kSeqOffset = kFileHeaderBytes + kSectionHeaderBytes + 8;
+  // The END section's checksum: the last 8 bytes of a finished dump.
+  static constexpr size_t kChecksumBytes = 8;
+
  private:
   void PutU8(uint8_t v) { out_.Append(&v, 1); }
   void PutU16(uint16_t v) { out_.Append(&v, sizeof v); }
@@ -114,5 +120,13 @@ class DumpWriter {
   uint32_t section_records_ = 0;
   bool in_section_ = false;
 };
+
+// Gives a finished dump another seq: patches the process section's and
+// recomputes the checksum. For a dump whose name another process took
+// meanwhile (the same pid in another pid namespace, writing to the same
+// directory): the file, already written, needs only the bytes at
+// DumpWriter::kSeqOffset and its last DumpWriter::kChecksumBytes rewritten.
+// False when `buffer` is no finished dump. Must not allocate.
+bool RenumberDump(DumpBuffer& buffer, uint32_t seq);
 
 }  // namespace leaktrace::format

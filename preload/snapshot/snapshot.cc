@@ -332,8 +332,27 @@ enum class Unnamed { kPublished, kFailed, kNotHere };
 // name stayed in the directory. kNotHere when the file system makes no
 // unnamed files, or the file cannot be linked (no /proc: a chroot); the
 // caller then goes by a temporary name. Never over an existing name.
-Unnamed PublishUnnamed(const format::DumpBuffer& buffer, const char* final_path, bool sync, char* why,
-                       size_t why_size, int& create_error) {
+uint32_t NextFreeSeq();
+
+// A name another process took between NextFreeSeq's look and the link (a
+// process of the same pid in another pid namespace, writing to the same
+// directory: `unshare --pid --fork`, bwrap) does not lose this dump: it
+// takes the next free seq, in its name and inside it (format::RenumberDump),
+// so many times at most.
+constexpr int kRenumberTries = 16;
+
+// The bytes RenumberDump changed, into the file `fd` already holds the dump in.
+bool PatchRenumbered(const std::atomic<int>& fd, const format::DumpBuffer& buffer, bool sync) {
+  constexpr size_t kSeq = format::DumpWriter::kSeqOffset, kSum = format::DumpWriter::kChecksumBytes;
+  const size_t sum_at = buffer.size() - kSum;
+  return pwrite(fd.load(), buffer.data() + kSeq, sizeof(uint32_t), static_cast<off_t>(kSeq)) ==
+             static_cast<ssize_t>(sizeof(uint32_t)) &&
+         pwrite(fd.load(), buffer.data() + sum_at, kSum, static_cast<off_t>(sum_at)) == static_cast<ssize_t>(kSum) &&
+         (!sync || fsync(fd.load()) == 0);
+}
+
+Unnamed PublishUnnamed(format::DumpBuffer& buffer, uint32_t& seq, char* final_path, size_t final_size, bool sync,
+                       char* why, size_t why_size, int& create_error) {
   static std::atomic<bool> not_here{false};  // learned once: the directory does not change
   if (not_here.load(std::memory_order_relaxed)) return Unnamed::kNotHere;
   std::atomic<int> fd{-1};
@@ -354,8 +373,17 @@ Unnamed PublishUnnamed(const format::DumpBuffer& buffer, const char* final_path,
   }
   char unnamed[32];
   snprintf(unnamed, sizeof unnamed, "/proc/self/fd/%d", fd.load());
-  const int rc = linkat(AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW);
-  const int link_errno = errno;
+  int rc = linkat(AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW);
+  int link_errno = errno;
+  for (int tries = 0; rc != 0 && link_errno == EEXIST && tries < kRenumberTries; ++tries) {
+    const uint32_t next = NextFreeSeq();
+    if (!format::RenumberDump(buffer, next) || !PatchRenumbered(fd, buffer, sync)) break;
+    seq = next;
+    format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program,
+                           static_cast<uint32_t>(g_process.pid), seq, false);
+    rc = linkat(AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW);
+    link_errno = errno;
+  }
   ClosePrivateFd(fd.load());
   if (rc == 0) return Unnamed::kPublished;
   if (link_errno == EEXIST) {
@@ -374,13 +402,14 @@ Unnamed PublishUnnamed(const format::DumpBuffer& buffer, const char* final_path,
 // is errno when the file could not even be created, else 0. `sync`: fsync
 // before the link or rename (not for the exit dump, which the program's
 // exit waits for).
-bool Publish(const format::DumpBuffer& buffer, uint32_t seq, char* final_path, size_t final_size, bool sync,
+// `seq` may come back higher: the name was another process's (PublishUnnamed).
+bool Publish(format::DumpBuffer& buffer, uint32_t& seq, char* final_path, size_t final_size, bool sync,
              char* why, size_t why_size, int& create_error) {
   create_error = 0;
   char temp_path[sizeof g_last_path];
   const auto pid = static_cast<uint32_t>(g_process.pid);
   format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program, pid, seq, false);
-  switch (PublishUnnamed(buffer, final_path, sync, why, why_size, create_error)) {
+  switch (PublishUnnamed(buffer, seq, final_path, final_size, sync, why, why_size, create_error)) {
     case Unnamed::kPublished: return true;
     case Unnamed::kFailed: return false;
     case Unnamed::kNotHere: break;
@@ -461,7 +490,7 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
   // for still warns.
   const bool reader_waits =
       trigger == format::Trigger::kSignal && g_reader_waits.exchange(false, std::memory_order_relaxed);
-  const uint32_t seq = NextFreeSeq();
+  uint32_t seq = NextFreeSeq();  // higher after Publish when another process took its name
   UpdateControlBlock(seq, g_last_seq, LastPath());
   BeginDumpScratch();
   format::DumpBuffer buffer;

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "format/dump_buffer.h"
 #include "format/dump_reader.h"
+#include "format/dump_writer.h"
 #include "tests/support/dump_builder.h"
 
 namespace leaktrace::format {
@@ -49,6 +51,31 @@ std::vector<uint8_t> SampleDumpBytes() {
                                          .Bytes();
   EXPECT_FALSE(bytes.empty());
   return bytes;
+}
+
+// A finished dump renumbered (the library's, when another process took its
+// name): the new seq reads back, the checksum holds, nothing else moved.
+TEST(DumpFormat, ARenumberedDumpReadsBackWithItsNewSeq) {
+  const std::vector<uint8_t> bytes = SampleDumpBytes();
+  DumpBuffer buffer;
+  ASSERT_TRUE(buffer.Append(bytes.data(), bytes.size()));
+  ASSERT_TRUE(RenumberDump(buffer, 9));
+  const std::vector<uint8_t> renumbered(buffer.data(), buffer.data() + buffer.size());
+  const Dump before = ParseDump(bytes, "before.dump");
+  const Dump after = ParseDump(renumbered, "after.dump");  // throws on a bad checksum
+  EXPECT_EQ(after.process.seq, 9u);
+  EXPECT_EQ(after.process.pid, before.process.pid);
+  EXPECT_EQ(after.process.program, before.process.program);
+  ASSERT_EQ(after.sites.size(), before.sites.size());
+  EXPECT_EQ(after.sites[0].live_bytes, before.sites[0].live_bytes);
+  size_t differing = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) differing += bytes[i] != renumbered[i];
+  EXPECT_LE(differing, 1u + DumpWriter::kChecksumBytes);  // the seq's low byte, the checksum
+
+  DumpBuffer not_a_dump;
+  const uint8_t junk[64] = {1, 2, 3};
+  ASSERT_TRUE(not_a_dump.Append(junk, sizeof junk));
+  EXPECT_FALSE(RenumberDump(not_a_dump, 9));
 }
 
 TEST(DumpFormat, RoundTripsEveryField) {

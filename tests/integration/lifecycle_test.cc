@@ -199,6 +199,28 @@ TEST(Lifecycle, AChildSharingTheParentsMemoryLeavesItsStateAlone) {
   EXPECT_EQ(p.Wait(), 0);
 }
 
+// A dump whose name another process takes between the library's look and
+// its link (the same pid in another pid namespace writing to the same
+// directory: concurrent `unshare --pid --fork` or bwrap runs lost dumps so,
+// with "cannot link ...: File exists") takes the next seq, in its name and
+// inside it. The race is made certain with a dangling symlink under the
+// name: access() finds nothing there, the link finds the name taken.
+TEST(Lifecycle, ADumpWhoseNameIsTakenMeanwhileTakesTheNextSeq) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("leaky_c")}, dir.path());
+  p.ExpectCheckpoint("before");
+  const std::string taken = dir.path() + "/leaky_c." + std::to_string(p.pid()) + ".1.dump";
+  ASSERT_EQ(symlink((dir.path() + "/nowhere").c_str(), taken.c_str()), 0);
+  const std::string dump = p.Snapshot();
+  EXPECT_EQ(dump, dir.path() + "/leaky_c." + std::to_string(p.pid()) + ".2.dump");
+  EXPECT_EQ(format::ReadDump(dump).process.seq, 2u);  // the checksum holds too
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  EXPECT_EQ(format::ReadDump(p.Snapshot()).process.seq, 3u);
+  p.Continue();
+  p.Wait();
+}
+
 TEST(Lifecycle, IntervalSnapshotsComeOnTheirOwn) {
   TempDir dir;
   const CommandResult r = RunTracked({LEAKTRACE_TEST_SERVICE, "--seconds", "3", "--rate", "2000"}, dir.path(),
