@@ -191,8 +191,10 @@ Action AddRunCommand(CLI::App& app) {
                   "(default: the library's, 512k)")
       ->type_name("N");
   cmd->add_option("--interval", opts->interval,
-                  "Seconds between automatic snapshots; 0 disables (default: 0). When S > 0, the trend of the series "
-                  "is printed on stderr after CMD exits")
+                  "Seconds between automatic snapshots; 0 disables (default: 0). Counted in each process from "
+                  "leaktrace's thread there, which starts at its first wait in poll, sleep and the like, or its first "
+                  "tracked event after 100 ms. When S > 0, the trend of the series is printed on stderr after CMD "
+                  "exits")
       ->type_name("S");
   cmd->add_option("--only", opts->only,
                   "Track only programs whose name matches NAME (a glob: python3*, redis-server; repeatable). The "
