@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -148,6 +149,38 @@ std::string AllocatedSummary(const Report& report) {
                      FormatCount(freed_count), CountNoun(Resource::kHeap, freed_count));
 }
 
+// One line per reason a dump's heap went untracked (its health counter
+// heap_not_tracked, preload/interpose/malloc_reach.h), naming the programs:
+// their heap reads 0 B, which is no measurement.
+std::string HeapNotTrackedText(const Report& report) {
+  static constexpr const char* kWhy[] = {
+      "",
+      "an allocator ahead of libleaktrace.so in LD_PRELOAD takes every malloc (list libleaktrace.so first; "
+      "leaktrace run does)",
+      "malloc is the program's own",
+      "a tool (valgrind) replaces malloc",
+  };
+  std::vector<std::string> programs[std::size(kWhy)];
+  auto note = [&](const DumpInfo& d) {
+    for (const auto& [name, value] : d.health)
+      if (name == "heap_not_tracked" && value > 0 && value < std::size(kWhy) &&
+          std::find(programs[value].begin(), programs[value].end(), d.program) == programs[value].end())
+        programs[value].push_back(d.program);
+  };
+  for (const DumpInfo& d : report.baseline) note(d);
+  for (const DumpInfo& d : report.dumps) note(d);
+  std::string out;
+  for (size_t why = 1; why < std::size(kWhy); ++why) {
+    if (programs[why].empty()) continue;
+    std::string names = programs[why][0];
+    for (size_t i = 1; i < programs[why].size(); ++i) names += ", " + programs[why][i];
+    out += fmt::format("heap not tracked in {}: {}; its heap reads 0 B (descriptors, mappings and threads are "
+                       "tracked)\n",
+                       names, kWhy[why]);
+  }
+  return out;
+}
+
 std::string Header(const Report& report) {
   std::string out;
   if (report.kind == ReportKind::kLive) {
@@ -164,6 +197,7 @@ std::string Header(const Report& report) {
                          LocalTime(last->snapshot_realtime_ns, !SameDay(first->snapshot_realtime_ns, last->snapshot_realtime_ns)),
                          SamplingNote(report));
     }
+    out += HeapNotTrackedText(report);
     out += (report.older_than_s > 0 ? "live, older than " + FormatDuration(report.older_than_s) + ": " : "live: ") +
            Summary(report) + "\n";
     out += AllocatedSummary(report);
@@ -174,6 +208,7 @@ std::string Header(const Report& report) {
   std::vector<DumpInfo> all = report.baseline;
   all.insert(all.end(), report.dumps.begin(), report.dumps.end());
   out += fmt::format("{}, {}\n", DescribeProcesses(all), SamplingNote(report));
+  out += HeapNotTrackedText(report);
   int64_t t0 = 0, t1 = 0;
   for (const DumpInfo& d : report.baseline) t0 = std::max(t0, d.snapshot_realtime_ns);
   for (const DumpInfo& d : report.dumps) t1 = std::max(t1, d.snapshot_realtime_ns);

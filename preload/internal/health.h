@@ -17,6 +17,9 @@ struct HealthCounters {
   std::atomic<uint64_t> orphan_events{0};      // events from threads past their exit hooks
   std::atomic<uint64_t> failed_dumps{0};
   std::atomic<uint64_t> unwind_cache_mismatches{0};  // cached chains a full unwind proved wrong
+  // Why the heap hooks never run, found at start (interpose/malloc_reach.h,
+  // HeapNotTracked); 0: they do, or it was not checked.
+  std::atomic<uint64_t> heap_not_tracked{0};
 };
 extern LT_HIDDEN HealthCounters g_health;
 

@@ -4,6 +4,7 @@
 #include <link.h>
 #include <string.h>
 
+#include "preload/internal/health.h"
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
 #include "preload/record/thread_state.h"
@@ -81,6 +82,8 @@ bool InTheMainProgram(const void* address) {
   return query.inside;
 }
 
+void Note(HeapNotTracked why) { g_health.heap_not_tracked.store(static_cast<uint64_t>(why), std::memory_order_relaxed); }
+
 }  // namespace
 
 void SayIfMallocDoesNotReachTheHooks() {
@@ -102,6 +105,7 @@ void SayIfMallocDoesNotReachTheHooks() {
   if (ours) {
     // The program's malloc is this library's, yet the call went elsewhere:
     // a tool redirects it (valgrind replaces malloc under every name).
+    Note(HeapNotTracked::kRedirected);
     Log("malloc calls do not reach libleaktrace.so (a tool such as valgrind replaces malloc): the heap is not "
         "tracked (dumps show 0 B of heap)");
     return;
@@ -109,11 +113,14 @@ void SayIfMallocDoesNotReachTheHooks() {
   const char* name = known && info.dli_fname ? info.dli_fname : "";
   const char* base = strrchr(name, '/');
   if (InTheMainProgram(reinterpret_cast<void*>(global_malloc))) {
+    Note(HeapNotTracked::kProgramsOwn);
+    if (!g_config.verbose) return;
     Log("malloc is the program's own (%s defines it): the heap is not tracked (dumps show 0 B of heap); descriptors, "
         "mappings and threads are",
         base ? base + 1 : (*name ? name : "the executable"));
     return;
   }
+  Note(HeapNotTracked::kAllocatorAhead);
   Log("malloc is %s's, loaded ahead of libleaktrace.so in LD_PRELOAD: the heap is not tracked (dumps show 0 B of "
       "heap); list libleaktrace.so first (leaktrace run does)",
       base ? base + 1 : (*name ? name : "the program"));

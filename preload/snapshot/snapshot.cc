@@ -77,6 +77,8 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("stacks", MaxStackId());
   w.WriteHealth("stack_table_slots", StackTableSlots());
   w.WriteHealth("stacks_written", stacks);
+  if (const uint64_t why = g_health.heap_not_tracked.load(std::memory_order_relaxed); why != 0)
+    w.WriteHealth("heap_not_tracked", why);
   w.WriteHealth("sites_written", sites);
   w.WriteHealth("shards", ShardCount());
   w.WriteHealth("dropped_stacks", g_health.dropped_stacks.load(std::memory_order_relaxed));

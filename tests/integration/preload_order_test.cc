@@ -28,19 +28,33 @@ double LiveHeap(const TempDir& dir) {
   return nlohmann::json::parse(report.out)["summary"]["heap"]["bytes"].get<double>();
 }
 
-// A program that defines malloc itself: the line says so, rather than
-// advise an LD_PRELOAD order that cannot help (libleaktrace.so was the only
-// entry, and `leaktrace run` lists it first anyway).
+// A program that defines malloc itself: its report says so, rather than
+// show 0 B of heap as if measured; with LEAKTRACE_VERBOSE (leaktrace run)
+// its stderr says so at start. Before: "loaded ahead of libleaktrace.so in
+// LD_PRELOAD ... list libleaktrace.so first", an order that cannot help,
+// on the stderr of every process (chromium's every one).
 TEST(PreloadOrder, AProgramsOwnMallocIsSaidToBeItsOwn) {
-  TempDir dir;
-  const CommandResult r = leaktrace::testing::Run(
-      {ProgramPath("own_malloc")}, {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path()});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "ok\n");
-  EXPECT_NE(r.err.find("leaktrace: malloc is the program's own (own_malloc defines it): the heap is not tracked"),
-            std::string::npos)
-      << r.err;
-  EXPECT_EQ(r.err.find("loaded ahead of"), std::string::npos) << r.err;
+  for (const std::string verbose : {"0", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_VERBOSE=" + verbose);
+    TempDir dir;
+    const CommandResult r = leaktrace::testing::Run(
+        {ProgramPath("own_malloc")},
+        {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_VERBOSE=" + verbose});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    const bool said =
+        r.err.find("leaktrace: malloc is the program's own (own_malloc defines it): the heap is not tracked") !=
+        std::string::npos;
+    EXPECT_EQ(said, verbose == "1") << r.err;
+    EXPECT_EQ(r.err.find("loaded ahead of"), std::string::npos) << r.err;
+    std::string dump;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) dump = e.path().string();
+    const CommandResult report = Leaktrace({"report", dump});
+    EXPECT_EQ(report.exit_code, 0) << report.err;
+    EXPECT_NE(report.out.find("heap not tracked in own_malloc: malloc is the program's own; its heap reads 0 B"),
+              std::string::npos)
+        << report.out;
+  }
 }
 
 TEST(PreloadOrder, AnAllocatorAheadOfLeaktraceIsSaidNotSilentlyZero) {
@@ -54,6 +68,12 @@ TEST(PreloadOrder, AnAllocatorAheadOfLeaktraceIsSaidNotSilentlyZero) {
               std::string::npos)
         << r.err;
     EXPECT_EQ(LiveHeap(ahead), 0) << "jemalloc in front: leaktrace's hooks never ran";
+    std::string dump;
+    for (const auto& e : std::filesystem::directory_iterator(ahead.path())) dump = e.path().string();
+    const CommandResult report = Leaktrace({"report", dump});
+    EXPECT_NE(report.out.find(": an allocator ahead of libleaktrace.so in LD_PRELOAD takes every malloc"),
+              std::string::npos)
+        << report.out;
 
     TempDir behind;  // the documented order: tracked, nothing said
     const CommandResult b = RunWithPreload(LibraryPath() + ":" + LEAKTRACE_TEST_JEMALLOC, sample, behind);
