@@ -216,7 +216,9 @@ void HandBackInThread() {
     g_threads_blocking.store(0, std::memory_order_release);  // as GiveUpSnapshotSignal
     AdoptFallbackSignal(sig);
     RefreshControlBlock();
-    if (g_config.snapshot_signal > 0)
+    // As for a handler of the program's (TakeSnapshotSignalBack): the
+    // program's stderr is its own; `leaktrace snapshot` finds the new signal.
+    if (g_config.snapshot_signal > 0 && g_config.verbose)
       Log("the program takes signal %d for itself (it had it blocked when one arrived): leaktrace takes snapshots "
           "on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
   }
@@ -484,7 +486,7 @@ void ProgramWaitsForSignals(const sigset_t* set) {
   pthread_mutex_lock(&g_signal_lock);
   if (g_handler_installed) {
     GiveUpSnapshotSignal(/*restore=*/true);
-    if (!IsForkChild()) {
+    if (!IsForkChild() && g_config.verbose) {
       if (g_config.snapshot_signal > 0)
         Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace takes "
             "snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
