@@ -41,8 +41,15 @@ namespace fs = std::filesystem;
 // reload (SIGHUP), reopen logs or the like (SIGUSR1, SIGUSR2, SIGALRM, and
 // the real-time signals, added by ForwardedSignals). At their default
 // action, any of these would end the wrapper alone and leave the program
-// running, orphaned.
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
+// running, orphaned. And the job-control signals programs give meanings of
+// their own: gunicorn adds and removes workers on SIGTTIN and SIGTTOU,
+// nginx's master stops its workers on SIGWINCH; at their default action
+// they stopped the wrapper (or did nothing), and a stopped wrapper passed
+// on no later SIGTERM: supervisorctl's stop then killed it and left the
+// program running. SIGTSTP and SIGCONT go along, so a supervisor's pause
+// and resume reach the program too.
+constexpr int kForwardedSignals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,  SIGUSR1, SIGUSR2,
+                                     SIGALRM, SIGTTIN, SIGTTOU, SIGWINCH, SIGTSTP, SIGCONT};
 
 sigset_t ForwardedSignals() {
   sigset_t set;
@@ -55,9 +62,15 @@ sigset_t ForwardedSignals() {
 volatile sig_atomic_t g_child = 0;
 
 void Forward(int sig, siginfo_t* info, void*) {
-  // A terminal sends SIGINT/SIGQUIT/SIGHUP to the whole foreground process
-  // group, child included; passing those on would deliver them twice.
-  if (info && info->si_code == SI_KERNEL) return;
+  // A terminal sends SIGINT/SIGQUIT/SIGHUP (and SIGWINCH) to the whole
+  // foreground process group, child included; passing those on would
+  // deliver them twice. Its job control (Ctrl-Z, a background job's read or
+  // write) stops the child itself; the wrapper stops as its default action
+  // would, so the shell sees the job stopped.
+  if (info && info->si_code == SI_KERNEL) {
+    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) raise(SIGSTOP);
+    return;
+  }
   if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
 }
 
@@ -179,7 +192,7 @@ Action AddRunCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "run",
       "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP, "
-      "SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM and the real-time signals. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
+      "SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTTIN, SIGTTOU, SIGWINCH, SIGTSTP, SIGCONT and the real-time signals. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
       "stderr. With --interval S (S > 0), after CMD exits it also prints on stderr the trend (as 'leaktrace trend' "
       "shows it) of every process that wrote three or more snapshots, or one line saying none did. The library is $LEAKTRACE_LIBRARY, else the one from the build tree, else "
       "<bindir>/../lib/leaktrace/libleaktrace.so.");
