@@ -278,7 +278,14 @@ Dump ReadDump(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw DumpError(path + ": is a directory, not a dump");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DumpError(path + ": cannot open: " + std::strerror(errno));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The magic first: a file that is no dump (a log, a core file, /dev/zero
+  // by a typo) is refused before it is read whole (gigabytes of memory, or
+  // for ever). ParseDump says why.
+  std::vector<uint8_t> bytes(sizeof kMagic);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  if (bytes.size() == sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0)
+    bytes.insert(bytes.end(), std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) throw DumpError(path + ": read error: " + std::strerror(errno));
   return ParseDump(bytes, path);
 }

@@ -166,6 +166,17 @@ TEST(DumpFormat, NewerVersionAsksForAnUpgrade) {
   EXPECT_NE(ErrorOf(bytes).find("newer than this leaktrace reads"), std::string::npos);
 }
 
+// A file that is no dump is refused from its first bytes, not read whole
+// first: /dev/zero (a typo) was read for ever, a big log into memory.
+TEST(DumpFormat, AnEndlessFileThatIsNoDumpIsRefusedAtOnce) {
+  try {
+    ReadDump("/dev/zero");
+    FAIL() << "no error";
+  } catch (const DumpError& e) {
+    EXPECT_NE(std::string(e.what()).find("/dev/zero: not a leaktrace dump (bad magic)"), std::string::npos) << e.what();
+  }
+}
+
 TEST(DumpFormat, MissingFileNamesTheFile) {
   try {
     ReadDump("/nonexistent/dir/x.dump");
