@@ -532,7 +532,9 @@ void StartDumper(bool at_once, int64_t born_ns) {
       // A handler, or SIG_IGN inherited across exec: the program's.
       g_config.snapshot_signal = 0;
       const bool moved = AdoptFallbackSignal(sig);
-      if (current.sa_handler != SIG_IGN) {
+      // The program's stderr is its own (a handler at start: only in a process
+      // attached to); `leaktrace snapshot` finds the new signal.
+      if (current.sa_handler != SIG_IGN && g_config.verbose) {
         if (moved)
           Log("the program already handles signal %d; leaktrace leaves it alone and takes snapshots on signal %d "
               "(leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);

@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -99,6 +101,28 @@ TEST(AttachTest, TracksFromTheAttachOnAndLeavesTheProgramAlone) {
   // Freeing and reallocating the blocks from before the attach books
   // nothing: none of the heap's sites comes from allocate_old.
   EXPECT_EQ(GrowthThrough(diff, "allocate_old").sites, 0);
+}
+
+// A program with a SIGUSR2 handler of its own when attached to (ruby,
+// python with signal.signal): leaktrace takes another signal without a
+// line on the program's stderr (before: "the program already handles
+// signal 12; leaktrace leaves it alone ..."), and a snapshot still comes.
+TEST(AttachTest, AProgramOwningSigusr2HearsNothingOfTheAttach) {
+  TempDir dir;
+  const std::string err = dir.path() + "/stderr";
+  TrackedProgram p({"/bin/sh", "-c", "exec 2>\"$0\"; trap 'echo usr2 >&2' USR2; echo ready; read x; echo done", err},
+                   dir.path(), {}, /*preload=*/false);
+  p.ExpectCheckpoint("ready");
+  const CommandResult attached = Leaktrace({"attach", "-o", dir.path(), std::to_string(p.pid())});
+  ASSERT_EQ(attached.exit_code, 0) << attached.err;
+  const std::string dump = p.Snapshot();
+  EXPECT_TRUE(std::filesystem::exists(dump));
+  p.Continue();
+  EXPECT_EQ(p.RestOfOutput(), "done\n");
+  EXPECT_EQ(p.Wait(), 0);
+  std::ifstream in(err);
+  const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(said, "");
 }
 
 // A process whose only thread waits in a futex (with a timeout, so that the
