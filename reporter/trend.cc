@@ -134,7 +134,12 @@ Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, 
   bool recent_flat = true;
   for (size_t i = h; i < n; ++i) recent_flat = recent_flat && !Differ(y[i], v[i], last, vlast);
   const bool stopped = a.size() != n || a[n - 1] - a[h] <= kTiny;
-  if (SignificantlyPositive(last - y[0], vlast + v[0]) && recent_flat && stopped) return Verdict::kWarmUp;
+  // Without allocation figures (the memory series), nothing says the growth
+  // stopped but the slope: warm-up only when the recent one is clearly
+  // below the overall one. A sampled heap rising steadily, its recent half
+  // within its noise, read "warm-up" while its one site read "leak".
+  const bool slowed = a.size() == n || SignificantlyPositive(b - br, se * se + ser * ser);
+  if (SignificantlyPositive(last - y[0], vlast + v[0]) && recent_flat && stopped && slowed) return Verdict::kWarmUp;
   // "Bounded" says the growth stopped while allocations go on. When the
   // series grew and its recent slope is not significantly below the overall
   // one, sampled data cannot tell a bound from a leak: say so, never

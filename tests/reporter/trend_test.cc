@@ -38,6 +38,21 @@ TEST(TrendJudge, GrowthThatStoppedIsWarmUp) {
   EXPECT_EQ(J({0, 10, 20, 20, 20}), Verdict::kWarmUp);
 }
 
+// Without allocation figures (RSS, the live heap in the memory lines), a
+// series whose recent half only lies within its noise has not been seen to
+// stop: a sampled heap rising 1 MiB every interval read "warm-up" beside
+// its one site's "leak". Warm-up needs the recent slope clearly below the
+// overall one.
+TEST(TrendJudge, WithoutAllocationsNoStopIsSeenInNoise) {
+  const std::vector<double> t = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> steady = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> noise(9, 1.2 * 1.2);
+  EXPECT_EQ(Judge(t, steady, noise, {}), Verdict::kNotSignificant);
+  const std::vector<double> stopped = {0, 10, 20, 20, 20, 20, 20, 20, 20};
+  EXPECT_EQ(Judge(t, stopped, noise, {}), Verdict::kWarmUp);
+  EXPECT_EQ(Judge(kSeconds, {0, 100, 100, 100, 100}, kExact, {}), Verdict::kWarmUp);
+}
+
 TEST(TrendJudge, PlateauWithTurnoverIsBounded) {
   EXPECT_EQ(J({0, 50, 100, 100, 100}, {0, 50, 100, 150, 200}), Verdict::kBounded);
   EXPECT_EQ(J({0, 80, 40, 90, 50}, {0, 80, 120, 170, 210}), Verdict::kBounded);  // oscillates
