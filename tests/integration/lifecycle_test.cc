@@ -129,6 +129,13 @@ TEST(Lifecycle, ADumpOfTheSameNameIsNeverReplaced) {
   EXPECT_EQ(format::ReadDump(dump).process.seq, 2u);
 }
 
+// GrowthAt in what one dump holds (`leaktrace report --format json DUMP`).
+Growth LiveIn(const std::string& dump, const std::string& function, const std::string& module_suffix) {
+  const CommandResult r = Leaktrace({"report", "--format", "json", dump});
+  EXPECT_EQ(r.exit_code, 0) << dump << ": " << r.err;
+  return r.exit_code == 0 ? GrowthAt(nlohmann::json::parse(r.out), function, module_suffix) : Growth{};
+}
+
 TEST(Lifecycle, ForkChildTracksOnItsOwnAndWritesItsOwnDump) {
   TempDir dir;
   const CommandResult r =
@@ -141,17 +148,10 @@ TEST(Lifecycle, ForkChildTracksOnItsOwnAndWritesItsOwnDump) {
   ASSERT_TRUE(fs::exists(child_dump));
   ASSERT_TRUE(fs::exists(parent_dump));
 
-  const CommandResult child = Leaktrace({"report", "--format", "json", child_dump});
-  ASSERT_EQ(child.exit_code, 0) << child.err;
-  const nlohmann::json child_report = nlohmann::json::parse(child.out);
-  const Growth leak = GrowthAt(child_report, "child_leak", "forker");
+  const Growth leak = LiveIn(child_dump, "child_leak", "forker");
   EXPECT_EQ(leak.count, 7);
   EXPECT_EQ(leak.bytes, 7 * 1000);
-
-  const CommandResult parent = Leaktrace({"report", "--format", "json", parent_dump});
-  ASSERT_EQ(parent.exit_code, 0) << parent.err;
-  EXPECT_EQ(GrowthAt(nlohmann::json::parse(parent.out), "child_leak", "forker").count, 0)
-      << "the child's leak shows in the parent";
+  EXPECT_EQ(LiveIn(parent_dump, "child_leak", "forker").count, 0) << "the child's leak shows in the parent";
 }
 
 // A child made by the clone system call itself ran no fork handler; its
@@ -172,13 +172,8 @@ TEST(Lifecycle, AChildOfARawCloneWritesItsOwnExitDump) {
   EXPECT_EQ(format::ReadDump(child_dump).process.pid, std::stoul(m[1].str()));
   EXPECT_EQ(format::ReadDump(parent_dump).process.pid, std::stoul(m[2].str()));
 
-  const CommandResult child = Leaktrace({"report", "--format", "json", child_dump});
-  ASSERT_EQ(child.exit_code, 0) << child.err;
-  EXPECT_GT(GrowthAt(nlohmann::json::parse(child.out), "leak_in_clone_child", "raw_clone").bytes, 2 << 20);
-  const CommandResult parent = Leaktrace({"report", "--format", "json", parent_dump});
-  ASSERT_EQ(parent.exit_code, 0) << parent.err;
-  EXPECT_EQ(GrowthAt(nlohmann::json::parse(parent.out), "leak_in_clone_child", "raw_clone").count, 0)
-      << "the child's leak shows in the parent";
+  EXPECT_GT(LiveIn(child_dump, "leak_in_clone_child", "raw_clone").bytes, 2 << 20);
+  EXPECT_EQ(LiveIn(parent_dump, "leak_in_clone_child", "raw_clone").count, 0) << "the child's leak shows in the parent";
 }
 
 // A child sharing the parent's memory that ends by exit() (a vfork or
