@@ -39,6 +39,7 @@
 #include "preload/interpose/deepbind.h"
 #include "preload/interpose/lifecycle.h"
 #include "preload/interpose/native_api.h"
+#include "preload/interpose/next_symbol.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/stack_ids.h"
 #include "preload/record/thread_state.h"
@@ -66,7 +67,7 @@ size_t g_hook_count = 0;
 int AddHook(void* self, const char* name) {
   if (g_hook_count == kMaxHooks) return 0;
   void* hook = dlsym(self, name);
-  void* global = dlsym(RTLD_DEFAULT, name);
+  void* global = DefaultDefinition(name);  // not an executable's own PLT stub (next_symbol.h)
   if (hook == nullptr || global == nullptr || hook == global) return 0;
   g_hooks[g_hook_count++] = Hook{name, hook, global};
   return 1;

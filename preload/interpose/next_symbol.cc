@@ -1,5 +1,6 @@
 #include "preload/interpose/next_symbol.h"
 
+#include <dlfcn.h>
 #include <string.h>
 
 #include "preload/internal/fork_gate.h"
@@ -139,6 +140,34 @@ void* NextSymbols::Find(const char* name) const {
     if (versions > 1) return nullptr;  // the loader's choice: dlsym
   }
   return nullptr;
+}
+
+void* DefaultDefinition(const char* name) {
+  void* found = dlsym(RTLD_DEFAULT, name);
+  if (found == nullptr) return nullptr;
+  Dl_info info;
+  void* entry = nullptr;
+  // An undefined symbol with a value: only an executable's canonical PLT
+  // entry answers so.
+  const auto* sym = static_cast<const ElfW(Sym)*>(
+      dladdr1(found, &info, &entry, RTLD_DL_SYMENT) != 0 ? entry : nullptr);
+  if (sym == nullptr ||
+      sym->st_shndx != SHN_UNDEF || _r_debug.r_map == nullptr)
+    return found;
+  for (const link_map* lm = _r_debug.r_map->l_next; lm != nullptr; lm = lm->l_next) {
+    if (lm->l_name == nullptr || lm->l_name[0] == '\0') continue;
+    void* handle = dlopen(lm->l_name, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    void* candidate = dlsym(handle, name);
+    dlclose(handle);
+    Dl_info where;
+    // Defined by this very object (dlsym of a handle also searches its
+    // dependencies), and not this library's hook.
+    if (candidate != nullptr && dladdr(candidate, &where) != 0 && where.dli_fbase != __ehdr_start &&
+        where.dli_fname != nullptr && strcmp(where.dli_fname, lm->l_name) == 0)
+      return candidate;
+  }
+  return found;
 }
 
 }  // namespace leaktrace::preload

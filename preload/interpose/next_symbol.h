@@ -47,4 +47,18 @@ class NextSymbols {
   size_t count_ = 0;
 };
 
+// dlsym(RTLD_DEFAULT, name) as the program's modules are bound to it. In a
+// program built without -fPIC and not as PIE that takes a function's
+// address (CPython's allocator tables: `{malloc, ...}`; node), the
+// executable holds a "canonical PLT" entry for it: an undefined symbol
+// with a value, its own PLT stub, which RTLD_DEFAULT answers first. The
+// program's import slots are bound to the definition after it (libc's),
+// and the stub jumps through one of those slots: taken for the real
+// function, it would lead back into a hook once the slots are rewritten.
+// So for such an answer this looks the name up in each object loaded after
+// the program, in load order, and returns the first that defines it (not
+// this library). For `leaktrace attach` (loaded after libc); allocates
+// (dlopen, dlsym).
+void* DefaultDefinition(const char* name);
+
 }  // namespace leaktrace::preload

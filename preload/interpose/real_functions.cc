@@ -43,7 +43,8 @@ void detail::ResolveRealSlow() {
     const bool direct = g_real_scope == RTLD_NEXT && next.Open();
     auto lookup = [&](const char* symbol) {
       void* found = direct ? next.Find(symbol) : nullptr;
-      return found != nullptr ? found : dlsym(g_real_scope, symbol);
+      if (found != nullptr) return found;
+      return g_real_scope == RTLD_DEFAULT ? DefaultDefinition(symbol) : dlsym(g_real_scope, symbol);
     };
     // One word at a time: a second thread resolving at the same moment
     // stores the same values into words other threads may be reading.
