@@ -80,23 +80,7 @@ LT_ALWAYS_INLINE double NextUniform(uint64_t& rng) {
   return (static_cast<double>(NextRandom(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
 }
 
-// The rare draws: the tail (layer 0 beyond kZigguratR: kZigguratR plus a
-// fresh Exp(1), the density being memoryless), a layer's edge (kept when a
-// uniform height under the layer's top falls under the curve), else again.
-// Out of line.
-LT_NOINLINE inline double ExpZigguratSlow(uint64_t& rng, unsigned layer, double x) {
-  for (;;) {
-    if (layer == 0) return kZigguratR + NegLog(NextUniform(rng));
-    const double f_top = kExpZiggurat.f[layer - 1];
-    const double f_here = kExpZiggurat.f[layer];
-    if (f_here + NextUniform(rng) * (f_top - f_here) < ExpNeg(x)) return x;
-    const uint64_t bits = NextRandom(rng) >> 3;
-    layer = static_cast<unsigned>(bits & 0xff);
-    const uint64_t r = bits >> 8;
-    x = static_cast<double>(r) * kExpZiggurat.w[layer];
-    if (r < kExpZiggurat.k[layer]) return x;
-  }
-}
+LT_NOINLINE double ExpZigguratSlow(uint64_t& rng, unsigned layer, double x);
 
 // An Exp(1) draw from the generator state `rng` (never 0).
 LT_ALWAYS_INLINE double StandardExponential(uint64_t& rng) {
@@ -106,6 +90,18 @@ LT_ALWAYS_INLINE double StandardExponential(uint64_t& rng) {
   const double x = static_cast<double>(r) * kExpZiggurat.w[layer];
   if (LT_LIKELY(r < kExpZiggurat.k[layer])) return x;
   return ExpZigguratSlow(rng, layer, x);
+}
+
+// The rare draws: the tail (layer 0 beyond kZigguratR: kZigguratR plus a
+// fresh Exp(1), the density being memoryless), a layer's edge (kept when a
+// uniform height under the layer's top falls under the curve), else a
+// draw afresh. Out of line.
+LT_NOINLINE inline double ExpZigguratSlow(uint64_t& rng, unsigned layer, double x) {
+  if (layer == 0) return kZigguratR + NegLog(NextUniform(rng));
+  const double f_top = kExpZiggurat.f[layer - 1];
+  const double f_here = kExpZiggurat.f[layer];
+  if (f_here + NextUniform(rng) * (f_top - f_here) < ExpNeg(x)) return x;
+  return StandardExponential(rng);
 }
 
 }  // namespace leaktrace::preload

@@ -1,10 +1,10 @@
 #include "preload/interpose/malloc_reach.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <string.h>
 
 #include "preload/internal/health.h"
+#include "preload/interpose/next_symbol.h"
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
 #include "preload/record/thread_state.h"
@@ -60,28 +60,6 @@ bool ExactMallocMovesTheThread(MallocFn global_malloc, FreeFn global_free) {
   return p == nullptr || after != before;
 }
 
-// True when `address` lies in a loaded segment of the main program (the
-// first object dl_iterate_phdr lists): a program that defines malloc
-// itself, which no LD_PRELOAD order can put leaktrace in front of.
-bool InTheMainProgram(const void* address) {
-  struct Query {
-    uintptr_t address;
-    bool inside;
-  } query{reinterpret_cast<uintptr_t>(address), false};
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        auto* q = static_cast<Query*>(data);
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          const uintptr_t start = info->dlpi_addr + ph.p_vaddr;
-          if (ph.p_type == PT_LOAD && q->address >= start && q->address < start + ph.p_memsz) q->inside = true;
-        }
-        return 1;  // the main program only
-      },
-      &query);
-  return query.inside;
-}
-
 void Note(HeapNotTracked why) { g_health.heap_not_tracked.store(static_cast<uint64_t>(why), std::memory_order_relaxed); }
 
 }  // namespace
@@ -112,7 +90,7 @@ void SayIfMallocDoesNotReachTheHooks() {
   }
   const char* name = known && info.dli_fname ? info.dli_fname : "";
   const char* base = strrchr(name, '/');
-  if (InTheMainProgram(reinterpret_cast<void*>(global_malloc))) {
+  if (InMainProgram(reinterpret_cast<void*>(global_malloc))) {
     Note(HeapNotTracked::kProgramsOwn);
     if (!g_config.verbose) return;
     Log("malloc is the program's own (%s defines it): the heap is not tracked (dumps show 0 B of heap); descriptors, "

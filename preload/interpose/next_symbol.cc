@@ -142,6 +142,21 @@ void* NextSymbols::Find(const char* name) const {
   return nullptr;
 }
 
+bool InMainProgram(const void* address) {
+  struct Query {
+    uintptr_t address;
+    bool inside;
+  } query{reinterpret_cast<uintptr_t>(address), false};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* q = static_cast<Query*>(data);
+        q->inside = Contains(*info, q->address);
+        return 1;  // the main program only
+      },
+      &query);
+  return query.inside;
+}
+
 void* DefaultDefinition(const char* name) {
   void* found = dlsym(RTLD_DEFAULT, name);
   if (found == nullptr) return nullptr;

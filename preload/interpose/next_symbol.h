@@ -61,4 +61,8 @@ class NextSymbols {
 // (dlopen, dlsym).
 void* DefaultDefinition(const char* name);
 
+// True when `address` lies in a loaded segment of the main program (the
+// first object dl_iterate_phdr lists). Any thread; no allocation.
+bool InMainProgram(const void* address);
+
 }  // namespace leaktrace::preload
