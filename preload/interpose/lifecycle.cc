@@ -17,6 +17,7 @@
 #include "preload/record/unwinder.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/interpose/exec_policy.h"
+#include "preload/internal/errno_kept.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/interpose/got_rewrite.h"
 #include "preload/resources/label_table.h"
@@ -140,30 +141,37 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
   DumperChildAfterFork();
 }
 
-// At exit, whether this process is the one the library's state describes,
-// and may stop its dumper and write its exit dump. A process of another
-// pid ran no fork handler:
+// At exit and at a snapshot signal, whether this process is the one the
+// library's state describes, and may stop its dumper, write its dumps and
+// answer its signal. A process of another pid ran no fork handler:
 //   - a child made by the clone system call itself, with memory of its own
 //     (bwrap's child in a new pid namespace, syscall(SYS_clone, SIGCHLD,
 //     ...)) still takes itself for its parent, whose pid would name its
-//     exit dump (the parent's name: one of the two dumps lost, with a line
-//     on stderr, or two dumps claiming one process) and whose control
-//     block it would write. It becomes the fork child the handlers would
-//     have made it. Its clone's time was never noted: it counts as old, so
-//     its exit dump is written as a long-lived fork child's is;
+//     dumps (the parent's name: one of two dumps lost, with a line on
+//     stderr, or two dumps claiming one process), whose control block it
+//     would write and whose dumper thread it would wait for. It becomes the
+//     fork child the handlers would have made it. Its clone's time was
+//     never noted: it counts as old, so its exit dump is written as a
+//     long-lived fork child's is. Not from inside leaktrace (busy: a
+//     signal that interrupted the library's own code), which would reset
+//     the state in use: false then, and the signal is not answered;
 //   - a child that shares the parent's memory (a vfork child, or a
-//     CLONE_VM clone, that calls exit rather than _exit) would write into
-//     the parent's state: it touches nothing (false). So does a child the
-//     kernel cannot compare with its parent (kcmp refused).
+//     CLONE_VM clone, that calls exit rather than _exit, or gets the
+//     signal) would write into the parent's state: it touches nothing
+//     (false). So does a child the kernel cannot compare with its parent
+//     (kcmp refused).
 // One getpid (kcmp only for another pid), not made in a seccomp sandbox
 // the library saw go in (which writes no dump, and whose filter may kill
-// the process on it). Not busy.
-bool ExitIsThisProcesses() {
+// the process on it). Async-signal-safe: ChildAfterFork resets the
+// library's own state only, and allocates nothing.
+bool IsTheTrackedProcess() {
   if (SnapshotsRefused()) return true;
   const long pid = RawSyscall(SYS_getpid);
   if (LT_LIKELY(pid == g_process.pid)) return true;
   // 0: one address space; 1, 2, 3: two (ordered, or not comparable).
   if (RawSyscall(SYS_kcmp, pid, g_process.pid, KCMP_VM) <= 0) return false;  // (its two indexes unused)
+  if (t_state.busy != 0) return false;
+  ErrnoKept errno_kept;  // the interrupted call's, in a handler
   g_fork_monotonic_ns = 1;  // long ago, and not 0: IsForkChild
   ChildAfterFork();
   return true;
@@ -245,7 +253,7 @@ __attribute__((constructor(101))) void OnLoad(int argc, char** argv, char**) {
 // Runs after the program's destructors (we were loaded first, so we are
 // finalised last), so their frees are already counted.
 __attribute__((destructor(101))) void OnUnload() {
-  if (!Active() || !ExitIsThisProcesses()) return;
+  if (!Active() || !IsTheTrackedProcess()) return;
   BusyScope busy;
   StopDumper();
   if (WantsExitDump()) {
@@ -271,6 +279,7 @@ void StartTracking() {
   ExpectDumperThread(dumper_at_once);  // then the block says "starting" until the thread publishes its id
   CreateControlBlock();
   pthread_atfork(PrepareFork, ParentAfterFork, ChildAfterFork);
+  SetProcessCheck(IsTheTrackedProcess);
   StartDumper(dumper_at_once, g_process.start_monotonic_ns);
   if (g_config.verbose) SayWhatIsTracked();
 }

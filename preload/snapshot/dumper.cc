@@ -64,6 +64,7 @@ pthread_t g_thread;
 LT_FORK_STATE std::atomic<bool> g_thread_running{false};
 LT_FORK_STATE bool g_thread_paused = false;
 LT_FORK_LOCK pthread_mutex_t g_pause_lock = PTHREAD_MUTEX_INITIALIZER;
+std::atomic<ProcessCheck> g_process_check{nullptr};  // SetProcessCheck
 bool g_handler_installed = false;  // leaktrace owns the snapshot signal (g_signal_lock)
 // The program's view of the snapshot signal while leaktrace owns it: what it
 // would find without leaktrace (captured at start), then what it set.
@@ -304,6 +305,8 @@ bool StartThreadFromHandler(const void* ucontext) {
 }
 
 void OnSnapshotSignal(int sig, siginfo_t* info, void* ucontext) {
+  const ProcessCheck is_tracked_process = g_process_check.load(std::memory_order_acquire);
+  if (is_tracked_process != nullptr && !is_tracked_process()) return;
   if (HandedBackToProgram(sig, info)) return;
   if (format::AskedByReader(info)) NoteReaderWaits();
   if (g_dumper_tid.load(std::memory_order_acquire) != 0 ||
@@ -511,6 +514,8 @@ void ThisThreadHoldsSnapshotSignalBlocked(bool holds) {
 }
 
 bool ThisThreadHoldsSnapshotSignal() { return t_holds_snapshot_signal; }
+
+void SetProcessCheck(ProcessCheck check) { g_process_check.store(check, std::memory_order_release); }
 
 void RequestSnapshot() {
   const int saved_errno = errno;

@@ -111,6 +111,15 @@ void StartDumperBeforeProcessLimit();
 // namespace, start theirs as usual. Any thread.
 void NoThreadsAfterPidNamespace();
 
+// Whether the process running is the one the library's state describes
+// (a child of a raw clone is made so, a child sharing its parent's memory is
+// not: lifecycle.cc, IsTheTrackedProcess). The snapshot signal's handler
+// asks it first, and answers no signal for a process that is not. Set once
+// by start-up, before the handler is installed; the function must be
+// async-signal-safe.
+using ProcessCheck = bool (*)();
+void SetProcessCheck(ProcessCheck check);
+
 // Async-signal-safe: asks the dumper thread for a snapshot.
 void RequestSnapshot();
 // True when a snapshot was asked for (the snapshot signal) and not yet

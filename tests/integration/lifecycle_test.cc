@@ -176,6 +176,49 @@ TEST(Lifecycle, AChildOfARawCloneWritesItsOwnExitDump) {
   EXPECT_EQ(LiveIn(parent_dump, "leak_in_clone_child", "raw_clone").count, 0) << "the child's leak shows in the parent";
 }
 
+// The same child asked for a snapshot while it runs. It took itself for
+// its parent: before the parent's dumper thread started, the child's
+// handler wrote the child's heap under the parent's name (raw_clone.PARENT.2
+// holding the child's leak) and `leaktrace snapshot` waited on; after, the
+// request went to a dumper thread the child does not have, and the command
+// timed out. Now the child becomes the fork child the handlers would have
+// made, at the signal, and writes its own dump.
+class RawCloneChildSnapshot : public ::testing::TestWithParam<bool> {};
+
+TEST_P(RawCloneChildSnapshot, IsTheChildsOwn) {
+  const bool parent_thread_started = GetParam();
+  TempDir dir;
+  std::vector<std::string> argv = {ProgramPath("raw_clone"), "running"};
+  if (parent_thread_started) argv.push_back("waited");
+  TrackedProgram p(argv, dir.path());
+  p.ExpectCheckpoint("child");
+  std::string child;
+  std::ifstream(fs::path("/proc") / std::to_string(p.pid()) / "task" / std::to_string(p.pid()) / "children") >> child;
+  ASSERT_FALSE(child.empty());
+  int parent_threads = 0;
+  for ([[maybe_unused]] const auto& t : fs::directory_iterator("/proc/" + std::to_string(p.pid()) + "/task"))
+    ++parent_threads;
+  EXPECT_EQ(parent_threads, parent_thread_started ? 2 : 1) << "the parent's dumper thread";
+
+  const CommandResult snap = Leaktrace({"snapshot", "--timeout", "10", child});
+  EXPECT_EQ(snap.exit_code, 0) << snap.err;
+  const std::string dump = dir.path() + "/raw_clone." + child + ".1.dump";
+  EXPECT_EQ(snap.out, dump + "\n") << snap.err;
+  EXPECT_EQ(FilesIn(dir.path()), std::vector<std::string>{"raw_clone." + child + ".1.dump"})
+      << "a dump under another name";
+  if (fs::exists(dump)) {
+    EXPECT_EQ(format::ReadDump(dump).process.pid, std::stoul(child));
+    EXPECT_GT(LiveIn(dump, "leak_in_clone_child", "raw_clone").bytes, 2 << 20);
+  }
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(ParentsDumperThread, RawCloneChildSnapshot, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("Started") : std::string("NotYetStarted");
+                         });
+
 // A child sharing the parent's memory that ends by exit() (a vfork or
 // CLONE_VM child that should have called _exit) runs the library's exit
 // on the parent's state: it stopped the parent's dumper thread there, and

@@ -5,6 +5,11 @@
                     process start): it leaks 3 MiB from leak_in_clone_child
                     and exits; the parent waits for it, prints "child PID
                     parent PID" and exits.
+     raw_clone running [waited]
+                    the same child, which then stops at checkpoint
+                    "child" (its parent waiting for it) and exits when let
+                    go; with "waited", the parent first sleeps 10 ms, so its
+                    dumper thread has started before the clone.
      raw_clone vm   checkpoint "before"; then a child that shares the
                     parent's memory (clone with CLONE_VM) and ends by exit(),
                     not _exit, running the exit handlers on that memory;
@@ -49,14 +54,17 @@ static int shared_memory_child(void) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "vm") == 0) return shared_memory_child();
+  const int running = argc > 1 && strcmp(argv[1], "running") == 0;
   for (int i = 0; i < 50; ++i) {
     keep = malloc(200000);
     free(keep);
   }
+  if (running && argc > 2 && strcmp(argv[2], "waited") == 0) usleep(10000);
   const long child = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (child < 0) return 2;
   if (child == 0) {
     leak_in_clone_child();
+    if (running) checkpoint("child");
     exit(0);
   }
   int status = 0;
