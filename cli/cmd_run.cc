@@ -61,6 +61,26 @@ sigset_t ForwardedSignals() {
 
 volatile sig_atomic_t g_child = 0;
 
+// Stops this process by `sig` at its default action, from its handler, then
+// puts the handler back once continued: the shell that waits for the job
+// sees it stopped by the signal the terminal sent (status 128 + SIGTSTP
+// after Ctrl-Z, as without leaktrace; a SIGSTOP read 147), and in an
+// orphaned process group, where the kernel discards these signals' default
+// action, nothing stops, as without leaktrace. Async-signal-safe.
+void StopAsByDefault(int sig) {
+  struct sigaction by_default = {}, ours = {};
+  by_default.sa_handler = SIG_DFL;
+  sigemptyset(&by_default.sa_mask);
+  sigaction(sig, &by_default, &ours);
+  sigset_t just_sig, before;
+  sigemptyset(&just_sig);
+  sigaddset(&just_sig, sig);
+  sigprocmask(SIG_UNBLOCK, &just_sig, &before);  // blocked while its handler runs
+  raise(sig);                                    // stops here until SIGCONT
+  sigprocmask(SIG_SETMASK, &before, nullptr);
+  sigaction(sig, &ours, nullptr);
+}
+
 void Forward(int sig, siginfo_t* info, void*) {
   // A terminal sends SIGINT/SIGQUIT/SIGHUP (and SIGWINCH) to the whole
   // foreground process group, child included; passing those on would
@@ -68,7 +88,7 @@ void Forward(int sig, siginfo_t* info, void*) {
   // write) stops the child itself; the wrapper stops as its default action
   // would, so the shell sees the job stopped.
   if (info && info->si_code == SI_KERNEL) {
-    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) raise(SIGSTOP);
+    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) StopAsByDefault(sig);
     return;
   }
   if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -653,6 +654,80 @@ TEST_F(CliTest, RunPassesOnTheSignalsASupervisorSends) {
     EXPECT_EQ(r.code, 7) << sig << ": " << r.err << (r.code == 2000 ? " (the wrapper stopped)" : "");
     EXPECT_EQ(r.out, std::string("got ") + sig + "\n");
   }
+}
+
+// The state letter of /proc/PID/stat ('T' stopped), or 0 when it is gone.
+char ProcessState(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : 0;
+}
+
+pid_t OnlyChildOf(pid_t parent) {
+  std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+  pid_t child = 0;
+  children >> child;
+  return child;
+}
+
+// A terminal's job control (Ctrl-Z typed at `leaktrace run -- CMD` in an
+// interactive shell) sends SIGTSTP to the whole foreground job, the wrapper
+// and its program alike (si_code SI_KERNEL). The wrapper must not pass it
+// on (the program has it already) and must stop as well, as its default
+// action would: the shell then sees the job stopped. Passed on as a
+// supervisor's SIGTSTP is, it left the wrapper running and the shell
+// waiting. A real terminal: a pseudo-terminal whose session leader is a
+// shell with job control (`set -m`), as a user's login shell is.
+TEST_F(CliTest, RunStopsWithItsProgramWhenTheTerminalSaysSo) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0) << strerror(errno);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const std::string terminal = ptsname(master);
+  const std::string command = std::string("set -m; ") + LEAKTRACE_BINARY + " run -o " + Path("dumps") +
+                              " -- sleep 30; echo status $?; sleep 30";
+  const pid_t shell = fork();
+  ASSERT_GE(shell, 0);
+  if (shell == 0) {
+    setsid();
+    const int tty = open(terminal.c_str(), O_RDWR);  // the session's controlling terminal
+    if (tty < 0) _exit(120);
+    dup2(tty, 0);
+    dup2(tty, 1);
+    dup2(tty, 2);
+    setenv("LEAKTRACE_LIBRARY", TEST_PRELOAD_DUMMY, 1);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The shell's child is the wrapper, and the wrapper's the program.
+  pid_t wrapper = 0, program = 0;
+  for (int i = 0; i < 500 && program == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    wrapper = OnlyChildOf(shell);
+    if (wrapper != 0) program = OnlyChildOf(wrapper);
+  }
+  ASSERT_NE(program, 0) << "the wrapper did not start its program";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the wrapper's handlers are in
+  ASSERT_EQ(write(master, "\x1a", 1), 1);                        // Ctrl-Z
+  std::string said;
+  char buf[256];
+  for (int i = 0; i < 500 && said.find("status") == std::string::npos; ++i) {
+    pollfd p = {master, POLLIN, 0};
+    if (poll(&p, 1, 10) == 1) {
+      const ssize_t n = read(master, buf, sizeof buf);
+      if (n > 0) said.append(buf, static_cast<size_t>(n));
+    }
+  }
+  EXPECT_EQ(ProcessState(wrapper), 'T') << "the wrapper goes on after Ctrl-Z";
+  EXPECT_EQ(ProcessState(program), 'T') << "the program goes on after Ctrl-Z";
+  EXPECT_NE(said.find("status 148"), std::string::npos) << "the shell saw no stopped job: " << said;
+  kill(program, SIGKILL);
+  kill(wrapper, SIGKILL);
+  kill(shell, SIGKILL);
+  waitpid(shell, nullptr, 0);
+  close(master);
 }
 
 TEST_F(CliTest, RunErrors) {
