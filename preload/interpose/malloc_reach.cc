@@ -68,6 +68,15 @@ void SayIfMallocDoesNotReachTheHooks() {
   auto* global_malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(RTLD_DEFAULT, "malloc"));
   auto* global_free = reinterpret_cast<void (*)(void*)>(dlsym(RTLD_DEFAULT, "free"));
   if (global_malloc == nullptr || global_free == nullptr) return;
+  // Past an executable's canonical PLT entry (Debian's python3 and node):
+  // that stub is the program's, the malloc it calls another's, which an
+  // allocator ahead of this library in LD_PRELOAD would be. Looked for only
+  // in the program (a walk of the loaded objects' symbols).
+  if (InMainProgram(reinterpret_cast<void*>(global_malloc))) {
+    global_malloc = reinterpret_cast<void* (*)(size_t)>(BoundDefinition("malloc"));
+    global_free = reinterpret_cast<void (*)(void*)>(BoundDefinition("free"));
+    if (global_malloc == nullptr || global_free == nullptr) return;
+  }
   Dl_info info;
   const bool known = dladdr(reinterpret_cast<void*>(global_malloc), &info) != 0;
   const bool ours = known && info.dli_fbase == static_cast<const void*>(__ehdr_start);

@@ -157,7 +157,12 @@ bool InMainProgram(const void* address) {
   return query.inside;
 }
 
-void* DefaultDefinition(const char* name) {
+namespace {
+
+// dlsym(RTLD_DEFAULT, name), or for an executable's canonical PLT entry the
+// first object after the program that defines `name`, this library
+// included or not (`skip_self`).
+void* DefinitionPastCanonicalPlt(const char* name, bool skip_self) {
   void* found = dlsym(RTLD_DEFAULT, name);
   if (found == nullptr) return nullptr;
   Dl_info info;
@@ -177,12 +182,19 @@ void* DefaultDefinition(const char* name) {
     dlclose(handle);
     Dl_info where;
     // Defined by this very object (dlsym of a handle also searches its
-    // dependencies), and not this library's hook.
-    if (candidate != nullptr && dladdr(candidate, &where) != 0 && where.dli_fbase != __ehdr_start &&
-        where.dli_fname != nullptr && strcmp(where.dli_fname, lm->l_name) == 0)
+    // dependencies).
+    if (candidate != nullptr && dladdr(candidate, &where) != 0 &&
+        (!skip_self || where.dli_fbase != __ehdr_start) && where.dli_fname != nullptr &&
+        strcmp(where.dli_fname, lm->l_name) == 0)
       return candidate;
   }
   return found;
 }
+
+}  // namespace
+
+void* DefaultDefinition(const char* name) { return DefinitionPastCanonicalPlt(name, /*skip_self=*/true); }
+
+void* BoundDefinition(const char* name) { return DefinitionPastCanonicalPlt(name, /*skip_self=*/false); }
 
 }  // namespace leaktrace::preload

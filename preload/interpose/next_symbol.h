@@ -61,6 +61,11 @@ class NextSymbols {
 // (dlopen, dlsym).
 void* DefaultDefinition(const char* name);
 
+// As DefaultDefinition, this library's own definition included: the
+// function the program's calls of `name` are bound to, whoever defines it
+// (which malloc the program calls: malloc_reach.cc). Allocates.
+void* BoundDefinition(const char* name);
+
 // True when `address` lies in a loaded segment of the main program (the
 // first object dl_iterate_phdr lists). Any thread; no allocation.
 bool InMainProgram(const void* address);
