@@ -194,6 +194,9 @@ constexpr auto kDumperStartWait = std::chrono::seconds(2);
 // How long a process with no control block yet is given to start its
 // library (ViaEnvironment is for libraries that make none).
 constexpr auto kLibraryStartWait = std::chrono::seconds(2);
+// The same wait for a process in a seccomp sandbox with the library mapped
+// (SandboxedWithTheLibrary): its block, if it makes one, comes at its start.
+constexpr auto kSandboxedStartWait = std::chrono::milliseconds(200);
 
 // signal_tid 0 in a process's own block: no dumper thread yet (it starts
 // lazily: docs/preload.md). A program that is about to wait where a signal
@@ -572,12 +575,16 @@ Action AddSnapshotCommand(CLI::App& app) {
     const auto settle = Clock::now() + std::min(std::chrono::duration_cast<Clock::duration>(kLibraryStartWait),
                                                 std::chrono::duration_cast<Clock::duration>(
                                                     std::chrono::duration<double>(opts->timeout)));
+    // A process in a seccomp sandbox with the library loaded makes no block
+    // later than its start: its answer needs no more than a moment.
+    const auto sandbox_settle = Clock::now() + kSandboxedStartWait;
     for (;;) {
       if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
         return ViaControlBlock(pid, *control, opts->timeout);
       if (std::optional<ControlHandle> inherited = ControlHandle::FindInherited(pid))
         return ViaInheritedBlock(pid, *inherited, opts->timeout);
       if (Clock::now() >= settle || !Alive(pid) || !PreloadsLeaktrace(pid)) break;
+      if (Clock::now() >= sandbox_settle && SandboxedWithTheLibrary(pid)) break;
       std::this_thread::sleep_for(kPollInterval);
     }
     // Stopped before its library came up: it is not "not tracked".
