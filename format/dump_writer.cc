@@ -43,6 +43,13 @@ void DumpWriter::BeginSection(SectionType type) {
 
 void DumpWriter::EndSection() {
   if (!in_section_) return;
+  // A buffer that ran out of memory may not hold the section's header (nor
+  // any byte: a process at its address-space limit): nothing to patch, and
+  // the caller sees failed().
+  if (section_start_ + kSectionHeaderBytes > out_.size()) {
+    in_section_ = false;
+    return;
+  }
   uint32_t type;
   std::memcpy(&type, out_.data() + section_start_, sizeof type);
   const uint64_t payload = out_.size() - section_start_ - kSectionHeaderBytes;

@@ -404,7 +404,7 @@ void StartThread() {
     g_thread_expected.store(false, std::memory_order_release);
     if (!g_thread_failed.exchange(true, std::memory_order_acq_rel))
       Log("cannot start the dumper thread (error %d%s): snapshots by signal are written on the thread the signal "
-          "interrupts, no interval snapshots", err, err == EAGAIN ? ", a limit on processes or threads" : "");
+          "interrupts, no interval snapshots", err, err == EAGAIN ? ", a limit on processes or threads, or no memory left" : "");
   } else {
     g_thread_failed.store(false, std::memory_order_release);
     g_thread_running.store(true, std::memory_order_release);

@@ -21,6 +21,7 @@
 #include "preload/resources/thread_table.h"
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/stack_mappings.h"
+#include "preload/snapshot/writer_stack.h"
 
 extern "C" void* __libc_stack_end;  // glibc: the top of the main thread's stack
 
@@ -237,7 +238,11 @@ struct StackPointers {
 // count /proc/self/status gave (0: unknown).
 void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_threads) {
   const int self = static_cast<int>(syscall(SYS_gettid));
-  const uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  // The writing thread's own stack, not the writer stack it may be on
+  // (writer_stack.h: a handler's write, the exit dump).
+  const uintptr_t caller_frame = WriterCallerFrame();
+  const uintptr_t here =
+      caller_frame != 0 ? caller_frame : reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   const int dumper = DumperThreadId();
   // A program thread alone, or with the dumper thread (a short process at
   // its exit dump): nothing to list (/proc/self/task and a read of each

@@ -24,7 +24,7 @@
 #include "preload/internal/errno_kept.h"
 #include "preload/snapshot/allocator_stats.h"
 #include "preload/snapshot/control_block.h"
-#include "preload/snapshot/handler_stack.h"
+#include "preload/snapshot/writer_stack.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/module_map.h"
 #include "preload/resources/fd_table.h"
@@ -487,6 +487,24 @@ uint32_t NextFreeSeq() {
 }
 
 // The dump itself; g_dump_lock held.
+// A snapshot that failed: counted in the dump's health, told to `leaktrace
+// snapshot` through the control block, said once on stderr. Dump lock held.
+void NoteFailed(uint32_t seq, const char* why) {
+  g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
+  NoteFailedSnapshot(seq, why);
+  if (!g_warned_write.exchange(true, std::memory_order_relaxed))
+    Log("cannot write snapshot %u (%s); the program goes on", seq, why);
+}
+
+// A snapshot that fails before any of it is built (the writer's stack could
+// not be mapped). Dump lock held; async-signal-safe.
+void FailWithoutWriting(const char* why) {
+  const uint32_t seq = NextFreeSeq();
+  g_reader_waits.store(false, std::memory_order_relaxed);  // answered: it failed
+  NoteFailed(seq, why);
+  UpdateControlBlock(seq, g_last_seq, LastPath());
+}
+
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
   // Taken by this dump whatever becomes of it, so a later dump nobody waits
   // for still warns.
@@ -532,10 +550,7 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
             why);
     }
   } else {
-    g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
-    NoteFailedSnapshot(seq, why);
-    if (!g_warned_write.exchange(true, std::memory_order_relaxed))
-      Log("cannot write snapshot %u (%s); the program goes on", seq, why);
+    NoteFailed(seq, why);
   }
   UpdateControlBlock(seq, g_last_seq, LastPath());
   // The process ends right after its exit dump: its buffer is left to exit.
@@ -546,6 +561,22 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
 }  // namespace
 
 void NoteReaderWaits() { g_reader_waits.store(true, std::memory_order_relaxed); }
+
+namespace {
+
+// The exit dump's write, on the writer stack: its allocator figures in,
+// its seq out. The dump lock held.
+struct ExitWrite {
+  const AllocatorStats& allocator;
+  uint32_t seq;
+};
+
+void WriteExitDump(void* arg) {
+  auto* write = static_cast<ExitWrite*>(arg);
+  write->seq = WriteLocked(format::Trigger::kExit, false, write->allocator);
+}
+
+}  // namespace
 
 uint32_t WriteSnapshot(format::Trigger trigger) {
   if (g_refused.load(std::memory_order_acquire)) return 0;
@@ -568,8 +599,20 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
   }
   allocator.skipped = skipped;
   pthread_mutex_lock(&g_dump_lock);
-  const uint32_t seq =
-      g_refused.load(std::memory_order_relaxed) ? 0 : WriteLocked(trigger, trigger != format::Trigger::kExit, allocator);
+  uint32_t seq = 0;
+  if (g_refused.load(std::memory_order_relaxed)) {
+    // Nothing to write.
+  } else if (trigger == format::Trigger::kExit) {
+    // On the thread that called exit(), whose stack may be small (a
+    // worker's of 16 KiB, a main thread under `ulimit -s 32`): on
+    // leaktrace's own (writer_stack.h), or, when that cannot be mapped, on
+    // this one as before.
+    ExitWrite write{allocator, 0};
+    if (!RunOnWriterStack(WriteExitDump, &write)) WriteExitDump(&write);
+    seq = write.seq;
+  } else {
+    seq = WriteLocked(trigger, true, allocator);
+  }
   pthread_mutex_unlock(&g_dump_lock);
   return seq;
 }
@@ -595,11 +638,14 @@ bool TryWriteSnapshotFromHandler() {
     pthread_mutex_unlock(&g_dump_lock);
     return true;
   }
-  // On leaktrace's own stack (handler_stack.h): the interrupted thread's
-  // may be too small for the writer.
-  const bool written = RunOnHandlerStack(WriteFromHandler, nullptr);
+  // On leaktrace's own stack (writer_stack.h): the interrupted thread's
+  // may be too small for the writer. When that stack cannot be mapped (no
+  // address space left: ulimit -v), neither could the dump's buffer be:
+  // this snapshot fails, as one whose buffer could not grow does, and
+  // `leaktrace snapshot` is told so rather than wait for it.
+  if (!RunOnWriterStack(WriteFromHandler, nullptr)) FailWithoutWriting("out of memory");
   pthread_mutex_unlock(&g_dump_lock);
-  return written;
+  return true;
 }
 
 bool SnapshotsRefused() { return g_refused.load(std::memory_order_acquire); }

@@ -22,11 +22,12 @@ uint32_t WriteSnapshot(format::Trigger trigger);
 // The snapshot signal's handler, when no dumper thread runs yet (dumper.h):
 // the same as WriteSnapshot(kSignal), not fsync'ed, on the interrupted
 // thread (which must not be busy), on leaktrace's own stack
-// (handler_stack.h); async-signal-safe as far as the dump path is (raw
+// (writer_stack.h); async-signal-safe as far as the dump path is (raw
 // system calls, our own memory, no malloc). Returns false, writing nothing,
 // when another dump holds the dump lock (or a fork is under way on this
-// very thread) or that stack cannot be mapped: the caller leaves the
-// request pending.
+// very thread): the caller leaves the request pending. When that stack
+// cannot be mapped (no address space left), the snapshot fails as one out
+// of memory does (the control block tells `leaktrace snapshot`): true.
 bool TryWriteSnapshotFromHandler();
 
 // The snapshot signal just taken came from `leaktrace snapshot`

@@ -219,6 +219,56 @@ INSTANTIATE_TEST_SUITE_P(ParentsDumperThread, RawCloneChildSnapshot, ::testing::
                            return info.param ? std::string("Started") : std::string("NotYetStarted");
                          });
 
+// The exit dump is written on the thread that calls exit(), whose stack may
+// be small: a worker made with a 16 KiB stack, a main thread under
+// `ulimit -s 32`. The writer takes ~30 KiB: both ended in SIGSEGV (exit
+// 139) where plain they exit 0. Now the dump is written on leaktrace's own
+// stack, and the thread's stack is still the one counted as a thread stack.
+TEST(Lifecycle, AnExitOnASmallStackWritesItsDump) {
+  for (const std::string sample : {"512k", "1"}) {
+    for (const std::string how : {"exit", "main"}) {
+      SCOPED_TRACE(how + ", LEAKTRACE_SAMPLE=" + sample);
+      TempDir dir;
+      const std::string program = ProgramPath("small_stack");
+      const CommandResult r =
+          how == "main" ? RunTracked({"/bin/sh", "-c", "ulimit -s 32 && exec \"$0\" main", program}, dir.path(),
+                                     {"LEAKTRACE_SAMPLE=" + sample})
+                        : RunTracked({program, how}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      std::vector<std::string> dumps;
+      for (const std::string& f : FilesIn(dir.path()))
+        if (f.rfind("small_stack.", 0) == 0) dumps.push_back(dir.path() + "/" + f);
+      ASSERT_EQ(dumps.size(), 1u) << "its exit dump";
+      const nlohmann::json report = ReportJson(dumps[0]);
+      EXPECT_GT(report["memory"]["thread_stacks"].get<double>(), 0) << report["memory"].dump();
+      EXPECT_EQ(report["memory"]["threads_unlocated"].get<double>(), 0) << report["memory"].dump();
+    }
+  }
+}
+
+// A program at its address-space limit that goes on running: the dump's
+// buffer cannot be mapped. The writer read its unmapped buffer (SIGSEGV in
+// DumpWriter::EndSection) and killed the program, at a snapshot and at its
+// exit dump. Now that snapshot fails, saying why, and the program runs on;
+// once its limit is lifted, snapshots work.
+TEST(Lifecycle, AProgramAtItsAddressSpaceLimitOutlivesItsSnapshot) {
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    TrackedProgram p({ProgramPath("address_space_full")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    p.ExpectCheckpoint("full");
+    const CommandResult full = Leaktrace({"snapshot", "--timeout", "10", std::to_string(p.pid())});
+    EXPECT_EQ(full.exit_code, 1) << full.out << full.err;
+    EXPECT_NE(full.err.find("out of memory"), std::string::npos) << full.err;
+    p.Continue();
+    p.ExpectCheckpoint("freed");
+    const std::string after = p.Snapshot();
+    EXPECT_EQ(ReportJson(after)["summary"].is_object(), true);
+    p.Continue();
+    EXPECT_EQ(p.Wait(), 0);
+  }
+}
+
 // A child sharing the parent's memory that ends by exit() (a vfork or
 // CLONE_VM child that should have called _exit) runs the library's exit
 // on the parent's state: it stopped the parent's dumper thread there, and

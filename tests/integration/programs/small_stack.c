@@ -8,7 +8,12 @@
                              spins there for 1 s; exit 1 when a canary byte
                              changed
    Each prints "ready" once the spin has begun. Nothing is allocated while
-   spinning. */
+   spinning.
+     small_stack exit        a thread made with a 16 KiB stack calls exit(0)
+                             while main waits in pthread_join (the exit dump
+                             is written on that thread: lifecycle_test.cc)
+     small_stack main        main returns 0 at once (run it under
+                             `ulimit -s 32`) */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <pthread.h>
@@ -58,6 +63,25 @@ static int on_a_thread(void) {
   return pthread_join(thread, NULL) == 0 ? 0 : 2;
 }
 
+static void* exit_thread(void* arg) {
+  (void)arg;
+  printf("exiting\n");
+  fflush(stdout);
+  exit(0);
+}
+
+static int exit_on_a_thread(void) {
+  long stack = kSmallStack;
+  if (stack < PTHREAD_STACK_MIN) stack = PTHREAD_STACK_MIN;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  if (pthread_attr_setstacksize(&attr, (size_t)stack) != 0) return 2;
+  pthread_t thread;
+  if (pthread_create(&thread, &attr, exit_thread, NULL) != 0) return 2;
+  pthread_join(thread, NULL);
+  return 2;  /* not reached: the thread's exit ends the process */
+}
+
 static ucontext_t main_context, coroutine;
 
 static void coroutine_body(void) {
@@ -87,6 +111,8 @@ static int on_a_coroutine(void) {
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "thread") == 0) return on_a_thread();
   if (argc == 2 && strcmp(argv[1], "coroutine") == 0) return on_a_coroutine();
-  fprintf(stderr, "usage: small_stack thread|coroutine\n");
+  if (argc == 2 && strcmp(argv[1], "exit") == 0) return exit_on_a_thread();
+  if (argc == 2 && strcmp(argv[1], "main") == 0) return 0;
+  fprintf(stderr, "usage: small_stack thread|coroutine|exit|main\n");
   return 2;
 }

@@ -1,4 +1,4 @@
-#include "preload/snapshot/handler_stack.h"
+#include "preload/snapshot/writer_stack.h"
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -17,7 +17,8 @@ namespace {
 constexpr size_t kStackBytes = 128 * 1024;
 constexpr size_t kGuardBytes = 4096;
 
-char* g_stack_top = nullptr;  // under the dump lock
+char* g_stack_top = nullptr;         // under the dump lock
+uintptr_t g_caller_frame = 0;         // under the dump lock: WriterCallerFrame
 
 char* StackTop() {
   if (g_stack_top != nullptr) return g_stack_top;
@@ -33,10 +34,11 @@ char* StackTop() {
 
 }  // namespace
 
-bool RunOnHandlerStack(void (*fn)(void*), void* arg) {
+bool RunOnWriterStack(void (*fn)(void*), void* arg) {
 #if defined(__x86_64__)
   char* top = StackTop();
   if (top == nullptr) return false;
+  g_caller_frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   // The old stack pointer is kept in rbx (callee-saved: fn leaves it as it
   // found it) and put back after the call; the new one is 16-aligned at the
   // call, as the ABI wants. Every register fn may change is a clobber.
@@ -52,11 +54,14 @@ bool RunOnHandlerStack(void (*fn)(void*), void* arg) {
       : "rbx", "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc", "xmm0", "xmm1",
         "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
         "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+  g_caller_frame = 0;
   return true;
 #else
   fn(arg);
   return true;
 #endif
 }
+
+uintptr_t WriterCallerFrame() { return g_caller_frame; }
 
 }  // namespace leaktrace::preload
