@@ -1,8 +1,9 @@
 #include "format/raw_mmap.h"
 
 #include <errno.h>
+#include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -46,9 +47,13 @@ uintptr_t ZoneTop() {
   uintptr_t top = g_zone_top.load(std::memory_order_acquire);
   if (top != 0) return top;
   const uintptr_t anchor = reinterpret_cast<uintptr_t>(&ZoneTop);
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const uint64_t mix = (static_cast<uint64_t>(now.tv_nsec) ^ reinterpret_cast<uintptr_t>(&now)) * 0x9E3779B97F4A7C15ULL;
+  // The kernel's random bytes for this process image (AT_RANDOM), not a
+  // clock: the library calls no clock_gettime another library may define
+  // (libfaketime's, entered from a leaktrace hook).
+  uint64_t random = 0;
+  if (const auto* bytes = reinterpret_cast<const unsigned char*>(getauxval(AT_RANDOM)); bytes != nullptr)
+    memcpy(&random, bytes + 8, sizeof random);
+  const uint64_t mix = (random ^ reinterpret_cast<uintptr_t>(&random)) * 0x9E3779B97F4A7C15ULL;
   const uintptr_t jitter = ((mix >> 32) % (64 * kGiB / (2 << 20))) * (2 << 20);
   uintptr_t chosen = (anchor - anchor / 4) & ~(kGiB - 1);
   chosen = chosen > jitter + kZoneSpan / 4 ? chosen - jitter : chosen;

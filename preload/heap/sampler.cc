@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "preload/heap/exp_ziggurat.h"
+#include "preload/internal/kernel_clock.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -48,7 +49,7 @@ LT_ALWAYS_INLINE bool PointFallsIn(SamplerState& s, size_t size, uint64_t mean) 
     // point, then decide this allocation against it like any other.
     if (s.rng == 0) {
       timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
+      KernelClockGettime(CLOCK_MONOTONIC, &ts);
       const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
       SeedSampler(s, reinterpret_cast<uintptr_t>(&s) * 0x9E3779B97F4A7C15ULL ^ now);
     }

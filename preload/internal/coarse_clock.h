@@ -10,13 +10,13 @@
 
 #include <cstdint>
 
+#include "preload/internal/kernel_clock.h"
+
 namespace leaktrace::preload {
 
 // Async-signal-safe; never allocates.
 inline uint64_t CoarseMonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+  return static_cast<uint64_t>(KernelClockNs(CLOCK_MONOTONIC_COARSE));
 }
 
 }  // namespace leaktrace::preload

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "preload/internal/compiler.h"
+#include "preload/internal/kernel_clock.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -18,9 +19,7 @@ __thread uint32_t t_depth LT_INITIAL_EXEC = 0;  // this thread's open scopes
 constexpr int64_t kMaxPrepareWaitNs = 1000 * 1000 * 1000;
 
 int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  return KernelClockNs(CLOCK_MONOTONIC);
 }
 
 }  // namespace

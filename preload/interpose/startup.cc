@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
+#include "preload/internal/kernel_clock.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 
@@ -36,9 +39,10 @@ std::atomic<int> g_init_state{0};  // 0 not started, 1 running, 2 done
 
 uint64_t MakeSecret() {
   uint64_t secret = 0;
-  if (getrandom(&secret, sizeof secret, GRND_NONBLOCK) != sizeof secret) {
+  // Not through getrandom(3): an interposer may define it (libfaketime).
+  if (RawSyscall(SYS_getrandom, reinterpret_cast<long>(&secret), sizeof secret, GRND_NONBLOCK) != sizeof secret) {
     timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    KernelClockGettime(CLOCK_MONOTONIC, &ts);
     secret = static_cast<uint64_t>(ts.tv_nsec) * 0x9E3779B97F4A7C15ULL ^ reinterpret_cast<uintptr_t>(&ts);
   }
   return secret;

@@ -34,6 +34,8 @@
 #include "preload/record/main_stack.h"
 #include "preload/record/unwinder.h"
 #include "preload/snapshot/stack_mappings.h"
+#include "preload/internal/kernel_clock.h"
+#include "preload/internal/raw_syscall.h"
 
 extern "C" void* __libc_stack_end;  // glibc's: the main thread's stack, near its top
 
@@ -1014,8 +1016,8 @@ void UnwindCachePrepareFork() {
   if (board == nullptr) return;
   if (g_lesson_key == 0) {
     timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    g_lesson_key = (static_cast<uint64_t>(getpid()) << 32) ^ static_cast<uint32_t>(now.tv_nsec) ^
+    KernelClockGettime(CLOCK_MONOTONIC, &now);
+    g_lesson_key = (static_cast<uint64_t>(RawSyscall(SYS_getpid)) << 32) ^ static_cast<uint32_t>(now.tv_nsec) ^
                    static_cast<uint64_t>(now.tv_sec) * 0x9E3779B97F4A7C15ULL;
     if (g_lesson_key == 0) g_lesson_key = 1;
   }

@@ -20,6 +20,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
 #include "preload/record/unwinder.h"
+#include "preload/internal/kernel_clock.h"
 
 namespace leaktrace::preload {
 
@@ -228,11 +229,7 @@ void HandBackInThread() {
   kill(getpid(), sig);
 }
 
-int64_t CoarseNowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+int64_t CoarseNowNs() { return KernelClockNs(CLOCK_MONOTONIC_COARSE); }
 
 // Counted from `born_ns`: in a fork child the fork (g_process.forked_monotonic_ns,
 // read in the parent before it), so no clock read in the child, whose first
@@ -362,7 +359,7 @@ void* DumperMain(void*) {
   if (!g_stopping.load(std::memory_order_acquire)) RefreshControlBlock();
   const uint32_t interval = g_config.interval_seconds;
   timespec next;
-  clock_gettime(CLOCK_MONOTONIC, &next);
+  KernelClockGettime(CLOCK_MONOTONIC, &next);  // sem_clockwait's clock: the kernel's
   next.tv_sec += interval;
   // Waits first, even when already stopping: at exit the thread is left
   // waiting (StopDumper) for the exit to end it, so that the exit dump
@@ -382,7 +379,7 @@ void* DumperMain(void*) {
       WriteSnapshot(format::Trigger::kInterval);
       next.tv_sec += interval;
       timespec now;
-      clock_gettime(CLOCK_MONOTONIC, &now);
+      KernelClockGettime(CLOCK_MONOTONIC, &now);
       if (next.tv_sec <= now.tv_sec) next = now, next.tv_sec += interval;  // fell behind: no burst
     }
   }

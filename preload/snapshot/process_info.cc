@@ -13,6 +13,7 @@
 #include "preload/internal/errno_kept.h"
 #include "preload/internal/mode.h"
 #include "preload/record/thread_state.h"
+#include "preload/internal/kernel_clock.h"
 
 namespace leaktrace::preload {
 
@@ -26,9 +27,7 @@ constexpr int kExeUnread = 0, kExeReading = 1, kExeRead = 2;
 LT_FORK_STATE std::atomic<int> g_exe_state{kExeUnread};
 
 int64_t ClockNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  return KernelClockNs(clock);
 }
 }  // namespace
 

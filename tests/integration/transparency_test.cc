@@ -621,6 +621,36 @@ TEST(Transparency, AShellRedirectionOntoLeaktracesNumbersIsTheShells) {
 // requests inside it (preload/internal/signals_blocked.h). The program's
 // mask must be its own after every allocation, and its own request to block
 // every signal must really block them.
+// libfaketime beside the library, in either order: it defines
+// clock_gettime (and getrandom, getpid, the timed waits) and fakes the
+// clocks, monotonic too. leaktrace read its clocks through it: its
+// interval deadlines followed a monotonic clock set years ahead (no
+// interval snapshot, ever), and a hook of leaktrace's that read the clock
+// while libfaketime was starting up made it print four lines of recursion
+// warnings on the program's stderr. leaktrace now reads the kernel's
+// clocks itself, and the dumps carry the real time.
+TEST(Transparency, AFakedClockIsTheProgramsAlone) {
+  const std::string faketime = LEAKTRACE_TEST_FAKETIME;
+  for (const std::string& preload : {LibraryPath() + ":" + faketime, faketime + ":" + LibraryPath()}) {
+    SCOPED_TRACE(preload);
+    TempDir dir;
+    const CommandResult r =
+        leaktrace::testing::Run({"/bin/sleep", "2.6"}, {"LD_PRELOAD=" + preload, "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_INTERVAL=1",
+                                    "FAKETIME=@2020-01-01 00:00:00"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "") << "the program's stderr";
+    std::vector<std::string> dumps;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) dumps.push_back(e.path().string());
+    EXPECT_GE(dumps.size(), 2u) << "interval snapshots, then the exit dump";
+    for (const std::string& dump : dumps) {
+      const CommandResult report = Leaktrace({"report", "--format", "json", dump});
+      ASSERT_EQ(report.exit_code, 0) << report.err;
+      const double written_s = nlohmann::json::parse(report.out)["dumps"][0]["snapshot_realtime_ns"].get<double>() / 1e9;
+      EXPECT_GT(written_s, 1.7e9) << dump << ": a dump dated by the faked clock (2020 is 1.58e9)";
+    }
+  }
+}
+
 TEST(Transparency, TheProgramsSignalMaskIsItsOwn) {
   for (const std::string& sample : kModes) {
     TempDir dir;
