@@ -405,6 +405,18 @@ bool SandboxedWithTheLibrary(pid_t pid) {
   return false;
 }
 
+// The thread of `pid` named as the library names its dumper thread, or 0.
+pid_t DumperThreadByName(pid_t pid) {
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name == format::control::kDumperThreadName)
+      return static_cast<pid_t>(std::strtol(task.path().filename().c_str(), nullptr, 10));
+  }
+  return 0;
+}
+
 int ViaEnvironment(pid_t pid, double timeout) {
   std::map<std::string, std::string> env = ReadEnviron(pid);
   auto get = [&](const char* key) -> std::string {
@@ -447,7 +459,10 @@ int ViaEnvironment(pid_t pid, double timeout) {
                                  pid));
   uint32_t before = NewestSeq(dir, pid);
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout);
-  SendSignal(pid, sig, 0, false, std::chrono::time_point_cast<Clock::duration>(deadline), timeout);
+  // Its dumper thread, when it has one, by name: the signal sent there cuts
+  // short none of the program's calls (a process that sleeps was refused).
+  SendSignal(pid, sig, DumperThreadByName(pid), false, std::chrono::time_point_cast<Clock::duration>(deadline),
+             timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     for (const DumpFile& f : ListDumps(dir))
@@ -585,6 +600,9 @@ Action AddSnapshotCommand(CLI::App& app) {
         return ViaInheritedBlock(pid, *inherited, opts->timeout);
       if (Clock::now() >= settle || !Alive(pid) || !PreloadsLeaktrace(pid)) break;
       if (Clock::now() >= sandbox_settle && SandboxedWithTheLibrary(pid)) break;
+      // Under a tight descriptor limit the library keeps no block: once its
+      // dumper thread runs, it is up.
+      if (SoftDescriptorLimit(pid) < format::control::kTightDescriptorLimit && DumperThreadByName(pid) != 0) break;
       std::this_thread::sleep_for(kPollInterval);
     }
     // Stopped before its library came up: it is not "not tracked".

@@ -22,6 +22,9 @@ inline constexpr size_t kBlockBytes = 16384;  // three paths of up to 4 KiB fit
 // program's): `leaktrace snapshot` then goes by its environment. At or above
 // it, a process with the library loaded and no block is not tracked.
 inline constexpr long kTightDescriptorLimit = 64;
+// The dumper thread's name (/proc/PID/task/TID/comm): how `leaktrace
+// snapshot` finds the thread to signal in a process that keeps no block.
+inline constexpr char kDumperThreadName[] = "leaktrace-dump";
 inline constexpr int kVersion = 1;
 
 inline constexpr char kKeyVersion[] = "version";

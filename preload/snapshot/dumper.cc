@@ -1,3 +1,4 @@
+#include "format/control_block.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/internal/compiler.h"
 
@@ -340,7 +341,9 @@ void OnSnapshotSignal(int sig, siginfo_t* info, void* ucontext) {
 
 void* DumperMain(void*) {
   ++t_state.busy;  // nothing this thread allocates is the program's
-  prctl(PR_SET_NAME, "leaktrace-dump");  // its own name: no /proc write by the thread that started it
+  // Its own name (no /proc write by the thread that started it), by which
+  // `leaktrace snapshot` finds it in a process that keeps no control block.
+  prctl(PR_SET_NAME, format::control::kDumperThreadName);
   // The one signal this thread takes is the snapshot signal: sent to this
   // thread alone (`leaktrace snapshot` uses rt_tgsigqueueinfo with the tid
   // published in the control block), it interrupts none of the program's

@@ -401,6 +401,32 @@ TEST(Transparency, UnderATightDescriptorLimitEveryNumberIsTheProgramsOwn) {
   }
 }
 
+// Under such a limit the library keeps no control block, and `leaktrace
+// snapshot` goes by the process's environment: it signalled the process as
+// a whole, and so refused a process sleeping (the signal would cut the
+// sleep short), although its dumper thread ran ("it has no leaktrace
+// dumper thread yet", exit 1 after the timeout, 2 s more). Now it finds the
+// thread by name and signals it there, at once.
+TEST(Transparency, UnderATightDescriptorLimitASleepingProcessIsSnapshot) {
+  TempDir dir;
+  TrackedProgram p({"/bin/sh", "-c", "ulimit -n 32 && exec /bin/sleep 20"}, dir.path());
+  std::string comm;
+  for (int i = 0; i < 300 && comm.find("sleep") == std::string::npos; ++i) {
+    usleep(10 * 1000);
+    std::ifstream("/proc/" + std::to_string(p.pid()) + "/comm") >> comm;
+  }
+  ASSERT_EQ(comm, "sleep");
+  usleep(100 * 1000);  // in its sleep, its dumper thread started before it
+  const auto asked = std::chrono::steady_clock::now();
+  const CommandResult r = Leaktrace({"snapshot", "--timeout", "5", std::to_string(p.pid())});
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(took, 1.9) << "waited for a control block that cannot come";
+  EXPECT_NE(r.out.find("/sleep." + std::to_string(p.pid()) + ".1.dump"), std::string::npos) << r.out;
+  kill(p.pid(), SIGTERM);
+  p.Wait();
+}
+
 // `leaktrace snapshot PID` right after the program started, before its
 // library is up, must wait for it, not send a signal nobody handles yet
 // (SIGUSR2's default action kills: redis-server died so). A program that
