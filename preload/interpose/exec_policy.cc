@@ -34,25 +34,60 @@ void PreloadWithoutLeaktrace(const char* preload, char* out, unsigned long out_s
   }
 }
 
+namespace {
+
+constexpr char kPreloadName[] = "LD_PRELOAD=";
+constexpr size_t kPreloadNameSize = sizeof kPreloadName - 1;
+
+// This process's LD_PRELOAD entry of `environ`, or nullptr.
+char** PreloadEntry() {
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    if (strncmp(*e, kPreloadName, kPreloadNameSize) == 0) return e;
+  return nullptr;
+}
+
+// Whether `preload` has an entry naming libleaktrace; with `out_of_reach`,
+// only one that is a path not there (access) from where the process is now.
+bool NamesLeaktraceIn(const char* preload, bool out_of_reach) {
+  for (const char* p = preload; *p;) {
+    while (*p == ' ' || *p == ':') ++p;
+    const char* start = p;
+    while (*p && *p != ' ' && *p != ':') ++p;
+    const size_t size = static_cast<size_t>(p - start);
+    if (size == 0 || !NamesLeaktrace(start, size)) continue;
+    if (!out_of_reach) return true;
+    char path[4096];
+    if (memchr(start, '/', size) == nullptr || size >= sizeof path) continue;  // searched for, or too long to test
+    memcpy(path, start, size);
+    path[size] = '\0';
+    if (access(path, R_OK) != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 // The environment is edited in place, not through getenv/setenv/unsetenv:
 // a program may define those itself (bash does, and keeps its own copy of
 // the environment, which it builds from `environ` when main starts; a call
 // to unsetenv from here would reach bash's, before bash is ready).
 void StopFollowingExec() {
-  constexpr char kName[] = "LD_PRELOAD=";
-  constexpr size_t kNameSize = sizeof kName - 1;
-  static char entry[4096 + kNameSize];  // the new entry; lives as long as the process
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (strncmp(*e, kName, kNameSize) != 0) continue;
-    PreloadWithoutLeaktrace(*e + kNameSize, entry + kNameSize, sizeof entry - kNameSize);
-    if (entry[kNameSize] == '\0') {
-      for (char** rest = e; *rest != nullptr; ++rest) rest[0] = rest[1];  // drop it
-    } else {
-      memcpy(entry, kName, kNameSize);
-      *e = entry;
-    }
-    return;
+  static char entry[4096 + kPreloadNameSize];  // the new entry; lives as long as the process
+  char** e = PreloadEntry();
+  // Once removed, nothing to do (and `entry` may be the one in place).
+  if (e == nullptr || !NamesLeaktraceIn(*e + kPreloadNameSize, false)) return;
+  PreloadWithoutLeaktrace(*e + kPreloadNameSize, entry + kPreloadNameSize, sizeof entry - kPreloadNameSize);
+  if (entry[kPreloadNameSize] == '\0') {
+    for (char** rest = e; *rest != nullptr; ++rest) rest[0] = rest[1];  // drop it
+  } else {
+    memcpy(entry, kPreloadName, kPreloadNameSize);
+    *e = entry;
   }
+}
+
+void StopFollowingExecOutOfReach() {
+  char** e = PreloadEntry();
+  if (e != nullptr && NamesLeaktraceIn(*e + kPreloadNameSize, true)) StopFollowingExec();
 }
 
 }  // namespace leaktrace::preload

@@ -7,6 +7,16 @@ namespace leaktrace::preload {
 // exec'd programs do not inherit it. Constructor only, thread busy.
 void StopFollowingExec();
 
+// After the process changed its root (chroot): when an LD_PRELOAD entry
+// naming libleaktrace is a path the new root does not hold, removes the
+// library from LD_PRELOAD as StopFollowingExec does. A program exec'd in
+// there could not load it, and the loader would say so on that program's
+// stderr ("ERROR: ld.so: object ... cannot be preloaded"), a line it never
+// prints without leaktrace. A program the process execs with an
+// environment of its own making still gets it. Any thread, not allocating;
+// a process changes its root before it starts threads.
+void StopFollowingExecOutOfReach();
+
 // Exposed for tests: `preload` without entries naming libleaktrace, written
 // to `out` (size `out_size`). Entries are separated by spaces or colons.
 void PreloadWithoutLeaktrace(const char* preload, char* out, unsigned long out_size);

@@ -2,11 +2,15 @@
 // (resources/working_dir.h) marked as changing around the real call, so an
 // open by a relative path is labelled with the directory it was relative to.
 // chroot first reads the executable's path, which the new root may hide
-// (ReadExePathBeforeRootMoves).
+// (ReadExePathBeforeRootMoves), and after it leaves the library out of
+// what the process execs when the new root does not hold it
+// (StopFollowingExecOutOfReach).
 #include <errno.h>
 #include <unistd.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/internal/errno_kept.h"
+#include "preload/interpose/exec_policy.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/resources/working_dir.h"
 #include "preload/snapshot/process_info.h"
@@ -53,5 +57,10 @@ LT_EXPORT int chroot(const char* path) {
     return -1;
   }
   ReadExePathBeforeRootMoves();
-  return Changing([&] { return next(path); });
+  const int result = Changing([&] { return next(path); });
+  if (result == 0) {
+    ErrnoKept errno_kept;
+    StopFollowingExecOutOfReach();  // a program exec'd in there could not load the library
+  }
+  return result;
 }

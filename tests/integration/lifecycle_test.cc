@@ -479,6 +479,23 @@ TEST(Lifecycle, ASnapshotOrAttachOfAStoppedOrExitedProcessSaysWhy) {
   waitpid(zombie, nullptr, 0);
 }
 
+// chroot(1) into a root that holds the program and libc but not the
+// library: the program it execs there got the loader's "ERROR: ld.so:
+// object ... cannot be preloaded" on its stderr, a line it never prints
+// without leaktrace. After the chroot the library leaves itself out of
+// LD_PRELOAD when the new root does not hold it.
+TEST(Lifecycle, AProgramExecdInARootWithoutTheLibraryHearsNothingOfIt) {
+  if (geteuid() != 0) GTEST_SKIP() << "chroot needs root";
+  TempDir dir, root;
+  for (const std::string& d : {"/bin", "/lib64", "/lib/x86_64-linux-gnu"}) fs::create_directories(root.path() + d);
+  for (const std::string& f : {"/bin/echo", "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6"})
+    fs::copy_file(f, root.path() + f);
+  const CommandResult r = RunTracked({"/usr/sbin/chroot", root.path(), "/bin/echo", "inside"}, dir.path());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "inside\n");
+  EXPECT_EQ(r.err, "");
+}
+
 // A process that chroot()s after start-up no longer sees its dump directory
 // (ENOENT at the create): like one that may not write there, it keeps the
 // dump in memory and `leaktrace snapshot`, outside the jail, writes it.
