@@ -94,6 +94,26 @@ void Forward(int sig, siginfo_t* info, void*) {
   if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
 }
 
+// LD_PRELOAD's entries (colon or space separated) but those naming another
+// libleaktrace (an installed copy, another build): the run's own goes first,
+// and a second copy would track the program again (a newer copy stays out
+// by itself, an older one would not).
+std::string PreloadWithoutOtherCopies(const char* preload) {
+  std::string kept;
+  if (preload == nullptr) return kept;
+  const std::string all = preload;
+  for (size_t i = 0; i < all.size();) {
+    const size_t end = all.find_first_of(": ", i);
+    const std::string entry = all.substr(i, end == std::string::npos ? std::string::npos : end - i);
+    i = end == std::string::npos ? all.size() : end + 1;
+    if (entry.empty()) continue;
+    const std::string base = entry.substr(entry.rfind('/') == std::string::npos ? 0 : entry.rfind('/') + 1);
+    if (base.rfind("libleaktrace", 0) == 0) continue;
+    kept += (kept.empty() ? "" : ":") + entry;
+  }
+  return kept;
+}
+
 // KEY=VALUE entries of our environment with `overrides` replacing or adding.
 std::vector<std::string> BuildEnvironment(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::string> env;
@@ -211,7 +231,7 @@ Action AddRunCommand(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "run",
-      "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD), passing on SIGINT, SIGTERM, SIGHUP, "
+      "Run CMD with libleaktrace.so preloaded (prepended to any LD_PRELOAD, which loses any other libleaktrace it names), passing on SIGINT, SIGTERM, SIGHUP, "
       "SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTTIN, SIGTTOU, SIGWINCH, SIGTSTP, SIGCONT and the real-time signals. Exits with CMD's exit status (128+N if it was killed by signal N) and lists the dumps it wrote on "
       "stderr. With --interval S (S > 0), after CMD exits it also prints on stderr the trend (as 'leaktrace trend' "
       "shows it) of every process that wrote three or more snapshots, or one line saying none did. The library is $LEAKTRACE_LIBRARY, else the one from the build tree, else "
@@ -261,8 +281,8 @@ Action AddRunCommand(CLI::App& app) {
     WarnOfUnknownSettings();
 
     std::string library = FindPreloadLibrary();
-    const char* old_preload = std::getenv("LD_PRELOAD");
-    overrides.emplace_back("LD_PRELOAD", old_preload && *old_preload ? library + ":" + old_preload : library);
+    const std::string old_preload = PreloadWithoutOtherCopies(std::getenv("LD_PRELOAD"));
+    overrides.emplace_back("LD_PRELOAD", old_preload.empty() ? library : library + ":" + old_preload);
 
     // The library resolves a relative LEAKTRACE_DIR against the program's own
     // working directory; make it absolute so dumps land where we look.

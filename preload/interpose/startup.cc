@@ -12,6 +12,7 @@
 #include "preload/heap/block_header.h"
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
+#include "preload/interpose/instance.h"
 #include "preload/interpose/malloc_dispatch.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
@@ -48,6 +49,14 @@ uint64_t MakeSecret() {
   return secret;
 }
 
+// Whether another copy of the library (another build, an installed one,
+// listed twice in LD_PRELOAD) comes before this one in the symbol scope:
+// every copy exports leaktrace_instance and refers to it through its GOT,
+// which the loader binds to the first definition in scope
+// (preload/interpose/instance.cc). No call, no allocation.
+extern "C" const char leaktrace_instance;
+bool AnotherCopyIsAhead() { return &leaktrace_instance != &leaktrace::preload::g_instance_self; }
+
 // LEAKTRACE_PROGRAMS: decided before anything is recorded, from the name the
 // program was started as (glibc sets it before any constructor runs) and its
 // executable's name. A launcher (a pyenv shim, a wrapper script) left out
@@ -66,6 +75,14 @@ void Initialize() {
   EnsureReal();
   if (!RealAllocatorFound()) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");
+    PublishMode(Mode::kInert);
+    return;
+  }
+  if (AnotherCopyIsAhead()) {
+    // Its hooks take the program's calls first and pass them on to ours
+    // (inert: to the real functions): two copies would count everything
+    // twice, each count the other's thread as the program's, and write two
+    // exit dumps of one process.
     PublishMode(Mode::kInert);
     return;
   }

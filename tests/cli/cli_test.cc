@@ -733,6 +733,17 @@ TEST_F(CliTest, RunStopsWithItsProgramWhenTheTerminalSaysSo) {
   close(master);
 }
 
+// An LD_PRELOAD that already names a libleaktrace (an installed copy,
+// another build) loses that entry: the run's own library goes first and
+// alone, the rest stays in order. Before, both copies loaded and tracked.
+TEST_F(CliTest, RunPreloadsOneCopyOfTheLibrary) {
+  const Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", "echo \"$LD_PRELOAD\""},
+                       {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY,
+                        "LD_PRELOAD=/opt/leaktrace/lib/libleaktrace.so:/nowhere/libother.so /old/libleaktrace.so.1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string(TEST_PRELOAD_DUMMY) + ":/nowhere/libother.so\n");
+}
+
 TEST_F(CliTest, RunErrors) {
   ExpectError(Run({"run", "--", "/nonexistent/program"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY}), 2, "/nonexistent/program");
   ExpectError(Run({"run", "--", "/bin/true"}, {"LEAKTRACE_LIBRARY=/nonexistent/libleaktrace.so"}), 2, "LEAKTRACE_LIBRARY");

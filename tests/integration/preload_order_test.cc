@@ -108,6 +108,29 @@ TEST(PreloadOrder, AnAllocatorAheadOfAProgramWithACanonicalPltIsNamed) {
       << report.out;
 }
 
+// Two copies of the library in LD_PRELOAD (an installed one and a build, a
+// copy under another name): both tracked, the second seeing every call the
+// first passed on. Each counted the other's dumper thread as the
+// program's, one took the other's snapshot handler for the program's and
+// moved to another signal, and one process wrote two exit dumps. Now the
+// copy a first one is ahead of stays out.
+TEST(PreloadOrder, ASecondCopyOfTheLibraryStaysOut) {
+  TempDir dir, elsewhere;
+  const std::string copy = elsewhere.path() + "/other-copy.so";
+  std::filesystem::copy_file(LibraryPath(), copy);
+  const CommandResult r = leaktrace::testing::Run(
+      {"/bin/sleep", "0.3"},
+      {"LD_PRELOAD=" + LibraryPath() + ":" + copy, "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_VERBOSE=1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("installs its own handler"), std::string::npos) << r.err;
+  std::vector<std::string> dumps;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) dumps.push_back(e.path().string());
+  ASSERT_EQ(dumps.size(), 1u) << "one exit dump for one process";
+  const CommandResult report = Leaktrace({"report", "--format", "json", dumps[0]});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_EQ(nlohmann::json::parse(report.out)["memory"]["threads"], 1) << "the other copy's thread counted";
+}
+
 // jemalloc ahead maps the extent of a big block while it holds a lock of
 // its own, and leaktrace records the mapping with its stack; a thread's
 // first capture used to ask glibc for the thread's stack
