@@ -240,8 +240,12 @@ TEST(Lifecycle, AnExitOnASmallStackWritesItsDump) {
         if (f.rfind("small_stack.", 0) == 0) dumps.push_back(dir.path() + "/" + f);
       ASSERT_EQ(dumps.size(), 1u) << "its exit dump";
       const nlohmann::json report = ReportJson(dumps[0]);
-      EXPECT_GT(report["memory"]["thread_stacks"].get<double>(), 0) << report["memory"].dump();
-      EXPECT_EQ(report["memory"]["threads_unlocated"].get<double>(), 0) << report["memory"].dump();
+      // The writing thread's own stack is found (not the writer stack it
+      // ran on); "exit"'s main thread may still be running, unlocated.
+      const nlohmann::json& memory = report["memory"];
+      EXPECT_GT(memory["thread_stacks"].get<double>(), 0) << memory.dump();
+      EXPECT_LT(memory["threads_unlocated"].get<double>(), memory["threads"].get<double>()) << memory.dump();
+      if (how == "main") EXPECT_EQ(memory["threads_unlocated"].get<double>(), 0) << memory.dump();
     }
   }
 }
