@@ -28,6 +28,13 @@
 
 namespace leaktrace::preload {
 
+// The stack id of a descriptor that was open at leaktrace's first look
+// (unseen_fds.h) and that it did not see made: inherited from the parent
+// or across exec (0, 1, 2, a socket a supervisor passes). Recorded so that
+// it is not taken for one made unseen later, counted in no site (the
+// walks below skip it).
+inline constexpr uint32_t kInheritedFdStack = UINT32_MAX;
+
 // Records descriptor `fd` as made now at `stack_id` with `label_id`,
 // replacing whatever the slot held (dup2 onto an open descriptor). Never
 // allocates through malloc; lock-free. A stack id of 0 (stack dropped)
@@ -99,6 +106,7 @@ void ForEachFdWithBirth(Fn&& fn) {
       const int64_t birth = static_cast<int64_t>(BirthAt(chunk, i).load(std::memory_order_relaxed));
       std::atomic_thread_fence(std::memory_order_acquire);
       if (WordAt(chunk, i).load(std::memory_order_relaxed) != v) continue;  // closed or replaced meanwhile
+      if (static_cast<uint32_t>(v >> 32) == kInheritedFdStack) continue;     // counted nowhere
       fn(base + static_cast<int>(i), static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v), birth);
     }
   }

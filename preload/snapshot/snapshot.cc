@@ -27,6 +27,7 @@
 #include "preload/snapshot/writer_stack.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/module_map.h"
+#include "preload/resources/unseen_fds.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
 #include "preload/resources/mapping_table.h"
@@ -95,6 +96,7 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("untracked_threads", ThreadRecordFailures());
   w.WriteHealth("resource_labels", LabelCount());
   w.WriteHealth("untracked_fds", FdRecordFailures());
+  w.WriteHealth("unseen_fds", UnseenFdsBooked());
   w.WriteHealth("age_sample_interval", g_mode == Mode::kExact ? kExactAgeSampleInterval : g_config.sample_interval);
   w.WriteHealth("age_records", ages);
   w.WriteHealth("age_table_full", AgeTableFull());
@@ -519,6 +521,9 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
   // touched is a page fault), and off the stack: 8 KiB less stack for the
   // calls below, whose frames then land on pages already in use.
   static char why[2 * sizeof g_last_path + 64];
+  // Descriptors no hook saw made (resources/unseen_fds.h), booked before
+  // the sites are collected.
+  LookForUnseenFds(trigger == format::Trigger::kExit);
   const bool built = BuildDump(buffer, trigger, seq, allocator);
   if (!built) {
     static constexpr char kOutOfMemory[] = "out of memory";

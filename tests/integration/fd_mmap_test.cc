@@ -505,5 +505,46 @@ TEST(FdExample, TcpServerLeakingOneAcceptedSocketPerNConnections) {
             0);
 }
 
+// Descriptors no hook saw made (io_uring's accept and openat, raw system
+// calls): /proc/PID/fd grew while the diff read "fd 0" and `check
+// --max-fds 0` passed. From the second snapshot on they are found in
+// /proc/self/fd and booked at a stack with no frame, labelled by kind; the
+// ones open at the first look (inherited) are counted nowhere.
+TEST(FdMmapExact, DescriptorsNoHookSawMadeAreCountedFromTheSecondSnapshot) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("unseen_fds")}, dir.path());
+  p.ExpectCheckpoint("before");
+  const std::string before = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("after");
+  const std::string after = p.Snapshot();
+  p.Continue();
+  p.ExpectCheckpoint("closed");
+  const std::string closed = p.Snapshot();
+  p.Continue();
+  EXPECT_EQ(p.Wait(), 0);
+
+  const nlohmann::json first = nlohmann::json::parse(Leaktrace({"report", "--format", "json", before}).out);
+  EXPECT_EQ(first["summary"]["fd"]["count"], 0) << "stdin, stdout and stderr are inherited";
+  const nlohmann::json grown = DiffJson(before, after);
+  std::map<std::string, double> labels;
+  for (const auto& site : grown["sites"])
+    if (site["resource"] == "fd") {
+      EXPECT_TRUE(site["frames"].empty()) << site.dump();
+      labels[site.value("label", "")] += site.value("count", 0.0);
+    }
+  EXPECT_EQ(labels["not seen made: eventfd"], 6) << grown["sites"].dump();
+  EXPECT_EQ(labels["not seen made: socket unix/stream"], 6) << grown["sites"].dump();
+  const CommandResult check = Leaktrace({"check", "--max-fds", "0", before, after});
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  // Closed by raw system calls too (syscall(SYS_close) reaches the close
+  // hook): gone again.
+  const nlohmann::json shrunk = DiffJson(before, closed);
+  double fds = 0;
+  for (const auto& site : shrunk["sites"])
+    if (site["resource"] == "fd") fds += site.value("count", 0.0);
+  EXPECT_EQ(fds, 0) << shrunk["sites"].dump();
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
