@@ -131,20 +131,7 @@ void* HookFor(const char* name, void* found) {
 
 // ---- what was there before ------------------------------------------------------
 
-// A stack with no frame: what "before attach" objects are booked at.
-uint32_t BeforeAttachStack() {
-  CapturedStack empty;
-  empty.depth = 0;
-  empty.truncated = false;
-  return InternCaptured(nullptr, empty);
-}
-
-uint32_t BeforeAttachLabel(uint32_t kind_label) {
-  char text[512];
-  const int n = snprintf(text, sizeof text, "before attach: %s", LabelText(kind_label));
-  if (n <= 0) return KindLabel("before attach");
-  return InternLabel(text, static_cast<size_t>(n) < sizeof text ? static_cast<size_t>(n) : sizeof text - 1);
-}
+uint32_t BeforeAttachLabel(uint32_t kind_label) { return PrefixedLabel("before attach", kind_label); }
 
 // Raw system calls: nothing here may be recorded as the program's.
 int OpenProc(const char* path, int flags) {
@@ -289,7 +276,7 @@ int Attach(const char* settings) {
     StartAttachedRewrite(HookResolver, HookFor);
   }
   PublishMode(g_attach_mode);
-  const uint32_t stack_id = BeforeAttachStack();
+  const uint32_t stack_id = NoFrameStackId();
   BusyScope busy;
   if (stack_id != 0) {
     ListDescriptors(stack_id);

@@ -32,4 +32,11 @@ uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash
   return id;
 }
 
+uint32_t NoFrameStackId() {
+  CapturedStack empty;
+  empty.depth = 0;
+  empty.truncated = false;
+  return InternCaptured(nullptr, empty);
+}
+
 }  // namespace leaktrace::preload

@@ -17,4 +17,9 @@ struct CapturedStack;
 // receives the stack's hash. Thread busy; owner of `shard` only.
 uint32_t InternCaptured(Shard* shard, const CapturedStack& stack, uint64_t* hash_out = nullptr);
 
+// The id of the stack with no frame: what leaktrace books objects it did
+// not see made at ("(no stack)": before an attach, descriptors made
+// unseen). Interned through the orphan shard. Thread busy.
+uint32_t NoFrameStackId();
+
 }  // namespace leaktrace::preload

@@ -1,6 +1,8 @@
 #include "preload/resources/label_table.h"
 #include "preload/internal/compiler.h"
 
+#include <stdio.h>
+
 #include <atomic>
 #include <cstring>
 
@@ -107,5 +109,12 @@ uint64_t LabelCount() { return g_used.load(std::memory_order_relaxed); }
 void LabelTablePrepareFork() { g_insert_lock.Lock(); }
 void LabelTableParentAfterFork() { g_insert_lock.Unlock(); }
 LT_FORK_CHILD_CODE void LabelTableChildAfterFork() { g_insert_lock.Reset(); }
+
+uint32_t PrefixedLabel(const char* prefix, uint32_t label) {
+  char text[512];
+  const int n = snprintf(text, sizeof text, "%s: %s", prefix, LabelText(label));
+  if (n <= 0) return InternKindLabel(prefix);
+  return InternLabel(text, static_cast<size_t>(n) < sizeof text ? static_cast<size_t>(n) : sizeof text - 1);
+}
 
 }  // namespace leaktrace::preload

@@ -26,6 +26,10 @@ uint32_t InternLabel(const char* text);
 // out of memory.
 uint32_t InternKindLabel(const char* kind);
 
+// The id of "<prefix>: <text of label>" ("before attach: file:/var/log/x"),
+// or of the prefix alone when that cannot be made. Any thread.
+uint32_t PrefixedLabel(const char* prefix, uint32_t label);
+
 // The NUL-terminated string of an id handed out by InternLabel; "" for 0.
 const char* LabelText(uint32_t id);
 

@@ -1,7 +1,6 @@
 #include "preload/resources/unseen_fds.h"
 
 #include <fcntl.h>
-#include <stdio.h>
 #include <sys/syscall.h>
 
 #include <atomic>
@@ -11,7 +10,6 @@
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/raw_syscall.h"
 #include "preload/record/stack_ids.h"
-#include "preload/record/unwinder.h"
 #include "preload/resources/fd_kind.h"
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
@@ -29,19 +27,7 @@ std::atomic<unsigned long> g_booked{0};
 // next snapshot's): 256 KiB of the dump's working memory.
 constexpr long kMaxNumbers = 64 * 1024;
 
-uint32_t NoFrameStack() {
-  CapturedStack empty;
-  empty.depth = 0;
-  empty.truncated = false;
-  return InternCaptured(nullptr, empty);
-}
-
-uint32_t UnseenLabel(int fd) {
-  char text[512];
-  const int n = snprintf(text, sizeof text, "not seen made: %s", LabelText(ProbeFdLabel(fd)));
-  if (n <= 0) return KindLabel("not seen made");
-  return InternLabel(text, static_cast<size_t>(n) < sizeof text ? static_cast<size_t>(n) : sizeof text - 1);
-}
+uint32_t UnseenLabel(int fd) { return PrefixedLabel("not seen made", ProbeFdLabel(fd)); }
 
 bool Open(int fd) { return RawSyscall(SYS_fcntl, fd, F_GETFD) >= 0; }
 
@@ -56,7 +42,7 @@ void LookForUnseenFds(bool learn_only) {
   const long count = listed < kMaxNumbers ? listed : kMaxNumbers;
   const bool first = !g_looked;
   g_looked = listed >= 0;
-  const uint32_t stack = first ? kInheritedFdStack : NoFrameStack();
+  const uint32_t stack = first ? kInheritedFdStack : NoFrameStackId();
   if (stack != 0) {
     // Booked ones that are gone (closed by a raw system call, or while a
     // look ran: a close forgets its slot before the kernel closes it) are

@@ -48,14 +48,19 @@ static void* spin_thread(void* arg) {
   return NULL;
 }
 
-static int on_a_thread(void) {
+/* Starts fn on a thread with a kSmallStack stack; 0, or 2 when a call fails. */
+static int start_small_thread(void* (*fn)(void*), pthread_t* thread) {
   long stack = kSmallStack;
   if (stack < PTHREAD_STACK_MIN) stack = PTHREAD_STACK_MIN;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (pthread_attr_setstacksize(&attr, (size_t)stack) != 0) return 2;
+  return pthread_create(thread, &attr, fn, NULL) == 0 ? 0 : 2;
+}
+
+static int on_a_thread(void) {
   pthread_t thread;
-  if (pthread_create(&thread, &attr, spin_thread, NULL) != 0) return 2;
+  if (start_small_thread(spin_thread, &thread) != 0) return 2;
   while (!atomic_load(&spinning)) {
   }
   printf("ready\n");
@@ -71,13 +76,8 @@ static void* exit_thread(void* arg) {
 }
 
 static int exit_on_a_thread(void) {
-  long stack = kSmallStack;
-  if (stack < PTHREAD_STACK_MIN) stack = PTHREAD_STACK_MIN;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  if (pthread_attr_setstacksize(&attr, (size_t)stack) != 0) return 2;
   pthread_t thread;
-  if (pthread_create(&thread, &attr, exit_thread, NULL) != 0) return 2;
+  if (start_small_thread(exit_thread, &thread) != 0) return 2;
   pthread_join(thread, NULL);
   return 2;  /* not reached: the thread's exit ends the process */
 }
