@@ -190,6 +190,11 @@ Action AddAttachCommand(CLI::App& app) {
       if (!format::UsableSnapshotSignal(sig))
         throw UsageError(fmt::format("LEAKTRACE_SIGNAL={}: not a usable snapshot signal", v));
     }
+    // Passed on to the library (Settings): one it would refuse loads the
+    // library untracking into the service, which no later attach can undo.
+    if (const char* v = std::getenv("LEAKTRACE_ON_EXIT");
+        v && *v && std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0 && std::strcmp(v, "all") != 0)
+      throw UsageError(fmt::format("LEAKTRACE_ON_EXIT={}: must be 0, 1 or all", v));
 
     const char* env_dir = std::getenv("LEAKTRACE_DIR");
     fs::path dir = !opts->dir.empty() ? fs::path(opts->dir) : (env_dir && *env_dir ? fs::path(env_dir) : fs::current_path());

@@ -179,6 +179,16 @@ TEST(AttachTest, RefusesExactModeAndBadTargets) {
   EXPECT_EQ(tracked.exit_code, 2);
   EXPECT_NE(tracked.err.find("already tracked"), std::string::npos) << tracked.err;
 
+  // A setting the library would refuse once loaded (it then stays in the
+  // process untracking, and no later attach or snapshot reaches it) is
+  // refused first, the program untouched.
+  const CommandResult on_exit =
+      leaktrace::testing::Run({LEAKTRACE_TEST_CLI, "attach", "-o", dir.path(), std::to_string(p.pid())}, {"LEAKTRACE_ON_EXIT=yes"});
+  EXPECT_EQ(on_exit.exit_code, 2);
+  EXPECT_NE(on_exit.err.find("LEAKTRACE_ON_EXIT=yes"), std::string::npos) << on_exit.err;
+  const CommandResult after = Leaktrace({"attach", "-o", dir.path(), std::to_string(p.pid())});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+
   const CommandResult gone = Leaktrace({"attach", "999999999"});
   EXPECT_EQ(gone.exit_code, 2);
   const CommandResult bad = Leaktrace({"attach", "nonsense"});
