@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "preload/snapshot/dumper.h"
 #include "preload/internal/compiler.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
@@ -55,7 +56,10 @@ LT_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, Thre
     token = ThreadReserve(stack, attr, start, arg);
   }
   if (token == nullptr) return next(thread, attr, start, arg);
-  const int rc = next(thread, attr, ThreadTrampoline, token);
+  int rc = next(thread, attr, ThreadTrampoline, token);
+  // Refused for want of a task slot the dumper thread holds: its slot is
+  // the program's (dumper.h).
+  if (LT_UNLIKELY(rc == EAGAIN) && YieldDumperThreadToTheProgram()) rc = next(thread, attr, ThreadTrampoline, token);
   ErrnoKeeper keep;
   ThreadCreated(token, rc, rc == 0 ? *thread : pthread_t{});
   return rc;

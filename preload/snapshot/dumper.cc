@@ -1,4 +1,3 @@
-#include "format/control_block.h"
 #include "preload/snapshot/dumper.h"
 #include "preload/internal/compiler.h"
 
@@ -6,6 +5,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 
 #include "format/snapshot_signal.h"
 #include "preload/internal/errno_kept.h"
+#include "format/control_block.h"
 #include "preload/internal/log.h"
 #include "preload/snapshot/interrupted_wait.h"
 #include "preload/snapshot/process_info.h"
@@ -621,6 +622,33 @@ void StartDumperBeforeProcessLimit() {
   pthread_mutex_lock(&g_pause_lock);
   StartIfStillArmed();
   pthread_mutex_unlock(&g_pause_lock);
+}
+
+bool YieldDumperThreadToTheProgram() {
+  rlimit tasks{};
+  if (getrlimit(RLIMIT_NPROC, &tasks) != 0 || tasks.rlim_cur == RLIM_INFINITY) return false;
+  if (!g_thread_running.load(std::memory_order_acquire)) return false;
+  pthread_mutex_lock(&g_pause_lock);
+  const bool yielded = g_thread_running.load(std::memory_order_relaxed) && !g_thread_paused;
+  if (yielded) {
+    // As PauseDumper, never to be resumed: failed, for the lazy start and
+    // the handler.
+    g_thread_failed.store(true, std::memory_order_release);
+    g_stopping.store(true, std::memory_order_release);
+    sem_post(&g_wake);
+    pthread_join(g_thread, nullptr);  // waits out a dump under way
+    g_thread_running.store(false, std::memory_order_relaxed);
+    g_dumper_tid.store(0, std::memory_order_release);
+    g_stopping.store(false, std::memory_order_release);
+  }
+  pthread_mutex_unlock(&g_pause_lock);
+  if (yielded) {
+    RefreshControlBlock();  // signal_tid 0: `leaktrace snapshot` signals a program thread
+    if (g_config.verbose)
+      Log("the program's threads reached its limit on processes (RLIMIT_NPROC): leaktrace's dumper thread gave its "
+          "place up; snapshots by signal are written on the thread the signal interrupts, no interval snapshots");
+  }
+  return yielded;
 }
 
 void NoThreadsAfterPidNamespace() {

@@ -102,6 +102,16 @@ inline void StartDumperBeforeWait();
 // handler.
 void StartDumperBeforeProcessLimit();
 
+// Any program thread, not busy, after the program's pthread_create failed
+// with EAGAIN: when the process's tasks are limited (a finite soft
+// RLIMIT_NPROC: ulimit -u, a service's LimitNPROC) and the dumper thread
+// runs, stops it for good, so that its task slot is the program's (a
+// program making threads until refused got one fewer under leaktrace).
+// Snapshots by signal are then written on the thread the signal interrupts
+// (as when a start fails), and no interval snapshot comes. True when the
+// thread was given up: the caller tries its call again.
+bool YieldDumperThreadToTheProgram();
+
 // The process put its future children into another pid namespace (unshare
 // or setns with CLONE_NEWPID: `unshare --pid --fork`, bwrap): from then on
 // it can start no thread (the kernel refuses CLONE_THREAD, EINVAL). A thread

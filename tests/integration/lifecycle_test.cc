@@ -483,6 +483,24 @@ TEST(Lifecycle, ASnapshotOrAttachOfAStoppedOrExitedProcessSaysWhy) {
   waitpid(zombie, nullptr, 0);
 }
 
+// Under a limit on processes, leaktrace's dumper thread held one of the
+// user's task slots: a program making threads until refused got one fewer
+// than plainly (7 of 8 with ulimit -u 10). Refused, the program's
+// pthread_create now gets the slot back from the dumper thread.
+TEST(Lifecycle, UnderALimitOnProcessesTheProgramGetsEveryThread) {
+  if (geteuid() != 0) GTEST_SKIP() << "drops from root to another user";
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("thread_limit")}, {});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  for (const std::string sample : {"512k", "1"}) {
+    TempDir dir;
+    fs::permissions(dir.path(), fs::perms::all, fs::perm_options::replace);  // that user writes its exit dump here
+    const CommandResult r = RunTracked({ProgramPath("thread_limit")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out) << "LEAKTRACE_SAMPLE=" << sample;
+    EXPECT_EQ(r.err, "");
+  }
+}
+
 // chroot(1) into a root that holds the program and libc but not the
 // library: the program it execs there got the loader's "ERROR: ld.so:
 // object ... cannot be preloaded" on its stderr, a line it never prints
