@@ -1,4 +1,5 @@
 #include "preload/heap/age_table.h"
+#include "preload/internal/raw_syscall.h"
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -37,9 +38,9 @@ void* MapTable() {
 #else
   void* p = format::RawMapOwn(kTableBytes, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
   if (p != MAP_FAILED) {
-    syscall(SYS_munlock, p, kTableBytes);
-    if (syscall(SYS_mprotect, p, kTableBytes, PROT_READ | PROT_WRITE) != 0) {
-      syscall(SYS_munmap, p, kTableBytes);
+    RawSyscall(SYS_munlock, p, kTableBytes);
+    if (RawSyscall(SYS_mprotect, p, kTableBytes, PROT_READ | PROT_WRITE) != 0) {
+      RawSyscall(SYS_munmap, p, kTableBytes);
       p = MAP_FAILED;
     }
   }
@@ -51,7 +52,7 @@ void UnmapTable(void* p) {
 #if defined(__SANITIZE_THREAD__)
   munmap(p, kTableBytes);
 #else
-  syscall(SYS_munmap, p, kTableBytes);
+  RawSyscall(SYS_munmap, p, kTableBytes);
 #endif
 }
 

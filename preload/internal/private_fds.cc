@@ -50,7 +50,7 @@ int ComputeBase() {
   constexpr long kCeiling = 1024;  // a table of 1024 entries is what most processes have anyway
   rlimit limit;
   long top = kCeiling;
-  if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < static_cast<rlim_t>(kCeiling))
+  if (RawSyscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < static_cast<rlim_t>(kCeiling))
     top = static_cast<long>(limit.rlim_cur);
   g_top.store(top, std::memory_order_relaxed);
   // 32 numbers below the top (a quarter of a small table): room for ours
@@ -70,7 +70,7 @@ int HighCopy(int fd) {
   if (base <= 0) base = ComputeBase();  // unknown, or a limit too small then
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (base == 0) return -1;
-    const int high = static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base));
+    const int high = static_cast<int>(RawSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base));
     if (high >= 0 || errno != EINVAL) return high;
     base = ComputeBase();
   }
@@ -186,14 +186,14 @@ bool KeepSpareFd() {
   if (g_spare_state.made.exchange(true, std::memory_order_acq_rel)) return g_spare.load(std::memory_order_acquire) >= 0;
   const int saved_errno = errno;
   PrivateFdMaking making;
-  const int fd = static_cast<int>(syscall(SYS_eventfd2, 0, EFD_CLOEXEC));
+  const int fd = static_cast<int>(RawSyscall(SYS_eventfd2, 0, EFD_CLOEXEC));
   const bool kept = fd >= 0 && KeepPrivateFd(fd, &g_spare) >= 0;
   errno = saved_errno;
   return kept;
 }
 
 int OpenPrivateFd(const char* path, int flags, mode_t mode, std::atomic<int>* home) {
-  const auto open_once = [&] { return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode)); };
+  const auto open_once = [&] { return static_cast<int>(RawSyscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode)); };
   PrivateFdMaking making;
   int fd = open_once();
   if (fd < 0 && errno == EMFILE) {

@@ -135,7 +135,7 @@ uint32_t BeforeAttachLabel(uint32_t kind_label) { return PrefixedLabel("before a
 
 // Raw system calls: nothing here may be recorded as the program's.
 int OpenProc(const char* path, int flags) {
-  return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags | O_RDONLY | O_CLOEXEC));
+  return static_cast<int>(RawSyscall(SYS_openat, AT_FDCWD, path, flags | O_RDONLY | O_CLOEXEC));
 }
 
 void ListDescriptors(uint32_t stack_id) {
@@ -208,7 +208,7 @@ void CaptureMapsText() {
   const int fd = OpenProc("/proc/self/maps", 0);
   if (fd < 0) return;
   while (g_maps_size < g_maps_capacity - 1) {
-    const long n = syscall(SYS_read, fd, g_maps_text + g_maps_size, g_maps_capacity - 1 - g_maps_size);
+    const long n = RawSyscall(SYS_read, fd, g_maps_text + g_maps_size, g_maps_capacity - 1 - g_maps_size);
     if (n <= 0) break;
     g_maps_size += static_cast<size_t>(n);
   }

@@ -63,7 +63,7 @@ LT_ALWAYS_INLINE int Copied(int fd, int source) {
 
 int OpenAt(int dirfd, const char* path, int flags, mode_t mode,
            int (*fn)(int, const char*, int, ...)) {
-  const int fd = fn ? fn(dirfd, path, flags, mode) : static_cast<int>(syscall(SYS_openat, dirfd, path, flags, mode));
+  const int fd = fn ? fn(dirfd, path, flags, mode) : static_cast<int>(RawSyscall(SYS_openat, dirfd, path, flags, mode));
   return Opened(fd, path, dirfd);
 }
 
@@ -81,7 +81,7 @@ int DupFcntl(int (*fn)(int, int, ...), int fd, int cmd, va_list ap) {
   // Every fcntl argument is an int, a pointer or nothing: pass one word on.
   void* arg = va_arg(ap, void*);
   if (LT_UNLIKELY(IsPrivateFd(fd))) return NotTheProgramsFd();
-  int result = fn ? fn(fd, cmd, arg) : static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
+  int result = fn ? fn(fd, cmd, arg) : static_cast<int>(RawSyscall(SYS_fcntl, fd, cmd, arg));
   if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && result >= 0) return Copied(result, fd);
   return result;
 }
@@ -97,7 +97,7 @@ LT_EXPORT int open(const char* path, int flags, ...) {
   va_end(ap);
   EnsureReal();
   const int fd = real.open ? real.open(path, flags, mode)
-                              : static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
+                              : static_cast<int>(RawSyscall(SYS_openat, AT_FDCWD, path, flags, mode));
   return Opened(fd, path);
 }
 
@@ -108,7 +108,7 @@ LT_EXPORT int open64(const char* path, int flags, ...) {
   va_end(ap);
   EnsureReal();
   const int fd = real.open64 ? real.open64(path, flags, mode)
-                                : static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode));
+                                : static_cast<int>(RawSyscall(SYS_openat, AT_FDCWD, path, flags, mode));
   return Opened(fd, path);
 }
 
@@ -400,7 +400,7 @@ LT_EXPORT int inotify_init1(int flags) {
 LT_EXPORT int memfd_create(const char* name, unsigned int flags) {
   EnsureReal();
   const int fd = real.memfd_create ? real.memfd_create(name, flags)
-                                      : static_cast<int>(syscall(SYS_memfd_create, name, flags));
+                                      : static_cast<int>(RawSyscall(SYS_memfd_create, name, flags));
   return Made(fd, "memfd");
 }
 

@@ -12,6 +12,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
+#include "preload/internal/raw_syscall.h"
 
 using namespace leaktrace::preload;
 
@@ -20,7 +21,7 @@ namespace {
 LT_ALWAYS_INLINE void* Map(void* (*fn)(void*, size_t, int, int, int, off_t), const void* caller, void* addr,
                            size_t length, int prot, int flags, int fd, off_t offset) {
   void* p = fn ? fn(addr, length, prot, flags, fd, offset)
-               : reinterpret_cast<void*>(syscall(SYS_mmap, addr, length, prot, flags, fd, offset));
+               : reinterpret_cast<void*>(RawSyscall(SYS_mmap, addr, length, prot, flags, fd, offset));
   if (p != MAP_FAILED && TrackingMappingFrom(caller)) RecordMapping(p, length, flags, fd);
   return p;
 }
@@ -41,7 +42,7 @@ LT_EXPORT void* mmap64(void* addr, size_t length, int prot, int flags, int fd, o
 LT_EXPORT int munmap(void* addr, size_t length) {
   EnsureReal();
   if (TrackingMappingFrom(__builtin_return_address(0))) return UnmapTracked(addr, length);
-  return real.munmap ? real.munmap(addr, length) : static_cast<int>(syscall(SYS_munmap, addr, length));
+  return real.munmap ? real.munmap(addr, length) : static_cast<int>(RawSyscall(SYS_munmap, addr, length));
 }
 
 LT_EXPORT void* mremap(void* old, size_t old_size, size_t new_size, int flags, ...) {
@@ -55,5 +56,5 @@ LT_EXPORT void* mremap(void* old, size_t old_size, size_t new_size, int flags, .
   EnsureReal();
   if (TrackingMappingFrom(__builtin_return_address(0))) return RemapTracked(old, old_size, new_size, flags, new_address);
   return real.mremap ? real.mremap(old, old_size, new_size, flags, new_address)
-                        : reinterpret_cast<void*>(syscall(SYS_mremap, old, old_size, new_size, flags, new_address));
+                        : reinterpret_cast<void*>(RawSyscall(SYS_mremap, old, old_size, new_size, flags, new_address));
 }

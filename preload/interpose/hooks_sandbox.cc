@@ -84,6 +84,6 @@ LT_EXPORT int prctl(int option, ...) {
       (a2 == SECCOMP_MODE_STRICT || (a2 == SECCOMP_MODE_FILTER && a3 != 0)))
     BeforeSandbox();
   const auto next = real.prctl;
-  if (LT_UNLIKELY(next == nullptr)) return static_cast<int>(syscall(SYS_prctl, option, a2, a3, a4, a5));
+  if (LT_UNLIKELY(next == nullptr)) return static_cast<int>(RawSyscall(SYS_prctl, option, a2, a3, a4, a5));
   return next(option, a2, a3, a4, a5);
 }

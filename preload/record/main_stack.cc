@@ -1,4 +1,5 @@
 #include "preload/record/main_stack.h"
+#include "preload/internal/raw_syscall.h"
 
 #include <string.h>
 #include <sys/auxv.h>
@@ -24,7 +25,7 @@ bool MainStackAroundExecFn(uintptr_t sp, uintptr_t* low, uintptr_t* high) {
   const uintptr_t bottom = (deepest & ~(kPage - 1)) - kMainStackSlack;
   unsigned char resident[kMainStackSpan / kPage];
   // 0 only when every page of the range is mapped (ENOMEM otherwise).
-  if (syscall(SYS_mincore, bottom, top - bottom, resident) != 0) return false;
+  if (RawSyscall(SYS_mincore, bottom, top - bottom, resident) != 0) return false;
   *low = bottom;
   *high = top;
   return true;

@@ -156,7 +156,7 @@ void LearnStackBounds(UnwindCache& cache) {
   // A thread leaktrace's trampoline started is not the main thread (nor,
   // in a fork child, on the main stack): two system calls fewer at each
   // new thread's first capture.
-  const bool main_thread = !t_state.created_thread && syscall(SYS_gettid) == getpid();
+  const bool main_thread = !t_state.created_thread && RawSyscall(SYS_gettid) == getpid();
   if (main_thread) {
     uintptr_t bounds[2] = {0, 0};
     const uintptr_t here = reinterpret_cast<uintptr_t>(__libc_stack_end);
@@ -445,7 +445,7 @@ LessonBoard* LessonBoardMade() {
   if (p == MAP_FAILED) return nullptr;
   auto* fresh = static_cast<LessonBoard*>(p);  // zeroed: every lesson kLessonFree
   if (!g_lesson_board.compare_exchange_strong(board, fresh, std::memory_order_acq_rel)) {
-    syscall(SYS_munmap, p, sizeof(LessonBoard));
+    RawSyscall(SYS_munmap, p, sizeof(LessonBoard));
     return board;
   }
   g_tracker_bytes.fetch_add(sizeof(LessonBoard), std::memory_order_relaxed);

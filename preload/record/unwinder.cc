@@ -19,6 +19,7 @@
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/private_fds.h"
 #include "preload/internal/signals_blocked.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -154,7 +155,7 @@ bool InterruptedAWait(unw_cursor_t& cursor) {
 // says why it may then be passed over).
 bool PassedOverFromBeforeTheFork(unw_cursor_t& cursor) {
   const uintptr_t mark = g_forking_stack_mark.load(std::memory_order_relaxed);
-  if (mark == 0 || syscall(SYS_gettid) != g_forking_tid.load(std::memory_order_relaxed)) return false;
+  if (mark == 0 || RawSyscall(SYS_gettid) != g_forking_tid.load(std::memory_order_relaxed)) return false;
   unw_word_t sp = 0;
   if (unw_get_reg(&cursor, UNW_REG_SP, &sp) != 0 || sp <= mark) return false;
   return InterruptedAWait(cursor);
@@ -163,7 +164,7 @@ bool PassedOverFromBeforeTheFork(unw_cursor_t& cursor) {
 }  // namespace
 
 LT_FORK_CHILD_CODE void MarkForkingStack(uintptr_t stack_mark) {
-  g_forking_tid.store(syscall(SYS_gettid), std::memory_order_relaxed);
+  g_forking_tid.store(RawSyscall(SYS_gettid), std::memory_order_relaxed);
   g_forking_stack_mark.store(stack_mark, std::memory_order_relaxed);
 }
 

@@ -39,6 +39,7 @@
 #include "preload/internal/private_fds.h"
 
 #include "preload/record/unwinder.h"
+#include "preload/internal/raw_syscall.h"
 
 using namespace leaktrace::preload;
 
@@ -70,7 +71,7 @@ long PretendedWrite(const void* addr) {
     // No process_vm_readv under the program's filter: the pipe behind, or
     // the address counts as unreadable.
     const int behind = g_behind[1].load(std::memory_order_acquire);
-    if (behind >= 0 && IsPrivateFd(behind)) return syscall(SYS_write, behind, addr, 1);
+    if (behind >= 0 && IsPrivateFd(behind)) return RawSyscall(SYS_write, behind, addr, 1);
     errno = EFAULT;
     return -1;
   }
@@ -78,7 +79,7 @@ long PretendedWrite(const void* addr) {
   iovec local = {&byte, 1};
   iovec remote = {const_cast<void*>(addr), 1};
   const int saved_errno = errno;
-  const long n = syscall(SYS_process_vm_readv, static_cast<long>(syscall(SYS_getpid)), &local, 1, &remote, 1, 0);
+  const long n = RawSyscall(SYS_process_vm_readv, static_cast<long>(RawSyscall(SYS_getpid)), &local, 1, &remote, 1, 0);
   if (n == 1) {
     errno = saved_errno;
     return 1;
@@ -96,7 +97,7 @@ long PretendedRead() {
   if (SandboxEntered()) {
     const int behind = g_behind[0].load(std::memory_order_acquire);
     char byte;
-    if (behind >= 0 && IsPrivateFd(behind)) return syscall(SYS_read, behind, &byte, 1);
+    if (behind >= 0 && IsPrivateFd(behind)) return RawSyscall(SYS_read, behind, &byte, 1);
     errno = EAGAIN;  // as empty: no new pipe asked for inside the sandbox
     return -1;
   }
@@ -115,7 +116,7 @@ void PrepareUnwinderPipeForSandbox() {
   const int saved_errno = errno;
   int made[2];
   PrivateFdMaking making;
-  if (syscall(SYS_pipe2, made, O_CLOEXEC | O_NONBLOCK) == 0) {
+  if (RawSyscall(SYS_pipe2, made, O_CLOEXEC | O_NONBLOCK) == 0) {
     const int read_end = AdoptPrivateFd(made[0], nullptr);
     const int write_end = AdoptPrivateFd(made[1], nullptr);
     if (read_end >= 0 && write_end >= 0) {
@@ -175,7 +176,7 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   // process_vm_readv where it allows a pipe's calls: a real pipe, as
   // before the pretended one. One prctl, at the first check only.
   if (!g_readv_refused.load(std::memory_order_relaxed) && !SandboxEntered() &&
-      syscall(SYS_prctl, PR_GET_SECCOMP) != 0)
+      RawSyscall(SYS_prctl, PR_GET_SECCOMP) != 0)
     g_readv_refused.store(true, std::memory_order_relaxed);
   if (!g_readv_refused.load(std::memory_order_relaxed) || SandboxEntered()) {
     fds[0] = kPretendedRead;
@@ -184,7 +185,7 @@ int leaktrace_unwinder_pipe2(int fds[2], int flags) {
   }
   int made[2];
   PrivateFdMaking making;
-  if (syscall(SYS_pipe2, made, flags | O_CLOEXEC) != 0) return -1;
+  if (RawSyscall(SYS_pipe2, made, flags | O_CLOEXEC) != 0) return -1;
   const int read_end = AdoptPrivateFd(made[0], nullptr);
   const int write_end = AdoptPrivateFd(made[1], nullptr);
   if (read_end < 0 || write_end < 0) {
@@ -208,7 +209,7 @@ ssize_t leaktrace_unwinder_read(int fd, void* buf, size_t size) {
     errno = EBADF;
     return -1;
   }
-  return syscall(SYS_read, fd, buf, size);
+  return RawSyscall(SYS_read, fd, buf, size);
 }
 
 ssize_t leaktrace_unwinder_write(int fd, const void* buf, size_t size) {
@@ -217,7 +218,7 @@ ssize_t leaktrace_unwinder_write(int fd, const void* buf, size_t size) {
     errno = EBADF;
     return -1;
   }
-  return syscall(SYS_write, fd, buf, size);
+  return RawSyscall(SYS_write, fd, buf, size);
 }
 
 // syscall(2) is variadic; on x86-64 its arguments travel in the same

@@ -13,17 +13,18 @@
 
 #include "format/raw_mmap.h"
 #include "preload/record/unwinder.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 
 void* UnwinderMap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
   if (addr != nullptr || (flags & MAP_FIXED) != 0)
-    return reinterpret_cast<void*>(syscall(SYS_mmap, addr, length, prot, flags, fd, offset));
+    return reinterpret_cast<void*>(RawSyscall(SYS_mmap, addr, length, prot, flags, fd, offset));
   if ((flags & MAP_ANONYMOUS) != 0) return format::RawMapOwn(length, prot, flags & ~MAP_ANONYMOUS);
   // A file: onto a range of leaktrace's zone, which the mapping replaces.
   void* range = format::RawMapOwn(length, PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
-  if (range == MAP_FAILED) return reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, length, prot, flags, fd, offset));
-  void* p = reinterpret_cast<void*>(syscall(SYS_mmap, range, length, prot, flags | MAP_FIXED, fd, offset));
+  if (range == MAP_FAILED) return reinterpret_cast<void*>(RawSyscall(SYS_mmap, nullptr, length, prot, flags, fd, offset));
+  void* p = reinterpret_cast<void*>(RawSyscall(SYS_mmap, range, length, prot, flags | MAP_FIXED, fd, offset));
   if (p == MAP_FAILED) format::RawUnmap(range, length);
   return p;
 }

@@ -16,6 +16,7 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
+#include "preload/internal/raw_syscall.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
@@ -229,7 +230,7 @@ void RecordMapping(void* addr, size_t length, int flags, int fd) {
 int UnmapTracked(void* addr, size_t length) {
   BusyScope busy;
   MappingTableLock lock;
-  const int rc = real.munmap ? real.munmap(addr, length) : static_cast<int>(syscall(SYS_munmap, addr, length));
+  const int rc = real.munmap ? real.munmap(addr, length) : static_cast<int>(RawSyscall(SYS_munmap, addr, length));
   if (rc == 0) {
     ErrnoKeeper keep;
     const uintptr_t start = reinterpret_cast<uintptr_t>(addr);
@@ -242,7 +243,7 @@ void* RemapTracked(void* old, size_t old_size, size_t new_size, int flags, void*
   BusyScope busy;
   MappingTableLock lock;
   void* fresh = real.mremap ? real.mremap(old, old_size, new_size, flags, new_address)
-                               : reinterpret_cast<void*>(syscall(SYS_mremap, old, old_size, new_size, flags, new_address));
+                               : reinterpret_cast<void*>(RawSyscall(SYS_mremap, old, old_size, new_size, flags, new_address));
   if (fresh != MAP_FAILED) {
     ErrnoKeeper keep;
     const bool keep_old = (flags & MREMAP_DONTUNMAP) != 0 || old_size == 0;

@@ -17,6 +17,7 @@
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/internal/mode.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -82,7 +83,7 @@ void CreateOwn() {
   if (DescriptorLimitIsTight()) return;
   {
     PrivateFdMaking making;
-    const int fd = static_cast<int>(syscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
+    const int fd = static_cast<int>(RawSyscall(SYS_memfd_create, control::kMemfdName, MFD_CLOEXEC));
     if (fd < 0) return;  // old kernel: `leaktrace snapshot` falls back to /proc/PID/environ
     KeepPrivateFd(fd, &g_control_fd);
   }

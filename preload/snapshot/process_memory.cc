@@ -22,6 +22,7 @@
 #include "preload/internal/private_fds.h"
 #include "preload/snapshot/stack_mappings.h"
 #include "preload/snapshot/writer_stack.h"
+#include "preload/internal/raw_syscall.h"
 
 extern "C" void* __libc_stack_end;  // glibc: the top of the main thread's stack
 
@@ -116,7 +117,7 @@ std::atomic<int> g_kept_pagemap{-1};
 std::atomic<pid_t> g_kept_pagemap_pid{0};
 std::atomic<bool> g_kept_pagemap_used{false};
 
-pid_t CurrentPid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
+pid_t CurrentPid() { return static_cast<pid_t>(RawSyscall(SYS_getpid)); }
 
 void ForgetKeptPagemap() {
   g_kept_pagemap_used.store(false, std::memory_order_release);
@@ -237,7 +238,7 @@ struct StackPointers {
 // the program's thread): no /proc read for it. `status_threads`: the thread
 // count /proc/self/status gave (0: unknown).
 void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_threads) {
-  const int self = static_cast<int>(syscall(SYS_gettid));
+  const int self = static_cast<int>(RawSyscall(SYS_gettid));
   // The writing thread's own stack, not the writer stack it may be on
   // (writer_stack.h: a handler's write, the exit dump).
   const uintptr_t caller_frame = WriterCallerFrame();
@@ -252,7 +253,7 @@ void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_
   const bool alone = status_threads == 1;
   const bool with_dumper =
       status_threads == 2 && dumper != self && DumperThreadCreated() &&
-      (dumper == 0 || syscall(SYS_tgkill, static_cast<int>(syscall(SYS_getpid)), dumper, 0) == 0);
+      (dumper == 0 || RawSyscall(SYS_tgkill, static_cast<int>(RawSyscall(SYS_getpid)), dumper, 0) == 0);
   if (alone || with_dumper) {
     if (self == dumper) {
       out.own_sp = here;  // a dumper thread outliving the program's threads
@@ -265,11 +266,11 @@ void CollectStackPointers(StackPointers& out, ProcessMemory& m, uint64_t status_
   }
   const int dir = OpenPrivateFd("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, nullptr);
   if (dir < 0) return;
-  const int pid = static_cast<int>(syscall(SYS_getpid));
+  const int pid = static_cast<int>(RawSyscall(SYS_getpid));
   uint64_t unreadable = 0;  // threads whose stack pointer the kernel would not show
   char buf[4096];
   for (;;) {
-    const long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
+    const long n = RawSyscall(SYS_getdents64, dir, buf, sizeof buf);
     if (n <= 0) break;
     for (long off = 0; off < n;) {
       const auto* d = reinterpret_cast<const dirent64*>(buf + off);
@@ -390,7 +391,7 @@ void KeepPagemapBeforeIdChange() {
   // In a seccomp sandbox no dump is written, and the filter may punish the open.
   if (SnapshotsRefused()) return;
   // Already non-dumpable: nothing left to keep.
-  if (syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) return;
+  if (RawSyscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) return;
   // The number lives in g_kept_pagemap (AdoptPrivateFd sets it, and moves
   // it should the program dup2 onto it).
   if (OpenPrivateFd("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, &g_kept_pagemap) >= 0)
@@ -401,7 +402,7 @@ void SettlePagemapAfterIdChange() {
   if (g_kept_pagemap_pid.load(std::memory_order_acquire) != CurrentPid() ||
       g_kept_pagemap_used.load(std::memory_order_acquire))
     return;
-  if (syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 0) {
+  if (RawSyscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0) == 0) {
     g_kept_pagemap_used.store(true, std::memory_order_release);  // from now on the dumps read through it
     return;
   }

@@ -41,6 +41,7 @@
 #include "preload/internal/health.h"
 #include "preload/internal/mode.h"
 #include "preload/record/unwind_cache.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -456,7 +457,7 @@ bool HandOver(const format::DumpBuffer& buffer, uint32_t seq, const char* final_
   if (previous >= 0) ClosePrivateFd(previous);
   {
     PrivateFdMaking making;
-    const int fd = static_cast<int>(syscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
+    const int fd = static_cast<int>(RawSyscall(SYS_memfd_create, format::control::kHandoverMemfdName, MFD_CLOEXEC));
     if (fd < 0 || AdoptPrivateFd(fd, &g_handover_fd) < 0) return false;
   }
   if (!WriteAll(g_handover_fd, buffer.data(), buffer.size())) {

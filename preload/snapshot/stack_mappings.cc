@@ -10,6 +10,7 @@
 #include <atomic>
 
 #include "preload/internal/private_fds.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -72,7 +73,7 @@ int Query(int fd, const uintptr_t* sorted, size_t count, uintptr_t extra,
     ProcmapQuery q = {};
     q.size = sizeof q;
     q.query_addr = address;  // flags 0: the mapping that holds it, else ENOENT
-    if (syscall(SYS_ioctl, fd, kProcmapQuery, &q) != 0) {
+    if (RawSyscall(SYS_ioctl, fd, kProcmapQuery, &q) != 0) {
       if (!answered && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) return 0;
       if (errno != ENOENT) return -1;
       answered = true;  // no mapping there: a thread that exited since, say

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "preload/internal/arena.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -27,7 +28,7 @@ char* StackTop() {
   if (base == nullptr) return nullptr;
   // The guard: a write past the stack's end faults here rather than
   // landing in whatever is mapped below.
-  syscall(SYS_mprotect, base, kGuardBytes, PROT_NONE);
+  RawSyscall(SYS_mprotect, base, kGuardBytes, PROT_NONE);
   g_stack_top = static_cast<char*>(base) + kGuardBytes + kStackBytes;
   return g_stack_top;
 }

@@ -7,6 +7,10 @@
 
 #include <chrono>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -675,6 +679,44 @@ TEST(Transparency, AFakedClockIsTheProgramsAlone) {
       EXPECT_GT(written_s, 1.7e9) << dump << ": a dump dated by the faked clock (2020 is 1.58e9)";
     }
   }
+}
+
+// cwrap's uid_wrapper (Samba's and SSSD's test suites preload it) ahead of
+// the library: it defines syscall(3) and takes its mutex there, and its
+// destructor holds that mutex while it calls dlclose. The dlclose hook
+// mapped memory through syscall(3), into uid_wrapper's, onto its held
+// mutex: every program hung at exit. leaktrace's own system calls no
+// longer go through the symbol. The program runs with a deadline: the
+// hang would otherwise hold the suite.
+TEST(Transparency, AnInterposerOfSyscallAheadLetsTheProgramEnd) {
+  TempDir dir;
+  const std::string preload = std::string("LD_PRELOAD=") + LEAKTRACE_TEST_UID_WRAPPER + ":" + LibraryPath();
+  const std::string leaktrace_dir = "LEAKTRACE_DIR=" + dir.path();
+  char* const argv[] = {const_cast<char*>("/usr/bin/id"), const_cast<char*>("-u"), nullptr};
+  std::vector<std::string> env_s = {preload, leaktrace_dir, "UID_WRAPPER=1", "UID_WRAPPER_ROOT=1"};
+  for (char** e = environ; *e != nullptr; ++e)
+    if (strncmp(*e, "LD_PRELOAD=", 11) != 0) env_s.emplace_back(*e);
+  std::vector<char*> envp;
+  for (std::string& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv, envp.data()), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 1000 && done == 0; ++i) {
+    done = waitpid(pid, &status, WNOHANG);
+    if (done == 0) usleep(10 * 1000);
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  EXPECT_EQ(done, pid) << "id -u still running after 10 s: hung at its exit";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST(Transparency, TheProgramsSignalMaskIsItsOwn) {
