@@ -173,8 +173,10 @@ void ValidateInheritedSettings() {
     bad("LEAKTRACE_PROGRAMS", v.substr(0, 40) + "...", "longer than 1023 bytes");
   if (std::string v = get("LEAKTRACE_ON_EXIT"); !v.empty() && v != "0" && v != "1" && v != "all")
     bad("LEAKTRACE_ON_EXIT", v, "must be 0, 1 or all");
-  for (const char* key : {"LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_VERBOSE"})
-    if (std::string v = get(key); !v.empty() && v != "0" && v != "1") bad(key, v, "must be 0 or 1");
+  if (std::string v = get("LEAKTRACE_FOLLOW_EXEC"); !v.empty() && v != "0" && v != "1")
+    bad("LEAKTRACE_FOLLOW_EXEC", v, "must be 0 or 1");
+  if (std::string v = get("LEAKTRACE_VERBOSE"); !v.empty() && v != "0" && v != "1" && v != "first")
+    bad("LEAKTRACE_VERBOSE", v, "must be 0, 1 or first");
 }
 
 // A LEAKTRACE_* name in our environment that is none of the library's
@@ -260,7 +262,8 @@ Action AddRunCommand(CLI::App& app) {
   cmd->footer(
       "On start, run says the program's pid on stderr; 'leaktrace snapshot' takes that pid or run's own ($!).\n"
       "Each tracked process says on stderr what it tracks, where its dumps go and its snapshot signal\n"
-      "(run sets LEAKTRACE_VERBOSE=1; set LEAKTRACE_VERBOSE=0 to silence it).\n"
+      "(run sets LEAKTRACE_VERBOSE=first: the program it starts says it, not what that program runs; "
+      "set LEAKTRACE_VERBOSE=0 to silence it, 1 for every process).\n"
       "LEAKTRACE_* settings in the environment are checked first: a malformed one is an error (exit 2); an unknown "
       "LEAKTRACE_* name (a misspelling) gets a warning.\n"
       "Each process writes an exit dump when it exits normally, except fork children that never exec'd and exit\n"
@@ -327,7 +330,7 @@ Action AddRunCommand(CLI::App& app) {
 
     // The library's one start line (mode, dump folder, signal) tells the user
     // it is there and what it does; a LEAKTRACE_VERBOSE of their own wins.
-    if (!std::getenv("LEAKTRACE_VERBOSE")) overrides.emplace_back("LEAKTRACE_VERBOSE", "1");
+    if (!std::getenv("LEAKTRACE_VERBOSE")) overrides.emplace_back("LEAKTRACE_VERBOSE", "first");
 
     std::vector<std::string> env = BuildEnvironment(overrides);
     std::vector<char*> envp;

@@ -150,11 +150,12 @@ void LoadConfig(Config& config, const char* settings) {
     config.follow_exec = strcmp(s, "0") != 0;
   }
   if (const char* s = Setting("LEAKTRACE_VERBOSE"); s && *s) {
-    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
-      Log("LEAKTRACE_VERBOSE=%s must be 0 or 1; tracking disabled", s);
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0 && strcmp(s, "first") != 0) {
+      Log("LEAKTRACE_VERBOSE=%s must be 0, 1 or first; tracking disabled", s);
       config.valid = false;
     }
-    config.verbose = strcmp(s, "1") == 0;
+    config.verbose_first_only = strcmp(s, "first") == 0;
+    config.verbose = strcmp(s, "1") == 0 || config.verbose_first_only;
   }
   if (const char* s = Setting("LEAKTRACE_PROGRAMS"); s && *s) {
     if (strlen(s) >= sizeof config.programs) {

@@ -19,6 +19,10 @@ struct Config {
   bool follow_exec = true;       // programs this one execs inherit LD_PRELOAD
   char dump_dir[4096] = {};      // absolute, no trailing slash
   bool verbose = false;          // LEAKTRACE_VERBOSE=1: one line at start saying what is tracked
+  // LEAKTRACE_VERBOSE=first (what `leaktrace run` sets): verbose in this
+  // process alone; the programs it runs and its fork children are quiet, as
+  // a line on a child's stderr is one a script capturing it would read.
+  bool verbose_first_only = false;
   // LEAKTRACE_PROGRAMS: comma-separated globs (`*`, `?`) of the programs to
   // track; empty: every program. Matched against the name the program was
   // started as and its executable's name (ProgramSelected).

@@ -90,4 +90,11 @@ void StopFollowingExecOutOfReach() {
   if (e != nullptr && NamesLeaktraceIn(*e + kPreloadNameSize, true)) StopFollowingExec();
 }
 
+void QuietenWhatThisProcessRuns() {
+  static char quiet[] = "LEAKTRACE_VERBOSE=0";
+  constexpr size_t kNameSize = sizeof "LEAKTRACE_VERBOSE=" - 1;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    if (strncmp(*e, quiet, kNameSize) == 0) *e = quiet;  // the entry, not its text: that may be read-only
+}
+
 }  // namespace leaktrace::preload

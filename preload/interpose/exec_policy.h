@@ -17,6 +17,11 @@ void StopFollowingExec();
 // a process changes its root before it starts threads.
 void StopFollowingExecOutOfReach();
 
+// LEAKTRACE_VERBOSE=first: makes it LEAKTRACE_VERBOSE=0 in this process's
+// environment, so that the programs it execs say nothing (config.h).
+// Constructor only.
+void QuietenWhatThisProcessRuns();
+
 // Exposed for tests: `preload` without entries naming libleaktrace, written
 // to `out` (size `out_size`). Entries are separated by spaces or colons.
 void PreloadWithoutLeaktrace(const char* preload, char* out, unsigned long out_size);

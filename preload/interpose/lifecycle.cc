@@ -139,6 +139,7 @@ LT_FORK_CHILD_CODE void ChildAfterFork() {
   // and directory (control_block.h).
   ControlBlockChildAfterFork();
   DumperChildAfterFork();
+  if (g_config.verbose_first_only) g_config.verbose = false;  // a fork child is quiet too
 }
 
 // At exit and at a snapshot signal, whether this process is the one the
@@ -282,6 +283,7 @@ void StartTracking() {
   SetProcessCheck(IsTheTrackedProcess);
   StartDumper(dumper_at_once, g_process.start_monotonic_ns);
   if (g_config.verbose) SayWhatIsTracked();
+  if (g_config.verbose_first_only && !g_attached) QuietenWhatThisProcessRuns();
 }
 
 }  // namespace leaktrace::preload

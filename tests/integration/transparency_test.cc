@@ -719,6 +719,29 @@ TEST(Transparency, AnInterposerOfSyscallAheadLetsTheProgramEnd) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// `leaktrace run` made every process of the run say "leaktrace: tracking
+// NAME ..." on its own stderr (LEAKTRACE_VERBOSE=1): a script capturing a
+// command's stderr read it (`v=$(cmd 2>&1)`, a version probe, fakechroot's
+// self-test, which then aborted). Now run sets LEAKTRACE_VERBOSE=first: the
+// program it starts says it, on the run's stderr; what it runs does not.
+// LEAKTRACE_VERBOSE=1 still makes every process say it.
+TEST(Transparency, UnderRunOnlyTheProgramItStartsSaysItIsTracked) {
+  const std::string script = "x=$(ls /nonexistent-file 2>&1); echo \"$x\"";
+  for (const std::string verbose : {"", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_VERBOSE=" + verbose);
+    TempDir dir;
+    std::vector<std::string> env;
+    if (!verbose.empty()) env.push_back("LEAKTRACE_VERBOSE=" + verbose);
+    const CommandResult r =
+        leaktrace::testing::Run({LEAKTRACE_TEST_CLI, "run", "-o", dir.path(), "--", "/bin/sh", "-c", script}, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("leaktrace: tracking sh (pid "), std::string::npos) << r.err;
+    const bool child_said = r.out.find("leaktrace: tracking ls") != std::string::npos;
+    EXPECT_EQ(child_said, verbose == "1") << r.out;
+    EXPECT_NE(r.out.find("ls: cannot access '/nonexistent-file'"), std::string::npos) << r.out;
+  }
+}
+
 TEST(Transparency, TheProgramsSignalMaskIsItsOwn) {
   for (const std::string& sample : kModes) {
     TempDir dir;
