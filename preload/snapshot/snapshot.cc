@@ -570,6 +570,9 @@ void NoteReaderWaits() { g_reader_waits.store(true, std::memory_order_relaxed); 
 
 namespace {
 
+// What the writer may take of a stack (about 30 KiB), with room to spare.
+constexpr uintptr_t kRoomForTheWriter = 256 * 1024;
+
 // The exit dump's write, on the writer stack: its allocator figures in,
 // its seq out. The dump lock held.
 struct ExitWrite {
@@ -614,7 +617,7 @@ uint32_t WriteSnapshot(format::Trigger trigger) {
     // leaktrace's own (writer_stack.h), or, when that cannot be mapped, on
     // this one as before.
     ExitWrite write{allocator, 0};
-    if (!RunOnWriterStack(WriteExitDump, &write)) WriteExitDump(&write);
+    if (RoomOnTheMainStack(kRoomForTheWriter) || !RunOnWriterStack(WriteExitDump, &write)) WriteExitDump(&write);
     seq = write.seq;
   } else {
     seq = WriteLocked(trigger, true, allocator);

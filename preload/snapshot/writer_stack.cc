@@ -1,6 +1,7 @@
 #include "preload/snapshot/writer_stack.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +10,9 @@
 
 #include "preload/internal/arena.h"
 #include "preload/internal/raw_syscall.h"
+#include "preload/internal/raw_syscall.h"
+
+extern "C" void* __libc_stack_end;  // glibc: the main thread's stack top at start
 
 namespace leaktrace::preload {
 namespace {
@@ -64,5 +68,16 @@ bool RunOnWriterStack(void (*fn)(void*), void* arg) {
 }
 
 uintptr_t WriterCallerFrame() { return g_caller_frame; }
+
+bool RoomOnTheMainStack(uintptr_t bytes) {
+  // The top of the main thread's stack as the loader found it (glibc's).
+  const uintptr_t top = reinterpret_cast<uintptr_t>(__libc_stack_end);
+  const uintptr_t sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  rlimit limit{};
+  if (top == 0 || sp > top || RawSyscall(SYS_getrlimit, RLIMIT_STACK, &limit) != 0) return false;
+  if (limit.rlim_cur == RLIM_INFINITY) return top - sp < (uintptr_t{64} << 20);  // on it, by any measure
+  const uintptr_t used = top - sp;
+  return used < limit.rlim_cur && limit.rlim_cur - used >= bytes;
+}
 
 }  // namespace leaktrace::preload
