@@ -49,6 +49,7 @@
 #include "preload/resources/label_table.h"
 #include "preload/resources/mapping_table.h"
 #include "preload/resources/open_fds.h"
+#include "preload/internal/libc_functions.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -77,7 +78,7 @@ int AddHook(void* self, const char* name) {
 // and dlsym: their entries have modules loaded later rewritten too.
 bool CollectHooks() {
   Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&CollectHooks), &info) == 0 || info.dli_fname == nullptr) return false;
+  if (LibcDladdr(reinterpret_cast<void*>(&CollectHooks), &info) == 0 || info.dli_fname == nullptr) return false;
   void* self = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
   if (self == nullptr) return false;
   // The dynamic symbol table of this library: the exported names.
@@ -222,7 +223,7 @@ void ListMappings(uint32_t stack_id) {
   if (g_maps_text == nullptr) return;
   static Images images;
   images.count = 0;
-  dl_iterate_phdr(AddImage, &images);
+  LibcDlIteratePhdr(AddImage, &images);
   const uintptr_t own = reinterpret_cast<uintptr_t>(g_maps_text);
   MappingTableLock lock;
   MappingView seen;

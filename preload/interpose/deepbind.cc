@@ -12,6 +12,7 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
+#include "preload/internal/libc_functions.h"
 
 extern "C" {
 __attribute__((visibility("hidden"))) void* (*leaktrace_real_dlopen)(const char*, int) = nullptr;
@@ -59,7 +60,7 @@ bool MustNotPatch(const link_map* lm, const void* allocator_base) {
       strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libunwind", 9) == 0)
     return true;
   Dl_info info;
-  return allocator_base != nullptr && dladdr(reinterpret_cast<void*>(lm->l_addr + 1), &info) != 0 &&
+  return allocator_base != nullptr && LibcDladdr(reinterpret_cast<void*>(lm->l_addr + 1), &info) != 0 &&
          info.dli_fbase == allocator_base;
 }
 
@@ -88,7 +89,7 @@ void* GlobalHook(const ImportSlot& slot, void*) {
 int Rebind(const link_map* lm) {
   ForkGateScope gate;  // dl_iterate_phdr: the loader's lock must not be held across fork
   FindModule find{lm->l_addr, {}};
-  dl_iterate_phdr(FindByBase, &find);
+  LibcDlIteratePhdr(FindByBase, &find);
   if (!find.found) return 0;
   return RewriteImports(find.module, GlobalHook, nullptr);
 }
@@ -97,7 +98,7 @@ void RebindDeepBound(void* handle) {
   link_map* lm = nullptr;
   if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == nullptr) return;
   Dl_info allocator;
-  const void* allocator_base = dladdr(reinterpret_cast<void*>(real.malloc), &allocator) ? allocator.dli_fbase : nullptr;
+  const void* allocator_base = LibcDladdr(reinterpret_cast<void*>(real.malloc), &allocator) ? allocator.dli_fbase : nullptr;
   // The library and everything after it in load order: its dependencies came
   // with it (the rest, loaded globally, already bind to leaktrace).
   for (const link_map* m = lm; m != nullptr; m = m->l_next)

@@ -36,6 +36,7 @@
 #include "preload/record/tracker.h"
 #include "preload/record/unwind_cache.h"
 #include "preload/resources/thread_table.h"
+#include "preload/internal/libc_functions.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -217,7 +218,7 @@ bool LoadedWithProgram() {
   struct Order {
     int index = 0, self = -1, libc = -1;
   } order;
-  dl_iterate_phdr(
+  LibcDlIteratePhdr(
       [](dl_phdr_info* info, size_t, void* data) {
         auto* o = static_cast<Order*>(data);
         const char* name = info->dlpi_name ? info->dlpi_name : "";

@@ -8,6 +8,7 @@
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
 #include "preload/record/thread_state.h"
+#include "preload/internal/libc_functions.h"
 
 namespace leaktrace::preload {
 
@@ -78,7 +79,7 @@ void SayIfMallocDoesNotReachTheHooks() {
     if (global_malloc == nullptr || global_free == nullptr) return;
   }
   Dl_info info;
-  const bool known = dladdr(reinterpret_cast<void*>(global_malloc), &info) != 0;
+  const bool known = LibcDladdr(reinterpret_cast<void*>(global_malloc), &info) != 0;
   const bool ours = known && info.dli_fbase == static_cast<const void*>(__ehdr_start);
   // The program's malloc is this library's (the usual case): only a tool
   // that redirects calls (valgrind) can still take them, which the block

@@ -12,6 +12,7 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
+#include "preload/internal/libc_functions.h"
 
 extern "C" {
 __attribute__((visibility("hidden"))) unsigned char leaktrace_native_active = 0;
@@ -109,14 +110,14 @@ void Rescan(bool force) {
   ForkGateScope gate;  // dl_iterate_phdr: the loader's lock must not be held across fork
   if (!force) {
     unsigned long long adds = 0;
-    dl_iterate_phdr(ReadAdds, &adds);
+    LibcDlIteratePhdr(ReadAdds, &adds);
     if (adds == g_seen_adds.load(std::memory_order_acquire)) return;
   }
   // One rescan at a time; a caller that finds one under way goes on (the
   // rescan in progress covers what it would have done).
   if (g_rescanning.exchange(true, std::memory_order_acquire)) return;
   Collect c;
-  dl_iterate_phdr(CollectModule, &c);
+  LibcDlIteratePhdr(CollectModule, &c);
   for (size_t i = 0; i < c.count; ++i) RewriteImports(g_modules[i], Resolve, nullptr, g_include_defined[i]);
   g_seen_adds.store(c.adds, std::memory_order_release);
   g_rescanning.store(false, std::memory_order_release);
@@ -130,7 +131,7 @@ bool ImageOf(const void* addr, uintptr_t& begin, uintptr_t& end) {
     uintptr_t addr;
     uintptr_t begin = 0, end = 0;
   } want{reinterpret_cast<uintptr_t>(addr)};
-  dl_iterate_phdr(
+  LibcDlIteratePhdr(
       [](dl_phdr_info* info, size_t, void* data) {
         auto* w = static_cast<Want*>(data);
         LoadedModule m;

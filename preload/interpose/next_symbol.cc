@@ -3,18 +3,14 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#include "preload/internal/elf_symbols.h"
 #include "preload/internal/fork_gate.h"
+#include "preload/internal/libc_functions.h"
 
 extern "C" const char __ehdr_start[] __attribute__((visibility("hidden")));
 
 namespace leaktrace::preload {
 namespace {
-
-uintptr_t Absolute(uintptr_t base, ElfW(Addr) ptr) {
-  // glibc relocates these entries of the dynamic section in place on most
-  // targets; where it does not, they are still link-time addresses.
-  return ptr < base ? base + ptr : ptr;
-}
 
 bool Contains(const dl_phdr_info& info, uintptr_t addr) {
   for (int i = 0; i < info.dlpi_phnum; ++i) {
@@ -32,12 +28,6 @@ struct Collect {
 
 bool IsLibc(const char* base) { return strncmp(base, "libc.so", 7) == 0; }
 
-uint32_t GnuHash(const char* name) {
-  uint32_t h = 5381;
-  for (const unsigned char* c = reinterpret_cast<const unsigned char*>(name); *c != '\0'; ++c) h = h * 33 + *c;
-  return h;
-}
-
 }  // namespace
 
 bool NextSymbols::Open() {
@@ -48,7 +38,7 @@ bool NextSymbols::Open() {
   } ctx{this, {}};
   {
     ForkGateScope gate;  // dl_iterate_phdr: the loader's lock must not be held across fork
-    dl_iterate_phdr(
+    LibcDlIteratePhdr(
         [](dl_phdr_info* info, size_t, void* data) {
           auto* x = static_cast<Context*>(data);
           if (!x->c.ok) return 1;
@@ -77,17 +67,8 @@ bool NextSymbols::Open() {
             x->c.ok = false;
             return 1;
           }
-          Module m{info->dlpi_addr, nullptr, nullptr, nullptr, nullptr};
-          for (const ElfW(Dyn)* d = dynamic; d->d_tag != DT_NULL; ++d) {
-            switch (d->d_tag) {
-              case DT_SYMTAB: m.symtab = reinterpret_cast<const ElfW(Sym)*>(Absolute(m.base, d->d_un.d_ptr)); break;
-              case DT_STRTAB: m.strtab = reinterpret_cast<const char*>(Absolute(m.base, d->d_un.d_ptr)); break;
-              case DT_GNU_HASH: m.gnu_hash = reinterpret_cast<const uint32_t*>(Absolute(m.base, d->d_un.d_ptr)); break;
-              case DT_VERSYM: m.versym = reinterpret_cast<const ElfW(Half)*>(Absolute(m.base, d->d_un.d_ptr)); break;
-              default: break;
-            }
-          }
-          if (m.symtab == nullptr || m.strtab == nullptr) return 0;  // defines nothing
+          ElfSymbols m;
+          if (!ReadElfSymbols(info->dlpi_addr, dynamic, &m)) return 0;  // defines nothing
           if (m.gnu_hash == nullptr) {  // DT_HASH only: leave it all to dlsym
             x->c.ok = false;
             return 1;
@@ -102,42 +83,13 @@ bool NextSymbols::Open() {
 }
 
 void* NextSymbols::Find(const char* name) const {
-  const uint32_t hash = GnuHash(name);
   for (size_t i = 0; i < count_; ++i) {
-    const Module& m = modules_[i];
-    const uint32_t nbuckets = m.gnu_hash[0], symoffset = m.gnu_hash[1], bloom_size = m.gnu_hash[2],
-                   bloom_shift = m.gnu_hash[3];
-    if (nbuckets == 0 || bloom_size == 0) continue;
-    const auto* bloom = reinterpret_cast<const ElfW(Addr)*>(m.gnu_hash + 4);
-    const auto* buckets = reinterpret_cast<const uint32_t*>(bloom + bloom_size);
-    const uint32_t* chain = buckets + nbuckets;
-    constexpr uint32_t kBits = sizeof(ElfW(Addr)) * 8;
-    const ElfW(Addr) word = bloom[(hash / kBits) % bloom_size];
-    const ElfW(Addr) mask = (ElfW(Addr){1} << (hash % kBits)) | (ElfW(Addr){1} << ((hash >> bloom_shift) % kBits));
-    if ((word & mask) != mask) continue;
-    uint32_t index = buckets[hash % nbuckets];
-    if (index < symoffset) continue;
-    const ElfW(Sym)* versioned = nullptr;  // the one default version of a versioned definition
-    int versions = 0;
-    for (;; ++index) {
-      const uint32_t h = chain[index - symoffset];
-      const ElfW(Sym)& s = m.symtab[index];
-      if ((h | 1) == (hash | 1) && s.st_shndx != SHN_UNDEF && s.st_value != 0 &&
-          strcmp(m.strtab + s.st_name, name) == 0) {
-        const int bind = ELF64_ST_BIND(s.st_info);
-        if (bind == STB_GLOBAL || bind == STB_WEAK || bind == STB_GNU_UNIQUE) {
-          // An IFUNC's resolver picks the implementation; anything but a
-          // plain function is the loader's to judge too: dlsym.
-          if (ELF64_ST_TYPE(s.st_info) != STT_FUNC) return nullptr;
-          const ElfW(Half) ver = m.versym != nullptr ? m.versym[index] : 1;
-          if ((ver & 0x7fff) < 2) return reinterpret_cast<void*>(m.base + s.st_value);  // unversioned
-          if ((ver & 0x8000) == 0 && versions++ == 0) versioned = &s;  // hidden versions never match
-        }
-      }
-      if (h & 1) break;
+    void* address = nullptr;
+    switch (FindFunction(modules_[i], name, &address)) {
+      case SymbolLookup::kFound: return address;
+      case SymbolLookup::kAskLoader: return nullptr;  // dlsym
+      case SymbolLookup::kAbsent: break;
     }
-    if (versions == 1) return reinterpret_cast<void*>(m.base + versioned->st_value);
-    if (versions > 1) return nullptr;  // the loader's choice: dlsym
   }
   return nullptr;
 }
@@ -147,7 +99,7 @@ bool InMainProgram(const void* address) {
     uintptr_t address;
     bool inside;
   } query{reinterpret_cast<uintptr_t>(address), false};
-  dl_iterate_phdr(
+  LibcDlIteratePhdr(
       [](dl_phdr_info* info, size_t, void* data) {
         auto* q = static_cast<Query*>(data);
         q->inside = Contains(*info, q->address);
@@ -170,7 +122,7 @@ void* DefinitionPastCanonicalPlt(const char* name, bool skip_self) {
   // An undefined symbol with a value: only an executable's canonical PLT
   // entry answers so.
   const auto* sym = static_cast<const ElfW(Sym)*>(
-      dladdr1(found, &info, &entry, RTLD_DL_SYMENT) != 0 ? entry : nullptr);
+      LibcDladdr1(found, &info, &entry, RTLD_DL_SYMENT) != 0 ? entry : nullptr);
   if (sym == nullptr ||
       sym->st_shndx != SHN_UNDEF || _r_debug.r_map == nullptr)
     return found;
@@ -183,7 +135,7 @@ void* DefinitionPastCanonicalPlt(const char* name, bool skip_self) {
     Dl_info where;
     // Defined by this very object (dlsym of a handle also searches its
     // dependencies).
-    if (candidate != nullptr && dladdr(candidate, &where) != 0 &&
+    if (candidate != nullptr && LibcDladdr(candidate, &where) != 0 &&
         (!skip_self || where.dli_fbase != __ehdr_start) && where.dli_fname != nullptr &&
         strcmp(where.dli_fname, lm->l_name) == 0)
       return candidate;

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "preload/internal/elf_symbols.h"
+
 namespace leaktrace::preload {
 
 class NextSymbols {
@@ -35,15 +37,8 @@ class NextSymbols {
   void* Find(const char* name) const;
 
  private:
-  struct Module {
-    uintptr_t base;
-    const ElfW(Sym)* symtab;
-    const char* strtab;
-    const uint32_t* gnu_hash;
-    const ElfW(Half)* versym;  // nullptr: no versions
-  };
   static constexpr size_t kMaxModules = 64;
-  Module modules_[kMaxModules];
+  ElfSymbols modules_[kMaxModules];
   size_t count_ = 0;
 };
 

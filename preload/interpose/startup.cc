@@ -18,6 +18,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
 #include "preload/internal/kernel_clock.h"
+#include "preload/internal/libc_functions.h"
 #include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
@@ -72,6 +73,7 @@ bool ThisProgramSelected() {
 
 void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
+  LibcFunctionsResolve();  // before the program has threads
   EnsureReal();
   if (!RealAllocatorFound()) {
     Log("cannot find the real allocator (dlsym RTLD_NEXT failed); leaktrace cannot run");

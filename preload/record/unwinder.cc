@@ -20,6 +20,7 @@
 #include "preload/internal/private_fds.h"
 #include "preload/internal/signals_blocked.h"
 #include "preload/internal/raw_syscall.h"
+#include "preload/internal/libc_functions.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -94,7 +95,7 @@ void InitUnwinder() {
   uintptr_t probes[2] = {reinterpret_cast<uintptr_t>(&CaptureStack),
                          reinterpret_cast<uintptr_t>(&unw_backtrace)};
   g_own_count = 0;
-  dl_iterate_phdr(CollectOwnRanges, probes);
+  LibcDlIteratePhdr(CollectOwnRanges, probes);
 }
 
 void MarkStackReadable(uintptr_t low, uintptr_t high) { unw_set_readable_stack(low, high); }
@@ -113,7 +114,7 @@ LT_FORK_STATE std::atomic<long> g_forking_tid{0};
 bool InAWaitFunction(uintptr_t ip) {
   Dl_info info;
   void* entry = nullptr;
-  if (dladdr1(reinterpret_cast<void*>(ip), &info, &entry, RTLD_DL_SYMENT) == 0 || info.dli_sname == nullptr ||
+  if (LibcDladdr1(reinterpret_cast<void*>(ip), &info, &entry, RTLD_DL_SYMENT) == 0 || info.dli_sname == nullptr ||
       entry == nullptr)
     return false;
   const auto* symbol = static_cast<const ElfW(Sym)*>(entry);

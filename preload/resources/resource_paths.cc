@@ -17,6 +17,7 @@
 #include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
 #include "preload/internal/raw_syscall.h"
+#include "preload/internal/libc_functions.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
@@ -97,7 +98,7 @@ void FindModulesOnce() {
   }
   BusyScope busy;
   ErrnoKeeper keep;
-  dl_iterate_phdr(FindModules, nullptr);
+  LibcDlIteratePhdr(FindModules, nullptr);
   g_modules_state.store(2, std::memory_order_release);
 }
 

@@ -8,6 +8,7 @@
 
 #include "preload/interpose/next_symbol.h"
 #include "preload/interpose/real_functions.h"
+#include "preload/internal/libc_functions.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -32,7 +33,7 @@ const void* ModuleOf(void* address) {
   dl_find_object object;
   if (_dl_find_object(address, &object) == 0) return object.dlfo_map_start;
   Dl_info info;
-  return dladdr(address, &info) != 0 ? info.dli_fbase : nullptr;
+  return LibcDladdr(address, &info) != 0 ? info.dli_fbase : nullptr;
 }
 
 // The next definition of `name` after leaktrace (the global one when

@@ -11,6 +11,7 @@
 
 #include "preload/internal/arena.h"
 #include "preload/snapshot/process_info.h"
+#include "preload/internal/libc_functions.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -124,7 +125,7 @@ void RecordModules() {
   // Before start-up has named the executable, its entry would get no path.
   if (g_process.pid == 0) return;
   ModuleLock lock;
-  dl_iterate_phdr(Visit, nullptr);
+  LibcDlIteratePhdr(Visit, nullptr);
 }
 
 void ModuleMapPrepareFork() { pthread_mutex_lock(&g_module_lock); }
@@ -134,7 +135,7 @@ LT_FORK_CHILD_CODE void ModuleMapChildAfterFork() { g_module_lock = PTHREAD_MUTE
 void WriteModules(format::DumpWriter& writer) {
   ModuleLock lock;
   for (KnownModule* m = g_modules; m; m = m->next) m->seen_now = false;
-  dl_iterate_phdr(Visit, nullptr);
+  LibcDlIteratePhdr(Visit, nullptr);
   writer.BeginSection(format::SectionType::kModules);
   for (KnownModule* m = g_modules; m; m = m->next) {
     if (!m->seen_now) m->flags |= format::kModuleUnloaded;

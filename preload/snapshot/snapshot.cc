@@ -378,7 +378,7 @@ Unnamed PublishUnnamed(format::DumpBuffer& buffer, uint32_t& seq, char* final_pa
   }
   char unnamed[32];
   snprintf(unnamed, sizeof unnamed, "/proc/self/fd/%d", fd.load());
-  int rc = linkat(AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW);
+  int rc = static_cast<int>(RawSyscall(SYS_linkat, AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW));
   int link_errno = errno;
   for (int tries = 0; rc != 0 && link_errno == EEXIST && tries < kRenumberTries; ++tries) {
     const uint32_t next = NextFreeSeq();
@@ -386,7 +386,7 @@ Unnamed PublishUnnamed(format::DumpBuffer& buffer, uint32_t& seq, char* final_pa
     seq = next;
     format::FormatDumpPath(final_path, final_size, g_config.dump_dir, g_process.program,
                            static_cast<uint32_t>(g_process.pid), seq, false);
-    rc = linkat(AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW);
+    rc = static_cast<int>(RawSyscall(SYS_linkat, AT_FDCWD, unnamed, AT_FDCWD, final_path, AT_SYMLINK_FOLLOW));
     link_errno = errno;
   }
   ClosePrivateFd(fd.load());
@@ -401,7 +401,9 @@ Unnamed PublishUnnamed(format::DumpBuffer& buffer, uint32_t& seq, char* final_pa
 }
 
 // Writes the buffer into the dump directory under its final name, never
-// partly visible there: as an unnamed file linked in (PublishUnnamed), or
+// partly visible there (by system calls of its own: a library that wraps
+// the file functions and moves paths, as libfakechroot does, must not move
+// the dump's): as an unnamed file linked in (PublishUnnamed), or
 // where that cannot be, under a temporary name then renamed. On failure,
 // says in `why` which step failed and the system's reason; `create_error`
 // is errno when the file could not even be created, else 0. `sync`: fsync
@@ -423,7 +425,7 @@ bool Publish(format::DumpBuffer& buffer, uint32_t& seq, char* final_path, size_t
   constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
   std::atomic<int> fd{-1};
   if (OpenPrivateFd(temp_path, kFlags, 0600, &fd) < 0 && errno == EEXIST) {
-    unlink(temp_path);  // a leftover of a crashed earlier attempt (O_EXCL refuses links)
+    RawSyscall(SYS_unlink, temp_path);  // a leftover of a crashed earlier attempt (O_EXCL refuses links)
     OpenPrivateFd(temp_path, kFlags, 0600, &fd);
   }
   if (fd.load() < 0) {
@@ -436,12 +438,12 @@ bool Publish(format::DumpBuffer& buffer, uint32_t& seq, char* final_path, size_t
   ClosePrivateFd(fd.load());
   // Never over another process's dump of the same name (NextFreeSeq looked;
   // this closes the race); a file system that cannot say so renames plainly.
-  if (ok && renameat2(AT_FDCWD, temp_path, AT_FDCWD, final_path, RENAME_NOREPLACE) != 0 &&
-      (errno != EINVAL || rename(temp_path, final_path) != 0)) {
+  if (ok && RawSyscall(SYS_renameat2, AT_FDCWD, temp_path, AT_FDCWD, final_path, RENAME_NOREPLACE) != 0 &&
+      (errno != EINVAL || RawSyscall(SYS_rename, temp_path, final_path) != 0)) {
     snprintf(why, why_size, "cannot rename %s to %s: %s", temp_path, final_path, strerrordesc_np(errno));
     ok = false;
   }
-  if (!ok) unlink(temp_path);
+  if (!ok) RawSyscall(SYS_unlink, temp_path);
   return ok;
 }
 
@@ -483,7 +485,7 @@ uint32_t NextFreeSeq() {
   for (int tries = 0; tries < 64; ++tries) {
     format::FormatDumpPath(path, sizeof path, g_config.dump_dir, g_process.program,
                            static_cast<uint32_t>(g_process.pid), seq, false);
-    if (access(path, F_OK) != 0) break;  // free (or not for us to know: the rename says)
+    if (RawSyscall(SYS_access, path, F_OK) != 0) break;  // free (or not for us to know: the rename says)
     seq = ++g_seq;
   }
   return seq;

@@ -742,6 +742,28 @@ TEST(Transparency, UnderRunOnlyTheProgramItStartsSaysItIsTracked) {
   }
 }
 
+// libfakechroot (debootstrap's and mmdebstrap's fakechroot mode) wraps
+// dl_iterate_phdr and dladdr; under its chroot step (FAKECHROOT_BASE set
+// and empty) its wrappers, reached from leaktrace's constructor before
+// libfakechroot had started, crashed every program, in either order
+// (SIGSEGV before main). leaktrace calls the C library's own now, and
+// writes its dumps by system calls of its own, where libfakechroot would
+// move their paths.
+TEST(Transparency, AWrapperOfTheLoadersListStartingLaterIsNeverCalledEarly) {
+  const std::string fakechroot = LEAKTRACE_TEST_FAKECHROOT;
+  for (const std::string& preload : {fakechroot + ":" + LibraryPath(), LibraryPath() + ":" + fakechroot}) {
+    SCOPED_TRACE(preload);
+    TempDir dir;
+    const CommandResult r = leaktrace::testing::Run(
+        {"/bin/echo", "hi"},
+        {"LD_PRELOAD=" + preload, "LEAKTRACE_DIR=" + dir.path(), "FAKECHROOT=true", "FAKECHROOT_BASE="});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "hi\n");
+    EXPECT_EQ(r.err, "");
+    EXPECT_FALSE(std::filesystem::is_empty(dir.path())) << "its exit dump";
+  }
+}
+
 TEST(Transparency, TheProgramsSignalMaskIsItsOwn) {
   for (const std::string& sample : kModes) {
     TempDir dir;
