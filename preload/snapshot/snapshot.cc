@@ -494,11 +494,15 @@ uint32_t NextFreeSeq() {
 // The dump itself; g_dump_lock held.
 // A snapshot that failed: counted in the dump's health, told to `leaktrace
 // snapshot` through the control block, said once on stderr. Dump lock held.
-void NoteFailed(uint32_t seq, const char* why) {
+void NoteFailed(uint32_t seq, const char* why, bool exit_dump = false) {
   g_health.failed_dumps.fetch_add(1, std::memory_order_relaxed);
   NoteFailedSnapshot(seq, why);
-  if (!g_warned_write.exchange(true, std::memory_order_relaxed))
-    Log("cannot write snapshot %u (%s); the program goes on", seq, why);
+  if (!g_warned_write.exchange(true, std::memory_order_relaxed)) {
+    if (exit_dump)
+      Log("cannot write the exit dump (%s); it is lost", why);
+    else
+      Log("cannot write snapshot %u (%s); the program goes on", seq, why);
+  }
 }
 
 // A snapshot that fails before any of it is built (the writer's stack could
@@ -558,7 +562,7 @@ uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& a
             why);
     }
   } else {
-    NoteFailed(seq, why);
+    NoteFailed(seq, why, trigger == format::Trigger::kExit);
   }
   UpdateControlBlock(seq, g_last_seq, LastPath());
   // The process ends right after its exit dump: its buffer is left to exit.
