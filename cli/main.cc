@@ -10,6 +10,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <sys/resource.h>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -126,7 +128,7 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int RunCommand(int argc, char** argv) {
   try {
     return Main(argc, argv);
   } catch (const cli::CliError& e) {
@@ -151,4 +153,38 @@ int main(int argc, char** argv) {
     PrintError("internal error");
     return cli::kExitUsage;
   }
+}
+
+// Symbolizing reads DWARF line tables through libdw, whose parser takes
+// large stack frames: under a small stack limit (`ulimit -s 128`, set in a
+// shell for the program under test) `leaktrace report` died of SIGSEGV.
+// Under a limit below 8 MiB the command runs on a thread of its own with a
+// 64 MiB stack (a thread's default stack follows the limit too); the
+// programs `run` starts keep the limit they were given.
+int main(int argc, char** argv) {
+  constexpr rlim_t kEnough = rlim_t{8} << 20;
+  rlimit stack{};
+  if (getrlimit(RLIMIT_STACK, &stack) != 0 || stack.rlim_cur == RLIM_INFINITY || stack.rlim_cur >= kEnough)
+    return RunCommand(argc, argv);
+  struct Call {
+    int argc;
+    char** argv;
+    int code;
+  } call{argc, argv, 0};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t{64} << 20);
+  pthread_t thread;
+  const int started = pthread_create(
+      &thread, &attr,
+      [](void* arg) -> void* {
+        auto* c = static_cast<Call*>(arg);
+        c->code = RunCommand(c->argc, c->argv);
+        return nullptr;
+      },
+      &call);
+  pthread_attr_destroy(&attr);
+  if (started != 0) return RunCommand(argc, argv);
+  pthread_join(thread, nullptr);
+  return call.code;
 }

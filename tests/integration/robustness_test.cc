@@ -229,5 +229,19 @@ TEST(Robustness, PlantedSymlinksAreNeverFollowed) {
   }
 }
 
+// `leaktrace report` in a shell with a small stack limit (set there for
+// the program under test): libdw's line-table parser ran the command's
+// main thread off its 128 KiB stack (SIGSEGV). The command now runs on a
+// thread with a stack of its own under such a limit.
+TEST(Robustness, ReportUnderASmallStackLimit) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("leaky_c")}, dir, {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(s.exit_code, 0);
+  const CommandResult r = leaktrace::testing::Run({"/bin/sh", "-c", "ulimit -s 128 && exec \"$0\" report --format json \"$1\"",
+                               LEAKTRACE_TEST_CLI, s.after});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("leaky_c.c"), std::string::npos) << "frames named with their source file";
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
