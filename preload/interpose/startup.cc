@@ -65,7 +65,7 @@ bool AnotherCopyIsAhead() { return &leaktrace_instance != &leaktrace::preload::g
 bool ThisProgramSelected() {
   if (g_config.programs[0] == '\0') return true;
   char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  const ssize_t n = RawSyscall(SYS_readlink, "/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = '\0';
   const char* slash = strrchr(exe, '/');
   return ProgramSelected(g_config, program_invocation_short_name, slash ? slash + 1 : exe);

@@ -14,6 +14,7 @@
 #include "preload/resources/fd_table.h"
 #include "preload/resources/label_table.h"
 #include "preload/resources/working_dir.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -61,7 +62,7 @@ uint32_t WithPath(const char* prefix, const char* path, size_t path_size) {
 size_t FdPath(int fd, char* buf, size_t size) {
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  const ssize_t n = readlink(proc, buf, size);
+  const ssize_t n = RawSyscall(SYS_readlink, proc, buf, size);
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
@@ -80,7 +81,7 @@ uint32_t KindLabel(const char* kind) { return InternKindLabel(kind); }
 uint32_t OpenedPathLabel(int fd, const char* path) {
   if (SandboxEntered()) return KindLabel("file");  // no call the program's filter may not list
   struct stat st;
-  if (fstat(fd, &st) != 0) return KindLabel("unknown");
+  if (RawSyscall(SYS_fstat, fd, &st) != 0) return KindLabel("unknown");
   if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
   const char* prefix = PrefixOf(st.st_mode);
   if (prefix == nullptr) return KindLabel("unknown");
@@ -185,7 +186,7 @@ uint32_t VerifiedOpenedLabel(int fd, uint32_t label) {
   const bool on_kept_cwd = (label & kOnKeptCwd) != 0;
   label &= ~kLabelFlags;
   struct stat st;
-  if (fstat(fd, &st) != 0) return label;
+  if (RawSyscall(SYS_fstat, fd, &st) != 0) return label;
   if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
   const char* prefix = PrefixOf(st.st_mode);
   if (prefix == nullptr) return KindLabel("unknown");
@@ -224,16 +225,16 @@ uint32_t SocketFdLabel(int fd) {
   if (SandboxEntered()) return KindLabel("socket");  // no call the program's filter may not list
   int family = 0, type = 0;
   socklen_t len = sizeof family;
-  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) return KindLabel("socket");
+  if (RawSyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) return KindLabel("socket");
   len = sizeof type;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return KindLabel("socket");
+  if (RawSyscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return KindLabel("socket");
   return SocketLabel(family, type);
 }
 
 uint32_t ProbeFdLabel(int fd) {
   if (SandboxEntered()) return KindLabel("unknown");  // no call the program's filter may not list
   struct stat st;
-  if (fstat(fd, &st) != 0) return KindLabel("unknown");
+  if (RawSyscall(SYS_fstat, fd, &st) != 0) return KindLabel("unknown");
   if (S_ISSOCK(st.st_mode)) return SocketFdLabel(fd);
   char buf[kPathBytes];
   const size_t n = FdPath(fd, buf, sizeof buf);

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include "preload/internal/mode.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/kernel_clock.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 
@@ -47,7 +49,7 @@ const char* ExePath() {
   if (LT_LIKELY(state == kExeRead)) return g_process.exe_path;
   if (state == kExeUnread &&
       g_exe_state.compare_exchange_strong(state, kExeReading, std::memory_order_acq_rel)) {
-    const ssize_t n = readlink("/proc/self/exe", g_process.exe_path, sizeof g_process.exe_path - 1);
+    const ssize_t n = RawSyscall(SYS_readlink, "/proc/self/exe", g_process.exe_path, sizeof g_process.exe_path - 1);
     size_t size = n > 0 ? static_cast<size_t>(n) : 0;
     // Read late, the link of an executable deleted or replaced since the
     // start says so; the path it was started from is the one wanted.
