@@ -7,7 +7,6 @@
 #include <cstdint>
 
 #include "preload/internal/dump_scratch.h"
-#include "preload/internal/fork_gate.h"
 #include "preload/internal/raw_syscall.h"
 #include "preload/record/stack_ids.h"
 #include "preload/resources/fd_kind.h"
