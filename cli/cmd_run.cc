@@ -171,6 +171,8 @@ void ValidateInheritedSettings() {
     bad("LEAKTRACE_INTERVAL", v, "not a whole number of seconds");
   if (std::string v = get("LEAKTRACE_PROGRAMS"); v.size() >= 1024)
     bad("LEAKTRACE_PROGRAMS", v.substr(0, 40) + "...", "longer than 1023 bytes");
+  else if (!v.empty() && v.find_first_not_of(',') == std::string::npos)
+    bad("LEAKTRACE_PROGRAMS", v, "names no program");
   if (std::string v = get("LEAKTRACE_ON_EXIT"); !v.empty() && v != "0" && v != "1" && v != "all")
     bad("LEAKTRACE_ON_EXIT", v, "must be 0, 1 or all");
   if (std::string v = get("LEAKTRACE_FOLLOW_EXEC"); !v.empty() && v != "0" && v != "1")

@@ -161,6 +161,11 @@ void LoadConfig(Config& config, const char* settings) {
     if (strlen(s) >= sizeof config.programs) {
       Log("LEAKTRACE_PROGRAMS is longer than %u bytes; tracking disabled", unsigned{sizeof config.programs - 1});
       config.valid = false;
+    } else if (strspn(s, ",") == strlen(s)) {
+      // Commas alone: a list that names no program (`leaktrace run --only ''`
+      // is refused so too), not "every program" as an empty one is.
+      Log("LEAKTRACE_PROGRAMS=%s names no program; tracking disabled", s);
+      config.valid = false;
     } else {
       strcpy(config.programs, s);
     }

@@ -762,7 +762,7 @@ TEST_F(CliTest, RunValidatesEveryInheritedSetting) {
   for (const char* bad : {"LEAKTRACE_SAMPLE=banana", "LEAKTRACE_SAMPLE=0", "LEAKTRACE_SAMPLE=1.5k",
                           "LEAKTRACE_SIGNAL=SIGNOPE", "LEAKTRACE_SIGNAL=9", "LEAKTRACE_SIGNAL=SIGCHLD",
                           "LEAKTRACE_SIGNAL=WINCH", "LEAKTRACE_SIGNAL=SIGSEGV", "LEAKTRACE_INTERVAL=1.5",
-                          "LEAKTRACE_ON_EXIT=yes", "LEAKTRACE_FOLLOW_EXEC=2"}) {
+                          "LEAKTRACE_ON_EXIT=yes", "LEAKTRACE_FOLLOW_EXEC=2", "LEAKTRACE_PROGRAMS=,,"}) {
     const Result r = Run(cmd, {lib, bad});
     const std::string key = std::string(bad).substr(0, std::string(bad).find('=') + 1);
     ExpectError(r, 2, key);

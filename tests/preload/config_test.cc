@@ -43,6 +43,23 @@ TEST(ProgramFilter, AnyPatternMatchingEitherNameSelects) {
   EXPECT_FALSE(ProgramSelected(c, "x", "x")) << "empty patterns match nothing";
 }
 
+// A list of commas alone names no program: refused (tracking disabled, as
+// `leaktrace run --only ''` is refused), not read as "none" in silence; an
+// empty one is every program.
+TEST(ProgramFilter, AListOfCommasAloneIsRefused) {
+  Config commas;
+  LoadConfig(commas, "LEAKTRACE_PROGRAMS=,,\n");
+  EXPECT_FALSE(commas.valid);
+  Config empty;
+  LoadConfig(empty, "LEAKTRACE_PROGRAMS=\n");
+  EXPECT_TRUE(empty.valid);
+  EXPECT_TRUE(ProgramSelected(empty, "server", "server"));
+  Config one;
+  LoadConfig(one, "LEAKTRACE_PROGRAMS=,server,\n");
+  EXPECT_TRUE(one.valid);
+  EXPECT_TRUE(ProgramSelected(one, "server", "server"));
+}
+
 // The dump directory LEAKTRACE_DIR names, as LoadConfig resolves it.
 std::string DumpDir(const std::string& dir, bool* valid = nullptr) {
   Config c;
