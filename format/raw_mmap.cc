@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "format/raw_syscall.h"
+
 namespace leaktrace::format {
 namespace {
 
@@ -24,36 +26,12 @@ constexpr int kTries = 8;
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-// The system call itself, not syscall(3): libleaktrace.so exports that
-// symbol, and another preloaded library may define it and take a lock in
-// it (cwrap's uid_wrapper, whose destructor holds that lock while it calls
-// dlclose, whose hook maps memory here: a hang at every exit).
-long Syscall(long number, long a, long b, long c, long d = 0, long e = 0) {
-#if defined(__x86_64__)
-  long result;
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  register long r9 __asm__("r9") = 0;
-  __asm__ volatile("syscall"
-                   : "=a"(result)
-                   : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                   : "rcx", "r11", "memory");
-  if (static_cast<unsigned long>(result) > -4096UL) {
-    errno = static_cast<int>(-result);
-    return -1;
-  }
-  return result;
-#else
-  return syscall(number, a, b, c, d, e, 0);
-#endif
-}
-
 void* Map(void* addr, size_t bytes, int prot, int flags) {
 #if defined(__SANITIZE_THREAD__)
   return mmap(addr, bytes, prot, flags, -1, 0);
 #else
-  return reinterpret_cast<void*>(
-      Syscall(SYS_mmap, reinterpret_cast<long>(addr), static_cast<long>(bytes), prot, flags, -1));
+  // Not through syscall(3): raw_syscall.h says why.
+  return reinterpret_cast<void*>(RawSyscall(SYS_mmap, addr, bytes, prot, flags, -1, 0));
 #endif
 }
 
@@ -134,7 +112,7 @@ void RawUnmap(void* p, size_t bytes) {
 #if defined(__SANITIZE_THREAD__)
   munmap(p, bytes);
 #else
-  Syscall(SYS_munmap, reinterpret_cast<long>(p), static_cast<long>(bytes), 0);
+  RawSyscall(SYS_munmap, p, bytes);
 #endif
 }
 
@@ -145,14 +123,12 @@ void* RawRemap(void* p, size_t old_bytes, size_t new_bytes) {
   // In place when the range above is free (the zone grows downward, so it
   // rarely is); else onto a fresh range of the zone, which the move
   // replaces (MREMAP_FIXED), never where the kernel would choose.
-  void* grown = reinterpret_cast<void*>(Syscall(SYS_mremap, reinterpret_cast<long>(p), static_cast<long>(old_bytes),
-                                                static_cast<long>(new_bytes), 0, 0));
+  void* grown = reinterpret_cast<void*>(RawSyscall(SYS_mremap, p, old_bytes, new_bytes, 0, 0));
   if (grown != MAP_FAILED) return grown;
   void* target = RawMapAnonymous(new_bytes);
   if (target == MAP_FAILED) return MAP_FAILED;
-  void* moved = reinterpret_cast<void*>(Syscall(SYS_mremap, reinterpret_cast<long>(p), static_cast<long>(old_bytes),
-                                                static_cast<long>(new_bytes), MREMAP_MAYMOVE | MREMAP_FIXED,
-                                                reinterpret_cast<long>(target)));
+  void* moved = reinterpret_cast<void*>(
+      RawSyscall(SYS_mremap, p, old_bytes, new_bytes, MREMAP_MAYMOVE | MREMAP_FIXED, target));
   if (moved == MAP_FAILED) RawUnmap(target, new_bytes);
   return moved;
 #endif

@@ -80,4 +80,13 @@ SymbolLookup FindFunction(const ElfSymbols& m, const char* name, void** address)
   return versions > 1 ? SymbolLookup::kAskLoader : SymbolLookup::kAbsent;
 }
 
+void* FunctionDefinedIn(const link_map* module, const char* name) {
+  ElfSymbols symbols;
+  void* address = nullptr;
+  if (module == nullptr || module->l_ld == nullptr || !ReadElfSymbols(module->l_addr, module->l_ld, &symbols) ||
+      FindFunction(symbols, name, &address) != SymbolLookup::kFound)
+    return nullptr;
+  return address;
+}
+
 }  // namespace leaktrace::preload

@@ -30,4 +30,9 @@ enum class SymbolLookup {
 };
 SymbolLookup FindFunction(const ElfSymbols& module, const char* name, void** address);
 
+// `name`, a function the module of the loader's list (its link_map:
+// _r_debug.r_map and on) defines itself, not its dependencies; nullptr
+// when it does not, or only the loader could say.
+void* FunctionDefinedIn(const link_map* module, const char* name);
+
 }  // namespace leaktrace::preload

@@ -2,12 +2,12 @@
 
 #include <elf.h>
 #include <link.h>
-#include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 
 #include <atomic>
 
+#include "preload/internal/elf_symbols.h"
 #include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
@@ -24,8 +24,7 @@ int SyscallClock(clockid_t clock, timespec* ts) {
   return static_cast<int>(RawSyscall(SYS_clock_gettime, clock, reinterpret_cast<long>(ts)));
 }
 
-// The address of `name` in the vDSO's dynamic symbol table (it has the
-// SysV hash table, whose second word is the number of symbols).
+// The address of `name` in the vDSO's own symbol table (elf_symbols.h).
 void* VdsoSymbol(const char* name) {
   const uintptr_t base = getauxval(AT_SYSINFO_EHDR);
   if (base == 0) return nullptr;
@@ -37,22 +36,12 @@ void* VdsoSymbol(const char* name) {
     if (phdr[i].p_type == PT_LOAD && bias == 0) bias = base + phdr[i].p_offset - phdr[i].p_vaddr;
     if (phdr[i].p_type == PT_DYNAMIC) dynamic = reinterpret_cast<const ElfW(Dyn)*>(base + phdr[i].p_offset);
   }
-  if (bias == 0 || dynamic == nullptr) return nullptr;
-  const ElfW(Sym)* symbols = nullptr;
-  const char* strings = nullptr;
-  const Elf32_Word* hash = nullptr;
-  for (const ElfW(Dyn)* d = dynamic; d->d_tag != DT_NULL; ++d) {
-    if (d->d_tag == DT_SYMTAB) symbols = reinterpret_cast<const ElfW(Sym)*>(bias + d->d_un.d_ptr);
-    if (d->d_tag == DT_STRTAB) strings = reinterpret_cast<const char*>(bias + d->d_un.d_ptr);
-    if (d->d_tag == DT_HASH) hash = reinterpret_cast<const Elf32_Word*>(bias + d->d_un.d_ptr);
-  }
-  if (symbols == nullptr || strings == nullptr || hash == nullptr) return nullptr;
-  for (Elf32_Word i = 0; i < hash[1]; ++i) {
-    const ElfW(Sym)& s = symbols[i];
-    if (s.st_shndx == SHN_UNDEF || ELF64_ST_TYPE(s.st_info) != STT_FUNC) continue;
-    if (strcmp(strings + s.st_name, name) == 0) return reinterpret_cast<void*>(bias + s.st_value);
-  }
-  return nullptr;
+  ElfSymbols symbols;
+  void* address = nullptr;
+  if (bias == 0 || dynamic == nullptr || !ReadElfSymbols(bias, dynamic, &symbols) ||
+      FindFunction(symbols, name, &address) != SymbolLookup::kFound)
+    return nullptr;
+  return address;
 }
 
 ClockFn LookUp() {

@@ -18,16 +18,6 @@ std::atomic<DladdrFn> g_dladdr{nullptr};
 std::atomic<Dladdr1Fn> g_dladdr1{nullptr};
 std::atomic<bool> g_resolved{false};
 
-// `name` in libc's own tables, or nullptr.
-void* InLibc(const link_map* libc, const char* name) {
-  ElfSymbols symbols;
-  void* address = nullptr;
-  if (libc == nullptr || !ReadElfSymbols(libc->l_addr, libc->l_ld, &symbols) ||
-      FindFunction(symbols, name, &address) != SymbolLookup::kFound)
-    return nullptr;
-  return address;
-}
-
 void Resolve() {
   const link_map* libc = nullptr;
   for (const link_map* m = _r_debug.r_map; m != nullptr && libc == nullptr; m = m->l_next) {
@@ -36,9 +26,9 @@ void Resolve() {
     base = base != nullptr ? base + 1 : name;
     if (strncmp(base, "libc.so", 7) == 0) libc = m;
   }
-  auto* iterate = reinterpret_cast<IterateFn>(InLibc(libc, "dl_iterate_phdr"));
-  auto* dladdr_fn = reinterpret_cast<DladdrFn>(InLibc(libc, "dladdr"));
-  auto* dladdr1_fn = reinterpret_cast<Dladdr1Fn>(InLibc(libc, "dladdr1"));
+  auto* iterate = reinterpret_cast<IterateFn>(FunctionDefinedIn(libc, "dl_iterate_phdr"));
+  auto* dladdr_fn = reinterpret_cast<DladdrFn>(FunctionDefinedIn(libc, "dladdr"));
+  auto* dladdr1_fn = reinterpret_cast<Dladdr1Fn>(FunctionDefinedIn(libc, "dladdr1"));
   g_iterate.store(iterate != nullptr ? iterate : &dl_iterate_phdr, std::memory_order_relaxed);
   g_dladdr.store(dladdr_fn != nullptr ? dladdr_fn : &dladdr, std::memory_order_relaxed);
   g_dladdr1.store(dladdr1_fn != nullptr ? dladdr1_fn : &dladdr1, std::memory_order_relaxed);

@@ -6,6 +6,18 @@
 namespace leaktrace::preload {
 namespace {
 
+// Calls fn(start, size) for each non-empty entry of an LD_PRELOAD value
+// (separated by spaces or colons) until it returns true.
+template <typename Fn>
+void ForEachEntry(const char* preload, Fn&& fn) {
+  for (const char* p = preload; *p;) {
+    while (*p == ' ' || *p == ':') ++p;
+    const char* start = p;
+    while (*p && *p != ' ' && *p != ':') ++p;
+    if (p != start && fn(start, static_cast<size_t>(p - start))) return;
+  }
+}
+
 bool NamesLeaktrace(const char* entry, size_t size) {
   const char* base = entry;
   for (size_t i = 0; i < size; ++i)
@@ -19,19 +31,15 @@ bool NamesLeaktrace(const char* entry, size_t size) {
 void PreloadWithoutLeaktrace(const char* preload, char* out, unsigned long out_size) {
   size_t used = 0;
   out[0] = '\0';
-  const char* p = preload;
-  while (*p) {
-    while (*p == ' ' || *p == ':') ++p;
-    const char* start = p;
-    while (*p && *p != ' ' && *p != ':') ++p;
-    const size_t size = static_cast<size_t>(p - start);
-    if (size == 0 || NamesLeaktrace(start, size)) continue;
-    if (used + (used ? 1 : 0) + size + 1 > out_size) break;
+  ForEachEntry(preload, [&](const char* start, size_t size) {
+    if (NamesLeaktrace(start, size)) return false;
+    if (used + (used ? 1 : 0) + size + 1 > out_size) return true;
     if (used) out[used++] = ' ';
     memcpy(out + used, start, size);
     used += size;
     out[used] = '\0';
-  }
+    return false;
+  });
 }
 
 namespace {
@@ -49,20 +57,17 @@ char** PreloadEntry() {
 // Whether `preload` has an entry naming libleaktrace; with `out_of_reach`,
 // only one that is a path not there (access) from where the process is now.
 bool NamesLeaktraceIn(const char* preload, bool out_of_reach) {
-  for (const char* p = preload; *p;) {
-    while (*p == ' ' || *p == ':') ++p;
-    const char* start = p;
-    while (*p && *p != ' ' && *p != ':') ++p;
-    const size_t size = static_cast<size_t>(p - start);
-    if (size == 0 || !NamesLeaktrace(start, size)) continue;
-    if (!out_of_reach) return true;
+  bool named = false;
+  ForEachEntry(preload, [&](const char* start, size_t size) {
+    if (!NamesLeaktrace(start, size)) return false;
+    if (!out_of_reach) return named = true;
     char path[4096];
-    if (memchr(start, '/', size) == nullptr || size >= sizeof path) continue;  // searched for, or too long to test
+    if (memchr(start, '/', size) == nullptr || size >= sizeof path) return false;  // searched for, or too long to test
     memcpy(path, start, size);
     path[size] = '\0';
-    if (access(path, R_OK) != 0) return true;
-  }
-  return false;
+    return named = access(path, R_OK) != 0;
+  });
+  return named;
 }
 
 }  // namespace

@@ -112,8 +112,9 @@ bool InMainProgram(const void* address) {
 namespace {
 
 // dlsym(RTLD_DEFAULT, name), or for an executable's canonical PLT entry the
-// first object after the program that defines `name`, this library
-// included or not (`skip_self`).
+// first object after the program that defines `name` itself (read from its
+// own tables: no dlopen, no allocation), this library included or not
+// (`skip_self`).
 void* DefinitionPastCanonicalPlt(const char* name, bool skip_self) {
   void* found = dlsym(RTLD_DEFAULT, name);
   if (found == nullptr) return nullptr;
@@ -123,22 +124,10 @@ void* DefinitionPastCanonicalPlt(const char* name, bool skip_self) {
   // entry answers so.
   const auto* sym = static_cast<const ElfW(Sym)*>(
       LibcDladdr1(found, &info, &entry, RTLD_DL_SYMENT) != 0 ? entry : nullptr);
-  if (sym == nullptr ||
-      sym->st_shndx != SHN_UNDEF || _r_debug.r_map == nullptr)
-    return found;
+  if (sym == nullptr || sym->st_shndx != SHN_UNDEF || _r_debug.r_map == nullptr) return found;
   for (const link_map* lm = _r_debug.r_map->l_next; lm != nullptr; lm = lm->l_next) {
-    if (lm->l_name == nullptr || lm->l_name[0] == '\0') continue;
-    void* handle = dlopen(lm->l_name, RTLD_LAZY | RTLD_NOLOAD);
-    if (handle == nullptr) continue;
-    void* candidate = dlsym(handle, name);
-    dlclose(handle);
-    Dl_info where;
-    // Defined by this very object (dlsym of a handle also searches its
-    // dependencies).
-    if (candidate != nullptr && LibcDladdr(candidate, &where) != 0 &&
-        (!skip_self || where.dli_fbase != __ehdr_start) && where.dli_fname != nullptr &&
-        strcmp(where.dli_fname, lm->l_name) == 0)
-      return candidate;
+    if (skip_self && lm->l_addr == reinterpret_cast<ElfW(Addr)>(__ehdr_start)) continue;
+    if (void* definition = FunctionDefinedIn(lm, name)) return definition;
   }
   return found;
 }

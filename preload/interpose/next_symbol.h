@@ -51,14 +51,14 @@ class NextSymbols {
 // and the stub jumps through one of those slots: taken for the real
 // function, it would lead back into a hook once the slots are rewritten.
 // So for such an answer this looks the name up in each object loaded after
-// the program, in load order, and returns the first that defines it (not
-// this library). For `leaktrace attach` (loaded after libc); allocates
-// (dlopen, dlsym).
+// the program, in load order, in that object's own symbol table, and
+// returns the first that defines it (not this library). For `leaktrace
+// attach` (loaded after libc); dlsym allocates.
 void* DefaultDefinition(const char* name);
 
 // As DefaultDefinition, this library's own definition included: the
 // function the program's calls of `name` are bound to, whoever defines it
-// (which malloc the program calls: malloc_reach.cc). Allocates.
+// (which malloc the program calls: malloc_reach.cc). dlsym allocates.
 void* BoundDefinition(const char* name);
 
 // True when `address` lies in a loaded segment of the main program (the

@@ -624,6 +624,20 @@ void StartDumperBeforeProcessLimit() {
   pthread_mutex_unlock(&g_pause_lock);
 }
 
+namespace {
+
+// Ends the running thread and waits for it (a dump under way first).
+// g_pause_lock held; g_stopping is left set.
+void StopAndJoinThread() {
+  g_stopping.store(true, std::memory_order_release);
+  sem_post(&g_wake);
+  pthread_join(g_thread, nullptr);
+  g_thread_running.store(false, std::memory_order_relaxed);
+  g_dumper_tid.store(0, std::memory_order_release);
+}
+
+}  // namespace
+
 bool YieldDumperThreadToTheProgram() {
   rlimit tasks{};
   if (getrlimit(RLIMIT_NPROC, &tasks) != 0 || tasks.rlim_cur == RLIM_INFINITY) return false;
@@ -634,11 +648,7 @@ bool YieldDumperThreadToTheProgram() {
     // As PauseDumper, never to be resumed: failed, for the lazy start and
     // the handler.
     g_thread_failed.store(true, std::memory_order_release);
-    g_stopping.store(true, std::memory_order_release);
-    sem_post(&g_wake);
-    pthread_join(g_thread, nullptr);  // waits out a dump under way
-    g_thread_running.store(false, std::memory_order_relaxed);
-    g_dumper_tid.store(0, std::memory_order_release);
+    StopAndJoinThread();
     g_stopping.store(false, std::memory_order_release);
   }
   pthread_mutex_unlock(&g_pause_lock);
@@ -674,12 +684,8 @@ void StopDumper() {
 void PauseDumper() {
   pthread_mutex_lock(&g_pause_lock);
   if (!g_thread_running) return;
-  g_stopping.store(true, std::memory_order_release);
-  sem_post(&g_wake);
-  pthread_join(g_thread, nullptr);  // waits out a dump under way
-  g_thread_running.store(false, std::memory_order_relaxed);
+  StopAndJoinThread();
   g_thread_paused = true;
-  g_dumper_tid.store(0, std::memory_order_relaxed);
 }
 
 void ResumeDumper() {

@@ -491,7 +491,6 @@ uint32_t NextFreeSeq() {
   return seq;
 }
 
-// The dump itself; g_dump_lock held.
 // A snapshot that failed: counted in the dump's health, told to `leaktrace
 // snapshot` through the control block, said once on stderr. Dump lock held.
 void NoteFailed(uint32_t seq, const char* why, bool exit_dump = false) {
@@ -514,6 +513,7 @@ void FailWithoutWriting(const char* why) {
   UpdateControlBlock(seq, g_last_seq, LastPath());
 }
 
+// The dump itself; g_dump_lock held.
 uint32_t WriteLocked(format::Trigger trigger, bool sync, const AllocatorStats& allocator) {
   // Taken by this dump whatever becomes of it, so a later dump nobody waits
   // for still warns.
