@@ -561,7 +561,8 @@ Action AddSnapshotCommand(CLI::App& app) {
   cmd->footer(
       "Exit status: 0 the dump is complete (its path is on stdout; when the process exited first, its exit dump, "
       "with a warning saying so); 1 timed out (waiting for the dump, or for a moment to signal the process without "
-      "cutting one of its calls short), or the process exited first without an exit dump; 2 no "
+      "cutting one of its calls short), the process exited first without an exit dump, or it could not write the dump "
+      "(its reason said: a directory it may not write, no memory left); 2 no "
       "such process, not tracked, or snapshots by signal disabled.\n"
       "Example:\n  leaktrace run -- ./server &\n  before=$(leaktrace snapshot $!)");
   return [opts] {
