@@ -33,10 +33,10 @@ constexpr const char* kHooked[] = {
     "nanosleep", "clock_nanosleep", "sleep", "usleep", "pause", "sigsuspend", "poll", "__poll_chk", "ppoll",
     "__ppoll_chk", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2", "sem_wait", "sem_timedwait",
     "sem_clockwait", "semop", "semtimedop", "msgrcv", "msgsnd", "recvmmsg", "setsockopt",
-    "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "unshare", "setns", "setrlimit", "setrlimit64", "prlimit", "prlimit64",
+    "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "initgroups", "unshare", "setns", "setrlimit", "setrlimit64", "prlimit", "prlimit64",
     "pthread_create", "pthread_join", "pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np", "pthread_detach",
     "pthread_getattr_np",
-    "vfork", "clone",
+    "fork", "vfork", "clone",
 };
 
 }  // namespace

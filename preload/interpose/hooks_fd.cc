@@ -24,6 +24,7 @@
 #include "preload/resources/fd_kind.h"
 #include "preload/internal/private_fds.h"
 #include "preload/internal/raw_syscall.h"
+#include "preload/interpose/hooks_fork.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/resources/resource_paths.h"
 
@@ -457,7 +458,9 @@ LT_EXPORT int openpty(int* master, int* slave, char* name, const struct termios*
 
 LT_EXPORT pid_t forkpty(int* master, char* name, const struct termios* termp, const struct winsize* winp) {
   REAL_OR_ENOSYS(forkpty);
-  const pid_t pid = real.forkpty(master, name, termp, winp);
+  pid_t pid = real.forkpty(master, name, termp, winp);
+  if (LT_UNLIKELY(RetryForkRefused(pid)))  // hooks_fork.h
+    WaitForTheDumpersSlot([&] { return (pid = real.forkpty(master, name, termp, winp)) < 0 && errno == EAGAIN; });
   if (pid > 0) Made(*master, "pty");
   return pid;
 }

@@ -1,4 +1,5 @@
-// The set*id family. glibc runs each of these on every thread of the process
+// The set*id family, and initgroups (libc's own call of setgroups inside
+// it is seen by no hook). glibc runs each of these on every thread of the process
 // and aborts the process if any thread fails; leaktrace's dumper thread may
 // lack what the calling thread has (capabilities and PR_SET_KEEPCAPS are per
 // thread: setpriv, libcap-ng's privilege drops). So the dumper thread is
@@ -86,6 +87,8 @@ LT_FORWARD_ID_CALL(setregid, (gid_t r, gid_t e), (r, e))
 LT_FORWARD_ID_CALL(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
 LT_FORWARD_ID_CALL(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
 LT_FORWARD_ID_CALL(setgroups, (size_t n, const gid_t* groups), (n, groups))
+// Inside libc initgroups calls setgroups by a call no hook sees.
+LT_FORWARD_ID_CALL(initgroups, (const char* user, gid_t group), (user, group))
 
 // unshare and setns into a user namespace (and unshare of CLONE_VM,
 // CLONE_SIGHAND, CLONE_THREAD) need a single-threaded process: the kernel

@@ -59,7 +59,8 @@ LT_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, Thre
   int rc = next(thread, attr, ThreadTrampoline, token);
   // Refused for want of a task slot the dumper thread holds: its slot is
   // the program's (dumper.h).
-  if (LT_UNLIKELY(rc == EAGAIN) && YieldDumperThreadToTheProgram()) rc = next(thread, attr, ThreadTrampoline, token);
+  if (LT_UNLIKELY(rc == EAGAIN) && YieldDumperThreadToTheProgram())
+    WaitForTheDumpersSlot([&] { return (rc = next(thread, attr, ThreadTrampoline, token)) == EAGAIN; });
   ErrnoKeeper keep;
   ThreadCreated(token, rc, rc == 0 ? *thread : pthread_t{});
   return rc;

@@ -82,6 +82,7 @@
   X(posix_openpt, "posix_openpt", int (*)(int))                                     \
   X(openpty, "openpty", int (*)(int*, int*, char*, const struct termios*, const struct winsize*)) \
   X(forkpty, "forkpty", pid_t (*)(int*, char*, const struct termios*, const struct winsize*)) \
+  X(fork, "fork", pid_t (*)())                                                      \
   X(shm_open, "shm_open", int (*)(const char*, int, mode_t))                        \
   X(mkstemp, "mkstemp", int (*)(char*))                                             \
   X(mkostemp, "mkostemp", int (*)(char*, int))                                      \
@@ -149,6 +150,7 @@
   X(setresuid, "setresuid", int (*)(uid_t, uid_t, uid_t))                           \
   X(setresgid, "setresgid", int (*)(gid_t, gid_t, gid_t))                           \
   X(setgroups, "setgroups", int (*)(size_t, const gid_t*))                          \
+  X(initgroups, "initgroups", int (*)(const char*, gid_t))                          \
   /* the working directory and root */                                             \
   X(chdir, "chdir", int (*)(const char*))                                           \
   X(fchdir, "fchdir", int (*)(int))                                                 \

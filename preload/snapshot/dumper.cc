@@ -403,7 +403,13 @@ void StartThread() {
   g_thread_expected.store(true, std::memory_order_seq_cst);
   if (const int err = pthread_create(&g_thread, &attr, DumperMain, nullptr); err != 0) {
     g_thread_expected.store(false, std::memory_order_release);
-    if (!g_thread_failed.exchange(true, std::memory_order_acq_rel))
+    // Refused at a limit on processes the program lives under (each of a
+    // server's workers, ulimit -u): said under LEAKTRACE_VERBOSE only, as
+    // the yield of a running thread is; the program's stderr is its own.
+    rlimit tasks{};
+    const bool at_process_limit =
+        err == EAGAIN && getrlimit(RLIMIT_NPROC, &tasks) == 0 && tasks.rlim_cur != RLIM_INFINITY;
+    if (!g_thread_failed.exchange(true, std::memory_order_acq_rel) && (!at_process_limit || g_config.verbose))
       Log("cannot start the dumper thread (error %d%s): snapshots by signal are written on the thread the signal "
           "interrupts, no interval snapshots", err, err == EAGAIN ? ", a limit on processes or threads, or no memory left" : "");
   } else {
@@ -655,7 +661,7 @@ bool YieldDumperThreadToTheProgram() {
   if (yielded) {
     RefreshControlBlock();  // signal_tid 0: `leaktrace snapshot` signals a program thread
     if (g_config.verbose)
-      Log("the program's threads reached its limit on processes (RLIMIT_NPROC): leaktrace's dumper thread gave its "
+      Log("the program reached its limit on processes (RLIMIT_NPROC): leaktrace's dumper thread gave its "
           "place up; snapshots by signal are written on the thread the signal interrupts, no interval snapshots");
   }
   return yielded;

@@ -36,11 +36,14 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdint>
 
 #include "preload/internal/compiler.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 
@@ -102,15 +105,27 @@ inline void StartDumperBeforeWait();
 // handler.
 void StartDumperBeforeProcessLimit();
 
-// Any program thread, not busy, after the program's pthread_create failed
-// with EAGAIN: when the process's tasks are limited (a finite soft
+// Any program thread, not busy, after the program's pthread_create, fork or
+// forkpty failed with EAGAIN (hooks_thread.cc, hooks_fork.cc): when the process's tasks are limited (a finite soft
 // RLIMIT_NPROC: ulimit -u, a service's LimitNPROC) and the dumper thread
 // runs, stops it for good, so that its task slot is the program's (a
 // program making threads until refused got one fewer under leaktrace).
 // Snapshots by signal are then written on the thread the signal interrupts
 // (as when a start fails), and no interval snapshot comes. True when the
-// thread was given up: the caller tries its call again.
+// thread was given up: the caller tries its call again (the kernel frees
+// the slot a moment after the join: WaitForTheDumpersSlot).
 bool YieldDumperThreadToTheProgram();
+
+// After YieldDumperThreadToTheProgram returned true: `refused()` says
+// whether the call made again was refused for want of a task slot. Waits
+// 0.5 ms before each new try, 20 tries at most, while refused() holds.
+template <typename Refused>
+void WaitForTheDumpersSlot(Refused&& refused) {
+  for (int i = 0; i < 20 && refused(); ++i) {
+    const timespec pause = {0, 500 * 1000};
+    RawSyscall(SYS_nanosleep, &pause, nullptr);  // no hook of ours in between
+  }
+}
 
 // The process put its future children into another pid namespace (unshare
 // or setns with CLONE_NEWPID: `unshare --pid --fork`, bwrap): from then on

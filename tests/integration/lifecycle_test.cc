@@ -485,17 +485,42 @@ TEST(Lifecycle, ASnapshotOrAttachOfAStoppedOrExitedProcessSaysWhy) {
 
 // Under a limit on processes, leaktrace's dumper thread held one of the
 // user's task slots: a program making threads until refused got one fewer
-// than plainly (7 of 8 with ulimit -u 10). Refused, the program's
-// pthread_create now gets the slot back from the dumper thread.
-TEST(Lifecycle, UnderALimitOnProcessesTheProgramGetsEveryThread) {
+// than plainly (7 of 8 with ulimit -u 10), and one forking children until
+// refused one child fewer (10 of 11). Refused, the program's
+// pthread_create or fork now gets the slot back from the dumper thread.
+TEST(Lifecycle, UnderALimitOnProcessesTheProgramGetsEveryThreadAndChild) {
   if (geteuid() != 0) GTEST_SKIP() << "drops from root to another user";
-  const CommandResult plain = leaktrace::testing::Run({ProgramPath("thread_limit")}, {});
+  for (const std::vector<std::string> argv : {std::vector<std::string>{ProgramPath("thread_limit")},
+                                              std::vector<std::string>{ProgramPath("thread_limit"), "fork"}}) {
+    const CommandResult plain = leaktrace::testing::Run(argv, {});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    for (const std::string sample : {"512k", "1"}) {
+      TempDir dir;
+      fs::permissions(dir.path(), fs::perms::all, fs::perm_options::replace);  // that user writes its exit dump here
+      const CommandResult r = RunTracked(argv, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, plain.out) << argv.back() << " LEAKTRACE_SAMPLE=" << sample;
+      EXPECT_EQ(r.err, "");
+    }
+  }
+}
+
+// A privilege drop that keeps one capability on the calling thread alone
+// (PR_SET_KEEPCAPS, then capset: setpriv's and libcap-ng's way), then
+// initgroups: glibc ran its setgroups on leaktrace's dumper thread too,
+// which lacked CAP_SETGID, and aborted the process (SIGABRT, every run).
+// initgroups now goes as the set*id calls do: the dumper thread is stopped
+// for the call.
+TEST(Lifecycle, InitgroupsAfterAPrivilegeDropKeepingACapabilityWorks) {
+  if (geteuid() != 0) GTEST_SKIP() << "drops from root to another user";
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("initgroups_caps")}, {});
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(plain.out, "groups 1\n");
   for (const std::string sample : {"512k", "1"}) {
     TempDir dir;
     fs::permissions(dir.path(), fs::perms::all, fs::perm_options::replace);  // that user writes its exit dump here
-    const CommandResult r = RunTracked({ProgramPath("thread_limit")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const CommandResult r = RunTracked({ProgramPath("initgroups_caps")}, dir.path(), {"LEAKTRACE_SAMPLE=" + sample});
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.err;
     EXPECT_EQ(r.out, plain.out) << "LEAKTRACE_SAMPLE=" << sample;
     EXPECT_EQ(r.err, "");
   }
