@@ -1,6 +1,8 @@
 #include "symbolizer/elf_module.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,12 +19,31 @@ namespace {
 // .gnu_debuglink name and by .build-id/xx/yyyy.debug).
 char* g_debuginfo_path = nullptr;
 
+// Set by FindDebuginfo when it found no descriptor free to look with (the
+// command under `ulimit -n 5`): the files it would have opened were never
+// looked at, so a module without debug information found is not one
+// without debug information. The command's one thread only.
+int g_debuginfo_lookup_errno = 0;
+
+// libdwfl's own search, when a descriptor can be opened at all.
+int FindDebuginfo(Dwfl_Module* module, void** user_data, const char* name, Dwarf_Addr base, const char* file_name,
+                  const char* debuglink_file, GElf_Word debuglink_crc, char** debuginfo_file_name) {
+  const int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (probe < 0 && (errno == EMFILE || errno == ENFILE)) {
+    g_debuginfo_lookup_errno = errno;
+    return -1;
+  }
+  if (probe >= 0) close(probe);
+  return dwfl_standard_find_debuginfo(module, user_data, name, base, file_name, debuglink_file, debuglink_crc,
+                                      debuginfo_file_name);
+}
+
 const Dwfl_Callbacks kCallbacks = {
     .find_elf = dwfl_build_id_find_elf,
     // Looks in the file itself, then .gnu_debuglink (CRC-checked), then
     // /usr/lib/debug/.build-id/ (build-id checked), then debuginfod when
     // DEBUGINFOD_URLS is set. Follows .gnu_debugaltlink (dwz) too.
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = FindDebuginfo,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &g_debuginfo_path,
 };
@@ -132,13 +153,20 @@ const std::vector<Frame>& ElfModule::Lookup(uint64_t addr) {
 }
 
 std::vector<Frame> ElfModule::Resolve(uint64_t addr) {
+  if (!checked_debuginfo_) g_debuginfo_lookup_errno = 0;  // the search below is this module's first
   std::vector<Frame> frames = DwarfFrames(module_, dwarf_index_, addr);
 
   if (!checked_debuginfo_) {
     // Asked once, after the first lookup made libdwfl search for it.
     checked_debuginfo_ = true;
     Dwarf_Addr bias = 0;
-    if (dwfl_module_getdwarf(module_, &bias) == nullptr) {
+    if (dwfl_module_getdwarf(module_, &bias) != nullptr) {
+      // Found.
+    } else if (g_debuginfo_lookup_errno != 0) {
+      warning_kind_ = ModuleWarning::Kind::kDebugInfoUnread;
+      warning_ = path_ + ": cannot look for its debug information (" + std::strerror(g_debuginfo_lookup_errno) +
+                 "): function names only, no file:line";
+    } else {
       warning_kind_ = ModuleWarning::Kind::kNoDebugInfo;
       warning_ = path_ +
                  ": no debug information (functions from the symbol table, no file/line; "

@@ -25,6 +25,7 @@ struct ModuleWarning {
     kNoDebugInfo,      // functions from the symbol table only, no file/line
     kBuildIdMismatch,  // the file on disk is another build: not symbolized
     kUnavailable,      // missing, unreadable or not ELF: not symbolized
+    kDebugInfoUnread,  // no descriptor left to look for its debug information: function names only
   };
   Kind kind = Kind::kUnavailable;
   std::string module;   // the module path as the frames carry it (Frame::module)

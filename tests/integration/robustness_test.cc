@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <chrono>
 #include <filesystem>
@@ -142,6 +143,34 @@ TEST(Robustness, ConstructorsBeforeLeaktraceAndTheirThreads) {
   const Growth g = GrowthAt(ReportJson(dumps[0]), "ctor_allocate", "libctor_lib.so");
   EXPECT_EQ(g.count, 1);
   EXPECT_EQ(g.bytes, 4242);
+}
+
+// `leaktrace report` under a descriptor limit it soon reaches (`ulimit -n
+// 5`): libdwfl's search for libc's separate debug information could open no
+// file, and the command blamed libc for having none ("install -dbgsym
+// packages"). It now says what stopped it.
+TEST(Robustness, ReportOutOfDescriptorsNeverBlamesMissingDebugInformation) {
+  TempDir dir;
+  const Snapshots s = RunBetweenCheckpoints({ProgramPath("leaky_c")}, dir, {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(s.exit_code, 0);
+  const CommandResult normal = leaktrace::testing::Run({LEAKTRACE_TEST_CLI, "report", s.after});
+  ASSERT_EQ(normal.exit_code, 0) << normal.err;
+  if (normal.err.find("libc.so.6") != std::string::npos)
+    GTEST_SKIP() << "libc's debug information is not installed here (libc6-dbg): " << normal.err;
+  bool out_of_descriptors = false;
+  for (int limit = 4; limit <= 8; ++limit) {
+    const CommandResult r = leaktrace::testing::Run(
+        {"/bin/sh", "-c", "ulimit -n " + std::to_string(limit) + " && exec \"$0\" report \"$1\"", LEAKTRACE_TEST_CLI,
+         s.after});
+    EXPECT_EQ(r.exit_code, 0) << "ulimit -n " << limit << ": " << r.err;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);) {
+      const bool blames = line.find("no debug information") != std::string::npos;
+      EXPECT_FALSE(blames && line.find("libc.so.6") != std::string::npos) << "ulimit -n " << limit << ": " << line;
+      if (line.find("Too many open files") != std::string::npos) out_of_descriptors = true;
+    }
+  }
+  EXPECT_TRUE(out_of_descriptors) << "no limit tried ran the command out of descriptors";
 }
 
 }  // namespace
