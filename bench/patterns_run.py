@@ -48,6 +48,7 @@ PATTERNS = [
     ("mmap_churn", "mmap_churn", [50000, 64], "mmap + touch + munmap of 64 KiB x 50,000"),
     ("fork_exit", "fork_exit", [2000], "fork + _exit + waitpid x 2,000"),
     ("exec_chain", "exec_chain", [200], "sh -c \"sh -c true\" x 200"),
+    ("stdio_getc_100m", "stdio_getc", [100000000], "getc x 100,000,000 after a 150 ms sleep (glibc's one-thread stdio)"),
 ]
 
 # Patterns whose tracker memory is read from the dump (the CLI costs a
