@@ -26,6 +26,23 @@ constexpr int kTries = 8;
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
+}  // namespace
+}  // namespace leaktrace::format
+
+// Defined by ThreadSanitizer's and MemorySanitizer's runtimes (gcc's
+// libtsan.so, clang's -shared-libsan); null elsewhere.
+extern "C" void __tsan_init() __attribute__((weak));
+extern "C" void __msan_init() __attribute__((weak));
+
+namespace leaktrace::format {
+namespace {
+
+// A program built with ThreadSanitizer or MemorySanitizer: their runtimes
+// keep to their own map of where memory may lie and stop the program at a
+// mapping elsewhere ("FATAL: ThreadSanitizer: unexpected memory mapping",
+// exit 66, at start-up): leaktrace's memory goes where the kernel puts it.
+bool SanitizerPlacesMemory() { return &__tsan_init != nullptr || &__msan_init != nullptr; }
+
 void* Map(void* addr, size_t bytes, int prot, int flags) {
 #if defined(__SANITIZE_THREAD__)
   return mmap(addr, bytes, prot, flags, -1, 0);
@@ -88,8 +105,8 @@ void* RawMapOwn(size_t bytes, int prot, int flags) {
   flags |= MAP_ANONYMOUS;
 #if !defined(__SANITIZE_THREAD__)  // ThreadSanitizer keeps to its own map of where memory may lie
   const uintptr_t whole = (bytes + kPage - 1) & ~(kPage - 1);
-  const uintptr_t top = ZoneTop();
-  for (int i = 0; whole != 0 && i < kTries; ++i) {
+  const uintptr_t top = SanitizerPlacesMemory() ? 0 : ZoneTop();
+  for (int i = 0; whole != 0 && top != 0 && i < kTries; ++i) {
     const uintptr_t start = NextRange(top, whole);
     if (start == 0) break;
     void* p = Map(reinterpret_cast<void*>(start), bytes, prot, flags | MAP_FIXED_NOREPLACE);

@@ -405,6 +405,17 @@ void* BootstrapOrFail(size_t size, size_t alignment) {
   return p;
 }
 
+// An allocation before leaktrace's constructor that the bootstrap heap
+// cannot hold while the start waits (EnsureInitialized): the start is made
+// now rather than fail the program's allocation. False when the caller is
+// inside leaktrace's own start, or the start was made and left the mode
+// unset: the bootstrap heap's answer stands.
+bool StartedForTheBootstrapHeap() {
+  if (t_state.busy != 0) return false;
+  EnsureInitialized(/*even_early=*/true);
+  return CurrentMode() != Mode::kUninitialized;
+}
+
 Mode InitializedMode() {
   Mode mode = CurrentMode();
   if (LT_UNLIKELY(mode == Mode::kUninitialized)) {
@@ -592,7 +603,10 @@ void* AllocateSampledSlow(size_t size, bool zero) {
 }
 
 void* AllocateSlow(size_t size, bool zero) {
-  if (NeedsBootstrap()) return BootstrapOrFail(size, 0);  // static storage: already zeroed
+  if (NeedsBootstrap()) {
+    if (void* p = BootstrapOrFail(size, 0)) return p;  // a fresh mapping: already zeroed
+    if (!StartedForTheBootstrapHeap()) return nullptr;
+  }
   switch (CurrentMode()) {
     case Mode::kExact:
       return AllocateExact(size, 0, zero);
@@ -605,7 +619,10 @@ void* AllocateSlow(size_t size, bool zero) {
 }
 
 void* AllocateAlignedSlow(size_t size, size_t alignment) {
-  if (NeedsBootstrap()) return BootstrapOrFail(size, alignment);
+  if (NeedsBootstrap()) {
+    if (void* p = BootstrapOrFail(size, alignment)) return p;
+    if (!StartedForTheBootstrapHeap()) return nullptr;
+  }
   switch (CurrentMode()) {
     case Mode::kExact:
       return AllocateExact(size, alignment, false);

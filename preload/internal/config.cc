@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "format/snapshot_signal.h"
 #include "preload/internal/log.h"
+#include "preload/internal/raw_syscall.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -176,8 +178,11 @@ void LoadConfig(Config& config, const char* settings) {
   } else {
     // Relative (or unset): resolve against the working directory now, at
     // process start, so a later chdir does not move the dumps.
+    // By the kernel's getcwd: a sanitizer's getcwd, reached through the
+    // symbol, may not be set up yet (its runtime's start-up mallocs, and the
+    // first malloc brings leaktrace up).
     char cwd[sizeof config.dump_dir];
-    if (getcwd(cwd, sizeof cwd) == nullptr) {
+    if (RawSyscall(SYS_getcwd, cwd, sizeof cwd) < 0 || cwd[0] != '/') {
       Log("cannot read the working directory; tracking disabled");
       config.valid = false;
       return;

@@ -43,7 +43,16 @@ void PublishMode(Mode mode);
 
 // Resolves the real functions and reads the settings. Called from the first
 // hook of the process (on any thread); other threads wait until it is done.
-// Afterwards g_mode is never kUninitialized.
-void EnsureInitialized();
+// Afterwards g_mode is never kUninitialized, except before leaktrace's
+// constructor where starting is not yet safe (startup.cc, TooEarlyToStart):
+// the hooks then pass the call on untracked, and the allocation hooks serve
+// it from the bootstrap heap; `even_early` starts it anyway (that heap is
+// full).
+void EnsureInitialized(bool even_early = false);
+
+// leaktrace's constructor, before it starts the library: from here on
+// starting is safe (libc has set the environment; every library loaded
+// with the program has run its constructors).
+void NoteConstructorReached();
 
 }  // namespace leaktrace::preload

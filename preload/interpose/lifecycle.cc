@@ -244,6 +244,7 @@ char** g_start_argv = nullptr;
 // Runs after libc is initialised and before the program's own constructors.
 __attribute__((constructor(101))) void OnLoad(int argc, char** argv, char**) {
   if (g_attached || !LoadedWithProgram()) return;
+  NoteConstructorReached();
   EnsureInitialized();
   if (!Active()) return;
   g_start_argc = argc;

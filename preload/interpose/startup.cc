@@ -1,6 +1,7 @@
 // The first hook of the process starts the library here: the real
 // functions, the settings, the mode (internal/mode.h).
 #include <errno.h>
+#include <link.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -38,6 +39,39 @@ void PublishMode(Mode mode) {
 namespace {
 
 std::atomic<int> g_init_state{0};  // 0 not started, 1 running, 2 done
+std::atomic<bool> g_constructor_reached{false};
+
+// A sanitizer's runtime loaded as a library of its own (gcc's -fsanitize=
+// thread and =address, clang's -shared-libsan), whose interceptors of the
+// C library's functions (getcwd, strcpy ...) jump to a null pointer until
+// its own start-up has set them up. Read off the loader's list of modules:
+// no call, no lock, no allocation.
+bool SanitizerRuntimeLoaded() {
+  static constexpr const char* kRuntimes[] = {"libasan.so", "libtsan.so", "liblsan.so", "libhwasan.so",
+                                              "libmsan.so", "libclang_rt."};
+  for (const link_map* m = _r_debug.r_map; m != nullptr; m = m->l_next) {
+    const char* name = m->l_name != nullptr ? m->l_name : "";
+    const char* slash = strrchr(name, '/');
+    const char* base = slash != nullptr ? slash + 1 : name;
+    for (const char* runtime : kRuntimes)
+      if (strncmp(base, runtime, strlen(runtime)) == 0) return true;
+  }
+  return false;
+}
+
+// Before leaktrace's own constructor, the first hook (another library's
+// constructor allocating, the loader's dlsym) starts the library only where
+// that is safe. Not while the C library has not set the environment yet (an
+// executable's preinit functions run first: ASan's __asan_init, whose
+// calls reach leaktrace's hooks when libasan comes first in LD_PRELOAD;
+// every setting would read as unset). Not beside a sanitizer's runtime,
+// whose start-up allocates (its dlsym's error messages) before its
+// interceptors work: leaktrace's start-up called its getcwd and strcpy, null
+// pointers then (SIGSEGV before main).
+bool TooEarlyToStart() {
+  if (g_constructor_reached.load(std::memory_order_acquire) || g_attached) return false;
+  return environ == nullptr || SanitizerRuntimeLoaded();
+}
 
 uint64_t MakeSecret() {
   uint64_t secret = 0;
@@ -116,8 +150,11 @@ void Initialize() {
 
 }  // namespace
 
-void EnsureInitialized() {
+void NoteConstructorReached() { g_constructor_reached.store(true, std::memory_order_release); }
+
+void EnsureInitialized(bool even_early) {
   if (g_init_state.load(std::memory_order_acquire) == 2) return;
+  if (!even_early && g_init_state.load(std::memory_order_acquire) == 0 && TooEarlyToStart()) return;
   int expected = 0;
   if (g_init_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
     Initialize();

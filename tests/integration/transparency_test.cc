@@ -860,5 +860,56 @@ TEST(Transparency, TheLibraryExportsNothingOfItsUnwinder) {
   EXPECT_GT(exported, 50) << r.out;  // the hooks are there: nm read the right table
 }
 
+// Programs built with a sanitizer whose runtime is a library of its own
+// (gcc's -fsanitize=thread and =address). ThreadSanitizer's start-up
+// allocates (its dlsym's error messages) before its interceptors work, and
+// leaktrace, starting at that first allocation, called its getcwd and strcpy:
+// null pointers then, SIGSEGV before main, every run (ASan the same under
+// verify_asan_link_order=0, its way to let another library come first).
+// Then ThreadSanitizer stopped the program at leaktrace's memory, outside
+// its map of where memory may lie (exit 66). With libasan first in
+// LD_PRELOAD (the order ASan asks for), leaktrace started inside ASan's
+// preinit function, before the C library had set the environment: every
+// LEAKTRACE_* setting read as unset, the dump written to the working
+// directory. leaktrace now starts at its constructor beside a sanitizer's
+// runtime or before the environment is set.
+TEST(Transparency, AProgramBuiltWithASanitizerRunsAsWithout) {
+  const std::string asan = "/usr/lib/x86_64-linux-gnu/libasan.so.8";
+  struct Case {
+    std::string program, preload, options;
+  };
+  std::vector<Case> cases = {
+      {"sanitized_thread", LibraryPath(), ""},
+      {"sanitized_address", LibraryPath(), "ASAN_OPTIONS=verify_asan_link_order=0"},
+  };
+  if (access(asan.c_str(), R_OK) == 0) cases.push_back({"sanitized_address", asan + ":" + LibraryPath(), ""});
+  for (const Case& c : cases) {
+    for (const std::string sample : {"512k", "1"}) {
+      SCOPED_TRACE(c.program + " LD_PRELOAD=" + c.preload + " LEAKTRACE_SAMPLE=" + sample);
+      TempDir dir, cwd;
+      std::vector<std::string> env = {"LD_PRELOAD=" + c.preload, "LEAKTRACE_DIR=" + dir.path(),
+                                      "LEAKTRACE_SAMPLE=" + sample, "LEAKTRACE_VERBOSE=0"};
+      if (!c.options.empty()) env.push_back(c.options);
+      const CommandResult r = leaktrace::testing::Run(
+          {"/bin/sh", "-c", "cd \"$1\" && exec \"$0\"", ProgramPath(c.program), cwd.path()}, env);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, "kept 40\n");
+      EXPECT_TRUE(std::filesystem::is_empty(cwd.path())) << "a dump in the working directory: LEAKTRACE_DIR unread";
+      std::vector<std::string> dumps;
+      for (const auto& e : std::filesystem::directory_iterator(dir.path())) dumps.push_back(e.path().string());
+      ASSERT_EQ(dumps.size(), 1u) << r.err;
+      if (c.preload == LibraryPath() && sample == "1") {
+        // leaktrace's malloc comes first: the kept blocks are counted (and
+        // stdout's buffer, which printf allocates in main too).
+        const CommandResult report = Leaktrace({"report", "--format", "json", dumps[0]});
+        ASSERT_EQ(report.exit_code, 0) << report.err;
+        const double through_main = GrowthThrough(nlohmann::json::parse(report.out), "main").count;
+        EXPECT_GE(through_main, 40) << r.err;
+        EXPECT_LE(through_main, 41) << r.err;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace leaktrace::testing

@@ -33,6 +33,7 @@ TEST(PreloadConcurrency, ShardsStackTableAndSnapshotsTogether) {
   std::filesystem::create_directories(dir);
   setenv("LEAKTRACE_SAMPLE", "1", 1);
   setenv("LEAKTRACE_DIR", dir.c_str(), 1);
+  NoteConstructorReached();  // as the library's constructor would: libtsan is ready
   EnsureInitialized();
   ASSERT_EQ(g_mode, Mode::kExact);
   GatherProcessFacts(0, nullptr);
