@@ -178,6 +178,18 @@ inline char* SampledPointerIn(void* base, bool aligned = false) {
   return reinterpret_cast<char*>(p);
 }
 
+// Whether the exact header in front of `p` may be read at all. A block
+// that begins a page may be another allocator's, handed out past
+// leaktrace's malloc and freed through its free (jemalloc's operator new
+// and delete: the one calls jemalloc's malloc within, the other free@plt),
+// with nothing mapped in front of it: such a pointer is asked about by a
+// system call (HeaderBeforePageReadable, heap_paths.cc). Every other
+// pointer's header lies in its own page.
+bool HeaderBeforePageReadable(const void* p);
+LT_ALWAYS_INLINE bool ExactHeaderReadable(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 4095) != 0 || HeaderBeforePageReadable(p);
+}
+
 inline ExactHeader* ExactHeaderOf(void* p) {
   return reinterpret_cast<ExactHeader*>(static_cast<char*>(p) - kExactHeaderBytes);
 }

@@ -208,6 +208,7 @@ LT_NOINLINE void FlushThenFree(int64_t pending, void* real_block) {
 
 void FreeExact(void* p) {
   if (LT_UNLIKELY(p == nullptr)) return;
+  if (LT_UNLIKELY(!ExactHeaderReadable(p))) return real.free(p);  // another allocator's block (block_header.h)
   const uint64_t word = LoadExactHeaderWord(p);  // one load: forwarded from malloc's store (block_header.h)
   ThreadState& t = t_state;
   Shard* const shard = t.shard;
@@ -318,6 +319,7 @@ LT_NOINLINE char* ResizeBigExact(char* base, size_t offset, size_t size) {
 // it: the lookup then spills nothing.
 LT_NOINLINE __attribute__((noclone)) void* ReallocExact(void* p, size_t size) {
   if (p == nullptr) return MallocExact(size);
+  if (LT_UNLIKELY(!ExactHeaderReadable(p))) return ReallocateSlow(p, size);  // ClassifyBlock: another allocator's
   ThreadState& t = t_state;
   const uint64_t old_word = LoadExactHeaderWord(p);
   // realloc(p, 0) and blocks that are not exact mode's: ReallocateSlow.

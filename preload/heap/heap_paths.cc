@@ -17,6 +17,8 @@
 #include "preload/internal/health.h"
 #include "preload/record/exact_record.h"
 #include "preload/record/tracker.h"
+#include "preload/record/unwinder.h"
+#include "preload/internal/libc_functions.h"
 
 // glibc's own malloc, whatever the program's malloc symbol resolves to.
 extern "C" void* __libc_malloc(size_t);
@@ -429,10 +431,20 @@ Mode InitializedMode() {
 
 // ---- classifier ----------------------------------------------------------------
 
+bool HeaderBeforePageReadable(const void* p) {
+  // glibc's blocks carry their own header in front: for a block of glibc's
+  // that begins a page, as for one of leaktrace's, those bytes are mapped.
+  // Only an allocator without such headers (jemalloc, tcmalloc, mimalloc)
+  // costs the system call.
+  static const bool real_is_glibcs = LibcMalloc() != nullptr && reinterpret_cast<const void*>(real.malloc) == LibcMalloc();
+  return real_is_glibcs || ByteReadable(static_cast<const char*>(p) - kExactHeaderBytes);
+}
+
 BlockRef ClassifyBlock(void* p) {
   if (IsBootstrapBlock(p)) return {BlockRef::kBootstrap, nullptr, 0, BootstrapBlockSize(p)};
   switch (InitializedMode()) {
     case Mode::kExact: {
+      if (!ExactHeaderReadable(p)) return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};
       const ExactHeader* h = ExactHeaderOf(p);
       // Not ours: a block from the real allocator (block_header.h, kExactTag).
       if (!IsExactHeader(*h)) return {BlockRef::kPlain, static_cast<char*>(p), 0, 0};

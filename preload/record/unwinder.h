@@ -47,6 +47,12 @@ bool ReleaseUnwinderPipe();
 // every address as unreadable. Thread busy.
 void PrepareUnwinderPipeForSandbox();
 
+// Whether the byte at `addr` can be read, asked as libunwind's checks are
+// (process_vm_readv of this process: EFAULT when it cannot). True when it
+// cannot be asked (inside the program's sandbox, or process_vm_readv
+// refused). Any thread; one system call; never allocates.
+bool ByteReadable(const void* addr);
+
 // libunwind's mmap (leaktrace_unwinder_mmap, and its syscall(SYS_mmap)):
 // a mapping that asks for no address goes to leaktrace's own zone
 // (format/raw_mmap.h), never into a range the program may map again.

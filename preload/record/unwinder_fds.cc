@@ -109,6 +109,18 @@ long PretendedRead() {
 
 namespace leaktrace::preload {
 
+bool ByteReadable(const void* addr) {
+  if (SandboxEntered() || g_readv_refused.load(std::memory_order_relaxed)) return true;
+  char byte;
+  iovec local = {&byte, 1};
+  iovec remote = {const_cast<void*>(addr), 1};
+  const int saved_errno = errno;
+  const long n = RawSyscall(SYS_process_vm_readv, static_cast<long>(RawSyscall(SYS_getpid)), &local, 1, &remote, 1, 0);
+  const bool unreadable = n != 1 && errno == EFAULT;
+  errno = saved_errno;
+  return !unreadable;
+}
+
 void PrepareUnwinderPipeForSandbox() {
   if (g_readv_refused.load(std::memory_order_relaxed) || g_behind[0].load(std::memory_order_acquire) >= 0 ||
       DescriptorLimitIsTight())
