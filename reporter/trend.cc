@@ -98,9 +98,18 @@ std::optional<std::string> SeriesProblem(const std::vector<DumpInfo>& dumps) {
 
 namespace {
 
+// Whether y[n-1] - y[j] is significantly positive when the two estimates
+// share `shared` of their variance (-1: nothing known, never).
+bool GrewBeyondSharedNoise(const std::vector<double>& y, const std::vector<double>& v, size_t j, double shared) {
+  if (shared < 0) return false;
+  const size_t l = y.size() - 1;
+  const double own = std::max(0.0, v[l] + v[j] - 2 * std::min(shared, std::min(v[l], v[j])));
+  return SignificantlyPositive(y[l] - y[j], own);
+}
+
 Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
                     const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
-                    double* recent_stderr_out) {
+                    double* recent_stderr_out, double shared_first, double shared_recent) {
   const size_t n = y.size();
   const size_t h = (n - 1) / 2;
   double b = 0, se = 0, br = 0, ser = 0;
@@ -115,8 +124,16 @@ Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, 
   bool last_is_max = true;
   for (size_t i = 0; i < n; ++i)
     if (SignificantlyPositive(y[i] - last, v[i] + vlast)) last_is_max = false;
-  if (SignificantlyPositive(b, se * se) && SignificantlyPositive(br, ser * ser) && br >= b / 2 && last_is_max)
-    return Verdict::kLeak;
+  const bool by_slopes = SignificantlyPositive(b, se * se) && SignificantlyPositive(br, ser * ser) && br >= b / 2;
+  // The same three claims by the growths to the last point, each judged by
+  // what the two estimates do not share; the recent rate against the whole
+  // series' rate by the same growths (the slopes' own noise is what the
+  // shared samples take away).
+  const double whole_span = t[n - 1] - t[0], recent_span = t[n - 1] - t[h];
+  const bool by_shared_samples = GrewBeyondSharedNoise(y, v, 0, shared_first) &&
+                                 GrewBeyondSharedNoise(y, v, h, shared_recent) && recent_span > 0 &&
+                                 (y[n - 1] - y[h]) / recent_span >= (y[n - 1] - y[0]) / whole_span / 2;
+  if ((by_slopes || by_shared_samples) && last_is_max) return Verdict::kLeak;
   if (SignificantlyPositive(-b, se * se) && SignificantlyPositive(y[0] - last, v[0] + vlast))
     return Verdict::kShrinking;
   bool changed = false;
@@ -150,7 +167,7 @@ Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, 
   return Verdict::kBounded;
 }
 
-double DetectionLimitSpaced(const std::vector<double>& t, double sample_interval) {
+double DetectionLimitSpaced(const std::vector<double>& t, double sample_interval, bool births_known) {
   const size_t n = t.size();
   if (sample_interval <= 0 || n < 2) return 0;
   // S over points first..n-1: sum of squared least-squares weights times the
@@ -170,21 +187,38 @@ double DetectionLimitSpaced(const std::vector<double>& t, double sample_interval
   };
   const double span = t[n - 1] - t[0];
   const double s = std::max(s_of(0), s_of((n - 1) / 2));
-  return kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
+  const double independent = kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
+  if (!births_known) return independent;
+  // Judged by what the estimates do not share (GrewBeyondSharedNoise): a
+  // steady leak from nothing keeps every sample, so the growth since the
+  // recent part's first point, R, has variance T R, significant when
+  // R > 9 T; the series' growth is then R span / (t_l - t_h).
+  const double recent_span = t[n - 1] - t[(n - 1) / 2];
+  if (recent_span <= 0) return independent;
+  return std::min(independent, kNoiseSigmas * kNoiseSigmas * sample_interval * span / recent_span);
 }
 
 }  // namespace
 
 Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
               const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
-              double* recent_stderr_out) {
+              double* recent_stderr_out, double shared_first, double shared_recent) {
   const std::vector<size_t> at = SpacedPoints(t);
   return JudgeSpaced(Pick(t, at), Pick(y, at), Pick(v, at), a.size() == t.size() ? Pick(a, at) : std::vector<double>{},
-                     slope_out, stderr_out, recent_out, recent_stderr_out);
+                     slope_out, stderr_out, recent_out, recent_stderr_out, shared_first, shared_recent);
 }
 
-double TrendDetectionLimit(const std::vector<double>& t, double sample_interval) {
-  return DetectionLimitSpaced(Pick(t, SpacedPoints(t)), sample_interval);
+JudgedPoints JudgedPointsOf(const std::vector<double>& t) {
+  const std::vector<size_t> at = SpacedPoints(t);
+  JudgedPoints p;
+  if (at.empty()) return p;
+  p.first = at.front();
+  p.recent = at[(at.size() - 1) / 2];
+  return p;
+}
+
+double TrendDetectionLimit(const std::vector<double>& t, double sample_interval, bool births_known) {
+  return DetectionLimitSpaced(Pick(t, SpacedPoints(t)), sample_interval, births_known);
 }
 
 Report AllocatedReport(const format::Dump& dump, const FrameSource& source, const StackOptions& options,
@@ -244,7 +278,7 @@ void JudgeMemory(Trend& trend) {
 
 }  // namespace
 
-Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated) {
+Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated, const SharedSamples* shared) {
   // Time order; live[i] and allocated[i] belong together.
   std::vector<size_t> order(live.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -263,7 +297,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
     double interval = 0;
     for (const DumpInfo& d : trend.dumps)
       if (!d.exact) interval = std::max(interval, static_cast<double>(d.sample_interval));
-    trend.detection_limit_bytes = TrendDetectionLimit(trend.seconds, interval);
+    trend.detection_limit_bytes = TrendDetectionLimit(trend.seconds, interval, shared != nullptr);
   }
 
   // Every key seen in any snapshot, in first-seen order.
@@ -300,6 +334,21 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
   for (TrendSite& ts : trend.sites)
     for (size_t k = 1; k < n; ++k) ts.allocated[k] = std::max(ts.allocated[k], ts.allocated[k - 1]);
 
+  // The variance each sampled heap site's last estimate shares with its
+  // first judged point's and its recent part's first (none born before:
+  // nothing shared).
+  if (shared != nullptr && !trend.exact) {
+    std::unordered_map<std::string, double> before_first, before_recent;
+    for (const Site& s : shared->born_before_first.sites) before_first[s.key] += s.var_bytes;
+    for (const Site& s : shared->born_before_recent.sites) before_recent[s.key] += s.var_bytes;
+    for (TrendSite& ts : trend.sites) {
+      if (ts.site.resource != format::Resource::kHeap) continue;
+      auto f = before_first.find(ts.site.key);
+      auto r = before_recent.find(ts.site.key);
+      ts.shared_var_first = f != before_first.end() ? f->second : 0;
+      ts.shared_var_recent = r != before_recent.end() ? r->second : 0;
+    }
+  }
   for (TrendSite& ts : trend.sites) {
     const bool fd = CountedByNumber(ts.site.resource);
     // fd, thread and mmap figures are exact; only heap bytes carry a variance
@@ -308,7 +357,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
     ts.verdict = SampledHeapVerdict(
         Judge(trend.seconds, fd ? ts.counts : ts.bytes, fd ? zero : ts.var_bytes,
               allocated.size() == n ? ts.allocated : std::vector<double>{}, &ts.slope, &ts.slope_stderr,
-              &ts.recent_slope, &ts.recent_slope_stderr),
+              &ts.recent_slope, &ts.recent_slope_stderr, ts.shared_var_first, ts.shared_var_recent),
         !trend.exact && ts.site.resource == format::Resource::kHeap);
     Site& s = ts.site;
     s.bytes = ts.bytes[n - 1] - ts.bytes[0];

@@ -21,6 +21,20 @@
 // First match wins:
 //   leak       b > 0 significantly; the recent slope b_r > 0 significantly and
 //              b_r >= b / 2; and no value is significantly above the last one.
+//              For a sampled heap site whose last dump records its samples'
+//              births, the three claims may also be made by growths: from
+//              the first point to the last and from the recent part's first
+//              point h to the last, each significantly positive, and the
+//              second's rate at least half the first's; each growth judged
+//              with the variance the two estimates do not share:
+//              Var(y_l - y_j) = v_l + v_j - 2 C_j, where C_j, the variance
+//              of the samples the last dump holds that were born before t_j,
+//              is what y_j and y_l have in common (the same samples, at the
+//              same weights, counted in both). A steady leak keeps its old
+//              samples: its estimates rise together, and the independent
+//              slopes' errors (v_i ~ T y_i) hid a 2 MiB/s leak over nine
+//              one-second snapshots that a two-dump check of the same first
+//              and last dumps caught.
 //   shrinking  b < 0 significantly and the last value significantly below the first.
 //   flat       the figure never changed at all, and has no sampling
 //              variance (exact data; ComputeTrend calls a heap figure of
@@ -65,7 +79,26 @@ struct TrendSite {
   // fd) over the whole series and over the recent part, with standard errors.
   double slope = 0, slope_stderr = 0;
   double recent_slope = 0, recent_slope_stderr = 0;
+  // The variance the last snapshot's estimate shares with the first point's
+  // and with the recent part's first point (SharedSamples); -1 unknown.
+  double shared_var_first = -1, shared_var_recent = -1;
   Verdict verdict = Verdict::kFlat;
+};
+
+// The points a series is judged at (SpacedPoints: of snapshots much closer
+// than the others, the last), as indexes into the series in time order: its
+// first point and the recent part's first.
+struct JudgedPoints {
+  size_t first = 0, recent = 0;
+};
+JudgedPoints JudgedPointsOf(const std::vector<double>& seconds);
+
+// For sampled heap sites: the last snapshot's report restricted to the
+// samples born before the first judged point, and before the recent part's
+// first (KeepOlderThan of the last dump, by the age each had then). Their
+// variances are what those points' estimates share with the last one.
+struct SharedSamples {
+  Report born_before_first, born_before_recent;
 };
 
 // One series of process-memory figures (memory.h) over the snapshots,
@@ -106,13 +139,19 @@ std::optional<std::string> SeriesProblem(const std::vector<DumpInfo>& dumps);
 // `live[i]` and `allocated[i]` are kLive reports of one dump each (allocated:
 // figures are the dump's alloc_* instead of live_*, see AllocatedReport; may
 // be empty, then allocations count as stopped). SeriesProblem must be nullopt.
-Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated);
+// `shared`: for sampled series whose last dump records births (else nullptr).
+Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated,
+                   const SharedSamples* shared = nullptr);
 
 // Judges one series (exposed for tests). `values` and `variances` are the
 // judged figure per snapshot.
+// `shared_first`, `shared_recent`: the variance the last value shares with
+// the first judged point's and the recent part's first (-1: not known; the
+// values are then taken as independent).
 Verdict Judge(const std::vector<double>& seconds, const std::vector<double>& values,
               const std::vector<double>& variances, const std::vector<double>& allocated, double* slope = nullptr,
-              double* slope_stderr = nullptr, double* recent_slope = nullptr, double* recent_stderr = nullptr);
+              double* slope_stderr = nullptr, double* recent_slope = nullptr, double* recent_stderr = nullptr,
+              double shared_first = -1, double shared_recent = -1);
 
 // The detection limit of a sampled series: the smallest growth from the
 // first snapshot to the last of a call site that grows steadily from nothing
@@ -122,7 +161,11 @@ Verdict Judge(const std::vector<double>& seconds, const std::vector<double>& val
 // with w_i the least-squares weights of the whole series and of the recent
 // part; the limit is 9 T S_max (t_{n-1} - t_0). It depends on how many
 // snapshots there are and when they were taken; 0 when T is 0 (exact).
-double TrendDetectionLimit(const std::vector<double>& seconds, double sample_interval);
+// `births_known` (the last dump records its samples' births: the leak rule's
+// shared-variance test applies): the growth since the recent part's first
+// point, R, is significant when R > 9 T, so the limit is at most
+// 9 T (t_{n-1} - t_0) / (t_{n-1} - t_h).
+double TrendDetectionLimit(const std::vector<double>& seconds, double sample_interval, bool births_known = false);
 
 // FromDump with each site's cumulative allocations (alloc_bytes,
 // alloc_count) as its figures, no variances: the turnover that tells a

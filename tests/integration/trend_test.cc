@@ -81,6 +81,43 @@ TEST(Trend, FlagsOnlyTheSteadyLeakAndCheckGatesOnIt) {
   EXPECT_EQ(Leaktrace(loose).exit_code, 0);
 }
 
+// Sampled (the default 512 KiB): a site that held 40 MiB before the series
+// and leaks 4 MiB between snapshots, nine snapshots. Each estimate's
+// variance is T y (~20-36 MiB^2 here), and judged as independent the
+// slopes could not tell 4 MiB a step from noise: "not significant", and
+// `check --trend` passed. Its samples stay live, so its estimates share that
+// variance; judged by what they do not share (the samples born since), the
+// growth is plain: "leak", and the gate fails.
+TEST(Trend, ASampledLeakOnALargeBaseIsGated) {
+  TempDir dir;
+  std::vector<std::string> dumps;
+  {
+    TrackedProgram p({ProgramPath("leak_on_a_base")}, dir.path(), {"LEAKTRACE_ON_EXIT=0"});
+    for (int step = 0; step <= 8; ++step) {
+      p.ExpectCheckpoint("step" + std::to_string(step));
+      dumps.push_back(p.Snapshot());
+      p.Continue();
+    }
+    EXPECT_EQ(p.Wait(), 0);
+  }
+  ASSERT_EQ(dumps.size(), 9u);
+  std::vector<std::string> args = {"trend", "--format", "json"};
+  args.insert(args.end(), dumps.begin(), dumps.end());
+  const CommandResult r = Leaktrace(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json trend = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(trend["sites"].empty());
+  const nlohmann::json& first = trend["sites"][0];
+  ASSERT_FALSE(first["frames"].empty());
+  EXPECT_EQ(first["frames"][0].value("function", ""), "grow") << r.out;
+  EXPECT_EQ(first["verdict"], "leak") << r.out;
+  std::vector<std::string> check = {"check", "--trend"};
+  check.insert(check.end(), dumps.begin(), dumps.end());
+  const CommandResult gated = Leaktrace(check);
+  EXPECT_EQ(gated.exit_code, 1) << gated.out << gated.err;
+  EXPECT_NE(gated.out.find("grow"), std::string::npos) << gated.out;
+}
+
 TEST(Trend, RefusesTooFewSnapshots) {
   TempDir dir;
   const std::vector<std::string> dumps = RunSeries(dir);

@@ -126,6 +126,52 @@ TEST(TrendJudge, TheIssuesSubThresholdLeakIsNotSignificantAndBelowTheLimit) {
   EXPECT_NE(steady(limit * 0.9), Verdict::kLeak);
 }
 
+// A steady leak of 2 MiB/s at 512 KiB sampling over nine snapshots a second
+// apart (a user's soak gate): the estimates rise together, since the same
+// samples stay live, but the slopes' errors, taking each estimate as
+// independent (v_i = T y_i), called it not significant, where a two-dump
+// check of the same first and last dumps failed. Judged by what the last
+// estimate does not share with the first point's and the recent part's
+// first, it is a leak; with nothing shared (every sample replaced: a cache
+// turning over) the same figures are not.
+TEST(TrendJudge, ASteadyLeakIsJudgedByWhatItsEstimatesDoNotShare) {
+  const double T = 512 * 1024, MiB = 1024 * 1024;
+  const std::vector<double> t = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<double> y = {1.5 * MiB, 2.5 * MiB, 5 * MiB,    7 * MiB,   11 * MiB,
+                                 13.5 * MiB, 14.5 * MiB, 15.5 * MiB, 16 * MiB};  // the user's series
+  std::vector<double> v;
+  for (double b : y) v.push_back(b * T);
+  const size_t h = (y.size() - 1) / 2;
+  EXPECT_EQ(Judge(t, y, v, y), Verdict::kNotSignificant);
+  double slope = 0, se = 0, recent = 0, recent_se = 0;
+  EXPECT_EQ(Judge(t, y, v, y, &slope, &se, &recent, &recent_se, /*shared_first=*/v[0], /*shared_recent=*/v[h]),
+            Verdict::kLeak);
+  EXPECT_EQ(Judge(t, y, v, y, nullptr, nullptr, nullptr, nullptr, 0, 0), Verdict::kNotSignificant);
+  // The limit with births known: R > 9 T since the recent part's first
+  // point, 9 T * 8 s / 4 s of growth over the series, below the old one.
+  const double limit = TrendDetectionLimit(t, T, /*births_known=*/true);
+  EXPECT_NEAR(limit, 18 * T, 1);
+  EXPECT_LT(limit, TrendDetectionLimit(t, T));
+  auto steady = [&](double growth) {
+    std::vector<double> ys, vs;
+    for (double ti : t) {
+      ys.push_back(growth * ti / 8);
+      vs.push_back(ys.back() * T);
+    }
+    return Judge(t, ys, vs, ys, nullptr, nullptr, nullptr, nullptr, vs[0], vs[h]);
+  };
+  EXPECT_EQ(steady(limit * 1.01), Verdict::kLeak);
+  EXPECT_NE(steady(limit * 0.9), Verdict::kLeak);
+  // Growth that stopped stays warm-up, shared or not.
+  const std::vector<double> stopped = {0, 4 * MiB, 8 * MiB, 12 * MiB, 12 * MiB, 12 * MiB, 12 * MiB, 12 * MiB, 12 * MiB};
+  std::vector<double> sv, sa;
+  for (size_t i = 0; i < stopped.size(); ++i) {
+    sv.push_back(stopped[i] * T);
+    sa.push_back(stopped[i]);
+  }
+  EXPECT_NE(Judge(t, stopped, sv, sa, nullptr, nullptr, nullptr, nullptr, sv[0], sv[h]), Verdict::kLeak);
+}
+
 // `run --interval 1` of a 4 s program: snapshots at 1, 2, 3 and 4 s and the
 // exit snapshot 40 ms after the last. A 20 MiB/s leak at 512 KiB sampling
 // must be a leak with or without that exit snapshot, and the near-duplicate
