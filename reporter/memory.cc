@@ -42,6 +42,7 @@ MemoryParts MemoryOf(const format::Dump& dump) {
     m.allocator_in_use = figure("allocator_in_use");
     m.allocator_held = figure("allocator_resident") - m.heap - in_heap;
     m.allocator_free = m.allocator_held;
+    m.allocator_untracked_in_use = std::max(0.0, m.allocator_in_use - m.heap - in_heap);
   } else if (dump.HasMemoryFigure("written_in_handler")) {
     m.allocator_not_asked = kNotAskedInHandler;
   } else if (dump.HasMemoryFigure("allocator_skipped")) {
@@ -68,6 +69,7 @@ MemoryParts WithoutAllocator(MemoryParts m) {
   m.allocator_free = 0;
   m.allocator_held = 0;
   m.allocator_in_use = 0;
+  m.allocator_untracked_in_use = 0;
   m.allocator.clear();
   return m;
 }
@@ -91,6 +93,7 @@ constexpr Figure kFigures[] = {
     {&MemoryParts::rss_shmem, false},    {&MemoryParts::rss_peak, false},
     {&MemoryParts::allocator_in_use, false}, {&MemoryParts::threads, false},
     {&MemoryParts::threads_unlocated, false}, {&MemoryParts::allocator_held, false},
+    {&MemoryParts::allocator_untracked_in_use, false},
 };
 
 bool AnyWithoutAllocator(const std::vector<MemoryParts>& parts) {

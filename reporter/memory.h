@@ -49,6 +49,12 @@ struct MemoryParts {
   double heap_peak = 0, heap_peak_error = 0;  // high-water mark of the tracked heap, and its bound either way
   double rss_anon = 0, rss_file = 0, rss_shmem = 0, rss_peak = 0;
   double allocator_in_use = 0;  // the allocator's own count of bytes handed out (0: unknown)
+  // Of allocator_held, what the allocator itself counts as handed out beyond
+  // the live heap and leaktrace's own blocks: its size classes and headers,
+  // and blocks that reached it past leaktrace's hooks (a C++ operator new
+  // of jemalloc's or tcmalloc's own, which leaktrace does not see). In
+  // allocator_free all the same (the parts are the contract's); said beside it.
+  double allocator_untracked_in_use = 0;
   double threads = 0, threads_unlocated = 0;
   // Whether the dump measured the mappings (mmap_resident) and the thread
   // stacks: a process that cannot read its own pagemap (forked after its
