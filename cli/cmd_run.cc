@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/dump_files.h"
 #include "cli/errors.h"
+#include "cli/untracked_program.h"
 #include "cli/library_path.h"
 #include "cli/run_trend.h"
 #include "cli/signals.h"
@@ -355,6 +356,10 @@ Action AddRunCommand(CLI::App& app) {
     // Dumps already there are not this run's (names carry pids, which repeat).
     std::map<std::string, int64_t> existing;
     for (const DumpFile& f : ListDumps(dir_str)) existing.emplace(f.path, f.mtime_ns);
+    // A program the loader will not give the library: said now, not only as
+    // "no dumps were written" at the end (what it starts may still be tracked).
+    if (const std::optional<std::string> why = WhyUntracked(opts->command[0]))
+      std::fprintf(stderr, "leaktrace: warning: %s; nothing of it is tracked\n", why->c_str());
     pid_t child = 0;
     // glibc's posix_spawnp reports exec failures (ENOENT, EACCES) here.
     int err = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), envp.data());
