@@ -116,6 +116,9 @@ void GatherProcessFacts(int argc, char** argv) {
     }
     const char* name = strrchr(argv0, '/');
     name = name ? name + 1 : argv0;
+    // A login shell's "-bash": a dump named -bash.PID.1.dump reads as an
+    // option to every command that takes it (`leaktrace report -bash...`).
+    while (*name == '-') ++name;
     const size_t size = strnlen(name, sizeof g_process.program - 1);
     if (size > 0) {
       for (size_t i = 0; i < size; ++i) {

@@ -526,6 +526,29 @@ TEST(Lifecycle, InitgroupsAfterAPrivilegeDropKeepingACapabilityWorks) {
   }
 }
 
+// A login shell is started as "-bash" (argv[0] with a leading dash): its
+// dump was named -bash.PID.1.dump, which `leaktrace report` took for an
+// option ("DUMP is required"). The name leaves the dash out.
+TEST(Lifecycle, ALoginShellsDumpIsNamedWithoutItsDash) {
+  TempDir dir;
+  const CommandResult r = leaktrace::testing::Run(
+      {"/bin/bash", "-c", "exec -a -bash /bin/bash --noprofile -c 'exit 0'"},
+      {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_ON_EXIT=all"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
+  bool found = false;
+  for (const std::string& name : names) {
+    EXPECT_NE(name[0], '-') << name;
+    if (name.rfind("bash.", 0) == 0) {
+      found = true;
+      const CommandResult report = Leaktrace({"report", dir.path() + "/" + name});
+      EXPECT_EQ(report.exit_code, 0) << report.err;
+    }
+  }
+  EXPECT_TRUE(found) << "no bash.PID.N.dump among " << names.size() << " dumps";
+}
+
 // chroot(1) into a root that holds the program and libc but not the
 // library: the program it execs there got the loader's "ERROR: ld.so:
 // object ... cannot be preloaded" on its stderr, a line it never prints
