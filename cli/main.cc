@@ -114,8 +114,12 @@ int Main(int argc, char** argv) {
     for (const auto& [name, action] : commands)
       if (app.get_subcommand(name)->parsed()) help = "leaktrace " + name + " --help";
     std::string hint;
-    // "leaktrace run server --port 80": the command's options need a "--" first.
-    if (help == "leaktrace run --help" && dynamic_cast<const CLI::ExtrasError*>(&e))
+    // "leaktrace run server --port 80": the command's options need a "--"
+    // first; so does one whose option is also run's ("leaktrace run -o d ls
+    // -o /dev/null": "--output-dir: At Most 1 required but received 2").
+    bool has_separator = false;
+    for (int i = 1; i < argc; ++i) has_separator = has_separator || std::string_view(argv[i]) == "--";
+    if (help == "leaktrace run --help" && (dynamic_cast<const CLI::ExtrasError*>(&e) || !has_separator))
       hint = "; put the command after '--'";
     PrintError(std::string(e.what()) + hint + " (see '" + help + "')");
     return cli::kExitUsage;

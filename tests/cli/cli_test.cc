@@ -618,6 +618,21 @@ TEST_F(CliTest, RunWarnsOfAnUnknownSetting) {
   EXPECT_EQ(r.err.find("LEAKTRACE_LIBRARY"), std::string::npos) << r.err;
 }
 
+// A command given without "--" whose options run takes for its own: the
+// refusal says where the command goes, whichever option collided ("ls -o
+// FILE" gave CLI11's "--output-dir: At Most 1 required but received 2"
+// alone). Nothing runs.
+TEST_F(CliTest, RunSaysWhereTheCommandGoesWhenItsOptionsCollide) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"run", "-o", Path("dumps"), "ls", "-o", "/dev/null"},
+        std::vector<std::string>{"run", "ls", "-l"}}) {
+    Result r = Run(args, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD="});
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("put the command after '--'"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
 TEST_F(CliTest, RunOnlySetsTheProgramFilter) {
   std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=", "LEAKTRACE_PROGRAMS=inherited"};
   std::string out = Path("programs.txt");
