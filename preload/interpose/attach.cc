@@ -50,6 +50,7 @@
 #include "preload/resources/mapping_table.h"
 #include "preload/resources/open_fds.h"
 #include "preload/internal/libc_functions.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -67,7 +68,7 @@ size_t g_hook_count = 0;
 
 int AddHook(void* self, const char* name) {
   if (g_hook_count == kMaxHooks) return 0;
-  void* hook = dlsym(self, name);
+  void* hook = QuietDlsym(self, name);
   void* global = DefaultDefinition(name);  // not an executable's own PLT stub (next_symbol.h)
   if (hook == nullptr || global == nullptr || hook == global) return 0;
   g_hooks[g_hook_count++] = Hook{name, hook, global};

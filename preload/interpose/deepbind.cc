@@ -13,6 +13,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/internal/mode.h"
 #include "preload/internal/libc_functions.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 extern "C" {
 __attribute__((visibility("hidden"))) void* (*leaktrace_real_dlopen)(const char*, int) = nullptr;
@@ -81,7 +82,7 @@ int FindByBase(dl_phdr_info* info, size_t, void* data) {
 // lookup would have bound them: to leaktrace's hooks.
 void* GlobalHook(const ImportSlot& slot, void*) {
   if (slot.data || !IsHooked(slot.name)) return nullptr;
-  return dlsym(RTLD_DEFAULT, slot.name);
+  return QuietDlsym(RTLD_DEFAULT, slot.name);
 }
 
 // Points `lm`'s imports of hooked functions at leaktrace's hooks. Returns

@@ -9,6 +9,7 @@
 #include "preload/internal/mode.h"
 #include "preload/record/thread_state.h"
 #include "preload/internal/libc_functions.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 namespace leaktrace::preload {
 
@@ -66,8 +67,8 @@ void Note(HeapNotTracked why) { g_health.heap_not_tracked.store(static_cast<uint
 }  // namespace
 
 void SayIfMallocDoesNotReachTheHooks() {
-  auto* global_malloc = reinterpret_cast<void* (*)(size_t)>(dlsym(RTLD_DEFAULT, "malloc"));
-  auto* global_free = reinterpret_cast<void (*)(void*)>(dlsym(RTLD_DEFAULT, "free"));
+  auto* global_malloc = reinterpret_cast<void* (*)(size_t)>(QuietDlsym(RTLD_DEFAULT, "malloc"));
+  auto* global_free = reinterpret_cast<void (*)(void*)>(QuietDlsym(RTLD_DEFAULT, "free"));
   if (global_malloc == nullptr || global_free == nullptr) return;
   // Past an executable's canonical PLT entry (Debian's python3 and node):
   // that stub is the program's, the malloc it calls another's, which an

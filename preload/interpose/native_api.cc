@@ -13,6 +13,7 @@
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
 #include "preload/internal/libc_functions.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 extern "C" {
 __attribute__((visibility("hidden"))) unsigned char leaktrace_native_active = 0;
@@ -161,8 +162,8 @@ bool ResolveFamily(const NativeFamily& family) {
     const NativeFunction& f = family.functions[i];
     // Where the table looks (real_functions.h): RTLD_DEFAULT when attached,
     // leaktrace then not being in the global scope.
-    void* next = dlsym(g_real_scope, f.name);
-    if (next != nullptr && (!InAllocator(next) || dlsym(RTLD_DEFAULT, f.name) != next)) next = nullptr;
+    void* next = QuietDlsym(g_real_scope, f.name);
+    if (next != nullptr && (!InAllocator(next) || QuietDlsym(RTLD_DEFAULT, f.name) != next)) next = nullptr;
     if (next == nullptr && f.required) return false;
     found[i] = next;
   }

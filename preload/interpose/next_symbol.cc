@@ -6,6 +6,7 @@
 #include "preload/internal/elf_symbols.h"
 #include "preload/internal/fork_gate.h"
 #include "preload/internal/libc_functions.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 extern "C" const char __ehdr_start[] __attribute__((visibility("hidden")));
 
@@ -116,7 +117,7 @@ namespace {
 // own tables: no dlopen, no allocation), this library included or not
 // (`skip_self`).
 void* DefinitionPastCanonicalPlt(const char* name, bool skip_self) {
-  void* found = dlsym(RTLD_DEFAULT, name);
+  void* found = QuietDlsym(RTLD_DEFAULT, name);
   if (found == nullptr) return nullptr;
   Dl_info info;
   void* entry = nullptr;

@@ -5,6 +5,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/interpose/next_symbol.h"
 #include "preload/record/thread_state.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 // The next vfork and clone after ours (glibc's, or an interposer's such as a
 // sanitizer's), for interpose/vfork_entry.S; null until resolved, when the
@@ -44,7 +45,7 @@ void detail::ResolveRealSlow() {
     auto lookup = [&](const char* symbol) {
       void* found = direct ? next.Find(symbol) : nullptr;
       if (found != nullptr) return found;
-      return g_real_scope == RTLD_DEFAULT ? DefaultDefinition(symbol) : dlsym(g_real_scope, symbol);
+      return g_real_scope == RTLD_DEFAULT ? DefaultDefinition(symbol) : QuietDlsym(g_real_scope, symbol);
     };
     // One word at a time: a second thread resolving at the same moment
     // stores the same values into words other threads may be reading.

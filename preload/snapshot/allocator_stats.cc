@@ -9,6 +9,7 @@
 #include "preload/interpose/next_symbol.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/internal/libc_functions.h"
+#include "preload/interpose/quiet_dlsym.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -49,7 +50,7 @@ const void* ModuleOf(void* address) {
 // of its own, whose background thread (redis: background_thread on) then
 // stayed in the program. Attached, dlsym answers.
 void* AllocatorSymbol(const NextSymbols* next, const char* name, const void* allocator) {
-  void* fn = next != nullptr ? next->Find(name) : dlsym(g_real_scope, name);
+  void* fn = next != nullptr ? next->Find(name) : QuietDlsym(g_real_scope, name);
   if (fn == nullptr || allocator == nullptr) return nullptr;
   return ModuleOf(fn) == allocator ? fn : nullptr;
 }

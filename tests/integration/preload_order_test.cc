@@ -162,6 +162,26 @@ TEST(PreloadOrder, AForwardingInterposerAheadStillReachesTheHooks) {
   }
 }
 
+// The textbook pass-through counter, its next malloc and free resolved
+// lazily inside them, after the library (`LD_PRELOAD=libcounter.so
+// leaktrace run -- PROGRAM`): leaktrace's start looked up jemalloc's
+// mallocx behind it with dlsym, which, finding nothing, left its error
+// message pending; the counter's first dlsym freed it through the
+// counter's own free, which called dlsym, which freed it again: SIGSEGV
+// before main, every run. leaktrace no longer asks dlsym for a name no
+// module defines.
+TEST(PreloadOrder, ALazyPassThroughInterposerAfterTheLibraryRuns) {
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    const CommandResult r =
+        RunWithPreload(LibraryPath() + ":" + std::string(LEAKTRACE_TEST_PROGRAM_DIR) + "/liblazy_counter.so", sample, dir);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    EXPECT_GT(LiveHeap(dir), 10e6) << "5000 buffers of 7000 bytes kept";
+  }
+}
+
 // The check that malloc reaches the hooks must never cry wolf. It watches
 // the sampler's countdown; a probe that happened to be a sample drew a new
 // countdown, which by chance could equal the old one, and was then taken
