@@ -387,6 +387,12 @@ Action AddRunCommand(CLI::App& app) {
       if (errno != EINTR) throw CliError(kExitUsage, fmt::format("waiting for {}: {}", opts->command[0], std::strerror(errno)));
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+    // The shell that started `run` sees the wrapper exit, not the program
+    // die: it would print nothing of a crash ("Segmentation fault" when
+    // plain). Said here, as a shell says it.
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGINT && WTERMSIG(status) != SIGPIPE)
+      std::fprintf(stderr, "leaktrace: %s was killed by signal %d (%s)%s\n", opts->command[0].c_str(), WTERMSIG(status),
+                   strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
 
     // Everything written during the run (the child's and its forked children's).
     std::vector<DumpFile> written;

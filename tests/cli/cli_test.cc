@@ -633,6 +633,20 @@ TEST_F(CliTest, RunSaysWhereTheCommandGoesWhenItsOptionsCollide) {
   }
 }
 
+// A program that crashes under `run`: the shell sees the wrapper exit 139,
+// not a process die, and printed nothing ("Segmentation fault" plainly);
+// run said only "no dumps were written". It now says how the program ended.
+TEST_F(CliTest, RunSaysTheProgramWasKilledByASignal) {
+  Result r = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", "kill -SEGV $$"},
+                 {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD="});
+  EXPECT_EQ(r.code, 128 + SIGSEGV) << r.err;
+  EXPECT_NE(r.err.find("leaktrace: /bin/sh was killed by signal 11 (Segmentation fault)"), std::string::npos) << r.err;
+  Result ok = Run({"run", "-o", Path("dumps"), "--", "/bin/sh", "-c", "exit 3"},
+                  {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD="});
+  EXPECT_EQ(ok.code, 3);
+  EXPECT_EQ(ok.err.find("killed by signal"), std::string::npos) << ok.err;
+}
+
 TEST_F(CliTest, RunOnlySetsTheProgramFilter) {
   std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=", "LEAKTRACE_PROGRAMS=inherited"};
   std::string out = Path("programs.txt");
