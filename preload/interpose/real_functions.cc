@@ -1,6 +1,8 @@
 #include "preload/interpose/real_functions.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <string.h>
 
 #include "preload/internal/compiler.h"
 #include "preload/interpose/next_symbol.h"
@@ -30,6 +32,45 @@ namespace {
 
 __thread bool t_resolving LT_INITIAL_EXEC = false;
 
+// glibc's malloc debugging (MALLOC_CHECK_, mtrace, mcheck; since 2.34 in
+// libc_malloc_debug.so, preloaded) defines the malloc family at libc's own
+// versions, none of them the default (malloc@GLIBC_2.2.5): the program's
+// versioned references bind to it, while a lookup by name alone (the
+// modules' tables, dlsym) passes it over for libc's, and under leaktrace
+// an overflow MALLOC_CHECK_=3 aborts on went unseen. When it is loaded
+// after this library, the family is looked up at those versions.
+bool MallocDebugAfterUs() {
+  bool after_us = false;
+  for (const link_map* lm = _r_debug.r_map; lm != nullptr; lm = lm->l_next) {
+    const char* name = lm->l_name != nullptr ? lm->l_name : "";
+    const char* slash = strrchr(name, '/');
+    const char* base = slash != nullptr ? slash + 1 : name;
+    if (strncmp(base, "libleaktrace", 12) == 0) after_us = true;
+    else if (after_us && strncmp(base, "libc_malloc_debug.so", 20) == 0) return true;
+  }
+  return false;
+}
+
+void LookUpMallocFamilyAtLibcVersions() {
+  struct Versioned {
+    void** slot;
+    const char* name;
+    const char* version;
+  };
+  const Versioned family[] = {
+      {reinterpret_cast<void**>(&real.malloc), "malloc", "GLIBC_2.2.5"},
+      {reinterpret_cast<void**>(&real.free), "free", "GLIBC_2.2.5"},
+      {reinterpret_cast<void**>(&real.calloc), "calloc", "GLIBC_2.2.5"},
+      {reinterpret_cast<void**>(&real.realloc), "realloc", "GLIBC_2.2.5"},
+      {reinterpret_cast<void**>(&real.memalign), "memalign", "GLIBC_2.2.5"},
+      {reinterpret_cast<void**>(&real.aligned_alloc), "aligned_alloc", "GLIBC_2.16"},
+      {reinterpret_cast<void**>(&real.malloc_usable_size), "malloc_usable_size", "GLIBC_2.2.5"},
+  };
+  for (const Versioned& f : family)
+    if (void* found = dlvsym(RTLD_NEXT, f.name, f.version); found != nullptr)
+      __atomic_store_n(f.slot, found, __ATOMIC_RELAXED);
+}
+
 }  // namespace
 
 void detail::ResolveRealSlow() {
@@ -53,6 +94,7 @@ void detail::ResolveRealSlow() {
   __atomic_store_n(&real.member, reinterpret_cast<__VA_ARGS__>(lookup(symbol)), __ATOMIC_RELAXED);
     LEAKTRACE_REAL_FUNCTIONS(LEAKTRACE_REAL_LOOKUP)
 #undef LEAKTRACE_REAL_LOOKUP
+    if (g_real_scope == RTLD_NEXT && MallocDebugAfterUs()) LookUpMallocFamilyAtLibcVersions();
     __atomic_store_n(&leaktrace_real_vfork, lookup("vfork"), __ATOMIC_RELEASE);
     __atomic_store_n(&leaktrace_real_clone, lookup("clone"), __ATOMIC_RELEASE);
     __atomic_store_n(&leaktrace_real_syscall, lookup("syscall"), __ATOMIC_RELEASE);

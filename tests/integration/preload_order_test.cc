@@ -4,6 +4,8 @@
 // an interposer there that forwards (dlsym(RTLD_NEXT, "malloc")) still
 // reaches the hooks, and nothing is said.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -179,6 +181,28 @@ TEST(PreloadOrder, ALazyPassThroughInterposerAfterTheLibraryRuns) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "ok\n");
     EXPECT_GT(LiveHeap(dir), 10e6) << "5000 buffers of 7000 bytes kept";
+  }
+}
+
+// glibc's malloc checking, preloaded after the library (`MALLOC_CHECK_=3
+// LD_PRELOAD=libc_malloc_debug.so.0 leaktrace run -- PROGRAM`): its malloc
+// family is defined at libc's versions, none the default, so a lookup by
+// name passed it over for libc's, and an overflow it aborts on plainly
+// went unseen ("survived", exit 0). The family is now looked up at those
+// versions when it is loaded.
+TEST(PreloadOrder, GlibcsMallocCheckingAfterTheLibraryStillChecks) {
+  const std::string debug = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
+  if (access(debug.c_str(), R_OK) != 0) GTEST_SKIP() << "no " << debug;
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("heap_overflow")}, {"MALLOC_CHECK_=3", "LD_PRELOAD=" + debug});
+  ASSERT_EQ(plain.exit_code, 128 + SIGABRT) << plain.out << plain.err;
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    const CommandResult r = leaktrace::testing::Run({ProgramPath("heap_overflow")},
+                                {"MALLOC_CHECK_=3", "LD_PRELOAD=" + LibraryPath() + ":" + debug,
+                                 "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=" + sample});
+    EXPECT_EQ(r.exit_code, 128 + SIGABRT) << r.out << r.err;
+    EXPECT_EQ(r.out, "");
   }
 }
 
