@@ -1,13 +1,38 @@
 #include "preload/internal/log.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdint>
 
+#include "preload/internal/raw_syscall.h"
+
 namespace leaktrace::preload {
 namespace {
+
+// The file descriptor 2 was when leaktrace started: 0 not looked at yet, 1
+// none (closed), 2 this device and inode.
+std::atomic<int> g_stderr_state{0};
+dev_t g_stderr_dev = 0;
+ino_t g_stderr_ino = 0;
+
+// Whether fd 2 is `st`'s file, read by the kernel (no fstat another library
+// wraps). False when it is closed.
+bool StderrFile(struct stat* st) { return RawSyscall(SYS_fstat, STDERR_FILENO, st) == 0; }
+
+// Whether a message may go to fd 2: it is still the file it was when
+// leaktrace first looked. A daemon that closed its descriptors at start
+// and opened a file of its own got that file as fd 2, and leaktrace's
+// messages were written into it.
+bool StderrIsTheProgramsOwn() {
+  struct stat now;
+  if (!StderrFile(&now)) return false;
+  return g_stderr_state.load(std::memory_order_acquire) == 2 && now.st_dev == g_stderr_dev && now.st_ino == g_stderr_ino;
+}
 
 struct LineBuffer {
   char data[512];
@@ -31,8 +56,25 @@ struct LineBuffer {
 
 }  // namespace
 
+void NoteStderr() {
+  if (g_stderr_state.load(std::memory_order_acquire) != 0) return;
+  struct stat st;
+  if (StderrFile(&st)) {
+    g_stderr_dev = st.st_dev;
+    g_stderr_ino = st.st_ino;
+    g_stderr_state.store(2, std::memory_order_release);
+  } else {
+    g_stderr_state.store(1, std::memory_order_release);
+  }
+}
+
 void Log(const char* format, ...) {
   const int saved_errno = errno;
+  NoteStderr();  // a message before start-up: fd 2 as it is now
+  if (!StderrIsTheProgramsOwn()) {
+    errno = saved_errno;
+    return;
+  }
   LineBuffer line;
   line.Put("leaktrace: ");
   va_list args;
@@ -68,8 +110,7 @@ void Log(const char* format, ...) {
   }
   va_end(args);
   line.data[line.size++] = '\n';
-  ssize_t ignored = write(STDERR_FILENO, line.data, line.size);
-  (void)ignored;
+  RawSyscall(SYS_write, STDERR_FILENO, line.data, line.size);
   errno = saved_errno;
 }
 

@@ -107,6 +107,7 @@ bool ThisProgramSelected() {
 
 void Initialize() {
   BusyScope busy;  // dlsym allocates: those go to the bootstrap heap
+  NoteStderr();  // which file the program's stderr is, before anything is said
   LibcFunctionsResolve();  // before the program has threads
   EnsureReal();
   if (!RealAllocatorFound()) {

@@ -911,5 +911,25 @@ TEST(Transparency, AProgramBuiltWithASanitizerRunsAsWithout) {
   }
 }
 
+// Started with stderr closed (a daemon's `2>&-`), a program's next file
+// gets descriptor 2; leaktrace's lines (the start line, "the program takes
+// SIGUSR2 for itself") went into that file. They go to descriptor 2 only
+// while it is the file it was at start-up.
+TEST(Transparency, LeaktracesLinesNeverGoIntoAFileThatTookTheClosedStderr) {
+  for (const std::string sample : {"512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    const std::string data = dir.path() + "/data.txt";
+    const CommandResult r = leaktrace::testing::Run(
+        {"/bin/sh", "-c", "exec \"$0\" \"$1\" 2>&-", ProgramPath("stderr_taken"), data},
+        {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_VERBOSE=1",
+         "LEAKTRACE_SAMPLE=" + sample});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::ifstream in(data);
+    const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, "program data\n");
+  }
+}
+
 }  // namespace
 }  // namespace leaktrace::testing
