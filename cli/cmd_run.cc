@@ -363,6 +363,13 @@ Action AddRunCommand(CLI::App& app) {
     pid_t child = 0;
     // glibc's posix_spawnp reports exec failures (ENOENT, EACCES) here.
     int err = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), envp.data());
+    if (err == ENOEXEC) {
+      // An executable file the kernel cannot run (a script without "#!"):
+      // as a shell, env, timeout or nohup (execvp) do, run it with /bin/sh.
+      std::vector<char*> by_shell = {const_cast<char*>("/bin/sh")};
+      by_shell.insert(by_shell.end(), argv.begin(), argv.end());
+      err = posix_spawn(&child, "/bin/sh", nullptr, &attr, by_shell.data(), envp.data());
+    }
     posix_spawnattr_destroy(&attr);
     if (err != 0) {
       sigprocmask(SIG_SETMASK, &old_mask, nullptr);

@@ -647,6 +647,18 @@ TEST_F(CliTest, RunSaysTheProgramWasKilledByASignal) {
   EXPECT_EQ(ok.err.find("killed by signal"), std::string::npos) << ok.err;
 }
 
+// An executable script without "#!": a shell, env, timeout or nohup run it
+// with /bin/sh (execvp does); run refused it, "Exec format error", exit 2.
+TEST_F(CliTest, RunRunsAScriptWithoutAnInterpreterLineAsAShellWould) {
+  const std::string script = Path("legacy.sh");
+  const std::string out = Path("legacy.out");
+  std::ofstream(script) << "echo \"from the script: $1\" > " << out << "\nexit 7\n";
+  fs::permissions(script, fs::perms::owner_all);
+  Result r = Run({"run", "-o", Path("dumps"), "--", script, "a"}, {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD="});
+  EXPECT_EQ(r.code, 7) << r.err;
+  EXPECT_EQ(Slurp(out), "from the script: a\n");
+}
+
 TEST_F(CliTest, RunOnlySetsTheProgramFilter) {
   std::vector<std::string> env = {"LEAKTRACE_LIBRARY=" TEST_PRELOAD_DUMMY, "LD_PRELOAD=", "LEAKTRACE_PROGRAMS=inherited"};
   std::string out = Path("programs.txt");
