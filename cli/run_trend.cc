@@ -14,6 +14,7 @@
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "cli/warnings.h"
+#include "format/dump_reader.h"
 #include "reporter/load.h"
 #include "reporter/render.h"
 #include "reporter/render_trend.h"
@@ -22,13 +23,25 @@ namespace leaktrace::cli {
 
 namespace {
 
-// One process of the run: a pid under one program name (an exec'd program
-// writes under its new name, and its series starts afresh).
+// One process image of the run: a pid under one program name and one start
+// (an exec'd program writes under its new name, or under the same one when
+// it re-executes itself, as haproxy's master does on a reload, and its
+// series starts afresh).
 struct Process {
   std::string program;
   uint32_t pid = 0;
   std::vector<std::string> paths;  // in seq order (ListDumps sorts by seq)
 };
+
+// When the image that wrote `path` started (CLOCK_MONOTONIC), or 0 when its
+// header cannot be read (the trend then says what is wrong with it).
+int64_t ImageStart(const std::string& path) {
+  try {
+    return format::ReadDump(path).process.start_monotonic_ns;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
 
 void PrintTrend(const Process& p) {
   OutputOptions defaults;  // text, the default --top of `leaktrace trend`
@@ -52,10 +65,11 @@ void PrintTrend(const Process& p) {
 }  // namespace
 
 void PrintRunTrends(const std::vector<DumpFile>& dumps, pid_t started) {
-  std::map<std::tuple<bool, uint32_t, std::string>, Process> processes;  // the started program sorts first
+  // The started program sorts first; a pid's images in the order they started.
+  std::map<std::tuple<bool, uint32_t, std::string, int64_t>, Process> processes;
   for (const DumpFile& f : dumps) {
     const bool other = f.name.pid != static_cast<uint32_t>(started);
-    Process& p = processes[{other, f.name.pid, f.name.program}];
+    Process& p = processes[{other, f.name.pid, f.name.program, ImageStart(f.path)}];
     p.program = f.name.program;
     p.pid = f.name.pid;
     p.paths.push_back(f.path);

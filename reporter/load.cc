@@ -122,10 +122,16 @@ Loaded LoadDiff(const std::string& before_path, const std::string& after_path, c
     warn.push_back(fmt::format("{} and {} are from two builds of {} ({} and {}); call sites match by function, file "
                                "and line",
                                before_path, after_path, a.program, b.exe_path, a.exe_path));
-  } else if (b.pid != a.pid || b.start_realtime_ns != a.start_realtime_ns) {
+  } else if (b.pid != a.pid) {
     warn.push_back(fmt::format("{} and {} are from two runs of {} (pids {} and {}): growth includes what differs "
                                "between the runs",
                                before_path, after_path, a.program, b.pid, a.pid));
+  } else if (b.start_realtime_ns != a.start_realtime_ns) {
+    // One pid, two starts: the program executed itself again (haproxy's
+    // master on a reload), or the pid was reused.
+    warn.push_back(fmt::format("{} and {} are from two runs of {} under one pid ({}: it executed itself again, or "
+                               "the pid was reused): growth includes what differs between the runs",
+                               before_path, after_path, a.program, a.pid));
   }
   if (b.exact != a.exact)
     warn.push_back(fmt::format("{} is {} but {} is {}: growth mixes exact counts with sampled estimates",

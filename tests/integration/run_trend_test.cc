@@ -36,6 +36,18 @@ std::string VerdictLineOf(const std::string& text, const std::string& function) 
   return text.substr(line + 4, text.find('\n', line) - line - 4);
 }
 
+// A program that executes itself again under its pid (haproxy's master on
+// a reload): its two images' dumps were taken for one series, refused as
+// "from another process", and no trend was printed. Each image with three
+// or more snapshots gets its own trend.
+TEST(RunInterval, AProgramThatExecutesItselfAgainGetsATrendPerImage) {
+  TempDir dir;
+  const CommandResult r = Leaktrace({"run", "-o", dir.path(), "--interval", "1", "--", ProgramPath("reexec_self")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CountLines(r.err, "leaktrace: trend of reexec_self (pid "), 2u) << r.err;
+  EXPECT_EQ(r.err.find("no trend for reexec_self"), std::string::npos) << r.err;
+}
+
 TEST(RunInterval, PrintsTheTrendOnStderrAfterTheProgramExits) {
   TempDir dir;
   // "--seconds 4": interval snapshots at 1, 2, 3 (and maybe 4) s, then the
