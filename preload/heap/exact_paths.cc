@@ -302,6 +302,7 @@ LT_NOINLINE char* ResizeBigExactTo(char* base, size_t offset, size_t size, size_
 // start; size + offset does not overflow. The real block (`base` when
 // kept), or null with the real realloc's errno, `base` untouched.
 LT_NOINLINE char* ResizeBigExact(char* base, size_t offset, size_t size) {
+  if (!RealUsableSizeIsTheAllocators()) return ResizeBigExactTo(base, offset, size, size);  // no headroom to measure
   const size_t capacity = real.malloc_usable_size(base) - offset;
   if (size <= capacity && size >= capacity - capacity / 4) return base;
   const size_t want = size > capacity && capacity + capacity / 4 > size ? capacity + capacity / 4 : size;

@@ -103,6 +103,7 @@ bool RealMallocIsGlibc() {
 size_t PlainBlockUsable(size_t size) {
   if (size >= kProbeBelowBytes) return size;
   if (LT_LIKELY(RealMallocIsGlibc())) return GlibcHeapUsable(size);
+  if (!RealUsableSizeIsTheAllocators()) return size;  // nothing to measure by
   ThreadState& t = t_state;
   if (t.usable != 0 && size >= t.usable_from && size <= t.usable) return t.usable;
   void* probe = real.malloc(size);
@@ -498,7 +499,8 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, doubl
   SampledHeader* h = SampledHeaderOf(p);
   const SampledHeader old = *h;
   char* base = static_cast<char*>(p) - old.base_offset;
-  const size_t old_usable = usable(base, arg) - old.base_offset;
+  // Without the allocator's own measure: what the block was made with.
+  const size_t old_usable = RealUsableSizeIsTheAllocators() ? usable(base, arg) - old.base_offset : old.capacity;
   // The free is booked before the real allocator may hand the old address
   // out again; the check word goes now, as the old block may be released.
   UnrecordSampled(t, h);
@@ -694,7 +696,8 @@ void* ReallocatePlainSlow(void* p, size_t size) {
   // the page offset, once: the block keeps the layout while it stays larger
   // than kBackToPlainBytes.
   const size_t usable = PlainUsable(size);
-  if (usable > SIZE_MAX - kSampledSlack) return real.realloc(p, size);
+  // The plain block's size is known only by the allocator's own measure.
+  if (usable > SIZE_MAX - kSampledSlack || !RealUsableSizeIsTheAllocators()) return real.realloc(p, size);
   const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   const size_t old_usable = real.malloc_usable_size(p);
   char* moved = static_cast<char*>(real.realloc(p, usable + kSampledSlack));
@@ -749,6 +752,7 @@ size_t UsableSizeSlow(void* p) {
       // whether its block is sampled or not.
       return UsableOf(SampledHeaderOf(p));
     default: {
+      if (!RealUsableSizeIsTheAllocators()) return b.size;
       const size_t usable = real.malloc_usable_size(b.base) - b.offset;
       // A big block that realloc resized may have headroom (exact_paths.cc,
       // ResizeBigExact): what a plain block of its size would have, as for

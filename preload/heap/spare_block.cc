@@ -46,7 +46,7 @@ int HomeSlot() {
 }  // namespace
 
 void KeepOrFreeSampledBase(char* base, bool resized) {
-  if (resized) {
+  if (resized || !RealUsableSizeIsTheAllocators()) {  // a spare's size is the allocator's measure
     real.free(base);
     return;
   }

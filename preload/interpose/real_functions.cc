@@ -103,6 +103,22 @@ void detail::ResolveRealSlow() {
   g_real_state.store(2, std::memory_order_release);
 }
 
+bool RealUsableSizeIsTheAllocators() {
+  static std::atomic<int> known{0};  // 0 not yet, 1 yes, 2 no
+  int state = known.load(std::memory_order_relaxed);
+  if (LT_UNLIKELY(state == 0)) {
+    dl_find_object malloc_module, usable_module;
+    const bool same =
+        real.malloc != nullptr && real.malloc_usable_size != nullptr &&
+        _dl_find_object(reinterpret_cast<void*>(real.malloc), &malloc_module) == 0 &&
+        _dl_find_object(reinterpret_cast<void*>(real.malloc_usable_size), &usable_module) == 0 &&
+        malloc_module.dlfo_map_start == usable_module.dlfo_map_start;
+    state = same ? 1 : 2;
+    known.store(state, std::memory_order_relaxed);
+  }
+  return state == 1;
+}
+
 bool RealAllocatorFound() {
   return real.malloc != nullptr && real.free != nullptr && real.calloc != nullptr && real.realloc != nullptr &&
          real.memalign != nullptr && real.malloc_usable_size != nullptr;

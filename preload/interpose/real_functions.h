@@ -217,4 +217,11 @@ inline void EnsureReal() {
 // True when every allocator member of `real` is filled in.
 bool RealAllocatorFound();
 
+// Whether real.malloc_usable_size is the real allocator's own (defined in
+// the module that defines real.malloc). An allocator without one (Electric
+// Fence, DUMA, glibc's libmemusage) gets glibc's, which on its blocks reads
+// garbage: leaktrace then measures nothing by it (sizes it was asked for
+// stand in). After EnsureReal; any thread; no allocation.
+bool RealUsableSizeIsTheAllocators();
+
 }  // namespace leaktrace::preload
