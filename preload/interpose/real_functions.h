@@ -217,11 +217,14 @@ inline void EnsureReal() {
 // True when every allocator member of `real` is filled in.
 bool RealAllocatorFound();
 
-// Whether real.malloc_usable_size is the real allocator's own (defined in
-// the module that defines real.malloc). An allocator without one (Electric
+// Whether real.malloc_usable_size measures the real allocator's blocks: it
+// is defined in the module that defines real.malloc, or, another module's
+// (glibc's, behind a pass-through counter), it measures two probe blocks a
+// little above their sizes. An allocator without one of its own (Electric
 // Fence, DUMA, glibc's libmemusage) gets glibc's, which on its blocks reads
 // garbage: leaktrace then measures nothing by it (sizes it was asked for
-// stand in). After EnsureReal; any thread; no allocation.
+// stand in). After EnsureReal; any thread not inside the allocator; the
+// first call makes and frees two blocks.
 bool RealUsableSizeIsTheAllocators();
 
 }  // namespace leaktrace::preload
