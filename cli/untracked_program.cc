@@ -23,9 +23,8 @@ std::string Resolve(const std::string& command) {
   for (size_t start = 0; start <= dirs.size();) {
     size_t end = dirs.find(':', start);
     if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + command;
+    // An empty entry is the working directory.
+    const std::string candidate = (end > start ? dirs.substr(start, end - start) : std::string(".")) + "/" + command;
     struct stat st;
     if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0)
       return candidate;
