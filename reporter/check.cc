@@ -43,8 +43,12 @@ size_t Index(Resource r) { return static_cast<size_t>(r); }
 CheckResult Check(const Report& diff, const Thresholds& t, const Suppressions& suppressions) {
   CheckResult result;
   std::vector<Site>& kept = result.checked;
+  std::vector<Suppressions::ProgramName> programs;
+  for (const std::vector<DumpInfo>* dumps : {&diff.baseline, &diff.dumps})
+    for (const DumpInfo& d : *dumps)
+      if (!d.exe_path.empty()) programs.push_back({d.exe_path, d.program});
   for (const Site& s : diff.sites) {
-    if (const std::string* pattern = suppressions.Match(s)) {
+    if (const std::string* pattern = suppressions.Match(s, programs)) {
       ++result.suppressed;
       result.suppressed_sites.push_back({s, *pattern});
       continue;

@@ -106,12 +106,17 @@ bool MatchesLocation(const std::string& pattern, const Frame& f) {
 
 }  // namespace
 
-const std::string* Suppressions::Match(const Site& site) const {
+const std::string* Suppressions::Match(const Site& site, const std::vector<ProgramName>& programs) const {
+  auto program_matches = [&](const std::string& p, const Frame& f) {
+    for (const ProgramName& name : programs)
+      if (!name.program.empty() && f.module == name.exe_path && WildcardMatch(p, name.program)) return true;
+    return false;
+  };
   for (const std::string& p : patterns_)
     for (const Frame& f : site.frames)
       if ((!f.function.empty() && WildcardMatch(p, f.function)) ||
           (!f.file.empty() && WildcardMatch(p, f.file)) ||
-          (!f.module.empty() && WildcardMatch(p, f.module)) || MatchesLocation(p, f))
+          (!f.module.empty() && (WildcardMatch(p, f.module) || program_matches(p, f))) || MatchesLocation(p, f))
         return &p;
   return nullptr;
 }

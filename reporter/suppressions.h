@@ -42,8 +42,14 @@ class Suppressions {
   bool empty() const { return patterns_.empty(); }
   size_t size() const { return patterns_.size(); }
 
+  // The name a program ran as, beside the file it runs from: a frame in
+  // `exe_path` matches `program` too (Debian's redis-server is a link to
+  // redis-check-rdb: `leak:redis-server` matched nothing).
+  struct ProgramName {
+    std::string exe_path, program;
+  };
   // The first pattern that matches a frame of `site`, or nullptr.
-  const std::string* Match(const Site& site) const;
+  const std::string* Match(const Site& site, const std::vector<ProgramName>& programs = {}) const;
   bool Matches(const Site& site) const { return Match(site) != nullptr; }
 
  private:

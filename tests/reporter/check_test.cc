@@ -88,6 +88,34 @@ TEST(Suppressions, MatchFunctionFileOrModuleOfAnyFrame) {
   EXPECT_FALSE(none.Matches(s));
 }
 
+// Debian's redis-server is a link to redis-check-rdb: its frames name that
+// file, the report's header the name it ran as. A suppression of the name
+// the user runs and reads matches the program's own frames too; `check`
+// gives every dump's name beside its file.
+TEST(Suppressions, TheNameAProgramRanAsMatchesItsOwnFrames) {
+  Frame in_program = Fn("processCommand", "server.c", 10);
+  in_program.module = "/usr/bin/redis-check-rdb";
+  Frame in_libc = Fn("malloc");
+  in_libc.module = "/lib/x86_64-linux-gnu/libc.so.6";
+  const Site own = MakeSite(Resource::kHeap, 10, 1, 0, {in_program});
+  const Site libc_only = MakeSite(Resource::kHeap, 10, 1, 0, {in_libc});
+  Suppressions by_name = Suppressions::Parse("leak:redis-server", "s");
+  const std::vector<Suppressions::ProgramName> programs = {{"/usr/bin/redis-check-rdb", "redis-server"}};
+  EXPECT_FALSE(by_name.Matches(own)) << "without the dumps' names: the file's alone";
+  EXPECT_NE(by_name.Match(own, programs), nullptr);
+  EXPECT_EQ(by_name.Match(libc_only, programs), nullptr);
+
+  Report diff;
+  diff.kind = ReportKind::kGrowth;
+  DumpInfo after;
+  after.program = "redis-server";
+  after.exe_path = "/usr/bin/redis-check-rdb";
+  diff.dumps.push_back(after);
+  diff.sites = {own};
+  const CheckResult r = Check(diff, Thresholds{}, by_name);
+  EXPECT_EQ(r.suppressed, 1u);
+}
+
 // issue 14: a suppression written the way output prints a location.
 TEST(Suppressions, MatchFileAndLineAsOutputPrintsThem) {
   Site s = MakeSite(Resource::kHeap, 10, 1, 0,
