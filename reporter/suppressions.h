@@ -3,7 +3,9 @@
 // File format, one rule per line:
 //   # comment            (and blank lines)
 //   leak:PATTERN         PATTERN is matched against the function, the file and
-//                        the module path of every frame of a site; the site is
+//                        the module path of every frame of a site (and, in
+//                        the program's executable, the name it ran as:
+//                        ProgramName); the site is
 //                        suppressed if any of them matches. A pattern ending
 //                        in ":LINE" (as output prints locations,
 //                        "leaky_service.c:28") also matches a frame's
