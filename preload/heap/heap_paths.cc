@@ -18,7 +18,6 @@
 #include "preload/record/exact_record.h"
 #include "preload/record/tracker.h"
 #include "preload/record/unwinder.h"
-#include "preload/internal/libc_functions.h"
 
 // glibc's own malloc, whatever the program's malloc symbol resolves to.
 extern "C" void* __libc_malloc(size_t);
@@ -437,8 +436,7 @@ bool HeaderBeforePageReadable(const void* p) {
   // that begins a page, as for one of leaktrace's, those bytes are mapped.
   // Only an allocator without such headers (jemalloc, tcmalloc, mimalloc)
   // costs the system call.
-  static const bool real_is_glibcs = LibcMalloc() != nullptr && reinterpret_cast<const void*>(real.malloc) == LibcMalloc();
-  return real_is_glibcs || ByteReadable(static_cast<const char*>(p) - kExactHeaderBytes);
+  return RealMallocIsGlibc() || ByteReadable(static_cast<const char*>(p) - kExactHeaderBytes);
 }
 
 BlockRef ClassifyBlock(void* p) {

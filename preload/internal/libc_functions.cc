@@ -16,7 +16,6 @@ using Dladdr1Fn = int (*)(const void*, Dl_info*, void**, int);
 std::atomic<IterateFn> g_iterate{nullptr};
 std::atomic<DladdrFn> g_dladdr{nullptr};
 std::atomic<Dladdr1Fn> g_dladdr1{nullptr};
-std::atomic<const void*> g_malloc{nullptr};
 std::atomic<bool> g_resolved{false};
 
 void Resolve() {
@@ -33,7 +32,6 @@ void Resolve() {
   g_iterate.store(iterate != nullptr ? iterate : &dl_iterate_phdr, std::memory_order_relaxed);
   g_dladdr.store(dladdr_fn != nullptr ? dladdr_fn : &dladdr, std::memory_order_relaxed);
   g_dladdr1.store(dladdr1_fn != nullptr ? dladdr1_fn : &dladdr1, std::memory_order_relaxed);
-  g_malloc.store(FunctionDefinedIn(libc, "malloc"), std::memory_order_relaxed);
   g_resolved.store(true, std::memory_order_release);
 }
 
@@ -56,11 +54,6 @@ int LibcDladdr(const void* address, Dl_info* info) {
 int LibcDladdr1(const void* address, Dl_info* info, void** extra, int flags) {
   EnsureResolved();
   return g_dladdr1.load(std::memory_order_relaxed)(address, info, extra, flags);
-}
-
-const void* LibcMalloc() {
-  EnsureResolved();
-  return g_malloc.load(std::memory_order_relaxed);
 }
 
 void LibcFunctionsResolve() { EnsureResolved(); }

@@ -23,10 +23,6 @@ int LibcDlIteratePhdr(PhdrCallback callback, void* data);
 int LibcDladdr(const void* address, Dl_info* info);
 int LibcDladdr1(const void* address, Dl_info* info, void** extra, int flags);
 
-// The C library's own malloc (nullptr when not found): whether the real
-// allocator is glibc's.
-const void* LibcMalloc();
-
 // Start-up (EnsureInitialized): resolves them now.
 void LibcFunctionsResolve();
 
