@@ -80,13 +80,22 @@ SymbolLookup FindFunction(const ElfSymbols& m, const char* name, void** address)
   return versions > 1 ? SymbolLookup::kAskLoader : SymbolLookup::kAbsent;
 }
 
-void* FunctionDefinedIn(const link_map* module, const char* name) {
+SymbolLookup FindFunctionIn(const link_map* module, const char* name, void** address) {
   ElfSymbols symbols;
+  if (module == nullptr || module->l_ld == nullptr || !ReadElfSymbols(module->l_addr, module->l_ld, &symbols))
+    return SymbolLookup::kAbsent;
+  return FindFunction(symbols, name, address);
+}
+
+void* FunctionDefinedIn(const link_map* module, const char* name) {
   void* address = nullptr;
-  if (module == nullptr || module->l_ld == nullptr || !ReadElfSymbols(module->l_addr, module->l_ld, &symbols) ||
-      FindFunction(symbols, name, &address) != SymbolLookup::kFound)
-    return nullptr;
-  return address;
+  return FindFunctionIn(module, name, &address) == SymbolLookup::kFound ? address : nullptr;
+}
+
+const char* ModuleBaseName(const link_map* module) {
+  const char* name = module->l_name != nullptr ? module->l_name : "";
+  const char* slash = strrchr(name, '/');
+  return slash != nullptr ? slash + 1 : name;
 }
 
 }  // namespace leaktrace::preload

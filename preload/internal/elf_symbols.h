@@ -30,9 +30,17 @@ enum class SymbolLookup {
 };
 SymbolLookup FindFunction(const ElfSymbols& module, const char* name, void** address);
 
-// `name`, a function the module of the loader's list (its link_map:
-// _r_debug.r_map and on) defines itself, not its dependencies; nullptr
-// when it does not, or only the loader could say.
+// FindFunction in a module of the loader's list (its link_map:
+// _r_debug.r_map and on), itself, not its dependencies; kAbsent for a
+// module without tables (or nullptr).
+SymbolLookup FindFunctionIn(const link_map* module, const char* name, void** address);
+
+// `name`, a function the module defines itself (FindFunctionIn found it);
+// nullptr when it does not, or only the loader could say.
 void* FunctionDefinedIn(const link_map* module, const char* name);
+
+// The file name of a module of the loader's list, without its directory
+// ("" for the main program).
+const char* ModuleBaseName(const link_map* module);
 
 }  // namespace leaktrace::preload

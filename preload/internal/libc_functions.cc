@@ -20,12 +20,8 @@ std::atomic<bool> g_resolved{false};
 
 void Resolve() {
   const link_map* libc = nullptr;
-  for (const link_map* m = _r_debug.r_map; m != nullptr && libc == nullptr; m = m->l_next) {
-    const char* name = m->l_name != nullptr ? m->l_name : "";
-    const char* base = strrchr(name, '/');
-    base = base != nullptr ? base + 1 : name;
-    if (strncmp(base, "libc.so", 7) == 0) libc = m;
-  }
+  for (const link_map* m = _r_debug.r_map; m != nullptr && libc == nullptr; m = m->l_next)
+    if (strncmp(ModuleBaseName(m), "libc.so", 7) == 0) libc = m;
   auto* iterate = reinterpret_cast<IterateFn>(FunctionDefinedIn(libc, "dl_iterate_phdr"));
   auto* dladdr_fn = reinterpret_cast<DladdrFn>(FunctionDefinedIn(libc, "dladdr"));
   auto* dladdr1_fn = reinterpret_cast<Dladdr1Fn>(FunctionDefinedIn(libc, "dladdr1"));

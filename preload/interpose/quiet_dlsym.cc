@@ -15,10 +15,8 @@ namespace {
 bool SomeModuleMayDefine(const link_map* first, const char* name) {
   for (const link_map* lm = first; lm != nullptr; lm = lm->l_next) {
     if (lm->l_addr == reinterpret_cast<ElfW(Addr)>(__ehdr_start)) continue;
-    ElfSymbols symbols;
-    if (lm->l_ld == nullptr || !ReadElfSymbols(lm->l_addr, lm->l_ld, &symbols)) continue;
     void* address = nullptr;
-    if (FindFunction(symbols, name, &address) != SymbolLookup::kAbsent) return true;
+    if (FindFunctionIn(lm, name, &address) != SymbolLookup::kAbsent) return true;
   }
   return false;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "preload/internal/compiler.h"
+#include "preload/internal/elf_symbols.h"
 #include "preload/interpose/next_symbol.h"
 #include "preload/record/thread_state.h"
 #include "preload/interpose/quiet_dlsym.h"
@@ -42,9 +43,7 @@ __thread bool t_resolving LT_INITIAL_EXEC = false;
 bool MallocDebugAfterUs() {
   bool after_us = false;
   for (const link_map* lm = _r_debug.r_map; lm != nullptr; lm = lm->l_next) {
-    const char* name = lm->l_name != nullptr ? lm->l_name : "";
-    const char* slash = strrchr(name, '/');
-    const char* base = slash != nullptr ? slash + 1 : name;
+    const char* base = ModuleBaseName(lm);
     if (strncmp(base, "libleaktrace", 12) == 0) after_us = true;
     else if (after_us && strncmp(base, "libc_malloc_debug.so", 20) == 0) return true;
   }

@@ -18,6 +18,7 @@
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 #include "preload/record/tracker.h"
+#include "preload/internal/elf_symbols.h"
 #include "preload/internal/kernel_clock.h"
 #include "preload/internal/libc_functions.h"
 #include "preload/internal/raw_syscall.h"
@@ -50,9 +51,7 @@ bool SanitizerRuntimeLoaded() {
   static constexpr const char* kRuntimes[] = {"libasan.so", "libtsan.so", "liblsan.so", "libhwasan.so",
                                               "libmsan.so", "libclang_rt."};
   for (const link_map* m = _r_debug.r_map; m != nullptr; m = m->l_next) {
-    const char* name = m->l_name != nullptr ? m->l_name : "";
-    const char* slash = strrchr(name, '/');
-    const char* base = slash != nullptr ? slash + 1 : name;
+    const char* base = ModuleBaseName(m);
     for (const char* runtime : kRuntimes)
       if (strncmp(base, runtime, strlen(runtime)) == 0) return true;
   }

@@ -62,6 +62,15 @@ std::atomic<bool> g_readv_refused{false};
 // (PrepareUnwinderPipeForSandbox): its read and write ends, -1 for none.
 std::atomic<int> g_behind[2] = {-1, -1};
 
+// One byte at `addr` read by process_vm_readv of this very process: 1, or
+// -1 with the call's errno (EFAULT: unreadable; anything else: refused).
+long ReadOwnByte(const void* addr) {
+  char byte;
+  iovec local = {&byte, 1};
+  iovec remote = {const_cast<void*>(addr), 1};
+  return RawSyscall(SYS_process_vm_readv, static_cast<long>(RawSyscall(SYS_getpid)), &local, 1, &remote, 1, 0);
+}
+
 // libunwind's write of one byte at `addr` into the pretended pipe: 1 when
 // the byte is readable; -1 with EFAULT when not, or with EBADF when
 // process_vm_readv is refused (the next check then finds the pipe gone,
@@ -75,12 +84,8 @@ long PretendedWrite(const void* addr) {
     errno = EFAULT;
     return -1;
   }
-  char byte;
-  iovec local = {&byte, 1};
-  iovec remote = {const_cast<void*>(addr), 1};
   const int saved_errno = errno;
-  const long n = RawSyscall(SYS_process_vm_readv, static_cast<long>(RawSyscall(SYS_getpid)), &local, 1, &remote, 1, 0);
-  if (n == 1) {
+  if (ReadOwnByte(addr) == 1) {
     errno = saved_errno;
     return 1;
   }
@@ -111,12 +116,8 @@ namespace leaktrace::preload {
 
 bool ByteReadable(const void* addr) {
   if (SandboxEntered() || g_readv_refused.load(std::memory_order_relaxed)) return true;
-  char byte;
-  iovec local = {&byte, 1};
-  iovec remote = {const_cast<void*>(addr), 1};
   const int saved_errno = errno;
-  const long n = RawSyscall(SYS_process_vm_readv, static_cast<long>(RawSyscall(SYS_getpid)), &local, 1, &remote, 1, 0);
-  const bool unreadable = n != 1 && errno == EFAULT;
+  const bool unreadable = ReadOwnByte(addr) != 1 && errno == EFAULT;
   errno = saved_errno;
   return !unreadable;
 }
