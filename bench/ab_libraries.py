@@ -10,7 +10,9 @@ Prints per variant the median time, the median of the per-round ratios to
 plain (range), the median CPU ratio (user+sys of the run and its children)
 and the median CPU time over plain. "@0"/"@1" after a library sets
 LEAKTRACE_ON_EXIT for it (default AB_ON_EXIT, else 1), so one library can be
-compared with itself with and without its exit dump."""
+compared with itself with and without its exit dump. AB_ENV_A and AB_ENV_B
+add settings to A's and B's runs ("LEAKTRACE_SIGNAL=0 X=Y"), so one
+library can be compared with itself under two settings."""
 import os, subprocess, sys, tempfile, time, statistics, resource
 rounds = int(sys.argv[1]); libs = {"A": sys.argv[2], "B": sys.argv[3]}
 cmd = sys.argv[sys.argv.index("--") + 1:]
@@ -28,6 +30,7 @@ for r in range(rounds):
             lib, _, onexit = libs[l].partition("@")
             env.update(LD_PRELOAD=lib, LEAKTRACE_DIR=d, LEAKTRACE_ON_EXIT=onexit or os.environ.get("AB_ON_EXIT", "1"))
             if m == "exact": env["LEAKTRACE_SAMPLE"] = "1"
+            env.update(kv.split("=", 1) for kv in os.environ.get("AB_ENV_" + l, "").split())
         t0 = time.monotonic(); r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(cmd, env=env, capture_output=True, text=True)
         t1 = time.monotonic(); r1 = resource.getrusage(resource.RUSAGE_CHILDREN)

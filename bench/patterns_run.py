@@ -49,6 +49,8 @@ PATTERNS = [
     ("fork_exit", "fork_exit", [2000], "fork + _exit + waitpid x 2,000"),
     ("exec_chain", "exec_chain", [200], "sh -c \"sh -c true\" x 200"),
     ("stdio_getc_100m", "stdio_getc", [100000000], "getc x 100,000,000 after a 150 ms sleep (glibc's one-thread stdio)"),
+    ("stdio_getc_busy_100m", "stdio_getc", [100000000, 0],
+     "getc x 100,000,000 after 150 ms of its own work and an open (no wait)"),
 ]
 
 # Patterns whose tracker memory is read from the dump (the CLI costs a

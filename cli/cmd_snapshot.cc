@@ -204,10 +204,18 @@ constexpr auto kSandboxedStartWait = std::chrono::milliseconds(200);
 // look covers a program that printed "ready" and was then descheduled just
 // before its wait, which the signal would otherwise interrupt.
 constexpr auto kLazyStartGrace = std::chrono::milliseconds(20);
+// A process of one thread that runs, without waiting, starts its thread
+// only when asked (ControlHandle::AskForDumperThread): at its next tracked
+// event, which it looks for 10 ms apart. Its thread then writes the
+// snapshot, the allocator asked, rather than the signal's handler on the
+// program's own thread; one that makes no tracked event meanwhile is
+// signalled as before.
+constexpr auto kAskedThreadGrace = std::chrono::milliseconds(100);
 
 ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block) {
   if (block.signal_tid == 0 && block.pid == pid) {
-    const auto grace = Clock::now() + kLazyStartGrace;
+    const bool asked = block.thread_request && control.AskForDumperThread();
+    const auto grace = Clock::now() + (asked ? kAskedThreadGrace : kLazyStartGrace);
     while (block.signal_tid == 0 && Clock::now() < grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       if (std::optional<ControlBlock> now = control.Read()) block = *now;

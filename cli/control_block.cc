@@ -83,6 +83,7 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == control::kKeyHandoverPath) b.handover_path = value;
     else if (key == control::kKeyHandoverOffset) ToNumber(value, b.handover_offset);
     else if (key == control::kKeyReaderMark) b.reader_mark = value == "1";
+    else if (key == control::kKeyThreadRequest) b.thread_request = value == "1";
   }
   if (!have_version || b.version != control::kVersion || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way
@@ -128,6 +129,17 @@ std::optional<ControlHandle> ControlHandle::Scan(pid_t pid, bool own) {
 
 ControlHandle::~ControlHandle() {
   if (fd_ >= 0) close(fd_);
+}
+
+bool ControlHandle::AskForDumperThread() const {
+  // Our descriptor is read-only; the same file opened again for writing.
+  const std::string self = fmt::format("/proc/self/fd/{}", fd_);
+  const int fd = open(self.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  constexpr size_t n = control::kThreadRequestBytes;
+  const bool written = pwrite(fd, control::kThreadWantedLine, n, control::kThreadRequestOffset) == static_cast<ssize_t>(n);
+  close(fd);
+  return written;
 }
 
 std::optional<ControlBlock> ControlHandle::Read() const {

@@ -1,7 +1,9 @@
 // The preload library's control block: a memfd named "leaktrace-control" in
 // the tracked process, rewritten after every dump, holding key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
-// failed, error, handover, handover_fd, handover_path, handover_offset).
+// failed, error, handover, handover_fd, handover_path, handover_offset,
+// reader_mark, thread_request), and a line of ours asking for the dumper
+// thread.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,7 @@ struct ControlBlock {
   std::string handover_path;  // where the process meant to write it
   uint64_t handover_offset = 0;  // where the dump starts in that memfd (after the block: the block's own memfd)
   bool reader_mark = false;  // the library knows our marked signal (format::AskedByReader)
+  bool thread_request = false;  // the library takes AskForDumperThread
 };
 
 // True when `link` (what /proc/PID/fd/N points at) is a memfd named `name`:
@@ -60,6 +63,12 @@ class ControlHandle {
 
   // The current content; nullopt while it is being rewritten.
   std::optional<ControlBlock> Read() const;
+  // Asks the process for its dumper thread (format/control_block.h,
+  // kThreadWantedLine), which it starts at its next tracked event: for a
+  // block whose thread_request is set, own and showing signal_tid 0. False
+  // when the block cannot be written (opened again for writing through
+  // /proc/self/fd: a block of another user's process).
+  bool AskForDumperThread() const;
 
  private:
   explicit ControlHandle(int fd) : fd_(fd) {}

@@ -51,5 +51,17 @@ inline constexpr char kKeyHandoverOffset[] = "handover_offset";
 // (format::AskedByReader) from anyone else's. A block without it (an older
 // library) gets a plain signal, which such a library takes as a reader's.
 inline constexpr char kKeyReaderMark[] = "reader_mark";
+// 1: the library takes a reader's request for its dumper thread. A
+// single-threaded process starts that thread lazily, before its first wait
+// a signal would cut short, or when asked (docs/preload.md, "Snapshots"):
+// a reader that finds no thread to signal (signal_tid=0) may write
+// kThreadWantedLine at kThreadRequestOffset of the process's own block;
+// the process reads it at its next tracked event (10 ms apart at most
+// once a tenth of a second old), starts the thread and clears the line.
+// The library's own lines never reach that offset.
+inline constexpr char kKeyThreadRequest[] = "thread_request";
+inline constexpr char kThreadWantedLine[] = "\nthread_wanted=1";  // 16 bytes, no NUL
+inline constexpr size_t kThreadRequestBytes = sizeof kThreadWantedLine - 1;
+inline constexpr size_t kThreadRequestOffset = kBlockBytes - kThreadRequestBytes;
 
 }  // namespace leaktrace::format::control

@@ -20,9 +20,10 @@
 // io_getevents (libaio's, not the C library's), a timeout set before a
 // fork on a socket the child then waits on, and a blocking write that has
 // moved part of its data (it returns the part): in a process that has made
-// no covered wait and tracked nothing since it was 100 ms old, `leaktrace
-// snapshot` signals no thread it sees in one of those (it waits for a
-// better moment, docs/cli.md), but `kill -USR2` may cut one short. A wait
+// no covered wait, `leaktrace snapshot` signals no thread it sees in one
+// of those (it asks for the thread, which starts at the next tracked
+// event, or waits for a better moment: docs/cli.md), but `kill -USR2` may
+// cut one short. A wait
 // made in a signal handler starts no thread (dumper.cc: pthread_create
 // allocates).
 #include <errno.h>

@@ -96,7 +96,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   if (fd < 0) return;
   // Not on the stack: the first write (at start-up) has made this page
   // resident, where a deep stack buffer is a fresh page (a fault) at exit.
-  static char block[control::kBlockBytes];
+  static char block[control::kThreadRequestOffset];  // the request line is the reader's
   Lines lines(block, sizeof block);
   lines.Add(control::kKeyVersion, control::kVersion);
   lines.Add(control::kKeyPid, g_process.pid);
@@ -116,6 +116,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyHandoverPath, g_handover_seq != 0 ? g_handover_path : "");
   lines.Add(control::kKeyHandoverOffset, static_cast<long long>(g_handover_offset));
   lines.Add(control::kKeyReaderMark, 1);
+  lines.Add(control::kKeyThreadRequest, 1);
   // Padded with newlines to the longest block written so far: the file never
   // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
   // rewrite costs what it holds, not the whole capacity.
@@ -165,6 +166,17 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
   }
   NoteHandedOverSnapshot(seq, fd, path);
   g_handover_offset = control::kBlockBytes;
+  return true;
+}
+
+bool ReaderWantsDumperThread() {
+  const int fd = g_control_fd.load(std::memory_order_acquire);
+  if (fd < 0 || g_inherited) return false;  // an inherited block is the parent's: the request is for it
+  char line[control::kThreadRequestBytes];
+  const long n = RawSyscall(SYS_pread64, fd, line, sizeof line, control::kThreadRequestOffset);
+  if (n != static_cast<long>(sizeof line) || memcmp(line, control::kThreadWantedLine, sizeof line) != 0) return false;
+  memset(line, '\n', sizeof line);
+  RawSyscall(SYS_pwrite64, fd, line, sizeof line, control::kThreadRequestOffset);
   return true;
 }
 

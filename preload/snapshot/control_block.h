@@ -3,7 +3,9 @@
 // memfd named "leaktrace-control", a private descriptor (private_fds.h) that
 // the program's closefrom, close loops and dup2 never take away. It holds key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
-// failed, error, handover, handover_fd, handover_path), padded to a fixed
+// failed, error, handover, handover_fd, handover_path, handover_offset,
+// reader_mark, thread_request), and in its last 16 bytes a line a reader
+// may write to ask for the dumper thread, padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.
 #pragma once
@@ -37,6 +39,12 @@ void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path);
 // process has no block of its own or the write fails. Dump lock held; must
 // not allocate.
 bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, const char* path);
+// Whether a reader asked for the dumper thread since the last call
+// (format/control_block.h, kThreadWantedLine); clears the request. One
+// pread (two system calls when asked); false in a fork child still holding
+// its parent's block. Keeps no lock; async-signal-safe; sets errno on a
+// failed read (callers keep the program's).
+bool ReaderWantsDumperThread();
 // Fork child: the block is the parent's. The child keeps that descriptor,
 // and writes nothing to it, until its first UpdateControlBlock (its first
 // dump, its dumper thread's start, a change of its snapshot signal), which

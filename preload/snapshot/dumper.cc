@@ -16,6 +16,7 @@
 #include "preload/internal/errno_kept.h"
 #include "format/control_block.h"
 #include "preload/internal/log.h"
+#include "preload/snapshot/control_block.h"
 #include "preload/snapshot/interrupted_wait.h"
 #include "preload/snapshot/process_info.h"
 #include "preload/snapshot/snapshot.h"
@@ -36,6 +37,11 @@ LT_FORK_LOCK sem_t g_wake;
 // when g_start_wanted (a snapshot signal found no thread).
 LT_FORK_STATE std::atomic<int64_t> g_lazy_start_ns{0};
 LT_FORK_STATE std::atomic<bool> g_start_wanted{false};
+// A reader's request for the thread (ReaderWantsDumperThread) is looked
+// for at tracked events no more often than this: one pread each time.
+constexpr int64_t kRequestLookNs = 10 * 1000 * 1000;
+LT_FORK_STATE std::atomic<int64_t> g_next_request_look_ns{0};
+
 LT_FORK_STATE std::atomic<bool> g_stopping{false};
 LT_FORK_STATE std::atomic<int> g_pending_signals{0};
 LT_FORK_STATE std::atomic<int> g_dumper_tid{0};
@@ -240,6 +246,7 @@ int64_t CoarseNowNs() { return KernelClockNs(CLOCK_MONOTONIC_COARSE); }
 void ArmLazyStart(int64_t born_ns) {
   g_start_wanted.store(false, std::memory_order_relaxed);
   g_lazy_start_ns.store(born_ns + int64_t{kLazyStartMs} * 1000000, std::memory_order_relaxed);
+  g_next_request_look_ns.store(born_ns + kRequestLookNs, std::memory_order_relaxed);  // none before: no reader yet
   g_lazy_start_armed.store(true, std::memory_order_release);
 }
 
@@ -576,6 +583,34 @@ namespace {
 LT_FORK_STATE std::atomic<int64_t> g_start_refused_until_ns{0};
 constexpr int64_t kStartRefusedForNs = 100 * 1000 * 1000;
 
+// Whether the program runs a thread of its own, or ran one (glibc's
+// __libc_single_threaded, false from the first thread's creation on, the
+// C library's helper threads included). Without the flag (a C library
+// before 2.32), taken as yes: the thread then starts as it did before.
+extern "C" char __libc_single_threaded __attribute__((weak));
+bool ProgramRunsThreads() { return &__libc_single_threaded == nullptr || __libc_single_threaded == 0; }
+
+// At a tracked event, no wait coming and no snapshot signal pending: is the
+// start due (dumper.h)? Once the process is kLazyStartMs old, when it runs
+// threads of its own (glibc has given up its one-thread shortcuts already)
+// or has an interval (the thread is its timer); in a process of one thread,
+// only when a reader asks for it, and meanwhile a fork child's fast paths
+// stop stepping aside once its lazy period is over.
+bool DueAtThisEvent(int64_t now) {
+  if (g_config.interval_seconds > 0 || ProgramRunsThreads()) return now >= g_lazy_start_ns.load(std::memory_order_relaxed);
+  if (now >= g_lazy_start_ns.load(std::memory_order_relaxed) &&
+      g_every_event_checks_lazy_start.load(std::memory_order_relaxed))
+    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
+  if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return false;
+  g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
+  if (getpid() != g_process.pid || !ReaderWantsDumperThread()) return false;  // a vfork child: not its request
+  // Kept until the thread starts (a start refused in a signal handler is
+  // tried again), and every event looks, as after a snapshot signal.
+  g_start_wanted.store(true, std::memory_order_relaxed);
+  g_every_event_checks_lazy_start.store(true, std::memory_order_relaxed);
+  return true;
+}
+
 // The lazy start, when due (dumper.h): `before_wait`, the program is about
 // to wait (hooks_wait.cc); otherwise a tracked event, due once the process
 // is kLazyStartMs old or a snapshot signal found no thread. The thread not
@@ -585,7 +620,7 @@ void TryLazyStart(bool before_wait) {
   const int64_t refused_until = g_start_refused_until_ns.load(std::memory_order_relaxed);
   if (!wanted || refused_until != 0) {
     const int64_t now = CoarseNowNs();
-    if (!wanted && now < g_lazy_start_ns.load(std::memory_order_relaxed)) return;
+    if (!wanted && !DueAtThisEvent(now)) return;
     if (now < refused_until) return;
   }
   // A vfork child shares our memory: it must not start threads for us.

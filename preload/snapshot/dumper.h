@@ -20,8 +20,14 @@
 //     sigsuspend, sem_wait and their kin: hooks_wait.cc). A process idle in
 //     one of those has the thread, so a snapshot interrupts none of them;
 //   - at the first tracked event (a sampled allocation, a descriptor or a
-//     mapping recorded) once the process is kLazyStartMs old;
-//   - at the first tracked event after a snapshot signal found no thread;
+//     mapping recorded) once the process is kLazyStartMs old, when the
+//     program runs threads of its own or has an interval. A program of one
+//     thread that only runs keeps its one thread: glibc's stdio and malloc
+//     skip their locks while a process has only ever had one (getc 14.5
+//     times faster, bench/RESULTS.md);
+//   - at the first tracked event after a snapshot signal found no thread,
+//     or after `leaktrace snapshot` asked for it in the control block
+//     (ReaderWantsDumperThread, looked at 10 ms apart at most);
 //   - before the program sets its limit on processes (RLIMIT_NPROC), after
 //     which no thread may start.
 // Until then the control block says signal_tid=0 (a fork child has no block
@@ -225,8 +231,9 @@ extern LT_HIDDEN std::atomic<bool> g_lazy_start_armed;
 // up, so every tracked event checks the lazy start. Up in a fork child for
 // its whole lazy period (its exact-mode fast paths would learn, entry by
 // entry, stacks the general path finds in the cache inherited from the
-// parent: 35 more page faults per bash subshell, bench/RESULTS.md), and in
-// any process once a snapshot signal found no thread. Otherwise the
+// parent: 35 more page faults per bash subshell, bench/RESULTS.md), its
+// kLazyStartMs, and in any process once a snapshot signal, or a reader's
+// request, found no thread. Otherwise the
 // process's age alone does not raise it: a process whose every event takes
 // a fast path starts the thread at its next slow-path event or wait
 // (hooks_wait.cc).

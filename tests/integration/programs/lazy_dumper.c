@@ -9,7 +9,8 @@
    recvmmsg (with a timeout), setsockopt (a receive timeout, no call made
    with it), nowait (each of the last five made so that it cannot wait: no
    thread is due), or late: runs its own code for 150 ms, then opens a
-   file. Exit 1 on a failed call.
+   file; or threadedlate: the same after a thread of its own has come and
+   gone. Exit 1 on a failed call.
      lazy_dumper rawsleep | bigwrite
    print "ready", then sleep 2 s in one raw nanosleep system call (exit 1
    if cut short), or write 1 MiB of 'x' to stdout in one write (exit 1 if
@@ -24,6 +25,14 @@
    the same, but starved of CPU: pinned to one CPU with a child spinning
    there, itself at SCHED_IDLE. Woken in a write, it waits for the CPU
    for long stretches, "running" in /proc all the while.
+     lazy_dumper rawsleeps
+   print "ready", then for 3 s open and close /dev/null (a tracked event)
+   and sleep 50 ms in a raw nanosleep system call, in turn: a process of
+   one thread that waits where no hook sees it. Exit 1 when a sleep was
+   cut short.
+     lazy_dumper busy
+   print "ready", then for 2 s allocate and free blocks of up to 200 KB
+   (tracked events, no wait), then print "threads N".
      lazy_dumper rcvtimeo | semwait
    print "ready", then wait 2 s in a recv on a socket with a 2 s receive
    timeout, or in a semtimedop with a 2 s timeout: waits the kernel never
@@ -34,6 +43,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -91,6 +101,8 @@ static double now(void) {
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec + t.tv_nsec / 1e9;
 }
+
+static void* nothing(void* arg) { return arg; }
 
 static int wait_in(const char* wait) {
   const struct timespec ms = {0, 1000 * 1000};
@@ -220,6 +232,11 @@ static int wait_in(const char* wait) {
     close(sv[1]);
     return ok ? 0 : -1;
   }
+  if (strcmp(wait, "threadedlate") == 0) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, nothing, NULL) != 0 || pthread_join(thread, NULL) != 0) return -1;
+    return wait_in("late");
+  }
   if (strcmp(wait, "late") == 0) {
     const double until = now() + 0.15;
     while (now() < until) {
@@ -303,6 +320,31 @@ static int pipe_writes(int starved) {
 static int cut_short_calls(const char* how) {
   printf("ready\n");
   fflush(stdout);
+  if (strcmp(how, "rawsleeps") == 0) {
+    const double until = now() + 3.0;
+    while (now() < until) {
+      const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return 1;
+      close(fd);
+      const struct timespec fifty_ms = {0, 50 * 1000 * 1000};
+      if (syscall(SYS_nanosleep, &fifty_ms, NULL) != 0) return 1;
+    }
+    return 0;
+  }
+  if (strcmp(how, "busy") == 0) {
+    unsigned long long x = 88172645463325252ULL;
+    const double until = now() + 2.0;
+    while (now() < until) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      char* p = malloc(1 + x % 200000);
+      if (p == NULL) return 1;
+      p[0] = 1;
+      sink = p;
+      free(p);
+    }
+    printf("threads %d\n", threads());
+    return 0;
+  }
   if (strcmp(how, "rawsleep") == 0) {
     const struct timespec two_seconds = {2, 0};
     return syscall(SYS_nanosleep, &two_seconds, NULL) == 0 ? 0 : 1;
@@ -341,7 +383,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "pipewrites") == 0) return pipe_writes(0);
   if (strcmp(argv[1], "starvedwrites") == 0) return pipe_writes(1);
   if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0 || strcmp(argv[1], "rcvtimeo") == 0 ||
-      strcmp(argv[1], "semwait") == 0)
+      strcmp(argv[1], "semwait") == 0 || strcmp(argv[1], "rawsleeps") == 0 || strcmp(argv[1], "busy") == 0)
     return cut_short_calls(argv[1]);
   for (int i = 0; i < 100; ++i) sink = malloc(1000 + i);
   const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
