@@ -137,7 +137,8 @@ bool ControlHandle::AskForDumperThread() const {
   const int fd = open(self.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
   constexpr size_t n = control::kThreadRequestBytes;
-  const bool written = pwrite(fd, control::kThreadWantedLine, n, control::kThreadRequestOffset) == static_cast<ssize_t>(n);
+  const bool written =
+      pwrite(fd, control::kThreadWantedLine, n, control::kThreadRequestOffset) == static_cast<ssize_t>(n);
   close(fd);
   return written;
 }

@@ -56,8 +56,8 @@ inline constexpr char kKeyReaderMark[] = "reader_mark";
 // a signal would cut short, or when asked (docs/preload.md, "Snapshots"):
 // a reader that finds no thread to signal (signal_tid=0) may write
 // kThreadWantedLine at kThreadRequestOffset of the process's own block;
-// the process reads it at its next tracked event (10 ms apart at most
-// once a tenth of a second old), starts the thread and clears the line.
+// the process looks for it at its tracked events (no more often than every
+// 10 ms), starts the thread at the first that finds it and clears the line.
 // The library's own lines never reach that offset.
 inline constexpr char kKeyThreadRequest[] = "thread_request";
 inline constexpr char kThreadWantedLine[] = "\nthread_wanted=1";  // 16 bytes, no NUL

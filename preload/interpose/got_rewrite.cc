@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <sys/mman.h>
 
+#include "preload/internal/libc_functions.h"
 #include "preload/internal/spin_lock.h"
 
 namespace leaktrace::preload {
@@ -55,6 +56,26 @@ bool DescribeModule(const dl_phdr_info& info, LoadedModule& m) {
     }
   }
   return m.dynamic != nullptr;
+}
+
+bool FindLoadedModule(const void* addr, LoadedModule& m) {
+  struct Want {
+    uintptr_t addr;
+    LoadedModule* module;
+    bool found = false;
+  } want{reinterpret_cast<uintptr_t>(addr), &m};
+  LibcDlIteratePhdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* w = static_cast<Want*>(data);
+        LoadedModule candidate;
+        DescribeModule(*info, candidate);
+        if (w->addr < candidate.image_begin || w->addr >= candidate.image_end) return 0;
+        *w->module = candidate;
+        w->found = true;
+        return 1;
+      },
+      &want);
+  return want.found;
 }
 
 int RewriteImports(const LoadedModule& m, ImportResolver resolve, void* ctx, bool include_defined) {

@@ -34,6 +34,12 @@ struct LoadedModule {
 // no dynamic section (nothing to rewrite).
 bool DescribeModule(const dl_phdr_info& info, LoadedModule& m);
 
+// Fills `m` for the loaded module whose segments hold `addr` (m.dynamic is
+// nullptr for one without a dynamic section). False when no module does.
+// One dl_iterate_phdr (the loader's lock): not for the malloc path, nor
+// from inside a dl_iterate_phdr callback.
+bool FindLoadedModule(const void* addr, LoadedModule& m);
+
 // Offers every function import of `m` to `resolve` and writes what it
 // returns; pages of the RELRO segment are opened for the write and made
 // read-only again. Slots of symbols the module defines itself are offered

@@ -128,24 +128,11 @@ void Rescan(bool force) {
 // it walks the module's whole symbol table, a large share of a process
 // start.)
 bool ImageOf(const void* addr, uintptr_t& begin, uintptr_t& end) {
-  struct Want {
-    uintptr_t addr;
-    uintptr_t begin = 0, end = 0;
-  } want{reinterpret_cast<uintptr_t>(addr)};
-  LibcDlIteratePhdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        auto* w = static_cast<Want*>(data);
-        LoadedModule m;
-        DescribeModule(*info, m);
-        if (w->addr < m.image_begin || w->addr >= m.image_end) return 0;
-        w->begin = m.image_begin;
-        w->end = m.image_end;
-        return 1;
-      },
-      &want);
-  begin = want.begin;
-  end = want.end;
-  return begin != 0;
+  LoadedModule m;
+  if (!FindLoadedModule(addr, m)) return false;
+  begin = m.image_begin;
+  end = m.image_end;
+  return true;
 }
 
 bool InAllocator(const void* fn) {

@@ -13,6 +13,7 @@
 #include "preload/heap/block_header.h"
 #include "preload/internal/log.h"
 #include "preload/internal/mode.h"
+#include "preload/interpose/allocator_self_calls.h"
 #include "preload/interpose/instance.h"
 #include "preload/interpose/malloc_dispatch.h"
 #include "preload/interpose/real_functions.h"
@@ -142,6 +143,9 @@ void Initialize() {
     PublishMode(Mode::kInert);
     return;
   }
+  // Attached, the allocator came before the library and its calls never
+  // reach the hooks.
+  if (!g_attached) BindAllocatorToItself();
   StartRecording();
   // Attached: everything passes through until every module's imports point
   // at the hooks (attach.cc then stores g_attach_mode).

@@ -597,9 +597,9 @@ bool ProgramRunsThreads() { return &__libc_single_threaded == nullptr || __libc_
 // only when a reader asks for it, and meanwhile a fork child's fast paths
 // stop stepping aside once its lazy period is over.
 bool DueAtThisEvent(int64_t now) {
-  if (g_config.interval_seconds > 0 || ProgramRunsThreads()) return now >= g_lazy_start_ns.load(std::memory_order_relaxed);
-  if (now >= g_lazy_start_ns.load(std::memory_order_relaxed) &&
-      g_every_event_checks_lazy_start.load(std::memory_order_relaxed))
+  const bool past_lazy_period = now >= g_lazy_start_ns.load(std::memory_order_relaxed);
+  if (g_config.interval_seconds > 0 || ProgramRunsThreads()) return past_lazy_period;
+  if (past_lazy_period && g_every_event_checks_lazy_start.load(std::memory_order_relaxed))
     g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
   if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return false;
   g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
@@ -612,9 +612,9 @@ bool DueAtThisEvent(int64_t now) {
 }
 
 // The lazy start, when due (dumper.h): `before_wait`, the program is about
-// to wait (hooks_wait.cc); otherwise a tracked event, due once the process
-// is kLazyStartMs old or a snapshot signal found no thread. The thread not
-// busy.
+// to wait (hooks_wait.cc); otherwise a tracked event, due when
+// DueAtThisEvent says so or a snapshot signal found no thread. The thread
+// not busy.
 void TryLazyStart(bool before_wait) {
   const bool wanted = before_wait || g_start_wanted.load(std::memory_order_relaxed);
   const int64_t refused_until = g_start_refused_until_ns.load(std::memory_order_relaxed);

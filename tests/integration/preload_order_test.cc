@@ -184,6 +184,49 @@ TEST(PreloadOrder, ALazyPassThroughInterposerAfterTheLibraryRuns) {
   }
 }
 
+// An allocator after the library whose functions call one another through
+// its own import slots, as Electric Fence's and DUMA's do (malloc calls
+// memalign): those calls reached leaktrace's hooks from inside the
+// allocator. In exact mode each added a header and called the allocator
+// again (SIGSEGV, a stack overflow, every run); in sampled mode a sample
+// taken inside the allocator's malloc handed it an offset block, which its
+// free then refused ("address not from malloc()", abort). The allocator's
+// calls of its own functions now go straight to it.
+TEST(PreloadOrder, AnAllocatorThatCallsItsOwnFunctionsAfterTheLibraryRuns) {
+  const std::string allocator = std::string(LEAKTRACE_TEST_PROGRAM_DIR) + "/libself_calling_malloc.so";
+  for (const std::string sample : {"4096", "512k", "1"}) {
+    SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample);
+    TempDir dir;
+    const CommandResult r = RunWithPreload(LibraryPath() + ":" + allocator, sample, dir);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "ok\n");
+    if (r.exit_code != 0) continue;
+    const double live = LiveHeap(dir);
+    EXPECT_GT(live, 30e6) << "5000 buffers of 7000 bytes kept";
+    EXPECT_LT(live, 40e6) << "5000 buffers of 7000 bytes kept, each counted once";
+  }
+}
+
+// The same with Electric Fence and DUMA themselves, where installed: a
+// program that allocates enough to take samples runs as without leaktrace.
+TEST(PreloadOrder, ElectricFenceAndDumaAfterTheLibraryRun) {
+  int ran = 0;
+  for (const std::string allocator : {"/usr/lib/libefence.so.0", "/usr/lib/libduma.so.0"}) {
+    if (access(allocator.c_str(), R_OK) != 0) continue;
+    ++ran;
+    for (const std::string sample : {"4096", "512k", "1"}) {
+      SCOPED_TRACE(allocator + ", LEAKTRACE_SAMPLE=" + sample);
+      TempDir dir;
+      const CommandResult r = leaktrace::testing::Run(
+          {ProgramPath("malloc_loop")},
+          {"LD_PRELOAD=" + LibraryPath() + ":" + allocator, "LEAKTRACE_DIR=" + dir.path(), "LEAKTRACE_SAMPLE=" + sample});
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(r.out, "ok\n");
+    }
+  }
+  if (ran == 0) GTEST_SKIP() << "neither Electric Fence nor DUMA is installed";
+}
+
 // glibc's malloc checking, preloaded after the library (`MALLOC_CHECK_=3
 // LD_PRELOAD=libc_malloc_debug.so.0 leaktrace run -- PROGRAM`): its malloc
 // family is defined at libc's versions, none the default, so a lookup by
