@@ -41,6 +41,7 @@ LT_FORK_STATE std::atomic<bool> g_start_wanted{false};
 // for at tracked events no more often than this: one pread each time.
 constexpr int64_t kRequestLookNs = 10 * 1000 * 1000;
 LT_FORK_STATE std::atomic<int64_t> g_next_request_look_ns{0};
+LT_FORK_STATE std::atomic<uint32_t> g_events_unlooked{0};  // DueAtThisEvent's count
 
 LT_FORK_STATE std::atomic<bool> g_stopping{false};
 LT_FORK_STATE std::atomic<int> g_pending_signals{0};
@@ -595,11 +596,21 @@ bool ProgramRunsThreads() { return &__libc_single_threaded == nullptr || __libc_
 // threads of its own (glibc has given up its one-thread shortcuts already)
 // or has an interval (the thread is its timer); in a process of one thread,
 // only when a reader asks for it, and meanwhile a fork child's fast paths
-// stop stepping aside once its lazy period is over.
-bool DueAtThisEvent(int64_t now) {
-  const bool past_lazy_period = now >= g_lazy_start_ns.load(std::memory_order_relaxed);
-  if (g_config.interval_seconds > 0 || ProgramRunsThreads()) return past_lazy_period;
-  if (past_lazy_period && g_every_event_checks_lazy_start.load(std::memory_order_relaxed))
+// stop stepping aside once its lazy period is over. A process of one thread
+// reads the clock at one event in eight (its events may come for as long as
+// it runs), a fork child in its lazy period at every one.
+bool DueAtThisEvent() {
+  if (g_config.interval_seconds > 0 || ProgramRunsThreads())
+    return CoarseNowNs() >= g_lazy_start_ns.load(std::memory_order_relaxed);
+  const bool every_event = g_every_event_checks_lazy_start.load(std::memory_order_relaxed);
+  if (!every_event) {
+    // A plain add: one thread (a lost count between threads would only move a look).
+    const uint32_t events = g_events_unlooked.load(std::memory_order_relaxed) + 1;
+    g_events_unlooked.store(events, std::memory_order_relaxed);
+    if ((events & 7) != 0) return false;
+  }
+  const int64_t now = CoarseNowNs();
+  if (every_event && now >= g_lazy_start_ns.load(std::memory_order_relaxed))
     g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
   if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return false;
   g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
@@ -617,12 +628,9 @@ bool DueAtThisEvent(int64_t now) {
 // not busy.
 void TryLazyStart(bool before_wait) {
   const bool wanted = before_wait || g_start_wanted.load(std::memory_order_relaxed);
+  if (!wanted && !DueAtThisEvent()) return;
   const int64_t refused_until = g_start_refused_until_ns.load(std::memory_order_relaxed);
-  if (!wanted || refused_until != 0) {
-    const int64_t now = CoarseNowNs();
-    if (!wanted && !DueAtThisEvent(now)) return;
-    if (now < refused_until) return;
-  }
+  if (refused_until != 0 && CoarseNowNs() < refused_until) return;
   // A vfork child shares our memory: it must not start threads for us.
   if (getpid() != g_process.pid) return;
   BusyScope busy;  // the walk below (libunwind), pthread_create (allocates)
