@@ -556,8 +556,10 @@ Action AddSnapshotCommand(CLI::App& app) {
       "snapshot",
       "Make a running, tracked process write a snapshot now (it finds the process's signal and dump directory "
       "itself), wait until the dump is complete, and print its path. The signal interrupts none of the program's "
-      "calls: it goes to leaktrace's thread in the process, or, before that thread has started, to a program "
-      "thread in no call the signal would cut short, waiting for one if need be. Exit 1 when the wait times out.");
+      "calls: it goes to leaktrace's thread in the process; a process without one yet (a program of one thread "
+      "that has not waited) is first asked to start it, which it does at its next tracked event, and if none comes "
+      "within 0.1 s the signal goes to a program thread in no call the signal would cut short, waiting for one if "
+      "need be. Exit 1 when the wait times out.");
   cmd->add_option("--timeout", opts->timeout_text, "Seconds to wait for the dump (fractions allowed)")
       ->type_name("S")
       ->default_str("30");
