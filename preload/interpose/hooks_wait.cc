@@ -27,6 +27,7 @@
 // made in a signal handler starts no thread (dumper.cc: pthread_create
 // allocates).
 #include <errno.h>
+#include <link.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -41,7 +42,9 @@
 
 #include "preload/internal/compiler.h"
 #include "preload/internal/errno_kept.h"
+#include "preload/internal/elf_symbols.h"
 #include "preload/interpose/real_functions.h"
+#include "preload/interpose/sliced_wait.h"
 #include "preload/snapshot/dumper.h"
 
 using namespace leaktrace::preload;
@@ -63,26 +66,110 @@ int NoFunction() {
   return -1;
 }
 
+// Whether the waits made in slices are the C library's own: an interposer
+// after leaktrace that scales timeouts (libfaketime's speed-up) would make
+// slices counted on the kernel's clock wrong, so with one there the thread
+// starts before the wait, as before. Looked up once.
+bool WaitsAreTheCLibrarys() {
+  static std::atomic<int> known{0};  // 1 yes, 2 no
+  int k = known.load(std::memory_order_relaxed);
+  if (LT_UNLIKELY(k == 0)) {
+    const link_map* libc = nullptr;
+    for (const link_map* m = _r_debug.r_map; m != nullptr && libc == nullptr; m = m->l_next)
+      if (strncmp(ModuleBaseName(m), "libc.so", 7) == 0) libc = m;
+    const struct {
+      const char* name;
+      void* real;
+    } waits[] = {{"nanosleep", reinterpret_cast<void*>(real.nanosleep)},
+                 {"clock_nanosleep", reinterpret_cast<void*>(real.clock_nanosleep)},
+                 {"sleep", reinterpret_cast<void*>(real.sleep)},
+                 {"usleep", reinterpret_cast<void*>(real.usleep)},
+                 {"poll", reinterpret_cast<void*>(real.poll)},
+                 {"__poll_chk", reinterpret_cast<void*>(real.poll_chk)},
+                 {"ppoll", reinterpret_cast<void*>(real.ppoll)},
+                 {"__ppoll_chk", reinterpret_cast<void*>(real.ppoll_chk)},
+                 {"select", reinterpret_cast<void*>(real.select)},
+                 {"pselect", reinterpret_cast<void*>(real.pselect)},
+                 {"epoll_wait", reinterpret_cast<void*>(real.epoll_wait)},
+                 {"epoll_pwait", reinterpret_cast<void*>(real.epoll_pwait)},
+                 {"epoll_pwait2", reinterpret_cast<void*>(real.epoll_pwait2)}};
+    bool all = libc != nullptr;
+    for (const auto& w : waits)
+      if (w.real != nullptr && FunctionDefinedIn(libc, w.name) != w.real) all = false;
+    k = all ? 1 : 2;
+    known.store(k, std::memory_order_relaxed);
+  }
+  return k == 1;
+}
+
+// The real function of a wait that can be made in slices (sliced_wait.h);
+// `*sliced` says whether it is (a process of one thread, dumper.h), else
+// the thread has started if it was due.
+template <typename Fn>
+LT_ALWAYS_INLINE Fn BeforeSliceableWait(Fn RealFunctions::*member, bool* sliced) {
+  EnsureReal();
+  *sliced = SliceWaitInsteadOfStartingDumper();
+  if (LT_UNLIKELY(*sliced) && !WaitsAreTheCLibrarys()) {
+    *sliced = false;
+    StartDumperBeforeWait();
+  }
+  return real.*member;
+}
+
 }  // namespace
 
 LT_EXPORT int nanosleep(const struct timespec* request, struct timespec* remaining) {
-  const auto next = BeforeWait(&RealFunctions::nanosleep);
-  return LT_LIKELY(next != nullptr) ? next(request, remaining) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::nanosleep, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(request, remaining);
+  return sliced_wait::Sleep(request, remaining, next, [](int rc) { return rc == -1 && errno == EINTR; });
 }
 
 LT_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec* request, struct timespec* remaining) {
-  const auto next = BeforeWait(&RealFunctions::clock_nanosleep);
-  return LT_LIKELY(next != nullptr) ? next(clock, flags, request, remaining) : ENOSYS;  // returns the error
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::clock_nanosleep, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return ENOSYS;  // returns the error
+  // An absolute end is on the program's clock: made whole (the thread has
+  // not started; it starts at the next wait or when asked).
+  if (LT_LIKELY(!sliced) || (flags & TIMER_ABSTIME) != 0) return next(clock, flags, request, remaining);
+  return sliced_wait::Sleep(
+      request, remaining,
+      [next, clock, flags](const struct timespec* r, struct timespec* left) { return next(clock, flags, r, left); },
+      [](int rc) { return rc == EINTR; });
 }
 
 LT_EXPORT unsigned sleep(unsigned seconds) {
-  const auto next = BeforeWait(&RealFunctions::sleep);
-  return LT_LIKELY(next != nullptr) ? next(seconds) : seconds;
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::sleep, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return seconds;
+  if (LT_LIKELY(!sliced) || seconds <= 1) return next(seconds);
+  // Slices of whole seconds (1, 2, then 2 at a time): what an interrupted
+  // one left unslept, plus the slices to come, is what sleep tells.
+  unsigned slice = 1;
+  while (seconds > slice) {
+    const unsigned unslept = next(slice);
+    if (unslept != 0) return unslept + (seconds - slice);
+    seconds -= slice;
+    if (ServeRequestBetweenSlices()) break;
+    slice = 2;
+  }
+  return next(seconds);
 }
 
 LT_EXPORT int usleep(useconds_t microseconds) {
-  const auto next = BeforeWait(&RealFunctions::usleep);
-  return LT_LIKELY(next != nullptr) ? next(microseconds) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::usleep, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced) || microseconds <= 100000) return next(microseconds);
+  useconds_t slice = 100000;
+  while (microseconds > slice) {
+    if (next(slice) != 0) return -1;  // EINTR (what usleep tells of an interruption)
+    microseconds -= slice;
+    if (ServeRequestBetweenSlices()) break;
+    slice = slice * 2 < 2000000 ? slice * 2 : 2000000;
+  }
+  return next(microseconds);
 }
 
 LT_EXPORT int pause() {
@@ -96,51 +183,102 @@ LT_EXPORT int sigsuspend(const sigset_t* mask) {
 }
 
 LT_EXPORT int poll(struct pollfd* fds, nfds_t count, int timeout_ms) {
-  const auto next = BeforeWait(&RealFunctions::poll);
-  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout_ms) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::poll, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(fds, count, timeout_ms);
+  return sliced_wait::InMilliseconds(timeout_ms, [&](int ms) { return next(fds, count, ms); });
 }
 
 LT_EXPORT int __poll_chk(struct pollfd* fds, nfds_t count, int timeout_ms, size_t fds_size) {
-  const auto next = BeforeWait(&RealFunctions::poll_chk);
-  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout_ms, fds_size) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::poll_chk, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(fds, count, timeout_ms, fds_size);
+  return sliced_wait::InMilliseconds(timeout_ms, [&](int ms) { return next(fds, count, ms, fds_size); });
 }
 
 LT_EXPORT int ppoll(struct pollfd* fds, nfds_t count, const struct timespec* timeout, const sigset_t* mask) {
-  const auto next = BeforeWait(&RealFunctions::ppoll);
-  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout, mask) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::ppoll, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(fds, count, timeout, mask);
+  return sliced_wait::InTimespec(timeout, [&](const struct timespec* t) { return next(fds, count, t, mask); });
 }
 
 LT_EXPORT int __ppoll_chk(struct pollfd* fds, nfds_t count, const struct timespec* timeout, const sigset_t* mask,
                           size_t fds_size) {
-  const auto next = BeforeWait(&RealFunctions::ppoll_chk);
-  return LT_LIKELY(next != nullptr) ? next(fds, count, timeout, mask, fds_size) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::ppoll_chk, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(fds, count, timeout, mask, fds_size);
+  return sliced_wait::InTimespec(timeout,
+                                 [&](const struct timespec* t) { return next(fds, count, t, mask, fds_size); });
 }
 
 LT_EXPORT int select(int count, fd_set* read, fd_set* write, fd_set* except, struct timeval* timeout) {
-  const auto next = BeforeWait(&RealFunctions::select);
-  return LT_LIKELY(next != nullptr) ? next(count, read, write, except, timeout) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::select, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  int rc;
+  if (LT_UNLIKELY(sliced) &&
+      sliced_wait::Select(count, read, write, except, timeout,
+                          [&](struct timeval* t) { return next(count, read, write, except, t); }, &rc))
+    return rc;
+  if (sliced) StartDumperBeforeWait();  // sets too large to slice: the thread, as before
+  return next(count, read, write, except, timeout);
 }
 
 LT_EXPORT int pselect(int count, fd_set* read, fd_set* write, fd_set* except, const struct timespec* timeout,
                       const sigset_t* mask) {
-  const auto next = BeforeWait(&RealFunctions::pselect);
-  return LT_LIKELY(next != nullptr) ? next(count, read, write, except, timeout, mask) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::pselect, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced) || sliced_wait::LengthNs(timeout) <= sliced_wait::kFirstSliceNs)
+    return next(count, read, write, except, timeout, mask);  // short, or malformed: to fail as it would
+  // The timeout is not written back; the sets are, as select's.
+  struct timeval told;
+  struct timeval* told_ptr = nullptr;
+  if (timeout != nullptr) {
+    // Rounded up to microseconds, never shorter than asked.
+    told = {timeout->tv_sec, static_cast<suseconds_t>((timeout->tv_nsec + 999) / 1000)};
+    if (told.tv_usec >= 1000000) told.tv_sec += 1, told.tv_usec -= 1000000;
+    told_ptr = &told;
+  }
+  int rc;
+  const auto call = [&](struct timeval* t) {
+    if (t == nullptr) return next(count, read, write, except, nullptr, mask);
+    const struct timespec slice = {t->tv_sec, t->tv_usec * 1000};
+    return next(count, read, write, except, &slice, mask);
+  };
+  if (sliced_wait::Select(count, read, write, except, told_ptr, call, &rc)) return rc;
+  StartDumperBeforeWait();  // sets too large to slice
+  return next(count, read, write, except, timeout, mask);
 }
 
 LT_EXPORT int epoll_wait(int epfd, struct epoll_event* events, int count, int timeout_ms) {
-  const auto next = BeforeWait(&RealFunctions::epoll_wait);
-  return LT_LIKELY(next != nullptr) ? next(epfd, events, count, timeout_ms) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::epoll_wait, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(epfd, events, count, timeout_ms);
+  return sliced_wait::InMilliseconds(timeout_ms, [&](int ms) { return next(epfd, events, count, ms); });
 }
 
 LT_EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int count, int timeout_ms, const sigset_t* mask) {
-  const auto next = BeforeWait(&RealFunctions::epoll_pwait);
-  return LT_LIKELY(next != nullptr) ? next(epfd, events, count, timeout_ms, mask) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::epoll_pwait, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(epfd, events, count, timeout_ms, mask);
+  return sliced_wait::InMilliseconds(timeout_ms, [&](int ms) { return next(epfd, events, count, ms, mask); });
 }
 
 LT_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int count, const struct timespec* timeout,
                            const sigset_t* mask) {
-  const auto next = BeforeWait(&RealFunctions::epoll_pwait2);
-  return LT_LIKELY(next != nullptr) ? next(epfd, events, count, timeout, mask) : NoFunction();
+  bool sliced;
+  const auto next = BeforeSliceableWait(&RealFunctions::epoll_pwait2, &sliced);
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_LIKELY(!sliced)) return next(epfd, events, count, timeout, mask);
+  return sliced_wait::InTimespec(timeout, [&](const struct timespec* t) { return next(epfd, events, count, t, mask); });
 }
 
 LT_EXPORT int sem_wait(sem_t* sem) {

@@ -660,6 +660,25 @@ void StartDumperBeforeWaitSlow() {
   }
 }
 
+bool SliceWaitInsteadOfStartingDumperSlow() {
+  if (t_state.busy != 0) return false;  // our own waits, the dumper thread's
+  if (g_config.interval_seconds == 0 && !ProgramRunsThreads() && !g_start_wanted.load(std::memory_order_relaxed))
+    return true;
+  StartDumperBeforeWaitSlow();
+  return false;
+}
+
+bool ServeRequestBetweenSlices() {
+  if (!g_lazy_start_armed.load(std::memory_order_acquire)) return true;  // started meanwhile
+  ErrnoKept errno_kept;
+  if (!g_start_wanted.load(std::memory_order_relaxed) && !ProgramRunsThreads()) {
+    if (getpid() != g_process.pid || !ReaderWantsDumperThread()) return false;  // a vfork child: not its request
+    g_start_wanted.store(true, std::memory_order_relaxed);
+  }
+  StartDumperBeforeWaitSlow();  // refused in a signal handler: the next event or wait starts it
+  return !g_lazy_start_armed.load(std::memory_order_acquire);
+}
+
 void StartDumperBeforeProcessLimit() {
   if (t_state.busy != 0 || getpid() != g_process.pid) return;  // ours, or a vfork child's
   ErrnoKept errno_kept;

@@ -103,6 +103,23 @@ inline void MaybeStartDumper();
 // start is not armed; when armed, one walk of the thread's stack.
 inline void StartDumperBeforeWait();
 
+// Any program thread, just before a wait it can make in slices (a sleep,
+// poll, select or epoll_wait: hooks_wait.cc, sliced_wait.h): true when the
+// lazy start is armed in a process of one thread with no interval, and no
+// snapshot signal is waiting for the thread. The wait is then made in
+// slices (100 ms, doubling to 2 s) with a look between them for a reader's
+// request (ServeRequestBetweenSlices), and the thread does not start: glibc
+// keeps its one-thread shortcuts (stdio without locks, malloc without the
+// arena lock, fork's one-thread path) in a program that only waits, as a
+// server's single-threaded worker does. Otherwise as StartDumperBeforeWait,
+// and false. One relaxed load when the lazy start is not armed.
+inline bool SliceWaitInsteadOfStartingDumper();
+// Between two slices of a wait, after one ended with nothing to report:
+// starts the thread when a reader asked for it (ReaderWantsDumperThread:
+// one pread) or a snapshot signal wants it. True when the thread runs or is
+// coming (the wait's rest is then made in one call). Keeps errno.
+bool ServeRequestBetweenSlices();
+
 // Any program thread, just before the program sets its limit on processes
 // (RLIMIT_NPROC: hooks_privileges.cc), after which no thread may start
 // (haproxy's workers set it to 0): starts the thread now if it is still to
@@ -240,12 +257,16 @@ extern LT_HIDDEN std::atomic<bool> g_lazy_start_armed;
 extern LT_HIDDEN std::atomic<bool> g_every_event_checks_lazy_start;
 void MaybeStartDumperSlow();
 void StartDumperBeforeWaitSlow();
+bool SliceWaitInsteadOfStartingDumperSlow();
 
 LT_ALWAYS_INLINE void MaybeStartDumper() {
   if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) MaybeStartDumperSlow();
 }
 LT_ALWAYS_INLINE void StartDumperBeforeWait() {
   if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) StartDumperBeforeWaitSlow();
+}
+LT_ALWAYS_INLINE bool SliceWaitInsteadOfStartingDumper() {
+  return LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed)) && SliceWaitInsteadOfStartingDumperSlow();
 }
 
 }  // namespace leaktrace::preload

@@ -39,11 +39,34 @@ TEST_P(DumperStartsBeforeAWait, NotBefore) {
   }
 }
 
+// The waits leaktrace cannot make in slices (sliced_wait.h), in a program
+// of one thread; and the ones it can, in a program that runs a thread of its
+// own (glibc's one-thread shortcuts are gone already there).
 INSTANTIATE_TEST_SUITE_P(EveryWaitASignalCutsShort, DumperStartsBeforeAWait,
+                         ::testing::Values("sem_timedwait", "pause", "sigsuspend", "semop", "semtimedop", "msgrcv",
+                                           "msgsnd", "recvmmsg", "setsockopt", "threaded:nanosleep",
+                                           "threaded:clock_nanosleep", "threaded:usleep", "threaded:sleep",
+                                           "threaded:poll", "threaded:ppoll", "threaded:select", "threaded:pselect",
+                                           "threaded:epoll_wait", "threaded:epoll_pwait"));
+
+// The waits it makes in slices, in a program of one thread: no thread
+// starts (a snapshot asked meanwhile is looked for between slices:
+// DumperStart.ASnapshotOfAProgramOfOneThreadInALongWaitCutsNothingShort).
+// Before, each started it.
+class DumperSlicesAWait : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DumperSlicesAWait, AndStartsNoThread) {
+  for (const std::string sample : {"64k", "1"}) {
+    TempDir dir;
+    const CommandResult r = RunLazyDumper(GetParam(), sample, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "threads 1\nthreads 1\n") << "LEAKTRACE_SAMPLE=" << sample << ", " << GetParam();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryWaitItSlices, DumperSlicesAWait,
                          ::testing::Values("nanosleep", "clock_nanosleep", "usleep", "sleep", "poll", "ppoll",
-                                           "select", "pselect", "epoll_wait", "epoll_pwait", "sem_timedwait",
-                                           "pause", "sigsuspend", "semop", "semtimedop", "msgrcv", "msgsnd",
-                                           "recvmmsg", "setsockopt"));
+                                           "select", "pselect", "epoll_wait", "epoll_pwait"));
 
 // The same calls made so that they cannot wait (IPC_NOWAIT, MSG_DONTWAIT
 // without a timeout, a zero receive timeout, another socket option): no
@@ -136,6 +159,25 @@ TEST(DumperStart, ASnapshotOfAProgramOfOneThreadInRawWaitsGoesThroughItsThread) 
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
   EXPECT_EQ(p.Wait(), 0) << "a raw sleep was cut short";
+}
+
+// A program of one thread idle in a long epoll_wait and then a long
+// nanosleep, each made in slices: `leaktrace snapshot` asks for the thread,
+// which starts between two slices, and the dump is written while neither
+// wait is cut short (each returns 0 after its whole time).
+TEST(DumperStart, ASnapshotOfAProgramOfOneThreadInALongWaitCutsNothingShort) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("lazy_dumper"), "longwaits"}, dir.path());
+  p.ExpectCheckpoint("ready");
+  usleep(300 * 1000);  // into its epoll_wait
+  const CommandResult first = Leaktrace({"snapshot", "--timeout", "10", std::to_string(p.pid())});
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+  p.ExpectCheckpoint("waited");
+  usleep(300 * 1000);  // into its nanosleep, the thread running now
+  const CommandResult second = Leaktrace({"snapshot", "--timeout", "10", std::to_string(p.pid())});
+  EXPECT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_EQ(p.RestOfOutput(), "slept\n");
+  EXPECT_EQ(p.Wait(), 0) << "a wait was cut short";
 }
 
 TEST(DumperStart, LazilyWithAnIntervalToo) {

@@ -276,6 +276,26 @@ TEST(Transparency, AnIntervalLeavesAStartingProgramSingleThreaded) {
   }
 }
 
+// A program of one thread waits in sleeps, poll, select and epoll_wait
+// longer than a slice: leaktrace makes those waits in slices rather than
+// start its thread (sliced_wait.h), and the program sees the waits it asked
+// for: results, errno, the time left as each call reports it, select's
+// sets and timeout, never a wait shorter than asked. Before, the thread
+// started at the first wait (threads 2).
+TEST(Transparency, AProgramOfOneThreadWaitsAsItAskedAndKeepsItsOneThread) {
+  const CommandResult plain = leaktrace::testing::Run({ProgramPath("sliced_waits")});
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  ASSERT_NE(plain.out.find("threads 1\n"), std::string::npos) << plain.out;
+  for (const std::string& sample : kModes) {
+    TempDir dir;
+    const CommandResult r = leaktrace::testing::Run(
+        {ProgramPath("sliced_waits")},
+        {"LD_PRELOAD=" + LibraryPath(), "LEAKTRACE_SAMPLE=" + sample, "LEAKTRACE_DIR=" + dir.path()});
+    EXPECT_EQ(r.exit_code, 0) << "LEAKTRACE_SAMPLE=" << sample << ": " << r.out << r.err;
+    EXPECT_EQ(r.out, plain.out) << "LEAKTRACE_SAMPLE=" << sample;
+  }
+}
+
 // `unshare --pid --fork CMD`: the unshare process may start no thread once
 // its children go into the new pid namespace, and said "cannot start the
 // dumper thread (error 22)" on stderr when its lazy start came, though

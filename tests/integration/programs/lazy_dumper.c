@@ -10,7 +10,7 @@
    with it), nowait (each of the last five made so that it cannot wait: no
    thread is due), or late: runs its own code for 150 ms, then opens a
    file; or threadedlate: the same after a thread of its own has come and
-   gone. Exit 1 on a failed call.
+   gone; threaded:WAIT, WAIT after such a thread. Exit 1 on a failed call.
      lazy_dumper rawsleep | bigwrite
    print "ready", then sleep 2 s in one raw nanosleep system call (exit 1
    if cut short), or write 1 MiB of 'x' to stdout in one write (exit 1 if
@@ -25,6 +25,10 @@
    the same, but starved of CPU: pinned to one CPU with a child spinning
    there, itself at SCHED_IDLE. Woken in a write, it waits for the CPU
    for long stretches, "running" in /proc all the while.
+     lazy_dumper longwaits
+   print "ready", wait 2.5 s in epoll_wait (nothing to wait for), print
+   "waited", sleep 2.5 s in nanosleep, print "slept". Exit 1 when either
+   was cut short.
      lazy_dumper rawsleeps
    print "ready", then for 3 s open and close /dev/null (a tracked event)
    and sleep 50 ms in a raw nanosleep system call, in turn: a process of
@@ -232,6 +236,11 @@ static int wait_in(const char* wait) {
     close(sv[1]);
     return ok ? 0 : -1;
   }
+  if (strncmp(wait, "threaded:", 9) == 0) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, nothing, NULL) != 0 || pthread_join(thread, NULL) != 0) return -1;
+    return wait_in(wait + 9);
+  }
   if (strcmp(wait, "threadedlate") == 0) {
     pthread_t thread;
     if (pthread_create(&thread, NULL, nothing, NULL) != 0 || pthread_join(thread, NULL) != 0) return -1;
@@ -320,6 +329,17 @@ static int pipe_writes(int starved) {
 static int cut_short_calls(const char* how) {
   printf("ready\n");
   fflush(stdout);
+  if (strcmp(how, "longwaits") == 0) {
+    const int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event e;
+    if (ep < 0 || epoll_wait(ep, &e, 1, 2500) != 0) return 1;
+    printf("waited\n");
+    fflush(stdout);
+    const struct timespec two_and_a_half = {2, 500 * 1000 * 1000};
+    if (nanosleep(&two_and_a_half, NULL) != 0) return 1;
+    printf("slept\n");
+    return 0;
+  }
   if (strcmp(how, "rawsleeps") == 0) {
     const double until = now() + 3.0;
     while (now() < until) {
@@ -383,7 +403,8 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "pipewrites") == 0) return pipe_writes(0);
   if (strcmp(argv[1], "starvedwrites") == 0) return pipe_writes(1);
   if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0 || strcmp(argv[1], "rcvtimeo") == 0 ||
-      strcmp(argv[1], "semwait") == 0 || strcmp(argv[1], "rawsleeps") == 0 || strcmp(argv[1], "busy") == 0)
+      strcmp(argv[1], "semwait") == 0 || strcmp(argv[1], "rawsleeps") == 0 || strcmp(argv[1], "busy") == 0 ||
+      strcmp(argv[1], "longwaits") == 0)
     return cut_short_calls(argv[1]);
   for (int i = 0; i < 100; ++i) sink = malloc(1000 + i);
   const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
