@@ -7,7 +7,16 @@
 // until it runs, a snapshot signal goes to one thread of the program. So
 // the thread starts before the program first waits in one of these, and a
 // process idle in one of them has it: the snapshot signal goes to that
-// thread alone and interrupts nothing.
+// thread alone and interrupts nothing. In a process of one thread (no
+// interval, no interposer after leaktrace that owns these calls) the
+// sleeps, poll, ppoll, select, pselect and the epoll_waits are instead made
+// in slices (sliced_wait.h), which look for `leaktrace snapshot`'s request
+// between them and start the thread only then: a second thread would cost
+// the program glibc's one-thread shortcuts for good (dumper.h). The others
+// (pause, sigsuspend, the semaphores and message queues, sockets with a
+// timeout, an absolute clock_nanosleep, select past FD_SETSIZE) have no
+// timeout to slice by, or one the program's own clock counts, and start
+// the thread as before.
 //
 // (sigwait, sigwaitinfo and sigtimedwait do the same in hooks_signal.cc;
 // recvmmsg with a timeout in hooks_fd.cc.) A socket's receive or send

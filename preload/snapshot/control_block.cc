@@ -169,6 +169,8 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
   return true;
 }
 
+bool ControlBlockInherited() { return g_inherited; }
+
 bool ReaderWantsDumperThread() {
   const int fd = g_control_fd.load(std::memory_order_acquire);
   if (fd < 0 || g_inherited) return false;  // an inherited block is the parent's: the request is for it

@@ -45,6 +45,9 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
 // its parent's block. Keeps no lock; async-signal-safe; sets errno on a
 // failed read (callers keep the program's).
 bool ReaderWantsDumperThread();
+// Whether this process still holds its parent's block (a fork child that
+// has written none of its own yet).
+bool ControlBlockInherited();
 // Fork child: the block is the parent's. The child keeps that descriptor,
 // and writes nothing to it, until its first UpdateControlBlock (its first
 // dump, its dumper thread's start, a change of its snapshot signal), which

@@ -662,8 +662,23 @@ void StartDumperBeforeWaitSlow() {
 
 bool SliceWaitInsteadOfStartingDumperSlow() {
   if (t_state.busy != 0) return false;  // our own waits, the dumper thread's
-  if (g_config.interval_seconds == 0 && !ProgramRunsThreads() && !g_start_wanted.load(std::memory_order_relaxed))
-    return true;
+  if (g_config.interval_seconds == 0 && !ProgramRunsThreads() && !g_start_wanted.load(std::memory_order_relaxed)) {
+    if (LT_UNLIKELY(ControlBlockInherited()) && getpid() == g_process.pid) {
+      // A fork child (a server's worker) that waits: a block of its own,
+      // where a reader can ask it for the thread (its parent's is not).
+      ErrnoKept errno_kept;
+      BusyScope busy;
+      RefreshControlBlock();
+    }
+    // A reader's request, looked for here too (no more often than every
+    // 10 ms): a program that waits in short sleeps is never in a slice.
+    const int64_t now = CoarseNowNs();
+    if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return true;
+    g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
+    ErrnoKept errno_kept;
+    if (getpid() != g_process.pid || !ReaderWantsDumperThread()) return true;  // a vfork child: not its request
+    g_start_wanted.store(true, std::memory_order_relaxed);
+  }
   StartDumperBeforeWaitSlow();
   return false;
 }

@@ -18,7 +18,10 @@
 //   - before the program first waits in a call that a signal handler would
 //     cut short, restarted or not (sleep, poll, select, epoll_wait, pause,
 //     sigsuspend, sem_wait and their kin: hooks_wait.cc). A process idle in
-//     one of those has the thread, so a snapshot interrupts none of them;
+//     one of those has the thread, so a snapshot interrupts none of them.
+//     But a program of one thread makes the sleeps, polls, selects and
+//     epoll_waits in slices instead (SliceWaitInsteadOfStartingDumper), and
+//     starts the thread between two slices once a reader asks for it;
 //   - at the first tracked event (a sampled allocation, a descriptor or a
 //     mapping recorded) once the process is kLazyStartMs old, when the
 //     program runs threads of its own or has an interval. A program of one
@@ -111,8 +114,11 @@ inline void StartDumperBeforeWait();
 // request (ServeRequestBetweenSlices), and the thread does not start: glibc
 // keeps its one-thread shortcuts (stdio without locks, malloc without the
 // arena lock, fork's one-thread path) in a program that only waits, as a
-// server's single-threaded worker does. Otherwise as StartDumperBeforeWait,
-// and false. One relaxed load when the lazy start is not armed.
+// server's single-threaded worker does. A reader's request is looked for
+// here too (one pread, no more often than every 10 ms: a program that waits
+// in short sleeps is never between slices), and then the thread starts and
+// the answer is false. Otherwise as StartDumperBeforeWait, and false. One
+// relaxed load when the lazy start is not armed.
 inline bool SliceWaitInsteadOfStartingDumper();
 // Between two slices of a wait, after one ended with nothing to report:
 // starts the thread when a reader asked for it (ReaderWantsDumperThread:
