@@ -115,7 +115,7 @@ void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point de
                                  pid, timeout, choice.waiting_in));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (control != nullptr)
-      if (std::optional<ControlBlock> now = control->Read()) tid = now->signal_tid;
+      if (std::optional<ControlBlock> now = control->Read()) tid = TidInOurNamespace(pid, now->signal_tid);
   }
   if (!Alive(pid)) return;  // gone while we looked: the caller's wait tells
   if (send(0) != 0) {
@@ -212,8 +212,10 @@ constexpr auto kLazyStartGrace = std::chrono::milliseconds(20);
 // signalled as before.
 constexpr auto kAskedThreadGrace = std::chrono::milliseconds(100);
 
+// The block's signal_tid is the thread's id in the process's own pid
+// namespace (a container's, unshare --pid): made ours before it is returned.
 ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block) {
-  if (block.signal_tid == 0 && block.pid == pid) {
+  if (block.signal_tid == 0 && block.pid == PidInOwnNamespace(pid)) {
     const bool asked = block.thread_request && control.AskForDumperThread();
     const auto grace = Clock::now() + (asked ? kAskedThreadGrace : kLazyStartGrace);
     while (block.signal_tid == 0 && Clock::now() < grace) {
@@ -226,6 +228,7 @@ ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, Control
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (std::optional<ControlBlock> now = control.Read()) block = *now;
   }
+  block.signal_tid = TidInOurNamespace(pid, block.signal_tid);
   return block;
 }
 

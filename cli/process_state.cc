@@ -42,6 +42,16 @@ pid_t PidInOwnNamespace(pid_t pid) {
   return pid;
 }
 
+pid_t TidInOurNamespace(pid_t pid, pid_t tid) {
+  if (tid <= 0 || PidInOwnNamespace(pid) == pid) return tid;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    const auto ours = static_cast<pid_t>(std::atol(task.path().filename().c_str()));
+    if (ours > 0 && PidInOwnNamespace(ours) == tid) return ours;
+  }
+  return 0;
+}
+
 namespace {
 
 // StaysRunning's "call" for a running thread it could not take for one

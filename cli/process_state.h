@@ -26,6 +26,12 @@ std::string StateObstacle(pid_t pid, char state);
 // itself outside a pid namespace, or when that line cannot be read.
 pid_t PidInOwnNamespace(pid_t pid);
 
+// Thread `tid` of `pid` as it knows itself (the last field of NSpid, what
+// its library writes into its control block) made the id we signal it by:
+// `tid` itself when the process is in our pid namespace; 0 when no thread
+// of it has that id (it has exited).
+pid_t TidInOurNamespace(pid_t pid, pid_t tid);
+
 // The thread of `pid` to send the snapshot signal `sig` to when its
 // library has no dumper thread yet (docs/preload.md, "Snapshots"): sent to
 // one thread (tgkill, or marked as `leaktrace snapshot`'s), the library

@@ -12,7 +12,8 @@
 // sleeps, poll, ppoll, select, pselect and the epoll_waits are instead made
 // in slices (sliced_wait.h), which look for `leaktrace snapshot`'s request
 // between them and start the thread only then: a second thread would cost
-// the program glibc's one-thread shortcuts for good (dumper.h). The others
+// the program glibc's one-thread shortcuts for good (dumper.h); not when
+// the process keeps no control block a request could come through. The others
 // (pause, sigsuspend, the semaphores and message queues, sockets with a
 // timeout, an absolute clock_nanosleep, select past FD_SETSIZE) have no
 // timeout to slice by, or one the program's own clock counts, and start
@@ -290,9 +291,20 @@ LT_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int count, cons
   return sliced_wait::InTimespec(timeout, [&](const struct timespec* t) { return next(epfd, events, count, t, mask); });
 }
 
+// A semaphore that can be taken at once is no wait (CPython takes one in
+// its start-up): tried first, the thread starts only before a real wait.
 LT_EXPORT int sem_wait(sem_t* sem) {
-  const auto next = BeforeWait(&RealFunctions::sem_wait);
-  return LT_LIKELY(next != nullptr) ? next(sem) : NoFunction();
+  EnsureReal();
+  const auto next = real.sem_wait;
+  if (LT_UNLIKELY(next == nullptr)) return NoFunction();
+  if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) {
+    if (real.sem_trywait != nullptr) {
+      ErrnoKept errno_kept;  // a failed try is not the program's
+      if (real.sem_trywait(sem) == 0) return 0;
+    }
+    StartDumperBeforeWait();
+  }
+  return next(sem);
 }
 
 LT_EXPORT int sem_timedwait(sem_t* sem, const struct timespec* deadline) {

@@ -132,6 +132,7 @@
   X(epoll_pwait, "epoll_pwait", int (*)(int, struct epoll_event*, int, int, const sigset_t*)) \
   X(epoll_pwait2, "epoll_pwait2", int (*)(int, struct epoll_event*, int, const struct timespec*, const sigset_t*)) \
   X(sem_wait, "sem_wait", int (*)(sem_t*))                                         \
+  X(sem_trywait, "sem_trywait", int (*)(sem_t*))                                   \
   X(sem_timedwait, "sem_timedwait", int (*)(sem_t*, const struct timespec*))       \
   X(sem_clockwait, "sem_clockwait", int (*)(sem_t*, clockid_t, const struct timespec*)) \
   X(semop, "semop", int (*)(int, struct sembuf*, size_t))                           \

@@ -171,6 +171,8 @@ bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, cons
 
 bool ControlBlockInherited() { return g_inherited; }
 
+bool HasOwnControlBlock() { return !g_inherited && g_control_fd.load(std::memory_order_acquire) >= 0; }
+
 bool ReaderWantsDumperThread() {
   const int fd = g_control_fd.load(std::memory_order_acquire);
   if (fd < 0 || g_inherited) return false;  // an inherited block is the parent's: the request is for it

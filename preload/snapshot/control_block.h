@@ -48,6 +48,9 @@ bool ReaderWantsDumperThread();
 // Whether this process still holds its parent's block (a fork child that
 // has written none of its own yet).
 bool ControlBlockInherited();
+// Whether the process has a block of its own that a reader can find (none
+// under a tight descriptor limit, or when memfd_create failed).
+bool HasOwnControlBlock();
 // Fork child: the block is the parent's. The child keeps that descriptor,
 // and writes nothing to it, until its first UpdateControlBlock (its first
 // dump, its dumper thread's start, a change of its snapshot signal), which

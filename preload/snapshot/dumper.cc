@@ -670,6 +670,12 @@ bool SliceWaitInsteadOfStartingDumperSlow() {
       BusyScope busy;
       RefreshControlBlock();
     }
+    // No block a reader could ask through (a tight descriptor limit): the
+    // thread, as before, or the process could not be snapshot while it waits.
+    if (!HasOwnControlBlock()) {
+      StartDumperBeforeWaitSlow();
+      return false;
+    }
     // A reader's request, looked for here too (no more often than every
     // 10 ms): a program that waits in short sleeps is never in a slice.
     const int64_t now = CoarseNowNs();

@@ -598,7 +598,11 @@ TEST(Lifecycle, AProcessThatChrootedIsStillSnapshot) {
 // is pid 1 to itself, and so in its control block; `leaktrace snapshot`,
 // outside, knows it by another pid. Before: its block was taken for one
 // inherited from a parent, and the command waited for a dump named with the
-// outer pid until the process exited.
+// outer pid until the process exited. Its dumper thread's id in the block
+// is its id in that namespace too: the command signals the thread by the
+// id we know it by, and asks a process of one thread there for its thread
+// (before: tgkill of the outer pid with the inner thread id failed, and a
+// process idle in a sleep could not be signalled at all).
 TEST(Lifecycle, ASnapshotReachesAProcessInAPidNamespaceOfItsOwn) {
   const std::vector<std::string> argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "/bin/sleep", "5"};
   if (access(argv[0].c_str(), X_OK) != 0) GTEST_SKIP() << "no unshare(1)";
@@ -613,9 +617,14 @@ TEST(Lifecycle, ASnapshotReachesAProcessInAPidNamespaceOfItsOwn) {
     if (sleeper == 0) usleep(10000);
   }
   ASSERT_GT(sleeper, 0);
-  const CommandResult snap = Leaktrace({"snapshot", "--timeout", "30", std::to_string(sleeper)});
+  usleep(300 * 1000);  // into its sleep
+  const CommandResult snap = Leaktrace({"snapshot", "--timeout", "3", std::to_string(sleeper)});
   EXPECT_EQ(snap.exit_code, 0) << snap.err;
   EXPECT_NE(snap.out.find("/sleep.1.1.dump"), std::string::npos) << snap.out;
+  // Asked again, through the thread the first one started.
+  const CommandResult again = Leaktrace({"snapshot", "--timeout", "3", std::to_string(sleeper)});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("/sleep.1.2.dump"), std::string::npos) << again.out;
   kill(sleeper, SIGTERM);
   p.Wait();
 }

@@ -230,6 +230,13 @@ static int wait_in(const char* wait) {
     received.msg_hdr.msg_iov = &iov;
     received.msg_hdr.msg_iovlen = 1;
     ok = ok && recvmmsg(sv[1], &received, 1, MSG_DONTWAIT, NULL) == -1 && errno == EAGAIN;
+    /* A semaphore that can be taken at once (CPython's start-up takes one),
+       a poll and a select that do not wait. */
+    sem_t ready;
+    ok = ok && sem_init(&ready, 0, 1) == 0 && sem_wait(&ready) == 0;
+    ok = ok && poll(NULL, 0, 0) == 0;
+    struct timeval zero = {0, 0};
+    ok = ok && select(0, NULL, NULL, NULL, &zero) == 0;
     semctl(sem, 0, IPC_RMID);
     msgctl(queue, IPC_RMID, NULL);
     close(sv[0]);

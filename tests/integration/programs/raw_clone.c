@@ -8,17 +8,21 @@
      raw_clone running [waited]
                     the same child, which then stops at checkpoint
                     "child" (its parent waiting for it) and exits when let
-                    go; with "waited", the parent first sleeps 10 ms, so its
-                    dumper thread has started before the clone.
+                    go; with "waited", the parent first waits 10 ms in
+                    sem_timedwait (a wait leaktrace does not make in
+                    slices), so its dumper thread has started before the
+                    clone.
      raw_clone vm   checkpoint "before"; then a child that shares the
                     parent's memory (clone with CLONE_VM) and ends by exit(),
                     not _exit, running the exit handlers on that memory;
                     the parent waits for it, then checkpoint "after". */
 #define _GNU_SOURCE
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,7 +63,15 @@ int main(int argc, char** argv) {
     keep = malloc(200000);
     free(keep);
   }
-  if (running && argc > 2 && strcmp(argv[2], "waited") == 0) usleep(10000);
+  if (running && argc > 2 && strcmp(argv[2], "waited") == 0) {
+    sem_t never;
+    struct timespec until;
+    sem_init(&never, 0, 0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 10 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) until.tv_sec += 1, until.tv_nsec -= 1000000000;
+    sem_timedwait(&never, &until);
+  }
   const long child = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
   if (child < 0) return 2;
   if (child == 0) {
