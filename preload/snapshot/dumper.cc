@@ -591,6 +591,31 @@ constexpr int64_t kStartRefusedForNs = 100 * 1000 * 1000;
 extern "C" char __libc_single_threaded __attribute__((weak));
 bool ProgramRunsThreads() { return &__libc_single_threaded == nullptr || __libc_single_threaded == 0; }
 
+// In a process of one thread, at a tracked event or a wait: whether a
+// reader has asked for the thread (ReaderWantsDumperThread; then
+// g_start_wanted is set, kept until the thread starts: a start refused in a
+// signal handler is tried again). The clock is read at one call in eight
+// (`every_call`: at each, a fork child in its lazy period, whose fast paths
+// stop stepping aside once it is over), the block no more often than every
+// 10 ms: events and waits may come for as long as the process runs.
+bool ReaderAskedForTheThread(bool every_call) {
+  if (!every_call) {
+    // A plain add: one thread (a lost count between threads would only move a look).
+    const uint32_t calls = g_events_unlooked.load(std::memory_order_relaxed) + 1;
+    g_events_unlooked.store(calls, std::memory_order_relaxed);
+    if ((calls & 7) != 0) return false;
+  }
+  const int64_t now = CoarseNowNs();
+  if (every_call && now >= g_lazy_start_ns.load(std::memory_order_relaxed))
+    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
+  if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return false;
+  g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
+  ErrnoKept errno_kept;  // the pread's
+  if (getpid() != g_process.pid || !ReaderWantsDumperThread()) return false;  // a vfork child: not its request
+  g_start_wanted.store(true, std::memory_order_relaxed);
+  return true;
+}
+
 // At a tracked event, no wait coming and no snapshot signal pending: is the
 // start due (dumper.h)? Once the process is kLazyStartMs old, when it runs
 // threads of its own (glibc has given up its one-thread shortcuts already)
@@ -602,22 +627,8 @@ bool ProgramRunsThreads() { return &__libc_single_threaded == nullptr || __libc_
 bool DueAtThisEvent() {
   if (g_config.interval_seconds > 0 || ProgramRunsThreads())
     return CoarseNowNs() >= g_lazy_start_ns.load(std::memory_order_relaxed);
-  const bool every_event = g_every_event_checks_lazy_start.load(std::memory_order_relaxed);
-  if (!every_event) {
-    // A plain add: one thread (a lost count between threads would only move a look).
-    const uint32_t events = g_events_unlooked.load(std::memory_order_relaxed) + 1;
-    g_events_unlooked.store(events, std::memory_order_relaxed);
-    if ((events & 7) != 0) return false;
-  }
-  const int64_t now = CoarseNowNs();
-  if (every_event && now >= g_lazy_start_ns.load(std::memory_order_relaxed))
-    g_every_event_checks_lazy_start.store(false, std::memory_order_relaxed);
-  if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return false;
-  g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
-  if (getpid() != g_process.pid || !ReaderWantsDumperThread()) return false;  // a vfork child: not its request
-  // Kept until the thread starts (a start refused in a signal handler is
-  // tried again), and every event looks, as after a snapshot signal.
-  g_start_wanted.store(true, std::memory_order_relaxed);
+  if (!ReaderAskedForTheThread(g_every_event_checks_lazy_start.load(std::memory_order_relaxed))) return false;
+  // Every event looks from now on, as after a snapshot signal.
   g_every_event_checks_lazy_start.store(true, std::memory_order_relaxed);
   return true;
 }
@@ -676,14 +687,9 @@ bool SliceWaitInsteadOfStartingDumperSlow() {
       StartDumperBeforeWaitSlow();
       return false;
     }
-    // A reader's request, looked for here too (no more often than every
-    // 10 ms): a program that waits in short sleeps is never in a slice.
-    const int64_t now = CoarseNowNs();
-    if (now < g_next_request_look_ns.load(std::memory_order_relaxed)) return true;
-    g_next_request_look_ns.store(now + kRequestLookNs, std::memory_order_relaxed);
-    ErrnoKept errno_kept;
-    if (getpid() != g_process.pid || !ReaderWantsDumperThread()) return true;  // a vfork child: not its request
-    g_start_wanted.store(true, std::memory_order_relaxed);
+    // A reader's request, looked for here too: a program that waits in
+    // short sleeps is never between two slices.
+    if (!ReaderAskedForTheThread(/*every_call=*/false)) return true;
   }
   StartDumperBeforeWaitSlow();
   return false;
