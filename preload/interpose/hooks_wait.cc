@@ -140,9 +140,13 @@ LT_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec*
   bool sliced;
   const auto next = BeforeSliceableWait(&RealFunctions::clock_nanosleep, &sliced);
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;  // returns the error
-  // An absolute end is on the program's clock: made whole (the thread has
-  // not started; it starts at the next wait or when asked).
-  if (LT_LIKELY(!sliced) || (flags & TIMER_ABSTIME) != 0) return next(clock, flags, request, remaining);
+  if (LT_LIKELY(!sliced)) return next(clock, flags, request, remaining);
+  if ((flags & TIMER_ABSTIME) != 0) {
+    // An absolute end is on the program's clock (which libfaketime may
+    // fake): made whole, the thread started before it, as before slicing.
+    StartDumperBeforeWait();
+    return next(clock, flags, request, remaining);
+  }
   return sliced_wait::Sleep(
       request, remaining,
       [next, clock, flags](const struct timespec* r, struct timespec* left) { return next(clock, flags, r, left); },

@@ -43,7 +43,8 @@ TEST_P(DumperStartsBeforeAWait, NotBefore) {
 // of one thread; and the ones it can, in a program that runs a thread of its
 // own (glibc's one-thread shortcuts are gone already there).
 INSTANTIATE_TEST_SUITE_P(EveryWaitASignalCutsShort, DumperStartsBeforeAWait,
-                         ::testing::Values("sem_timedwait", "pause", "sigsuspend", "semop", "semtimedop", "msgrcv",
+                         ::testing::Values("sem_timedwait", "pause", "sigsuspend", "clock_nanosleep_abs", "semop",
+                                           "semtimedop", "msgrcv",
                                            "msgsnd", "recvmmsg", "setsockopt", "threaded:nanosleep",
                                            "threaded:clock_nanosleep", "threaded:usleep", "threaded:sleep",
                                            "threaded:poll", "threaded:ppoll", "threaded:select", "threaded:pselect",

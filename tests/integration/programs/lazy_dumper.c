@@ -3,7 +3,7 @@
    allocates a little and opens a file, prints "threads N" (its thread
    count, from /proc/self/status), makes the wait WAIT with a short
    timeout, and prints "threads N" again. WAIT: none, nanosleep,
-   clock_nanosleep, usleep, sleep, poll, ppoll, select, pselect, epoll_wait,
+   clock_nanosleep, clock_nanosleep_abs (TIMER_ABSTIME), usleep, sleep, poll, ppoll, select, pselect, epoll_wait,
    epoll_pwait, sem_timedwait, pause, sigsuspend (the last two woken by a
    timer's SIGALRM), semop, semtimedop, msgrcv, msgsnd (System V IPC),
    recvmmsg (with a timeout), setsockopt (a receive timeout, no call made
@@ -113,6 +113,13 @@ static int wait_in(const char* wait) {
   if (strcmp(wait, "none") == 0) return 0;
   if (strcmp(wait, "nanosleep") == 0) return nanosleep(&ms, NULL);
   if (strcmp(wait, "clock_nanosleep") == 0) return clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL);
+  if (strcmp(wait, "clock_nanosleep_abs") == 0) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 1000 * 1000;
+    if (until.tv_nsec >= 1000 * 1000 * 1000) until.tv_sec += 1, until.tv_nsec -= 1000 * 1000 * 1000;
+    return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+  }
   if (strcmp(wait, "usleep") == 0) return usleep(1000);
   if (strcmp(wait, "sleep") == 0) return (int)sleep(0);
   if (strcmp(wait, "poll") == 0) return poll(NULL, 0, 1);
