@@ -5,6 +5,7 @@
 // trend of each process's series (run_trend.h).
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -361,6 +362,7 @@ Action AddRunCommand(CLI::App& app) {
     if (const std::optional<std::string> why = WhyUntracked(opts->command[0]))
       std::fprintf(stderr, "leaktrace: warning: %s; nothing of it is tracked\n", why->c_str());
     pid_t child = 0;
+    const auto started_at = std::chrono::steady_clock::now();
     // glibc's posix_spawnp reports exec failures (ENOENT, EACCES) here.
     int err = posix_spawnp(&child, argv[0], nullptr, &attr, argv.data(), envp.data());
     if (err == ENOEXEC) {
@@ -411,7 +413,9 @@ Action AddRunCommand(CLI::App& app) {
     if (written.empty()) std::fprintf(stderr, "leaktrace: no dumps were written to %s\n", dir_str.c_str());
     // A series was asked for: judge it. On stderr, like the list above, so the
     // program's stdout stays its own; the exit status stays the program's.
-    if (interval > 0) PrintRunTrends(written, child);
+    if (interval > 0)
+      PrintRunTrends(written, child, interval,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count());
     return code;
   };
 }

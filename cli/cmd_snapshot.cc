@@ -209,22 +209,23 @@ constexpr auto kLazyStartGrace = std::chrono::milliseconds(20);
 // event, which it looks for 10 ms apart. Its thread then writes the
 // snapshot, the allocator asked, rather than the signal's handler on the
 // program's own thread; one that makes no tracked event meanwhile is
-// signalled as before.
-constexpr auto kAskedThreadGrace = std::chrono::milliseconds(100);
+// signalled as before. Never past the command's own deadline.
+constexpr auto kAskedThreadGrace = std::chrono::milliseconds(50);
 
 // The block's signal_tid is the thread's id in the process's own pid
 // namespace (a container's, unshare --pid): made ours before it is returned.
-ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block) {
+ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, ControlBlock block,
+                                Clock::time_point deadline) {
   if (block.signal_tid == 0 && block.pid == PidInOwnNamespace(pid)) {
     const bool asked = block.thread_request && control.AskForDumperThread();
-    const auto grace = Clock::now() + (asked ? kAskedThreadGrace : kLazyStartGrace);
+    const auto grace = std::min(deadline, Clock::now() + (asked ? kAskedThreadGrace : kLazyStartGrace));
     while (block.signal_tid == 0 && Clock::now() < grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       if (std::optional<ControlBlock> now = control.Read()) block = *now;
     }
   }
-  const auto deadline = Clock::now() + kDumperStartWait;
-  while (block.signal_tid < 0 && Clock::now() < deadline && Alive(pid)) {
+  const auto started_by = Clock::now() + kDumperStartWait;
+  while (block.signal_tid < 0 && Clock::now() < started_by && Alive(pid)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (std::optional<ControlBlock> now = control.Read()) block = *now;
   }
@@ -233,11 +234,11 @@ ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, Control
 }
 
 int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
-  const ControlBlock block = WithDumperThreadId(pid, control, ReadWithSignal(pid, control));
-  // A dump already under way when we ask was started before the request:
-  // wait for one that starts after it.
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  // A dump already under way when we ask was started before the request:
+  // wait for one that starts after it.
+  const ControlBlock block = WithDumperThreadId(pid, control, ReadWithSignal(pid, control), deadline);
   SendSignal(pid, block.signal, block.signal_tid, block.reader_mark, deadline, timeout, &control);
   return WaitThroughControlBlock(pid, control, block.started, deadline, timeout);
 }
@@ -561,7 +562,7 @@ Action AddSnapshotCommand(CLI::App& app) {
       "itself), wait until the dump is complete, and print its path. The signal interrupts none of the program's "
       "calls: it goes to leaktrace's thread in the process; a process without one yet (a program of one thread "
       "that has not waited) is first asked to start it, which it does at its next tracked event, and if none comes "
-      "within 0.1 s the signal goes to a program thread in no call the signal would cut short, waiting for one if "
+      "within 50 ms the signal goes to a program thread in no call the signal would cut short, waiting for one if "
       "need be. Exit 1 when the wait times out.");
   cmd->add_option("--timeout", opts->timeout_text, "Seconds to wait for the dump (fractions allowed)")
       ->type_name("S")

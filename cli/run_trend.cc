@@ -64,7 +64,7 @@ void PrintTrend(const Process& p) {
 
 }  // namespace
 
-void PrintRunTrends(const std::vector<DumpFile>& dumps, pid_t started) {
+void PrintRunTrends(const std::vector<DumpFile>& dumps, pid_t started, long interval_seconds, double ran_seconds) {
   // The started program sorts first; a pid's images in the order they started.
   std::map<std::tuple<bool, uint32_t, std::string, int64_t>, Process> processes;
   for (const DumpFile& f : dumps) {
@@ -87,7 +87,18 @@ void PrintRunTrends(const std::vector<DumpFile>& dumps, pid_t started) {
     }
   }
   if (with_trend == 0) {
-    if (most)  // else `run` has already said that no dump was written
+    // Long enough for an interval snapshot or two besides the exit dump,
+    // and none came: the timer (leaktrace's thread) never started.
+    const bool timer_never_ran = most != nullptr && most->pid == static_cast<uint32_t>(started) &&
+                                 most->paths.size() <= 1 && ran_seconds >= 2.0 * static_cast<double>(interval_seconds);
+    if (timer_never_ran)
+      std::fprintf(stderr,
+                   "leaktrace: no trend: %s (pid %u) ran %.1f s and wrote its exit snapshot alone: its interval "
+                   "timer is leaktrace's thread, which starts at the program's first wait or tracked event "
+                   "(allocation sampled, descriptor, mapping) after its first 100 ms, and it made none "
+                   "(docs/preload.md, \"Snapshots\"); `leaktrace snapshot PID` still takes one\n",
+                   most->program.c_str(), most->pid, ran_seconds);
+    else if (most)  // else `run` has already said that no dump was written
       std::fprintf(stderr,
                    "leaktrace: no trend: a trend needs 3 or more snapshots of one process, and %s (pid %u) wrote "
                    "%zu; run longer or with a shorter --interval\n",

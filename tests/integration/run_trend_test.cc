@@ -99,6 +99,22 @@ TEST(RunInterval, SaysInOneLineWhenTheSeriesIsTooShort) {
   EXPECT_EQ(r.err.find("trend of"), std::string::npos) << r.err;
 }
 
+// A program of one thread that only computes (gzip, xz) makes no tracked
+// event and no wait after its first 100 ms, so its interval timer, the
+// dumper thread, never starts: only its exit snapshot is written. Said so,
+// where the line told to run longer or with a shorter --interval (which
+// cannot help).
+TEST(RunInterval, SaysWhyAProgramThatOnlyComputesWroteNoIntervalSnapshot) {
+  TempDir dir;
+  const CommandResult r =
+      Leaktrace({"run", "-o", dir.path(), "--interval", "1", "--", ProgramPath("lazy_dumper"), "compute"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CountLines(r.err, "leaktrace: dump "), 1u) << r.err;
+  EXPECT_NE(r.err.find("wrote its exit snapshot alone: its interval timer is leaktrace's thread"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("run longer"), std::string::npos) << r.err;
+}
+
 TEST(RunInterval, WithoutIntervalPrintsNoTrend) {
   TempDir dir;
   const CommandResult r = Leaktrace({"run", "-o", dir.path(), "--sample", "1", "--", LEAKTRACE_TEST_SERVICE,
