@@ -124,11 +124,19 @@ void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point de
   }
 }
 
-[[noreturn]] void TimedOut(pid_t pid, double timeout) {
+// `sig`: the snapshot signal sent, when known (0 otherwise).
+[[noreturn]] void TimedOut(pid_t pid, double timeout, int sig = 0) {
   std::string message = fmt::format("timed out after {:g} s waiting for process {} to write a snapshot", timeout, pid);
   // A stopped process takes the request when it runs again: say why it has not.
-  if (const std::string why = StateObstacle(pid, ProcessState(pid)); !why.empty())
+  if (const std::string why = StateObstacle(pid, ProcessState(pid)); !why.empty()) {
     message += fmt::format(": {}; it writes the snapshot once it runs again", why);
+  } else if (sig > 0 && EveryThreadBlocks(pid, sig)) {
+    // Pending until a thread unblocks it (a program that blocks every signal).
+    message += fmt::format(": every thread of it blocks signal {} and no leaktrace thread runs there to take it; "
+                           "it takes the snapshot once a thread unblocks that signal, or at its next tracked event "
+                           "(it was asked for its thread)",
+                           sig);
+  }
   throw CliError(kExitFailed, message);
 }
 
@@ -163,7 +171,7 @@ ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
 }
 
 // Waits for a dump of `pid` beyond seq `before` in its own control block.
-int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t before, Clock::time_point deadline,
+int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t before, Clock::time_point deadline, int sig,
                             double timeout) {
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
@@ -181,7 +189,7 @@ int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t be
       if (last && last->completed > before) return PrintDump(pid, last->last);
       Exited(pid);
     }
-    if (Clock::now() >= deadline) TimedOut(pid, timeout);
+    if (Clock::now() >= deadline) TimedOut(pid, timeout, sig);
   }
 }
 
@@ -240,7 +248,7 @@ int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   // wait for one that starts after it.
   const ControlBlock block = WithDumperThreadId(pid, control, ReadWithSignal(pid, control), deadline);
   SendSignal(pid, block.signal, block.signal_tid, block.reader_mark, deadline, timeout, &control);
-  return WaitThroughControlBlock(pid, control, block.started, deadline, timeout);
+  return WaitThroughControlBlock(pid, control, block.started, deadline, block.signal, timeout);
 }
 
 // The path of the newest dump of `pid` in `dir`; empty when it has none.
@@ -279,7 +287,7 @@ int ViaInheritedBlock(pid_t pid, const ControlHandle& inherited, double timeout)
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
     if (std::optional<ControlHandle> own = FindOwnBlock(pid))
-      return WaitThroughControlBlock(pid, *own, 0, deadline, timeout);
+      return WaitThroughControlBlock(pid, *own, 0, deadline, 0, timeout);
     // The child may have written its dump and exited before its block was
     // seen (or could make none): its dump file says so.
     if (const std::string path = NewestDumpOf(dir, pid); !path.empty() && path != earlier) return PrintDump(pid, path);

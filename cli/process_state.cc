@@ -52,6 +52,21 @@ pid_t TidInOurNamespace(pid_t pid, pid_t tid) {
   return 0;
 }
 
+bool EveryThreadBlocks(pid_t pid, int sig) {
+  if (sig < 1 || sig > 64) return false;
+  std::error_code ec;
+  int seen = 0;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream status(task.path() / "status");
+    bool blocks = false;
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("SigBlk:", 0) == 0) blocks = (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1) & 1) != 0;
+    if (!blocks) return false;
+    ++seen;
+  }
+  return seen > 0;
+}
+
 namespace {
 
 // StaysRunning's "call" for a running thread it could not take for one

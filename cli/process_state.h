@@ -32,6 +32,10 @@ pid_t PidInOwnNamespace(pid_t pid);
 // of it has that id (it has exited).
 pid_t TidInOurNamespace(pid_t pid, pid_t tid);
 
+// True when every thread of `pid` has signal `sig` blocked (SigBlk in
+// /proc/PID/task/TID/status); false when one does not, or none can be read.
+bool EveryThreadBlocks(pid_t pid, int sig);
+
 // The thread of `pid` to send the snapshot signal `sig` to when its
 // library has no dumper thread yet (docs/preload.md, "Snapshots"): sent to
 // one thread (tgkill, or marked as `leaktrace snapshot`'s), the library

@@ -240,6 +240,19 @@ TEST(DumperStart, ASnapshotNeverCutsShortACallOfAProcessWithoutTheThread) {
   }
 }
 
+// A process of one thread that blocks every signal and makes no tracked
+// event: the signal stays pending and the command times out, saying why
+// (before: "timed out" alone).
+TEST(DumperStart, ASnapshotOfAProcessBlockingEverySignalSaysWhyItTimedOut) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("lazy_dumper"), "blocked"}, dir.path());
+  p.ExpectCheckpoint("ready");
+  const CommandResult r = Leaktrace({"snapshot", "--timeout", "0.5", std::to_string(p.pid())});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("every thread of it blocks signal"), std::string::npos) << r.err;
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 // Waits the kernel never restarts after a signal handler, made in a call
 // that looks like any other from outside: a recv on a socket with a
 // receive timeout (the timeout set earlier, by setsockopt), and a

@@ -34,8 +34,9 @@
    and sleep 50 ms in a raw nanosleep system call, in turn: a process of
    one thread that waits where no hook sees it. Exit 1 when a sleep was
    cut short.
-     lazy_dumper compute
-   print "ready", then 2.2 s of its own work: no allocation, no wait.
+     lazy_dumper compute | blocked
+   print "ready", then 2.2 s of its own work: no allocation, no wait;
+   "blocked" with every signal blocked first.
      lazy_dumper busy
    print "ready", then for 2 s allocate and free blocks of up to 200 KB
    (tracked events, no wait), then print "threads N".
@@ -343,6 +344,11 @@ static int pipe_writes(int starved) {
 }
 
 static int cut_short_calls(const char* how) {
+  if (strcmp(how, "blocked") == 0) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+  }
   printf("ready\n");
   fflush(stdout);
   if (strcmp(how, "longwaits") == 0) {
@@ -367,7 +373,7 @@ static int cut_short_calls(const char* how) {
     }
     return 0;
   }
-  if (strcmp(how, "compute") == 0) {
+  if (strcmp(how, "compute") == 0 || strcmp(how, "blocked") == 0) {
     const double until = now() + 2.2;
     while (now() < until) {
     }
@@ -426,7 +432,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "starvedwrites") == 0) return pipe_writes(1);
   if (strcmp(argv[1], "rawsleep") == 0 || strcmp(argv[1], "bigwrite") == 0 || strcmp(argv[1], "rcvtimeo") == 0 ||
       strcmp(argv[1], "semwait") == 0 || strcmp(argv[1], "rawsleeps") == 0 || strcmp(argv[1], "busy") == 0 ||
-      strcmp(argv[1], "longwaits") == 0 || strcmp(argv[1], "compute") == 0)
+      strcmp(argv[1], "longwaits") == 0 || strcmp(argv[1], "compute") == 0 || strcmp(argv[1], "blocked") == 0)
     return cut_short_calls(argv[1]);
   for (int i = 0; i < 100; ++i) sink = malloc(1000 + i);
   const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
