@@ -95,6 +95,21 @@ void* NextSymbols::Find(const char* name) const {
   return nullptr;
 }
 
+void WithModulesHeld(void (*fn)(void*), void* ctx) {
+  ForkGateScope gate;  // dl_iterate_phdr: the loader's lock must not be held across fork
+  struct Call {
+    void (*fn)(void*);
+    void* ctx;
+  } call{fn, ctx};
+  LibcDlIteratePhdr(
+      [](dl_phdr_info*, size_t, void* data) {
+        auto* c = static_cast<Call*>(data);
+        c->fn(c->ctx);
+        return 1;  // once, the first module's turn: the lock is what is wanted
+      },
+      &call);
+}
+
 bool InMainProgram(const void* address) {
   struct Query {
     uintptr_t address;

@@ -42,6 +42,15 @@ class NextSymbols {
   size_t count_ = 0;
 };
 
+// Runs `fn(ctx)` with the loader's list of modules held (inside a
+// dl_iterate_phdr call, whose lock is recursive: NextSymbols::Open takes it
+// again), so that no module Open collected is unloaded by another thread's
+// dlclose before Find has read its tables (a plugin opened and closed in a
+// loop: SIGSEGV in FindFunction, the dumper thread's first dump, 1 process
+// in 150 under load). `fn` must not call dlsym, dlopen, dladdr or anything
+// else that takes the loader's other lock (dlclose takes that one first).
+void WithModulesHeld(void (*fn)(void*), void* ctx);
+
 // dlsym(RTLD_DEFAULT, name) as the program's modules are bound to it. In a
 // program built without -fPIC and not as PIE that takes a function's
 // address (CPython's allocator tables: `{malloc, ...}`; node), the

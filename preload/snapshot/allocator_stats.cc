@@ -43,14 +43,31 @@ const void* ModuleOf(void* address) {
 // functions from another library's): glibc's mallinfo2 says nothing of a
 // jemalloc heap.
 //
-// Preloaded, the modules' own tables are read (`next`, next_symbol.h), and
+// Preloaded, the modules' own tables are read (FindInModules, next_symbol.h), and
 // a name they do not answer is taken as undefined: dlsym, asked for a name
 // no module defines, mallocs its error message, and on the dumper thread
 // (this runs at the first dump) that made jemalloc give the thread an arena
 // of its own, whose background thread (redis: background_thread on) then
 // stayed in the program. Attached, dlsym answers.
-void* AllocatorSymbol(const NextSymbols* next, const char* name, const void* allocator) {
-  void* fn = next != nullptr ? next->Find(name) : QuietDlsym(g_real_scope, name);
+constexpr const char* kAllocatorSymbols[] = {"mallctl", "MallocExtension_GetNumericProperty", "mallinfo2"};
+constexpr size_t kSymbols = sizeof kAllocatorSymbols / sizeof kAllocatorSymbols[0];
+
+struct Lookup {
+  bool opened = false;
+  void* found[kSymbols] = {};
+};
+
+// The modules' own tables read with the loader's list held (a plugin
+// dlclosed meanwhile unmapped the tables being read: WithModulesHeld).
+void FindInModules(void* data) {
+  auto* lookup = static_cast<Lookup*>(data);
+  NextSymbols modules;
+  lookup->opened = modules.Open();
+  if (!lookup->opened) return;
+  for (size_t i = 0; i < kSymbols; ++i) lookup->found[i] = modules.Find(kAllocatorSymbols[i]);
+}
+
+void* IfTheAllocators(void* fn, const void* allocator) {
   if (fn == nullptr || allocator == nullptr) return nullptr;
   return ModuleOf(fn) == allocator ? fn : nullptr;
 }
@@ -58,11 +75,13 @@ void* AllocatorSymbol(const NextSymbols* next, const char* name, const void* all
 void Resolve() {
   if (g_resolved.load(std::memory_order_acquire)) return;
   const void* allocator = real.malloc != nullptr ? ModuleOf(reinterpret_cast<void*>(real.malloc)) : nullptr;
-  NextSymbols modules;
-  const NextSymbols* next = g_real_scope == RTLD_NEXT && modules.Open() ? &modules : nullptr;
-  g_mallctl = reinterpret_cast<Mallctl>(AllocatorSymbol(next, "mallctl", allocator));
-  g_tc_property = reinterpret_cast<TcProperty>(AllocatorSymbol(next, "MallocExtension_GetNumericProperty", allocator));
-  g_mallinfo2 = reinterpret_cast<Mallinfo2>(AllocatorSymbol(next, "mallinfo2", allocator));
+  Lookup lookup;
+  if (g_real_scope == RTLD_NEXT) WithModulesHeld(FindInModules, &lookup);
+  if (!lookup.opened)  // attached, or tables that cannot stand in for dlsym: dlsym answers, outside the lock
+    for (size_t i = 0; i < kSymbols; ++i) lookup.found[i] = QuietDlsym(g_real_scope, kAllocatorSymbols[i]);
+  g_mallctl = reinterpret_cast<Mallctl>(IfTheAllocators(lookup.found[0], allocator));
+  g_tc_property = reinterpret_cast<TcProperty>(IfTheAllocators(lookup.found[1], allocator));
+  g_mallinfo2 = reinterpret_cast<Mallinfo2>(IfTheAllocators(lookup.found[2], allocator));
   g_resolved.store(true, std::memory_order_release);
 }
 
