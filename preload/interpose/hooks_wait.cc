@@ -15,8 +15,7 @@
 // the program glibc's one-thread shortcuts for good (dumper.h); not when
 // the process keeps no control block a request could come through. The others
 // (pause, sigsuspend, the semaphores and message queues, sockets with a
-// timeout, an absolute clock_nanosleep, select past FD_SETSIZE) have no
-// timeout to slice by, or one the program's own clock counts, and start
+// timeout, select past FD_SETSIZE) have no timeout to slice by, and start
 // the thread as before.
 //
 // (sigwait, sigwaitinfo and sigtimedwait do the same in hooks_signal.cc;
@@ -53,6 +52,7 @@
 #include "preload/internal/compiler.h"
 #include "preload/internal/errno_kept.h"
 #include "preload/internal/elf_symbols.h"
+#include "preload/internal/kernel_clock.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/interpose/sliced_wait.h"
 #include "preload/snapshot/dumper.h"
@@ -112,6 +112,32 @@ bool WaitsAreTheCLibrarys() {
   return k == 1;
 }
 
+// An absolute clock_nanosleep (CPython's time.sleep) in slices: each an
+// absolute sleep on the same clock to the slice's end or the deadline,
+// whichever comes first; the last one the program's own call. The clock is
+// the kernel's (no interposer defines clock_nanosleep here:
+// WaitsAreTheCLibrarys). A clock leaktrace cannot read, or a malformed
+// deadline: the call whole, the thread started before it.
+template <typename Fn>
+int SlicedUntil(Fn next, clockid_t clock, int flags, const struct timespec* request, struct timespec* remaining) {
+  const int64_t deadline = sliced_wait::LengthNs(request);
+  int64_t slice = sliced_wait::kFirstSliceNs;
+  for (;;) {
+    struct timespec now;
+    if (deadline < 0 || deadline == sliced_wait::kForever || KernelClockGettime(clock, &now) != 0) {
+      StartDumperBeforeWait();
+      return next(clock, flags, request, remaining);
+    }
+    const int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+    if (deadline - now_ns <= slice) return next(clock, flags, request, remaining);
+    const struct timespec until = sliced_wait::ToTimespec(now_ns + slice);
+    const int rc = next(clock, flags, &until, remaining);
+    if (rc != 0) return rc;  // EINTR: what the call tells of it (no time left to tell, absolute)
+    if (ServeRequestBetweenSlices()) return next(clock, flags, request, remaining);
+    slice = slice * 2 < sliced_wait::kLongestSliceNs ? slice * 2 : sliced_wait::kLongestSliceNs;
+  }
+}
+
 // The real function of a wait that can be made in slices (sliced_wait.h);
 // `*sliced` says whether it is (a process of one thread, dumper.h), else
 // the thread has started if it was due.
@@ -141,12 +167,7 @@ LT_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec*
   const auto next = BeforeSliceableWait(&RealFunctions::clock_nanosleep, &sliced);
   if (LT_UNLIKELY(next == nullptr)) return ENOSYS;  // returns the error
   if (LT_LIKELY(!sliced)) return next(clock, flags, request, remaining);
-  if ((flags & TIMER_ABSTIME) != 0) {
-    // An absolute end is on the program's clock (which libfaketime may
-    // fake): made whole, the thread started before it, as before slicing.
-    StartDumperBeforeWait();
-    return next(clock, flags, request, remaining);
-  }
+  if ((flags & TIMER_ABSTIME) != 0) return SlicedUntil(next, clock, flags, request, remaining);
   return sliced_wait::Sleep(
       request, remaining,
       [next, clock, flags](const struct timespec* r, struct timespec* left) { return next(clock, flags, r, left); },

@@ -43,8 +43,7 @@ TEST_P(DumperStartsBeforeAWait, NotBefore) {
 // of one thread; and the ones it can, in a program that runs a thread of its
 // own (glibc's one-thread shortcuts are gone already there).
 INSTANTIATE_TEST_SUITE_P(EveryWaitASignalCutsShort, DumperStartsBeforeAWait,
-                         ::testing::Values("sem_timedwait", "pause", "sigsuspend", "clock_nanosleep_abs", "semop",
-                                           "semtimedop", "msgrcv",
+                         ::testing::Values("sem_timedwait", "pause", "sigsuspend", "semop", "semtimedop", "msgrcv",
                                            "msgsnd", "recvmmsg", "setsockopt", "threaded:nanosleep",
                                            "threaded:clock_nanosleep", "threaded:usleep", "threaded:sleep",
                                            "threaded:poll", "threaded:ppoll", "threaded:select", "threaded:pselect",
@@ -66,8 +65,8 @@ TEST_P(DumperSlicesAWait, AndStartsNoThread) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryWaitItSlices, DumperSlicesAWait,
-                         ::testing::Values("nanosleep", "clock_nanosleep", "usleep", "sleep", "poll", "ppoll",
-                                           "select", "pselect", "epoll_wait", "epoll_pwait"));
+                         ::testing::Values("nanosleep", "clock_nanosleep", "clock_nanosleep_abs", "usleep", "sleep",
+                                           "poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait"));
 
 // The same calls made so that they cannot wait (IPC_NOWAIT, MSG_DONTWAIT
 // without a timeout, a zero receive timeout, another socket option): no

@@ -122,6 +122,22 @@ int main(void) {
     check("clock_nanosleep_interrupted", rc == EINTR && l > 0.70 && l <= 0.76, "rc or left", l);
   }
   {
+    /* An absolute end (CPython's time.sleep). */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 350 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) until.tv_sec += 1, until.tv_nsec -= 1000000000;
+    t0 = now();
+    int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+    check("clock_nanosleep_absolute", rc == 0 && lasted(now() - t0, 0.35), "rc or time", now() - t0);
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 1;
+    alarm_in(0.25);
+    t0 = now();
+    rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+    check("clock_nanosleep_absolute_interrupted", rc == EINTR && now() - t0 < 0.6, "rc or time", now() - t0);
+  }
+  {
     t0 = now();
     const unsigned rc = sleep(2);
     check("sleep", rc == 0 && lasted(now() - t0, 2.0), "rc or time", now() - t0);
