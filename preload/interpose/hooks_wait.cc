@@ -124,7 +124,12 @@ int SlicedUntil(Fn next, clockid_t clock, int flags, const struct timespec* requ
   int64_t slice = sliced_wait::kFirstSliceNs;
   for (;;) {
     struct timespec now;
-    if (deadline < 0 || deadline == sliced_wait::kForever || KernelClockGettime(clock, &now) != 0) {
+    int read;
+    {
+      ErrnoKept errno_kept;  // a clock it cannot read: the program's errno stays
+      read = KernelClockGettime(clock, &now);
+    }
+    if (deadline < 0 || deadline == sliced_wait::kForever || read != 0) {
       StartDumperBeforeWait();
       return next(clock, flags, request, remaining);
     }
@@ -317,21 +322,31 @@ LT_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int count, cons
 }
 
 // A semaphore that can be taken at once is no wait (CPython takes one in
-// its start-up): tried first, the thread starts only before a real wait.
+// its start-up): tried first (sem_trywait: true when taken, then the call
+// is done), the thread starts only before a real wait.
+namespace {
+
+bool TakenAtOnce(sem_t* sem) {
+  if (real.sem_trywait == nullptr) return false;
+  ErrnoKept errno_kept;  // a failed try is not the program's
+  return real.sem_trywait(sem) == 0;
+}
+
+}  // namespace
+
 LT_EXPORT int sem_wait(sem_t* sem) {
   EnsureReal();
   const auto next = real.sem_wait;
   if (LT_UNLIKELY(next == nullptr)) return NoFunction();
   if (LT_UNLIKELY(g_lazy_start_armed.load(std::memory_order_relaxed))) {
-    if (real.sem_trywait != nullptr) {
-      ErrnoKept errno_kept;  // a failed try is not the program's
-      if (real.sem_trywait(sem) == 0) return 0;
-    }
+    if (TakenAtOnce(sem)) return 0;
     StartDumperBeforeWait();
   }
   return next(sem);
 }
 
+// (The timed ones are not tried first: glibc refuses a malformed deadline
+// or clock before it looks at the semaphore, EINVAL where a try takes it.)
 LT_EXPORT int sem_timedwait(sem_t* sem, const struct timespec* deadline) {
   const auto next = BeforeWait(&RealFunctions::sem_timedwait);
   return LT_LIKELY(next != nullptr) ? next(sem, deadline) : NoFunction();
