@@ -92,6 +92,12 @@ void* FunctionDefinedIn(const link_map* module, const char* name) {
   return FindFunctionIn(module, name, &address) == SymbolLookup::kFound ? address : nullptr;
 }
 
+const link_map* LibcModule() {
+  for (const link_map* m = _r_debug.r_map; m != nullptr; m = m->l_next)
+    if (strncmp(ModuleBaseName(m), "libc.so", 7) == 0) return m;
+  return nullptr;
+}
+
 const char* ModuleBaseName(const link_map* module) {
   const char* name = module->l_name != nullptr ? module->l_name : "";
   const char* slash = strrchr(name, '/');

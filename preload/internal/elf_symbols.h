@@ -39,6 +39,10 @@ SymbolLookup FindFunctionIn(const link_map* module, const char* name, void** add
 // nullptr when it does not, or only the loader could say.
 void* FunctionDefinedIn(const link_map* module, const char* name);
 
+// The C library's module in the loader's list (libc.so.*); nullptr when
+// none is there.
+const link_map* LibcModule();
+
 // The file name of a module of the loader's list, without its directory
 // ("" for the main program).
 const char* ModuleBaseName(const link_map* module);

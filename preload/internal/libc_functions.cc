@@ -19,9 +19,7 @@ std::atomic<Dladdr1Fn> g_dladdr1{nullptr};
 std::atomic<bool> g_resolved{false};
 
 void Resolve() {
-  const link_map* libc = nullptr;
-  for (const link_map* m = _r_debug.r_map; m != nullptr && libc == nullptr; m = m->l_next)
-    if (strncmp(ModuleBaseName(m), "libc.so", 7) == 0) libc = m;
+  const link_map* libc = LibcModule();
   auto* iterate = reinterpret_cast<IterateFn>(FunctionDefinedIn(libc, "dl_iterate_phdr"));
   auto* dladdr_fn = reinterpret_cast<DladdrFn>(FunctionDefinedIn(libc, "dladdr"));
   auto* dladdr1_fn = reinterpret_cast<Dladdr1Fn>(FunctionDefinedIn(libc, "dladdr1"));

@@ -84,9 +84,7 @@ bool WaitsAreTheCLibrarys() {
   static std::atomic<int> known{0};  // 1 yes, 2 no
   int k = known.load(std::memory_order_relaxed);
   if (LT_UNLIKELY(k == 0)) {
-    const link_map* libc = nullptr;
-    for (const link_map* m = _r_debug.r_map; m != nullptr && libc == nullptr; m = m->l_next)
-      if (strncmp(ModuleBaseName(m), "libc.so", 7) == 0) libc = m;
+    const link_map* libc = LibcModule();
     const struct {
       const char* name;
       void* real;
