@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "format/raw_mmap.h"
+#include "preload/internal/one_thread.h"
 
 namespace leaktrace::preload {
 
@@ -67,6 +68,23 @@ Slot* MappedSlots() {
   return slots;
 }
 
+// Takes the empty slot `s` for an insert ("being written"), or returns
+// false when it is in use. The compare-and-swap alone, no load before it:
+// a load of a slot in a page never touched maps the zero page, and the
+// swap then faults again to write (two faults for each page the table
+// reaches, where most slots probed are empty). But in a process of one
+// thread (one_thread.h) no other insert can race this one, and the lock
+// prefix was two thirds of an insert's cost: a load, and the slot left
+// empty while its fields are written (a reader skips it, as it would skip
+// one "being written"). Only a handler that allocates (which the allocator
+// does not allow either) could take the same slot in between: one of the
+// two entries then lost, nothing worse.
+LT_ALWAYS_INLINE bool ClaimSlot(Slot& s) {
+  if (ProcessRunsOneThread()) return s.state.load(std::memory_order_relaxed) == 0;
+  uint64_t empty = 0;
+  return s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed);
+}
+
 uint32_t Hash(const void* p) {
   uint64_t x = reinterpret_cast<uintptr_t>(p) >> 6;
   x *= 0x9E3779B97F4A7C15ULL;
@@ -99,12 +117,7 @@ uint32_t AgeTableInsert(const void* block, uint32_t stack_id, uint64_t size, dou
         Slot* slot = SlotAt(index);  // the limit passed kStaticSlots only once the mapping was there
         if (slot == nullptr) break;
         Slot& s = *slot;
-        // The compare-and-swap alone, no load before it: a load of a slot in
-        // a page never touched maps the zero page, and the swap then faults
-        // again to write (two faults for each page the table reaches, where
-        // most slots probed are empty).
-        uint64_t empty = 0;
-        if (!s.state.compare_exchange_strong(empty, 1, std::memory_order_acquire, std::memory_order_relaxed)) continue;
+        if (!ClaimSlot(s)) continue;
         s.stack_id.store(stack_id, std::memory_order_relaxed);
         s.size.store(size, std::memory_order_relaxed);
         s.weight.store(weight, std::memory_order_relaxed);

@@ -16,6 +16,7 @@
 #include "preload/internal/errno_kept.h"
 #include "format/control_block.h"
 #include "preload/internal/log.h"
+#include "preload/internal/one_thread.h"
 #include "preload/snapshot/control_block.h"
 #include "preload/snapshot/interrupted_wait.h"
 #include "preload/snapshot/process_info.h"
@@ -584,12 +585,10 @@ namespace {
 LT_FORK_STATE std::atomic<int64_t> g_start_refused_until_ns{0};
 constexpr int64_t kStartRefusedForNs = 100 * 1000 * 1000;
 
-// Whether the program runs a thread of its own, or ran one (glibc's
-// __libc_single_threaded, false from the first thread's creation on, the
-// C library's helper threads included). Without the flag (a C library
-// before 2.32), taken as yes: the thread then starts as it did before.
-extern "C" char __libc_single_threaded __attribute__((weak));
-bool ProgramRunsThreads() { return &__libc_single_threaded == nullptr || __libc_single_threaded == 0; }
+// Whether the program runs a thread of its own, or ran one (one_thread.h).
+// Without glibc's flag, taken as yes: the thread then starts as it did
+// before.
+bool ProgramRunsThreads() { return !ProcessRunsOneThread(); }
 
 // In a process of one thread, at a tracked event or a wait: whether a
 // reader has asked for the thread (ReaderWantsDumperThread; then
