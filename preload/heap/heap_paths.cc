@@ -609,6 +609,9 @@ uint32_t AgeExactSlow(ThreadState& t, void* p, uint32_t stack_id, size_t size, u
 
 void* AllocateSampledSlow(size_t size, bool zero) {
   ThreadState& t = t_state;
+  if (LT_UNLIKELY(t.own_heap)) {
+    if (void* p = BootstrapAlloc(size, 0)) return p;  // a fresh mapping: already zeroed
+  }
   const double weight = DecideSampleSlow(t, size);
   if (weight > 0) {
     if (void* p = NewSampledBlock(t, size, zero, weight)) return p;
@@ -617,6 +620,9 @@ void* AllocateSampledSlow(size_t size, bool zero) {
 }
 
 void* AllocateSlow(size_t size, bool zero) {
+  if (LT_UNLIKELY(t_state.own_heap)) {
+    if (void* p = BootstrapAlloc(size, 0)) return p;  // full: the real allocator's, as before
+  }
   if (NeedsBootstrap()) {
     if (void* p = BootstrapOrFail(size, 0)) return p;  // a fresh mapping: already zeroed
     if (!StartedForTheBootstrapHeap()) return nullptr;
@@ -633,6 +639,9 @@ void* AllocateSlow(size_t size, bool zero) {
 }
 
 void* AllocateAlignedSlow(size_t size, size_t alignment) {
+  if (LT_UNLIKELY(t_state.own_heap)) {
+    if (void* p = BootstrapAlloc(size, alignment)) return p;
+  }
   if (NeedsBootstrap()) {
     if (void* p = BootstrapOrFail(size, alignment)) return p;
     if (!StartedForTheBootstrapHeap()) return nullptr;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "preload/heap/block_header.h"
+#include "preload/internal/compiler.h"
 #include "preload/interpose/real_functions.h"
 #include "preload/record/thread_state.h"
 
@@ -20,6 +21,22 @@ struct alignas(64) SpareSlot {
   std::atomic<uint64_t> bytes{0};
 };
 SpareSlot g_slots[kSpareSlots];
+
+// Sampled frees since the last sampled allocation that looked for a spare.
+// A held block pins glibc's heap where it lies: nothing above it can join
+// the top and be trimmed. So a run of frees with no sample to reuse a spare
+// (a program tearing down what it built: CPython dropping a big list frees
+// it last item first) gives every spare back once it passes kSpareSlots,
+// and keeps none until a sampled allocation comes: a program that freed
+// 100 MB of 2,000-byte blocks, last first, kept 99 MB resident and its
+// heap's whole span, where plainly both went back.
+std::atomic<uint32_t> g_frees_unreused{0};
+
+void FreeEverySpare() {
+  for (int slot = 0; slot < kSpareSlots; ++slot)
+    if (g_slots[slot].base.load(std::memory_order_relaxed) != nullptr)
+      if (char* held = g_slots[slot].base.exchange(nullptr, std::memory_order_acq_rel)) real.free(held);
+}
 
 // A spare's usable size also sits in its own first 8 bytes: dead memory
 // (the sampled block it held was forgotten, and its check word, right
@@ -50,6 +67,12 @@ void KeepOrFreeSampledBase(char* base, bool resized) {
     real.free(base);
     return;
   }
+  const uint32_t unreused = g_frees_unreused.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (LT_UNLIKELY(unreused > kSpareSlots)) {
+    FreeEverySpare();  // loads alone once they are gone (and one another thread kept meanwhile)
+    real.free(base);
+    return;
+  }
   const size_t bytes = real.malloc_usable_size(base);
   if (bytes <= kSpareMaxBytes && bytes >= kSampledSlack) {
     std::memcpy(base, &bytes, sizeof bytes);
@@ -68,6 +91,7 @@ void KeepOrFreeSampledBase(char* base, bool resized) {
 }
 
 char* TakeSpareBase(size_t usable, bool aligned, bool zero) {
+  if (g_frees_unreused.load(std::memory_order_relaxed) != 0) g_frees_unreused.store(0, std::memory_order_relaxed);
   // A block no spare can hold asks no slot: the two exchanges a slot costs
   // to look into, ten times over, were a tenth of the time of a program
   // allocating blocks of 1-200 KB (a fifth of which are samples).

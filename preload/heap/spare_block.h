@@ -10,6 +10,12 @@
 // few process-wide slots, and later samples are carved from them when they
 // fit: steady sampling then calls the real allocator rarely.
 //
+// But a held block pins glibc's heap where it lies (nothing above it can
+// join the top and be trimmed), so spares are kept only while samples come
+// to take them: after more than kSpareSlots sampled frees with no sampled
+// allocation between them, every spare is freed, and none is kept until
+// the next sampled allocation.
+//
 // What the program sees does not change: a sampled block's size, usable
 // size, capacity (realloc's headroom) and placement are those a fresh real
 // block gives; only which real block holds it differs. At most kSpareSlots
@@ -39,15 +45,17 @@ inline constexpr int kSpareSlots = 10;
 inline constexpr size_t kSpareMaxBytes = size_t{8} << 10;
 
 // The real block `base` of a sampled block just forgotten (its check word
-// cleared): kept in a free slot when it is small enough and the program
-// never `resized` the block by realloc, else freed. A resized block goes
+// cleared): kept in a free slot when it is small enough, the program
+// never `resized` the block by realloc and samples still take spares
+// (above), else freed. A resized block goes
 // back: the program grows blocks of that site, and a held block lies where
 // their growth in place would go (a block of 64-2,063 bytes realloc'd to
 // 2-3.5 KB and freed, over and over: 85 % of them moved, against 48 %
 // plainly; HeapTransparency.ReallocGrowsInPlaceWherePlainDoes).
 void KeepOrFreeSampledBase(char* base, bool resized);
 
-// A spare in which a sampled block of `usable` bytes fits at
+// A sampled allocation looks for a spare (and so counts as one that may
+// reuse them, above): a spare in which a sampled block of `usable` bytes fits at
 // SampledPointerIn(base, aligned), taken; cleared from there to its end
 // when `zero`, as a calloc'd block is. nullptr when none fits.
 char* TakeSpareBase(size_t usable, bool aligned, bool zero);

@@ -37,6 +37,10 @@ struct ThreadState {
   // process's first one, so its stack is the one pthread mapped for it
   // (unwind_cache.cc asks no system call to tell). In the padding too.
   bool created_thread;
+  // Set while this thread makes leaktrace's own thread (dumper.cc,
+  // OwnThreadCreation): what pthread_create allocates on it comes from the
+  // bootstrap heap, never the program's (heap_paths.cc). In the padding too.
+  bool own_heap;
   Shard* shard;
   // The last plain usable size measured (heap_paths.cc, PlainUsable): a
   // plain block of any size in [usable_from, usable] has `usable` bytes.

@@ -399,7 +399,43 @@ void* DumperMain(void*) {
   return nullptr;
 }
 
+// What glibc allocates on the thread that makes leaktrace's thread (the
+// attributes' extension for their signal mask, the new thread's vector of
+// TLS blocks: callocs from the program's arena) comes from the bootstrap
+// heap for the scope: a block left in the program's heap, or freed into
+// glibc's thread cache, wherever its top was at that moment would pin the
+// heap there for good (a program that built 100 MB, then gave a socket a
+// timeout, which starts the thread, and freed it all kept the 100 MB
+// resident). Two bootstrap pages a start, never reused: the thread starts
+// once, again only after a pause (a privilege change); once the bootstrap
+// heap is full, the real allocator's, as before. Sampled mode's countdown is emptied meanwhile, so that every
+// allocation takes the slow path that looks at own_heap, and restored
+// after; busy keeps them untracked in either mode.
+class OwnThreadCreation {
+ public:
+  OwnThreadCreation() : t_(t_state), gap_(t_.sampler.gap) {
+    ++t_.busy;
+    t_.own_heap = true;
+    t_.sampler.gap = 0;
+  }
+  ~OwnThreadCreation() {
+    t_.sampler.gap = gap_;
+    t_.own_heap = false;
+    --t_.busy;
+  }
+  OwnThreadCreation(const OwnThreadCreation&) = delete;
+  OwnThreadCreation& operator=(const OwnThreadCreation&) = delete;
+
+ private:
+  ThreadState& t_;
+  const uint64_t gap_;
+};
+
 void StartThread() {
+  // From the attributes' signal mask (a calloc of glibc's, freed at their
+  // destruction, but left in the thread's cache at the heap's top) to the
+  // thread's own vector.
+  OwnThreadCreation own;
   // The thread must not take the program's signals: it starts with them all
   // blocked (set through its attributes: the caller's mask is left alone,
   // two system calls fewer than blocking them here around the creation).
