@@ -133,15 +133,32 @@ LT_ALWAYS_INLINE void CountExactResize(ThreadState& t, Shard& shard, SiteCounter
   ExactEventBooked(t, shard, static_cast<int64_t>(size) - static_cast<int64_t>(old_size));
 }
 
-// A realloc's free of the old block and allocation of the new one, at the
-// same site (the common case: a buffer grown at one call site) in one go,
-// as RecordRealloc books them; either stack id may be 0 (not booked).
+// A realloc's free of the old block and allocation of the new one in one
+// go, as RecordRealloc books them; either stack id may be 0 (not booked).
+// At the same site (a buffer grown at one call site) one resize; at two
+// (a block malloc'd at one call and grown at another: a parser's record
+// buffer) a free at the one and an allocation at the other, both at the
+// shard's counters when found at once, the heap total told the net change
+// (the total between the two could only be lower, which no peak is made
+// of). Through RecordRealloc those were two calls of its general path, a
+// tenth of exact `realloc_small`'s time.
 LT_ALWAYS_INLINE void RecordReallocExact(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, uint32_t stack_id,
                                          uint64_t size) {
-  SiteCounters* c = old_stack_id == stack_id && stack_id != 0 ? ExactCountersOf(t, stack_id) : nullptr;
-  if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
+  if (old_stack_id == stack_id) {
+    SiteCounters* c = stack_id != 0 ? ExactCountersOf(t, stack_id) : nullptr;
+    if (LT_UNLIKELY(c == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
+    ++t.busy;
+    CountExactResize(t, *t.shard, *c, old_size, size);
+    --t.busy;
+    return;
+  }
+  SiteCounters* from = old_stack_id != 0 ? ExactCountersOf(t, old_stack_id) : nullptr;
+  SiteCounters* to = from != nullptr && stack_id != 0 ? ExactCountersOf(t, stack_id) : nullptr;
+  if (LT_UNLIKELY(to == nullptr)) return RecordRealloc(t, old_stack_id, old_size, 1.0, stack_id, size, 1.0);
   ++t.busy;
-  CountExactResize(t, *t.shard, *c, old_size, size);
+  CountExactBlock(*t.shard, *from, old_size, /*freed=*/true);
+  CountExactBlock(*t.shard, *to, size, /*freed=*/false);
+  NoteHeapChange(t, static_cast<int64_t>(size) - static_cast<int64_t>(old_size), kPeakFlushBytes);
   --t.busy;
 }
 
