@@ -23,7 +23,7 @@ LT_NOINLINE void FlushHeapPending(int64_t pending) {
   // One thread (one_thread.h): no lock prefix. Where most blocks cross
   // the flush step (malloc_sizes: blocks of 100 KB on average) its lock
   // was 14 % of exact mode's profile; with the age table's unlocked claim,
-  // the two saved 8 % of exact mode's time there. Only the heap paths
+  // the two saved 5 % of exact mode's time there. Only the heap paths
   // write the total, and the snapshot handler does not, so a handler
   // interrupting here loses nothing; the peak keeps its compare-and-swap
   // (the handler raises it, RaiseHeapPeak).
