@@ -115,12 +115,15 @@ bool RealUsableSizeIsTheAllocators() {
     // Another module's (glibc's, behind a pass-through counter that has
     // none): trusted when it measures that allocator's blocks as a
     // malloc_usable_size would, a little above the size asked for. On
-    // libmemusage's blocks (its header in front) glibc's read 4 GB.
+    // libmemusage's blocks (its header in front) glibc's read 4 GB. The
+    // probes are past glibc's thread cache (1,032 bytes): a block freed
+    // into it would stay where it was made, in the middle of the program's
+    // heap, which glibc then could not trim below it.
     bool measures = same;
     if (!same && real.malloc != nullptr && real.malloc_usable_size != nullptr && real.free != nullptr) {
       BusyScope busy;  // the probes are leaktrace's
       measures = true;
-      for (const size_t size : {size_t{100}, size_t{5000}}) {
+      for (const size_t size : {size_t{2000}, size_t{5000}}) {
         void* probe = real.malloc(size);
         if (probe == nullptr) {
           measures = false;
