@@ -12,8 +12,11 @@
 //   slope b = sum (t_i - tbar)(y_i - y_0) / Sxx,  Var(b) = sum ((t_i - tbar)/Sxx)^2 v_i
 //
 // The variance treats the snapshots as independent; they are positively
-// correlated (the same sampled objects stay live), which only makes the
-// standard error larger, so judgments stay conservative.
+// correlated (the same sampled objects stay live). For a difference of two
+// estimates that overstates the noise; for a slope over many it can
+// understate it (a figure that turns over, as a full cache, moves its
+// estimates together for stretches shorter than the series): a bounded
+// cache was judged a leak in 4 soaks of 24 (docs/cli.md). Not corrected yet.
 // "x is significantly positive" means x > 3 standard errors (kNoiseSigmas);
 // two values differ significantly when |y_i - y_j| > 3 sqrt(v_i + v_j). For
 // exact data any non-zero difference is significant.
