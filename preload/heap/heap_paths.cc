@@ -85,8 +85,8 @@ std::atomic<int> g_real_malloc_is_glibc{0};
 // block for one malloc in eight (plain: one in 1,600).
 bool DefinedInTheCLibrary(const void* function) {
   dl_find_object found;
-  if (_dl_find_object(const_cast<void*>(function), &found) != 0 || found.dlfo_link_map == nullptr) return false;
-  return strncmp(ModuleBaseName(found.dlfo_link_map), "libc.so", 7) == 0;
+  return _dl_find_object(const_cast<void*>(function), &found) == 0 && found.dlfo_link_map != nullptr &&
+         found.dlfo_link_map == LibcModule();
 }
 
 bool RealMallocIsGlibc() {
