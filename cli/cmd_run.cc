@@ -130,19 +130,23 @@ std::vector<std::string> BuildEnvironment(const std::vector<std::pair<std::strin
   return env;
 }
 
-// The library's own grammar (preload/internal/config.cc), so a setting it would
-// reject (and then leave the program untracked) is refused before the run.
-bool LibrarySize(const std::string& s) {
-  if (s.empty()) return false;
+// The library's own grammar (preload/internal/config.cc, ParseSize), so a
+// setting it would reject (and then leave the program untracked) is refused
+// before the run. The value (`k` 1024, `m` 1024², `g` 1024³), or 0 when
+// malformed.
+uint64_t LibrarySize(const std::string& s) {
   uint64_t v = 0;
   size_t i = 0;
   for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    if (v > (uint64_t{1} << 40)) return false;
+    if (v > (uint64_t{1} << 40)) return 0;
     v = v * 10 + static_cast<uint64_t>(s[i] - '0');
   }
-  if (i == 0) return false;
-  if (i < s.size() && std::strchr("kKmMgG", s[i])) ++i;
-  return i == s.size() && v > 0;
+  if (i == 0) return 0;
+  int shift = 0;
+  if (i < s.size() && (s[i] == 'k' || s[i] == 'K')) shift = 10, ++i;
+  else if (i < s.size() && (s[i] == 'm' || s[i] == 'M')) shift = 20, ++i;
+  else if (i < s.size() && (s[i] == 'g' || s[i] == 'G')) shift = 30, ++i;
+  return i == s.size() ? v << shift : 0;
 }
 
 bool WholeSeconds(const std::string& s) {
@@ -169,6 +173,8 @@ void ValidateInheritedSettings() {
           "not a usable snapshot signal (expected e.g. SIGUSR2, SIGRTMIN+3, 12, or 0 to disable; not one the "
           "system sends by itself, such as SIGCHLD, nor a fault signal)");
   }
+  if (std::string v = get("LEAKTRACE_MAX_STACKS"); !v.empty() && (LibrarySize(v) == 0 || LibrarySize(v) > (1u << 24)))
+    bad("LEAKTRACE_MAX_STACKS", v, "not a count from 1 to 16m (expected e.g. 65536, 64k, 1m)");
   if (std::string v = get("LEAKTRACE_INTERVAL"); !v.empty() && !WholeSeconds(v))
     bad("LEAKTRACE_INTERVAL", v, "not a whole number of seconds");
   if (std::string v = get("LEAKTRACE_PROGRAMS"); v.size() >= 1024)
@@ -191,7 +197,8 @@ void ValidateInheritedSettings() {
 void WarnOfUnknownSettings() {
   static constexpr const char* kLibrarySettings[] = {
       "LEAKTRACE_DIR",       "LEAKTRACE_SAMPLE",      "LEAKTRACE_SIGNAL",   "LEAKTRACE_INTERVAL",
-      "LEAKTRACE_ON_EXIT",   "LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_PROGRAMS", "LEAKTRACE_VERBOSE"};
+      "LEAKTRACE_ON_EXIT",   "LEAKTRACE_FOLLOW_EXEC", "LEAKTRACE_PROGRAMS", "LEAKTRACE_VERBOSE",
+      "LEAKTRACE_MAX_STACKS"};
   // The tools' own: the CLI's, and the build's, tests' and benchmarks'.
   static constexpr const char* kToolNames[] = {
       "LEAKTRACE_LIBRARY", "LEAKTRACE_PROGRESS_DELAY", "LEAKTRACE_SKIP_ASAN", "LEAKTRACE_SANITIZE",

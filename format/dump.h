@@ -57,6 +57,7 @@ struct Stack {
   std::vector<uint64_t> pcs;  // return addresses, innermost first
 
   bool truncated() const { return (flags & kStackTruncated) != 0; }
+  bool folded() const { return (flags & kStackFolded) != 0; }
 };
 
 struct Site {

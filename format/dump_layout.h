@@ -41,6 +41,11 @@ inline constexpr uint32_t kModuleMainProgram = 1u << 1;
 inline constexpr uint32_t kModuleLeaktrace = 1u << 2;
 // Stack.flags
 inline constexpr uint16_t kStackTruncated = 1u << 0;
+// The stack is the innermost frames of longer ones, recorded after the
+// process had as many distinct stacks as LEAKTRACE_MAX_STACKS allows
+// (docs/preload.md, "Memory"): every stack that ends in these frames and
+// came after the budget was spent is counted here.
+inline constexpr uint16_t kStackFolded = 1u << 1;
 
 // Deepest stack the format carries.
 inline constexpr uint32_t kMaxStackDepth = 256;

@@ -45,6 +45,7 @@ Report Diff(const Report& before, const Report& after) {
       grown.var_bytes += b.var_bytes;
       grown.var_count += b.var_count;
       grown.truncated = grown.truncated || b.truncated;
+      grown.folded = grown.folded || b.folded;
       old_sites.erase(it);
     }
     keep(std::move(grown));

@@ -24,6 +24,7 @@ std::vector<Site> CombineSites(std::vector<Site> sites) {
     into.var_bytes += s.var_bytes;
     into.var_count += s.var_count;
     into.truncated = into.truncated || s.truncated;
+    into.folded = into.folded || s.folded;
     into.oldest_age_s = std::max(into.oldest_age_s, s.oldest_age_s);
     into.alloc_bytes += s.alloc_bytes;
     into.alloc_count += s.alloc_count;

@@ -42,6 +42,9 @@ struct Site {
   double var_bytes = 0;
   double var_count = 0;
   bool truncated = false;  // the recorded stack hit the depth cap
+  // Its innermost frames only: stacks that came after the process's stack
+  // budget was spent (format::kStackFolded), added up here.
+  bool folded = false;
   std::string key;         // identity across dumps and runs; see SiteKey
   // Age in seconds, at its snapshot, of the oldest live object of the site
   // whose birth the dump records (for sampled heap: the oldest sample);

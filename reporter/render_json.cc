@@ -82,6 +82,7 @@ json SiteJson(const Report& report, const Site& s) {
     j["allocated_count"] = Number(s.alloc_count, integral);
   }
   if (s.truncated) j["truncated"] = true;
+  if (s.folded) j["folded"] = true;
   if (s.oldest_age_s >= 0) j["oldest_age_s"] = s.oldest_age_s;
   return j;
 }

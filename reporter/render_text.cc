@@ -181,6 +181,27 @@ std::string HeapNotTrackedText(const Report& report) {
   return out;
 }
 
+// One line per dump whose process spent its stack budget
+// (LEAKTRACE_MAX_STACKS): its later new stacks are sites of their innermost
+// frames (flagged so), which a reader must know before comparing sites.
+std::string FoldedStacksText(const Report& report) {
+  std::string out;
+  auto note = [&](const DumpInfo& d) {
+    uint64_t folded = 0, budget = 0;
+    for (const auto& [name, value] : d.health) {
+      if (name == "folded_stacks") folded = value;
+      if (name == "max_stacks") budget = value;
+    }
+    if (folded == 0) return;
+    out += fmt::format("stacks folded in {} {}: its budget of {} distinct stacks was spent; {} events from stacks new "
+                       "since count at their innermost frames (LEAKTRACE_MAX_STACKS raises the budget)\n",
+                       d.program, d.pid, budget, folded);
+  };
+  for (const DumpInfo& d : report.baseline) note(d);
+  for (const DumpInfo& d : report.dumps) note(d);
+  return out;
+}
+
 std::string Header(const Report& report) {
   std::string out;
   if (report.kind == ReportKind::kLive) {
@@ -198,6 +219,7 @@ std::string Header(const Report& report) {
                          SamplingNote(report));
     }
     out += HeapNotTrackedText(report);
+    out += FoldedStacksText(report);
     out += (report.older_than_s > 0 ? "live, older than " + FormatDuration(report.older_than_s) + ": " : "live: ") +
            Summary(report) + "\n";
     out += AllocatedSummary(report);
@@ -209,6 +231,7 @@ std::string Header(const Report& report) {
   all.insert(all.end(), report.dumps.begin(), report.dumps.end());
   out += fmt::format("{}, {}\n", DescribeProcesses(all), SamplingNote(report));
   out += HeapNotTrackedText(report);
+  out += FoldedStacksText(report);
   int64_t t0 = 0, t1 = 0;
   for (const DumpInfo& d : report.baseline) t0 = std::max(t0, d.snapshot_realtime_ns);
   for (const DumpInfo& d : report.dumps) t1 = std::max(t1, d.snapshot_realtime_ns);
@@ -280,6 +303,7 @@ void RenderSite(std::string& out, const Report& report, const Site& s, size_t ra
   }
   if (shown < s.frames.size()) out += fmt::format("    ... {} more frames\n", s.frames.size() - shown);
   if (s.truncated) out += "    ... (stack truncated when recorded)\n";
+  if (s.folded) out += "    ... (innermost frames only: stacks recorded after the process's stack budget was spent)\n";
 }
 
 }  // namespace

@@ -155,6 +155,7 @@ Report FromDump(const format::Dump& dump, const FrameSource& source, const Stack
     site.alloc_count = raw.alloc_count;
     if (const format::Stack* stack = dump.FindStack(raw.stack_id)) {
       site.truncated = stack->truncated();
+      site.folded = stack->folded();
       std::vector<std::vector<Frame>> pcs;
       pcs.reserve(stack->pcs.size());
       for (uint64_t pc : stack->pcs)

@@ -11,6 +11,7 @@
 #include "format/snapshot_signal.h"
 #include "preload/internal/log.h"
 #include "preload/internal/raw_syscall.h"
+#include "preload/record/stack_table.h"
 
 namespace leaktrace::preload {
 namespace {
@@ -120,6 +121,15 @@ void LoadConfig(Config& config, const char* settings) {
     config.sample_interval = v;
   }
   if (config.sample_interval != 0) config.sample_per_byte = 1.0 / static_cast<double>(config.sample_interval);
+  if (const char* s = Setting("LEAKTRACE_MAX_STACKS"); s && *s) {
+    const uint64_t v = ParseSize(s);
+    if (v == 0 || v > kMaxStacks) {
+      Log("LEAKTRACE_MAX_STACKS=%s is not a count from 1 to 16m; tracking disabled", s);
+      config.valid = false;
+    } else {
+      config.max_stacks = static_cast<uint32_t>(v);
+    }
+  }
   if (const char* s = Setting("LEAKTRACE_SIGNAL"); s && *s) {
     const int sig = ParseSignal(s);
     if (!format::UsableSnapshotSignal(sig)) {

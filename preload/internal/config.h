@@ -6,6 +6,12 @@
 
 namespace leaktrace::preload {
 
+// The default stack budget: ordinary programs stay far below it (gcc -O2
+// of a 10,000-line file: 10,500 stacks in exact mode; a CPython service in
+// default mode levels off near 7,000), while a program that allocates from
+// ever-new call paths stops growing the tracker at some 30 MiB.
+inline constexpr uint32_t kDefaultMaxStacks = 65536;
+
 struct Config {
   uint64_t sample_interval = 0;  // mean bytes between heap samples; 1 = every allocation
   double sample_per_byte = 0;    // 1 / sample_interval (GrownWeight multiplies by it)
@@ -27,6 +33,10 @@ struct Config {
   // track; empty: every program. Matched against the name the program was
   // started as and its executable's name (ProgramSelected).
   char programs[1024] = {};
+  // LEAKTRACE_MAX_STACKS: distinct call stacks recorded whole; later new
+  // ones are folded into their innermost frames (record/stack_ids.cc), so
+  // the tracker's memory and the dumps stay bounded.
+  uint32_t max_stacks = kDefaultMaxStacks;
   bool valid = true;             // false: a setting was malformed; leaktrace stays inert
 };
 

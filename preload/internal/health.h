@@ -11,6 +11,9 @@ namespace leaktrace::preload {
 
 struct HealthCounters {
   std::atomic<uint64_t> dropped_stacks{0};     // stack table full / out of memory
+  // Events whose stack was new after the stack budget (LEAKTRACE_MAX_STACKS)
+  // was spent, booked under its innermost frames (stack_ids.cc).
+  std::atomic<uint64_t> folded_stacks{0};
   std::atomic<uint64_t> dropped_sites{0};      // a shard full / out of memory
   std::atomic<uint64_t> busy_frees{0};         // tracked blocks freed inside leaktrace
   std::atomic<uint64_t> unsampled_aligned{0};  // sampled mode: alignment > 64, never sampled

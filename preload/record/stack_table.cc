@@ -112,7 +112,7 @@ uint64_t StackTableSlots() {
 }
 
 uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena,
-                     const uint64_t** stored) {
+                     const uint64_t** stored, uint32_t max_id) {
   if (hash == 0) hash = 1;
   StackGeneration* g = FirstStackGeneration();
   if (g == nullptr) {
@@ -136,6 +136,9 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
         if (next != nullptr) break;  // not here; older generations take no inserts
         // Keep every generation at most half full so probes stay short.
         if (g->used.load(std::memory_order_relaxed) * 2 >= capacity) break;
+        // A new stack: within the caller's budget? (Checked before the
+        // slot is claimed, so a stack refused leaves nothing behind.)
+        if (g_next_id.load(std::memory_order_relaxed) > max_id) return kOverBudgetId;
         if (s.hash.compare_exchange_strong(h, hash, std::memory_order_acq_rel)) h = 0;  // ours: fill it below
       }
       if (h != 0) {
@@ -166,6 +169,7 @@ uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_
       return id;
     }
     if (next == nullptr) {
+      if (g_next_id.load(std::memory_order_relaxed) > max_id) return kOverBudgetId;  // no generation for it
       StackGeneration* fresh = NewGeneration(capacity * 2);
       if (fresh == nullptr) return 0;
       next = Publish(g->next, fresh);

@@ -21,6 +21,9 @@ namespace leaktrace::preload {
 inline constexpr uint32_t kMaxStacks = 1u << 24;
 // Id of a slot whose insertion failed (out of memory, table full): readers skip it.
 inline constexpr uint32_t kPoisonedId = UINT32_MAX;
+// What InternStack returns for a stack not in the table when the table has
+// handed out `max_id` ids already: the caller folds it (stack_ids.cc).
+inline constexpr uint32_t kOverBudgetId = UINT32_MAX - 1;
 
 struct StackView {
   uint32_t id;
@@ -30,12 +33,14 @@ struct StackView {
 };
 
 // Returns the id of this stack, inserting it (pcs copied into `arena`, the
-// caller's own). Returns 0 when the table is full or memory ran out; the
-// caller counts that as a dropped stack. `stored`, when given, receives the
-// table's own copy of the frames (immutable, lives as long as the process).
-// Any thread; lock-free.
+// caller's own) unless `max_id` ids are out already: then kOverBudgetId (a
+// soft limit: threads racing past it may take a few more). Returns 0 when
+// the table is full (kMaxStacks) or memory ran out; the caller counts that
+// as a dropped stack. `stored`, when given, receives the table's own copy
+// of the frames (immutable, lives as long as the process). Any thread;
+// lock-free.
 uint32_t InternStack(uint64_t hash, const uint64_t* pcs, uint32_t depth, uint16_t flags, Arena& arena,
-                     const uint64_t** stored = nullptr);
+                     const uint64_t** stored = nullptr, uint32_t max_id = kMaxStacks);
 
 // Calls fn(const StackView&) for every stack inserted so far. Any thread.
 template <typename Fn>

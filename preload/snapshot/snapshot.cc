@@ -84,6 +84,8 @@ void AddHealth(format::DumpWriter& w, uint64_t stacks, uint64_t sites, uint64_t 
   w.WriteHealth("sites_written", sites);
   w.WriteHealth("shards", ShardCount());
   w.WriteHealth("dropped_stacks", g_health.dropped_stacks.load(std::memory_order_relaxed));
+  w.WriteHealth("folded_stacks", g_health.folded_stacks.load(std::memory_order_relaxed));
+  w.WriteHealth("max_stacks", g_config.max_stacks);
   w.WriteHealth("dropped_sites", g_health.dropped_sites.load(std::memory_order_relaxed));
   w.WriteHealth("busy_frees", g_health.busy_frees.load(std::memory_order_relaxed));
   w.WriteHealth("events_during_read", g_events_during_read);
