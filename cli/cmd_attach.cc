@@ -125,9 +125,10 @@ void CheckLibraryVisible(pid_t pid, const std::string& library) {
                                  pid, library));
 }
 
-std::string Settings(const std::string& dir, uint64_t sample, const std::string& interval) {
+std::string Settings(const std::string& dir, uint64_t sample, const std::string& interval, uint64_t max_stacks) {
   std::string s = fmt::format("LEAKTRACE_DIR={}\nLEAKTRACE_SAMPLE={}\n", dir, sample);
   if (!interval.empty()) s += fmt::format("LEAKTRACE_INTERVAL={}\n", interval);
+  if (max_stacks != 0) s += fmt::format("LEAKTRACE_MAX_STACKS={}\n", max_stacks);
   // The two settings of the snapshots a user may have in the environment.
   for (const char* key : {"LEAKTRACE_SIGNAL", "LEAKTRACE_ON_EXIT"})
     if (const char* v = std::getenv(key); v && *v) s += fmt::format("{}={}\n", key, v);
@@ -195,6 +196,14 @@ Action AddAttachCommand(CLI::App& app) {
     if (const char* v = std::getenv("LEAKTRACE_ON_EXIT");
         v && *v && std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0 && std::strcmp(v, "all") != 0)
       throw UsageError(fmt::format("LEAKTRACE_ON_EXIT={}: must be 0, 1 or all", v));
+    // Passed on as a plain number, the one form the library's grammar and ours share.
+    uint64_t max_stacks = 0;
+    if (const char* v = std::getenv("LEAKTRACE_MAX_STACKS"); v && *v) {
+      const std::optional<uint64_t> n = reporter::ParseSize(v);
+      if (!n || *n == 0 || *n > (uint64_t{1} << 24))
+        throw UsageError(fmt::format("LEAKTRACE_MAX_STACKS={}: not a count from 1 to 16m", v));
+      max_stacks = *n;
+    }
 
     const char* env_dir = std::getenv("LEAKTRACE_DIR");
     fs::path dir = !opts->dir.empty() ? fs::path(opts->dir) : (env_dir && *env_dir ? fs::path(env_dir) : fs::current_path());
@@ -227,7 +236,7 @@ Action AddAttachCommand(CLI::App& app) {
 
     BorrowedThread thread = BorrowedThread::Borrow(pid, kPatienceMs);
     const uint64_t path_at = thread.PushString(library);
-    const uint64_t settings_at = thread.PushString(Settings(dir_str, sample, opts->interval));
+    const uint64_t settings_at = thread.PushString(Settings(dir_str, sample, opts->interval, max_stacks));
     const uint64_t handle = thread.Call(*dlopen_fn, {path_at, RTLD_NOW | RTLD_LOCAL});
     if (handle == 0) {
       std::string why = "unknown reason";

@@ -186,8 +186,19 @@ TEST(AttachTest, RefusesExactModeAndBadTargets) {
       leaktrace::testing::Run({LEAKTRACE_TEST_CLI, "attach", "-o", dir.path(), std::to_string(p.pid())}, {"LEAKTRACE_ON_EXIT=yes"});
   EXPECT_EQ(on_exit.exit_code, 2);
   EXPECT_NE(on_exit.err.find("LEAKTRACE_ON_EXIT=yes"), std::string::npos) << on_exit.err;
-  const CommandResult after = Leaktrace({"attach", "-o", dir.path(), std::to_string(p.pid())});
+  const CommandResult no_stacks = leaktrace::testing::Run(
+      {LEAKTRACE_TEST_CLI, "attach", "-o", dir.path(), std::to_string(p.pid())}, {"LEAKTRACE_MAX_STACKS=0"});
+  EXPECT_EQ(no_stacks.exit_code, 2);
+  EXPECT_NE(no_stacks.err.find("LEAKTRACE_MAX_STACKS=0: not a count from 1 to 16m"), std::string::npos)
+      << no_stacks.err;
+  // The stack budget reaches the library as a number (4k: 4096).
+  const CommandResult after = leaktrace::testing::Run(
+      {LEAKTRACE_TEST_CLI, "attach", "-o", dir.path(), std::to_string(p.pid())}, {"LEAKTRACE_MAX_STACKS=4k"});
   EXPECT_EQ(after.exit_code, 0) << after.err;
+  if (after.exit_code == 0) {
+    const nlohmann::json report = nlohmann::json::parse(Leaktrace({"report", "--format", "json", p.Snapshot()}).out);
+    EXPECT_EQ(report["dumps"][0]["health"].value("max_stacks", 0), 4096) << report["dumps"][0]["health"].dump();
+  }
 
   const CommandResult gone = Leaktrace({"attach", "999999999"});
   EXPECT_EQ(gone.exit_code, 2);
