@@ -179,35 +179,13 @@ LoadedTrend LoadTrend(const std::vector<std::string>& paths, const Grouping& gro
     allocated.push_back(AllocatedReport(d, source, stacks, progress));
     Regroup(allocated.back(), grouping);
   }
-  // Sampled: what the last snapshot's estimates share with the judged
-  // points' before it, from the births of its samples (trend.h, leak).
-  std::optional<SharedSamples> shared;
-  {
-    std::vector<size_t> order(dumps.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-      return dumps[x].process.snapshot_monotonic_ns < dumps[y].process.snapshot_monotonic_ns;
-    });
-    const format::Dump& last = dumps[order.back()];
-    if (!last.process.exact() && last.has_ages) {
-      std::vector<double> seconds;
-      for (size_t i : order)
-        seconds.push_back(static_cast<double>(dumps[i].process.snapshot_monotonic_ns -
-                                              dumps[order.front()].process.snapshot_monotonic_ns) / 1e9);
-      const JudgedPoints points = JudgedPointsOf(seconds);
-      auto born_before = [&](size_t point) {
-        // Born before that snapshot: at least this old at the last one (a
-        // hair less, so a sample born in the same nanosecond stays shared).
-        const double age = std::max(0.0, seconds.back() - seconds[point]) * (1 - 1e-9);
-        Report r = FromDump(KeepOlderThan(last, age), source, stacks);
-        Regroup(r, grouping);
-        return r;
-      };
-      shared = SharedSamples{born_before(points.first), born_before(points.recent)};
-    }
-  }
+  // Sampled: when each dump's samples were born, for what the estimates
+  // share from one snapshot to the next (trend_covariance.h).
+  std::vector<DumpSamples> samples;
+  SiteKeyCache keys;
+  for (const format::Dump& d : dumps) samples.push_back(SamplesOf(d, source, stacks, grouping, &keys));
   LoadedTrend loaded;
-  loaded.trend = ComputeTrend(live, allocated, shared ? &*shared : nullptr);
+  loaded.trend = ComputeTrend(live, allocated, std::move(samples));
   loaded.trend.exit_left_out = exit_left_out;
   loaded.module_warnings = symbolizer.TakeModuleWarnings();
   return loaded;

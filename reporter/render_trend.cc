@@ -35,6 +35,24 @@ class SiteIndex {
   std::unordered_map<std::string_view, const TrendSite*> by_key_;
 };
 
+// Slope errors of sampled heap sites take in what the snapshots share, from
+// the births of their samples; where a dump does not record them, the
+// errors are the largest those births allow, and say so ("at most").
+std::string BirthsText(const Trend& trend) {
+  if (trend.births_unknown == 0 && trend.births_partial == 0) return "";
+  std::vector<std::string> why;
+  if (trend.births_unknown)
+    why.push_back(fmt::format("{} of these snapshots {} not say when their samples were born (no ages section: an "
+                              "older libleaktrace)",
+                              trend.births_unknown, trend.births_unknown == 1 ? "does" : "do"));
+  if (trend.births_partial)
+    why.push_back(fmt::format("{} of them {} some samples' births (the age table was full: age_table_full)",
+                              trend.births_partial, trend.births_partial == 1 ? "misses" : "miss"));
+  return fmt::format("{}: slope errors that depend on them are upper bounds (\"± at most\"), and leaks are harder "
+                     "to call\n",
+                     fmt::join(why, "; "));
+}
+
 std::string Header(const Trend& trend) {
   const DumpInfo& first = trend.dumps.front();
   std::array<size_t, kVerdictCount> counts{};
@@ -56,6 +74,7 @@ std::string Header(const Trend& trend) {
     if (!d.exact) interval = std::max(interval, static_cast<double>(d.sample_interval));
   out += DetectionLimitText(trend.detection_limit_bytes, trend.seconds.back(), interval,
                             fmt::format("a steady leak growing less over these {} snapshots", trend.dumps.size()));
+  out += BirthsText(trend);
   return out;
 }
 
@@ -157,7 +176,8 @@ std::string RenderTrendText(const Trend& trend, const RenderOptions& options) {
     for (size_t i = 0; i < ts.bytes.size(); ++i)
       series.push_back(Value(s->resource, IsFd(ts) ? ts.counts[i] : ts.bytes[i]));
     std::string slope = FormatSlope(s->resource, ts.slope);
-    if (ts.slope_stderr > 0) slope += " ± " + FormatSlope(s->resource, ts.slope_stderr).substr(1);
+    if (ts.slope_stderr > 0)
+      slope += (ts.stderr_is_bound ? " ± at most " : " ± ") + FormatSlope(s->resource, ts.slope_stderr).substr(1);
     std::string line = fmt::format("    {}: {} over the series, {} recently; {}\n", VerdictName(ts.verdict), slope,
                                    FormatSlope(s->resource, ts.recent_slope), fmt::join(series, " -> "));
     text.insert(eol == std::string::npos ? text.size() : eol + 1, line);
@@ -221,6 +241,7 @@ nlohmann::ordered_json TrendToJson(const Trend& trend, const RenderOptions& opti
     j["slope_stderr"] = ts.slope_stderr * f;
     j["recent_slope"] = ts.recent_slope * f;
     j["recent_slope_stderr"] = ts.recent_slope_stderr * f;
+    j["slope_stderr_is_bound"] = ts.stderr_is_bound;
     j["slope_unit"] = IsFd(ts) ? "count/min" : "bytes/s";
     nlohmann::ordered_json series = nlohmann::ordered_json::array();
     for (size_t k = 0; k < ts.bytes.size(); ++k) series.push_back(IsFd(ts) ? ts.counts[k] : ts.bytes[k]);

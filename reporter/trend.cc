@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -31,26 +32,32 @@ constexpr double kTiny = 1e-6;
 
 bool SignificantlyPositive(double x, double variance) { return Exceeds(x, variance, 0); }
 
-// Least squares over points first..n-1; slope of y - y_first so a constant
-// series gives exactly 0.
-void Fit(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v, size_t first,
-         double* slope, double* stderr_slope) {
+// The variance of Σ u_k y_k over the judged points (CombinationVariance).
+using VarianceOf = std::function<double(const std::vector<double>& u)>;
+
+// The least-squares weights of points first..n-1 (0 before): slope b = Σ w_i y_i.
+std::vector<double> SlopeWeights(const std::vector<double>& t, size_t first) {
   const size_t n = t.size() - first;
   double tbar = 0;
   for (size_t i = first; i < t.size(); ++i) tbar += t[i];
   tbar /= static_cast<double>(n);
   double sxx = 0;
   for (size_t i = first; i < t.size(); ++i) sxx += (t[i] - tbar) * (t[i] - tbar);
-  double b = 0, var = 0;
-  if (sxx > 0) {
-    for (size_t i = first; i < t.size(); ++i) {
-      double w = (t[i] - tbar) / sxx;
-      b += w * (y[i] - y[first]);
-      var += w * w * v[i];
-    }
-  }
+  std::vector<double> w(t.size(), 0);
+  if (sxx > 0)
+    for (size_t i = first; i < t.size(); ++i) w[i] = (t[i] - tbar) / sxx;
+  return w;
+}
+
+// Least squares over points first..n-1; slope of y - y_first so a constant
+// series gives exactly 0.
+void Fit(const std::vector<double>& t, const std::vector<double>& y, const VarianceOf& variance_of, size_t first,
+         double* slope, double* stderr_slope) {
+  const std::vector<double> w = SlopeWeights(t, first);
+  double b = 0;
+  for (size_t i = first; i < t.size(); ++i) b += w[i] * (y[i] - y[first]);
   *slope = b;
-  *stderr_slope = std::sqrt(var);
+  *stderr_slope = std::sqrt(variance_of(w));
 }
 
 bool Differ(double a, double va, double b, double vb) { return Exceeds(std::fabs(a - b), va + vb, 0); }
@@ -108,13 +115,13 @@ bool GrewBeyondSharedNoise(const std::vector<double>& y, const std::vector<doubl
 }
 
 Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
-                    const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
-                    double* recent_stderr_out, double shared_first, double shared_recent) {
+                    const std::vector<double>& a, const VarianceOf& variance_of, double* slope_out, double* stderr_out,
+                    double* recent_out, double* recent_stderr_out, double shared_first, double shared_recent) {
   const size_t n = y.size();
   const size_t h = (n - 1) / 2;
   double b = 0, se = 0, br = 0, ser = 0;
-  Fit(t, y, v, 0, &b, &se);
-  Fit(t, y, v, h, &br, &ser);
+  Fit(t, y, variance_of, 0, &b, &se);
+  Fit(t, y, variance_of, h, &br, &ser);
   if (slope_out) *slope_out = b;
   if (stderr_out) *stderr_out = se;
   if (recent_out) *recent_out = br;
@@ -170,42 +177,53 @@ Verdict JudgeSpaced(const std::vector<double>& t, const std::vector<double>& y, 
 double DetectionLimitSpaced(const std::vector<double>& t, double sample_interval, bool births_known) {
   const size_t n = t.size();
   if (sample_interval <= 0 || n < 2) return 0;
-  // S over points first..n-1: sum of squared least-squares weights times the
-  // variance per unit growth rate, (t_i - t_0) T.
-  auto s_of = [&](size_t first) {
-    const size_t m = n - first;
-    double tbar = 0, sxx = 0, s = 0;
-    for (size_t i = first; i < n; ++i) tbar += t[i];
-    tbar /= static_cast<double>(m);
-    for (size_t i = first; i < n; ++i) sxx += (t[i] - tbar) * (t[i] - tbar);
-    if (sxx <= 0) return 0.0;
-    for (size_t i = first; i < n; ++i) {
-      const double w = (t[i] - tbar) / sxx;
-      s += w * w * (t[i] - t[0]);
-    }
-    return s;
-  };
+  // A steady leak from nothing, y_i = r (t_i - t_0), of small blocks: each
+  // estimate has variance T r (t_i - t_0). Its slope's variance is T r S,
+  // S per unit of T r over the whole series or the recent part, and both
+  // are significant when r > 9 T S: growth over the series above 9 T S span.
   const double span = t[n - 1] - t[0];
-  const double s = std::max(s_of(0), s_of((n - 1) / 2));
-  const double independent = kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
-  if (!births_known) return independent;
+  const size_t h = (n - 1) / 2;
+  const std::vector<double> whole = SlopeWeights(t, 0), recent = SlopeWeights(t, h);
+  double s = 0;
+  if (births_known) {
+    // The leak keeps every sample: Cov(y_i, y_j) = T r (min(t_i, t_j) - t_0).
+    s = std::max(SteadyLeakSlopeVariance(t, whole), SteadyLeakSlopeVariance(t, recent));
+  } else {
+    // Births unknown: the slope's error is the bound CombinationVariance
+    // states for unknown sharing.
+    std::vector<double> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = t[i] - t[0];
+    SeriesSharing unknown;
+    unknown.recorded.assign(n, 0);
+    unknown.unknown = v;
+    s = std::max(CombinationVariance(whole, v, &unknown), CombinationVariance(recent, v, &unknown));
+  }
+  const double by_slopes = kNoiseSigmas * kNoiseSigmas * sample_interval * s * span;
+  if (!births_known) return by_slopes;
   // Judged by what the estimates do not share (GrewBeyondSharedNoise): a
   // steady leak from nothing keeps every sample, so the growth since the
   // recent part's first point, R, has variance T R, significant when
   // R > 9 T; the series' growth is then R span / (t_l - t_h).
-  const double recent_span = t[n - 1] - t[(n - 1) / 2];
-  if (recent_span <= 0) return independent;
-  return std::min(independent, kNoiseSigmas * kNoiseSigmas * sample_interval * span / recent_span);
+  const double recent_span = t[n - 1] - t[h];
+  if (recent_span <= 0) return by_slopes;
+  return std::min(by_slopes, kNoiseSigmas * kNoiseSigmas * sample_interval * span / recent_span);
 }
 
 }  // namespace
 
 Verdict Judge(const std::vector<double>& t, const std::vector<double>& y, const std::vector<double>& v,
               const std::vector<double>& a, double* slope_out, double* stderr_out, double* recent_out,
-              double* recent_stderr_out, double shared_first, double shared_recent) {
+              double* recent_stderr_out, double shared_first, double shared_recent, const SeriesSharing* sharing) {
   const std::vector<size_t> at = SpacedPoints(t);
+  // Weights over the judged points are weights over the whole series with
+  // 0 at the points left out: the sharing is the whole series'.
+  const VarianceOf variance_of = [&](const std::vector<double>& u_at) {
+    std::vector<double> u(t.size(), 0);
+    for (size_t i = 0; i < at.size(); ++i) u[at[i]] = u_at[i];
+    return CombinationVariance(u, v, sharing);
+  };
   return JudgeSpaced(Pick(t, at), Pick(y, at), Pick(v, at), a.size() == t.size() ? Pick(a, at) : std::vector<double>{},
-                     slope_out, stderr_out, recent_out, recent_stderr_out, shared_first, shared_recent);
+                     variance_of, slope_out, stderr_out, recent_out, recent_stderr_out, shared_first, shared_recent);
 }
 
 JudgedPoints JudgedPointsOf(const std::vector<double>& t) {
@@ -242,7 +260,8 @@ Verdict SampledHeapVerdict(Verdict v, bool sampled_heap) {
   return sampled_heap && v == Verdict::kFlat ? Verdict::kNotSignificant : v;
 }
 
-void JudgeMemory(Trend& trend) {
+// `heap_sharing`: what the live heap's estimates share (nullptr for exact series).
+void JudgeMemory(Trend& trend, const SeriesSharing* heap_sharing) {
   for (const DumpInfo& d : trend.dumps)
     if (!d.memory.known) return;
   // One allocator view for the whole series: without it where some dump lacks it.
@@ -270,15 +289,18 @@ void JudgeMemory(Trend& trend) {
       m.variances.push_back(part.figure == &MemoryParts::heap ? dm.heap_var : noise * noise);
     }
     // Allocations unknown: a series that rose and then stayed is warm-up.
+    const bool heap = part.figure == &MemoryParts::heap;
     m.verdict = SampledHeapVerdict(Judge(trend.seconds, m.values, m.variances, {}, &m.slope, &m.slope_stderr,
-                                         &m.recent_slope, &m.recent_slope_stderr),
-                                   !trend.exact && part.figure == &MemoryParts::heap);
+                                         &m.recent_slope, &m.recent_slope_stderr, -1, -1,
+                                         heap ? heap_sharing : nullptr),
+                                   !trend.exact && heap);
   }
 }
 
 }  // namespace
 
-Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated, const SharedSamples* shared) {
+Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated,
+                   std::vector<DumpSamples> samples) {
   // Time order; live[i] and allocated[i] belong together.
   std::vector<size_t> order(live.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -293,11 +315,25 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
   }
   for (const DumpInfo& d : trend.dumps)
     trend.seconds.push_back(static_cast<double>(d.snapshot_monotonic_ns - trend.dumps[0].snapshot_monotonic_ns) / 1e9);
+  // What each snapshot says of its samples' births, in time order.
+  std::vector<Births> births(n, Births::kUnknown);
+  std::vector<int64_t> snapshot_ns;
+  for (size_t k = 0; k < n; ++k) {
+    if (samples.size() == n) births[k] = samples[order[k]].births;
+    snapshot_ns.push_back(trend.dumps[k].snapshot_monotonic_ns);
+  }
   if (!trend.exact) {
     double interval = 0;
-    for (const DumpInfo& d : trend.dumps)
-      if (!d.exact) interval = std::max(interval, static_cast<double>(d.sample_interval));
-    trend.detection_limit_bytes = TrendDetectionLimit(trend.seconds, interval, shared != nullptr);
+    bool births_known = true;
+    for (size_t k = 0; k < n; ++k) {
+      const DumpInfo& d = trend.dumps[k];
+      if (d.exact) continue;
+      interval = std::max(interval, static_cast<double>(d.sample_interval));
+      births_known = births_known && births[k] != Births::kUnknown;
+      trend.births_unknown += births[k] == Births::kUnknown;
+      trend.births_partial += births[k] == Births::kPartial;
+    }
+    trend.detection_limit_bytes = TrendDetectionLimit(trend.seconds, interval, births_known);
   }
 
   // Every key seen in any snapshot, in first-seen order.
@@ -334,35 +370,74 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
   for (TrendSite& ts : trend.sites)
     for (size_t k = 1; k < n; ++k) ts.allocated[k] = std::max(ts.allocated[k], ts.allocated[k - 1]);
 
-  // The variance each sampled heap site's last estimate shares with its
-  // first judged point's and its recent part's first (none born before:
-  // nothing shared).
-  if (shared != nullptr && !trend.exact) {
-    std::unordered_map<std::string, double> before_first, before_recent;
-    for (const Site& s : shared->born_before_first.sites) before_first[s.key] += s.var_bytes;
-    for (const Site& s : shared->born_before_recent.sites) before_recent[s.key] += s.var_bytes;
-    for (TrendSite& ts : trend.sites) {
-      if (ts.site.resource != format::Resource::kHeap) continue;
-      auto f = before_first.find(ts.site.key);
-      auto r = before_recent.find(ts.site.key);
-      ts.shared_var_first = f != before_first.end() ? f->second : 0;
-      ts.shared_var_recent = r != before_recent.end() ? r->second : 0;
+  // Each sampled heap site's samples per snapshot (trend_covariance.h).
+  std::vector<std::vector<SeriesSample>> site_samples(trend.sites.size());
+  if (!trend.exact && samples.size() == n) {
+    // Key id -> site, per key table (SamplesOf gives one to a series).
+    constexpr size_t kNotYet = SIZE_MAX, kNone = SIZE_MAX - 1;
+    std::unordered_map<const SiteKeys*, std::vector<size_t>> site_of;
+    for (size_t k = 0; k < n; ++k) {
+      DumpSamples& d = samples[order[k]];
+      if (d.keys == nullptr) continue;
+      std::vector<size_t>& sites = site_of[d.keys.get()];
+      for (const auto& [id, held] : d.by_key) {
+        if (id >= sites.size()) sites.resize(d.keys->names.size(), kNotYet);
+        if (sites[id] == kNotYet) {
+          auto it = index.find(d.keys->names[id]);
+          const bool heap = it != index.end() && trend.sites[it->second].site.resource == format::Resource::kHeap;
+          sites[id] = heap ? it->second : kNone;
+        }
+        if (sites[id] == kNone) continue;
+        for (const HeldSample& h : held)
+          site_samples[sites[id]].push_back({static_cast<uint32_t>(k), static_cast<uint32_t>(sites[id]), h});
+      }
+      d.by_key = {};  // distributed: what the series holds at once is one copy
     }
   }
-  for (TrendSite& ts : trend.sites) {
+  // The live heap's, all sites' added up (the memory series).
+  SeriesSharing heap_sharing;
+  heap_sharing.recorded.assign(n, 0);
+  heap_sharing.unknown.assign(n, 0);
+  const JudgedPoints points = JudgedPointsOf(trend.seconds);
+  for (size_t i = 0; i < trend.sites.size(); ++i) {
+    TrendSite& ts = trend.sites[i];
     const bool fd = CountedByNumber(ts.site.resource);
+    const bool sampled_heap = !trend.exact && ts.site.resource == format::Resource::kHeap;
     // fd, thread and mmap figures are exact; only heap bytes carry a variance
     // that matters here (count variances are not used for fds and threads).
     const std::vector<double> zero(n, 0);
+    std::optional<SeriesSharing> sharing;
+    if (sampled_heap) {
+      sharing = ShareOf(std::move(site_samples[i]), births, ts.var_bytes, snapshot_ns);
+      std::vector<SeriesSample>().swap(site_samples[i]);
+      // What the last estimate shares with the judged first point's and the
+      // recent part's first (the leak rule's growths): its samples held
+      // since then.
+      if (births[n - 1] != Births::kUnknown) {
+        ts.shared_var_first = ts.shared_var_recent = 0;
+        for (const SeriesSharing::Held& h : sharing->held) {
+          if (h.point != n - 1) continue;
+          if (h.first <= points.first) ts.shared_var_first += h.variance;
+          if (h.first <= points.recent) ts.shared_var_recent += h.variance;
+        }
+      }
+      ts.stderr_is_bound = sharing->bound();
+      heap_sharing.Add(*sharing);
+    }
     ts.verdict = SampledHeapVerdict(
         Judge(trend.seconds, fd ? ts.counts : ts.bytes, fd ? zero : ts.var_bytes,
               allocated.size() == n ? ts.allocated : std::vector<double>{}, &ts.slope, &ts.slope_stderr,
-              &ts.recent_slope, &ts.recent_slope_stderr, ts.shared_var_first, ts.shared_var_recent),
-        !trend.exact && ts.site.resource == format::Resource::kHeap);
+              &ts.recent_slope, &ts.recent_slope_stderr, ts.shared_var_first, ts.shared_var_recent,
+              sharing ? &*sharing : nullptr),
+        sampled_heap);
     Site& s = ts.site;
     s.bytes = ts.bytes[n - 1] - ts.bytes[0];
     s.count = ts.counts[n - 1] - ts.counts[0];
-    s.var_bytes = ts.var_bytes[n - 1] + ts.var_bytes[0];
+    // The growth's variance: both estimates' less twice what they share.
+    std::vector<double> growth(n, 0);
+    growth[n - 1] += 1;
+    growth[0] -= 1;
+    s.var_bytes = CombinationVariance(growth, ts.var_bytes, sharing ? &*sharing : nullptr);
     s.var_count = 0;
   }
   std::stable_sort(trend.sites.begin(), trend.sites.end(), [](const TrendSite& x, const TrendSite& y) {
@@ -373,7 +448,8 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
     if (std::fabs(gx) != std::fabs(gy)) return std::fabs(gx) > std::fabs(gy);
     return x.site.key < y.site.key;
   });
-  JudgeMemory(trend);
+  heap_sharing.Compact();
+  JudgeMemory(trend, trend.exact ? nullptr : &heap_sharing);
   return trend;
 }
 

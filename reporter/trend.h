@@ -9,14 +9,20 @@
 // the *recent part* is snapshots h..n-1 with h = (n-1)/2 (integer division),
 // i.e. the last half including the middle snapshot, always >= 2 points.
 //
-//   slope b = sum (t_i - tbar)(y_i - y_0) / Sxx,  Var(b) = sum ((t_i - tbar)/Sxx)^2 v_i
+//   slope b = sum w_i (y_i - y_0), w_i = (t_i - tbar) / Sxx,
+//   Var(b) = sum_i w_i^2 v_i + 2 sum_{k<l} w_k w_l C_kl
 //
-// The variance treats the snapshots as independent; they are positively
-// correlated (the same sampled objects stay live). For a difference of two
-// estimates that overstates the noise; for a slope over many it can
-// understate it (a figure that turns over, as a full cache, moves its
-// estimates together for stretches shorter than the series): a bounded
-// cache was judged a leak in 4 soaks of 24 (docs/cli.md). Not corrected yet.
+// C_kl, what the estimates at snapshots k < l share: the variance of the
+// samples snapshot l holds that were already held at t_k, from the births
+// in its dump's ages section (trend_covariance.h: a sampled block stays
+// live at the same weight from its birth to its free, so snapshots k and l
+// count the very same samples). Taken as independent, the snapshots of a
+// full cache at 512 KiB sampling stated slope errors about 3x too small
+// and the cache was called a leak in 4 soaks of 24; a steady leak's, whose
+// estimates are a running sum, about 3x too small as well. Where births
+// are not known (a dump without ages, samples without a record) the
+// variance is the largest those unknown births allow: an upper bound
+// (TrendSite::stderr_is_bound). Exact figures have no variance: 0.
 // "x is significantly positive" means x > 3 standard errors (kNoiseSigmas);
 // two values differ significantly when |y_i - y_j| > 3 sqrt(v_i + v_j). For
 // exact data any non-zero difference is significant.
@@ -31,8 +37,8 @@
 //              second's rate at least half the first's; each growth judged
 //              with the variance the two estimates do not share:
 //              Var(y_l - y_j) = v_l + v_j - 2 C_j, where C_j, the variance
-//              of the samples the last dump holds that were born before t_j,
-//              is what y_j and y_l have in common (the same samples, at the
+//              of the samples the last dump holds that snapshot j held
+//              already (C_jl above), is what y_j and y_l have in common (the same samples, at the
 //              same weights, counted in both). A steady leak keeps its old
 //              samples: its estimates rise together, and the independent
 //              slopes' errors (v_i ~ T y_i) hid a 2 MiB/s leak over nine
@@ -60,6 +66,7 @@
 #include "format/dump.h"
 #include "reporter/model.h"
 #include "reporter/report_from_dump.h"
+#include "reporter/trend_covariance.h"
 
 namespace leaktrace::reporter {
 
@@ -82,8 +89,11 @@ struct TrendSite {
   // fd) over the whole series and over the recent part, with standard errors.
   double slope = 0, slope_stderr = 0;
   double recent_slope = 0, recent_slope_stderr = 0;
-  // The variance the last snapshot's estimate shares with the first point's
-  // and with the recent part's first point (SharedSamples); -1 unknown.
+  // The standard errors are upper bounds: some snapshot does not say when
+  // its samples were born (CombinationVariance).
+  bool stderr_is_bound = false;
+  // The variance the last snapshot's estimate shares with the first judged
+  // point's and with the recent part's first point; -1 unknown.
   double shared_var_first = -1, shared_var_recent = -1;
   Verdict verdict = Verdict::kFlat;
 };
@@ -95,14 +105,6 @@ struct JudgedPoints {
   size_t first = 0, recent = 0;
 };
 JudgedPoints JudgedPointsOf(const std::vector<double>& seconds);
-
-// For sampled heap sites: the last snapshot's report restricted to the
-// samples born before the first judged point, and before the recent part's
-// first (KeepOlderThan of the last dump, by the age each had then). Their
-// variances are what those points' estimates share with the last one.
-struct SharedSamples {
-  Report born_before_first, born_before_recent;
-};
 
 // One series of process-memory figures (memory.h) over the snapshots,
 // judged by the same rule as a site. RSS and the parts other than heap are
@@ -126,6 +128,9 @@ struct Trend {
   // a new call site that the rule can call `leak` (TrendDetectionLimit);
   // 0 for exact series.
   double detection_limit_bytes = 0;
+  // Sampled snapshots that do not say when their samples were born
+  // (Births::kUnknown), or not all of them (kPartial).
+  size_t births_unknown = 0, births_partial = 0;
   std::vector<TrendSite> sites;  // leaks first, then by verdict, then by growth
   // rss, heap, allocator_free, unexplained; empty when some dump has no
   // memory section.
@@ -142,32 +147,40 @@ std::optional<std::string> SeriesProblem(const std::vector<DumpInfo>& dumps);
 // `live[i]` and `allocated[i]` are kLive reports of one dump each (allocated:
 // figures are the dump's alloc_* instead of live_*, see AllocatedReport; may
 // be empty, then allocations count as stopped). SeriesProblem must be nullopt.
-// `shared`: for sampled series whose last dump records births (else nullptr).
+// `samples`: each dump's samples (SamplesOf, indexed like `live`), for the
+// covariance of sampled estimates; empty: no birth known, the sampled
+// heap's errors are upper bounds.
 Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& allocated,
-                   const SharedSamples* shared = nullptr);
+                   std::vector<DumpSamples> samples = {});
 
 // Judges one series (exposed for tests). `values` and `variances` are the
 // judged figure per snapshot.
 // `shared_first`, `shared_recent`: the variance the last value shares with
 // the first judged point's and the recent part's first (-1: not known; the
-// values are then taken as independent).
+// leak rule's growths are then not used). `sharing`: what the values share
+// (ShareOf over the whole series), for the slopes' errors; nullptr: the
+// values are independent (exact figures, or noise of their own).
 Verdict Judge(const std::vector<double>& seconds, const std::vector<double>& values,
               const std::vector<double>& variances, const std::vector<double>& allocated, double* slope = nullptr,
               double* slope_stderr = nullptr, double* recent_slope = nullptr, double* recent_stderr = nullptr,
-              double shared_first = -1, double shared_recent = -1);
+              double shared_first = -1, double shared_recent = -1, const SeriesSharing* sharing = nullptr);
 
 // The detection limit of a sampled series: the smallest growth from the
 // first snapshot to the last of a call site that grows steadily from nothing
 // (y_i = r (t_i - t_0)) that the rule above calls `leak`. Sampled estimates
 // of small allocations have variance v_i = T y_i (T the sampling interval),
-// so both slopes are significant when r > 9 T S, S = sum w_i^2 (t_i - t_0)
-// with w_i the least-squares weights of the whole series and of the recent
-// part; the limit is 9 T S_max (t_{n-1} - t_0). It depends on how many
-// snapshots there are and when they were taken; 0 when T is 0 (exact).
-// `births_known` (the last dump records its samples' births: the leak rule's
-// shared-variance test applies): the growth since the recent part's first
-// point, R, is significant when R > 9 T, so the limit is at most
-// 9 T (t_{n-1} - t_0) / (t_{n-1} - t_h).
+// and the slopes' variances are T r S, S over the whole series and the
+// recent part, so both are significant when r > 9 T S: the limit is
+// 9 T S_max (t_{n-1} - t_0). It depends on how many snapshots there are and
+// when they were taken; 0 when T is 0 (exact).
+// `births_known` (every sampled dump records its samples' births): the
+// leak keeps every sample, Cov(y_i, y_j) = T r (min(t_i, t_j) - t_0), and
+// S = SteadyLeakSlopeVariance, at least 1/(t_{n-1} - t_0): the limit never
+// falls below 9 T however many snapshots there are (taken as independent it
+// shrank as 1/n: 327.9 KiB at 512 KiB over 1000 snapshots). The growth
+// since the recent part's first point, R, is then also significant when
+// R > 9 T, so the limit is at most 9 T (t_{n-1} - t_0) / (t_{n-1} - t_h).
+// Births unknown: S is the upper bound CombinationVariance states.
 double TrendDetectionLimit(const std::vector<double>& seconds, double sample_interval, bool births_known = false);
 
 // FromDump with each site's cumulative allocations (alloc_bytes,

@@ -2,9 +2,14 @@
 // in-memory dumps end to end through ComputeTrend and LeakGrowth.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <random>
+
 #include "reporter/check.h"
 #include "reporter/render_trend.h"
 #include "reporter/trend.h"
+#include "reporter/trend_covariance.h"
 #include "tests/reporter/fake_symbols.h"
 #include "tests/support/dump_builder.h"
 
@@ -384,6 +389,285 @@ TEST(TrendSeries, OldestIsTheAgeAtTheLastSnapshot) {
   const Trend trend = ComputeTrend(live, {});
   ASSERT_EQ(trend.sites.size(), 1u);
   EXPECT_DOUBLE_EQ(trend.sites[0].site.oldest_age_s, 12);
+}
+
+
+// ---- slope errors when the same samples stay live across snapshots ----
+
+// One sampled heap site over one-second snapshots, simulated as the library
+// samples: a block of `size` bytes is sampled with p = 1 - exp(-size/T) and
+// weighs 1/p; a put every 1/`rate` s; each block lives `life` s (`life`
+// < 0: never freed). Every sampled live block is in the dump's ages. The
+// RNG is seeded: the test is deterministic, its bounds are set so that a
+// fresh seed would fail it with probability below 1e-9.
+struct SampledSite {
+  double rate = 900, size = 512, life = 20000 / 900.0;
+  bool ages = true;
+};
+
+std::vector<format::Dump> SimulatedDumps(std::mt19937_64& rng, const SampledSite& site, int snapshots) {
+  const double T = 512 * 1024;
+  const double p = 1 - std::exp(-site.size / T), w = 1 / p;
+  const int64_t kSecond = 1000000000, t0 = 1000 * kSecond;
+  // Sampled puts, by their birth: the gaps between samples are geometric
+  // (drawn from the raw engine, so every standard library draws alike).
+  std::vector<int64_t> births;
+  const double first = site.life > 0 ? -site.life : 0;
+  const double step = 1 / site.rate;
+  double at = first;
+  while (true) {
+    const double u = 1 - static_cast<double>(rng() >> 11) * 0x1.0p-53;  // (0, 1]
+    at += step * (1 + std::floor(std::log(u) / std::log1p(-p)));
+    if (at > snapshots) break;
+    births.push_back(t0 + static_cast<int64_t>(std::llround(at * 1e9)));
+  }
+  std::vector<format::Dump> dumps;
+  for (int i = 0; i < snapshots; ++i) {
+    const int64_t now = t0 + i * kSecond;
+    DumpBuilder b("svc", 7, static_cast<uint32_t>(i + 1));
+    b.Exact(false).SnapshotTime(now, now).Module("/usr/bin/svc", 0x1000000).Stack(1, {0x1000010});
+    std::vector<int64_t> live;
+    for (int64_t birth : births)
+      if (birth <= now && (site.life < 0 || birth > now - static_cast<int64_t>(site.life * 1e9))) live.push_back(birth);
+    const double k = static_cast<double>(live.size());
+    b.Site(Resource::kHeap, 1, k * w * site.size, k * w, k * w * (w - 1) * site.size * site.size);
+    if (site.ages) {
+      b.Ages();
+      for (int64_t birth : live) b.Age(0, birth, w, static_cast<uint64_t>(site.size));
+    }
+    dumps.push_back(b.Build());
+  }
+  return dumps;
+}
+
+struct Judged {
+  double slope, se, recent, recent_se;
+  bool bound;
+  Verdict verdict;
+};
+
+Judged JudgeSimulated(const std::vector<format::Dump>& dumps) {
+  FakeSymbols symbols;
+  symbols.Add("svc", 0x10, {Fn("cache_put", "svc.c", 23)});
+  std::vector<Report> live;
+  std::vector<DumpSamples> samples;
+  for (const format::Dump& d : dumps) {
+    live.push_back(FromDump(d, symbols.Source()));
+    samples.push_back(SamplesOf(d, symbols.Source()));
+  }
+  const Trend trend = ComputeTrend(live, {}, std::move(samples));
+  const TrendSite& s = trend.sites.at(0);
+  return {s.slope, s.slope_stderr, s.recent_slope, s.recent_slope_stderr, s.stderr_is_bound, s.verdict};
+}
+
+// The soak that found it: a full ring cache (20000 x 512 B, every put
+// evicts the oldest, so each sample lives 22 s), 60 one-second snapshots
+// at 512 KiB sampling. Its truth is flat: every slope's z-score (slope over
+// stated error) should look like a standard normal's. Taking the snapshots
+// as independent stated errors about 3x too small: |z| > 3 in about 30% of
+// series (recent slope) and 45% (whole series), and the cache called a
+// leak in 4 soaks of 24.
+//
+// Bounds for 500 series, so that another seed would fail the test with
+// probability below 1e-9 (Chernoff: P(X >= k) <= (e mu / k)^k e^-mu). Over
+// 5000 series of other seeds, |z| > 3 came to 0.3% (a normal's is 0.27%):
+// even at 1%, more than 30 of 500 has probability below 1e-12. |z| < 0.5
+// came to 38.6% (a normal's 38.3%): more than 65% has probability below
+// 1e-14, and errors stated 3x too large would put 87% there. No series
+// was called a leak: at a rate of 0.06%, 11 or more below 1e-12.
+TEST(TrendCovariance, AFlatCacheWhoseSamplesStayStatesAnErrorThatCoversItsSpread) {
+  std::mt19937_64 rng(20250625);
+  const int kSeries = 500;
+  int over3_recent = 0, over3_whole = 0, under_half_recent = 0, under_half_whole = 0, leaks = 0;
+  for (int k = 0; k < kSeries; ++k) {
+    const Judged j = JudgeSimulated(SimulatedDumps(rng, SampledSite{}, 60));
+    ASSERT_GT(j.se, 0);
+    ASSERT_GT(j.recent_se, 0);
+    EXPECT_FALSE(j.bound);
+    const double z = j.slope / j.se, zr = j.recent / j.recent_se;
+    over3_whole += std::fabs(z) > 3;
+    over3_recent += std::fabs(zr) > 3;
+    under_half_whole += std::fabs(z) < 0.5;
+    under_half_recent += std::fabs(zr) < 0.5;
+    leaks += j.verdict == Verdict::kLeak;
+  }
+  EXPECT_LE(over3_recent, 30) << "of " << kSeries << " flat series, the recent slope was beyond 3 stated errors";
+  EXPECT_LE(over3_whole, 30) << "of " << kSeries << " flat series, the slope was beyond 3 stated errors";
+  EXPECT_LE(under_half_recent, kSeries * 65 / 100) << "the stated recent errors are far too large";
+  EXPECT_LE(under_half_whole, kSeries * 65 / 100) << "the stated errors are far too large";
+  EXPECT_LE(leaks, 10) << "a flat cache called a leak";
+}
+
+// Without births (dumps of a library that records no ages) nothing says
+// what the snapshots share: the error is the largest the unknown births
+// allow, never below the one the births give, and marked as a bound.
+TEST(TrendCovariance, WithoutBirthsTheErrorIsAnUpperBoundAndSaysSo) {
+  std::mt19937_64 rng(7);
+  for (int k = 0; k < 50; ++k) {
+    const uint64_t seed = rng();
+    std::mt19937_64 a(seed), b(seed);
+    SampledSite without;
+    without.ages = false;
+    const Judged known = JudgeSimulated(SimulatedDumps(a, SampledSite{}, 30));
+    const Judged bound = JudgeSimulated(SimulatedDumps(b, without, 30));
+    ASSERT_DOUBLE_EQ(known.slope, bound.slope);
+    EXPECT_FALSE(known.bound);
+    EXPECT_TRUE(bound.bound);
+    EXPECT_GE(bound.se, known.se * (1 - 1e-12));
+    EXPECT_GE(bound.recent_se, known.recent_se * (1 - 1e-12));
+  }
+}
+
+// Text and JSON say so.
+TEST(TrendCovariance, ABoundIsMarkedInTextAndJson) {
+  std::mt19937_64 rng(11);
+  SampledSite without;
+  without.ages = false;
+  FakeSymbols symbols;
+  symbols.Add("svc", 0x10, {Fn("cache_put", "svc.c", 23)});
+  std::vector<Report> live;
+  for (const format::Dump& d : SimulatedDumps(rng, without, 10)) live.push_back(FromDump(d, symbols.Source()));
+  const Trend trend = ComputeTrend(live, {});
+  ASSERT_TRUE(trend.sites.at(0).stderr_is_bound);
+  EXPECT_EQ(trend.births_unknown, 10u);
+  const std::string text = RenderTrendText(trend, RenderOptions{});
+  EXPECT_NE(text.find("10 of these snapshots do not say when their samples were born (no ages section: an older "
+                      "libleaktrace): slope errors that depend on them are upper bounds (\"± at most\")"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(" ± at most "), std::string::npos) << text;
+  EXPECT_EQ(TrendToJson(trend, RenderOptions{})["sites"][0]["slope_stderr_is_bound"], true);
+}
+
+// A steady leak keeps every sample: its estimates are a running sum, and
+// a slope's error taken as if they were independent was about 3x too small
+// for it too (28 KiB/s stated where runs spread by about 100). With the
+// shared samples in, z = (slope - rate) / se is a standard normal's again,
+// and a 900 KiB/s leak is a leak in every series (its recent slope is
+// 7 errors above 0). Bounds as above, for 300 series: |z| > 3 came to 0.5%
+// over 2400 series of other seeds, more than 24 has probability below
+// 1e-9 even at 1%; |z| < 0.5 came to 38.7%, more than 70% below 1e-11.
+TEST(TrendCovariance, ASteadyLeakStatesAnErrorThatCoversItsSpread) {
+  std::mt19937_64 rng(99);
+  SampledSite leak;
+  leak.size = 1024;
+  leak.life = -1;
+  const double rate = leak.rate * leak.size;
+  int over3 = 0, under_half = 0;
+  for (int k = 0; k < 300; ++k) {
+    const Judged j = JudgeSimulated(SimulatedDumps(rng, leak, 60));
+    EXPECT_EQ(j.verdict, Verdict::kLeak);
+    const double z = (j.slope - rate) / j.se;
+    over3 += std::fabs(z) > 3;
+    under_half += std::fabs(z) < 0.5;
+  }
+  EXPECT_LE(over3, 24);
+  EXPECT_LE(under_half, 300 * 70 / 100);
+}
+
+// The prefix sums compute the quadratic form: Var(Σ u_k y_k) = Σ_kl u_k u_l C_kl
+// with C_kl the variance of the blocks live at both snapshots, for blocks
+// of any lifetimes and any weights u.
+TEST(TrendCovariance, CombinationVarianceIsTheQuadraticFormOfTheSharedSamples) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> unit(0, 1);
+  const size_t n = 9;
+  std::vector<double> t;
+  std::vector<int64_t> ns;
+  for (size_t k = 0; k < n; ++k) {
+    t.push_back(static_cast<double>(k) + 0.3 * unit(rng));
+    ns.push_back(static_cast<int64_t>(std::llround(t.back() * 1e9)));
+  }
+  struct Block {
+    double birth, death, var;
+    HeldSample sample;
+  };
+  std::vector<Block> blocks;
+  for (int i = 0; i < 40; ++i) {
+    const double birth = -3 + 12 * unit(rng), life = 10 * unit(rng), w = 1 + 30 * unit(rng);
+    const uint64_t size = 1 + static_cast<uint64_t>(100 * unit(rng));
+    blocks.push_back({birth, birth + life, w * (w - 1) * static_cast<double>(size * size),
+                      {static_cast<int64_t>(std::llround(birth * 1e9)), size, w}});
+  }
+  auto live_at = [](const Block& b, double at) { return b.birth <= at && at < b.death; };
+  std::vector<SeriesSample> samples;
+  std::vector<double> v(n, 0);
+  for (size_t k = 0; k < n; ++k)
+    for (const Block& b : blocks)
+      if (live_at(b, t[k])) {
+        samples.push_back({static_cast<uint32_t>(k), 0, b.sample});
+        v[k] += b.var;
+      }
+  const SeriesSharing sharing = ShareOf(samples, std::vector<Births>(n, Births::kComplete), v, ns);
+  EXPECT_FALSE(sharing.bound());
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<double> u(n);
+    for (double& x : u) x = unit(rng) - 0.5;
+    double expected = 0;
+    for (size_t k = 0; k < n; ++k)
+      for (size_t l = 0; l < n; ++l)
+        for (const Block& b : blocks)
+          if (live_at(b, t[k]) && live_at(b, t[l])) expected += u[k] * u[l] * b.var;
+    EXPECT_NEAR(CombinationVariance(u, v, &sharing), expected, 1e-9 * expected);
+  }
+}
+
+// A sample the previous snapshot did not hold, though born before it, was
+// decided afresh since (a realloc keeps the birth): it is shared with no
+// earlier snapshot. A dump with samples missing from its ages (the age
+// table was full) leaves their sharing unknown.
+TEST(TrendCovariance, ASampleDecidedAfreshIsNotSharedAndMissingRecordsAreUnknown) {
+  const std::vector<int64_t> ns = {0, 1000000000, 2000000000};
+  const HeldSample a{-5, 100, 10}, grown{-5, 200, 10};
+  const double va = 10 * 9 * 100.0 * 100, vg = 10 * 9 * 200.0 * 200;
+  const std::vector<double> growth = {0, -1, 1};
+  const std::vector<Births> complete(3, Births::kComplete);
+  const SeriesSharing same = ShareOf({{0, 0, a}, {1, 0, a}, {2, 0, a}}, complete, {va, va, va}, ns);
+  EXPECT_DOUBLE_EQ(CombinationVariance(growth, {va, va, va}, &same), 0);
+  const SeriesSharing afresh = ShareOf({{0, 0, a}, {1, 0, a}, {2, 0, grown}}, complete, {va, va, vg}, ns);
+  EXPECT_DOUBLE_EQ(CombinationVariance(growth, {va, va, vg}, &afresh), va + vg);
+  EXPECT_FALSE(afresh.bound());
+  const SeriesSharing partial = ShareOf({{0, 0, a}, {1, 0, a}, {2, 0, a}},
+                                        {Births::kComplete, Births::kComplete, Births::kPartial}, {va, va, 3 * va}, ns);
+  EXPECT_TRUE(partial.bound());
+  EXPECT_DOUBLE_EQ(partial.unknown[2], 2 * va);
+}
+
+// A steady leak's slope variance in closed form equals the quadratic form
+// of its samples: every sample made between two snapshots stays.
+TEST(TrendCovariance, ASteadyLeaksSlopeVarianceInClosedForm) {
+  const std::vector<double> t = {0, 1, 2.5, 3, 4, 6, 7, 8.5};
+  const size_t n = t.size();
+  SeriesSharing sharing;
+  std::vector<double> v(n);
+  for (size_t l = 0; l < n; ++l) {
+    v[l] = t[l] - t[0];
+    for (size_t m = 1; m <= l; ++m) sharing.held.push_back({l, m, t[m] - t[m - 1]});
+  }
+  sharing.recorded = v;
+  sharing.unknown.assign(n, 0);
+  double tbar = 0, sxx = 0;
+  for (double x : t) tbar += x / static_cast<double>(n);
+  for (double x : t) sxx += (x - tbar) * (x - tbar);
+  std::vector<double> w;
+  for (double x : t) w.push_back((x - tbar) / sxx);
+  EXPECT_NEAR(SteadyLeakSlopeVariance(t, w), CombinationVariance(w, v, &sharing), 1e-12);
+  EXPECT_GE(SteadyLeakSlopeVariance(t, w), 1 / (t.back() - t.front()));
+}
+
+// Taken as independent, 1000 snapshots over 29 s made the limit 327.9 KiB
+// at 512 KiB sampling, less than one sampling interval: a leak keeps its
+// samples, so more snapshots over the same time see no more of it. The
+// limit stays above 9 T, and about the same for 60 snapshots or 1000.
+TEST(TrendCovariance, TheDetectionLimitDoesNotShrinkWithMoreSnapshots) {
+  const double T = 512 * 1024;
+  std::vector<double> many, few;
+  for (int i = 0; i < 1000; ++i) many.push_back(0.029 * i);
+  for (int i = 0; i < 60; ++i) few.push_back(0.5 * i);
+  const double limit = TrendDetectionLimit(many, T, /*births_known=*/true);
+  EXPECT_GE(limit, 9 * T);
+  EXPECT_NEAR(limit, TrendDetectionLimit(few, T, true), 0.05 * limit);
+  EXPECT_GT(TrendDetectionLimit(many, T, false), limit);
 }
 
 }  // namespace
