@@ -357,6 +357,7 @@ Trend ComputeTrend(const std::vector<Report>& live, const std::vector<Report>& a
       // As in a diff: the age at the last snapshot (below, -1 if gone by then).
       if (k == n - 1) ts.site.oldest_age_s = s.oldest_age_s;
       ts.site.truncated = ts.site.truncated || s.truncated;
+      ts.site.folded = ts.site.folded || s.folded;
     }
     if (allocated.size() == n)
       for (const Site& s : allocated[order[k]].sites) {
