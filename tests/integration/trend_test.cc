@@ -81,18 +81,36 @@ TEST(Trend, FlagsOnlyTheSteadyLeakAndCheckGatesOnIt) {
   EXPECT_EQ(Leaktrace(loose).exit_code, 0);
 }
 
-// Sampled (the default 512 KiB): a site that held 40 MiB before the series
-// and leaks 4 MiB between snapshots, nine snapshots. Each estimate's
-// variance is T y (~20-36 MiB^2 here), and judged as independent the
-// slopes could not tell 4 MiB a step from noise: "not significant", and
-// `check --trend` passed. Its samples stay live, so its estimates share that
-// variance; judged by what they do not share (the samples born since), the
-// growth is plain: "leak", and the gate fails.
+// Sampled: a site that held 28 MiB before the series and leaks 256 KiB
+// between snapshots, nine snapshots. Each estimate's variance is about T y
+// (T the sampling interval), and judged as independent the slopes could not
+// tell the leak from noise: "not significant", and `check --trend` passed.
+// Its samples stay live, so its estimates share that variance; judged by
+// what they do not share (the samples born since), the growth is plain:
+// "leak", and the gate fails.
+//
+// The rule is the same at any interval, in units of T; what matters is the
+// number of samples the leak takes (computed from the binomial counts):
+// - the verdict: the recent half's share of the samples must be at least
+//   half the series' rate times the recent part's share of the time, a
+//   quarter of them for evenly spaced snapshots, a third when the last
+//   snapshot comes five intervals late on a loaded machine;
+// - the gate: `check --trend` judges the leak site's growth, first to last,
+//   with the two estimates' variances added as if independent, and passes
+//   when that growth is under 3 of those standard errors, even with the
+//   verdict "leak".
+// It ran at 512 KiB with 40 MiB and 4 MiB a step: ~64 samples; the gate
+// passed with probability 3e-3 (once in 500 runs here), the verdict failed
+// with 4e-5 evenly spaced, 4e-3 with a late last snapshot. At 4 KiB the
+// leak takes ~460 samples: the gate passes with 2e-14, the verdict fails
+// with 2e-26 and 6e-13. Judged as independent, the recent slope is still
+// ~2.5 of its standard errors for the 3 needed (it passed in 1 in 1,000
+// simulated series), so the test still needs the shared samples.
 TEST(Trend, ASampledLeakOnALargeBaseIsGated) {
   TempDir dir;
   std::vector<std::string> dumps;
   {
-    TrackedProgram p({ProgramPath("leak_on_a_base")}, dir.path(), {"LEAKTRACE_ON_EXIT=0"});
+    TrackedProgram p({ProgramPath("leak_on_a_base")}, dir.path(), {"LEAKTRACE_SAMPLE=4k", "LEAKTRACE_ON_EXIT=0"});
     for (int step = 0; step <= 8; ++step) {
       p.ExpectCheckpoint("step" + std::to_string(step));
       dumps.push_back(p.Snapshot());

@@ -544,10 +544,17 @@ TEST(SymbolizerGolden, ManyDistinctAddressesAreFast) {
     named += !frames.back().function.empty();
   }
   auto t1 = std::chrono::steady_clock::now();
-  for (uint64_t i = 0; i < kCount; ++i) s.Symbolize(dump, text->start + 1 + (i * step) % (text->end - text->start - 1));
-  auto t2 = std::chrono::steady_clock::now();
   double cold = std::chrono::duration<double>(t1 - t0).count();
-  double warm = std::chrono::duration<double>(t2 - t1).count();
+  // The cached pass takes ~1/8 of the cold one (0.05 s against 0.4 here): a
+  // loaded machine that stalls the process for longer than the cold pass
+  // took, during that short pass, made it look slower. The fastest of three
+  // passes needs three such stalls in a row.
+  double warm = 1e9;
+  for (int pass = 0; pass < 3; ++pass) {
+    const auto start = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < kCount; ++i) s.Symbolize(dump, text->start + 1 + (i * step) % (text->end - text->start - 1));
+    warm = std::min(warm, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   std::printf("100k distinct addresses: %.2fs cold, %.2fs cached; %zu named\n", cold, warm, named);
   EXPECT_GT(named, kCount / 2);
   EXPECT_LT(cold, 30.0);

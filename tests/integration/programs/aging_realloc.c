@@ -16,7 +16,7 @@
 
 #include "step_protocol.h"
 
-enum { kBuffers = 2000, kStep = 64, kFinal = 4096 };
+enum { kBuffers = 4000, kStep = 64, kFinal = 4096 };
 
 static void* volatile sink;
 static void* kept[kBuffers + kBuffers / 2];

@@ -1,6 +1,6 @@
 /* A call site that holds much live before it starts to leak, for `leaktrace
-   check --trend` in sampled mode (trend_test.cc): grow() keeps 40 MiB in
-   blocks of 1000 bytes before checkpoint "step0", then 4 MiB more before
+   check --trend` in sampled mode (trend_test.cc): grow() keeps 28 MiB in
+   blocks of 1000 bytes before checkpoint "step0", then 256 KiB more before
    each of "step1".."step8", never freeing. Keep the constants in step with
    trend_test.cc. */
 #include <stdlib.h>
@@ -21,7 +21,7 @@ __attribute__((noinline)) void grow(long bytes) {
 
 int main(void) {
   for (int step = 0; step <= 8; ++step) {
-    grow(step == 0 ? 40L * MIB : 4L * MIB);  // one call site: one site, base and leak
+    grow(step == 0 ? 28L * MIB : MIB / 4);  // one call site: one site, base and leak
     char name[16];
     name[0] = 's', name[1] = 't', name[2] = 'e', name[3] = 'p', name[4] = (char)('0' + step), name[5] = '\0';
     checkpoint(name);

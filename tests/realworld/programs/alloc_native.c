@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEAK_BLOCKS 64
+#define LEAK_BLOCKS 256  // NATIVE_LEAK_BLOCKS in allocators_test.py
 #define LEAK_SIZE 4000
 #define MALLOCX_ALIGN(a) ((int)(__builtin_ffsll((long long)(a)) - 1))
 #define MALLOCX_ZERO ((int)0x40)
