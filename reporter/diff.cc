@@ -1,8 +1,6 @@
 #include "reporter/diff.h"
 
 #include <cmath>
-#include <string_view>
-#include <unordered_map>
 
 namespace leaktrace::reporter {
 
@@ -22,7 +20,7 @@ Report Diff(const Report& before, const Report& after) {
   out.exact = before.exact && after.exact;
   out.older_than_s = after.older_than_s;
 
-  std::unordered_map<std::string_view, const Site*> old_sites;
+  SiteKeyIndex<const Site*> old_sites;  // refers to before.sites[i].key
   old_sites.reserve(before.sites.size());
   for (const Site& s : before.sites) old_sites.emplace(s.key, &s);
 
@@ -36,17 +34,21 @@ Report Diff(const Report& before, const Report& after) {
   };
 
   for (const Site& a : after.sites) {
-    Site grown = a;
-    auto it = old_sites.find(a.key);
-    if (it != old_sites.end()) {
-      const Site& b = *it->second;
-      grown.bytes -= b.bytes;
-      grown.count -= b.count;
-      grown.var_bytes += b.var_bytes;
-      grown.var_count += b.var_count;
-      grown.truncated = grown.truncated || b.truncated;
-      grown.folded = grown.folded || b.folded;
+    const Site* b = nullptr;
+    if (auto it = old_sites.find(a.key); it != old_sites.end()) {
+      b = it->second;
       old_sites.erase(it);
+    }
+    // Most sites of a large dump did not change: copy only what keep() keeps.
+    if (IsZero(a.bytes - (b ? b->bytes : 0)) && IsZero(a.count - (b ? b->count : 0))) continue;
+    Site grown = a;
+    if (b) {
+      grown.bytes -= b->bytes;
+      grown.count -= b->count;
+      grown.var_bytes += b->var_bytes;
+      grown.var_count += b->var_count;
+      grown.truncated = grown.truncated || b->truncated;
+      grown.folded = grown.folded || b->folded;
     }
     keep(std::move(grown));
   }

@@ -50,7 +50,7 @@ std::string Location(const Frame& f) {
 // The tooltip's full location: "src/http.c:120".
 std::string FullLocation(const Frame& f) {
   if (f.file.empty()) return "";
-  return f.line ? fmt::format("{}:{}", f.file, f.line) : f.file;
+  return f.line ? fmt::format("{}:{}", f.file.str(), f.line) : f.file.str();
 }
 
 // A call tree. Children are keyed by what the page shows of a frame (name,

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "reporter/merge.h"
 
@@ -48,20 +45,12 @@ bool IsRuntimeNamespace(std::string_view f) {
 
 // Function mode: a frame is identified by its function (any line), or by
 // module and offset when it has no symbol.
-std::string FunctionKey(const Site& s) {
-  std::string key = format::ResourceName(s.resource);
-  key += '\x1f';
-  key += s.label;
-  for (const Frame& f : s.frames) {
-    key += '\x1f';
-    if (!f.function.empty()) {
-      key += 'F';
-      key += f.function;
-    } else {
-      key += fmt::format("M{}\x1e{}\x1e{:x}", ModuleBasename(f.module), f.build_id, f.module_offset);
-    }
-  }
-  return key;
+SiteKey FunctionKey(const Site& s) {
+  std::vector<InternedString> parts;
+  parts.reserve(s.frames.size());
+  for (const Frame& f : s.frames)
+    parts.push_back(f.function.empty() ? SiteKey::FramePart(f) : InternedString("F" + f.function));
+  return SiteKey(SiteKey::Head(s.resource, s.label), std::move(parts));
 }
 
 }  // namespace
@@ -93,16 +82,17 @@ std::vector<Site> Regroup(std::vector<Site> sites, const Grouping& grouping) {
   const size_t depth = grouping.depth ? grouping.depth : 1;
   std::vector<Site> out;
   out.reserve(sites.size());
-  std::unordered_map<std::string, size_t> index;
+  SiteKeyIndex<size_t> index;  // refers to out[i].key
   for (Site& s : sites) {
     const size_t user = InnermostUserFrame(s.frames);
     std::vector<Frame> kept;
     for (size_t i = user; i < s.frames.size() && kept.size() < depth; ++i) kept.push_back(std::move(s.frames[i]));
     s.frames = std::move(kept);
     s.key = FunctionKey(s);
-    auto [it, inserted] = index.emplace(s.key, out.size());
-    if (inserted) {
+    auto it = index.find(s.key);
+    if (it == index.end()) {
       out.push_back(std::move(s));
+      index.emplace(out.back().key, out.size() - 1);  // reserve() keeps the references valid
       continue;
     }
     Site& into = out[it->second];

@@ -1,21 +1,19 @@
 #include "reporter/merge.h"
 
 #include <algorithm>
-#include <string_view>
-#include <unordered_map>
 
 namespace leaktrace::reporter {
 
 std::vector<Site> CombineSites(std::vector<Site> sites) {
   std::vector<Site> out;
   out.reserve(sites.size());
-  std::unordered_map<std::string_view, size_t> index;  // views into out[i].key
+  SiteKeyIndex<size_t> index;  // refers to out[i].key
   index.reserve(sites.size());
   for (Site& s : sites) {
     auto it = index.find(s.key);
     if (it == index.end()) {
       out.push_back(std::move(s));
-      index.emplace(out.back().key, out.size() - 1);  // reserve() keeps views valid
+      index.emplace(out.back().key, out.size() - 1);  // reserve() keeps the references valid
       continue;
     }
     Site& into = out[it->second];

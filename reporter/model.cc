@@ -7,33 +7,6 @@
 
 namespace leaktrace::reporter {
 
-std::string SiteKey(Resource resource, const std::string& label, const std::vector<Frame>& frames) {
-  // Unit/record separators cannot appear in symbol names or paths we print,
-  // so the concatenation is unambiguous.
-  std::string key = format::ResourceName(resource);
-  key += '\x1f';
-  key += label;
-  for (const Frame& f : frames) {
-    key += '\x1f';
-    if (!f.function.empty()) {
-      key += 'F';
-      key += f.function;
-      key += '\x1e';
-      key += f.file;
-      key += '\x1e';
-      key += std::to_string(f.line);
-    } else {
-      key += 'M';
-      key += ModuleBasename(f.module);
-      key += '\x1e';
-      key += f.build_id;
-      key += '\x1e';
-      key += fmt::format("{:x}", f.module_offset);
-    }
-  }
-  return key;
-}
-
 DumpInfo DescribeDump(const format::Dump& dump) {
   DumpInfo info;
   info.path = dump.path;

@@ -12,6 +12,7 @@
 
 #include "format/dump.h"
 #include "reporter/memory.h"
+#include "reporter/site_key.h"
 #include "symbolizer/frame.h"
 
 namespace leaktrace::reporter {
@@ -45,7 +46,7 @@ struct Site {
   // Its innermost frames only: stacks that came after the process's stack
   // budget was spent (format::kStackFolded), added up here.
   bool folded = false;
-  std::string key;         // identity across dumps and runs; see SiteKey
+  SiteKey key;             // identity across dumps and runs (site_key.h)
   // Age in seconds, at its snapshot, of the oldest live object of the site
   // whose birth the dump records (for sampled heap: the oldest sample);
   // -1 when none is. Sites added up keep the largest.
@@ -55,12 +56,6 @@ struct Site {
   double alloc_bytes = 0;
   double alloc_count = 0;
 };
-
-// The identity of a site: resource, label, and each frame as
-// (function, file, line) when the function is known, else as
-// (module base name, build-id, module offset). Load addresses never enter it,
-// so two runs of one binary with different ASLR biases give equal keys.
-std::string SiteKey(Resource resource, const std::string& label, const std::vector<Frame>& frames);
 
 // Where a report's numbers came from.
 struct DumpInfo {

@@ -63,7 +63,7 @@ std::string SiteName(const Site& s) {
   if (s.frames.empty()) return s.label.empty() ? "(no stack)" : "[" + s.label + "]";
   const Frame& f = s.frames[InnermostUserFrame(s.frames)];
   std::string name = DisplayName(f);
-  if (!f.file.empty()) name += f.line ? fmt::format(" ({}:{})", f.file, f.line) : fmt::format(" ({})", f.file);
+  if (!f.file.empty()) name += f.line ? fmt::format(" ({}:{})", f.file.str(), f.line) : fmt::format(" ({})", f.file.str());
   if (!s.label.empty()) name += " [" + s.label + "]";
   return name;
 }
@@ -126,7 +126,7 @@ std::string RenderCheckJunit(const CheckResult& result, const Report& diff, cons
       size_t rank = 0;
       for (const std::string& key : r.offending_keys)
         for (const Site& s : result.offending)
-          if (s.key == key) details += RenderSiteText(offending, s, ++rank, plain) + "\n";
+          if (s.key.str() == key) details += RenderSiteText(offending, s, ++rank, plain) + "\n";
       c.body = fmt::format("<failure type=\"threshold\" message=\"{}\">{}</failure>", XmlEscape(r.message),
                            XmlEscape(details));
     }
@@ -139,7 +139,7 @@ std::string RenderCheckJunit(const CheckResult& result, const Report& diff, cons
     if (int n = ++seen_names[c.classname + c.name]; n > 1) c.name += fmt::format(" #{}", n);
     return c;
   };
-  std::map<std::string, bool> offender;
+  std::map<SiteKey, bool> offender;
   for (const Site& s : result.offending) offender[s.key] = true;
   size_t rank = 0;
   for (const Site& s : result.checked) {

@@ -253,7 +253,7 @@ std::string Header(const Report& report) {
 std::string Location(const Frame& f) {
   std::string loc;
   if (!f.file.empty()) {
-    loc = f.line ? fmt::format("{}:{}", f.file, f.line) : f.file;
+    loc = f.line ? fmt::format("{}:{}", f.file.str(), f.line) : f.file.str();
   } else if (!f.function.empty() && !f.module.empty()) {
     loc = "(" + ModuleBasename(f.module) + ")";
   }

@@ -29,10 +29,10 @@ class SiteIndex {
   explicit SiteIndex(const Trend& trend) {
     for (const TrendSite& s : trend.sites) by_key_.emplace(s.site.key, &s);
   }
-  const TrendSite& operator[](const std::string& key) const { return *by_key_.at(key); }
+  const TrendSite& operator[](const SiteKey& key) const { return *by_key_.at(key); }
 
  private:
-  std::unordered_map<std::string_view, const TrendSite*> by_key_;
+  std::unordered_map<SiteKey, const TrendSite*> by_key_;
 };
 
 // Slope errors of sampled heap sites take in what the snapshots share, from
