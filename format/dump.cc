@@ -15,6 +15,17 @@ std::string Module::BuildIdHex() const {
   return hex;
 }
 
+Dump Dump::WithoutSites() const {
+  Dump out;
+  out.path = path;
+  out.version = version;
+  out.process = process;
+  out.modules = modules;
+  out.stacks = stacks;
+  out.health = health;
+  return out;
+}
+
 const Stack* Dump::FindStack(uint32_t id) const {
   auto it = std::lower_bound(stacks.begin(), stacks.end(), id,
                              [](const Stack& s, uint32_t v) { return s.id < v; });

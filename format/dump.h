@@ -103,6 +103,10 @@ struct Dump {
 
   // The stack with this id, or nullptr.
   const Stack* FindStack(uint32_t id) const;
+  // This dump's path, version, process, modules, stacks and health, with no
+  // site, age or memory figure: the frame a tool fills with sites of its own
+  // making (a filtered or relabelled copy of these).
+  Dump WithoutSites() const;
   // The module whose segments contain `address`, or nullptr.
   const Module* FindModule(uint64_t address) const;
 };

@@ -81,13 +81,7 @@ format::Dump KeepOlderThan(const format::Dump& dump, double seconds) {
     ++f.samples;
   }
 
-  format::Dump out;
-  out.path = dump.path;
-  out.version = dump.version;
-  out.process = dump.process;
-  out.modules = dump.modules;
-  out.stacks = dump.stacks;
-  out.health = dump.health;
+  format::Dump out = dump.WithoutSites();
   out.has_ages = true;
   std::vector<uint32_t> new_index(dump.sites.size(), UINT32_MAX);
   for (size_t i = 0; i < dump.sites.size(); ++i) {

@@ -86,12 +86,7 @@ DumpSamples SamplesOf(const format::Dump& dump, const FrameSource& source, const
   // each is given a label of its own (its index) that keeps it apart; the
   // key is then made from its real label, as FromDump and Regroup make it.
   std::vector<uint32_t> id_of(n, 0);
-  format::Dump tagged;
-  tagged.path = dump.path;
-  tagged.version = dump.version;
-  tagged.process = dump.process;
-  tagged.modules = dump.modules;
-  tagged.stacks = dump.stacks;
+  format::Dump tagged = dump.WithoutSites();
   for (size_t i = 0; i < n; ++i) {
     if (!wanted[i]) continue;
     auto by_stack = cache->ids.find(StackAndResource(dump.sites[i]));
