@@ -213,12 +213,18 @@ constexpr auto kSandboxedStartWait = std::chrono::milliseconds(200);
 // before its wait, which the signal would otherwise interrupt.
 constexpr auto kLazyStartGrace = std::chrono::milliseconds(20);
 // A process of one thread that runs, without waiting, starts its thread
-// only when asked (ControlHandle::AskForDumperThread): at its next tracked
-// event, which it looks for 10 ms apart. Its thread then writes the
-// snapshot, the allocator asked, rather than the signal's handler on the
-// program's own thread; one that makes no tracked event meanwhile is
-// signalled as before. Never past the command's own deadline.
-constexpr auto kAskedThreadGrace = std::chrono::milliseconds(50);
+// only when asked (ControlHandle::AskForDumperThread): at a tracked event,
+// where it reads the clock at one event in eight and the request at most
+// every 10 ms (preload/snapshot/dumper.cc, ReaderAskedForTheThread). Its
+// thread then writes the snapshot, the allocator asked, rather than the
+// signal's handler on the program's own thread; one that makes no tracked
+// event meanwhile is signalled as before. 500 ms: a program of a few dozen
+// events a second between raw waits (an open and close, then a 50 ms
+// nanosleep the hooks do not see) looks every 200 ms; with 50 ms it was
+// signalled instead, and the signal, sent when its thread was seen between
+// two waits, could land in the next one and cut it short (EINTR), one run
+// in a few under a loaded test suite. Never past the command's own deadline.
+constexpr auto kAskedThreadGrace = std::chrono::milliseconds(500);
 
 // The block's signal_tid is the thread's id in the process's own pid
 // namespace (a container's, unshare --pid): made ours before it is returned.
