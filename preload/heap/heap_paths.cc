@@ -11,6 +11,7 @@
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
 #include "preload/heap/bootstrap_heap.h"
+#include "preload/heap/growing_block.h"
 #include "preload/internal/compiler.h"
 #include "preload/internal/elf_symbols.h"
 #include "preload/interpose/real_functions.h"
@@ -160,6 +161,7 @@ void WriteSampledHeader(char* p, char* base, uint32_t stack_id, size_t size, dou
 // the API allows; it happens only for a size within the allocator's
 // rounding of the capacity).
 size_t UsableOf(SampledHeader* h) {
+  SettleIfGrowing(t_state, h);
   if (h->usable_extra == kUsableUnknown) {
     size_t usable = PlainUsable(h->size);
     if (usable > h->capacity) usable = h->capacity;
@@ -173,6 +175,7 @@ size_t UsableOf(SampledHeader* h) {
 // busy), leaves the age table, and clears the check word so a stale copy of
 // this page never passes for a header.
 void UnrecordSampled(ThreadState& t, SampledHeader* h) {
+  SettleIfGrowing(t, h);
   if (h->stack_id == 0) {
     // Unsampled by a realloc, or its stack was not recorded: nothing booked.
   } else if (t.busy == 0) {
@@ -343,6 +346,7 @@ double DecideRealloc(ThreadState& t, const SampledHeader& h, size_t size, uint64
 // amortised like the program's own realloc).
 void* ReallocateSampled(ThreadState& t, void* p, size_t size) {
   SampledHeader* h = SampledHeaderOf(p);
+  SettleIfGrowing(t, h);
   if (size == 0) {
     // The real allocator's meaning of realloc(p, 0), on the real block.
     char* base = SampledBase(p);
@@ -495,8 +499,9 @@ void* ResizeSampled(ThreadState& t, void* p, size_t size, size_t capacity, doubl
     errno = ENOMEM;
     return nullptr;
   }
-  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   SampledHeader* h = SampledHeaderOf(p);
+  SettleIfGrowing(t, h);
+  const uint32_t stack_id = weight > 0 ? CaptureStackId(t) : 0;
   const SampledHeader old = *h;
   char* base = static_cast<char*>(p) - old.base_offset;
   // Without the allocator's own measure: what the block was made with.

@@ -4,6 +4,7 @@
 
 #include "preload/heap/age_table.h"
 #include "preload/heap/block_header.h"
+#include "preload/heap/growing_block.h"
 #include "preload/heap/heap_paths.h"
 #include "preload/heap/sampler.h"
 #include "preload/internal/compiler.h"
@@ -34,6 +35,24 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
   // From here on the block is known to be sampled: the general path of
   // such a block (ReallocateSampledBlock) needs no second look at it.
   SampledHeader* h = SampledHeaderOf(p);
+  // The thread's growing block (growing_block.h): a step from the same
+  // place in the program, not past the batch's end nor the capacity, waits
+  // to be booked with the batch; anything else books the batch first.
+  GrowingBlock& g = t.growing;
+  const uintptr_t key = unwind_cache_internal::LookupKey<unwind_cache_internal::kSiteReallocSampled>();
+  if (g.header == h) {
+    if (LT_LIKELY(size >= g.size && size < g.settle_at && size <= h->capacity && h->stack_id == g.stack_id &&
+                  g.steps < kGrowingBatchMaxSteps && t.busy == 0 &&
+                  !g_every_event_checks_lazy_start.load(std::memory_order_relaxed) &&
+                  unwind_cache_internal::StillHits(*g.way, g.entry, key))) {
+      g.size = size;
+      ++g.steps;
+      g.step_bytes += size;
+      h->usable_extra = static_cast<uint32_t>(size - h->size);  // the program is told what it asked
+      return p;
+    }
+    SettleGrowingBlock(t, /*alive=*/true);
+  }
   const uint64_t capacity = h->capacity, before = h->offered;
   if (LT_UNLIKELY(t.busy != 0 || size > capacity || size < capacity - capacity / 4 || before == 0 ||
                   h->size <= kContinueAboveBytes || size <= kContinueAboveBytes))
@@ -49,8 +68,8 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
                               ? GrownWeight(old_weight, before, size, g_config.sample_interval, g_config.sample_per_byte)
                               : old_weight;
     ++t.busy;  // libunwind may allocate when the cache misses
-    const ExactCapture capture =
-        unwind_cache_internal::LookupStackId<unwind_cache_internal::kSiteReallocSampled>(*shard, shard->unwind_cache);
+    unwind_cache_internal::Way* way;
+    const ExactCapture capture = unwind_cache_internal::LookupStackIdAt(*shard, shard->unwind_cache, key, &way);
     SiteCounters* c = capture.counters != nullptr ? *capture.counters : nullptr;
     if (LT_UNLIKELY(c == nullptr) && capture.counters != nullptr && capture.stack_id != 0) {
       // Where the cache keeps the site's counters, once they exist.
@@ -71,6 +90,23 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
     h->offered = size > before ? size : before;
     h->usable_extra = kUsableUnknown;  // measured when asked for (heap_paths.cc, UsableOf)
     AgeTableRebook(h->age_slot, size, weight, h->birth_ns);
+    // The next steps from here wait for a batch (another block's first),
+    // when the cache can tell them from this stack at once.
+    if (g.header != nullptr) SettleGrowingBlock(t, /*alive=*/false);
+    if (way == nullptr) return p;
+    const uint64_t batch = size / kGrowingBatchPart;
+    g = {.header = h,
+         .counters = c,
+         .shard = shard,
+         .way = way,
+         .entry = way->entry,
+         .key = key,
+         .weight = weight,
+         .size = size,
+         .settle_at = size + (batch == 0 ? 1 : batch < kGrowingBatchMaxBytes ? batch : kGrowingBatchMaxBytes),
+         .step_bytes = 0,
+         .steps = 0,
+         .stack_id = h->stack_id};
     return p;
   }
   // A point in the growth: a fresh sample, on the slow path (the countdown

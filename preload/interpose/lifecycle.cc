@@ -28,6 +28,7 @@
 #include "preload/snapshot/module_map.h"
 #include "preload/interpose/native_api.h"
 #include "preload/snapshot/process_info.h"
+#include "preload/heap/growing_block.h"
 #include "preload/heap/sampler.h"
 #include "preload/record/shard_registry.h"
 #include "preload/snapshot/snapshot.h"
@@ -259,6 +260,9 @@ __attribute__((destructor(101))) void OnUnload() {
   if (!Active() || !IsTheTrackedProcess()) return;
   BusyScope busy;
   StopDumper();
+  // A buffer this thread was growing: its last steps booked (when it may
+  // read the block: growing_block.h), so the exit dump has it whole.
+  SettleGrowingBlock(t_state, /*alive=*/false);
   if (WantsExitDump()) {
     WriteSnapshot(format::Trigger::kExit);
   } else if (SnapshotRequestPending()) {

@@ -39,6 +39,34 @@ LT_ALWAYS_INLINE void CountSampledResize(SiteCounters& c, uint64_t old_size, dou
   }
 }
 
+// A batch of `steps` in-place growths of one sampled block at one site
+// (growing_block.h), from `old_size` with `old_weight` (what was booked) to
+// `size` with `weight`, the steps' sizes summing to `step_bytes`: what
+// CountSampledResize of each step would have booked, each step's weight
+// taken as the mean of the batch's first and last. The live figures change
+// exactly as the steps would have changed them (their frees and
+// allocations cancel but for the block's new share); `size` == `old_size`
+// and `weight` == `old_weight` books the turnover alone (a block that may be
+// gone: nothing live changes).
+LT_ALWAYS_INLINE void CountSampledSteps(SiteCounters& c, uint64_t old_size, double old_weight, uint64_t size,
+                                        double weight, uint32_t steps, uint64_t step_bytes) {
+  const double old_bytes = static_cast<double>(static_cast<int64_t>(old_size));
+  const double bytes = static_cast<double>(static_cast<int64_t>(size));
+  const double mean_weight = 0.5 * (old_weight + weight);
+  const double count = mean_weight * steps;
+  const double turnover = mean_weight * static_cast<double>(static_cast<int64_t>(step_bytes));
+  Bump(c.alloc_count, count);
+  Bump(c.alloc_bytes, turnover);
+  Bump(c.free_count, count - (weight - old_weight));
+  Bump(c.free_bytes, turnover - (weight * bytes - old_weight * old_bytes));
+  if (weight > 1 || old_weight > 1) {
+    const double v = weight > 1 ? weight * (weight - 1) : 0;
+    const double old_v = old_weight > 1 ? old_weight * (old_weight - 1) : 0;
+    Bump(c.var_count, v - old_v);
+    Bump(c.var_bytes, v * bytes * bytes - old_v * old_bytes * old_bytes);
+  }
+}
+
 // Either mode's: exact mode's figures (whole numbers, shard.h) are
 // CountExactResize's (exact_record.h); RecordRealloc books them here.
 LT_ALWAYS_INLINE void CountResize(SiteCounters& c, uint64_t old_size, double old_weight, uint64_t size,

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "preload/internal/compiler.h"
+#include "preload/heap/growing_block.h"
 #include "preload/heap/sampler.h"
 
 namespace leaktrace::preload {
@@ -49,6 +50,9 @@ struct ThreadState {
   // Net tracked heap bytes this thread recorded and has not yet added to
   // the process-wide total (heap_peak.h).
   int64_t heap_pending;
+  // Sampled mode: the steps of a buffer grown in place by realloc that are
+  // still to be booked (growing_block.h).
+  GrowingBlock growing;
 };
 
 extern __thread ThreadState t_state LT_INITIAL_EXEC;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "preload/heap/block_header.h"
+#include "preload/heap/growing_block.h"
 #include "preload/internal/errno_kept.h"
 #include "preload/internal/health.h"
 #include "preload/internal/log.h"
@@ -145,6 +146,7 @@ void RecordRealloc(ThreadState& t, uint32_t old_stack_id, uint64_t old_size, dou
 
 void OnThreadExit(void* shard) {
   ThreadState& t = t_state;
+  SettleGrowingBlock(t, /*alive=*/false);  // before its shard is given back
   FlushThreadHeapPending(t);
   t.shard = nullptr;
   t.phase = ThreadPhase::kExited;

@@ -286,21 +286,42 @@ LT_ALWAYS_INLINE Way* HitWay(UnwindCache& cache, uintptr_t key) {
 // Not in a function that calls it as its last act: the miss path's frames
 // must lie below the marker's (UnwindAndRemember), so the call to it is no
 // tail call.
-template <uintptr_t Site>
-LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
-  const uintptr_t key = LookupKey<Site>();
+// The same with the place's key made by the caller (LookupKey, in the
+// function the lookup is inlined into), which may look at the way again:
+// `hit` is the way of a plain hit (its countdown not run out), else null.
+LT_ALWAYS_INLINE CachedCapture LookupStackIdAt(Shard& shard, UnwindCache* cache, uintptr_t key, Way** hit) {
   // (CaptureMissed makes the cache at the thread's first capture.)
   if (LT_LIKELY(cache != nullptr)) {
     if (Way* w = HitWay(*cache, key); w != nullptr) {
       CacheEntry* e = w->entry;
-      if (LT_UNLIKELY(--w->hits_to_check == 0)) return {CheckedHit(shard, *cache, *w), nullptr};
+      if (LT_UNLIKELY(--w->hits_to_check == 0)) {
+        *hit = nullptr;
+        return {CheckedHit(shard, *cache, *w), nullptr};
+      }
+      *hit = w;
       return {e->stack_id, &e->counters};
     }
   }
+  *hit = nullptr;
   uint32_t id = CaptureMissed(shard, key);
   // Not a tail call: the caller's frame must stay below the miss path's.
   __asm__ volatile("" : "+r"(id));
   return {id, nullptr};
+}
+
+template <uintptr_t Site>
+LT_ALWAYS_INLINE CachedCapture LookupStackId(Shard& shard, UnwindCache* cache) {
+  Way* hit;
+  return LookupStackIdAt(shard, cache, LookupKey<Site>(), &hit);
+}
+
+// Whether the chain a plain hit found at `way` (LookupStackIdAt) is still
+// the one on this stack at `key`: the way holds the same entry, and the
+// entry matches as a hit does (MatchingWay), its countdown left alone. For
+// a place that looks again and again from one stack (a buffer's steps,
+// growing_block.h), without the set's walk.
+LT_ALWAYS_INLINE bool StillHits(const Way& way, const CacheEntry* entry, uintptr_t key) {
+  return way.entry == entry && entry->marker == key && ProbeMatches(*entry) && Matches(*entry);
 }
 
 }  // namespace unwind_cache_internal

@@ -281,6 +281,11 @@ bool BuildDump(format::DumpBuffer& buffer, format::Trigger trigger, uint32_t seq
     r.stack_id = id;
     r.live_count = t.alloc_count - t.free_count;
     r.live_bytes = t.alloc_bytes - t.free_bytes;
+    // Sampled figures: the live estimate is the sum of the live samples'
+    // weights, so a site none of whose samples is live has none, whatever
+    // the rounding of its weighted sums left (a buffer's batched steps,
+    // growing_block.h, book turnovers that cancel only to the last bit).
+    if (!exact && t.live_samples == 0) r.live_count = r.live_bytes = 0;
     r.alloc_count = t.alloc_count;
     r.alloc_bytes = t.alloc_bytes;
     r.var_live_count = t.var_count > 0 ? t.var_count : 0;
