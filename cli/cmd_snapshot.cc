@@ -124,12 +124,18 @@ void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point de
   }
 }
 
-// `sig`: the snapshot signal sent, when known (0 otherwise).
+// `sig`: the snapshot signal sent, when known (0 otherwise; -1: none, the
+// process was asked through its control block).
 [[noreturn]] void TimedOut(pid_t pid, double timeout, int sig = 0) {
   std::string message = fmt::format("timed out after {:g} s waiting for process {} to write a snapshot", timeout, pid);
   // A stopped process takes the request when it runs again: say why it has not.
   if (const std::string why = StateObstacle(pid, ProcessState(pid)); !why.empty()) {
     message += fmt::format(": {}; it writes the snapshot once it runs again", why);
+  } else if (sig < 0) {
+    message += fmt::format(": it takes no snapshot signal and was asked through its control block; its leaktrace "
+                           "thread takes the request within {} ms once it runs, and starts at the program's next "
+                           "tracked event or wait",
+                           format::control::kSnapshotRequestPollMs);
   } else if (sig > 0 && EveryThreadBlocks(pid, sig)) {
     // Pending until a thread unblocks it (a program that blocks every signal).
     message += fmt::format(": every thread of it blocks signal {} and no leaktrace thread runs there to take it; "
@@ -158,16 +164,28 @@ int PrintDump(pid_t pid, const std::string& path) {
   return kExitOk;
 }
 
-// The block, when it says the process takes a snapshot signal.
-ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
+// The block, when the process takes snapshots.
+ControlBlock ReadTakingSnapshots(pid_t pid, const ControlHandle& control) {
   std::optional<ControlBlock> block = control.Read();
   if (!block) throw UsageError(fmt::format("process {}: unreadable leaktrace control block", pid));
   if (block->failed == format::control::kFailedForGood)
     throw UsageError(fmt::format("process {} takes no snapshots: {}", pid, block->error));
-  if (block->signal == 0)
-    throw UsageError(fmt::format("process {} takes no snapshot signal (LEAKTRACE_SIGNAL=0, or the program handles "
-                                 "that signal itself; pick another with LEAKTRACE_SIGNAL)", pid));
   return *block;
+}
+
+[[noreturn]] void NoSignalNoRequest(pid_t pid) {
+  throw UsageError(fmt::format("process {} takes no snapshot signal (LEAKTRACE_SIGNAL=0, or the program handles "
+                               "every signal leaktrace could take, as a Go runtime does), and its libleaktrace takes "
+                               "no request through its control block (an older one); its interval and exit "
+                               "snapshots go on",
+                               pid));
+}
+
+// The block, when it says the process takes a snapshot signal.
+ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
+  const ControlBlock block = ReadTakingSnapshots(pid, control);
+  if (block.signal == 0) NoSignalNoRequest(pid);
+  return block;
 }
 
 // Waits for a dump of `pid` beyond seq `before` in its own control block.
@@ -247,12 +265,29 @@ ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, Control
   return block;
 }
 
+// A process that takes no snapshot signal: asked through its control block
+// (format/control_block.h, kSnapshotWantedLine), no signal sent at all. Its
+// dumper thread, started at its next tracked event or between a wait's
+// slices if it has none yet, takes the request within
+// kSnapshotRequestPollMs.
+int ViaRequest(pid_t pid, const ControlHandle& control, const ControlBlock& block, Clock::time_point deadline,
+               double timeout) {
+  if (!block.snapshot_request) NoSignalNoRequest(pid);
+  if (!control.AskForSnapshot())
+    throw UsageError(fmt::format("process {} takes no snapshot signal, and its control block cannot be written to ask "
+                                 "it for a snapshot: {}",
+                                 pid, std::strerror(errno)));
+  return WaitThroughControlBlock(pid, control, block.started, deadline, /*sig=*/-1, timeout);
+}
+
 int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  const ControlBlock first = ReadTakingSnapshots(pid, control);
+  if (first.signal == 0) return ViaRequest(pid, control, first, deadline, timeout);
   // A dump already under way when we ask was started before the request:
   // wait for one that starts after it.
-  const ControlBlock block = WithDumperThreadId(pid, control, ReadWithSignal(pid, control), deadline);
+  const ControlBlock block = WithDumperThreadId(pid, control, first, deadline);
   SendSignal(pid, block.signal, block.signal_tid, block.reader_mark, deadline, timeout, &control);
   return WaitThroughControlBlock(pid, control, block.started, deadline, block.signal, timeout);
 }

@@ -84,6 +84,7 @@ std::optional<ControlBlock> ParseControlBlock(std::string_view text) {
     else if (key == control::kKeyHandoverOffset) ToNumber(value, b.handover_offset);
     else if (key == control::kKeyReaderMark) b.reader_mark = value == "1";
     else if (key == control::kKeyThreadRequest) b.thread_request = value == "1";
+    else if (key == control::kKeySnapshotRequest) b.snapshot_request = value == "1";
   }
   if (!have_version || b.version != control::kVersion || !have_pid || !have_signal || !have_completed) return std::nullopt;
   b.started = std::max(b.started, b.completed);  // a block without the line: nothing under way
@@ -131,17 +132,20 @@ ControlHandle::~ControlHandle() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool ControlHandle::AskForDumperThread() const {
+bool ControlHandle::WriteRequest(const char* line) const {
   // Our descriptor is read-only; the same file opened again for writing.
   const std::string self = fmt::format("/proc/self/fd/{}", fd_);
   const int fd = open(self.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
   constexpr size_t n = control::kThreadRequestBytes;
-  const bool written =
-      pwrite(fd, control::kThreadWantedLine, n, control::kThreadRequestOffset) == static_cast<ssize_t>(n);
+  const bool written = pwrite(fd, line, n, control::kThreadRequestOffset) == static_cast<ssize_t>(n);
   close(fd);
   return written;
 }
+
+bool ControlHandle::AskForDumperThread() const { return WriteRequest(control::kThreadWantedLine); }
+
+bool ControlHandle::AskForSnapshot() const { return WriteRequest(control::kSnapshotWantedLine); }
 
 std::optional<ControlBlock> ControlHandle::Read() const {
   // The library rewrites the block in place; two equal reads in a row cannot

@@ -2,8 +2,8 @@
 // the tracked process, rewritten after every dump, holding key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
 // failed, error, handover, handover_fd, handover_path, handover_offset,
-// reader_mark, thread_request), and a line of ours asking for the dumper
-// thread.
+// reader_mark, thread_request, snapshot_request), and a line of ours asking
+// for the dumper thread, or for a snapshot.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,7 @@ struct ControlBlock {
   uint64_t handover_offset = 0;  // where the dump starts in that memfd (after the block: the block's own memfd)
   bool reader_mark = false;  // the library knows our marked signal (format::AskedByReader)
   bool thread_request = false;  // the library takes AskForDumperThread
+  bool snapshot_request = false;  // with signal 0, the library takes AskForSnapshot
 };
 
 // True when `link` (what /proc/PID/fd/N points at) is a memfd named `name`:
@@ -69,9 +70,14 @@ class ControlHandle {
   // when the block cannot be written (opened again for writing through
   // /proc/self/fd: a block of another user's process).
   bool AskForDumperThread() const;
+  // Asks a process that takes no snapshot signal for a snapshot
+  // (format/control_block.h, kSnapshotWantedLine): for a block whose
+  // snapshot_request is set. False as AskForDumperThread.
+  bool AskForSnapshot() const;
 
  private:
   explicit ControlHandle(int fd) : fd_(fd) {}
+  bool WriteRequest(const char* line) const;
   static std::optional<ControlHandle> Scan(pid_t pid, bool own);
   int fd_;
 };

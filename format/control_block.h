@@ -63,5 +63,17 @@ inline constexpr char kKeyThreadRequest[] = "thread_request";
 inline constexpr char kThreadWantedLine[] = "\nthread_wanted=1";  // 16 bytes, no NUL
 inline constexpr size_t kThreadRequestBytes = sizeof kThreadWantedLine - 1;
 inline constexpr size_t kThreadRequestOffset = kBlockBytes - kThreadRequestBytes;
+// 1: a process that takes no snapshot signal (signal=0: LEAKTRACE_SIGNAL=0,
+// or the program handles every signal leaktrace could take, as a Go runtime
+// does) takes a reader's snapshot request through the block instead: the
+// reader writes kSnapshotWantedLine where kThreadWantedLine goes. The
+// process starts its dumper thread for it as for kThreadWantedLine (and
+// leaves the line), and that thread, which reads the line every
+// kSnapshotRequestPollMs while the process has no snapshot signal, clears
+// it and writes the snapshot. No signal is sent at all.
+inline constexpr char kKeySnapshotRequest[] = "snapshot_request";
+inline constexpr char kSnapshotWantedLine[] = "\nwant_snapshot=1";  // 16 bytes, no NUL
+static_assert(sizeof kSnapshotWantedLine == sizeof kThreadWantedLine);
+inline constexpr int kSnapshotRequestPollMs = 250;
 
 }  // namespace leaktrace::format::control

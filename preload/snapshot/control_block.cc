@@ -117,6 +117,7 @@ void Write(uint32_t started, uint32_t completed, const char* path) {
   lines.Add(control::kKeyHandoverOffset, static_cast<long long>(g_handover_offset));
   lines.Add(control::kKeyReaderMark, 1);
   lines.Add(control::kKeyThreadRequest, 1);
+  lines.Add(control::kKeySnapshotRequest, 1);
   // Padded with newlines to the longest block written so far: the file never
   // shrinks, so a reader racing a rewrite never sees a cut-off file, and a
   // rewrite costs what it holds, not the whole capacity.
@@ -173,16 +174,32 @@ bool ControlBlockInherited() { return g_inherited; }
 
 bool HasOwnControlBlock() { return !g_inherited && g_control_fd.load(std::memory_order_acquire) >= 0; }
 
-bool ReaderWantsDumperThread() {
+namespace {
+
+enum class Request { kNone, kThread, kSnapshot };
+
+// The reader's line at kThreadRequestOffset, cleared when `clear` names it.
+Request ReadRequest(Request clear) {
   const int fd = g_control_fd.load(std::memory_order_acquire);
-  if (fd < 0 || g_inherited) return false;  // an inherited block is the parent's: the request is for it
+  if (fd < 0 || g_inherited) return Request::kNone;  // an inherited block is the parent's: the request is for it
   char line[control::kThreadRequestBytes];
   const long n = RawSyscall(SYS_pread64, fd, line, sizeof line, control::kThreadRequestOffset);
-  if (n != static_cast<long>(sizeof line) || memcmp(line, control::kThreadWantedLine, sizeof line) != 0) return false;
-  memset(line, '\n', sizeof line);
-  RawSyscall(SYS_pwrite64, fd, line, sizeof line, control::kThreadRequestOffset);
-  return true;
+  if (n != static_cast<long>(sizeof line)) return Request::kNone;
+  const Request found = memcmp(line, control::kThreadWantedLine, sizeof line) == 0     ? Request::kThread
+                        : memcmp(line, control::kSnapshotWantedLine, sizeof line) == 0 ? Request::kSnapshot
+                                                                                        : Request::kNone;
+  if (found != Request::kNone && found == clear) {
+    memset(line, '\n', sizeof line);
+    RawSyscall(SYS_pwrite64, fd, line, sizeof line, control::kThreadRequestOffset);
+  }
+  return found;
 }
+
+}  // namespace
+
+bool ReaderWantsDumperThread() { return ReadRequest(Request::kThread) != Request::kNone; }
+
+bool ReaderWantsSnapshot() { return ReadRequest(Request::kSnapshot) == Request::kSnapshot; }
 
 LT_FORK_CHILD_CODE void ControlBlockChildAfterFork() {
   // The texts are read only while their seq is set (Write), so clearing

@@ -4,8 +4,9 @@
 // the program's closefrom, close loops and dup2 never take away. It holds key=value lines
 // (version, pid, signal, signal_tid, dir, program, started, completed, last,
 // failed, error, handover, handover_fd, handover_path, handover_offset,
-// reader_mark, thread_request), and in its last 16 bytes a line a reader
-// may write to ask for the dumper thread, padded to a fixed
+// reader_mark, thread_request, snapshot_request), and in its last 16 bytes
+// a line a reader may write to ask for the dumper thread or (a process with
+// no snapshot signal) for a snapshot, padded to a fixed
 // size and rewritten in place after every dump. docs/dump-format.md has the
 // details.
 #pragma once
@@ -40,11 +41,18 @@ void NoteHandedOverSnapshot(uint32_t seq, int fd, const char* path);
 // not allocate.
 bool HandOverInControlBlock(const uint8_t* data, size_t size, uint32_t seq, const char* path);
 // Whether a reader asked for the dumper thread since the last call
-// (format/control_block.h, kThreadWantedLine); clears the request. One
+// (format/control_block.h, kThreadWantedLine, which it clears; or
+// kSnapshotWantedLine, which it leaves for the thread to take). One
 // pread (two system calls when asked); false in a fork child still holding
 // its parent's block. Keeps no lock; async-signal-safe; sets errno on a
 // failed read (callers keep the program's).
 bool ReaderWantsDumperThread();
+// Whether a reader asked for a snapshot through the block
+// (format/control_block.h, kSnapshotWantedLine: a process with no snapshot
+// signal); clears the request. ReaderWantsDumperThread says yes to it too,
+// and leaves it for this. One pread (two system calls when asked); false in
+// a fork child still holding its parent's block. Dumper thread.
+bool ReaderWantsSnapshot();
 // Whether this process still holds its parent's block (a fork child that
 // has written none of its own yet).
 bool ControlBlockInherited();

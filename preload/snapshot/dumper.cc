@@ -378,7 +378,25 @@ void* DumperMain(void*) {
   // waiting (StopDumper) for the exit to end it, so that the exit dump
   // finds it alive and can count it without listing /proc/self/task.
   for (;;) {
-    int rc = interval ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &next) : sem_wait(&g_wake);
+    // No snapshot signal (LEAKTRACE_SIGNAL=0, or the program handles every
+    // signal leaktrace could take): a reader asks through the control block
+    // (format/control_block.h, kSnapshotWantedLine), looked at between
+    // waits of kSnapshotRequestPollMs. The request that started this
+    // thread is taken at once.
+    const bool polls = g_config.snapshot_signal == 0;
+    if (polls && !g_stopping.load(std::memory_order_acquire) && ReaderWantsSnapshot())
+      WriteSnapshot(format::Trigger::kSignal);
+    timespec until = next;
+    if (polls) {
+      timespec poll;
+      KernelClockGettime(CLOCK_MONOTONIC, &poll);
+      poll.tv_nsec += int64_t{format::control::kSnapshotRequestPollMs} * 1000000;
+      if (poll.tv_nsec >= 1000000000) poll.tv_sec += 1, poll.tv_nsec -= 1000000000;
+      if (interval == 0 || poll.tv_sec < until.tv_sec || (poll.tv_sec == until.tv_sec && poll.tv_nsec < until.tv_nsec))
+        until = poll;
+    }
+    const int rc = interval || polls ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &until) : sem_wait(&g_wake);
+    const bool timed_out = rc != 0 && errno == ETIMEDOUT;
     if (g_stopping.load(std::memory_order_acquire)) break;
     HandBackInThread();
     ReleaseSignalInThread();
@@ -388,12 +406,14 @@ void* DumperMain(void*) {
       while (sem_trywait(&g_wake) == 0) {
       }
       if (g_pending_signals.exchange(0, std::memory_order_acq_rel) > 0) WriteSnapshot(format::Trigger::kSignal);
-    } else if (errno == ETIMEDOUT) {
-      WriteSnapshot(format::Trigger::kInterval);
-      next.tv_sec += interval;
+    } else if (timed_out && interval != 0) {
       timespec now;
       KernelClockGettime(CLOCK_MONOTONIC, &now);
-      if (next.tv_sec <= now.tv_sec) next = now, next.tv_sec += interval;  // fell behind: no burst
+      if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
+        WriteSnapshot(format::Trigger::kInterval);
+        next.tv_sec += interval;
+        if (next.tv_sec <= now.tv_sec) next = now, next.tv_sec += interval;  // fell behind: no burst
+      }
     }
   }
   return nullptr;
@@ -521,8 +541,9 @@ bool ProgramSetsSnapshotSignal(int sig, const struct sigaction* act, struct siga
             Log("the program installs its own handler for signal %d: leaktrace takes snapshots on signal %d "
                 "instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
           else
-            Log("the program installs its own handler for signal %d: leaktrace snapshots by signal are off "
-                "(choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)", sig);
+            Log("the program installs its own handler for signal %d, and for every one leaktrace could take "
+                "instead: leaktrace sends no snapshot signal (leaktrace snapshot PID asks through the process's "
+                "control block instead)", sig);
         }
       }
     }
@@ -546,8 +567,9 @@ void ProgramWaitsForSignals(const sigset_t* set) {
         Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace takes "
             "snapshots on signal %d instead (leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
       else
-        Log("the program takes signal %d for itself (reads it with signalfd or sigwait): leaktrace snapshots by "
-            "signal are off (choose another with LEAKTRACE_SIGNAL; interval and exit snapshots go on)",
+        Log("the program takes signal %d for itself (reads it with signalfd or sigwait), and leaktrace finds no "
+            "other: it sends no snapshot signal (leaktrace snapshot PID asks through the process's control block "
+            "instead)",
             sig);
     }
   }
@@ -596,14 +618,17 @@ void StartDumper(bool at_once, int64_t born_ns) {
           Log("the program already handles signal %d; leaktrace leaves it alone and takes snapshots on signal %d "
               "(leaktrace snapshot PID knows it)", sig, g_config.snapshot_signal);
         else
-          Log("the program already handles signal %d; leaktrace leaves it alone (use LEAKTRACE_SIGNAL to pick "
-              "another)", sig);
+          Log("the program already handles signal %d, and every one leaktrace could take instead; leaktrace "
+              "leaves them alone (leaktrace snapshot PID asks through the process's control block instead)", sig);
       }
     } else {
       g_handler_installed = InstallSnapshotHandler(sig);
     }
   }
-  const bool wanted = g_config.interval_seconds > 0 || g_config.snapshot_signal > 0;
+  // Without a signal, the thread still takes a reader's request through the
+  // control block (DumperMain), so the block must say the signal is gone.
+  if (g_config.snapshot_signal != sig) RefreshControlBlock();
+  const bool wanted = g_config.interval_seconds > 0 || g_config.snapshot_signal > 0 || HasOwnControlBlock();
   if (at_once && wanted) {
     StartThread();
     if (!g_thread_running) RefreshControlBlock();  // no longer "starting" (ExpectDumperThread)
@@ -696,6 +721,12 @@ void MaybeStartDumperSlow() { TryLazyStart(/*before_wait=*/false); }
 
 void StartDumperBeforeWaitSlow() {
   if (t_state.busy != 0) return;  // our own waits, the dumper thread's
+  // No snapshot signal, so none can cut the wait short: the thread starts
+  // when a reader asks (at an event, or between a wait's slices), or when
+  // the program runs threads of its own.
+  if (g_config.snapshot_signal == 0 && g_config.interval_seconds == 0 && !ProgramRunsThreads() &&
+      !g_start_wanted.load(std::memory_order_relaxed))
+    return;
   ErrnoKept errno_kept;  // the wait's errno is the program's
   TryLazyStart(/*before_wait=*/true);
   // The block says -1 from now until the thread publishes its id (it may

@@ -127,6 +127,24 @@ TEST(AttachTest, AProgramOwningSigusr2HearsNothingOfTheAttach) {
   EXPECT_EQ(said, "");
 }
 
+// A process attached to that already handles SIGUSR2 and every real-time
+// signal (a Go program) leaves the library no snapshot signal. Its control
+// block said signal 12 all the same (written before the library looked),
+// and `leaktrace snapshot` sent SIGUSR2 to a program thread: the program's
+// handler ran, no dump came. Now the block says signal 0 and the command
+// asks through it, sending nothing.
+TEST(AttachTest, AProgramOwningEverySignalIsSnapshotWithoutOne) {
+  TempDir dir;
+  TrackedProgram p({ProgramPath("signal_owner"), "serveall", "6", "busy"}, dir.path(), {}, /*preload=*/false);
+  p.ExpectCheckpoint("ready");
+  const CommandResult attached = Leaktrace({"attach", "-o", dir.path(), std::to_string(p.pid())});
+  ASSERT_EQ(attached.exit_code, 0) << attached.err;
+  const CommandResult r = Leaktrace({"snapshot", "--timeout", "20", std::to_string(p.pid())});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(r.out.substr(0, r.out.find('\n')))) << r.out;
+  EXPECT_EQ(p.Wait(), 0) << "1: the program's sleep was cut short, 3: its handler ran";
+}
+
 // Debian's python3 and node are not PIE and take malloc's address, so the
 // executable holds a canonical PLT entry for it, which dlsym(RTLD_DEFAULT)
 // answers. The attach took that stub for what the import slots are bound

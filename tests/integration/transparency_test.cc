@@ -259,6 +259,36 @@ TEST(SignalOwnership, AProgramOwningSigusr2CanStillBeSnapshot) {
   }
 }
 
+// A program that handles SIGUSR2 and every real-time signal as well (every
+// Go runtime does) leaves leaktrace no snapshot signal, and so does
+// LEAKTRACE_SIGNAL=0: `leaktrace snapshot` asks through the process's
+// control block instead (format/control_block.h, kSnapshotWantedLine) and
+// sends no signal. One thread sleeping in one nanosleep (asked between the
+// sleep's slices: it must not be cut short), or with a busy thread beside
+// it. Before, the command gave up (exit 2, "takes no snapshot signal").
+TEST(SignalOwnership, AProcessWithNoSnapshotSignalIsSnapshotThroughItsControlBlock) {
+  struct Case {
+    const char* busy;
+    const char* setting;
+  };
+  for (const std::string& sample : kModes) {
+    for (const Case c : {Case{"", ""}, Case{"busy", ""}, Case{"", "LEAKTRACE_SIGNAL=0"}}) {
+      SCOPED_TRACE("LEAKTRACE_SAMPLE=" + sample + " " + c.busy + " " + c.setting);
+      TempDir dir;
+      std::vector<std::string> env = {"LEAKTRACE_SAMPLE=" + sample};
+      if (*c.setting != '\0') env.push_back(c.setting);
+      std::vector<std::string> argv = {ProgramPath("signal_owner"), "serveall", "3"};
+      if (*c.busy != '\0') argv.push_back(c.busy);
+      TrackedProgram p(argv, dir.path(), env);
+      p.ExpectCheckpoint("ready");
+      const CommandResult r = Leaktrace({"snapshot", "--timeout", "20", std::to_string(p.pid())});
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_TRUE(std::filesystem::exists(r.out.substr(0, r.out.find('\n')))) << r.out;
+      EXPECT_EQ(p.Wait(), 0) << "1: the program's sleep was cut short, 3: its handler ran";
+    }
+  }
+}
+
 // unshare(CLONE_NEWUSER) needs a single-threaded process: the dumper thread
 // steps out of the way for the call.
 // A program that checks it is single-threaded before it sandboxes itself

@@ -37,7 +37,13 @@
      signal_owner serve [S]  installs a SIGUSR2 handler (nginx's master
                              does), prints "ready", sleeps S s (2) in one
                              nanosleep; exit 1 if cut short, 3 if its
-                             handler ran (nobody sent it SIGUSR2) */
+                             handler ran (nobody sent it SIGUSR2)
+     signal_owner serveall [S [busy]]
+                             as "serve", with its handler on SIGUSR2 and
+                             every real-time signal too (a Go runtime
+                             takes them all); with "busy", a thread
+                             mallocs and frees all along (exit 3 if the
+                             handler ran on any signal) */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
@@ -53,6 +59,15 @@
 static volatile sig_atomic_t handled;
 
 static void on_usr2(int sig) { handled = sig; }
+
+/* A thread that allocates as long as the process lives (tracked events). */
+static void* churn_forever(void* arg) {
+  for (;;) {
+    free(malloc(100));
+    usleep(100);
+  }
+  return arg;
+}
 
 /* Blocks what systemd's NSS_SIGNALS_BLOCK blocks around each user lookup
    (SIGUSR2 among twelve); the mask before in *old. */
@@ -148,6 +163,19 @@ int main(int argc, char** argv) {
     if (WIFSIGNALED(status)) printf("child killed by signal %d\n", WTERMSIG(status));
     else printf("child exited %d\n", WEXITSTATUS(status));
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR2 ? 0 : 1;
+  }
+  if (strcmp(how, "serveall") == 0) {
+    struct sigaction act = {0};
+    act.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &act, NULL);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaction(sig, &act, NULL);
+    pthread_t busy;
+    if (argc > 3 && strcmp(argv[3], "busy") == 0 && pthread_create(&busy, NULL, churn_forever, NULL) != 0) return 2;
+    printf("ready\n");
+    fflush(stdout);
+    const struct timespec sleep_for = {argc > 2 ? atoi(argv[2]) : 2, 0};
+    if (nanosleep(&sleep_for, NULL) != 0) return 1;
+    return handled ? 3 : 0;
   }
   if (strcmp(how, "serve") == 0) {
     struct sigaction act = {0};
