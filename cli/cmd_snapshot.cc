@@ -611,8 +611,10 @@ Action AddSnapshotCommand(CLI::App& app) {
       "itself), wait until the dump is complete, and print its path. The signal interrupts none of the program's "
       "calls: it goes to leaktrace's thread in the process; a process without one yet (a program of one thread "
       "that has not waited) is first asked to start it, which it does at its next tracked event, and if none comes "
-      "within 50 ms the signal goes to a program thread in no call the signal would cut short, waiting for one if "
-      "need be. Exit 1 when the wait times out.");
+      "within 500 ms the signal goes to a program thread in no call the signal would cut short, waiting for one if "
+      "need be. A process that takes no snapshot signal (LEAKTRACE_SIGNAL=0, or a program that handles every signal "
+      "leaktrace could take, as a Go runtime does) is asked through its control block instead, and no signal is "
+      "sent. Exit 1 when the wait times out.");
   cmd->add_option("--timeout", opts->timeout_text, "Seconds to wait for the dump (fractions allowed)")
       ->type_name("S")
       ->default_str("30");

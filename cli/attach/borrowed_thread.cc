@@ -111,6 +111,10 @@ BorrowedThread BorrowedThread::Borrow(pid_t pid, int patience_ms) {
   for (;;) {
     const std::vector<pid_t> tids = Threads(pid);
     if (tids.empty()) throw UsageError(fmt::format("no process {}", pid));
+    // Whether every thread looked at in this round waited in futex (an idle
+    // JVM's threads all do: sleeps, monitors, its GC), which no wait here
+    // can be borrowed from: said so when the patience runs out.
+    bool all_in_futex = true;
     for (pid_t tid : tids) {
       int seize_errno = 0;
       const double t0 = Now();
@@ -128,12 +132,20 @@ BorrowedThread BorrowedThread::Borrow(pid_t pid, int patience_ms) {
       const auto rip = static_cast<uint64_t>(t.saved_regs_.rip);
       const bool in_loader = loader && rip >= loader->start && rip < loader->start + (1u << 20);
       const long nr = static_cast<long>(t.saved_regs_.orig_rax);
+      if (nr != SYS_futex) all_in_futex = false;
       if (nr < 0 || !WaitingSyscall(nr) || in_loader) continue;  // not a safe point: detach, next
       t.SaveState();
       t.mem_fd_ = open(fmt::format("/proc/{}/task/{}/mem", pid, tid).c_str(), O_RDWR | O_CLOEXEC);
       if (t.mem_fd_ < 0) throw UsageError(fmt::format("cannot open /proc/{}/mem: {}", pid, std::strerror(errno)));
       return t;
     }
+    if (Now() > deadline && all_in_futex)
+      throw UsageError(fmt::format(
+          "every thread of process {} waits in futex (a lock or a condition variable, as all of an idle JVM's do), "
+          "where loading a library is not safe, and did for {} ms: it can be attached while one of its threads "
+          "waits in epoll_wait, poll, read, accept or nanosleep (a server with a thread on its socket), or started "
+          "under 'leaktrace run'",
+          pid, patience_ms));
     if (Now() > deadline)
       throw UsageError(fmt::format(
           "no thread of process {} was waiting in a system call where loading a library is safe (epoll_wait, poll, "
