@@ -132,7 +132,9 @@ BorrowedThread BorrowedThread::Borrow(pid_t pid, int patience_ms) {
       const auto rip = static_cast<uint64_t>(t.saved_regs_.rip);
       const bool in_loader = loader && rip >= loader->start && rip < loader->start + (1u << 20);
       const long nr = static_cast<long>(t.saved_regs_.orig_rax);
-      if (nr != SYS_futex) all_in_futex = false;
+      // (A timed futex wait the interrupt above broke is resumed as a
+      // restart_syscall, which may be resuming one.)
+      if (nr != SYS_futex && nr != SYS_restart_syscall) all_in_futex = false;
       if (nr < 0 || !WaitingSyscall(nr) || in_loader) continue;  // not a safe point: detach, next
       t.SaveState();
       t.mem_fd_ = open(fmt::format("/proc/{}/task/{}/mem", pid, tid).c_str(), O_RDWR | O_CLOEXEC);
@@ -141,8 +143,9 @@ BorrowedThread BorrowedThread::Borrow(pid_t pid, int patience_ms) {
     }
     if (Now() > deadline && all_in_futex)
       throw UsageError(fmt::format(
-          "every thread of process {} waits in futex (a lock or a condition variable, as all of an idle JVM's do), "
-          "where loading a library is not safe, and did for {} ms: it can be attached while one of its threads "
+          "every thread of process {} waits in futex (a lock or a condition variable, as all of an idle JVM's do) "
+          "or resumes a wait that may be one, where loading a library is not safe, and did for {} ms: it can be "
+          "attached while one of its threads "
           "waits in epoll_wait, poll, read, accept or nanosleep (a server with a thread on its socket), or started "
           "under 'leaktrace run'",
           pid, patience_ms));
