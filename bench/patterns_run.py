@@ -32,6 +32,8 @@ PATTERNS = [
     ("realloc_grow_4k_64m", "realloc_grow", [4096, 64 * MIB], "realloc growth, 4 KiB steps to 64 MiB"),
     ("realloc_grow_4k_8m", "realloc_grow", [4096, 8 * MIB], "realloc growth, 4 KiB steps to 8 MiB"),
     ("realloc_grow_64b_1m", "realloc_grow", [64, 1 * MIB, 4], "realloc growth, 64 B steps to 1 MiB, 4 times"),
+    ("realloc_grow_64b_1m_x100", "realloc_grow", [64, 1 * MIB, 100],
+     "realloc growth, 64 B steps to 1 MiB, 100 times (the heap warm: what a step costs)"),
     ("realloc_shrink_4k_32m", "realloc_shrink", [4096, 32 * MIB], "realloc shrink, 4 KiB steps down from 32 MiB"),
     ("realloc_small_5k_25k", "realloc_small", [1000000, 5000, 20000], "1,000,000 blocks of 64-2,063 B realloc'd to 5-25 KB, freed"),
     ("calloc_256m_x8", "calloc_big", [8, 256, "keep"], "8 x calloc(1, 256 MiB) kept live, one page touched each"),
