@@ -15,6 +15,15 @@ bool HasLinkageName(Dwarf_Die* die) {
   return dwarf_hasattr(die, DW_AT_linkage_name) || dwarf_hasattr(die, DW_AT_MIPS_linkage_name);
 }
 
+// Whether the unit DIE `unit` holds the code at `addr` (a DWARF address) by
+// its own DW_AT_ranges or low_pc..high_pc. A unit that records neither has
+// nothing to check an arange against, and one whose ranges libdw cannot read
+// no better: both are taken at their arange's word, as before.
+bool UnitCovers(Dwarf_Die* unit, Dwarf_Addr addr) {
+  if (!dwarf_hasattr(unit, DW_AT_ranges) && !dwarf_hasattr(unit, DW_AT_high_pc)) return true;
+  return dwarf_haspc(unit, addr) != 0;
+}
+
 }  // namespace
 
 UnitIndex::UnitIndex(Dwarf_Die* unit) {
@@ -85,7 +94,14 @@ DwarfIndex::DwarfIndex() = default;
 DwarfIndex::~DwarfIndex() = default;
 
 bool DwarfIndex::UnitAt(Dwfl_Module* mod, Dwarf_Addr addr, Dwarf_Die* unit, Dwarf_Addr* bias) {
-  if (Dwarf_Die* found = dwfl_module_addrdie(mod, addr, bias)) {
+  // libdwfl answers with the unit of the last arange that starts at or below
+  // addr, without checking where that arange ends. When some units have no
+  // aranges (Go's in an externally linked cgo binary, clang's beside gcc's),
+  // their code lies past the end of another unit's arange and would be read
+  // with that unit's line table: its nearest row, another file's line. So the
+  // unit must cover addr by its own ranges; if not, the units' ranges decide.
+  if (Dwarf_Die* found = dwfl_module_addrdie(mod, addr, bias);
+      found != nullptr && UnitCovers(found, addr - *bias)) {
     *unit = *found;
     return true;
   }

@@ -59,9 +59,11 @@ class DwarfIndex {
   // address space) in *unit, and the bias from Dwfl to DWARF addresses in
   // *bias. False when no unit covers `addr` or `mod` has no DWARF.
   //
-  // .debug_aranges first (what libdwfl uses); when that fails, the units' own
-  // DW_AT_ranges / low_pc..high_pc: clang, and older elfutils, leave
-  // .debug_aranges out, and libdwfl 0.188 then finds nothing.
+  // .debug_aranges first (what libdwfl uses), the unit it names kept only if
+  // its own ranges hold `addr`; otherwise the units' own DW_AT_ranges /
+  // low_pc..high_pc: clang, and older elfutils, leave .debug_aranges out, and
+  // libdwfl 0.188 then finds nothing; Go leaves its units out of it in a cgo
+  // binary, and libdwfl then names a C unit below the address.
   bool UnitAt(Dwfl_Module* mod, Dwarf_Addr addr, Dwarf_Die* unit, Dwarf_Addr* bias);
 
   // The index of the unit `die` belongs to (built on first use), or nullptr
@@ -81,7 +83,7 @@ class DwarfIndex {
 
   bool unit_ranges_built_ = false;
   Dwarf_Addr unit_bias_ = 0;
-  std::vector<UnitRange> unit_ranges_;  // sorted by start; only without aranges
+  std::vector<UnitRange> unit_ranges_;  // sorted by start; built on the first miss of the aranges
   absl::flat_hash_map<const void*, std::unique_ptr<UnitIndex>> units_;
   absl::flat_hash_map<const void*, std::string> names_;
 };

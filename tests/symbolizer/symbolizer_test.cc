@@ -59,14 +59,15 @@ struct FixtureRun {
 };
 
 // `library_dir`: where to load the fixture library from instead (the
-// program's RUNPATH yields to LD_LIBRARY_PATH).
-FixtureRun RunFixture(const std::string& library_dir = "") {
+// program's RUNPATH yields to LD_LIBRARY_PATH). `exe`: which build of the
+// fixture program to run.
+FixtureRun RunFixture(const std::string& library_dir = "", const std::string& exe = FIXTURE_EXE) {
   FixtureRun run;
-  std::string command = FIXTURE_EXE;
+  std::string command = exe;
   if (!library_dir.empty()) command = "LD_LIBRARY_PATH='" + library_dir + "' " + command;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) {
-    ADD_FAILURE() << "cannot run " << FIXTURE_EXE;
+    ADD_FAILURE() << "cannot run " << exe;
     return run;
   }
   std::string output;
@@ -98,7 +99,8 @@ FixtureRun RunFixture(const std::string& library_dir = "") {
       run.dump.modules.back().segments.push_back(s);
     }
   }
-  EXPECT_EQ(run.pcs.size(), 3u) << output;
+  for (const char* tag : {"inline", "template", "exe"})
+    EXPECT_EQ(run.pcs.count(tag), 1u) << tag << " missing from\n" << output;
   return run;
 }
 
@@ -444,6 +446,36 @@ TEST(SymbolizerGolden, ClangBuiltLibrary) {
   EXPECT_EQ(frames[0].line, MarkerLine(FIXTURE_LIB_SOURCE, "template_call"));
   EXPECT_TRUE(s.TakeWarnings().empty());
 #endif
+}
+
+// A unit without .debug_aranges above one with them (an externally linked
+// cgo binary: gcc's units have aranges, Go's none). libdwfl returned the
+// lower unit for the upper one's addresses, without checking where its
+// arange ends: above a hot part the frame had no file:line, above a cold part
+// it had that unit's last line (every Go frame read
+// "/_/runtime/cgo/gcc_mmap.c:37"; here aranges_unit.cc's abort() line).
+TEST(SymbolizerGolden, UnitWithoutArangesAboveOneWithThem) {
+  FixtureRun run = RunFixture("", FIXTURE_ARANGES_EXE);
+  Symbolizer s;
+  for (const char* tag : {"no_aranges", "no_aranges_cold"}) {
+    SCOPED_TRACE(tag);
+    ASSERT_EQ(run.pcs.count(tag), 1u);
+    std::vector<Frame> frames = s.Symbolize(run.dump, run.pcs.at(tag));
+    ASSERT_EQ(frames.size(), 1u) << Describe(frames);
+    EXPECT_EQ(frames[0].function, std::string("run_") + tag);
+    EXPECT_EQ(frames[0].file, FIXTURE_NO_ARANGES_SOURCE);
+    EXPECT_EQ(frames[0].line, MarkerLine(FIXTURE_NO_ARANGES_SOURCE, std::string(tag) + "_call"));
+    EXPECT_FALSE(frames[0].inlined);
+  }
+
+  // The unit below, found through its aranges, as before.
+  ASSERT_EQ(run.pcs.count("with_aranges"), 1u);
+  std::vector<Frame> frames = s.Symbolize(run.dump, run.pcs.at("with_aranges"));
+  ASSERT_EQ(frames.size(), 1u) << Describe(frames);
+  EXPECT_EQ(frames[0].function, "run_with_aranges");
+  EXPECT_EQ(frames[0].file, FIXTURE_ARANGES_SOURCE);
+  EXPECT_EQ(frames[0].line, MarkerLine(FIXTURE_ARANGES_SOURCE, "with_aranges_call"));
+  EXPECT_TRUE(s.TakeWarnings().empty());
 }
 
 TEST(SymbolizerGolden, FallbackName) {
