@@ -66,6 +66,21 @@ bool Alive(pid_t pid) {
   return ProcessState(pid) != 'Z';
 }
 
+// Thrown where a wait finds that the process exec'd (a reload: haproxy -W's
+// master on SIGUSR2, nginx's binary upgrade): the block in hand is the old
+// image's, never written again, and a request or signal sent by it was for
+// the old image's threads, which the exec ended. ViaControlBlock starts
+// over against the new image.
+struct ImageReplaced {};
+
+// Throws ImageReplaced when `pid` runs and no longer holds `control`. A
+// process on its way out gives up its descriptors too, before it is a
+// zombie: that one is still taken for exec'd, and the new image's block,
+// never found, then gives way to the exit (BlockOfNewImage).
+void ThrowIfReplaced(pid_t pid, const ControlHandle& control) {
+  if (!control.HeldBy(pid) && Alive(pid)) throw ImageReplaced{};
+}
+
 // The snapshot signal, marked as ours (format::AskedByReader): the process
 // then knows a reader waits for the dump. To thread `tid` of `pid`, or to
 // the process as a whole when `tid` is 0. Falls back to a plain signal when
@@ -94,6 +109,11 @@ int SendMarked(pid_t pid, pid_t tid, int sig) {
 // read.
 // `marked`: the process's control block says its library knows our mark
 // (SendMarked); else a plain tgkill or kill.
+// With `control`, a process that exec'd meanwhile is not signalled
+// (ImageReplaced): a thread picked from /proc may be its new image's, whose
+// library may not handle the signal yet (its default action ends the
+// process). The block's own dumper thread needs no such look: an exec ends
+// it, and the signal then finds no thread (ESRCH).
 void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point deadline, double timeout,
                 const ControlHandle* control = nullptr) {
   const auto send = [&](pid_t to) {
@@ -103,7 +123,10 @@ void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point de
   for (;;) {
     if (tid > 0 && send(tid) == 0) return;
     const ThreadChoice choice = ThreadToSignal(pid, sig);
-    if (choice.tid > 0 && !choice.cuts_short && send(choice.tid) == 0) return;
+    if (choice.tid > 0 && !choice.cuts_short) {
+      if (control != nullptr) ThrowIfReplaced(pid, *control);
+      if (send(choice.tid) == 0) return;
+    }
     if (choice.tid <= 0 || !choice.cuts_short) break;
     if (!Alive(pid)) return;  // the caller's wait tells: an exit dump, or "exited before"
     if (Clock::now() >= deadline)
@@ -114,10 +137,14 @@ void SendSignal(pid_t pid, int sig, pid_t tid, bool marked, Clock::time_point de
                                  "the program may start no thread (leaktrace then said so on its stderr)",
                                  pid, timeout, choice.waiting_in));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (control != nullptr)
+    if (control != nullptr) {
+      // An exec'd process's old block never names the new image's thread.
+      ThrowIfReplaced(pid, *control);
       if (std::optional<ControlBlock> now = control->Read()) tid = TidInOurNamespace(pid, now->signal_tid);
+    }
   }
   if (!Alive(pid)) return;  // gone while we looked: the caller's wait tells
+  if (control != nullptr) ThrowIfReplaced(pid, *control);
   if (send(0) != 0) {
     if (errno == ESRCH) throw UsageError(fmt::format("process {} does not exist", pid));
     throw UsageError(fmt::format("cannot signal process {}: {}", pid, std::strerror(errno)));
@@ -189,10 +216,15 @@ ControlBlock ReadWithSignal(pid_t pid, const ControlHandle& control) {
 }
 
 // Waits for a dump of `pid` beyond seq `before` in its own control block.
+// Throws ImageReplaced when the process exec'd first.
 int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t before, Clock::time_point deadline, int sig,
                             double timeout) {
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
+    // Looked at before the block is read: an image that completed the dump
+    // and then exec'd had written so in the block by the time its
+    // descriptor went, and that dump is ours.
+    const bool held = control.HeldBy(pid);
     // The handle stays readable after the process exits: an exit dump still counts.
     if (std::optional<ControlBlock> now = control.Read(); now && now->completed > before) {
       return PrintDump(pid, now->last);
@@ -207,6 +239,7 @@ int WaitThroughControlBlock(pid_t pid, const ControlHandle& control, uint64_t be
       if (last && last->completed > before) return PrintDump(pid, last->last);
       Exited(pid);
     }
+    if (!held) throw ImageReplaced{};
     if (Clock::now() >= deadline) TimedOut(pid, timeout, sig);
   }
 }
@@ -253,12 +286,15 @@ ControlBlock WithDumperThreadId(pid_t pid, const ControlHandle& control, Control
     const auto grace = std::min(deadline, Clock::now() + (asked ? kAskedThreadGrace : kLazyStartGrace));
     while (block.signal_tid == 0 && Clock::now() < grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      // A process that exec's sees no request in its old block.
+      ThrowIfReplaced(pid, control);
       if (std::optional<ControlBlock> now = control.Read()) block = *now;
     }
   }
   const auto started_by = Clock::now() + kDumperStartWait;
   while (block.signal_tid < 0 && Clock::now() < started_by && Alive(pid)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ThrowIfReplaced(pid, control);  // the exec ended the starting thread
     if (std::optional<ControlBlock> now = control.Read()) block = *now;
   }
   block.signal_tid = TidInOurNamespace(pid, block.signal_tid);
@@ -280,25 +316,8 @@ int ViaRequest(pid_t pid, const ControlHandle& control, const ControlBlock& bloc
   return WaitThroughControlBlock(pid, control, block.started, deadline, /*sig=*/-1, timeout);
 }
 
-int ViaControlBlock(pid_t pid, const ControlHandle& control, double timeout) {
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
-  const ControlBlock first = ReadTakingSnapshots(pid, control);
-  if (first.signal == 0) return ViaRequest(pid, control, first, deadline, timeout);
-  // A dump already under way when we ask was started before the request:
-  // wait for one that starts after it.
-  const ControlBlock block = WithDumperThreadId(pid, control, first, deadline);
-  SendSignal(pid, block.signal, block.signal_tid, block.reader_mark, deadline, timeout, &control);
-  return WaitThroughControlBlock(pid, control, block.started, deadline, block.signal, timeout);
-}
-
-// The path of the newest dump of `pid` in `dir`; empty when it has none.
-std::string NewestDumpOf(const std::string& dir, pid_t pid) {
-  std::string path;
-  uint32_t seq = 0;
-  for (const DumpFile& f : ListDumps(dir))
-    if (f.name.pid == static_cast<uint32_t>(pid) && f.name.seq > seq) seq = f.name.seq, path = f.path;
-  return path;
+Clock::time_point DeadlineIn(double timeout) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
 }
 
 // The process's own block; nullopt also when the process is gone (its dump
@@ -309,6 +328,105 @@ std::optional<ControlHandle> FindOwnBlock(pid_t pid) {
   } catch (const CliError&) {
     return std::nullopt;
   }
+}
+
+// Defined with the environment's way, below.
+std::map<std::string, std::string> ReadEnviron(pid_t pid);
+bool PreloadsLeaktrace(const std::map<std::string, std::string>& env);
+long SoftDescriptorLimit(pid_t pid);
+int ViaEnvironment(pid_t pid, double timeout);
+
+// The executable of `pid`; empty when it has none to show: gone, or on its
+// way out (its memory already given up, as its descriptors).
+std::string ExePath(pid_t pid) {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", pid), ec);
+  return ec ? std::string() : exe.string();
+}
+
+// The block of the image `pid` exec'd, once its library made it (at its
+// start, as kLibraryStartWait). nullopt when the process exited instead,
+// or when the new image runs the library under a tight descriptor limit,
+// where it keeps no block (the environment's way then finds it). Throws, as
+// the command does for a process it does not track, when the new image has
+// no library (its environment dropped LD_PRELOAD, as nginx's binary upgrade
+// does unless nginx.conf passes it on) or makes no block.
+std::optional<ControlHandle> BlockOfNewImage(pid_t pid, Clock::time_point deadline, double timeout) {
+  const auto settle = std::min(deadline, Clock::now() + kLibraryStartWait);
+  for (;;) {
+    if (std::optional<ControlHandle> own = FindOwnBlock(pid)) return own;
+    if (!Alive(pid)) return std::nullopt;
+    // An image with no executable to show is on its way out, not untracked
+    // (its environment reads empty too): wait for it to end. One in the
+    // middle of its exec may show no environment yet: looked at again.
+    const std::string exe = ExePath(pid);
+    std::map<std::string, std::string> env;
+    if (!exe.empty()) try {
+        env = ReadEnviron(pid);
+      } catch (const CliError&) {
+        // Gone meanwhile: the next look says so.
+      }
+    const bool preloads = PreloadsLeaktrace(env);
+    if (!exe.empty() && ((!env.empty() && !preloads) || Clock::now() >= settle)) {
+      if (preloads && SoftDescriptorLimit(pid) < format::control::kTightDescriptorLimit) return std::nullopt;
+      throw UsageError(fmt::format("process {} executed {} while it was asked for a snapshot, and leaktrace does not "
+                                   "track the new program: {}",
+                                   pid, exe,
+                                   preloads ? "it keeps no control block (left out by LEAKTRACE_PROGRAMS, or the "
+                                              "library could not start)"
+                                            : "its environment has no LD_PRELOAD naming libleaktrace"));
+    }
+    if (Clock::now() >= deadline) TimedOut(pid, timeout);
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+// When BlockOfNewImage found none: the process under a tight descriptor
+// limit now, asked the environment's way in the time left; or it exited on
+// its way to (or instead of) the exec, and the exit dump in its old block
+// (`old`), begun after `asked_after`, is the answer.
+int WithoutNewBlock(pid_t pid, const ControlHandle& old, uint64_t asked_after, Clock::time_point deadline,
+                    double timeout) {
+  if (Alive(pid)) {
+    const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    if (left <= 0) TimedOut(pid, timeout);
+    return ViaEnvironment(pid, left);
+  }
+  if (std::optional<ControlBlock> last = old.Read(); last && last->completed > asked_after)
+    return PrintDump(pid, last->last);
+  Exited(pid);
+}
+
+// Asks `pid` through its block for a dump and waits for it, until
+// `deadline`. When the process exec's meanwhile, its new image is asked
+// again, from the start (its block, its thread, the request or signal, and
+// a dump begun after that), in the time left.
+int ViaControlBlock(pid_t pid, ControlHandle first, Clock::time_point deadline, double timeout) {
+  std::optional<ControlHandle> control(std::move(first));
+  for (;;) {
+    // A dump already under way when we ask was started before the request:
+    // wait for one that starts after it.
+    const ControlBlock unasked = ReadTakingSnapshots(pid, *control);
+    try {
+      if (unasked.signal == 0) return ViaRequest(pid, *control, unasked, deadline, timeout);
+      const ControlBlock block = WithDumperThreadId(pid, *control, unasked, deadline);
+      SendSignal(pid, block.signal, block.signal_tid, block.reader_mark, deadline, timeout, &*control);
+      return WaitThroughControlBlock(pid, *control, block.started, deadline, block.signal, timeout);
+    } catch (const ImageReplaced&) {
+      std::optional<ControlHandle> next = BlockOfNewImage(pid, deadline, timeout);
+      if (!next) return WithoutNewBlock(pid, *control, unasked.started, deadline, timeout);
+      control.emplace(std::move(*next));
+    }
+  }
+}
+
+// The path of the newest dump of `pid` in `dir`; empty when it has none.
+std::string NewestDumpOf(const std::string& dir, pid_t pid) {
+  std::string path;
+  uint32_t seq = 0;
+  for (const DumpFile& f : ListDumps(dir))
+    if (f.name.pid == static_cast<uint32_t>(pid) && f.name.seq > seq) seq = f.name.seq, path = f.path;
+  return path;
 }
 
 // A fork child that has no block of its own yet, only its parent's
@@ -322,13 +440,20 @@ int ViaInheritedBlock(pid_t pid, const ControlHandle& inherited, double timeout)
   const ControlBlock block = ReadWithSignal(pid, inherited);
   const std::string& dir = block.dir;
   const std::string earlier = NewestDumpOf(dir, pid);  // of an earlier process with this pid, if any
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  const auto deadline = DeadlineIn(timeout);
   SendSignal(pid, block.signal, 0, block.reader_mark, deadline, timeout);
   for (;;) {
     std::this_thread::sleep_for(kPollInterval);
-    if (std::optional<ControlHandle> own = FindOwnBlock(pid))
-      return WaitThroughControlBlock(pid, *own, 0, deadline, 0, timeout);
+    if (std::optional<ControlHandle> own = FindOwnBlock(pid)) {
+      try {
+        return WaitThroughControlBlock(pid, *own, 0, deadline, 0, timeout);
+      } catch (const ImageReplaced&) {
+        // The child exec'd before it wrote the dump: its new image is asked.
+        std::optional<ControlHandle> next = BlockOfNewImage(pid, deadline, timeout);
+        if (!next) return WithoutNewBlock(pid, *own, 0, deadline, timeout);
+        return ViaControlBlock(pid, std::move(*next), deadline, timeout);
+      }
+    }
     // The child may have written its dump and exited before its block was
     // seen (or could make none): its dump file says so.
     if (const std::string path = NewestDumpOf(dir, pid); !path.empty() && path != earlier) return PrintDump(pid, path);
@@ -614,7 +739,8 @@ Action AddSnapshotCommand(CLI::App& app) {
       "within 500 ms the signal goes to a program thread in no call the signal would cut short, waiting for one if "
       "need be. A process that takes no snapshot signal (LEAKTRACE_SIGNAL=0, or a program that handles every signal "
       "leaktrace could take, as a Go runtime does) is asked through its control block instead, and no signal is "
-      "sent. Exit 1 when the wait times out.");
+      "sent. A process that executes a program meanwhile (a reload that re-executes the server) is asked again, "
+      "its new image, within the same timeout. Exit 1 when the wait times out.");
   cmd->add_option("--timeout", opts->timeout_text, "Seconds to wait for the dump (fractions allowed)")
       ->type_name("S")
       ->default_str("30");
@@ -628,7 +754,8 @@ Action AddSnapshotCommand(CLI::App& app) {
       "with a warning saying so); 1 timed out (waiting for the dump, or for a moment to signal the process without "
       "cutting one of its calls short), the process exited first without an exit dump, or it could not write the dump "
       "(its reason said: a directory it may not write, no memory left); 2 no "
-      "such process, not tracked, or snapshots by signal disabled.\n"
+      "such process, not tracked (also when it executed, while asked, a program leaktrace is not in), or snapshots "
+      "by signal disabled.\n"
       "Example:\n  leaktrace run -- ./server &\n  before=$(leaktrace snapshot $!)");
   return [opts] {
     if (!opts->timeout_text.empty()) {
@@ -661,7 +788,7 @@ Action AddSnapshotCommand(CLI::App& app) {
     const auto sandbox_settle = Clock::now() + kSandboxedStartWait;
     for (;;) {
       if (std::optional<ControlHandle> control = ControlHandle::Find(pid))
-        return ViaControlBlock(pid, *control, opts->timeout);
+        return ViaControlBlock(pid, std::move(*control), DeadlineIn(opts->timeout), opts->timeout);
       if (std::optional<ControlHandle> inherited = ControlHandle::FindInherited(pid))
         return ViaInheritedBlock(pid, *inherited, opts->timeout);
       if (Clock::now() >= settle || !Alive(pid) || !PreloadsLeaktrace(pid)) break;

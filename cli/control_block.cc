@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -116,7 +118,7 @@ std::optional<ControlHandle> ControlHandle::Scan(pid_t pid, bool own) {
     if (!IsMemfdNamed(std::string_view(target, static_cast<size_t>(n)), control::kMemfdName)) continue;
     int fd = open(link_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
-    ControlHandle handle(fd);
+    ControlHandle handle(fd, std::atoi(e->d_name));
     std::optional<ControlBlock> block = handle.Read();
     // A block whose pid differs was inherited from a parent across fork.
     if (block && (block->pid == self) == own) {
@@ -146,6 +148,36 @@ bool ControlHandle::WriteRequest(const char* line) const {
 bool ControlHandle::AskForDumperThread() const { return WriteRequest(control::kThreadWantedLine); }
 
 bool ControlHandle::AskForSnapshot() const { return WriteRequest(control::kSnapshotWantedLine); }
+
+bool ControlHandle::HeldBy(pid_t pid) const {
+  struct stat ours;
+  if (fstat(fd_, &ours) != 0) return true;  // cannot tell: the caller's other checks speak
+  const auto same = [&](const std::string& link) {
+    struct stat theirs;
+    return stat(link.c_str(), &theirs) == 0 && theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+  };
+  const std::string fd_dir = fmt::format("/proc/{}/fd", pid);
+  // The new image's block may well get the same number: the file, not the
+  // number, tells.
+  if (fd_in_process_ >= 0 && same(fmt::format("{}/{}", fd_dir, fd_in_process_))) return true;
+  DIR* d = opendir(fd_dir.c_str());
+  if (!d) return false;  // gone
+  bool held = false;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string link_path = fd_dir + "/" + e->d_name;
+    char target[256];
+    const ssize_t n = readlink(link_path.c_str(), target, sizeof target - 1);
+    if (n <= 0 || !IsMemfdNamed(std::string_view(target, static_cast<size_t>(n)), control::kMemfdName)) continue;
+    if (same(link_path)) {
+      fd_in_process_ = std::atoi(e->d_name);
+      held = true;
+      break;
+    }
+  }
+  closedir(d);
+  return held;
+}
 
 std::optional<ControlBlock> ControlHandle::Read() const {
   // The library rewrites the block in place; two equal reads in a row cannot

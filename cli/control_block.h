@@ -58,7 +58,9 @@ class ControlHandle {
   // dump counts are not. nullopt when there is none; throws as Find.
   static std::optional<ControlHandle> FindInherited(pid_t pid);
 
-  ControlHandle(ControlHandle&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  ControlHandle(ControlHandle&& other) noexcept : fd_(other.fd_), fd_in_process_(other.fd_in_process_) {
+    other.fd_ = -1;
+  }
   ControlHandle& operator=(ControlHandle&&) = delete;
   ~ControlHandle();
 
@@ -74,12 +76,20 @@ class ControlHandle {
   // (format/control_block.h, kSnapshotWantedLine): for a block whose
   // snapshot_request is set. False as AskForDumperThread.
   bool AskForSnapshot() const;
+  // Whether `pid` still holds this block among its descriptors. False once
+  // the process exec'd (the block is close-on-exec: the new image makes a
+  // block of its own, and this one is never written again) or gave up its
+  // descriptors on its way out. One stat of /proc/PID/fd/N while the block
+  // stays where it was found; a look through all of the process's
+  // descriptors when the library moved it (a dup2 onto its number).
+  bool HeldBy(pid_t pid) const;
 
  private:
-  explicit ControlHandle(int fd) : fd_(fd) {}
+  ControlHandle(int fd, int fd_in_process) : fd_(fd), fd_in_process_(fd_in_process) {}
   bool WriteRequest(const char* line) const;
   static std::optional<ControlHandle> Scan(pid_t pid, bool own);
   int fd_;
+  mutable int fd_in_process_;  // the block's descriptor number in the process, as last seen
 };
 
 }  // namespace leaktrace::cli
