@@ -677,6 +677,39 @@ bool IsRunWrapper(pid_t pid) {
   return (slash == std::string::npos ? exe : exe.substr(slash + 1)) == "leaktrace";
 }
 
+// The parent of `pid` (from /proc/PID/stat), or 0.
+pid_t ParentOf(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream rest(line.substr(paren + 2));
+  std::string state;
+  long ppid = 0;
+  return rest >> state >> ppid ? static_cast<pid_t>(ppid) : 0;
+}
+
+// Whether `pid` is still its parent's image: the same executable and the
+// same arguments (a shell's child between its fork and its exec).
+bool SameImageAsParent(pid_t pid) {
+  const pid_t parent = ParentOf(pid);
+  if (parent <= 1) return false;
+  const std::string exe = ExePath(pid);
+  return !exe.empty() && exe == ExePath(parent) && Cmdline(pid) == Cmdline(parent);
+}
+
+// `leaktrace run -- ./server & leaktrace snapshot $!`: $! may be asked for
+// before the shell's child has exec'd the command (under load, a few
+// milliseconds and more), and would be taken for an untracked process.
+// Such a child, not tracked and still its parent's image, is given until
+// `until` to become the program. (A process that stays so, a subshell, is
+// then judged as it is.)
+void WaitForTheExecOfAForkedCommand(pid_t pid, Clock::time_point until) {
+  if (ControlHandle::Find(pid) || ControlHandle::FindInherited(pid)) return;
+  while (Clock::now() < until && Alive(pid) && SameImageAsParent(pid)) std::this_thread::sleep_for(kPollInterval);
+}
+
 // The children of `pid`, from every process's /proc/N/stat.
 std::vector<pid_t> Children(pid_t pid) {
   std::vector<pid_t> children;
@@ -754,8 +787,8 @@ Action AddSnapshotCommand(CLI::App& app) {
       "with a warning saying so); 1 timed out (waiting for the dump, or for a moment to signal the process without "
       "cutting one of its calls short), the process exited first without an exit dump, or it could not write the dump "
       "(its reason said: a directory it may not write, no memory left); 2 no "
-      "such process, not tracked (also when it executed, while asked, a program leaktrace is not in), or snapshots "
-      "by signal disabled.\n"
+      "such process, not tracked (also when it executed, while asked, a program leaktrace is not in), or no snapshot "
+      "signal and a library too old to be asked through its control block.\n"
       "Example:\n  leaktrace run -- ./server &\n  before=$(leaktrace snapshot $!)");
   return [opts] {
     if (!opts->timeout_text.empty()) {
@@ -770,6 +803,10 @@ Action AddSnapshotCommand(CLI::App& app) {
     }
     pid_t pid = ParsePid(opts->pid);
     if (ProcessState(pid) == 'Z') throw UsageError(StateObstacle(pid, 'Z'));
+    WaitForTheExecOfAForkedCommand(
+        pid, Clock::now() + std::min(std::chrono::duration_cast<Clock::duration>(kLibraryStartWait),
+                                     std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(opts->timeout))));
     // `leaktrace run -- ./server &` then `leaktrace snapshot $!`: $! is the
     // wrapper, the program its child. The wrapper itself is never tracked.
     if (IsRunWrapper(pid))

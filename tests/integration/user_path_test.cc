@@ -48,6 +48,25 @@ TEST(UserPath, ReadmeRecipeSnapshotsTheRunWrappersProgram) {
   EXPECT_GT(g.bytes, 100 * 512) << diff.out;
 }
 
+// The recipe's `$!` is the shell's child, which execs `leaktrace run` a
+// moment later: under load `leaktrace snapshot $!` could look first, find
+// the shell's own image, and say "not running under leaktrace" (once in 15
+// runs of the test above beside busy loops). Here the child waits 0.3 s
+// before its exec, so the command always looks first: it waits for the
+// exec (the child is its parent's image: same executable, same arguments).
+TEST(UserPath, ASnapshotAskedBeforeTheShellExecsTheCommandWaitsForIt) {
+  TempDir dir;
+  const std::string script =
+      "cd " + dir.path() + " && export PATH=" + CliDir() + ":$PATH\n" +
+      "(sleep 0.3; exec leaktrace run -- " LEAKTRACE_TEST_SERVICE " --rate 1000 --seconds 2) &\n"
+      "a=$(leaktrace snapshot $!) || exit 11\n"
+      "echo \"A=$a\"\n"
+      "wait $! || exit 14\n";
+  const CommandResult r = testing::Run({"/bin/sh", "-c", script}, {"LEAKTRACE_SAMPLE=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("A=" + dir.path() + "/leaky_service."), std::string::npos) << r.out << r.err;
+}
+
 // issue 14: a leak below what default sampling can see used to be "flat" /
 // "no call site changed"; now trend and diff state the detection limit, the
 // site is "not significant", and the way out is named.
