@@ -405,6 +405,13 @@ LT_EXPORT int memfd_create(const char* name, unsigned int flags) {
   return Made(fd, "memfd");
 }
 
+// syscall(SYS_memfd_create, name, flags) as the program makes it (a JVM's
+// ZGC makes its heap's memfd so), from syscall_entry.S: as memfd_create,
+// so the descriptor is counted.
+extern "C" LT_HIDDEN long leaktrace_memfd_create_syscall(long, long name, long flags) {
+  return memfd_create(reinterpret_cast<const char*>(name), static_cast<unsigned int>(flags));
+}
+
 // ---- opened inside the C library (its internal open never reaches us) -----
 
 LT_EXPORT int shm_open(const char* name, int flags, mode_t mode) {

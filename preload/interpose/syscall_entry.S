@@ -3,7 +3,9 @@
    it at the first system call it does not allow; such a call goes to
    leaktrace_seccomp_syscall (hooks_sandbox.cc), which turns snapshots off
    first. SYS_close and SYS_close_range go to the close and close_range
-   hooks (hooks_fd.cc), so a descriptor closed so leaves the table.
+   hooks (hooks_fd.cc), so a descriptor closed so leaves the table, and
+   SYS_memfd_create to the memfd_create hook, so one made so is counted
+   (a JVM's ZGC makes its heap's memfd so).
    leaktrace's own raw calls never come here (internal/raw_syscall.h).
    Every other call jumps on to the next syscall (glibc's, resolved
    into leaktrace_real_syscall by real_functions.cc) with every register and
@@ -25,6 +27,8 @@ syscall:
         je      leaktrace_close_syscall
         cmpq    $436, %rdi              /* SYS_close_range */
         je      leaktrace_close_range_syscall
+        cmpq    $319, %rdi              /* SYS_memfd_create */
+        je      leaktrace_memfd_create_syscall
         movq    leaktrace_real_syscall(%rip), %r11
         testq   %r11, %r11
         jz      1f
