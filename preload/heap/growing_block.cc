@@ -23,13 +23,18 @@ void SettleGrowingBlock(ThreadState& t, bool alive) {
   // Another thread may have freed a block this thread does not hold now;
   // none can while the process has only ever run this one (this thread's
   // own frees book its steps first: heap_paths.cc, UnrecordSampled).
-  if ((!alive && !ProcessRunsOneThread()) || h->stack_id != g.stack_id) {
+  // The block's live change is booked only when it can be read and still
+  // holds a step's size: its last step's (usable_extra, which every waiting
+  // step sets to what it asked beyond the booked size, whichever thread made
+  // it). A header booked anew since (another thread's realloc: usable_extra
+  // unknown, or another site) holds nothing of the batch: its turnover alone.
+  if ((!alive && !ProcessRunsOneThread()) || h->stack_id != g.stack_id || h->usable_extra == kUsableUnknown) {
     CountSampledSteps(c, 0, g.weight, 0, g.weight, g.steps, g.step_bytes);
   } else {
     // The header as booked, grown to the last step's size: the weight for
     // the bytes it was never offered (continued, as ReallocSampled's
     // steps continue it), the birth kept.
-    const uint64_t old_size = h->size, before = h->offered, size = g.size;
+    const uint64_t old_size = h->size, before = h->offered, size = h->size + h->usable_extra;
     const double old_weight = h->weight;
     const double weight =
         size > before ? GrownWeight(old_weight, before, size, g_config.sample_interval, g_config.sample_per_byte)

@@ -29,8 +29,11 @@
 // whose baseline is always the header's.)
 //
 // The header holds the booked state so that any thread's free books what
-// was booked; its usable_extra says the size the program asked (never less:
-// malloc_usable_size stays at least what was asked, from any thread).
+// was booked; its usable_extra says the size the program asked at the last
+// waiting step (never less: malloc_usable_size stays at least what was
+// asked, from any thread), which is also the size a batch books: two
+// threads that grow one buffer under a lock (a pool's appenders) each
+// book from the header as it is, never below the last step either made.
 //
 // Contract: owner thread only (the thread's own TLS and shard); never
 // allocates; not from a signal handler that interrupted the allocator.

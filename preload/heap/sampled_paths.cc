@@ -41,7 +41,12 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
   GrowingBlock& g = t.growing;
   const uintptr_t key = unwind_cache_internal::LookupKey<unwind_cache_internal::kSiteReallocSampled>();
   if (g.header == h) {
-    if (LT_LIKELY(size >= g.size && size < g.settle_at && size <= h->capacity && h->stack_id == g.stack_id &&
+    // (size >= h->size, within kGrowingBatchMaxBytes of it, too: another
+    // thread may have resized the block since, and its header, which then
+    // holds that booking, must stay below the size, by what usable_extra
+    // holds.)
+    if (LT_LIKELY(size >= g.size && size >= h->size && size - h->size < kGrowingBatchMaxBytes &&
+                  size < g.settle_at && size <= h->capacity && h->stack_id == g.stack_id &&
                   g.steps < kGrowingBatchMaxSteps && t.busy == 0 &&
                   !g_every_event_checks_lazy_start.load(std::memory_order_relaxed) &&
                   unwind_cache_internal::StillHits(*g.way, g.entry, key))) {

@@ -388,10 +388,14 @@ TEST(HeapTransparency, ABufferGrownInStepsIsBookedWithinABatchOfItsSize) {
     expect_booked(GrowthThrough(done, "grow_kept"), 2 * kMiB);
     expect_booked(GrowthThrough(done, "grow_other"), 256 << 10);
     // Freed by another thread while its steps waited: nothing live, not
-    // even a rounding's worth.
+    // even a rounding's worth. So the buffer two threads grew in turns,
+    // each booking from the header as the other left it.
     const Growth handed = GrowthThrough(done, "grow_handed");
     EXPECT_EQ(handed.count, 0);
     EXPECT_EQ(handed.bytes, 0);
+    const Growth shared = GrowthThrough(done, "append_shared");
+    EXPECT_EQ(shared.count, 0);
+    EXPECT_EQ(shared.bytes, 0);
     // Every step is an allocation of the size asked (a realloc is a free and
     // an allocation), less what the last batch holds (at most 1/256 of the
     // buffer in 64-byte steps, each smaller than the buffer: under 0.8 %).

@@ -7,7 +7,8 @@
    malloc_usable_size, frees it, and lets the thread go on, which grows
    another buffer to 256 KiB in grow_other (its first booked step books the
    freed buffer's batch, which must not read it again) and keeps it. main
-   then grows `kept` to 2 MiB and stops at "done". Exits 1 if a byte is lost
+   then grows `kept` to 2 MiB, lets two threads grow one buffer in turns
+   (Appender) and frees it, and stops at "done". Exits 1 if a byte is lost
    or a usable size is short of what was asked. */
 #include <malloc.h>
 #include <pthread.h>
@@ -65,6 +66,60 @@ __attribute__((noinline)) static char* grow_other(char* p, size_t from, size_t t
   return p;
 }
 
+/* Two threads of one start routine (their stacks alike) growing one
+   buffer under a lock, in turns, by 64 bytes, and at every 100th turn
+   shrinking it by 128: each sees the other's realloc between its own, with
+   its own steps waiting. malloc_usable_size must never say less than the
+   size last asked, and no byte may be lost. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t shared_turn = PTHREAD_COND_INITIALIZER;
+static char* shared;
+static size_t shared_size;
+static int turn, shared_failed;
+
+__attribute__((noinline)) static char* append_shared(char* p, size_t size) {
+  p = realloc(p, size);
+  if (p == NULL) exit(2);
+  return p;
+}
+
+static void* Appender(void* arg) {
+  const int me = (int)(long)arg;
+  for (int i = 0; i < 4096; ++i) {
+    pthread_mutex_lock(&shared_lock);
+    while (turn != me) pthread_cond_wait(&shared_turn, &shared_lock);
+    /* The other thread's step came last, while this one's last step may
+       wait in its batch: the other's size is the one to see. (Asked here
+       only: asked after its own step, a thread books its batch at once.) */
+    if (malloc_usable_size(shared) < shared_size) shared_failed = 1;
+    const size_t size = (i % 100 == 99 && shared_size > 128) ? shared_size - 128 : shared_size + 64;
+    shared = append_shared(shared, size);
+    for (size_t k = shared_size < size ? shared_size : size; k < size; ++k) shared[k] = Pattern(k);
+    shared_size = size;
+    for (size_t k = size > 256 ? size - 256 : 0; k < size; ++k)
+      if (shared[k] != Pattern(k)) shared_failed = 1;
+    turn = 1 - me;
+    pthread_cond_broadcast(&shared_turn);
+    pthread_mutex_unlock(&shared_lock);
+  }
+  return NULL;
+}
+
+static int GrowShared(void) {
+  shared_size = 40 << 10; /* past 32 KiB: each step continues the block's sampling */
+  shared = malloc(shared_size);
+  if (shared == NULL) return 0;
+  for (size_t k = 0; k < shared_size; ++k) shared[k] = Pattern(k);
+  pthread_t a, b;
+  if (pthread_create(&a, NULL, Appender, (void*)0L) != 0 || pthread_create(&b, NULL, Appender, (void*)1L) != 0)
+    return 0;
+  pthread_join(a, NULL);
+  pthread_join(b, NULL);
+  const int ok = !shared_failed && Intact(shared, shared_size);
+  free(shared);
+  return ok;
+}
+
 static void* Worker(void* arg) {
   /* 1 MiB less 64 bytes: the last steps lie inside a batch. */
   handed_size = (1 << 20) - 64;
@@ -93,6 +148,7 @@ int main(void) {
   if (!Intact(other, 256 << 10)) return 1;
   kept = grow_kept(kept, 1 << 20, 2 << 20);
   if (!Intact(kept, 2 << 20)) return 1;
+  if (!GrowShared()) return 1;
   checkpoint("done");
   return 0;
 }
