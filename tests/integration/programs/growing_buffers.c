@@ -67,9 +67,9 @@ __attribute__((noinline)) static char* grow_other(char* p, size_t from, size_t t
 }
 
 /* Two threads of one start routine (their stacks alike) growing one
-   buffer under a lock, in turns, by 64 bytes, and at every 100th turn
-   shrinking it by 128: each sees the other's realloc between its own, with
-   its own steps waiting. malloc_usable_size must never say less than the
+   buffer under a lock, in turns of three 64-byte steps, and at every 100th
+   turn shrinking it by 128 first: each sees the other's reallocs between
+   its own, with its own steps waiting. malloc_usable_size must never say less than the
    size last asked, and no byte may be lost. */
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t shared_turn = PTHREAD_COND_INITIALIZER;
@@ -92,11 +92,14 @@ static void* Appender(void* arg) {
        wait in its batch: the other's size is the one to see. (Asked here
        only: asked after its own step, a thread books its batch at once.) */
     if (malloc_usable_size(shared) < shared_size) shared_failed = 1;
-    const size_t size = (i % 100 == 99 && shared_size > 128) ? shared_size - 128 : shared_size + 64;
-    shared = append_shared(shared, size);
-    for (size_t k = shared_size < size ? shared_size : size; k < size; ++k) shared[k] = Pattern(k);
-    shared_size = size;
-    for (size_t k = size > 256 ? size - 256 : 0; k < size; ++k)
+    /* Three steps a turn: the last two wait in this thread's batch. */
+    for (int step = 0; step < 3; ++step) {
+      const size_t size = (i % 100 == 99 && step == 0 && shared_size > 128) ? shared_size - 128 : shared_size + 64;
+      shared = append_shared(shared, size);
+      for (size_t k = shared_size < size ? shared_size : size; k < size; ++k) shared[k] = Pattern(k);
+      shared_size = size;
+    }
+    for (size_t k = shared_size > 256 ? shared_size - 256 : 0; k < shared_size; ++k)
       if (shared[k] != Pattern(k)) shared_failed = 1;
     turn = 1 - me;
     pthread_cond_broadcast(&shared_turn);
