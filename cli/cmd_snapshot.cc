@@ -690,24 +690,33 @@ pid_t ParentOf(pid_t pid) {
   return rest >> state >> ppid ? static_cast<pid_t>(ppid) : 0;
 }
 
-// Whether `pid` is still its parent's image: the same executable and the
-// same arguments (a shell's child between its fork and its exec).
-bool SameImageAsParent(pid_t pid) {
+// Whether `pid` is still its parent's image, and that parent is not
+// tracked: the same executable and the same arguments (a shell's child
+// between its fork and its exec). A fork child of a tracked program that
+// holds no block (one in a seccomp sandbox lets its parent's go) is
+// answered at once.
+bool SameImageAsUntrackedParent(pid_t pid) {
   const pid_t parent = ParentOf(pid);
   if (parent <= 1) return false;
   const std::string exe = ExePath(pid);
-  return !exe.empty() && exe == ExePath(parent) && Cmdline(pid) == Cmdline(parent);
+  if (exe.empty() || exe != ExePath(parent) || Cmdline(pid) != Cmdline(parent)) return false;
+  try {
+    return !ControlHandle::Find(parent) && !ControlHandle::FindInherited(parent);
+  } catch (const CliError&) {
+    return false;  // the parent is gone, or may not be looked at
+  }
 }
 
 // `leaktrace run -- ./server & leaktrace snapshot $!`: $! may be asked for
 // before the shell's child has exec'd the command (under load, a few
 // milliseconds and more), and would be taken for an untracked process.
-// Such a child, not tracked and still its parent's image, is given until
-// `until` to become the program. (A process that stays so, a subshell, is
+// Such a child, not tracked and still the image of its parent, which is
+// not tracked either, is given until `until` to become the program. (A process that stays so, a subshell, is
 // then judged as it is.)
 void WaitForTheExecOfAForkedCommand(pid_t pid, Clock::time_point until) {
   if (ControlHandle::Find(pid) || ControlHandle::FindInherited(pid)) return;
-  while (Clock::now() < until && Alive(pid) && SameImageAsParent(pid)) std::this_thread::sleep_for(kPollInterval);
+  while (Clock::now() < until && Alive(pid) && SameImageAsUntrackedParent(pid))
+    std::this_thread::sleep_for(kPollInterval);
 }
 
 // The children of `pid`, from every process's /proc/N/stat.
