@@ -65,7 +65,6 @@ struct GrowingBlock {
   const unwind_cache_internal::CacheEntry* entry;
   uintptr_t key;
   double weight;           // the weight booked (the header's, kept here for a block never read again)
-  uint64_t size;           // what the program asked at the last step (the header: what is booked)
   uint64_t settle_at;      // a step to this size or more books the batch
   uint64_t step_bytes;     // the sizes of the steps not booked, summed
   uint32_t steps;          // how many

@@ -41,16 +41,16 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
   GrowingBlock& g = t.growing;
   const uintptr_t key = unwind_cache_internal::LookupKey<unwind_cache_internal::kSiteReallocSampled>();
   if (g.header == h) {
-    // (size >= h->size, within kGrowingBatchMaxBytes of it, too: another
-    // thread may have resized the block since, and its header, which then
-    // holds that booking, must stay below the size, by what usable_extra
-    // holds.)
-    if (LT_LIKELY(size >= g.size && size >= h->size && size - h->size < kGrowingBatchMaxBytes &&
-                  size < g.settle_at && size <= h->capacity && h->stack_id == g.stack_id &&
+    // A step grows the block from its last size, whichever thread made it
+    // (the header's size and what a waiting step put in usable_extra), so
+    // the last step is the most the block was offered; within
+    // kGrowingBatchMaxBytes of the booked size, which usable_extra holds.
+    const uint64_t last = h->size + (h->usable_extra != kUsableUnknown ? h->usable_extra : 0);
+    if (LT_LIKELY(size >= last && size - h->size < kGrowingBatchMaxBytes && size < g.settle_at &&
+                  size <= h->capacity && h->stack_id == g.stack_id &&
                   g.steps < kGrowingBatchMaxSteps && t.busy == 0 &&
                   !g_every_event_checks_lazy_start.load(std::memory_order_relaxed) &&
                   unwind_cache_internal::StillHits(*g.way, g.entry, key))) {
-      g.size = size;
       ++g.steps;
       g.step_bytes += size;
       h->usable_extra = static_cast<uint32_t>(size - h->size);  // the program is told what it asked
@@ -107,7 +107,6 @@ LT_NOINLINE __attribute__((noclone)) void* ReallocSampled(void* p, size_t size) 
          .entry = way->entry,
          .key = key,
          .weight = weight,
-         .size = size,
          .settle_at = size + (batch == 0 ? 1 : batch < kGrowingBatchMaxBytes ? batch : kGrowingBatchMaxBytes),
          .step_bytes = 0,
          .steps = 0,

@@ -370,10 +370,9 @@ void* DumperMain(void*) {
   // (a program that returns from main at once): the exit dump holds the
   // dump lock, and waking this thread at its end only delays the exit.
   if (!g_stopping.load(std::memory_order_acquire)) RefreshControlBlock();
-  const uint32_t interval = g_config.interval_seconds;
-  timespec next;
-  KernelClockGettime(CLOCK_MONOTONIC, &next);  // sem_clockwait's clock: the kernel's
-  next.tv_sec += interval;
+  const int64_t interval_ns = int64_t{g_config.interval_seconds} * 1000000000;
+  // sem_clockwait's clock: the kernel's.
+  int64_t next_ns = KernelClockNs(CLOCK_MONOTONIC) + interval_ns;
   // Waits first, even when already stopping: at exit the thread is left
   // waiting (StopDumper) for the exit to end it, so that the exit dump
   // finds it alive and can count it without listing /proc/self/task.
@@ -386,16 +385,14 @@ void* DumperMain(void*) {
     const bool polls = g_config.snapshot_signal == 0;
     if (polls && !g_stopping.load(std::memory_order_acquire) && ReaderWantsSnapshot())
       WriteSnapshot(format::Trigger::kSignal);
-    timespec until = next;
+    int64_t until_ns = interval_ns != 0 ? next_ns : INT64_MAX;
     if (polls) {
-      timespec poll;
-      KernelClockGettime(CLOCK_MONOTONIC, &poll);
-      poll.tv_nsec += int64_t{format::control::kSnapshotRequestPollMs} * 1000000;
-      if (poll.tv_nsec >= 1000000000) poll.tv_sec += 1, poll.tv_nsec -= 1000000000;
-      if (interval == 0 || poll.tv_sec < until.tv_sec || (poll.tv_sec == until.tv_sec && poll.tv_nsec < until.tv_nsec))
-        until = poll;
+      const int64_t poll_ns =
+          KernelClockNs(CLOCK_MONOTONIC) + int64_t{format::control::kSnapshotRequestPollMs} * 1000000;
+      if (poll_ns < until_ns) until_ns = poll_ns;
     }
-    const int rc = interval || polls ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &until) : sem_wait(&g_wake);
+    const timespec until = {static_cast<time_t>(until_ns / 1000000000), static_cast<long>(until_ns % 1000000000)};
+    const int rc = until_ns != INT64_MAX ? sem_clockwait(&g_wake, CLOCK_MONOTONIC, &until) : sem_wait(&g_wake);
     const bool timed_out = rc != 0 && errno == ETIMEDOUT;
     if (g_stopping.load(std::memory_order_acquire)) break;
     HandBackInThread();
@@ -406,13 +403,12 @@ void* DumperMain(void*) {
       while (sem_trywait(&g_wake) == 0) {
       }
       if (g_pending_signals.exchange(0, std::memory_order_acq_rel) > 0) WriteSnapshot(format::Trigger::kSignal);
-    } else if (timed_out && interval != 0) {
-      timespec now;
-      KernelClockGettime(CLOCK_MONOTONIC, &now);
-      if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
+    } else if (timed_out && interval_ns != 0) {
+      const int64_t now_ns = KernelClockNs(CLOCK_MONOTONIC);
+      if (now_ns >= next_ns) {  // not a poll's timeout
         WriteSnapshot(format::Trigger::kInterval);
-        next.tv_sec += interval;
-        if (next.tv_sec <= now.tv_sec) next = now, next.tv_sec += interval;  // fell behind: no burst
+        next_ns += interval_ns;
+        if (next_ns <= now_ns) next_ns = now_ns + interval_ns;  // fell behind: no burst
       }
     }
   }
